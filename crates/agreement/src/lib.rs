@@ -1,0 +1,1 @@
+//! The agreement: model, canonical encoding, signatures, lifecycle state machine.

@@ -1,0 +1,12 @@
+//! One module per command group. Each module owns its argument types and a `run` function
+//! returning `anyhow::Result<ExitCode>`.
+
+pub mod agreement;
+pub mod bench;
+pub mod daa;
+pub mod ingest;
+pub mod line;
+pub mod log;
+pub mod notifications;
+pub mod probe;
+pub mod serve;

@@ -1,0 +1,76 @@
+//! `deconflict`: the one binary. It parses arguments, calls the libraries and maps outcomes
+//! to exit codes; the logic lives in the library crates.
+//!
+//! Exit codes: 0 success, 1 a failure reported on stderr (bad input, failed verification),
+//! 2 a usage error (clap).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+#[derive(Parser)]
+#[command(name = "deconflict", version, about = "Air-safety deconfliction between parties who share a sky")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole two-party story on embedded defaults and print a summary.
+    Demo(cmd::serve::DemoArgs),
+    /// Run the service.
+    Serve(cmd::serve::ServeArgs),
+    /// Generate a party's Ed25519 key pair.
+    Keygen(cmd::serve::KeygenArgs),
+    /// Agreement files: sign, check, show.
+    #[command(subcommand)]
+    Agreement(cmd::agreement::Command),
+    /// DO-365 alerting over a DAIDALUS encounter file, DaidalusAlerting-compatible CSV out.
+    Daa(cmd::daa::Args),
+    /// Predicted losses of separation in a snapshot of tracks (the all-pairs picture).
+    Probe(cmd::probe::Args),
+    /// Read receiver feeds (Beast, AVR, SBS, hex recordings) into fused tracks.
+    Ingest(cmd::ingest::Args),
+    /// Notified operations: strategic conflict checks.
+    #[command(subcommand)]
+    Notifications(cmd::notifications::Command),
+    /// The deconfliction line: messages, acknowledgements, renderings.
+    #[command(subcommand)]
+    Line(cmd::line::Command),
+    /// The tamper-evident record: export, tree heads.
+    #[command(subcommand)]
+    Log(cmd::log::Command),
+    /// Verify an exported log offline.
+    Verify(cmd::log::VerifyArgs),
+    /// Benchmarks that print their figures and the comparison they are judged by.
+    #[command(subcommand)]
+    Bench(cmd::bench::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(a) => cmd::serve::demo(a),
+        Command::Serve(a) => cmd::serve::serve(a),
+        Command::Keygen(a) => cmd::serve::keygen(a),
+        Command::Agreement(c) => cmd::agreement::run(c),
+        Command::Daa(a) => cmd::daa::run(a),
+        Command::Probe(a) => cmd::probe::run(a),
+        Command::Ingest(a) => cmd::ingest::run(a),
+        Command::Notifications(c) => cmd::notifications::run(c),
+        Command::Line(c) => cmd::line::run(c),
+        Command::Log(c) => cmd::log::run(c),
+        Command::Verify(a) => cmd::log::verify(a),
+        Command::Bench(c) => cmd::bench::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("deconflict: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

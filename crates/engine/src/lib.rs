@@ -1,0 +1,1 @@
+//! Sans-IO conflict engine: units, geodesy, kinematics, the all-pairs picture.

@@ -1,0 +1,1 @@
+//! ADS-B / Mode S receiver feeds: Beast, AVR, SBS framing, decoding, track building and fusion.

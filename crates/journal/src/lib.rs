@@ -1,0 +1,1 @@
+//! Durable append-only storage for the ledger: fsync with group commit, crash recovery.

@@ -1,0 +1,1 @@
+//! Sans-IO deconfliction line: message catalogue, templates per language, acknowledgement and escalation.

@@ -1,0 +1,1 @@
+//! The deconfliction service: HTTP API, authentication, streams, the fixed-rate cycle, metrics.

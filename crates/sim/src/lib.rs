@@ -1,0 +1,1 @@
+//! Deterministic scenario generator for the demo, tests and benchmarks.

@@ -1,0 +1,1 @@
+//! Persistence for the service: SQLite by default, behind one trait.
