@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 mod cmd;
 
 #[derive(Parser)]
-#[command(name = "deconflict", version, about = "Air-safety deconfliction between parties who share a sky")]
+#[command(
+    name = "deconflict",
+    version,
+    about = "Air-safety deconfliction between parties who share a sky"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

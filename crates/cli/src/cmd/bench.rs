@@ -1,4 +1,5 @@
-//! `deconflict bench …`: each benchmark lives beside the command it measures.
+//! `deconflict bench …`: each benchmark lives beside the command it measures and prints its
+//! figures together with the comparison it is judged by.
 
 use std::process::ExitCode;
 
@@ -8,10 +9,19 @@ use clap::Subcommand;
 pub enum Command {
     /// The all-pairs picture against the exact all-pairs oracle.
     Probe(super::probe::BenchArgs),
+    /// Feed ingest end to end against the bare decode rate.
+    Ingest(super::ingest::BenchArgs),
+    /// Signed durable appends with group commit, and offline verification.
+    Log(super::log::BenchArgs),
+    /// The service on loopback: track updates accepted and alert latency.
+    Service(super::serve::BenchArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Probe(a) => super::probe::bench(a),
+        Command::Ingest(a) => super::ingest::bench(a),
+        Command::Log(a) => super::log::bench(a),
+        Command::Service(a) => super::serve::bench(a),
     }
 }

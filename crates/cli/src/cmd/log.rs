@@ -15,3 +15,10 @@ pub struct VerifyArgs {}
 pub fn verify(_args: VerifyArgs) -> anyhow::Result<ExitCode> {
     anyhow::bail!("not available in this build yet")
 }
+
+#[derive(clap::Args)]
+pub struct BenchArgs {}
+
+pub fn bench(_args: BenchArgs) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("not available in this build yet")
+}

@@ -22,3 +22,10 @@ pub fn serve(_args: ServeArgs) -> anyhow::Result<ExitCode> {
 pub fn keygen(_args: KeygenArgs) -> anyhow::Result<ExitCode> {
     anyhow::bail!("not available in this build yet")
 }
+
+#[derive(clap::Args)]
+pub struct BenchArgs {}
+
+pub fn bench(_args: BenchArgs) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("not available in this build yet")
+}
