@@ -1,1 +1,256 @@
-//! Persistence for the service: SQLite by default, behind one trait.
+//! Persistence for the deconfliction service: one [`Store`] trait and its embedded SQLite
+//! implementation, [`SqliteStore`].
+//!
+//! What it owns: the durable state of one service instance, i.e. agreement versions and their
+//! signatures, notifications and their revisions, track reports (the latest per track and a
+//! bounded history), alerts, and each party's event stream with its monotonically increasing
+//! sequence number (the cursor a party resumes its stream from).
+//!
+//! Invariants:
+//! - [`Store::commit`] applies a whole batch of writes in one transaction or none of it, and
+//!   returns only once the transaction is durable (SQLite WAL with `synchronous=FULL`, so a
+//!   commit that returned survives a crash of the process and of the machine). The service
+//!   acknowledges a request only after its batch is committed.
+//! - Per party, event sequence numbers start at 1 and increase by exactly one; no number is
+//!   skipped or reused, even across a crash.
+//! - The schema is versioned from the first release; migrations run in order at open, each in
+//!   its own transaction together with the version bump, and a database written by a newer
+//!   release is refused rather than guessed at.
+//!
+//! What it never does: interpret the bodies it stores (they are the service's JSON documents,
+//! kept as text), read a clock (every time is a parameter), or talk to the network.
+//! Bad input (an empty or over-long key, a revision that does not follow the stored one, an
+//! unknown notification) is an error naming the field, and leaves the store unchanged.
+
+mod sqlite;
+
+pub use sqlite::{MIGRATIONS, SqliteStore};
+
+/// Longest key (party id, notification id, track id, alert id, event kind) accepted, in bytes.
+pub const KEY_BYTES_MAX: usize = 128;
+/// Largest body accepted for one record, in bytes. The service's own request limit is lower.
+pub const BODY_BYTES_MAX: usize = 1 << 20;
+/// Reports kept per track besides the latest one; older ones are overwritten in a ring.
+pub const TRACK_HISTORY_REPORTS_MAX: u64 = 32;
+/// Most events returned by one [`Store::events_after`] call, whatever the caller asks.
+pub const EVENTS_PAGE_MAX: usize = 1024;
+
+/// Errors from the store. Input errors name the field; the rest wrap the database error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("{field}: revision {given} does not follow the stored revision {stored}")]
+    RevisionConflict {
+        field: &'static str,
+        given: u64,
+        stored: u64,
+    },
+    #[error("{field}: {id:?} not found")]
+    NotFound { field: &'static str, id: String },
+    #[error("{field}: {id:?} already exists")]
+    Duplicate { field: &'static str, id: String },
+    #[error(
+        "database schema version {found} is newer than this release understands (up to {known})"
+    )]
+    SchemaTooNew { found: u64, known: u64 },
+    #[error("migration to schema version {version} failed: {source}")]
+    Migration {
+        version: u64,
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// One version of the agreement document, as signed (the exact canonical bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementVersion {
+    /// 1 for the first version, then exactly one more than the previous.
+    pub version: u64,
+    /// Lifecycle status label at this version (`draft`, `in_force`, `suspended`, …).
+    pub status: String,
+    /// The canonical document bytes that the signatures cover.
+    pub document: Vec<u8>,
+    /// Service time at which this version was recorded, milliseconds since the UNIX epoch.
+    pub recorded_ms: i64,
+}
+
+/// A detached signature by one party over one agreement version, for one purpose
+/// (`adopt`, `suspend`, `reactivate`, `terminate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementSignature {
+    pub version: u64,
+    pub party: String,
+    pub purpose: String,
+    pub signature: Vec<u8>,
+}
+
+/// Whether a notification is still in effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationStatus {
+    Active,
+    Withdrawn,
+}
+
+impl NotificationStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            NotificationStatus::Active => "active",
+            NotificationStatus::Withdrawn => "withdrawn",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(NotificationStatus::Active),
+            "withdrawn" => Some(NotificationStatus::Withdrawn),
+            _ => None,
+        }
+    }
+}
+
+/// One revision of a notification. Revision 1 creates it; every later write must carry
+/// exactly the stored revision + 1 (optimistic concurrency: a stale update is refused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub id: String,
+    pub party: String,
+    pub revision: u64,
+    pub status: NotificationStatus,
+    /// The service's JSON document for this revision.
+    pub body: String,
+    pub recorded_ms: i64,
+}
+
+/// One report of a party's aircraft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackReport {
+    pub party: String,
+    pub track_id: String,
+    /// Time of the observation, milliseconds since the UNIX epoch.
+    pub time_ms: i64,
+    pub body: String,
+}
+
+/// An alert about a conflict, addressed to the parties it involves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    /// Chosen by the service; unique.
+    pub id: String,
+    /// The conflict this alert is about (stable across its level changes).
+    pub conflict: String,
+    /// `new`, `level`, `ended`, `strategic`, …
+    pub kind: String,
+    pub parties: Vec<String>,
+    pub body: String,
+    pub created_ms: i64,
+}
+
+/// An event to append to one party's stream; the store assigns its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub party: String,
+    pub kind: String,
+    pub body: String,
+    pub created_ms: i64,
+}
+
+/// An event as stored in a party's stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub party: String,
+    /// Starts at 1 per party, increases by one.
+    pub seq: u64,
+    pub kind: String,
+    pub body: String,
+    pub created_ms: i64,
+}
+
+/// One write in a batch given to [`Store::commit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Write {
+    AgreementVersion(AgreementVersion),
+    AgreementSignature(AgreementSignature),
+    Notification(Notification),
+    TrackReport(TrackReport),
+    Alert(Alert),
+    Event(NewEvent),
+}
+
+/// What a successful commit assigned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// The events appended, in the order given, with their sequence numbers.
+    pub events: Vec<Event>,
+}
+
+/// The service's storage. Implementations must make [`Store::commit`] atomic and durable
+/// before it returns; reads see every committed write.
+pub trait Store: Send + 'static {
+    /// Applies every write or none; durable when it returns `Ok`.
+    fn commit(&mut self, writes: &[Write]) -> Result<Committed, StoreError>;
+
+    /// Every agreement version, oldest first.
+    fn agreement_versions(&self) -> Result<Vec<AgreementVersion>, StoreError>;
+    /// Signatures recorded for one version.
+    fn agreement_signatures(&self, version: u64) -> Result<Vec<AgreementSignature>, StoreError>;
+
+    /// The latest revision of one notification.
+    fn notification(&self, id: &str) -> Result<Option<Notification>, StoreError>;
+    /// The latest revision of every notification (of one party, if given), ordered by id.
+    fn notifications(&self, party: Option<&str>) -> Result<Vec<Notification>, StoreError>;
+    /// Every revision of one notification, oldest first.
+    fn notification_history(&self, id: &str) -> Result<Vec<Notification>, StoreError>;
+
+    /// The latest report of every track, ordered by party then track id.
+    fn latest_reports(&self) -> Result<Vec<TrackReport>, StoreError>;
+    /// Up to [`TRACK_HISTORY_REPORTS_MAX`] most recent reports of one track, oldest first.
+    fn track_history(&self, party: &str, track_id: &str) -> Result<Vec<TrackReport>, StoreError>;
+
+    /// One alert by id.
+    fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError>;
+    /// The most recent alerts addressed to `party`, newest first, at most `limit`.
+    fn alerts_for(&self, party: &str, limit: usize) -> Result<Vec<Alert>, StoreError>;
+
+    /// Events of `party` with a sequence number greater than `after`, oldest first, at most
+    /// `limit` (capped at [`EVENTS_PAGE_MAX`]).
+    fn events_after(&self, party: &str, after: u64, limit: usize)
+    -> Result<Vec<Event>, StoreError>;
+    /// The highest sequence number in `party`'s stream, 0 when it is empty.
+    fn last_seq(&self, party: &str) -> Result<u64, StoreError>;
+}
+
+pub(crate) fn check_key(field: &'static str, value: &str) -> Result<(), StoreError> {
+    if value.is_empty() {
+        return Err(StoreError::Invalid {
+            field,
+            reason: "must not be empty".into(),
+        });
+    }
+    if value.len() > KEY_BYTES_MAX {
+        return Err(StoreError::Invalid {
+            field,
+            reason: format!("{} bytes, more than {KEY_BYTES_MAX}", value.len()),
+        });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(StoreError::Invalid {
+            field,
+            reason: "contains a control character".into(),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn check_body(field: &'static str, len: usize) -> Result<(), StoreError> {
+    if len > BODY_BYTES_MAX {
+        return Err(StoreError::Invalid {
+            field,
+            reason: format!("{len} bytes, more than {BODY_BYTES_MAX}"),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,666 @@
+//! The embedded default: one SQLite database file in WAL mode.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::{
+    AgreementSignature, AgreementVersion, Alert, Committed, EVENTS_PAGE_MAX, Event, NewEvent,
+    Notification, NotificationStatus, Store, StoreError, TRACK_HISTORY_REPORTS_MAX, TrackReport,
+    Write, check_body, check_key,
+};
+
+/// Schema migrations, in order: entry `i` takes the schema from version `i` to `i + 1`.
+/// Never edit a released entry; append a new one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    CREATE TABLE agreement_versions (
+        version     INTEGER PRIMARY KEY,
+        status      TEXT    NOT NULL,
+        document    BLOB    NOT NULL,
+        recorded_ms INTEGER NOT NULL
+    );
+    CREATE TABLE agreement_signatures (
+        version   INTEGER NOT NULL REFERENCES agreement_versions(version),
+        party     TEXT    NOT NULL,
+        purpose   TEXT    NOT NULL,
+        signature BLOB    NOT NULL,
+        PRIMARY KEY (version, party, purpose)
+    ) WITHOUT ROWID;
+    CREATE TABLE notification_revisions (
+        id          TEXT    NOT NULL,
+        revision    INTEGER NOT NULL,
+        party       TEXT    NOT NULL,
+        status      TEXT    NOT NULL CHECK (status IN ('active', 'withdrawn')),
+        body        TEXT    NOT NULL,
+        recorded_ms INTEGER NOT NULL,
+        PRIMARY KEY (id, revision)
+    ) WITHOUT ROWID;
+    CREATE TABLE notifications (
+        id       TEXT    PRIMARY KEY,
+        party    TEXT    NOT NULL,
+        revision INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE tracks (
+        party        TEXT    NOT NULL,
+        track_id     TEXT    NOT NULL,
+        time_ms      INTEGER NOT NULL,
+        body         TEXT    NOT NULL,
+        report_count INTEGER NOT NULL,
+        PRIMARY KEY (party, track_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE track_history (
+        party    TEXT    NOT NULL,
+        track_id TEXT    NOT NULL,
+        slot     INTEGER NOT NULL,
+        ordinal  INTEGER NOT NULL,
+        time_ms  INTEGER NOT NULL,
+        body     TEXT    NOT NULL,
+        PRIMARY KEY (party, track_id, slot)
+    ) WITHOUT ROWID;
+    CREATE TABLE alerts (
+        id         TEXT    PRIMARY KEY,
+        conflict   TEXT    NOT NULL,
+        kind       TEXT    NOT NULL,
+        body       TEXT    NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE alert_parties (
+        party    TEXT NOT NULL,
+        alert_id TEXT NOT NULL REFERENCES alerts(id),
+        ordinal  INTEGER NOT NULL,
+        PRIMARY KEY (party, ordinal)
+    ) WITHOUT ROWID;
+    CREATE TABLE events (
+        party      TEXT    NOT NULL,
+        seq        INTEGER NOT NULL,
+        kind       TEXT    NOT NULL,
+        body       TEXT    NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (party, seq)
+    ) WITHOUT ROWID;
+    "#,
+    // 2: alerts looked up by conflict (the history of one conflict).
+    r#"
+    CREATE INDEX alerts_by_conflict ON alerts(conflict, created_ms);
+    "#,
+];
+
+/// The SQLite store. One connection, used by one thread at a time (the service wraps it in a
+/// mutex and calls it from blocking tasks).
+pub struct SqliteStore {
+    conn: Connection,
+    /// Highest event sequence number per party, kept in memory so that appending an event
+    /// does not need a read. Loaded at open; updated only after a commit succeeds.
+    last_seq: HashMap<String, u64>,
+    /// Highest alert ordinal per party, for the same reason.
+    alert_ordinal: HashMap<String, u64>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.conn.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_migrations(path, MIGRATIONS)
+    }
+
+    /// An in-memory database, for tests: durable only for the life of the value.
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory()?;
+        Self::init(conn, MIGRATIONS)
+    }
+
+    #[doc(hidden)]
+    /// Opens with a given migration list (tests use a prefix to simulate an older release).
+    pub fn open_with_migrations(path: &Path, migrations: &[&str]) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        Self::init(conn, migrations)
+    }
+
+    fn init(mut conn: Connection, migrations: &[&str]) -> Result<Self, StoreError> {
+        // WAL: readers do not block the writer. synchronous=FULL: every commit syncs the WAL,
+        // so a commit that returned survives a power loss, not only a process crash (NORMAL
+        // would lose the last commits on power loss, and the service acknowledges on commit).
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn, migrations)?;
+        let mut last_seq = HashMap::new();
+        {
+            let mut stmt = conn.prepare("SELECT party, MAX(seq) FROM events GROUP BY party")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (party, seq) = row?;
+                last_seq.insert(party, to_u64(seq));
+            }
+        }
+        let mut alert_ordinal = HashMap::new();
+        {
+            let mut stmt =
+                conn.prepare("SELECT party, MAX(ordinal) FROM alert_parties GROUP BY party")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (party, ordinal) = row?;
+                alert_ordinal.insert(party, to_u64(ordinal));
+            }
+        }
+        Ok(SqliteStore {
+            conn,
+            last_seq,
+            alert_ordinal,
+        })
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<u64, StoreError> {
+        schema_version(&self.conn)
+    }
+}
+
+fn schema_version(conn: &Connection) -> Result<u64, StoreError> {
+    let v: Option<i64> = conn
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(v.map_or(0, to_u64))
+}
+
+fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL)",
+    )?;
+    let found = schema_version(conn)?;
+    let known = migrations.len() as u64;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
+        let version = i as u64 + 1;
+        let tx = conn.transaction()?;
+        let applied = tx.execute_batch(sql).and_then(|()| {
+            tx.execute(
+                "INSERT INTO schema_version (version, description) VALUES (?1, ?2)",
+                params![version as i64, first_comment(sql)],
+            )
+        });
+        match applied {
+            Ok(_) => tx.commit()?,
+            Err(source) => return Err(StoreError::Migration { version, source }),
+        }
+    }
+    Ok(())
+}
+
+fn first_comment(sql: &str) -> String {
+    sql.trim().lines().next().unwrap_or("").trim().to_string()
+}
+
+fn to_u64(v: i64) -> u64 {
+    // Every integer this store writes is non-negative; a negative one means a foreign writer.
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn to_i64(field: &'static str, v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Invalid {
+        field,
+        reason: format!("{v} is larger than {}", i64::MAX),
+    })
+}
+
+/// Staged in-memory counters: applied to the store only when the transaction commits.
+#[derive(Default)]
+struct Staged {
+    last_seq: HashMap<String, u64>,
+    alert_ordinal: HashMap<String, u64>,
+}
+
+impl Store for SqliteStore {
+    fn commit(&mut self, writes: &[Write]) -> Result<Committed, StoreError> {
+        let mut staged = Staged::default();
+        let mut committed = Committed::default();
+        let tx = self.conn.transaction()?;
+        for w in writes {
+            match w {
+                Write::AgreementVersion(v) => put_agreement_version(&tx, v)?,
+                Write::AgreementSignature(s) => put_agreement_signature(&tx, s)?,
+                Write::Notification(n) => put_notification(&tx, n)?,
+                Write::TrackReport(r) => put_report(&tx, r)?,
+                Write::Alert(a) => {
+                    put_alert(&tx, a, &self.alert_ordinal, &mut staged.alert_ordinal)?;
+                }
+                Write::Event(e) => {
+                    let ev = put_event(&tx, e, &self.last_seq, &mut staged.last_seq)?;
+                    committed.events.push(ev);
+                }
+            }
+        }
+        tx.commit()?;
+        self.last_seq.extend(staged.last_seq);
+        self.alert_ordinal.extend(staged.alert_ordinal);
+        Ok(committed)
+    }
+
+    fn agreement_versions(&self) -> Result<Vec<AgreementVersion>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT version, status, document, recorded_ms FROM agreement_versions ORDER BY version",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AgreementVersion {
+                version: to_u64(r.get(0)?),
+                status: r.get(1)?,
+                document: r.get(2)?,
+                recorded_ms: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn agreement_signatures(&self, version: u64) -> Result<Vec<AgreementSignature>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT version, party, purpose, signature FROM agreement_signatures
+             WHERE version = ?1 ORDER BY party, purpose",
+        )?;
+        let rows = stmt.query_map([to_i64("version", version)?], |r| {
+            Ok(AgreementSignature {
+                version: to_u64(r.get(0)?),
+                party: r.get(1)?,
+                purpose: r.get(2)?,
+                signature: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn notification(&self, id: &str) -> Result<Option<Notification>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.id, r.party, r.revision, r.status, r.body, r.recorded_ms
+             FROM notifications n JOIN notification_revisions r
+               ON r.id = n.id AND r.revision = n.revision
+             WHERE n.id = ?1",
+        )?;
+        let row = stmt.query_row([id], notification_row).optional()?;
+        Ok(row)
+    }
+
+    fn notifications(&self, party: Option<&str>) -> Result<Vec<Notification>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.id, r.party, r.revision, r.status, r.body, r.recorded_ms
+             FROM notifications n JOIN notification_revisions r
+               ON r.id = n.id AND r.revision = n.revision
+             WHERE ?1 IS NULL OR n.party = ?1
+             ORDER BY n.id",
+        )?;
+        let rows = stmt.query_map([party], notification_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn notification_history(&self, id: &str) -> Result<Vec<Notification>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, party, revision, status, body, recorded_ms FROM notification_revisions
+             WHERE id = ?1 ORDER BY revision",
+        )?;
+        let rows = stmt.query_map([id], notification_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn latest_reports(&self) -> Result<Vec<TrackReport>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT party, track_id, time_ms, body FROM tracks ORDER BY party, track_id",
+        )?;
+        let rows = stmt.query_map([], report_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn track_history(&self, party: &str, track_id: &str) -> Result<Vec<TrackReport>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT party, track_id, time_ms, body FROM track_history
+             WHERE party = ?1 AND track_id = ?2 ORDER BY ordinal",
+        )?;
+        let rows = stmt.query_map([party, track_id], report_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, conflict, kind, body, created_ms FROM alerts WHERE id = ?1",
+        )?;
+        let Some(mut alert) = stmt.query_row([id], alert_row).optional()? else {
+            return Ok(None);
+        };
+        alert.parties = self.alert_parties(id)?;
+        Ok(Some(alert))
+    }
+
+    fn alerts_for(&self, party: &str, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        let limit = limit.min(EVENTS_PAGE_MAX) as i64;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.id, a.conflict, a.kind, a.body, a.created_ms
+             FROM alert_parties p JOIN alerts a ON a.id = p.alert_id
+             WHERE p.party = ?1 ORDER BY p.ordinal DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![party, limit], alert_row)?;
+        let mut alerts: Vec<Alert> = rows.collect::<Result<_, _>>()?;
+        for a in &mut alerts {
+            a.parties = self.alert_parties(&a.id)?;
+        }
+        Ok(alerts)
+    }
+
+    fn events_after(
+        &self,
+        party: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let limit = limit.min(EVENTS_PAGE_MAX) as i64;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT party, seq, kind, body, created_ms FROM events
+             WHERE party = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![party, to_i64("after", after)?, limit], |r| {
+            Ok(Event {
+                party: r.get(0)?,
+                seq: to_u64(r.get(1)?),
+                kind: r.get(2)?,
+                body: r.get(3)?,
+                created_ms: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn last_seq(&self, party: &str) -> Result<u64, StoreError> {
+        Ok(self.last_seq.get(party).copied().unwrap_or(0))
+    }
+}
+
+impl SqliteStore {
+    fn alert_parties(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT party FROM alert_parties WHERE alert_id = ?1 ORDER BY party")?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn notification_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Notification> {
+    let status: String = r.get(3)?;
+    Ok(Notification {
+        id: r.get(0)?,
+        party: r.get(1)?,
+        revision: to_u64(r.get(2)?),
+        // The CHECK constraint admits only the two values.
+        status: NotificationStatus::parse(&status).unwrap_or(NotificationStatus::Withdrawn),
+        body: r.get(4)?,
+        recorded_ms: r.get(5)?,
+    })
+}
+
+fn report_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TrackReport> {
+    Ok(TrackReport {
+        party: r.get(0)?,
+        track_id: r.get(1)?,
+        time_ms: r.get(2)?,
+        body: r.get(3)?,
+    })
+}
+
+fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
+    Ok(Alert {
+        id: r.get(0)?,
+        conflict: r.get(1)?,
+        kind: r.get(2)?,
+        parties: Vec::new(),
+        body: r.get(3)?,
+        created_ms: r.get(4)?,
+    })
+}
+
+fn put_agreement_version(tx: &Transaction<'_>, v: &AgreementVersion) -> Result<(), StoreError> {
+    check_key("agreement.status", &v.status)?;
+    check_body("agreement.document", v.document.len())?;
+    let stored: Option<i64> = tx
+        .query_row("SELECT MAX(version) FROM agreement_versions", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    let stored = stored.map_or(0, to_u64);
+    if v.version != stored + 1 {
+        return Err(StoreError::RevisionConflict {
+            field: "agreement.version",
+            given: v.version,
+            stored,
+        });
+    }
+    tx.execute(
+        "INSERT INTO agreement_versions (version, status, document, recorded_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![to_i64("agreement.version", v.version)?, v.status, v.document, v.recorded_ms],
+    )?;
+    Ok(())
+}
+
+fn put_agreement_signature(tx: &Transaction<'_>, s: &AgreementSignature) -> Result<(), StoreError> {
+    check_key("signature.party", &s.party)?;
+    check_key("signature.purpose", &s.purpose)?;
+    check_body("signature.signature", s.signature.len())?;
+    let version = to_i64("signature.version", s.version)?;
+    let exists: Option<i64> = tx
+        .query_row(
+            "SELECT version FROM agreement_versions WHERE version = ?1",
+            [version],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound {
+            field: "signature.version",
+            id: s.version.to_string(),
+        });
+    }
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO agreement_signatures (version, party, purpose, signature) VALUES (?1, ?2, ?3, ?4)",
+        params![version, s.party, s.purpose, s.signature],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Duplicate {
+            field: "signature",
+            id: format!("{}/{}/{}", s.version, s.party, s.purpose),
+        });
+    }
+    Ok(())
+}
+
+fn put_notification(tx: &Transaction<'_>, n: &Notification) -> Result<(), StoreError> {
+    check_key("notification.id", &n.id)?;
+    check_key("notification.party", &n.party)?;
+    check_body("notification.body", n.body.len())?;
+    let stored: Option<(String, i64)> = tx
+        .query_row(
+            "SELECT party, revision FROM notifications WHERE id = ?1",
+            [&n.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let stored_revision = match &stored {
+        None => 0,
+        Some((party, revision)) => {
+            if *party != n.party {
+                // A notification belongs to the party that created it, for its whole life.
+                return Err(StoreError::Invalid {
+                    field: "notification.party",
+                    reason: format!("notification {:?} belongs to another party", n.id),
+                });
+            }
+            to_u64(*revision)
+        }
+    };
+    if n.revision != stored_revision + 1 {
+        return Err(StoreError::RevisionConflict {
+            field: "notification.revision",
+            given: n.revision,
+            stored: stored_revision,
+        });
+    }
+    let revision = to_i64("notification.revision", n.revision)?;
+    tx.execute(
+        "INSERT INTO notification_revisions (id, revision, party, status, body, recorded_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            n.id,
+            revision,
+            n.party,
+            n.status.as_str(),
+            n.body,
+            n.recorded_ms
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO notifications (id, party, revision) VALUES (?1, ?2, ?3)
+         ON CONFLICT(id) DO UPDATE SET revision = excluded.revision",
+        params![n.id, n.party, revision],
+    )?;
+    Ok(())
+}
+
+fn put_report(tx: &Transaction<'_>, r: &TrackReport) -> Result<(), StoreError> {
+    check_key("report.party", &r.party)?;
+    check_key("report.track_id", &r.track_id)?;
+    check_body("report.body", r.body.len())?;
+    let mut get = tx.prepare_cached(
+        "SELECT time_ms, report_count FROM tracks WHERE party = ?1 AND track_id = ?2",
+    )?;
+    let stored: Option<(i64, i64)> = get
+        .query_row([&r.party, &r.track_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    let count = stored.map_or(0, |(_, c)| to_u64(c));
+    // The latest report is the newest by observation time; a late report goes to history only.
+    let newest = stored.is_none_or(|(t, _)| r.time_ms >= t);
+    let mut put_latest = tx.prepare_cached(
+        "INSERT INTO tracks (party, track_id, time_ms, body, report_count) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(party, track_id) DO UPDATE SET
+           time_ms = CASE WHEN ?6 THEN excluded.time_ms ELSE time_ms END,
+           body = CASE WHEN ?6 THEN excluded.body ELSE body END,
+           report_count = excluded.report_count",
+    )?;
+    put_latest.execute(params![
+        r.party,
+        r.track_id,
+        r.time_ms,
+        r.body,
+        to_i64("report.count", count + 1)?,
+        newest
+    ])?;
+    let slot = count % TRACK_HISTORY_REPORTS_MAX;
+    let mut put_history = tx.prepare_cached(
+        "INSERT OR REPLACE INTO track_history (party, track_id, slot, ordinal, time_ms, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    put_history.execute(params![
+        r.party,
+        r.track_id,
+        slot as i64,
+        to_i64("report.count", count)?,
+        r.time_ms,
+        r.body
+    ])?;
+    Ok(())
+}
+
+fn put_alert(
+    tx: &Transaction<'_>,
+    a: &Alert,
+    committed: &HashMap<String, u64>,
+    staged: &mut HashMap<String, u64>,
+) -> Result<(), StoreError> {
+    check_key("alert.id", &a.id)?;
+    check_key("alert.conflict", &a.conflict)?;
+    check_key("alert.kind", &a.kind)?;
+    check_body("alert.body", a.body.len())?;
+    if a.parties.is_empty() {
+        return Err(StoreError::Invalid {
+            field: "alert.parties",
+            reason: "an alert is addressed to at least one party".into(),
+        });
+    }
+    for p in &a.parties {
+        check_key("alert.parties", p)?;
+    }
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO alerts (id, conflict, kind, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![a.id, a.conflict, a.kind, a.body, a.created_ms],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Duplicate {
+            field: "alert.id",
+            id: a.id.clone(),
+        });
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for p in &a.parties {
+        if seen.contains(&p.as_str()) {
+            continue;
+        }
+        seen.push(p);
+        let next = staged
+            .get(p)
+            .or_else(|| committed.get(p))
+            .copied()
+            .unwrap_or(0)
+            + 1;
+        tx.execute(
+            "INSERT INTO alert_parties (party, alert_id, ordinal) VALUES (?1, ?2, ?3)",
+            params![p, a.id, to_i64("alert.ordinal", next)?],
+        )?;
+        staged.insert(p.clone(), next);
+    }
+    Ok(())
+}
+
+fn put_event(
+    tx: &Transaction<'_>,
+    e: &NewEvent,
+    committed: &HashMap<String, u64>,
+    staged: &mut HashMap<String, u64>,
+) -> Result<Event, StoreError> {
+    check_key("event.party", &e.party)?;
+    check_key("event.kind", &e.kind)?;
+    check_body("event.body", e.body.len())?;
+    let seq = staged
+        .get(&e.party)
+        .or_else(|| committed.get(&e.party))
+        .copied()
+        .unwrap_or(0)
+        + 1;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO events (party, seq, kind, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    stmt.execute(params![
+        e.party,
+        to_i64("event.seq", seq)?,
+        e.kind,
+        e.body,
+        e.created_ms
+    ])?;
+    staged.insert(e.party.clone(), seq);
+    Ok(Event {
+        party: e.party.clone(),
+        seq,
+        kind: e.kind.clone(),
+        body: e.body.clone(),
+        created_ms: e.created_ms,
+    })
+}

@@ -1,0 +1,386 @@
+//! The SQLite store: migrations, durability across reopen, atomic batches, bad input.
+
+use deconflict_store::{
+    AgreementSignature, AgreementVersion, Alert, MIGRATIONS, NewEvent, Notification,
+    NotificationStatus, SqliteStore, Store, StoreError, TRACK_HISTORY_REPORTS_MAX, TrackReport,
+    Write,
+};
+use proptest::prelude::*;
+
+fn event(party: &str, body: &str) -> Write {
+    Write::Event(NewEvent {
+        party: party.into(),
+        kind: "alert".into(),
+        body: body.into(),
+        created_ms: 1_000,
+    })
+}
+
+fn notification(id: &str, party: &str, revision: u64, body: &str) -> Notification {
+    Notification {
+        id: id.into(),
+        party: party.into(),
+        revision,
+        status: NotificationStatus::Active,
+        body: body.into(),
+        recorded_ms: 5,
+    }
+}
+
+fn report(party: &str, track: &str, time_ms: i64) -> Write {
+    Write::TrackReport(TrackReport {
+        party: party.into(),
+        track_id: track.into(),
+        time_ms,
+        body: format!("{{\"t\":{time_ms}}}"),
+    })
+}
+
+#[test]
+fn a_fresh_database_gets_every_migration_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u64);
+    drop(store);
+    // Reopening applies nothing again (a second CREATE TABLE would fail).
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u64);
+}
+
+#[test]
+fn an_older_database_is_migrated_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut old = SqliteStore::open_with_migrations(&path, &MIGRATIONS[..1]).unwrap();
+    assert_eq!(old.schema_version().unwrap(), 1);
+    old.commit(&[event("coalition", "{\"n\":1}")]).unwrap();
+    drop(old);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u64);
+    let events = store.events_after("coalition", 0, 10).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].body, "{\"n\":1}");
+}
+
+#[test]
+fn a_database_from_a_newer_release_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut newer: Vec<&str> = MIGRATIONS.to_vec();
+    newer.push("CREATE TABLE from_the_future (x INTEGER);");
+    drop(SqliteStore::open_with_migrations(&path, &newer).unwrap());
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found, known } if found == newer.len() as u64 && known == MIGRATIONS.len() as u64),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_failing_migration_leaves_the_previous_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut broken: Vec<&str> = MIGRATIONS.to_vec();
+    broken.push("CREATE TABLE ok_part (x INTEGER); THIS IS NOT SQL;");
+    let err = SqliteStore::open_with_migrations(&path, &broken).unwrap_err();
+    assert!(matches!(err, StoreError::Migration { version, .. } if version == broken.len() as u64));
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u64);
+    // The half of the failed migration that ran was rolled back with it.
+    let mut again: Vec<&str> = MIGRATIONS.to_vec();
+    again.push("CREATE TABLE ok_part (x INTEGER);");
+    drop(store);
+    let store = SqliteStore::open_with_migrations(&path, &again).unwrap();
+    assert_eq!(store.schema_version().unwrap(), again.len() as u64);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    std::fs::write(
+        &path,
+        b"this is a text file, not SQLite, and long enough to matter....",
+    )
+    .unwrap();
+    assert!(SqliteStore::open(&path).is_err());
+}
+
+#[test]
+fn everything_committed_is_there_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut store = SqliteStore::open(&path).unwrap();
+    store
+        .commit(&[
+            Write::AgreementVersion(AgreementVersion {
+                version: 1,
+                status: "in_force".into(),
+                document: b"doc".to_vec(),
+                recorded_ms: 7,
+            }),
+            Write::AgreementSignature(AgreementSignature {
+                version: 1,
+                party: "coalition".into(),
+                purpose: "adopt".into(),
+                signature: vec![1, 2, 3],
+            }),
+            Write::Notification(notification("n-1", "coalition", 1, "{\"a\":1}")),
+            report("coalition", "T1", 10),
+            Write::Alert(Alert {
+                id: "a-1".into(),
+                conflict: "c-1".into(),
+                kind: "new".into(),
+                parties: vec!["russia".into(), "coalition".into()],
+                body: "{}".into(),
+                created_ms: 11,
+            }),
+            event("coalition", "e1"),
+            event("russia", "e1"),
+            event("coalition", "e2"),
+        ])
+        .unwrap();
+    drop(store);
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.agreement_versions().unwrap().len(), 1);
+    assert_eq!(
+        store.agreement_signatures(1).unwrap()[0].signature,
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        store.notification("n-1").unwrap().unwrap().body,
+        "{\"a\":1}"
+    );
+    assert_eq!(store.latest_reports().unwrap().len(), 1);
+    let alert = store.alert("a-1").unwrap().unwrap();
+    assert_eq!(
+        alert.parties,
+        vec!["coalition".to_string(), "russia".into()]
+    );
+    assert_eq!(store.alerts_for("russia", 10).unwrap().len(), 1);
+    assert_eq!(store.last_seq("coalition").unwrap(), 2);
+    assert_eq!(store.last_seq("russia").unwrap(), 1);
+    // Sequence numbers continue after reopen: no reuse.
+    let c = store.commit(&[event("coalition", "e3")]).unwrap();
+    assert_eq!(c.events[0].seq, 3);
+    let seqs: Vec<u64> = store
+        .events_after("coalition", 0, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3]);
+}
+
+#[test]
+fn a_batch_with_one_bad_write_changes_nothing() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    store.commit(&[event("coalition", "kept")]).unwrap();
+    let err = store
+        .commit(&[
+            event("coalition", "lost"),
+            Write::Notification(notification("n-1", "coalition", 1, "{}")),
+            report("", "T1", 1),
+        ])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Invalid {
+                field: "report.party",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(store.last_seq("coalition").unwrap(), 1);
+    assert!(store.notification("n-1").unwrap().is_none());
+    // The sequence number the failed batch would have used is still free.
+    let c = store.commit(&[event("coalition", "next")]).unwrap();
+    assert_eq!(c.events[0].seq, 2);
+}
+
+#[test]
+fn notification_revisions_must_follow_the_stored_one() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    store
+        .commit(&[Write::Notification(notification("n", "coalition", 1, "r1"))])
+        .unwrap();
+    let stale = store
+        .commit(&[Write::Notification(notification(
+            "n",
+            "coalition",
+            1,
+            "r1b",
+        ))])
+        .unwrap_err();
+    assert!(matches!(
+        stale,
+        StoreError::RevisionConflict {
+            given: 1,
+            stored: 1,
+            ..
+        }
+    ));
+    let skip = store
+        .commit(&[Write::Notification(notification("n", "coalition", 3, "r3"))])
+        .unwrap_err();
+    assert!(matches!(
+        skip,
+        StoreError::RevisionConflict { given: 3, .. }
+    ));
+    let other = store
+        .commit(&[Write::Notification(notification("n", "russia", 2, "r2"))])
+        .unwrap_err();
+    assert!(matches!(
+        other,
+        StoreError::Invalid {
+            field: "notification.party",
+            ..
+        }
+    ));
+    let mut withdrawn = notification("n", "coalition", 2, "r2");
+    withdrawn.status = NotificationStatus::Withdrawn;
+    store
+        .commit(&[Write::Notification(withdrawn.clone())])
+        .unwrap();
+    assert_eq!(store.notification("n").unwrap().unwrap(), withdrawn);
+    let history = store.notification_history("n").unwrap();
+    assert_eq!(
+        history.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(),
+        ["r1", "r2"]
+    );
+}
+
+#[test]
+fn agreement_versions_are_consecutive_and_signatures_unique() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let v = |version| {
+        Write::AgreementVersion(AgreementVersion {
+            version,
+            status: "draft".into(),
+            document: vec![],
+            recorded_ms: 0,
+        })
+    };
+    assert!(matches!(
+        store.commit(&[v(2)]).unwrap_err(),
+        StoreError::RevisionConflict { .. }
+    ));
+    store.commit(&[v(1)]).unwrap();
+    let sig = Write::AgreementSignature(AgreementSignature {
+        version: 1,
+        party: "p".into(),
+        purpose: "adopt".into(),
+        signature: vec![9],
+    });
+    store.commit(std::slice::from_ref(&sig)).unwrap();
+    assert!(matches!(
+        store.commit(&[sig]).unwrap_err(),
+        StoreError::Duplicate { .. }
+    ));
+    let orphan = Write::AgreementSignature(AgreementSignature {
+        version: 5,
+        party: "p".into(),
+        purpose: "adopt".into(),
+        signature: vec![9],
+    });
+    assert!(matches!(
+        store.commit(&[orphan]).unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+}
+
+#[test]
+fn track_history_is_bounded_and_latest_is_the_newest() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let n = TRACK_HISTORY_REPORTS_MAX as i64 + 10;
+    let writes: Vec<Write> = (1..=n).map(|t| report("p", "T", t)).collect();
+    store.commit(&writes).unwrap();
+    // A late report goes to history but does not replace the latest.
+    store.commit(&[report("p", "T", 3)]).unwrap();
+    let latest = store.latest_reports().unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(latest[0].time_ms, n);
+    let history = store.track_history("p", "T").unwrap();
+    assert_eq!(history.len() as u64, TRACK_HISTORY_REPORTS_MAX);
+    let times: Vec<i64> = history.iter().map(|r| r.time_ms).collect();
+    let mut expect: Vec<i64> = (n - TRACK_HISTORY_REPORTS_MAX as i64 + 2..=n).collect();
+    expect.push(3);
+    assert_eq!(times, expect);
+}
+
+#[test]
+fn bad_keys_are_refused_naming_the_field() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let long = "x".repeat(deconflict_store::KEY_BYTES_MAX + 1);
+    for (w, field) in [
+        (report("p", "", 1), "report.track_id"),
+        (report(&long, "T", 1), "report.party"),
+        (report("p", "bad\nid", 1), "report.track_id"),
+        (event("", "x"), "event.party"),
+    ] {
+        match store.commit(&[w]) {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected Invalid {field}, got {other:?}"),
+        }
+    }
+    let no_parties = Write::Alert(Alert {
+        id: "a".into(),
+        conflict: "c".into(),
+        kind: "new".into(),
+        parties: vec![],
+        body: "{}".into(),
+        created_ms: 0,
+    });
+    assert!(matches!(
+        store.commit(&[no_parties]).unwrap_err(),
+        StoreError::Invalid {
+            field: "alert.parties",
+            ..
+        }
+    ));
+    assert!(store.latest_reports().unwrap().is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Against an exact model: per party, the events read back are exactly those of the
+    /// batches that committed, numbered 1, 2, 3, … with no gap, whatever batches failed.
+    #[test]
+    fn event_streams_match_the_model(
+        batches in proptest::collection::vec(
+            proptest::collection::vec((0usize..3, any::<bool>()), 1..6), 1..20)
+    ) {
+        let parties = ["a", "b", "c"];
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        let mut model: Vec<Vec<String>> = vec![Vec::new(); 3];
+        for (i, batch) in batches.iter().enumerate() {
+            let mut writes = Vec::new();
+            let mut ok = true;
+            for (j, (p, good)) in batch.iter().enumerate() {
+                let party = if *good { parties[*p] } else { "" };
+                ok &= *good;
+                writes.push(event(party, &format!("{i}.{j}")));
+            }
+            let result = store.commit(&writes);
+            prop_assert_eq!(result.is_ok(), ok);
+            if ok {
+                for (j, (p, _)) in batch.iter().enumerate() {
+                    model[*p].push(format!("{i}.{j}"));
+                }
+            }
+        }
+        for (p, expect) in model.iter().enumerate() {
+            let got = store.events_after(parties[p], 0, 10_000).unwrap();
+            let bodies: Vec<String> = got.iter().map(|e| e.body.clone()).collect();
+            prop_assert_eq!(&bodies, expect);
+            let seqs: Vec<u64> = got.iter().map(|e| e.seq).collect();
+            let want: Vec<u64> = (1..=expect.len() as u64).collect();
+            prop_assert_eq!(seqs, want);
+            prop_assert_eq!(store.last_seq(parties[p]).unwrap(), expect.len() as u64);
+        }
+    }
+}
