@@ -1,0 +1,380 @@
+//! The whole picture at once: every pair of tracks (of different parties, unless configured
+//! otherwise) predicted to be inside both separation minima within the lookahead.
+//!
+//! [`probe`] runs the broad phase ([`crate::broad`]) and the exact narrow phase
+//! ([`crate::encounter`]); [`probe_exact`] runs the narrow phase on every pair and is the oracle the
+//! tests compare against. Both return the same pairs with the same numbers: the narrow phase is
+//! one function, always called with the pair in identifier order.
+
+use std::collections::HashMap;
+
+use crate::broad::{self, BroadStats};
+use crate::encounter::{ConflictWindow, Kin, narrow};
+use crate::ids::{PartyId, TrackId};
+use crate::kinematics::{AircraftState, GS_MPS_MAX};
+
+/// Most tracks in one snapshot.
+pub const SNAPSHOT_TRACKS_MAX: usize = 1_000_000;
+/// Longest lookahead accepted, seconds. It bounds the broad phase's reach (with [`GS_MPS_MAX`]).
+pub const LOOKAHEAD_S_MAX: f64 = 600.0;
+/// Largest horizontal minimum accepted, metres.
+pub const H_SEP_M_MAX: f64 = 100_000.0;
+/// Largest vertical minimum accepted, metres.
+pub const V_SEP_M_MAX: f64 = 10_000.0;
+
+/// Which pairs are probed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PairPolicy {
+    /// Only pairs of tracks of different parties (the agreement's concern).
+    #[default]
+    DifferentParties,
+    /// Every pair, including two tracks of the same party.
+    AllPairs,
+}
+
+/// Why a probe configuration was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A value is NaN, infinite or outside its range.
+    #[error("{field} = {value} is not in [{min}, {max}]")]
+    OutOfRange {
+        /// The field, with its unit.
+        field: &'static str,
+        /// The value.
+        value: f64,
+        /// Smallest accepted.
+        min: f64,
+        /// Largest accepted.
+        max: f64,
+    },
+}
+
+/// What a probe looks for: the minima, the lookahead, which pairs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProbeConfig {
+    lookahead_s: f64,
+    h_sep_m: f64,
+    v_sep_m: f64,
+    pairs: PairPolicy,
+}
+
+fn in_range(
+    field: &'static str,
+    value: f64,
+    min: f64,
+    max: f64,
+    min_open: bool,
+) -> Result<f64, ConfigError> {
+    let ok = value.is_finite() && value <= max && if min_open { value > min } else { value >= min };
+    if ok {
+        Ok(value)
+    } else {
+        Err(ConfigError::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        })
+    }
+}
+
+impl ProbeConfig {
+    /// Lookahead in [0, [`LOOKAHEAD_S_MAX`]] s (0 finds only losses of separation now), horizontal
+    /// minimum in (0, [`H_SEP_M_MAX`]] m, vertical minimum in (0, [`V_SEP_M_MAX`]] m.
+    pub fn new(
+        lookahead_s: f64,
+        h_sep_m: f64,
+        v_sep_m: f64,
+        pairs: PairPolicy,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            lookahead_s: in_range("lookahead_s", lookahead_s, 0.0, LOOKAHEAD_S_MAX, false)?,
+            h_sep_m: in_range("h_sep_m", h_sep_m, 0.0, H_SEP_M_MAX, true)?,
+            v_sep_m: in_range("v_sep_m", v_sep_m, 0.0, V_SEP_M_MAX, true)?,
+            pairs,
+        })
+    }
+    /// Lookahead, seconds.
+    #[must_use]
+    pub fn lookahead_s(&self) -> f64 {
+        self.lookahead_s
+    }
+    /// Horizontal minimum, metres.
+    #[must_use]
+    pub fn h_sep_m(&self) -> f64 {
+        self.h_sep_m
+    }
+    /// Vertical minimum, metres.
+    #[must_use]
+    pub fn v_sep_m(&self) -> f64 {
+        self.v_sep_m
+    }
+    /// Which pairs are probed.
+    #[must_use]
+    pub fn pairs(&self) -> PairPolicy {
+        self.pairs
+    }
+}
+
+impl Default for ProbeConfig {
+    /// 120 s lookahead, 5 NM (9260 m) and 1000 ft (304.8 m), different parties only.
+    fn default() -> Self {
+        Self {
+            lookahead_s: 120.0,
+            h_sep_m: 9_260.0,
+            v_sep_m: 304.8,
+            pairs: PairPolicy::DifferentParties,
+        }
+    }
+}
+
+/// One aircraft of a snapshot: who it is, whose it is, its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Track {
+    id: TrackId,
+    party: PartyId,
+    state: AircraftState,
+}
+
+impl Track {
+    /// A track.
+    #[must_use]
+    pub fn new(id: TrackId, party: PartyId, state: AircraftState) -> Self {
+        Self { id, party, state }
+    }
+    /// Its identifier.
+    #[must_use]
+    pub fn id(&self) -> &TrackId {
+        &self.id
+    }
+    /// Its party.
+    #[must_use]
+    pub fn party(&self) -> &PartyId {
+        &self.party
+    }
+    /// Its state.
+    #[must_use]
+    pub fn state(&self) -> &AircraftState {
+        &self.state
+    }
+}
+
+/// Why a set of tracks is not a snapshot.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// Two tracks share an identifier.
+    #[error("duplicate track id {id}")]
+    DuplicateId {
+        /// The identifier.
+        id: TrackId,
+    },
+    /// More than [`SNAPSHOT_TRACKS_MAX`] tracks.
+    #[error("{count} tracks, more than the limit of {max}")]
+    TooManyTracks {
+        /// How many were given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// Tracks all at one instant, with unique identifiers, held in identifier order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Snapshot {
+    tracks: Vec<Track>,
+}
+
+impl Snapshot {
+    /// Checks uniqueness and the size limit.
+    pub fn new(mut tracks: Vec<Track>) -> Result<Self, SnapshotError> {
+        if tracks.len() > SNAPSHOT_TRACKS_MAX {
+            return Err(SnapshotError::TooManyTracks {
+                count: tracks.len(),
+                max: SNAPSHOT_TRACKS_MAX,
+            });
+        }
+        tracks.sort_by(|a, b| a.id.cmp(&b.id));
+        if let Some(w) = tracks.windows(2).find(|w| w[0].id == w[1].id) {
+            return Err(SnapshotError::DuplicateId {
+                id: w[0].id.clone(),
+            });
+        }
+        Ok(Self { tracks })
+    }
+    /// The tracks, in identifier order.
+    #[must_use]
+    pub fn tracks(&self) -> &[Track] {
+        &self.tracks
+    }
+    /// How many tracks.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.tracks.len()
+    }
+    /// No tracks.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.tracks.is_empty()
+    }
+}
+
+/// A predicted loss of separation between tracks `a` and `b`, with `a < b`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictPair {
+    a: TrackId,
+    b: TrackId,
+    window: ConflictWindow,
+}
+
+impl ConflictPair {
+    /// The first track (the smaller identifier).
+    #[must_use]
+    pub fn a(&self) -> &TrackId {
+        &self.a
+    }
+    /// The second track.
+    #[must_use]
+    pub fn b(&self) -> &TrackId {
+        &self.b
+    }
+    /// When and how close.
+    #[must_use]
+    pub fn window(&self) -> &ConflictWindow {
+        &self.window
+    }
+    /// First time inside both minima, seconds (0 if already inside).
+    #[must_use]
+    pub fn t_in_s(&self) -> f64 {
+        self.window.t_in_s()
+    }
+    /// Last time inside, clipped to the lookahead, seconds.
+    #[must_use]
+    pub fn t_out_s(&self) -> f64 {
+        self.window.t_out_s()
+    }
+    /// Smallest horizontal distance while inside, metres.
+    #[must_use]
+    pub fn h_min_m(&self) -> f64 {
+        self.window.h_min_m()
+    }
+}
+
+/// What a probe did: the figures the benchmark prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProbeStats {
+    /// Tracks probed.
+    pub tracks: u64,
+    /// The broad phase's own figures (zero for [`probe_exact`]).
+    pub broad: BroadStats,
+    /// Pairs examined by the narrow phase.
+    pub narrow_pairs: u64,
+    /// Pairs in conflict.
+    pub conflicts: u64,
+}
+
+/// A conflict between the tracks at indices `a < b` of the (identifier-ordered) input.
+pub(crate) type IndexedConflict = (u32, u32, ConflictWindow);
+
+/// The broad and narrow phases over precomputed states in identifier order; `party` holds a small
+/// integer per track. Output sorted by (a, b).
+pub(crate) fn run(
+    kins: &[Kin],
+    party: &[u32],
+    config: &ProbeConfig,
+    exact: bool,
+) -> (Vec<IndexedConflict>, ProbeStats) {
+    debug_assert_eq!(kins.len(), party.len());
+    let mut out = Vec::new();
+    let mut stats = ProbeStats {
+        tracks: kins.len() as u64,
+        ..ProbeStats::default()
+    };
+    let all = config.pairs() == PairPolicy::AllPairs;
+    let mut check = |i: u32, j: u32| {
+        let (iu, ju) = (i as usize, j as usize);
+        if !all && party[iu] == party[ju] {
+            return;
+        }
+        stats.narrow_pairs += 1;
+        if let Some(w) = narrow(&kins[iu], &kins[ju], config) {
+            out.push((i, j, w));
+        }
+    };
+    if exact {
+        let n = u32::try_from(kins.len()).expect("track count fits u32 (bounded by tracks_max)");
+        for i in 0..n {
+            for j in i + 1..n {
+                check(i, j);
+            }
+        }
+    } else {
+        stats.broad = broad::for_each_candidate(kins, config, &mut check);
+        out.sort_unstable_by_key(|&(i, j, _)| (i, j));
+    }
+    stats.conflicts = out.len() as u64;
+    (out, stats)
+}
+
+fn prepare(snapshot: &Snapshot) -> (Vec<Kin>, Vec<u32>) {
+    let kins = snapshot.tracks.iter().map(|t| Kin::new(&t.state)).collect();
+    let mut parties: HashMap<&PartyId, u32> = HashMap::new();
+    let party = snapshot
+        .tracks
+        .iter()
+        .map(|t| {
+            let next = parties.len() as u32;
+            *parties.entry(&t.party).or_insert(next)
+        })
+        .collect();
+    (kins, party)
+}
+
+fn named(snapshot: &Snapshot, found: Vec<IndexedConflict>) -> Vec<ConflictPair> {
+    found
+        .into_iter()
+        .map(|(i, j, window)| ConflictPair {
+            a: snapshot.tracks[i as usize].id.clone(),
+            b: snapshot.tracks[j as usize].id.clone(),
+            window,
+        })
+        .collect()
+}
+
+/// Every pair in conflict, broad then narrow phase; sorted by (a, b).
+#[must_use]
+pub fn probe(snapshot: &Snapshot, config: &ProbeConfig) -> Vec<ConflictPair> {
+    probe_with_stats(snapshot, config).0
+}
+
+/// [`probe`], with the figures of what it did.
+#[must_use]
+pub fn probe_with_stats(
+    snapshot: &Snapshot,
+    config: &ProbeConfig,
+) -> (Vec<ConflictPair>, ProbeStats) {
+    let (kins, party) = prepare(snapshot);
+    let (found, stats) = run(&kins, &party, config, false);
+    (named(snapshot, found), stats)
+}
+
+/// Every pair in conflict by the narrow phase on all N(N−1)/2 pairs: the oracle.
+#[must_use]
+pub fn probe_exact(snapshot: &Snapshot, config: &ProbeConfig) -> Vec<ConflictPair> {
+    probe_exact_with_stats(snapshot, config).0
+}
+
+/// [`probe_exact`], with the figures of what it did.
+#[must_use]
+pub fn probe_exact_with_stats(
+    snapshot: &Snapshot,
+    config: &ProbeConfig,
+) -> (Vec<ConflictPair>, ProbeStats) {
+    let (kins, party) = prepare(snapshot);
+    let (found, stats) = run(&kins, &party, config, true);
+    (named(snapshot, found), stats)
+}
+
+// GS_MPS_MAX is part of the reach bound described in `broad`.
+const _: () = assert!(GS_MPS_MAX * LOOKAHEAD_S_MAX * 2.0 + H_SEP_M_MAX < 2_000_000.0);
