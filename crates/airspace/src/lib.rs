@@ -12,12 +12,16 @@
 //! half-open altitude bands and time windows, poles and antimeridian) and [`planar`] (the frame
 //! in which distances are measured).
 
+pub mod conformance;
 pub mod error;
+pub mod geography;
 pub mod index;
 pub mod planar;
 pub mod volume;
 
+pub use conformance::{ConformanceMonitor, Event, EventKind, Position};
 pub use error::{Error, Rule};
+pub use geography::{DividingLine, Geography, GeographyHistory, Zone};
 pub use index::{Buffers, StrategicIndex, brute_force};
 pub use planar::Frame;
 pub use volume::{

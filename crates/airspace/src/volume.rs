@@ -112,7 +112,7 @@ impl Polygon {
         check_simple(&ring)?;
         let polygon = Polygon { ring };
         let area_m2 = polygon.area_m2();
-        if !(area_m2 > 0.0) {
+        if area_m2.is_nan() || area_m2 <= 0.0 {
             return Err(Rule::ZeroArea);
         }
         if area_m2 > limits.area_m2_max {
