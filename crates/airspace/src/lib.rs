@@ -15,6 +15,7 @@
 pub mod conformance;
 pub mod error;
 pub mod geography;
+pub mod geojson_io;
 pub mod index;
 pub mod planar;
 pub mod volume;
@@ -22,6 +23,9 @@ pub mod volume;
 pub use conformance::{ConformanceMonitor, Event, EventKind, Position};
 pub use error::{Error, Rule};
 pub use geography::{DividingLine, Geography, GeographyHistory, Zone};
+pub use geojson_io::{
+    geography_to_geojson, notifications_to_geojson, parse_geography, parse_notifications,
+};
 pub use index::{Buffers, StrategicIndex, brute_force};
 pub use planar::Frame;
 pub use volume::{
