@@ -1,1 +1,83 @@
-//! Sans-IO DO-365 well-clear detection and alerting, compatible with NASA DAIDALUS v2.0.4, and its file formats.
+//! Sans-IO DO-365 well-clear detection and alerting, compatible with NASA DAIDALUS v2.0.4, and
+//! DAIDALUS's file formats.
+//!
+//! What it owns:
+//! - the detectors of DO-365 (RTCA DO-365B, Appendix G / §2.2.4.3): [`detect::WcvTaumod`]
+//!   (DTHR, ZTHR, TTHR, TCOA; the buffered DWC variants are the same detector with other
+//!   thresholds), the CD3D [`detect::Cylinder`] and the idealised TCAS II logic ([`tcas`]);
+//! - the alerter ([`alerting::Daa`]): several alert levels per alerter, alerting and early
+//!   alerting times, lookahead, multiple alerters chosen per aircraft, and the M-of-N /
+//!   persistence / hysteresis filtering of DO-365B ([`hysteresis`]);
+//! - DAIDALUS's local projection of geodetic states ([`projection`]), reproduced so that results
+//!   agree with DAIDALUS to the printed digits;
+//! - pure parsers for `.conf` configurations ([`conf::parse_conf`]) and `.daa`/`.xyz` encounters
+//!   ([`encounter::parse_encounter`]), and the DaidalusAlerting CSV ([`csv`]).
+//!
+//! What it must never do: I/O (files, sockets, clocks — time is a parameter), panic on outside
+//! input, or guess a unit. Sensor-uncertainty-mitigation (SUM) configurations are rejected with
+//! an error naming the key that selects them.
+//!
+//! It is self-contained on purpose: the all-pairs engine (`deconflict-engine`) has its own
+//! kinematics; this crate follows DAIDALUS's conventions exactly, for comparison with it.
+
+pub mod alerting;
+pub mod conf;
+pub mod csv;
+pub mod detect;
+pub mod encounter;
+pub mod error;
+pub mod geom;
+pub mod hysteresis;
+pub mod projection;
+pub mod tcas;
+pub mod units;
+
+pub use alerting::{Daa, TrafficAlert};
+pub use conf::{Config, parse_conf};
+pub use encounter::{Encounter, parse_encounter};
+pub use error::{ErrorKind, Location, ParseError};
+
+/// Which aircraft of each step is the ownship.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownship<'a> {
+    /// The first aircraft listed in each time step.
+    First,
+    /// The aircraft with this name; steps without it produce no alerts.
+    Named(&'a str),
+}
+
+/// Runs the alerting logic over every step of an encounter, as DaidalusAlerting does, and
+/// returns the alerts in step order.
+pub fn run_encounter(
+    daa: &mut Daa,
+    encounter: &Encounter,
+    ownship: Ownship<'_>,
+) -> Vec<TrafficAlert> {
+    let mut out = Vec::new();
+    for step in &encounter.steps {
+        let own = match ownship {
+            Ownship::First => step.aircraft.first(),
+            Ownship::Named(name) => step.aircraft.iter().find(|a| a.id == name),
+        };
+        let Some(own) = own else { continue };
+        let traffic: Vec<_> = step
+            .aircraft
+            .iter()
+            .filter(|a| a.id != own.id)
+            .cloned()
+            .collect();
+        out.extend(daa.step(step.time_s, own, &traffic));
+    }
+    out
+}
+
+/// The whole DaidalusAlerting CSV (header, units line, one line per alert) for an encounter.
+pub fn alerting_csv(config: &Config, encounter: &Encounter, ownship: Ownship<'_>) -> String {
+    let mut daa = Daa::new(config.clone());
+    let alerts = run_encounter(&mut daa, encounter, ownship);
+    let mut s = csv::header(&daa);
+    for a in &alerts {
+        s.push_str(&csv::row(&daa, a));
+    }
+    s
+}
