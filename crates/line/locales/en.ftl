@@ -1,0 +1,105 @@
+# English templates for the deconfliction line. Every message here must exist in every other
+# locales/*.ftl file (the build fails otherwise). Variables are filled by src/render.rs.
+
+meta-language-name = English
+meta-decimal-separator = .
+
+## Quantities
+
+hemi-n = N
+hemi-s = S
+hemi-e = E
+hemi-w = W
+fmt-position = { $lat }, { $lon }
+fmt-altitude = { $ft } ft ({ $m } m)
+fmt-distance = { $nm } NM ({ $km } km)
+fmt-time = { $utc } UTC ({ $local } local, UTC{ $offset })
+fmt-block = from { $lower } to { $upper }
+fmt-window = from { $start } to { $end }
+# Durations: nominative ("deadline 2 minutes") and after "in"/"after" (accusative in Russian).
+dur-hours = { $n } { $n ->
+    [one] hour
+   *[other] hours
+}
+dur-minutes = { $n } { $n ->
+    [one] minute
+   *[other] minutes
+}
+dur-seconds = { $n } { $n ->
+    [one] second
+   *[other] seconds
+}
+dur-hours-acc = { $n } { $n ->
+    [one] hour
+   *[other] hours
+}
+dur-minutes-acc = { $n } { $n ->
+    [one] minute
+   *[other] minutes
+}
+dur-seconds-acc = { $n } { $n ->
+    [one] second
+   *[other] seconds
+}
+area-circle = circle of radius { $radius } centred on { $centre }
+area-polygon = polygon with vertices { $vertices }
+callsigns-none = none
+
+## Envelope
+
+msg-header = Message { $id } from { $from } to { $to }, sent { $sent }
+msg-subject = Subject: { $subject }
+subject-alert = alert { $id }
+subject-notification = notification { $id }
+subject-incident = incident { $id }
+subject-link-test = link test { $id }
+subject-general = { $id }
+
+## Bodies, one per message kind
+
+body-link-test = LINK TEST scheduled for { $scheduled }. Acknowledge to confirm that the line is answered.
+body-notification-of-operations = NOTIFICATION OF OPERATIONS { $notification }. Area: { $area }. Altitudes: { $block }. Time: { $window }. Callsigns: { $callsigns }.
+body-strike-warning = { $activity ->
+    [strike] STRIKE WARNING
+   *[other] ACTIVITY WARNING
+}. Area: { $area }. Altitudes: { $block }. Time: { $window }.
+body-conflict-alert = CONFLICT ALERT { $alert }, level { $level }: { $party_a } track { $track_a } and { $party_b } track { $track_b }. Loss of separation in { $time_to_los }. Predicted closest approach: { $cpa_h } horizontally, { $cpa_v } vertically.
+body-request-to-alter = REQUEST TO ALTER the operation of message { $regarding }: { $proposal }.
+proposal-altitude-block = change the altitude block to { $block }
+proposal-time-window = change the time to { $window }
+body-reply = REPLY to message { $in_reply_to }: { $answer }.
+answer-accept = ACCEPTED
+answer-reject = REJECTED
+answer-counter = COUNTER-PROPOSAL: { $proposal }
+body-incident-report = INCIDENT REPORT { $incident }: at { $at }, near { $position }, { $party_a } track { $track_a } and { $party_b } track { $track_b } came within { $closest_h } horizontally and { $closest_v } vertically.
+body-investigation-request = REQUEST FOR INVESTIGATION of incident { $incident }. Please answer by { $reply_by }.
+body-acknowledgement = ACKNOWLEDGEMENT of message { $of }. Duty officer: { $officer }.
+body-free-text = FREE TEXT (untranslated, written in { $written_in }): { $text }
+
+## What the line did (effects)
+
+fx-deliver = { $at }: message { $id } delivered to { $party } duty officer { $officer }
+fx-overdue = { $at }: message { $id } is OVERDUE: { $party } did not acknowledge it (deadline { $deadline })
+fx-escalated = { $at }: message { $id } ESCALATED from { $from_officer } to { $to_officer } ({ $party }, level { $level })
+fx-acknowledged = { $at }: message { $id } acknowledged by { $officer } ({ $party }) after { $latency }{ $late ->
+    [yes] , LATE
+   *[no] {""}
+}
+fx-unanswered = { $at }: message { $id } UNANSWERED: nobody at { $party }, up to its command, acknowledged it
+
+## Reports
+
+reach-line = Line reachability of { $party } from { $start } to { $end }: { $in_time } answered in time, { $late } late, { $missed } missed, { $pending } pending
+agreement-state = Agreement state (declared): { $state }. Line state (measured): { $reachable ->
+    [yes] answering
+   *[no] not answering
+}.
+conv-header = Conversation on { $subject }: { $count } { $count ->
+    [one] message
+   *[other] messages
+}
+story-title = The deconfliction line at work, as read by { $party } ({ $language }, UTC{ $offset })
+story-link-test = 1. Scheduled link test
+story-alert = 2. Conflict alert conversation
+story-escalation = 3. Strike warning acknowledged late: escalation
+story-reachability = 4. Reachability and agreement state

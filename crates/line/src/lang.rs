@@ -1,0 +1,152 @@
+//! Languages and readers. Each language is one Fluent file `locales/<code>.ftl`, embedded at
+//! build time by `build.rs`, which also refuses to build if any file lacks a message that
+//! `en.ftl` has. Plural rules come from CLDR through `intl_pluralrules` (Russian: one / few /
+//! many / other).
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use serde::{Deserialize, Serialize};
+
+use crate::units::{RangeError, UtcOffset};
+
+include!(concat!(env!("OUT_DIR"), "/locales.rs"));
+
+/// One of the embedded languages. Cheap to copy; only [`Language::parse`] makes one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Language(usize);
+
+impl Language {
+    /// Every embedded language, sorted by code.
+    pub fn all() -> impl Iterator<Item = Language> {
+        (0..LOCALES.len()).map(Language)
+    }
+    /// `en`, `ru`, … (the `.ftl` file's stem).
+    pub fn parse(code: &str) -> Result<Language, RangeError> {
+        LOCALES
+            .iter()
+            .position(|(c, _)| *c == code)
+            .map(Language)
+            .ok_or_else(|| {
+                RangeError::Invalid(format!(
+                    "language {code:?} has no templates; available: {}",
+                    LOCALES
+                        .iter()
+                        .map(|(c, _)| *c)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    }
+    pub fn english() -> Language {
+        Language::parse("en").expect("en.ftl is the reference language")
+    }
+    pub fn code(self) -> &'static str {
+        LOCALES[self.0].0
+    }
+    /// The Fluent source this language was built from.
+    pub fn source(self) -> &'static str {
+        LOCALES[self.0].1
+    }
+
+    /// Formats message `id` with `args`. A missing message or variable is a programmer error
+    /// (the build and the template tests rule both out), so it panics rather than render a gap.
+    pub(crate) fn tr(self, id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+        let bundle = &bundles()[self.0];
+        let message = bundle
+            .get_message(id)
+            .unwrap_or_else(|| panic!("message {id} missing from {}.ftl", self.code()));
+        let pattern = message
+            .value()
+            .unwrap_or_else(|| panic!("message {id} in {}.ftl has no value", self.code()));
+        let mut fargs = FluentArgs::new();
+        for (k, v) in args {
+            fargs.set(*k, v.clone());
+        }
+        let mut errors = Vec::new();
+        let text = bundle.format_pattern(pattern, Some(&fargs), &mut errors);
+        assert!(
+            errors.is_empty(),
+            "{}.ftl message {id}: {errors:?}",
+            self.code()
+        );
+        text.into_owned()
+    }
+}
+
+impl fmt::Debug for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Language({})", self.code())
+    }
+}
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+impl Serialize for Language {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+impl<'de> Deserialize<'de> for Language {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        Language::parse(&code).map_err(serde::de::Error::custom)
+    }
+}
+
+fn bundles() -> &'static [FluentBundle<FluentResource>] {
+    static BUNDLES: OnceLock<Vec<FluentBundle<FluentResource>>> = OnceLock::new();
+    BUNDLES.get_or_init(|| {
+        LOCALES
+            .iter()
+            .map(|(code, source)| {
+                let resource = FluentResource::try_new((*source).to_string())
+                    .unwrap_or_else(|(_, e)| panic!("{code}.ftl does not parse: {e:?}"));
+                let langid: unic_langid::LanguageIdentifier =
+                    code.parse().unwrap_or_else(|e| panic!("{code}: {e}"));
+                let mut bundle = FluentBundle::new_concurrent(vec![langid]);
+                // No Unicode isolation marks: renderings go to terminals and logs as plain text.
+                bundle.set_use_isolating(false);
+                bundle
+                    .add_resource(resource)
+                    .unwrap_or_else(|e| panic!("{code}.ftl: {e:?}"));
+                bundle
+            })
+            .collect()
+    })
+}
+
+/// How a reader wants coordinates written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CoordFormat {
+    /// `35.123456° N` (six decimals: 0.11 m at the equator, the stored precision).
+    #[default]
+    Decimal,
+    /// `35°07′24.4″ N` (tenths of an arc-second: 3 m).
+    Dms,
+}
+
+/// Who reads a rendering: language, local time as a fixed offset from UTC, coordinate style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReaderProfile {
+    pub lang: Language,
+    pub utc_offset: UtcOffset,
+    #[serde(default)]
+    pub coordinates: CoordFormat,
+}
+
+impl ReaderProfile {
+    pub fn new(lang: Language, utc_offset: UtcOffset, coordinates: CoordFormat) -> Self {
+        ReaderProfile {
+            lang,
+            utc_offset,
+            coordinates,
+        }
+    }
+}
