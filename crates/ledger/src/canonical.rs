@@ -1,0 +1,88 @@
+//! The canonical encoding: RFC 8785 JSON Canonicalization Scheme (JCS) restricted to objects,
+//! arrays, strings and integers of magnitude at most 2^53 − 1 (RFC 8785 §3.2.2.3 formats numbers
+//! as IEEE 754 doubles; within that range an integer has exactly one spelling). Quantities are
+//! fixed-point integers with their unit in the field name (`time_ms`, `alt_m`).
+//!
+//! Bytes from outside are parsed, re-canonicalised and compared: anything that is not already in
+//! canonical form is refused, so that one value has one byte string and one signature.
+
+use serde::{Serialize, de::DeserializeOwned};
+
+/// Largest integer magnitude the encoding carries (2^53 − 1, the I-JSON safe range, RFC 7493 §2.2).
+pub const INT_ABS_MAX: u64 = (1 << 53) - 1;
+
+/// Why bytes were refused as canonical JSON of the expected shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CanonicalError {
+    /// Not JSON, or not of the expected shape (a missing or unknown field, a wrong type).
+    #[error("column {column}: {message}")]
+    Json {
+        /// 1-based byte column where the parser stopped.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// Valid, but not in canonical form (key order, spacing, escapes, number spelling, a
+    /// default value spelled out).
+    #[error("not in canonical form (RFC 8785): first difference at byte {offset}")]
+    NotCanonical {
+        /// 0-based offset of the first byte that differs from the canonical form.
+        offset: usize,
+    },
+}
+
+/// Canonical bytes of a value. The types of this crate serialise only strings, integers in
+/// range, arrays and objects with string keys, so this cannot fail for them.
+pub fn to_canonical<T: Serialize>(value: &T) -> Vec<u8> {
+    match serde_json_canonicalizer::to_vec(value) {
+        Ok(bytes) => bytes,
+        // Only non-string map keys or a failing `Serialize` impl can get here: a programming
+        // error in this crate, never outside input.
+        Err(e) => panic!("canonical encoding of an in-crate type failed: {e}"),
+    }
+}
+
+/// Parses `bytes` as `T` and checks that they are exactly the canonical encoding of the result.
+pub fn from_canonical<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, CanonicalError> {
+    let value: T = serde_json::from_slice(bytes).map_err(|e| CanonicalError::Json {
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    let again = to_canonical(&value);
+    if again != bytes {
+        let offset = again
+            .iter()
+            .zip(bytes)
+            .position(|(a, b)| a != b)
+            .unwrap_or(again.len().min(bytes.len()));
+        return Err(CanonicalError::NotCanonical { offset });
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn refuses_spacing_order_and_number_spellings() {
+        type M = BTreeMap<String, i64>;
+        assert!(from_canonical::<M>(br#"{"a":1,"b":2}"#).is_ok());
+        for bad in [
+            &br#"{"b":2,"a":1}"#[..],
+            br#"{"a": 1,"b":2}"#,
+            br#"{"a":1.0,"b":2}"#,
+            br#"{"a":1e0,"b":2}"#,
+            br#"{"a":01,"b":2}"#,
+            br#"{"\u0061":1,"b":2}"#,
+        ] {
+            assert!(
+                from_canonical::<M>(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}

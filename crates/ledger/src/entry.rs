@@ -1,0 +1,420 @@
+//! Log entries: what is recorded, by whom, when; and the signed, canonical form that becomes a
+//! leaf of the Merkle tree.
+//!
+//! Encoding (version 1): the canonical JSON (see [`crate::canonical`]) of
+//! `{"author":…,"body":{"<kind>":{…}},"time_ms":…,"v":1}`. The author signs
+//! `"deconflict-ledger/v1/entry\n" || entry bytes` with Ed25519; the leaf is the canonical JSON of
+//! `{"entry":<entry>,"sig":"<128 hex>"}`, which is also one line of an export.
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+
+use crate::canonical::{CanonicalError, from_canonical, to_canonical};
+use crate::field::{Count, FieldError, Fields, Text};
+use crate::hash::Hash;
+use crate::keys::{KeyId, Sig};
+
+/// The entry encoding version this crate writes and reads.
+pub const ENTRY_VERSION: u64 = 1;
+/// Largest signed entry (the leaf bytes), in bytes.
+pub const ENTRY_BYTES_MAX: usize = 64 * 1024;
+/// Most parties named in one alert.
+pub const ALERT_PARTIES_MAX: usize = 16;
+/// Domain separation of entry signatures: an entry signature can never be replayed as a tree
+/// head or cosignature signature, nor the other way round.
+pub const ENTRY_SIGNING_CONTEXT: &[u8] = b"deconflict-ledger/v1/entry\n";
+
+/// Why an entry was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// The bytes are longer than [`ENTRY_BYTES_MAX`].
+    #[error("entry of {len} bytes is longer than {max}")]
+    TooLarge {
+        /// Bytes given.
+        len: usize,
+        /// [`ENTRY_BYTES_MAX`].
+        max: usize,
+    },
+    /// Not canonical JSON of a signed entry.
+    #[error("signed entry: {0}")]
+    Encoding(#[from] CanonicalError),
+    /// A version this crate does not know.
+    #[error("entry version {0} is not supported (expected {ENTRY_VERSION})")]
+    Version(u64),
+    /// A field out of range.
+    #[error("entry field: {0}")]
+    Field(#[from] FieldError),
+    /// Too many parties in an alert.
+    #[error("alert names {0} parties, more than {ALERT_PARTIES_MAX}")]
+    TooManyParties(usize),
+    /// The signature does not verify with the author's key.
+    #[error("signature of {author} does not verify")]
+    BadSignature {
+        /// The entry's author.
+        author: KeyId,
+    },
+}
+
+/// What happened to an agreement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementEventKind {
+    /// A party signed a version of the agreement.
+    Signed,
+    /// Every party has signed: the version is in force.
+    InForce,
+    /// A party declared the agreement suspended.
+    Suspended,
+    /// All parties reactivated it.
+    Reactivated,
+    /// A condition was attached.
+    ConditionAttached,
+    /// A new version was proposed.
+    Amended,
+}
+
+/// The kind-specific content of an entry. Domain content that varies (areas, altitude blocks,
+/// closest approach, message text) lives in [`Fields`], where each field can be disclosed or
+/// committed to separately.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum EntryBody {
+    /// An agreement event; `digest` is SHA-256 of the agreement's canonical bytes.
+    AgreementEvent {
+        /// Agreement id.
+        agreement_id: Text,
+        /// Agreement version.
+        version: Count,
+        /// What happened.
+        event: AgreementEventKind,
+        /// SHA-256 of the agreement version's canonical encoding.
+        digest: Hash,
+        /// Free-text reason (suspension), absent when none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<Text>,
+    },
+    /// A notification of operations (area, altitude block, window, callsigns as fields).
+    Notification {
+        /// Notification id.
+        notification_id: Text,
+        /// Its content.
+        fields: Fields,
+    },
+    /// A notification withdrawn by its author.
+    NotificationWithdrawal {
+        /// The withdrawn notification.
+        notification_id: Text,
+        /// Why, absent when not given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<Text>,
+    },
+    /// A track's state at the time of an alert.
+    TrackSummary {
+        /// The track.
+        track_id: Text,
+        /// The alert it belongs to, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alert_id: Option<Text>,
+        /// Position, velocity, altitude… as fixed-point fields.
+        fields: Fields,
+    },
+    /// An alert raised by the service (conflict, violation, crossing).
+    Alert {
+        /// Alert id.
+        alert_id: Text,
+        /// Alert level, e.g. `"warning"`.
+        level: Text,
+        /// Parties alerted.
+        parties: Vec<KeyId>,
+        /// Details (closest approach, times).
+        fields: Fields,
+    },
+    /// A message on the deconfliction line.
+    LineMessage {
+        /// Message id.
+        message_id: Text,
+        /// Template and its arguments.
+        fields: Fields,
+    },
+    /// An acknowledgement of a message (or alert, or notification) by its recipient.
+    Acknowledgement {
+        /// Id of what is acknowledged.
+        acknowledges: Text,
+        /// Details (channel, latency).
+        fields: Fields,
+    },
+    /// A party's account of an incident.
+    IncidentReport {
+        /// Incident id.
+        incident_id: Text,
+        /// The account.
+        fields: Fields,
+    },
+}
+
+/// An unsigned entry.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Encoding version ([`ENTRY_VERSION`]).
+    v: u64,
+    /// Key id of the signer: a party id, or the service's own id.
+    author: KeyId,
+    /// When the author made the entry, ms since the Unix epoch (the caller's `now`).
+    time_ms: Count,
+    /// What is recorded.
+    body: EntryBody,
+}
+
+impl Entry {
+    /// A new entry. `time_ms` is the caller's clock (ms since the Unix epoch).
+    pub fn new(author: KeyId, time_ms: u64, body: EntryBody) -> Result<Entry, EntryError> {
+        let e = Entry {
+            v: ENTRY_VERSION,
+            author,
+            time_ms: Count::new(time_ms)?,
+            body,
+        };
+        e.check()?;
+        Ok(e)
+    }
+
+    /// The signer.
+    pub fn author(&self) -> &KeyId {
+        &self.author
+    }
+
+    /// The author's timestamp, ms since the Unix epoch.
+    pub fn time_ms(&self) -> u64 {
+        self.time_ms.get()
+    }
+
+    /// The content.
+    pub fn body(&self) -> &EntryBody {
+        &self.body
+    }
+
+    /// Canonical bytes of the unsigned entry.
+    pub fn to_canonical(&self) -> Vec<u8> {
+        to_canonical(self)
+    }
+
+    fn check(&self) -> Result<(), EntryError> {
+        if self.v != ENTRY_VERSION {
+            return Err(EntryError::Version(self.v));
+        }
+        match &self.body {
+            EntryBody::Alert {
+                parties, fields, ..
+            } => {
+                if parties.len() > ALERT_PARTIES_MAX {
+                    return Err(EntryError::TooManyParties(parties.len()));
+                }
+                fields.check()?;
+            }
+            EntryBody::Notification { fields, .. }
+            | EntryBody::TrackSummary { fields, .. }
+            | EntryBody::LineMessage { fields, .. }
+            | EntryBody::Acknowledgement { fields, .. }
+            | EntryBody::IncidentReport { fields, .. } => fields.check()?,
+            EntryBody::AgreementEvent { .. } | EntryBody::NotificationWithdrawal { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignedEntryWire {
+    entry: Entry,
+    sig: Sig,
+}
+
+/// A signed entry in canonical form: the leaf of the Merkle tree. Only constructed by signing or
+/// by parsing canonical bytes, so its bytes are always canonical and its fields in range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedEntry {
+    entry: Entry,
+    sig: Sig,
+    bytes: Vec<u8>,
+}
+
+/// `{"entry":` — the canonical form begins with it (keys sorted: "entry" < "sig").
+const PREFIX_LEN: usize = br#"{"entry":"#.len();
+/// `,"sig":"<128 hex>"}` — the canonical form ends with it.
+const SUFFIX_LEN: usize = br#","sig":""#.len() + 128 + br#""}"#.len();
+
+impl SignedEntry {
+    /// Signs `entry` with the author's key.
+    pub fn sign(entry: Entry, key: &SigningKey) -> Result<SignedEntry, EntryError> {
+        entry.check()?;
+        let entry_bytes = entry.to_canonical();
+        let sig = Sig(key.sign(&signing_message(&entry_bytes)).to_bytes());
+        let wire = SignedEntryWire { entry, sig };
+        let bytes = to_canonical(&wire);
+        if bytes.len() > ENTRY_BYTES_MAX {
+            return Err(EntryError::TooLarge {
+                len: bytes.len(),
+                max: ENTRY_BYTES_MAX,
+            });
+        }
+        Ok(SignedEntry {
+            entry: wire.entry,
+            sig,
+            bytes,
+        })
+    }
+
+    /// Parses the canonical bytes of a signed entry (a leaf, or an export line without its
+    /// newline). Does not check the signature: see [`SignedEntry::verify`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<SignedEntry, EntryError> {
+        if bytes.len() > ENTRY_BYTES_MAX {
+            return Err(EntryError::TooLarge {
+                len: bytes.len(),
+                max: ENTRY_BYTES_MAX,
+            });
+        }
+        let wire: SignedEntryWire = from_canonical(bytes)?;
+        wire.entry.check()?;
+        Ok(SignedEntry {
+            entry: wire.entry,
+            sig: wire.sig,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// Checks the author's signature (strict Ed25519 verification: no malleable encodings).
+    pub fn verify(&self, author_key: &VerifyingKey) -> Result<(), EntryError> {
+        author_key
+            .verify_strict(&self.signing_message(), &self.sig.to_dalek())
+            .map_err(|_| EntryError::BadSignature {
+                author: self.entry.author.clone(),
+            })
+    }
+
+    /// The message the author signed: the context string, then the canonical entry bytes.
+    pub fn signing_message(&self) -> Vec<u8> {
+        signing_message(self.entry_bytes())
+    }
+
+    /// The canonical bytes of the unsigned entry, sliced from the signed form.
+    pub fn entry_bytes(&self) -> &[u8] {
+        &self.bytes[PREFIX_LEN..self.bytes.len() - SUFFIX_LEN]
+    }
+
+    /// The entry.
+    pub fn entry(&self) -> &Entry {
+        &self.entry
+    }
+
+    /// The signature.
+    pub fn sig(&self) -> &Sig {
+        &self.sig
+    }
+
+    /// The canonical bytes: the Merkle leaf.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// `SHA-256(0x00 || bytes)`.
+    pub fn leaf_hash(&self) -> Hash {
+        Hash::leaf(&self.bytes)
+    }
+}
+
+fn signing_message(entry_bytes: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(ENTRY_SIGNING_CONTEXT.len() + entry_bytes.len());
+    m.extend_from_slice(ENTRY_SIGNING_CONTEXT);
+    m.extend_from_slice(entry_bytes);
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::FieldValue;
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[42; 32])
+    }
+
+    fn alert() -> Entry {
+        let fields = Fields::new()
+            .with("cpa_h_m", FieldValue::int(480).unwrap())
+            .unwrap()
+            .with("note", FieldValue::text("близко").unwrap())
+            .unwrap();
+        Entry::new(
+            KeyId::new("service").unwrap(),
+            1_700_000_000_000,
+            EntryBody::Alert {
+                alert_id: Text::new("a-1").unwrap(),
+                level: Text::new("warning").unwrap(),
+                parties: vec![KeyId::new("blue").unwrap(), KeyId::new("red").unwrap()],
+                fields,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn golden_encoding_of_an_alert() {
+        let e = alert();
+        assert_eq!(
+            String::from_utf8(e.to_canonical()).unwrap(),
+            r#"{"author":"service","body":{"alert":{"alert_id":"a-1","fields":{"cpa_h_m":{"int":480},"note":{"text":"близко"}},"level":"warning","parties":["blue","red"]}},"time_ms":1700000000000,"v":1}"#
+        );
+    }
+
+    #[test]
+    fn sign_parse_verify_round_trip() {
+        let s = SignedEntry::sign(alert(), &key()).unwrap();
+        assert!(s.as_bytes().starts_with(br#"{"entry":{"author""#));
+        assert_eq!(s.entry_bytes(), &alert().to_canonical()[..]);
+        let back = SignedEntry::from_bytes(s.as_bytes()).unwrap();
+        assert_eq!(back, s);
+        back.verify(&key().verifying_key()).unwrap();
+        let other = SigningKey::from_bytes(&[43; 32]).verifying_key();
+        assert!(matches!(
+            back.verify(&other),
+            Err(EntryError::BadSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn non_canonical_and_explicit_null_are_refused() {
+        let s = SignedEntry::sign(alert(), &key()).unwrap();
+        let text = String::from_utf8(s.as_bytes().to_vec()).unwrap();
+        let spaced = text.replacen(r#""v":1"#, r#""v": 1"#, 1);
+        assert!(SignedEntry::from_bytes(spaced.as_bytes()).is_err());
+        let w = Entry::new(
+            KeyId::new("blue").unwrap(),
+            5,
+            EntryBody::NotificationWithdrawal {
+                notification_id: Text::new("n").unwrap(),
+                reason: None,
+            },
+        )
+        .unwrap();
+        let s = SignedEntry::sign(w, &key()).unwrap();
+        let text = String::from_utf8(s.as_bytes().to_vec()).unwrap();
+        let with_null = text.replacen(
+            r#""notification_id":"n""#,
+            r#""notification_id":"n","reason":null"#,
+            1,
+        );
+        assert!(SignedEntry::from_bytes(with_null.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn wrong_version_is_refused() {
+        let s = SignedEntry::sign(alert(), &key()).unwrap();
+        let text = String::from_utf8(s.as_bytes().to_vec()).unwrap();
+        let v2 = text.replacen(r#""v":1"#, r#""v":2"#, 1);
+        assert_eq!(
+            SignedEntry::from_bytes(v2.as_bytes()),
+            Err(EntryError::Version(2))
+        );
+    }
+}

@@ -1,0 +1,488 @@
+//! Signed tree heads (RFC 9162 §4.10 in spirit: size, root hash, timestamp, signed by the log),
+//! cosignatures by parties, fork evidence, and the check a party runs on every new tree head.
+//!
+//! Encodings (version 1, canonical JSON):
+//! - tree head: `{"log":…,"root":"<64 hex>","size":…,"time_ms":…,"v":1}`, signed as
+//!   `"deconflict-ledger/v1/tree-head\n" || tree head bytes`; signed form
+//!   `{"sig":"<128 hex>","sth":<tree head>}`.
+//! - cosignature: `{"cosig":{"party":…,"tree_head":<tree head>},"sig":"<128 hex>"}`, the party
+//!   signing `"deconflict-ledger/v1/cosignature\n" || canonical {"party":…,"tree_head":…}`.
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+
+use crate::canonical::{CanonicalError, from_canonical, to_canonical};
+use crate::field::{Count, FieldError};
+use crate::hash::Hash;
+use crate::keys::{KeyId, Sig};
+use crate::merkle::{ConsistencyProof, ProofError};
+
+/// The tree head encoding version.
+pub const TREE_HEAD_VERSION: u64 = 1;
+/// Domain separation of tree head signatures.
+pub const TREE_HEAD_SIGNING_CONTEXT: &[u8] = b"deconflict-ledger/v1/tree-head\n";
+/// Domain separation of cosignatures.
+pub const COSIGNATURE_SIGNING_CONTEXT: &[u8] = b"deconflict-ledger/v1/cosignature\n";
+/// Largest signed tree head or cosignature accepted from outside, in bytes.
+pub const TREE_HEAD_BYTES_MAX: usize = 1024;
+
+/// Why a tree head or cosignature was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TreeHeadError {
+    /// Longer than [`TREE_HEAD_BYTES_MAX`].
+    #[error("{len} bytes, more than {TREE_HEAD_BYTES_MAX}")]
+    TooLarge {
+        /// Bytes given.
+        len: usize,
+    },
+    /// Not canonical JSON of the expected shape.
+    #[error("{0}")]
+    Encoding(#[from] CanonicalError),
+    /// A version this crate does not know.
+    #[error("tree head version {0} is not supported (expected {TREE_HEAD_VERSION})")]
+    Version(u64),
+    /// A number out of range.
+    #[error("{0}")]
+    Field(#[from] FieldError),
+    /// The signature does not verify.
+    #[error("signature of {signer} does not verify")]
+    BadSignature {
+        /// Who should have signed.
+        signer: KeyId,
+    },
+}
+
+/// A tree head: the log `log` had `size` entries with root `root` at `time_ms`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreeHead {
+    v: u64,
+    log: KeyId,
+    size: Count,
+    root: Hash,
+    time_ms: Count,
+}
+
+impl TreeHead {
+    /// A tree head. `time_ms` is the caller's clock, ms since the Unix epoch.
+    pub fn new(log: KeyId, size: u64, root: Hash, time_ms: u64) -> Result<TreeHead, FieldError> {
+        Ok(TreeHead {
+            v: TREE_HEAD_VERSION,
+            log,
+            size: Count::new(size)?,
+            root,
+            time_ms: Count::new(time_ms)?,
+        })
+    }
+
+    /// Key id of the log (the service) that signs it.
+    pub fn log(&self) -> &KeyId {
+        &self.log
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u64 {
+        self.size.get()
+    }
+
+    /// Root hash of the tree of `size` entries.
+    pub fn root(&self) -> &Hash {
+        &self.root
+    }
+
+    /// When the log signed it, ms since the Unix epoch.
+    pub fn time_ms(&self) -> u64 {
+        self.time_ms.get()
+    }
+
+    fn check(&self) -> Result<(), TreeHeadError> {
+        if self.v != TREE_HEAD_VERSION {
+            return Err(TreeHeadError::Version(self.v));
+        }
+        Ok(())
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignedTreeHeadWire {
+    sig: Sig,
+    sth: TreeHead,
+}
+
+/// A tree head signed by the log, in canonical form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedTreeHead {
+    tree_head: TreeHead,
+    sig: Sig,
+    bytes: Vec<u8>,
+}
+
+impl SignedTreeHead {
+    /// Signs with the log's key.
+    pub fn sign(tree_head: TreeHead, key: &SigningKey) -> SignedTreeHead {
+        let msg = context_message(TREE_HEAD_SIGNING_CONTEXT, &to_canonical(&tree_head));
+        let sig = Sig(key.sign(&msg).to_bytes());
+        let wire = SignedTreeHeadWire {
+            sig,
+            sth: tree_head,
+        };
+        let bytes = to_canonical(&wire);
+        SignedTreeHead {
+            tree_head: wire.sth,
+            sig,
+            bytes,
+        }
+    }
+
+    /// Parses canonical bytes. Does not check the signature: see [`SignedTreeHead::verify`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<SignedTreeHead, TreeHeadError> {
+        if bytes.len() > TREE_HEAD_BYTES_MAX {
+            return Err(TreeHeadError::TooLarge { len: bytes.len() });
+        }
+        let wire: SignedTreeHeadWire = from_canonical(bytes)?;
+        wire.sth.check()?;
+        Ok(SignedTreeHead {
+            tree_head: wire.sth,
+            sig: wire.sig,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// Checks the log's signature.
+    pub fn verify(&self, log_key: &VerifyingKey) -> Result<(), TreeHeadError> {
+        let msg = context_message(TREE_HEAD_SIGNING_CONTEXT, &to_canonical(&self.tree_head));
+        log_key
+            .verify_strict(&msg, &self.sig.to_dalek())
+            .map_err(|_| TreeHeadError::BadSignature {
+                signer: self.tree_head.log.clone(),
+            })
+    }
+
+    /// The tree head.
+    pub fn tree_head(&self) -> &TreeHead {
+        &self.tree_head
+    }
+
+    /// Canonical bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CosignedBody {
+    party: KeyId,
+    tree_head: TreeHead,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CosignatureWire {
+    cosig: CosignedBody,
+    sig: Sig,
+}
+
+/// A party's countersignature of a tree head: "I have seen this tree head and checked it is
+/// consistent with what I saw before". A log cannot later show that party a different history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cosignature {
+    body: CosignedBody,
+    sig: Sig,
+    bytes: Vec<u8>,
+}
+
+impl Cosignature {
+    /// Countersigns `tree_head` as `party`.
+    pub fn sign(party: KeyId, tree_head: TreeHead, key: &SigningKey) -> Cosignature {
+        let body = CosignedBody { party, tree_head };
+        let sig = Sig(key
+            .sign(&context_message(
+                COSIGNATURE_SIGNING_CONTEXT,
+                &to_canonical(&body),
+            ))
+            .to_bytes());
+        let wire = CosignatureWire { cosig: body, sig };
+        let bytes = to_canonical(&wire);
+        Cosignature {
+            body: wire.cosig,
+            sig,
+            bytes,
+        }
+    }
+
+    /// Parses canonical bytes. Does not check the signature.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Cosignature, TreeHeadError> {
+        if bytes.len() > TREE_HEAD_BYTES_MAX {
+            return Err(TreeHeadError::TooLarge { len: bytes.len() });
+        }
+        let wire: CosignatureWire = from_canonical(bytes)?;
+        wire.cosig.tree_head.check()?;
+        Ok(Cosignature {
+            body: wire.cosig,
+            sig: wire.sig,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// Checks the party's signature.
+    pub fn verify(&self, party_key: &VerifyingKey) -> Result<(), TreeHeadError> {
+        let msg = context_message(COSIGNATURE_SIGNING_CONTEXT, &to_canonical(&self.body));
+        party_key
+            .verify_strict(&msg, &self.sig.to_dalek())
+            .map_err(|_| TreeHeadError::BadSignature {
+                signer: self.body.party.clone(),
+            })
+    }
+
+    /// The countersigning party.
+    pub fn party(&self) -> &KeyId {
+        &self.body.party
+    }
+
+    /// The tree head countersigned.
+    pub fn tree_head(&self) -> &TreeHead {
+        &self.body.tree_head
+    }
+
+    /// Canonical bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+fn context_message(context: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(context.len() + bytes.len());
+    m.extend_from_slice(context);
+    m.extend_from_slice(bytes);
+    m
+}
+
+/// Evidence that a log signed two different trees of the same size: both tree heads carry valid
+/// signatures by the same log key, so the log cannot deny either. Hand both byte strings to the
+/// working group; anyone with the log's public key can check them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForkEvidence {
+    /// One signed tree head.
+    pub first: SignedTreeHead,
+    /// The other, same log and size, different root.
+    pub second: SignedTreeHead,
+}
+
+impl ForkEvidence {
+    /// Returns evidence when `a` and `b` are validly signed by `log_key`, name the same log and
+    /// size, and have different roots; `None` otherwise (including when a signature is bad,
+    /// since an unsigned claim proves nothing about the log).
+    pub fn detect(
+        a: &SignedTreeHead,
+        b: &SignedTreeHead,
+        log_key: &VerifyingKey,
+    ) -> Option<ForkEvidence> {
+        let (ta, tb) = (a.tree_head(), b.tree_head());
+        let fork = ta.log == tb.log && ta.size == tb.size && ta.root != tb.root;
+        if fork && a.verify(log_key).is_ok() && b.verify(log_key).is_ok() {
+            Some(ForkEvidence {
+                first: a.clone(),
+                second: b.clone(),
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Re-checks the evidence (for whoever receives it).
+    pub fn verify(&self, log_key: &VerifyingKey) -> bool {
+        ForkEvidence::detect(&self.first, &self.second, log_key).is_some()
+    }
+}
+
+/// Why a new tree head was not accepted by [`check_new_head`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeadCheckError {
+    /// The new head's signature is bad.
+    #[error("new tree head: {0}")]
+    Signature(TreeHeadError),
+    /// The new head is from another log.
+    #[error("new tree head is from log {found}, expected {expected}")]
+    OtherLog {
+        /// The log we follow.
+        expected: KeyId,
+        /// The log named.
+        found: KeyId,
+    },
+    /// The log signed a different root for the size we already hold: a fork.
+    #[error("fork: the log signed two different roots for size {}", .0.first.tree_head().size())]
+    Fork(Box<ForkEvidence>),
+    /// The log went backwards.
+    #[error("new tree head has size {new}, smaller than the {old} already verified")]
+    Shrunk {
+        /// Verified size.
+        old: u64,
+        /// New size.
+        new: u64,
+    },
+    /// The proof is not between the two sizes.
+    #[error("consistency proof is for sizes {proof_old}→{proof_new}, expected {old}→{new}")]
+    ProofSizes {
+        /// Verified size.
+        old: u64,
+        /// New size.
+        new: u64,
+        /// Proof's old size.
+        proof_old: u64,
+        /// Proof's new size.
+        proof_new: u64,
+    },
+    /// The consistency proof fails: the new tree does not extend the old one.
+    #[error("consistency proof {old}→{new} does not verify: {source}")]
+    Inconsistent {
+        /// Verified size.
+        old: u64,
+        /// New size.
+        new: u64,
+        /// Why.
+        source: ProofError,
+    },
+    /// The timestamp went backwards.
+    #[error("new tree head time {new_ms} ms is before the verified one's {old_ms} ms")]
+    TimeWentBack {
+        /// Verified time.
+        old_ms: u64,
+        /// New time.
+        new_ms: u64,
+    },
+}
+
+/// The check a party runs when it fetches a new tree head: signed by the log, from the same
+/// log, not smaller, not older, and consistent with the last head it verified (RFC 9162 §8.1.2
+/// in spirit). On success the caller stores `new` as its last verified head.
+pub fn check_new_head(
+    last: Option<&SignedTreeHead>,
+    new: &SignedTreeHead,
+    proof: &ConsistencyProof,
+    log_key: &VerifyingKey,
+) -> Result<(), HeadCheckError> {
+    new.verify(log_key).map_err(HeadCheckError::Signature)?;
+    let Some(last) = last else {
+        return Ok(());
+    };
+    let (old, nh) = (last.tree_head(), new.tree_head());
+    if old.log != nh.log {
+        return Err(HeadCheckError::OtherLog {
+            expected: old.log.clone(),
+            found: nh.log.clone(),
+        });
+    }
+    if let Some(evidence) = ForkEvidence::detect(last, new, log_key) {
+        return Err(HeadCheckError::Fork(Box::new(evidence)));
+    }
+    if nh.size() < old.size() {
+        return Err(HeadCheckError::Shrunk {
+            old: old.size(),
+            new: nh.size(),
+        });
+    }
+    if nh.time_ms() < old.time_ms() {
+        return Err(HeadCheckError::TimeWentBack {
+            old_ms: old.time_ms(),
+            new_ms: nh.time_ms(),
+        });
+    }
+    if proof.old_size != old.size() || proof.new_size != nh.size() {
+        return Err(HeadCheckError::ProofSizes {
+            old: old.size(),
+            new: nh.size(),
+            proof_old: proof.old_size,
+            proof_new: proof.new_size,
+        });
+    }
+    proof
+        .verify(old.root(), nh.root())
+        .map_err(|source| HeadCheckError::Inconsistent {
+            old: old.size(),
+            new: nh.size(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::Tree;
+
+    fn log_key() -> SigningKey {
+        SigningKey::from_bytes(&[9; 32])
+    }
+
+    fn head(tree: &Tree, size: u64, time_ms: u64) -> SignedTreeHead {
+        let th = TreeHead::new(
+            KeyId::new("service").unwrap(),
+            size,
+            tree.root_at(size).unwrap(),
+            time_ms,
+        )
+        .unwrap();
+        SignedTreeHead::sign(th, &log_key())
+    }
+
+    #[test]
+    fn golden_tree_head_encoding() {
+        let th = TreeHead::new(KeyId::new("service").unwrap(), 0, Hash::empty_tree(), 5).unwrap();
+        let s = SignedTreeHead::sign(th, &log_key());
+        let text = String::from_utf8(s.as_bytes().to_vec()).unwrap();
+        assert!(text.starts_with(r#"{"sig":""#), "{text}");
+        assert!(text.ends_with(r#"","sth":{"log":"service","root":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0,"time_ms":5,"v":1}}"#), "{text}");
+        assert_eq!(SignedTreeHead::from_bytes(s.as_bytes()).unwrap(), s);
+    }
+
+    #[test]
+    fn fork_is_detected_with_evidence_and_consistent_growth_is_accepted() {
+        let mut t = Tree::new();
+        for i in 0..10u8 {
+            t.push(&[i]);
+        }
+        let vk = log_key().verifying_key();
+        let h4 = head(&t, 4, 1);
+        let h10 = head(&t, 10, 2);
+        let proof = t.consistency_proof(4, 10).unwrap();
+        check_new_head(Some(&h4), &h10, &proof, &vk).unwrap();
+
+        let mut other = Tree::new();
+        for i in 0..10u8 {
+            other.push(&[i ^ 0x80]);
+        }
+        let forked = head(&other, 10, 3);
+        let same = t.consistency_proof(10, 10).unwrap();
+        let err = check_new_head(Some(&h10), &forked, &same, &vk).unwrap_err();
+        let HeadCheckError::Fork(evidence) = err else {
+            panic!("expected a fork, got {err}")
+        };
+        assert!(evidence.verify(&vk));
+        assert!(!evidence.verify(&SigningKey::from_bytes(&[1; 32]).verifying_key()));
+
+        // A longer forked tree is caught by the consistency proof.
+        let forked_longer = head(&other, 10, 3);
+        let bad_proof = other.consistency_proof(4, 10).unwrap();
+        assert!(matches!(
+            check_new_head(Some(&h4), &forked_longer, &bad_proof, &vk),
+            Err(HeadCheckError::Inconsistent { .. })
+        ));
+        // Shrinking is refused.
+        assert!(matches!(
+            check_new_head(Some(&h10), &h4, &proof, &vk),
+            Err(HeadCheckError::Shrunk { .. })
+        ));
+    }
+
+    #[test]
+    fn cosignature_round_trip() {
+        let party = SigningKey::from_bytes(&[3; 32]);
+        let th = TreeHead::new(KeyId::new("service").unwrap(), 0, Hash::empty_tree(), 5).unwrap();
+        let c = Cosignature::sign(KeyId::new("blue").unwrap(), th, &party);
+        let back = Cosignature::from_bytes(c.as_bytes()).unwrap();
+        back.verify(&party.verifying_key()).unwrap();
+        assert!(back.verify(&log_key().verifying_key()).is_err());
+    }
+}
