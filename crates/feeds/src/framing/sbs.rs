@@ -1,0 +1,290 @@
+//! SBS-1 BaseStation CSV (the port 30003 format): `MSG,<type>,…` lines of 22 fields.
+//!
+//! Field numbers (1-based): 1 `MSG`, 2 transmission type 1–8, 3 session id, 4 aircraft id,
+//! 5 hex ident (ICAO address), 6 flight id, 7–8 date and time generated (`YYYY/MM/DD`,
+//! `HH:MM:SS.sss`, UTC), 9–10 date and time logged, 11 callsign, 12 altitude (ft),
+//! 13 ground speed (kt), 14 track (deg), 15 latitude, 16 longitude, 17 vertical rate (ft/min),
+//! 18 squawk, 19 alert, 20 emergency, 21 SPI, 22 on ground. Empty fields are unknown.
+//! Other record kinds (`SEL`, `ID`, `AIR`, `STA`, `CLK`) carry nothing for tracks: counted as
+//! ignored. A malformed line is counted and skipped; it never stops the stream.
+
+use super::lines::LineSplitter;
+use super::{Framer, FramingCounters};
+use crate::frame::{Record, RecordTime};
+
+/// Fields in an SBS `MSG` line.
+pub const SBS_FIELDS: usize = 22;
+
+/// One `MSG` line, with the receiver's units as sent (feet, knots, ft/min): the decoder converts
+/// them to SI once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SbsMessage {
+    pub transmission_type: u8,
+    pub icao: u32,
+    pub time: RecordTime,
+    pub callsign: Option<String>,
+    pub alt_ft: Option<f64>,
+    pub gs_kt: Option<f64>,
+    pub trk_deg: Option<f64>,
+    pub lat_deg: Option<f64>,
+    pub lon_deg: Option<f64>,
+    pub vs_fpm: Option<f64>,
+    pub squawk: Option<u16>,
+    pub on_ground: Option<bool>,
+}
+
+/// Why a line was rejected: the 1-based field number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadField(pub usize);
+
+enum Line {
+    Msg(SbsMessage),
+    Blank,
+    Ignored,
+    Bad,
+}
+
+#[derive(Debug, Default)]
+pub struct SbsFramer {
+    lines: LineSplitter,
+    counters: FramingCounters,
+}
+
+impl SbsFramer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn num(s: &str, field: usize, lo: f64, hi: f64) -> Result<Option<f64>, BadField> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let v: f64 = s.parse().map_err(|_| BadField(field))?;
+    if !v.is_finite() || v < lo || v > hi {
+        return Err(BadField(field));
+    }
+    Ok(Some(v))
+}
+
+fn flag(s: &str, field: usize) -> Result<Option<bool>, BadField> {
+    match s {
+        "" => Ok(None),
+        "0" => Ok(Some(false)),
+        "1" | "-1" => Ok(Some(true)),
+        _ => Err(BadField(field)),
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's civil algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY/MM/DD` and `HH:MM:SS[.sss]` (UTC) to unix seconds.
+fn unix_time(date: &str, time: &str) -> Option<f64> {
+    let mut d = date.split('/').map(|p| p.parse::<i64>().ok());
+    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
+    if d.next().is_some()
+        || !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&da)
+    {
+        return None;
+    }
+    let mut t = time.split(':');
+    let (h, mi, s) = (
+        t.next()?.parse::<i64>().ok()?,
+        t.next()?.parse::<i64>().ok()?,
+        t.next()?.parse::<f64>().ok()?,
+    );
+    if t.next().is_some()
+        || !(0..24).contains(&h)
+        || !(0..60).contains(&mi)
+        || !(0.0..61.0).contains(&s)
+    {
+        return None;
+    }
+    Some((days_from_civil(y, mo, da) * 86_400 + h * 3600 + mi * 60) as f64 + s)
+}
+
+/// Parses one line. `Ok(None)` for a blank line or a record kind that is not `MSG`.
+pub fn parse_line(line: &str) -> Result<Option<SbsMessage>, BadField> {
+    let line = line.trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let mut f: [&str; SBS_FIELDS] = [""; SBS_FIELDS];
+    let mut n = 0;
+    for part in line.split(',') {
+        if n == SBS_FIELDS {
+            return Err(BadField(SBS_FIELDS + 1));
+        }
+        f[n] = part.trim();
+        n += 1;
+    }
+    if f[0] != "MSG" {
+        return match f[0] {
+            "SEL" | "ID" | "AIR" | "STA" | "CLK" => Ok(None),
+            _ => Err(BadField(1)),
+        };
+    }
+    // Some receivers send only the first 10 or so fields for some types; missing ones are unknown.
+    if n < 10 {
+        return Err(BadField(n + 1));
+    }
+    let transmission_type: u8 = f[1].parse().map_err(|_| BadField(2))?;
+    if !(1..=8).contains(&transmission_type) {
+        return Err(BadField(2));
+    }
+    let icao = (f[4].len() == 6)
+        .then(|| u32::from_str_radix(f[4], 16).ok())
+        .flatten()
+        .ok_or(BadField(5))?;
+    let time = match (f[6], f[7]) {
+        ("", "") => RecordTime::None,
+        (d, t) => RecordTime::Unix(unix_time(d, t).ok_or(BadField(7))?),
+    };
+    let callsign = match f[10].trim_end() {
+        "" => None,
+        c if c.len() <= 8 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ') => {
+            Some(c.to_string())
+        }
+        _ => return Err(BadField(11)),
+    };
+    let squawk = match f[17] {
+        "" => None,
+        s if s.len() == 4 && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) => {
+            Some(u16::from_str_radix(s, 16).map_err(|_| BadField(18))?)
+        }
+        _ => return Err(BadField(18)),
+    };
+    let lat_deg = num(f[14], 15, -90.0, 90.0)?;
+    let lon_deg = num(f[15], 16, -180.0, 180.0)?;
+    if lat_deg.is_some() != lon_deg.is_some() {
+        return Err(BadField(if lat_deg.is_none() { 15 } else { 16 }));
+    }
+    Ok(Some(SbsMessage {
+        transmission_type,
+        icao,
+        time,
+        callsign,
+        alt_ft: num(f[11], 12, -2_000.0, 130_000.0)?,
+        gs_kt: num(f[12], 13, 0.0, 4_000.0)?,
+        trk_deg: num(f[13], 14, -360.0, 360.0)?.map(|t| t.rem_euclid(360.0)),
+        lat_deg,
+        lon_deg,
+        vs_fpm: num(f[16], 17, -100_000.0, 100_000.0)?,
+        squawk,
+        on_ground: flag(f[21], 22)?,
+    }))
+}
+
+impl Framer for SbsFramer {
+    fn push(&mut self, bytes: &[u8]) -> usize {
+        self.lines.push(bytes)
+    }
+
+    fn next_record(&mut self) -> Option<Record> {
+        loop {
+            let parsed = self.lines.next_line(&mut self.counters, |line, _| {
+                let Ok(text) = std::str::from_utf8(line) else {
+                    return Line::Bad;
+                };
+                if text.trim().is_empty() {
+                    return Line::Blank;
+                }
+                match parse_line(text) {
+                    Ok(Some(m)) => Line::Msg(m),
+                    Ok(None) => Line::Ignored,
+                    Err(_) => Line::Bad,
+                }
+            })?;
+            match parsed {
+                Line::Msg(m) => {
+                    self.counters.records += 1;
+                    return Some(Record::Sbs(m));
+                }
+                Line::Blank => {}
+                Line::Ignored => self.counters.ignored += 1,
+                Line::Bad => self.counters.malformed += 1,
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.lines.finish();
+    }
+
+    fn counters(&self) -> &FramingCounters {
+        &self.counters
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn position_line_from_the_lax_capture() {
+        let m = parse_line("MSG,3,,,4B1908,,,,,,,2525,,,33.96693,-118.25598,,,0,0,0,0")
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.icao, 0x4b1908);
+        assert_eq!(m.alt_ft, Some(2525.0));
+        assert_eq!(m.lat_deg, Some(33.96693));
+        assert_eq!(m.lon_deg, Some(-118.25598));
+        assert_eq!(m.on_ground, Some(false));
+        assert_eq!(m.time, RecordTime::None);
+    }
+
+    #[test]
+    fn dump1090_line_with_dates_and_callsign() {
+        let m = parse_line("MSG,1,1,1,4CA7B3,1,2023/10/24,12:29:24.451,2023/10/24,12:29:24.459,KLM1302 ,,,,,,,,0,0,0,0")
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.callsign.as_deref(), Some("KLM1302"));
+        // 2023-10-24T12:29:24.451Z
+        assert!((m.time.unix_s().unwrap() - 1_698_150_564.451).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bad_fields_name_the_field() {
+        assert_eq!(
+            parse_line("MSG,9,,,4B1908,,,,,,,,,,,,,,,,,"),
+            Err(BadField(2))
+        );
+        assert_eq!(
+            parse_line("MSG,3,,,4B19,,,,,,,,,,,,,,,,,"),
+            Err(BadField(5))
+        );
+        assert_eq!(
+            parse_line("MSG,3,,,4B1908,,,,,,,,,,200.0,1.0,,,,,,"),
+            Err(BadField(15))
+        );
+        assert_eq!(
+            parse_line("MSG,3,,,4B1908,,,,,,,,,,NaN,1.0,,,,,,"),
+            Err(BadField(15))
+        );
+        assert_eq!(
+            parse_line("MSG,3,,,4B1908,,,,,,,,,,1.0,,,,,,,"),
+            Err(BadField(16))
+        );
+        assert_eq!(
+            parse_line("MSG,6,,,4B1908,,,,,,,,,,,,,8888,,,,"),
+            Err(BadField(18))
+        );
+        assert_eq!(
+            parse_line("MSG,3,,,4B1908,,,,,,,,,,,,,,,,,,,"),
+            Err(BadField(23))
+        );
+        assert_eq!(parse_line("XYZ,3"), Err(BadField(1)));
+        assert_eq!(parse_line("STA,,5,179,400AE7"), Ok(None));
+    }
+}
