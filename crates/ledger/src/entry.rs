@@ -12,6 +12,7 @@ use crate::canonical::{CanonicalError, from_canonical, to_canonical};
 use crate::field::{Count, FieldError, Fields, Text};
 use crate::hash::Hash;
 use crate::keys::{KeyId, Sig};
+use crate::sth::{TreeHead, TreeHeadError};
 
 /// The entry encoding version this crate writes and reads.
 pub const ENTRY_VERSION: u64 = 1;
@@ -47,6 +48,9 @@ pub enum EntryError {
     /// Too many parties in an alert.
     #[error("alert names {0} parties, more than {ALERT_PARTIES_MAX}")]
     TooManyParties(usize),
+    /// A countersigned tree head of an unknown version.
+    #[error("countersigned tree head: {0}")]
+    TreeHead(TreeHeadError),
     /// The signature does not verify with the author's key.
     #[error("signature of {author} does not verify")]
     BadSignature {
@@ -150,6 +154,12 @@ pub enum EntryBody {
         /// The account.
         fields: Fields,
     },
+    /// A party's countersignature of a tree head it fetched and checked: the entry's signature
+    /// is the countersignature. The tree head must be one the log signed earlier.
+    TreeHeadCosignature {
+        /// The tree head countersigned (as signed by the log, timestamp included).
+        tree_head: TreeHead,
+    },
 }
 
 /// An unsigned entry.
@@ -177,6 +187,15 @@ impl Entry {
         };
         e.check()?;
         Ok(e)
+    }
+
+    /// A countersignature of `tree_head` by `party` (sign the result with the party's key).
+    pub fn cosignature(
+        party: KeyId,
+        time_ms: u64,
+        tree_head: TreeHead,
+    ) -> Result<Entry, EntryError> {
+        Entry::new(party, time_ms, EntryBody::TreeHeadCosignature { tree_head })
     }
 
     /// The signer.
@@ -217,6 +236,9 @@ impl Entry {
             | EntryBody::LineMessage { fields, .. }
             | EntryBody::Acknowledgement { fields, .. }
             | EntryBody::IncidentReport { fields, .. } => fields.check()?,
+            EntryBody::TreeHeadCosignature { tree_head } => {
+                tree_head.check().map_err(EntryError::TreeHead)?
+            }
             EntryBody::AgreementEvent { .. } | EntryBody::NotificationWithdrawal { .. } => {}
         }
         Ok(())

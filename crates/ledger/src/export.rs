@@ -10,12 +10,13 @@
 //!    and the key id of the log that signs tree heads.
 //! 2. Then, in the order the log wrote them:
 //!    - signed entries `{"entry":{…},"sig":"<128 hex>"}` — the line's bytes are the Merkle leaf;
-//!      the n-th entry line is leaf n (0-based);
+//!      the n-th entry line is leaf n (0-based). A party's countersignature of a tree head is an
+//!      entry too (`tree_head_cosignature`); the tree head it names must appear on an earlier
+//!      line, timestamp included;
 //!    - signed tree heads `{"sig":"<128 hex>","sth":{"log":…,"root":…,"size":…,"time_ms":…,"v":1}}`
-//!      — `size` equals the number of entry lines before it;
-//!    - cosignatures `{"cosig":{"party":…,"tree_head":{…}},"sig":"<128 hex>"}` — the tree head must
-//!      match the recomputed tree at its size.
-//! 3. Last line, the end record: `{"end":{"cosignatures":C,"entries":N,"tree_heads":T}}` — counts
+//!      — `size` equals the number of entry lines before it, and `time_ms` is strictly greater
+//!      than the previous tree head's.
+//! 3. Last line, the end record: `{"end":{"entries":N,"tree_heads":T}}` — counts
 //!    that make a cut at a line boundary detectable. The last tree head must cover all N entries.
 //!
 //! A truncation that an attacker fixes up (cut after a tree head, rewrite the end record) yields
@@ -28,17 +29,18 @@
 //! hands out in [`SignatureBatch`]es that the caller verifies (on as many threads as it likes;
 //! this crate starts none). The first failure, in line order, is the answer.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use ed25519_dalek::VerifyingKey;
 
 use crate::canonical::{CanonicalError, from_canonical, to_canonical};
-use crate::entry::{ENTRY_BYTES_MAX, EntryError, SignedEntry};
+use crate::entry::{ENTRY_BYTES_MAX, EntryBody, EntryError, SignedEntry};
 use crate::field::Count;
 use crate::hash::Hash;
 use crate::keys::{KeyId, KeyRing};
 use crate::merkle::Tree;
-use crate::sth::{Cosignature, SignedTreeHead, TreeHeadError};
+use crate::sth::{SignedTreeHead, TreeHead, TreeHeadError};
 
 /// The export format version.
 pub const EXPORT_VERSION: u64 = 1;
@@ -61,8 +63,6 @@ struct Header {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndCounts {
-    /// Cosignature lines.
-    pub cosignatures: u64,
     /// Entry lines.
     pub entries: u64,
     /// Tree head lines.
@@ -78,7 +78,6 @@ struct End {
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EndCountsWire {
-    cosignatures: Count,
     entries: Count,
     tree_heads: Count,
 }
@@ -97,7 +96,6 @@ pub fn end_line(counts: EndCounts) -> Vec<u8> {
     let c = |v: u64| Count::new(v).unwrap_or_else(|_| unreachable!("count out of range"));
     to_canonical(&End {
         end: EndCountsWire {
-            cosignatures: c(counts.cosignatures),
             entries: c(counts.entries),
             tree_heads: c(counts.tree_heads),
         },
@@ -111,8 +109,6 @@ pub enum Record {
     Entry(SignedEntry),
     /// A tree head signed by the log.
     TreeHead(SignedTreeHead),
-    /// A party's cosignature of a tree head.
-    Cosignature(Cosignature),
 }
 
 impl Record {
@@ -121,7 +117,6 @@ impl Record {
         match self {
             Record::Entry(e) => e.as_bytes(),
             Record::TreeHead(t) => t.as_bytes(),
-            Record::Cosignature(c) => c.as_bytes(),
         }
     }
 }
@@ -134,8 +129,6 @@ pub enum RecordKind {
     Entry,
     /// `{"sig":` (a signed tree head)
     TreeHead,
-    /// `{"cosig":`
-    Cosignature,
     /// `{"end":`
     End,
     /// `{"deconflict_log_export":`
@@ -145,10 +138,9 @@ pub enum RecordKind {
 impl RecordKind {
     /// Classifies a line by its prefix; `None` when it is none of the records.
     pub fn of(line: &[u8]) -> Option<RecordKind> {
-        const KINDS: [(&[u8], RecordKind); 5] = [
+        const KINDS: [(&[u8], RecordKind); 4] = [
             (br#"{"entry":"#, RecordKind::Entry),
             (br#"{"sig":"#, RecordKind::TreeHead),
-            (br#"{"cosig":"#, RecordKind::Cosignature),
             (br#"{"end":"#, RecordKind::End),
             (br#"{"deconflict_log_export":"#, RecordKind::Header),
         ];
@@ -200,9 +192,7 @@ pub enum VerifyErrorKind {
         key_id: KeyId,
     },
     /// A line that is none of the records.
-    #[error(
-        "not a record of a log export (expected an entry, tree head, cosignature or end record)"
-    )]
+    #[error("not a record of a log export (expected an entry, tree head or end record)")]
     UnknownRecord,
     /// A second header.
     #[error("a second header")]
@@ -216,14 +206,9 @@ pub enum VerifyErrorKind {
         /// The entry's author.
         author: KeyId,
     },
-    /// A tree head or cosignature that does not parse, or whose signature does not verify.
-    #[error("{what}: {source}")]
-    TreeHead {
-        /// `"tree head"` or `"cosignature"`.
-        what: &'static str,
-        /// Why.
-        source: TreeHeadError,
-    },
+    /// A tree head that does not parse, or whose signature does not verify.
+    #[error("tree head: {0}")]
+    TreeHead(TreeHeadError),
     /// A tree head of another log.
     #[error("tree head is signed as log {found}, but the export is of log {expected}")]
     OtherLog {
@@ -250,16 +235,18 @@ pub enum VerifyErrorKind {
         /// Root recomputed from the entries.
         computed: Hash,
     },
-    /// A tree head older than the one before it.
-    #[error("tree head time {time_ms} ms is before the previous tree head's {previous_ms} ms")]
+    /// A tree head not newer than the one before it.
+    #[error("tree head time {time_ms} ms is not after the previous tree head's {previous_ms} ms")]
     TreeHeadTime {
         /// Its time.
         time_ms: u64,
         /// The previous one's.
         previous_ms: u64,
     },
-    /// A cosignature of a tree head that does not match the recomputed tree.
-    #[error("cosignature by {party} is of a tree of size {size} that this log does not contain")]
+    /// A countersignature of a tree head that does not appear earlier in the file.
+    #[error(
+        "countersignature by {party} of a tree head of size {size} that does not appear on an earlier line"
+    )]
     CosignedUnknownHead {
         /// The party.
         party: KeyId,
@@ -348,7 +335,7 @@ pub struct VerifyOptions {
 /// Counts and final state of a verified export.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifySummary {
-    /// Entries, tree heads, cosignatures.
+    /// Entries and tree heads.
     pub counts: EndCounts,
     /// The last tree head (it covers every entry).
     pub last_tree_head: SignedTreeHead,
@@ -374,6 +361,8 @@ pub struct Verifier {
     tree: Tree,
     counts: EndCounts,
     last_head: Option<SignedTreeHead>,
+    /// Every tree head seen so far and its line, for countersignatures.
+    heads_seen: HashMap<TreeHead, u64>,
     pending: SignatureBatch,
     ready: Vec<SignatureBatch>,
 }
@@ -390,6 +379,7 @@ impl Verifier {
             tree: Tree::new(),
             counts: EndCounts::default(),
             last_head: None,
+            heads_seen: HashMap::new(),
             pending: SignatureBatch::default(),
             ready: Vec::new(),
         }
@@ -406,12 +396,8 @@ impl Verifier {
             State::Header => self.header(line),
             State::Ended => Err(self.err(None, VerifyErrorKind::AfterEnd)),
             State::Body => match RecordKind::of(line) {
-                Some(RecordKind::Entry) => {
-                    self.entry(line);
-                    Ok(())
-                }
+                Some(RecordKind::Entry) => self.entry(line),
                 Some(RecordKind::TreeHead) => self.tree_head(line),
-                Some(RecordKind::Cosignature) => self.cosignature(line),
                 Some(RecordKind::End) => self.end(line),
                 Some(RecordKind::Header) => Err(self.err(None, VerifyErrorKind::SecondHeader)),
                 None => Err(self.err(None, VerifyErrorKind::UnknownRecord)),
@@ -431,6 +417,31 @@ impl Verifier {
         } else {
             Some(std::mem::take(&mut self.pending))
         }
+    }
+
+    /// Checks the countersignatures found by [`SignatureBatch::verify`]: each must name a tree
+    /// head of this log that appears on an earlier line. Returns the first failure in line order.
+    pub fn check_cosignatures(&self, refs: &[CosignatureRef]) -> Result<(), VerifyError> {
+        let log_id = self.log.as_ref().map(|(id, _)| id);
+        let mut first: Option<VerifyError> = None;
+        for r in refs {
+            let ok = Some(r.tree_head.log()) == log_id
+                && self
+                    .heads_seen
+                    .get(&r.tree_head)
+                    .is_some_and(|at| *at < r.line);
+            if !ok && first.as_ref().is_none_or(|e| r.line < e.line) {
+                first = Some(VerifyError {
+                    line: r.line,
+                    entry: Some(r.index),
+                    kind: VerifyErrorKind::CosignedUnknownHead {
+                        party: r.party.clone(),
+                        size: r.tree_head.size(),
+                    },
+                });
+            }
+        }
+        first.map_or(Ok(()), Err)
     }
 
     /// Final checks once every line was pushed. `final_newline` tells whether the file ended
@@ -548,7 +559,7 @@ impl Verifier {
         Ok(())
     }
 
-    fn entry(&mut self, line: &[u8]) {
+    fn entry(&mut self, line: &[u8]) -> Result<(), VerifyError> {
         let index = self.counts.entries;
         self.tree.push(line);
         self.counts.entries += 1;
@@ -568,6 +579,7 @@ impl Verifier {
             );
             self.ready.push(full);
         }
+        Ok(())
     }
 
     fn log(&self) -> (KeyId, VerifyingKey) {
@@ -579,15 +591,8 @@ impl Verifier {
 
     fn tree_head(&mut self, line: &[u8]) -> Result<(), VerifyError> {
         let (log_id, log_key) = self.log();
-        let sth = SignedTreeHead::from_bytes(line).map_err(|source| {
-            self.err(
-                None,
-                VerifyErrorKind::TreeHead {
-                    what: "tree head",
-                    source,
-                },
-            )
-        })?;
+        let sth = SignedTreeHead::from_bytes(line)
+            .map_err(|source| self.err(None, VerifyErrorKind::TreeHead(source)))?;
         let th = sth.tree_head();
         if *th.log() != log_id {
             return Err(self.err(
@@ -598,15 +603,8 @@ impl Verifier {
                 },
             ));
         }
-        sth.verify(&log_key).map_err(|source| {
-            self.err(
-                None,
-                VerifyErrorKind::TreeHead {
-                    what: "tree head",
-                    source,
-                },
-            )
-        })?;
+        sth.verify(&log_key)
+            .map_err(|source| self.err(None, VerifyErrorKind::TreeHead(source)))?;
         if th.size() != self.counts.entries {
             return Err(self.err(
                 None,
@@ -628,7 +626,7 @@ impl Verifier {
             ));
         }
         if let Some(prev) = &self.last_head
-            && th.time_ms() < prev.tree_head().time_ms()
+            && th.time_ms() <= prev.tree_head().time_ms()
         {
             return Err(self.err(
                 None,
@@ -639,61 +637,14 @@ impl Verifier {
             ));
         }
         self.counts.tree_heads += 1;
+        self.heads_seen.entry(th.clone()).or_insert(self.line);
         self.last_head = Some(sth);
-        Ok(())
-    }
-
-    fn cosignature(&mut self, line: &[u8]) -> Result<(), VerifyError> {
-        let (log_id, _) = self.log();
-        let c = Cosignature::from_bytes(line).map_err(|source| {
-            self.err(
-                None,
-                VerifyErrorKind::TreeHead {
-                    what: "cosignature",
-                    source,
-                },
-            )
-        })?;
-        let Some(party_key) = self.keys.get(c.party()).copied() else {
-            return Err(self.err(
-                None,
-                VerifyErrorKind::UnknownKey {
-                    key_id: c.party().clone(),
-                },
-            ));
-        };
-        c.verify(&party_key).map_err(|source| {
-            self.err(
-                None,
-                VerifyErrorKind::TreeHead {
-                    what: "cosignature",
-                    source,
-                },
-            )
-        })?;
-        let th = c.tree_head();
-        let matches = *th.log() == log_id
-            && self
-                .tree
-                .root_at(th.size())
-                .is_ok_and(|root| root == *th.root());
-        if !matches {
-            return Err(self.err(
-                None,
-                VerifyErrorKind::CosignedUnknownHead {
-                    party: c.party().clone(),
-                    size: th.size(),
-                },
-            ));
-        }
-        self.counts.cosignatures += 1;
         Ok(())
     }
 
     fn end(&mut self, line: &[u8]) -> Result<(), VerifyError> {
         let end: End = from_canonical(line).map_err(|e| self.err(None, VerifyErrorKind::End(e)))?;
         let claimed = EndCounts {
-            cosignatures: end.end.cosignatures.get(),
             entries: end.end.entries.get(),
             tree_heads: end.end.tree_heads.get(),
         };
@@ -728,6 +679,19 @@ struct BatchItem {
     bytes: Vec<u8>,
 }
 
+/// A countersignature entry found while checking a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CosignatureRef {
+    /// Its line.
+    pub line: u64,
+    /// Its entry index.
+    pub index: u64,
+    /// The countersigning party (the entry's author).
+    pub party: KeyId,
+    /// The tree head countersigned.
+    pub tree_head: TreeHead,
+}
+
 /// Entry lines whose parsing and signatures remain to be checked. `Send`: check it on any
 /// thread.
 #[derive(Clone, Debug, Default)]
@@ -750,8 +714,9 @@ impl SignatureBatch {
     /// Parses every entry (canonical form, ranges) and checks every signature with its author's
     /// key. Signatures are checked together with Ed25519 batch verification; if the batch fails,
     /// each is checked alone (strictly) to name the first bad one. Returns the first error in
-    /// line order.
-    pub fn verify(&self) -> Result<(), VerifyError> {
+    /// line order, or the countersignatures found, for [`Verifier::check_cosignatures`].
+    pub fn verify(&self) -> Result<Vec<CosignatureRef>, VerifyError> {
+        let mut cosignatures = Vec::new();
         let mut messages = Vec::with_capacity(self.items.len());
         let mut sigs = Vec::with_capacity(self.items.len());
         let mut keys = Vec::with_capacity(self.items.len());
@@ -770,6 +735,14 @@ impl SignatureBatch {
                     key_id: author.clone(),
                 }));
             };
+            if let EntryBody::TreeHeadCosignature { tree_head } = e.entry().body() {
+                cosignatures.push(CosignatureRef {
+                    line: item.line,
+                    index: item.index,
+                    party: author.clone(),
+                    tree_head: tree_head.clone(),
+                });
+            }
             messages.push(e.signing_message());
             sigs.push(e.sig().to_dalek());
             keys.push(*key);
@@ -777,7 +750,7 @@ impl SignatureBatch {
         }
         let refs: Vec<&[u8]> = messages.iter().map(|m| m.as_slice()).collect();
         if ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_ok() {
-            return Ok(());
+            return Ok(cosignatures);
         }
         for ((item, e), key) in self.items.iter().zip(&parsed).zip(&keys) {
             if e.verify(key).is_err() {
@@ -807,11 +780,13 @@ impl SignatureBatch {
 pub fn verify_export(bytes: &[u8], options: VerifyOptions) -> Result<VerifySummary, VerifyError> {
     let mut v = Verifier::new(options);
     let mut first_sig_error: Option<VerifyError> = None;
-    let check = |batch: SignatureBatch, slot: &mut Option<VerifyError>| {
-        if slot.is_none()
-            && let Err(e) = batch.verify()
-        {
-            *slot = Some(e);
+    let mut cosignatures = Vec::new();
+    let mut check = |batch: SignatureBatch| {
+        if first_sig_error.is_none() {
+            match batch.verify() {
+                Ok(refs) => cosignatures.extend(refs),
+                Err(e) => first_sig_error = Some(e),
+            }
         }
     };
     let final_newline = bytes.last() == Some(&b'\n');
@@ -828,18 +803,19 @@ pub fn verify_export(bytes: &[u8], options: VerifyOptions) -> Result<VerifySumma
                 break;
             }
             while let Some(b) = v.take_batch() {
-                check(b, &mut first_sig_error);
+                check(b);
             }
         }
     }
     while let Some(b) = v.take_batch() {
-        check(b, &mut first_sig_error);
+        check(b);
     }
     if let Some(b) = v.take_rest() {
-        check(b, &mut first_sig_error);
+        check(b);
     }
+    let cosignature_error = v.check_cosignatures(&cosignatures).err();
     let summary = result.and_then(|()| v.finish(final_newline));
-    earliest(summary, first_sig_error)
+    earliest(earliest(summary, first_sig_error), cosignature_error)
 }
 
 /// Combines a structural result with the first signature error: the error on the earlier line

@@ -6,8 +6,8 @@
 //!   JSON, integers and strings only), each signed by its author with Ed25519 ([`entry`]);
 //! - salted commitments for fields not yet disclosed, and their openings ([`field`]);
 //! - the Merkle tree of RFC 9162 §2.1 with inclusion and consistency proofs ([`merkle`]);
-//! - signed tree heads, cosignatures by parties, fork evidence and the check a party runs on each
-//!   new tree head ([`sth`]);
+//! - signed tree heads, fork evidence and the check a party runs on each new tree head ([`sth`]);
+//!   countersignatures by parties are entries, so their order is tamper-evident too;
 //! - the export format and its offline verifier ([`export`]).
 //!
 //! What it must never do: I/O of any kind (files, sockets), read a clock (every time is a
@@ -26,16 +26,15 @@ pub mod sth;
 
 pub use entry::{AgreementEventKind, Entry, EntryBody, EntryError, SignedEntry};
 pub use export::{
-    Record, RecordKind, SignatureBatch, Verifier, VerifyError, VerifyErrorKind, VerifyOptions,
-    VerifySummary, verify_export,
+    CosignatureRef, Record, RecordKind, SignatureBatch, Verifier, VerifyError, VerifyErrorKind,
+    VerifyOptions, VerifySummary, verify_export,
 };
 pub use field::{FieldError, FieldValue, Fields, Opening, Salt, Text};
 pub use hash::Hash;
 pub use keys::{KeyError, KeyId, KeyRing, PublicKey, Sig};
 pub use merkle::{ConsistencyProof, InclusionProof, ProofError, Tree};
 pub use sth::{
-    Cosignature, ForkEvidence, HeadCheckError, SignedTreeHead, TreeHead, TreeHeadError,
-    check_new_head,
+    ForkEvidence, HeadCheckError, SignedTreeHead, TreeHead, TreeHeadError, check_new_head,
 };
 
 /// Re-exported so callers name the same key types as this crate.

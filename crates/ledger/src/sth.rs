@@ -1,12 +1,12 @@
 //! Signed tree heads (RFC 9162 §4.10 in spirit: size, root hash, timestamp, signed by the log),
-//! cosignatures by parties, fork evidence, and the check a party runs on every new tree head.
+//! fork evidence, and the check a party runs on every new tree head. A party's countersignature
+//! of a tree head is a log entry ([`crate::EntryBody::TreeHeadCosignature`]), so that when and
+//! in what order it was given is itself part of the tamper-evident record.
 //!
 //! Encodings (version 1, canonical JSON):
 //! - tree head: `{"log":…,"root":"<64 hex>","size":…,"time_ms":…,"v":1}`, signed as
 //!   `"deconflict-ledger/v1/tree-head\n" || tree head bytes`; signed form
 //!   `{"sig":"<128 hex>","sth":<tree head>}`.
-//! - cosignature: `{"cosig":{"party":…,"tree_head":<tree head>},"sig":"<128 hex>"}`, the party
-//!   signing `"deconflict-ledger/v1/cosignature\n" || canonical {"party":…,"tree_head":…}`.
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 
@@ -20,12 +20,10 @@ use crate::merkle::{ConsistencyProof, ProofError};
 pub const TREE_HEAD_VERSION: u64 = 1;
 /// Domain separation of tree head signatures.
 pub const TREE_HEAD_SIGNING_CONTEXT: &[u8] = b"deconflict-ledger/v1/tree-head\n";
-/// Domain separation of cosignatures.
-pub const COSIGNATURE_SIGNING_CONTEXT: &[u8] = b"deconflict-ledger/v1/cosignature\n";
-/// Largest signed tree head or cosignature accepted from outside, in bytes.
+/// Largest signed tree head accepted from outside, in bytes.
 pub const TREE_HEAD_BYTES_MAX: usize = 1024;
 
-/// Why a tree head or cosignature was refused.
+/// Why a tree head was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TreeHeadError {
@@ -53,7 +51,7 @@ pub enum TreeHeadError {
 }
 
 /// A tree head: the log `log` had `size` entries with root `root` at `time_ms`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TreeHead {
     v: u64,
@@ -95,7 +93,7 @@ impl TreeHead {
         self.time_ms.get()
     }
 
-    fn check(&self) -> Result<(), TreeHeadError> {
+    pub(crate) fn check(&self) -> Result<(), TreeHeadError> {
         if self.v != TREE_HEAD_VERSION {
             return Err(TreeHeadError::Version(self.v));
         }
@@ -162,88 +160,6 @@ impl SignedTreeHead {
     /// The tree head.
     pub fn tree_head(&self) -> &TreeHead {
         &self.tree_head
-    }
-
-    /// Canonical bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CosignedBody {
-    party: KeyId,
-    tree_head: TreeHead,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CosignatureWire {
-    cosig: CosignedBody,
-    sig: Sig,
-}
-
-/// A party's countersignature of a tree head: "I have seen this tree head and checked it is
-/// consistent with what I saw before". A log cannot later show that party a different history.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cosignature {
-    body: CosignedBody,
-    sig: Sig,
-    bytes: Vec<u8>,
-}
-
-impl Cosignature {
-    /// Countersigns `tree_head` as `party`.
-    pub fn sign(party: KeyId, tree_head: TreeHead, key: &SigningKey) -> Cosignature {
-        let body = CosignedBody { party, tree_head };
-        let sig = Sig(key
-            .sign(&context_message(
-                COSIGNATURE_SIGNING_CONTEXT,
-                &to_canonical(&body),
-            ))
-            .to_bytes());
-        let wire = CosignatureWire { cosig: body, sig };
-        let bytes = to_canonical(&wire);
-        Cosignature {
-            body: wire.cosig,
-            sig,
-            bytes,
-        }
-    }
-
-    /// Parses canonical bytes. Does not check the signature.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Cosignature, TreeHeadError> {
-        if bytes.len() > TREE_HEAD_BYTES_MAX {
-            return Err(TreeHeadError::TooLarge { len: bytes.len() });
-        }
-        let wire: CosignatureWire = from_canonical(bytes)?;
-        wire.cosig.tree_head.check()?;
-        Ok(Cosignature {
-            body: wire.cosig,
-            sig: wire.sig,
-            bytes: bytes.to_vec(),
-        })
-    }
-
-    /// Checks the party's signature.
-    pub fn verify(&self, party_key: &VerifyingKey) -> Result<(), TreeHeadError> {
-        let msg = context_message(COSIGNATURE_SIGNING_CONTEXT, &to_canonical(&self.body));
-        party_key
-            .verify_strict(&msg, &self.sig.to_dalek())
-            .map_err(|_| TreeHeadError::BadSignature {
-                signer: self.body.party.clone(),
-            })
-    }
-
-    /// The countersigning party.
-    pub fn party(&self) -> &KeyId {
-        &self.body.party
-    }
-
-    /// The tree head countersigned.
-    pub fn tree_head(&self) -> &TreeHead {
-        &self.body.tree_head
     }
 
     /// Canonical bytes.
@@ -474,15 +390,5 @@ mod tests {
             check_new_head(Some(&h10), &h4, &proof, &vk),
             Err(HeadCheckError::Shrunk { .. })
         ));
-    }
-
-    #[test]
-    fn cosignature_round_trip() {
-        let party = SigningKey::from_bytes(&[3; 32]);
-        let th = TreeHead::new(KeyId::new("service").unwrap(), 0, Hash::empty_tree(), 5).unwrap();
-        let c = Cosignature::sign(KeyId::new("blue").unwrap(), th, &party);
-        let back = Cosignature::from_bytes(c.as_bytes()).unwrap();
-        back.verify(&party.verifying_key()).unwrap();
-        assert!(back.verify(&log_key().verifying_key()).is_err());
     }
 }
