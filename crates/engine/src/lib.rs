@@ -27,6 +27,8 @@ pub mod ids;
 pub mod kinematics;
 pub mod picture;
 pub mod probe;
+pub mod snapshot;
+pub mod synth;
 pub mod units;
 
 pub use encounter::{ConflictWindow, EncounterGeometry};
