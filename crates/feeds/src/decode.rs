@@ -18,7 +18,7 @@ use rs1090::decode::bds::bds09::AirborneVelocitySubType;
 use rs1090::decode::cpr::{self, AircraftState, Position};
 use rs1090::decode::{DF, ICAO, Message};
 
-use crate::frame::ModeSFrame;
+use crate::frame::{FRAME_SHORT_BYTES, ModeSFrame};
 use crate::framing::sbs::SbsMessage;
 use crate::report::{
     Callsign, IcaoAddress, Integrity, LatLon, M_PER_FT, MPS_PER_FPM, MPS_PER_KT, Report, SourceId,
@@ -64,7 +64,7 @@ pub enum DecodeReject {
     BadCrc,
     /// A downlink format that Annex 10 does not assign.
     UnknownDf,
-    /// A short frame with a long-frame DF, or the reverse.
+    /// A short frame with a long-frame DF.
     LengthMismatch,
     /// rs1090 could not decode the fields.
     Malformed,
@@ -171,10 +171,15 @@ impl Decoder {
         if !known_df(df) {
             return Err(DecodeReject::UnknownDf);
         }
+        let mut bytes = frame.as_bytes();
         if !frame.len_matches_df() {
-            return Err(DecodeReject::LengthMismatch);
+            if df >= 16 {
+                return Err(DecodeReject::LengthMismatch);
+            }
+            // Some receivers report a short reply in a 112-bit record; the reply is the first
+            // 56 bits (its parity covers those only).
+            bytes = &bytes[..FRAME_SHORT_BYTES];
         }
-        let bytes = frame.as_bytes();
         let mut msg = match Message::try_from(bytes) {
             Ok(m) => m,
             Err(_) if df == 17 => {
@@ -192,15 +197,29 @@ impl Decoder {
         let report = match &mut msg.df {
             DF::ShortAirAirSurveillance { ac, .. }
             | DF::SurveillanceAltitudeReply { ac, .. }
-            | DF::LongAirAirSurveillance { ac, .. }
-            | DF::CommBAltitudeReply { ac, .. } => {
+            | DF::LongAirAirSurveillance { ac, .. } => {
                 let mut r = Report::new(address(msg.crc)?, source, Integrity::AddressParity);
                 r.alt_baro_m = ac.0.and_then(|ft| ft_to_m(f64::from(ft)));
                 r
             }
-            DF::SurveillanceIdentityReply { id, .. } | DF::CommBIdentityReply { id, .. } => {
+            DF::CommBAltitudeReply { ac, bds, .. } => {
+                let mut r = Report::new(address(msg.crc)?, source, Integrity::AddressParity);
+                r.alt_baro_m = ac.0.and_then(|ft| ft_to_m(f64::from(ft)));
+                // Of the Comm-B registers only BDS 2,0 is taken: its first byte (0x20) makes it
+                // unambiguous. The others (4,0, 5,0, 6,0, …) are told apart by inference, which
+                // is not good enough to move a track.
+                r.callsign = bds.bds20.as_ref().and_then(|b| Callsign::new(&b.callsign));
+                r
+            }
+            DF::SurveillanceIdentityReply { id, .. } => {
                 let mut r = Report::new(address(msg.crc)?, source, Integrity::AddressParity);
                 r.squawk = Some(id.0);
+                r
+            }
+            DF::CommBIdentityReply { id, bds, .. } => {
+                let mut r = Report::new(address(msg.crc)?, source, Integrity::AddressParity);
+                r.squawk = Some(id.0);
+                r.callsign = bds.bds20.as_ref().and_then(|b| Callsign::new(&b.callsign));
                 r
             }
             DF::AllCallReply { icao, .. } => {
