@@ -330,3 +330,114 @@ impl Track {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn icao(n: u32) -> IcaoAddress {
+        IcaoAddress::new(n).unwrap()
+    }
+
+    fn at(n: u32, source: u16, lat: f64, lon: f64) -> Report {
+        let mut r = Report::new(icao(n), SourceId(source), Integrity::Checked);
+        r.position = LatLon::new(lat, lon);
+        r
+    }
+
+    fn alt(n: u32, alt_m: f64) -> Report {
+        let mut r = Report::new(icao(n), SourceId(0), Integrity::AddressParity);
+        r.alt_baro_m = Some(alt_m);
+        r
+    }
+
+    #[test]
+    fn two_sources_fuse_into_one_track() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        assert_eq!(t.ingest(0.0, &at(1, 0, 45.0, 7.0)), Outcome::Updated);
+        assert_eq!(t.ingest(0.5, &at(1, 1, 45.0005, 7.0)), Outcome::Updated);
+        assert_eq!(t.len(), 1);
+        let tr = t.get(icao(1)).unwrap();
+        assert_eq!(tr.sources, vec![SourceId(0), SourceId(1)]);
+        assert_eq!(tr.source, SourceId(1));
+        assert_eq!(tr.position, LatLon::new(45.0005, 7.0));
+    }
+
+    #[test]
+    fn implausible_jump_is_rejected_then_confirmed_position_moves_the_track() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        t.ingest(0.0, &at(1, 0, 45.0, 7.0));
+        // One degree of latitude (111 km) in one second.
+        assert_eq!(
+            t.ingest(1.0, &at(1, 0, 46.0, 7.0)),
+            Outcome::Rejected(TrackReject::ImplausibleJump)
+        );
+        assert_eq!(t.get(icao(1)).unwrap().position, LatLon::new(45.0, 7.0));
+        assert_eq!(t.counters().implausible_jump, 1);
+        // A plausible one from the old position is still taken, and clears the candidate.
+        assert_eq!(t.ingest(2.0, &at(1, 0, 45.001, 7.0)), Outcome::Updated);
+        assert_eq!(
+            t.ingest(3.0, &at(1, 0, 46.0, 7.0)),
+            Outcome::Rejected(TrackReject::ImplausibleJump)
+        );
+        // Confirmed by a second report consistent with it: the track moves.
+        assert_eq!(t.ingest(4.0, &at(1, 0, 46.001, 7.0)), Outcome::Updated);
+        assert_eq!(t.get(icao(1)).unwrap().position, LatLon::new(46.001, 7.0));
+        assert_eq!(t.counters().position_resets, 1);
+    }
+
+    #[test]
+    fn altitude_jump_is_rejected() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        t.ingest(0.0, &at(1, 0, 45.0, 7.0));
+        assert_eq!(t.ingest(1.0, &alt(1, 3000.0)), Outcome::Updated);
+        assert_eq!(
+            t.ingest(2.0, &alt(1, 9000.0)),
+            Outcome::Rejected(TrackReject::ImplausibleAltitude)
+        );
+        assert_eq!(t.ingest(3.0, &alt(1, 3100.0)), Outcome::Updated);
+        assert_eq!(t.get(icao(1)).unwrap().alt_baro_m, Some(3100.0));
+    }
+
+    #[test]
+    fn address_parity_report_needs_a_track() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        assert_eq!(
+            t.ingest(0.0, &alt(7, 1000.0)),
+            Outcome::Rejected(TrackReject::UnknownAddress)
+        );
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn stale_tracks_expire_and_tracks_max_is_enforced() {
+        let cfg = TrackerConfig {
+            stale_s: 10.0,
+            tracks_max: 2,
+            ..TrackerConfig::default()
+        };
+        let mut t = Tracker::new(cfg);
+        t.ingest(0.0, &at(1, 0, 45.0, 7.0));
+        t.ingest(0.0, &at(2, 0, 45.0, 7.0));
+        assert_eq!(
+            t.ingest(5.0, &at(3, 0, 45.0, 7.0)),
+            Outcome::Rejected(TrackReject::TracksFull)
+        );
+        assert_eq!(t.counters().tracks_full, 1);
+        // Once the first two are stale, room is made for a new one.
+        assert_eq!(t.ingest(10.5, &at(3, 0, 45.0, 7.0)), Outcome::Updated);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.counters().tracks_expired, 2);
+        assert_eq!(t.expire(100.0), 1);
+    }
+
+    #[test]
+    fn older_position_is_out_of_order() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        t.ingest(10.0, &at(1, 0, 45.0, 7.0));
+        assert_eq!(
+            t.ingest(9.0, &at(1, 1, 45.0, 7.0)),
+            Outcome::Rejected(TrackReject::OutOfOrder)
+        );
+    }
+}

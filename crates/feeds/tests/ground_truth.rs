@@ -213,7 +213,10 @@ fn every_position_altitude_speed_and_callsign_is_reproduced() {
         mismatches.len(),
         &mismatches[..mismatches.len().min(10)]
     );
-    assert_eq!((refused_over_1200_kmh, surface_speed_by_table, invalid_codes), (99, 889, 5));
+    assert_eq!(
+        (refused_over_1200_kmh, surface_speed_by_table, invalid_codes),
+        (99, 889, 5)
+    );
     // Exactly what the truth holds, less the differences counted above:
     // positions 8 324 - 99; altitudes of DF0/4/16/20 and DF17 BDS 0,5 (35 024) - 4 invalid codes;
     // ground speed and track of DF17 BDS 0,9 (6 384) and 0,6 (1 867); vertical rates of BDS 0,9;

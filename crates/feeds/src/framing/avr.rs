@@ -110,6 +110,10 @@ impl Framer for AvrFramer {
     fn counters(&self) -> &FramingCounters {
         &self.counters
     }
+
+    fn buffered_bytes(&self) -> usize {
+        self.lines.buffered_bytes()
+    }
 }
 
 #[cfg(test)]

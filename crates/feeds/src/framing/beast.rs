@@ -221,6 +221,10 @@ impl Framer for BeastFramer {
     fn counters(&self) -> &FramingCounters {
         &self.counters
     }
+
+    fn buffered_bytes(&self) -> usize {
+        self.buf.len()
+    }
 }
 
 /// Writes one record in Beast form with `0x1a` escaping (for tests, replays and forwarding).

@@ -96,6 +96,10 @@ impl Framer for HexCsvFramer {
     fn counters(&self) -> &FramingCounters {
         &self.counters
     }
+
+    fn buffered_bytes(&self) -> usize {
+        self.lines.buffered_bytes()
+    }
 }
 
 #[cfg(test)]

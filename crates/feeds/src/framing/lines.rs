@@ -12,6 +12,10 @@ pub(crate) struct LineSplitter {
 }
 
 impl LineSplitter {
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
     pub(crate) fn push(&mut self, bytes: &[u8]) -> usize {
         self.buf.push(bytes)
     }

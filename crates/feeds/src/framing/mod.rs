@@ -68,6 +68,8 @@ pub trait Framer {
     /// End of stream: a partial record left in the buffer is counted as truncated.
     fn finish(&mut self);
     fn counters(&self) -> &FramingCounters;
+    /// Bytes held waiting for the end of a record; never more than [`BUFFER_BYTES_MAX`].
+    fn buffered_bytes(&self) -> usize;
 }
 
 /// A parser for `format`, boxed so that a connection can pick its format at run time.
@@ -114,6 +116,10 @@ impl ByteBuffer {
         let n = room.min(bytes.len());
         self.data.extend_from_slice(&bytes[..n]);
         n
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.data.len()
     }
 
     pub(crate) fn pending(&self) -> &[u8] {

@@ -225,6 +225,10 @@ impl Framer for SbsFramer {
     fn counters(&self) -> &FramingCounters {
         &self.counters
     }
+
+    fn buffered_bytes(&self) -> usize {
+        self.lines.buffered_bytes()
+    }
 }
 
 #[cfg(test)]
