@@ -1,1 +1,750 @@
-//! Durable append-only storage for the ledger: fsync with group commit, crash recovery.
+//! `deconflict-journal`: durable storage of the ledger on the local file system.
+//!
+//! What it owns: one data directory holding `ledger.journal` (the append-only record file, see
+//! [`record`]) and `keys.json` (the public keys the log knows). A [`Journal`] accepts signed
+//! entries from many threads, makes them durable in batches with one `fdatasync` per batch (group
+//! commit), signs a tree head after every batch with the log's key, and acknowledges an append
+//! only once its batch — entries and tree head — is on disk. On open it recovers from a crash at
+//! any point: it cuts off the one batch that may have been interrupted (never acknowledged),
+//! rebuilds the Merkle tree and checks it against every tree head in the file. It also exports a
+//! log in the ledger's export format and verifies export files on several threads.
+//!
+//! What it must never do: acknowledge an append before it is durable; drop or rewrite an
+//! acknowledged record; silently discard damage that is larger than one interrupted batch; grow
+//! a queue without bound (a full queue refuses and counts). The log's logic (encodings, tree,
+//! proofs, verification) is `deconflict-ledger`'s; this crate only stores and schedules.
+//!
+//! Linux/Unix only: it reads records back with positioned reads.
+
+pub mod keys_file;
+pub mod record;
+pub mod verify;
+
+use std::collections::{HashSet, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use deconflict_ledger::export::{EndCounts, end_line, header_line};
+use deconflict_ledger::{
+    ConsistencyProof, EntryBody, InclusionProof, KeyId, KeyRing, ProofError, SignedEntry,
+    SignedTreeHead, SigningKey, TreeHead, VerifyingKey,
+};
+
+use record::{FRAME_BYTES, KIND_ENTRY, KIND_TREE_HEAD, ScanError, encode, scan};
+
+/// Name of the record file inside the data directory.
+pub const JOURNAL_FILE: &str = "ledger.journal";
+/// Name of the keys file inside the data directory.
+pub const KEYS_FILE: &str = "keys.json";
+/// Most entries written in one batch (one `fdatasync`).
+pub const BATCH_ENTRIES_MAX: usize = 8192;
+/// A batch stops taking entries once its records reach this many bytes.
+pub const BATCH_BYTES_MAX: usize = 8 << 20;
+/// Most bytes an interrupted batch can leave at the end of the file.
+pub const TORN_BYTES_MAX: u64 =
+    (BATCH_BYTES_MAX + record::PAYLOAD_BYTES_MAX + 4 * (FRAME_BYTES + 1024)) as u64;
+/// Most entries returned by one [`Journal::entries`] call.
+pub const ENTRIES_PER_READ_MAX: u64 = 1000;
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// File system error, with the path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The record file is damaged or altered.
+    #[error("{path}: {source}")]
+    Scan {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: ScanError,
+    },
+    /// Another process has the journal open for writing.
+    #[error("{0}: another process has this journal open")]
+    Locked(PathBuf),
+    /// The keys file is bad, or the configuration contradicts it.
+    #[error("{path}: {why}")]
+    Keys {
+        /// The keys file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// The queue of pending appends is full; the append was refused and counted.
+    #[error("append queue is full ({0} entries waiting); retry later")]
+    QueueFull(usize),
+    /// The entry is larger than the configured limit; refused and counted.
+    #[error("entry of {len} bytes is larger than the limit of {max}")]
+    TooLarge {
+        /// Bytes.
+        len: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// The author has no key in the log's key ring; refused and counted.
+    #[error("author {0} has no public key in this log")]
+    UnknownAuthor(KeyId),
+    /// The signature does not verify; refused and counted.
+    #[error("signature of {0} does not verify")]
+    BadSignature(KeyId),
+    /// A countersignature of a tree head this log never issued; refused and counted.
+    #[error("countersignature of a tree head (size {0}) that this log did not issue")]
+    UnknownTreeHead(u64),
+    /// A proof or range request outside the published tree.
+    #[error("{0}")]
+    Proof(#[from] ProofError),
+    /// The writer failed earlier (disk error); the journal accepts nothing more.
+    #[error("the journal stopped after a write failure: {0}")]
+    Failed(String),
+    /// The journal is shutting down.
+    #[error("the journal is closed")]
+    Closed,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Limits and behaviour. Build with [`JournalConfig::new`], then adjust the public fields.
+pub struct JournalConfig {
+    /// The log's key id (the service's own id).
+    pub log_id: KeyId,
+    /// The log's signing key, used for tree heads.
+    pub log_key: SigningKey,
+    /// Party keys known at open (merged with `keys.json`; the log's own key is added).
+    pub keys: KeyRing,
+    /// Most appends waiting for the writer; more are refused with [`JournalError::QueueFull`].
+    pub queue_entries_max: usize,
+    /// Largest entry accepted, in bytes (at most the ledger's `ENTRY_BYTES_MAX`).
+    pub entry_bytes_max: usize,
+    /// Check each entry's signature against the key ring before queuing it.
+    pub verify_signatures: bool,
+    /// The clock for tree head timestamps, ms since the Unix epoch.
+    pub now_ms: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl JournalConfig {
+    /// Defaults: queue of 65,536 entries, the ledger's entry size limit, signatures checked,
+    /// the system clock.
+    pub fn new(log_id: KeyId, log_key: SigningKey, keys: KeyRing) -> JournalConfig {
+        JournalConfig {
+            log_id,
+            log_key,
+            keys,
+            queue_entries_max: 65_536,
+            entry_bytes_max: deconflict_ledger::entry::ENTRY_BYTES_MAX,
+            verify_signatures: true,
+            now_ms: Arc::new(system_now_ms),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch from the system clock.
+pub fn system_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Counters, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JournalStats {
+    /// Entries made durable since open.
+    pub appended: u64,
+    /// Batches written (one `fdatasync` each).
+    pub batches: u64,
+    /// Appends refused because the queue was full.
+    pub rejected_queue_full: u64,
+    /// Appends refused as too large.
+    pub rejected_too_large: u64,
+    /// Appends refused for an unknown author, bad signature or unknown countersigned head.
+    pub rejected_invalid: u64,
+    /// Entries in the log.
+    pub entries: u64,
+    /// Bytes cut off at open (an interrupted batch).
+    pub recovered_torn_bytes: u64,
+}
+
+struct Queued {
+    entry: SignedEntry,
+}
+
+struct State {
+    queue: VecDeque<Queued>,
+    /// Index the next queued entry will get.
+    next_index: u64,
+    /// Entries durable (and covered by `latest`).
+    durable: u64,
+    latest: SignedTreeHead,
+    failed: Option<String>,
+    closing: bool,
+}
+
+struct Shared {
+    dir: PathBuf,
+    state: Mutex<State>,
+    /// Signalled when the queue gains work or the journal closes.
+    work: Condvar,
+    /// Signalled when a batch becomes durable or the writer fails.
+    durable: Condvar,
+    tree: RwLock<deconflict_ledger::Tree>,
+    /// File offset and length of each entry's payload.
+    offsets: RwLock<Vec<(u64, u32)>>,
+    /// Every tree head issued, for countersignature checks.
+    issued: RwLock<HashSet<TreeHead>>,
+    keys: RwLock<KeyRing>,
+    reader: File,
+    log_id: KeyId,
+    queue_entries_max: usize,
+    entry_bytes_max: usize,
+    verify_signatures: bool,
+    appended: AtomicU64,
+    batches: AtomicU64,
+    rejected_queue_full: AtomicU64,
+    rejected_too_large: AtomicU64,
+    rejected_invalid: AtomicU64,
+    recovered_torn_bytes: u64,
+}
+
+/// A durable, append-only ledger in a directory. `Send + Sync`: share it behind an `Arc`.
+/// Dropping it lets the writer finish the queued batch, then stops it.
+pub struct Journal {
+    shared: Arc<Shared>,
+    writer: Option<JoinHandle<()>>,
+}
+
+/// An append in flight: [`Ticket::wait`] blocks until it is durable.
+#[must_use = "an append is acknowledged only when its ticket is waited on"]
+pub struct Ticket {
+    shared: Arc<Shared>,
+    index: u64,
+}
+
+impl Ticket {
+    /// The index the entry will have.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// Blocks until the entry is durable; returns its index.
+    pub fn wait(self) -> Result<u64, JournalError> {
+        let mut st = lock(&self.shared.state);
+        loop {
+            if st.durable > self.index {
+                return Ok(self.index);
+            }
+            if let Some(why) = &st.failed {
+                return Err(JournalError::Failed(why.clone()));
+            }
+            st = self
+                .shared
+                .durable
+                .wait(st)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic in another thread while holding the lock leaves plain data behind; keep going.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Journal {
+    /// Opens (or creates) the journal in `dir`, recovering from an interrupted write, and starts
+    /// the writer thread.
+    pub fn open(dir: &Path, config: JournalConfig) -> Result<Journal, JournalError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let path = dir.join(JOURNAL_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(JournalError::Locked(path)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+        }
+
+        // Keys: the stored ring, the configured keys and the log's own key must agree.
+        let stored = keys_file::read(dir)?;
+        let mut keys = stored.clone().unwrap_or_default();
+        let keys_path = dir.join(KEYS_FILE);
+        let conflict = |e: deconflict_ledger::KeyError| JournalError::Keys {
+            path: keys_path.clone(),
+            why: e.to_string(),
+        };
+        for (id, key) in config.keys.iter() {
+            keys.insert(id.clone(), *key).map_err(conflict)?;
+        }
+        keys.insert(config.log_id.clone(), config.log_key.verifying_key())
+            .map_err(conflict)?;
+        if stored.as_ref() != Some(&keys) {
+            keys_file::write(dir, &config.log_id, &keys)?;
+        }
+
+        let file_len = file.metadata().map_err(io_err(&path))?.len();
+        if file_len == 0 {
+            file.write_all(record::MAGIC).map_err(io_err(&path))?;
+            file.sync_all().map_err(io_err(&path))?;
+            sync_dir(dir)?;
+        }
+        let file_len = file.metadata().map_err(io_err(&path))?.len();
+        let mut read_handle = File::open(&path).map_err(io_err(&path))?;
+        let scanned =
+            scan(&mut read_handle, file_len, TORN_BYTES_MAX, |_| Ok(())).map_err(|source| {
+                JournalError::Scan {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+        if scanned.torn_bytes > 0 {
+            // The interrupted batch was never acknowledged: cut it off, durably.
+            file.set_len(scanned.valid_len).map_err(io_err(&path))?;
+            file.sync_all().map_err(io_err(&path))?;
+        }
+        if let Some(last) = scanned.heads.last()
+            && *last.tree_head().log() != config.log_id
+        {
+            return Err(JournalError::Keys {
+                path: keys_path,
+                why: format!(
+                    "this journal is the log of {}, not {}",
+                    last.tree_head().log(),
+                    config.log_id
+                ),
+            });
+        }
+        let mut issued: HashSet<TreeHead> = scanned
+            .heads
+            .iter()
+            .map(|h| h.tree_head().clone())
+            .collect();
+        let mut file = file;
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::Start(scanned.valid_len))
+            .map_err(io_err(&path))?;
+        let latest = match scanned.heads.last() {
+            Some(h) => h.clone(),
+            None => {
+                // A new log starts with the signed head of the empty tree.
+                let th = TreeHead::new(
+                    config.log_id.clone(),
+                    0,
+                    scanned.tree.root(),
+                    (config.now_ms)(),
+                )
+                .map_err(|e| JournalError::Failed(e.to_string()))?;
+                let sth = SignedTreeHead::sign(th, &config.log_key);
+                let mut buf = Vec::new();
+                encode(&mut buf, KIND_TREE_HEAD, sth.as_bytes());
+                file.write_all(&buf).map_err(io_err(&path))?;
+                file.sync_data().map_err(io_err(&path))?;
+                issued.insert(sth.tree_head().clone());
+                sth
+            }
+        };
+        let entries = scanned.tree.len();
+        let shared = Arc::new(Shared {
+            dir: dir.to_path_buf(),
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                next_index: entries,
+                durable: entries,
+                latest,
+                failed: None,
+                closing: false,
+            }),
+            work: Condvar::new(),
+            durable: Condvar::new(),
+            tree: RwLock::new(scanned.tree),
+            offsets: RwLock::new(scanned.entry_offsets),
+            issued: RwLock::new(issued),
+            keys: RwLock::new(keys),
+            reader: read_handle,
+            log_id: config.log_id.clone(),
+            queue_entries_max: config.queue_entries_max,
+            entry_bytes_max: config
+                .entry_bytes_max
+                .min(deconflict_ledger::entry::ENTRY_BYTES_MAX),
+            verify_signatures: config.verify_signatures,
+            appended: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            rejected_queue_full: AtomicU64::new(0),
+            rejected_too_large: AtomicU64::new(0),
+            rejected_invalid: AtomicU64::new(0),
+            recovered_torn_bytes: scanned.torn_bytes,
+        });
+        let writer = {
+            let shared = shared.clone();
+            let log_key = config.log_key;
+            let now_ms = config.now_ms;
+            std::thread::Builder::new()
+                .name("journal-writer".into())
+                .spawn(move || writer_loop(&shared, file, path, &log_key, &*now_ms))
+                .map_err(io_err(dir))?
+        };
+        Ok(Journal {
+            shared,
+            writer: Some(writer),
+        })
+    }
+
+    /// Queues a signed entry; the returned ticket's [`Ticket::wait`] blocks until it is durable.
+    /// Refuses (and counts) an entry that is too large, from an unknown author, badly signed, a
+    /// countersignature of a tree head this log did not issue, or arriving on a full queue.
+    pub fn submit(&self, entry: SignedEntry) -> Result<Ticket, JournalError> {
+        let sh = &self.shared;
+        if entry.as_bytes().len() > sh.entry_bytes_max {
+            sh.rejected_too_large.fetch_add(1, Ordering::Relaxed);
+            return Err(JournalError::TooLarge {
+                len: entry.as_bytes().len(),
+                max: sh.entry_bytes_max,
+            });
+        }
+        if let Err(e) = self.check(&entry) {
+            sh.rejected_invalid.fetch_add(1, Ordering::Relaxed);
+            return Err(e);
+        }
+        let mut st = lock(&sh.state);
+        if let Some(why) = &st.failed {
+            return Err(JournalError::Failed(why.clone()));
+        }
+        if st.closing {
+            return Err(JournalError::Closed);
+        }
+        if st.queue.len() >= sh.queue_entries_max {
+            sh.rejected_queue_full.fetch_add(1, Ordering::Relaxed);
+            return Err(JournalError::QueueFull(st.queue.len()));
+        }
+        let index = st.next_index;
+        st.next_index += 1;
+        st.queue.push_back(Queued { entry });
+        drop(st);
+        sh.work.notify_one();
+        Ok(Ticket {
+            shared: sh.clone(),
+            index,
+        })
+    }
+
+    /// Appends a signed entry and blocks until it is durable; returns its index.
+    pub fn append(&self, entry: SignedEntry) -> Result<u64, JournalError> {
+        self.submit(entry)?.wait()
+    }
+
+    fn check(&self, entry: &SignedEntry) -> Result<(), JournalError> {
+        let sh = &self.shared;
+        let author = entry.entry().author();
+        if sh.verify_signatures {
+            let keys = sh.keys.read().unwrap_or_else(|e| e.into_inner());
+            let Some(key) = keys.get(author) else {
+                return Err(JournalError::UnknownAuthor(author.clone()));
+            };
+            entry
+                .verify(key)
+                .map_err(|_| JournalError::BadSignature(author.clone()))?;
+        }
+        if let EntryBody::TreeHeadCosignature { tree_head } = entry.entry().body() {
+            let issued = sh.issued.read().unwrap_or_else(|e| e.into_inner());
+            if !issued.contains(tree_head) {
+                return Err(JournalError::UnknownTreeHead(tree_head.size()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Binds a party's key id to its public key (durably, in `keys.json`). A key id never
+    /// changes its key.
+    pub fn register_key(&self, id: KeyId, key: VerifyingKey) -> Result<(), JournalError> {
+        let mut keys = self.shared.keys.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = keys.clone();
+        next.insert(id, key).map_err(|e| JournalError::Keys {
+            path: self.shared.dir.join(KEYS_FILE),
+            why: e.to_string(),
+        })?;
+        keys_file::write(&self.shared.dir, &self.shared.log_id, &next)?;
+        *keys = next;
+        Ok(())
+    }
+
+    /// The key ring (party keys and the log's own).
+    pub fn keys(&self) -> KeyRing {
+        self.shared
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The latest signed tree head: it covers every acknowledged entry.
+    pub fn latest_tree_head(&self) -> SignedTreeHead {
+        lock(&self.shared.state).latest.clone()
+    }
+
+    fn published_size(&self) -> u64 {
+        lock(&self.shared.state).latest.tree_head().size()
+    }
+
+    fn check_published(&self, size: u64) -> Result<(), JournalError> {
+        let published = self.published_size();
+        if size > published {
+            return Err(ProofError::OutOfRange {
+                what: "size",
+                value: size,
+                size: published,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `size` (at most the latest tree head's).
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, JournalError> {
+        self.check_published(size)?;
+        let tree = self.shared.tree.read().unwrap_or_else(|e| e.into_inner());
+        Ok(tree.inclusion_proof(index, size)?)
+    }
+
+    /// Consistency proof from the tree of `old_size` to the tree of `new_size` (at most the
+    /// latest tree head's).
+    pub fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<ConsistencyProof, JournalError> {
+        self.check_published(new_size)?;
+        let tree = self.shared.tree.read().unwrap_or_else(|e| e.into_inner());
+        Ok(tree.consistency_proof(old_size, new_size)?)
+    }
+
+    /// Entries `[start, end)`, at most [`ENTRIES_PER_READ_MAX`] of them, within the latest tree
+    /// head.
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<SignedEntry>, JournalError> {
+        let published = self.published_size();
+        let end = end.min(published);
+        if start > end {
+            return Err(ProofError::OutOfRange {
+                what: "start",
+                value: start,
+                size: end,
+            }
+            .into());
+        }
+        let end = end.min(start.saturating_add(ENTRIES_PER_READ_MAX));
+        let spans: Vec<(u64, u32)> = {
+            let offsets = self
+                .shared
+                .offsets
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
+            offsets[start as usize..end as usize].to_vec()
+        };
+        let path = self.shared.dir.join(JOURNAL_FILE);
+        let mut out = Vec::with_capacity(spans.len());
+        for (offset, len) in spans {
+            let mut buf = vec![0u8; len as usize];
+            self.shared
+                .reader
+                .read_exact_at(&mut buf, offset)
+                .map_err(io_err(&path))?;
+            let e = SignedEntry::from_bytes(&buf).map_err(|e| {
+                JournalError::Failed(format!(
+                    "{}: entry at byte {offset} no longer parses: {e}",
+                    path.display()
+                ))
+            })?;
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> JournalStats {
+        let sh = &self.shared;
+        JournalStats {
+            appended: sh.appended.load(Ordering::Relaxed),
+            batches: sh.batches.load(Ordering::Relaxed),
+            rejected_queue_full: sh.rejected_queue_full.load(Ordering::Relaxed),
+            rejected_too_large: sh.rejected_too_large.load(Ordering::Relaxed),
+            rejected_invalid: sh.rejected_invalid.load(Ordering::Relaxed),
+            entries: self.published_size(),
+            recovered_torn_bytes: sh.recovered_torn_bytes,
+        }
+    }
+
+    /// Writes the log, up to the latest tree head, in the export format to `out`.
+    pub fn export(&self, out: &mut dyn Write) -> Result<EndCounts, JournalError> {
+        export_dir(&self.shared.dir, out)
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        lock(&self.shared.state).closing = true;
+        self.shared.work.notify_all();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// The writer thread: takes whatever is queued (up to a batch), writes entries and a new signed
+/// tree head, `fdatasync`s once, then publishes and wakes the waiters.
+fn writer_loop(
+    sh: &Shared,
+    mut file: File,
+    path: PathBuf,
+    log_key: &SigningKey,
+    now_ms: &(dyn Fn() -> u64 + Send + Sync),
+) {
+    let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES_MAX + (1 << 16));
+    let mut batch: Vec<Queued> = Vec::with_capacity(BATCH_ENTRIES_MAX);
+    let mut file_end = match std::io::Seek::stream_position(&mut file) {
+        Ok(p) => p,
+        Err(e) => {
+            fail(sh, format!("{}: {e}", path.display()));
+            return;
+        }
+    };
+    loop {
+        let last_time_ms;
+        {
+            let mut st = lock(&sh.state);
+            while st.queue.is_empty() && !st.closing {
+                st = sh.work.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+            if st.queue.is_empty() {
+                return;
+            }
+            let mut bytes = 0usize;
+            while let Some(q) = st.queue.front() {
+                if batch.len() >= BATCH_ENTRIES_MAX
+                    || (bytes > 0 && bytes + q.entry.as_bytes().len() > BATCH_BYTES_MAX)
+                {
+                    break;
+                }
+                bytes += q.entry.as_bytes().len() + FRAME_BYTES;
+                if let Some(q) = st.queue.pop_front() {
+                    batch.push(q);
+                }
+            }
+            last_time_ms = st.latest.tree_head().time_ms();
+        }
+        buf.clear();
+        let mut offsets = Vec::with_capacity(batch.len());
+        let sth = {
+            let mut tree = sh.tree.write().unwrap_or_else(|e| e.into_inner());
+            for q in &batch {
+                let start = file_end + buf.len() as u64;
+                encode(&mut buf, KIND_ENTRY, q.entry.as_bytes());
+                offsets.push((start + 5, q.entry.as_bytes().len() as u32));
+                tree.push(q.entry.as_bytes());
+            }
+            // Strictly increasing timestamps: the export format requires them.
+            let time_ms = now_ms().max(last_time_ms + 1);
+            match TreeHead::new(sh.log_id.clone(), tree.len(), tree.root(), time_ms) {
+                Ok(th) => SignedTreeHead::sign(th, log_key),
+                Err(e) => {
+                    fail(sh, e.to_string());
+                    return;
+                }
+            }
+        };
+        encode(&mut buf, KIND_TREE_HEAD, sth.as_bytes());
+        if let Err(e) = file.write_all(&buf).and_then(|()| file.sync_data()) {
+            // After a failed write or fsync the page cache is in an unknown state: accept
+            // nothing more. Nothing of this batch was acknowledged; reopening recovers.
+            fail(sh, format!("{}: {e}", path.display()));
+            return;
+        }
+        file_end += buf.len() as u64;
+        sh.offsets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(offsets);
+        sh.issued
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sth.tree_head().clone());
+        sh.appended.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        sh.batches.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut st = lock(&sh.state);
+            st.durable = sth.tree_head().size();
+            st.latest = sth;
+        }
+        sh.durable.notify_all();
+        batch.clear();
+    }
+}
+
+fn fail(sh: &Shared, why: String) {
+    lock(&sh.state).failed = Some(why);
+    sh.durable.notify_all();
+}
+
+fn sync_dir(dir: &Path) -> Result<(), JournalError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
+}
+
+/// Writes the log stored in `dir`, up to its last tree head, in the export format (see
+/// `deconflict_ledger::export`). Needs no key and no lock: a writer running at the same time
+/// only appends, and the export stops at the last complete batch it finds.
+pub fn export_dir(dir: &Path, out: &mut dyn Write) -> Result<EndCounts, JournalError> {
+    let path = dir.join(JOURNAL_FILE);
+    let keys_path = dir.join(KEYS_FILE);
+    let Some((log_id, keys)) = keys_file::read_with_log(dir)? else {
+        return Err(JournalError::Keys {
+            path: keys_path,
+            why: "missing: is this a journal directory?".into(),
+        });
+    };
+    let mut file = File::open(&path).map_err(io_err(&path))?;
+    let file_len = file.metadata().map_err(io_err(&path))?.len();
+    let mut w = BufWriter::with_capacity(1 << 20, out);
+    w.write_all(&header_line(&log_id, &keys))
+        .and_then(|()| w.write_all(b"\n"))
+        .map_err(io_err(&path))?;
+    let mut counts = EndCounts::default();
+    let scanned = scan(&mut file, file_len, TORN_BYTES_MAX, |r| {
+        if r.kind == KIND_ENTRY {
+            counts.entries += 1;
+        } else {
+            counts.tree_heads += 1;
+        }
+        w.write_all(r.payload)?;
+        w.write_all(b"\n")
+    })
+    .map_err(|source| JournalError::Scan {
+        path: path.clone(),
+        source,
+    })?;
+    debug_assert_eq!(scanned.tree.len(), counts.entries);
+    w.write_all(&end_line(counts))
+        .and_then(|()| w.write_all(b"\n"))
+        .and_then(|()| w.flush())
+        .map_err(io_err(&path))?;
+    Ok(counts)
+}

@@ -1,0 +1,382 @@
+//! The journal end to end: appends from many threads are durable, indexed and provable; the
+//! log reopens to the same state; an interrupted batch is cut off at any byte; damage beyond one
+//! batch is refused; limits refuse and count.
+
+use std::sync::Arc;
+
+use deconflict_journal::record::{self, ScanError};
+use deconflict_journal::verify::verify_file;
+use deconflict_journal::{Journal, JournalConfig, JournalError, export_dir};
+use deconflict_ledger::{
+    Entry, EntryBody, FieldValue, Fields, KeyId, KeyRing, SignedEntry, SigningKey, Text,
+    VerifyOptions, verify_export,
+};
+
+fn id(s: &str) -> KeyId {
+    KeyId::new(s).unwrap()
+}
+
+fn log_key() -> SigningKey {
+    SigningKey::from_bytes(&[1; 32])
+}
+
+fn blue() -> SigningKey {
+    SigningKey::from_bytes(&[2; 32])
+}
+
+fn config() -> JournalConfig {
+    let mut keys = KeyRing::new();
+    keys.insert(id("blue"), blue().verifying_key()).unwrap();
+    let mut c = JournalConfig::new(id("service"), log_key(), keys);
+    // A deterministic clock keeps timestamps reproducible.
+    let t = Arc::new(std::sync::atomic::AtomicU64::new(1_700_000_000_000));
+    c.now_ms = Arc::new(move || t.fetch_add(7, std::sync::atomic::Ordering::Relaxed));
+    c
+}
+
+fn message(i: u64) -> SignedEntry {
+    let e = Entry::new(
+        id("blue"),
+        1_700_000_000_000 + i,
+        EntryBody::LineMessage {
+            message_id: Text::new(format!("m-{i}")).unwrap(),
+            fields: Fields::new()
+                .with("template", FieldValue::text("link_test").unwrap())
+                .unwrap(),
+        },
+    )
+    .unwrap();
+    SignedEntry::sign(e, &blue()).unwrap()
+}
+
+#[test]
+fn concurrent_appends_are_durable_indexed_and_provable() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Arc::new(Journal::open(dir.path(), config()).unwrap());
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let j = j.clone();
+            std::thread::spawn(move || {
+                (0..50u64)
+                    .map(|i| {
+                        let e = message(t * 1000 + i);
+                        let index = j.append(e.clone()).unwrap();
+                        (index, e)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut acked: Vec<(u64, SignedEntry)> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    acked.sort_by_key(|(i, _)| *i);
+    assert_eq!(acked.len(), 400);
+    for (n, (i, _)) in acked.iter().enumerate() {
+        assert_eq!(*i, n as u64, "indices are dense and unique");
+    }
+    let sth = j.latest_tree_head();
+    assert_eq!(sth.tree_head().size(), 400);
+    sth.verify(&log_key().verifying_key()).unwrap();
+    for (i, e) in acked.iter().step_by(37) {
+        let p = j.inclusion_proof(*i, 400).unwrap();
+        p.verify(&e.leaf_hash(), sth.tree_head().root()).unwrap();
+    }
+    let stored = j.entries(0, 400).unwrap();
+    for ((_, e), s) in acked.iter().zip(&stored) {
+        assert_eq!(e.as_bytes(), s.as_bytes());
+    }
+    let stats = j.stats();
+    assert_eq!(stats.appended, 400);
+    assert!(stats.batches >= 1 && stats.batches <= 400, "{stats:?}");
+
+    // Consistency between two heads handed out.
+    let old = sth.clone();
+    j.append(message(99_999)).unwrap();
+    let new = j.latest_tree_head();
+    let proof = j
+        .consistency_proof(old.tree_head().size(), new.tree_head().size())
+        .unwrap();
+    deconflict_ledger::check_new_head(Some(&old), &new, &proof, &log_key().verifying_key())
+        .unwrap();
+    drop(j);
+
+    // Reopen: same tree, same head; the export verifies.
+    let j = Journal::open(dir.path(), config()).unwrap();
+    assert_eq!(j.latest_tree_head(), new);
+    let mut out = Vec::new();
+    let counts = j.export(&mut out).unwrap();
+    assert_eq!(counts.entries, 401);
+    let s = verify_export(&out, VerifyOptions::default()).unwrap();
+    assert_eq!(s.last_tree_head, new);
+}
+
+#[test]
+fn countersignatures_of_issued_heads_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path(), config()).unwrap();
+    j.append(message(1)).unwrap();
+    let head = j.latest_tree_head();
+    let c = Entry::cosignature(id("blue"), 5, head.tree_head().clone()).unwrap();
+    j.append(SignedEntry::sign(c, &blue()).unwrap()).unwrap();
+    let fake = deconflict_ledger::TreeHead::new(
+        id("service"),
+        1,
+        *head.tree_head().root(),
+        head.tree_head().time_ms() + 1,
+    )
+    .unwrap();
+    let c = Entry::cosignature(id("blue"), 6, fake).unwrap();
+    let e = j
+        .append(SignedEntry::sign(c, &blue()).unwrap())
+        .unwrap_err();
+    assert!(matches!(e, JournalError::UnknownTreeHead(1)), "{e}");
+    assert_eq!(j.stats().rejected_invalid, 1);
+    let mut out = Vec::new();
+    j.export(&mut out).unwrap();
+    verify_export(&out, VerifyOptions::default()).unwrap();
+}
+
+#[test]
+fn limits_refuse_and_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config();
+    c.entry_bytes_max = 100;
+    let j = Journal::open(dir.path(), c).unwrap();
+    assert!(matches!(
+        j.append(message(1)),
+        Err(JournalError::TooLarge { .. })
+    ));
+    assert_eq!(j.stats().rejected_too_large, 1);
+    drop(j);
+
+    let mut c = config();
+    c.queue_entries_max = 0;
+    let j = Journal::open(dir.path(), c).unwrap();
+    assert!(matches!(
+        j.append(message(1)),
+        Err(JournalError::QueueFull(0))
+    ));
+    assert!(matches!(
+        j.append(message(2)),
+        Err(JournalError::QueueFull(0))
+    ));
+    assert_eq!(j.stats().rejected_queue_full, 2);
+    drop(j);
+
+    let j = Journal::open(dir.path(), config()).unwrap();
+    let stranger = SigningKey::from_bytes(&[5; 32]);
+    let e = Entry::new(
+        id("green"),
+        1,
+        EntryBody::NotificationWithdrawal {
+            notification_id: Text::new("n").unwrap(),
+            reason: None,
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        j.append(SignedEntry::sign(e, &stranger).unwrap()),
+        Err(JournalError::UnknownAuthor(_))
+    ));
+    let forged = Entry::new(
+        id("blue"),
+        1,
+        EntryBody::NotificationWithdrawal {
+            notification_id: Text::new("n").unwrap(),
+            reason: None,
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        j.append(SignedEntry::sign(forged, &stranger).unwrap()),
+        Err(JournalError::BadSignature(_))
+    ));
+    assert_eq!(j.stats().rejected_invalid, 2);
+    assert_eq!(j.stats().entries, 0);
+}
+
+#[test]
+fn a_second_writer_is_refused_and_a_key_never_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path(), config()).unwrap();
+    assert!(matches!(
+        Journal::open(dir.path(), config()),
+        Err(JournalError::Locked(_))
+    ));
+    assert!(
+        j.register_key(id("red"), SigningKey::from_bytes(&[3; 32]).verifying_key())
+            .is_ok()
+    );
+    assert!(matches!(
+        j.register_key(id("red"), SigningKey::from_bytes(&[4; 32]).verifying_key()),
+        Err(JournalError::Keys { .. })
+    ));
+    drop(j);
+    let mut c = config();
+    c.keys
+        .insert(id("red"), SigningKey::from_bytes(&[4; 32]).verifying_key())
+        .unwrap();
+    assert!(matches!(
+        Journal::open(dir.path(), c),
+        Err(JournalError::Keys { .. })
+    ));
+}
+
+/// Builds a journal with a few batches and returns its bytes and the acknowledged entry count
+/// after each batch.
+fn journal_with_batches(
+    dir: &std::path::Path,
+) -> (Vec<u8>, Vec<(u64, deconflict_ledger::SignedTreeHead)>) {
+    let j = Journal::open(dir, config()).unwrap();
+    let mut heads = vec![(0, j.latest_tree_head())];
+    for b in 0..4u64 {
+        let tickets: Vec<_> = (0..3)
+            .map(|i| j.submit(message(b * 10 + i)).unwrap())
+            .collect();
+        for t in tickets {
+            t.wait().unwrap();
+        }
+        let h = j.latest_tree_head();
+        heads.push((h.tree_head().size(), h));
+    }
+    drop(j);
+    (std::fs::read(dir.join("ledger.journal")).unwrap(), heads)
+}
+
+#[test]
+fn an_interrupted_last_batch_is_cut_off_at_every_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = journal_with_batches(dir.path());
+    // Where each tree head record ends: every such offset is the end of a complete batch.
+    let mut ends: Vec<(usize, deconflict_ledger::SignedTreeHead)> = Vec::new();
+    let mut r = &bytes[..];
+    record::scan(&mut r, bytes.len() as u64, 0, |f| {
+        if f.kind == record::KIND_TREE_HEAD {
+            let end = f.offset as usize + record::FRAME_BYTES + f.payload.len();
+            ends.push((
+                end,
+                deconflict_ledger::SignedTreeHead::from_bytes(f.payload).unwrap(),
+            ));
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(ends.last().unwrap().0, bytes.len());
+    let (prev_len, prev_head) = ends[ends.len() - 2].clone();
+    let last_head = ends.last().unwrap().1.clone();
+    for cut in prev_len..bytes.len() {
+        // Every byte: the recovery scan finds the previous batch as the last complete one.
+        let mut r = &bytes[..cut];
+        let s = record::scan(
+            &mut r,
+            cut as u64,
+            deconflict_journal::TORN_BYTES_MAX,
+            |_| Ok(()),
+        )
+        .unwrap();
+        assert_eq!(s.heads.last(), Some(&prev_head), "cut at {cut}");
+        assert_eq!(
+            (s.valid_len, s.torn_bytes),
+            (prev_len as u64, (cut - prev_len) as u64)
+        );
+        if (cut - prev_len) % 16 != 0 {
+            continue;
+        }
+        // Every 16th byte: a real open cuts the file, and appending goes on.
+        let d = tempfile::tempdir().unwrap();
+        std::fs::copy(dir.path().join("keys.json"), d.path().join("keys.json")).unwrap();
+        std::fs::write(d.path().join("ledger.journal"), &bytes[..cut]).unwrap();
+        let j = Journal::open(d.path(), config()).unwrap();
+        assert_eq!(j.latest_tree_head(), prev_head, "cut at {cut}");
+        assert_eq!(j.stats().entries, prev_head.tree_head().size());
+        assert_eq!(j.stats().recovered_torn_bytes, (cut - prev_len) as u64);
+        if (cut - prev_len) % 128 == 0 {
+            // The journal goes on appending after recovery, and the result verifies.
+            j.append(message(500)).unwrap();
+            let mut out = Vec::new();
+            j.export(&mut out).unwrap();
+            verify_export(&out, VerifyOptions::default()).unwrap();
+        }
+    }
+    // The whole file keeps the last batch.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("keys.json"), d.path().join("keys.json")).unwrap();
+    std::fs::write(d.path().join("ledger.journal"), &bytes).unwrap();
+    assert_eq!(
+        Journal::open(d.path(), config())
+            .unwrap()
+            .latest_tree_head(),
+        last_head
+    );
+}
+
+#[test]
+fn garbage_after_the_last_batch_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, heads) = journal_with_batches(dir.path());
+    bytes.extend_from_slice(&[0u8; 4096]);
+    std::fs::write(dir.path().join("ledger.journal"), &bytes).unwrap();
+    let j = Journal::open(dir.path(), config()).unwrap();
+    assert_eq!(j.latest_tree_head(), heads.last().unwrap().1);
+}
+
+#[test]
+fn damage_larger_than_a_batch_is_refused_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, _) = journal_with_batches(dir.path());
+    // Damage the first entry: everything after it is more than one batch (with a small limit).
+    bytes[20] ^= 0x40;
+    let mut r = &bytes[..];
+    let e = record::scan(&mut r, bytes.len() as u64, 100, |_| Ok(())).unwrap_err();
+    assert!(matches!(e, ScanError::Corrupt { offset: 8, .. }), "{e}");
+}
+
+#[test]
+fn an_altered_entry_with_a_fixed_checksum_is_caught_by_the_tree_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = journal_with_batches(dir.path());
+    // Re-frame the first entry with one byte changed and a valid checksum.
+    let len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let mut payload = bytes[13..13 + len].to_vec();
+    let p = payload.iter().position(|b| *b == b'm').unwrap();
+    payload[p] = b'n';
+    let mut altered = bytes[..8].to_vec();
+    record::encode(&mut altered, record::KIND_ENTRY, &payload);
+    altered.extend_from_slice(&bytes[8 + 9 + len..]);
+    std::fs::write(dir.path().join("ledger.journal"), &altered).unwrap();
+    let e = Journal::open(dir.path(), config()).err().unwrap();
+    assert!(e.to_string().contains("does not match"), "{e}");
+}
+
+#[test]
+fn export_dir_and_parallel_verify_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, heads) = journal_with_batches(dir.path());
+    let out = dir.path().join("export.jsonl");
+    let mut f = std::fs::File::create(&out).unwrap();
+    export_dir(dir.path(), &mut f).unwrap();
+    drop(f);
+    for workers in [1, 2, 3] {
+        let s = verify_file(
+            &out,
+            VerifyOptions {
+                pinned_keys: None,
+                since: Some(heads[2].1.clone()),
+            },
+            workers,
+        )
+        .unwrap();
+        assert_eq!(s.last_tree_head, heads.last().unwrap().1);
+    }
+    // A flipped byte in an entry: both verifiers name the same line.
+    let mut bytes = std::fs::read(&out).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    let single = verify_export(&bytes, VerifyOptions::default()).unwrap_err();
+    let parallel =
+        deconflict_journal::verify::verify_reader(&bytes[..], VerifyOptions::default(), 2)
+            .unwrap_err();
+    assert_eq!(parallel.to_string(), single.to_string());
+}
