@@ -1,1 +1,91 @@
-//! The deconfliction service: HTTP API, authentication, streams, the fixed-rate cycle, metrics.
+//! The deconfliction service: the HTTP API the parties connect to, its authentication, the
+//! parties' event streams, the fixed-rate cycle that runs the conflict engine, and metrics.
+//!
+//! What it owns: the wire documents ([`wire`]), request authentication ([`auth`], RFC 9421 and
+//! RFC 9530), authorization by party and the agreement's disclosure rules ([`state`]), the
+//! cycle that turns the engine's conflicts into alerts, the event streams (SSE, resumable by
+//! sequence number), and the signed HTTP client the demo, the benchmark and the tests use
+//! ([`client`]).
+//!
+//! Invariants:
+//! - Every `/v1` request is authenticated by the calling party's key from the agreement; a
+//!   party reads its own data, the alerts that involve it, and of the others only the fields
+//!   the agreement says they disclose.
+//! - Nothing is acknowledged before the store has made it durable; memory only ever holds what
+//!   the store holds, and a failed request changes nothing.
+//! - A party's stream delivers its events in sequence order with nothing skipped or repeated,
+//!   across reconnects (`Last-Event-ID`) and restarts.
+//! - `now` comes from a [`clock::Clock`]; tests and the demo use a virtual clock.
+//!
+//! What it never does: detect conflicts itself (the engine does), check notification volumes
+//! itself (the airspace crate does), or decide what an agreement means (the agreement crate
+//! does). It is glue: every rule it applies is one of theirs or a named limit here.
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod metrics;
+pub mod sse;
+pub mod state;
+pub mod strategic;
+pub mod terms;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use state::{Config, StartError, State};
+pub use terms::{Lifecycle, PartyInfo, Status, Terms};
+
+/// Runs the cycle at `config.cycle_interval_ms` on the state's clock until shutdown.
+pub async fn run_cycle_loop(state: Arc<State>) {
+    let mut shutdown = state.shutdown_signal();
+    let period = Duration::from_millis(state.config.cycle_interval_ms.max(1));
+    let mut ticker = tokio::time::interval(period);
+    // A late cycle runs once, not in a burst: the picture is projected to `now` anyway.
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                if let Err(e) = state.run_cycle().await {
+                    tracing::error!(error = ?e.body, "cycle failed");
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then stops gracefully: streams end,
+/// the cycle stops, in-flight requests finish.
+pub async fn serve(
+    state: Arc<State>,
+    listener: tokio::net::TcpListener,
+    run_cycle: bool,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (router, _) = api::router(state.clone());
+    let cycle = run_cycle.then(|| tokio::spawn(run_cycle_loop(state.clone())));
+    let st = state.clone();
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            st.begin_shutdown();
+        })
+        .await;
+    state.begin_shutdown();
+    if let Some(c) = cycle {
+        let _ = c.await;
+    }
+    result
+}
+
+/// Binds `addr` (port 0 for an ephemeral port).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
+}

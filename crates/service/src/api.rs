@@ -1,0 +1,610 @@
+//! The HTTP API: routes, the authentication layer, handlers, the event stream.
+//!
+//! Every `/v1` route goes through [`authenticate`]: the body is read up to
+//! [`BODY_BYTES_MAX`](crate::state::BODY_BYTES_MAX) (413 beyond), the RFC 9421 signature and the
+//! RFC 9530 digest are verified against the key of the party named by `keyid` (401 otherwise),
+//! the nonce is recorded (401 on a replay), and the party's rate is checked (429). Handlers then
+//! see the calling party and the exact bytes that were signed.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, Path, Request, State as AxState};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use futures_util::Stream;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{self, RequestParts};
+use crate::error::{ApiError, ErrorBody, parse_json};
+use crate::state::{ALERTS_LIST_MAX, BODY_BYTES_MAX, State};
+use crate::wire::*;
+
+type St = Arc<State>;
+
+/// The authenticated caller, set by [`authenticate`].
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub party: String,
+}
+
+/// Events sent per store read while a stream catches up.
+pub const STREAM_PAGE_EVENTS: usize = 256;
+/// Most events returned by one `GET /v1/events`.
+pub const EVENTS_LIST_MAX: usize = 1000;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "deconflict",
+        description = "The deconfliction service between parties who share a sky.\n\n\
+Authentication: every /v1 request is signed by the calling party with its Ed25519 key from the \
+agreement, using HTTP Message Signatures (RFC 9421): `content-digest: sha-256=:…:` (RFC 9530) \
+over the exact body, `signature-input: sig1=(\"@method\" \"@path\" \"@query\" \"content-digest\");\
+created=<unix s>;keyid=\"<party id>\";nonce=\"<16-64 chars>\";alg=\"ed25519\"` and \
+`signature: sig1=:…:`. `created` must be within 30 s before and 5 s after the service's clock; \
+a nonce is accepted once. Errors: every 4xx/5xx carries `{code, message, field}`. Unknown \
+fields in request bodies are refused (422). Units are SI; times are UNIX milliseconds.",
+        license(name = "Apache-2.0")
+    ),
+    tags(
+        (name = "service", description = "Unauthenticated: health, metrics, this description"),
+        (name = "agreement", description = "The agreement's status and lifecycle"),
+        (name = "notifications", description = "Where and when a party will operate, with the strategic check"),
+        (name = "tracks", description = "A party's own aircraft"),
+        (name = "alerts", description = "Alerts and the party's event stream")
+    )
+)]
+struct ApiDoc;
+
+/// The router and its OpenAPI description.
+pub fn router(state: St) -> (Router, utoipa::openapi::OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(get_agreement))
+        .routes(routes!(agreement_action))
+        .routes(routes!(list_notifications, create_notification))
+        .routes(routes!(get_notification, update_notification))
+        .routes(routes!(withdraw_notification))
+        .routes(routes!(push_track, list_tracks))
+        .routes(routes!(push_batch))
+        .routes(routes!(list_alerts))
+        .routes(routes!(get_alert))
+        .routes(routes!(list_events))
+        .routes(routes!(stream))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let open = OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(metrics));
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(v1)
+        .merge(open)
+        .split_for_parts();
+    api.info.version = env!("CARGO_PKG_VERSION").to_string();
+    let doc = serde_json::to_string_pretty(&api).unwrap_or_default();
+    let router = router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], doc) }
+            }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    (router, api)
+}
+
+/// The OpenAPI description as served, pretty-printed (the checked-in `openapi.json`).
+pub fn openapi_json(state: St) -> String {
+    let (_, api) = router(state);
+    serde_json::to_string_pretty(&api).unwrap_or_default()
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}
+
+fn reject(state: &State, e: ApiError) -> Response {
+    state.metrics.rejected(&e.body.code);
+    e.into_response()
+}
+
+/// Verifies the signature, the digest, the nonce and the rate; see the module documentation.
+pub async fn authenticate(AxState(state): AxState<St>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than {BODY_BYTES_MAX} bytes"),
+        )
+    };
+    if declared.is_some_and(|n| n > BODY_BYTES_MAX as u64) {
+        return reject(&state, too_large());
+    }
+    let bytes = match axum::body::to_bytes(body, BODY_BYTES_MAX).await {
+        Ok(b) => b,
+        Err(_) => return reject(&state, too_large()),
+    };
+    let h = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let rp = RequestParts {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        content_digest: h("content-digest"),
+        signature_input: h("signature-input"),
+        signature: h("signature"),
+    };
+    let now_s = state.clock.now_s();
+    let verified = auth::verify(&rp, &bytes, now_s, state.started_s, |id| {
+        state.terms.party(id).map(|p| p.key)
+    })
+    .and_then(|v| {
+        let mut cache = state
+            .nonces
+            .lock()
+            .map_err(|_| auth::AuthError::NonceCacheFull)?;
+        let r = cache.check_and_insert(&v, now_s);
+        state
+            .metrics
+            .nonces_held
+            .store(cache.len() as u64, Ordering::Relaxed);
+        r.map(|()| v)
+    });
+    let verified = match verified {
+        Ok(v) => v,
+        Err(e) => {
+            let status = if matches!(e, auth::AuthError::NonceCacheFull) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            let err = ApiError::new(status, e.code(), e.to_string()).with_field(e.field());
+            return reject(&state, err);
+        }
+    };
+    if let Err(e) = state.take_token(&verified.party) {
+        return reject(&state, e);
+    }
+    state.heard_from(&verified.party);
+    parts.extensions.insert(Caller {
+        party: verified.party,
+    });
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// Parses `a=1&b=2` into the allowed unsigned parameters; anything else is a 400 naming it.
+fn query_u64(uri: &Uri, allowed: &[&str]) -> Result<Vec<(String, u64)>, ApiError> {
+    let mut out = Vec::new();
+    let Some(q) = uri.query() else {
+        return Ok(out);
+    };
+    for pair in q.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if !allowed.contains(&k) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_parameter",
+                format!("unknown query parameter; allowed: {}", allowed.join(", ")),
+            )
+            .with_field(k.chars().take(64).collect::<String>()));
+        }
+        let n = v
+            .parse::<u64>()
+            .ok()
+            .filter(|_| v.len() <= 19 && v.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_parameter",
+                    "must be a non-negative integer",
+                )
+                .with_field(k)
+            })?;
+        out.push((k.to_string(), n));
+    }
+    Ok(out)
+}
+
+fn param(params: &[(String, u64)], name: &str) -> Option<u64> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+}
+
+fn path_id(
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<String, ApiError> {
+    let Path(id) = p.map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text()).with_field("id")
+    })?;
+    if id.is_empty() || id.len() > ID_BYTES_MAX {
+        return Err(
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", "bad id").with_field("id"),
+        );
+    }
+    Ok(id)
+}
+
+fn no_body(body: &Bytes) -> Result<(), ApiError> {
+    if body.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unexpected_body",
+            "this request takes no body",
+        ))
+    }
+}
+
+/// Health: the agreement's declared status and the line's measured reachability, separately.
+#[utoipa::path(get, path = "/health", tag = "service",
+    responses((status = 200, description = "The service answers", body = Health)))]
+async fn health(AxState(state): AxState<St>) -> Json<Health> {
+    Json(state.health())
+}
+
+/// Prometheus metrics (text exposition format 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Counters and gauges", body = String, content_type = "text/plain")))]
+async fn metrics(AxState(state): AxState<St>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+/// The agreement: id, parties, declared status, lifecycle version.
+#[utoipa::path(get, path = "/v1/agreement", tag = "agreement",
+    responses((status = 200, body = AgreementView), (status = 401, body = ErrorBody)))]
+async fn get_agreement(
+    AxState(state): AxState<St>,
+    Extension(_c): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult<AgreementView> {
+    no_body(&body)?;
+    Ok(Json(state.agreement_view().await))
+}
+
+/// A lifecycle action: `suspend` (any one party, with a reason), `reactivate` (every party
+/// must ask; conditions may be attached), `terminate` (with a reason).
+#[utoipa::path(post, path = "/v1/agreement/actions", tag = "agreement",
+    request_body = LifecycleAction,
+    responses((status = 200, body = AgreementView), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn agreement_action(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult<AgreementView> {
+    let action: LifecycleAction = parse_json(&body)?;
+    Ok(Json(state.lifecycle_action(&c.party, action).await?))
+}
+
+/// Every notification visible to the caller: its own in full, the others' disclosed fields.
+#[utoipa::path(get, path = "/v1/notifications", tag = "notifications",
+    responses((status = 200, body = Vec<NotificationView>), (status = 401, body = ErrorBody)))]
+async fn list_notifications(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult<Vec<NotificationView>> {
+    no_body(&body)?;
+    Ok(Json(state.notifications_for(&c.party).await?))
+}
+
+/// Creates a notification; the strategic check answers in the response, and every overlap is
+/// flagged to both parties on their streams. A retried create with the same id and content
+/// answers 201 with the stored notification.
+#[utoipa::path(post, path = "/v1/notifications", tag = "notifications",
+    request_body = NotificationCreate,
+    responses((status = 201, body = NotificationAccepted), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn create_notification(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<NotificationAccepted>), ApiError> {
+    let req: NotificationCreate = parse_json(&body)?;
+    req.validate()?;
+    let r = state
+        .write_notification(&c.party, req.id, 0, Some(req.notification))
+        .await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// One notification, as the caller may see it.
+#[utoipa::path(get, path = "/v1/notifications/{id}", tag = "notifications",
+    params(("id" = String, Path, description = "Notification id")),
+    responses((status = 200, body = NotificationView), (status = 404, body = ErrorBody)))]
+async fn get_notification(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    body: Bytes,
+) -> ApiResult<NotificationView> {
+    no_body(&body)?;
+    Ok(Json(state.notification_for(&c.party, path_id(id)?).await?))
+}
+
+/// Replaces the caller's notification; `revision` must be the stored one.
+#[utoipa::path(put, path = "/v1/notifications/{id}", tag = "notifications",
+    params(("id" = String, Path, description = "Notification id")),
+    request_body = NotificationUpdate,
+    responses((status = 200, body = NotificationAccepted), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_notification(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    body: Bytes,
+) -> ApiResult<NotificationAccepted> {
+    let id = path_id(id)?;
+    let req: NotificationUpdate = parse_json(&body)?;
+    if req.revision == 0 {
+        return Err(ApiError::invalid("revision", "revisions start at 1"));
+    }
+    Ok(Json(
+        state
+            .write_notification(&c.party, id, req.revision, Some(req.notification))
+            .await?,
+    ))
+}
+
+/// Withdraws the caller's notification at `revision`.
+#[utoipa::path(post, path = "/v1/notifications/{id}/withdraw", tag = "notifications",
+    params(("id" = String, Path, description = "Notification id")),
+    request_body = NotificationWithdraw,
+    responses((status = 200, body = NotificationAccepted), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn withdraw_notification(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    body: Bytes,
+) -> ApiResult<NotificationAccepted> {
+    let id = path_id(id)?;
+    let req: NotificationWithdraw = parse_json(&body)?;
+    if req.revision == 0 {
+        return Err(ApiError::invalid("revision", "revisions start at 1"));
+    }
+    Ok(Json(
+        state
+            .write_notification(&c.party, id, req.revision, None)
+            .await?,
+    ))
+}
+
+/// One report of one of the caller's aircraft. Durable when answered.
+#[utoipa::path(post, path = "/v1/tracks", tag = "tracks",
+    request_body = TrackReportIn,
+    responses((status = 200, body = TracksAccepted), (status = 422, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn push_track(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult<TracksAccepted> {
+    let r: TrackReportIn = parse_json(&body)?;
+    Ok(Json(state.push_reports(&c.party, vec![r], false).await?))
+}
+
+/// Up to 10,000 reports, accepted or refused as a whole. Durable when answered.
+#[utoipa::path(post, path = "/v1/tracks/batch", tag = "tracks",
+    request_body = TrackBatchIn,
+    responses((status = 200, body = TracksAccepted), (status = 422, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn push_batch(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult<TracksAccepted> {
+    let b: TrackBatchIn = parse_json(&body)?;
+    Ok(Json(state.push_reports(&c.party, b.reports, true).await?))
+}
+
+/// Live tracks: the caller's own in full, the others' disclosed fields only.
+#[utoipa::path(get, path = "/v1/tracks", tag = "tracks",
+    responses((status = 200, body = Vec<TrackView>), (status = 401, body = ErrorBody)))]
+async fn list_tracks(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult<Vec<TrackView>> {
+    no_body(&body)?;
+    Ok(Json(state.tracks_for(&c.party)))
+}
+
+/// The most recent alerts addressed to the caller, newest first.
+#[utoipa::path(get, path = "/v1/alerts", tag = "alerts",
+    params(("limit" = Option<u64>, Query, description = "At most this many (default 100, max 1000)")),
+    responses((status = 200, body = Vec<AlertView>), (status = 400, body = ErrorBody)))]
+async fn list_alerts(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    uri: Uri,
+    body: Bytes,
+) -> ApiResult<Vec<AlertView>> {
+    no_body(&body)?;
+    let q = query_u64(&uri, &["limit"])?;
+    let limit = param(&q, "limit").unwrap_or(100);
+    if limit == 0 || limit > ALERTS_LIST_MAX as u64 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            format!("limit must be 1 to {ALERTS_LIST_MAX}"),
+        )
+        .with_field("limit"));
+    }
+    Ok(Json(state.alerts_for(&c.party, limit as usize).await?))
+}
+
+/// One alert addressed to the caller.
+#[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts",
+    params(("id" = String, Path, description = "Alert id")),
+    responses((status = 200, body = AlertView), (status = 404, body = ErrorBody)))]
+async fn get_alert(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    body: Bytes,
+) -> ApiResult<AlertView> {
+    no_body(&body)?;
+    Ok(Json(state.alert_for(&c.party, path_id(id)?).await?))
+}
+
+/// A page of the caller's event stream after `after` (the same events as `/v1/stream`).
+#[utoipa::path(get, path = "/v1/events", tag = "alerts",
+    params(("after" = Option<u64>, Query, description = "Sequence number to start after (default 0)"),
+        ("limit" = Option<u64>, Query, description = "At most this many (default 100, max 1000)")),
+    responses((status = 200, body = Vec<EventView>), (status = 400, body = ErrorBody)))]
+async fn list_events(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    uri: Uri,
+    body: Bytes,
+) -> ApiResult<Vec<EventView>> {
+    no_body(&body)?;
+    let q = query_u64(&uri, &["after", "limit"])?;
+    let after = param(&q, "after").unwrap_or(0);
+    let limit = param(&q, "limit").unwrap_or(100);
+    if limit == 0 || limit > EVENTS_LIST_MAX as u64 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            format!("limit must be 1 to {EVENTS_LIST_MAX}"),
+        )
+        .with_field("limit"));
+    }
+    let events = state.events_after(&c.party, after, limit as usize).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| EventView {
+                seq: e.seq,
+                kind: e.kind,
+                created_unix_ms: e.created_ms,
+                data: serde_json::from_str(&e.body).unwrap_or_default(),
+            })
+            .collect(),
+    ))
+}
+
+struct SubscriberGuard(St);
+
+impl Drop for SubscriberGuard {
+    fn drop(&mut self) {
+        self.0
+            .metrics
+            .stream_subscribers
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The caller's event stream (Server-Sent Events). Each event's `id` is its sequence number;
+/// reconnect with `Last-Event-ID` (or `?after=`) to resume with nothing skipped or repeated.
+/// Without either, the stream starts from the first event.
+#[utoipa::path(get, path = "/v1/stream", tag = "alerts",
+    params(("after" = Option<u64>, Query, description = "Resume after this sequence number"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this sequence number")),
+    responses((status = 200, description = "text/event-stream of events: `id` = sequence number, \
+`event` = kind (`alert`, `notification`, `agreement`), `data` = the JSON document", content_type = "text/event-stream"),
+        (status = 400, body = ErrorBody)))]
+async fn stream(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    no_body(&body)?;
+    let q = query_u64(&uri, &["after"])?;
+    let cursor = match headers.get("last-event-id") {
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_parameter",
+                    "Last-Event-ID must be a sequence number",
+                )
+                .with_field("last-event-id")
+            })?,
+        None => param(&q, "after").unwrap_or(0),
+    };
+    let rx = state
+        .subscribe(&c.party)
+        .ok_or_else(|| ApiError::internal("no stream for this party"))?;
+    let shutdown = state.shutdown_signal();
+    state
+        .metrics
+        .stream_subscribers
+        .fetch_add(1, Ordering::Relaxed);
+    let guard = SubscriberGuard(state.clone());
+    let init = (state, c.party, cursor, VecDeque::new(), rx, shutdown, guard);
+    let s = futures_util::stream::unfold(
+        init,
+        |(state, party, mut cursor, mut buf, mut rx, mut shutdown, guard)| async move {
+            loop {
+                if *shutdown.borrow() {
+                    return None;
+                }
+                if let Some(e) = buf.pop_front() {
+                    let e: deconflict_store::Event = e;
+                    cursor = e.seq;
+                    let ev = SseEvent::default()
+                        .id(e.seq.to_string())
+                        .event(e.kind)
+                        .data(e.body);
+                    return Some((Ok(ev), (state, party, cursor, buf, rx, shutdown, guard)));
+                }
+                // Mark the current sequence as seen before reading, so that a commit after the
+                // read wakes the wait below (no lost wake-up).
+                rx.borrow_and_update();
+                match state.events_after(&party, cursor, STREAM_PAGE_EVENTS).await {
+                    Ok(events) if !events.is_empty() => {
+                        buf.extend(events);
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(_) => return None,
+                }
+                tokio::select! {
+                    r = rx.changed() => if r.is_err() { return None },
+                    _ = shutdown.changed() => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(s).keep_alive(KeepAlive::default()))
+}

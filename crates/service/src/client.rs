@@ -1,0 +1,212 @@
+//! A party's signed HTTP client: every request carries the RFC 9421 signature of the party,
+//! and the event stream is read with the [`crate::sse`] parser. Used by the demo, the
+//! benchmark and the end-to-end tests; a party's own systems may use it too.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ed25519_dalek::SigningKey;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth;
+use crate::clock::Clock;
+use crate::error::ErrorBody;
+use crate::sse::{SseMessage, SseParser};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    #[error("HTTP: {0}")]
+    Http(String),
+    #[error("{status}: {body:?}")]
+    Status { status: u16, body: ErrorBody },
+    #[error("unexpected response: {0}")]
+    Decode(String),
+    #[error("stream: {0}")]
+    Stream(String),
+}
+
+/// One party's connection to the service.
+#[derive(Clone)]
+pub struct PartyClient {
+    base: String,
+    party: String,
+    key: Arc<SigningKey>,
+    clock: Arc<dyn Clock>,
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl std::fmt::Debug for PartyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartyClient")
+            .field("base", &self.base)
+            .field("party", &self.party)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartyClient {
+    /// `base` is `http://host:port`; `clock` gives the `created` time of signatures.
+    pub fn new(base: &str, party: &str, key: SigningKey, clock: Arc<dyn Clock>) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        PartyClient {
+            base: base.trim_end_matches('/').to_string(),
+            party: party.to_string(),
+            key: Arc::new(key),
+            clock,
+            http: Client::builder(TokioExecutor::new())
+                .pool_max_idle_per_host(16)
+                .build(connector),
+        }
+    }
+
+    pub fn party(&self) -> &str {
+        &self.party
+    }
+
+    fn signed(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<Request<Full<Bytes>>, ClientError> {
+        let headers = auth::sign_request(
+            method,
+            path,
+            &body,
+            &self.party,
+            &self.key,
+            self.clock.now_s(),
+            &auth::new_nonce(),
+        );
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.base, path))
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            req = req.header(name, value);
+        }
+        req.body(Full::new(Bytes::from(body)))
+            .map_err(|e| ClientError::Http(e.to_string()))
+    }
+
+    /// Sends a signed request; returns the status and the body.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, Bytes), ClientError> {
+        let req = self.signed(method, path, body)?;
+        let resp = self
+            .http
+            .request(req)
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?
+            .to_bytes();
+        Ok((status, bytes))
+    }
+
+    /// Sends a signed JSON request and decodes a 2xx JSON answer; a 4xx/5xx is an error
+    /// carrying the error body.
+    pub async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let bytes = match body {
+            Some(b) => serde_json::to_vec(b).map_err(|e| ClientError::Decode(e.to_string()))?,
+            None => Vec::new(),
+        };
+        let (status, resp) = self.send(method, path, bytes).await?;
+        if !(200..300).contains(&status) {
+            let body = serde_json::from_slice(&resp).unwrap_or(ErrorBody {
+                code: "unknown".into(),
+                message: String::from_utf8_lossy(&resp).into_owned(),
+                field: None,
+            });
+            return Err(ClientError::Status { status, body });
+        }
+        serde_json::from_slice(&resp).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Opens the party's event stream after `after` (sent as `Last-Event-ID`).
+    pub async fn stream(&self, after: Option<u64>) -> Result<EventStream, ClientError> {
+        let mut req = self.signed("GET", "/v1/stream", Vec::new())?;
+        if let Some(a) = after
+            && let Ok(v) = a.to_string().parse()
+        {
+            req.headers_mut().insert("last-event-id", v);
+        }
+        let resp = self
+            .http
+            .request(req)
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            let bytes = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| ClientError::Http(e.to_string()))?
+                .to_bytes();
+            let body = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
+                code: "unknown".into(),
+                message: String::from_utf8_lossy(&bytes).into_owned(),
+                field: None,
+            });
+            return Err(ClientError::Status { status, body });
+        }
+        Ok(EventStream {
+            body: resp.into_body(),
+            parser: SseParser::new(),
+            pending: std::collections::VecDeque::new(),
+        })
+    }
+}
+
+/// An open event stream.
+pub struct EventStream {
+    body: hyper::body::Incoming,
+    parser: SseParser,
+    pending: std::collections::VecDeque<SseMessage>,
+}
+
+impl EventStream {
+    /// The next event; `Ok(None)` when the server closed the stream.
+    pub async fn next(&mut self) -> Result<Option<SseMessage>, ClientError> {
+        loop {
+            if let Some(m) = self.pending.pop_front() {
+                return Ok(Some(m));
+            }
+            match self.body.frame().await {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(ClientError::Stream(e.to_string())),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        let msgs = self
+                            .parser
+                            .push(&data)
+                            .map_err(|e| ClientError::Stream(e.to_string()))?;
+                        self.pending.extend(msgs);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The JSON error body every 4xx and 5xx carries: `{code, message, field}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ErrorBody {
+    /// Stable machine-readable code (`invalid_field`, `signature_invalid`, `rate_limited`, …).
+    pub code: String,
+    /// What was wrong, for a person.
+    pub message: String,
+    /// The field, header or parameter at fault (`reports[3].lat_deg`, `signature-input`),
+    /// when there is one.
+    pub field: Option<String>,
+}
+
+/// An error to answer a request with.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody {
+                code: code.into(),
+                message: message.into(),
+                field: None,
+            },
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.body.field = Some(field.into());
+        self
+    }
+
+    /// A field failed validation: 422 naming it.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message).with_field(field)
+    }
+
+    pub fn not_found(what: &str, id: &str) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no {what} {id:?} visible to this party"),
+        )
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body)).into_response()
+    }
+}
+
+impl From<deconflict_store::StoreError> for ApiError {
+    fn from(e: deconflict_store::StoreError) -> Self {
+        use deconflict_store::StoreError as E;
+        match &e {
+            E::Invalid { field, .. } => ApiError::invalid(*field, e.to_string()),
+            E::RevisionConflict { field, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "revision_conflict", e.to_string())
+                    .with_field(*field)
+            }
+            E::Duplicate { field, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "duplicate", e.to_string()).with_field(*field)
+            }
+            E::NotFound { field, .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()).with_field(*field)
+            }
+            _ => {
+                tracing::error!(error = %e, "store failure");
+                ApiError::internal("storage failure; nothing was recorded")
+            }
+        }
+    }
+}
+
+/// Parses a JSON body, naming the field at fault on error (`reports[2].alt_m`).
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let code = if inner.is_syntax() || inner.is_eof() {
+                "malformed_json"
+            } else {
+                "invalid_field"
+            };
+            let status = if code == "malformed_json" {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let mut err = ApiError::new(status, code, inner.to_string());
+            if path != "." {
+                err = err.with_field(path);
+            }
+            Err(err)
+        }
+    }
+}

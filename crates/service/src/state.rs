@@ -1,0 +1,1129 @@
+//! The service's state and its operations, independent of HTTP: the handlers in [`crate::api`]
+//! are thin wrappers, and tests may call these directly.
+//!
+//! Order of every write: validate → commit to the store (durable) → update memory → notify
+//! streams → answer. A failure before the commit changes nothing; memory only ever holds what
+//! the store holds.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use deconflict_engine as engine;
+use deconflict_store::{
+    AgreementVersion, Alert, NewEvent, Notification, NotificationStatus, Store, TrackReport, Write,
+};
+use tokio::sync::watch;
+
+use crate::auth::NonceCache;
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::terms::{Lifecycle, Status, Terms};
+use crate::wire::*;
+
+/// Requests per second each party may make on average.
+pub const RATE_REQUESTS_PER_S: f64 = 200.0;
+/// Requests a party may make in one burst.
+pub const RATE_BURST_REQUESTS: f64 = 400.0;
+/// A party is reachable when the service heard an authenticated request from it this recently.
+pub const REACHABLE_S_MAX: i64 = 120;
+/// Most live tracks in the picture.
+pub const TRACKS_MAX: usize = 200_000;
+/// A track with no report for this long leaves the picture, seconds.
+pub const TRACK_AGE_S_MAX: f64 = 30.0;
+/// Largest request body accepted, bytes (a batch of 10,000 reports fits).
+pub const BODY_BYTES_MAX: usize = 4 << 20;
+/// Most alerts listed by one `GET /v1/alerts`.
+pub const ALERTS_LIST_MAX: usize = 1000;
+
+/// Settings of one service instance.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Period of the fixed-rate cycle, milliseconds (1 Hz by default).
+    pub cycle_interval_ms: u64,
+    /// Requests per second per party, and burst.
+    pub rate_requests_per_s: f64,
+    pub rate_burst_requests: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            cycle_interval_ms: 1000,
+            rate_requests_per_s: RATE_REQUESTS_PER_S,
+            rate_burst_requests: RATE_BURST_REQUESTS,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at_ms: i64,
+}
+
+/// A conflict the cycle reported and has not yet seen end.
+#[derive(Debug, Clone)]
+struct Active {
+    id: String,
+    level: &'static str,
+    alerts: u64,
+}
+
+/// Shared state of a running service.
+pub struct State {
+    pub config: Config,
+    pub terms: Terms,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
+    /// Requests signed before this instant are refused (replay across a restart).
+    pub started_s: i64,
+    store: Arc<Mutex<Box<dyn Store>>>,
+    lifecycle: Mutex<Lifecycle>,
+    lifecycle_version: Mutex<u64>,
+    picture: Mutex<engine::Picture>,
+    /// Latest report per (party, track id), for views and alert geometry.
+    latest: Mutex<HashMap<(String, String), TrackReportIn>>,
+    conflicts: Mutex<BTreeMap<(String, String), Active>>,
+    pub(crate) nonces: Mutex<NonceCache>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    last_heard_ms: Mutex<HashMap<String, i64>>,
+    last_cycle_ms: AtomicI64,
+    streams: HashMap<String, watch::Sender<u64>>,
+    pub(crate) shutdown: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("terms", &self.terms.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error("store: {0}")]
+    Store(#[from] deconflict_store::StoreError),
+    #[error(
+        "the stored agreement differs from the one given: the data directory belongs to agreement {stored}, not {given}"
+    )]
+    AgreementMismatch { stored: String, given: String },
+    #[error("engine configuration: {0}")]
+    Engine(String),
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    // Serialising the service's own types cannot fail (no maps with non-string keys).
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+impl State {
+    /// Opens the service over a store: records the agreement as version 1 if the store is new,
+    /// reloads the lifecycle, the live tracks and the stream cursors otherwise.
+    pub fn open(
+        config: Config,
+        terms: Terms,
+        mut store: Box<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<State>, StartError> {
+        let versions = store.agreement_versions()?;
+        let now_ms = clock.now_ms();
+        let mut lifecycle = Lifecycle::in_force();
+        match versions.first() {
+            None => {
+                let doc = AgreementDoc {
+                    id: terms.id.clone(),
+                    lifecycle: LifecycleDoc::from(&lifecycle),
+                    document: String::from_utf8_lossy(&terms.document).into_owned(),
+                };
+                store.commit(&[Write::AgreementVersion(AgreementVersion {
+                    version: 1,
+                    status: lifecycle.status.as_str().into(),
+                    document: to_json(&doc).into_bytes(),
+                    recorded_ms: now_ms,
+                })])?;
+            }
+            Some(first) => {
+                let doc: Option<AgreementDoc> = serde_json::from_slice(&first.document).ok();
+                let stored = doc.map(|d| d.id).unwrap_or_default();
+                if stored != terms.id {
+                    return Err(StartError::AgreementMismatch {
+                        stored,
+                        given: terms.id.clone(),
+                    });
+                }
+                if let Some(last) = versions.last()
+                    && let Ok(doc) = serde_json::from_slice::<AgreementDoc>(&last.document)
+                {
+                    lifecycle = doc.lifecycle.into_lifecycle();
+                }
+            }
+        }
+        let version = store.agreement_versions()?.len() as u64;
+        let probe = engine::ProbeConfig::new(
+            terms.lookahead_s.min(engine::probe::LOOKAHEAD_S_MAX),
+            terms.h_sep_m,
+            terms.v_sep_m,
+            engine::PairPolicy::DifferentParties,
+        )
+        .map_err(|e| StartError::Engine(e.to_string()))?;
+        let pconf = engine::PictureConfig::new(
+            probe,
+            TRACKS_MAX,
+            TRACK_AGE_S_MAX,
+            REPORT_FUTURE_S_MAX as f64,
+        )
+        .map_err(|e| StartError::Engine(e.to_string()))?;
+        let mut picture = engine::Picture::new(pconf);
+        let mut latest = HashMap::new();
+        let now = engine::Timestamp::from_unix_ms(now_ms);
+        for r in store.latest_reports()? {
+            let Ok(report) = serde_json::from_str::<TrackReportIn>(&r.body) else {
+                continue;
+            };
+            if let Ok(er) = engine_report(&r.party, &report) {
+                // Reports too old for the picture are simply not live any more.
+                let _ = picture.update(now, er);
+            }
+            latest.insert((r.party.clone(), r.track_id.clone()), report);
+        }
+        let mut streams = HashMap::new();
+        for p in &terms.parties {
+            let (tx, _) = watch::channel(store.last_seq(&p.id)?);
+            streams.insert(p.id.clone(), tx);
+        }
+        let (shutdown, _) = watch::channel(false);
+        Ok(Arc::new(State {
+            started_s: clock.now_s(),
+            config,
+            terms,
+            clock,
+            metrics: Metrics::default(),
+            store: Arc::new(Mutex::new(store)),
+            lifecycle: Mutex::new(lifecycle),
+            lifecycle_version: Mutex::new(version),
+            picture: Mutex::new(picture),
+            latest: Mutex::new(latest),
+            conflicts: Mutex::new(BTreeMap::new()),
+            nonces: Mutex::new(NonceCache::default()),
+            buckets: Mutex::new(HashMap::new()),
+            last_heard_ms: Mutex::new(HashMap::new()),
+            last_cycle_ms: AtomicI64::new(0),
+            streams,
+            shutdown,
+        }))
+    }
+
+    /// Runs `f` on the store in a blocking task (SQLite calls block on fsync).
+    pub async fn with_store<R: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut dyn Store) -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let store = self.store.clone();
+        let me = self.clone();
+        me.metrics.store_waiting.fetch_add(1, Ordering::Relaxed);
+        let r = tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .map_err(|_| ApiError::internal("store lock poisoned"))?;
+            Ok(f(guard.as_mut()))
+        })
+        .await;
+        self.metrics.store_waiting.fetch_sub(1, Ordering::Relaxed);
+        match r {
+            Ok(r) => r,
+            Err(e) => Err(ApiError::internal(format!("store task failed: {e}"))),
+        }
+    }
+
+    /// Commits a batch and wakes the streams that received events.
+    pub async fn commit(self: &Arc<Self>, writes: Vec<Write>) -> Result<(), ApiError> {
+        let committed = self.with_store(move |s| s.commit(&writes)).await??;
+        self.metrics
+            .events_total
+            .fetch_add(committed.events.len() as u64, Ordering::Relaxed);
+        for e in &committed.events {
+            if let Some(tx) = self.streams.get(&e.party) {
+                tx.send_if_modified(|v| {
+                    let changed = e.seq > *v;
+                    *v = (*v).max(e.seq);
+                    changed
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A receiver that changes whenever `party`'s stream grows.
+    pub fn subscribe(&self, party: &str) -> Option<watch::Receiver<u64>> {
+        self.streams.get(party).map(|tx| tx.subscribe())
+    }
+
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Asks every stream to end and the cycle to stop.
+    pub fn begin_shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Per-party token bucket; `Err` when the party is over its rate.
+    pub fn take_token(&self, party: &str) -> Result<(), ApiError> {
+        let now = self.clock.now_ms();
+        let mut b = self
+            .buckets
+            .lock()
+            .map_err(|_| ApiError::internal("lock"))?;
+        let bucket = b.entry(party.to_string()).or_insert(Bucket {
+            tokens: self.config.rate_burst_requests,
+            at_ms: now,
+        });
+        let dt_s = ((now - bucket.at_ms).max(0) as f64) / 1000.0;
+        bucket.tokens = (bucket.tokens + dt_s * self.config.rate_requests_per_s)
+            .min(self.config.rate_burst_requests);
+        bucket.at_ms = now;
+        if bucket.tokens < 1.0 {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "more than {} requests per second (burst {})",
+                    self.config.rate_requests_per_s, self.config.rate_burst_requests
+                ),
+            ));
+        }
+        bucket.tokens -= 1.0;
+        Ok(())
+    }
+
+    pub fn heard_from(&self, party: &str) {
+        if let Ok(mut m) = self.last_heard_ms.lock() {
+            m.insert(party.to_string(), self.clock.now_ms());
+        }
+    }
+
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.lifecycle
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_else(|_| Lifecycle::in_force())
+    }
+
+    fn party_ids(&self) -> Vec<String> {
+        self.terms.parties.iter().map(|p| p.id.clone()).collect()
+    }
+
+    /// Refuses operational writes unless the agreement is in force.
+    fn require_in_force(&self) -> Result<(), ApiError> {
+        let status = self.lifecycle().status;
+        if status != Status::InForce {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "agreement_not_in_force",
+                format!("the agreement is {}", status.as_str()),
+            ));
+        }
+        Ok(())
+    }
+
+    // ---- agreement -------------------------------------------------------------------
+
+    pub async fn agreement_view(self: &Arc<Self>) -> AgreementView {
+        let l = self.lifecycle();
+        let version = self.lifecycle_version.lock().map(|v| *v).unwrap_or(0);
+        AgreementView {
+            id: self.terms.id.clone(),
+            title: self.terms.title.clone(),
+            status: l.status.as_str().into(),
+            version,
+            parties: self
+                .terms
+                .parties
+                .iter()
+                .map(|p| PartyView {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                    language: p.language.clone(),
+                    public_key: p.key_text.clone(),
+                })
+                .collect(),
+            reason: l.reason,
+            conditions: l.conditions,
+            reactivation_signed_by: l.reactivation.into_iter().collect(),
+        }
+    }
+
+    pub async fn lifecycle_action(
+        self: &Arc<Self>,
+        party: &str,
+        action: LifecycleAction,
+    ) -> Result<AgreementView, ApiError> {
+        for (field, text) in [
+            ("reason", &action.reason),
+            ("conditions", &action.conditions),
+        ] {
+            if let Some(t) = text
+                && (t.len() > TEXT_BYTES_MAX || t.chars().any(|c| c.is_control() && c != '\n'))
+            {
+                return Err(ApiError::invalid(
+                    field,
+                    format!("at most {TEXT_BYTES_MAX} bytes without control characters"),
+                ));
+            }
+        }
+        let current = self.lifecycle();
+        let next = current
+            .apply(
+                party,
+                &self.party_ids(),
+                &action.action,
+                action.reason.as_deref(),
+                action.conditions.as_deref(),
+            )
+            .map_err(|e| match e {
+                crate::terms::LifecycleError::UnknownAction(_) => {
+                    ApiError::invalid("action", e.to_string())
+                }
+                crate::terms::LifecycleError::ReasonRequired => {
+                    ApiError::invalid("reason", e.to_string())
+                }
+                _ => ApiError::new(StatusCode::CONFLICT, "lifecycle_conflict", e.to_string()),
+            })?;
+        let version = self.lifecycle_version.lock().map(|v| *v).unwrap_or(0) + 1;
+        let now = self.clock.now_ms();
+        let doc = AgreementDoc {
+            id: self.terms.id.clone(),
+            lifecycle: LifecycleDoc::from(&next),
+            document: String::new(),
+        };
+        let event = serde_json::json!({
+            "agreement": self.terms.id,
+            "version": version,
+            "action": action.action,
+            "by": party,
+            "status": next.status.as_str(),
+            "reason": next.reason,
+            "conditions": next.conditions,
+        });
+        let mut writes = vec![Write::AgreementVersion(AgreementVersion {
+            version,
+            status: next.status.as_str().into(),
+            document: to_json(&doc).into_bytes(),
+            recorded_ms: now,
+        })];
+        for p in &self.terms.parties {
+            writes.push(Write::Event(NewEvent {
+                party: p.id.clone(),
+                kind: "agreement".into(),
+                body: event.to_string(),
+                created_ms: now,
+            }));
+        }
+        self.commit(writes).await?;
+        if let Ok(mut l) = self.lifecycle.lock() {
+            *l = next;
+        }
+        if let Ok(mut v) = self.lifecycle_version.lock() {
+            *v = version;
+        }
+        Ok(self.agreement_view().await)
+    }
+
+    pub fn health(&self) -> Health {
+        let now = self.clock.now_ms();
+        let heard = self
+            .last_heard_ms
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default();
+        let last_cycle = self.last_cycle_ms.load(Ordering::Relaxed);
+        Health {
+            service: "ok".into(),
+            agreement_status: self.lifecycle().status.as_str().into(),
+            line: self
+                .terms
+                .parties
+                .iter()
+                .map(|p| {
+                    let last = heard.get(&p.id).copied();
+                    LineReachability {
+                        party: p.id.clone(),
+                        reachable: last.is_some_and(|t| now - t <= REACHABLE_S_MAX * 1000),
+                        last_heard_unix_ms: last,
+                    }
+                })
+                .collect(),
+            last_cycle_unix_ms: (last_cycle > 0).then_some(last_cycle),
+        }
+    }
+
+    // ---- tracks ----------------------------------------------------------------------
+
+    /// Accepts a batch of the party's reports: all or none.
+    pub async fn push_reports(
+        self: &Arc<Self>,
+        party: &str,
+        reports: Vec<TrackReportIn>,
+        batch: bool,
+    ) -> Result<TracksAccepted, ApiError> {
+        self.require_in_force()?;
+        if reports.len() > REPORTS_PER_BATCH_MAX {
+            return Err(ApiError::invalid(
+                "reports",
+                format!("at most {REPORTS_PER_BATCH_MAX} reports per batch"),
+            ));
+        }
+        let now = self.clock.now_ms();
+        let mut writes = Vec::with_capacity(reports.len());
+        let mut engine_reports = Vec::with_capacity(reports.len());
+        for (i, r) in reports.iter().enumerate() {
+            let field = if batch {
+                format!("reports[{i}]")
+            } else {
+                String::new()
+            };
+            r.validate(&field, now)?;
+            let er = engine_report(party, r).map_err(|e| {
+                ApiError::invalid(
+                    if batch {
+                        format!("reports[{i}]")
+                    } else {
+                        "track_id".into()
+                    },
+                    e,
+                )
+            })?;
+            engine_reports.push(er);
+            writes.push(Write::TrackReport(TrackReport {
+                party: party.to_string(),
+                track_id: r.track_id.clone(),
+                time_ms: r.time_unix_ms,
+                body: to_json(r),
+            }));
+        }
+        let n = reports.len();
+        self.commit(writes).await?;
+        // Durable: now into memory. A report older than the one held is kept in the store's
+        // history but does not move the picture (the engine counts it).
+        let now_t = engine::Timestamp::from_unix_ms(self.clock.now_ms());
+        if let Ok(mut p) = self.picture.lock() {
+            for er in engine_reports {
+                let _ = p.update(now_t, er);
+            }
+        }
+        if let Ok(mut latest) = self.latest.lock() {
+            for r in reports {
+                let key = (party.to_string(), r.track_id.clone());
+                let newer = latest
+                    .get(&key)
+                    .is_none_or(|held| held.time_unix_ms <= r.time_unix_ms);
+                if newer {
+                    latest.insert(key, r);
+                }
+            }
+        }
+        self.metrics
+            .reports_accepted_total
+            .fetch_add(n as u64, Ordering::Relaxed);
+        Ok(TracksAccepted { accepted: n })
+    }
+
+    /// Tracks visible to `viewer`: its own in full, the others' disclosed fields only.
+    pub fn tracks_for(&self, viewer: &str) -> Vec<TrackView> {
+        let latest = self.latest.lock().map(|m| m.clone()).unwrap_or_default();
+        let mut out: Vec<TrackView> = latest
+            .iter()
+            .map(|((party, _), r)| self.track_view(viewer, party, r))
+            .collect();
+        out.sort_by(|a, b| (&a.party, &a.track_id).cmp(&(&b.party, &b.track_id)));
+        out
+    }
+
+    fn track_view(&self, viewer: &str, owner: &str, r: &TrackReportIn) -> TrackView {
+        let own = viewer == owner;
+        let shows = |field: &str| {
+            own || self
+                .terms
+                .party(owner)
+                .is_some_and(|p| p.disclose_track.contains(field))
+        };
+        let pos = shows("position");
+        let vel = shows("velocity");
+        TrackView {
+            party: owner.to_string(),
+            track_id: r.track_id.clone(),
+            time_unix_ms: r.time_unix_ms,
+            lat_deg: pos.then_some(r.lat_deg),
+            lon_deg: pos.then_some(r.lon_deg),
+            alt_m: shows("altitude").then_some(r.alt_m),
+            track_deg: vel.then_some(r.track_deg),
+            ground_speed_mps: vel.then_some(r.ground_speed_mps),
+            vertical_rate_mps: vel.then_some(r.vertical_rate_mps),
+            callsign: if shows("callsign") {
+                r.callsign.clone()
+            } else {
+                None
+            },
+            aircraft_type: if shows("aircraft_type") {
+                r.aircraft_type.clone()
+            } else {
+                None
+            },
+            icao24: if shows("icao24") {
+                r.icao24.clone()
+            } else {
+                None
+            },
+            squawk: if shows("squawk") {
+                r.squawk.clone()
+            } else {
+                None
+            },
+        }
+    }
+
+    // ---- notifications ---------------------------------------------------------------
+
+    pub fn notification_view(&self, viewer: &str, n: &NotificationStored) -> NotificationView {
+        let own = viewer == n.party;
+        let shows = |field: &str| {
+            own || self
+                .terms
+                .party(&n.party)
+                .is_some_and(|p| p.disclose_notification.contains(field))
+        };
+        let b = &n.notification;
+        let window = shows("time_window");
+        let band = shows("altitude_band");
+        NotificationView {
+            id: n.id.clone(),
+            party: n.party.clone(),
+            revision: n.revision,
+            status: n.status.clone(),
+            area: shows("area").then(|| b.area.clone()),
+            alt_min_m: band.then_some(b.alt_min_m),
+            alt_max_m: band.then_some(b.alt_max_m),
+            start_unix_ms: window.then_some(b.start_unix_ms),
+            end_unix_ms: window.then_some(b.end_unix_ms),
+            callsigns: shows("callsigns").then(|| b.callsigns.clone()),
+            aircraft_count: if shows("aircraft_count") {
+                b.aircraft_count
+            } else {
+                None
+            },
+            aircraft_type: if shows("aircraft_type") {
+                b.aircraft_type.clone()
+            } else {
+                None
+            },
+            remarks: if shows("remarks") {
+                b.remarks.clone()
+            } else {
+                None
+            },
+            strike_warning: b.strike_warning,
+        }
+    }
+
+    fn stored_from(n: &Notification) -> Option<NotificationStored> {
+        serde_json::from_str(&n.body).ok()
+    }
+
+    /// Every notification visible to `viewer` (all parties', with disclosure applied).
+    pub async fn notifications_for(
+        self: &Arc<Self>,
+        viewer: &str,
+    ) -> Result<Vec<NotificationView>, ApiError> {
+        let all = self.with_store(|s| s.notifications(None)).await??;
+        Ok(all
+            .iter()
+            .filter_map(Self::stored_from)
+            .map(|n| self.notification_view(viewer, &n))
+            .collect())
+    }
+
+    pub async fn notification_for(
+        self: &Arc<Self>,
+        viewer: &str,
+        id: String,
+    ) -> Result<NotificationView, ApiError> {
+        let idc = id.clone();
+        let n = self
+            .with_store(move |s| s.notification(&idc))
+            .await??
+            .and_then(|n| Self::stored_from(&n))
+            .ok_or_else(|| ApiError::not_found("notification", &id))?;
+        Ok(self.notification_view(viewer, &n))
+    }
+
+    /// Creates, updates (`revision` = the one replaced) or withdraws (`body` = None).
+    pub async fn write_notification(
+        self: &Arc<Self>,
+        party: &str,
+        id: String,
+        expected_revision: u64,
+        body: Option<NotificationIn>,
+    ) -> Result<NotificationAccepted, ApiError> {
+        self.require_in_force()?;
+        if let Some(b) = &body {
+            b.validate()?;
+        }
+        let idc = id.clone();
+        let stored = self.with_store(move |s| s.notification(&idc)).await??;
+        let previous = stored.as_ref().and_then(Self::stored_from);
+        if let Some(prev) = &previous
+            && prev.party != party
+        {
+            // Another party's notification: indistinguishable from an absent one.
+            return Err(ApiError::not_found("notification", &id));
+        }
+        let stored_revision = previous.as_ref().map_or(0, |p| p.revision);
+        if expected_revision == 0 && stored_revision > 0 {
+            // A retried create: the same content answers with what is stored.
+            if let (Some(prev), Some(b)) = (&previous, &body)
+                && &prev.notification == b
+                && prev.status == "active"
+            {
+                return Ok(NotificationAccepted {
+                    notification: prev.clone(),
+                    conflicts: Vec::new(),
+                });
+            }
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "duplicate",
+                format!("notification {id:?} already exists; update it with its revision"),
+            )
+            .with_field("id"));
+        }
+        if expected_revision != stored_revision {
+            if stored_revision == 0 {
+                return Err(ApiError::not_found("notification", &id));
+            }
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "revision_conflict",
+                format!(
+                    "revision {expected_revision} is not the stored revision {stored_revision}"
+                ),
+            )
+            .with_field("revision"));
+        }
+        if previous.as_ref().is_some_and(|p| p.status == "withdrawn") {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "withdrawn",
+                format!("notification {id:?} was withdrawn"),
+            ));
+        }
+        let now = self.clock.now_ms();
+        let (status, content) = match body {
+            Some(b) => (NotificationStatus::Active, b),
+            None => match &previous {
+                Some(p) => (NotificationStatus::Withdrawn, p.notification.clone()),
+                None => return Err(ApiError::not_found("notification", &id)),
+            },
+        };
+        let record = NotificationStored {
+            id: id.clone(),
+            party: party.to_string(),
+            revision: stored_revision + 1,
+            status: match status {
+                NotificationStatus::Active => "active".into(),
+                NotificationStatus::Withdrawn => "withdrawn".into(),
+            },
+            recorded_unix_ms: now,
+            notification: content,
+        };
+        // The strategic check, against every other party's active notification.
+        let conflicts = if status == NotificationStatus::Active {
+            let others = self.with_store(|s| s.notifications(None)).await??;
+            let others: Vec<NotificationStored> = others
+                .iter()
+                .filter_map(Self::stored_from)
+                .filter(|o| o.party != party && o.status == "active")
+                .collect();
+            crate::strategic::overlapping(&record, &others, self.terms.h_sep_m, self.terms.v_sep_m)
+                .map_err(|(field, msg)| ApiError::invalid(field, msg))?
+        } else {
+            Vec::new()
+        };
+        let mut writes = vec![Write::Notification(Notification {
+            id: id.clone(),
+            party: party.to_string(),
+            revision: record.revision,
+            status,
+            body: to_json(&record),
+            recorded_ms: now,
+        })];
+        // Every other party sees the notification (with its disclosure) on its stream.
+        for p in &self.terms.parties {
+            let data = if p.id == party {
+                serde_json::to_value(&record).unwrap_or_default()
+            } else {
+                serde_json::to_value(self.notification_view(&p.id, &record)).unwrap_or_default()
+            };
+            writes.push(Write::Event(NewEvent {
+                party: p.id.clone(),
+                kind: "notification".into(),
+                body: data.to_string(),
+                created_ms: now,
+            }));
+        }
+        let parties_involved: Vec<String> = vec![party.to_string()];
+        let mut conflict_views = Vec::new();
+        for other in &conflicts {
+            let conflict_id = format!("s:{}:{}", id, other.id);
+            let alert_id = format!("{conflict_id}:r{}:r{}", record.revision, other.revision);
+            let mut parties = parties_involved.clone();
+            parties.push(other.party.clone());
+            parties.sort();
+            parties.dedup();
+            let mk = |viewer: &str, own_id: &str, other_n: &NotificationStored| AlertView {
+                alert_id: alert_id.clone(),
+                conflict_id: conflict_id.clone(),
+                kind: "strategic".into(),
+                level: "strategic".into(),
+                created_unix_ms: now,
+                parties: parties.clone(),
+                time_to_los_s: None,
+                time_los_end_s: None,
+                closest_h_m: None,
+                own: None,
+                other: None,
+                own_notification: Some(own_id.to_string()),
+                other_notification: Some(self.notification_view(viewer, other_n)),
+            };
+            let to_me = mk(party, &id, other);
+            let to_them = mk(&other.party, &other.id, &record);
+            writes.push(Write::Alert(Alert {
+                id: alert_id.clone(),
+                conflict: conflict_id.clone(),
+                kind: "strategic".into(),
+                parties: parties.clone(),
+                // The stored alert keeps both recipients' views; each reader gets its own.
+                body: to_json(&serde_json::json!({ party: &to_me, other.party.clone(): &to_them })),
+                created_ms: now,
+            }));
+            writes.push(Write::Event(NewEvent {
+                party: party.to_string(),
+                kind: "alert".into(),
+                body: to_json(&to_me),
+                created_ms: now,
+            }));
+            writes.push(Write::Event(NewEvent {
+                party: other.party.clone(),
+                kind: "alert".into(),
+                body: to_json(&to_them),
+                created_ms: now,
+            }));
+            self.metrics.alert("strategic");
+            conflict_views.push(self.notification_view(party, other));
+        }
+        self.commit(writes).await?;
+        self.metrics
+            .notifications_accepted_total
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(NotificationAccepted {
+            notification: record,
+            conflicts: conflict_views,
+        })
+    }
+
+    // ---- alerts and events -------------------------------------------------------------
+
+    pub async fn alerts_for(
+        self: &Arc<Self>,
+        viewer: &str,
+        limit: usize,
+    ) -> Result<Vec<AlertView>, ApiError> {
+        let v = viewer.to_string();
+        let alerts = self
+            .with_store(move |s| s.alerts_for(&v, limit.min(ALERTS_LIST_MAX)))
+            .await??;
+        Ok(alerts.iter().filter_map(|a| alert_for(a, viewer)).collect())
+    }
+
+    pub async fn alert_for(
+        self: &Arc<Self>,
+        viewer: &str,
+        id: String,
+    ) -> Result<AlertView, ApiError> {
+        let idc = id.clone();
+        let alert = self.with_store(move |s| s.alert(&idc)).await??;
+        alert
+            .as_ref()
+            .filter(|a| a.parties.iter().any(|p| p == viewer))
+            .and_then(|a| alert_for(a, viewer))
+            .ok_or_else(|| ApiError::not_found("alert", &id))
+    }
+
+    pub async fn events_after(
+        self: &Arc<Self>,
+        party: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<deconflict_store::Event>, ApiError> {
+        let p = party.to_string();
+        Ok(self
+            .with_store(move |s| s.events_after(&p, after, limit))
+            .await??)
+    }
+
+    // ---- the cycle -------------------------------------------------------------------
+
+    /// One cycle at the clock's now: project, detect, turn changes into alerts, commit.
+    pub async fn run_cycle(self: &Arc<Self>) -> Result<usize, ApiError> {
+        let started = std::time::Instant::now();
+        let now_ms = self.clock.now_ms();
+        let me = self.clone();
+        let (conflicts, live) = tokio::task::spawn_blocking(move || {
+            let mut p = me
+                .picture
+                .lock()
+                .map_err(|_| ApiError::internal("picture lock poisoned"))?;
+            let c = p.tick(engine::Timestamp::from_unix_ms(now_ms));
+            Ok::<_, ApiError>((c, p.len()))
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+        self.metrics
+            .tracks_live
+            .store(live as u64, Ordering::Relaxed);
+        let writes = self.alerts_from(now_ms, &conflicts);
+        let n = writes
+            .iter()
+            .filter(|w| matches!(w, Write::Alert(_)))
+            .count();
+        if !writes.is_empty() {
+            self.commit(writes).await?;
+        }
+        self.last_cycle_ms.store(now_ms, Ordering::Relaxed);
+        self.metrics
+            .cycle(started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64);
+        Ok(n)
+    }
+
+    fn alerts_from(&self, now_ms: i64, found: &[engine::Conflict]) -> Vec<Write> {
+        let Ok(mut active) = self.conflicts.lock() else {
+            return Vec::new();
+        };
+        let latest = self.latest.lock().map(|m| m.clone()).unwrap_or_default();
+        let mut writes = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for c in found {
+            let key = (c.a().as_str().to_string(), c.b().as_str().to_string());
+            seen.insert(key.clone());
+            let w = c.window();
+            let level = level_of(w.t_in_s());
+            let kind = match active.get(&key) {
+                None => {
+                    let id = format!("c:{}:{}:{now_ms}", key.0, key.1);
+                    active.insert(
+                        key.clone(),
+                        Active {
+                            id,
+                            level,
+                            alerts: 0,
+                        },
+                    );
+                    "new"
+                }
+                Some(a) if a.level != level => "level",
+                Some(_) => continue,
+            };
+            let entry = active.get_mut(&key);
+            let Some(entry) = entry else { continue };
+            entry.level = level;
+            entry.alerts += 1;
+            let conflict_id = entry.id.clone();
+            let alert_id = format!("{conflict_id}:{}", entry.alerts);
+            let geometry = Some((w.t_in_s(), w.t_out_s(), w.h_min_m()));
+            self.tactical_alert(
+                &mut writes,
+                now_ms,
+                kind,
+                level,
+                &conflict_id,
+                &alert_id,
+                (c.party_a().as_str(), c.a().as_str()),
+                (c.party_b().as_str(), c.b().as_str()),
+                geometry,
+                &latest,
+            );
+        }
+        let ended: Vec<(String, String)> = active
+            .keys()
+            .filter(|k| !seen.contains(*k))
+            .cloned()
+            .collect();
+        for key in ended {
+            let Some(mut a) = active.remove(&key) else {
+                continue;
+            };
+            a.alerts += 1;
+            let alert_id = format!("{}:{}", a.id, a.alerts);
+            let (pa, ta) = split_track(&key.0);
+            let (pb, tb) = split_track(&key.1);
+            self.tactical_alert(
+                &mut writes,
+                now_ms,
+                "ended",
+                "none",
+                &a.id,
+                &alert_id,
+                (pa, ta),
+                (pb, tb),
+                None,
+                &latest,
+            );
+        }
+        self.metrics
+            .conflicts_active
+            .store(active.len() as u64, Ordering::Relaxed);
+        writes
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn tactical_alert(
+        &self,
+        writes: &mut Vec<Write>,
+        now_ms: i64,
+        kind: &str,
+        level: &str,
+        conflict_id: &str,
+        alert_id: &str,
+        a: (&str, &str),
+        b: (&str, &str),
+        geometry: Option<(f64, f64, f64)>,
+        latest: &HashMap<(String, String), TrackReportIn>,
+    ) {
+        // Engine track ids are `<party>/<track id>`.
+        let track_of = |(party, full): (&str, &str)| {
+            let tid = full.split_once('/').map_or(full, |(_, t)| t).to_string();
+            (party.to_string(), tid)
+        };
+        let ka = track_of(a);
+        let kb = track_of(b);
+        let mut parties = vec![ka.0.clone(), kb.0.clone()];
+        parties.sort();
+        parties.dedup();
+        let view_for = |viewer: &str, own: &(String, String), other: &(String, String)| AlertView {
+            alert_id: alert_id.to_string(),
+            conflict_id: conflict_id.to_string(),
+            kind: kind.to_string(),
+            level: level.to_string(),
+            created_unix_ms: now_ms,
+            parties: parties.clone(),
+            time_to_los_s: geometry.map(|g| g.0),
+            time_los_end_s: geometry.map(|g| g.1),
+            closest_h_m: geometry.map(|g| g.2),
+            own: latest.get(own).map(|r| self.track_view(viewer, &own.0, r)),
+            other: latest
+                .get(other)
+                .map(|r| self.track_view(viewer, &other.0, r)),
+            own_notification: None,
+            other_notification: None,
+        };
+        let to_a = view_for(&ka.0, &ka, &kb);
+        let to_b = view_for(&kb.0, &kb, &ka);
+        writes.push(Write::Alert(Alert {
+            id: alert_id.to_string(),
+            conflict: conflict_id.to_string(),
+            kind: kind.to_string(),
+            parties: parties.clone(),
+            body: to_json(&serde_json::json!({ ka.0.clone(): &to_a, kb.0.clone(): &to_b })),
+            created_ms: now_ms,
+        }));
+        for (party, view) in [(&ka.0, &to_a), (&kb.0, &to_b)] {
+            writes.push(Write::Event(NewEvent {
+                party: party.clone(),
+                kind: "alert".into(),
+                body: to_json(view),
+                created_ms: now_ms,
+            }));
+        }
+        self.metrics.alert(kind);
+    }
+}
+
+fn split_track(full: &str) -> (&str, &str) {
+    full.split_once('/').unwrap_or(("", full))
+}
+
+/// Alert level from the time to loss of separation, in the manner of DO-365's graded alerts:
+/// a warning when separation is lost within a minute (or already), a caution before that.
+pub const WARNING_TIME_S_MAX: f64 = 60.0;
+
+fn level_of(t_in_s: f64) -> &'static str {
+    if t_in_s <= WARNING_TIME_S_MAX {
+        "warning"
+    } else {
+        "caution"
+    }
+}
+
+/// The recipient's view stored in an alert body.
+fn alert_for(a: &Alert, viewer: &str) -> Option<AlertView> {
+    let v: serde_json::Value = serde_json::from_str(&a.body).ok()?;
+    serde_json::from_value(v.get(viewer)?.clone()).ok()
+}
+
+fn engine_report(party: &str, r: &TrackReportIn) -> Result<engine::TrackReport, String> {
+    let id = engine::TrackId::new(&format!("{party}/{}", r.track_id)).map_err(|e| e.to_string())?;
+    let pid = engine::PartyId::new(party).map_err(|e| e.to_string())?;
+    let pos = engine::Position::new(r.lat_deg, r.lon_deg, r.alt_m).map_err(|e| e.to_string())?;
+    let vel = engine::Velocity::new(r.track_deg, r.ground_speed_mps, r.vertical_rate_mps)
+        .map_err(|e| e.to_string())?;
+    Ok(engine::TrackReport::new(
+        id,
+        pid,
+        engine::Timestamp::from_unix_ms(r.time_unix_ms),
+        engine::AircraftState::new(pos, vel),
+    ))
+}
+
+/// What the store keeps for each agreement version.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct AgreementDoc {
+    id: String,
+    lifecycle: LifecycleDoc,
+    /// The canonical agreement document (version 1 only).
+    document: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct LifecycleDoc {
+    status: String,
+    reason: Option<String>,
+    conditions: Option<String>,
+    reactivation: Vec<String>,
+}
+
+impl From<&Lifecycle> for LifecycleDoc {
+    fn from(l: &Lifecycle) -> Self {
+        LifecycleDoc {
+            status: l.status.as_str().into(),
+            reason: l.reason.clone(),
+            conditions: l.conditions.clone(),
+            reactivation: l.reactivation.iter().cloned().collect(),
+        }
+    }
+}
+
+impl LifecycleDoc {
+    fn into_lifecycle(self) -> Lifecycle {
+        Lifecycle {
+            status: Status::parse(&self.status).unwrap_or(Status::InForce),
+            reason: self.reason,
+            conditions: self.conditions,
+            reactivation: self.reactivation.into_iter().collect(),
+        }
+    }
+}

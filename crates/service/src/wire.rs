@@ -1,0 +1,533 @@
+//! The JSON documents of the API, and their validation into types that cannot be invalid.
+//!
+//! Unknown-fields policy: **refused**. Every request document is `deny_unknown_fields`; a
+//! misspelt optional field would otherwise be dropped silently and the party would believe it
+//! had sent something it had not. Responses may gain fields in later versions; clients should
+//! ignore what they do not know.
+//!
+//! Units: SI inside and on the wire (metres, seconds, m/s, degrees named in the field name);
+//! times are UNIX milliseconds (`*_unix_ms`).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// Longest id (track, notification) accepted, in bytes.
+pub const ID_BYTES_MAX: usize = 64;
+/// Longest track id: the engine names a track `<party>/<track id>` in 64 bytes, and a party
+/// id has at most 32.
+pub const TRACK_ID_BYTES_MAX: usize = 31;
+/// Longest callsign, aircraft type, ICAO 24-bit address or squawk text, in bytes.
+pub const LABEL_BYTES_MAX: usize = 16;
+/// Longest free text (remarks, reasons, conditions), in bytes.
+pub const TEXT_BYTES_MAX: usize = 1024;
+/// Most reports in one batch.
+pub const REPORTS_PER_BATCH_MAX: usize = 10_000;
+/// Oldest report accepted, seconds before the service's now.
+pub const REPORT_AGE_S_MAX: i64 = 30;
+/// Furthest report time ahead of the service's now, seconds (clock skew).
+pub const REPORT_FUTURE_S_MAX: i64 = 2;
+/// Altitude bounds for reports and notifications, metres above mean sea level.
+pub const ALT_M_MIN: f64 = -500.0;
+pub const ALT_M_MAX: f64 = 30_000.0;
+/// Fastest ground speed accepted, m/s (Mach 3 at altitude, a sanity bound).
+pub const GROUND_SPEED_MPS_MAX: f64 = 1_000.0;
+/// Largest vertical rate accepted, m/s.
+pub const VERTICAL_RATE_MPS_MAX: f64 = 300.0;
+/// Most vertices in a notification polygon.
+pub const POLYGON_POINTS_MAX: usize = 1_000;
+/// Largest notification circle, metres.
+pub const RADIUS_M_MAX: f64 = 500_000.0;
+/// Longest notification time window, seconds (seven days).
+pub const WINDOW_S_MAX: i64 = 7 * 86_400;
+/// Most callsigns in one notification.
+pub const CALLSIGNS_MAX: usize = 64;
+
+fn check_id(field: &str, s: &str) -> Result<(), ApiError> {
+    if s.is_empty() || s.len() > ID_BYTES_MAX {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be 1 to {ID_BYTES_MAX} bytes"),
+        ));
+    }
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    {
+        return Err(ApiError::invalid(
+            field,
+            "may contain only ASCII letters, digits and - _ . :",
+        ));
+    }
+    Ok(())
+}
+
+fn check_label(field: &str, s: &Option<String>) -> Result<(), ApiError> {
+    if let Some(s) = s
+        && (s.is_empty()
+            || s.len() > LABEL_BYTES_MAX
+            || !s.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
+    {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be 1 to {LABEL_BYTES_MAX} printable ASCII characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_text(field: &str, s: &str) -> Result<(), ApiError> {
+    if s.len() > TEXT_BYTES_MAX || s.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at most {TEXT_BYTES_MAX} bytes without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_range(field: &str, v: f64, min: f64, max: f64, unit: &str) -> Result<(), ApiError> {
+    if !v.is_finite() || v < min || v > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("{v} is outside [{min}, {max}] {unit}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A point on the WGS 84 ellipsoid.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LatLon {
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+}
+
+impl LatLon {
+    fn check(&self, field: &str) -> Result<(), ApiError> {
+        check_range(
+            &format!("{field}.lat_deg"),
+            self.lat_deg,
+            -90.0,
+            90.0,
+            "degrees",
+        )?;
+        check_range(
+            &format!("{field}.lon_deg"),
+            self.lon_deg,
+            -180.0,
+            180.0,
+            "degrees",
+        )
+    }
+}
+
+/// One report of one of the party's own aircraft.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrackReportIn {
+    /// The party's own id for the aircraft (stable across reports), at most
+    /// [`TRACK_ID_BYTES_MAX`] bytes.
+    pub track_id: String,
+    /// Time of the observation, UNIX milliseconds.
+    pub time_unix_ms: i64,
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+    /// Altitude above mean sea level, metres.
+    pub alt_m: f64,
+    /// Track over ground, degrees clockwise from true north, [0, 360).
+    pub track_deg: f64,
+    pub ground_speed_mps: f64,
+    /// Positive up.
+    #[serde(default)]
+    pub vertical_rate_mps: f64,
+    #[serde(default)]
+    pub callsign: Option<String>,
+    #[serde(default)]
+    pub aircraft_type: Option<String>,
+    #[serde(default)]
+    pub icao24: Option<String>,
+    #[serde(default)]
+    pub squawk: Option<String>,
+}
+
+impl TrackReportIn {
+    /// Validates the report at the boundary; `field` prefixes the names in errors.
+    pub fn validate(&self, field: &str, now_ms: i64) -> Result<(), ApiError> {
+        let f = |name: &str| {
+            if field.is_empty() {
+                name.to_string()
+            } else {
+                format!("{field}.{name}")
+            }
+        };
+        check_id(&f("track_id"), &self.track_id)?;
+        if self.track_id.len() > TRACK_ID_BYTES_MAX {
+            return Err(ApiError::invalid(
+                f("track_id"),
+                format!("at most {TRACK_ID_BYTES_MAX} bytes"),
+            ));
+        }
+        let oldest = now_ms - REPORT_AGE_S_MAX * 1000;
+        let newest = now_ms + REPORT_FUTURE_S_MAX * 1000;
+        if self.time_unix_ms < oldest || self.time_unix_ms > newest {
+            return Err(ApiError::invalid(
+                f("time_unix_ms"),
+                format!(
+                    "{} is outside the accepted window [{oldest}, {newest}] (at most {REPORT_AGE_S_MAX} s old)",
+                    self.time_unix_ms
+                ),
+            ));
+        }
+        check_range(&f("lat_deg"), self.lat_deg, -90.0, 90.0, "degrees")?;
+        check_range(&f("lon_deg"), self.lon_deg, -180.0, 180.0, "degrees")?;
+        check_range(&f("alt_m"), self.alt_m, ALT_M_MIN, ALT_M_MAX, "m")?;
+        if !(self.track_deg.is_finite() && (0.0..360.0).contains(&self.track_deg)) {
+            return Err(ApiError::invalid(
+                f("track_deg"),
+                format!("{} is outside [0, 360) degrees", self.track_deg),
+            ));
+        }
+        check_range(
+            &f("ground_speed_mps"),
+            self.ground_speed_mps,
+            0.0,
+            GROUND_SPEED_MPS_MAX,
+            "m/s",
+        )?;
+        check_range(
+            &f("vertical_rate_mps"),
+            self.vertical_rate_mps,
+            -VERTICAL_RATE_MPS_MAX,
+            VERTICAL_RATE_MPS_MAX,
+            "m/s",
+        )?;
+        check_label(&f("callsign"), &self.callsign)?;
+        check_label(&f("aircraft_type"), &self.aircraft_type)?;
+        check_label(&f("icao24"), &self.icao24)?;
+        check_label(&f("squawk"), &self.squawk)?;
+        Ok(())
+    }
+}
+
+/// A batch of reports, accepted or refused as a whole.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackBatchIn {
+    pub reports: Vec<TrackReportIn>,
+}
+
+/// What was accepted.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TracksAccepted {
+    pub accepted: usize,
+}
+
+/// The footprint of a notification.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AreaIn {
+    /// A simple polygon; the ring is closed implicitly.
+    Polygon {
+        points: Vec<LatLon>,
+    },
+    Circle {
+        centre: LatLon,
+        radius_m: f64,
+    },
+}
+
+/// A notification of where and when the party will operate (never targets).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationIn {
+    pub area: AreaIn,
+    pub alt_min_m: f64,
+    pub alt_max_m: f64,
+    pub start_unix_ms: i64,
+    pub end_unix_ms: i64,
+    #[serde(default)]
+    pub callsigns: Vec<String>,
+    #[serde(default)]
+    pub aircraft_count: Option<u32>,
+    #[serde(default)]
+    pub aircraft_type: Option<String>,
+    #[serde(default)]
+    pub remarks: Option<String>,
+    /// A strike warning: the other parties must acknowledge it.
+    #[serde(default)]
+    pub strike_warning: bool,
+}
+
+impl NotificationIn {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        match &self.area {
+            AreaIn::Polygon { points } => {
+                if points.len() < 3 || points.len() > POLYGON_POINTS_MAX {
+                    return Err(ApiError::invalid(
+                        "area.points",
+                        format!("a polygon has 3 to {POLYGON_POINTS_MAX} points"),
+                    ));
+                }
+                for (i, p) in points.iter().enumerate() {
+                    p.check(&format!("area.points[{i}]"))?;
+                }
+            }
+            AreaIn::Circle { centre, radius_m } => {
+                centre.check("area.centre")?;
+                if !(radius_m.is_finite() && *radius_m > 0.0 && *radius_m <= RADIUS_M_MAX) {
+                    return Err(ApiError::invalid(
+                        "area.radius_m",
+                        format!("{radius_m} is outside (0, {RADIUS_M_MAX}] m"),
+                    ));
+                }
+            }
+        }
+        check_range("alt_min_m", self.alt_min_m, ALT_M_MIN, ALT_M_MAX, "m")?;
+        check_range("alt_max_m", self.alt_max_m, ALT_M_MIN, ALT_M_MAX, "m")?;
+        if self.alt_max_m <= self.alt_min_m {
+            return Err(ApiError::invalid("alt_max_m", "must be above alt_min_m"));
+        }
+        if self.end_unix_ms <= self.start_unix_ms {
+            return Err(ApiError::invalid(
+                "end_unix_ms",
+                "must be after start_unix_ms",
+            ));
+        }
+        if self.end_unix_ms - self.start_unix_ms > WINDOW_S_MAX * 1000 {
+            return Err(ApiError::invalid(
+                "end_unix_ms",
+                format!("a window is at most {WINDOW_S_MAX} s long"),
+            ));
+        }
+        if self.callsigns.len() > CALLSIGNS_MAX {
+            return Err(ApiError::invalid(
+                "callsigns",
+                format!("at most {CALLSIGNS_MAX}"),
+            ));
+        }
+        for (i, c) in self.callsigns.iter().enumerate() {
+            check_label(&format!("callsigns[{i}]"), &Some(c.clone()))?;
+        }
+        check_label("aircraft_type", &self.aircraft_type)?;
+        if let Some(r) = &self.remarks {
+            check_text("remarks", r)?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates a notification. The id is chosen by the party, which makes a retried create
+/// idempotent: the same id with the same content answers with the stored notification.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationCreate {
+    pub id: String,
+    pub notification: NotificationIn,
+}
+
+impl NotificationCreate {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        check_id("id", &self.id)?;
+        self.notification.validate()
+    }
+}
+
+/// Replaces a notification; `revision` is the revision being replaced (optimistic
+/// concurrency: a stale update is refused with 409).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationUpdate {
+    pub revision: u64,
+    pub notification: NotificationIn,
+}
+
+/// Withdraws a notification at `revision`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationWithdraw {
+    pub revision: u64,
+}
+
+/// A notification as stored (the owner sees every field).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct NotificationStored {
+    pub id: String,
+    pub party: String,
+    pub revision: u64,
+    pub status: String,
+    pub recorded_unix_ms: i64,
+    pub notification: NotificationIn,
+}
+
+/// A notification as another party sees it: only the disclosed fields are present.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct NotificationView {
+    pub id: String,
+    pub party: String,
+    pub revision: u64,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area: Option<AreaIn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alt_min_m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alt_max_m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_unix_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_unix_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callsigns: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aircraft_count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aircraft_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remarks: Option<String>,
+    pub strike_warning: bool,
+}
+
+/// The answer to a notification write: the notification and the strategic check, at once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NotificationAccepted {
+    pub notification: NotificationStored,
+    /// Other parties' active notifications that overlap this one (area within the horizontal
+    /// minimum, altitude band within the vertical minimum, overlapping time windows). Each
+    /// is flagged to both parties on their streams.
+    pub conflicts: Vec<NotificationView>,
+}
+
+/// A track as a party sees it: its own in full, another party's with the disclosed fields only.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct TrackView {
+    pub party: String,
+    pub track_id: String,
+    pub time_unix_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lat_deg: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lon_deg: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alt_m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_deg: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ground_speed_mps: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vertical_rate_mps: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callsign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aircraft_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icao24: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub squawk: Option<String>,
+}
+
+/// An alert as delivered to one party.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AlertView {
+    pub alert_id: String,
+    /// Stable across the conflict's level changes and its end.
+    pub conflict_id: String,
+    /// `new`, `level` (the level changed), `ended`, or `strategic` (notifications overlap).
+    pub kind: String,
+    /// `caution` or `warning` for tactical conflicts; `none` once ended; `strategic`.
+    pub level: String,
+    pub created_unix_ms: i64,
+    pub parties: Vec<String>,
+    /// Seconds from `created_unix_ms` to the predicted loss of separation (0 if lost now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_to_los_s: Option<f64>,
+    /// Seconds from `created_unix_ms` to the end of the predicted loss of separation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_los_end_s: Option<f64>,
+    /// Smallest predicted horizontal distance during the loss of separation, metres.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closest_h_m: Option<f64>,
+    /// The recipient's own aircraft, in full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own: Option<TrackView>,
+    /// The other party's aircraft, disclosed fields only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other: Option<TrackView>,
+    /// For `strategic`: the recipient's own notification, and the other's (disclosed fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_notification: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_notification: Option<NotificationView>,
+}
+
+/// One event of a party's stream, as served by `GET /v1/events` (the SSE stream carries
+/// the same `data`, with `id` = `seq` and `event` = `kind`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventView {
+    pub seq: u64,
+    pub kind: String,
+    pub created_unix_ms: i64,
+    pub data: serde_json::Value,
+}
+
+/// The agreement as the service holds it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AgreementView {
+    pub id: String,
+    pub title: String,
+    /// `draft`, `in_force`, `suspended`, `terminated`.
+    pub status: String,
+    /// Number of lifecycle versions recorded (1 for the adopted agreement).
+    pub version: u64,
+    pub parties: Vec<PartyView>,
+    /// Why it was suspended, and conditions attached to a reactivation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<String>,
+    /// Parties that have signed a pending reactivation (all must).
+    pub reactivation_signed_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PartyView {
+    pub id: String,
+    pub name: String,
+    pub language: String,
+    pub public_key: String,
+}
+
+/// A lifecycle action by the calling party.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleAction {
+    /// `suspend` (any one party), `reactivate` (every party must ask), `terminate`.
+    pub action: String,
+    /// Required for `suspend` and `terminate`.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Conditions attached to a reactivation.
+    #[serde(default)]
+    pub conditions: Option<String>,
+}
+
+/// `/health`: the agreement's declared status and the line's measured reachability, separately.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the process answers.
+    pub service: String,
+    pub agreement_status: String,
+    /// Per party: when the service last heard an authenticated request from it, and whether
+    /// that is within the reachability window.
+    pub line: Vec<LineReachability>,
+    pub last_cycle_unix_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LineReachability {
+    pub party: String,
+    pub reachable: bool,
+    pub last_heard_unix_ms: Option<i64>,
+}
