@@ -233,7 +233,7 @@ impl Kin {
 
 /// Two unit vectors completing the unit vector `n` to a right-handed orthonormal basis, without a
 /// singular direction (Duff et al., "Building an Orthonormal Basis, Revisited", JCGT 6(1), 2017).
-fn basis_around(n: Vec3) -> (Vec3, Vec3) {
+pub(crate) fn basis_around(n: Vec3) -> (Vec3, Vec3) {
     let sign = 1.0_f64.copysign(n[2]);
     let a = -1.0 / (sign + n[2]);
     let b = n[0] * n[1] * a;

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::broad::{self, BroadStats};
+use crate::broad::{self, BroadStats, PairFilter};
 use crate::encounter::{ConflictWindow, Kin, narrow};
 use crate::ids::{PartyId, TrackId};
 use crate::kinematics::{AircraftState, GS_MPS_MAX};
@@ -285,20 +285,17 @@ pub(crate) fn run(
     config: &ProbeConfig,
     exact: bool,
 ) -> (Vec<IndexedConflict>, ProbeStats) {
-    debug_assert_eq!(kins.len(), party.len());
+    assert_eq!(kins.len(), party.len());
     let mut out = Vec::new();
     let mut stats = ProbeStats {
         tracks: kins.len() as u64,
         ..ProbeStats::default()
     };
-    let all = config.pairs() == PairPolicy::AllPairs;
-    let mut check = |i: u32, j: u32| {
-        let (iu, ju) = (i as usize, j as usize);
-        if !all && party[iu] == party[ju] {
-            return;
-        }
-        stats.narrow_pairs += 1;
-        if let Some(w) = narrow(&kins[iu], &kins[ju], config) {
+    let same_party = config.pairs() == PairPolicy::AllPairs;
+    let mut narrow_pairs = 0;
+    let mut check = |i: u32, j: u32, a: &Kin, b: &Kin| {
+        narrow_pairs += 1;
+        if let Some(w) = narrow(a, b, config) {
             out.push((i, j, w));
         }
     };
@@ -306,13 +303,17 @@ pub(crate) fn run(
         let n = u32::try_from(kins.len()).expect("track count fits u32 (bounded by tracks_max)");
         for i in 0..n {
             for j in i + 1..n {
-                check(i, j);
+                if same_party || party[i as usize] != party[j as usize] {
+                    check(i, j, &kins[i as usize], &kins[j as usize]);
+                }
             }
         }
     } else {
-        stats.broad = broad::for_each_candidate(kins, config, &mut check);
+        let filter = PairFilter { party, same_party };
+        stats.broad = broad::for_each_candidate(kins, filter, config, &mut check);
         out.sort_unstable_by_key(|&(i, j, _)| (i, j));
     }
+    stats.narrow_pairs = narrow_pairs;
     stats.conflicts = out.len() as u64;
     (out, stats)
 }

@@ -102,6 +102,24 @@ fn world_strategy() -> impl Strategy<Value = ((f64, f64), Vec<Raw>)> {
         .prop_flat_map(|(c, side)| (Just(c), proptest::collection::vec(raw(side), 0..120)))
 }
 
+/// Large enough that the grid takes the radix-sort path (thousands of entries).
+#[test]
+fn a_few_thousand_tracks_agree_with_the_oracle() {
+    for (seed, side_km) in [(1, 300.0), (2, 1000.0)] {
+        let wc = WorldConfig {
+            tracks: 3000,
+            side_m: side_km * 1000.0,
+            ..WorldConfig::default()
+        };
+        let s = world(&wc, seed).unwrap();
+        let config = ProbeConfig::default();
+        let (fast, stats) = probe_with_stats(&s, &config);
+        assert!(stats.broad.grid_entries > 4096, "{stats:?}");
+        assert!(!fast.is_empty());
+        assert_eq!(fast, probe_exact(&s, &config));
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
