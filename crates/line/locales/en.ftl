@@ -65,8 +65,8 @@ body-strike-warning = { $activity ->
 }. Area: { $area }. Altitudes: { $block }. Time: { $window }.
 body-conflict-alert = CONFLICT ALERT { $alert }, level { $level }: { $party_a } track { $track_a } and { $party_b } track { $track_b }. Loss of separation in { $time_to_los }. Predicted closest approach: { $cpa_h } horizontally, { $cpa_v } vertically.
 body-request-to-alter = REQUEST TO ALTER the operation of message { $regarding }: { $proposal }.
-proposal-altitude-block = change the altitude block to { $block }
-proposal-time-window = change the time to { $window }
+proposal-altitude-block = new altitude block { $block }
+proposal-time-window = new time { $window }
 body-reply = REPLY to message { $in_reply_to }: { $answer }.
 answer-accept = ACCEPTED
 answer-reject = REJECTED
@@ -98,8 +98,12 @@ conv-header = Conversation on { $subject }: { $count } { $count ->
     [one] message
    *[other] messages
 }
-story-title = The deconfliction line at work, as read by { $party } ({ $language }, UTC{ $offset })
+story-title = The deconfliction line at work ({ $language }, local time UTC{ $offset })
 story-link-test = 1. Scheduled link test
 story-alert = 2. Conflict alert conversation
 story-escalation = 3. Strike warning acknowledged late: escalation
 story-reachability = 4. Reachability and agreement state
+agreement-in-force = in force
+agreement-suspended = suspended
+agreement-not-in-force = not yet in force
+story-overdue-both-sides = Overdue as { $party } sees it: { $items }

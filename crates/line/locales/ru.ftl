@@ -12,7 +12,7 @@ hemi-e = в. д.
 hemi-w = з. д.
 fmt-position = { $lat }, { $lon }
 fmt-altitude = { $ft } фт ({ $m } м)
-# Дробное число (две цифры после запятой) требует родительного падежа единственного числа.
+# Дробное число (три цифры после запятой) требует родительного падежа единственного числа.
 fmt-distance = { $nm } мор. мили ({ $km } км)
 fmt-time = { $utc } UTC (местное { $local }, UTC{ $offset })
 fmt-block = от { $lower } до { $upper }
@@ -64,16 +64,16 @@ subject-general = { $id }
 
 ## Тексты сообщений, по одному на тип
 
-body-link-test = ПРОВЕРКА СВЯЗИ, запланированная на { $scheduled }. Подтвердите получение, чтобы подтвердить работу линии.
-body-notification-of-operations = УВЕДОМЛЕНИЕ О ДЕЯТЕЛЬНОСТИ { $notification }. Район: { $area }. Высоты: { $block }. Время: { $window }. Позывные: { $callsigns }.
+body-link-test = ПРОВЕРКА СВЯЗИ, запланированная на { $scheduled }. Подтвердите получение: так проверяется работа линии.
+body-notification-of-operations = УВЕДОМЛЕНИЕ О ДЕЯТЕЛЬНОСТИ { $notification }. Район: { $area }; высоты: { $block }; время: { $window }; позывные: { $callsigns }.
 body-strike-warning = { $activity ->
     [strike] ПРЕДУПРЕЖДЕНИЕ ОБ УДАРЕ
    *[other] ПРЕДУПРЕЖДЕНИЕ О ДЕЯТЕЛЬНОСТИ
-}. Район: { $area }. Высоты: { $block }. Время: { $window }.
+}. Район: { $area }; высоты: { $block }; время: { $window }.
 body-conflict-alert = ОПОВЕЩЕНИЕ О КОНФЛИКТЕ { $alert }, уровень { $level }: борт { $track_a } ({ $party_a }) и борт { $track_b } ({ $party_b }). Потеря эшелонирования через { $time_to_los }. Прогноз наибольшего сближения: { $cpa_h } по горизонтали, { $cpa_v } по вертикали.
 body-request-to-alter = ЗАПРОС НА ИЗМЕНЕНИЕ деятельности из сообщения { $regarding }: { $proposal }.
-proposal-altitude-block = изменить блок высот на { $block }
-proposal-time-window = изменить время на { $window }
+proposal-altitude-block = новый блок высот { $block }
+proposal-time-window = новое время { $window }
 body-reply = ОТВЕТ на сообщение { $in_reply_to }: { $answer }.
 answer-accept = ПРИНЯТО
 answer-reject = ОТКЛОНЕНО
@@ -106,8 +106,12 @@ conv-header = Переписка: { $subject }, { $count } { $count ->
     [few] сообщения
    *[many] сообщений
 }
-story-title = Линия деконфликтации в работе, глазами { $party } ({ $language }, UTC{ $offset })
+story-title = Линия деконфликтации в работе ({ $language }, местное время UTC{ $offset })
 story-link-test = 1. Плановая проверка связи
 story-alert = 2. Переписка по оповещению о конфликте
 story-escalation = 3. Предупреждение об ударе подтверждено с опозданием: эскалация
 story-reachability = 4. Доступность линии и состояние соглашения
+agreement-in-force = действует
+agreement-suspended = приостановлено
+agreement-not-in-force = ещё не вступило в силу
+story-overdue-both-sides = Просроченные сообщения глазами { $party }: { $items }

@@ -17,6 +17,7 @@ pub mod machine;
 pub mod message;
 pub mod render;
 pub mod roster;
+pub mod story;
 pub mod units;
 
 pub use ids::{MessageId, OfficerName, PartyId, SubjectId, Text, TrackId};
@@ -26,8 +27,8 @@ pub use machine::{
     Reachability, RebuildError, Tracked,
 };
 pub use message::{
-    Activity, AlertLevel, Alteration, Body, ConflictAlert, Decision, LangTag, Message,
-    MessageError, MessageKind, ParseError, Subject, SubjectKind, TrackRef,
+    Activity, AlertLevel, Alteration, Body, ConflictAlert, Decision, Document, LangTag, Message,
+    MessageError, MessageKind, ParseError, Subject, SubjectKind, TrackRef, parse_document,
 };
 pub use roster::{AckPolicy, DutyContact, LineConfig, LinkTestSchedule, Roster, Shift};
 pub use units::{

@@ -49,7 +49,6 @@ pub enum Event {
 #[serde(deny_unknown_fields)]
 pub struct LoggedEvent {
     pub at_ms: Timestamp,
-    #[serde(flatten)]
     pub event: Event,
 }
 

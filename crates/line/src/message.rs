@@ -647,3 +647,54 @@ pub(crate) fn parse_json_limited<T: serde::de::DeserializeOwned>(
     })?;
     Ok(value)
 }
+
+/// Largest conversation file accepted, bytes.
+pub const CONVERSATION_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Messages one conversation file may hold.
+pub const CONVERSATION_MESSAGES_MAX: usize = 10_000;
+
+/// A stored document: one message, or a conversation (a JSON array of messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Document {
+    Message(Box<Message>),
+    Conversation(Vec<Message>),
+}
+
+/// Parses a stored message (`{…}`) or conversation (`[{…}, …]`); errors name the path
+/// (`[3].body.area.radius_mm`), line and column.
+pub fn parse_document(bytes: &[u8]) -> Result<Document, ParseError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        let list: Vec<Message> = parse_json_limited(bytes, CONVERSATION_BYTES_MAX)?;
+        if list.len() > CONVERSATION_MESSAGES_MAX {
+            return Err(ParseError::Invalid {
+                path: ".".into(),
+                line: 1,
+                column: 1,
+                reason: format!(
+                    "{} messages, at most {CONVERSATION_MESSAGES_MAX}",
+                    list.len()
+                ),
+            });
+        }
+        Ok(Document::Conversation(list))
+    } else {
+        parse_json(bytes).map(|m| Document::Message(Box::new(m)))
+    }
+}
+
+/// The catalogue as JSON: `[{"type": …, "fields": [{"name": …, "meaning": …}]}]`.
+pub fn catalogue_json() -> String {
+    let list: Vec<serde_json::Value> = MessageKind::ALL
+        .iter()
+        .map(|k| {
+            let fields: Vec<serde_json::Value> = k
+                .fields()
+                .iter()
+                .map(|(name, meaning)| serde_json::json!({"name": name, "meaning": meaning}))
+                .collect();
+            serde_json::json!({"type": k.tag(), "fields": fields})
+        })
+        .collect();
+    serde_json::to_string_pretty(&list).expect("strings only")
+}

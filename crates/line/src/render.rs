@@ -2,7 +2,7 @@
 //! language, with every quantity in the reader's units and time zone. Derived, never stored.
 //!
 //! Every number is formatted here from integers, so a rendering is exact and reproducible:
-//! altitudes in whole feet and whole metres, distances in NM and km to 0.01, times to the
+//! altitudes in whole feet and whole metres, distances in NM and km to 0.001, times to the
 //! second in UTC and in the reader's local time.
 
 use fluent_bundle::FluentValue;
@@ -20,12 +20,12 @@ fn n(v: i64) -> FluentValue<'static> {
     FluentValue::from(v)
 }
 
-/// `value / 100` with two decimals and the language's decimal separator.
-fn fixed2(lang: Language, value_x100: i64) -> String {
+/// `value / 1000` with three decimals and the language's decimal separator.
+fn fixed3(lang: Language, value_x1000: i64) -> String {
     let sep = lang.tr("meta-decimal-separator", &[]);
-    let sign = if value_x100 < 0 { "-" } else { "" };
-    let a = value_x100.unsigned_abs();
-    format!("{sign}{}{sep}{:02}", a / 100, a % 100)
+    let sign = if value_x1000 < 0 { "-" } else { "" };
+    let a = value_x1000.unsigned_abs();
+    format!("{sign}{}{sep}{:03}", a / 1000, a % 1000)
 }
 
 /// A time in UTC and in the reader's local time (fixed offset).
@@ -58,8 +58,8 @@ pub fn format_distance(reader: &ReaderProfile, d: Distance) -> String {
     reader.lang.tr(
         "fmt-distance",
         &[
-            ("nm", s(fixed2(reader.lang, d.nm_x100()))),
-            ("km", s(fixed2(reader.lang, d.km_x100()))),
+            ("nm", s(fixed3(reader.lang, d.nm_x1000()))),
+            ("km", s(fixed3(reader.lang, d.m()))),
         ],
     )
 }
@@ -549,6 +549,39 @@ pub fn render_reachability(
             ("late", n(i64::from(r.late))),
             ("missed", n(i64::from(r.missed))),
             ("pending", n(i64::from(r.pending))),
+        ],
+    )
+}
+
+/// The agreement's declared state, as the agreement crate reports it; the line only shows it
+/// next to its own measured reachability and never infers one from the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclaredState {
+    NotInForce,
+    InForce,
+    Suspended,
+}
+
+/// "Agreement suspended (declared). Line answering (measured)."
+pub fn render_agreement_state(
+    reader: &ReaderProfile,
+    state: DeclaredState,
+    answering: bool,
+) -> String {
+    let l = reader.lang;
+    let state = l.tr(
+        match state {
+            DeclaredState::NotInForce => "agreement-not-in-force",
+            DeclaredState::InForce => "agreement-in-force",
+            DeclaredState::Suspended => "agreement-suspended",
+        },
+        &[],
+    );
+    l.tr(
+        "agreement-state",
+        &[
+            ("state", s(state)),
+            ("reachable", s(if answering { "yes" } else { "no" })),
         ],
     )
 }

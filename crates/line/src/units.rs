@@ -304,13 +304,9 @@ impl Distance {
     pub fn m(self) -> i64 {
         div_round(self.0, 1000)
     }
-    /// Hundredths of a nautical mile, rounded.
-    pub fn nm_x100(self) -> i64 {
-        div_round(self.0 * 100, MM_PER_NM)
-    }
-    /// Hundredths of a kilometre (tens of metres), rounded.
-    pub fn km_x100(self) -> i64 {
-        div_round(self.0, 10_000)
+    /// Thousandths of a nautical mile (1.852 m), rounded.
+    pub fn nm_x1000(self) -> i64 {
+        div_round(self.0 * 1000, MM_PER_NM)
     }
 }
 impl TryFrom<i64> for Distance {
