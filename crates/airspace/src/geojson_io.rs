@@ -463,6 +463,14 @@ pub fn geography_to_geojson(g: &Geography) -> String {
     .to_string()
 }
 
+/// One conflict as the JSON line `{"new":ID,"existing":ID}` (ids as JSON strings).
+pub fn conflict_json_line(new: &NotificationId, existing: &NotificationId) -> String {
+    let mut o = JsonObject::new();
+    o.insert("new".into(), new.as_str().into());
+    o.insert("existing".into(), existing.as_str().into());
+    JsonValue::Object(o).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

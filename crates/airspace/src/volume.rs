@@ -259,6 +259,9 @@ impl Circle {
     pub fn centre(&self) -> LonLat {
         self.centre
     }
+    pub fn centre_ref(&self) -> &LonLat {
+        &self.centre
+    }
     pub fn radius_m(&self) -> f64 {
         self.radius_m
     }
