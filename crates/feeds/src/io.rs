@@ -25,12 +25,26 @@ pub const CONNECTIONS_MAX: usize = 64;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum FeedEvent {
-    Connected { source: SourceId, peer: String },
-    Data { source: SourceId, bytes: Vec<u8>, received_unix_s: f64 },
+    Connected {
+        source: SourceId,
+        peer: String,
+    },
+    Data {
+        source: SourceId,
+        bytes: Vec<u8>,
+        received_unix_s: f64,
+    },
     /// The connection ended; a partial record it left must be discarded.
-    Closed { source: SourceId, reason: String },
+    Closed {
+        source: SourceId,
+        reason: String,
+    },
     /// A client connection attempt failed; the next one is in `retry_in`.
-    ConnectFailed { addr: String, reason: String, retry_in: Duration },
+    ConnectFailed {
+        addr: String,
+        reason: String,
+        retry_in: Duration,
+    },
 }
 
 /// Reconnection delays: `initial`, doubling up to `max`; back to `initial` after a connection
@@ -43,12 +57,18 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { initial: Duration::from_millis(250), max: Duration::from_secs(30) }
+        Self {
+            initial: Duration::from_millis(250),
+            max: Duration::from_secs(30),
+        }
     }
 }
 
 fn unix_now_s() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Hands out source ids to connections; wraps after 65 536 (by then the old ones are closed).
@@ -65,7 +85,11 @@ impl Ids {
 
 /// Reads one connection to its end. Returns whether it delivered any data, or `Err` when the
 /// consumer has gone.
-async fn pump(mut stream: TcpStream, source: SourceId, tx: &mpsc::Sender<FeedEvent>) -> Result<bool, ()> {
+async fn pump(
+    mut stream: TcpStream,
+    source: SourceId,
+    tx: &mpsc::Sender<FeedEvent>,
+) -> Result<bool, ()> {
     let mut buf = vec![0u8; READ_CHUNK_BYTES];
     let mut any = false;
     let reason = loop {
@@ -73,13 +97,19 @@ async fn pump(mut stream: TcpStream, source: SourceId, tx: &mpsc::Sender<FeedEve
             Ok(0) => break "closed by peer".to_string(),
             Ok(n) => {
                 any = true;
-                let ev = FeedEvent::Data { source, bytes: buf[..n].to_vec(), received_unix_s: unix_now_s() };
+                let ev = FeedEvent::Data {
+                    source,
+                    bytes: buf[..n].to_vec(),
+                    received_unix_s: unix_now_s(),
+                };
                 tx.send(ev).await.map_err(|_| ())?;
             }
             Err(e) => break e.to_string(),
         }
     };
-    tx.send(FeedEvent::Closed { source, reason }).await.map_err(|_| ())?;
+    tx.send(FeedEvent::Closed { source, reason })
+        .await
+        .map_err(|_| ())?;
     Ok(any)
 }
 
@@ -91,8 +121,15 @@ pub async fn run_client(addr: String, backoff: Backoff, tx: mpsc::Sender<FeedEve
         match TcpStream::connect(&addr).await {
             Ok(stream) => {
                 let source = ids.next();
-                let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.clone());
-                if tx.send(FeedEvent::Connected { source, peer }).await.is_err() {
+                let peer = stream
+                    .peer_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|_| addr.clone());
+                if tx
+                    .send(FeedEvent::Connected { source, peer })
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 match pump(stream, source, &tx).await {
@@ -102,7 +139,11 @@ pub async fn run_client(addr: String, backoff: Backoff, tx: mpsc::Sender<FeedEve
                 }
             }
             Err(e) => {
-                let ev = FeedEvent::ConnectFailed { addr: addr.clone(), reason: e.to_string(), retry_in: delay };
+                let ev = FeedEvent::ConnectFailed {
+                    addr: addr.clone(),
+                    reason: e.to_string(),
+                    retry_in: delay,
+                };
                 if tx.send(ev).await.is_err() {
                     return;
                 }
@@ -132,7 +173,14 @@ pub async fn run_listener(listener: TcpListener, tx: mpsc::Sender<FeedEvent>) {
             }
             continue;
         }
-        if tx.send(FeedEvent::Connected { source, peer: peer.to_string() }).await.is_err() {
+        if tx
+            .send(FeedEvent::Connected {
+                source,
+                peer: peer.to_string(),
+            })
+            .await
+            .is_err()
+        {
             return;
         }
         let tx = tx.clone();
@@ -145,6 +193,18 @@ pub async fn run_listener(listener: TcpListener, tx: mpsc::Sender<FeedEvent>) {
     }
 }
 
+/// Reads a recording, gunzipping it when its name ends in `.gz`.
+pub fn read_recording(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let raw = std::fs::read(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&raw[..]), &mut out)?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
 /// A feed for a synchronous caller: its own single-threaded runtime, which runs the socket tasks
 /// while the caller waits in [`Feed::next_event`].
 pub struct Feed {
@@ -154,7 +214,9 @@ pub struct Feed {
 
 impl Feed {
     fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     }
 
     /// A TCP client of `addr` (`host:port`), reconnecting for ever.
@@ -178,7 +240,12 @@ impl Feed {
     /// The next event, or `None` if none came within `timeout`.
     pub fn next_event(&mut self, timeout: Duration) -> Option<FeedEvent> {
         let rx = &mut self.rx;
-        self.rt.block_on(async { tokio::time::timeout(timeout, rx.recv()).await.ok().flatten() })
+        self.rt.block_on(async {
+            tokio::time::timeout(timeout, rx.recv())
+                .await
+                .ok()
+                .flatten()
+        })
     }
 }
 
@@ -197,7 +264,10 @@ mod tests {
                 s.write_all(msg).unwrap();
             }
         });
-        let backoff = Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(50) };
+        let backoff = Backoff {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(50),
+        };
         let mut feed = Feed::connect(&addr, backoff).unwrap();
         let mut data = Vec::new();
         let mut sources = Vec::new();
@@ -207,7 +277,9 @@ mod tests {
                     data.push(bytes);
                     sources.push(source);
                 }
-                FeedEvent::Connected { .. } | FeedEvent::Closed { .. } | FeedEvent::ConnectFailed { .. } => {}
+                FeedEvent::Connected { .. }
+                | FeedEvent::Closed { .. }
+                | FeedEvent::ConnectFailed { .. } => {}
             }
         }
         t.join().unwrap();
@@ -218,12 +290,21 @@ mod tests {
     #[test]
     fn connect_failure_is_reported_with_the_next_delay() {
         // Bind then drop, so nothing listens on the port.
-        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
-        let backoff = Backoff { initial: Duration::from_millis(5), max: Duration::from_millis(20) };
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .to_string();
+        let backoff = Backoff {
+            initial: Duration::from_millis(5),
+            max: Duration::from_millis(20),
+        };
         let mut feed = Feed::connect(&addr, backoff).unwrap();
         let mut delays = Vec::new();
         while delays.len() < 4 {
-            if let Some(FeedEvent::ConnectFailed { retry_in, .. }) = feed.next_event(Duration::from_secs(5)) {
+            if let Some(FeedEvent::ConnectFailed { retry_in, .. }) =
+                feed.next_event(Duration::from_secs(5))
+            {
                 delays.push(retry_in.as_millis());
             }
         }

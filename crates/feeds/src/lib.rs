@@ -14,6 +14,7 @@
 //! What it must never do: read a clock outside [`io`] (time is passed in), believe a position
 //! because it decoded (plausibility is checked), grow without bound, or panic on outside bytes.
 
+pub mod bench;
 pub mod decode;
 pub mod frame;
 pub mod framing;

@@ -1,0 +1,30 @@
+//! Fuzzes the HexCsv framer: any bytes, split anywhere, must never panic, must keep the buffer
+//! bounded, and must hand out exactly the records it counts.
+#![no_main]
+
+use deconflict_feeds::framing::beast::BeastClock;
+use deconflict_feeds::framing::{framer, Format, BUFFER_BYTES_MAX};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // The first byte chooses the chunk size, so that record boundaries fall everywhere.
+    let Some((&split, bytes)) = data.split_first() else { return };
+    let mut f = framer(Format::HexCsv, BeastClock::Counter12MHz);
+    let mut n = 0u64;
+    for chunk in bytes.chunks(usize::from(split).max(1)) {
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let taken = f.push(rest);
+            rest = &rest[taken..];
+            assert!(f.buffered_bytes() <= BUFFER_BYTES_MAX);
+            while f.next_record().is_some() {
+                n += 1;
+            }
+        }
+    }
+    f.finish();
+    while f.next_record().is_some() {
+        n += 1;
+    }
+    assert_eq!(n, f.counters().records);
+});
