@@ -748,3 +748,48 @@ pub fn export_dir(dir: &Path, out: &mut dyn Write) -> Result<EndCounts, JournalE
         .map_err(io_err(&path))?;
     Ok(counts)
 }
+
+/// A log read from a data directory without opening it for writing (no key, no lock).
+#[derive(Debug)]
+pub struct LoadedLog {
+    /// The log's key id.
+    pub log_id: KeyId,
+    /// The keys file.
+    pub keys: KeyRing,
+    /// The tree of every entry covered by the last tree head.
+    pub tree: deconflict_ledger::Tree,
+    /// Every tree head, in order.
+    pub heads: Vec<SignedTreeHead>,
+}
+
+impl LoadedLog {
+    /// The last tree head.
+    pub fn latest(&self) -> Option<&SignedTreeHead> {
+        self.heads.last()
+    }
+}
+
+/// Reads the log in `dir` up to its last complete batch (a writer may be running).
+pub fn load_dir(dir: &Path) -> Result<LoadedLog, JournalError> {
+    let path = dir.join(JOURNAL_FILE);
+    let Some((log_id, keys)) = keys_file::read_with_log(dir)? else {
+        return Err(JournalError::Keys {
+            path: dir.join(KEYS_FILE),
+            why: "missing: is this a journal directory?".into(),
+        });
+    };
+    let mut file = File::open(&path).map_err(io_err(&path))?;
+    let file_len = file.metadata().map_err(io_err(&path))?.len();
+    let scanned = scan(&mut file, file_len, TORN_BYTES_MAX, |_| Ok(())).map_err(|source| {
+        JournalError::Scan {
+            path: path.clone(),
+            source,
+        }
+    })?;
+    Ok(LoadedLog {
+        log_id,
+        keys,
+        tree: scanned.tree,
+        heads: scanned.heads,
+    })
+}

@@ -102,6 +102,24 @@ pub fn end_line(counts: EndCounts) -> Vec<u8> {
     })
 }
 
+/// Reads a header line: the log's key id and the keys it lists (for a caller that wants to
+/// know whom the file names before verifying it).
+pub fn parse_header(line: &[u8]) -> Result<(KeyId, KeyRing), VerifyError> {
+    let err = |why: String| VerifyError {
+        line: 1,
+        entry: None,
+        kind: VerifyErrorKind::Header(why),
+    };
+    let header: Header = from_canonical(line).map_err(|e| err(e.to_string()))?;
+    if header.deconflict_log_export != EXPORT_VERSION {
+        return Err(err(format!(
+            "format version {} is not supported (expected {EXPORT_VERSION})",
+            header.deconflict_log_export
+        )));
+    }
+    Ok((header.log, header.keys))
+}
+
 /// A record of a log: what the lines between header and end (and the journal's records) hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {

@@ -34,7 +34,8 @@ pub use hash::Hash;
 pub use keys::{KeyError, KeyId, KeyRing, PublicKey, Sig};
 pub use merkle::{ConsistencyProof, InclusionProof, ProofError, Tree};
 pub use sth::{
-    ForkEvidence, HeadCheckError, SignedTreeHead, TreeHead, TreeHeadError, check_new_head,
+    ForkEvidence, HeadCheckError, Monitor, SignedTreeHead, TreeHead, TreeHeadError, TreeHeadUpdate,
+    check_new_head, saved_tree_head_from_json,
 };
 
 /// Re-exported so callers name the same key types as this crate.

@@ -109,11 +109,50 @@ struct SignedTreeHeadWire {
 }
 
 /// A tree head signed by the log, in canonical form.
+///
+/// As a field of another JSON document (an API response, a state file) it is written as the
+/// object `{"sig":…,"sth":{…}}`; reading it back recomputes the canonical bytes, so spacing in
+/// the surrounding document does not matter, while any change of a value breaks the signature.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedTreeHead {
     tree_head: TreeHead,
     sig: Sig,
     bytes: Vec<u8>,
+}
+
+impl serde::Serialize for SignedTreeHead {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SignedTreeHeadWire {
+            sig: self.sig,
+            sth: self.tree_head.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SignedTreeHead {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let wire = SignedTreeHeadWire::deserialize(d)?;
+        wire.sth.check().map_err(serde::de::Error::custom)?;
+        let bytes = to_canonical(&wire);
+        Ok(SignedTreeHead {
+            tree_head: wire.sth,
+            sig: wire.sig,
+            bytes,
+        })
+    }
+}
+
+/// What a log hands a party that last verified the tree of `consistency.old_size`: the latest
+/// signed tree head and the proof that it extends the old one. Check it with
+/// [`check_new_head`]. JSON: `{"consistency":{"new_size":…,"old_size":…,"path":[…]},"tree_head":{…}}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreeHeadUpdate {
+    /// The latest signed tree head.
+    pub tree_head: SignedTreeHead,
+    /// Consistency proof from the party's size to `tree_head`'s size.
+    pub consistency: ConsistencyProof,
 }
 
 impl SignedTreeHead {
@@ -323,6 +362,110 @@ pub fn check_new_head(
         })
 }
 
+/// What a party keeps between two fetches of the log's tree head: the log it follows, the log's
+/// public key, and the last tree head it verified. JSON:
+/// `{"log":"<key id>","log_key":"<64 hex>","tree_head":{…}|null}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitor {
+    /// The log followed.
+    pub log: KeyId,
+    /// The log's public key.
+    pub log_key: crate::keys::PublicKey,
+    /// The last verified tree head (none before the first check).
+    pub tree_head: Option<SignedTreeHead>,
+}
+
+impl Monitor {
+    /// A monitor that has verified nothing yet.
+    pub fn new(log: KeyId, log_key: VerifyingKey) -> Monitor {
+        Monitor {
+            log,
+            log_key: crate::keys::PublicKey(log_key),
+            tree_head: None,
+        }
+    }
+
+    /// Checks `update` against the last verified head ([`check_new_head`]) and, if it passes,
+    /// keeps the new head.
+    pub fn accept(&mut self, update: &TreeHeadUpdate) -> Result<(), HeadCheckError> {
+        let found = update.tree_head.tree_head().log();
+        if *found != self.log {
+            return Err(HeadCheckError::OtherLog {
+                expected: self.log.clone(),
+                found: found.clone(),
+            });
+        }
+        let proof = match &self.tree_head {
+            Some(_) => update.consistency.clone(),
+            // Nothing to be consistent with yet: only the signature counts.
+            None => ConsistencyProof {
+                old_size: 0,
+                new_size: update.tree_head.tree_head().size(),
+                path: Vec::new(),
+            },
+        };
+        check_new_head(
+            self.tree_head.as_ref(),
+            &update.tree_head,
+            &proof,
+            &self.log_key.0,
+        )?;
+        self.tree_head = Some(update.tree_head.clone());
+        Ok(())
+    }
+
+    /// Parses the JSON form.
+    pub fn from_json(bytes: &[u8]) -> Result<Monitor, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// The JSON form, indented, with a final newline.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self)
+            .unwrap_or_else(|e| unreachable!("in-crate types serialise: {e}"));
+        v.push(b'\n');
+        v
+    }
+}
+
+impl TreeHeadUpdate {
+    /// Parses the JSON form.
+    pub fn from_json(bytes: &[u8]) -> Result<TreeHeadUpdate, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// The JSON form, indented, with a final newline.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self)
+            .unwrap_or_else(|e| unreachable!("in-crate types serialise: {e}"));
+        v.push(b'\n');
+        v
+    }
+}
+
+/// Reads a saved tree head from any of the documents that carry one: a signed tree head
+/// (`{"sig":…,"sth":…}`, e.g. a line of an export), a [`TreeHeadUpdate`], or a [`Monitor`] state.
+pub fn saved_tree_head_from_json(bytes: &[u8]) -> Result<SignedTreeHead, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Any {
+        Head(SignedTreeHead),
+        Update(TreeHeadUpdate),
+        Monitor(Monitor),
+    }
+    match serde_json::from_slice::<Any>(bytes) {
+        Ok(Any::Head(h)) | Ok(Any::Update(TreeHeadUpdate { tree_head: h, .. })) => Ok(h),
+        Ok(Any::Monitor(m)) => m
+            .tree_head
+            .ok_or_else(|| "the state file holds no tree head yet".to_string()),
+        Err(_) => Err(
+            "expected a signed tree head {\"sig\":…,\"sth\":…}, a tree head update or a check-head state file"
+                .to_string(),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +484,55 @@ mod tests {
         )
         .unwrap();
         SignedTreeHead::sign(th, &log_key())
+    }
+
+    #[test]
+    fn embedded_tree_head_round_trips_and_keeps_its_signature() {
+        let th = TreeHead::new(KeyId::new("service").unwrap(), 0, Hash::empty_tree(), 5).unwrap();
+        let s = SignedTreeHead::sign(th, &log_key());
+        let pretty = serde_json::to_string_pretty(&s).unwrap();
+        let back: SignedTreeHead = serde_json::from_str(&pretty).unwrap();
+        assert_eq!(back, s);
+        back.verify(&log_key().verifying_key()).unwrap();
+        let altered = pretty.replace("\"time_ms\": 5", "\"time_ms\": 6");
+        let back: SignedTreeHead = serde_json::from_str(&altered).unwrap();
+        assert!(back.verify(&log_key().verifying_key()).is_err());
+    }
+
+    #[test]
+    fn monitor_follows_a_growing_log_and_refuses_a_fork() {
+        let mut t = Tree::new();
+        for i in 0..5u8 {
+            t.push(&[i]);
+        }
+        let vk = log_key().verifying_key();
+        let mut m = Monitor::new(KeyId::new("service").unwrap(), vk);
+        let u = |tree: &Tree, old: u64, size: u64, time: u64| TreeHeadUpdate {
+            tree_head: head(tree, size, time),
+            consistency: tree.consistency_proof(old, size).unwrap(),
+        };
+        m.accept(&u(&t, 0, 3, 1)).unwrap();
+        m.accept(&u(&t, 3, 5, 2)).unwrap();
+        let m2 = Monitor::from_json(&m.to_json()).unwrap();
+        assert_eq!(m2, m);
+        let mut forked = Tree::new();
+        for i in 0..6u8 {
+            forked.push(&[i ^ 1]);
+        }
+        assert!(m.accept(&u(&forked, 5, 6, 3)).is_err());
+        assert_eq!(m.tree_head.as_ref().unwrap().tree_head().size(), 5);
+        let saved = saved_tree_head_from_json(&m.to_json()).unwrap();
+        assert_eq!(saved.tree_head().size(), 5);
+        let upd = u(&t, 3, 5, 2);
+        assert_eq!(
+            saved_tree_head_from_json(&upd.to_json()).unwrap(),
+            upd.tree_head
+        );
+        assert_eq!(
+            saved_tree_head_from_json(upd.tree_head.as_bytes()).unwrap(),
+            upd.tree_head
+        );
+        assert!(saved_tree_head_from_json(b"{}").is_err());
     }
 
     #[test]

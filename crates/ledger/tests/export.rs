@@ -488,13 +488,7 @@ fn a_countersignature_of_a_tree_head_not_in_the_log_is_named() {
     let mut lines = lines_of(&f.bytes);
     lines.pop(); // the end record, rewritten below
     let last = f.heads.last().unwrap().1.tree_head().clone();
-    let fake = TreeHead::new(
-        id("service"),
-        last.size(),
-        *last.root(),
-        last.time_ms() + 1,
-    )
-    .unwrap();
+    let fake = TreeHead::new(id("service"), last.size(), *last.root(), last.time_ms() + 1).unwrap();
     let c = SignedEntry::sign(
         Entry::cosignature(id("blue"), 1, fake).unwrap(),
         &SigningKey::from_bytes(&[2; 32]),
