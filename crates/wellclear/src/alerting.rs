@@ -90,11 +90,14 @@ impl TrafficAlert {
     }
     /// Time to horizontal closest approach, s (0 when diverging or not moving relative).
     pub fn tcpa_s(&self) -> f64 {
-        detect::tcpa(
+        // Written so that a tcpa of −0 (aircraft at the same place) prints as 0, as DAIDALUS does.
+        match detect::tcpa(
             self.relative_position_m.xy(),
             self.relative_velocity_mps.xy(),
-        )
-        .map_or(0.0, |t| t.max(0.0))
+        ) {
+            Some(t) if t > 0.0 => t,
+            _ => 0.0,
+        }
     }
     /// Horizontal distance at [`Self::tcpa_s`], m.
     pub fn dcpa_m(&self) -> f64 {

@@ -43,6 +43,7 @@ struct Tally {
     rows: usize,
     level_rows_matching: usize,
     rows_matching: usize,
+    rows_identical: usize,
     failures: Vec<String>,
 }
 
@@ -154,6 +155,9 @@ fn check(label: &str, scenario: &Path, conf: &Path, golden: &Path, t: &mut Tally
             ));
             continue;
         }
+        if e == g {
+            t.rows_identical += 1;
+        }
         let level_ok = ef[4] == gf[4];
         if level_ok {
             t.level_rows_matching += 1;
@@ -230,7 +234,7 @@ fn daidalus_alerting_golden_files() {
     );
     let non_sum = t.files - t.sum_files;
     println!(
-        "golden: {} files ({} SUM rejected as required); non-SUM files fully matching: {}/{}; rows with matching alert level: {}/{}; rows fully matching (alert level and every numeric column within {ABS_TOL:e} abs / {REL_TOL:e} rel): {}/{}",
+        "golden: {} files ({} SUM rejected as required); non-SUM files fully matching: {}/{}; rows with matching alert level: {}/{}; rows fully matching (alert level and every numeric column within {ABS_TOL:e} abs / {REL_TOL:e} rel): {}/{}; rows byte-identical: {}/{}",
         t.files,
         t.sum_rejected,
         t.files_matching,
@@ -238,6 +242,8 @@ fn daidalus_alerting_golden_files() {
         t.level_rows_matching,
         t.rows,
         t.rows_matching,
+        t.rows,
+        t.rows_identical,
         t.rows
     );
     for f in &t.failures {

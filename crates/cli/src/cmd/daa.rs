@@ -1,10 +1,57 @@
-//! `deconflict daa`.
+//! `deconflict daa`: DO-365 alerting over a DAIDALUS encounter file, writing the same CSV as
+//! DAIDALUS's DaidalusAlerting (v2.0.4), so that the two can be diffed.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::Context;
+use deconflict_wellclear::{Ownship, alerting_csv, parse_conf, parse_encounter};
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not available in this build yet")
+/// Arguments of `deconflict daa`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// DAIDALUS configuration file (`key = value [unit]`), e.g. DO_365B_no_SUM.conf.
+    #[arg(long, value_name = "FILE.conf")]
+    conf: PathBuf,
+    /// Aircraft to use as ownship (default: the first aircraft of each time step).
+    #[arg(long, value_name = "NAME")]
+    ownship: Option<String>,
+    /// Write the CSV here instead of standard output.
+    #[arg(long, value_name = "FILE.csv")]
+    out: Option<PathBuf>,
+    /// Encounter file (.daa with lat/lon/alt, or .xyz with sx/sy/sz).
+    #[arg(value_name = "SCENARIO.daa")]
+    scenario: PathBuf,
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let conf_name = args.conf.display().to_string();
+    let config = parse_conf(&conf_name, &read(&args.conf)?)?;
+    let scenario_name = args.scenario.display().to_string();
+    let encounter = parse_encounter(&scenario_name, &read(&args.scenario)?)?;
+    let ownship = match &args.ownship {
+        Some(name) => {
+            if !encounter.steps.iter().any(|s| s.aircraft.iter().any(|a| &a.id == name)) {
+                anyhow::bail!("{scenario_name}: no aircraft named '{name}' (--ownship)");
+            }
+            Ownship::Named(name)
+        }
+        None => Ownship::First,
+    };
+    let csv = alerting_csv(&config, &encounter, ownship);
+    match &args.out {
+        Some(path) => std::fs::write(path, csv).with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(csv.as_bytes()).context("cannot write to standard output")?;
+            stdout.flush().context("cannot write to standard output")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
