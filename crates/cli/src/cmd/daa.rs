@@ -36,7 +36,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let encounter = parse_encounter(&scenario_name, &read(&args.scenario)?)?;
     let ownship = match &args.ownship {
         Some(name) => {
-            if !encounter.steps.iter().any(|s| s.aircraft.iter().any(|a| &a.id == name)) {
+            if !encounter
+                .steps
+                .iter()
+                .any(|s| s.aircraft.iter().any(|a| &a.id == name))
+            {
                 anyhow::bail!("{scenario_name}: no aircraft named '{name}' (--ownship)");
             }
             Ownship::Named(name)
@@ -45,11 +49,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let csv = alerting_csv(&config, &encounter, ownship);
     match &args.out {
-        Some(path) => std::fs::write(path, csv).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, csv).with_context(|| format!("cannot write {}", path.display()))?
+        }
         None => {
             use std::io::Write;
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(csv.as_bytes()).context("cannot write to standard output")?;
+            stdout
+                .write_all(csv.as_bytes())
+                .context("cannot write to standard output")?;
             stdout.flush().context("cannot write to standard output")?;
         }
     }
