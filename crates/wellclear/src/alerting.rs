@@ -122,6 +122,8 @@ pub struct Daa {
     wind_mps: Vec3,
     histories: HashMap<String, Hysteresis>,
     histories_dropped: u64,
+    skipped_no_alerter: u64,
+    skipped_other_frame: u64,
 }
 
 impl Detector {
@@ -144,6 +146,8 @@ impl Daa {
             wind_mps: Vec3::default(),
             histories: HashMap::new(),
             histories_dropped: 0,
+            skipped_no_alerter: 0,
+            skipped_other_frame: 0,
         }
     }
 
@@ -155,6 +159,17 @@ impl Daa {
     /// Alert histories dropped because more than [`TRACKED_INTRUDERS_MAX`] intruders were tracked.
     pub fn histories_dropped(&self) -> u64 {
         self.histories_dropped
+    }
+
+    /// Intruder states not alerted on because their alerter index is 0 or beyond the alerters
+    /// (DaidalusAlerting prints no row for them either).
+    pub fn skipped_no_alerter(&self) -> u64 {
+        self.skipped_no_alerter
+    }
+
+    /// Intruder states skipped because they are geodetic with a Euclidean ownship or vice versa.
+    pub fn skipped_other_frame(&self) -> u64 {
+        self.skipped_other_frame
     }
 
     /// The corrective volume of alerter 1 when it is a WCV_TAUMOD (its DTHR defines the TAUMOD column).
@@ -202,13 +217,21 @@ impl Daa {
         };
 
         let mut intruders: Vec<&AircraftState> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
         for t in traffic {
-            if t.id == ownship.id || frame.state(t, Vec3::default()).is_none() {
+            if t.id == ownship.id {
                 continue;
             }
-            match intruders.iter().position(|x| x.id == t.id) {
-                Some(i) => intruders[i] = t,
-                None => intruders.push(t),
+            if frame.state(t, Vec3::default()).is_none() {
+                self.skipped_other_frame += 1;
+                continue;
+            }
+            match index.get(t.id.as_str()) {
+                Some(&i) => intruders[i] = t,
+                None => {
+                    index.insert(&t.id, intruders.len());
+                    intruders.push(t);
+                }
             }
         }
         let mut out = Vec::with_capacity(intruders.len());
@@ -222,6 +245,7 @@ impl Daa {
                 .checked_sub(1)
                 .and_then(|i| self.config.alerters().get(i))
             else {
+                self.skipped_no_alerter += 1;
                 continue;
             };
             let Some((si, vi)) = frame.state(intruder, self.wind_mps) else {

@@ -71,13 +71,59 @@ pub fn run_encounter(
     out
 }
 
+/// What a run left out, so that nothing is dropped silently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Time steps in the encounter.
+    pub steps: usize,
+    /// Steps without the requested ownship (no alerts for them).
+    pub steps_without_ownship: usize,
+    /// Alerts produced (CSV data rows).
+    pub alerts: usize,
+    /// Intruder states without a valid alerter (no row, as in DaidalusAlerting).
+    pub skipped_no_alerter: u64,
+    /// Intruder states in the other kind of frame than the ownship.
+    pub skipped_other_frame: u64,
+    /// Alert histories dropped at the [`alerting::TRACKED_INTRUDERS_MAX`] limit.
+    pub histories_dropped: u64,
+}
+
 /// The whole DaidalusAlerting CSV (header, units line, one line per alert) for an encounter.
 pub fn alerting_csv(config: &Config, encounter: &Encounter, ownship: Ownship<'_>) -> String {
+    alerting_csv_with_stats(config, encounter, ownship).0
+}
+
+/// [`alerting_csv`], with the counts of what was left out.
+pub fn alerting_csv_with_stats(
+    config: &Config,
+    encounter: &Encounter,
+    ownship: Ownship<'_>,
+) -> (String, RunStats) {
     let mut daa = Daa::new(config.clone());
     let alerts = run_encounter(&mut daa, encounter, ownship);
     let mut s = csv::header(&daa);
     for a in &alerts {
         s.push_str(&csv::row(&daa, a));
     }
-    s
+    let steps_without_ownship = match ownship {
+        Ownship::First => encounter
+            .steps
+            .iter()
+            .filter(|st| st.aircraft.is_empty())
+            .count(),
+        Ownship::Named(n) => encounter
+            .steps
+            .iter()
+            .filter(|st| !st.aircraft.iter().any(|a| a.id == n))
+            .count(),
+    };
+    let stats = RunStats {
+        steps: encounter.steps.len(),
+        steps_without_ownship,
+        alerts: alerts.len(),
+        skipped_no_alerter: daa.skipped_no_alerter(),
+        skipped_other_frame: daa.skipped_other_frame(),
+        histories_dropped: daa.histories_dropped(),
+    };
+    (s, stats)
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use deconflict_wellclear::{Ownship, alerting_csv, parse_conf, parse_encounter};
+use deconflict_wellclear::{Ownship, alerting_csv_with_stats, parse_conf, parse_encounter};
 
 /// Arguments of `deconflict daa`.
 #[derive(clap::Args)]
@@ -47,7 +47,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => Ownship::First,
     };
-    let csv = alerting_csv(&config, &encounter, ownship);
+    let (csv, stats) = alerting_csv_with_stats(&config, &encounter, ownship);
+    // Nothing is dropped silently: say on stderr what the CSV leaves out.
+    if !encounter.ignored_columns.is_empty() {
+        eprintln!(
+            "deconflict: note: {scenario_name}: ignored columns: {}",
+            encounter.ignored_columns.join(", ")
+        );
+    }
+    if stats.steps_without_ownship > 0 {
+        eprintln!(
+            "deconflict: note: {} of {} time steps have no ownship and give no rows",
+            stats.steps_without_ownship, stats.steps
+        );
+    }
+    if stats.skipped_no_alerter > 0 {
+        eprintln!(
+            "deconflict: note: {} intruder states have no valid alerter index and give no rows",
+            stats.skipped_no_alerter
+        );
+    }
+    if stats.skipped_other_frame + stats.histories_dropped > 0 {
+        eprintln!(
+            "deconflict: note: {} intruder states in another frame skipped, {} alert histories dropped",
+            stats.skipped_other_frame, stats.histories_dropped
+        );
+    }
     match &args.out {
         Some(path) => {
             std::fs::write(path, csv).with_context(|| format!("cannot write {}", path.display()))?
