@@ -187,3 +187,33 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Without filters the output is the raw level; with M-of-N alone, once the priming window
+    /// has been flushed, the output is the highest level reached by at least M of the last N raw
+    /// levels (DO-365B alerting stability), computed here directly from the definition.
+    #[test]
+    fn hysteresis_matches_the_m_of_n_definition(
+        raws in prop::collection::vec(0u32..4, 1..60),
+        m in 1u32..5,
+        extra in 0u32..4,
+    ) {
+        use deconflict_wellclear::conf::MofN;
+        use deconflict_wellclear::hysteresis::Hysteresis;
+        let n = m + extra;
+        let mut plain = Hysteresis::new(1e9, 0.0, None);
+        let mut filtered = Hysteresis::new(1e9, 0.0, MofN::new(m, n));
+        for (i, &raw) in raws.iter().enumerate() {
+            let t = i as f64;
+            prop_assert_eq!(plain.apply(raw, t), raw);
+            let out = filtered.apply(raw, t);
+            if i + 1 >= n as usize {
+                let window = &raws[i + 1 - n as usize..=i];
+                let expected = (0..4).rev().find(|&k| window.iter().filter(|&&r| r >= k).count() >= m as usize).unwrap_or(0);
+                prop_assert_eq!(out, expected, "step {} window {:?}", i, window);
+            }
+        }
+    }
+}
