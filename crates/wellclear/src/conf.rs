@@ -51,7 +51,7 @@ pub enum Detector {
     Tcas3d(Box<TcasTable>),
 }
 
-/// One alert level of an alerter (DO-365 §2.2.4.4 alerting thresholds).
+/// One alert level of an alerter (DO-365 alerting thresholds: preventive, corrective, warning).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertLevel {
     region: Region,

@@ -1,14 +1,14 @@
 //! Conflict detectors: the time interval, within the lookahead, during which two aircraft flying
 //! straight at constant velocity violate a separation volume.
 //!
-//! - [`WcvTaumod`]: the DO-365 well-clear volume (DO-365 §2.2.4.3.1, Appendix G; DAIDALUS
+//! - [`WcvTaumod`]: the DO-365 DAA well-clear (DWC) volume (DAIDALUS
 //!   `WCV_TAUMOD`): horizontal distance within DTHR, or modified tau within TTHR while the
 //!   distance at horizontal closest approach is within DTHR; and vertical separation within ZTHR,
 //!   or time to co-altitude within TCOA while converging. With TCOA = 20 s and DTHR = 1 nmi these
 //!   are the "buffered" DWC thresholds of SC-228.
 //! - [`Cylinder`]: the CD3D cylinder (DAIDALUS `CDCylinder`): horizontal distance below D and
 //!   vertical distance below H.
-//! - [`crate::tcas::Tcas3d`]: the idealised TCAS II resolution-advisory logic (DAIDALUS `TCAS3D`).
+//! - [`crate::tcas::detect`] with a [`crate::tcas::TcasTable`]: the idealised TCAS II resolution-advisory logic (DAIDALUS `TCAS3D`).
 //!
 //! Interval arithmetic follows DAIDALUS's formally verified algorithms, including where they
 //! compare with [`almost_equals`] rather than `==`, so that alert decisions at boundaries agree.

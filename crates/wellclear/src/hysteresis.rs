@@ -1,4 +1,4 @@
-//! Alert-level filtering over time (DAIDALUS `HysteresisData` and `MofN`, DO-365B §2.2.4.4.2
+//! Alert-level filtering over time (DAIDALUS `HysteresisData` and `MofN`, DO-365B
 //! alerting stability): M-of-N, persistence and hysteresis, per intruder.
 //!
 //! - **M-of-N**: the output is the highest level that at least M of the last N raw levels reach

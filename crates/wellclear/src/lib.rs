@@ -2,7 +2,7 @@
 //! DAIDALUS's file formats.
 //!
 //! What it owns:
-//! - the detectors of DO-365 (RTCA DO-365B, Appendix G / §2.2.4.3): [`detect::WcvTaumod`]
+//! - the detectors of RTCA DO-365/DO-365B DAA well clear: [`detect::WcvTaumod`]
 //!   (DTHR, ZTHR, TTHR, TCOA; the buffered DWC variants are the same detector with other
 //!   thresholds), the CD3D [`detect::Cylinder`] and the idealised TCAS II logic ([`tcas`]);
 //! - the alerter ([`alerting::Daa`]): several alert levels per alerter, alerting and early
