@@ -85,10 +85,10 @@ body-free-text = СВОБОДНЫЙ ТЕКСТ (без перевода, язы�
 
 ## Что сделала линия
 
-fx-deliver = { $at }: сообщение { $id } доставлено дежурному офицеру { $party }: { $officer }
+fx-deliver = { $at }: сообщение { $id } доставлено, дежурный офицер { $party }: { $officer }
 fx-overdue = { $at }: сообщение { $id } ПРОСРОЧЕНО: { $party } не подтвердил получение (срок { $deadline })
-fx-escalated = { $at }: сообщение { $id } ЭСКАЛИРОВАНО: от { $from_officer } к { $to_officer } ({ $party }, уровень { $level })
-fx-acknowledged = { $at }: получение сообщения { $id } подтвердил { $officer } ({ $party }) через { $latency }{ $late ->
+fx-escalated = { $at }: сообщение { $id } ЭСКАЛИРОВАНО ({ $party }, уровень { $level }): { $from_officer } → { $to_officer }
+fx-acknowledged = { $at }: получение сообщения { $id } подтверждено: { $officer } ({ $party }), через { $latency }{ $late ->
     [yes] , С ОПОЗДАНИЕМ
    *[no] {""}
 }

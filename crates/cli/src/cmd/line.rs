@@ -135,7 +135,10 @@ fn canonical(a: CanonicalArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Document::Conversation(_) => {
-            anyhow::bail!("{}: a conversation; canonical form is per message", a.file.display())
+            anyhow::bail!(
+                "{}: a conversation; canonical form is per message",
+                a.file.display()
+            )
         }
     }
 }
