@@ -222,7 +222,7 @@ impl Daa {
             if t.id == ownship.id {
                 continue;
             }
-            if frame.state(t, Vec3::default()).is_none() {
+            if !frame.accepts(t) {
                 self.skipped_other_frame += 1;
                 continue;
             }
@@ -338,6 +338,15 @@ impl Frame {
         }
     }
 
+    /// True when `a` is given in the same kind of frame as the ownship.
+    fn accepts(&self, a: &AircraftState) -> bool {
+        matches!(
+            (self, a.position),
+            (Frame::Geodetic(_), Position::Geodetic(_))
+                | (Frame::Euclidean, Position::Euclidean(_))
+        )
+    }
+
     /// Position and air velocity (ground velocity minus wind) in this frame; `None` for an
     /// aircraft given in the other kind of frame (DAIDALUS ignores such an intruder).
     fn state(&self, a: &AircraftState, wind_mps: Vec3) -> Option<(Vec3, Vec3)> {
@@ -349,5 +358,75 @@ impl Frame {
             (Frame::Euclidean, Position::Euclidean(s)) => Some((s, air)),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conf::parse_conf;
+
+    const CONF: &str = "\
+lookahead_time = 180 [s]
+hysteresis_time = 5 [s]
+alerters = A
+A_alert_1_region = MID
+A_alert_1_alerting_time = 10 [s]
+A_alert_1_early_alerting_time = 30 [s]
+A_alert_1_detector = det_1
+A_det_1_D = 1000 [m]
+A_det_1_H = 100 [m]
+A_load_core_detection_det_1 = gov.nasa.larcfm.ACCoRD.CDCylinder
+";
+
+    fn ac(id: &str, y_m: f64, vy_mps: f64) -> AircraftState {
+        AircraftState {
+            id: id.into(),
+            position: Position::Euclidean(Vec3::new(0.0, y_m, 1000.0)),
+            velocity_mps: Vec3::new(0.0, vy_mps, 0.0),
+            air_velocity: None,
+            alerter: None,
+            line: 0,
+        }
+    }
+
+    fn level(daa: &mut Daa, t: f64, own: &str, range_m: f64) -> u32 {
+        // Closure 100 m/s: the cylinder (radius 1000 m) is entered after (range − 1000)/100 s.
+        let alerts = daa.step(t, &ac(own, 0.0, 50.0), &[ac("I", range_m, -50.0)]);
+        alerts[0].alert_level
+    }
+
+    #[test]
+    fn early_alerting_time_holds_a_raised_level() {
+        let mut daa = Daa::new(parse_conf("t.conf", CONF).unwrap());
+        assert_eq!(
+            level(&mut daa, 0.0, "O", 3000.0),
+            0,
+            "20 s > alerting time 10 s"
+        );
+        assert_eq!(level(&mut daa, 1.0, "O", 1900.0), 1, "9 s < 10 s");
+        assert_eq!(
+            level(&mut daa, 2.0, "O", 3000.0),
+            1,
+            "20 s < early alerting time 30 s"
+        );
+        assert_eq!(level(&mut daa, 3.0, "O", 5000.0), 0, "40 s > 30 s");
+    }
+
+    #[test]
+    fn a_new_ownship_or_a_long_gap_forgets_the_raised_level() {
+        let mut daa = Daa::new(parse_conf("t.conf", CONF).unwrap());
+        assert_eq!(level(&mut daa, 0.0, "O", 1900.0), 1);
+        assert_eq!(
+            level(&mut daa, 1.0, "P", 3000.0),
+            0,
+            "another ownship: no history"
+        );
+        assert_eq!(level(&mut daa, 2.0, "P", 1900.0), 1);
+        assert_eq!(
+            level(&mut daa, 10.0, "P", 3000.0),
+            0,
+            "8 s gap > hysteresis 5 s"
+        );
     }
 }
