@@ -6,6 +6,11 @@
 //! guidance (bands). Any other key, an unknown unit, a unit of the wrong dimension, or a value
 //! out of range is an error naming the line and column. Sensor-uncertainty-mitigation (SUM)
 //! detectors are rejected with an error naming the key that selects them.
+//!
+//! `lookahead_time` and `alerters` are required. Absent keys take these values: `hysteresis_time`
+//! and `persistence_time` 0 s, `alerting_m`/`alerting_n` 0 (M-of-N off), `ownship_centric_alerting`
+//! true, `corrective_region` MID, a level's `early_alerting_time` its `alerting_time`. A number
+//! without a unit is taken in SI, as DAIDALUS does.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -481,6 +486,7 @@ pub fn parse_conf(file: &str, text: &str) -> Result<Config, ParseError> {
             },
         ));
     }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut entries = Entries {
         file,
         map: BTreeMap::new(),

@@ -177,6 +177,7 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
             },
         ));
     }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .lines()
         .enumerate()
