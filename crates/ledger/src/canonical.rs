@@ -32,15 +32,31 @@ pub enum CanonicalError {
     },
 }
 
-/// Canonical bytes of a value. The types of this crate serialise only strings, integers in
-/// range, arrays and objects with string keys, so this cannot fail for them.
+/// Canonical bytes of a value.
+///
+/// The types of this crate serialise only strings, integers within ±(2^53 − 1), arrays, and
+/// objects whose keys are ASCII and whose struct fields are declared in sorted order. For such
+/// values serde_json's compact output *is* the RFC 8785 form (same string escaping; integers
+/// spelled the same; keys already sorted), which lets [`from_canonical`] check input with one
+/// compact serialisation. This function computes both and asserts that they agree, so a type
+/// that breaks the rule fails loudly the first time one of its values is written.
 pub fn to_canonical<T: Serialize>(value: &T) -> Vec<u8> {
-    match serde_json_canonicalizer::to_vec(value) {
+    let jcs = match serde_json_canonicalizer::to_vec(value) {
         Ok(bytes) => bytes,
         // Only non-string map keys or a failing `Serialize` impl can get here: a programming
         // error in this crate, never outside input.
         Err(e) => panic!("canonical encoding of an in-crate type failed: {e}"),
-    }
+    };
+    let compact = compact(value);
+    assert!(
+        compact == jcs,
+        "compact and RFC 8785 encodings differ: a type declares fields out of order"
+    );
+    jcs
+}
+
+fn compact<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|e| panic!("encoding of an in-crate type failed: {e}"))
 }
 
 /// Parses `bytes` as `T` and checks that they are exactly the canonical encoding of the result.
@@ -49,7 +65,8 @@ pub fn from_canonical<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T
         column: e.column(),
         message: e.to_string(),
     })?;
-    let again = to_canonical(&value);
+    // The compact form equals the canonical one for this crate's types (see `to_canonical`).
+    let again = compact(&value);
     if again != bytes {
         let offset = again
             .iter()

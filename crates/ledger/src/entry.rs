@@ -87,22 +87,22 @@ pub enum EntryBody {
     AgreementEvent {
         /// Agreement id.
         agreement_id: Text,
-        /// Agreement version.
-        version: Count,
-        /// What happened.
-        event: AgreementEventKind,
         /// SHA-256 of the agreement version's canonical encoding.
         digest: Hash,
+        /// What happened.
+        event: AgreementEventKind,
         /// Free-text reason (suspension), absent when none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<Text>,
+        /// Agreement version.
+        version: Count,
     },
     /// A notification of operations (area, altitude block, window, callsigns as fields).
     Notification {
-        /// Notification id.
-        notification_id: Text,
         /// Its content.
         fields: Fields,
+        /// Notification id.
+        notification_id: Text,
     },
     /// A notification withdrawn by its author.
     NotificationWithdrawal {
@@ -114,31 +114,31 @@ pub enum EntryBody {
     },
     /// A track's state at the time of an alert.
     TrackSummary {
-        /// The track.
-        track_id: Text,
         /// The alert it belongs to, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         alert_id: Option<Text>,
         /// Position, velocity, altitude… as fixed-point fields.
         fields: Fields,
+        /// The track.
+        track_id: Text,
     },
     /// An alert raised by the service (conflict, violation, crossing).
     Alert {
         /// Alert id.
         alert_id: Text,
+        /// Details (closest approach, times).
+        fields: Fields,
         /// Alert level, e.g. `"warning"`.
         level: Text,
         /// Parties alerted.
         parties: Vec<KeyId>,
-        /// Details (closest approach, times).
-        fields: Fields,
     },
     /// A message on the deconfliction line.
     LineMessage {
-        /// Message id.
-        message_id: Text,
         /// Template and its arguments.
         fields: Fields,
+        /// Message id.
+        message_id: Text,
     },
     /// An acknowledgement of a message (or alert, or notification) by its recipient.
     Acknowledgement {
@@ -149,10 +149,10 @@ pub enum EntryBody {
     },
     /// A party's account of an incident.
     IncidentReport {
-        /// Incident id.
-        incident_id: Text,
         /// The account.
         fields: Fields,
+        /// Incident id.
+        incident_id: Text,
     },
     /// A party's countersignature of a tree head it fetched and checked: the entry's signature
     /// is the countersignature. The tree head must be one the log signed earlier.
@@ -166,14 +166,15 @@ pub enum EntryBody {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
-    /// Encoding version ([`ENTRY_VERSION`]).
-    v: u64,
+    // Fields in sorted order: see `canonical::to_canonical`.
     /// Key id of the signer: a party id, or the service's own id.
     author: KeyId,
-    /// When the author made the entry, ms since the Unix epoch (the caller's `now`).
-    time_ms: Count,
     /// What is recorded.
     body: EntryBody,
+    /// When the author made the entry, ms since the Unix epoch (the caller's `now`).
+    time_ms: Count,
+    /// Encoding version ([`ENTRY_VERSION`]).
+    v: u64,
 }
 
 impl Entry {

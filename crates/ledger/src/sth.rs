@@ -54,11 +54,12 @@ pub enum TreeHeadError {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TreeHead {
-    v: u64,
+    // Fields in sorted order: see `canonical::to_canonical`.
     log: KeyId,
-    size: Count,
     root: Hash,
+    size: Count,
     time_ms: Count,
+    v: u64,
 }
 
 impl TreeHead {

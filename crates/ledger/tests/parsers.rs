@@ -77,6 +77,35 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any text (control characters, quotes, non-ASCII, astral planes) and any integer in range:
+    /// signing asserts the compact and RFC 8785 forms agree, and the bytes parse back as
+    /// canonical.
+    #[test]
+    fn any_text_and_integer_round_trip_canonically(
+        text in any::<String>(),
+        int in -((1i64 << 53) - 1)..=((1i64 << 53) - 1),
+        time_ms in 0u64..(1u64 << 53),
+    ) {
+        let fields = Fields::new()
+            .with("t", FieldValue::text(text.clone()).unwrap())
+            .unwrap()
+            .with("n_m", FieldValue::int(int).unwrap())
+            .unwrap();
+        let e = Entry::new(
+            KeyId::new("blue").unwrap(),
+            time_ms,
+            EntryBody::LineMessage { fields, message_id: Text::new(text).unwrap() },
+        )
+        .unwrap();
+        let s = SignedEntry::sign(e, &SigningKey::from_bytes(&[2; 32])).unwrap();
+        let back = SignedEntry::from_bytes(s.as_bytes()).unwrap();
+        prop_assert_eq!(back, s);
+    }
+}
+
 #[test]
 fn escapes_in_text_round_trip_canonically() {
     let e = valid_entry();
