@@ -17,6 +17,31 @@
 //! input, or guess a unit. Sensor-uncertainty-mitigation (SUM) configurations are rejected with
 //! an error naming the key that selects them.
 //!
+//! ```
+//! use deconflict_wellclear::{Ownship, alerting_csv, parse_conf, parse_encounter};
+//!
+//! let conf = parse_conf("cd3d.conf", "\
+//! lookahead_time = 180 [s]
+//! alerters = CD3D
+//! CD3D_alert_1_region = NEAR
+//! CD3D_alert_1_alerting_time = 180 [s]
+//! CD3D_alert_1_detector = det_1
+//! CD3D_det_1_D = 5 [nmi]
+//! CD3D_det_1_H = 1000 [ft]
+//! CD3D_load_core_detection_det_1 = gov.nasa.larcfm.ACCoRD.CDCylinder
+//! ")?;
+//! let encounter = parse_encounter("head-on.xyz", "\
+//! NAME sx sy sz trk gs vs time
+//! [none] [nmi] [nmi] [ft] [deg] [knot] [fpm] [s]
+//! Own   0  0 10000  90 300 0 0
+//! Other 20 0 10000 270 300 0 0
+//! ")?;
+//! let csv = alerting_csv(&conf, &encounter, Ownship::First);
+//! // 15 nmi to the 5 nmi cylinder at a 600 knot closure: 90 s, within the 180 s alerting time.
+//! assert!(csv.lines().nth(2).unwrap().starts_with("0.0, Own, Other, 1, 1, 90.0,"));
+//! # Ok::<(), deconflict_wellclear::ParseError>(())
+//! ```
+//!
 //! It is self-contained on purpose: the all-pairs engine (`deconflict-engine`) has its own
 //! kinematics; this crate follows DAIDALUS's conventions exactly, for comparison with it.
 
