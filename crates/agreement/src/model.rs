@@ -16,7 +16,7 @@ pub const DAY_S: u32 = 86_400;
 pub const FORMAT: &str = "deconflict.agreement.v1";
 
 /// A signed, versioned agreement between parties. Built by [`crate::parse_toml`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Agreement {
     pub(crate) title: String,
     pub(crate) revision: u32,
@@ -31,6 +31,25 @@ pub struct Agreement {
     /// RFC 8785 bytes, computed once at construction.
     pub(crate) canonical: Vec<u8>,
     pub(crate) id: AgreementId,
+}
+
+impl std::fmt::Debug for Agreement {
+    // The canonical bytes are left out: they repeat every field and drown the rest.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agreement")
+            .field("id", &self.id)
+            .field("title", &self.title)
+            .field("revision", &self.revision)
+            .field("supersedes", &self.supersedes)
+            .field("separation", &self.separation)
+            .field("link_test", &self.link_test)
+            .field("ack_deadlines_s", &self.ack_deadlines_s)
+            .field("parties", &self.parties)
+            .field("frequencies", &self.frequencies)
+            .field("dividing_lines", &self.dividing_lines)
+            .field("zones", &self.zones)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Agreement {
