@@ -160,6 +160,11 @@ impl SecretKey {
         Self(SigningKey::from_bytes(&seed))
     }
 
+    /// The RFC 8032 private key (seed), e.g. to hand to another Ed25519 library. Keep it secret.
+    pub fn to_seed(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
     /// Reads a secret key file (see the module documentation for the format).
     pub fn from_file_text(text: &str) -> Result<Self, KeyError> {
         Ok(Self::from_seed(decode_hex::<32>(text, SECRET_KEY_PREFIX)?))

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use deconflict_agreement::lifecycle::{Event, History};
+use deconflict_agreement::lifecycle::{Action, Event, History, Statement};
 use deconflict_agreement::parse::AGREEMENT_BYTES_MAX;
 use deconflict_agreement::signature::SIGNATURE_FILE_BYTES_MAX;
 use deconflict_agreement::{Agreement, AgreementSignature, SecretKey, TEMPLATE_TOML, parse_toml};
@@ -51,6 +51,31 @@ pub enum Command {
         /// The agreement file (TOML).
         file: PathBuf,
     },
+    /// Make a signed lifecycle statement (suspend, reactivate, terminate) as JSON, to submit to
+    /// the service. `--basis` is the sequence number of the event that entered the current
+    /// status (the service shows it as `basis_seq`; 0 for a draft).
+    Statement {
+        /// The party's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Sequence number of the event the current status was entered at.
+        #[arg(long)]
+        basis: u64,
+        /// `suspend`, `reactivate` or `terminate`.
+        #[arg(long, value_parser = ["suspend", "reactivate", "terminate"])]
+        action: String,
+        /// The reason (required to suspend or terminate).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Conditions of a reactivation (every party must sign the same text).
+        #[arg(long, default_value = "")]
+        conditions: String,
+        /// Where to write the JSON; standard output when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The agreement file (TOML).
+        file: PathBuf,
+    },
     /// Show who has signed and whether the agreement is in force.
     Status {
         /// The agreement file (TOML).
@@ -73,6 +98,15 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Sign { key, out, file } => sign(&key, out, &file),
         Command::Status { file, signatures } => status(&file, &signatures),
+        Command::Statement {
+            key,
+            basis,
+            action,
+            reason,
+            conditions,
+            out,
+            file,
+        } => statement(&key, basis, &action, reason, conditions, out, &file),
     }
 }
 
@@ -148,9 +182,7 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
 
 fn sign(key_path: &Path, out: Option<PathBuf>, path: &Path) -> anyhow::Result<ExitCode> {
     let a = load(path)?;
-    let key_text = read_bounded(key_path, SECRET_KEY_FILE_BYTES_MAX)?;
-    let key = SecretKey::from_file_text(&key_text)
-        .with_context(|| format!("{}: not a secret key file", key_path.display()))?;
+    let key = read_key(key_path)?;
     let sig = AgreementSignature::sign_as_key_holder(&a, &key)?;
     let out = out.unwrap_or_else(|| {
         let mut name = path.as_os_str().to_owned();
@@ -160,6 +192,56 @@ fn sign(key_path: &Path, out: Option<PathBuf>, path: &Path) -> anyhow::Result<Ex
     fs::write(&out, sig.to_file_text())
         .with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!("{} signed {} → {}", sig.party(), a.id(), out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_key(path: &Path) -> anyhow::Result<SecretKey> {
+    let text = read_bounded(path, SECRET_KEY_FILE_BYTES_MAX)?;
+    SecretKey::from_file_text(&text)
+        .with_context(|| format!("{}: not a secret key file", path.display()))
+}
+
+fn statement(
+    key_path: &Path,
+    basis: u64,
+    action: &str,
+    reason: Option<String>,
+    conditions: String,
+    out: Option<PathBuf>,
+    path: &Path,
+) -> anyhow::Result<ExitCode> {
+    let a = load(path)?;
+    let key = read_key(key_path)?;
+    let party = a.party_by_key(&key.public_key()).with_context(|| {
+        format!(
+            "no party of {} has the key in {}",
+            a.id(),
+            key_path.display()
+        )
+    })?;
+    let need_reason = || {
+        reason
+            .clone()
+            .context("--reason is required for this action")
+    };
+    let action = match action {
+        "suspend" => Action::Suspend {
+            reason: need_reason()?,
+        },
+        "terminate" => Action::Terminate {
+            reason: need_reason()?,
+        },
+        _ => Action::Reactivate { conditions },
+    };
+    let signed = Statement::new(a.id(), party.id().clone(), basis, action)?.sign(&key);
+    let json = format!("{}\n", signed.to_value());
+    match out {
+        None => print!("{json}"),
+        Some(p) => {
+            fs::write(&p, json).with_context(|| format!("cannot write {}", p.display()))?;
+            eprintln!("wrote {}", p.display());
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
