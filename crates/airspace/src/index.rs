@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use rstar::{AABB, RTree, RTreeObject};
+use rstar::{AABB, RStarInsertionStrategy, RTree, RTreeObject, RTreeParams};
 
 use crate::error::{Error, Rule};
 use crate::planar::{Frame, Planar};
@@ -63,18 +63,19 @@ impl PlanarVolume {
 
     fn envelope(&self, widen_h_m: f64, widen_v_m: f64) -> AABB<[f64; 4]> {
         let [x0, y0, x1, y1] = self.footprint.bbox();
+        let (alt, t) = axis_scales();
         AABB::from_corners(
             [
                 x0 - widen_h_m,
                 y0 - widen_h_m,
-                self.band.lower_m() - widen_v_m,
-                self.window.start_ms() as f64,
+                (self.band.lower_m() - widen_v_m) * alt,
+                self.window.start_ms() as f64 * t,
             ],
             [
                 x1 + widen_h_m,
                 y1 + widen_h_m,
-                self.band.upper_m() + widen_v_m,
-                self.window.end_ms() as f64,
+                (self.band.upper_m() + widen_v_m) * alt,
+                self.window.end_ms() as f64 * t,
             ],
         )
     }
@@ -100,10 +101,29 @@ pub fn project(frame: &Frame, n: &Notification) -> Result<Vec<PlanarVolume>, Err
         .collect()
 }
 
+/// Altitude (metres) and time (milliseconds) scaled to box coordinates: metres and seconds.
+/// Raw milliseconds would make the time axis dominate the R* split heuristics (a window of
+/// hours spans millions of units against kilometres of footprint) and the tree would sort by
+/// time alone. Positive constants keep the boxes' comparisons monotone, so still conservative.
+fn axis_scales() -> (f64, f64) {
+    (1.0, 0.001)
+}
+
 /// Widening of query boxes beyond the buffer: larger than any rounding in the exact test, so
 /// the box filter stays conservative.
 fn margin(b: f64) -> f64 {
     b + b * 1e-9 + 1e-6
+}
+
+/// Wider nodes than rstar's default (6): fewer levels to descend in four dimensions.
+#[derive(Debug)]
+struct TreeParams;
+
+impl RTreeParams for TreeParams {
+    const MIN_SIZE: usize = 5;
+    const MAX_SIZE: usize = 16;
+    const REINSERTION_COUNT: usize = 4;
+    type DefaultInsertionStrategy = RStarInsertionStrategy;
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,7 +157,7 @@ struct Record {
 pub struct StrategicIndex {
     frame: Frame,
     volumes_max: usize,
-    tree: RTree<Entry>,
+    tree: RTree<Entry, TreeParams>,
     slots: Vec<Option<Stored>>,
     free: Vec<u32>,
     records: HashMap<NotificationId, Record>,
@@ -153,7 +173,7 @@ impl StrategicIndex {
         StrategicIndex {
             frame,
             volumes_max,
-            tree: RTree::new(),
+            tree: RTree::new_with_params(),
             slots: Vec::new(),
             free: Vec::new(),
             records: HashMap::new(),
