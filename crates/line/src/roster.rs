@@ -182,7 +182,12 @@ impl From<Roster> for RawRoster {
 
 /// Acknowledgement deadline per message kind, from the agreement. A kind without a deadline
 /// needs no acknowledgement. Each escalation step gets the same deadline again.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// JSON: `{"strike_warning": 120, "conflict_alert": 60}` (seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    try_from = "BTreeMap<MessageKind, u64>",
+    into = "BTreeMap<MessageKind, u64>"
+)]
 pub struct AckPolicy {
     deadlines: BTreeMap<MessageKind, Duration>,
 }
@@ -215,6 +220,21 @@ impl AckPolicy {
     }
 }
 
+impl TryFrom<BTreeMap<MessageKind, u64>> for AckPolicy {
+    type Error = RangeError;
+    fn try_from(m: BTreeMap<MessageKind, u64>) -> Result<Self, RangeError> {
+        AckPolicy::new(m.into_iter().map(|(k, s)| (k, Duration::from_secs(s))))
+    }
+}
+impl From<AckPolicy> for BTreeMap<MessageKind, u64> {
+    fn from(p: AckPolicy) -> Self {
+        p.deadlines
+            .into_iter()
+            .map(|(k, d)| (k, d.as_secs()))
+            .collect()
+    }
+}
+
 impl Default for AckPolicy {
     /// Deadlines in the spirit of the 2015 memorandum's line: a strike warning is acknowledged
     /// within two minutes, a conflict alert within one; free text needs no acknowledgement.
@@ -236,11 +256,36 @@ impl Default for AckPolicy {
 }
 
 /// `from` tests whether `to` answers, at fixed times of each UTC day.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// JSON: `{"from": "coalition", "to": "russia", "times_utc_s": [21600, 64800]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawSchedule", into = "RawSchedule")]
 pub struct LinkTestSchedule {
     from: PartyId,
     to: PartyId,
     times_utc_s: Vec<u32>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    from: PartyId,
+    to: PartyId,
+    times_utc_s: Vec<u32>,
+}
+impl TryFrom<RawSchedule> for LinkTestSchedule {
+    type Error = RangeError;
+    fn try_from(r: RawSchedule) -> Result<Self, RangeError> {
+        LinkTestSchedule::new(r.from, r.to, r.times_utc_s)
+    }
+}
+impl From<LinkTestSchedule> for RawSchedule {
+    fn from(s: LinkTestSchedule) -> Self {
+        RawSchedule {
+            from: s.from,
+            to: s.to,
+            times_utc_s: s.times_utc_s,
+        }
+    }
 }
 
 impl LinkTestSchedule {
@@ -294,12 +339,40 @@ impl LinkTestSchedule {
 }
 
 /// Everything the line needs from the agreement, checked to fit together.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// JSON: `{"rosters": [...], "ack_deadlines_s": {...}, "link_tests": [...], "start_ms": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawConfig", into = "RawConfig")]
 pub struct LineConfig {
     rosters: Vec<Roster>,
     policy: AckPolicy,
     link_tests: Vec<LinkTestSchedule>,
     start: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    rosters: Vec<Roster>,
+    ack_deadlines_s: AckPolicy,
+    #[serde(default)]
+    link_tests: Vec<LinkTestSchedule>,
+    start_ms: Timestamp,
+}
+impl TryFrom<RawConfig> for LineConfig {
+    type Error = RangeError;
+    fn try_from(r: RawConfig) -> Result<Self, RangeError> {
+        LineConfig::new(r.rosters, r.ack_deadlines_s, r.link_tests, r.start_ms)
+    }
+}
+impl From<LineConfig> for RawConfig {
+    fn from(c: LineConfig) -> Self {
+        RawConfig {
+            rosters: c.rosters,
+            ack_deadlines_s: c.policy,
+            link_tests: c.link_tests,
+            start_ms: c.start,
+        }
+    }
 }
 
 impl LineConfig {

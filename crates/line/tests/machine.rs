@@ -509,3 +509,42 @@ fn config_validation() {
         .is_err()
     );
 }
+
+#[test]
+fn config_loads_from_json_and_checks_it() {
+    let json = r#"{
+        "rosters": [
+            {"party": "coalition", "command": "CAOC Director",
+             "contacts": [{"officer": "Maj. Smith", "shift": {"start_utc_s": 0, "end_utc_s": 43200}}]},
+            {"party": "russia", "command": "Command",
+             "contacts": [{"officer": "Petrov", "shift": {"start_utc_s": 21600, "end_utc_s": 64800}}]}
+        ],
+        "ack_deadlines_s": {"strike_warning": 120, "link_test": 300},
+        "link_tests": [{"from": "coalition", "to": "russia", "times_utc_s": [64800, 21600]}],
+        "start_ms": 1491955200000
+    }"#;
+    let cfg: LineConfig = serde_json::from_str(json).unwrap();
+    assert_eq!(
+        cfg.policy().deadline(MessageKind::StrikeWarning),
+        Some(Duration::from_secs(120))
+    );
+    assert_eq!(cfg.policy().deadline(MessageKind::ConflictAlert), None);
+    assert_eq!(
+        cfg.roster(&party("russia")).unwrap().chain_at(at(9, 0, 0)),
+        [officer("Petrov"), officer("Command")]
+    );
+    assert_eq!(
+        cfg.link_tests()[0].next_at_or_after(at(0, 0, 0)),
+        at(6, 0, 0)
+    );
+    let back: LineConfig = serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
+    assert_eq!(back, cfg);
+    // A link test naming a party without a roster is refused with the party named.
+    let bad = json.replace(r#""to": "russia""#, r#""to": "nato""#);
+    let err = serde_json::from_str::<LineConfig>(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nato"), "{err}");
+    let bad = json.replace("\"strike_warning\": 120", "\"strike_warning\": 0");
+    assert!(serde_json::from_str::<LineConfig>(&bad).is_err());
+}
