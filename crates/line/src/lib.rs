@@ -23,8 +23,8 @@ pub mod units;
 pub use ids::{MessageId, OfficerName, PartyId, SubjectId, Text, TrackId};
 pub use lang::{CoordFormat, Language, ReaderProfile};
 pub use machine::{
-    Accepted, AckRecord, Counters, Effect, Escalation, Event, Line, LineError, LoggedEvent,
-    Reachability, RebuildError, Tracked,
+    Accepted, AckLatency, AckRecord, Counters, Effect, Escalation, Event, Line, LineError,
+    LoggedEvent, Reachability, RebuildError, Tracked,
 };
 pub use message::{
     Activity, AlertLevel, Alteration, Body, ConflictAlert, Decision, Document, LangTag, Message,

@@ -262,6 +262,18 @@ impl Reachability {
     }
 }
 
+/// How long `recipient` took to acknowledge one message (for the working group's reports).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AckLatency {
+    pub message_id: MessageId,
+    pub kind: MessageKind,
+    pub received_at: Timestamp,
+    /// `None`: not acknowledged (yet).
+    pub latency_ms: Option<u64>,
+    pub late: bool,
+    pub escalations: u32,
+}
+
 /// Counters of what the line refused or skipped, for metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
@@ -742,6 +754,25 @@ impl Line {
             .map(|t| &t.message)
             .filter(move |m| m.subject() == subject)
     }
+    /// Every message needing acknowledgement that `party` received within `window`, with how
+    /// long it took and how far it escalated: the working level's measured responsiveness.
+    pub fn ack_latencies(&self, party: &PartyId, window: TimeWindow) -> Vec<AckLatency> {
+        self.messages()
+            .filter(|t| t.needs_ack() && t.message.to() == party && window.contains(t.received_at))
+            .map(|t| AckLatency {
+                message_id: t.message.id().clone(),
+                kind: t.message.kind(),
+                received_at: t.received_at,
+                latency_ms: t
+                    .ack
+                    .as_ref()
+                    .map(|a| a.at.ms_since(t.received_at).max(0) as u64),
+                late: t.overdue_at.is_some(),
+                escalations: t.level,
+            })
+            .collect()
+    }
+
     /// Link tests to `party` scheduled within `window`, by outcome.
     pub fn reachability(&self, party: &PartyId, window: TimeWindow) -> Reachability {
         let mut r = Reachability::default();

@@ -36,6 +36,22 @@ fn the_story_shows_escalation_and_late_acknowledgement_in_both_languages() {
     let m111 = s.line.get(&MessageId::new("M-111").unwrap()).unwrap();
     assert_eq!(m111.escalations().len(), 2);
     assert!(m111.ack().unwrap().late);
+    // Russia's measured responsiveness over the day: M-111 took 310 s and two escalations.
+    let day = TimeWindow::new(
+        Timestamp::from_unix_ms(1_491_955_200_000).unwrap(),
+        Timestamp::from_unix_ms(1_491_955_200_000 + 86_400_000).unwrap(),
+    )
+    .unwrap();
+    let lat = s.line.ack_latencies(&PartyId::new("russia").unwrap(), day);
+    let m111 = lat
+        .iter()
+        .find(|l| l.message_id.as_str() == "M-111")
+        .unwrap();
+    assert_eq!(
+        (m111.latency_ms, m111.late, m111.escalations),
+        (Some(310_000), true, 2)
+    );
+    assert_eq!(lat.iter().filter(|l| l.late).count(), 1);
     // The story is deterministic: the demo prints the same text every time.
     assert_eq!(story::demo_text(), text);
 }
