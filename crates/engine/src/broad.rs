@@ -372,7 +372,10 @@ mod tests {
                 .collect();
             let mut w = v.clone();
             radix_sort(&mut v);
-            assert!(v.windows(2).all(|p| p[0].0 <= p[1].0), "not sorted at length {len}");
+            assert!(
+                v.windows(2).all(|p| p[0].0 <= p[1].0),
+                "not sorted at length {len}"
+            );
             // A permutation of the input.
             let mut u = v.clone();
             u.sort_unstable();
