@@ -1,24 +1,640 @@
-//! `deconflict log …`.
+//! `deconflict log …` and `deconflict verify`: export the tamper-evident record, hand out tree
+//! heads and proofs from a data directory, keep a party's last verified tree head, and verify an
+//! export offline. The logic is in `deconflict-ledger` (formats, tree, checks) and
+//! `deconflict-journal` (storage, parallel verification); this module parses arguments, reads
+//! and writes files, and reports.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use deconflict_journal::verify::{VerifyFileError, verify_file};
+use deconflict_journal::{Journal, JournalConfig, export_dir, load_dir};
+use deconflict_ledger::export::{EndCounts, end_line, header_line, parse_header};
+use deconflict_ledger::{
+    Entry, EntryBody, FieldValue, Fields, Hash, KeyId, KeyRing, Monitor, PublicKey, SignedEntry,
+    SignedTreeHead, SigningKey, Text, Tree, TreeHead, TreeHeadUpdate, VerifyOptions, VerifyingKey,
+    saved_tree_head_from_json,
+};
 
 #[derive(clap::Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Write the log in a data directory to an export file (format: see README).
+    Export(ExportArgs),
+    /// Write the latest signed tree head and a consistency proof from an earlier size: what a
+    /// party fetches to check that the log only grew.
+    TreeHead(TreeHeadArgs),
+    /// Write the inclusion proof of one entry in a tree head.
+    Proof(ProofArgs),
+    /// Check a fetched tree head (and its consistency proof) against the last one verified, and
+    /// keep it as the new last verified head.
+    CheckHead(CheckHeadArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// The journal's data directory.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// The export file to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct TreeHeadArgs {
+    /// The journal's data directory.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// The size of the tree head the party verified last (0 when none).
+    #[arg(long, default_value_t = 0)]
+    since: u64,
+    /// Where to write the update (JSON); standard output when absent.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct ProofArgs {
+    /// The journal's data directory.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// The entry's index (0-based).
+    #[arg(long)]
+    index: u64,
+    /// The tree size to prove against; the latest tree head's when absent.
+    #[arg(long)]
+    size: Option<u64>,
+}
+
+#[derive(clap::Args)]
+pub struct CheckHeadArgs {
+    /// The party's state file: the log followed, its key, the last verified tree head. Created
+    /// on first use (then --log-key is required).
+    #[arg(long)]
+    state: PathBuf,
+    /// The log's public key (64 hex digits), to create the state file.
+    #[arg(long)]
+    log_key: Option<String>,
+    /// The log's key id, to create the state file.
+    #[arg(long, default_value = "service")]
+    log: String,
+    /// The fetched update: `{"consistency":{…},"tree_head":{…}}` (see `deconflict log tree-head`).
+    update: PathBuf,
+}
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        Command::Export(a) => export(a),
+        Command::TreeHead(a) => tree_head(a),
+        Command::Proof(a) => proof(a),
+        Command::CheckHead(a) => check_head(a),
+    }
+}
+
+fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
+    // Write beside the target and rename, so a reader never sees half an export.
+    let tmp = a.out.with_extension("partial");
+    let mut f = std::fs::File::create(&tmp).with_context(|| format!("{}", tmp.display()))?;
+    let counts = export_dir(&a.data_dir, &mut f)?;
+    f.sync_all().with_context(|| format!("{}", tmp.display()))?;
+    drop(f);
+    std::fs::rename(&tmp, &a.out).with_context(|| format!("{}", a.out.display()))?;
+    println!(
+        "exported {} entries and {} tree heads to {}",
+        counts.entries,
+        counts.tree_heads,
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tree_head(a: TreeHeadArgs) -> anyhow::Result<ExitCode> {
+    let log = load_dir(&a.data_dir)?;
+    let Some(latest) = log.latest().cloned() else {
+        bail!("{}: the log has no tree head yet", a.data_dir.display());
+    };
+    let consistency = log
+        .tree
+        .consistency_proof(a.since, latest.tree_head().size())
+        .with_context(|| format!("--since {}", a.since))?;
+    let update = TreeHeadUpdate {
+        tree_head: latest,
+        consistency,
+    };
+    write_out(a.out.as_deref(), &update.to_json())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn proof(a: ProofArgs) -> anyhow::Result<ExitCode> {
+    let log = load_dir(&a.data_dir)?;
+    let Some(latest) = log.latest() else {
+        bail!("{}: the log has no tree head yet", a.data_dir.display());
+    };
+    let size = a.size.unwrap_or(latest.tree_head().size());
+    if !log.heads.iter().any(|h| h.tree_head().size() == size) {
+        bail!("no tree head of size {size} was issued; proofs are given against issued tree heads");
+    }
+    let p = log.tree.inclusion_proof(a.index, size)?;
+    let leaf = log.tree.leaf_hash(a.index).context("index out of range")?;
+    println!("index {} size {size} leaf_hash {leaf}", p.index);
+    for h in &p.path {
+        println!("{h}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_head(a: CheckHeadArgs) -> anyhow::Result<ExitCode> {
+    let mut monitor = match std::fs::read(&a.state) {
+        Ok(bytes) => Monitor::from_json(&bytes)
+            .with_context(|| format!("{}: not a check-head state file", a.state.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let Some(hex) = &a.log_key else {
+                bail!(
+                    "{} does not exist: pass --log-key (and --log) to start following a log",
+                    a.state.display()
+                );
+            };
+            let key = PublicKey::from_hex(hex).context("--log-key")?;
+            Monitor::new(KeyId::new(a.log.clone()).context("--log")?, key.0)
+        }
+        Err(e) => return Err(e).with_context(|| format!("{}", a.state.display())),
+    };
+    let bytes = std::fs::read(&a.update).with_context(|| format!("{}", a.update.display()))?;
+    let update = TreeHeadUpdate::from_json(&bytes).with_context(|| {
+        format!(
+            "{}: not a tree head update {{\"consistency\":…,\"tree_head\":…}}",
+            a.update.display()
+        )
+    })?;
+    let old_size = monitor.tree_head.as_ref().map(|h| h.tree_head().size());
+    if let Err(e) = monitor.accept(&update) {
+        if let deconflict_ledger::HeadCheckError::Fork(evidence) = &e {
+            // The two signed heads are the evidence: print them whole for the working group.
+            println!("{}", String::from_utf8_lossy(evidence.first.as_bytes()));
+            println!("{}", String::from_utf8_lossy(evidence.second.as_bytes()));
+        }
+        bail!(
+            "{}: {e} (state file {} left unchanged)",
+            a.update.display(),
+            a.state.display()
+        );
+    }
+    write_atomically(&a.state, &monitor.to_json())?;
+    let th = update.tree_head.tree_head();
+    match old_size {
+        Some(old) => println!(
+            "tree head size {} root {} is consistent with the verified size {old}; saved",
+            th.size(),
+            th.root()
+        ),
+        None => println!(
+            "tree head size {} root {} signed by {}; saved as the first verified head",
+            th.size(),
+            th.root(),
+            th.log()
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(clap::Args)]
-pub struct VerifyArgs {}
+pub struct VerifyArgs {
+    /// The export file (see `deconflict log export`).
+    file: PathBuf,
+    /// The parties' public keys to trust instead of the keys listed in the file: a keys file
+    /// `{"<party id>":"<64 hex>",…}`, or an agreement TOML file (its parties' keys).
+    #[arg(long)]
+    agreement: Option<PathBuf>,
+    /// The log's public key (64 hex digits) to trust; with --agreement, when the keys file does
+    /// not list the log's own key.
+    #[arg(long)]
+    log_key: Option<String>,
+    /// A tree head saved earlier (a signed tree head, a tree head update or a check-head state
+    /// file): the export must contain the same tree at that size.
+    #[arg(long)]
+    since_tree_head: Option<PathBuf>,
+    /// Threads checking signatures; all cores when absent.
+    #[arg(long)]
+    threads: Option<usize>,
+}
 
-pub fn verify(_args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not available in this build yet")
+/// Keys from a keys file or an agreement, plus the log's key.
+fn pinned_keys(a: &VerifyArgs) -> anyhow::Result<Option<KeyRing>> {
+    let Some(path) = &a.agreement else {
+        if a.log_key.is_some() {
+            bail!("--log-key needs --agreement (the parties' keys)");
+        }
+        return Ok(None);
+    };
+    let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut ring = if text.trim_start().starts_with('{') {
+        KeyRing::from_json(&bytes).with_context(|| {
+            format!(
+                "{}: not a keys file {{\"<party id>\":\"<64 hex>\",…}}",
+                path.display()
+            )
+        })?
+    } else {
+        let agreement = deconflict_agreement::parse_toml(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut ring = KeyRing::new();
+        for p in agreement.parties() {
+            let id = KeyId::new(p.id().as_str())
+                .with_context(|| format!("{}: party id {}", path.display(), p.id().as_str()))?;
+            let key = VerifyingKey::from_bytes(p.public_key().as_bytes())
+                .with_context(|| format!("{}: key of {}", path.display(), p.id().as_str()))?;
+            ring.insert(id, key)?;
+        }
+        ring
+    };
+    let header = first_line(&a.file)?;
+    let (log_id, header_keys) =
+        parse_header(&header).map_err(|e| anyhow::anyhow!("{}: {e}", a.file.display()))?;
+    if let Some(hex) = &a.log_key {
+        let key = PublicKey::from_hex(hex).context("--log-key")?;
+        ring.insert(log_id.clone(), key.0)?;
+    }
+    if ring.get(&log_id).is_none() {
+        match header_keys.get(&log_id) {
+            Some(k) => {
+                eprintln!(
+                    "deconflict: warning: the log's key ({log_id}) is not in {} and --log-key was not given; it is taken from the export itself",
+                    path.display()
+                );
+                ring.insert(log_id, *k)?;
+            }
+            None => bail!(
+                "{}: the header lists no key for the log {log_id}",
+                a.file.display()
+            ),
+        }
+    }
+    Ok(Some(ring))
+}
+
+fn first_line(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
+    let mut r = std::io::BufReader::new(f);
+    let mut line = Vec::new();
+    r.read_until(b'\n', &mut line)
+        .with_context(|| format!("{}", path.display()))?;
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    Ok(line)
+}
+
+pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let pinned = pinned_keys(&a)?;
+    let since = match &a.since_tree_head {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
+            Some(
+                saved_tree_head_from_json(&bytes)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+            )
+        }
+        None => None,
+    };
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let options = VerifyOptions {
+        pinned_keys: pinned,
+        since: since.clone(),
+    };
+    let started = Instant::now();
+    match verify_file(&a.file, options, threads) {
+        Ok(s) => {
+            let th = s.last_tree_head.tree_head();
+            println!(
+                "{}: OK — {} entries, {} tree heads; every signature, tree head and root checked ({:.2} s)",
+                a.file.display(),
+                s.counts.entries,
+                s.counts.tree_heads,
+                started.elapsed().as_secs_f64()
+            );
+            println!(
+                "last tree head: size {} root {} time_ms {} signed by {}",
+                th.size(),
+                th.root(),
+                th.time_ms(),
+                th.log()
+            );
+            if let Some(saved) = since {
+                println!(
+                    "consistent with the saved tree head of size {}",
+                    saved.tree_head().size()
+                );
+            }
+            if !s.keys_pinned {
+                println!(
+                    "keys: taken from the export itself (proves integrity, not authorship); pass --agreement to pin them"
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(VerifyFileError::Invalid(e)) => {
+            bail!("{}: verification FAILED at {e}", a.file.display())
+        }
+        Err(e) => Err(e).with_context(|| format!("{}", a.file.display())),
+    }
 }
 
 #[derive(clap::Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Concurrent appenders (threads that each sign an entry and wait until it is durable).
+    #[arg(long, default_value_t = 256)]
+    appenders: usize,
+    /// How long to run the append benchmark.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Entries in the export whose verification is timed.
+    #[arg(long, default_value_t = 1_000_000)]
+    verify_entries: u64,
+    /// Directory for the benchmark's journal and export (removed afterwards); a fresh directory
+    /// under the system's temporary directory when absent.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
 
-pub fn bench(_args: BenchArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not available in this build yet")
+/// Targets the benchmark is judged by.
+const APPENDS_PER_S_TARGET: f64 = 20_000.0;
+const VERIFY_1M_S_TARGET: f64 = 10.0;
+
+pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("deconflict-bench-log-{}", std::process::id())),
+    };
+    if dir.exists() {
+        bail!("{} exists; give a fresh --dir", dir.display());
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
+    let result = bench_in(&a, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn party_keys() -> Vec<(KeyId, SigningKey)> {
+    // Fixed, public benchmark keys derived from their names: reproducible, never secret.
+    ["service", "blue", "red", "green"]
+        .iter()
+        .map(|name| {
+            let seed = Hash::of(format!("deconflict bench key {name}").as_bytes()).0;
+            (
+                KeyId::new(*name).unwrap_or_else(|_| unreachable!()),
+                SigningKey::from_bytes(&seed),
+            )
+        })
+        .collect()
+}
+
+fn bench_entry(author: &KeyId, n: u64) -> anyhow::Result<Entry> {
+    let fields = Fields::new()
+        .with("cpa_h_m", FieldValue::int((n % 9000) as i64)?)?
+        .with("cpa_v_m", FieldValue::int((n % 600) as i64)?)?
+        .with("tcpa_ms", FieldValue::int((n % 120_000) as i64)?)?;
+    Ok(Entry::new(
+        author.clone(),
+        1_700_000_000_000 + n,
+        EntryBody::Alert {
+            alert_id: Text::new(format!("alert-{n}"))?,
+            level: Text::new("warning")?,
+            parties: vec![KeyId::new("blue")?, KeyId::new("red")?],
+            fields,
+        },
+    )?)
+}
+
+/// Entries signed by the parties, on every core.
+fn sign_pool(keys: &[(KeyId, SigningKey)], len: u64) -> anyhow::Result<Vec<SignedEntry>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2) as u64;
+    let per = len.div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || -> anyhow::Result<Vec<SignedEntry>> {
+                    (t * per..((t + 1) * per).min(len))
+                        .map(|n| {
+                            let (author, key) = &keys[1 + (n as usize) % (keys.len() - 1)];
+                            Ok(SignedEntry::sign(bench_entry(author, n)?, key)?)
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(len as usize);
+        for h in handles {
+            out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+        }
+        Ok(out)
+    })
+}
+
+fn bench_in(a: &BenchArgs, dir: &Path) -> anyhow::Result<ExitCode> {
+    let keys = party_keys();
+    let mut ring = KeyRing::new();
+    for (id, k) in &keys {
+        ring.insert(id.clone(), k.verifying_key())?;
+    }
+
+    // 1. Signed, durable appends with group commit. Parties sign on their own machines, so the
+    //    entries are signed before the clock starts (on all cores); what is timed is the log's
+    //    work: check each signature (strict Ed25519), queue, write, fdatasync per batch, sign a
+    //    tree head per batch, acknowledge.
+    let pool_len = (APPENDS_PER_S_TARGET * 2.5 * a.seconds.max(0.1)) as u64;
+    let pool = Arc::new(sign_pool(&keys, pool_len)?);
+    let next = Arc::new(AtomicU64::new(0));
+    let journal_dir = dir.join("journal");
+    let config = JournalConfig::new(keys[0].0.clone(), keys[0].1.clone(), ring.clone());
+    let journal = Arc::new(Journal::open(&journal_dir, config)?);
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..a.appenders.max(1))
+        .map(|_| {
+            let (journal, stop, done) = (journal.clone(), stop.clone(), done.clone());
+            let (pool, next) = (pool.clone(), next.clone());
+            std::thread::spawn(move || -> anyhow::Result<()> {
+                while !stop.load(Ordering::Relaxed) {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(e) = pool.get(n as usize) else {
+                        break; // the pool ran out: the run is cut short and says so below
+                    };
+                    journal.append(e.clone())?;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let deadline = started + Duration::from_secs_f64(a.seconds.max(0.1));
+    while Instant::now() < deadline && next.load(Ordering::Relaxed) < pool_len {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join()
+            .map_err(|_| anyhow::anyhow!("an appender panicked"))??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    if next.load(Ordering::Relaxed) >= pool_len {
+        println!(
+            "(the {pool_len} pre-signed entries ran out before {} s)",
+            a.seconds
+        );
+    }
+    let stats = journal.stats();
+    let appended = done.load(Ordering::Relaxed);
+    let rate = appended as f64 / elapsed;
+    println!(
+        "durable appends of signed entries (signature checked, fdatasync before acknowledging): {appended} in {elapsed:.2} s with {} appenders = {rate:.0}/s \
+         (target >= {APPENDS_PER_S_TARGET:.0}/s: {:.2}x the target) — {} fdatasync batches, {:.1} entries per batch, {} refused",
+        a.appenders,
+        rate / APPENDS_PER_S_TARGET,
+        stats.batches,
+        stats.appended as f64 / stats.batches.max(1) as f64,
+        stats.rejected_queue_full + stats.rejected_invalid + stats.rejected_too_large
+    );
+    drop(journal);
+    std::fs::remove_dir_all(&journal_dir).ok();
+
+    // 2. Offline verification of an export of `verify_entries` entries.
+    let export = dir.join("export.jsonl");
+    let made = Instant::now();
+    let bytes = write_bench_export(&export, &keys, &ring, a.verify_entries)?;
+    println!(
+        "wrote an export of {} entries ({:.0} MB) in {:.1} s (not timed)",
+        a.verify_entries,
+        bytes as f64 / 1e6,
+        made.elapsed().as_secs_f64()
+    );
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let started = Instant::now();
+    let summary = verify_file(
+        &export,
+        VerifyOptions {
+            pinned_keys: Some(ring),
+            since: None,
+        },
+        threads,
+    )?;
+    let secs = started.elapsed().as_secs_f64();
+    let target = VERIFY_1M_S_TARGET * a.verify_entries as f64 / 1e6;
+    println!(
+        "verify export of {} entries: {secs:.2} s on {threads} threads = {:.0} entries/s \
+         (target < {target:.1} s: {:.2}x the limit)",
+        summary.counts.entries,
+        summary.counts.entries as f64 / secs,
+        secs / target
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes an export as the journal would (batches of 1,000 entries, each closed by a signed tree
+/// head), signing on all cores. Returns its size in bytes.
+fn write_bench_export(
+    path: &Path,
+    keys: &[(KeyId, SigningKey)],
+    ring: &KeyRing,
+    entries: u64,
+) -> anyhow::Result<u64> {
+    const BATCH: u64 = 1000;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2) as u64;
+    let f = std::fs::File::create(path).with_context(|| format!("{}", path.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    let (log_id, log_key) = &keys[0];
+    w.write_all(&header_line(log_id, ring))?;
+    w.write_all(b"\n")?;
+    let mut tree = Tree::new();
+    let mut counts = EndCounts::default();
+    let mut time_ms = 1_700_000_000_000u64;
+    let mut head = |tree: &Tree, w: &mut dyn Write, counts: &mut EndCounts| -> anyhow::Result<()> {
+        time_ms += 1;
+        let th = TreeHead::new(log_id.clone(), tree.len(), tree.root(), time_ms)?;
+        w.write_all(SignedTreeHead::sign(th, log_key).as_bytes())?;
+        w.write_all(b"\n")?;
+        counts.tree_heads += 1;
+        Ok(())
+    };
+    head(&tree, &mut w, &mut counts)?;
+    let mut start = 0u64;
+    while start < entries {
+        let end = (start + BATCH * threads * 8).min(entries);
+        // Sign a chunk on every core, then write it in order.
+        let chunks: Vec<Vec<SignedEntry>> = std::thread::scope(|s| {
+            let per = (end - start).div_ceil(threads);
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let lo = start + t * per;
+                    let hi = (lo + per).min(end);
+                    s.spawn(move || -> anyhow::Result<Vec<SignedEntry>> {
+                        (lo..hi)
+                            .map(|n| {
+                                let (author, key) = &keys[1 + (n as usize) % (keys.len() - 1)];
+                                Ok(SignedEntry::sign(bench_entry(author, n)?, key)?)
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect::<anyhow::Result<Vec<_>>>()
+        })?;
+        for e in chunks.into_iter().flatten() {
+            tree.push(e.as_bytes());
+            w.write_all(e.as_bytes())?;
+            w.write_all(b"\n")?;
+            counts.entries += 1;
+            if counts.entries % BATCH == 0 {
+                head(&tree, &mut w, &mut counts)?;
+            }
+        }
+        start = end;
+    }
+    if counts.entries % BATCH != 0 {
+        head(&tree, &mut w, &mut counts)?;
+    }
+    w.write_all(&end_line(counts))?;
+    w.write_all(b"\n")?;
+    w.flush()?;
+    Ok(std::fs::metadata(path)?.len())
+}
+
+fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match path {
+        Some(p) => write_atomically(p, bytes),
+        None => {
+            std::io::stdout().write_all(bytes)?;
+            Ok(())
+        }
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    let mut f = std::fs::File::create(&tmp).with_context(|| format!("{}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("{}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}", path.display()))?;
+    Ok(())
 }
