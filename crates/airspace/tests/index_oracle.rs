@@ -157,6 +157,8 @@ proptest! {
             index.insert(n.clone()).unwrap();
         }
         check_all(&index, &set, buffers(h, v));
+        let packed = StrategicIndex::bulk_load(frame(), set.clone()).unwrap();
+        check_all(&packed, &set, buffers(h, v));
     }
 
     #[test]

@@ -321,3 +321,27 @@ fn validation_names_the_rule() {
     let long = TimeWindow::new(0, 8 * 24 * HOUR_MS, &l);
     assert!(matches!(long, Err(Rule::DurationTooLong { .. })));
 }
+
+/// Regression: the point look-up built its box with raw milliseconds while stored boxes use
+/// seconds, so no notification was ever found active.
+#[test]
+fn active_at_finds_the_notification_over_a_point_regression_box_scales() {
+    let mut index = StrategicIndex::new(frame());
+    index
+        .insert(n("A", "red", rect(38.0, 35.0, 38.2, 35.2), BAND, (0, 2)))
+        .unwrap();
+    let inside = ll(38.1, 35.1);
+    let hit = index.active_at(inside, 1000.0, T0_MS + HOUR_MS);
+    assert_eq!(hit.len(), 1);
+    assert_eq!(hit[0].0.as_str(), "A");
+    // Half-open window and band; closed footprint.
+    assert!(
+        index
+            .active_at(inside, 1000.0, T0_MS + 2 * HOUR_MS)
+            .is_empty()
+    );
+    assert_eq!(index.active_at(inside, 0.0, T0_MS).len(), 1);
+    assert!(index.active_at(inside, 3000.0, T0_MS).is_empty());
+    assert_eq!(index.active_at(ll(38.2, 35.2), 0.0, T0_MS).len(), 1);
+    assert!(index.active_at(ll(38.21, 35.1), 0.0, T0_MS).is_empty());
+}
