@@ -247,6 +247,9 @@ impl Scenario {
             ),
         };
         let lead = f64::from(lead_s);
+        // After the encounter the coalition aircraft turns left (towards south) and the Russian
+        // one right (towards east), so they diverge: turning the other way can bring them back
+        // together later (seed 8851605980112230466 did, 386 s after the designed CPA).
         sorties.push(designed(
             "coalition-01",
             COALITION,
@@ -257,7 +260,7 @@ impl Scenario {
             alt_a_m,
             track_a_deg,
             gs_a,
-            3.0,
+            -3.0,
         ));
         sorties.push(designed(
             "russia-01",
@@ -269,7 +272,7 @@ impl Scenario {
             alt_a_m + dz_m,
             track_b_deg,
             gs_b,
-            -3.0,
+            3.0,
         ));
 
         // The dividing-line crossing: a Russian aircraft west of the river between Deir ez-Zor
