@@ -223,6 +223,14 @@ impl Party {
     pub fn disclose_notification(&self) -> &BTreeSet<NotificationField> {
         &self.disclose_notification
     }
+    /// May the other parties see this track field of this party's aircraft?
+    pub fn discloses_track(&self, field: TrackField) -> bool {
+        self.disclose_track.contains(&field)
+    }
+    /// May the other parties see this field of this party's notifications?
+    pub fn discloses_notification(&self, field: NotificationField) -> bool {
+        self.disclose_notification.contains(&field)
+    }
 }
 
 /// A duty contact.

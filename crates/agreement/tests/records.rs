@@ -77,3 +77,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn statement_canonical_bytes_known_answer() {
+    // Written by hand from the documented shape: keys sorted, no whitespace, integers bare,
+    // non-ASCII text as UTF-8 (RFC 8785 §3.2.2.2), newline escaped as \n.
+    let id = AgreementId::from_bytes([0x11; 32]);
+    let st = Statement::new(
+        id,
+        PartyId::new("russia").unwrap(),
+        7,
+        Action::Suspend {
+            reason: "Удар по Шайрату\nline stays open".into(),
+        },
+    )
+    .unwrap();
+    let expected = format!(
+        "{{\"action\":\"suspend\",\"agreement\":\"sha256:{}\",\"basis_seq\":7,\
+         \"format\":\"deconflict.agreement-statement.v1\",\"party\":\"russia\",\
+         \"reason\":\"Удар по Шайрату\\nline stays open\"}}",
+        "11".repeat(32)
+    );
+    assert_eq!(String::from_utf8(st.canonical_bytes()).unwrap(), expected);
+}
