@@ -253,6 +253,17 @@ fn path_id(
     Ok(id)
 }
 
+/// Names a field of the nested notification by its full path in the request document.
+fn in_notification(mut e: ApiError) -> ApiError {
+    if let Some(f) = &e.body.field
+        && f != "id"
+        && !f.starts_with("notification")
+    {
+        e.body.field = Some(format!("notification.{f}"));
+    }
+    e
+}
+
 fn no_body(body: &Bytes) -> Result<(), ApiError> {
     if body.is_empty() {
         Ok(())
@@ -334,7 +345,7 @@ async fn create_notification(
     body: Bytes,
 ) -> Result<(StatusCode, Json<NotificationAccepted>), ApiError> {
     let req: NotificationCreate = parse_json(&body)?;
-    req.validate()?;
+    req.validate().map_err(in_notification)?;
     let r = state
         .write_notification(&c.party, req.id, 0, Some(req.notification))
         .await?;
@@ -372,6 +383,7 @@ async fn update_notification(
     if req.revision == 0 {
         return Err(ApiError::invalid("revision", "revisions start at 1"));
     }
+    req.notification.validate().map_err(in_notification)?;
     Ok(Json(
         state
             .write_notification(&c.party, id, req.revision, Some(req.notification))

@@ -106,9 +106,21 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            let mut err = ApiError::new(status, code, inner.to_string());
-            if path != "." {
-                err = err.with_field(path);
+            let message = inner.to_string();
+            // serde names an unknown or missing field in its message, not in the path.
+            let named = ["unknown field `", "missing field `"]
+                .iter()
+                .find_map(|p| message.strip_prefix(p))
+                .and_then(|rest| rest.split('`').next());
+            let field = match (path.as_str(), named) {
+                (".", Some(n)) => Some(n.to_string()),
+                (".", None) => None,
+                (p, Some(n)) => Some(format!("{p}.{n}")),
+                (p, None) => Some(p.to_string()),
+            };
+            let mut err = ApiError::new(status, code, message);
+            if let Some(f) = field {
+                err = err.with_field(f);
             }
             Err(err)
         }

@@ -25,9 +25,11 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod clock;
+pub mod datadir;
 pub mod demo;
 pub mod error;
 pub mod metrics;
+pub mod server;
 pub mod sse;
 pub mod state;
 pub mod strategic;
@@ -88,4 +90,14 @@ pub async fn serve(
 /// Binds `addr` (port 0 for an ephemeral port).
 pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr).await
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -125,15 +125,21 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 impl State {
     /// Opens the service over a store: records the agreement as version 1 if the store is new,
     /// reloads the lifecycle, the live tracks and the stream cursors otherwise.
+    /// `all_signed`: every party's signature over the agreement verified; until then the
+    /// agreement is a draft and operational writes are refused.
     pub fn open(
         config: Config,
         terms: Terms,
+        all_signed: bool,
         mut store: Box<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<State>, StartError> {
         let versions = store.agreement_versions()?;
         let now_ms = clock.now_ms();
         let mut lifecycle = Lifecycle::in_force();
+        if !all_signed {
+            lifecycle.status = Status::Draft;
+        }
         match versions.first() {
             None => {
                 let doc = AgreementDoc {
@@ -161,6 +167,10 @@ impl State {
                     && let Ok(doc) = serde_json::from_slice::<AgreementDoc>(&last.document)
                 {
                     lifecycle = doc.lifecycle.into_lifecycle();
+                }
+                // Signatures gathered since: a draft comes into force.
+                if lifecycle.status == Status::Draft && all_signed {
+                    lifecycle.status = Status::InForce;
                 }
             }
         }

@@ -1,31 +1,84 @@
-//! `deconflict demo`, `serve`, `keygen`.
+//! `deconflict demo`, `serve`, `keygen`, `bench service`.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct DemoArgs {}
+use deconflict_service::datadir;
 
 #[derive(clap::Args)]
-pub struct ServeArgs {}
-
-#[derive(clap::Args)]
-pub struct KeygenArgs {}
-
-pub fn demo(_args: DemoArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not available in this build yet")
-}
-
-pub fn serve(_args: ServeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not available in this build yet")
-}
-
-pub fn keygen(_args: KeygenArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not available in this build yet")
+pub struct DemoArgs {
+    /// Keep the agreement, keys and store here (an empty or new directory), so that
+    /// `deconflict serve --data-dir DIR` serves them again.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
-pub struct BenchArgs {}
+pub struct ServeArgs {
+    /// The data directory: the store, and the agreement unless --agreement is given.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// The agreement file (TOML); its signatures are read from `<FILE>.<party>.sig` beside
+    /// it. Default: DIR/agreement.toml.
+    #[arg(long, value_name = "FILE")]
+    pub agreement: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8440")]
+    pub listen: SocketAddr,
+    /// Period of the conflict cycle, milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub cycle_ms: u64,
+}
+
+#[derive(clap::Args)]
+pub struct KeygenArgs {
+    /// Writes PREFIX.key (secret, mode 0600) and PREFIX.pub (`ed25519:…`, for the agreement).
+    #[arg(long, value_name = "PREFIX")]
+    pub out: PathBuf,
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let summary = deconflict_service::demo::run(args.data_dir.as_deref())?;
+    print!("{summary}");
+    if let Some(d) = &args.data_dir {
+        println!(
+            "\nKept in {}: serve it again with `deconflict serve --data-dir {}`",
+            d.display(),
+            d.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    deconflict_service::server::run(deconflict_service::server::ServeOptions {
+        data_dir: args.data_dir,
+        agreement: args.agreement,
+        listen: args.listen,
+        cycle_interval_ms: args.cycle_ms,
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
+    let key = datadir::generate_key();
+    let (k, p) = datadir::write_key_pair(&args.out, &key)?;
+    println!("{}", key.public_key().to_text());
+    eprintln!("wrote {} and {}", k.display(), p.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Live track counts to measure at.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    pub tracks: Vec<usize>,
+    /// Seconds of pushing at each count.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+}
 
 pub fn bench(_args: BenchArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not available in this build yet")
+    anyhow::bail!("deconflict bench service: not available in this build yet")
 }

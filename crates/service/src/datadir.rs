@@ -1,0 +1,208 @@
+//! The data directory: everything one service instance keeps, in one place.
+//!
+//! ```text
+//! DIR/agreement.toml                 the agreement (the agreement crate's TOML format)
+//! DIR/agreement.toml.<party>.sig     each party's detached signature over it
+//! DIR/keys/<party>.key               a party's secret key (demo only; mode 0600)
+//! DIR/keys/<party>.pub               its public key (`ed25519:…`)
+//! DIR/store.sqlite                   the store (with -wal and -shm beside it)
+//! ```
+//!
+//! The agreement is in force when every party's signature file is there and verifies.
+
+use std::path::{Path, PathBuf};
+
+use deconflict_agreement::{Agreement, AgreementSignature, SecretKey, parse_toml};
+use ed25519_dalek::SigningKey;
+
+use crate::terms::Terms;
+
+/// Largest agreement or signature file read, bytes.
+pub const FILE_BYTES_MAX: u64 = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataDirError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
+    move |source| DataDirError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn invalid(path: &Path, message: impl Into<String>) -> DataDirError {
+    DataDirError::Invalid {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Reads a file of at most [`FILE_BYTES_MAX`] bytes as text.
+pub fn read_text(path: &Path) -> Result<String, DataDirError> {
+    let meta = std::fs::metadata(path).map_err(io(path))?;
+    if meta.len() > FILE_BYTES_MAX {
+        return Err(invalid(
+            path,
+            format!("{} bytes, more than {FILE_BYTES_MAX}", meta.len()),
+        ));
+    }
+    std::fs::read_to_string(path).map_err(io(path))
+}
+
+/// The layout of one data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    pub root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: &Path) -> Self {
+        DataDir {
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn agreement(&self) -> PathBuf {
+        self.root.join("agreement.toml")
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.root.join("store.sqlite")
+    }
+
+    pub fn key(&self, party: &str) -> PathBuf {
+        self.root.join("keys").join(format!("{party}.key"))
+    }
+
+    pub fn public_key(&self, party: &str) -> PathBuf {
+        self.root.join("keys").join(format!("{party}.pub"))
+    }
+
+    /// Creates the directory (and `keys/`).
+    pub fn create(&self) -> Result<(), DataDirError> {
+        std::fs::create_dir_all(self.root.join("keys")).map_err(io(&self.root))
+    }
+}
+
+/// A loaded agreement: its terms and which parties' signatures verified.
+#[derive(Debug)]
+pub struct LoadedAgreement {
+    pub agreement: Agreement,
+    pub terms: Terms,
+    pub signed_by: Vec<String>,
+}
+
+impl LoadedAgreement {
+    pub fn all_signed(&self) -> bool {
+        self.terms
+            .parties
+            .iter()
+            .all(|p| self.signed_by.contains(&p.id))
+    }
+}
+
+/// Signature path beside an agreement file: `<file>.<party>.sig`.
+pub fn signature_path(agreement: &Path, party: &str) -> PathBuf {
+    let mut name = agreement.as_os_str().to_owned();
+    name.push(format!(".{party}.sig"));
+    PathBuf::from(name)
+}
+
+/// Reads and validates the agreement at `path` and the signatures beside it.
+pub fn load_agreement(path: &Path) -> Result<LoadedAgreement, DataDirError> {
+    let text = read_text(path)?;
+    let agreement = parse_toml(&text).map_err(|e| invalid(path, e.to_string()))?;
+    let terms = Terms::from_agreement(&agreement).map_err(|m| invalid(path, m))?;
+    let mut signed_by = Vec::new();
+    for p in &terms.parties {
+        let sp = signature_path(path, &p.id);
+        if !sp.exists() {
+            continue;
+        }
+        let sig = AgreementSignature::from_file_text(&read_text(&sp)?)
+            .map_err(|e| invalid(&sp, e.to_string()))?;
+        sig.verify(&agreement)
+            .map_err(|e| invalid(&sp, e.to_string()))?;
+        if sig.party().as_str() != p.id {
+            return Err(invalid(
+                &sp,
+                format!("signed by {}, not {}", sig.party(), p.id),
+            ));
+        }
+        signed_by.push(p.id.clone());
+    }
+    Ok(LoadedAgreement {
+        agreement,
+        terms,
+        signed_by,
+    })
+}
+
+/// The Ed25519 signing key inside an agreement-crate secret key (its file text carries the
+/// RFC 8032 seed in hex).
+pub fn signing_key(key: &SecretKey) -> Option<SigningKey> {
+    let text = key.to_file_text();
+    let hex = text
+        .trim()
+        .strip_prefix(deconflict_agreement::keys::SECRET_KEY_PREFIX)?;
+    let mut seed = [0u8; 32];
+    for (i, chunk) in hex.as_bytes().chunks(2).enumerate() {
+        let s = std::str::from_utf8(chunk).ok()?;
+        *seed.get_mut(i)? = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(SigningKey::from_bytes(&seed))
+}
+
+/// Reads a secret key file written by `deconflict keygen`.
+pub fn read_secret_key(path: &Path) -> Result<SecretKey, DataDirError> {
+    SecretKey::from_file_text(&read_text(path)?).map_err(|e| invalid(path, e.to_string()))
+}
+
+/// Writes a key pair: `<prefix>.key` (mode 0600 on Unix) and `<prefix>.pub`.
+pub fn write_key_pair(prefix: &Path, key: &SecretKey) -> Result<(PathBuf, PathBuf), DataDirError> {
+    let mut k = prefix.as_os_str().to_owned();
+    k.push(".key");
+    let mut p = prefix.as_os_str().to_owned();
+    p.push(".pub");
+    let (k, p) = (PathBuf::from(k), PathBuf::from(p));
+    if k.exists() {
+        return Err(invalid(
+            &k,
+            "exists already; refusing to overwrite a secret key",
+        ));
+    }
+    write_private(&k, key.to_file_text().as_bytes())?;
+    std::fs::write(&p, format!("{}\n", key.public_key().to_text())).map_err(io(&p))?;
+    Ok((k, p))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+/// A fresh secret key from the operating system's CSPRNG.
+pub fn generate_key() -> SecretKey {
+    use rand::RngCore as _;
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    SecretKey::from_seed(seed)
+}

@@ -1,0 +1,106 @@
+//! `deconflict serve`: the service over a data directory, on the system clock, until SIGINT or
+//! SIGTERM; then a graceful shutdown (streams end, the cycle stops, requests in flight finish).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::clock::SystemClock;
+use crate::datadir::{self, DataDir};
+use crate::state::{Config, State};
+
+/// What to serve, and where.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub data_dir: PathBuf,
+    /// Default: `DATA_DIR/agreement.toml`.
+    pub agreement: Option<PathBuf>,
+    pub listen: SocketAddr,
+    pub cycle_interval_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    #[error("{0}")]
+    DataDir(#[from] datadir::DataDirError),
+    #[error("store: {0}")]
+    Store(#[from] deconflict_store::StoreError),
+    #[error("{0}")]
+    Start(#[from] crate::state::StartError),
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs until a signal. Prints `listening on http://ADDR` on stdout first, so scripts and
+/// tests can find the port when `--listen` asked for port 0.
+pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
+    crate::init_tracing();
+    let dir = DataDir::new(&opts.data_dir);
+    let agreement = opts.agreement.clone().unwrap_or_else(|| dir.agreement());
+    let loaded = datadir::load_agreement(&agreement)?;
+    if !loaded.all_signed() {
+        tracing::warn!(
+            signed_by = ?loaded.signed_by,
+            "the agreement is a draft until every party signs; operational requests are refused"
+        );
+    }
+    dir.create()?;
+    let store = deconflict_store::SqliteStore::open(&dir.store())?;
+    let config = Config {
+        cycle_interval_ms: opts.cycle_interval_ms.max(1),
+        ..Config::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let all_signed = loaded.all_signed();
+        let id = loaded.terms.id.clone();
+        let state = State::open(
+            config,
+            loaded.terms,
+            all_signed,
+            Box::new(store),
+            Arc::new(SystemClock),
+        )?;
+        let listener = crate::bind(opts.listen)
+            .await
+            .map_err(|source| ServeError::Listen {
+                addr: opts.listen,
+                source,
+            })?;
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}");
+        tracing::info!(%addr, agreement = %id, "serving");
+        crate::serve(state, listener, true, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,997 @@
+//! Every endpoint over `tower::ServiceExt::oneshot` (no sockets): what it answers, what it
+//! refuses, and that a refused request changes nothing.
+
+mod common;
+
+use common::*;
+use deconflict_service::state::BODY_BYTES_MAX;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn health_metrics_and_openapi_need_no_signature() {
+    let h = harness();
+    let get = |p: &str| {
+        axum::http::Request::builder()
+            .uri(p)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let (s, body) = h.send(get("/health")).await;
+    assert_eq!(s, 200);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["agreement_status"], "in_force");
+    assert_eq!(v["line"][0]["reachable"], false, "nobody has called yet");
+    let (s, body) = h.send(get("/metrics")).await;
+    assert_eq!(s, 200);
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("deconflict_cycles_total 0")
+    );
+    let (s, _) = h.send(get("/openapi.json")).await;
+    assert_eq!(s, 200);
+    // A call makes the party reachable; the agreement status is a separate fact.
+    h.call("GET", "/v1/agreement", "", "russia").await;
+    let (_, body) = h.send(get("/health")).await;
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["line"][1]["party"], "russia");
+    assert_eq!(v["line"][1]["reachable"], true);
+}
+
+#[tokio::test]
+async fn the_served_openapi_is_the_checked_in_file() {
+    let h = harness();
+    let served = deconflict_service::api::openapi_json(h.state.clone());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+    if std::env::var_os("DECONFLICT_UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, format!("{served}\n")).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        checked_in.trim_end(),
+        served,
+        "crates/service/openapi.json is stale: run DECONFLICT_UPDATE_OPENAPI=1 cargo test -p deconflict-service --test http"
+    );
+    let v: Value = serde_json::from_str(&served).unwrap();
+    assert!(v["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/health",
+        "/metrics",
+        "/v1/agreement",
+        "/v1/agreement/actions",
+        "/v1/notifications",
+        "/v1/notifications/{id}",
+        "/v1/notifications/{id}/withdraw",
+        "/v1/tracks",
+        "/v1/tracks/batch",
+        "/v1/alerts",
+        "/v1/alerts/{id}",
+        "/v1/events",
+        "/v1/stream",
+    ] {
+        assert!(
+            v["paths"].get(path).is_some(),
+            "{path} missing from OpenAPI"
+        );
+    }
+}
+
+#[tokio::test]
+async fn agreement_status_and_lifecycle() {
+    let h = harness();
+    let (s, v) = h.call("GET", "/v1/agreement", "", "coalition").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["status"], "in_force");
+    assert_eq!(v["parties"].as_array().unwrap().len(), 2);
+
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/agreement/actions",
+            r#"{"action":"suspend"}"#,
+            "russia",
+        )
+        .await;
+    assert_eq!((s, v["field"].as_str()), (422, Some("reason")));
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/agreement/actions",
+            r#"{"action":"suspend","reason":"strike at Shayrat"}"#,
+            "russia",
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "suspended");
+    // Suspended: operational writes are refused, reads still work.
+    let body =
+        json!({"reports": [report("1", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0)]}).to_string();
+    let (s, v) = h.call("POST", "/v1/tracks/batch", &body, "coalition").await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("agreement_not_in_force"))
+    );
+    // Reactivation needs both.
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/agreement/actions",
+            r#"{"action":"reactivate","conditions":"one hour notice"}"#,
+            "coalition",
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("suspended")));
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/agreement/actions",
+            r#"{"action":"reactivate"}"#,
+            "russia",
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("in_force")));
+    assert_eq!(v["conditions"], "coalition: one hour notice");
+    assert_eq!(v["version"], 4);
+    // Both parties were told each step on their streams.
+    let (_, events) = h.call("GET", "/v1/events", "", "coalition").await;
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["suspended", "suspended", "in_force"]);
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/agreement/actions",
+            r#"{"action":"reactivate"}"#,
+            "russia",
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("lifecycle_conflict")));
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/agreement/actions",
+            r#"{"action":"dissolve"}"#,
+            "russia",
+        )
+        .await;
+    assert_eq!((s, v["field"].as_str()), (422, Some("action")));
+}
+
+#[tokio::test]
+async fn overlapping_notifications_are_flagged_to_both_at_once() {
+    let h = harness();
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/notifications",
+            &notification("c-1", 35.0, 39.0, 20_000.0, "c remark").to_string(),
+            "coalition",
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["conflicts"], json!([]));
+    // 30 km apart, radii 20 km + 20 km: overlapping.
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/notifications",
+            &notification("r-1", 35.27, 39.0, 20_000.0, "SECRET-REMARK").to_string(),
+            "russia",
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["conflicts"][0]["id"], "c-1");
+    // Far away: no overlap.
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/notifications",
+            &notification("r-2", 33.0, 36.0, 5_000.0, "x").to_string(),
+            "russia",
+        )
+        .await;
+    assert_eq!((s, v["conflicts"].clone()), (201, json!([])));
+    for party in ["coalition", "russia"] {
+        let (_, alerts) = h.call("GET", "/v1/alerts", "", party).await;
+        let alerts = alerts.as_array().unwrap();
+        assert_eq!(alerts.len(), 1, "{party}: {alerts:?}");
+        assert_eq!(alerts[0]["kind"], "strategic");
+        let (s, one) = h
+            .call(
+                "GET",
+                &format!("/v1/alerts/{}", alerts[0]["alert_id"].as_str().unwrap()),
+                "",
+                party,
+            )
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(one, alerts[0]);
+    }
+    // Coalition sees Russia's notification without the fields Russia withholds.
+    let (s, bytes) = h
+        .send(h.signed("GET", "/v1/notifications/r-1", b"", "coalition"))
+        .await;
+    assert_eq!(s, 200);
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        !text.contains("SECRET-REMARK")
+            && !text.contains("SECRETCS1")
+            && !text.contains("alt_min_m"),
+        "{text}"
+    );
+    assert!(text.contains("\"area\""));
+    // Russia sees its own in full.
+    let (_, bytes) = h
+        .send(h.signed("GET", "/v1/notifications/r-1", b"", "russia"))
+        .await;
+    assert!(String::from_utf8(bytes).unwrap().contains("SECRET-REMARK"));
+    let (_, list) = h.call("GET", "/v1/notifications", "", "coalition").await;
+    assert_eq!(list.as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn notification_update_withdraw_and_idempotent_create() {
+    let h = harness();
+    let n = notification("c-1", 35.0, 39.0, 20_000.0, "r");
+    let (s, _) = h
+        .call("POST", "/v1/notifications", &n.to_string(), "coalition")
+        .await;
+    assert_eq!(s, 201);
+    // The same create again (a retry): the stored notification, not a second one.
+    let (s, v) = h
+        .call("POST", "/v1/notifications", &n.to_string(), "coalition")
+        .await;
+    assert_eq!((s, v["notification"]["revision"].as_u64()), (201, Some(1)));
+    // Another content under the same id: refused.
+    let other = notification("c-1", 35.0, 39.0, 25_000.0, "r");
+    let (s, v) = h
+        .call("POST", "/v1/notifications", &other.to_string(), "coalition")
+        .await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("duplicate")));
+    let upd = json!({"revision": 1, "notification": other["notification"]}).to_string();
+    let (s, v) = h
+        .call("PUT", "/v1/notifications/c-1", &upd, "coalition")
+        .await;
+    assert_eq!((s, v["notification"]["revision"].as_u64()), (200, Some(2)));
+    // Stale revision.
+    let (s, v) = h
+        .call("PUT", "/v1/notifications/c-1", &upd, "coalition")
+        .await;
+    assert_eq!((s, v["field"].as_str()), (409, Some("revision")));
+    // Russia cannot touch it: it does not exist for Russia's writes.
+    let (s, _) = h
+        .call(
+            "PUT",
+            "/v1/notifications/c-1",
+            &json!({"revision": 2, "notification": other["notification"]}).to_string(),
+            "russia",
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/notifications/c-1/withdraw",
+            r#"{"revision":2}"#,
+            "coalition",
+        )
+        .await;
+    assert_eq!(
+        (s, v["notification"]["status"].as_str()),
+        (200, Some("withdrawn"))
+    );
+    let (s, _) = h
+        .call(
+            "POST",
+            "/v1/notifications/c-1/withdraw",
+            r#"{"revision":3}"#,
+            "coalition",
+        )
+        .await;
+    assert_eq!(s, 409);
+    let (s, _) = h
+        .call("GET", "/v1/notifications/nope", "", "coalition")
+        .await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn tracks_single_and_batch_with_disclosure() {
+    let h = harness();
+    let r = report("7", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0);
+    let (s, v) = h
+        .call("POST", "/v1/tracks", &r.to_string(), "coalition")
+        .await;
+    assert_eq!((s, v["accepted"].as_u64()), (200, Some(1)));
+    let batch = json!({"reports": [
+        report("8", T0_MS, 35.5, 39.5, 7000.0, 90.0, 200.0),
+        report("9", T0_MS, 35.6, 39.6, 7000.0, 90.0, 200.0),
+    ]});
+    let (s, v) = h
+        .call("POST", "/v1/tracks/batch", &batch.to_string(), "russia")
+        .await;
+    assert_eq!((s, v["accepted"].as_u64()), (200, Some(2)));
+    // Russia withholds callsign, velocity, type and squawk; coalition withholds type and squawk.
+    let (_, bytes) = h
+        .send(h.signed("GET", "/v1/tracks", b"", "coalition"))
+        .await;
+    let text = String::from_utf8(bytes).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 3);
+    let russian: Vec<&Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["party"] == "russia")
+        .collect();
+    for t in russian {
+        assert!(t.get("callsign").is_none() && t.get("ground_speed_mps").is_none());
+        assert!(t.get("lat_deg").is_some() && t.get("alt_m").is_some());
+    }
+    assert!(!text.contains("CS8") && !text.contains("CS9"), "{text}");
+    // Coalition's own track in full, including what it withholds from Russia.
+    assert!(text.contains("CS7") && text.contains("TYPE-WITHHELD"));
+    let (_, bytes) = h.send(h.signed("GET", "/v1/tracks", b"", "russia")).await;
+    let text = String::from_utf8(bytes).unwrap();
+    let coalition_part: Vec<Value> = serde_json::from_str::<Vec<Value>>(&text)
+        .unwrap()
+        .into_iter()
+        .filter(|t| t["party"] == "coalition")
+        .collect();
+    let c = serde_json::to_string(&coalition_part).unwrap();
+    assert!(c.contains("CS7"), "coalition discloses its callsign");
+    assert!(!c.contains("TYPE-WITHHELD") && !c.contains("7777"), "{c}");
+}
+
+#[tokio::test]
+async fn a_predicted_conflict_alerts_both_parties_and_its_end_too() {
+    let h = harness();
+    // Head-on at 7000 m, 20 km apart, 200 m/s each: loss of separation within the lookahead.
+    let (s, _) = h
+        .call(
+            "POST",
+            "/v1/tracks",
+            &report("c1", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0).to_string(),
+            "coalition",
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = h
+        .call(
+            "POST",
+            "/v1/tracks",
+            &report("r1", T0_MS, 35.0, 39.22, 7000.0, 270.0, 200.0).to_string(),
+            "russia",
+        )
+        .await;
+    assert_eq!(s, 200);
+    let n = h.state.run_cycle().await.unwrap();
+    assert_eq!(n, 1);
+    for (party, own, other) in [("coalition", "c1", "r1"), ("russia", "r1", "c1")] {
+        let (_, alerts) = h.call("GET", "/v1/alerts", "", party).await;
+        let a = &alerts[0];
+        assert_eq!(a["kind"], "new");
+        assert_eq!(a["level"], "warning", "{a}");
+        assert_eq!(a["own"]["track_id"], own);
+        assert_eq!(a["other"]["track_id"], other);
+        let t = a["time_to_los_s"].as_f64().unwrap();
+        assert!(t > 10.0 && t < 60.0, "{t}");
+        assert!(a["closest_h_m"].as_f64().unwrap() < 100.0);
+    }
+    // The same conflict in the next cycle: no new alert.
+    h.clock.advance_ms(1000);
+    assert_eq!(h.state.run_cycle().await.unwrap(), 0);
+    // Both turn away (north and south): the conflict ends, both are told.
+    h.call(
+        "POST",
+        "/v1/tracks",
+        &report("c1", T0_MS + 1000, 35.0, 39.0, 7000.0, 0.0, 200.0).to_string(),
+        "coalition",
+    )
+    .await;
+    h.call(
+        "POST",
+        "/v1/tracks",
+        &report("r1", T0_MS + 1000, 35.0, 39.22, 9000.0, 180.0, 200.0).to_string(),
+        "russia",
+    )
+    .await;
+    assert_eq!(h.state.run_cycle().await.unwrap(), 1);
+    for party in ["coalition", "russia"] {
+        let (_, alerts) = h.call("GET", "/v1/alerts?limit=1", "", party).await;
+        assert_eq!(alerts[0]["kind"], "ended");
+        assert_eq!(alerts.as_array().unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn the_stream_delivers_everything_in_order_and_resumes_from_a_cursor() {
+    use http_body_util::BodyExt;
+    let h = harness();
+    for i in 0..3 {
+        h.call(
+            "POST",
+            "/v1/notifications",
+            &notification(&format!("c-{i}"), 30.0 + f64::from(i), 36.0, 1000.0, "r").to_string(),
+            "coalition",
+        )
+        .await;
+    }
+    let read = |from: Option<u64>, want: usize| {
+        let h = &h;
+        async move {
+            let mut req = h.signed("GET", "/v1/stream", b"", "russia");
+            if let Some(f) = from {
+                req.headers_mut()
+                    .insert("last-event-id", f.to_string().parse().unwrap());
+            }
+            let resp = tower::ServiceExt::oneshot(h.router.clone(), req)
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let mut body = resp.into_body();
+            let mut parser = deconflict_service::sse::SseParser::new();
+            let mut got = Vec::new();
+            while got.len() < want {
+                let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+                    .await
+                    .expect("event within 5 s")
+                    .unwrap()
+                    .unwrap();
+                if let Ok(d) = frame.into_data() {
+                    got.extend(parser.push(&d).unwrap());
+                }
+            }
+            got
+        }
+    };
+    let all = read(None, 3).await;
+    let ids: Vec<&str> = all.iter().map(|m| m.id.as_deref().unwrap()).collect();
+    assert_eq!(ids, ["1", "2", "3"]);
+    assert!(all.iter().all(|m| m.event == "notification"));
+    let rest = read(Some(1), 2).await;
+    assert_eq!(rest, all[1..].to_vec());
+    // A live event arrives on an open stream.
+    let h2 = &h;
+    let live = async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        h2.call(
+            "POST",
+            "/v1/notifications",
+            &notification("c-9", 20.0, 20.0, 1000.0, "r").to_string(),
+            "coalition",
+        )
+        .await;
+    };
+    let (got, ()) = tokio::join!(read(Some(3), 1), live);
+    assert_eq!(got[0].id.as_deref(), Some("4"));
+    let (s, v) = h
+        .call("GET", "/v1/events?after=2&limit=10", "", "russia")
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [3, 4]
+    );
+    // A bad cursor is a 400 naming it.
+    let mut req = h.signed("GET", "/v1/stream", b"", "russia");
+    req.headers_mut()
+        .insert("last-event-id", "abc".parse().unwrap());
+    let (s, body) = h.send(req).await;
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((s, v["field"].as_str()), (400, Some("last-event-id")));
+}
+
+/// Every authenticated endpoint with a valid body for it.
+fn endpoints() -> Vec<(&'static str, String, String)> {
+    let n = notification("m-1", 35.0, 39.0, 1000.0, "r");
+    vec![
+        ("GET", "/v1/agreement".into(), String::new()),
+        (
+            "POST",
+            "/v1/agreement/actions".into(),
+            r#"{"action":"suspend","reason":"x"}"#.into(),
+        ),
+        ("GET", "/v1/notifications".into(), String::new()),
+        ("POST", "/v1/notifications".into(), n.to_string()),
+        ("GET", "/v1/notifications/m-1".into(), String::new()),
+        (
+            "PUT",
+            "/v1/notifications/m-1".into(),
+            json!({"revision":1,"notification":n["notification"]}).to_string(),
+        ),
+        (
+            "POST",
+            "/v1/notifications/m-1/withdraw".into(),
+            r#"{"revision":1}"#.into(),
+        ),
+        (
+            "POST",
+            "/v1/tracks".into(),
+            report("1", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0).to_string(),
+        ),
+        (
+            "POST",
+            "/v1/tracks/batch".into(),
+            json!({"reports":[report("1", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0)]}).to_string(),
+        ),
+        ("GET", "/v1/tracks".into(), String::new()),
+        ("GET", "/v1/alerts".into(), String::new()),
+        ("GET", "/v1/alerts/a-1".into(), String::new()),
+        ("GET", "/v1/events".into(), String::new()),
+        ("GET", "/v1/stream".into(), String::new()),
+    ]
+}
+
+async fn stored_state(h: &Harness) -> (u64, u64, usize, String) {
+    let st = h.state.clone();
+    let (c, r, n) = st
+        .with_store(|s| {
+            (
+                s.last_seq("coalition").unwrap(),
+                s.last_seq("russia").unwrap(),
+                s.latest_reports().unwrap().len(),
+            )
+        })
+        .await
+        .unwrap();
+    (c, r, n, format!("{:?}", h.state.lifecycle()))
+}
+
+#[tokio::test]
+async fn security_matrix_every_endpoint_refuses_every_bad_signature() {
+    let h = harness();
+    let now = h.now_s();
+    let before = stored_state(&h).await;
+    for (method, path, body) in endpoints() {
+        let b = body.as_bytes();
+        let check = |case: &str, (s, bytes): (u16, Vec<u8>), status: u16, code: &str| {
+            let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            assert_eq!(s, status, "{method} {path} {case}: {v}");
+            assert_eq!(v["code"], code, "{method} {path} {case}: {v}");
+            assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+        };
+        // No signature at all.
+        let req = axum::http::Request::builder()
+            .method(method)
+            .uri(&path)
+            .body(axum::body::Body::from(body.clone()))
+            .unwrap();
+        check("unsigned", h.send(req).await, 401, "signature_missing");
+        // A key id no party has.
+        let stranger = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        check(
+            "unknown key",
+            h.send(signed_as(method, &path, b, "nobody", &stranger, now))
+                .await,
+            401,
+            "unknown_key",
+        );
+        // Russia's key claiming to be the coalition.
+        check(
+            "other party's key",
+            h.send(signed_as(
+                method,
+                &path,
+                b,
+                "coalition",
+                &key("russia"),
+                now,
+            ))
+            .await,
+            401,
+            "signature_invalid",
+        );
+        // Too old, and from the future.
+        check(
+            "expired",
+            h.send(signed_as(
+                method,
+                &path,
+                b,
+                "coalition",
+                &key("coalition"),
+                now - 31,
+            ))
+            .await,
+            401,
+            "signature_expired",
+        );
+        check(
+            "future",
+            h.send(signed_as(
+                method,
+                &path,
+                b,
+                "coalition",
+                &key("coalition"),
+                now + 6,
+            ))
+            .await,
+            401,
+            "signature_expired",
+        );
+        // A body other than the one signed.
+        let mut req = signed_as(method, &path, b, "coalition", &key("coalition"), now);
+        *req.body_mut() = axum::body::Body::from(format!("{body} "));
+        check(
+            "tampered body",
+            h.send(req).await,
+            401,
+            "content_digest_mismatch",
+        );
+        // Oversized, even if signed.
+        let big = vec![b' '; BODY_BYTES_MAX + 1];
+        check(
+            "oversized",
+            h.send(signed_as(
+                method,
+                &path,
+                &big,
+                "coalition",
+                &key("coalition"),
+                now,
+            ))
+            .await,
+            413,
+            "body_too_large",
+        );
+    }
+    assert_eq!(
+        stored_state(&h).await,
+        before,
+        "a refused request changed the store"
+    );
+    // Replay: the exact same request twice; the second is refused whatever the first did.
+    for (method, path, body) in endpoints() {
+        if path == "/v1/stream" {
+            continue; // tested below: its first answer never ends
+        }
+        let req = signed_as(
+            method,
+            &path,
+            body.as_bytes(),
+            "russia",
+            &key("russia"),
+            now,
+        );
+        let (parts, b) = req.into_parts();
+        let copy = {
+            let mut r = axum::http::Request::builder()
+                .method(parts.method.clone())
+                .uri(parts.uri.clone());
+            for (k, v) in &parts.headers {
+                r = r.header(k, v);
+            }
+            r.body(axum::body::Body::from(body.clone())).unwrap()
+        };
+        let _ = h.send(axum::http::Request::from_parts(parts, b)).await;
+        let (s, bytes) = h.send(copy).await;
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (401, Some("replayed")),
+            "{method} {path}"
+        );
+    }
+    assert!(h.state.metrics.rejected_count("replayed") >= 13);
+}
+
+#[tokio::test]
+async fn a_replayed_stream_request_is_refused() {
+    let h = harness();
+    let req = h.signed("GET", "/v1/stream", b"", "russia");
+    let mut copy = axum::http::Request::builder()
+        .method("GET")
+        .uri("/v1/stream");
+    for (k, v) in req.headers() {
+        copy = copy.header(k, v);
+    }
+    let resp = tower::ServiceExt::oneshot(h.router.clone(), req)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (s, _) = h.send(copy.body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!(s, 401);
+}
+
+#[tokio::test]
+async fn a_request_signed_before_a_restart_is_refused_after_it() {
+    let h = harness();
+    let req = h.signed("GET", "/v1/agreement", b"", "coalition");
+    // "Restart": a new service whose clock has moved on by a second.
+    h.clock.advance_ms(1000);
+    let store = deconflict_store::SqliteStore::open_in_memory().unwrap();
+    let state = deconflict_service::State::open(
+        Default::default(),
+        terms(),
+        true,
+        Box::new(store),
+        std::sync::Arc::new(h.clock.clone()),
+    )
+    .unwrap();
+    let (router, _) = deconflict_service::api::router(state);
+    let resp = tower::ServiceExt::oneshot(router, req).await.unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn the_rate_limit_is_per_party() {
+    let h = harness_with(deconflict_service::Config {
+        rate_requests_per_s: 1.0,
+        rate_burst_requests: 3.0,
+        ..Default::default()
+    });
+    for _ in 0..3 {
+        assert_eq!(h.call("GET", "/v1/agreement", "", "coalition").await.0, 200);
+    }
+    let (s, v) = h.call("GET", "/v1/agreement", "", "coalition").await;
+    assert_eq!((s, v["code"].as_str()), (429, Some("rate_limited")));
+    // The other party is not affected.
+    assert_eq!(h.call("GET", "/v1/agreement", "", "russia").await.0, 200);
+    h.clock.advance_ms(1000);
+    assert_eq!(h.call("GET", "/v1/agreement", "", "coalition").await.0, 200);
+}
+
+#[tokio::test]
+async fn party_b_never_reads_party_as_alert_or_notification_by_id() {
+    let h = harness();
+    h.call(
+        "POST",
+        "/v1/notifications",
+        &notification("c-1", 35.0, 39.0, 20_000.0, "r").to_string(),
+        "coalition",
+    )
+    .await;
+    h.call(
+        "POST",
+        "/v1/notifications",
+        &notification("c-2", 35.1, 39.0, 20_000.0, "r").to_string(),
+        "coalition",
+    )
+    .await;
+    // No strategic alert between two of the coalition's own notifications.
+    let (_, alerts) = h.call("GET", "/v1/alerts", "", "coalition").await;
+    assert_eq!(alerts, json!([]));
+    let (s, _) = h
+        .call("GET", "/v1/alerts/s:c-2:c-1:r1:r1", "", "russia")
+        .await;
+    assert_eq!(s, 404);
+}
+
+/// Bad input on every endpoint that takes any: a 4xx naming the field, and nothing stored.
+#[tokio::test]
+async fn bad_input_names_the_field_and_changes_nothing() {
+    let h = harness();
+    let good = report("1", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0);
+    let with = |k: &str, v: Value| {
+        let mut r = good.clone();
+        r[k] = v;
+        r
+    };
+    let n = notification("n-1", 35.0, 39.0, 1000.0, "r");
+    let nwith = |k: &str, v: Value| {
+        let mut x = n.clone();
+        x["notification"][k] = v;
+        x
+    };
+    let cases: Vec<(&str, &str, String, u16, &str)> = vec![
+        ("POST", "/v1/tracks", "{".into(), 400, ""),
+        ("POST", "/v1/tracks", "[]".into(), 422, ""),
+        (
+            "POST",
+            "/v1/tracks",
+            with("lat_deg", json!(200.0)).to_string(),
+            422,
+            "lat_deg",
+        ),
+        (
+            "POST",
+            "/v1/tracks",
+            with("lon_deg", json!(-181)).to_string(),
+            422,
+            "lon_deg",
+        ),
+        (
+            "POST",
+            "/v1/tracks",
+            with("alt_m", json!("high")).to_string(),
+            422,
+            "alt_m",
+        ),
+        (
+            "POST",
+            "/v1/tracks",
+            with("track_deg", json!(360.0)).to_string(),
+            422,
+            "track_deg",
+        ),
+        (
+            "POST",
+            "/v1/tracks",
+            with("ground_speed_mps", json!(-1.0)).to_string(),
+            422,
+            "ground_speed_mps",
+        ),
+        (
+            "POST",
+            "/v1/tracks",
+            with("time_unix_ms", json!(T0_MS - 31_000)).to_string(),
+            422,
+            "time_unix_ms",
+        ),
+        (
+            "POST",
+            "/v1/tracks",
+            with("track_id", json!("a/b")).to_string(),
+            422,
+            "track_id",
+        ),
+        (
+            "POST",
+            "/v1/tracks",
+            with("callsign", json!("\u{1}")).to_string(),
+            422,
+            "callsign",
+        ),
+        (
+            "POST",
+            "/v1/tracks",
+            with("surprise", json!(1)).to_string(),
+            422,
+            "surprise",
+        ),
+        (
+            "POST",
+            "/v1/tracks/batch",
+            json!({"reports": [good.clone(), with("alt_m", json!(1e9))]}).to_string(),
+            422,
+            "reports[1].alt_m",
+        ),
+        (
+            "POST",
+            "/v1/tracks/batch",
+            json!({"reports": [good.clone(), {"track_id": 5}]}).to_string(),
+            422,
+            "reports[1].track_id",
+        ),
+        (
+            "POST",
+            "/v1/tracks/batch",
+            json!({"report": []}).to_string(),
+            422,
+            "report",
+        ),
+        (
+            "POST",
+            "/v1/notifications",
+            nwith("alt_max_m", json!(1000.0)).to_string(),
+            422,
+            "alt_max_m",
+        ),
+        (
+            "POST",
+            "/v1/notifications",
+            nwith("end_unix_ms", json!(T0_MS - 1)).to_string(),
+            422,
+            "end_unix_ms",
+        ),
+        (
+            "POST",
+            "/v1/notifications",
+            nwith(
+                "area",
+                json!({"kind":"circle","centre":{"lat_deg":95.0,"lon_deg":0.0},"radius_m":1.0}),
+            )
+            .to_string(),
+            422,
+            "area.centre.lat_deg",
+        ),
+        (
+            "POST",
+            "/v1/notifications",
+            nwith(
+                "area",
+                json!({"kind":"polygon","points":[{"lat_deg":1.0,"lon_deg":1.0}]}),
+            )
+            .to_string(),
+            422,
+            "area.points",
+        ),
+        (
+            "POST",
+            "/v1/notifications",
+            nwith("area", json!({"kind":"square"})).to_string(),
+            422,
+            "notification.area",
+        ),
+        (
+            "POST",
+            "/v1/notifications",
+            nwith("targets", json!(["x"])).to_string(),
+            422,
+            "notification.targets",
+        ),
+        (
+            "POST",
+            "/v1/notifications",
+            json!({"id": "bad id!", "notification": n["notification"]}).to_string(),
+            422,
+            "id",
+        ),
+        (
+            "PUT",
+            "/v1/notifications/n-1",
+            json!({"revision": 0, "notification": n["notification"]}).to_string(),
+            422,
+            "revision",
+        ),
+        (
+            "PUT",
+            "/v1/notifications/n-1",
+            json!({"revision": "one"}).to_string(),
+            422,
+            "revision",
+        ),
+        (
+            "POST",
+            "/v1/notifications/n-1/withdraw",
+            "{}".into(),
+            422,
+            "",
+        ),
+        (
+            "POST",
+            "/v1/agreement/actions",
+            json!({"action": 5}).to_string(),
+            422,
+            "action",
+        ),
+        (
+            "POST",
+            "/v1/agreement/actions",
+            json!({"action": "suspend", "reason": "x".repeat(2000)}).to_string(),
+            422,
+            "reason",
+        ),
+        ("GET", "/v1/alerts?limit=0", String::new(), 400, "limit"),
+        ("GET", "/v1/alerts?limit=abc", String::new(), 400, "limit"),
+        ("GET", "/v1/alerts?colour=red", String::new(), 400, "colour"),
+        ("GET", "/v1/events?after=-1", String::new(), 400, "after"),
+        ("GET", "/v1/agreement", "{}".into(), 400, ""),
+    ];
+    let before = stored_state(&h).await;
+    for (method, path, body, status, field) in cases {
+        let (s, v) = h.call(method, path, &body, "coalition").await;
+        assert_eq!(s, status, "{method} {path} {body}: {v}");
+        assert!(v["code"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
+        assert!(v["message"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
+        if !field.is_empty() {
+            let got = v["field"].as_str().unwrap_or("");
+            assert!(
+                got.ends_with(field) || got == field,
+                "{method} {path}: field {got:?}, expected {field:?}: {v}"
+            );
+        }
+    }
+    assert_eq!(
+        stored_state(&h).await,
+        before,
+        "a refused request changed the store"
+    );
+    let (_, tracks) = h.call("GET", "/v1/tracks", "", "coalition").await;
+    assert_eq!(tracks, json!([]));
+    // Unknown routes and methods answer in the same JSON shape.
+    let (s, v) = h.call("GET", "/v1/nothing", "", "coalition").await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("not_found")));
+    let (s, v) = h.call("DELETE", "/v1/tracks", "", "coalition").await;
+    assert_eq!((s, v["code"].as_str()), (405, Some("method_not_allowed")));
+}
