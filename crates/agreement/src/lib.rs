@@ -25,6 +25,7 @@ pub mod model;
 pub mod parse;
 pub mod signature;
 
+pub use canonical::CanonicalError;
 pub use ids::{AgreementId, IdError, PartyId};
 pub use keys::{KeyError, PublicKey, SecretKey, Signature};
 pub use lifecycle::{

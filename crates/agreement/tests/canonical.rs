@@ -118,3 +118,56 @@ fn canonical_bytes_are_integers_and_strings_only() {
     let a = parse_toml(TEMPLATE_TOML).unwrap();
     check(&serde_json::from_slice(a.canonical_bytes()).unwrap());
 }
+
+#[test]
+fn canonical_bytes_read_back_to_the_same_agreement() {
+    let a = parse_toml(TEMPLATE_TOML).unwrap();
+    let b = canonical::from_canonical_json(a.canonical_bytes()).unwrap();
+    assert_eq!(a, b);
+    // The golden bytes too, which this crate did not write.
+    let golden = include_bytes!("../testdata/template.canonical.json");
+    assert_eq!(canonical::from_canonical_json(golden).unwrap().id(), a.id());
+}
+
+#[test]
+fn non_canonical_or_invalid_json_is_refused() {
+    let a = parse_toml(TEMPLATE_TOML).unwrap();
+    let text = String::from_utf8(a.canonical_bytes().to_vec()).unwrap();
+    let cases: Vec<(String, &str)> = vec![
+        (format!(" {text}"), "not in canonical form"),
+        (
+            text.replacen("{", "{\"extra\":1,", 1),
+            "unknown field `extra`",
+        ),
+        (
+            text.replace("\"horizontal_m\":9260", "\"horizontal_m\":0"),
+            "separation.horizontal_m",
+        ),
+        (text.replace("\"revision\":1", "\"revision\":1.0"), ""),
+        (
+            text.replace("386600000", "386600000.5"),
+            "1e-7 degree integers",
+        ),
+        (text[..text.len() - 1].to_owned(), "not JSON"),
+    ];
+    for (input, fragment) in cases {
+        let e = canonical::from_canonical_json(input.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains(fragment), "{fragment}: {e}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// Mutated canonical bytes never panic the reader, and what it accepts is exactly canonical.
+    #[test]
+    fn mutated_canonical_bytes_never_panic(cut in 0usize..2000, at in 0usize..2000, byte in proptest::prelude::any::<u8>()) {
+        let a = parse_toml(TEMPLATE_TOML).unwrap();
+        let mut bytes = a.canonical_bytes().to_vec();
+        let at = at % bytes.len();
+        bytes[at] = byte;
+        bytes.truncate(cut.min(bytes.len()));
+        if let Ok(b) = canonical::from_canonical_json(&bytes) {
+            proptest::prop_assert_eq!(b.canonical_bytes(), &bytes[..]);
+        }
+    }
+}
