@@ -28,10 +28,14 @@
 //! below 0.32 rad; should it ever reach 1 rad the broad phase gives up and returns every pair.
 //!
 //! # The grid
-//! Cells are hypercubes keyed by the four cell indices, each wrapped to 16 bits and packed in a
-//! u64 (wrapping only merges far-apart cells, which the exact box test separates). A box is
-//! entered in every cell it overlaps; the (cell, track) entries are sorted by cell; each pair of
-//! boxes that overlap is visited once, in the cell holding the lower corner of their intersection.
+//! The three ECEF axes are first rotated so that the third is the picture's mean vertical (a
+//! regional picture is then nearly flat and its boxes thin along that axis). Cells are
+//! hypercubes (three spatial axes, altitude) numbered densely over the picture's extent, or, for a
+//! picture too widespread for that, keyed by the four indices each wrapped to 16 bits (wrapping
+//! only merges far-apart cells, which the exact box test separates). Tracks are put in grid order
+//! for memory locality. A box is entered in every cell it overlaps; the (cell, track) entries are
+//! radix-sorted by cell; each pair of boxes that overlap is visited once, in the cell holding the
+//! lower corner of their intersection.
 //! A box spanning more than [`CELLS_PER_TRACK_MAX`] cells (a very fast climber) is kept out of the
 //! grid and tested against every other box.
 
@@ -77,6 +81,10 @@ fn overlaps(a: &Box4, b: &Box4) -> bool {
 
 struct Grid {
     inv_cell: [f64; 4],
+    /// Smallest cell index in each dimension and the number of cells spanned, when the picture's
+    /// cells number few enough to be numbered densely (fewer radix passes, no aliasing);
+    /// otherwise each index is wrapped to 16 bits.
+    dense: Option<([i64; 4], [u64; 4])>,
 }
 
 impl Grid {
@@ -86,16 +94,28 @@ impl Grid {
         (v * self.inv_cell[dim] + CELL_OFFSET) as i64
     }
     #[inline]
-    fn key(idx: [i64; 4]) -> u64 {
-        // Wrap to 16 bits per dimension.
-        ((idx[0] as u64 & 0xFFFF) << 48)
-            | ((idx[1] as u64 & 0xFFFF) << 32)
-            | ((idx[2] as u64 & 0xFFFF) << 16)
-            | (idx[3] as u64 & 0xFFFF)
+    fn key(&self, idx: [i64; 4]) -> u64 {
+        match self.dense {
+            Some((lo, span)) => {
+                let mut k = 0u64;
+                for d in 0..4 {
+                    k = k * span[d] + (idx[d] - lo[d]) as u64;
+                }
+                k
+            }
+            // Wrap to 16 bits per dimension: only merges far-apart cells, which the exact box
+            // test separates.
+            None => {
+                ((idx[0] as u64 & 0xFFFF) << 48)
+                    | ((idx[1] as u64 & 0xFFFF) << 32)
+                    | ((idx[2] as u64 & 0xFFFF) << 16)
+                    | (idx[3] as u64 & 0xFFFF)
+            }
+        }
     }
     #[inline]
     fn key_of_point(&self, p: [f64; 4]) -> u64 {
-        Self::key([
+        self.key([
             self.index(p[0], 0),
             self.index(p[1], 1),
             self.index(p[2], 2),
@@ -154,6 +174,25 @@ pub(crate) fn for_each_candidate(
     kins: &[Kin],
     filter: PairFilter<'_>,
     config: &ProbeConfig,
+    visit: impl FnMut(u32, u32, &Kin, &Kin),
+) -> BroadStats {
+    candidates(kins, filter, config, KeyMode::Auto, visit)
+}
+
+/// How grid cells are keyed; only tests force the wrapped keys, which otherwise serve pictures
+/// too widespread for dense numbering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyMode {
+    Auto,
+    #[cfg(test)]
+    Wrapped,
+}
+
+fn candidates(
+    kins: &[Kin],
+    filter: PairFilter<'_>,
+    config: &ProbeConfig,
+    key_mode: KeyMode,
     mut visit: impl FnMut(u32, u32, &Kin, &Kin),
 ) -> BroadStats {
     let mut stats = BroadStats::default();
@@ -221,9 +260,26 @@ pub(crate) fn for_each_candidate(
     let gs_mean = gs_sum / n as f64;
     let cell_m = (h_m + gs_mean * t_s).max(1_000.0);
     let cell_alt_m = (2.0 * v_m).max(100.0);
-    let grid = Grid {
+    let mut grid = Grid {
         inv_cell: [1.0 / cell_m, 1.0 / cell_m, 1.0 / cell_m, 1.0 / cell_alt_m],
+        dense: None,
     };
+    let mut lo_all = [i64::MAX; 4];
+    let mut hi_all = [i64::MIN; 4];
+    for b in &boxes {
+        for d in 0..4 {
+            lo_all[d] = lo_all[d].min(grid.index(b[d], d));
+            hi_all[d] = hi_all[d].max(grid.index(b[d + 4], d));
+        }
+    }
+    let span: [u64; 4] = std::array::from_fn(|d| (hi_all[d] - lo_all[d] + 1) as u64);
+    let few_cells = span
+        .iter()
+        .try_fold(1u64, |acc, &s| acc.checked_mul(s))
+        .is_some_and(|cells| cells < 1 << 48);
+    if few_cells && key_mode == KeyMode::Auto {
+        grid.dense = Some((lo_all, span));
+    }
 
     // Grid order: tracks sorted by the cell of their box's lower corner.
     let mut order: Vec<(u64, u32)> = boxes
@@ -268,7 +324,7 @@ pub(crate) fn for_each_candidate(
             for y in lo[1]..=hi[1] {
                 for z in lo[2]..=hi[2] {
                     for a in lo[3]..=hi[3] {
-                        entries.push((Grid::key([x, y, z, a]), p));
+                        entries.push((grid.key([x, y, z, a]), p));
                     }
                 }
             }
@@ -381,6 +437,49 @@ mod tests {
             u.sort_unstable();
             w.sort_unstable();
             assert_eq!(u, w);
+        }
+    }
+
+    #[test]
+    fn dense_and_wrapped_cell_keys_find_the_same_pairs() {
+        for (seed, side_m, lat) in [
+            (1, 200_000.0, 34.0),
+            (2, 3_000_000.0, 89.0),
+            (3, 50_000.0, 0.0),
+        ] {
+            let wc = crate::synth::WorldConfig {
+                tracks: 1500,
+                side_m,
+                center_lat_deg: lat,
+                center_lon_deg: 179.0,
+                ..crate::synth::WorldConfig::default()
+            };
+            let s = crate::synth::world(&wc, seed).unwrap();
+            let kins: Vec<Kin> = s.tracks().iter().map(|t| Kin::new(t.state())).collect();
+            let party: Vec<u32> = s
+                .tracks()
+                .iter()
+                .map(|t| u32::from(t.party().as_str() == "red"))
+                .collect();
+            let filter = PairFilter {
+                party: &party,
+                same_party: true,
+            };
+            let config = ProbeConfig::default();
+            let mut dense = Vec::new();
+            candidates(&kins, filter, &config, KeyMode::Auto, |i, j, _, _| {
+                dense.push((i, j))
+            });
+            let mut wrapped = Vec::new();
+            candidates(&kins, filter, &config, KeyMode::Wrapped, |i, j, _, _| {
+                wrapped.push((i, j))
+            });
+            dense.sort_unstable();
+            wrapped.sort_unstable();
+            assert!(!dense.is_empty());
+            assert_eq!(dense, wrapped, "seed {seed}");
+            // Each pair exactly once.
+            assert!(dense.windows(2).all(|w| w[0] != w[1]));
         }
     }
 

@@ -78,9 +78,15 @@ pub fn ecef_to_geodetic(x: Vec3) -> (f64, f64, f64) {
     let p = x[0].hypot(x[1]);
     let lon = x[1].atan2(x[0]);
     let mut lat = x[2].atan2(p * (1.0 - WGS84_E2));
+    // Converges geometrically (factor about e²); stop once a step changes nothing that matters.
     for _ in 0..8 {
         let n = prime_vertical_radius_m(lat);
-        lat = (x[2] + WGS84_E2 * n * lat.sin()).atan2(p);
+        let next = (x[2] + WGS84_E2 * n * lat.sin()).atan2(p);
+        let step = (next - lat).abs();
+        lat = next;
+        if step < 1e-15 {
+            break;
+        }
     }
     let (slat, clat) = lat.sin_cos();
     let h = p * clat + x[2] * slat - WGS84_A_M * (1.0 - WGS84_E2 * slat * slat).sqrt();
