@@ -115,8 +115,10 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
             let field = match (path.as_str(), named) {
                 (".", Some(n)) => Some(n.to_string()),
                 (".", None) => None,
-                (p, Some(n)) => Some(format!("{p}.{n}")),
-                (p, None) => Some(p.to_string()),
+                (p, Some(n)) if p != n && !p.ends_with(&format!(".{n}")) => {
+                    Some(format!("{p}.{n}"))
+                }
+                (p, _) => Some(p.to_string()),
             };
             let mut err = ApiError::new(status, code, message);
             if let Some(f) = field {

@@ -911,7 +911,7 @@ async fn bad_input_names_the_field_and_changes_nothing() {
             "/v1/notifications",
             nwith("area", json!({"kind":"square"})).to_string(),
             422,
-            "notification.area",
+            "notification.area.kind",
         ),
         (
             "POST",
