@@ -247,9 +247,10 @@ impl Scenario {
             ),
         };
         let lead = f64::from(lead_s);
-        // After the encounter the coalition aircraft turns left (towards south) and the Russian
-        // one right (towards east), so they diverge: turning the other way can bring them back
-        // together later (seed 8851605980112230466 did, 386 s after the designed CPA).
+        // After the encounter both turn left — the coalition aircraft towards south, the Russian
+        // one towards west, staying on its side of the river — so they diverge. Turning towards
+        // each other's path brought a pair back together (seed 8851605980112230466 did, 386 s
+        // after the designed CPA); turning east took the Russian aircraft across the Euphrates.
         sorties.push(designed(
             "coalition-01",
             COALITION,
@@ -272,7 +273,7 @@ impl Scenario {
             alt_a_m + dz_m,
             track_b_deg,
             gs_b,
-            3.0,
+            -3.0,
         ));
 
         // The dividing-line crossing: a Russian aircraft west of the river between Deir ez-Zor
@@ -488,10 +489,16 @@ fn velocity(gs_mps: f64, track_deg: f64) -> (f64, f64) {
     (gs_mps * h.sin(), gs_mps * h.cos())
 }
 
-/// Extends `legs` with a straight leg so the sortie lasts to the scenario's end.
+/// Longest straight flown after a designed manoeuvre before the sortie ends (leaves coverage),
+/// so that long scenarios do not carry designed aircraft out of the area or into other traffic.
+const DESIGNED_TAIL_S: u32 = 300;
+
+/// Extends `legs` with a straight leg of up to [`DESIGNED_TAIL_S`], within the scenario.
 fn fill(mut legs: Vec<Leg>, start_s: u32, duration_s: u32, gs: f64) -> Vec<Leg> {
     let used: u32 = legs.iter().map(|l| l.duration_s).sum();
-    let rest = duration_s.saturating_sub(start_s + used);
+    let rest = duration_s
+        .saturating_sub(start_s + used)
+        .min(DESIGNED_TAIL_S);
     if rest > 0 {
         legs.push(Leg::straight(rest, gs));
     }

@@ -147,8 +147,22 @@ fn losses_of_separation(s: &Scenario) -> Vec<(String, String)> {
 
 #[test]
 fn only_the_designed_pair_loses_separation() {
-    for seed in [1, 2, 3] {
-        let s = scenario(seed);
+    let long = Config {
+        seed: 4,
+        duration_s: 3600,
+        background_per_party: 10,
+        ..Config::default()
+    };
+    for config in [1, 2, 3]
+        .map(|seed| Config {
+            seed,
+            ..Config::default()
+        })
+        .into_iter()
+        .chain([long])
+    {
+        let s = Scenario::generate(&config).unwrap();
+        let seed = config.seed;
         assert_eq!(
             losses_of_separation(&s),
             vec![(s.conflict.aircraft_a.clone(), s.conflict.aircraft_b.clone())],
@@ -297,7 +311,20 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
 
 #[test]
 fn reports_are_every_second_and_in_range() {
-    let s = scenario(5);
+    check_every_second_and_in_range(&scenario(5));
+    // A long scenario with more background traffic stays in the area too.
+    check_every_second_and_in_range(
+        &Scenario::generate(&Config {
+            seed: 6,
+            duration_s: 2 * 3600,
+            background_per_party: 20,
+            ..Config::default()
+        })
+        .unwrap(),
+    );
+}
+
+fn check_every_second_and_in_range(s: &Scenario) {
     let reports = s.reports();
     assert!(!reports.is_empty());
     for w in reports.windows(2) {
