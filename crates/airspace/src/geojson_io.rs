@@ -465,10 +465,13 @@ pub fn geography_to_geojson(g: &Geography) -> String {
 
 /// One conflict as the JSON line `{"new":ID,"existing":ID}` (ids as JSON strings).
 pub fn conflict_json_line(new: &NotificationId, existing: &NotificationId) -> String {
-    let mut o = JsonObject::new();
-    o.insert("new".into(), new.as_str().into());
-    o.insert("existing".into(), existing.as_str().into());
-    JsonValue::Object(o).to_string()
+    // Written by hand to keep the key order `new`, `existing`; the ids are escaped by serde_json.
+    let quote = |s: &str| JsonValue::from(s).to_string();
+    format!(
+        "{{\"new\":{},\"existing\":{}}}",
+        quote(new.as_str()),
+        quote(existing.as_str())
+    )
 }
 
 #[cfg(test)]
@@ -588,6 +591,16 @@ mod tests {
         assert!(err(&doc(&wide)).contains("antimeridian"));
         let polar = SQUARE.replace("[8.1,46.1],[8,46.1]", "[8.1,86],[8,86]");
         assert!(err(&doc(&polar)).contains("beyond ±85°"));
+    }
+
+    #[test]
+    fn conflict_lines_keep_the_key_order_and_escape_ids() {
+        let a = NotificationId::new("N-1").unwrap();
+        let b = NotificationId::new("say \"hi\"").unwrap();
+        assert_eq!(
+            conflict_json_line(&a, &b),
+            r#"{"new":"N-1","existing":"say \"hi\""}"#
+        );
     }
 
     #[test]
