@@ -68,6 +68,8 @@ fn scenario(seed: u64) -> Scenario {
 }
 
 fn check_designed_conflict(s: &Scenario) {
+    // The generated agreement is valid for every seed (its keys come from the seed).
+    assert_eq!(s.agreement().parties().len(), 2);
     let reports = s.reports();
     let c = &s.conflict;
     let at = |t_s: u32| s.config.start_unix_ms + i64::from(t_s) * 1000;
