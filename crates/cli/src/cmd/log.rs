@@ -365,6 +365,9 @@ pub struct BenchArgs {
     /// under the system's temporary directory when absent.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Keep the directory (with `export.jsonl`, for timing `deconflict verify` on it).
+    #[arg(long)]
+    keep: bool,
 }
 
 /// Targets the benchmark is judged by.
@@ -381,7 +384,11 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
     let result = bench_in(&a, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
+    if a.keep {
+        println!("kept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
 
