@@ -23,6 +23,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bench;
 pub mod client;
 pub mod clock;
 pub mod datadir;

@@ -79,6 +79,11 @@ pub struct BenchArgs {
     pub seconds: u64,
 }
 
-pub fn bench(_args: BenchArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("deconflict bench service: not available in this build yet")
+pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let report = deconflict_service::bench::run(&deconflict_service::bench::BenchOptions {
+        tracks: args.tracks,
+        seconds: args.seconds,
+    })?;
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,248 @@
+//! `deconflict bench service`: the service on loopback, on the system clock, over a durable
+//! store in a temporary directory.
+//!
+//! For each live-track count N: both parties push signed batches of reports for their N/2
+//! aircraft (vertically separated, so the background holds no conflict) as fast as the service
+//! accepts them, for a fixed time; the figure is reports accepted per second, and the
+//! comparison is the headroom, i.e. how many times per second every one of the N tracks could
+//! be updated (1 Hz updates need a headroom of at least 1). Then, with the N tracks still live,
+//! pairs of aircraft on a collision course are pushed one pair at a time, and the time from the
+//! push to the `new` alert on *both* parties' streams is measured (median and p99), compared
+//! with the cycle period that bounds it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use deconflict_sim::Scenario;
+use tokio::sync::mpsc;
+
+use crate::client::PartyClient;
+use crate::clock::{Clock, SystemClock};
+use crate::datadir;
+use crate::state::{Config, State};
+use crate::wire::*;
+
+/// Reports per pushed batch.
+pub const BATCH_REPORTS: usize = 500;
+/// Concurrent pushers per party.
+pub const PUSHERS_PER_PARTY: usize = 2;
+/// Collision pairs timed per track count.
+pub const LATENCY_SAMPLES: usize = 20;
+/// Longest wait for one alert before the sample counts as lost.
+pub const ALERT_WAIT_S_MAX: u64 = 10;
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub tracks: Vec<usize>,
+    pub seconds: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BenchError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("request: {0}")]
+    Client(#[from] crate::client::ClientError),
+}
+
+fn setup(e: impl std::fmt::Display) -> BenchError {
+    BenchError::Setup(e.to_string())
+}
+
+/// Runs the benchmark and returns the printed report.
+pub fn run(opts: &BenchOptions) -> Result<String, BenchError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(setup)?;
+    let mut out = String::from(
+        "deconflict bench service — loopback, signed HTTP/1.1, SQLite WAL synchronous=FULL, 1 Hz cycle\n\n\
+         tracks  reports/s accepted  headroom (x 1 Hz)  alert latency median  p99      lost  cycle max\n",
+    );
+    for &n in &opts.tracks {
+        let line = rt.block_on(one(n.max(2), opts.seconds.max(1)))?;
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(
+        "\nheadroom = reports accepted per second / live tracks: how many times per second every \
+         track could be updated (>= 1 keeps all of them at 1 Hz).\nalert latency = push of a \
+         colliding pair -> `new` alert on both parties' streams; bounded by the cycle period (1000 ms).\n",
+    );
+    Ok(out)
+}
+
+fn report(track: String, t_ms: i64, lat: f64, lon: f64, alt: f64, trk: f64) -> TrackReportIn {
+    TrackReportIn {
+        track_id: track,
+        time_unix_ms: t_ms,
+        lat_deg: lat,
+        lon_deg: lon,
+        alt_m: alt,
+        track_deg: trk,
+        ground_speed_mps: 150.0,
+        vertical_rate_mps: 0.0,
+        callsign: None,
+        aircraft_type: None,
+        icao24: None,
+        squawk: None,
+    }
+}
+
+async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
+    let scenario = Scenario::generate(&deconflict_sim::Config::default()).map_err(setup)?;
+    let dir = tempfile::tempdir().map_err(setup)?;
+    let agreement = scenario.agreement();
+    let terms = crate::terms::Terms::from_agreement(&agreement).map_err(setup)?;
+    let store =
+        deconflict_store::SqliteStore::open(&dir.path().join("store.sqlite")).map_err(setup)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let config = Config {
+        // The benchmark measures the service, not the per-party rate limit.
+        rate_requests_per_s: 1e9,
+        rate_burst_requests: 1e9,
+        ..Config::default()
+    };
+    let state = State::open(config, terms, true, Box::new(store), clock.clone()).map_err(setup)?;
+    let listener = crate::bind(([127, 0, 0, 1], 0).into())
+        .await
+        .map_err(setup)?;
+    let addr = listener.local_addr().map_err(setup)?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::serve(state.clone(), listener, true, async move {
+        let _ = stop_rx.await;
+    }));
+    let base = format!("http://{addr}");
+    let mut clients = Vec::new();
+    for (p, key) in scenario.parties.iter().zip(scenario.keys()) {
+        let sk = datadir::signing_key(&key).ok_or_else(|| setup("key"))?;
+        clients.push(PartyClient::new(&base, &p.id, sk, clock.clone()));
+    }
+
+    // Throughput: N/2 tracks per party on a grid, parties 6000 m apart vertically.
+    let per_party = n / 2;
+    let accepted = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (pi, c) in clients.iter().enumerate() {
+        for k in 0..PUSHERS_PER_PARTY {
+            let c = c.clone();
+            let accepted = accepted.clone();
+            let clock = clock.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut next = k * BATCH_REPORTS;
+                while Instant::now() < deadline {
+                    let now = clock.now_ms();
+                    let reports = (0..BATCH_REPORTS.min(per_party))
+                        .map(|j| {
+                            let i = (next + j) % per_party;
+                            let (row, col) = (i / 100, i % 100);
+                            report(
+                                format!("bg-{i}"),
+                                now,
+                                30.0 + row as f64 * 0.1,
+                                30.0 + col as f64 * 0.1,
+                                3000.0 + pi as f64 * 6000.0,
+                                90.0,
+                            )
+                        })
+                        .collect();
+                    next = (next + PUSHERS_PER_PARTY * BATCH_REPORTS) % per_party.max(1);
+                    let r: Result<TracksAccepted, _> = c
+                        .call("POST", "/v1/tracks/batch", Some(&TrackBatchIn { reports }))
+                        .await;
+                    if let Ok(a) = r {
+                        accepted.fetch_add(a.accepted as u64, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let rate = accepted.load(Ordering::Relaxed) as f64 / elapsed;
+
+    // Latency: both streams open from their current end.
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, String, Instant)>();
+    let mut readers = Vec::new();
+    for (pi, c) in clients.iter().enumerate() {
+        let last = state
+            .with_store({
+                let p = c.party().to_string();
+                move |s| s.last_seq(&p)
+            })
+            .await
+            .map_err(|e| setup(e.body.message))?
+            .map_err(setup)?;
+        let mut stream = c.stream(Some(last)).await?;
+        let tx = tx.clone();
+        readers.push(tokio::spawn(async move {
+            while let Ok(Some(m)) = stream.next().await {
+                if m.event != "alert" {
+                    continue;
+                }
+                if let Ok(a) = serde_json::from_str::<AlertView>(&m.data)
+                    && a.kind == "new"
+                {
+                    let id = a.own.map(|t| t.track_id).unwrap_or_default();
+                    let _ = tx.send((pi, id, Instant::now()));
+                }
+            }
+        }));
+    }
+    let mut samples = Vec::new();
+    let mut lost = 0;
+    for s in 0..LATENCY_SAMPLES {
+        let now = clock.now_ms();
+        // Head-on at 6000 m, 20 km apart, south of the background grid.
+        let lat = 20.0 + s as f64 * 0.5;
+        let a = report(format!("lat-c-{s}"), now, lat, 40.0, 6000.0, 90.0);
+        let b = report(format!("lat-r-{s}"), now, lat, 40.22, 6000.0, 270.0);
+        let t0 = Instant::now();
+        let (ra, rb) = tokio::join!(
+            clients[0].call::<_, TracksAccepted>("POST", "/v1/tracks", Some(&a)),
+            clients[1].call::<_, TracksAccepted>("POST", "/v1/tracks", Some(&b)),
+        );
+        ra?;
+        rb?;
+        let want = [format!("lat-c-{s}"), format!("lat-r-{s}")];
+        let mut seen = [None, None];
+        let until = tokio::time::Instant::now() + Duration::from_secs(ALERT_WAIT_S_MAX);
+        while seen.iter().any(Option::is_none) {
+            match tokio::time::timeout_at(until, rx.recv()).await {
+                Ok(Some((pi, id, at))) if pi < 2 && id == want[pi] => seen[pi] = Some(at),
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+        match seen {
+            [Some(x), Some(y)] => samples.push(x.max(y).duration_since(t0).as_secs_f64() * 1000.0),
+            _ => lost += 1,
+        }
+    }
+    let cycle_max_ms = state.metrics.cycle_us_max.load(Ordering::Relaxed) as f64 / 1000.0;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    for r in readers {
+        r.abort();
+    }
+    samples.sort_by(f64::total_cmp);
+    let pct = |p: f64| -> f64 {
+        if samples.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+        samples[i.min(samples.len() - 1)]
+    };
+    Ok(format!(
+        "{n:>6}  {rate:>18.0}  {:>17.1}  {:>17.0} ms  {:>5.0} ms  {lost:>4}  {cycle_max_ms:>6.1} ms",
+        rate / n as f64,
+        pct(0.5),
+        pct(0.99),
+    ))
+}

@@ -1,0 +1,255 @@
+//! End to end with the real `deconflict` binary on loopback: the demo keeps its data
+//! directory, `serve` serves it, two parties push over signed HTTP while the server is killed
+//! with SIGKILL, and after a restart every acknowledged write is there and the stream resumes
+//! from the last cursor with no gap.
+//!
+//! The binary is built by `cargo test --workspace` (the `deconflict` package). When it is not
+//! there (this package tested alone) the test says so and returns, unless
+//! `DECONFLICT_REQUIRE_PEERS=1`, as in CI, where it fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use deconflict_service::client::PartyClient;
+use deconflict_service::datadir::{self, DataDir};
+use deconflict_service::wire::*;
+use deconflict_service::{Clock, SystemClock};
+
+fn binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?;
+    let bin = dir.join(format!("deconflict{}", std::env::consts::EXE_SUFFIX));
+    bin.exists().then_some(bin)
+}
+
+fn require_binary() -> Option<PathBuf> {
+    match binary() {
+        Some(b) => Some(b),
+        None if std::env::var("DECONFLICT_REQUIRE_PEERS").as_deref() == Ok("1") => {
+            panic!("the deconflict binary is not built; run cargo test --workspace")
+        }
+        None => {
+            eprintln!("skipping: the deconflict binary is not built (run cargo test --workspace)");
+            None
+        }
+    }
+}
+
+/// Starts `deconflict serve` on an ephemeral port; returns the child and its base URL.
+fn serve(bin: &PathBuf, dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(bin)
+        .args(["serve", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (child, base)
+}
+
+fn clients(dir: &DataDir, base: &str) -> Vec<PartyClient> {
+    ["coalition", "russia"]
+        .iter()
+        .map(|p| {
+            let key = datadir::read_secret_key(&dir.key(p)).unwrap();
+            PartyClient::new(
+                base,
+                p,
+                datadir::signing_key(&key).unwrap(),
+                Arc::new(SystemClock),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
+    let Some(bin) = require_binary() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    let demo = Command::new(&bin)
+        .args(["demo", "--data-dir"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let text = String::from_utf8_lossy(&demo.stdout);
+    assert!(text.contains("FLAGGED"), "{text}");
+    assert!(text.contains("in force"), "{text}");
+    let dir = DataDir::new(&root);
+
+    // Serve the demo's data directory again.
+    let (mut child, base) = serve(&bin, &root);
+    let cs = clients(&dir, &base);
+    let health: Health = {
+        let (s, b) = cs[0].send("GET", "/health", Vec::new()).await.unwrap();
+        assert_eq!(s, 200);
+        serde_json::from_slice(&b).unwrap()
+    };
+    assert_eq!(health.agreement_status, "in_force");
+    // The demo's alerts are still there for both parties.
+    for c in &cs {
+        let alerts: Vec<AlertView> = c.call::<(), _>("GET", "/v1/alerts", None).await.unwrap();
+        assert!(alerts.iter().any(|a| a.kind == "strategic"));
+        assert!(alerts.iter().any(|a| a.kind == "new"));
+    }
+    // Russia reads its stream up to some point, remembering the cursor.
+    let mut stream = cs[1].stream(None).await.unwrap();
+    let mut cursor = 0u64;
+    for _ in 0..3 {
+        let m = stream.next().await.unwrap().unwrap();
+        let seq: u64 = m.id.unwrap().parse().unwrap();
+        assert_eq!(seq, cursor + 1, "no gap");
+        cursor = seq;
+    }
+    drop(stream);
+
+    // Two clients push notifications and tracks; the server is killed mid-stream.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut pushers = Vec::new();
+    for (pi, c) in cs.iter().enumerate() {
+        let c = c.clone();
+        let stop = stop.clone();
+        pushers.push(tokio::spawn(async move {
+            let mut acked_notifications = Vec::new();
+            let mut acked_reports = Vec::new();
+            let mut i = 0u32;
+            while !stop.load(Ordering::Relaxed) && i < 10_000 {
+                let now = SystemClock.now_ms();
+                let id = format!("crash-{pi}-{i}");
+                let n = NotificationCreate {
+                    id: id.clone(),
+                    notification: NotificationIn {
+                        area: AreaIn::Circle {
+                            centre: LatLon {
+                                lat_deg: 10.0 + f64::from(i % 50) * 0.5,
+                                lon_deg: 10.0 + pi as f64 * 20.0,
+                            },
+                            radius_m: 1000.0,
+                        },
+                        alt_min_m: 1000.0,
+                        alt_max_m: 2000.0,
+                        start_unix_ms: now,
+                        end_unix_ms: now + 600_000,
+                        callsigns: vec![],
+                        aircraft_count: None,
+                        aircraft_type: None,
+                        remarks: None,
+                        strike_warning: false,
+                    },
+                };
+                if c.call::<_, NotificationAccepted>("POST", "/v1/notifications", Some(&n))
+                    .await
+                    .is_ok()
+                {
+                    acked_notifications.push(id);
+                }
+                let track = format!("crash-{i}");
+                let r = TrackReportIn {
+                    track_id: track.clone(),
+                    time_unix_ms: now,
+                    lat_deg: 5.0 + pi as f64,
+                    lon_deg: 5.0 + f64::from(i % 100) * 0.1,
+                    alt_m: 5000.0,
+                    track_deg: 0.0,
+                    ground_speed_mps: 100.0,
+                    vertical_rate_mps: 0.0,
+                    callsign: None,
+                    aircraft_type: None,
+                    icao24: None,
+                    squawk: None,
+                };
+                if c.call::<_, TracksAccepted>("POST", "/v1/tracks", Some(&r))
+                    .await
+                    .is_ok()
+                {
+                    acked_reports.push((track, now));
+                }
+                i += 1;
+            }
+            (acked_notifications, acked_reports)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    child.kill().unwrap(); // SIGKILL on Unix
+    let _ = child.wait();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut acked = Vec::new();
+    for p in pushers {
+        acked.push(p.await.unwrap());
+    }
+    assert!(
+        acked.iter().all(|(n, r)| !n.is_empty() && !r.is_empty()),
+        "both clients had writes acknowledged before the kill"
+    );
+
+    // Restart: every acknowledged write is there.
+    let (mut child, base) = serve(&bin, &root);
+    let cs = clients(&dir, &base);
+    for (pi, (notifications, reports)) in acked.iter().enumerate() {
+        let c = &cs[pi];
+        let listed: Vec<NotificationView> = c
+            .call::<(), _>("GET", "/v1/notifications", None)
+            .await
+            .unwrap();
+        for id in notifications {
+            assert!(
+                listed.iter().any(|n| &n.id == id && n.party == c.party()),
+                "acknowledged notification {id} lost"
+            );
+        }
+        let tracks: Vec<TrackView> = c.call::<(), _>("GET", "/v1/tracks", None).await.unwrap();
+        for (id, t) in reports {
+            assert!(
+                tracks
+                    .iter()
+                    .any(|v| &v.track_id == id && v.party == c.party() && v.time_unix_ms >= *t),
+                "acknowledged report {id} lost"
+            );
+        }
+    }
+    // The stream resumes from the cursor: next event is cursor + 1, then contiguous.
+    let all: Vec<EventView> = cs[1]
+        .call::<(), _>("GET", "/v1/events?after=0&limit=1000", None)
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = all.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "no gap in the store"
+    );
+    let mut stream = cs[1].stream(Some(cursor)).await.unwrap();
+    for expect in cursor + 1..=(cursor + 20).min(seqs.len() as u64) {
+        let m = stream.next().await.unwrap().unwrap();
+        assert_eq!(m.id.as_deref(), Some(expect.to_string().as_str()));
+    }
+    drop(stream);
+    // Graceful stop on SIGTERM.
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
+}
