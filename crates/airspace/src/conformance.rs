@@ -270,7 +270,7 @@ impl ConformanceMonitor {
             let pg = &self.planar[pi];
             let g = v.geography();
             if let Some(prev) = previous {
-                if position.t_ms - prev.last.t_ms > self.track_gap_ms_max {
+                if position.t_ms.saturating_sub(prev.last.t_ms) > self.track_gap_ms_max {
                     self.dropped.gaps += 1;
                 } else {
                     for (line, pts) in g.lines().iter().zip(&pg.lines) {
@@ -286,7 +286,7 @@ impl ConformanceMonitor {
                                 let Some(point) = self.frame.unproject(c) else {
                                     continue;
                                 };
-                                let dt = (position.t_ms - prev.last.t_ms) as f64;
+                                let dt = position.t_ms.saturating_sub(prev.last.t_ms) as f64;
                                 events.push(event(EventKind::DividingLineCrossed {
                                     line: line.id().to_owned(),
                                     geography_version: v.version(),

@@ -325,8 +325,9 @@ impl TimeWindow {
         if start_ms >= end_ms {
             return Err(Rule::TimeWindowEmpty { start_ms, end_ms });
         }
-        let duration_s = (end_ms - start_ms) / 1000;
-        if (end_ms - start_ms) > limits.duration_s_max.saturating_mul(1000) {
+        let duration_ms = end_ms.saturating_sub(start_ms);
+        let duration_s = duration_ms / 1000;
+        if duration_ms > limits.duration_s_max.saturating_mul(1000) {
             return Err(Rule::DurationTooLong {
                 duration_s,
                 max_s: limits.duration_s_max,
