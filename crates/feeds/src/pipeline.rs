@@ -9,7 +9,7 @@ use crate::decode::{DecodeCounters, Decoder, DecoderConfig, report_from_sbs};
 use crate::frame::Record;
 use crate::framing::beast::BeastClock;
 use crate::framing::{Format, Framer, FramingCounters, framer};
-use crate::report::SourceId;
+use crate::report::{Report, SourceId};
 use crate::track::{Outcome, Track, TrackCounters, Tracker, TrackerConfig};
 
 /// Sources (connections) framed at once; bytes from more are dropped and counted.
@@ -218,6 +218,29 @@ impl Pipeline {
         }
     }
 
+    /// A report that did not come through a feed (a party's own push, a test): fused with the
+    /// feed reports of the same aircraft. `now_s` on the same clock as the feeds'.
+    pub fn report(
+        &mut self,
+        now_s: f64,
+        report: &Report,
+        mut on_update: impl FnMut(&Track),
+    ) -> Outcome {
+        let outcome = self.tracker.ingest(now_s, report);
+        if outcome == Outcome::Updated
+            && let Some(t) = self.tracker.get(report.icao)
+        {
+            on_update(t);
+        }
+        outcome
+    }
+
+    /// Drops stale tracks now (a live feed that falls silent sends no records to do it).
+    pub fn expire(&mut self, now_s: f64) -> usize {
+        self.next_expire_s = now_s + EXPIRE_INTERVAL_S;
+        self.tracker.expire(now_s)
+    }
+
     pub fn counters(&self) -> Counters {
         let mut framing = self.closed;
         for f in self.framers.values() {
@@ -232,5 +255,56 @@ impl Pipeline {
             sources_full_bytes: self.sources_full_bytes,
             tracks_alive: self.tracker.len() as u64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{IcaoAddress, Integrity, LatLon};
+
+    #[test]
+    fn two_receivers_and_a_pushed_report_fuse_into_one_track() {
+        let mut p = Pipeline::new(PipelineConfig::new(Format::Sbs, TimeMode::Receipt));
+        let line = |lat: f64| format!("MSG,3,,,4CA7B3,,,,,,,35000,,,{lat},1.0,,,0,0,0,0\n");
+        p.push(SourceId(0), 100.0, line(45.0).as_bytes(), |_| {});
+        p.push(SourceId(1), 100.5, line(45.0005).as_bytes(), |_| {});
+        let mut pushed = Report::new(
+            IcaoAddress::new(0x4ca7b3).unwrap(),
+            SourceId(9),
+            Integrity::Checked,
+        );
+        pushed.position = LatLon::new(45.001, 1.0);
+        let mut seen = None;
+        assert_eq!(
+            p.report(101.0, &pushed, |t| seen = Some(t.clone())),
+            Outcome::Updated
+        );
+        let t = seen.unwrap();
+        assert_eq!(p.tracker().len(), 1);
+        assert_eq!(t.sources, vec![SourceId(0), SourceId(1), SourceId(9)]);
+        assert_eq!(t.alt_baro_m, Some(35_000.0 * crate::report::M_PER_FT));
+        assert_eq!(t.time_unix_s, Some(100.5));
+        assert_eq!(p.expire(101.0 + 61.0), 1);
+    }
+
+    #[test]
+    fn a_closed_connection_does_not_join_the_next_one() {
+        let mut p = Pipeline::new(PipelineConfig::new(Format::Avr, TimeMode::Receipt));
+        // Half a line, then the connection drops; the next connection starts clean.
+        p.push(SourceId(0), 0.0, b"*8d4ca7b3990c3b0f08", |_| {});
+        p.close(SourceId(0), 0.0, |_| {});
+        p.push(
+            SourceId(1),
+            0.0,
+            b"04a85c6f1a;\n*8d4ca7b3990c3b0f0804a85c6f1a;\n",
+            |_| {},
+        );
+        let c = p.counters();
+        assert_eq!(
+            c.framing.malformed, 2,
+            "both halves are malformed on their own"
+        );
+        assert_eq!(c.framing.records, 1);
     }
 }

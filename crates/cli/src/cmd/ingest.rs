@@ -277,6 +277,12 @@ fn replay(args: &Args, path: &Path, out: &mut impl Write) -> anyhow::Result<Coun
     Ok(c)
 }
 
+fn unix_now_s() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 fn live(
     args: &Args,
     mut feed: Feed,
@@ -299,6 +305,8 @@ fn live(
             None => Duration::from_millis(500),
         };
         let Some(event) = feed.next_event(wait) else {
+            // A silent feed still ages its tracks.
+            pipeline.expire(unix_now_s());
             continue;
         };
         match event {
@@ -326,9 +334,7 @@ fn live(
             }
             FeedEvent::Closed { source, reason } => {
                 eprintln!("deconflict ingest: {label}: connection closed ({reason})");
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0.0, |d| d.as_secs_f64());
+                let now = unix_now_s();
                 let name = peers.remove(&source).unwrap_or_else(|| label.to_string());
                 let mut result = Ok(());
                 pipeline.close(source, now, |t| {
