@@ -1,0 +1,20 @@
+//! Request documents over arbitrary bytes: parse, then validate; never a panic.
+#![no_main]
+
+use deconflict_service::error::parse_json;
+use deconflict_service::wire::{NotificationCreate, TrackBatchIn, TrackReportIn};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(r) = parse_json::<TrackReportIn>(data) {
+        let _ = r.validate("", 1_491_984_000_000);
+    }
+    if let Ok(b) = parse_json::<TrackBatchIn>(data) {
+        for r in &b.reports {
+            let _ = r.validate("reports", 1_491_984_000_000);
+        }
+    }
+    if let Ok(n) = parse_json::<NotificationCreate>(data) {
+        let _ = n.validate();
+    }
+});

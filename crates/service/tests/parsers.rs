@@ -1,0 +1,58 @@
+//! The request-document parsers over random and truncated bytes (the same code as the
+//! `request_json` fuzz target): an error naming what was wrong, never a panic.
+
+use deconflict_service::error::parse_json;
+use deconflict_service::wire::{NotificationCreate, TrackBatchIn, TrackReportIn};
+use proptest::prelude::*;
+
+const NOW_MS: i64 = 1_491_984_000_000;
+
+const VALID_REPORT: &str = r#"{"track_id":"a1","time_unix_ms":1491984000000,"lat_deg":35.0,"lon_deg":39.0,"alt_m":7000.0,"track_deg":90.0,"ground_speed_mps":200.0,"vertical_rate_mps":0.0,"callsign":"VIPER11"}"#;
+const VALID_NOTIFICATION: &str = r#"{"id":"n1","notification":{"area":{"kind":"polygon","points":[{"lat_deg":35.0,"lon_deg":39.0},{"lat_deg":35.1,"lon_deg":39.0},{"lat_deg":35.1,"lon_deg":39.1}]},"alt_min_m":1000.0,"alt_max_m":2000.0,"start_unix_ms":0,"end_unix_ms":1000}}"#;
+
+fn exercise(bytes: &[u8]) {
+    match parse_json::<TrackReportIn>(bytes) {
+        Ok(r) => {
+            let _ = r.validate("", NOW_MS);
+        }
+        Err(e) => assert!(!e.body.message.is_empty() && e.status.is_client_error()),
+    }
+    if let Ok(b) = parse_json::<TrackBatchIn>(bytes) {
+        for r in &b.reports {
+            let _ = r.validate("reports", NOW_MS);
+        }
+    }
+    match parse_json::<NotificationCreate>(bytes) {
+        Ok(n) => {
+            let _ = n.validate();
+        }
+        Err(e) => assert!(e.status.is_client_error()),
+    }
+}
+
+#[test]
+fn the_valid_documents_parse_and_validate() {
+    let r: TrackReportIn = parse_json(VALID_REPORT.as_bytes()).unwrap();
+    r.validate("", NOW_MS).unwrap();
+    let n: NotificationCreate = parse_json(VALID_NOTIFICATION.as_bytes()).unwrap();
+    n.validate().unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        exercise(&bytes);
+    }
+
+    #[test]
+    fn truncated_and_flipped_documents(cut in 0usize..400, flip in 0usize..400, bit in 0u8..8, which in any::<bool>()) {
+        let doc = if which { VALID_REPORT } else { VALID_NOTIFICATION };
+        let mut bytes = doc.as_bytes().to_vec();
+        let i = flip % bytes.len();
+        bytes[i] ^= 1 << bit;
+        bytes.truncate(cut.min(bytes.len()));
+        exercise(&bytes);
+    }
+}
