@@ -235,6 +235,16 @@ impl Pipeline {
         outcome
     }
 
+    /// Rejected records described since the last call, with their source. Closed sources'
+    /// descriptions are dropped with them (their counts stay in [`Pipeline::counters`]).
+    pub fn take_rejections(&mut self) -> Vec<(SourceId, crate::framing::Rejection)> {
+        let mut out = Vec::new();
+        for (&source, f) in self.framers.iter_mut() {
+            out.extend(f.take_rejections().into_iter().map(|r| (source, r)));
+        }
+        out
+    }
+
     /// Drops stale tracks now (a live feed that falls silent sends no records to do it).
     pub fn expire(&mut self, now_s: f64) -> usize {
         self.next_expire_s = now_s + EXPIRE_INTERVAL_S;

@@ -334,6 +334,7 @@ impl Track {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::M_PER_FT;
 
     fn icao(n: u32) -> IcaoAddress {
         IcaoAddress::new(n).unwrap()
@@ -397,6 +398,22 @@ mod tests {
         );
         assert_eq!(t.ingest(3.0, &alt(1, 3100.0)), Outcome::Updated);
         assert_eq!(t.get(icao(1)).unwrap().alt_baro_m, Some(3100.0));
+    }
+
+    /// Regression: in the Toulouse recording a wrong first altitude (9 250 ft for an aircraft
+    /// on the ground at 550 ft) made every later, correct altitude "implausible" (3 413 of them).
+    #[test]
+    fn regression_wrong_first_altitude_does_not_lock_the_track() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        t.ingest(0.0, &at(1, 0, 43.6, 1.36));
+        t.ingest(0.1, &alt(1, 9_250.0 * M_PER_FT));
+        assert_eq!(
+            t.ingest(0.4, &alt(1, 550.0 * M_PER_FT)),
+            Outcome::Rejected(TrackReject::ImplausibleAltitude)
+        );
+        assert_eq!(t.ingest(0.6, &alt(1, 550.0 * M_PER_FT)), Outcome::Updated);
+        assert_eq!(t.get(icao(1)).unwrap().alt_baro_m, Some(550.0 * M_PER_FT));
+        assert_eq!(t.counters().altitude_resets, 1);
     }
 
     #[test]

@@ -25,6 +25,9 @@ use deconflict_feeds::pipeline::{Counters, Pipeline, PipelineConfig, TimeMode};
 use deconflict_feeds::report::{LatLon, M_PER_FT, MPS_PER_FPM, MPS_PER_KT, SourceId};
 use deconflict_feeds::track::Track;
 
+/// Rejected records described on stderr; the rest are only counted.
+const REJECTIONS_PRINTED_MAX: usize = 20;
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum FormatArg {
     /// Beast binary (port 30005 style).
@@ -255,12 +258,22 @@ fn replay(args: &Args, path: &Path, out: &mut impl Write) -> anyhow::Result<Coun
         }
         pipeline.record(SourceId(0), 0.0, record, &mut emit);
     };
+    let mut printed = 0;
+    let mut report_rejections = |framer: &mut Box<dyn Framer + Send>| {
+        for r in framer.take_rejections() {
+            if printed < REJECTIONS_PRINTED_MAX {
+                eprintln!("deconflict ingest: {}: {r}; skipped", path.display());
+                printed += 1;
+            }
+        }
+    };
     loop {
         let n = framer.push(rest);
         rest = &rest[n..];
         while let Some(r) = framer.next_record() {
             handle(r, &mut pipeline);
         }
+        report_rejections(&mut framer);
         if rest.is_empty() {
             break;
         }
@@ -269,6 +282,7 @@ fn replay(args: &Args, path: &Path, out: &mut impl Write) -> anyhow::Result<Coun
     while let Some(r) = framer.next_record() {
         handle(r, &mut pipeline);
     }
+    report_rejections(&mut framer);
     if let Some(e) = write_err {
         return Err(e).context("writing track updates");
     }
@@ -292,6 +306,7 @@ fn live(
     let cfg = pipeline_config(args, TimeMode::Receipt)?;
     let mut pipeline = Pipeline::new(cfg);
     let mut peers: HashMap<SourceId, String> = HashMap::new();
+    let mut printed = 0;
     let start = Instant::now();
     let deadline = args
         .duration_s
@@ -331,6 +346,12 @@ fn live(
                 });
                 result.context("writing track updates")?;
                 out.flush().context("writing track updates")?;
+                for (_, r) in pipeline.take_rejections() {
+                    if printed < REJECTIONS_PRINTED_MAX {
+                        eprintln!("deconflict ingest: {name}: {r}; skipped");
+                        printed += 1;
+                    }
+                }
             }
             FeedEvent::Closed { source, reason } => {
                 eprintln!("deconflict ingest: {label}: connection closed ({reason})");

@@ -98,7 +98,10 @@ impl Framer for AvrFramer {
                     return Some(r);
                 }
                 Ok(None) => {}
-                Err(()) => self.counters.malformed += 1,
+                Err(()) => {
+                    self.counters.malformed += 1;
+                    self.lines.reject("not an AVR record: want *HEX;, @TIMESTAMP HEX;, %TIMESTAMP HEX; or <TIMESTAMP SIGNAL HEX; with 4, 14 or 28 hex digits of frame".to_string());
+                }
             }
         }
     }
@@ -113,6 +116,10 @@ impl Framer for AvrFramer {
 
     fn buffered_bytes(&self) -> usize {
         self.lines.buffered_bytes()
+    }
+
+    fn take_rejections(&mut self) -> Vec<super::Rejection> {
+        self.lines.take_rejections()
     }
 }
 

@@ -6,7 +6,7 @@
 //! `0x1a` always starts a record; that is how the parser resynchronises after garbage or a
 //! record cut short.
 
-use super::{ByteBuffer, Framer, FramingCounters};
+use super::{ByteBuffer, Framer, FramingCounters, Rejection, RejectionLog};
 use crate::frame::{ModeSFrame, RawFrame, Record, RecordTime};
 
 /// The escape byte that starts every record.
@@ -55,6 +55,7 @@ pub struct BeastFramer {
     buf: ByteBuffer,
     clock: BeastClock,
     counters: FramingCounters,
+    log: RejectionLog,
 }
 
 enum Scan {
@@ -180,10 +181,33 @@ impl Framer for BeastFramer {
             match Self::scan(self.buf.pending()) {
                 Scan::Incomplete => return None,
                 Scan::Skip { n, reason } => {
-                    match reason {
-                        SkipReason::Garbage => self.counters.garbage_bytes += n as u64,
-                        SkipReason::Truncated => self.counters.truncated += 1,
-                        SkipReason::Malformed => self.counters.malformed += 1,
+                    let at = self.buf.offset();
+                    let why = match reason {
+                        SkipReason::Garbage => {
+                            self.counters.garbage_bytes += n as u64;
+                            None
+                        }
+                        SkipReason::Truncated => {
+                            self.counters.truncated += 1;
+                            Some(
+                                "record cut short by the start of the next one (a lone 0x1a)"
+                                    .to_string(),
+                            )
+                        }
+                        SkipReason::Malformed => {
+                            self.counters.malformed += 1;
+                            let kind = self.buf.pending().get(1).copied().unwrap_or(0);
+                            Some(format!(
+                                "unknown record type 0x{kind:02x} (want '1', '2', '3' or '4')"
+                            ))
+                        }
+                    };
+                    if let Some(reason) = why {
+                        self.log.push(Rejection {
+                            line: None,
+                            byte_offset: Some(at),
+                            reason,
+                        });
                     }
                     self.buf.consume(n);
                 }
@@ -211,6 +235,12 @@ impl Framer for BeastFramer {
         if !pending.is_empty() {
             if pending[0] == ESCAPE {
                 self.counters.truncated += 1;
+                let at = self.buf.offset();
+                self.log.push(Rejection {
+                    line: None,
+                    byte_offset: Some(at),
+                    reason: "record cut short by the end of the stream".to_string(),
+                });
             } else {
                 self.counters.garbage_bytes += pending.len() as u64;
             }
@@ -224,6 +254,10 @@ impl Framer for BeastFramer {
 
     fn buffered_bytes(&self) -> usize {
         self.buf.len()
+    }
+
+    fn take_rejections(&mut self) -> Vec<Rejection> {
+        self.log.take()
     }
 }
 
@@ -313,6 +347,25 @@ mod tests {
             }
         ));
         assert_eq!(r[2], Record::Status);
+    }
+
+    #[test]
+    fn rejections_give_the_byte_offset() {
+        let mut s = vec![0u8; 3];
+        encode_record(b'3', 7, 1, &LONG, &mut s);
+        s.truncate(s.len() - 1);
+        let cut_at = 3;
+        encode_record(b'3', 8, 1, &LONG, &mut s);
+        let mut f = BeastFramer::new(BeastClock::Counter12MHz);
+        feed_all(&mut f, &s, |_| {});
+        let r = f.take_rejections();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].byte_offset, Some(cut_at));
+        assert!(
+            r[0].to_string().starts_with("byte 3: record cut short"),
+            "{}",
+            r[0]
+        );
     }
 
     #[test]

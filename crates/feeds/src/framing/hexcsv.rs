@@ -84,7 +84,10 @@ impl Framer for HexCsvFramer {
                     return Some(r);
                 }
                 Ok(None) => {}
-                Err(()) => self.counters.malformed += 1,
+                Err(()) => {
+                    self.counters.malformed += 1;
+                    self.lines.reject("not a hex recording line: want <unix time>,<hex Beast record or Mode S frame>".to_string());
+                }
             }
         }
     }
@@ -99,6 +102,10 @@ impl Framer for HexCsvFramer {
 
     fn buffered_bytes(&self) -> usize {
         self.lines.buffered_bytes()
+    }
+
+    fn take_rejections(&mut self) -> Vec<super::Rejection> {
+        self.lines.take_rejections()
     }
 }
 

@@ -1,6 +1,6 @@
 //! Line splitting shared by the text formats, with the [`LINE_BYTES_MAX`] bound.
 
-use super::{ByteBuffer, FramingCounters, LINE_BYTES_MAX};
+use super::{ByteBuffer, FramingCounters, LINE_BYTES_MAX, Rejection, RejectionLog};
 
 /// Splits a byte stream into lines (`\n`, an optional `\r` before it is dropped). A line longer
 /// than [`LINE_BYTES_MAX`] is skipped up to its end and counted as too long.
@@ -9,6 +9,9 @@ pub(crate) struct LineSplitter {
     buf: ByteBuffer,
     /// Inside an over-long line: skip until the next newline.
     skipping: bool,
+    /// Number of the line last handed out or skipped (1-based).
+    line_no: u64,
+    log: RejectionLog,
 }
 
 impl LineSplitter {
@@ -36,8 +39,10 @@ impl LineSplitter {
                         self.buf.consume(end + 1);
                         continue;
                     }
+                    self.line_no += 1;
                     if end > LINE_BYTES_MAX {
                         counters.too_long += 1;
+                        self.reject(format!("line longer than {LINE_BYTES_MAX} bytes"));
                         self.buf.consume(end + 1);
                         continue;
                     }
@@ -50,18 +55,33 @@ impl LineSplitter {
                     return Some(r);
                 }
                 None => {
-                    if pending.len() > LINE_BYTES_MAX {
+                    let n = pending.len();
+                    if n > LINE_BYTES_MAX {
                         if !self.skipping {
                             counters.too_long += 1;
+                            self.line_no += 1;
+                            self.reject(format!("line longer than {LINE_BYTES_MAX} bytes"));
                             self.skipping = true;
                         }
-                        let n = pending.len();
                         self.buf.consume(n);
                     }
                     return None;
                 }
             }
         }
+    }
+
+    /// Describes a rejection of the line last handed out.
+    pub(crate) fn reject(&mut self, reason: String) {
+        self.log.push(Rejection {
+            line: Some(self.line_no),
+            byte_offset: None,
+            reason,
+        });
+    }
+
+    pub(crate) fn take_rejections(&mut self) -> Vec<Rejection> {
+        self.log.take()
     }
 
     /// End of stream: a last line without a newline is still a line.

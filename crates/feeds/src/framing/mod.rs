@@ -20,6 +20,46 @@ pub const BUFFER_BYTES_MAX: usize = 64 * 1024;
 /// Longest text line accepted (AVR, SBS, hex recordings). Longer lines are skipped and counted.
 pub const LINE_BYTES_MAX: usize = 512;
 
+/// Rejected records described in detail and held until taken; beyond this, rejections are
+/// still counted but not described.
+pub const REJECTIONS_HELD_MAX: usize = 64;
+
+/// What was wrong with one rejected record, and where it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// 1-based line number (text formats).
+    pub line: Option<u64>,
+    /// Offset of the record's first byte in the stream (Beast).
+    pub byte_offset: Option<u64>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.byte_offset) {
+            (Some(l), _) => write!(f, "line {l}: {}", self.reason),
+            (None, Some(o)) => write!(f, "byte {o}: {}", self.reason),
+            (None, None) => write!(f, "{}", self.reason),
+        }
+    }
+}
+
+/// A bounded list of [`Rejection`]s.
+#[derive(Debug, Default)]
+pub(crate) struct RejectionLog(Vec<Rejection>);
+
+impl RejectionLog {
+    pub(crate) fn push(&mut self, r: Rejection) {
+        if self.0.len() < REJECTIONS_HELD_MAX {
+            self.0.push(r);
+        }
+    }
+
+    pub(crate) fn take(&mut self) -> Vec<Rejection> {
+        std::mem::take(&mut self.0)
+    }
+}
+
 /// The feed formats this crate frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -70,6 +110,8 @@ pub trait Framer {
     fn counters(&self) -> &FramingCounters;
     /// Bytes held waiting for the end of a record; never more than [`BUFFER_BYTES_MAX`].
     fn buffered_bytes(&self) -> usize;
+    /// The rejections described since the last call (at most [`REJECTIONS_HELD_MAX`]).
+    fn take_rejections(&mut self) -> Vec<Rejection>;
 }
 
 /// A parser for `format`, boxed so that a connection can pick its format at run time.
@@ -101,6 +143,8 @@ pub fn feed_all(framer: &mut dyn Framer, mut bytes: &[u8], mut sink: impl FnMut(
 pub(crate) struct ByteBuffer {
     data: Vec<u8>,
     start: usize,
+    /// Bytes consumed since the stream began: the offset of `pending()[0]`.
+    consumed_total: u64,
 }
 
 impl ByteBuffer {
@@ -126,8 +170,14 @@ impl ByteBuffer {
         &self.data[self.start..]
     }
 
+    pub(crate) fn offset(&self) -> u64 {
+        self.consumed_total
+    }
+
     pub(crate) fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.data.len());
+        let n = n.min(self.data.len() - self.start);
+        self.consumed_total += n as u64;
+        self.start += n;
         if self.start == self.data.len() {
             self.data.clear();
             self.start = 0;
@@ -135,6 +185,7 @@ impl ByteBuffer {
     }
 
     pub(crate) fn clear(&mut self) {
+        self.consumed_total += (self.data.len() - self.start) as u64;
         self.data.clear();
         self.start = 0;
     }

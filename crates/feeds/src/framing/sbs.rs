@@ -41,7 +41,47 @@ enum Line {
     Msg(SbsMessage),
     Blank,
     Ignored,
-    Bad,
+    Bad(BadField),
+}
+
+/// Names of the 22 fields, for messages.
+const FIELD_NAMES: [&str; SBS_FIELDS] = [
+    "message type",
+    "transmission type",
+    "session id",
+    "aircraft id",
+    "hex ident",
+    "flight id",
+    "date generated",
+    "time generated",
+    "date logged",
+    "time logged",
+    "callsign",
+    "altitude",
+    "ground speed",
+    "track",
+    "latitude",
+    "longitude",
+    "vertical rate",
+    "squawk",
+    "alert",
+    "emergency",
+    "SPI",
+    "on ground",
+];
+
+impl std::fmt::Display for BadField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            0 => write!(f, "not UTF-8 text"),
+            n @ 1..=SBS_FIELDS => write!(
+                f,
+                "field {n} ({}): bad or out-of-range value",
+                FIELD_NAMES[n - 1]
+            ),
+            n => write!(f, "{} fields or more, expected {SBS_FIELDS}", n),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -195,7 +235,7 @@ impl Framer for SbsFramer {
         loop {
             let parsed = self.lines.next_line(&mut self.counters, |line, _| {
                 let Ok(text) = std::str::from_utf8(line) else {
-                    return Line::Bad;
+                    return Line::Bad(BadField(0));
                 };
                 if text.trim().is_empty() {
                     return Line::Blank;
@@ -203,7 +243,7 @@ impl Framer for SbsFramer {
                 match parse_line(text) {
                     Ok(Some(m)) => Line::Msg(m),
                     Ok(None) => Line::Ignored,
-                    Err(_) => Line::Bad,
+                    Err(e) => Line::Bad(e),
                 }
             })?;
             match parsed {
@@ -213,7 +253,10 @@ impl Framer for SbsFramer {
                 }
                 Line::Blank => {}
                 Line::Ignored => self.counters.ignored += 1,
-                Line::Bad => self.counters.malformed += 1,
+                Line::Bad(e) => {
+                    self.counters.malformed += 1;
+                    self.lines.reject(e.to_string());
+                }
             }
         }
     }
@@ -228,6 +271,10 @@ impl Framer for SbsFramer {
 
     fn buffered_bytes(&self) -> usize {
         self.lines.buffered_bytes()
+    }
+
+    fn take_rejections(&mut self) -> Vec<super::Rejection> {
+        self.lines.take_rejections()
     }
 }
 
@@ -256,6 +303,20 @@ mod tests {
         assert_eq!(m.callsign.as_deref(), Some("KLM1302"));
         // 2023-10-24T12:29:24.451Z
         assert!((m.time.unix_s().unwrap() - 1_698_150_564.451).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rejections_say_which_line_and_which_field() {
+        let mut f = SbsFramer::new();
+        let input = "MSG,3,,,4B1908,,,,,,,2525,,,33.9,-118.2,,,0,0,0,0\n\nMSG,3,,,4B1908,,,,,,,2525,,,133.9,-118.2,,,0,0,0,0\n";
+        crate::framing::feed_all(&mut f, input.as_bytes(), |_| {});
+        let r = f.take_rejections();
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            r[0].to_string(),
+            "line 3: field 15 (latitude): bad or out-of-range value"
+        );
+        assert!(f.take_rejections().is_empty());
     }
 
     #[test]
