@@ -906,13 +906,21 @@ impl State {
         self.metrics
             .tracks_live
             .store(live as u64, Ordering::Relaxed);
+        // The set of active conflicts changes only if its alerts are stored: on a failed
+        // commit it is put back, and the next cycle issues the same alerts again.
+        let before = self.conflicts.lock().map(|c| c.clone()).unwrap_or_default();
         let writes = self.alerts_from(now_ms, &conflicts);
         let n = writes
             .iter()
             .filter(|w| matches!(w, Write::Alert(_)))
             .count();
-        if !writes.is_empty() {
-            self.commit(writes).await?;
+        if !writes.is_empty()
+            && let Err(e) = self.commit(writes).await
+        {
+            if let Ok(mut c) = self.conflicts.lock() {
+                *c = before;
+            }
+            return Err(e);
         }
         self.last_cycle_ms.store(now_ms, Ordering::Relaxed);
         self.metrics
