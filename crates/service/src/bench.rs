@@ -198,6 +198,11 @@ async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
     let mut samples = Vec::new();
     let mut lost = 0;
     for s in 0..LATENCY_SAMPLES {
+        // Each sample starts right after the previous alert, i.e. right after a cycle: push at
+        // spread-out phases of the cycle instead (golden-ratio steps), or every sample would
+        // wait a whole period.
+        let phase = (s as f64 * 0.618_034).fract();
+        tokio::time::sleep(Duration::from_millis((phase * 1000.0) as u64)).await;
         let now = clock.now_ms();
         // Head-on at 6000 m, 20 km apart, south of the background grid.
         let lat = 20.0 + s as f64 * 0.5;
