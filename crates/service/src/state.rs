@@ -899,6 +899,9 @@ impl State {
                 .lock()
                 .map_err(|_| ApiError::internal("picture lock poisoned"))?;
             let c = p.tick(engine::Timestamp::from_unix_ms(now_ms));
+            me.metrics
+                .tracks_dropped_stale_total
+                .store(p.counters().tracks_expired, Ordering::Relaxed);
             Ok::<_, ApiError>((c, p.len()))
         })
         .await
