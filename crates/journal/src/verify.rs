@@ -64,7 +64,10 @@ pub fn verify_reader(
         let mut io_error = None;
         loop {
             line.clear();
-            match reader.read_until(b'\n', &mut line) {
+            // Bounded read: a line longer than the limit is refused by the verifier without
+            // first being read whole into memory.
+            let limit = (deconflict_ledger::export::LINE_BYTES_MAX + 2) as u64;
+            match (&mut reader).take(limit).read_until(b'\n', &mut line) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => {

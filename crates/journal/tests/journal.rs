@@ -351,6 +351,18 @@ fn an_altered_entry_with_a_fixed_checksum_is_caught_by_the_tree_head() {
 }
 
 #[test]
+fn an_endless_line_is_refused_without_reading_it_whole() {
+    let mut data = b"{\"deconflict_log_export\":1,".to_vec();
+    data.extend(std::iter::repeat_n(
+        b'x',
+        3 * deconflict_ledger::export::LINE_BYTES_MAX,
+    ));
+    let e = deconflict_journal::verify::verify_reader(&data[..], VerifyOptions::default(), 1)
+        .unwrap_err();
+    assert!(e.to_string().starts_with("line 1: line of"), "{e}");
+}
+
+#[test]
 fn export_dir_and_parallel_verify_agree() {
     let dir = tempfile::tempdir().unwrap();
     let (_, heads) = journal_with_batches(dir.path());
