@@ -1,0 +1,104 @@
+//! The data directory: agreement and signatures read back, a draft until every party signs,
+//! bad files refused naming the file, keys written once and read back.
+
+use deconflict_service::datadir::{self, DataDir};
+use deconflict_sim::Scenario;
+
+fn scenario() -> Scenario {
+    Scenario::generate(&deconflict_sim::Config::default()).unwrap()
+}
+
+fn write_signed(dir: &DataDir, s: &Scenario, parties: &[usize]) {
+    dir.create().unwrap();
+    std::fs::write(dir.agreement(), &s.agreement_toml).unwrap();
+    let agreement = s.agreement();
+    let keys = s.keys();
+    for &i in parties {
+        let pid = deconflict_agreement::PartyId::new(&s.parties[i].id).unwrap();
+        let sig =
+            deconflict_agreement::AgreementSignature::sign(&agreement, &pid, &keys[i]).unwrap();
+        std::fs::write(
+            datadir::signature_path(&dir.agreement(), &s.parties[i].id),
+            sig.to_file_text(),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn in_force_only_when_every_party_signed() {
+    let s = scenario();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    write_signed(&dir, &s, &[0]);
+    let loaded = datadir::load_agreement(&dir.agreement()).unwrap();
+    assert_eq!(loaded.signed_by, vec!["coalition".to_string()]);
+    assert!(!loaded.all_signed());
+    write_signed(&dir, &s, &[0, 1]);
+    let loaded = datadir::load_agreement(&dir.agreement()).unwrap();
+    assert!(loaded.all_signed());
+    assert_eq!(loaded.terms.parties.len(), 2);
+    assert_eq!(loaded.terms.id, s.agreement().id().to_text());
+}
+
+#[test]
+fn a_signature_by_the_wrong_key_is_refused_naming_the_file() {
+    let s = scenario();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    write_signed(&dir, &s, &[0, 1]);
+    // Russia's signature file replaced by the coalition's: the party line does not match.
+    let coalition =
+        std::fs::read_to_string(datadir::signature_path(&dir.agreement(), "coalition")).unwrap();
+    let russia_path = datadir::signature_path(&dir.agreement(), "russia");
+    std::fs::write(&russia_path, coalition).unwrap();
+    let err = datadir::load_agreement(&dir.agreement())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("russia.sig"), "{err}");
+    std::fs::write(&russia_path, "garbage").unwrap();
+    let err = datadir::load_agreement(&dir.agreement())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("russia.sig"), "{err}");
+}
+
+#[test]
+fn a_broken_agreement_file_is_refused_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    dir.create().unwrap();
+    std::fs::write(dir.agreement(), "format = 5\n").unwrap();
+    let err = datadir::load_agreement(&dir.agreement())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("agreement.toml"), "{err}");
+    let missing = datadir::load_agreement(&tmp.path().join("nope.toml")).unwrap_err();
+    assert!(missing.to_string().contains("nope.toml"));
+}
+
+#[test]
+fn a_key_pair_is_written_once_and_reads_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prefix = tmp.path().join("alpha");
+    let key = datadir::generate_key();
+    let (k, p) = datadir::write_key_pair(&prefix, &key).unwrap();
+    let back = datadir::read_secret_key(&k).unwrap();
+    assert_eq!(back.public_key(), key.public_key());
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap().trim(),
+        key.public_key().to_text()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&k).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    assert!(datadir::write_key_pair(&prefix, &datadir::generate_key()).is_err());
+    // The HTTP signing key is the same key.
+    let sk = datadir::signing_key(&key).unwrap();
+    assert_eq!(sk.verifying_key().as_bytes(), key.public_key().as_bytes());
+}
