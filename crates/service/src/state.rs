@@ -909,6 +909,12 @@ impl State {
         self.metrics
             .tracks_live
             .store(live as u64, Ordering::Relaxed);
+        // Only live tracks are listed: the picture dropped the stale ones, so drop them here too
+        // (the store keeps their last report and history).
+        if let Ok(mut latest) = self.latest.lock() {
+            let oldest = now_ms - (TRACK_AGE_S_MAX * 1000.0) as i64;
+            latest.retain(|_, r| r.time_unix_ms >= oldest);
+        }
         // The set of active conflicts changes only if its alerts are stored: on a failed
         // commit it is put back, and the next cycle issues the same alerts again.
         let before = self.conflicts.lock().map(|c| c.clone()).unwrap_or_default();

@@ -345,6 +345,11 @@ async fn tracks_single_and_batch_with_disclosure() {
     let c = serde_json::to_string(&coalition_part).unwrap();
     assert!(c.contains("CS7"), "coalition discloses its callsign");
     assert!(!c.contains("TYPE-WITHHELD") && !c.contains("7777"), "{c}");
+    // A track with no report for longer than the stale limit is no longer listed.
+    h.clock.advance_ms(31_000);
+    h.state.run_cycle().await.unwrap();
+    let (_, v) = h.call("GET", "/v1/tracks", "", "coalition").await;
+    assert_eq!(v, json!([]));
 }
 
 #[tokio::test]
