@@ -60,7 +60,8 @@ fields in request bodies are refused (422). Units are SI; times are UNIX millise
         (name = "agreement", description = "The agreement's status and lifecycle"),
         (name = "notifications", description = "Where and when a party will operate, with the strategic check"),
         (name = "tracks", description = "A party's own aircraft"),
-        (name = "alerts", description = "Alerts and the party's event stream")
+        (name = "alerts", description = "Alerts and the party's event stream"),
+        (name = "log", description = "The shared record (RFC 9162 style): signed tree heads, proofs, entries; any party may read it")
     )
 )]
 struct ApiDoc;
@@ -79,6 +80,10 @@ pub fn router(state: St) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(get_alert))
         .routes(routes!(list_events))
         .routes(routes!(stream))
+        .routes(routes!(log_tree_head))
+        .routes(routes!(log_inclusion))
+        .routes(routes!(log_consistency))
+        .routes(routes!(log_entries))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let open = OpenApiRouter::new()
         .routes(routes!(health))
@@ -619,4 +624,135 @@ async fn stream(
         },
     );
     Ok(Sse::new(s).keep_alive(KeepAlive::default()))
+}
+
+// ---- the shared record ----------------------------------------------------------------------
+
+fn the_log(state: &St) -> Result<Arc<crate::record::ServiceLog>, ApiError> {
+    state.log().cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_log",
+            "this service instance keeps no shared record",
+        )
+    })
+}
+
+fn log_err(e: deconflict_journal::JournalError) -> ApiError {
+    match e {
+        deconflict_journal::JournalError::Proof(p) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", p.to_string())
+        }
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+fn required(q: &[(String, u64)], name: &str) -> Result<u64, ApiError> {
+    param(q, name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            format!("{name} is required"),
+        )
+        .with_field(name)
+    })
+}
+
+/// The latest signed tree head, with the consistency proof from the size the caller verified
+/// last (`since`, 0 when none): the `TreeHeadUpdate` that `deconflict log check-head` checks.
+#[utoipa::path(get, path = "/v1/log/tree-head", tag = "log",
+    params(("since" = Option<u64>, Query, description = "Size of the tree head the caller verified last (default 0)")),
+    responses((status = 200, description = "`{tree_head, consistency}`", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn log_tree_head(
+    AxState(state): AxState<St>,
+    Extension(_c): Extension<Caller>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Json<deconflict_ledger::TreeHeadUpdate>, ApiError> {
+    no_body(&body)?;
+    let q = query_u64(&uri, &["since"])?;
+    let since = param(&q, "since").unwrap_or(0);
+    let log = the_log(&state)?;
+    let head = log.journal().latest_tree_head();
+    let consistency = log
+        .journal()
+        .consistency_proof(since, head.tree_head().size())
+        .map_err(log_err)?;
+    Ok(Json(deconflict_ledger::TreeHeadUpdate {
+        tree_head: head,
+        consistency,
+    }))
+}
+
+/// The inclusion proof of entry `index` in the tree of `size`.
+#[utoipa::path(get, path = "/v1/log/inclusion", tag = "log",
+    params(("index" = u64, Query, description = "Entry index (0-based)"),
+        ("size" = u64, Query, description = "Tree size, at most the latest tree head's")),
+    responses((status = 200, description = "`{index, size, path}`", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn log_inclusion(
+    AxState(state): AxState<St>,
+    Extension(_c): Extension<Caller>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Json<deconflict_ledger::InclusionProof>, ApiError> {
+    no_body(&body)?;
+    let q = query_u64(&uri, &["index", "size"])?;
+    let (index, size) = (required(&q, "index")?, required(&q, "size")?);
+    let log = the_log(&state)?;
+    Ok(Json(
+        log.journal()
+            .inclusion_proof(index, size)
+            .map_err(log_err)?,
+    ))
+}
+
+/// The consistency proof from the tree of size `old` to the tree of size `new`.
+#[utoipa::path(get, path = "/v1/log/consistency", tag = "log",
+    params(("old" = u64, Query, description = "Older tree size"),
+        ("new" = u64, Query, description = "Newer tree size, at most the latest tree head's")),
+    responses((status = 200, description = "`{old_size, new_size, path}`", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn log_consistency(
+    AxState(state): AxState<St>,
+    Extension(_c): Extension<Caller>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Json<deconflict_ledger::ConsistencyProof>, ApiError> {
+    no_body(&body)?;
+    let q = query_u64(&uri, &["old", "new"])?;
+    let (old, new) = (required(&q, "old")?, required(&q, "new")?);
+    let log = the_log(&state)?;
+    Ok(Json(
+        log.journal().consistency_proof(old, new).map_err(log_err)?,
+    ))
+}
+
+/// Entries `[start, end)`, at most 1000 (the rest by asking again from where this ended), each
+/// in its signed canonical form.
+#[utoipa::path(get, path = "/v1/log/entries", tag = "log",
+    params(("start" = u64, Query, description = "First index"),
+        ("end" = u64, Query, description = "One past the last index")),
+    responses((status = 200, description = "`{start, entries: [signed entry, …]}`", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn log_entries(
+    AxState(state): AxState<St>,
+    Extension(_c): Extension<Caller>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    no_body(&body)?;
+    let q = query_u64(&uri, &["start", "end"])?;
+    let (start, end) = (required(&q, "start")?, required(&q, "end")?);
+    let log = the_log(&state)?;
+    let entries = tokio::task::spawn_blocking(move || log.journal().entries(start, end))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(log_err)?;
+    let list: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| serde_json::from_slice(e.as_bytes()).unwrap_or(serde_json::Value::Null))
+        .collect();
+    Ok(Json(serde_json::json!({ "start": start, "entries": list })))
 }

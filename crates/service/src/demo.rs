@@ -60,6 +60,12 @@ pub struct DemoSummary {
     pub designed_conflict: String,
     pub disclosure: Vec<String>,
     pub listen: String,
+    /// Entries in the shared record, its root hash (hex), and the service's public key (hex).
+    pub log_size: u64,
+    pub log_root: String,
+    pub log_key_hex: String,
+    /// The deconfliction line at work (both languages).
+    pub line_text: String,
 }
 
 impl std::fmt::Display for DemoSummary {
@@ -111,6 +117,19 @@ impl std::fmt::Display for DemoSummary {
         );
         for (party, (got, held)) in &self.streams {
             let _ = writeln!(s, "  {party:<10} {got} / {held}");
+        }
+        let _ = writeln!(
+            s,
+            "\nShared record: {} entries, root {} (service key {})",
+            self.log_size, self.log_root, self.log_key_hex
+        );
+        let _ = writeln!(
+            s,
+            "  verify it offline: deconflict log export --data-dir DIR/ledger --out log.export && deconflict verify log.export --agreement DIR/agreement.toml --log-key {}",
+            self.log_key_hex
+        );
+        if !self.line_text.is_empty() {
+            let _ = writeln!(s, "\n{}", self.line_text);
         }
         f.write_str(&s)
     }
@@ -233,6 +252,15 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
         Box::new(store),
         Arc::new(clock.clone()),
     )?;
+    let log = crate::record::ServiceLog::open(
+        &dir,
+        &loaded.terms,
+        &loaded.signed_by,
+        config.start_unix_ms,
+    )
+    .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let log = Arc::new(log);
+    state.attach_log(log.clone());
     let listener = crate::bind(([127, 0, 0, 1], 0).into())
         .await
         .map_err(|e| DemoError::Setup(e.to_string()))?;
@@ -462,6 +490,11 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
             "the overlapping notifications were not flagged".into(),
         ));
     }
+    let head = log.journal().latest_tree_head();
+    summary.log_size = head.tree_head().size();
+    summary.log_root = head.tree_head().root().to_hex();
+    summary.log_key_hex = log.public_key_hex();
+    summary.line_text = deconflict_line::story::demo_text();
     summary.wall_seconds = wall.elapsed().as_secs_f64();
     Ok(summary)
 }

@@ -30,6 +30,7 @@ pub mod datadir;
 pub mod demo;
 pub mod error;
 pub mod metrics;
+pub mod record;
 pub mod server;
 pub mod sse;
 pub mod state;

@@ -35,6 +35,8 @@ pub enum ServeError {
     },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("ledger: {0}")]
+    Record(#[from] crate::record::RecordError),
 }
 
 /// Runs until a signal. Prints `listening on http://ADDR` on stdout first, so scripts and
@@ -62,6 +64,12 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
     rt.block_on(async move {
         let all_signed = loaded.all_signed();
         let id = loaded.terms.id.clone();
+        let log = crate::record::ServiceLog::open(
+            &dir,
+            &loaded.terms,
+            &loaded.signed_by,
+            crate::clock::Clock::now_ms(&SystemClock),
+        )?;
         let state = State::open(
             config,
             loaded.terms,
@@ -69,6 +77,7 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
             Box::new(store),
             Arc::new(SystemClock),
         )?;
+        state.attach_log(Arc::new(log));
         let listener = crate::bind(opts.listen)
             .await
             .map_err(|source| ServeError::Listen {

@@ -93,6 +93,8 @@ pub struct State {
     last_cycle_ms: AtomicI64,
     streams: HashMap<String, watch::Sender<u64>>,
     pub(crate) shutdown: watch::Sender<bool>,
+    /// The shared record, when attached (`serve` and the demo attach one).
+    log: std::sync::OnceLock<Arc<crate::record::ServiceLog>>,
 }
 
 impl std::fmt::Debug for State {
@@ -226,6 +228,7 @@ impl State {
             last_cycle_ms: AtomicI64::new(0),
             streams,
             shutdown,
+            log: std::sync::OnceLock::new(),
         }))
     }
 
@@ -251,8 +254,37 @@ impl State {
         }
     }
 
-    /// Commits a batch and wakes the streams that received events.
+    /// Attaches the shared record: from now on every commit is logged before it is stored.
+    /// Returns false when one was attached already.
+    pub fn attach_log(&self, log: Arc<crate::record::ServiceLog>) -> bool {
+        self.log.set(log).is_ok()
+    }
+
+    /// The shared record, when attached.
+    pub fn log(&self) -> Option<&Arc<crate::record::ServiceLog>> {
+        self.log.get()
+    }
+
+    /// Commits a batch and wakes the streams that received events. With a record attached,
+    /// the batch's entries are durable in the journal first: a failed append fails the request
+    /// and nothing is stored or acknowledged.
     pub async fn commit(self: &Arc<Self>, writes: Vec<Write>) -> Result<(), ApiError> {
+        let writes = if let Some(log) = self.log.get().cloned() {
+            let me = self.clone();
+            let now_ms = self.clock.now_ms();
+            tokio::task::spawn_blocking(move || {
+                let (entries, openings) = log
+                    .entries_for(&me.terms, &writes, now_ms)
+                    .map_err(|e| ApiError::internal(format!("record: {e}")))?;
+                log.record(entries, &openings)
+                    .map_err(|e| ApiError::internal(format!("record: {e}")))?;
+                Ok::<_, ApiError>(writes)
+            })
+            .await
+            .map_err(|e| ApiError::internal(format!("record task failed: {e}")))??
+        } else {
+            writes
+        };
         let committed = self.with_store(move |s| s.commit(&writes)).await??;
         self.metrics
             .events_total

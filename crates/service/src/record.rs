@@ -1,0 +1,518 @@
+//! The shared record: every accepted agreement event, notification (and withdrawal) and alert
+//! (with a summary of both tracks at alert time) becomes a ledger entry signed by the service's
+//! own key and appended to the journal in `DATA_DIR/ledger/` before the request is answered.
+//!
+//! Fields a party does not disclose to the others are logged as salted commitments; the salt
+//! and value (the opening) go to `DATA_DIR/ledger-openings.jsonl`, made durable before the
+//! entry is appended, so the service can open them later to a working group.
+//!
+//! The store stays the source of truth for the API; the journal is written first, so an entry
+//! may exist for a request whose store commit then failed (the record shows an attempt), but
+//! nothing is ever acknowledged without its entry.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use deconflict_journal::{Journal, JournalConfig, JournalError};
+use deconflict_ledger::{
+    AgreementEventKind, Entry, EntryBody, FieldValue, Fields, Hash, KeyId, KeyRing, Opening,
+    PublicKey, Salt, SignedEntry, SigningKey, Text,
+};
+use deconflict_store::Write;
+
+use crate::datadir::{self, DataDir, DataDirError};
+use crate::terms::Terms;
+use crate::wire::{NotificationStored, TrackView};
+
+/// The service's key id in the log (party ids are the agreement's).
+pub const SERVICE_KEY_ID: &str = "service";
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    #[error("{0}")]
+    DataDir(#[from] DataDirError),
+    #[error("journal: {0}")]
+    Journal(#[from] JournalError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("ledger entry: {0}")]
+    Entry(String),
+}
+
+/// The service's journal, key and openings file.
+pub struct ServiceLog {
+    journal: Journal,
+    id: KeyId,
+    key: SigningKey,
+    openings_path: PathBuf,
+    openings: Mutex<std::fs::File>,
+}
+
+impl std::fmt::Debug for ServiceLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceLog")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ledger_err(e: impl std::fmt::Display) -> RecordError {
+    RecordError::Entry(e.to_string())
+}
+
+/// Reads `DATA_DIR/keys/service.key`, or creates it (and `service.pub`) on first start.
+pub fn service_key(dir: &DataDir) -> Result<SigningKey, RecordError> {
+    let path = dir.key(SERVICE_KEY_ID);
+    let secret = if path.exists() {
+        datadir::read_secret_key(&path)?
+    } else {
+        dir.create()?;
+        let key = datadir::generate_key();
+        datadir::write_key_pair(&dir.root.join("keys").join(SERVICE_KEY_ID), &key)?;
+        key
+    };
+    datadir::signing_key(&secret)
+        .ok_or_else(|| RecordError::Entry(format!("{}: not a usable key", path.display())))
+}
+
+impl ServiceLog {
+    /// Opens (or creates) the journal in `DATA_DIR/ledger/` with every party's key. A new log
+    /// starts with the agreement's events: each signature that verified, then "in force" when
+    /// every party signed.
+    pub fn open(
+        dir: &DataDir,
+        terms: &Terms,
+        signed_by: &[String],
+        now_ms: i64,
+    ) -> Result<ServiceLog, RecordError> {
+        let key = service_key(dir)?;
+        let id = KeyId::new(SERVICE_KEY_ID).map_err(ledger_err)?;
+        let mut keys = KeyRing::new();
+        for p in &terms.parties {
+            let pid = KeyId::new(p.id.as_str()).map_err(ledger_err)?;
+            keys.insert(pid, p.key).map_err(ledger_err)?;
+        }
+        let journal = Journal::open(
+            &dir.root.join("ledger"),
+            JournalConfig::new(id.clone(), key.clone(), keys),
+        )?;
+        let openings_path = dir.root.join("ledger-openings.jsonl");
+        let openings = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&openings_path)
+            .map_err(|source| RecordError::Io {
+                path: openings_path.clone(),
+                source,
+            })?;
+        let log = ServiceLog {
+            journal,
+            id,
+            key,
+            openings_path,
+            openings: Mutex::new(openings),
+        };
+        if log.journal.latest_tree_head().tree_head().size() == 0 {
+            let mut entries = Vec::new();
+            for p in signed_by {
+                entries.push(log.agreement_event(
+                    terms,
+                    now_ms,
+                    AgreementEventKind::Signed,
+                    Some(format!("signed by {p}")),
+                    1,
+                )?);
+            }
+            if terms.parties.iter().all(|p| signed_by.contains(&p.id)) {
+                entries.push(log.agreement_event(
+                    terms,
+                    now_ms,
+                    AgreementEventKind::InForce,
+                    None,
+                    1,
+                )?);
+            }
+            log.append_all(entries)?;
+        }
+        Ok(log)
+    }
+
+    /// The journal, for proofs and reads.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The service's public key as 64 hex digits (what `deconflict verify --log-key` takes).
+    pub fn public_key_hex(&self) -> String {
+        PublicKey(self.key.verifying_key()).to_hex()
+    }
+
+    fn sign(&self, time_ms: i64, body: EntryBody) -> Result<SignedEntry, RecordError> {
+        let entry = Entry::new(self.id.clone(), time_ms.max(0) as u64, body).map_err(ledger_err)?;
+        SignedEntry::sign(entry, &self.key).map_err(ledger_err)
+    }
+
+    fn agreement_event(
+        &self,
+        terms: &Terms,
+        time_ms: i64,
+        event: AgreementEventKind,
+        reason: Option<String>,
+        version: u64,
+    ) -> Result<SignedEntry, RecordError> {
+        self.sign(
+            time_ms,
+            EntryBody::AgreementEvent {
+                agreement_id: text(&terms.id),
+                digest: Hash::of(&terms.document),
+                event,
+                reason: reason.map(|r| text(&r)),
+                version: deconflict_ledger::field::Count::new(version).map_err(ledger_err)?,
+            },
+        )
+    }
+
+    /// Appends entries and blocks until all are durable (call from a blocking task).
+    pub fn append_all(&self, entries: Vec<SignedEntry>) -> Result<(), RecordError> {
+        let mut tickets = Vec::with_capacity(entries.len());
+        for e in entries {
+            tickets.push(self.journal.submit(e)?);
+        }
+        for t in tickets {
+            t.wait()?;
+        }
+        Ok(())
+    }
+
+    /// The entries a batch of store writes becomes, and the openings of their commitments.
+    pub fn entries_for(
+        &self,
+        terms: &Terms,
+        writes: &[Write],
+        now_ms: i64,
+    ) -> Result<(Vec<SignedEntry>, Vec<Opening>), RecordError> {
+        let mut out = Vec::new();
+        let mut openings = Vec::new();
+        for w in writes {
+            match w {
+                Write::AgreementVersion(v) => {
+                    let doc: serde_json::Value =
+                        serde_json::from_slice(&v.document).unwrap_or_default();
+                    let reason = doc
+                        .pointer("/lifecycle/reason")
+                        .and_then(|r| r.as_str())
+                        .map(str::to_string);
+                    // The ledger has no "terminated" kind: a termination is logged as a
+                    // suspension whose reason starts with "terminated".
+                    let (kind, reason) = match v.status.as_str() {
+                        "suspended" => (AgreementEventKind::Suspended, reason),
+                        "in_force" => (AgreementEventKind::Reactivated, reason),
+                        "conditional" | "conditions" => {
+                            (AgreementEventKind::ConditionAttached, reason)
+                        }
+                        other => (
+                            AgreementEventKind::Suspended,
+                            Some(format!("{other}: {}", reason.unwrap_or_default())),
+                        ),
+                    };
+                    let e = self.agreement_event(terms, now_ms, kind, reason, v.version)?;
+                    out.push(e);
+                }
+                Write::AgreementSignature(s) => {
+                    let body = EntryBody::AgreementEvent {
+                        agreement_id: text(&terms.id),
+                        digest: Hash::of(&terms.document),
+                        event: AgreementEventKind::Signed,
+                        reason: Some(text(&format!("signed by {} ({})", s.party, s.purpose))),
+                        version: deconflict_ledger::field::Count::new(s.version)
+                            .map_err(ledger_err)?,
+                    };
+                    out.push(self.sign(now_ms, body)?);
+                }
+                Write::Notification(n) => {
+                    let body = if n.status == deconflict_store::NotificationStatus::Withdrawn {
+                        EntryBody::NotificationWithdrawal {
+                            notification_id: text(&n.id),
+                            reason: None,
+                        }
+                    } else {
+                        let stored: NotificationStored = serde_json::from_str(&n.body)
+                            .map_err(|e| RecordError::Entry(format!("notification body: {e}")))?;
+                        EntryBody::Notification {
+                            fields: notification_fields(terms, &stored, &mut openings)?,
+                            notification_id: text(&n.id),
+                        }
+                    };
+                    out.push(self.sign(now_ms, body)?);
+                }
+                Write::Alert(a) => {
+                    let views: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_str(&a.body).unwrap_or_default();
+                    let mut level = String::from("none");
+                    let mut geometry = Fields::new();
+                    put(&mut geometry, "conflict_id", FieldValue::text(&a.conflict))?;
+                    put(&mut geometry, "kind", FieldValue::text(&a.kind))?;
+                    let mut summaries = Vec::new();
+                    for (party, v) in &views {
+                        let Ok(view) = serde_json::from_value::<crate::wire::AlertView>(v.clone())
+                        else {
+                            continue;
+                        };
+                        level = view.level.clone();
+                        for (name, x) in [
+                            ("time_to_los_ms", view.time_to_los_s.map(|s| s * 1000.0)),
+                            ("time_los_end_ms", view.time_los_end_s.map(|s| s * 1000.0)),
+                            ("closest_h_mm", view.closest_h_m.map(|m| m * 1000.0)),
+                        ] {
+                            if let Some(x) = x.filter(|x| x.is_finite()) {
+                                put(&mut geometry, name, FieldValue::int(x.round() as i64))?;
+                            }
+                        }
+                        // Each party's own view holds its own track in full.
+                        if let Some(own) = view.own.as_ref().filter(|t| &t.party == party) {
+                            summaries.push(EntryBody::TrackSummary {
+                                alert_id: Some(text(&a.id)),
+                                fields: track_fields(terms, own, &mut openings)?,
+                                track_id: text(&format!("{}/{}", own.party, own.track_id)),
+                            });
+                        }
+                    }
+                    let mut parties = Vec::new();
+                    for p in &a.parties {
+                        parties.push(KeyId::new(p.as_str()).map_err(ledger_err)?);
+                    }
+                    out.push(self.sign(
+                        now_ms,
+                        EntryBody::Alert {
+                            alert_id: text(&a.id),
+                            fields: geometry,
+                            level: text(&level),
+                            parties,
+                        },
+                    )?);
+                    for s in summaries {
+                        out.push(self.sign(now_ms, s)?);
+                    }
+                }
+                // Track reports and stream events are not part of the record.
+                _ => {}
+            }
+        }
+        Ok((out, openings))
+    }
+
+    /// Makes the openings durable (one JSON line each), then the entries: called before the
+    /// store commit, so nothing is acknowledged that is not in the record.
+    pub fn record(
+        &self,
+        entries: Vec<SignedEntry>,
+        openings: &[Opening],
+    ) -> Result<(), RecordError> {
+        if !openings.is_empty() {
+            let io = |source| RecordError::Io {
+                path: self.openings_path.clone(),
+                source,
+            };
+            let mut f = self
+                .openings
+                .lock()
+                .map_err(|_| RecordError::Entry("openings lock poisoned".into()))?;
+            let mut buf = Vec::new();
+            for o in openings {
+                let c = o.commitment().map_err(ledger_err)?;
+                let line = serde_json::json!({ "commitment": c.to_hex(), "opening": o });
+                buf.extend_from_slice(line.to_string().as_bytes());
+                buf.push(b'\n');
+            }
+            f.write_all(&buf).map_err(io)?;
+            f.sync_data().map_err(io)?;
+        }
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.append_all(entries)
+    }
+}
+
+/// A text field value; texts longer than the ledger allows are replaced by their SHA-256.
+fn text(s: &str) -> Text {
+    Text::new(s).unwrap_or_else(|_| {
+        Text::new(format!("sha256:{}", Hash::of(s.as_bytes()).to_hex()))
+            .unwrap_or_else(|_| Text::new("").unwrap_or_else(|_| unreachable!()))
+    })
+}
+
+fn put(
+    fields: &mut Fields,
+    name: &str,
+    value: Result<FieldValue, deconflict_ledger::FieldError>,
+) -> Result<(), RecordError> {
+    let value = value.map_err(ledger_err)?;
+    fields.insert(name, value).map_err(ledger_err)
+}
+
+/// Puts `value` in the clear when disclosed, else as a salted commitment (salt from the OS RNG).
+fn put_private(
+    fields: &mut Fields,
+    name: &str,
+    value: FieldValue,
+    disclosed: bool,
+    openings: &mut Vec<Opening>,
+) -> Result<(), RecordError> {
+    if disclosed {
+        return fields.insert(name, value).map_err(ledger_err);
+    }
+    use rand::RngCore as _;
+    let mut salt = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let (c, opening) = FieldValue::commit(value, Salt(salt)).map_err(ledger_err)?;
+    openings.push(opening);
+    fields.insert(name, c).map_err(ledger_err)
+}
+
+fn fixed(x: f64, scale: f64) -> Result<FieldValue, RecordError> {
+    let v = x * scale;
+    if !v.is_finite() {
+        return Err(RecordError::Entry(format!("{x} is not a finite number")));
+    }
+    FieldValue::int(v.round() as i64).map_err(ledger_err)
+}
+
+fn notification_fields(
+    terms: &Terms,
+    n: &NotificationStored,
+    openings: &mut Vec<Opening>,
+) -> Result<Fields, RecordError> {
+    let d = |f: &str| {
+        terms
+            .party(&n.party)
+            .is_some_and(|p| p.disclose_notification.contains(f))
+    };
+    let b = &n.notification;
+    let mut f = Fields::new();
+    put(&mut f, "party", FieldValue::text(&n.party))?;
+    put(&mut f, "revision", FieldValue::int(n.revision as i64))?;
+    put(
+        &mut f,
+        "strike_warning",
+        FieldValue::int(i64::from(b.strike_warning)),
+    )?;
+    let area = serde_json::to_string(&b.area).unwrap_or_default();
+    put_private(
+        &mut f,
+        "area",
+        FieldValue::Text(text(&area)),
+        d("area"),
+        openings,
+    )?;
+    put_private(
+        &mut f,
+        "alt_min_mm",
+        fixed(b.alt_min_m, 1000.0)?,
+        d("altitude_band"),
+        openings,
+    )?;
+    put_private(
+        &mut f,
+        "alt_max_mm",
+        fixed(b.alt_max_m, 1000.0)?,
+        d("altitude_band"),
+        openings,
+    )?;
+    let int = |v: i64| FieldValue::int(v).map_err(ledger_err);
+    put_private(
+        &mut f,
+        "start_unix_ms",
+        int(b.start_unix_ms)?,
+        d("time_window"),
+        openings,
+    )?;
+    put_private(
+        &mut f,
+        "end_unix_ms",
+        int(b.end_unix_ms)?,
+        d("time_window"),
+        openings,
+    )?;
+    if !b.callsigns.is_empty() {
+        let v = FieldValue::Text(text(&b.callsigns.join(",")));
+        put_private(&mut f, "callsigns", v, d("callsigns"), openings)?;
+    }
+    if let Some(c) = b.aircraft_count {
+        put_private(
+            &mut f,
+            "aircraft_count",
+            int(i64::from(c))?,
+            d("aircraft_count"),
+            openings,
+        )?;
+    }
+    if let Some(t) = &b.aircraft_type {
+        let v = FieldValue::Text(text(t));
+        put_private(&mut f, "aircraft_type", v, d("aircraft_type"), openings)?;
+    }
+    if let Some(r) = &b.remarks {
+        put_private(
+            &mut f,
+            "remarks",
+            FieldValue::Text(text(r)),
+            d("remarks"),
+            openings,
+        )?;
+    }
+    Ok(f)
+}
+
+fn track_fields(
+    terms: &Terms,
+    t: &TrackView,
+    openings: &mut Vec<Opening>,
+) -> Result<Fields, RecordError> {
+    let d = |f: &str| {
+        terms
+            .party(&t.party)
+            .is_some_and(|p| p.disclose_track.contains(f))
+    };
+    let mut f = Fields::new();
+    put(&mut f, "time_unix_ms", FieldValue::int(t.time_unix_ms))?;
+    let nums = [
+        ("lat_udeg", t.lat_deg, 1e6, "position"),
+        ("lon_udeg", t.lon_deg, 1e6, "position"),
+        ("alt_mm", t.alt_m, 1000.0, "altitude"),
+        ("track_mdeg", t.track_deg, 1000.0, "velocity"),
+        ("ground_speed_mmps", t.ground_speed_mps, 1000.0, "velocity"),
+        (
+            "vertical_rate_mmps",
+            t.vertical_rate_mps,
+            1000.0,
+            "velocity",
+        ),
+    ];
+    for (name, v, scale, field) in nums {
+        if let Some(v) = v {
+            put_private(&mut f, name, fixed(v, scale)?, d(field), openings)?;
+        }
+    }
+    let texts = [
+        ("callsign", &t.callsign),
+        ("aircraft_type", &t.aircraft_type),
+        ("icao24", &t.icao24),
+        ("squawk", &t.squawk),
+    ];
+    for (name, v) in texts {
+        if let Some(v) = v {
+            put_private(&mut f, name, FieldValue::Text(text(v)), d(name), openings)?;
+        }
+    }
+    Ok(f)
+}
+
+/// Where the service keeps its log inside a data directory.
+pub fn ledger_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("ledger")
+}
