@@ -1005,6 +1005,24 @@ mod tests {
     }
 
     #[test]
+    fn conflict_time_is_unix_when_the_feed_carries_a_wall_clock() {
+        let mut j = join(None, 1852.0, 304.8);
+        let mut ev = Vec::new();
+        let unix0 = 1_698_150_000.0;
+        for (icao, t_s, lon_m, trk) in [(1, 100.0, 0.0, 90.0), (2, 101.0, 19_900.0, 270.0)] {
+            let mut t = track(icao, t_s, lon_m / M_PER_DEG_EQUATOR, 3000.0, trk);
+            t.time_unix_s = Some(unix0 + t_s);
+            j.track(&t, &mut ev);
+        }
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        assert!(
+            ev[0].json().ends_with("\"t\":1698150101,\"feed_s\":101}"),
+            "{}",
+            ev[0].json()
+        );
+    }
+
+    #[test]
     fn vertically_separated_pair_is_no_conflict() {
         let mut j = join(None, 1852.0, 304.8);
         assert_eq!(head_on(&mut j, 3400.0), vec![]);
