@@ -108,6 +108,7 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
     let text = String::from_utf8_lossy(&demo.stdout);
     assert!(text.contains("FLAGGED"), "{text}");
     assert!(text.contains("in force"), "{text}");
+    let log_size = demo_log_export_verifies_and_one_flipped_byte_does_not(&bin, &root, &text);
     let dir = DataDir::new(&root);
 
     // Serve the demo's data directory again.
@@ -119,6 +120,14 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
         serde_json::from_slice(&b).unwrap()
     };
     assert_eq!(health.agreement_status, "in_force");
+    // The record the demo left is served, signed by the same key, and has not shrunk.
+    let (s, b) = cs[1]
+        .send("GET", "/v1/log/tree-head?since=1", Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+    let update = deconflict_ledger::TreeHeadUpdate::from_json(&b).unwrap();
+    assert!(update.tree_head.tree_head().size() >= log_size);
     // The demo's alerts are still there for both parties.
     for c in &cs {
         let alerts: Vec<AlertView> = c.call::<(), _>("GET", "/v1/alerts", None).await.unwrap();
@@ -266,4 +275,69 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
+}
+
+/// `demo` → `log export` → `verify` succeeds with the service key the demo printed; the same
+/// export with one byte changed fails. Returns the log's size.
+fn demo_log_export_verifies_and_one_flipped_byte_does_not(
+    bin: &PathBuf,
+    root: &std::path::Path,
+    demo_stdout: &str,
+) -> u64 {
+    let key = demo_stdout
+        .split("service key ")
+        .nth(1)
+        .and_then(|r| r.get(..64))
+        .unwrap_or_else(|| panic!("no service key in the demo summary:\n{demo_stdout}"))
+        .to_string();
+    let size: u64 = demo_stdout
+        .split("Shared record: ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no log size in the demo summary:\n{demo_stdout}"));
+    assert!(size > 3, "the demo logged only {size} entries");
+    let export = root.with_file_name("log.export");
+    let out = Command::new(bin)
+        .args(["log", "export", "--data-dir"])
+        .arg(root.join("ledger"))
+        .arg("--out")
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verify = |file: &std::path::Path| {
+        Command::new(bin)
+            .arg("verify")
+            .arg(file)
+            .arg("--agreement")
+            .arg(root.join("agreement.toml"))
+            .args(["--log-key", &key])
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&export);
+    assert!(
+        ok.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let mut bytes = std::fs::read(&export).unwrap();
+    // A byte in the middle of the file: inside an entry or a tree head, never the header.
+    let at = bytes.len() / 2;
+    bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+    let bad = root.with_file_name("log-flipped.export");
+    std::fs::write(&bad, &bytes).unwrap();
+    let refused = verify(&bad);
+    assert!(
+        !refused.status.success(),
+        "a flipped byte at {at} was accepted: {}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+    size
 }

@@ -68,6 +68,10 @@ async fn the_served_openapi_is_the_checked_in_file() {
         "/v1/alerts/{id}",
         "/v1/events",
         "/v1/stream",
+        "/v1/log/tree-head",
+        "/v1/log/inclusion",
+        "/v1/log/consistency",
+        "/v1/log/entries",
     ] {
         assert!(
             v["paths"].get(path).is_some(),
@@ -533,6 +537,22 @@ fn endpoints() -> Vec<(&'static str, String, String)> {
         ("GET", "/v1/alerts/a-1".into(), String::new()),
         ("GET", "/v1/events".into(), String::new()),
         ("GET", "/v1/stream".into(), String::new()),
+        ("GET", "/v1/log/tree-head?since=0".into(), String::new()),
+        (
+            "GET",
+            "/v1/log/inclusion?index=0&size=1".into(),
+            String::new(),
+        ),
+        (
+            "GET",
+            "/v1/log/consistency?old=0&new=0".into(),
+            String::new(),
+        ),
+        (
+            "GET",
+            "/v1/log/entries?start=0&end=10".into(),
+            String::new(),
+        ),
     ]
 }
 
