@@ -77,6 +77,11 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
             Box::new(store),
             Arc::new(SystemClock),
         )?;
+        tracing::info!(
+            log_key = %log.public_key_hex(),
+            size = log.journal().latest_tree_head().tree_head().size(),
+            "shared record open; verify exports with --log-key <log_key>"
+        );
         state.attach_log(Arc::new(log));
         let listener = crate::bind(opts.listen)
             .await

@@ -1020,3 +1020,92 @@ async fn bad_input_names_the_field_and_changes_nothing() {
     let (s, v) = h.call("DELETE", "/v1/tracks", "", "coalition").await;
     assert_eq!((s, v["code"].as_str()), (405, Some("method_not_allowed")));
 }
+
+#[tokio::test]
+async fn the_record_holds_each_accepted_write_with_undisclosed_fields_committed() {
+    use deconflict_ledger::{EntryBody, FieldValue, Opening, TreeHeadUpdate};
+    let h = harness();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = deconflict_service::datadir::DataDir::new(tmp.path());
+    let log = deconflict_service::record::ServiceLog::open(
+        &dir,
+        &h.state.terms,
+        &["coalition".to_string(), "russia".to_string()],
+        T0_MS,
+    )
+    .unwrap();
+    assert!(h.state.attach_log(std::sync::Arc::new(log)));
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/notifications",
+            &notification("r-1", 35.0, 39.0, 5_000.0, "SECRET-REMARK").to_string(),
+            "russia",
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    // Two signatures, "in force", the notification.
+    let (s, v) = h
+        .call("GET", "/v1/log/tree-head?since=1", "", "coalition")
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let update = TreeHeadUpdate::from_json(v.to_string().as_bytes()).unwrap();
+    let head = update.tree_head.tree_head().clone();
+    assert_eq!(head.size(), 4);
+    let log = h.state.log().unwrap().clone();
+    update
+        .tree_head
+        .verify(&log.journal().keys().get(head.log()).copied().unwrap())
+        .unwrap();
+    let entries = log.journal().entries(0, 4).unwrap();
+    for (i, e) in entries.iter().enumerate() {
+        let (s, p) = h
+            .call(
+                "GET",
+                &format!("/v1/log/inclusion?index={i}&size=4"),
+                "",
+                "russia",
+            )
+            .await;
+        assert_eq!(s, 200, "{p}");
+        let proof: deconflict_ledger::InclusionProof = serde_json::from_value(p).unwrap();
+        proof.verify(&e.leaf_hash(), head.root()).unwrap();
+    }
+    // The other party reads the entries, and Russia's undisclosed callsign is not in them.
+    let (s, listed) = h
+        .call("GET", "/v1/log/entries?start=0&end=10", "", "coalition")
+        .await;
+    assert_eq!(s, 200, "{listed}");
+    assert_eq!(listed["entries"].as_array().unwrap().len(), 4);
+    assert!(!listed.to_string().contains("SECRETCS1"), "{listed}");
+    let EntryBody::Notification { fields, .. } = entries[3].entry().body() else {
+        panic!(
+            "entry 3 is not the notification: {:?}",
+            entries[3].entry().body()
+        );
+    };
+    let Some(FieldValue::Commitment(c)) = fields.get("callsigns") else {
+        panic!("callsigns not committed: {fields:?}");
+    };
+    // The opening kept beside the log reveals it.
+    let openings = std::fs::read_to_string(tmp.path().join("ledger-openings.jsonl")).unwrap();
+    let opened: Vec<Opening> = openings
+        .lines()
+        .map(|l| {
+            serde_json::from_value(serde_json::from_str::<Value>(l).unwrap()["opening"].clone())
+                .unwrap()
+        })
+        .filter(|o: &Opening| o.verify(c).is_ok())
+        .collect();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0].value, FieldValue::text("SECRETCS1").unwrap());
+    // Out of range: a clear 400, not a crash.
+    let (s, v) = h
+        .call("GET", "/v1/log/inclusion?index=9&size=4", "", "russia")
+        .await;
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = h
+        .call("GET", "/v1/log/consistency?old=1", "", "russia")
+        .await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("new")), "{v}");
+}
