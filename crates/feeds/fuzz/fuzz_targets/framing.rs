@@ -5,13 +5,19 @@
 #![no_main]
 
 use deconflict_feeds::framing::beast::BeastClock;
-use deconflict_feeds::framing::{framer, Format, BUFFER_BYTES_MAX};
+use deconflict_feeds::framing::{BUFFER_BYTES_MAX, Format, framer};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let [which, split, bytes @ ..] = data else { return };
+    let [which, split, bytes @ ..] = data else {
+        return;
+    };
     let format = [Format::Beast, Format::Avr, Format::Sbs, Format::HexCsv][usize::from(which % 4)];
-    let clock = if which & 0x80 == 0 { BeastClock::Counter12MHz } else { BeastClock::GpsTimeOfDay };
+    let clock = if which & 0x80 == 0 {
+        BeastClock::Counter12MHz
+    } else {
+        BeastClock::GpsTimeOfDay
+    };
     let mut f = framer(format, clock);
     let mut n = 0u64;
     for chunk in bytes.chunks(usize::from(*split).max(1)) {
