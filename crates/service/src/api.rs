@@ -61,6 +61,7 @@ fields in request bodies are refused (422). Units are SI; times are UNIX millise
         (name = "notifications", description = "Where and when a party will operate, with the strategic check"),
         (name = "tracks", description = "A party's own aircraft"),
         (name = "alerts", description = "Alerts and the party's event stream"),
+        (name = "line", description = "The deconfliction line: structured messages, acknowledgements, deadlines, escalation, link tests, conversations"),
         (name = "log", description = "The shared record (RFC 9162 style): signed tree heads, proofs, entries; any party may read it")
     )
 )]
@@ -84,6 +85,7 @@ pub fn router(state: St) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(log_inclusion))
         .routes(routes!(log_consistency))
         .routes(routes!(log_entries))
+        .merge(crate::line::routes())
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let open = OpenApiRouter::new()
         .routes(routes!(health))

@@ -29,6 +29,7 @@ pub mod clock;
 pub mod datadir;
 pub mod demo;
 pub mod error;
+pub mod line;
 pub mod metrics;
 pub mod record;
 pub mod server;

@@ -95,6 +95,9 @@ pub struct State {
     pub(crate) shutdown: watch::Sender<bool>,
     /// The shared record, when attached (`serve` and the demo attach one).
     log: std::sync::OnceLock<Arc<crate::record::ServiceLog>>,
+    /// The deconfliction line between the parties ([`crate::line`]).
+    #[expect(dead_code, reason = "the line module reads it once its endpoints land")]
+    pub(crate) line: crate::line::LineDesk,
 }
 
 impl std::fmt::Debug for State {
@@ -117,6 +120,8 @@ pub enum StartError {
     AgreementMismatch { stored: String, given: String },
     #[error("engine configuration: {0}")]
     Engine(String),
+    #[error("line: {0}")]
+    Line(String),
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {
@@ -209,6 +214,8 @@ impl State {
             let (tx, _) = watch::channel(store.last_seq(&p.id)?);
             streams.insert(p.id.clone(), tx);
         }
+        let line = crate::line::LineDesk::open(&terms, store.as_mut(), now_ms)
+            .map_err(StartError::Line)?;
         let (shutdown, _) = watch::channel(false);
         Ok(Arc::new(State {
             started_s: clock.now_s(),
@@ -229,6 +236,7 @@ impl State {
             streams,
             shutdown,
             log: std::sync::OnceLock::new(),
+            line,
         }))
     }
 
@@ -502,6 +510,7 @@ impl State {
                 })
                 .collect(),
             last_cycle_unix_ms: (last_cycle > 0).then_some(last_cycle),
+            link_tests: crate::line::link_tests(self, now),
         }
     }
 
@@ -955,6 +964,13 @@ impl State {
             .iter()
             .filter(|w| matches!(w, Write::Alert(_)))
             .count();
+        let alerts: Vec<Alert> = writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Alert(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
         if !writes.is_empty()
             && let Err(e) = self.commit(writes).await
         {
@@ -962,6 +978,11 @@ impl State {
                 *c = before;
             }
             return Err(e);
+        }
+        // The line's turn: conversations for the new alerts, deadlines, link tests. Its
+        // failure does not undo the alerts (they are stored and streamed already).
+        if let Err(e) = crate::line::after_cycle(self, &alerts, now_ms).await {
+            tracing::error!(error = ?e.body, "line cycle failed");
         }
         self.last_cycle_ms.store(now_ms, Ordering::Relaxed);
         self.metrics

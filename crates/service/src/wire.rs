@@ -523,6 +523,23 @@ pub struct Health {
     /// that is within the reachability window.
     pub line: Vec<LineReachability>,
     pub last_cycle_unix_ms: Option<i64>,
+    /// Per party: how it answered the line's scheduled link tests (reachability measured by
+    /// the line, separate from the agreement's legal state).
+    pub link_tests: Vec<LinkTestReachability>,
+}
+
+/// One party's answers to the scheduled link tests.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct LinkTestReachability {
+    pub party: String,
+    /// Link tests answered before their deadline.
+    pub in_time: u32,
+    /// Answered after the deadline.
+    pub late: u32,
+    /// Never answered.
+    pub missed: u32,
+    /// Still open.
+    pub pending: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
