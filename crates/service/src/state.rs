@@ -96,7 +96,6 @@ pub struct State {
     /// The shared record, when attached (`serve` and the demo attach one).
     log: std::sync::OnceLock<Arc<crate::record::ServiceLog>>,
     /// The deconfliction line between the parties ([`crate::line`]).
-    #[expect(dead_code, reason = "the line module reads it once its endpoints land")]
     pub(crate) line: crate::line::LineDesk,
 }
 

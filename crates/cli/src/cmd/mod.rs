@@ -3,6 +3,7 @@
 
 pub mod agreement;
 pub mod bench;
+pub mod connect;
 pub mod daa;
 pub mod ingest;
 pub mod line;
