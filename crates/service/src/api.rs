@@ -86,6 +86,7 @@ pub fn router(state: St) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(log_consistency))
         .routes(routes!(log_entries))
         .merge(crate::line::routes())
+        .merge(crate::log_api::routes())
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let open = OpenApiRouter::new()
         .routes(routes!(health))

@@ -30,6 +30,7 @@ pub mod datadir;
 pub mod demo;
 pub mod error;
 pub mod line;
+pub mod log_api;
 pub mod metrics;
 pub mod record;
 pub mod server;
