@@ -71,6 +71,17 @@ impl PartyClient {
         &self.party
     }
 
+    /// The party's key: the client also signs what the party authors in the shared record
+    /// (line messages, acknowledgements, lifecycle statements, countersignatures).
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// The clock that dates the party's signatures.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     fn signed(
         &self,
         method: &str,
