@@ -4,7 +4,8 @@
 //! What it owns: the durable state of one service instance, i.e. agreement versions and their
 //! signatures, notifications and their revisions, track reports (the latest per track and a
 //! bounded history), alerts, and each party's event stream with its monotonically increasing
-//! sequence number (the cursor a party resumes its stream from).
+//! sequence number (the cursor a party resumes its stream from), and the deconfliction line's
+//! event log (the line's source of truth: its state is rebuilt from it at start).
 //!
 //! Invariants:
 //! - [`Store::commit`] applies a whole batch of writes in one transaction or none of it, and
@@ -34,6 +35,8 @@ pub const BODY_BYTES_MAX: usize = 1 << 20;
 pub const TRACK_HISTORY_REPORTS_MAX: u64 = 32;
 /// Most events returned by one [`Store::events_after`] call, whatever the caller asks.
 pub const EVENTS_PAGE_MAX: usize = 1024;
+/// Most line log entries returned by one [`Store::line_entries_after`] call.
+pub const LINE_PAGE_MAX: usize = 4096;
 
 /// Errors from the store. Input errors name the field; the rest wrap the database error.
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +171,18 @@ pub struct Event {
     pub created_ms: i64,
 }
 
+/// One entry of the deconfliction line's log. The caller numbers the entries: `seq` starts at
+/// 1 and must be exactly one more than the last stored entry, so two writers that both read
+/// the same log cannot both append (the second commit fails and changes nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineEntry {
+    pub seq: u64,
+    /// When the entry took effect on the line, milliseconds since the UNIX epoch.
+    pub at_ms: i64,
+    /// The line's JSON document for this entry.
+    pub body: String,
+}
+
 /// One write in a batch given to [`Store::commit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -178,6 +193,7 @@ pub enum Write {
     TrackReport(TrackReport),
     Alert(Alert),
     Event(NewEvent),
+    LineEntry(LineEntry),
 }
 
 /// What a successful commit assigned.
@@ -221,6 +237,12 @@ pub trait Store: Send + 'static {
     -> Result<Vec<Event>, StoreError>;
     /// The highest sequence number in `party`'s stream, 0 when it is empty.
     fn last_seq(&self, party: &str) -> Result<u64, StoreError>;
+
+    /// Line log entries with `seq` greater than `after`, oldest first, at most `limit`
+    /// (capped at [`LINE_PAGE_MAX`]).
+    fn line_entries_after(&self, after: u64, limit: usize) -> Result<Vec<LineEntry>, StoreError>;
+    /// The highest line log `seq`, 0 when the log is empty.
+    fn line_last_seq(&self) -> Result<u64, StoreError>;
 }
 
 pub(crate) fn check_key(field: &'static str, value: &str) -> Result<(), StoreError> {

@@ -6,9 +6,9 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::{
-    AgreementSignature, AgreementVersion, Alert, Committed, EVENTS_PAGE_MAX, Event, NewEvent,
-    Notification, NotificationStatus, Store, StoreError, TRACK_HISTORY_REPORTS_MAX, TrackReport,
-    Write, check_body, check_key,
+    AgreementSignature, AgreementVersion, Alert, Committed, EVENTS_PAGE_MAX, Event, LINE_PAGE_MAX,
+    LineEntry, NewEvent, Notification, NotificationStatus, Store, StoreError,
+    TRACK_HISTORY_REPORTS_MAX, TrackReport, Write, check_body, check_key,
 };
 
 /// Schema migrations, in order: entry `i` takes the schema from version `i` to `i + 1`.
@@ -86,6 +86,14 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX alerts_by_conflict ON alerts(conflict, created_ms);
     "#,
+    // 3: the deconfliction line's log, numbered by the line.
+    r#"
+    CREATE TABLE line_log (
+        seq   INTEGER PRIMARY KEY CHECK (seq > 0),
+        at_ms INTEGER NOT NULL,
+        body  TEXT    NOT NULL
+    );
+    "#,
 ];
 
 /// The SQLite store. One connection, used by one thread at a time (the service wraps it in a
@@ -97,6 +105,8 @@ pub struct SqliteStore {
     last_seq: HashMap<String, u64>,
     /// Highest alert ordinal per party, for the same reason.
     alert_ordinal: HashMap<String, u64>,
+    /// Highest line log `seq`, for the same reason.
+    line_seq: u64,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -154,10 +164,24 @@ impl SqliteStore {
                 alert_ordinal.insert(party, to_u64(ordinal));
             }
         }
+        // A database opened with an older migration list (tests simulate one) has no line log.
+        let has_line_log: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'line_log')",
+            [],
+            |r| r.get(0),
+        )?;
+        let line_seq: Option<i64> = if has_line_log {
+            conn.query_row("SELECT MAX(seq) FROM line_log", [], |r| r.get(0))
+                .optional()?
+                .flatten()
+        } else {
+            None
+        };
         Ok(SqliteStore {
             conn,
             last_seq,
             alert_ordinal,
+            line_seq: line_seq.map_or(0, to_u64),
         })
     }
 
@@ -222,6 +246,7 @@ fn to_i64(field: &'static str, v: u64) -> Result<i64, StoreError> {
 struct Staged {
     last_seq: HashMap<String, u64>,
     alert_ordinal: HashMap<String, u64>,
+    line_seq: Option<u64>,
 }
 
 impl Store for SqliteStore {
@@ -242,11 +267,17 @@ impl Store for SqliteStore {
                     let ev = put_event(&tx, e, &self.last_seq, &mut staged.last_seq)?;
                     committed.events.push(ev);
                 }
+                Write::LineEntry(e) => {
+                    put_line_entry(&tx, e, self.line_seq, &mut staged.line_seq)?;
+                }
             }
         }
         tx.commit()?;
         self.last_seq.extend(staged.last_seq);
         self.alert_ordinal.extend(staged.alert_ordinal);
+        if let Some(seq) = staged.line_seq {
+            self.line_seq = seq;
+        }
         Ok(committed)
     }
 
@@ -381,6 +412,25 @@ impl Store for SqliteStore {
 
     fn last_seq(&self, party: &str) -> Result<u64, StoreError> {
         Ok(self.last_seq.get(party).copied().unwrap_or(0))
+    }
+
+    fn line_entries_after(&self, after: u64, limit: usize) -> Result<Vec<LineEntry>, StoreError> {
+        let limit = limit.min(LINE_PAGE_MAX) as i64;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, at_ms, body FROM line_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![to_i64("after", after)?, limit], |r| {
+            Ok(LineEntry {
+                seq: to_u64(r.get(0)?),
+                at_ms: r.get(1)?,
+                body: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn line_last_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.line_seq)
     }
 }
 
@@ -663,4 +713,26 @@ fn put_event(
         body: e.body.clone(),
         created_ms: e.created_ms,
     })
+}
+
+fn put_line_entry(
+    tx: &Transaction<'_>,
+    e: &LineEntry,
+    committed: u64,
+    staged: &mut Option<u64>,
+) -> Result<(), StoreError> {
+    check_body("line.body", e.body.len())?;
+    let stored = staged.unwrap_or(committed);
+    if e.seq != stored + 1 {
+        return Err(StoreError::RevisionConflict {
+            field: "line.seq",
+            given: e.seq,
+            stored,
+        });
+    }
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO line_log (seq, at_ms, body) VALUES (?1, ?2, ?3)")?;
+    stmt.execute(params![to_i64("line.seq", e.seq)?, e.at_ms, e.body])?;
+    *staged = Some(e.seq);
+    Ok(())
 }

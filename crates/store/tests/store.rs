@@ -1,7 +1,7 @@
 //! The SQLite store: migrations, durability across reopen, atomic batches, bad input.
 
 use deconflict_store::{
-    AgreementSignature, AgreementVersion, Alert, MIGRATIONS, NewEvent, Notification,
+    AgreementSignature, AgreementVersion, Alert, LineEntry, MIGRATIONS, NewEvent, Notification,
     NotificationStatus, SqliteStore, Store, StoreError, TRACK_HISTORY_REPORTS_MAX, TrackReport,
     Write,
 };
@@ -383,4 +383,67 @@ proptest! {
             prop_assert_eq!(store.last_seq(parties[p]).unwrap(), expect.len() as u64);
         }
     }
+}
+
+fn line(seq: u64, body: &str) -> Write {
+    Write::LineEntry(LineEntry {
+        seq,
+        at_ms: 1000 + seq as i64,
+        body: body.into(),
+    })
+}
+
+#[test]
+fn the_line_log_survives_reopen_and_continues_its_numbering() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.line_last_seq().unwrap(), 0);
+    store
+        .commit(&[line(1, "a"), line(2, "b"), event("coalition", "e")])
+        .unwrap();
+    drop(store);
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.line_last_seq().unwrap(), 2);
+    store.commit(&[line(3, "c")]).unwrap();
+    let all = store.line_entries_after(0, 100).unwrap();
+    let bodies: Vec<&str> = all.iter().map(|e| e.body.as_str()).collect();
+    assert_eq!(bodies, vec!["a", "b", "c"]);
+    assert_eq!(all[2].at_ms, 1003);
+    let tail = store.line_entries_after(1, 1).unwrap();
+    assert_eq!(tail.len(), 1);
+    assert_eq!(tail[0].seq, 2);
+}
+
+#[test]
+fn a_line_entry_out_of_sequence_is_refused_and_nothing_changes() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    store.commit(&[line(1, "a")]).unwrap();
+    // A second writer that read the same log numbers its entry 2 too: the later commit fails.
+    store.commit(&[line(2, "first")]).unwrap();
+    for bad in [2, 4, 0] {
+        let err = store
+            .commit(&[event("coalition", "lost"), line(bad, "second")])
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::RevisionConflict { field: "line.seq", given, stored: 2 } if given == bad),
+            "{err}"
+        );
+    }
+    assert_eq!(store.line_last_seq().unwrap(), 2);
+    assert_eq!(store.last_seq("coalition").unwrap(), 0);
+    assert_eq!(store.line_entries_after(0, 10).unwrap()[1].body, "first");
+}
+
+#[test]
+fn an_older_database_gets_an_empty_line_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let old = SqliteStore::open_with_migrations(&path, &MIGRATIONS[..2]).unwrap();
+    assert_eq!(old.line_last_seq().unwrap(), 0);
+    drop(old);
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.line_last_seq().unwrap(), 0);
+    store.commit(&[line(1, "a")]).unwrap();
+    assert_eq!(store.line_last_seq().unwrap(), 1);
 }
