@@ -23,6 +23,10 @@ use crate::units::{TimeWindow, Timestamp};
 
 /// Messages (including acknowledgements and link tests) the line keeps; archive before this.
 pub const MESSAGES_MAX: usize = 1_000_000;
+/// Effects waiting to be polled. The caller polls after every input, so the queue only fills
+/// when it does not; then the oldest effect is dropped and counted
+/// ([`Counters::effects_dropped`]): the state (and the log) never depends on effects.
+pub const EFFECTS_MAX: usize = 65_536;
 
 /// An input to the line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +104,15 @@ pub enum Effect {
         recipient: PartyId,
         at_ms: Timestamp,
     },
+}
+
+/// Queues an effect within [`EFFECTS_MAX`], dropping (and counting) the oldest when full.
+fn push_effect(effects: &mut VecDeque<Effect>, counters: &mut Counters, effect: Effect) {
+    if effects.len() >= EFFECTS_MAX {
+        effects.pop_front();
+        counters.effects_dropped += 1;
+    }
+    effects.push_back(effect);
 }
 
 /// Why an input was refused. The line's state is unchanged by a refused input (deadlines that
@@ -280,6 +293,8 @@ pub struct Counters {
     pub refused: u64,
     pub duplicates: u64,
     pub link_tests_skipped: u64,
+    /// Effects dropped because [`EFFECTS_MAX`] were waiting unpolled.
+    pub effects_dropped: u64,
 }
 
 /// The line between the parties of one agreement.
@@ -330,8 +345,9 @@ impl Line {
                 e => line.handle(e.clone(), entry.at_ms).map(|_| ()),
             };
             result.map_err(|error| RebuildError { index, error })?;
+            // Carried out before the restart: never queued again, never counted as dropped.
+            line.effects.clear();
         }
-        line.effects.clear();
         Ok(line)
     }
 
@@ -496,13 +512,17 @@ impl Line {
         let deadline = self.config.policy().deadline(message.kind());
         let next_deadline_at = deadline.map(|d| at.saturating_add(d));
         let id = message.id().clone();
-        self.effects.push_back(Effect::Deliver {
-            message_id: id.clone(),
-            party: message.to().clone(),
-            officer: chain[0].clone(),
-            level: 0,
-            at_ms: at,
-        });
+        push_effect(
+            &mut self.effects,
+            &mut self.counters,
+            Effect::Deliver {
+                message_id: id.clone(),
+                party: message.to().clone(),
+                officer: chain[0].clone(),
+                level: 0,
+                at_ms: at,
+            },
+        );
         if let Some(t) = next_deadline_at {
             self.timers.insert((t, id.clone()));
         }
@@ -610,16 +630,20 @@ impl Line {
             at,
             late,
         });
-        self.effects.push_back(Effect::Acknowledged {
-            message_id: of.clone(),
-            ack_message_id: ack_id.clone(),
-            sender,
-            recipient: party.clone(),
-            officer: officer.clone(),
-            latency_ms,
-            late,
-            at_ms: at,
-        });
+        push_effect(
+            &mut self.effects,
+            &mut self.counters,
+            Effect::Acknowledged {
+                message_id: of.clone(),
+                ack_message_id: ack_id.clone(),
+                sender,
+                recipient: party.clone(),
+                officer: officer.clone(),
+                latency_ms,
+                late,
+                at_ms: at,
+            },
+        );
         // The acknowledgement threads with what it acknowledges.
         let stored = Message::new(
             ack_id.clone(),
@@ -634,6 +658,11 @@ impl Line {
         Ok(false)
     }
 
+    /// Effects waiting to be polled.
+    pub fn effects_waiting(&self) -> usize {
+        self.effects.len()
+    }
+
     fn fire_timer(&mut self) {
         let (t, id) = self.timers.pop_first().expect("caller saw a timer");
         let tracked = self
@@ -646,13 +675,17 @@ impl Line {
         let recipient = tracked.message.to().clone();
         if tracked.overdue_at.is_none() {
             tracked.overdue_at = Some(t);
-            self.effects.push_back(Effect::Overdue {
-                message_id: id.clone(),
-                sender: sender.clone(),
-                recipient: recipient.clone(),
-                deadline_ms: tracked.deadline.map_or(0, |d| d.as_millis() as u64),
-                at_ms: t,
-            });
+            push_effect(
+                &mut self.effects,
+                &mut self.counters,
+                Effect::Overdue {
+                    message_id: id.clone(),
+                    sender: sender.clone(),
+                    recipient: recipient.clone(),
+                    deadline_ms: tracked.deadline.map_or(0, |d| d.as_millis() as u64),
+                    at_ms: t,
+                },
+            );
         }
         let next_level = tracked.level + 1;
         if let Some(to) = tracked.chain.get(next_level as usize).cloned() {
@@ -667,31 +700,43 @@ impl Line {
             let next = t.saturating_add(tracked.deadline.expect("timers only for deadlines"));
             tracked.next_deadline_at = Some(next);
             self.timers.insert((next, id.clone()));
-            self.effects.push_back(Effect::Escalated {
-                message_id: id.clone(),
-                sender,
-                recipient: recipient.clone(),
-                from_officer: from,
-                to_officer: to.clone(),
-                level: next_level,
-                at_ms: t,
-            });
-            self.effects.push_back(Effect::Deliver {
-                message_id: id,
-                party: recipient,
-                officer: to,
-                level: next_level,
-                at_ms: t,
-            });
+            push_effect(
+                &mut self.effects,
+                &mut self.counters,
+                Effect::Escalated {
+                    message_id: id.clone(),
+                    sender,
+                    recipient: recipient.clone(),
+                    from_officer: from,
+                    to_officer: to.clone(),
+                    level: next_level,
+                    at_ms: t,
+                },
+            );
+            push_effect(
+                &mut self.effects,
+                &mut self.counters,
+                Effect::Deliver {
+                    message_id: id,
+                    party: recipient,
+                    officer: to,
+                    level: next_level,
+                    at_ms: t,
+                },
+            );
         } else {
             tracked.next_deadline_at = None;
             tracked.unanswered_at = Some(t);
-            self.effects.push_back(Effect::Unanswered {
-                message_id: id,
-                sender,
-                recipient,
-                at_ms: t,
-            });
+            push_effect(
+                &mut self.effects,
+                &mut self.counters,
+                Effect::Unanswered {
+                    message_id: id,
+                    sender,
+                    recipient,
+                    at_ms: t,
+                },
+            );
         }
     }
 

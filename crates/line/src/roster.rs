@@ -14,8 +14,8 @@ use crate::units::{RangeError, Timestamp};
 pub const ROSTER_CONTACTS_MAX: usize = 32;
 /// Parties on one line.
 pub const PARTIES_MAX: usize = 16;
-/// Link tests per schedule per day.
-pub const LINK_TESTS_PER_DAY_MAX: usize = 48;
+/// Link tests per schedule per day: one a minute, the shortest interval an agreement may set.
+pub const LINK_TESTS_PER_DAY_MAX: usize = 1440;
 /// Shortest and longest acknowledgement deadline an agreement may set.
 pub const DEADLINE_MIN: Duration = Duration::from_secs(1);
 pub const DEADLINE_MAX: Duration = Duration::from_secs(7 * 24 * 3600);

@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use deconflict_line::machine::EFFECTS_MAX;
 use deconflict_line::*;
 
 fn config() -> LineConfig {
@@ -547,4 +548,57 @@ fn config_loads_from_json_and_checks_it() {
     assert!(err.contains("nato"), "{err}");
     let bad = json.replace("\"strike_warning\": 120", "\"strike_warning\": 0");
     assert!(serde_json::from_str::<LineConfig>(&bad).is_err());
+}
+
+/// The effect queue is bounded: a caller that never polls loses the oldest effects, counted,
+/// and the line's state (what is delivered, what is pending) is unaffected.
+#[test]
+fn unpolled_effects_are_bounded_and_the_drops_counted() {
+    let mut line = Line::new(config());
+    let (subject, body) = common::body(MessageKind::FreeText);
+    let extra = 5;
+    for i in 0..EFFECTS_MAX + extra {
+        let m = Message::new(
+            mid(&format!("c-{i}")),
+            party("coalition"),
+            party("russia"),
+            at(1, 0, 0),
+            subject.clone(),
+            body.clone(),
+        )
+        .unwrap();
+        send(&mut line, m, at(1, 0, 0)).unwrap();
+    }
+    assert_eq!(line.effects_waiting(), EFFECTS_MAX);
+    assert_eq!(line.counters().effects_dropped, extra as u64);
+    // The oldest went: the first effect left is the delivery of message number `extra`.
+    assert!(matches!(
+        line.poll_effect(),
+        Some(Effect::Deliver { message_id, .. }) if message_id == mid(&format!("c-{extra}"))
+    ));
+    assert_eq!(line.messages().count(), EFFECTS_MAX + extra);
+}
+
+/// Replaying a long log does not fill the queue: a rebuilt line has nothing waiting and
+/// counts no drops.
+#[test]
+fn rebuild_queues_and_drops_nothing() {
+    let mut line = Line::new(config());
+    let (subject, body) = common::body(MessageKind::FreeText);
+    for i in 0..EFFECTS_MAX + 3 {
+        let m = Message::new(
+            mid(&format!("r-{i}")),
+            party("coalition"),
+            party("russia"),
+            at(1, 0, 0),
+            subject.clone(),
+            body.clone(),
+        )
+        .unwrap();
+        send(&mut line, m, at(1, 0, 0)).unwrap();
+        while line.poll_effect().is_some() {}
+    }
+    let rebuilt = Line::rebuild(config(), line.log()).unwrap();
+    assert_eq!(rebuilt.effects_waiting(), 0);
+    assert_eq!(rebuilt.counters().effects_dropped, 0);
 }
