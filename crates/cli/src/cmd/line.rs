@@ -1,6 +1,17 @@
-//! `deconflict line …`: the deconfliction line offline — render stored messages and
-//! conversations in a reader's language, list the message catalogue, check a message's
-//! canonical form, and run the scripted simulation.
+//! `deconflict line …`: the deconfliction line.
+//!
+//! Offline (no service): render stored messages and conversations in a reader's language,
+//! list the message catalogue, check a message's canonical form, run the scripted simulation.
+//!
+//! Through a running service, as one party's duty officer (`--service URL --party ID --key
+//! FILE`, every request signed with the party's key): send a message (from a JSON file or from
+//! typed flags), list what is pending, acknowledge, show a conversation in the reader's
+//! language, list conversations, show link-test reachability.
+//!
+//! Every flag is checked before anything is sent: a bad value is a usage error (exit 2) that
+//! names the flag, and nothing reaches the service. Exit codes of the service commands:
+//! 0 done, 1 the service refused (its `code`, `message` and `field` are printed), 2 a usage
+//! or connection error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +21,21 @@ use deconflict_line::lang::{CoordFormat, Language, ReaderProfile};
 use deconflict_line::message::{Document, MessageKind, parse_document};
 use deconflict_line::render::{render_conversation, render_message};
 use deconflict_line::units::UtcOffset;
+use deconflict_line::{
+    Activity, Alteration, Altitude, AltitudeBlock, Area, Body, Decision, Distance, LangTag,
+    Latitude, Longitude, Message, MessageId, OfficerName, PartyId, Position, Subject, SubjectId,
+    SubjectKind, Text, TimeWindow, Timestamp, TrackId, TrackRef,
+};
+
+use super::connect::ConnectArgs;
+
+/// Shown under every service command's `--help`.
+const EXIT_CODES: &str = "Exit codes: 0 done; 1 the service refused (its code, message and \
+field are printed on stderr); 2 a usage error (a bad flag, named; nothing was sent) or the \
+service could not be reached.";
+
+const TIME_HELP: &str = "TIME is RFC 3339 (2017-04-12T09:40:00Z, 2017-04-12T12:40:00+03:00, \
+fractional seconds allowed), or relative to now: now, +90s, +10m, +2h, -5m, now+1h30m.";
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -22,6 +48,19 @@ pub enum Command {
     /// Run the scripted day on the line (link tests, an alert conversation, a late
     /// acknowledgement that escalates) and print it in every language, or in one.
     Simulate(SimulateArgs),
+    /// Send a message on the line: from a JSON file (--file), or typed (strike-warning,
+    /// free-text, request-to-alter, reply, incident, investigation-request).
+    Send(Box<SendArgs>),
+    /// What awaits my acknowledgement, what awaits the others', what is overdue.
+    Pending(PendingArgs),
+    /// Acknowledge a message addressed to my party, as a named duty officer.
+    Ack(AckArgs),
+    /// Show one conversation rendered for the reader (language, local time, coordinates).
+    Show(ShowArgs),
+    /// List the conversations my party takes part in.
+    Conversations(ListArgs),
+    /// Link-test reachability of each party: answered in time, late, missed, pending.
+    Reachability(ListArgs),
 }
 
 #[derive(clap::Args)]
@@ -41,6 +80,15 @@ pub struct ReaderArgs {
 enum Coords {
     Decimal,
     Dms,
+}
+
+impl Coords {
+    fn wire(self) -> &'static str {
+        match self {
+            Coords::Decimal => "decimal",
+            Coords::Dms => "dms",
+        }
+    }
 }
 
 impl ReaderArgs {
@@ -95,6 +143,12 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Catalogue(a) => catalogue(a),
         Command::Canonical(a) => canonical(a),
         Command::Simulate(a) => simulate(a),
+        Command::Send(a) => Ok(finish(send(*a))),
+        Command::Pending(a) => Ok(finish(pending(a))),
+        Command::Ack(a) => Ok(finish(ack(a))),
+        Command::Show(a) => Ok(finish(show(a))),
+        Command::Conversations(a) => Ok(finish(conversations(a))),
+        Command::Reachability(a) => Ok(finish(reachability(a))),
     }
 }
 
@@ -158,4 +212,1635 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The line through a running service.
+
+/// Why a service command did not complete; each maps to one exit code.
+#[derive(Debug)]
+enum Failure {
+    /// A bad flag or file: nothing was sent (exit 2).
+    Usage(anyhow::Error),
+    /// The service could not be reached or answered something unreadable (exit 2).
+    Connection(String),
+    /// The service answered with an error body (exit 1).
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
+}
+
+impl Failure {
+    fn usage(flag: &str, why: impl std::fmt::Display) -> Failure {
+        Failure::Usage(anyhow::anyhow!("{flag}: {why}"))
+    }
+}
+
+impl From<deconflict_service::client::ClientError> for Failure {
+    fn from(e: deconflict_service::client::ClientError) -> Failure {
+        use deconflict_service::client::ClientError;
+        match e {
+            ClientError::Status { status, body } => Failure::Refused {
+                status,
+                code: body.code,
+                message: body.message,
+                field: body.field,
+            },
+            other => Failure::Connection(other.to_string()),
+        }
+    }
+}
+
+/// Prints a failure on stderr and picks the exit code.
+fn finish(result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(e)) => {
+            eprintln!("deconflict: usage: {e:#}");
+            eprintln!("nothing was sent");
+            ExitCode::from(2)
+        }
+        Err(Failure::Connection(e)) => {
+            eprintln!("deconflict: cannot reach the service: {e}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Refused {
+            status,
+            code,
+            message,
+            field,
+        }) => {
+            eprint!(
+                "{}",
+                refusal_text(status, &code, &message, field.as_deref())
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What a refusal prints: one line each for the status, `code`, `message` and `field`.
+fn refusal_text(status: u16, code: &str, message: &str, field: Option<&str>) -> String {
+    format!(
+        "deconflict: the service refused (HTTP {status})\n  code:    {code}\n  message: {message}\n  field:   {}\n",
+        field.unwrap_or("-")
+    )
+}
+
+// --- Times -------------------------------------------------------------------------------------
+
+/// A time given on the command line: absolute, or relative to the moment the command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeArg {
+    UnixMs(i64),
+    FromNowMs(i64),
+}
+
+impl TimeArg {
+    fn resolve(self, flag: &str, now_ms: i64) -> Result<Timestamp, Failure> {
+        let ms = match self {
+            TimeArg::UnixMs(ms) => ms,
+            TimeArg::FromNowMs(d) => now_ms
+                .checked_add(d)
+                .ok_or_else(|| Failure::usage(flag, "out of range"))?,
+        };
+        Timestamp::from_unix_ms(ms).map_err(|e| Failure::usage(flag, e))
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of the line crate's civil
+/// conversion; a year starting on 1 March puts the leap day last).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((month + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+fn digits(s: &str, what: &str) -> Result<u32, String> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{what} {s:?} is not a number"));
+    }
+    s.parse().map_err(|_| format!("{what} {s:?} is too large"))
+}
+
+/// `+1h30m`, `-90s`, `10m` (after the sign): a span in milliseconds.
+fn parse_span_ms(s: &str) -> Result<i64, String> {
+    let mut total: i64 = 0;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let n_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if n_len == 0 {
+            return Err(format!("{s:?}: expected a number before {rest:?}"));
+        }
+        let n: i64 = rest[..n_len]
+            .parse()
+            .map_err(|_| format!("{s:?}: number too large"))?;
+        rest = &rest[n_len..];
+        let (unit_ms, unit_len) = match rest.as_bytes().first() {
+            Some(b'h') => (3_600_000, 1),
+            Some(b'm') if rest.starts_with("ms") => (1, 2),
+            Some(b'm') => (60_000, 1),
+            Some(b's') => (1000, 1),
+            _ => return Err(format!("{s:?}: a number needs a unit (h, m, s or ms)")),
+        };
+        rest = &rest[unit_len..];
+        total = n
+            .checked_mul(unit_ms)
+            .and_then(|v| total.checked_add(v))
+            .filter(|v| *v <= deconflict_line::units::TIMESTAMP_MS_MAX)
+            .ok_or_else(|| format!("{s:?}: too long"))?;
+    }
+    Ok(total)
+}
+
+/// Parses an RFC 3339 date-time (`T` or a space between date and time; `Z` or `±HH:MM`).
+fn parse_rfc3339_ms(s: &str) -> Result<i64, String> {
+    let bad = |why: &str| format!("{s:?} is not an RFC 3339 time ({why})");
+    let b = s.as_bytes();
+    if b.len() < 20 || !s.is_ascii() {
+        return Err(bad("too short; like 2017-04-12T09:40:00Z"));
+    }
+    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' {
+        return Err(bad("expected YYYY-MM-DDTHH:MM:SS"));
+    }
+    if b[16] != b':' {
+        return Err(bad("expected YYYY-MM-DDTHH:MM:SS"));
+    }
+    let year = i64::from(digits(&s[0..4], "year").map_err(|e| bad(&e))?);
+    let month = digits(&s[5..7], "month").map_err(|e| bad(&e))?;
+    let day = digits(&s[8..10], "day").map_err(|e| bad(&e))?;
+    let hour = digits(&s[11..13], "hour").map_err(|e| bad(&e))?;
+    let minute = digits(&s[14..16], "minute").map_err(|e| bad(&e))?;
+    let second = digits(&s[17..19], "second").map_err(|e| bad(&e))?;
+    if !(1..=12).contains(&month) {
+        return Err(bad("month must be 01..12"));
+    }
+    if day == 0 || day > days_in_month(year, month) {
+        return Err(bad("no such day in that month"));
+    }
+    // A leap second (:60) cannot be told apart in UNIX time; refuse it rather than guess.
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(bad("time of day out of range"));
+    }
+    let mut rest = &s[19..];
+    let mut frac_ms = 0i64;
+    if let Some(f) = rest.strip_prefix('.') {
+        let n = f.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 || n > 9 {
+            return Err(bad("1 to 9 digits after the decimal point"));
+        }
+        let mut ms_digits = f[..n.min(3)].to_string();
+        while ms_digits.len() < 3 {
+            ms_digits.push('0');
+        }
+        frac_ms = i64::from(digits(&ms_digits, "fraction").map_err(|e| bad(&e))?);
+        rest = &f[n..];
+    }
+    let offset_min: i64 = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let o = UtcOffset::parse(rest).map_err(|_| bad("offset must be Z or ±HH:MM"))?;
+            i64::from(o.minutes())
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_min * 60;
+    Ok(secs * 1000 + frac_ms)
+}
+
+/// Parses a TIME flag value (see [`TIME_HELP`]).
+fn parse_time_arg(s: &str) -> Result<TimeArg, String> {
+    let rel = s.strip_prefix("now").unwrap_or(s);
+    if rel.is_empty() {
+        return Ok(TimeArg::FromNowMs(0));
+    }
+    if let Some(span) = rel.strip_prefix('+') {
+        return parse_span_ms(span).map(TimeArg::FromNowMs);
+    }
+    if let Some(span) = rel.strip_prefix('-') {
+        return parse_span_ms(span).map(|ms| TimeArg::FromNowMs(-ms));
+    }
+    if rel.len() != s.len() {
+        return Err(format!("{s:?}: after `now` comes +SPAN or -SPAN"));
+    }
+    parse_rfc3339_ms(s).map(TimeArg::UnixMs)
+}
+
+/// `2017-04-12 09:30:00Z` (UTC) or `2017-04-12 12:30:00+03:00`.
+fn format_time(ms: i64, offset: UtcOffset) -> String {
+    match Timestamp::from_unix_ms(ms) {
+        Ok(t) => {
+            let suffix = if offset == UtcOffset::UTC {
+                "Z".to_string()
+            } else {
+                offset.to_string()
+            };
+            format!("{}{suffix}", t.civil(offset))
+        }
+        Err(_) => format!("{ms} ms"),
+    }
+}
+
+/// `1 h 02 min`, `3 min 05 s`, `40 s` (whole seconds, rounded towards zero).
+fn format_span(ms: i64) -> String {
+    let s = ms.unsigned_abs() / 1000;
+    let (h, m, sec) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h} h {m:02} min")
+    } else if m > 0 {
+        format!("{m} min {sec:02} s")
+    } else {
+        format!("{sec} s")
+    }
+}
+
+// --- Flag values -------------------------------------------------------------------------------
+
+fn parse_party(s: &str) -> Result<PartyId, String> {
+    PartyId::new(s).map_err(|e| e.to_string())
+}
+fn parse_message_id(s: &str) -> Result<MessageId, String> {
+    MessageId::new(s).map_err(|e| e.to_string())
+}
+fn parse_subject_id(s: &str) -> Result<SubjectId, String> {
+    SubjectId::new(s).map_err(|e| e.to_string())
+}
+fn parse_officer(s: &str) -> Result<OfficerName, String> {
+    OfficerName::new(s).map_err(|e| e.to_string())
+}
+fn parse_text(s: &str) -> Result<Text, String> {
+    Text::new(s).map_err(|e| e.to_string())
+}
+fn parse_lang_tag(s: &str) -> Result<LangTag, String> {
+    LangTag::new(s).map_err(|e| e.to_string())
+}
+fn parse_latitude(s: &str) -> Result<Latitude, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of degrees"))?;
+    Latitude::from_deg(v).map_err(|_| format!("latitude {s}° is outside -90..=90"))
+}
+fn parse_longitude(s: &str) -> Result<Longitude, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of degrees"))?;
+    Longitude::from_deg(v).map_err(|_| format!("longitude {s}° is outside -180..=180"))
+}
+/// `LAT,LON` in decimal degrees.
+fn parse_position(s: &str) -> Result<Position, String> {
+    let (lat, lon) = s
+        .split_once(',')
+        .ok_or_else(|| format!("{s:?} is not LAT,LON (decimal degrees)"))?;
+    Ok(Position {
+        lat_udeg: parse_latitude(lat.trim())?,
+        lon_udeg: parse_longitude(lon.trim())?,
+    })
+}
+fn parse_finite(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("{s:?} is not a finite number")),
+    }
+}
+/// `KIND:ID`, e.g. `alert:A-17`, `notification:N-7`, `general:handover`.
+fn parse_subject(s: &str) -> Result<Subject, String> {
+    let (kind, id) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?} is not KIND:ID (e.g. alert:A-17)"))?;
+    Ok(Subject::new(
+        parse_subject_kind(kind)?,
+        parse_subject_id(id)?,
+    ))
+}
+fn parse_subject_kind(s: &str) -> Result<SubjectKind, String> {
+    Ok(match s {
+        "alert" => SubjectKind::Alert,
+        "notification" => SubjectKind::Notification,
+        "incident" => SubjectKind::Incident,
+        "link_test" | "link-test" => SubjectKind::LinkTest,
+        "general" => SubjectKind::General,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a subject kind (alert, notification, incident, link_test, general)"
+            ));
+        }
+    })
+}
+fn subject_kind_tag(k: SubjectKind) -> &'static str {
+    match k {
+        SubjectKind::Alert => "alert",
+        SubjectKind::Notification => "notification",
+        SubjectKind::Incident => "incident",
+        SubjectKind::LinkTest => "link_test",
+        SubjectKind::General => "general",
+    }
+}
+/// `PARTY=TRACK`: `=` appears in neither identifier.
+fn parse_track_ref(s: &str) -> Result<TrackRef, String> {
+    let (party, track) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not PARTY=TRACK (e.g. russia=RUS-31)"))?;
+    Ok(TrackRef {
+        party: parse_party(party)?,
+        track: TrackId::new(track).map_err(|e| e.to_string())?,
+    })
+}
+fn parse_time(s: &str) -> Result<TimeArg, String> {
+    parse_time_arg(s)
+}
+
+// --- Message forms -----------------------------------------------------------------------------
+
+/// The envelope flags every typed form shares.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EnvelopeArgs {
+    /// Message id; default: a new unique id starting with the party's. Give the same id to
+    /// resend after a lost answer: the service accepts a message exactly once.
+    #[arg(long, value_name = "ID", value_parser = parse_message_id)]
+    id: Option<MessageId>,
+    /// The conversation the message belongs to, KIND:ID (kinds: alert, notification,
+    /// incident, link_test, general). Default: see each form.
+    #[arg(long, value_name = "KIND:ID", value_parser = parse_subject)]
+    subject: Option<Subject>,
+}
+
+/// Where an operation takes place: a circle (--lat, --lon and a radius) or a polygon
+/// (--vertex, three or more times).
+#[derive(clap::Args, Debug, Clone)]
+pub struct AreaArgs {
+    /// Circle centre latitude, decimal degrees (north positive).
+    #[arg(long, value_name = "DEG", value_parser = parse_latitude, allow_negative_numbers = true,
+          requires = "lon", conflicts_with = "vertex")]
+    lat: Option<Latitude>,
+    /// Circle centre longitude, decimal degrees (east positive).
+    #[arg(long, value_name = "DEG", value_parser = parse_longitude, allow_negative_numbers = true,
+          requires = "lat")]
+    lon: Option<Longitude>,
+    /// Circle radius, metres.
+    #[arg(long, value_name = "M", value_parser = parse_finite, allow_negative_numbers = true,
+          conflicts_with = "radius_nm")]
+    radius_m: Option<f64>,
+    /// Circle radius, nautical miles.
+    #[arg(long, value_name = "NM", value_parser = parse_finite, allow_negative_numbers = true)]
+    radius_nm: Option<f64>,
+    /// A polygon vertex, LAT,LON in decimal degrees, in order (3 to 64 of them).
+    #[arg(long, value_name = "LAT,LON", value_parser = parse_position, allow_hyphen_values = true)]
+    vertex: Vec<Position>,
+}
+
+impl AreaArgs {
+    fn area(&self) -> Result<Area, Failure> {
+        if !self.vertex.is_empty() {
+            if self.radius_m.is_some() || self.radius_nm.is_some() {
+                return Err(Failure::usage("--vertex", "a polygon has no radius"));
+            }
+            return Area::polygon(self.vertex.clone()).map_err(|e| Failure::usage("--vertex", e));
+        }
+        let (Some(lat), Some(lon)) = (self.lat, self.lon) else {
+            return Err(Failure::usage(
+                "--lat/--lon",
+                "give a circle (--lat, --lon, --radius-m or --radius-nm) or a polygon (--vertex three or more times)",
+            ));
+        };
+        let (flag, radius) = match (self.radius_m, self.radius_nm) {
+            (Some(m), _) => ("--radius-m", Distance::from_m(m)),
+            (None, Some(nm)) => ("--radius-nm", Distance::from_nm(nm)),
+            (None, None) => {
+                return Err(Failure::usage(
+                    "--radius-m/--radius-nm",
+                    "a circle needs a radius",
+                ));
+            }
+        };
+        let radius = radius.map_err(|_| Failure::usage(flag, "must be a positive distance"))?;
+        let centre = Position {
+            lat_udeg: lat,
+            lon_udeg: lon,
+        };
+        Area::circle(centre, radius).map_err(|e| Failure::usage(flag, e))
+    }
+}
+
+/// An altitude block, in feet or metres above mean sea level.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BlockArgs {
+    /// Lower bound of the altitude block, feet above mean sea level.
+    #[arg(
+        long,
+        value_name = "FT",
+        allow_negative_numbers = true,
+        conflicts_with = "floor_m"
+    )]
+    floor_ft: Option<i64>,
+    /// Upper bound of the altitude block, feet above mean sea level.
+    #[arg(
+        long,
+        value_name = "FT",
+        allow_negative_numbers = true,
+        conflicts_with = "ceiling_m"
+    )]
+    ceiling_ft: Option<i64>,
+    /// Lower bound of the altitude block, metres above mean sea level.
+    #[arg(long, value_name = "M", value_parser = parse_finite, allow_negative_numbers = true)]
+    floor_m: Option<f64>,
+    /// Upper bound of the altitude block, metres above mean sea level.
+    #[arg(long, value_name = "M", value_parser = parse_finite, allow_negative_numbers = true)]
+    ceiling_m: Option<f64>,
+}
+
+impl BlockArgs {
+    fn given(&self) -> bool {
+        self.floor_ft.is_some()
+            || self.ceiling_ft.is_some()
+            || self.floor_m.is_some()
+            || self.ceiling_m.is_some()
+    }
+    fn block(&self) -> Result<AltitudeBlock, Failure> {
+        let lower = match (self.floor_ft, self.floor_m) {
+            (Some(ft), _) => Altitude::from_ft(ft).map_err(|e| Failure::usage("--floor-ft", e))?,
+            (None, Some(m)) => Altitude::from_m(m).map_err(|e| Failure::usage("--floor-m", e))?,
+            (None, None) => {
+                return Err(Failure::usage(
+                    "--floor-ft/--floor-m",
+                    "the altitude block needs a lower bound",
+                ));
+            }
+        };
+        let upper = match (self.ceiling_ft, self.ceiling_m) {
+            (Some(ft), _) => {
+                Altitude::from_ft(ft).map_err(|e| Failure::usage("--ceiling-ft", e))?
+            }
+            (None, Some(m)) => Altitude::from_m(m).map_err(|e| Failure::usage("--ceiling-m", e))?,
+            (None, None) => {
+                return Err(Failure::usage(
+                    "--ceiling-ft/--ceiling-m",
+                    "the altitude block needs an upper bound",
+                ));
+            }
+        };
+        let flag = if self.ceiling_ft.is_some() {
+            "--ceiling-ft"
+        } else {
+            "--ceiling-m"
+        };
+        AltitudeBlock::new(lower, upper).map_err(|_| {
+            Failure::usage(
+                flag,
+                format!(
+                    "the ceiling ({} m) must be above the floor ({} m)",
+                    upper.m(),
+                    lower.m()
+                ),
+            )
+        })
+    }
+}
+
+/// A time window.
+#[derive(clap::Args, Debug, Clone)]
+pub struct WindowArgs {
+    /// Start of the window (TIME, see below).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
+    start: Option<TimeArg>,
+    /// End of the window (TIME); after the start, at most 7 days later.
+    #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
+    end: Option<TimeArg>,
+}
+
+impl WindowArgs {
+    fn given(&self) -> bool {
+        self.start.is_some() || self.end.is_some()
+    }
+    fn window(&self, now_ms: i64) -> Result<TimeWindow, Failure> {
+        let start = self
+            .start
+            .ok_or_else(|| Failure::usage("--start", "the time window needs a start"))?
+            .resolve("--start", now_ms)?;
+        let end = self
+            .end
+            .ok_or_else(|| Failure::usage("--end", "the time window needs an end"))?
+            .resolve("--end", now_ms)?;
+        if end <= start {
+            return Err(Failure::usage(
+                "--end",
+                format!(
+                    "the window ends ({}) before or when it starts ({}): a negative or empty window",
+                    format_time(end.unix_ms(), UtcOffset::UTC),
+                    format_time(start.unix_ms(), UtcOffset::UTC)
+                ),
+            ));
+        }
+        TimeWindow::new(start, end).map_err(|e| Failure::usage("--end", e))
+    }
+}
+
+/// A proposed change: a new altitude block, or a new time window (exactly one).
+#[derive(clap::Args, Debug, Clone)]
+pub struct AlterationArgs {
+    #[command(flatten)]
+    block: BlockArgs,
+    #[command(flatten)]
+    window: WindowArgs,
+}
+
+impl AlterationArgs {
+    fn given(&self) -> bool {
+        self.block.given() || self.window.given()
+    }
+    fn alteration(&self, now_ms: i64) -> Result<Alteration, Failure> {
+        match (self.block.given(), self.window.given()) {
+            (true, false) => Ok(Alteration::AltitudeBlock {
+                altitude_block: self.block.block()?,
+            }),
+            (false, true) => Ok(Alteration::TimeWindow {
+                window: self.window.window(now_ms)?,
+            }),
+            (true, true) => Err(Failure::usage(
+                "--start/--end",
+                "propose either an altitude block or a time window, not both",
+            )),
+            (false, false) => Err(Failure::usage(
+                "--floor-ft/--ceiling-ft or --start/--end",
+                "propose a new altitude block or a new time window",
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ActivityArg {
+    Strike,
+    Activity,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DecisionArg {
+    Accept,
+    Reject,
+    Counter,
+}
+
+/// `deconflict line send`: from a file, or one of the typed forms.
+#[derive(clap::Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = EXIT_CODES
+)]
+pub struct SendArgs {
+    #[command(subcommand)]
+    form: Option<SendForm>,
+    /// A message in the line's JSON form (`deconflict line catalogue`); "from" must be
+    /// --party. Its id, time and subject are sent as written.
+    #[arg(long, value_name = "FILE", required = true)]
+    file: Option<PathBuf>,
+    /// The service's base URL, e.g. http://127.0.0.1:8440.
+    #[arg(long, value_name = "URL", required = true)]
+    service: Option<String>,
+    /// The calling party's id, as in the agreement.
+    #[arg(long, required = true)]
+    party: Option<String>,
+    /// The party's secret key file (`deconflict keygen --out PREFIX` writes PREFIX.key).
+    #[arg(long, value_name = "FILE", required = true)]
+    key: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum SendForm {
+    /// A strike or other activity about to take place: area, altitude block, time window.
+    /// Default subject: general:<message id>.
+    #[command(after_help = format!("{TIME_HELP}\n\n{EXIT_CODES}"))]
+    StrikeWarning {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        /// The party warned.
+        #[arg(long, value_name = "PARTY", value_parser = parse_party)]
+        to: PartyId,
+        /// What takes place.
+        #[arg(long, value_enum, default_value_t = ActivityArg::Strike)]
+        activity: ActivityArg,
+        #[command(flatten)]
+        area: AreaArgs,
+        #[command(flatten)]
+        block: BlockArgs,
+        #[command(flatten)]
+        window: WindowArgs,
+        #[command(flatten)]
+        envelope: EnvelopeArgs,
+    },
+    /// Text as written, in the language it was written in (never translated).
+    /// Default subject: general:<message id>.
+    #[command(after_help = EXIT_CODES)]
+    FreeText {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        /// The party addressed.
+        #[arg(long, value_name = "PARTY", value_parser = parse_party)]
+        to: PartyId,
+        /// The text (at most 4096 bytes, no control characters but newlines).
+        #[arg(long, value_parser = parse_text)]
+        text: Text,
+        /// The language the text is written in (en, ru, …).
+        #[arg(long, value_name = "TAG", value_parser = parse_lang_tag)]
+        lang: LangTag,
+        #[command(flatten)]
+        envelope: EnvelopeArgs,
+    },
+    /// Ask a party to change an operation: a new altitude block (--floor-ft/--ceiling-ft) or
+    /// a new time window (--start/--end). Default subject: that of the --regarding message.
+    #[command(after_help = format!("{TIME_HELP}\n\n{EXIT_CODES}"))]
+    RequestToAlter {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        /// The party asked.
+        #[arg(long, value_name = "PARTY", value_parser = parse_party)]
+        to: PartyId,
+        /// The message announcing the operation to change.
+        #[arg(long, value_name = "ID", value_parser = parse_message_id)]
+        regarding: MessageId,
+        #[command(flatten)]
+        proposal: AlterationArgs,
+        #[command(flatten)]
+        envelope: EnvelopeArgs,
+    },
+    /// Answer a request: accept, reject, or counter with a new altitude block or time window.
+    /// Goes to the request's sender; default subject: the request's.
+    #[command(after_help = format!("{TIME_HELP}\n\n{EXIT_CODES}"))]
+    Reply {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        /// The message answered (its sender receives the reply).
+        #[arg(long = "to", value_name = "ID", value_parser = parse_message_id)]
+        in_reply_to: MessageId,
+        /// accept, reject, or counter (with --floor-ft/--ceiling-ft or --start/--end).
+        #[arg(value_enum)]
+        decision: DecisionArg,
+        #[command(flatten)]
+        proposal: AlterationArgs,
+        #[command(flatten)]
+        envelope: EnvelopeArgs,
+    },
+    /// A loss of separation that happened, as my party measured it. Subject: incident:<ID>.
+    #[command(after_help = format!("{TIME_HELP}\n\n{EXIT_CODES}"))]
+    Incident {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        /// The party told.
+        #[arg(long, value_name = "PARTY", value_parser = parse_party)]
+        to: PartyId,
+        /// The incident's id (the conversation threads on it).
+        #[arg(long, value_name = "ID", value_parser = parse_subject_id)]
+        incident_id: SubjectId,
+        /// When it happened (TIME).
+        #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
+        at: TimeArg,
+        /// Where it happened: latitude, decimal degrees.
+        #[arg(long, value_name = "DEG", value_parser = parse_latitude, allow_negative_numbers = true)]
+        lat: Latitude,
+        /// Where it happened: longitude, decimal degrees.
+        #[arg(long, value_name = "DEG", value_parser = parse_longitude, allow_negative_numbers = true)]
+        lon: Longitude,
+        /// One aircraft, PARTY=TRACK (e.g. coalition=CLT-7).
+        #[arg(long, value_name = "PARTY=TRACK", value_parser = parse_track_ref)]
+        track_a: TrackRef,
+        /// The other aircraft, PARTY=TRACK.
+        #[arg(long, value_name = "PARTY=TRACK", value_parser = parse_track_ref)]
+        track_b: TrackRef,
+        /// Closest approach measured, horizontal, metres.
+        #[arg(long, value_name = "M", value_parser = parse_finite, allow_negative_numbers = true,
+              required_unless_present = "closest_horizontal_ft", conflicts_with = "closest_horizontal_ft")]
+        closest_horizontal_m: Option<f64>,
+        /// Closest approach measured, horizontal, feet.
+        #[arg(long, value_name = "FT", allow_negative_numbers = true)]
+        closest_horizontal_ft: Option<i64>,
+        /// Closest approach measured, vertical, metres.
+        #[arg(long, value_name = "M", value_parser = parse_finite, allow_negative_numbers = true,
+              required_unless_present = "closest_vertical_ft", conflicts_with = "closest_vertical_ft")]
+        closest_vertical_m: Option<f64>,
+        /// Closest approach measured, vertical, feet.
+        #[arg(long, value_name = "FT", allow_negative_numbers = true)]
+        closest_vertical_ft: Option<i64>,
+        /// Message id (default: a new unique id).
+        #[arg(long, value_name = "ID", value_parser = parse_message_id)]
+        id: Option<MessageId>,
+    },
+    /// Ask a party to investigate an incident and answer by a date. Subject: incident:<ID>.
+    #[command(after_help = format!("{TIME_HELP}\n\n{EXIT_CODES}"))]
+    InvestigationRequest {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        /// The party asked.
+        #[arg(long, value_name = "PARTY", value_parser = parse_party)]
+        to: PartyId,
+        /// The incident.
+        #[arg(long, value_name = "ID", value_parser = parse_subject_id)]
+        incident_id: SubjectId,
+        /// Answer expected by (TIME).
+        #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
+        reply_by: TimeArg,
+        /// Message id (default: a new unique id).
+        #[arg(long, value_name = "ID", value_parser = parse_message_id)]
+        id: Option<MessageId>,
+    },
+}
+
+#[derive(clap::Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct PendingArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Print the service's answer as JSON ({"to_acknowledge", "awaiting_others", "overdue"},
+    /// each a list of line message views) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Show times at this offset from UTC, e.g. +03:00.
+    #[arg(long, default_value = "+00:00", allow_hyphen_values = true, value_parser = parse_offset)]
+    utc_offset: UtcOffset,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct AckArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// The message acknowledged (addressed to my party).
+    #[arg(value_name = "ID", value_parser = parse_message_id)]
+    id: MessageId,
+    /// The duty officer acknowledging, exactly as on my party's roster.
+    #[arg(long, value_name = "NAME", value_parser = parse_officer)]
+    officer: OfficerName,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// The subject's kind: alert, notification, incident, link_test or general.
+    #[arg(value_name = "KIND", value_parser = parse_subject_kind)]
+    kind: SubjectKind,
+    /// The subject's id (an alert, notification or incident id; a link test's id).
+    #[arg(value_name = "ID", value_parser = parse_subject_id)]
+    id: SubjectId,
+    /// The reader's language (en, ru).
+    #[arg(long, default_value = "en", value_parser = parse_language)]
+    lang: Language,
+    /// The reader's local time as a fixed offset from UTC, e.g. +03:00.
+    #[arg(long, default_value = "+00:00", allow_hyphen_values = true, value_parser = parse_offset)]
+    utc_offset: UtcOffset,
+    /// Coordinate style: decimal (35.333611° N) or dms (35°20′01.0″ N).
+    #[arg(long, value_enum, default_value_t = Coords::Decimal)]
+    coords: Coords,
+    /// Print the service's answer as JSON (subject, language, the messages with where each
+    /// stands, and the rendered text) instead of the text alone.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct ListArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Print the service's answer as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Show times at this offset from UTC, e.g. +03:00.
+    #[arg(long, default_value = "+00:00", allow_hyphen_values = true, value_parser = parse_offset)]
+    utc_offset: UtcOffset,
+}
+
+fn parse_offset(s: &str) -> Result<UtcOffset, String> {
+    UtcOffset::parse(s).map_err(|e| e.to_string())
+}
+fn parse_language(s: &str) -> Result<Language, String> {
+    Language::parse(s).map_err(|e| e.to_string())
+}
+
+/// What a typed form asks for, before the envelope is filled in (the sender, the time, and for
+/// a reply or request the subject of the message referred to, which may need the service).
+#[derive(Debug)]
+struct Draft {
+    to: Recipient,
+    id: Option<MessageId>,
+    subject: SubjectChoice,
+    body: Body,
+}
+
+#[derive(Debug)]
+enum Recipient {
+    Party(PartyId),
+    /// The sender of this message (a reply goes back to whoever asked).
+    SenderOf(MessageId),
+}
+
+#[derive(Debug)]
+enum SubjectChoice {
+    Given(Subject),
+    /// `general:<message id>`.
+    OwnId,
+    /// The subject of the message referred to.
+    SameAs(MessageId),
+}
+
+impl SendForm {
+    fn connect(&self) -> &ConnectArgs {
+        match self {
+            SendForm::StrikeWarning { connect, .. }
+            | SendForm::FreeText { connect, .. }
+            | SendForm::RequestToAlter { connect, .. }
+            | SendForm::Reply { connect, .. }
+            | SendForm::Incident { connect, .. }
+            | SendForm::InvestigationRequest { connect, .. } => connect,
+        }
+    }
+
+    /// Checks every flag and builds the body; `now_ms` resolves relative times.
+    fn draft(&self, now_ms: i64) -> Result<Draft, Failure> {
+        let given = |e: &EnvelopeArgs, default: SubjectChoice| {
+            e.subject.clone().map_or(default, SubjectChoice::Given)
+        };
+        Ok(match self {
+            SendForm::StrikeWarning {
+                to,
+                activity,
+                area,
+                block,
+                window,
+                envelope,
+                ..
+            } => Draft {
+                to: Recipient::Party(to.clone()),
+                id: envelope.id.clone(),
+                subject: given(envelope, SubjectChoice::OwnId),
+                body: Body::StrikeWarning {
+                    activity: match activity {
+                        ActivityArg::Strike => Activity::Strike,
+                        ActivityArg::Activity => Activity::Activity,
+                    },
+                    area: area.area()?,
+                    altitude_block: block.block()?,
+                    window: window.window(now_ms)?,
+                },
+            },
+            SendForm::FreeText {
+                to,
+                text,
+                lang,
+                envelope,
+                ..
+            } => Draft {
+                to: Recipient::Party(to.clone()),
+                id: envelope.id.clone(),
+                subject: given(envelope, SubjectChoice::OwnId),
+                body: Body::FreeText {
+                    written_in: lang.clone(),
+                    text: text.clone(),
+                },
+            },
+            SendForm::RequestToAlter {
+                to,
+                regarding,
+                proposal,
+                envelope,
+                ..
+            } => Draft {
+                to: Recipient::Party(to.clone()),
+                id: envelope.id.clone(),
+                subject: given(envelope, SubjectChoice::SameAs(regarding.clone())),
+                body: Body::RequestToAlter {
+                    regarding: regarding.clone(),
+                    proposal: proposal.alteration(now_ms)?,
+                },
+            },
+            SendForm::Reply {
+                in_reply_to,
+                decision,
+                proposal,
+                envelope,
+                ..
+            } => {
+                let answer = match decision {
+                    DecisionArg::Counter => Decision::Counter {
+                        proposal: proposal.alteration(now_ms)?,
+                    },
+                    _ if proposal.given() => {
+                        return Err(Failure::usage(
+                            "--floor-ft/--ceiling-ft/--start/--end",
+                            "only a counter proposal carries an altitude block or a time window",
+                        ));
+                    }
+                    DecisionArg::Accept => Decision::Accept,
+                    DecisionArg::Reject => Decision::Reject,
+                };
+                Draft {
+                    to: Recipient::SenderOf(in_reply_to.clone()),
+                    id: envelope.id.clone(),
+                    subject: given(envelope, SubjectChoice::SameAs(in_reply_to.clone())),
+                    body: Body::Reply {
+                        in_reply_to: in_reply_to.clone(),
+                        answer,
+                    },
+                }
+            }
+            SendForm::Incident {
+                to,
+                incident_id,
+                at,
+                lat,
+                lon,
+                track_a,
+                track_b,
+                closest_horizontal_m,
+                closest_horizontal_ft,
+                closest_vertical_m,
+                closest_vertical_ft,
+                id,
+                ..
+            } => {
+                let distance =
+                    |m: Option<f64>, ft: Option<i64>, flag_m: &str, flag_ft: &str| match (m, ft) {
+                        (Some(m), _) => Distance::from_m(m)
+                            .map_err(|_| Failure::usage(flag_m, "must be a distance ≥ 0")),
+                        (None, Some(ft)) => Distance::from_ft(ft)
+                            .map_err(|_| Failure::usage(flag_ft, "must be a distance ≥ 0")),
+                        (None, None) => Err(Failure::usage(flag_m, "required")),
+                    };
+                if track_a == track_b {
+                    return Err(Failure::usage(
+                        "--track-b",
+                        "the same aircraft as --track-a",
+                    ));
+                }
+                Draft {
+                    to: Recipient::Party(to.clone()),
+                    id: id.clone(),
+                    subject: SubjectChoice::Given(Subject::new(
+                        SubjectKind::Incident,
+                        incident_id.clone(),
+                    )),
+                    body: Body::IncidentReport {
+                        incident_id: incident_id.clone(),
+                        at_ms: at.resolve("--at", now_ms)?,
+                        position: Position {
+                            lat_udeg: *lat,
+                            lon_udeg: *lon,
+                        },
+                        track_a: track_a.clone(),
+                        track_b: track_b.clone(),
+                        closest_horizontal_mm: distance(
+                            *closest_horizontal_m,
+                            *closest_horizontal_ft,
+                            "--closest-horizontal-m",
+                            "--closest-horizontal-ft",
+                        )?,
+                        closest_vertical_mm: distance(
+                            *closest_vertical_m,
+                            *closest_vertical_ft,
+                            "--closest-vertical-m",
+                            "--closest-vertical-ft",
+                        )?,
+                    },
+                }
+            }
+            SendForm::InvestigationRequest {
+                to,
+                incident_id,
+                reply_by,
+                id,
+                ..
+            } => Draft {
+                to: Recipient::Party(to.clone()),
+                id: id.clone(),
+                subject: SubjectChoice::Given(Subject::new(
+                    SubjectKind::Incident,
+                    incident_id.clone(),
+                )),
+                body: Body::InvestigationRequest {
+                    incident_id: incident_id.clone(),
+                    reply_by_ms: reply_by.resolve("--reply-by", now_ms)?,
+                },
+            },
+        })
+    }
+}
+
+/// A fresh message id: the party, the time and a per-process counter, so that two commands
+/// of one party never pick the same id (ids are at most 64 bytes; party ids at most 24).
+fn fresh_message_id(party: &PartyId, now_ms: i64) -> Result<MessageId, Failure> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    MessageId::new(format!(
+        "{party}-{now_ms}-{}-{n}",
+        std::process::id() % 100_000
+    ))
+    .map_err(|e| Failure::usage("--id", e))
+}
+
+/// Who sent a message and on which subject.
+type Lookup<'a> = dyn FnMut(&MessageId) -> Result<(PartyId, Subject), Failure> + 'a;
+
+/// Fills in the envelope: sender, time, id, recipient and subject (`lookup` answers who sent
+/// a referenced message and on which subject, when a reply or request needs it).
+fn complete(
+    draft: Draft,
+    from: &PartyId,
+    now_ms: i64,
+    lookup: &mut Lookup<'_>,
+) -> Result<Message, Failure> {
+    let id = match draft.id {
+        Some(id) => id,
+        None => fresh_message_id(from, now_ms)?,
+    };
+    let mut referenced = None;
+    let mut refer = |mid: &MessageId| -> Result<(PartyId, Subject), Failure> {
+        if referenced.is_none() {
+            referenced = Some(lookup(mid)?);
+        }
+        Ok(referenced.clone().expect("just set"))
+    };
+    let to = match &draft.to {
+        Recipient::Party(p) => p.clone(),
+        Recipient::SenderOf(mid) => refer(mid)?.0,
+    };
+    let subject = match draft.subject {
+        SubjectChoice::Given(s) => s,
+        SubjectChoice::OwnId => Subject::new(
+            SubjectKind::General,
+            SubjectId::new(id.as_str()).map_err(|e| Failure::usage("--id", e))?,
+        ),
+        SubjectChoice::SameAs(mid) => refer(&mid)?.1,
+    };
+    let sent = Timestamp::from_unix_ms(now_ms)
+        .map_err(|e| Failure::Usage(anyhow::anyhow!("the system clock: {e}")))?;
+    let flag = match draft.to {
+        Recipient::Party(_) => "--to",
+        Recipient::SenderOf(_) => "--to (the message answered)",
+    };
+    Message::new(id, from.clone(), to, sent, subject, draft.body).map_err(|e| {
+        use deconflict_line::MessageError as E;
+        match e {
+            E::SelfAddressed { .. } => Failure::usage(flag, "a party cannot send to itself"),
+            E::SubjectMismatch { .. } => Failure::usage("--subject", e),
+            other => Failure::Usage(anyhow::anyhow!("{other}")),
+        }
+    })
+}
+
+fn now_ms() -> i64 {
+    use deconflict_service::Clock as _;
+    deconflict_service::SystemClock.now_ms()
+}
+
+fn send(a: SendArgs) -> Result<(), Failure> {
+    let now = now_ms();
+    let (connect, message) = match a.form {
+        Some(form) => {
+            let connect = form.connect().clone();
+            let from = PartyId::new(&connect.party).map_err(|e| Failure::usage("--party", e))?;
+            let draft = form.draft(now)?;
+            let message = needs_service(|| {
+                complete(draft, &from, now, &mut |_| {
+                    Err(Failure::Connection("not available yet".into()))
+                })
+            })?;
+            (connect, message)
+        }
+        None => {
+            let (Some(file), Some(service), Some(party), Some(key)) =
+                (a.file, a.service, a.party, a.key)
+            else {
+                return Err(Failure::usage(
+                    "--file",
+                    "give --file FILE --service URL --party ID --key FILE, or a typed form (see --help)",
+                ));
+            };
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Failure::usage("--file", format!("{}: {e}", file.display())))?;
+            let message = Message::from_json(&bytes)
+                .map_err(|e| Failure::usage("--file", format!("{}: {e}", file.display())))?;
+            if message.from().as_str() != party {
+                return Err(Failure::usage(
+                    "--file",
+                    format!(
+                        "{}: \"from\" is {}, but the message is sent as --party {party}",
+                        file.display(),
+                        message.from()
+                    ),
+                ));
+            }
+            (
+                ConnectArgs {
+                    service,
+                    party,
+                    key,
+                },
+                message,
+            )
+        }
+    };
+    let _ = (connect, message);
+    Err(not_yet())
+}
+
+fn needs_service<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    f()
+}
+
+fn not_yet() -> Failure {
+    Failure::Connection("the line's service routes are not available yet in this build".into())
+}
+
+fn pending(a: PendingArgs) -> Result<(), Failure> {
+    let _ = (a.connect, a.json, a.utc_offset);
+    Err(not_yet())
+}
+
+fn ack(a: AckArgs) -> Result<(), Failure> {
+    let _ = (a.connect, a.id, a.officer);
+    Err(not_yet())
+}
+
+fn show(a: ShowArgs) -> Result<(), Failure> {
+    let _ = (
+        a.connect,
+        a.kind,
+        a.id,
+        a.lang,
+        a.utc_offset,
+        a.coords.wire(),
+        a.json,
+    );
+    let _ = subject_kind_tag;
+    Err(not_yet())
+}
+
+fn conversations(a: ListArgs) -> Result<(), Failure> {
+    let _ = (a.connect, a.json, a.utc_offset);
+    Err(not_yet())
+}
+
+fn reachability(a: ListArgs) -> Result<(), Failure> {
+    let _ = (a.connect, a.json, a.utc_offset);
+    let _ = format_span;
+    Err(not_yet())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        let mut all = vec!["deconflict"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).map(|c| c.command)
+    }
+
+    const CONNECT: [&str; 6] = [
+        "--service",
+        "http://127.0.0.1:1",
+        "--party",
+        "coalition",
+        "--key",
+        "k.key",
+    ];
+
+    fn send_form(args: &[&str]) -> Result<SendForm, clap::Error> {
+        let mut all = vec!["send"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&CONNECT);
+        match parse(&all)? {
+            Command::Send(a) => match a.form {
+                Some(f) => Ok(f),
+                None => panic!("not a typed send"),
+            },
+            _ => panic!("not a send"),
+        }
+    }
+
+    const NOW: i64 = 1_491_990_000_000; // 2017-04-12 09:40:00 UTC
+
+    fn usage_text(f: Failure) -> String {
+        match f {
+            Failure::Usage(e) => format!("{e:#}"),
+            other => panic!("expected a usage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rfc3339_times_at_known_instants() {
+        let t = |s| parse_rfc3339_ms(s).unwrap();
+        assert_eq!(t("1970-01-01T00:00:00Z"), 0);
+        assert_eq!(t("2017-04-12T09:40:00Z"), NOW);
+        assert_eq!(t("2017-04-12T12:40:00+03:00"), NOW);
+        assert_eq!(t("2017-04-12 09:40:00.250Z"), NOW + 250);
+        assert_eq!(t("2017-04-12T09:40:00.123456789Z"), NOW + 123);
+        assert_eq!(t("2000-02-29T12:00:00Z"), 951_825_600_000);
+        for bad in [
+            "2017-04-12",
+            "2017-04-12T09:40:00",
+            "2017-02-29T00:00:00Z",
+            "2017-13-01T00:00:00Z",
+            "2017-04-12T24:00:00Z",
+            "2017-04-12T09:40:60Z",
+            "2017-04-12T09:40:00+3:00",
+            "2017-04-12T09:40:00.Z",
+            "2017-0a-12T09:40:00Z",
+            "2017-04-12T09:40:00Zjunk",
+        ] {
+            assert!(parse_rfc3339_ms(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn rfc3339_agrees_with_the_line_crates_calendar() {
+        // The line crate's civil conversion is the oracle: format, parse back, same instant.
+        let mut ms: i64 = 0;
+        while ms < 4_102_444_800_000 {
+            let t = Timestamp::from_unix_ms(ms).unwrap();
+            let text = format!("{}Z", t.civil(UtcOffset::UTC)).replacen(' ', "T", 1);
+            assert_eq!(parse_rfc3339_ms(&text).unwrap(), ms, "{text}");
+            let moscow = UtcOffset::from_minutes(180).unwrap();
+            let local = format!("{}+03:00", t.civil(moscow));
+            assert_eq!(parse_rfc3339_ms(&local).unwrap(), ms, "{local}");
+            ms += 86_399_000 * 7 + 12_345_000;
+        }
+    }
+
+    #[test]
+    fn relative_times() {
+        assert_eq!(parse_time_arg("now"), Ok(TimeArg::FromNowMs(0)));
+        assert_eq!(parse_time_arg("+90s"), Ok(TimeArg::FromNowMs(90_000)));
+        assert_eq!(
+            parse_time_arg("now+1h30m"),
+            Ok(TimeArg::FromNowMs(5_400_000))
+        );
+        assert_eq!(parse_time_arg("-5m"), Ok(TimeArg::FromNowMs(-300_000)));
+        assert_eq!(parse_time_arg("+250ms"), Ok(TimeArg::FromNowMs(250)));
+        for bad in [
+            "+",
+            "+10",
+            "+m",
+            "+10x",
+            "nowish",
+            "now10m",
+            "+99999999999999h",
+        ] {
+            assert!(parse_time_arg(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn times_and_spans_print_for_an_officer() {
+        assert_eq!(format_time(NOW, UtcOffset::UTC), "2017-04-12 09:40:00Z");
+        assert_eq!(
+            format_time(NOW, UtcOffset::from_minutes(180).unwrap()),
+            "2017-04-12 12:40:00+03:00"
+        );
+        assert_eq!(format_span(40_900), "40 s");
+        assert_eq!(format_span(-185_000), "3 min 05 s");
+        assert_eq!(format_span(3_720_000), "1 h 02 min");
+    }
+
+    #[test]
+    fn strike_warning_from_flags() {
+        let f = send_form(&[
+            "strike-warning",
+            "--to",
+            "russia",
+            "--lat",
+            "35.333611",
+            "--lon",
+            "40.140833",
+            "--radius-nm",
+            "2",
+            "--floor-ft",
+            "15000",
+            "--ceiling-ft",
+            "25000",
+            "--start",
+            "+10m",
+            "--end",
+            "2017-04-12T10:40:00Z",
+            "--subject",
+            "notification:N-7",
+            "--id",
+            "coalition-M-111",
+        ])
+        .unwrap();
+        let d = f.draft(NOW).unwrap();
+        let from = PartyId::new("coalition").unwrap();
+        let m = complete(d, &from, NOW, &mut |_| unreachable!()).unwrap();
+        let json = String::from_utf8(m.canonical_json()).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"{"body":{"activity":"strike","altitude_block":{"lower_mm":4572000,"upper_mm":7620000},"#,
+                r#""area":{"centre":{"lat_udeg":35333611,"lon_udeg":40140833},"radius_mm":3704000,"shape":"circle"},"#,
+                r#""type":"strike_warning","window":{"end_ms":1491993600000,"start_ms":1491990600000}},"#,
+                r#""from":"coalition","id":"coalition-M-111","sent_at_ms":1491990000000,"#,
+                r#""subject":{"id":"N-7","kind":"notification"},"to":"russia"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn latitude_200_is_refused_naming_the_flag() {
+        let e = send_form(&[
+            "strike-warning",
+            "--to",
+            "russia",
+            "--lat",
+            "200",
+            "--lon",
+            "40",
+            "--radius-m",
+            "1000",
+            "--floor-m",
+            "1000",
+            "--ceiling-m",
+            "2000",
+            "--start",
+            "now",
+            "--end",
+            "+1h",
+        ])
+        .err()
+        .expect("refused");
+        assert_eq!(e.exit_code(), 2);
+        let text = e.to_string();
+        assert!(text.contains("--lat"), "{text}");
+        assert!(text.contains("outside -90..=90"), "{text}");
+    }
+
+    #[test]
+    fn negative_window_is_refused_naming_the_flag() {
+        let f = send_form(&[
+            "strike-warning",
+            "--to",
+            "russia",
+            "--lat",
+            "35",
+            "--lon",
+            "40",
+            "--radius-m",
+            "1000",
+            "--floor-m",
+            "1000",
+            "--ceiling-m",
+            "2000",
+            "--start",
+            "+1h",
+            "--end",
+            "+10m",
+        ])
+        .unwrap();
+        let text = usage_text(f.draft(NOW).unwrap_err());
+        assert!(text.starts_with("--end: the window ends"), "{text}");
+    }
+
+    #[test]
+    fn bad_values_name_their_flags() {
+        let base = [
+            "strike-warning",
+            "--to",
+            "russia",
+            "--lat",
+            "35",
+            "--lon",
+            "40",
+            "--start",
+            "now",
+            "--end",
+            "+1h",
+        ];
+        let case = |extra: &[&str]| {
+            let mut args = base.to_vec();
+            args.extend_from_slice(extra);
+            usage_text(send_form(&args).unwrap().draft(NOW).unwrap_err())
+        };
+        let t = case(&["--radius-m", "-5", "--floor-m", "0", "--ceiling-m", "10"]);
+        assert!(t.starts_with("--radius-m:"), "{t}");
+        let t = case(&["--radius-m", "0", "--floor-m", "0", "--ceiling-m", "10"]);
+        assert!(t.starts_with("--radius-m:"), "{t}");
+        let t = case(&[
+            "--radius-nm",
+            "1",
+            "--floor-ft",
+            "20000",
+            "--ceiling-ft",
+            "10000",
+        ]);
+        assert!(t.starts_with("--ceiling-ft:"), "{t}");
+        let t = case(&["--radius-nm", "1", "--floor-ft", "20000"]);
+        assert!(t.starts_with("--ceiling-ft/--ceiling-m:"), "{t}");
+        let t = case(&["--floor-ft", "0", "--ceiling-ft", "10"]);
+        assert!(t.starts_with("--radius-m/--radius-nm:"), "{t}");
+        // Values clap refuses itself name the flag and exit 2.
+        for (flag, value) in [
+            ("--to", "bad party!"),
+            ("--radius-m", "NaN"),
+            ("--radius-m", "inf"),
+            ("--lon", "181"),
+            ("--start", "yesterday"),
+        ] {
+            let mut args = base.to_vec();
+            if let Some(i) = args.iter().position(|a| *a == flag) {
+                args[i + 1] = value;
+            } else {
+                args.extend_from_slice(&[flag, value]);
+            }
+            let e = send_form(&args).err().expect("refused");
+            assert_eq!(e.exit_code(), 2, "{flag} {value}");
+            assert!(e.to_string().contains(flag), "{flag}: {e}");
+        }
+    }
+
+    #[test]
+    fn sending_to_oneself_is_a_usage_error() {
+        let f = send_form(&[
+            "free-text",
+            "--to",
+            "coalition",
+            "--text",
+            "hello",
+            "--lang",
+            "en",
+        ])
+        .unwrap();
+        let d = f.draft(NOW).unwrap();
+        let from = PartyId::new("coalition").unwrap();
+        let t = usage_text(complete(d, &from, NOW, &mut |_| unreachable!()).unwrap_err());
+        assert!(t.starts_with("--to:"), "{t}");
+    }
+
+    #[test]
+    fn a_reply_goes_to_the_requests_sender_on_its_subject() {
+        let f = send_form(&["reply", "--to", "russia-M-201", "accept"]).unwrap();
+        let d = f.draft(NOW).unwrap();
+        let from = PartyId::new("coalition").unwrap();
+        let mut asked = Vec::new();
+        let m = complete(d, &from, NOW, &mut |id| {
+            asked.push(id.clone());
+            Ok((
+                PartyId::new("russia").unwrap(),
+                Subject::new(SubjectKind::Alert, SubjectId::new("A-1").unwrap()),
+            ))
+        })
+        .unwrap();
+        assert_eq!(asked.len(), 1, "the referenced message is fetched once");
+        assert_eq!(m.to().as_str(), "russia");
+        assert_eq!(m.subject().kind, SubjectKind::Alert);
+        assert_eq!(m.subject().id.as_str(), "A-1");
+        assert!(m.id().as_str().starts_with("coalition-"));
+        // A counter needs a proposal; accept carries none.
+        let f = send_form(&["reply", "--to", "russia-M-201", "counter"]).unwrap();
+        assert!(usage_text(f.draft(NOW).unwrap_err()).contains("propose"));
+        let f = send_form(&["reply", "--to", "x", "accept", "--floor-ft", "1"]).unwrap();
+        assert!(usage_text(f.draft(NOW).unwrap_err()).contains("only a counter"));
+        let f = send_form(&[
+            "reply",
+            "--to",
+            "x",
+            "counter",
+            "--floor-ft",
+            "27000",
+            "--ceiling-ft",
+            "31000",
+        ])
+        .unwrap();
+        assert!(f.draft(NOW).is_ok());
+    }
+
+    #[test]
+    fn an_incident_threads_on_its_id() {
+        let f = send_form(&[
+            "incident",
+            "--to",
+            "russia",
+            "--incident-id",
+            "I-3",
+            "--at",
+            "-10m",
+            "--lat",
+            "-35.5",
+            "--lon",
+            "40.1",
+            "--track-a",
+            "coalition=CLT-7",
+            "--track-b",
+            "russia=RUS-31",
+            "--closest-horizontal-ft",
+            "500",
+            "--closest-vertical-m",
+            "30",
+        ])
+        .unwrap();
+        let d = f.draft(NOW).unwrap();
+        let from = PartyId::new("coalition").unwrap();
+        let m = complete(d, &from, NOW, &mut |_| unreachable!()).unwrap();
+        assert_eq!(m.subject().kind, SubjectKind::Incident);
+        let Body::IncidentReport {
+            at_ms,
+            closest_horizontal_mm,
+            position,
+            ..
+        } = m.body()
+        else {
+            panic!("not an incident report")
+        };
+        assert_eq!(at_ms.unix_ms(), NOW - 600_000);
+        assert_eq!(closest_horizontal_mm.mm(), 152_400);
+        assert_eq!(position.lat_udeg.udeg(), -35_500_000);
+        let e = send_form(&[
+            "incident",
+            "--to",
+            "russia",
+            "--incident-id",
+            "I-3",
+            "--at",
+            "now",
+            "--lat",
+            "35",
+            "--lon",
+            "40",
+            "--track-a",
+            "CLT-7",
+            "--track-b",
+            "russia=RUS-31",
+            "--closest-horizontal-m",
+            "1",
+            "--closest-vertical-m",
+            "1",
+        ])
+        .err()
+        .expect("refused");
+        assert!(e.to_string().contains("--track-a"), "{e}");
+    }
+
+    #[test]
+    fn send_needs_a_file_or_a_form() {
+        let e = parse(&["send"]).err().expect("refused");
+        assert_eq!(e.exit_code(), 2);
+        let ok = parse(&[
+            "send",
+            "--file",
+            "m.json",
+            "--service",
+            "http://x",
+            "--party",
+            "p",
+            "--key",
+            "k",
+        ]);
+        assert!(ok.is_ok());
+        let both = parse(&[
+            "send",
+            "--file",
+            "m.json",
+            "free-text",
+            "--to",
+            "r",
+            "--text",
+            "t",
+            "--lang",
+            "en",
+        ]);
+        assert!(both.is_err());
+    }
+
+    #[test]
+    fn refusals_print_code_message_and_field() {
+        assert_eq!(
+            refusal_text(409, "already_acknowledged", "by someone", Some("officer")),
+            "deconflict: the service refused (HTTP 409)\n  code:    already_acknowledged\n  message: by someone\n  field:   officer\n"
+        );
+    }
 }
