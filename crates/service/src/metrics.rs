@@ -26,6 +26,17 @@ pub struct Metrics {
     pub nonces_held: AtomicU64,
     alerts_by_kind: Mutex<BTreeMap<String, u64>>,
     rejected_by_reason: Mutex<BTreeMap<String, u64>>,
+    /// Line messages delivered (first delivery; acknowledgements not counted).
+    pub line_messages_total: AtomicU64,
+    pub line_acks_total: AtomicU64,
+    pub line_overdue_total: AtomicU64,
+    pub line_escalations_total: AtomicU64,
+    pub line_unanswered_total: AtomicU64,
+    /// Messages awaiting acknowledgement now.
+    pub line_pending: AtomicU64,
+    /// Effects the line dropped because its queue was full (see `deconflict_line::machine`).
+    pub line_effects_dropped_total: AtomicU64,
+    line_refused_by_reason: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -47,6 +58,44 @@ impl Metrics {
             .lock()
             .map(|m| m.get(reason).copied().unwrap_or(0))
             .unwrap_or(0)
+    }
+
+    /// A line request refused, by its error code.
+    pub fn line_refused(&self, reason: &str) {
+        if let Ok(mut m) = self.line_refused_by_reason.lock() {
+            *m.entry(reason.to_string()).or_default() += 1;
+        }
+    }
+
+    /// How many line requests were refused for `reason` so far.
+    pub fn line_refused_count(&self, reason: &str) -> u64 {
+        self.line_refused_by_reason
+            .lock()
+            .map(|m| m.get(reason).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    /// Counts what the line did.
+    pub fn line_effects(&self, effects: &[deconflict_line::Effect]) {
+        use deconflict_line::Effect as E;
+        for e in effects {
+            let counter = match e {
+                E::Deliver { level: 0, .. } => &self.line_messages_total,
+                E::Deliver { .. } => continue,
+                E::Acknowledged { .. } => &self.line_acks_total,
+                E::Overdue { .. } => &self.line_overdue_total,
+                E::Escalated { .. } => &self.line_escalations_total,
+                E::Unanswered { .. } => &self.line_unanswered_total,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The line's gauges after a change.
+    pub fn line_state(&self, effects_dropped: u64, pending: u64) {
+        self.line_effects_dropped_total
+            .store(effects_dropped, Ordering::Relaxed);
+        self.line_pending.store(pending, Ordering::Relaxed);
     }
 
     pub fn cycle(&self, us: u64) {
@@ -146,6 +195,52 @@ impl Metrics {
             "Nonces held for replay protection.",
             load(&self.nonces_held) as f64,
         );
+        for (name, kind, help, v) in [
+            (
+                "deconflict_line_messages_total",
+                "counter",
+                "Line messages delivered (acknowledgements excluded; link tests and conflict alerts included).",
+                &self.line_messages_total,
+            ),
+            (
+                "deconflict_line_acks_total",
+                "counter",
+                "Line messages acknowledged (each once).",
+                &self.line_acks_total,
+            ),
+            (
+                "deconflict_line_overdue_total",
+                "counter",
+                "Line messages whose first acknowledgement deadline passed.",
+                &self.line_overdue_total,
+            ),
+            (
+                "deconflict_line_escalations_total",
+                "counter",
+                "Escalations to the next duty contact or the command.",
+                &self.line_escalations_total,
+            ),
+            (
+                "deconflict_line_unanswered_total",
+                "counter",
+                "Line messages unanswered after the command's deadline.",
+                &self.line_unanswered_total,
+            ),
+            (
+                "deconflict_line_pending",
+                "gauge",
+                "Line messages awaiting acknowledgement.",
+                &self.line_pending,
+            ),
+            (
+                "deconflict_line_effects_dropped_total",
+                "counter",
+                "Line effects dropped because the effect queue was full.",
+                &self.line_effects_dropped_total,
+            ),
+        ] {
+            g(&mut out, name, kind, help, load(v) as f64);
+        }
         let labelled = |o: &mut String,
                         name: &str,
                         help: &str,
@@ -171,6 +266,13 @@ impl Metrics {
             "Requests rejected, by reason.",
             "reason",
             &self.rejected_by_reason,
+        );
+        labelled(
+            &mut out,
+            "deconflict_line_refused_total",
+            "Line requests refused, by reason.",
+            "reason",
+            &self.line_refused_by_reason,
         );
         out
     }

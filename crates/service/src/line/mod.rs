@@ -1,48 +1,502 @@
 //! The deconfliction line inside the service: the sans-IO [`deconflict_line::Line`] state
 //! machine fed with the parties' signed requests and the cycle's alerts, its accepted events
 //! made durable in the store, its effects delivered on the parties' streams.
+//!
+//! Source of truth: the line's event log in the store (`line_log`): a first entry holding the
+//! configuration the line started with, then every accepted input with the instant it took
+//! effect. At start the line is rebuilt from it ([`deconflict_line::Line::rebuild`]), so a
+//! deadline or an escalation in progress continues exactly once after a restart.
+//!
+//! Write order, as for the rest of the service: validate (the input is applied to a copy of
+//! the line) → the author's signed ledger entry into the record → the new log entries and the
+//! stream events in one store commit → the copy replaces the line → answer. A failure before
+//! the swap changes nothing; writers are serialised, so log numbers never race.
+//!
+//! Who sees what: a message is visible to its sender and its recipient only. The service is a
+//! party on the line ([`config::SERVICE_PARTY`]) that sends the engine's conflict alerts (one
+//! message to each party of the alert, threaded on the alert) and the scheduled link tests.
+
+pub mod api;
+pub mod client;
+pub mod config;
+pub mod ledger;
+pub mod wire;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use deconflict_store::{Alert, Store};
+use deconflict_ledger::SignedEntry;
+use deconflict_line::{
+    AlertLevel, Body, ConflictAlert, Effect, Event, Line, LineConfig, LoggedEvent, Message,
+    MessageId, PartyId, Subject, SubjectId, SubjectKind, TimeWindow, Timestamp, TrackId, TrackRef,
+    Tracked,
+};
+use deconflict_store::{Alert, LineEntry, NewEvent, Store, Write};
+use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
 use crate::state::State;
 use crate::terms::Terms;
-use crate::wire::LinkTestReachability;
+use crate::wire::{AlertView, LinkTestReachability};
+
+pub use config::{SERVICE_OFFICER, SERVICE_PARTY, command_of};
+pub use ledger::{
+    LedgerEntryError, ack_id, ledger_entry_for_ack, ledger_entry_for_message, sign_entry,
+};
+pub use wire::*;
+
+/// Alerts per party looked at after a restart, for conversations a crash left unopened.
+pub const CATCH_UP_ALERTS_MAX: usize = 256;
+/// Link-test reachability is measured over this much of the recent past (a week, the longest
+/// window the line measures).
+pub const REACHABILITY_WINDOW_MS: i64 = deconflict_line::units::DURATION_MS_MAX;
+/// How far a message's or acknowledgement's own time may be from the service's clock.
+pub const AUTHOR_SKEW_MS_MAX: i64 = 300_000;
+
+/// One entry of the stored line log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum Stored {
+    /// The configuration the log was built against (the first entry).
+    Opened { config: LineConfig },
+    /// An accepted input.
+    Logged(LoggedEvent),
+}
+
+#[derive(Debug)]
+struct Inner {
+    line: Line,
+    /// The last stored log number.
+    seq: u64,
+}
 
 /// The line's state in a running service.
 #[derive(Debug)]
-pub struct LineDesk {}
+pub struct LineDesk {
+    inner: std::sync::Mutex<Inner>,
+    /// Serialises writers: each applies its input to a copy of the line, commits, then swaps.
+    writer: tokio::sync::Mutex<()>,
+    /// Conversations of alerts stored before a restart have been looked for.
+    caught_up: AtomicBool,
+}
 
 impl LineDesk {
     /// Rebuilds the line from what the store holds.
     pub(crate) fn open(
-        _terms: &Terms,
-        _store: &mut dyn Store,
-        _now_ms: i64,
+        terms: &Terms,
+        store: &mut dyn Store,
+        now_ms: i64,
     ) -> Result<LineDesk, String> {
-        Ok(LineDesk {})
+        let mut entries: Vec<LineEntry> = Vec::new();
+        loop {
+            let after = entries.last().map_or(0, |e| e.seq);
+            let page = store
+                .line_entries_after(after, deconflict_store::LINE_PAGE_MAX)
+                .map_err(|e| e.to_string())?;
+            if page.is_empty() {
+                break;
+            }
+            entries.extend(page);
+        }
+        let now = Timestamp::from_unix_ms(now_ms.max(0)).map_err(|e| e.to_string())?;
+        let Some(first) = entries.first() else {
+            let config = config::line_config(terms, now)?;
+            let body = serde_json::to_string(&Stored::Opened {
+                config: config.clone(),
+            })
+            .map_err(|e| e.to_string())?;
+            store
+                .commit(&[Write::LineEntry(LineEntry {
+                    seq: 1,
+                    at_ms: now_ms,
+                    body,
+                })])
+                .map_err(|e| e.to_string())?;
+            return Ok(LineDesk::new(Line::new(config), 1));
+        };
+        let config = match serde_json::from_str::<Stored>(&first.body) {
+            Ok(Stored::Opened { config }) => config,
+            _ => return Err("line log entry 1 is not the line's configuration".into()),
+        };
+        // The stored configuration is what the log was built against; the agreement is the
+        // same (the service checked its id), so a difference means a changed derivation.
+        if config::line_config(terms, config.start()).ok().as_ref() != Some(&config) {
+            tracing::warn!("the line keeps the configuration it was started with");
+        }
+        let mut log = Vec::with_capacity(entries.len());
+        for e in &entries[1..] {
+            match serde_json::from_str::<Stored>(&e.body) {
+                Ok(Stored::Logged(l)) => log.push(l),
+                _ => return Err(format!("line log entry {} is not a line event", e.seq)),
+            }
+        }
+        let line = Line::rebuild(config, &log).map_err(|e| e.to_string())?;
+        let seq = entries.last().map_or(0, |e| e.seq);
+        Ok(LineDesk::new(line, seq))
     }
+
+    fn new(line: Line, seq: u64) -> LineDesk {
+        LineDesk {
+            inner: std::sync::Mutex::new(Inner { line, seq }),
+            writer: tokio::sync::Mutex::new(()),
+            caught_up: AtomicBool::new(false),
+        }
+    }
+
+    /// Reads the line.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Line) -> R) -> Result<R, ApiError> {
+        let inner = self
+            .inner
+            .lock()
+            .map_err(|_| ApiError::internal("line lock poisoned"))?;
+        Ok(f(&inner.line))
+    }
+}
+
+/// A fresh message id for `party`: `<party>-<unix ms>-<8 random hex>`.
+pub fn new_message_id(party: &str) -> MessageId {
+    use rand::RngCore as _;
+    let mut r = [0u8; 4];
+    rand::rngs::OsRng.fill_bytes(&mut r);
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
+    let id = format!("{party}-{ms}-{hex}");
+    MessageId::new(id).unwrap_or_else(|_| {
+        MessageId::new(format!("m-{ms}-{hex}")).unwrap_or_else(|_| unreachable!("ascii id"))
+    })
 }
 
 /// The line's `/v1` routes (authenticated by the caller's layer).
 pub fn routes() -> OpenApiRouter<Arc<State>> {
-    OpenApiRouter::new()
+    api::routes()
 }
 
-/// Called after every cycle's alerts are committed.
+/// Applies `input` to a copy of the line at the service's now, records `input`'s ledger
+/// entries, commits the new log entries and stream events together, then swaps the copy in.
+/// On any error nothing changes.
+pub(crate) async fn apply<T>(
+    state: &Arc<State>,
+    now_ms: i64,
+    input: impl FnOnce(&mut Line, Timestamp) -> Result<(T, Vec<SignedEntry>), ApiError>,
+) -> Result<T, ApiError> {
+    let desk = &state.line;
+    let _writer = desk.writer.lock().await;
+    let (mut line, seq) = {
+        let inner = desk
+            .inner
+            .lock()
+            .map_err(|_| ApiError::internal("line lock poisoned"))?;
+        (inner.line.clone(), inner.seq)
+    };
+    let now = Timestamp::from_unix_ms(now_ms.max(0))
+        .map_err(|e| ApiError::internal(format!("clock: {e}")))?;
+    let before = line.log().len();
+    let (out, entries) = input(&mut line, now)?;
+    let mut writes = Vec::new();
+    let mut n = 0;
+    for l in &line.log()[before..] {
+        n += 1;
+        let body = serde_json::to_string(&Stored::Logged(l.clone()))
+            .map_err(|e| ApiError::internal(format!("line log: {e}")))?;
+        writes.push(Write::LineEntry(LineEntry {
+            seq: seq + n,
+            at_ms: l.at_ms.unix_ms(),
+            body,
+        }));
+    }
+    let mut effects = Vec::new();
+    while let Some(e) = line.poll_effect() {
+        effects.push(e);
+    }
+    for e in &effects {
+        writes.extend(stream_events(state, &line, e, now_ms));
+    }
+    if !entries.is_empty()
+        && let Some(log) = state.log().cloned()
+    {
+        tokio::task::spawn_blocking(move || log.record(entries, &[]))
+            .await
+            .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?
+            .map_err(|e| ApiError::internal(format!("record: {e}")))?;
+    }
+    if !writes.is_empty() {
+        state.commit(writes).await?;
+    }
+    let counters = line.counters();
+    let pending = line.messages().filter(|t| t.is_pending()).count();
+    {
+        let mut inner = desk
+            .inner
+            .lock()
+            .map_err(|_| ApiError::internal("line lock poisoned"))?;
+        inner.line = line;
+        inner.seq = seq + n;
+    }
+    state.metrics.line_effects(&effects);
+    state
+        .metrics
+        .line_state(counters.effects_dropped, pending as u64);
+    Ok(out)
+}
+
+fn effect_json(effect: &Effect) -> serde_json::Value {
+    serde_json::to_value(effect).unwrap_or_default()
+}
+
+/// The stream events an effect becomes: a delivery to the recipient (`line_message`, first
+/// delivery only: escalations are their own events), the rest to both parties.
+fn stream_events(state: &State, line: &Line, effect: &Effect, now_ms: i64) -> Vec<Write> {
+    let mut body = effect_json(effect);
+    let tracked = |id: &MessageId| line.get(id);
+    let (kind, id, parties): (&str, &MessageId, Vec<&PartyId>) = match effect {
+        Effect::Deliver {
+            message_id,
+            party,
+            level,
+            ..
+        } => {
+            let Some(t) = tracked(message_id) else {
+                return Vec::new();
+            };
+            // Acknowledgements reach the sender as `line_acknowledged`; escalations as
+            // `line_escalated`.
+            if *level > 0 || matches!(t.message().body(), Body::Acknowledgement { .. }) {
+                return Vec::new();
+            }
+            ("line_message", message_id, vec![party])
+        }
+        Effect::Overdue {
+            message_id,
+            sender,
+            recipient,
+            ..
+        } => ("line_overdue", message_id, vec![sender, recipient]),
+        Effect::Escalated {
+            message_id,
+            sender,
+            recipient,
+            ..
+        } => ("line_escalated", message_id, vec![sender, recipient]),
+        Effect::Acknowledged {
+            message_id,
+            sender,
+            recipient,
+            ..
+        } => ("line_acknowledged", message_id, vec![sender, recipient]),
+        Effect::Unanswered {
+            message_id,
+            sender,
+            recipient,
+            ..
+        } => ("line_unanswered", message_id, vec![sender, recipient]),
+    };
+    if let (Some(t), Some(obj)) = (tracked(id), body.as_object_mut()) {
+        if let Ok(v) = serde_json::to_value(view(t)) {
+            obj.insert("view".into(), v);
+        }
+        obj.insert("kind".into(), t.message().kind().tag().into());
+    }
+    parties
+        .into_iter()
+        .filter(|p| state.terms.party(p.as_str()).is_some())
+        .map(|p| {
+            Write::Event(NewEvent {
+                party: p.to_string(),
+                kind: kind.into(),
+                body: body.to_string(),
+                created_ms: now_ms,
+            })
+        })
+        .collect()
+}
+
+/// A message and where it stands, for the wire.
+pub(crate) fn view(t: &Tracked) -> LineMessageView {
+    let m = t.message();
+    LineMessageView {
+        message: m.clone(),
+        kind: m.kind().tag().into(),
+        from: m.from().to_string(),
+        to: m.to().to_string(),
+        sent_unix_ms: m.sent_at().unix_ms(),
+        deadline_unix_ms: t.first_deadline_at().map(Timestamp::unix_ms),
+        acknowledged: t.ack().map(|a| AckView {
+            officer: a.officer.to_string(),
+            at_unix_ms: a.at.unix_ms(),
+            late: a.late,
+        }),
+        holder: if t.is_pending() && t.unanswered_at().is_none() {
+            t.holder().map(|o| o.to_string())
+        } else {
+            None
+        },
+        level: t.level(),
+        escalations: t
+            .escalations()
+            .iter()
+            .map(|e| EscalationView {
+                to: e.to.to_string(),
+                at_unix_ms: e.at.unix_ms(),
+            })
+            .collect(),
+        overdue_unix_ms: t.overdue_at().map(Timestamp::unix_ms),
+    }
+}
+
+/// A subject id for an alert id: the id itself when the line accepts it, else its digest.
+fn alert_subject(alert_id: &str) -> Option<SubjectId> {
+    SubjectId::new(alert_id).ok().or_else(|| {
+        use sha2::Digest as _;
+        let d = sha2::Sha256::digest(alert_id.as_bytes());
+        let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+        SubjectId::new(format!("alert:{hex}")).ok()
+    })
+}
+
+/// The conflict-alert id sent to `party` about `alert_id`: derived, so opening the same
+/// alert's conversation twice (after a crash) is a recognised repeat.
+fn conflict_message_id(alert_id: &str, party: &str) -> Option<MessageId> {
+    MessageId::new(format!("ca:{party}:{alert_id}"))
+        .ok()
+        .or_else(|| {
+            use sha2::Digest as _;
+            let d = sha2::Sha256::digest(format!("{party}\0{alert_id}").as_bytes());
+            let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+            MessageId::new(format!("ca:{hex}")).ok()
+        })
+}
+
+/// The engine's new tactical alert as one conflict-alert message to each of its parties, from
+/// the service, threaded on the alert. `None` for alerts that open no conversation (a level
+/// change, an end, a strategic overlap) or whose figures are out of range.
+pub(crate) fn conflict_messages(alert: &Alert) -> Option<Vec<Message>> {
+    if alert.kind != "new" || alert.parties.len() != 2 {
+        return None;
+    }
+    let views: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&alert.body).ok()?;
+    let view_of =
+        |p: &str| -> Option<AlertView> { serde_json::from_value(views.get(p)?.clone()).ok() };
+    let (pa, pb) = (&alert.parties[0], &alert.parties[1]);
+    let (va, vb) = (view_of(pa)?, view_of(pb)?);
+    let own_a = va.own.as_ref()?;
+    let own_b = vb.own.as_ref()?;
+    let level = match va.level.as_str() {
+        "warning" => 3,
+        "caution" => 2,
+        _ => 1,
+    };
+    let subject_id = alert_subject(&alert.id)?;
+    let track = |party: &str, id: &str| -> Option<TrackRef> {
+        Some(TrackRef {
+            party: PartyId::new(party).ok()?,
+            track: TrackId::new(id).ok()?,
+        })
+    };
+    // The engine gives the horizontal closest approach; vertically, the separation at alert time.
+    let vertical_m = match (own_a.alt_m, own_b.alt_m) {
+        (Some(a), Some(b)) => (a - b).abs(),
+        _ => 0.0,
+    };
+    let body = ConflictAlert::from_engine(
+        subject_id.clone(),
+        AlertLevel::new(level).ok()?,
+        track(pa, &own_a.track_id)?,
+        track(pb, &own_b.track_id)?,
+        va.time_to_los_s.unwrap_or(0.0).max(0.0),
+        va.closest_h_m.unwrap_or(0.0).max(0.0),
+        vertical_m,
+    )
+    .ok()?;
+    let sent = Timestamp::from_unix_ms(alert.created_ms).ok()?;
+    let mut out = Vec::new();
+    for p in [pa, pb] {
+        out.push(
+            Message::new(
+                conflict_message_id(&alert.id, p)?,
+                PartyId::new(SERVICE_PARTY).ok()?,
+                PartyId::new(p.as_str()).ok()?,
+                sent,
+                Subject::new(SubjectKind::Alert, subject_id.clone()),
+                Body::ConflictAlert(body.clone()),
+            )
+            .ok()?,
+        );
+    }
+    Some(out)
+}
+
+/// Called after every cycle's alerts are committed: opens a conversation on both sides for
+/// each new conflict (and, once after a start, for stored alerts a crash left without one),
+/// then lets deadlines and link tests fall due.
 pub(crate) async fn after_cycle(
-    _state: &Arc<State>,
-    _alerts: &[Alert],
-    _now_ms: i64,
+    state: &Arc<State>,
+    alerts: &[Alert],
+    now_ms: i64,
 ) -> Result<(), ApiError> {
+    let mut alerts = alerts.to_vec();
+    if !state.line.caught_up.load(Ordering::Relaxed) {
+        for p in &state.terms.parties {
+            let party = p.id.clone();
+            let stored = state
+                .with_store(move |s| s.alerts_for(&party, CATCH_UP_ALERTS_MAX))
+                .await??;
+            alerts.extend(stored.into_iter().filter(|a| a.kind == "new"));
+        }
+    }
+    let messages: Vec<Message> = alerts
+        .iter()
+        .filter_map(conflict_messages)
+        .flatten()
+        .collect();
+    apply(state, now_ms, |line, now| {
+        for m in messages {
+            let id = m.id().clone();
+            // A conversation opened before (a repeat after a restart) is left as it is.
+            if let Err(e) = line.handle(Event::Send { message: m }, now) {
+                tracing::warn!(message = %id, error = %e, "conflict alert not put on the line");
+            }
+        }
+        line.handle_timeout(now);
+        Ok(((), Vec::new()))
+    })
+    .await?;
+    state.line.caught_up.store(true, Ordering::Relaxed);
     Ok(())
 }
 
-/// Per party: its answers to the scheduled link tests.
-pub(crate) fn link_tests(state: &State, _now_ms: i64) -> Vec<LinkTestReachability> {
-    let LineDesk {} = &state.line;
-    Vec::new()
+/// Per party: its answers to the link tests scheduled in the last
+/// [`REACHABILITY_WINDOW_MS`].
+pub(crate) fn link_tests(state: &State, now_ms: i64) -> Vec<LinkTestReachability> {
+    let end = now_ms.saturating_add(1);
+    let all = Timestamp::from_unix_ms(end.saturating_sub(REACHABILITY_WINDOW_MS).max(0))
+        .and_then(|start| TimeWindow::new(start, Timestamp::from_unix_ms(end)?));
+    state
+        .line
+        .read(|line| {
+            state
+                .terms
+                .parties
+                .iter()
+                .filter_map(|p| {
+                    let id = PartyId::new(p.id.as_str()).ok()?;
+                    let r = match &all {
+                        Ok(w) => line.reachability(&id, *w),
+                        Err(_) => Default::default(),
+                    };
+                    Some(LinkTestReachability {
+                        party: p.id.clone(),
+                        in_time: r.in_time,
+                        late: r.late,
+                        missed: r.missed,
+                        pending: r.pending,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

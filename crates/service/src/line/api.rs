@@ -1,0 +1,574 @@
+//! The line's HTTP handlers under `/v1/line` (the caller is the party that signed the request).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, State as AxState};
+use axum::http::{StatusCode, Uri};
+use deconflict_line::{
+    Body, CoordFormat, Event, Language, LineError, Message, MessageId, MessageKind, OfficerName,
+    PartyId, ReaderProfile, Subject, SubjectId, SubjectKind, Timestamp, UtcOffset,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::wire::*;
+use super::{AUTHOR_SKEW_MS_MAX, apply, ledger, view};
+use crate::api::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::State;
+use crate::wire::LinkTestReachability;
+
+type St = Arc<State>;
+type PathRejection = axum::extract::rejection::PathRejection;
+
+pub(super) fn routes() -> OpenApiRouter<St> {
+    OpenApiRouter::new()
+        .routes(routes!(send_message))
+        .routes(routes!(get_message))
+        .routes(routes!(ack_message))
+        .routes(routes!(pending))
+        .routes(routes!(conversations))
+        .routes(routes!(conversation))
+        .routes(routes!(reachability))
+}
+
+fn no_body(body: &Bytes) -> Result<(), ApiError> {
+    if body.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unexpected_body",
+            "this request takes no body",
+        ))
+    }
+}
+
+fn path_param<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    p.map(|Path(v)| v).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text()).with_field("id")
+    })
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found("line message", id)
+}
+
+/// The request's JSON; an unknown message type is named as `message.body.type`.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    crate::error::parse_json(body).map_err(|mut e| {
+        if e.body.message.starts_with("unknown variant")
+            && e.body.field.as_deref() == Some("message.body")
+        {
+            e.body.code = "unknown_message_type".into();
+            e.body.field = Some("message.body.type".into());
+        }
+        e
+    })
+}
+
+fn line_error(e: LineError) -> ApiError {
+    let msg = e.to_string();
+    match e {
+        LineError::UnknownParty { .. } => ApiError::invalid("message.to", msg),
+        LineError::UnknownMessage { message_id } => not_found(message_id.as_str()),
+        LineError::IdTaken { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "id_taken", msg).with_field("message.id")
+        }
+        LineError::WrongParty { .. } => ApiError::new(StatusCode::FORBIDDEN, "not_recipient", msg),
+        LineError::UnknownOfficer { .. } => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_officer", msg)
+                .with_field("officer")
+        }
+        LineError::AlreadyAcknowledged { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "already_acknowledged", msg)
+        }
+        LineError::AckNotRequired { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "ack_not_required", msg)
+        }
+        LineError::Full => ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "line_full", msg),
+        _ => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "line_refused", msg),
+    }
+}
+
+fn entry_error(e: ledger::LedgerEntryError) -> ApiError {
+    let code = match e {
+        ledger::LedgerEntryError::Entry(_) => "invalid_field",
+        _ => "entry_signature_invalid",
+    };
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string()).with_field(
+        if code == "invalid_field" {
+            "message"
+        } else {
+            "entry_signature"
+        },
+    )
+}
+
+fn skew(field: &str, t: Timestamp, now: Timestamp) -> Result<(), ApiError> {
+    if t.ms_since(now).abs() > AUTHOR_SKEW_MS_MAX {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "{} ms is more than {AUTHOR_SKEW_MS_MAX} ms from the service's clock ({} ms)",
+                t.unix_ms(),
+                now.unix_ms()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn counted<T>(state: &State, r: Result<T, ApiError>) -> Result<T, ApiError> {
+    if let Err(e) = &r {
+        state.metrics.line_refused(&e.body.code);
+    }
+    r
+}
+
+/// Sends a line message. The body carries the message in its catalogue JSON form (`from` must
+/// be the caller) and the caller's signature of its ledger entry. 201 when accepted; 200 with
+/// `duplicate: true` when the identical message was accepted before (a retry changes
+/// nothing). Acknowledgements have their own route; link tests and conflict alerts come from
+/// the service.
+#[utoipa::path(post, path = "/v1/line/messages", tag = "line",
+    request_body = LineSend,
+    responses((status = 201, body = LineAccepted), (status = 200, body = LineAccepted,
+        description = "The identical message was accepted before"),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn send_message(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<LineAccepted>), ApiError> {
+    let r = send(&state, &c.party, &body).await;
+    counted(&state, r).map(|a| {
+        let status = if a.duplicate {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        (status, Json(a))
+    })
+}
+
+async fn send(state: &St, caller: &str, body: &[u8]) -> Result<LineAccepted, ApiError> {
+    let req: LineSend = parse(body)?;
+    let m = req.message;
+    if m.from().as_str() != caller {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_author",
+            format!(
+                "message.from is {}, but the request is signed by {caller}",
+                m.from()
+            ),
+        )
+        .with_field("message.from"));
+    }
+    if state.terms.party(m.to().as_str()).is_none() {
+        return Err(ApiError::invalid(
+            "message.to",
+            format!("{} is not a party to the agreement", m.to()),
+        ));
+    }
+    match m.kind() {
+        MessageKind::Acknowledgement => {
+            return Err(ApiError::invalid(
+                "message.body.type",
+                "acknowledge with POST /v1/line/messages/{id}/ack",
+            ));
+        }
+        MessageKind::LinkTest | MessageKind::ConflictAlert => {
+            return Err(ApiError::invalid(
+                "message.body.type",
+                format!("{} messages are sent by the service only", m.kind()),
+            ));
+        }
+        _ => {}
+    }
+    let key = state
+        .terms
+        .party(caller)
+        .map(|p| p.key)
+        .ok_or_else(|| ApiError::internal("caller is not a party"))?;
+    let entry = ledger::ledger_entry_for_message(&m).map_err(entry_error)?;
+    let signed = ledger::signed_entry(entry, &req.entry_signature, &key).map_err(entry_error)?;
+    let now_ms = state.clock.now_ms();
+    apply(state, now_ms, move |line, now| {
+        let id = m.id().clone();
+        if line.get(&id).is_none() {
+            skew("message.sent_at_ms", m.sent_at(), now)?;
+        }
+        let accepted = line
+            .handle(Event::Send { message: m }, now)
+            .map_err(line_error)?;
+        let t = line.get(&id).ok_or_else(|| not_found(id.as_str()))?;
+        let answer = LineAccepted {
+            message_id: id.to_string(),
+            accepted_unix_ms: t.received_at().unix_ms(),
+            deadline_unix_ms: t.first_deadline_at().map(Timestamp::unix_ms),
+            duplicate: accepted.duplicate,
+        };
+        let entries = if accepted.duplicate {
+            Vec::new()
+        } else {
+            vec![signed]
+        };
+        Ok((answer, entries))
+    })
+    .await
+}
+
+/// Acknowledges a message addressed to the caller, by a named duty officer of its roster.
+/// The same officer's acknowledgement repeated (a retry) answers `duplicate: true` and counts
+/// once; another acknowledgement of an acknowledged message is a 409.
+#[utoipa::path(post, path = "/v1/line/messages/{id}/ack", tag = "line",
+    params(("id" = String, Path, description = "Message id")),
+    request_body = LineAck,
+    responses((status = 200, body = LineAckResult), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn ack_message(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<Json<LineAckResult>, ApiError> {
+    let r = match path_param(id) {
+        Ok(id) => acknowledge(&state, &c.party, &id, &body).await,
+        Err(e) => Err(e),
+    };
+    counted(&state, r).map(Json)
+}
+
+async fn acknowledge(
+    state: &St,
+    caller: &str,
+    id: &str,
+    body: &[u8],
+) -> Result<LineAckResult, ApiError> {
+    let req: LineAck = parse(body)?;
+    let mid = MessageId::new(id).map_err(|_| not_found(id))?;
+    let officer = OfficerName::new(req.officer.as_str())
+        .map_err(|e| ApiError::invalid("officer", e.to_string()))?;
+    let time = Timestamp::from_unix_ms(req.time_unix_ms)
+        .map_err(|e| ApiError::invalid("time_unix_ms", e.to_string()))?;
+    let party = PartyId::new(caller).map_err(|e| ApiError::internal(e.to_string()))?;
+    let key = state
+        .terms
+        .party(caller)
+        .map(|p| p.key)
+        .ok_or_else(|| ApiError::internal("caller is not a party"))?;
+    let entry = ledger::ledger_entry_for_ack(caller, id, officer.as_str(), req.time_unix_ms)
+        .map_err(entry_error)?;
+    let signed = ledger::signed_entry(entry, &req.entry_signature, &key).map_err(entry_error)?;
+    let now_ms = state.clock.now_ms();
+    apply(state, now_ms, move |line, now| {
+        let target = line
+            .get(&mid)
+            .filter(|t| t.message().from() == &party || t.message().to() == &party)
+            .ok_or_else(|| not_found(id))?;
+        if target.message().to() != &party {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_recipient",
+                format!(
+                    "message {id} is addressed to {}; only its recipient acknowledges it",
+                    target.message().to()
+                ),
+            ));
+        }
+        let ack_id = ledger::ack_id(id, officer.as_str());
+        if line.get(&ack_id).is_none() {
+            skew("time_unix_ms", time, now)?;
+        }
+        let ack = Message::new(
+            ack_id,
+            party.clone(),
+            target.message().from().clone(),
+            time,
+            target.message().subject().clone(),
+            Body::Acknowledgement {
+                of: mid.clone(),
+                officer,
+            },
+        )
+        .map_err(|e| ApiError::invalid("officer", e.to_string()))?;
+        let accepted = line
+            .handle(Event::Send { message: ack }, now)
+            .map_err(line_error)?;
+        let t = line.get(&mid).ok_or_else(|| not_found(id))?;
+        let a = t
+            .ack()
+            .ok_or_else(|| ApiError::internal("acknowledgement accepted but not recorded"))?;
+        let answer = LineAckResult {
+            message_id: id.to_string(),
+            acknowledged_unix_ms: a.at.unix_ms(),
+            late: a.late,
+            escalations: t.level(),
+            duplicate: accepted.duplicate,
+        };
+        let entries = if accepted.duplicate {
+            Vec::new()
+        } else {
+            vec![signed]
+        };
+        Ok((answer, entries))
+    })
+    .await
+}
+
+/// One message the caller sent or received, and where it stands.
+#[utoipa::path(get, path = "/v1/line/messages/{id}", tag = "line",
+    params(("id" = String, Path, description = "Message id")),
+    responses((status = 200, body = LineMessageView), (status = 404, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+async fn get_message(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<Json<LineMessageView>, ApiError> {
+    no_body(&body)?;
+    let id = path_param(id)?;
+    let mid = MessageId::new(id.as_str()).map_err(|_| not_found(&id))?;
+    state
+        .line
+        .read(|line| {
+            line.get(&mid)
+                .filter(|t| involves(t.message(), &c.party))
+                .map(view)
+        })?
+        .map(Json)
+        .ok_or_else(|| not_found(&id))
+}
+
+fn involves(m: &Message, party: &str) -> bool {
+    m.from().as_str() == party || m.to().as_str() == party
+}
+
+/// What the caller must acknowledge, what it waits for, and what is overdue on either side.
+#[utoipa::path(get, path = "/v1/line/pending", tag = "line",
+    responses((status = 200, body = LinePending), (status = 401, body = ErrorBody)))]
+async fn pending(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Result<Json<LinePending>, ApiError> {
+    no_body(&body)?;
+    let party = PartyId::new(c.party.as_str()).map_err(|e| ApiError::internal(e.to_string()))?;
+    let p = state.line.read(|line| LinePending {
+        to_acknowledge: line.pending_for(&party).map(view).collect(),
+        awaiting_others: line
+            .messages()
+            .filter(|t| t.message().from() == &party && t.is_pending())
+            .map(view)
+            .collect(),
+        overdue: line.overdue_involving(&party).map(view).collect(),
+    })?;
+    Ok(Json(p))
+}
+
+fn subject_kind_name(k: SubjectKind) -> String {
+    serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The conversations (threads by subject) the caller takes part in, in order of their first
+/// message.
+#[utoipa::path(get, path = "/v1/line/conversations", tag = "line",
+    responses((status = 200, body = Vec<ConversationSummary>), (status = 401, body = ErrorBody)))]
+async fn conversations(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Result<Json<Vec<ConversationSummary>>, ApiError> {
+    no_body(&body)?;
+    let list = state.line.read(|line| {
+        let mut out: Vec<(Subject, ConversationSummary)> = Vec::new();
+        for t in line.messages().filter(|t| involves(t.message(), &c.party)) {
+            let s = t.message().subject();
+            let at = t.received_at().unix_ms();
+            match out.iter_mut().find(|(k, _)| k == s) {
+                Some((_, sum)) => {
+                    sum.messages += 1;
+                    sum.last_unix_ms = sum.last_unix_ms.max(at);
+                }
+                None => out.push((
+                    s.clone(),
+                    ConversationSummary {
+                        subject_kind: subject_kind_name(s.kind),
+                        subject_id: s.id.to_string(),
+                        messages: 1,
+                        last_unix_ms: at,
+                    },
+                )),
+            }
+        }
+        out.into_iter().map(|(_, s)| s).collect()
+    })?;
+    Ok(Json(list))
+}
+
+/// `%XX` escapes and `+` as space, as in a query string.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn bad_param(name: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_field(name)
+}
+
+/// The reader from `?lang=&utc_offset=&coords=`; the caller's agreement language, UTC and
+/// decimal degrees by default.
+fn reader(uri: &Uri, default_lang: &str) -> Result<ReaderProfile, ApiError> {
+    let mut lang = Language::parse(default_lang).unwrap_or_else(|_| Language::english());
+    let mut offset = UtcOffset::UTC;
+    let mut coords = CoordFormat::Decimal;
+    for pair in uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v).ok_or_else(|| bad_param(k, "bad percent-encoding"))?;
+        match k {
+            "lang" => lang = Language::parse(&v).map_err(|e| bad_param(k, e.to_string()))?,
+            "utc_offset" => {
+                // A literal "+" arrives as a space when the client did not escape it.
+                let v = v.replace(' ', "+");
+                offset = UtcOffset::parse(&v).map_err(|e| bad_param(k, e.to_string()))?;
+            }
+            "coords" => {
+                coords = match v.as_str() {
+                    "decimal" => CoordFormat::Decimal,
+                    "dms" => CoordFormat::Dms,
+                    _ => return Err(bad_param(k, "decimal or dms")),
+                }
+            }
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unknown_parameter",
+                    "unknown query parameter; allowed: lang, utc_offset, coords",
+                )
+                .with_field(k.chars().take(64).collect::<String>()));
+            }
+        }
+    }
+    Ok(ReaderProfile::new(lang, offset, coords))
+}
+
+/// One conversation the caller takes part in, with its text rendered in the reader's
+/// language (`lang` = `en` | `ru`), local time (`utc_offset` = `+03:00`) and coordinates
+/// (`coords` = `decimal` | `dms`). Only the messages the caller sent or received are shown.
+#[utoipa::path(get, path = "/v1/line/conversations/{kind}/{id}", tag = "line",
+    params(("kind" = String, Path, description = "alert | notification | incident | link_test | general"),
+        ("id" = String, Path, description = "Subject id"),
+        ("lang" = Option<String>, Query, description = "en | ru (default: the caller's language)"),
+        ("utc_offset" = Option<String>, Query, description = "e.g. +03:00 (default +00:00)"),
+        ("coords" = Option<String>, Query, description = "decimal | dms (default decimal)")),
+    responses((status = 200, body = ConversationView), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn conversation(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    params: Result<Path<(String, String)>, PathRejection>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Json<ConversationView>, ApiError> {
+    no_body(&body)?;
+    let (kind, id) = path_param(params)?;
+    let default_lang = state
+        .terms
+        .party(&c.party)
+        .map(|p| p.language.clone())
+        .unwrap_or_default();
+    let reader = reader(&uri, &default_lang)?;
+    let missing = || ApiError::not_found("conversation", &format!("{kind}/{id}"));
+    let subject_kind: SubjectKind =
+        serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| missing())?;
+    let subject = Subject::new(
+        subject_kind,
+        SubjectId::new(id.as_str()).map_err(|_| missing())?,
+    );
+    let (views, messages) = state.line.read(|line| {
+        let tracked: Vec<_> = line
+            .messages()
+            .filter(|t| t.message().subject() == &subject && involves(t.message(), &c.party))
+            .collect();
+        (
+            tracked.iter().map(|t| view(t)).collect::<Vec<_>>(),
+            tracked
+                .iter()
+                .map(|t| t.message().clone())
+                .collect::<Vec<_>>(),
+        )
+    })?;
+    if messages.is_empty() {
+        return Err(missing());
+    }
+    let text = deconflict_line::render::render_conversation(&reader, messages.iter());
+    Ok(Json(ConversationView {
+        subject_kind: kind,
+        subject_id: id,
+        lang: reader.lang.code().to_string(),
+        messages: views,
+        text,
+    }))
+}
+
+/// Every party's answers to the scheduled link tests over the last week (measured
+/// reachability, separate from the agreement's declared state).
+#[utoipa::path(get, path = "/v1/line/reachability", tag = "line",
+    responses((status = 200, body = Vec<LinkTestReachability>), (status = 401, body = ErrorBody)))]
+async fn reachability(
+    AxState(state): AxState<St>,
+    Extension(_c): Extension<Caller>,
+    body: Bytes,
+) -> Result<Json<Vec<LinkTestReachability>>, ApiError> {
+    no_body(&body)?;
+    let now = state.clock.now_ms();
+    Ok(Json(super::link_tests(&state, now)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(percent_decode("%2B03:00").as_deref(), Some("+03:00"));
+        assert_eq!(percent_decode("a+b").as_deref(), Some("a b"));
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%2"), None);
+        assert_eq!(percent_decode("%C3%28"), None, "not UTF-8");
+    }
+}
