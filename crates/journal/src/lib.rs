@@ -20,7 +20,7 @@ pub mod keys_file;
 pub mod record;
 pub mod verify;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -102,6 +102,18 @@ pub enum JournalError {
     /// A countersignature of a tree head this log never issued; refused and counted.
     #[error("countersignature of a tree head (size {0}) that this log did not issue")]
     UnknownTreeHead(u64),
+    /// The party already countersigned this tree head: the log holds one countersignature per
+    /// party and head. Not appended; counted. `index` is where the first one is (it may still
+    /// be on its way to disk: [`Journal::wait_durable`]).
+    #[error("{party} already countersigned the tree head of size {size} (entry {index})")]
+    DuplicateCosignature {
+        /// The party.
+        party: KeyId,
+        /// Size of the countersigned head.
+        size: u64,
+        /// Index of the countersignature already in the log.
+        index: u64,
+    },
     /// A proof or range request outside the published tree.
     #[error("{0}")]
     Proof(#[from] ProofError),
@@ -175,6 +187,8 @@ pub struct JournalStats {
     pub rejected_too_large: u64,
     /// Appends refused for an unknown author, bad signature or unknown countersigned head.
     pub rejected_invalid: u64,
+    /// Countersignatures not appended because the party had countersigned that head already.
+    pub duplicate_cosignatures: u64,
     /// Entries in the log.
     pub entries: u64,
     /// Bytes cut off at open (an interrupted batch).
@@ -183,6 +197,64 @@ pub struct JournalStats {
 
 struct Queued {
     entry: SignedEntry,
+}
+
+/// A party's countersignature of a tree head, as found in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cosignature {
+    /// Index of the countersignature entry.
+    pub index: u64,
+    /// The party that countersigned (the entry's author).
+    pub party: KeyId,
+    /// The tree head countersigned.
+    pub tree_head: TreeHead,
+    /// The party's timestamp on the countersignature, ms since the Unix epoch.
+    pub time_ms: u64,
+}
+
+impl Cosignature {
+    /// The countersignature `entry` holds at `index`, if it is one.
+    pub fn of(index: u64, entry: &SignedEntry) -> Option<Cosignature> {
+        match entry.entry().body() {
+            EntryBody::TreeHeadCosignature { tree_head } => Some(Cosignature {
+                index,
+                party: entry.entry().author().clone(),
+                tree_head: tree_head.clone(),
+                time_ms: entry.entry().time_ms(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Every countersignature in the log (durable or queued), in index order, and where each
+/// (party, size) pair is: one per party and head.
+#[derive(Default)]
+struct Cosignatures {
+    list: Vec<Cosignature>,
+    by_party_size: HashMap<(KeyId, u64), u64>,
+}
+
+impl Cosignatures {
+    fn insert(&mut self, c: Cosignature) {
+        self.by_party_size
+            .insert((c.party.clone(), c.tree_head.size()), c.index);
+        self.list.push(c);
+    }
+}
+
+/// Whether a record's canonical bytes are a countersignature, told from the fixed beginning of
+/// the canonical form (`{"entry":{"author":"<id>","body":{"tree_head_cosignature":`), so that
+/// opening a large log parses only the countersignatures.
+fn looks_like_cosignature(payload: &[u8]) -> bool {
+    let Some(rest) = payload.strip_prefix(br#"{"entry":{"author":""#.as_slice()) else {
+        return false;
+    };
+    // Key ids hold no quote, so the first one ends the author.
+    let Some(q) = rest.iter().position(|&b| b == b'"') else {
+        return false;
+    };
+    rest[q..].starts_with(br#"","body":{"tree_head_cosignature":"#)
 }
 
 struct State {
@@ -206,8 +278,11 @@ struct Shared {
     tree: RwLock<deconflict_ledger::Tree>,
     /// File offset and length of each entry's payload.
     offsets: RwLock<Vec<(u64, u32)>>,
-    /// Every tree head issued, for countersignature checks.
-    issued: RwLock<HashSet<TreeHead>>,
+    /// Every tree head issued, by size (each batch grows the tree, so sizes are unique), for
+    /// countersignature checks.
+    issued: RwLock<HashMap<u64, TreeHead>>,
+    /// Countersignatures, for duplicate checks and listing.
+    cosignatures: Mutex<Cosignatures>,
     keys: RwLock<KeyRing>,
     reader: File,
     log_id: KeyId,
@@ -219,6 +294,7 @@ struct Shared {
     rejected_queue_full: AtomicU64,
     rejected_too_large: AtomicU64,
     rejected_invalid: AtomicU64,
+    duplicate_cosignatures: AtomicU64,
     recovered_torn_bytes: u64,
 }
 
@@ -310,13 +386,24 @@ impl Journal {
         }
         let file_len = file.metadata().map_err(io_err(&path))?.len();
         let mut read_handle = File::open(&path).map_err(io_err(&path))?;
-        let scanned =
-            scan(&mut read_handle, file_len, TORN_BYTES_MAX, |_| Ok(())).map_err(|source| {
-                JournalError::Scan {
-                    path: path.clone(),
-                    source,
+        let mut cosignatures = Cosignatures::default();
+        let mut entry_index = 0u64;
+        let scanned = scan(&mut read_handle, file_len, TORN_BYTES_MAX, |r| {
+            if r.kind == KIND_ENTRY {
+                if looks_like_cosignature(r.payload)
+                    && let Ok(e) = SignedEntry::from_bytes(r.payload)
+                    && let Some(c) = Cosignature::of(entry_index, &e)
+                {
+                    cosignatures.insert(c);
                 }
-            })?;
+                entry_index += 1;
+            }
+            Ok(())
+        })
+        .map_err(|source| JournalError::Scan {
+            path: path.clone(),
+            source,
+        })?;
         if scanned.torn_bytes > 0 {
             // The interrupted batch was never acknowledged: cut it off, durably.
             file.set_len(scanned.valid_len).map_err(io_err(&path))?;
@@ -334,10 +421,10 @@ impl Journal {
                 ),
             });
         }
-        let mut issued: HashSet<TreeHead> = scanned
+        let mut issued: HashMap<u64, TreeHead> = scanned
             .heads
             .iter()
-            .map(|h| h.tree_head().clone())
+            .map(|h| (h.tree_head().size(), h.tree_head().clone()))
             .collect();
         let mut file = file;
         use std::io::Seek;
@@ -359,7 +446,7 @@ impl Journal {
                 encode(&mut buf, KIND_TREE_HEAD, sth.as_bytes());
                 file.write_all(&buf).map_err(io_err(&path))?;
                 file.sync_data().map_err(io_err(&path))?;
-                issued.insert(sth.tree_head().clone());
+                issued.insert(0, sth.tree_head().clone());
                 sth
             }
         };
@@ -379,6 +466,7 @@ impl Journal {
             tree: RwLock::new(scanned.tree),
             offsets: RwLock::new(scanned.entry_offsets),
             issued: RwLock::new(issued),
+            cosignatures: Mutex::new(cosignatures),
             keys: RwLock::new(keys),
             reader: read_handle,
             log_id: config.log_id.clone(),
@@ -392,6 +480,7 @@ impl Journal {
             rejected_queue_full: AtomicU64::new(0),
             rejected_too_large: AtomicU64::new(0),
             rejected_invalid: AtomicU64::new(0),
+            duplicate_cosignatures: AtomicU64::new(0),
             recovered_torn_bytes: scanned.torn_bytes,
         });
         let writer = {
@@ -411,7 +500,8 @@ impl Journal {
 
     /// Queues a signed entry; the returned ticket's [`Ticket::wait`] blocks until it is durable.
     /// Refuses (and counts) an entry that is too large, from an unknown author, badly signed, a
-    /// countersignature of a tree head this log did not issue, or arriving on a full queue.
+    /// countersignature of a tree head this log did not issue or that its author already
+    /// countersigned, or arriving on a full queue.
     pub fn submit(&self, entry: SignedEntry) -> Result<Ticket, JournalError> {
         let sh = &self.shared;
         if entry.as_bytes().len() > sh.entry_bytes_max {
@@ -437,6 +527,20 @@ impl Journal {
             return Err(JournalError::QueueFull(st.queue.len()));
         }
         let index = st.next_index;
+        if let Some(c) = Cosignature::of(index, &entry) {
+            // Under the state lock, so two copies submitted at once cannot both pass.
+            let mut cs = lock(&sh.cosignatures);
+            let key = (c.party.clone(), c.tree_head.size());
+            if let Some(&first) = cs.by_party_size.get(&key) {
+                sh.duplicate_cosignatures.fetch_add(1, Ordering::Relaxed);
+                return Err(JournalError::DuplicateCosignature {
+                    party: key.0,
+                    size: key.1,
+                    index: first,
+                });
+            }
+            cs.insert(c);
+        }
         st.next_index += 1;
         st.queue.push_back(Queued { entry });
         drop(st);
@@ -464,13 +568,59 @@ impl Journal {
                 .verify(key)
                 .map_err(|_| JournalError::BadSignature(author.clone()))?;
         }
-        if let EntryBody::TreeHeadCosignature { tree_head } = entry.entry().body() {
-            let issued = sh.issued.read().unwrap_or_else(|e| e.into_inner());
-            if !issued.contains(tree_head) {
-                return Err(JournalError::UnknownTreeHead(tree_head.size()));
-            }
+        if let EntryBody::TreeHeadCosignature { tree_head } = entry.entry().body()
+            && self.issued_tree_head(tree_head.size()).as_ref() != Some(tree_head)
+        {
+            return Err(JournalError::UnknownTreeHead(tree_head.size()));
         }
         Ok(())
+    }
+
+    /// The tree head this log issued at `size`, if it issued one (the log signed it; the
+    /// signature is in the journal file and in exports).
+    pub fn issued_tree_head(&self, size: u64) -> Option<TreeHead> {
+        self.shared
+            .issued
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&size)
+            .cloned()
+    }
+
+    /// Blocks until the entry at `index` is durable (for an answer that names an entry
+    /// submitted by someone else, such as the first copy of a duplicate countersignature).
+    pub fn wait_durable(&self, index: u64) -> Result<u64, JournalError> {
+        let next = lock(&self.shared.state).next_index;
+        if index >= next {
+            return Err(ProofError::OutOfRange {
+                what: "index",
+                value: index,
+                size: next,
+            }
+            .into());
+        }
+        Ticket {
+            shared: self.shared.clone(),
+            index,
+        }
+        .wait()
+    }
+
+    /// Durable countersignatures in index order: of the tree head of `size` when given, else
+    /// of any head; the last `limit` of them.
+    pub fn cosignatures(&self, size: Option<u64>, limit: usize) -> Vec<Cosignature> {
+        let durable = lock(&self.shared.state).durable;
+        let cs = lock(&self.shared.cosignatures);
+        let mut out: Vec<Cosignature> = cs
+            .list
+            .iter()
+            .rev()
+            .filter(|c| c.index < durable && size.is_none_or(|s| c.tree_head.size() == s))
+            .take(limit)
+            .cloned()
+            .collect();
+        out.reverse();
+        out
     }
 
     /// Binds a party's key id to its public key (durably, in `keys.json`). A key id never
@@ -587,6 +737,7 @@ impl Journal {
             rejected_queue_full: sh.rejected_queue_full.load(Ordering::Relaxed),
             rejected_too_large: sh.rejected_too_large.load(Ordering::Relaxed),
             rejected_invalid: sh.rejected_invalid.load(Ordering::Relaxed),
+            duplicate_cosignatures: sh.duplicate_cosignatures.load(Ordering::Relaxed),
             entries: self.published_size(),
             recovered_torn_bytes: sh.recovered_torn_bytes,
         }
@@ -685,7 +836,7 @@ fn writer_loop(
         sh.issued
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(sth.tree_head().clone());
+            .insert(sth.tree_head().size(), sth.tree_head().clone());
         sh.appended.fetch_add(batch.len() as u64, Ordering::Relaxed);
         sh.batches.fetch_add(1, Ordering::Relaxed);
         {
@@ -792,4 +943,52 @@ pub fn load_dir(dir: &Path) -> Result<LoadedLog, JournalError> {
         tree: scanned.tree,
         heads: scanned.heads,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deconflict_ledger::{Entry, FieldValue, Fields, Hash, Text};
+
+    fn signed(author: &str, body: EntryBody) -> SignedEntry {
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let e = Entry::new(KeyId::new(author).unwrap(), 7, body).unwrap();
+        SignedEntry::sign(e, &key).unwrap()
+    }
+
+    /// The prefix test that spares parsing every entry at open must agree with the parser on
+    /// every kind of entry, whatever the author's id.
+    #[test]
+    fn the_cosignature_prefix_test_agrees_with_the_parser() {
+        let head = TreeHead::new(KeyId::new("service").unwrap(), 3, Hash::empty_tree(), 9).unwrap();
+        let fields = Fields::new()
+            .with("tree_head_cosignature", FieldValue::text("x").unwrap())
+            .unwrap();
+        for author in ["a", "blue", "tree_head_cosignature", "x.y-z_0"] {
+            let bodies = [
+                EntryBody::TreeHeadCosignature {
+                    tree_head: head.clone(),
+                },
+                EntryBody::LineMessage {
+                    fields: fields.clone(),
+                    message_id: Text::new("tree_head_cosignature").unwrap(),
+                },
+                EntryBody::NotificationWithdrawal {
+                    notification_id: Text::new(r#"","body":{"tree_head_cosignature":"#).unwrap(),
+                    reason: None,
+                },
+            ];
+            for body in bodies {
+                let e = signed(author, body);
+                assert_eq!(
+                    looks_like_cosignature(e.as_bytes()),
+                    Cosignature::of(0, &e).is_some(),
+                    "{}",
+                    String::from_utf8_lossy(e.as_bytes())
+                );
+            }
+        }
+        assert!(!looks_like_cosignature(b""));
+        assert!(!looks_like_cosignature(br#"{"entry":{"author":"abc"#));
+    }
 }

@@ -139,6 +139,72 @@ fn countersignatures_of_issued_heads_only() {
 }
 
 #[test]
+fn one_countersignature_per_party_and_head_kept_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path(), config()).unwrap();
+    j.append(message(1)).unwrap();
+    let head = j.latest_tree_head().tree_head().clone();
+    assert_eq!(j.issued_tree_head(head.size()), Some(head.clone()));
+    let first = SignedEntry::sign(
+        Entry::cosignature(id("blue"), 5, head.clone()).unwrap(),
+        &blue(),
+    )
+    .unwrap();
+    let index = j.append(first.clone()).unwrap();
+    // The same party countersigning the same head again, even at another time, is refused
+    // with the index of the first; nothing is appended.
+    let again = SignedEntry::sign(
+        Entry::cosignature(id("blue"), 9, head.clone()).unwrap(),
+        &blue(),
+    )
+    .unwrap();
+    let size_before = j.latest_tree_head().tree_head().size();
+    for e in [first.clone(), again.clone()] {
+        let err = j.append(e).unwrap_err();
+        assert!(
+            matches!(&err, JournalError::DuplicateCosignature { index: i, size, .. } if *i == index && *size == head.size()),
+            "{err}"
+        );
+    }
+    assert_eq!(j.latest_tree_head().tree_head().size(), size_before);
+    assert_eq!(j.stats().duplicate_cosignatures, 2);
+    assert_eq!(j.wait_durable(index).unwrap(), index);
+    assert!(j.wait_durable(size_before + 5).is_err());
+    let listed = j.cosignatures(Some(head.size()), 100);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].index, listed[0].party.as_str(), listed[0].time_ms),
+        (index, "blue", 5)
+    );
+    assert!(j.cosignatures(Some(head.size() + 1), 100).is_empty());
+    // A later head may be countersigned by the same party.
+    let later = j.latest_tree_head().tree_head().clone();
+    let c = Entry::cosignature(id("blue"), 10, later.clone()).unwrap();
+    let later_index = j.append(SignedEntry::sign(c, &blue()).unwrap()).unwrap();
+    assert_eq!(
+        j.cosignatures(None, 100)
+            .iter()
+            .map(|c| c.index)
+            .collect::<Vec<_>>(),
+        vec![index, later_index]
+    );
+    assert_eq!(j.cosignatures(None, 1).len(), 1);
+    drop(j);
+
+    // Reopened, the log still knows both countersignatures and refuses the duplicate.
+    let j = Journal::open(dir.path(), config()).unwrap();
+    assert_eq!(j.cosignatures(None, 100).len(), 2);
+    let err = j.append(again).unwrap_err();
+    assert!(
+        matches!(err, JournalError::DuplicateCosignature { index: i, .. } if i == index),
+        "{err}"
+    );
+    let mut out = Vec::new();
+    j.export(&mut out).unwrap();
+    verify_export(&out, VerifyOptions::default()).unwrap();
+}
+
+#[test]
 fn limits_refuse_and_count() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = config();

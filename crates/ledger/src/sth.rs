@@ -257,6 +257,17 @@ impl ForkEvidence {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HeadCheckError {
+    /// The head kept as the last verified one does not verify with the log's key: the state
+    /// it was kept in was altered (or belongs to another log).
+    #[error(
+        "saved tree head (size {size}): {source}; the state file was altered, refusing to trust it"
+    )]
+    SavedHead {
+        /// The size it claims.
+        size: u64,
+        /// Why it does not verify.
+        source: TreeHeadError,
+    },
     /// The new head's signature is bad.
     #[error("new tree head: {0}")]
     Signature(TreeHeadError),
@@ -388,8 +399,10 @@ impl Monitor {
     }
 
     /// Checks `update` against the last verified head ([`check_new_head`]) and, if it passes,
-    /// keeps the new head.
+    /// keeps the new head. The kept head's own signature is checked first: it was read back from
+    /// a file, and an altered head would make every later check meaningless.
     pub fn accept(&mut self, update: &TreeHeadUpdate) -> Result<(), HeadCheckError> {
+        self.check_saved()?;
         let found = update.tree_head.tree_head().log();
         if *found != self.log {
             return Err(HeadCheckError::OtherLog {
@@ -413,6 +426,24 @@ impl Monitor {
             &self.log_key.0,
         )?;
         self.tree_head = Some(update.tree_head.clone());
+        Ok(())
+    }
+
+    /// Checks that the kept head (if any) is signed by the log's key and names the log.
+    pub fn check_saved(&self) -> Result<(), HeadCheckError> {
+        let Some(saved) = &self.tree_head else {
+            return Ok(());
+        };
+        let size = saved.tree_head().size();
+        saved
+            .verify(&self.log_key.0)
+            .map_err(|source| HeadCheckError::SavedHead { size, source })?;
+        if *saved.tree_head().log() != self.log {
+            return Err(HeadCheckError::OtherLog {
+                expected: self.log.clone(),
+                found: saved.tree_head().log().clone(),
+            });
+        }
         Ok(())
     }
 
@@ -534,6 +565,35 @@ mod tests {
             upd.tree_head
         );
         assert!(saved_tree_head_from_json(b"{}").is_err());
+    }
+
+    #[test]
+    fn monitor_refuses_to_build_on_an_altered_saved_head() {
+        let mut t = Tree::new();
+        for i in 0..5u8 {
+            t.push(&[i]);
+        }
+        let vk = log_key().verifying_key();
+        let mut m = Monitor::new(KeyId::new("service").unwrap(), vk);
+        let u = |old: u64, size: u64, time: u64| TreeHeadUpdate {
+            tree_head: head(&t, size, time),
+            consistency: t.consistency_proof(old, size).unwrap(),
+        };
+        m.accept(&u(0, 3, 1)).unwrap();
+        m.check_saved().unwrap();
+        // Another root for size 3, written into the state file by hand.
+        let saved = m.tree_head.as_ref().unwrap().tree_head().root().to_hex();
+        let altered = String::from_utf8(m.to_json())
+            .unwrap()
+            .replace(&saved, &Hash::of(b"other").to_hex());
+        let mut m2 = Monitor::from_json(altered.as_bytes()).unwrap();
+        let err = m2.accept(&u(3, 5, 2)).unwrap_err();
+        assert!(
+            matches!(err, HeadCheckError::SavedHead { size: 3, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("saved tree head"), "{err}");
+        assert_eq!(m2.tree_head.as_ref().unwrap().tree_head().size(), 3);
     }
 
     #[test]

@@ -1,13 +1,500 @@
-//! Routes of the shared record that parties write to (countersignatures of tree heads); the
-//! read-only record routes (tree heads, proofs, entries) are in [`crate::api`].
+//! Routes of the shared record that parties write to (countersignatures of tree heads), and the
+//! log's keys; the read-only record routes (tree heads, proofs, entries) are in [`crate::api`].
+//!
+//! A countersignature (RFC 9162 has none; it is the "witness cosignature" idea of transparency
+//! logs) is a ledger entry `tree_head_cosignature` that the party authors and signs with its
+//! own key over a tree head it fetched and checked. The service appends it to the log like any
+//! entry, so when and in what order each party vouched for each head is itself protected by
+//! later tree heads. It is accepted only when:
+//! - the body is the entry's canonical bytes (RFC 8785), as the party signed them;
+//! - its author is the authenticated caller, and its signature verifies with the caller's key
+//!   from the agreement;
+//! - the tree head is one this log issued (same log, size, root and time);
+//! - the party has not countersigned that head already: a repeat answers 200 with the first
+//!   one's index and appends nothing (so a party may retry safely).
+//!
+//! The entry's own timestamp is the party's claim and is not judged: its place in the log,
+//! covered by the log's later signed heads, is what orders it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, State as AxState};
+use axum::http::{StatusCode, Uri};
+use deconflict_journal::JournalError;
+use deconflict_ledger::canonical::CanonicalError;
+use deconflict_ledger::{EntryBody, EntryError, SignedEntry};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::api::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::record::ServiceLog;
 use crate::state::State;
 
+type St = Arc<State>;
+
+/// Most countersignatures listed by one `GET /v1/log/cosignatures`.
+pub const COSIGNATURES_LIST_MAX: usize = 1000;
+/// Listed when the request gives no `limit`.
+pub const COSIGNATURES_LIST_DEFAULT: usize = 100;
+
 /// The record's write routes under `/v1` (authenticated by the caller's layer).
-pub fn routes() -> OpenApiRouter<Arc<State>> {
+pub fn routes() -> OpenApiRouter<St> {
     OpenApiRouter::new()
+        .routes(routes!(post_cosignature, list_cosignatures))
+        .routes(routes!(log_keys))
+}
+
+/// The answer to a countersignature.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureAccepted {
+    /// Index of the countersignature entry in the log (of the first one, for a repeat).
+    pub index: u64,
+    /// False when the party had countersigned this tree head already: nothing was appended.
+    pub appended: bool,
+    /// The party that countersigned.
+    pub party: String,
+    /// Size of the countersigned tree head.
+    pub size: u64,
+    /// Root hash of the countersigned tree head (64 hex digits).
+    pub root: String,
+}
+
+/// One countersignature in the log.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureView {
+    /// Index of the countersignature entry.
+    pub index: u64,
+    /// The party that countersigned (the entry's author).
+    pub party: String,
+    /// Size of the countersigned tree head.
+    pub size: u64,
+    /// Its root hash (64 hex digits).
+    pub root: String,
+    /// When the log signed that head, UNIX ms.
+    pub tree_head_time_ms: u64,
+    /// The party's timestamp on the countersignature, UNIX ms.
+    pub time_ms: u64,
+    /// The entry in its signed canonical form (`{"entry":…,"sig":…}`), to check offline.
+    #[schema(value_type = Object)]
+    pub entry: serde_json::Value,
+}
+
+/// Countersignatures, in log order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureList {
+    pub cosignatures: Vec<CosignatureView>,
+}
+
+/// The keys of the log: the key id that signs tree heads and every public key it knows.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LogKeys {
+    /// Key id of the log (the service).
+    pub log: String,
+    /// Key id → Ed25519 public key, 64 hex digits (the parties' and the log's own).
+    pub keys: BTreeMap<String, String>,
+}
+
+// ---- counters --------------------------------------------------------------------------------
+
+/// Why a countersignature was refused, as counted.
+const REFUSAL_REASONS: [&str; 9] = [
+    "malformed_entry",
+    "not_canonical",
+    "invalid_field",
+    "not_a_cosignature",
+    "author_mismatch",
+    "entry_signature_invalid",
+    "unknown_tree_head",
+    "log_busy",
+    "log_unavailable",
+];
+
+struct Counters {
+    accepted: AtomicU64,
+    repeated: AtomicU64,
+    refused: [AtomicU64; REFUSAL_REASONS.len()],
+}
+
+static COUNTERS: Counters = Counters {
+    accepted: AtomicU64::new(0),
+    repeated: AtomicU64::new(0),
+    refused: [const { AtomicU64::new(0) }; REFUSAL_REASONS.len()],
+};
+
+fn refused(e: ApiError) -> ApiError {
+    if let Some(i) = REFUSAL_REASONS.iter().position(|r| *r == e.body.code) {
+        COUNTERS.refused[i].fetch_add(1, Ordering::Relaxed);
+    }
+    e
+}
+
+/// Countersignatures accepted (appended), repeated (already there) and refused by reason, for
+/// this process, in the Prometheus text format (0.0.4).
+pub fn render_metrics() -> String {
+    let mut s = String::new();
+    s.push_str(
+        "# HELP deconflict_log_cosignatures_total Countersignatures of tree heads by outcome.\n",
+    );
+    s.push_str("# TYPE deconflict_log_cosignatures_total counter\n");
+    let line = |s: &mut String, outcome: &str, n: u64| {
+        s.push_str(&format!(
+            "deconflict_log_cosignatures_total{{outcome=\"{outcome}\"}} {n}\n"
+        ));
+    };
+    line(
+        &mut s,
+        "appended",
+        COUNTERS.accepted.load(Ordering::Relaxed),
+    );
+    line(
+        &mut s,
+        "repeated",
+        COUNTERS.repeated.load(Ordering::Relaxed),
+    );
+    s.push_str(
+        "# HELP deconflict_log_cosignatures_refused_total Countersignatures refused, by reason.\n",
+    );
+    s.push_str("# TYPE deconflict_log_cosignatures_refused_total counter\n");
+    for (reason, n) in REFUSAL_REASONS.iter().zip(&COUNTERS.refused) {
+        s.push_str(&format!(
+            "deconflict_log_cosignatures_refused_total{{reason=\"{reason}\"}} {}\n",
+            n.load(Ordering::Relaxed)
+        ));
+    }
+    s
+}
+
+// ---- handlers --------------------------------------------------------------------------------
+
+fn the_log(state: &St) -> Result<Arc<ServiceLog>, ApiError> {
+    state.log().cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_log",
+            "this service instance keeps no shared record",
+        )
+    })
+}
+
+const TREE_HEAD_FIELD: &str = "entry.body.tree_head_cosignature.tree_head";
+
+fn entry_error(e: EntryError) -> ApiError {
+    match e {
+        EntryError::Encoding(CanonicalError::Json { column, message }) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_entry",
+            format!("not a signed entry {{\"entry\":…,\"sig\":…}} (column {column}): {message}"),
+        ),
+        EntryError::Encoding(CanonicalError::NotCanonical { offset }) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "not_canonical",
+            format!(
+                "the body is not the entry's canonical form (RFC 8785), first difference at byte \
+                 {offset}: send the exact bytes that were signed"
+            ),
+        ),
+        EntryError::TreeHead(t) => ApiError::invalid(TREE_HEAD_FIELD, t.to_string()),
+        other => ApiError::invalid("entry", other.to_string()),
+    }
+}
+
+fn journal_error(e: JournalError) -> ApiError {
+    match e {
+        JournalError::QueueFull(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "log_busy",
+            format!("{e}; nothing was appended"),
+        ),
+        JournalError::Failed(_) | JournalError::Closed => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "log_unavailable",
+            format!("{e}; nothing was appended"),
+        ),
+        JournalError::UnknownTreeHead(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_tree_head",
+            e.to_string(),
+        )
+        .with_field(TREE_HEAD_FIELD),
+        JournalError::BadSignature(_) | JournalError::UnknownAuthor(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "entry_signature_invalid",
+            e.to_string(),
+        )
+        .with_field("sig"),
+        other => ApiError::internal(format!("record: {other}")),
+    }
+}
+
+/// Checks a countersignature posted by `caller` against the agreement's key for it and the
+/// tree heads the log issued; the entry to append on success.
+fn check_cosignature(
+    state: &State,
+    log: &ServiceLog,
+    caller: &str,
+    body: &[u8],
+) -> Result<SignedEntry, ApiError> {
+    let entry = SignedEntry::from_bytes(body).map_err(entry_error)?;
+    let EntryBody::TreeHeadCosignature { tree_head } = entry.entry().body() else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_cosignature",
+            "this route takes a tree_head_cosignature entry only",
+        )
+        .with_field("entry.body"));
+    };
+    let author = entry.entry().author().as_str();
+    if author != caller {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "author_mismatch",
+            format!(
+                "the entry is authored by {author:?} but the request is signed by {caller:?}: a \
+                 party posts its own countersignatures only"
+            ),
+        )
+        .with_field("entry.author"));
+    }
+    let key = state
+        .terms
+        .party(caller)
+        .map(|p| p.key)
+        .ok_or_else(|| ApiError::internal("the authenticated party is not in the agreement"))?;
+    entry.verify(&key).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "entry_signature_invalid",
+            format!("the entry's signature does not verify with {caller}'s key in the agreement"),
+        )
+        .with_field("sig")
+    })?;
+    let unknown = |message: String, field: &str| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_tree_head",
+            message,
+        )
+        .with_field(format!("{TREE_HEAD_FIELD}.{field}"))
+    };
+    let size = tree_head.size();
+    match log.journal().issued_tree_head(size) {
+        None => Err(unknown(
+            format!("this log issued no tree head of size {size}"),
+            "size",
+        )),
+        Some(issued) if issued.log() != tree_head.log() => Err(unknown(
+            format!(
+                "the tree head names log {}, this log is {}",
+                tree_head.log(),
+                issued.log()
+            ),
+            "log",
+        )),
+        Some(issued) if issued.root() != tree_head.root() => Err(unknown(
+            format!(
+                "the tree head of size {size} this log issued has root {}, not {}",
+                issued.root(),
+                tree_head.root()
+            ),
+            "root",
+        )),
+        Some(issued) if issued != *tree_head => Err(unknown(
+            format!(
+                "the tree head of size {size} this log issued was signed at {} ms, not {} ms",
+                issued.time_ms(),
+                tree_head.time_ms()
+            ),
+            "time_ms",
+        )),
+        Some(_) => Ok(entry),
+    }
+}
+
+/// Appends the caller's countersignature of a tree head the log issued: the body is the signed
+/// entry `{"entry":{"author":<caller>,"body":{"tree_head_cosignature":{"tree_head":…}},…},
+/// "sig":…}` in canonical form (RFC 8785), signed with the caller's key from the agreement.
+/// Durable when answered. A repeat of the same party's countersignature of the same head
+/// answers 200 with `appended: false` and the first one's index.
+#[utoipa::path(post, path = "/v1/log/cosignatures", tag = "log",
+    request_body(content = Object, content_type = "application/json",
+        description = "The signed countersignature entry, canonical bytes"),
+    responses((status = 200, body = CosignatureAccepted),
+        (status = 400, description = "Not a signed entry, or not canonical", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Authored by another party than the caller", body = ErrorBody),
+        (status = 422, description = "Not a countersignature, bad entry signature, or a tree head this log never issued", body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+async fn post_cosignature(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Result<Json<CosignatureAccepted>, ApiError> {
+    let log = the_log(&state).map_err(refused)?;
+    let entry = check_cosignature(&state, &log, &c.party, &body).map_err(refused)?;
+    let EntryBody::TreeHeadCosignature { tree_head } = entry.entry().body() else {
+        return Err(ApiError::internal(
+            "checked entry is not a countersignature",
+        ));
+    };
+    let (size, root) = (tree_head.size(), tree_head.root().to_hex());
+    let task_log = log.clone();
+    let outcome = tokio::task::spawn_blocking(move || match task_log.journal().append(entry) {
+        Ok(index) => Ok((index, true)),
+        Err(JournalError::DuplicateCosignature { index, .. }) => task_log
+            .journal()
+            .wait_durable(index)
+            .map(|index| (index, false)),
+        Err(e) => Err(e),
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?;
+    let (index, appended) = outcome.map_err(|e| refused(journal_error(e)))?;
+    let counter = if appended {
+        &COUNTERS.accepted
+    } else {
+        &COUNTERS.repeated
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(party = %c.party, size, index, appended, "tree head countersigned");
+    Ok(Json(CosignatureAccepted {
+        index,
+        appended,
+        party: c.party,
+        size,
+        root,
+    }))
+}
+
+/// Parses `size` and `limit` from the query; anything else is a 400 naming it.
+fn list_query(uri: &Uri) -> Result<(Option<u64>, usize), ApiError> {
+    let (mut size, mut limit) = (None, COSIGNATURES_LIST_DEFAULT);
+    for pair in uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let n = v
+            .parse::<u64>()
+            .ok()
+            .filter(|_| v.len() <= 19 && v.bytes().all(|b| b.is_ascii_digit()));
+        let bad = |message: &str, field: &str| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_field(field)
+        };
+        match k {
+            "size" => size = Some(n.ok_or_else(|| bad("must be a non-negative integer", k))?),
+            "limit" => {
+                limit = n
+                    .filter(|n| (1..=COSIGNATURES_LIST_MAX as u64).contains(n))
+                    .ok_or_else(|| bad(&format!("limit must be 1 to {COSIGNATURES_LIST_MAX}"), k))?
+                    as usize;
+            }
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unknown_parameter",
+                    "unknown query parameter; allowed: size, limit",
+                )
+                .with_field(k.chars().take(64).collect::<String>()));
+            }
+        }
+    }
+    Ok((size, limit))
+}
+
+/// Who countersigned which tree head: the countersignatures of the head of `size`, or the
+/// latest ones of any head, in log order, each with its signed entry.
+#[utoipa::path(get, path = "/v1/log/cosignatures", tag = "log",
+    params(("size" = Option<u64>, Query, description = "Only the countersignatures of the tree head of this size"),
+        ("limit" = Option<u64>, Query, description = "At most this many, the latest (default 100, max 1000)")),
+    responses((status = 200, body = CosignatureList),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn list_cosignatures(
+    AxState(state): AxState<St>,
+    Extension(_c): Extension<Caller>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Json<CosignatureList>, ApiError> {
+    no_body(&body)?;
+    let (size, limit) = list_query(&uri)?;
+    let log = the_log(&state)?;
+    let views = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for c in log.journal().cosignatures(size, limit) {
+            let entries = log.journal().entries(c.index, c.index + 1)?;
+            let entry = entries
+                .first()
+                .and_then(|e| serde_json::from_slice(e.as_bytes()).ok())
+                .unwrap_or(serde_json::Value::Null);
+            out.push(CosignatureView {
+                index: c.index,
+                party: c.party.as_str().to_string(),
+                size: c.tree_head.size(),
+                root: c.tree_head.root().to_hex(),
+                tree_head_time_ms: c.tree_head.time_ms(),
+                time_ms: c.time_ms,
+                entry,
+            });
+        }
+        Ok::<_, JournalError>(out)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?
+    .map_err(|e| ApiError::internal(format!("record: {e}")))?;
+    Ok(Json(CosignatureList {
+        cosignatures: views,
+    }))
+}
+
+/// The log's key id and every public key it knows: what a party pins (after comparing it with
+/// what the operator published) before it follows the log.
+#[utoipa::path(get, path = "/v1/log/keys", tag = "log",
+    responses((status = 200, body = LogKeys), (status = 401, body = ErrorBody)))]
+async fn log_keys(
+    AxState(state): AxState<St>,
+    Extension(_c): Extension<Caller>,
+    body: Bytes,
+) -> Result<Json<LogKeys>, ApiError> {
+    no_body(&body)?;
+    let log = the_log(&state)?;
+    let head = log.journal().latest_tree_head();
+    let keys = log
+        .journal()
+        .keys()
+        .iter()
+        .map(|(id, k)| {
+            (
+                id.as_str().to_string(),
+                deconflict_ledger::PublicKey(*k).to_hex(),
+            )
+        })
+        .collect();
+    Ok(Json(LogKeys {
+        log: head.tree_head().log().as_str().to_string(),
+        keys,
+    }))
+}
+
+fn no_body(body: &Bytes) -> Result<(), ApiError> {
+    if body.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unexpected_body",
+            "this request takes no body",
+        ))
+    }
 }
