@@ -1244,19 +1244,6 @@ impl SendForm {
     }
 }
 
-/// A fresh message id: the party, the time and a per-process counter, so that two commands
-/// of one party never pick the same id (ids are at most 64 bytes; party ids at most 24).
-fn fresh_message_id(party: &PartyId, now_ms: i64) -> Result<MessageId, Failure> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    MessageId::new(format!(
-        "{party}-{now_ms}-{}-{n}",
-        std::process::id() % 100_000
-    ))
-    .map_err(|e| Failure::usage("--id", e))
-}
-
 /// Who sent a message and on which subject.
 type Lookup<'a> = dyn FnMut(&MessageId) -> Result<(PartyId, Subject), Failure> + 'a;
 
@@ -1270,7 +1257,7 @@ fn complete(
 ) -> Result<Message, Failure> {
     let id = match draft.id {
         Some(id) => id,
-        None => fresh_message_id(from, now_ms)?,
+        None => deconflict_service::line::new_message_id(from.as_str()),
     };
     let mut referenced = None;
     let mut refer = |mid: &MessageId| -> Result<(PartyId, Subject), Failure> {
@@ -1314,17 +1301,11 @@ fn now_ms() -> i64 {
 
 fn send(a: SendArgs) -> Result<(), Failure> {
     let now = now_ms();
-    let (connect, message) = match a.form {
+    let (connect, draft, message) = match a.form {
         Some(form) => {
             let connect = form.connect().clone();
-            let from = PartyId::new(&connect.party).map_err(|e| Failure::usage("--party", e))?;
             let draft = form.draft(now)?;
-            let message = needs_service(|| {
-                complete(draft, &from, now, &mut |_| {
-                    Err(Failure::Connection("not available yet".into()))
-                })
-            })?;
-            (connect, message)
+            (connect, Some(draft), None)
         }
         None => {
             let (Some(file), Some(service), Some(party), Some(key)) =
@@ -1349,61 +1330,322 @@ fn send(a: SendArgs) -> Result<(), Failure> {
                     ),
                 ));
             }
-            (
-                ConnectArgs {
-                    service,
-                    party,
-                    key,
-                },
-                message,
-            )
+            let connect = ConnectArgs {
+                service,
+                party,
+                key,
+            };
+            (connect, None, Some(message))
         }
     };
-    let _ = (connect, message);
-    Err(not_yet())
+    let from = PartyId::new(&connect.party).map_err(|e| Failure::usage("--party", e))?;
+    let client = connect.client().map_err(Failure::Usage)?;
+    block_on(async move {
+        let message = match (message, draft) {
+            (Some(m), _) => m,
+            (None, Some(draft)) => {
+                // A reply or a request threads on the message it refers to: ask the service
+                // who sent it and on which subject (it answers only if my party may read it).
+                let referenced = match draft.referenced() {
+                    Some(id) => {
+                        let v = client.line_message(id.as_str()).await?;
+                        let sender = PartyId::new(&v.from)
+                            .map_err(|e| Failure::Connection(format!("message {id}: {e}")))?;
+                        Some((sender, v.message.subject().clone()))
+                    }
+                    None => None,
+                };
+                complete(draft, &from, now, &mut |id| {
+                    referenced.clone().ok_or_else(|| {
+                        Failure::Usage(anyhow::anyhow!("message {id} was not looked up"))
+                    })
+                })?
+            }
+            (None, None) => unreachable!("either a file or a typed form"),
+        };
+        let accepted = client.line_send(&message).await?;
+        print!("{}", sent_text(&message, &accepted));
+        Ok(())
+    })
 }
 
-fn needs_service<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
-    f()
+/// What `send` prints: the id (to acknowledge, show or resend), and the deadline if any.
+fn sent_text(m: &Message, a: &deconflict_service::line::LineAccepted) -> String {
+    let mut out = if a.duplicate {
+        format!(
+            "{} was already accepted at {}: a repeat, nothing changed\n",
+            a.message_id,
+            format_time(a.accepted_unix_ms, UtcOffset::UTC)
+        )
+    } else {
+        format!(
+            "sent {} ({} to {}, subject {}:{}) accepted at {}\n",
+            a.message_id,
+            m.kind(),
+            m.to(),
+            subject_kind_tag(m.subject().kind),
+            m.subject().id,
+            format_time(a.accepted_unix_ms, UtcOffset::UTC)
+        )
+    };
+    match a.deadline_unix_ms {
+        Some(d) => out.push_str(&format!(
+            "acknowledgement due by {} ({} after acceptance)\n",
+            format_time(d, UtcOffset::UTC),
+            format_span(d - a.accepted_unix_ms)
+        )),
+        None => out.push_str("no acknowledgement required\n"),
+    }
+    out
 }
 
-fn not_yet() -> Failure {
-    Failure::Connection("the line's service routes are not available yet in this build".into())
+impl Draft {
+    /// The message whose sender or subject this draft takes.
+    fn referenced(&self) -> Option<&MessageId> {
+        match (&self.to, &self.subject) {
+            (Recipient::SenderOf(id), _) | (_, SubjectChoice::SameAs(id)) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// Runs one command's requests on a single-threaded runtime.
+fn block_on<F>(f: F) -> Result<(), Failure>
+where
+    F: std::future::Future<Output = Result<(), Failure>>,
+{
+    let rt = super::connect::runtime().map_err(|e| Failure::Connection(format!("{e:#}")))?;
+    rt.block_on(f)
+}
+
+/// `GET path` and print the service's JSON answer as it came (the `--json` output).
+fn print_raw_json(connect: &ConnectArgs, path: String) -> Result<(), Failure> {
+    let client = connect.client().map_err(Failure::Usage)?;
+    block_on(async move {
+        let (status, body) = client.send("GET", &path, Vec::new()).await?;
+        if !(200..300).contains(&status) {
+            let e: deconflict_service::error::ErrorBody = deconflict_line::message::parse_json(
+                &body,
+            )
+            .unwrap_or(deconflict_service::error::ErrorBody {
+                code: "unknown".into(),
+                message: String::from_utf8_lossy(&body).into_owned(),
+                field: None,
+            });
+            return Err(Failure::Refused {
+                status,
+                code: e.code,
+                message: e.message,
+                field: e.field,
+            });
+        }
+        println!("{}", String::from_utf8_lossy(&body).trim_end());
+        Ok(())
+    })
+}
+
+/// Percent-encodes a path segment or query value (ids may hold `:` and `/`).
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn pending(a: PendingArgs) -> Result<(), Failure> {
-    let _ = (a.connect, a.json, a.utc_offset);
-    Err(not_yet())
+    if a.json {
+        return print_raw_json(&a.connect, "/v1/line/pending".into());
+    }
+    let client = a.connect.client().map_err(Failure::Usage)?;
+    block_on(async move {
+        let p = client.line_pending().await?;
+        print!("{}", pending_text(&p, now_ms(), a.utc_offset));
+        Ok(())
+    })
+}
+
+/// The three lists an officer works from, each message with its deadline and time left.
+fn pending_text(
+    p: &deconflict_service::line::LinePending,
+    now_ms: i64,
+    offset: UtcOffset,
+) -> String {
+    let mut out = String::new();
+    let sections = [
+        ("To acknowledge (addressed to us)", &p.to_acknowledge),
+        (
+            "Awaiting the other party's acknowledgement",
+            &p.awaiting_others,
+        ),
+        ("Overdue (either side)", &p.overdue),
+    ];
+    for (title, list) in sections {
+        out.push_str(&format!("{title}: {}\n", list.len()));
+        for v in list {
+            out.push_str(&view_text(v, now_ms, offset));
+        }
+    }
+    out
+}
+
+/// One message and where it stands, two or three lines.
+fn view_text(v: &deconflict_service::line::LineMessageView, now_ms: i64, o: UtcOffset) -> String {
+    let s = v.message.subject();
+    let mut out = format!(
+        "  {}  {} from {} to {}, subject {}:{}\n    sent {}",
+        v.message.id(),
+        v.kind,
+        v.from,
+        v.to,
+        subject_kind_tag(s.kind),
+        s.id,
+        format_time(v.sent_unix_ms, o)
+    );
+    match (&v.acknowledged, v.deadline_unix_ms) {
+        (Some(a), _) => out.push_str(&format!(
+            "; acknowledged by {} at {}{}",
+            a.officer,
+            format_time(a.at_unix_ms, o),
+            if a.late { " (late)" } else { " (in time)" }
+        )),
+        (None, Some(d)) if d > now_ms => out.push_str(&format!(
+            "; deadline {}, {} left",
+            format_time(d, o),
+            format_span(d - now_ms)
+        )),
+        (None, Some(d)) => out.push_str(&format!(
+            "; deadline {}, overdue by {}",
+            format_time(d, o),
+            format_span(now_ms - d)
+        )),
+        (None, None) => out.push_str("; no acknowledgement required"),
+    }
+    out.push('\n');
+    if v.acknowledged.is_none()
+        && let Some(h) = &v.holder
+    {
+        out.push_str(&format!("    with {h} (escalation level {})", v.level));
+        for e in &v.escalations {
+            out.push_str(&format!(
+                "; escalated to {} at {}",
+                e.to,
+                format_time(e.at_unix_ms, o)
+            ));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn ack(a: AckArgs) -> Result<(), Failure> {
-    let _ = (a.connect, a.id, a.officer);
-    Err(not_yet())
+    let client = a.connect.client().map_err(Failure::Usage)?;
+    block_on(async move {
+        let r = client.line_ack(a.id.as_str(), a.officer.as_str()).await?;
+        print!("{}", ack_text(&r, a.officer.as_str()));
+        Ok(())
+    })
+}
+
+fn ack_text(r: &deconflict_service::line::LineAckResult, officer: &str) -> String {
+    let when = format_time(r.acknowledged_unix_ms, UtcOffset::UTC);
+    let timing = if r.late {
+        format!(
+            "late, after {} escalation{}",
+            r.escalations,
+            if r.escalations == 1 { "" } else { "s" }
+        )
+    } else {
+        "in time".to_string()
+    };
+    if r.duplicate {
+        format!(
+            "{} was already acknowledged by {officer} at {when} ({timing}): a repeat, counted once\n",
+            r.message_id
+        )
+    } else {
+        format!(
+            "acknowledged {} as {officer} at {when} ({timing})\n",
+            r.message_id
+        )
+    }
 }
 
 fn show(a: ShowArgs) -> Result<(), Failure> {
-    let _ = (
-        a.connect,
-        a.kind,
-        a.id,
-        a.lang,
-        a.utc_offset,
-        a.coords.wire(),
-        a.json,
-    );
-    let _ = subject_kind_tag;
-    Err(not_yet())
+    let kind = subject_kind_tag(a.kind);
+    let offset = a.utc_offset.to_string();
+    if a.json {
+        let path = format!(
+            "/v1/line/conversations/{}/{}?lang={}&utc_offset={}&coords={}",
+            encode(kind),
+            encode(a.id.as_str()),
+            encode(a.lang.code()),
+            encode(&offset),
+            a.coords.wire()
+        );
+        return print_raw_json(&a.connect, path);
+    }
+    let client = a.connect.client().map_err(Failure::Usage)?;
+    block_on(async move {
+        let v = client
+            .line_conversation(kind, a.id.as_str(), a.lang.code(), &offset, a.coords.wire())
+            .await?;
+        print!("{}", v.text);
+        if !v.text.ends_with('\n') {
+            println!();
+        }
+        Ok(())
+    })
 }
 
 fn conversations(a: ListArgs) -> Result<(), Failure> {
-    let _ = (a.connect, a.json, a.utc_offset);
-    Err(not_yet())
+    if a.json {
+        return print_raw_json(&a.connect, "/v1/line/conversations".into());
+    }
+    let client = a.connect.client().map_err(Failure::Usage)?;
+    block_on(async move {
+        let list = client.line_conversations().await?;
+        println!(
+            "{:<13} {:<40} {:>8}  last message",
+            "kind", "id", "messages"
+        );
+        for c in &list {
+            println!(
+                "{:<13} {:<40} {:>8}  {}",
+                c.subject_kind,
+                c.subject_id,
+                c.messages,
+                format_time(c.last_unix_ms, a.utc_offset)
+            );
+        }
+        Ok(())
+    })
 }
 
 fn reachability(a: ListArgs) -> Result<(), Failure> {
-    let _ = (a.connect, a.json, a.utc_offset);
-    let _ = format_span;
-    Err(not_yet())
+    if a.json {
+        return print_raw_json(&a.connect, "/v1/line/reachability".into());
+    }
+    let client = a.connect.client().map_err(Failure::Usage)?;
+    block_on(async move {
+        let list = client.line_reachability().await?;
+        println!("Link tests over the last 7 days");
+        println!(
+            "{:<24} {:>8} {:>6} {:>7} {:>8}",
+            "party", "in time", "late", "missed", "pending"
+        );
+        for r in &list {
+            println!(
+                "{:<24} {:>8} {:>6} {:>7} {:>8}",
+                r.party, r.in_time, r.late, r.missed, r.pending
+            );
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
