@@ -75,12 +75,14 @@ impl Metrics {
             .unwrap_or(0)
     }
 
-    /// Counts what the line did.
-    pub fn line_effects(&self, effects: &[deconflict_line::Effect]) {
+    /// Counts what the line did; `delivered`: messages delivered for the first time, not
+    /// counting acknowledgements (the effects alone do not say which deliveries those are).
+    pub fn line_effects(&self, effects: &[deconflict_line::Effect], delivered: u64) {
         use deconflict_line::Effect as E;
+        self.line_messages_total
+            .fetch_add(delivered, Ordering::Relaxed);
         for e in effects {
             let counter = match e {
-                E::Deliver { level: 0, .. } => &self.line_messages_total,
                 E::Deliver { .. } => continue,
                 E::Acknowledged { .. } => &self.line_acks_total,
                 E::Overdue { .. } => &self.line_overdue_total,

@@ -209,7 +209,19 @@ pub(crate) async fn apply<T>(
         }));
     }
     let mut effects = Vec::new();
+    let mut delivered = 0;
     while let Some(e) = line.poll_effect() {
+        if let Effect::Deliver {
+            message_id,
+            level: 0,
+            ..
+        } = &e
+            && line
+                .get(message_id)
+                .is_some_and(|t| !matches!(t.message().body(), Body::Acknowledgement { .. }))
+        {
+            delivered += 1;
+        }
         effects.push(e);
     }
     for e in &effects {
@@ -236,7 +248,7 @@ pub(crate) async fn apply<T>(
         inner.line = line;
         inner.seq = seq + n;
     }
-    state.metrics.line_effects(&effects);
+    state.metrics.line_effects(&effects, delivered);
     state
         .metrics
         .line_state(counters.effects_dropped, pending as u64);
@@ -359,15 +371,13 @@ fn alert_subject(alert_id: &str) -> Option<SubjectId> {
 
 /// The conflict-alert id sent to `party` about `alert_id`: derived, so opening the same
 /// alert's conversation twice (after a crash) is a recognised repeat.
+/// Engine alert ids name tracks as `party/track`; the message id leaves the `/` out so that
+/// it is one path segment.
 fn conflict_message_id(alert_id: &str, party: &str) -> Option<MessageId> {
-    MessageId::new(format!("ca:{party}:{alert_id}"))
-        .ok()
-        .or_else(|| {
-            use sha2::Digest as _;
-            let d = sha2::Sha256::digest(format!("{party}\0{alert_id}").as_bytes());
-            let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
-            MessageId::new(format!("ca:{hex}")).ok()
-        })
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(alert_id.as_bytes());
+    let hex: String = d[..12].iter().map(|b| format!("{b:02x}")).collect();
+    MessageId::new(format!("ca:{party}:{hex}")).ok()
 }
 
 /// The engine's new tactical alert as one conflict-alert message to each of its parties, from
