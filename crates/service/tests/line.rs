@@ -1001,3 +1001,70 @@ async fn link_tests_measure_each_party_separately_from_the_agreement_state() {
         .collect();
     assert_eq!(esc, vec![json!(COALITION_COMMAND)]);
 }
+
+fn stored_alert(id: &str, created_ms: i64) -> deconflict_store::Alert {
+    // Each party's view holds its own track in full: the coalition's at 6000 m, Russia's at 6100 m.
+    let view = |own: &str, own_track: &str, own_alt: f64, other: &str, other_track: &str| {
+        json!({
+            "alert_id": id, "conflict_id": "c:1", "kind": "new", "level": "warning",
+            "created_unix_ms": created_ms, "parties": ["coalition", "russia"],
+            "time_to_los_s": 42.0, "closest_h_m": 150.0,
+            "own": {"party": own, "track_id": own_track, "time_unix_ms": created_ms, "alt_m": own_alt},
+            "other": {"party": other, "track_id": other_track, "time_unix_ms": created_ms}
+        })
+    };
+    deconflict_store::Alert {
+        id: id.into(),
+        conflict: "c:1".into(),
+        kind: "new".into(),
+        parties: vec!["coalition".into(), "russia".into()],
+        body: json!({
+            "coalition": view("coalition", "C1", 6000.0, "russia", "R1"),
+            "russia": view("russia", "R1", 6100.0, "coalition", "C1"),
+        })
+        .to_string(),
+        created_ms,
+    }
+}
+
+/// A crash between an alert's commit and its conversation: the next start opens it, once;
+/// an alert from long ago is left alone.
+#[tokio::test]
+async fn an_alert_stored_before_a_crash_gets_its_conversation_on_the_next_cycle_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0_MS);
+    let h = open_file(&dir, &clock);
+    let alerts = vec![
+        deconflict_store::Write::Alert(stored_alert("c:1:1", T0_MS)),
+        deconflict_store::Write::Alert(stored_alert("c:0:1", T0_MS - 3_600_000)),
+    ];
+    h.state
+        .with_store(move |s| s.commit(&alerts).map(|_| ()))
+        .await
+        .unwrap()
+        .unwrap();
+    drop(h);
+    clock.set_ms(T0_MS + 2_000);
+    let h = open_file(&dir, &clock);
+    h.cycle_at(T0_MS + 2_000).await;
+    h.cycle_at(T0_MS + 3_000).await;
+    drop(h);
+    let h = open_file(&dir, &clock);
+    h.cycle_at(T0_MS + 4_000).await;
+    for (party, own) in [("coalition", "C1"), ("russia", "R1")] {
+        let ev = h.line_events(party).await;
+        assert_eq!(ev.len(), 1, "{party}: {ev:?}");
+        let m = &ev[0].1["view"]["message"];
+        assert_eq!(m["subject"], json!({"kind": "alert", "id": "c:1:1"}));
+        assert_eq!(m["sent_at_ms"], T0_MS);
+        let body = &m["body"];
+        assert_eq!(body["level"], 3);
+        assert_eq!(body["time_to_los_ms"], 42_000);
+        assert_eq!(body["cpa_horizontal_mm"], 150_000);
+        assert_eq!(body["cpa_vertical_mm"], 100_000);
+        assert!(
+            [&body["track_a"]["track"], &body["track_b"]["track"]].contains(&&json!(own)),
+            "{body}"
+        );
+    }
+}

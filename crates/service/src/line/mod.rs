@@ -48,6 +48,9 @@ pub use wire::*;
 
 /// Alerts per party looked at after a restart, for conversations a crash left unopened.
 pub const CATCH_UP_ALERTS_MAX: usize = 256;
+/// Stored alerts younger than this get their conversation after a restart; an older one
+/// describes a conflict long past (the engine looks ahead minutes, not more).
+pub const CATCH_UP_AGE_MS_MAX: i64 = 600_000;
 /// Link-test reachability is measured over this much of the recent past (a week, the longest
 /// window the line measures).
 pub const REACHABILITY_WINDOW_MS: i64 = deconflict_line::units::DURATION_MS_MAX;
@@ -455,7 +458,9 @@ pub(crate) async fn after_cycle(
             let stored = state
                 .with_store(move |s| s.alerts_for(&party, CATCH_UP_ALERTS_MAX))
                 .await??;
-            alerts.extend(stored.into_iter().filter(|a| a.kind == "new"));
+            alerts.extend(stored.into_iter().filter(|a| {
+                a.kind == "new" && now_ms.saturating_sub(a.created_ms) <= CATCH_UP_AGE_MS_MAX
+            }));
         }
     }
     let messages: Vec<Message> = alerts
@@ -463,6 +468,15 @@ pub(crate) async fn after_cycle(
         .filter_map(conflict_messages)
         .flatten()
         .collect();
+    // Most cycles have nothing for the line: no copy, no commit.
+    let due = state
+        .line
+        .read(|line| line.poll_timeout())?
+        .is_some_and(|t| t.unix_ms() <= now_ms);
+    if messages.is_empty() && !due {
+        state.line.caught_up.store(true, Ordering::Relaxed);
+        return Ok(());
+    }
     apply(state, now_ms, |line, now| {
         for m in messages {
             let id = m.id().clone();
