@@ -562,6 +562,71 @@ async fn reachability(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const SEND: &str = r#"{"message":{"id":"coalition-1","from":"coalition","to":"russia","sent_at_ms":1491984000000,"subject":{"kind":"notification","id":"N-7"},"body":{"type":"free_text","written_in":"en","text":"Confirm."}},"entry_signature":"AAAA"}"#;
+    const ACK: &str =
+        r#"{"officer":"Petrov","time_unix_ms":1491984000000,"entry_signature":"AAAA"}"#;
+
+    fn is_client_error(e: &ApiError) -> bool {
+        e.status.is_client_error() && !e.body.code.is_empty() && !e.body.message.is_empty()
+    }
+
+    #[test]
+    fn the_sample_bodies_parse() {
+        parse::<LineSend>(SEND.as_bytes()).unwrap();
+        parse::<LineAck>(ACK.as_bytes()).unwrap();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any bytes: a value or a 4xx naming what is wrong, never a panic.
+        #[test]
+        fn request_bodies_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Err(e) = parse::<LineSend>(&bytes) {
+                prop_assert!(is_client_error(&e));
+            }
+            if let Err(e) = parse::<LineAck>(&bytes) {
+                prop_assert!(is_client_error(&e));
+            }
+        }
+
+        /// Every strict prefix of a valid body is refused.
+        #[test]
+        fn truncated_bodies_are_refused(cut in 0usize..1000) {
+            let send = &SEND.as_bytes()[..cut % SEND.len()];
+            prop_assert!(parse::<LineSend>(send).is_err());
+            let ack = &ACK.as_bytes()[..cut % ACK.len()];
+            prop_assert!(parse::<LineAck>(ack).is_err());
+        }
+
+        /// Any query string: a reader, or a 400 naming the parameter.
+        #[test]
+        fn query_strings_never_panic(q in "[a-z_%+=&:0-9A-F.-]{0,64}") {
+            let uri: Uri = format!("/v1/line/conversations/alert/a?{q}").parse().unwrap();
+            match reader(&uri, "ru") {
+                Ok(_) => {}
+                Err(e) => {
+                    prop_assert_eq!(e.status, StatusCode::BAD_REQUEST);
+                    prop_assert!(e.body.field.is_some());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_reader_defaults_to_the_callers_language_and_utc() {
+        let uri: Uri = "/x".parse().unwrap();
+        let r = reader(&uri, "ru").unwrap();
+        assert_eq!(r.lang.code(), "ru");
+        assert_eq!(r.utc_offset, UtcOffset::UTC);
+        let uri: Uri = "/x?lang=en&utc_offset=%2B03:00&coords=dms".parse().unwrap();
+        let r = reader(&uri, "ru").unwrap();
+        assert_eq!(r.lang.code(), "en");
+        assert_eq!(r.utc_offset.minutes(), 180);
+        assert_eq!(r.coordinates, CoordFormat::Dms);
+    }
 
     #[test]
     fn query_values_are_percent_decoded() {
