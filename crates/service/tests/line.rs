@@ -1068,3 +1068,178 @@ async fn an_alert_stored_before_a_crash_gets_its_conversation_on_the_next_cycle_
         );
     }
 }
+
+/// Two officers acknowledging at the same instant: exactly one acknowledgement counts.
+#[tokio::test]
+async fn concurrent_acknowledgements_count_exactly_once() {
+    let h = harness();
+    send_warning(&h, "coalition-1").await;
+    let t = h.now_ms();
+    let path = "/v1/line/messages/coalition-1/ack";
+    let a = ack_body("russia", "coalition-1", RUSSIA_DUTY, t);
+    let b = ack_body("russia", "coalition-1", RUSSIA_COMMAND, t);
+    let (ra, rb, ra2) = tokio::join!(
+        h.call("POST", path, &a, "russia"),
+        h.call("POST", path, &b, "russia"),
+        h.call("POST", path, &a, "russia"),
+    );
+    let mut statuses = vec![ra.0, rb.0, ra2.0];
+    statuses.sort();
+    // Either the duty officer won (twice, once a duplicate) or the command did.
+    assert!(
+        statuses == vec![200, 200, 409] || statuses == vec![200, 409, 409],
+        "{ra:?} {rb:?} {ra2:?}"
+    );
+    let acked = h.kinds("coalition").await;
+    assert_eq!(acked, vec!["line_acknowledged"]);
+    let metrics = h.state.metrics.render();
+    assert!(
+        metrics.contains("deconflict_line_acks_total 1\n"),
+        "{metrics}"
+    );
+}
+
+/// A store whose commits fail on demand, to show that a failed commit changes nothing.
+struct Flaky {
+    inner: SqliteStore,
+    fail: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Store for Flaky {
+    fn commit(
+        &mut self,
+        writes: &[deconflict_store::Write],
+    ) -> Result<deconflict_store::Committed, deconflict_store::StoreError> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            // Any store failure the service cannot attribute to the request.
+            return Err(deconflict_store::StoreError::SchemaTooNew { found: 0, known: 0 });
+        }
+        self.inner.commit(writes)
+    }
+    fn agreement_versions(
+        &self,
+    ) -> Result<Vec<deconflict_store::AgreementVersion>, deconflict_store::StoreError> {
+        self.inner.agreement_versions()
+    }
+    fn agreement_signatures(
+        &self,
+        version: u64,
+    ) -> Result<Vec<deconflict_store::AgreementSignature>, deconflict_store::StoreError> {
+        self.inner.agreement_signatures(version)
+    }
+    fn notification(
+        &self,
+        id: &str,
+    ) -> Result<Option<deconflict_store::Notification>, deconflict_store::StoreError> {
+        self.inner.notification(id)
+    }
+    fn notifications(
+        &self,
+        party: Option<&str>,
+    ) -> Result<Vec<deconflict_store::Notification>, deconflict_store::StoreError> {
+        self.inner.notifications(party)
+    }
+    fn notification_history(
+        &self,
+        id: &str,
+    ) -> Result<Vec<deconflict_store::Notification>, deconflict_store::StoreError> {
+        self.inner.notification_history(id)
+    }
+    fn latest_reports(
+        &self,
+    ) -> Result<Vec<deconflict_store::TrackReport>, deconflict_store::StoreError> {
+        self.inner.latest_reports()
+    }
+    fn track_history(
+        &self,
+        party: &str,
+        track_id: &str,
+    ) -> Result<Vec<deconflict_store::TrackReport>, deconflict_store::StoreError> {
+        self.inner.track_history(party, track_id)
+    }
+    fn alert(
+        &self,
+        id: &str,
+    ) -> Result<Option<deconflict_store::Alert>, deconflict_store::StoreError> {
+        self.inner.alert(id)
+    }
+    fn alerts_for(
+        &self,
+        party: &str,
+        limit: usize,
+    ) -> Result<Vec<deconflict_store::Alert>, deconflict_store::StoreError> {
+        self.inner.alerts_for(party, limit)
+    }
+    fn events_after(
+        &self,
+        party: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<deconflict_store::Event>, deconflict_store::StoreError> {
+        self.inner.events_after(party, after, limit)
+    }
+    fn last_seq(&self, party: &str) -> Result<u64, deconflict_store::StoreError> {
+        self.inner.last_seq(party)
+    }
+    fn line_entries_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<deconflict_store::LineEntry>, deconflict_store::StoreError> {
+        self.inner.line_entries_after(after, limit)
+    }
+    fn line_last_seq(&self) -> Result<u64, deconflict_store::StoreError> {
+        self.inner.line_last_seq()
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_changes_nothing_and_the_retry_is_accepted_once() {
+    let clock = ManualClock::new(T0_MS);
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let store = Flaky {
+        inner: SqliteStore::open_in_memory().unwrap(),
+        fail: fail.clone(),
+    };
+    let h = open(false, Box::new(store), &clock);
+    send_warning(&h, "coalition-1").await;
+    let before = h.snapshot().await;
+    fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let m = strike_warning("coalition-2", "coalition", "russia", T0_MS);
+    let body = send_body(&m, "coalition");
+    let (s, v) = h
+        .call("POST", "/v1/line/messages", &body, "coalition")
+        .await;
+    assert_eq!(s, 500, "{v}");
+    let ack = ack_body("russia", "coalition-1", RUSSIA_DUTY, T0_MS);
+    let (s, _) = h
+        .call("POST", "/v1/line/messages/coalition-1/ack", &ack, "russia")
+        .await;
+    assert_eq!(s, 500);
+    // Deadlines falling due while the store fails are not lost either.
+    // (The cycle's own alerts commit nothing here; the line's commit fails and is logged.)
+    h.clock.set_ms(T0_MS + 130_000);
+    h.state.run_cycle().await.unwrap();
+    fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    h.clock.set_ms(T0_MS);
+    assert_eq!(h.snapshot().await, before, "nothing changed");
+    let (s, _) = h
+        .call("GET", "/v1/line/messages/coalition-2", "", "coalition")
+        .await;
+    assert_eq!(s, 404);
+    // The retries go through, each once.
+    let (s, v) = h
+        .call("POST", "/v1/line/messages", &body, "coalition")
+        .await;
+    assert_eq!((s, v["duplicate"].as_bool()), (201, Some(false)), "{v}");
+    let (s, v) = h
+        .call("POST", "/v1/line/messages/coalition-1/ack", &ack, "russia")
+        .await;
+    assert_eq!((s, v["duplicate"].as_bool()), (200, Some(false)), "{v}");
+    h.cycle_at(T0_MS + 130_000).await;
+    assert_eq!(
+        h.kinds("coalition").await,
+        vec!["line_acknowledged", "line_overdue", "line_escalated"],
+        "coalition-2's deadline fell due once the store came back"
+    );
+}
