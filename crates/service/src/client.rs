@@ -24,7 +24,12 @@ use crate::sse::{SseMessage, SseParser};
 pub enum ClientError {
     #[error("HTTP: {0}")]
     Http(String),
-    #[error("{status}: {body:?}")]
+    #[error(
+        "HTTP {status} {}: {}{}",
+        body.code,
+        body.message,
+        body.field.as_ref().map(|f| format!(" (field {f})")).unwrap_or_default()
+    )]
     Status { status: u16, body: ErrorBody },
     #[error("unexpected response: {0}")]
     Decode(String),
@@ -144,15 +149,94 @@ impl PartyClient {
             None => Vec::new(),
         };
         let (status, resp) = self.send(method, path, bytes).await?;
-        if !(200..300).contains(&status) {
-            let body = serde_json::from_slice(&resp).unwrap_or(ErrorBody {
-                code: "unknown".into(),
-                message: String::from_utf8_lossy(&resp).into_owned(),
-                field: None,
-            });
-            return Err(ClientError::Status { status, body });
-        }
+        check_status(status, &resp)?;
         serde_json::from_slice(&resp).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// The log's key id and every key it knows (`GET /v1/log/keys`).
+    pub async fn log_keys(&self) -> Result<crate::log_api::LogKeys, ClientError> {
+        self.call::<(), _>("GET", "/v1/log/keys", None).await
+    }
+
+    /// The latest signed tree head with the consistency proof from `since`
+    /// (`GET /v1/log/tree-head`). Unchecked: give it to a [`deconflict_ledger::Monitor`].
+    pub async fn log_tree_head(
+        &self,
+        since: u64,
+    ) -> Result<deconflict_ledger::TreeHeadUpdate, ClientError> {
+        let (status, body) = self
+            .send(
+                "GET",
+                &format!("/v1/log/tree-head?since={since}"),
+                Vec::new(),
+            )
+            .await?;
+        check_status(status, &body)?;
+        deconflict_ledger::TreeHeadUpdate::from_json(&body)
+            .map_err(|e| ClientError::Decode(format!("tree head update: {e}")))
+    }
+
+    /// Entries `[start, end)` in their signed form (at most 1000 per call, fewer when the log
+    /// is shorter). Signatures are not checked here.
+    pub async fn log_entries(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<deconflict_ledger::SignedEntry>, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            entries: Vec<serde_json::Value>,
+        }
+        let page: Page = self
+            .call::<(), _>(
+                "GET",
+                &format!("/v1/log/entries?start={start}&end={end}"),
+                None,
+            )
+            .await?;
+        page.entries
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                // serde_json writes object keys sorted and compact: the canonical form of a
+                // ledger record, which `from_bytes` then checks exactly.
+                let bytes =
+                    serde_json::to_vec(v).map_err(|e| ClientError::Decode(e.to_string()))?;
+                deconflict_ledger::SignedEntry::from_bytes(&bytes)
+                    .map_err(|e| ClientError::Decode(format!("entry {}: {e}", start + i as u64)))
+            })
+            .collect()
+    }
+
+    /// Countersigns `tree_head` as this party (an entry signed with the party's key, dated by
+    /// its clock) and posts it (`POST /v1/log/cosignatures`).
+    pub async fn post_cosignature(
+        &self,
+        tree_head: &deconflict_ledger::TreeHead,
+    ) -> Result<crate::log_api::CosignatureAccepted, ClientError> {
+        let party = deconflict_ledger::KeyId::new(self.party.as_str())
+            .map_err(|e| ClientError::Decode(format!("party id: {e}")))?;
+        let time_ms = u64::try_from(self.clock.now_ms()).unwrap_or(0);
+        let entry = deconflict_ledger::Entry::cosignature(party, time_ms, tree_head.clone())
+            .and_then(|e| deconflict_ledger::SignedEntry::sign(e, &self.key))
+            .map_err(|e| ClientError::Decode(format!("countersignature: {e}")))?;
+        let (status, body) = self
+            .send("POST", "/v1/log/cosignatures", entry.as_bytes().to_vec())
+            .await?;
+        check_status(status, &body)?;
+        serde_json::from_slice(&body).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Who countersigned which head (`GET /v1/log/cosignatures`).
+    pub async fn log_cosignatures(
+        &self,
+        size: Option<u64>,
+    ) -> Result<crate::log_api::CosignatureList, ClientError> {
+        let path = match size {
+            Some(s) => format!("/v1/log/cosignatures?size={s}"),
+            None => "/v1/log/cosignatures".to_string(),
+        };
+        self.call::<(), _>("GET", &path, None).await
     }
 
     /// Opens the party's event stream after `after` (sent as `Last-Event-ID`).
@@ -189,6 +273,19 @@ impl PartyClient {
             pending: std::collections::VecDeque::new(),
         })
     }
+}
+
+/// A 4xx/5xx answer as an error carrying its body.
+fn check_status(status: u16, body: &[u8]) -> Result<(), ClientError> {
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let body = serde_json::from_slice(body).unwrap_or(ErrorBody {
+        code: "unknown".into(),
+        message: String::from_utf8_lossy(body).into_owned(),
+        field: None,
+    });
+    Err(ClientError::Status { status, body })
 }
 
 /// An open event stream.

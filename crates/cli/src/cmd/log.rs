@@ -33,6 +33,9 @@ pub enum Command {
     /// Check a fetched tree head (and its consistency proof) against the last one verified, and
     /// keep it as the new last verified head.
     CheckHead(CheckHeadArgs),
+    /// Follow a running service's log as a party: fetch the latest tree head and the proof that
+    /// it extends the last verified one, check both, save the head, countersign it.
+    Follow(FollowArgs),
 }
 
 #[derive(clap::Args)]
@@ -93,6 +96,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::TreeHead(a) => tree_head(a),
         Command::Proof(a) => proof(a),
         Command::CheckHead(a) => check_head(a),
+        Command::Follow(a) => follow(a),
     }
 }
 
@@ -146,6 +150,321 @@ fn proof(a: ProofArgs) -> anyhow::Result<ExitCode> {
         println!("{h}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct FollowArgs {
+    #[command(flatten)]
+    connect: crate::cmd::connect::ConnectArgs,
+    /// The party's state file (the same format as `log check-head`'s): the log followed, its
+    /// key, the last verified tree head. Created on first use.
+    #[arg(long, value_name = "FILE")]
+    state: PathBuf,
+    /// The log's public key (64 hex digits, as the operator published it): pins it when the
+    /// state file is created, and must match the state file's key afterwards.
+    #[arg(long, value_name = "HEX", conflicts_with = "trust_on_first_use")]
+    log_key: Option<String>,
+    /// Create the state file with the key the service reports, printed for the operator to
+    /// compare with the published one.
+    #[arg(long)]
+    trust_on_first_use: bool,
+    /// Check again every SECONDS until interrupted (network failures are reported and retried;
+    /// a failed check stops).
+    #[arg(long, value_name = "SECONDS")]
+    watch: Option<u64>,
+}
+
+/// Most new entries read to decide whether a head covers anything but countersignatures.
+const FOLLOW_SCAN_ENTRIES_MAX: u64 = 1000;
+
+/// Why one round of `follow` stopped.
+enum FollowFailure {
+    /// The service could not be reached or answered with an error: retried under --watch.
+    Service(anyhow::Error),
+    /// A check failed (or the party's own files are bad): never retried.
+    Check(anyhow::Error),
+}
+
+fn service_err(
+    what: &str,
+) -> impl FnOnce(deconflict_service::client::ClientError) -> FollowFailure + '_ {
+    move |e| FollowFailure::Service(anyhow::anyhow!("{what}: {e}"))
+}
+
+fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
+    let client = a.connect.client()?;
+    let rt = crate::cmd::connect::runtime()?;
+    rt.block_on(async {
+        loop {
+            match follow_round(&a, &client).await {
+                Ok(()) => {}
+                Err(FollowFailure::Check(e)) => return Err(e),
+                Err(FollowFailure::Service(e)) if a.watch.is_none() => return Err(e),
+                Err(FollowFailure::Service(e)) => {
+                    eprintln!("deconflict: warning: {e:#}; retrying");
+                }
+            }
+            let Some(secs) = a.watch else {
+                return Ok(ExitCode::SUCCESS);
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(secs.max(1))) => {}
+                _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            }
+        }
+    })
+}
+
+/// The state file, or a new monitor pinned to `--log-key` or (with `--trust-on-first-use`) to the
+/// key the service reports.
+async fn follow_monitor(
+    a: &FollowArgs,
+    client: &deconflict_service::client::PartyClient,
+) -> Result<Monitor, FollowFailure> {
+    let check = |e: anyhow::Error| FollowFailure::Check(e);
+    let pinned = match &a.log_key {
+        Some(hex) => Some(
+            PublicKey::from_hex(hex)
+                .context("--log-key")
+                .map_err(check)?,
+        ),
+        None => None,
+    };
+    match std::fs::read(&a.state) {
+        Ok(bytes) => {
+            let m = Monitor::from_json(&bytes)
+                .with_context(|| format!("{}: not a log state file", a.state.display()))
+                .map_err(check)?;
+            if let Some(p) = pinned
+                && p != m.log_key
+            {
+                return Err(check(anyhow::anyhow!(
+                    "--log-key {} differs from the key {} pinned in {}",
+                    p.to_hex(),
+                    m.log_key.to_hex(),
+                    a.state.display()
+                )));
+            }
+            Ok(m)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if pinned.is_none() && !a.trust_on_first_use {
+                return Err(check(anyhow::anyhow!(
+                    "{} does not exist: pass --log-key HEX (the log's key as the operator published it) or --trust-on-first-use",
+                    a.state.display()
+                )));
+            }
+            let keys = client
+                .log_keys()
+                .await
+                .map_err(service_err("GET /v1/log/keys"))?;
+            let log = KeyId::new(keys.log.clone())
+                .with_context(|| format!("the service names its log {:?}", keys.log))
+                .map_err(check)?;
+            let reported = keys
+                .keys
+                .get(&keys.log)
+                .map(|hex| PublicKey::from_hex(hex))
+                .transpose()
+                .context("the service's log key")
+                .map_err(check)?
+                .ok_or_else(|| {
+                    check(anyhow::anyhow!(
+                        "the service lists no key for its log {log}"
+                    ))
+                })?;
+            // The party's own key as the log knows it must be the one it signs with.
+            let own = PublicKey(client.signing_key().verifying_key());
+            if keys.keys.get(client.party()) != Some(&own.to_hex()) {
+                return Err(check(anyhow::anyhow!(
+                    "the log does not bind party {} to the key in --key ({})",
+                    client.party(),
+                    own.to_hex()
+                )));
+            }
+            let key = match pinned {
+                Some(p) if p != reported => {
+                    return Err(check(anyhow::anyhow!(
+                        "the service reports log key {} but --log-key is {}: not following",
+                        reported.to_hex(),
+                        p.to_hex()
+                    )));
+                }
+                Some(p) => {
+                    println!("pinned   log {log} key {} (from --log-key)", p.to_hex());
+                    p
+                }
+                None => {
+                    println!(
+                        "pinned   log {log} key {} (trusted on first use: compare it with the key the operator published)",
+                        reported.to_hex()
+                    );
+                    reported
+                }
+            };
+            Ok(Monitor::new(log, key.0))
+        }
+        Err(e) => Err(check(
+            anyhow::Error::new(e).context(format!("{}", a.state.display())),
+        )),
+    }
+}
+
+/// One round: fetch, check, save, countersign; one line per step.
+async fn follow_round(
+    a: &FollowArgs,
+    client: &deconflict_service::client::PartyClient,
+) -> Result<(), FollowFailure> {
+    let check = |e: anyhow::Error| FollowFailure::Check(e);
+    let mut monitor = follow_monitor(a, client).await?;
+    // Before asking the service anything about it: is the head we kept really the log's?
+    monitor.check_saved().map_err(|e| {
+        check(anyhow::anyhow!(
+            "{}: check of the saved head failed: {e}",
+            a.state.display()
+        ))
+    })?;
+    let old = monitor.tree_head.clone();
+    let since = old.as_ref().map_or(0, |h| h.tree_head().size());
+    let update = client
+        .log_tree_head(since)
+        .await
+        .map_err(service_err("GET /v1/log/tree-head"))?;
+    let th = update.tree_head.tree_head().clone();
+    println!(
+        "fetched  size {} root {} time_ms {} from {}",
+        th.size(),
+        th.root(),
+        th.time_ms(),
+        a.connect.service
+    );
+    if let Err(e) = monitor.accept(&update) {
+        let evidence = write_evidence(&a.state, old.as_ref(), &update, &e)
+            .map_err(|w| check(w.context("writing the evidence")))?;
+        let what = match &e {
+            deconflict_ledger::HeadCheckError::Fork(_) => {
+                "FORK: the log signed two different trees of the same size (misbehaviour by the log's signer)"
+            }
+            deconflict_ledger::HeadCheckError::Inconsistent { .. } => {
+                "INCONSISTENT: the new head does not extend the verified one (the log rewrote its history)"
+            }
+            _ => "the new head was refused",
+        };
+        return Err(check(anyhow::anyhow!(
+            "{what}: {e}; both signed heads kept in {}; state file {} left unchanged",
+            evidence.display(),
+            a.state.display()
+        )));
+    }
+    match &old {
+        Some(o) => println!(
+            "verified size {}: signed by {}, consistent with the saved head of size {}",
+            th.size(),
+            th.log(),
+            o.tree_head().size()
+        ),
+        None => println!(
+            "verified size {}: signed by {} (first head)",
+            th.size(),
+            th.log()
+        ),
+    }
+    write_atomically(&a.state, &monitor.to_json()).map_err(check)?;
+    println!("saved    {}", a.state.display());
+
+    // A head that covers nothing new but countersignatures is not countersigned again; otherwise
+    // two parties following each other's countersignatures would grow the log forever.
+    if let Some(o) = &old {
+        let from = o.tree_head().size();
+        if th.size() > from && th.size() - from <= FOLLOW_SCAN_ENTRIES_MAX {
+            let entries = client
+                .log_entries(from, th.size())
+                .await
+                .map_err(service_err("GET /v1/log/entries"))?;
+            let only_cosignatures = entries.len() as u64 == th.size() - from
+                && entries
+                    .iter()
+                    .all(|e| matches!(e.entry().body(), EntryBody::TreeHeadCosignature { .. }));
+            if only_cosignatures {
+                println!(
+                    "cosigned skipped: the {} entries since size {from} are all countersignatures",
+                    entries.len()
+                );
+                return Ok(());
+            }
+        }
+    }
+    let accepted = client
+        .post_cosignature(&th)
+        .await
+        .map_err(service_err("POST /v1/log/cosignatures"))?;
+    if accepted.appended {
+        println!(
+            "cosigned size {}: entry {} appended",
+            accepted.size, accepted.index
+        );
+    } else {
+        println!(
+            "cosigned size {}: already countersigned as entry {}",
+            accepted.size, accepted.index
+        );
+    }
+    Ok(())
+}
+
+/// Writes what a refused head rests on next to the state file: the head kept, the head and proof
+/// received, and (for a fork) both conflicting signed heads. Returns the file's path.
+fn write_evidence(
+    state: &Path,
+    saved: Option<&SignedTreeHead>,
+    update: &TreeHeadUpdate,
+    error: &deconflict_ledger::HeadCheckError,
+) -> anyhow::Result<PathBuf> {
+    let now_ms = deconflict_journal::system_now_ms();
+    let name = format!(
+        "{}.evidence-{now_ms}.json",
+        state
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "state".into())
+    );
+    let path = state.with_file_name(name);
+    let head = |h: &SignedTreeHead| String::from_utf8_lossy(h.as_bytes()).into_owned();
+    let mut text = String::from("{\n");
+    text.push_str(&format!(
+        "  \"check\": {},\n",
+        json_string(&error.to_string())
+    ));
+    if let deconflict_ledger::HeadCheckError::Fork(evidence) = error {
+        text.push_str(&format!(
+            "  \"fork\": [\n    {},\n    {}\n  ],\n",
+            head(&evidence.first),
+            head(&evidence.second)
+        ));
+    }
+    text.push_str(&format!(
+        "  \"saved_tree_head\": {},\n",
+        saved.map(head).unwrap_or_else(|| "null".into())
+    ));
+    let received = String::from_utf8_lossy(&update.to_json()).into_owned();
+    text.push_str(&format!("  \"received\": {}\n}}\n", received.trim_end()));
+    write_atomically(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// A JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn check_head(a: CheckHeadArgs) -> anyhow::Result<ExitCode> {
@@ -636,6 +955,8 @@ fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
+/// Writes beside the target, syncs, renames over it, then syncs the directory: a reader (or a
+/// crash) sees the old file or the new one, never half of one.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("partial");
     let mut f = std::fs::File::create(&tmp).with_context(|| format!("{}", tmp.display()))?;
@@ -643,5 +964,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .and_then(|()| f.sync_all())
         .with_context(|| format!("{}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("{}", path.display()))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("{}", dir.display()))?;
     Ok(())
 }

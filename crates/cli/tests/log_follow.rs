@@ -1,0 +1,352 @@
+//! `deconflict log follow` against the real `deconflict serve` on loopback, over a data directory
+//! made by `deconflict demo --data-dir`: a party follows the log twice with traffic in between
+//! (the second run checks consistency from the first, and both heads are countersigned); a state
+//! file whose saved head was altered stops the run naming the check; a head forged with the log's
+//! own key for a size the party will fetch again is reported as a fork, with both signed heads
+//! kept beside the state file.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+
+use deconflict_ledger::{ForkEvidence, Hash, Monitor, PublicKey, SignedTreeHead, TreeHead};
+use deconflict_service::client::PartyClient;
+use deconflict_service::datadir::{self, DataDir};
+use deconflict_service::wire::{
+    AreaIn, LatLon, NotificationAccepted, NotificationCreate, NotificationIn,
+};
+use deconflict_service::{Clock, SystemClock};
+
+const BIN: &str = env!("CARGO_BIN_EXE_deconflict");
+
+/// A fresh directory under the system's temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "deconflict-{name}-{}-{}",
+            std::process::id(),
+            SystemClock.now_ms()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The running server, killed on drop.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(data: &Path) -> (Server, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(data)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (Server(child), base)
+}
+
+fn follow(base: &str, data: &Path, party: &str, state: &Path, extra: &[&str]) -> Output {
+    let out = Command::new(BIN)
+        .args([
+            "log",
+            "follow",
+            "--service",
+            base,
+            "--party",
+            party,
+            "--key",
+        ])
+        .arg(data.join("keys").join(format!("{party}.key")))
+        .arg("--state")
+        .arg(state)
+        .args(extra)
+        .output()
+        .unwrap();
+    eprintln!(
+        "--- follow {party} (exit {:?})\n{}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The number after `prefix` on the first line that starts with it.
+fn number_after(text: &str, prefix: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix:?} in {text}"))
+}
+
+fn client(data: &DataDir, base: &str, party: &str) -> PartyClient {
+    let key = datadir::read_secret_key(&data.key(party)).unwrap();
+    PartyClient::new(
+        base,
+        party,
+        datadir::signing_key(&key).unwrap(),
+        Arc::new(SystemClock),
+    )
+}
+
+fn notification(id: &str) -> NotificationCreate {
+    let now = SystemClock.now_ms();
+    NotificationCreate {
+        id: id.into(),
+        notification: NotificationIn {
+            area: AreaIn::Circle {
+                centre: LatLon {
+                    lat_deg: 12.0,
+                    lon_deg: 12.0,
+                },
+                radius_m: 1000.0,
+            },
+            alt_min_m: 1000.0,
+            alt_max_m: 2000.0,
+            start_unix_ms: now,
+            end_unix_ms: now + 600_000,
+            callsigns: vec![],
+            aircraft_count: None,
+            aircraft_type: None,
+            remarks: None,
+            strike_warning: false,
+        },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_twice_then_altered_state_then_fork() {
+    let tmp = TempDir::new("log-follow");
+    let root = tmp.0.join("data");
+    let demo = Command::new(BIN)
+        .args(["demo", "--data-dir"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let data = DataDir::new(&root);
+    let service_key =
+        datadir::signing_key(&datadir::read_secret_key(&data.key("service")).unwrap()).unwrap();
+    let log_key_hex = PublicKey(service_key.verifying_key()).to_hex();
+    let (_server, base) = serve(&root);
+    let state = tmp.0.join("coalition-log.json");
+
+    // No state and no key to pin: refused before anything is fetched.
+    let o = follow(&base, &root, "coalition", &state, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--trust-on-first-use"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!state.exists());
+
+    // First run: the key pinned, the head checked, saved and countersigned.
+    let o = follow(
+        &base,
+        &root,
+        "coalition",
+        &state,
+        &["--log-key", &log_key_hex],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let first = number_after(&text, "verified size ");
+    assert!(text.contains("(first head)"), "{text}");
+    assert_eq!(number_after(&text, "cosigned size "), first);
+    assert!(text.contains(&format!("entry {first} appended")), "{text}");
+    let saved = Monitor::from_json(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(saved.tree_head.as_ref().unwrap().tree_head().size(), first);
+
+    // Traffic: the other party follows too (trusting the key on first use), and a notification.
+    let russia_state = tmp.0.join("russia-log.json");
+    let o = follow(
+        &base,
+        &root,
+        "russia",
+        &russia_state,
+        &["--trust-on-first-use"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&log_key_hex),
+        "the key is shown for the operator to compare"
+    );
+    let coalition = client(&data, &base, "coalition");
+    coalition
+        .call::<_, NotificationAccepted>("POST", "/v1/notifications", Some(&notification("f-1")))
+        .await
+        .unwrap();
+
+    // Second run: consistent with the first head, which it names.
+    let o = follow(&base, &root, "coalition", &state, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let second = number_after(&text, "verified size ");
+    assert!(second > first + 1, "{text}");
+    assert!(
+        text.contains(&format!("consistent with the saved head of size {first}")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("entry {second} appended")), "{text}");
+    let listed = coalition.log_cosignatures(None).await.unwrap();
+    let who: Vec<(String, u64)> = listed
+        .cosignatures
+        .iter()
+        .map(|c| (c.party.clone(), c.size))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("coalition".to_string(), first),
+            ("russia".to_string(), first + 1),
+            ("coalition".to_string(), second)
+        ]
+    );
+
+    // Only countersignatures since the saved head: checked and saved, not countersigned again
+    // (two parties following each other's countersignatures would otherwise grow the log
+    // forever).
+    let o = follow(&base, &root, "russia", &russia_state, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = follow(&base, &root, "coalition", &state, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains(&format!("consistent with the saved head of size {second}")),
+        "{text}"
+    );
+    assert!(text.contains("are all countersignatures"), "{text}");
+    assert!(!text.contains("appended"), "{text}");
+
+    // A state file whose saved head was altered: refused, naming the check; the file is kept.
+    let good = std::fs::read_to_string(&state).unwrap();
+    let saved = Monitor::from_json(good.as_bytes()).unwrap();
+    let root_hex = saved
+        .tree_head
+        .as_ref()
+        .unwrap()
+        .tree_head()
+        .root()
+        .to_hex();
+    let altered = good.replace(&root_hex, &Hash::of(b"altered").to_hex());
+    assert_ne!(altered, good);
+    std::fs::write(&state, &altered).unwrap();
+    let o = follow(&base, &root, "coalition", &state, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("check of the saved head failed"), "{err}");
+    assert!(
+        err.contains("signature of service does not verify"),
+        "{err}"
+    );
+    assert!(
+        !stdout(&o).contains("fetched"),
+        "nothing is fetched on an altered state"
+    );
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), altered);
+
+    // A fork: the log's key signs another root for the size the party fetches next. (Should the
+    // log grow between forging and fetching, the run reports an inconsistent head instead;
+    // try again.)
+    let mut forked = false;
+    for _ in 0..5 {
+        let latest = coalition.log_tree_head(0).await.unwrap().tree_head;
+        let th = latest.tree_head();
+        let forged = SignedTreeHead::sign(
+            TreeHead::new(th.log().clone(), th.size(), Hash::of(b"fork"), th.time_ms()).unwrap(),
+            &service_key,
+        );
+        let mut m = Monitor::new(th.log().clone(), service_key.verifying_key());
+        m.tree_head = Some(forged.clone());
+        std::fs::write(&state, m.to_json()).unwrap();
+        let o = follow(&base, &root, "coalition", &state, &[]);
+        assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+        let err = stderr(&o);
+        assert_eq!(
+            std::fs::read(&state).unwrap(),
+            m.to_json(),
+            "state left unchanged"
+        );
+        let evidence = evidence_files(&tmp.0);
+        assert!(
+            !evidence.is_empty(),
+            "no evidence file beside the state file"
+        );
+        if err.contains("INCONSISTENT") {
+            for e in evidence {
+                std::fs::remove_file(e).unwrap();
+            }
+            continue;
+        }
+        assert!(err.contains("FORK"), "{err}");
+        assert!(err.contains("misbehaviour"), "{err}");
+        assert_eq!(evidence.len(), 1);
+        let text = std::fs::read_to_string(&evidence[0]).unwrap();
+        let heads: Vec<SignedTreeHead> = text
+            .lines()
+            .filter_map(|l| {
+                SignedTreeHead::from_bytes(l.trim().trim_end_matches(',').as_bytes()).ok()
+            })
+            .collect();
+        assert_eq!(heads.len(), 2, "{text}");
+        assert!(heads.contains(&forged) && heads.contains(&latest), "{text}");
+        let proof = ForkEvidence::detect(&heads[0], &heads[1], &service_key.verifying_key());
+        assert!(
+            proof.is_some(),
+            "the kept heads prove the fork to anyone with the log's key"
+        );
+        forked = true;
+        break;
+    }
+    assert!(forked, "the fork was never reported");
+}
+
+fn evidence_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy()
+                    .starts_with("coalition-log.json.evidence-")
+            })
+        })
+        .collect()
+}
