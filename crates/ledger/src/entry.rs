@@ -75,6 +75,10 @@ pub enum AgreementEventKind {
     ConditionAttached,
     /// A new version was proposed.
     Amended,
+    /// A party terminated the agreement (final).
+    Terminated,
+    /// A party signed a reactivation; in force again when every party's is in the log.
+    ReactivationSigned,
 }
 
 /// The kind-specific content of an entry. Domain content that varies (areas, altitude blocks,
@@ -387,6 +391,39 @@ mod tests {
         assert_eq!(
             String::from_utf8(e.to_canonical()).unwrap(),
             r#"{"author":"service","body":{"alert":{"alert_id":"a-1","fields":{"cpa_h_m":{"int":480},"note":{"text":"близко"}},"level":"warning","parties":["blue","red"]}},"time_ms":1700000000000,"v":1}"#
+        );
+    }
+
+    /// Each agreement event kind has one spelling; the ones written before the last two were
+    /// added are unchanged.
+    #[test]
+    fn golden_spelling_of_every_agreement_event_kind() {
+        use AgreementEventKind as K;
+        let spelled: Vec<String> = [
+            K::Signed,
+            K::InForce,
+            K::Suspended,
+            K::Reactivated,
+            K::ConditionAttached,
+            K::Amended,
+            K::Terminated,
+            K::ReactivationSigned,
+        ]
+        .iter()
+        .map(|k| String::from_utf8(to_canonical(k)).unwrap())
+        .collect();
+        assert_eq!(
+            spelled,
+            [
+                r#""signed""#,
+                r#""in_force""#,
+                r#""suspended""#,
+                r#""reactivated""#,
+                r#""condition_attached""#,
+                r#""amended""#,
+                r#""terminated""#,
+                r#""reactivation_signed""#
+            ]
         );
     }
 
