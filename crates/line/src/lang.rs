@@ -149,4 +149,91 @@ impl ReaderProfile {
             coordinates,
         }
     }
+
+    /// A reader from a URL query string, `lang=ru&utc_offset=%2B03:00&coords=dms` (any
+    /// subset, values percent-encoded as in RFC 3986 §2.1, `+` read as a space), each
+    /// parameter given overriding `default`. Errors name the parameter.
+    pub fn from_query(query: &str, default: ReaderProfile) -> Result<ReaderProfile, QueryError> {
+        if query.len() > QUERY_BYTES_MAX {
+            return Err(QueryError {
+                param: String::new(),
+                reason: format!("{} bytes, at most {QUERY_BYTES_MAX}", query.len()),
+                unknown: false,
+            });
+        }
+        let mut r = default;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let err = |reason: String, unknown: bool| QueryError {
+                param: k.chars().take(64).collect(),
+                reason,
+                unknown,
+            };
+            let v = percent_decode(v)
+                .ok_or_else(|| err("bad percent-encoding (%XX, UTF-8)".into(), false))?;
+            match k {
+                "lang" => r.lang = Language::parse(&v).map_err(|e| err(e.to_string(), false))?,
+                // A literal `+` arrives as a space when the sender did not escape it.
+                "utc_offset" => {
+                    r.utc_offset = UtcOffset::parse(&v.replace(' ', "+"))
+                        .map_err(|e| err(e.to_string(), false))?
+                }
+                "coords" => {
+                    r.coordinates = match v.as_str() {
+                        "decimal" => CoordFormat::Decimal,
+                        "dms" => CoordFormat::Dms,
+                        _ => return Err(err(format!("{v:?} is not decimal or dms"), false)),
+                    }
+                }
+                _ => {
+                    return Err(err(
+                        "unknown parameter; allowed: lang, utc_offset, coords".into(),
+                        true,
+                    ));
+                }
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// Longest query string [`ReaderProfile::from_query`] reads, bytes.
+pub const QUERY_BYTES_MAX: usize = 1024;
+
+/// A reader's query string refused: which parameter (empty for the whole string), why, and
+/// whether the parameter is one [`ReaderProfile::from_query`] does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{param}: {reason}")]
+pub struct QueryError {
+    pub param: String,
+    pub reason: String,
+    pub unknown: bool,
+}
+
+/// `%XX` escapes and `+` as space; `None` for a broken escape or bytes that are not UTF-8.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }

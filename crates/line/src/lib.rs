@@ -21,7 +21,7 @@ pub mod story;
 pub mod units;
 
 pub use ids::{MessageId, OfficerName, PartyId, SubjectId, Text, TrackId};
-pub use lang::{CoordFormat, Language, ReaderProfile};
+pub use lang::{CoordFormat, Language, QueryError, ReaderProfile};
 pub use machine::{
     Accepted, AckLatency, AckRecord, Counters, Effect, Escalation, Event, Line, LineError,
     LoggedEvent, Reachability, RebuildError, Tracked,

@@ -416,74 +416,28 @@ async fn conversations(
     Ok(Json(list))
 }
 
-/// `%XX` escapes and `+` as space, as in a query string.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = s.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-fn bad_param(name: &str, message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_field(name)
-}
-
 /// The reader from `?lang=&utc_offset=&coords=`; the caller's agreement language, UTC and
-/// decimal degrees by default.
+/// decimal degrees by default. A bad value or an unknown parameter is a 400 naming it.
 fn reader(uri: &Uri, default_lang: &str) -> Result<ReaderProfile, ApiError> {
-    let mut lang = Language::parse(default_lang).unwrap_or_else(|_| Language::english());
-    let mut offset = UtcOffset::UTC;
-    let mut coords = CoordFormat::Decimal;
-    for pair in uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_decode(v).ok_or_else(|| bad_param(k, "bad percent-encoding"))?;
-        match k {
-            "lang" => lang = Language::parse(&v).map_err(|e| bad_param(k, e.to_string()))?,
-            "utc_offset" => {
-                // A literal "+" arrives as a space when the client did not escape it.
-                let v = v.replace(' ', "+");
-                offset = UtcOffset::parse(&v).map_err(|e| bad_param(k, e.to_string()))?;
-            }
-            "coords" => {
-                coords = match v.as_str() {
-                    "decimal" => CoordFormat::Decimal,
-                    "dms" => CoordFormat::Dms,
-                    _ => return Err(bad_param(k, "decimal or dms")),
-                }
-            }
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "unknown_parameter",
-                    "unknown query parameter; allowed: lang, utc_offset, coords",
-                )
-                .with_field(k.chars().take(64).collect::<String>()));
-            }
-        }
-    }
-    Ok(ReaderProfile::new(lang, offset, coords))
+    let default = ReaderProfile::new(
+        Language::parse(default_lang).unwrap_or_else(|_| Language::english()),
+        UtcOffset::UTC,
+        CoordFormat::Decimal,
+    );
+    ReaderProfile::from_query(uri.query().unwrap_or(""), default).map_err(|e| {
+        let code = if e.unknown {
+            "unknown_parameter"
+        } else {
+            "invalid_parameter"
+        };
+        // An empty parameter name (`?=x`) or the whole string (too long) is named `query`.
+        let field = if e.param.is_empty() {
+            "query".to_string()
+        } else {
+            e.param.clone()
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string()).with_field(field)
+    })
 }
 
 /// One conversation the caller takes part in, with its text rendered in the reader's
@@ -626,14 +580,5 @@ mod tests {
         assert_eq!(r.lang.code(), "en");
         assert_eq!(r.utc_offset.minutes(), 180);
         assert_eq!(r.coordinates, CoordFormat::Dms);
-    }
-
-    #[test]
-    fn query_values_are_percent_decoded() {
-        assert_eq!(percent_decode("%2B03:00").as_deref(), Some("+03:00"));
-        assert_eq!(percent_decode("a+b").as_deref(), Some("a b"));
-        assert_eq!(percent_decode("%zz"), None);
-        assert_eq!(percent_decode("%2"), None);
-        assert_eq!(percent_decode("%C3%28"), None, "not UTF-8");
     }
 }
