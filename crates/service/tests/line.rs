@@ -612,6 +612,23 @@ async fn bad_messages_name_the_field_and_change_nothing() {
         );
         assert!(!v["message"].as_str().unwrap_or("").is_empty());
     }
+    // Padded beyond the largest message: refused before parsing.
+    let padded = format!(
+        "{}{}",
+        " ".repeat(70_000),
+        send_body(
+            &strike_warning("coalition-big", "coalition", "russia", t),
+            "coalition"
+        )
+    );
+    let (s, v) = h
+        .call("POST", "/v1/line/messages", &padded, "coalition")
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (413, Some("body_too_large")),
+        "{v}"
+    );
     // Too far from the service's clock.
     let old = strike_warning("coalition-old", "coalition", "russia", t - 3_600_000);
     let (s, v) = h

@@ -155,7 +155,21 @@ async fn send_message(
     })
 }
 
+/// Largest `POST /v1/line/messages` body: one message at its largest, its signature and
+/// room for the JSON around them.
+pub const SEND_BYTES_MAX: usize = deconflict_line::message::MESSAGE_BYTES_MAX + 4096;
+
 async fn send(state: &St, caller: &str, body: &[u8]) -> Result<LineAccepted, ApiError> {
+    if body.len() > SEND_BYTES_MAX {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "{} bytes; a line message request is at most {SEND_BYTES_MAX}",
+                body.len()
+            ),
+        ));
+    }
     let req: LineSend = parse(body)?;
     let m = req.message;
     if m.from().as_str() != caller {
