@@ -524,3 +524,54 @@ pub(crate) fn link_tests(state: &State, now_ms: i64) -> Vec<LinkTestReachability
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored log is durable: its encoding must not change unnoticed, or a restart could
+    /// not rebuild the line from what an earlier release wrote.
+    #[test]
+    fn golden_encoding_of_a_stored_line_event() {
+        let message: Message = serde_json::from_str(
+            r#"{"id":"coalition-1","from":"coalition","to":"russia","sent_at_ms":1491984000000,"subject":{"kind":"notification","id":"N-7"},"body":{"type":"free_text","written_in":"en","text":"Confirm."}}"#,
+        )
+        .unwrap();
+        let stored = Stored::Logged(LoggedEvent {
+            at_ms: Timestamp::from_unix_ms(1_491_984_000_500).unwrap(),
+            event: Event::Send { message },
+        });
+        let json = serde_json::to_string(&stored).unwrap();
+        assert_eq!(
+            json,
+            r#"{"logged":{"at_ms":1491984000500,"event":{"event":"send","message":{"id":"coalition-1","from":"coalition","to":"russia","sent_at_ms":1491984000000,"subject":{"kind":"notification","id":"N-7"},"body":{"type":"free_text","written_in":"en","text":"Confirm."}}}}}"#
+        );
+        let back: Stored = serde_json::from_str(&json).unwrap();
+        assert!(matches!(back, Stored::Logged(l) if l.at_ms.unix_ms() == 1_491_984_000_500));
+        let tick = serde_json::to_string(&Stored::Logged(LoggedEvent {
+            at_ms: Timestamp::from_unix_ms(7).unwrap(),
+            event: Event::Tick,
+        }))
+        .unwrap();
+        assert_eq!(tick, r#"{"logged":{"at_ms":7,"event":{"event":"tick"}}}"#);
+    }
+
+    #[test]
+    fn a_stored_configuration_round_trips() {
+        let a = deconflict_agreement::parse_toml(deconflict_agreement::TEMPLATE_TOML).unwrap();
+        let terms = Terms::from_agreement(&a).unwrap();
+        let config = config::line_config(&terms, Timestamp::from_unix_ms(1_000).unwrap()).unwrap();
+        let json = serde_json::to_string(&Stored::Opened {
+            config: config.clone(),
+        })
+        .unwrap();
+        assert!(
+            json.starts_with(r#"{"opened":{"config":{"rosters":[{"party":"service""#),
+            "{json}"
+        );
+        let Stored::Opened { config: back } = serde_json::from_str(&json).unwrap() else {
+            panic!("not a configuration: {json}");
+        };
+        assert_eq!(back, config);
+    }
+}
