@@ -1019,11 +1019,11 @@ async fn link_tests_measure_each_party_separately_from_the_agreement_state() {
     assert_eq!(esc, vec![json!(COALITION_COMMAND)]);
 }
 
-fn stored_alert(id: &str, created_ms: i64) -> deconflict_store::Alert {
+fn stored_alert(id: &str, kind: &str, level: &str, created_ms: i64) -> deconflict_store::Alert {
     // Each party's view holds its own track in full: the coalition's at 6000 m, Russia's at 6100 m.
     let view = |own: &str, own_track: &str, own_alt: f64, other: &str, other_track: &str| {
         json!({
-            "alert_id": id, "conflict_id": "c:1", "kind": "new", "level": "warning",
+            "alert_id": id, "conflict_id": "c:1", "kind": kind, "level": level,
             "created_unix_ms": created_ms, "parties": ["coalition", "russia"],
             "time_to_los_s": 42.0, "closest_h_m": 150.0,
             "own": {"party": own, "track_id": own_track, "time_unix_ms": created_ms, "alt_m": own_alt},
@@ -1032,8 +1032,8 @@ fn stored_alert(id: &str, created_ms: i64) -> deconflict_store::Alert {
     };
     deconflict_store::Alert {
         id: id.into(),
-        conflict: "c:1".into(),
-        kind: "new".into(),
+        conflict: id.rsplit_once(':').map_or(id, |(c, _)| c).into(),
+        kind: kind.into(),
         parties: vec!["coalition".into(), "russia".into()],
         body: json!({
             "coalition": view("coalition", "C1", 6000.0, "russia", "R1"),
@@ -1044,16 +1044,19 @@ fn stored_alert(id: &str, created_ms: i64) -> deconflict_store::Alert {
     }
 }
 
-/// A crash between an alert's commit and its conversation: the next start opens it, once;
-/// an alert from long ago is left alone.
+/// A crash between alerts' commit and their messages: the next start opens the conversation
+/// and continues it with the level change, once; an end and an alert from long ago are left
+/// alone.
 #[tokio::test]
 async fn an_alert_stored_before_a_crash_gets_its_conversation_on_the_next_cycle_once() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0_MS);
     let h = open_file(&dir, &clock);
     let alerts = vec![
-        deconflict_store::Write::Alert(stored_alert("c:1:1", T0_MS)),
-        deconflict_store::Write::Alert(stored_alert("c:0:1", T0_MS - 3_600_000)),
+        deconflict_store::Write::Alert(stored_alert("c:1:1", "new", "caution", T0_MS)),
+        deconflict_store::Write::Alert(stored_alert("c:1:2", "level", "warning", T0_MS + 1_000)),
+        deconflict_store::Write::Alert(stored_alert("c:1:3", "ended", "none", T0_MS + 1_500)),
+        deconflict_store::Write::Alert(stored_alert("c:0:1", "new", "warning", T0_MS - 3_600_000)),
     ];
     h.state
         .with_store(move |s| s.commit(&alerts).map(|_| ()))
@@ -1069,12 +1072,24 @@ async fn an_alert_stored_before_a_crash_gets_its_conversation_on_the_next_cycle_
     let h = open_file(&dir, &clock);
     h.cycle_at(T0_MS + 4_000).await;
     for (party, own) in [("coalition", "C1"), ("russia", "R1")] {
-        let ev = h.line_events(party).await;
-        assert_eq!(ev.len(), 1, "{party}: {ev:?}");
-        let m = &ev[0].1["view"]["message"];
+        // The new conflict and its change to a warning, in one thread; the end and the old
+        // conflict open nothing.
+        let mut ev = h.line_events(party).await;
+        ev.sort_by_key(|(_, b)| b["view"]["sent_unix_ms"].as_i64());
+        assert_eq!(ev.len(), 2, "{party}: {ev:?}");
+        assert_eq!(ev[0].1["view"]["message"]["body"]["level"], 2);
+        assert_ne!(ev[0].1["message_id"], ev[1].1["message_id"]);
+        let (_, conv) = h.call("GET", "/v1/line/conversations", "", party).await;
+        assert_eq!(
+            conv,
+            json!([{"subject_kind": "alert", "subject_id": "c:1:1", "messages": 2,
+                    "last_unix_ms": T0_MS + 2_000}])
+        );
+        let m = &ev[1].1["view"]["message"];
         assert_eq!(m["subject"], json!({"kind": "alert", "id": "c:1:1"}));
-        assert_eq!(m["sent_at_ms"], T0_MS);
+        assert_eq!(m["sent_at_ms"], T0_MS + 1_000);
         let body = &m["body"];
+        assert_eq!(body["alert_id"], "c:1:1");
         assert_eq!(body["level"], 3);
         assert_eq!(body["time_to_los_ms"], 42_000);
         assert_eq!(body["cpa_horizontal_mm"], 150_000);

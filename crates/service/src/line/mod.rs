@@ -383,11 +383,23 @@ fn conflict_message_id(alert_id: &str, party: &str) -> Option<MessageId> {
     MessageId::new(format!("ca:{party}:{hex}")).ok()
 }
 
-/// The engine's new tactical alert as one conflict-alert message to each of its parties, from
-/// the service, threaded on the alert. `None` for alerts that open no conversation (a level
-/// change, an end, a strategic overlap) or whose figures are out of range.
+/// The conversation an alert belongs to: a new conflict's alert opens one; a level change
+/// continues it (the service numbers a conflict's alerts `<conflict>:1`, `:2`, …, the first
+/// being the one that opened it). An end or a strategic overlap opens none.
+fn alert_thread(alert: &Alert) -> Option<String> {
+    match alert.kind.as_str() {
+        "new" => Some(alert.id.clone()),
+        "level" => Some(format!("{}:1", alert.conflict)),
+        _ => None,
+    }
+}
+
+/// The engine's tactical alert (a new conflict, or its level changed) as one conflict-alert
+/// message to each of its parties, from the service, threaded on the conflict's first alert.
+/// `None` for alerts that open no conversation or whose figures are out of range.
 pub(crate) fn conflict_messages(alert: &Alert) -> Option<Vec<Message>> {
-    if alert.kind != "new" || alert.parties.len() != 2 {
+    let thread = alert_thread(alert)?;
+    if alert.parties.len() != 2 {
         return None;
     }
     let views: serde_json::Map<String, serde_json::Value> =
@@ -403,7 +415,7 @@ pub(crate) fn conflict_messages(alert: &Alert) -> Option<Vec<Message>> {
         "caution" => 2,
         _ => 1,
     };
-    let subject_id = alert_subject(&alert.id)?;
+    let subject_id = alert_subject(&thread)?;
     let track = |party: &str, id: &str| -> Option<TrackRef> {
         Some(TrackRef {
             party: PartyId::new(party).ok()?,
@@ -444,7 +456,8 @@ pub(crate) fn conflict_messages(alert: &Alert) -> Option<Vec<Message>> {
 }
 
 /// Called after every cycle's alerts are committed: opens a conversation on both sides for
-/// each new conflict (and, once after a start, for stored alerts a crash left without one),
+/// each new conflict, continues it when the conflict's level changes (and, once after a start,
+/// does both for stored alerts a crash left without their messages),
 /// then lets deadlines and link tests fall due.
 pub(crate) async fn after_cycle(
     state: &Arc<State>,
@@ -459,7 +472,8 @@ pub(crate) async fn after_cycle(
                 .with_store(move |s| s.alerts_for(&party, CATCH_UP_ALERTS_MAX))
                 .await??;
             alerts.extend(stored.into_iter().filter(|a| {
-                a.kind == "new" && now_ms.saturating_sub(a.created_ms) <= CATCH_UP_AGE_MS_MAX
+                alert_thread(a).is_some()
+                    && now_ms.saturating_sub(a.created_ms) <= CATCH_UP_AGE_MS_MAX
             }));
         }
     }
