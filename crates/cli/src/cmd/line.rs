@@ -60,7 +60,7 @@ pub enum Command {
     /// List the conversations my party takes part in.
     Conversations(ListArgs),
     /// Link-test reachability of each party: answered in time, late, missed, pending.
-    Reachability(ListArgs),
+    Reachability(ReachabilityArgs),
 }
 
 #[derive(clap::Args)]
@@ -813,15 +813,8 @@ pub struct SendArgs {
     /// --party. Its id, time and subject are sent as written.
     #[arg(long, value_name = "FILE", required = true)]
     file: Option<PathBuf>,
-    /// The service's base URL, e.g. http://127.0.0.1:8440.
-    #[arg(long, value_name = "URL", required = true)]
-    service: Option<String>,
-    /// The calling party's id, as in the agreement.
-    #[arg(long, required = true)]
-    party: Option<String>,
-    /// The party's secret key file (`deconflict keygen --out PREFIX` writes PREFIX.key).
-    #[arg(long, value_name = "FILE", required = true)]
-    key: Option<PathBuf>,
+    #[command(flatten)]
+    connect: Option<ConnectArgs>,
 }
 
 #[derive(clap::Subcommand)]
@@ -973,7 +966,7 @@ pub struct PendingArgs {
     #[arg(long)]
     json: bool,
     /// Show times at this offset from UTC, e.g. +03:00.
-    #[arg(long, default_value = "+00:00", allow_hyphen_values = true, value_parser = parse_offset)]
+    #[arg(long, default_value = "+00:00", allow_hyphen_values = true, value_parser = parse_offset, value_name = "±HH:MM")]
     utc_offset: UtcOffset,
 }
 
@@ -1005,7 +998,7 @@ pub struct ShowArgs {
     #[arg(long, default_value = "en", value_parser = parse_language)]
     lang: Language,
     /// The reader's local time as a fixed offset from UTC, e.g. +03:00.
-    #[arg(long, default_value = "+00:00", allow_hyphen_values = true, value_parser = parse_offset)]
+    #[arg(long, default_value = "+00:00", allow_hyphen_values = true, value_parser = parse_offset, value_name = "±HH:MM")]
     utc_offset: UtcOffset,
     /// Coordinate style: decimal (35.333611° N) or dms (35°20′01.0″ N).
     #[arg(long, value_enum, default_value_t = Coords::Decimal)]
@@ -1025,8 +1018,18 @@ pub struct ListArgs {
     #[arg(long)]
     json: bool,
     /// Show times at this offset from UTC, e.g. +03:00.
-    #[arg(long, default_value = "+00:00", allow_hyphen_values = true, value_parser = parse_offset)]
+    #[arg(long, default_value = "+00:00", allow_hyphen_values = true, value_parser = parse_offset, value_name = "±HH:MM")]
     utc_offset: UtcOffset,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct ReachabilityArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Print the service's answer as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 fn parse_offset(s: &str) -> Result<UtcOffset, String> {
@@ -1308,9 +1311,7 @@ fn send(a: SendArgs) -> Result<(), Failure> {
             (connect, Some(draft), None)
         }
         None => {
-            let (Some(file), Some(service), Some(party), Some(key)) =
-                (a.file, a.service, a.party, a.key)
-            else {
+            let (Some(file), Some(connect)) = (a.file, a.connect) else {
                 return Err(Failure::usage(
                     "--file",
                     "give --file FILE --service URL --party ID --key FILE, or a typed form (see --help)",
@@ -1320,7 +1321,8 @@ fn send(a: SendArgs) -> Result<(), Failure> {
                 .map_err(|e| Failure::usage("--file", format!("{}: {e}", file.display())))?;
             let message = Message::from_json(&bytes)
                 .map_err(|e| Failure::usage("--file", format!("{}: {e}", file.display())))?;
-            if message.from().as_str() != party {
+            let party = &connect.party;
+            if message.from().as_str() != party.as_str() {
                 return Err(Failure::usage(
                     "--file",
                     format!(
@@ -1330,11 +1332,6 @@ fn send(a: SendArgs) -> Result<(), Failure> {
                     ),
                 ));
             }
-            let connect = ConnectArgs {
-                service,
-                party,
-                key,
-            };
             (connect, None, Some(message))
         }
     };
@@ -1626,7 +1623,7 @@ fn conversations(a: ListArgs) -> Result<(), Failure> {
     })
 }
 
-fn reachability(a: ListArgs) -> Result<(), Failure> {
+fn reachability(a: ReachabilityArgs) -> Result<(), Failure> {
     if a.json {
         return print_raw_json(&a.connect, "/v1/line/reachability".into());
     }
@@ -1733,6 +1730,51 @@ mod tests {
             let local = format!("{}+03:00", t.civil(moscow));
             assert_eq!(parse_rfc3339_ms(&local).unwrap(), ms, "{local}");
             ms += 86_399_000 * 7 + 12_345_000;
+        }
+    }
+
+    /// Random and truncated flag values never panic a parser; every time accepted prints back
+    /// to the same instant (the line crate's calendar is the oracle).
+    #[test]
+    fn flag_parsers_survive_random_and_truncated_input() {
+        let alphabet: Vec<char> = "0123456789-+:.,=/TZtz nowhmsNaé°′″\u{0}".chars().collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let seeds = [
+            "2017-04-12T09:40:00.250+03:00",
+            "now+1h30m",
+            "35.333611,40.140833",
+            "notification:N-7",
+            "coalition=CLT-7",
+        ];
+        for i in 0..20_000 {
+            let text: String = if i % 4 == 0 {
+                let seed = seeds[next(seeds.len())];
+                let cut = next(seed.len() + 1);
+                seed.char_indices()
+                    .take_while(|(k, _)| *k < cut)
+                    .map(|(_, c)| c)
+                    .collect()
+            } else {
+                (0..next(32))
+                    .map(|_| alphabet[next(alphabet.len())])
+                    .collect()
+            };
+            if let Ok(TimeArg::UnixMs(ms)) = parse_time_arg(&text)
+                && let Ok(t) = Timestamp::from_unix_ms(ms - ms.rem_euclid(1000))
+            {
+                let back = format!("{}Z", t.civil(UtcOffset::UTC)).replacen(' ', "T", 1);
+                assert_eq!(parse_rfc3339_ms(&back), Ok(t.unix_ms()), "{text:?}");
+            }
+            let _ = parse_position(&text);
+            let _ = parse_subject(&text);
+            let _ = parse_track_ref(&text);
+            let _ = parse_finite(&text);
         }
     }
 
