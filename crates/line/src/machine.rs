@@ -358,9 +358,16 @@ impl Line {
     pub fn now(&self) -> Timestamp {
         self.now
     }
-    /// Every accepted input, in order; persist `log()[n..]` after each call.
+    /// Every accepted input since the line was built or since [`Line::forget_log`], in order;
+    /// persist `log()[n..]` after each call.
     pub fn log(&self) -> &[LoggedEvent] {
         &self.log
+    }
+    /// Drops the log from memory once the caller has persisted it: the state is unchanged,
+    /// `log()` is empty and grows again from the next input. A service that keeps the log in
+    /// its store need not keep (and copy) it twice.
+    pub fn forget_log(&mut self) {
+        self.log = Vec::new();
     }
     pub fn counters(&self) -> Counters {
         self.counters

@@ -602,3 +602,36 @@ fn rebuild_queues_and_drops_nothing() {
     assert_eq!(rebuilt.effects_waiting(), 0);
     assert_eq!(rebuilt.counters().effects_dropped, 0);
 }
+
+/// A service persists the log piece by piece and forgets what it persisted: the line goes on
+/// exactly as one that kept it, and the pieces together rebuild it.
+#[test]
+fn a_forgotten_log_changes_nothing_and_its_pieces_rebuild_the_line() {
+    let mut kept = Line::new(config());
+    let mut forgetful = Line::new(config());
+    let mut persisted: Vec<LoggedEvent> = Vec::new();
+    let t0 = at(9, 30, 0);
+    for line in [&mut kept, &mut forgetful] {
+        send(line, warning("SW-1", t0), t0).unwrap();
+    }
+    persisted.extend_from_slice(forgetful.log());
+    forgetful.forget_log();
+    assert!(forgetful.log().is_empty());
+    for line in [&mut kept, &mut forgetful] {
+        line.handle_timeout(at(9, 32, 0));
+        ack(line, "A1", "SW-1", "russia", "Ivanov", at(9, 32, 30)).unwrap();
+    }
+    persisted.extend_from_slice(forgetful.log());
+    forgetful.forget_log();
+    assert_eq!(drain(&mut kept), drain(&mut forgetful));
+    // Everything but the log itself.
+    let state = |l: &Line| {
+        let (_, messages, timeout, now) = snapshot(l);
+        (messages, timeout, now)
+    };
+    assert_eq!(state(&kept), state(&forgetful));
+    assert_eq!(persisted, kept.log());
+    let rebuilt = Line::rebuild(config(), &persisted).unwrap();
+    assert_eq!(snapshot(&rebuilt), snapshot(&kept));
+    assert_eq!(state(&rebuilt), state(&forgetful));
+}

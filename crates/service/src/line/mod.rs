@@ -134,7 +134,9 @@ impl LineDesk {
                 _ => return Err(format!("line log entry {} is not a line event", e.seq)),
             }
         }
-        let line = Line::rebuild(config, &log).map_err(|e| e.to_string())?;
+        let mut line = Line::rebuild(config, &log).map_err(|e| e.to_string())?;
+        // The store keeps the log; memory keeps the state only (and copies less per write).
+        line.forget_log();
         let seq = entries.last().map_or(0, |e| e.seq);
         Ok(LineDesk::new(line, seq))
     }
@@ -241,6 +243,7 @@ pub(crate) async fn apply<T>(
     if !writes.is_empty() {
         state.commit(writes).await?;
     }
+    line.forget_log();
     let counters = line.counters();
     let pending = line.messages().filter(|t| t.is_pending()).count();
     {
