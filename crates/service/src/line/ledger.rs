@@ -181,6 +181,48 @@ mod tests {
         );
     }
 
+    fn message(body: &str, subject: &str) -> Message {
+        serde_json::from_str(&format!(
+            r#"{{"id":"russia-7","from":"russia","to":"coalition","sent_at_ms":1491984000000,"subject":{subject},"body":{body}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_incident_report_is_an_incident_entry_and_the_rest_line_messages() {
+        let report = message(
+            r#"{"type":"incident_report","incident_id":"I-3","at_ms":1491983000000,"position":{"lat_udeg":35000000,"lon_udeg":38000000},"track_a":{"party":"russia","track":"R1"},"track_b":{"party":"coalition","track":"C1"},"closest_horizontal_mm":800000,"closest_vertical_mm":0}"#,
+            r#"{"kind":"incident","id":"I-3"}"#,
+        );
+        let e = ledger_entry_for_message(&report).unwrap();
+        assert_eq!(e.author().as_str(), "russia");
+        assert_eq!(e.time_ms(), 1_491_984_000_000);
+        let EntryBody::IncidentReport {
+            incident_id,
+            fields,
+        } = e.body()
+        else {
+            panic!("{e:?}");
+        };
+        assert_eq!(incident_id.as_str(), "I-3");
+        let Some(FieldValue::Text(json)) = fields.get("message") else {
+            panic!("{fields:?}");
+        };
+        assert_eq!(json.as_str().as_bytes(), &report.canonical_json()[..]);
+        assert_eq!(
+            fields.get("message_sha256"),
+            Some(&FieldValue::text(Hash::of(&report.canonical_json()).to_hex()).unwrap())
+        );
+        let text = message(
+            r#"{"type":"free_text","written_in":"ru","text":"Подтвердите."}"#,
+            r#"{"kind":"incident","id":"I-3"}"#,
+        );
+        let e = ledger_entry_for_message(&text).unwrap();
+        assert!(
+            matches!(e.body(), EntryBody::LineMessage { message_id, .. } if message_id.as_str() == "russia-7")
+        );
+    }
+
     #[test]
     fn ack_ids_are_stable_per_officer_and_fit_a_message_id() {
         let long = "m".repeat(64);
