@@ -18,6 +18,7 @@ use crate::auth;
 use crate::clock::Clock;
 use crate::error::ErrorBody;
 use crate::sse::{SseMessage, SseParser};
+pub use crate::tls::Trust;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -44,7 +45,7 @@ pub struct PartyClient {
     party: String,
     key: Arc<SigningKey>,
     clock: Arc<dyn Clock>,
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl std::fmt::Debug for PartyClient {
@@ -57,10 +58,58 @@ impl std::fmt::Debug for PartyClient {
 }
 
 impl PartyClient {
-    /// `base` is `http://host:port`; `clock` gives the `created` time of signatures.
+    /// `base` is `http://host:port` or `https://host:port` (a certificate the system's roots
+    /// vouch for); `clock` gives the `created` time of signatures.
     pub fn new(base: &str, party: &str, key: SigningKey, clock: Arc<dyn Clock>) -> Self {
+        let tls = if is_https(base) {
+            crate::tls::client_config(&Trust::SystemRoots).ok()
+        } else {
+            None
+        };
+        Self::with_tls(base, party, key, clock, tls)
+    }
+
+    /// As [`PartyClient::new`], trusting `trust` for `https://` services (for instance only the
+    /// CA that signed the service's certificate). Fails when the CA file cannot be read.
+    pub fn with_trust(
+        base: &str,
+        party: &str,
+        key: SigningKey,
+        clock: Arc<dyn Clock>,
+        trust: &Trust,
+    ) -> Result<Self, crate::tls::TlsError> {
+        let tls = crate::tls::client_config(trust)?;
+        Ok(Self::with_tls(base, party, key, clock, Some(tls)))
+    }
+
+    fn with_tls(
+        base: &str,
+        party: &str,
+        key: SigningKey,
+        clock: Arc<dyn Clock>,
+        tls: Option<rustls::ClientConfig>,
+    ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        connector.enforce_http(false);
+        // Without a TLS configuration (plain http:// only), one that trusts nobody: an
+        // https:// URL then fails its handshake with "unknown issuer".
+        let tls = tls.unwrap_or_else(|| {
+            rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map(|b| {
+                b.with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            })
+            .unwrap_or_else(|e| unreachable!("ring supports the default protocol versions: {e}"))
+        });
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         PartyClient {
             base: base.trim_end_matches('/').to_string(),
             party: party.to_string(),
@@ -70,6 +119,11 @@ impl PartyClient {
                 .pool_max_idle_per_host(16)
                 .build(connector),
         }
+    }
+
+    /// The service's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     pub fn party(&self) -> &str {
@@ -125,7 +179,7 @@ impl PartyClient {
             .http
             .request(req)
             .await
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+            .map_err(|e| request_error(&self.base, &e))?;
         let status = resp.status().as_u16();
         let bytes = resp
             .into_body()
@@ -251,7 +305,7 @@ impl PartyClient {
             .http
             .request(req)
             .await
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+            .map_err(|e| request_error(&self.base, &e))?;
         let status = resp.status().as_u16();
         if status != 200 {
             let bytes = resp
@@ -273,6 +327,44 @@ impl PartyClient {
             pending: std::collections::VecDeque::new(),
         })
     }
+}
+
+fn is_https(base: &str) -> bool {
+    base.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+/// A failed request, with every cause in the chain (hyper's own message is only "client error
+/// (Connect)") and a hint for the TLS failures a party is likely to meet.
+fn request_error(base: &str, e: &(dyn std::error::Error + 'static)) -> ClientError {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    if text.contains("UnknownIssuer") || text.contains("unknown issuer") {
+        text.push_str(
+            " — the service's certificate is not signed by a trusted CA: pass the CA that signed \
+             it with --ca-cert FILE",
+        );
+    } else if is_https(base)
+        && (text.contains("InvalidContentType") || text.contains("corrupt message"))
+    {
+        text.push_str(" — the service does not speak TLS here: is it serving plain http://?");
+    } else if text.contains("CaUsedAsEndEntity") {
+        text.push_str(
+            " — the service presents a CA certificate (CA:TRUE) as its own: serve a certificate \
+             that CA signed, or a self-signed one without CA:TRUE",
+        );
+    } else if text.contains("NotValidForName") {
+        text.push_str(" — the certificate does not name the host in the URL");
+    }
+    ClientError::Http(text)
 }
 
 /// A 4xx/5xx answer as an error carrying its body.

@@ -29,6 +29,7 @@ pub mod clock;
 pub mod datadir;
 pub mod demo;
 pub mod error;
+pub mod lifecycle;
 pub mod line;
 pub mod log_api;
 pub mod metrics;
@@ -38,6 +39,7 @@ pub mod sse;
 pub mod state;
 pub mod strategic;
 pub mod terms;
+pub mod tls;
 pub mod wire;
 
 use std::net::SocketAddr;

@@ -1,5 +1,6 @@
 //! `deconflict serve`: the service over a data directory, on the system clock, until SIGINT or
 //! SIGTERM; then a graceful shutdown (streams end, the cycle stops, requests in flight finish).
+//! Plain HTTP, or HTTPS when given a certificate and key ([`crate::tls`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,6 +18,8 @@ pub struct ServeOptions {
     pub agreement: Option<PathBuf>,
     pub listen: SocketAddr,
     pub cycle_interval_ms: u64,
+    /// Serve HTTPS with this certificate and key; plain HTTP when absent.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +40,20 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error("ledger: {0}")]
     Record(#[from] crate::record::RecordError),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
-/// Runs until a signal. Prints `listening on http://ADDR` on stdout first, so scripts and
-/// tests can find the port when `--listen` asked for port 0.
+/// Runs until a signal. Prints `listening on http://ADDR` (or `https://`) on stdout first, so
+/// scripts and tests can find the port when `--listen` asked for port 0.
 pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
     crate::init_tracing();
+    // Bad certificate files stop the start before anything else is opened.
+    let tls = opts
+        .tls
+        .as_ref()
+        .map(crate::tls::server_config)
+        .transpose()?;
     let dir = DataDir::new(&opts.data_dir);
     let agreement = opts.agreement.clone().unwrap_or_else(|| dir.agreement());
     let loaded = datadir::load_agreement(&agreement)?;
@@ -90,9 +101,15 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
                 source,
             })?;
         let addr = listener.local_addr()?;
-        println!("listening on http://{addr}");
-        tracing::info!(%addr, agreement = %id, "serving");
-        crate::serve(state, listener, true, shutdown_signal()).await?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("listening on {scheme}://{addr}");
+        tracing::info!(%addr, scheme, agreement = %id, "serving");
+        match tls {
+            Some(config) => {
+                crate::tls::serve_tls(state, listener, config, true, shutdown_signal()).await?
+            }
+            None => crate::serve(state, listener, true, shutdown_signal()).await?,
+        }
         tracing::info!("stopped");
         Ok(())
     })

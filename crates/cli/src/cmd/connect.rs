@@ -10,7 +10,9 @@ use deconflict_service::client::PartyClient;
 use deconflict_service::{SystemClock, datadir};
 
 /// Arguments shared by every command that talks to a running service.
-#[derive(clap::Args, Debug, Clone)]
+/// `Default` lets code that builds one by hand write `..Default::default()`, so that flags added
+/// here later do not break it.
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct ConnectArgs {
     /// The service's base URL, e.g. http://127.0.0.1:8080.
     #[arg(long, value_name = "URL")]

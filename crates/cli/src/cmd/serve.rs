@@ -29,6 +29,13 @@ pub struct ServeArgs {
     /// Period of the conflict cycle, milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub cycle_ms: u64,
+    /// Serve HTTPS with this certificate chain (PEM: the server's certificate first, then any
+    /// intermediates); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -63,6 +70,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         agreement: args.agreement,
         listen: args.listen,
         cycle_interval_ms: args.cycle_ms,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(deconflict_service::tls::TlsFiles { cert, key }),
+            _ => None,
+        },
     })?;
     Ok(ExitCode::SUCCESS)
 }

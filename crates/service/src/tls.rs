@@ -1,0 +1,350 @@
+//! TLS for the service and its clients: rustls with the *ring* provider (it builds with a C
+//! compiler alone), TLS 1.3 and 1.2 with rustls' safe defaults, HTTP/1.1.
+//!
+//! Server: [`server_config`] reads a PEM certificate chain and private key; [`serve_tls`] serves
+//! the same router as [`crate::serve`] over TLS, each handshake in its own task (a slow client
+//! cannot hold up the others) with a deadline, at most [`TLS_CONNECTIONS_MAX`] connections, and
+//! the same graceful shutdown. A client that speaks plain HTTP to the TLS port gets a plain
+//! HTTP 400 `tls_required` saying to use `https://`, rather than a closed connection.
+//!
+//! Client: [`client_config`] trusts either the system's roots or only the CA certificates of one
+//! PEM file (pinning the service's CA).
+//!
+//! What is dropped is counted ([`render_metrics`]): connections over the limit, handshakes that
+//! failed or timed out, plain-HTTP requests refused.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::state::State;
+
+/// Largest PEM file read (certificate chain, key, CA bundle).
+pub const PEM_BYTES_MAX: usize = 1 << 20;
+/// Most TLS connections open at once; more are closed at accept and counted.
+pub const TLS_CONNECTIONS_MAX: usize = 4096;
+/// A TLS handshake must complete within this time.
+pub const TLS_HANDSHAKE_TIMEOUT_S: u64 = 10;
+/// Open connections get this long to finish after shutdown begins.
+pub const SHUTDOWN_GRACE_S: u64 = 10;
+/// Most bytes of a plain-HTTP request read before answering it with `tls_required`.
+pub const PLAIN_REQUEST_BYTES_MAX: usize = 64 * 1024;
+
+/// What went wrong setting up TLS.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: larger than {PEM_BYTES_MAX} bytes; not a PEM file")]
+    TooLarge { path: PathBuf },
+    #[error("{path}: {why}")]
+    Pem { path: PathBuf, why: String },
+    #[error("{path}: no {what} found (expected a PEM block \"-----BEGIN {what}-----\")")]
+    Missing { path: PathBuf, what: &'static str },
+    #[error("TLS configuration: {0}")]
+    Config(String),
+}
+
+/// The certificate chain and private key a TLS server presents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM: the server's certificate first, then any intermediates.
+    pub cert: PathBuf,
+    /// PEM: its private key (PKCS#8, PKCS#1 RSA or SEC1 EC).
+    pub key: PathBuf,
+}
+
+/// Whom a client trusts to vouch for the service's certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Trust {
+    /// The system's root certificates (`/etc/ssl/certs` and the like).
+    #[default]
+    SystemRoots,
+    /// Only the CA certificates in this PEM file.
+    CaFile(PathBuf),
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read_pem(path: &Path) -> Result<Vec<u8>, TlsError> {
+    let io = |source| TlsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > PEM_BYTES_MAX as u64 {
+        return Err(TlsError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    std::fs::read(path).map_err(io)
+}
+
+/// Every certificate in a PEM file (at least one).
+pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let bytes = read_pem(path)?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::Missing {
+            path: path.to_path_buf(),
+            what: "CERTIFICATE",
+        });
+    }
+    Ok(certs)
+}
+
+fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let bytes = read_pem(path)?;
+    PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => TlsError::Missing {
+            path: path.to_path_buf(),
+            what: "PRIVATE KEY",
+        },
+        other => TlsError::Pem {
+            path: path.to_path_buf(),
+            why: other.to_string(),
+        },
+    })
+}
+
+/// The server's TLS configuration from its PEM files. Refuses a key that does not belong to
+/// the certificate.
+pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let certs = read_certificates(&files.cert)?;
+    let key = read_private_key(&files.key)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            TlsError::Config(format!(
+                "{} with {}: {e}",
+                files.cert.display(),
+                files.key.display()
+            ))
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A client's TLS configuration. With [`Trust::SystemRoots`], certificates the system store
+/// holds but rustls cannot parse are skipped (an empty store fails every handshake with
+/// "unknown issuer", which names the problem).
+pub fn client_config(trust: &Trust) -> Result<rustls::ClientConfig, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match trust {
+        Trust::SystemRoots => {
+            let found = rustls_native_certs::load_native_certs();
+            let (added, ignored) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                tracing::warn!(
+                    ignored,
+                    errors = found.errors.len(),
+                    "no system root certificates found; https:// services need --ca-cert"
+                );
+            }
+        }
+        Trust::CaFile(path) => {
+            for cert in read_certificates(path)? {
+                roots.add(cert).map_err(|e| TlsError::Pem {
+                    path: path.clone(),
+                    why: format!("not a usable CA certificate: {e}"),
+                })?;
+            }
+        }
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+// ---- counters --------------------------------------------------------------------------------
+
+static CONNECTIONS_ACCEPTED: AtomicU64 = AtomicU64::new(0);
+static CONNECTIONS_REFUSED_LIMIT: AtomicU64 = AtomicU64::new(0);
+static HANDSHAKES_FAILED: AtomicU64 = AtomicU64::new(0);
+static PLAIN_HTTP_REFUSED: AtomicU64 = AtomicU64::new(0);
+
+/// TLS connection counters of this process, in the Prometheus text format (0.0.4).
+pub fn render_metrics() -> String {
+    let mut s = String::new();
+    s.push_str("# HELP deconflict_tls_connections_total TLS connections by outcome.\n");
+    s.push_str("# TYPE deconflict_tls_connections_total counter\n");
+    for (outcome, n) in [
+        ("accepted", &CONNECTIONS_ACCEPTED),
+        ("refused_over_limit", &CONNECTIONS_REFUSED_LIMIT),
+        ("handshake_failed", &HANDSHAKES_FAILED),
+        ("plain_http_refused", &PLAIN_HTTP_REFUSED),
+    ] {
+        s.push_str(&format!(
+            "deconflict_tls_connections_total{{outcome=\"{outcome}\"}} {}\n",
+            n.load(Ordering::Relaxed)
+        ));
+    }
+    s
+}
+
+// ---- the server ------------------------------------------------------------------------------
+
+/// Serves the API over TLS on `listener` until `shutdown` resolves, then stops gracefully as
+/// [`crate::serve`] does: no new connections, streams end, the cycle stops, requests in flight
+/// finish (within [`SHUTDOWN_GRACE_S`]).
+pub async fn serve_tls(
+    state: Arc<State>,
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    run_cycle: bool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (router, _) = crate::api::router(state.clone());
+    let cycle = run_cycle.then(|| tokio::spawn(crate::run_cycle_loop(state.clone())));
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(TLS_CONNECTIONS_MAX));
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            CONNECTIONS_REFUSED_LIMIT.fetch_add(1, Ordering::Relaxed);
+            drop(tcp);
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let service = TowerToHyperService::new(router.clone());
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let handshake = tokio::time::timeout(
+                Duration::from_secs(TLS_HANDSHAKE_TIMEOUT_S),
+                handshake(&acceptor, tcp),
+            )
+            .await;
+            let stream = match handshake {
+                Ok(Ok(Some(s))) => s,
+                Ok(Ok(None)) => return,
+                Ok(Err(e)) => {
+                    HANDSHAKES_FAILED.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    HANDSHAKES_FAILED.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            CONNECTIONS_ACCEPTED.fetch_add(1, Ordering::Relaxed);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(conn).await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    // Streams end now, so that their connections can close.
+    state.begin_shutdown();
+    let grace = Duration::from_secs(SHUTDOWN_GRACE_S);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after {SHUTDOWN_GRACE_S} s; stopping anyway");
+    }
+    if let Some(c) = cycle {
+        let _ = c.await;
+    }
+    Ok(())
+}
+
+/// The TLS handshake, or `None` when the peer closed at once or spoke plain HTTP (answered with
+/// a 400 that says to use TLS).
+async fn handshake(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    tcp: TcpStream,
+) -> std::io::Result<Option<tokio_rustls::server::TlsStream<TcpStream>>> {
+    let mut first = [0u8; 1];
+    if tcp.peek(&mut first).await? == 0 {
+        return Ok(None);
+    }
+    // Every TLS connection opens with a handshake record, content type 22 (RFC 8446 §5.1).
+    if first[0] != 0x16 {
+        PLAIN_HTTP_REFUSED.fetch_add(1, Ordering::Relaxed);
+        refuse_plain_http(tcp).await;
+        return Ok(None);
+    }
+    acceptor.accept(tcp).await.map(Some)
+}
+
+/// Reads the plain request (headers and a body up to [`PLAIN_REQUEST_BYTES_MAX`], so that closing
+/// does not reset the connection before the client reads the answer), then answers 400.
+async fn refuse_plain_http(mut tcp: TcpStream) {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    let mut wanted: Option<usize> = None;
+    while buf.len() < PLAIN_REQUEST_BYTES_MAX && wanted.is_none_or(|w| buf.len() < w) {
+        match tcp.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        if wanted.is_none()
+            && let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n")
+        {
+            wanted = Some(end + 4 + content_length(&buf[..end]));
+        }
+    }
+    let body = r#"{"code":"tls_required","message":"this service speaks HTTPS only: use an https:// URL","field":null}"#;
+    let response = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tcp.write_all(response.as_bytes()).await;
+    let _ = tcp.shutdown().await;
+}
+
+fn content_length(head: &[u8]) -> usize {
+    String::from_utf8_lossy(head)
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(PLAIN_REQUEST_BYTES_MAX)
+}
