@@ -1017,6 +1017,43 @@ async fn link_tests_measure_each_party_separately_from_the_agreement_state() {
         .map(|(_, b)| b["to_officer"].clone())
         .collect();
     assert_eq!(esc, vec![json!(COALITION_COMMAND)]);
+
+    // 18:00: the coalition's night officer is on duty now; the coalition answers late (by its
+    // command, after the first deadline), Russia not at all.
+    let evening = T0_MS + 10 * 3_600_000;
+    h.cycle_at(evening).await;
+    let coalition_test = h
+        .line_events("coalition")
+        .await
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == "line_message")
+        .unwrap()
+        .1;
+    assert_eq!(coalition_test["officer"], "CAOC duty officer, night");
+    let id = coalition_test["message_id"].as_str().unwrap().to_string();
+    h.cycle_at(evening + 60_000).await;
+    h.clock.set_ms(evening + 90_000);
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("/v1/line/messages/{id}/ack"),
+            &ack_body("coalition", &id, COALITION_COMMAND, evening + 90_000),
+            "coalition",
+        )
+        .await;
+    assert_eq!((s, v["late"].as_bool()), (200, Some(true)), "{v}");
+    h.cycle_at(evening + 120_000).await;
+    let (_, r) = h
+        .call("GET", "/v1/line/reachability", "", "coalition")
+        .await;
+    assert_eq!(
+        r,
+        json!([
+            {"party": "coalition", "in_time": 0, "late": 1, "missed": 1, "pending": 0},
+            {"party": "russia", "in_time": 1, "late": 0, "missed": 1, "pending": 0}
+        ])
+    );
 }
 
 fn stored_alert(id: &str, kind: &str, level: &str, created_ms: i64) -> deconflict_store::Alert {
