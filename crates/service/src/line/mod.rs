@@ -480,11 +480,16 @@ pub(crate) async fn after_cycle(
             }));
         }
     }
-    let messages: Vec<Message> = alerts
-        .iter()
-        .filter_map(conflict_messages)
-        .flatten()
-        .collect();
+    let mut messages: Vec<Message> = Vec::new();
+    for a in &alerts {
+        match conflict_messages(a) {
+            Some(m) => messages.extend(m),
+            None if alert_thread(a).is_some() => {
+                tracing::warn!(alert = %a.id, "alert without both tracks' figures: no line message");
+            }
+            None => {}
+        }
+    }
     // Most cycles have nothing for the line: no copy, no commit.
     let due = state
         .line
