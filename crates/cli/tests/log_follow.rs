@@ -282,6 +282,76 @@ async fn follow_twice_then_altered_state_then_fork() {
     );
     assert_eq!(std::fs::read_to_string(&state).unwrap(), altered);
 
+    // Following every second: each round fetches and checks; rounds that find only
+    // countersignatures do not add one. Stopped from outside.
+    let mut watch = Command::new(BIN)
+        .args([
+            "log",
+            "follow",
+            "--service",
+            &base,
+            "--party",
+            "russia",
+            "--key",
+        ])
+        .arg(root.join("keys").join("russia.key"))
+        .arg("--state")
+        .arg(&russia_state)
+        .args(["--watch", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let mut fetched = 0;
+    let mut seen = Vec::new();
+    while fetched < 3 {
+        let line = lines.next().expect("the watch ended early").unwrap();
+        fetched += usize::from(line.starts_with("fetched"));
+        seen.push(line);
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let seen = seen.join("\n");
+    assert!(seen.contains("are all countersignatures"), "{seen}");
+    assert!(seen.matches("verified size").count() >= 2, "{seen}");
+
+    // An inconsistent head: the state holds a head (signed with the log's key) of an older size
+    // whose root is not in the log's history; the proof from it to the latest head fails.
+    let latest = coalition.log_tree_head(0).await.unwrap().tree_head;
+    let older = TreeHead::new(
+        latest.tree_head().log().clone(),
+        first,
+        Hash::of(b"rewritten"),
+        latest.tree_head().time_ms() - 1,
+    )
+    .unwrap();
+    let mut m = Monitor::new(
+        latest.tree_head().log().clone(),
+        service_key.verifying_key(),
+    );
+    m.tree_head = Some(SignedTreeHead::sign(older, &service_key));
+    std::fs::write(&state, m.to_json()).unwrap();
+    let o = follow(&base, &root, "coalition", &state, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("INCONSISTENT"), "{err}");
+    assert!(
+        err.contains(&format!("consistency proof {first}→")),
+        "names the sizes: {err}"
+    );
+    let evidence = evidence_files(&tmp.0);
+    assert_eq!(evidence.len(), 1, "{evidence:?}");
+    let text = std::fs::read_to_string(&evidence[0]).unwrap();
+    assert!(text.contains(&Hash::of(b"rewritten").to_hex()), "{text}");
+    assert!(text.contains("\"received\""), "{text}");
+    std::fs::remove_file(&evidence[0]).unwrap();
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        m.to_json(),
+        "state left unchanged"
+    );
+
     // A fork: the log's key signs another root for the size the party fetches next. (Should the
     // log grow between forging and fetching, the run reports an inconsistent head instead;
     // try again.)
