@@ -9,6 +9,11 @@
 //! rebuilds the Merkle tree and checks it against every tree head in the file. It also exports a
 //! log in the ledger's export format and verifies export files on several threads.
 //!
+//! Countersignatures: an entry countersigning a tree head is accepted only for a head this log
+//! issued (same size, root and time), and once per party and head — a repeat is refused with
+//! the first one's index, decided under the queue's lock so two copies sent at once cannot both
+//! pass; the index of countersignatures is rebuilt when the journal is opened.
+//!
 //! What it must never do: acknowledge an append before it is durable; drop or rewrite an
 //! acknowledged record; silently discard damage that is larger than one interrupted batch; grow
 //! a queue without bound (a full queue refuses and counts). The log's logic (encodings, tree,
