@@ -1503,24 +1503,29 @@ fn view_text(v: &deconflict_service::line::LineMessageView, now_ms: i64, o: UtcO
         s.id,
         format_time(v.sent_unix_ms, o)
     );
-    match (&v.acknowledged, v.deadline_unix_ms) {
-        (Some(a), _) => out.push_str(&format!(
+    match (&v.acknowledged, v.overdue_unix_ms, v.deadline_unix_ms) {
+        (Some(a), _, _) => out.push_str(&format!(
             "; acknowledged by {} at {}{}",
             a.officer,
             format_time(a.at_unix_ms, o),
             if a.late { " (late)" } else { " (in time)" }
         )),
-        (None, Some(d)) if d > now_ms => out.push_str(&format!(
+        (None, Some(since), _) => out.push_str(&format!(
+            "; OVERDUE since {}, {} ago",
+            format_time(since, o),
+            format_span(now_ms - since)
+        )),
+        (None, None, Some(d)) if d > now_ms => out.push_str(&format!(
             "; deadline {}, {} left",
             format_time(d, o),
             format_span(d - now_ms)
         )),
-        (None, Some(d)) => out.push_str(&format!(
-            "; deadline {}, overdue by {}",
+        (None, None, Some(d)) => out.push_str(&format!(
+            "; deadline {}, passed {} ago",
             format_time(d, o),
             format_span(now_ms - d)
         )),
-        (None, None) => out.push_str("; no acknowledgement required"),
+        (None, None, None) => out.push_str("; no acknowledgement required"),
     }
     out.push('\n');
     if v.acknowledged.is_none()
@@ -2118,6 +2123,113 @@ mod tests {
             "en",
         ]);
         assert!(both.is_err());
+    }
+
+    fn strike_view() -> deconflict_service::line::LineMessageView {
+        let f = send_form(&[
+            "strike-warning",
+            "--to",
+            "russia",
+            "--lat",
+            "35",
+            "--lon",
+            "40",
+            "--radius-nm",
+            "2",
+            "--floor-ft",
+            "15000",
+            "--ceiling-ft",
+            "25000",
+            "--start",
+            "+10m",
+            "--end",
+            "+40m",
+            "--id",
+            "coalition-sw-1",
+        ])
+        .unwrap();
+        let from = PartyId::new("coalition").unwrap();
+        let m = complete(f.draft(NOW).unwrap(), &from, NOW, &mut |_| unreachable!()).unwrap();
+        deconflict_service::line::LineMessageView {
+            message: m,
+            kind: "strike_warning".into(),
+            from: "coalition".into(),
+            to: "russia".into(),
+            sent_unix_ms: NOW,
+            deadline_unix_ms: Some(NOW + 120_000),
+            acknowledged: None,
+            holder: Some("Дежурный офицер".into()),
+            level: 0,
+            escalations: Vec::new(),
+            overdue_unix_ms: None,
+        }
+    }
+
+    #[test]
+    fn pending_shows_deadlines_time_left_and_escalations() {
+        let fresh = strike_view();
+        let mut late = strike_view();
+        late.holder = Some("Russian Federation command".into());
+        late.level = 1;
+        late.overdue_unix_ms = Some(NOW + 120_000);
+        late.escalations = vec![deconflict_service::line::EscalationView {
+            to: "Russian Federation command".into(),
+            at_unix_ms: NOW + 120_000,
+        }];
+        let p = deconflict_service::line::LinePending {
+            to_acknowledge: Vec::new(),
+            awaiting_others: vec![fresh],
+            overdue: vec![late],
+        };
+        let moscow = UtcOffset::from_minutes(180).unwrap();
+        assert_eq!(
+            pending_text(&p, NOW + 130_000, UtcOffset::UTC),
+            "To acknowledge (addressed to us): 0\n\
+             Awaiting the other party's acknowledgement: 1\n\
+             \x20 coalition-sw-1  strike_warning from coalition to russia, subject general:coalition-sw-1\n\
+             \x20   sent 2017-04-12 09:40:00Z; deadline 2017-04-12 09:42:00Z, passed 10 s ago\n\
+             \x20   with Дежурный офицер (escalation level 0)\n\
+             Overdue (either side): 1\n\
+             \x20 coalition-sw-1  strike_warning from coalition to russia, subject general:coalition-sw-1\n\
+             \x20   sent 2017-04-12 09:40:00Z; OVERDUE since 2017-04-12 09:42:00Z, 10 s ago\n\
+             \x20   with Russian Federation command (escalation level 1); escalated to Russian Federation command at 2017-04-12 09:42:00Z\n"
+        );
+        let mut acked = strike_view();
+        acked.acknowledged = Some(deconflict_service::line::AckView {
+            officer: "Russian Federation command".into(),
+            at_unix_ms: NOW + 150_000,
+            late: true,
+        });
+        acked.holder = None;
+        assert_eq!(
+            view_text(&acked, NOW + 200_000, moscow),
+            "  coalition-sw-1  strike_warning from coalition to russia, subject general:coalition-sw-1\n\
+             \x20   sent 2017-04-12 12:40:00+03:00; acknowledged by Russian Federation command at 2017-04-12 12:42:30+03:00 (late)\n"
+        );
+        let overdue = strike_view();
+        assert!(
+            view_text(&overdue, NOW + 185_000, UtcOffset::UTC)
+                .contains("deadline 2017-04-12 09:42:00Z, passed 1 min 05 s ago")
+        );
+    }
+
+    #[test]
+    fn acknowledgements_print_timing_and_repeats() {
+        let r = |late, escalations, duplicate| deconflict_service::line::LineAckResult {
+            message_id: "coalition-sw-1".into(),
+            acknowledged_unix_ms: NOW,
+            late,
+            escalations,
+            duplicate,
+        };
+        assert_eq!(
+            ack_text(&r(false, 0, false), "Дежурный офицер"),
+            "acknowledged coalition-sw-1 as Дежурный офицер at 2017-04-12 09:40:00Z (in time)\n"
+        );
+        assert_eq!(
+            ack_text(&r(true, 2, true), "Russian Federation command"),
+            "coalition-sw-1 was already acknowledged by Russian Federation command at 2017-04-12 09:40:00Z (late, after 2 escalations): a repeat, counted once\n"
+        );
     }
 
     #[test]
