@@ -389,6 +389,93 @@ fn a_strike_warning_from_the_command_line_is_pending_acknowledged_and_shown_in_r
         "{pending_b}"
     );
 
+    // The other typed forms: a request threads on the message it is about, a reply goes back
+    // to the request's sender, an incident report threads on the incident.
+    let out = ok(&a.line(
+        &["send", "request-to-alter"],
+        &[
+            "--to",
+            "russia",
+            "--regarding",
+            "coalition-sw-7",
+            "--start",
+            "+20m",
+            "--end",
+            "+50m",
+            "--id",
+            "coalition-rq-7",
+        ],
+    ));
+    assert!(
+        out.starts_with(
+            "sent coalition-rq-7 (request_to_alter to russia, subject notification:N-7)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("(10 min 00 s after acceptance)"), "{out}");
+    let out = ok(&b.line(
+        &["send", "reply"],
+        &[
+            "--to",
+            "coalition-rq-7",
+            "counter",
+            "--floor-ft",
+            "27000",
+            "--ceiling-ft",
+            "31000",
+            "--id",
+            "russia-re-7",
+        ],
+    ));
+    assert!(
+        out.starts_with("sent russia-re-7 (reply to coalition, subject notification:N-7)"),
+        "{out}"
+    );
+    usage(
+        &b.line(
+            &["send", "reply"],
+            &["--to", "coalition-rq-7", "accept", "--floor-ft", "1"],
+        ),
+        "--floor-ft",
+    );
+    let out = ok(&a.line(
+        &["send", "incident"],
+        &[
+            "--to",
+            "russia",
+            "--incident-id",
+            "I-1",
+            "--at",
+            "-5m",
+            "--lat",
+            "35.1",
+            "--lon",
+            "40.2",
+            "--track-a",
+            "coalition=CLT-7",
+            "--track-b",
+            "russia=RUS-31",
+            "--closest-horizontal-ft",
+            "500",
+            "--closest-vertical-ft",
+            "200",
+        ],
+    ));
+    assert!(
+        out.contains("(incident_report to russia, subject incident:I-1)"),
+        "{out}"
+    );
+    let ru = ok(&b.line(&["show", "incident", "I-1"], &["--lang", "ru"]));
+    for want in [
+        "ДОКЛАД ОБ ИНЦИДЕНТЕ I-1",
+        "0,082 мор. мили (0,152 км) по горизонтали и 200 фт (61 м) по вертикали",
+        "борт CLT-7 (coalition) и борт RUS-31 (russia)",
+    ] {
+        assert!(ru.contains(want), "{want:?} not in\n{ru}");
+    }
+    let en = ok(&a.line(&["show", "notification", "N-7"], &["--lang", "en"]));
+    assert!(en.contains("REPLY to message coalition-rq-7: COUNTER-PROPOSAL: new altitude block from 27000 ft (8230 m) to 31000 ft (9449 m)."), "{en}");
+
     // A message file: accepted once; the identical bytes again are a repeat; the same id with
     // other content is refused; a file written for another party is a usage error.
     let now_ms = std::time::SystemTime::now()
