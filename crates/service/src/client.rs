@@ -363,6 +363,11 @@ fn request_error(base: &str, e: &(dyn std::error::Error + 'static)) -> ClientErr
         );
     } else if text.contains("NotValidForName") {
         text.push_str(" — the certificate does not name the host in the URL");
+    } else if text.contains("invalid peer certificate") {
+        text.push_str(
+            " — the service's certificate was not accepted: if it is signed by your own CA (or is \
+             self-signed), pass that certificate with --ca-cert FILE",
+        );
     }
     ClientError::Http(text)
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use deconflict_service::client::PartyClient;
+use deconflict_service::client::{PartyClient, Trust};
 use deconflict_service::{SystemClock, datadir};
 
 /// Arguments shared by every command that talks to a running service.
@@ -23,6 +23,11 @@ pub struct ConnectArgs {
     /// The party's secret key file (`deconflict keygen --out PREFIX` writes PREFIX.key).
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
+    /// For an https:// service: trust only the CA certificates in this PEM file (the CA that
+    /// signed the service's certificate, or a self-signed certificate itself) instead of the
+    /// system's roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 #[allow(dead_code, reason = "used by the commands that talk to a service")]
@@ -34,15 +39,30 @@ impl ConnectArgs {
         let key = datadir::signing_key(&secret)
             .with_context(|| format!("--key {}: not an Ed25519 secret key", self.key.display()))?;
         let base = self.service.trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
+        let https = base.starts_with("https://");
+        if !(https || base.starts_with("http://")) {
             anyhow::bail!("--service {base}: expected a URL starting with http:// or https://");
         }
-        Ok(PartyClient::new(
-            base,
-            &self.party,
-            key,
-            Arc::new(SystemClock),
-        ))
+        match &self.ca_cert {
+            None => Ok(PartyClient::new(
+                base,
+                &self.party,
+                key,
+                Arc::new(SystemClock),
+            )),
+            Some(path) if !https => anyhow::bail!(
+                "--ca-cert {} is for an https:// service, but --service is {base}",
+                path.display()
+            ),
+            Some(path) => PartyClient::with_trust(
+                base,
+                &self.party,
+                key,
+                Arc::new(SystemClock),
+                &Trust::CaFile(path.clone()),
+            )
+            .context("--ca-cert"),
+        }
     }
 }
 
