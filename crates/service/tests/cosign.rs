@@ -77,7 +77,13 @@ fn cosign(author: &str, signer: &str, head: TreeHead) -> SignedEntry {
 }
 
 /// A refusal case: what it is, the body, and the expected status, code and field.
-type Case = (&'static str, Vec<u8>, u16, &'static str, Option<&'static str>);
+type Case = (
+    &'static str,
+    Vec<u8>,
+    u16,
+    &'static str,
+    Option<&'static str>,
+);
 
 fn with_root(head: &TreeHead, root: Hash) -> TreeHead {
     TreeHead::new(head.log().clone(), head.size(), root, head.time_ms()).unwrap()
@@ -415,4 +421,54 @@ async fn the_exported_log_with_countersignatures_verifies_against_the_agreement_
         )
         .is_err()
     );
+}
+
+mod outside_bytes {
+    //! The countersignature route over damaged and random bodies (the same parser as the
+    //! ledger's `records` fuzz target): always a 4xx naming what was wrong, never a 5xx, and the
+    //! log unchanged.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn damaged_bodies_are_refused_with_a_4xx(
+            cut in 0usize..400,
+            flip_at in 0usize..400,
+            flip in 1u8..=255,
+            noise in proptest::collection::vec(any::<u8>(), 0..64),
+            kind in 0u8..3,
+        ) {
+            runtime().block_on(async {
+                let f = fixture();
+                let head = f.fetch_head("coalition").await;
+                let good = cosign("coalition", "coalition", head).as_bytes().to_vec();
+                let body = match kind {
+                    0 => good[..cut.min(good.len() - 1)].to_vec(),
+                    1 => {
+                        let mut b = good.clone();
+                        let i = flip_at % b.len();
+                        b[i] ^= flip;
+                        b
+                    }
+                    _ => noise,
+                };
+                let before = f.size();
+                let (s, v) = f.post("coalition", &body).await;
+                prop_assert!((400..500).contains(&s), "{s}: {v}");
+                prop_assert!(v["code"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
+                prop_assert_eq!(f.size(), before);
+                Ok(())
+            })?;
+        }
+    }
 }
