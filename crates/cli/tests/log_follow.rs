@@ -352,6 +352,28 @@ async fn follow_twice_then_altered_state_then_fork() {
         "state left unchanged"
     );
 
+    // A rollback: the state holds a head (signed with the log's key) larger than the log.
+    let beyond = TreeHead::new(
+        latest.tree_head().log().clone(),
+        latest.tree_head().size() + 1000,
+        Hash::of(b"future"),
+        latest.tree_head().time_ms(),
+    )
+    .unwrap();
+    let mut m = Monitor::new(
+        latest.tree_head().log().clone(),
+        service_key.verifying_key(),
+    );
+    m.tree_head = Some(SignedTreeHead::sign(beyond, &service_key));
+    std::fs::write(&state, m.to_json()).unwrap();
+    let o = follow(&base, &root, "coalition", &state, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("ROLLED BACK"), "{err}");
+    let evidence = evidence_files(&tmp.0);
+    assert_eq!(evidence.len(), 1, "{evidence:?}");
+    std::fs::remove_file(&evidence[0]).unwrap();
+
     // A fork: the log's key signs another root for the size the party fetches next. (Should the
     // log grow between forging and fetching, the run reports an inconsistent head instead;
     // try again.)

@@ -326,10 +326,19 @@ async fn follow_round(
     })?;
     let old = monitor.tree_head.clone();
     let since = old.as_ref().map_or(0, |h| h.tree_head().size());
-    let update = client
-        .log_tree_head(since)
-        .await
-        .map_err(service_err("GET /v1/log/tree-head"))?;
+    let update = match client.log_tree_head(since).await {
+        Ok(u) => u,
+        // The service cannot prove consistency from our size: if that is because its log is now
+        // shorter than a head it signed, its latest head is the evidence (checked below).
+        Err(deconflict_service::client::ClientError::Status { status: 400, .. })
+            if since > 0
+                && let Ok(latest) = client.log_tree_head(0).await
+                && latest.tree_head.tree_head().size() < since =>
+        {
+            latest
+        }
+        Err(e) => return Err(service_err("GET /v1/log/tree-head")(e)),
+    };
     let th = update.tree_head.tree_head().clone();
     println!(
         "fetched  size {} root {} time_ms {} from {}",
@@ -347,6 +356,9 @@ async fn follow_round(
             }
             deconflict_ledger::HeadCheckError::Inconsistent { .. } => {
                 "INCONSISTENT: the new head does not extend the verified one (the log rewrote its history)"
+            }
+            deconflict_ledger::HeadCheckError::Shrunk { .. } => {
+                "ROLLED BACK: the log is shorter than a head it signed earlier (misbehaviour by the log's signer)"
             }
             _ => "the new head was refused",
         };
