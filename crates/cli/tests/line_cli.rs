@@ -465,7 +465,8 @@ fn a_strike_warning_from_the_command_line_is_pending_acknowledged_and_shown_in_r
         out.contains("(incident_report to russia, subject incident:I-1)"),
         "{out}"
     );
-    let ru = ok(&b.line(&["show", "incident", "I-1"], &["--lang", "ru"]));
+    // Without --lang, each party reads in its own language from the agreement.
+    let ru = ok(&b.line(&["show", "incident", "I-1"], &[]));
     for want in [
         "ДОКЛАД ОБ ИНЦИДЕНТЕ I-1",
         "0,082 мор. мили (0,152 км) по горизонтали и 200 фт (61 м) по вертикали",

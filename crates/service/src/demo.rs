@@ -741,7 +741,9 @@ impl LineScript {
                         received: [None, None],
                         second_track: None,
                     });
-                    if thread.subject == *v.message.subject() {
+                    // The first alert message on the subject opens the conversation; a later
+                    // one (the level changed) joins it.
+                    if thread.subject == *v.message.subject() && thread.received[i].is_none() {
                         thread.received[i] = Some(v.message.id().clone());
                         if let Body::ConflictAlert(a) = v.message.body() {
                             thread.second_track = [&a.track_a, &a.track_b]

@@ -994,9 +994,9 @@ pub struct ShowArgs {
     /// The subject's id (an alert, notification or incident id; a link test's id).
     #[arg(value_name = "ID", value_parser = parse_subject_id)]
     id: SubjectId,
-    /// The reader's language (en, ru).
-    #[arg(long, default_value = "en", value_parser = parse_language)]
-    lang: Language,
+    /// The reader's language (en, ru); default: my party's language in the agreement.
+    #[arg(long, value_parser = parse_language)]
+    lang: Option<Language>,
     /// The reader's local time as a fixed offset from UTC, e.g. +03:00.
     #[arg(long, default_value = "+00:00", allow_hyphen_values = true, value_parser = parse_offset, value_name = "±HH:MM")]
     utc_offset: UtcOffset,
@@ -1418,27 +1418,30 @@ where
 /// `GET path` and print the service's JSON answer as it came (the `--json` output).
 fn print_raw_json(connect: &ConnectArgs, path: String) -> Result<(), Failure> {
     let client = connect.client().map_err(Failure::Usage)?;
-    block_on(async move {
-        let (status, body) = client.send("GET", &path, Vec::new()).await?;
-        if !(200..300).contains(&status) {
-            let e: deconflict_service::error::ErrorBody = deconflict_line::message::parse_json(
-                &body,
-            )
+    block_on(async move { print_raw_json_with(&client, &path).await })
+}
+
+async fn print_raw_json_with(
+    client: &deconflict_service::client::PartyClient,
+    path: &str,
+) -> Result<(), Failure> {
+    let (status, body) = client.send("GET", path, Vec::new()).await?;
+    if !(200..300).contains(&status) {
+        let e: deconflict_service::error::ErrorBody = deconflict_line::message::parse_json(&body)
             .unwrap_or(deconflict_service::error::ErrorBody {
                 code: "unknown".into(),
                 message: String::from_utf8_lossy(&body).into_owned(),
                 field: None,
             });
-            return Err(Failure::Refused {
-                status,
-                code: e.code,
-                message: e.message,
-                field: e.field,
-            });
-        }
-        println!("{}", String::from_utf8_lossy(&body).trim_end());
-        Ok(())
-    })
+        return Err(Failure::Refused {
+            status,
+            code: e.code,
+            message: e.message,
+            field: e.field,
+        });
+    }
+    println!("{}", String::from_utf8_lossy(&body).trim_end());
+    Ok(())
 }
 
 /// Percent-encodes a path segment or query value (ids may hold `:` and `/`).
@@ -1580,21 +1583,25 @@ fn ack_text(r: &deconflict_service::line::LineAckResult, officer: &str) -> Strin
 fn show(a: ShowArgs) -> Result<(), Failure> {
     let kind = subject_kind_tag(a.kind);
     let offset = a.utc_offset.to_string();
-    if a.json {
-        let path = format!(
-            "/v1/line/conversations/{}/{}?lang={}&utc_offset={}&coords={}",
-            encode(kind),
-            encode(a.id.as_str()),
-            encode(a.lang.code()),
-            encode(&offset),
-            a.coords.wire()
-        );
-        return print_raw_json(&a.connect, path);
-    }
     let client = a.connect.client().map_err(Failure::Usage)?;
     block_on(async move {
+        let lang = match a.lang {
+            Some(l) => l.code().to_string(),
+            None => party_language(&client).await?,
+        };
+        if a.json {
+            let path = format!(
+                "/v1/line/conversations/{}/{}?lang={}&utc_offset={}&coords={}",
+                encode(kind),
+                encode(a.id.as_str()),
+                encode(&lang),
+                encode(&offset),
+                a.coords.wire()
+            );
+            return print_raw_json_with(&client, &path).await;
+        }
         let v = client
-            .line_conversation(kind, a.id.as_str(), a.lang.code(), &offset, a.coords.wire())
+            .line_conversation(kind, a.id.as_str(), &lang, &offset, a.coords.wire())
             .await?;
         print!("{}", v.text);
         if !v.text.ends_with('\n') {
@@ -1602,6 +1609,24 @@ fn show(a: ShowArgs) -> Result<(), Failure> {
         }
         Ok(())
     })
+}
+
+/// The calling party's language, as the agreement names it.
+async fn party_language(
+    client: &deconflict_service::client::PartyClient,
+) -> Result<String, Failure> {
+    let view: deconflict_service::wire::AgreementView =
+        client.call::<(), _>("GET", "/v1/agreement", None).await?;
+    view.parties
+        .into_iter()
+        .find(|p| p.id == client.party())
+        .map(|p| p.language)
+        .ok_or_else(|| {
+            Failure::Connection(format!(
+                "the agreement lists no party {}; give --lang",
+                client.party()
+            ))
+        })
 }
 
 fn conversations(a: ListArgs) -> Result<(), Failure> {
