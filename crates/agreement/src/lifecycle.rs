@@ -312,7 +312,9 @@ impl SignedStatement {
         Self::from_value(v)
     }
 
-    fn from_value(v: Value) -> Result<Self, LifecycleError> {
+    /// Reads the JSON value of [`Self::to_value`] (e.g. a member of a larger request body);
+    /// unknown members refused. Not verified here.
+    pub fn from_value(v: Value) -> Result<Self, LifecycleError> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Raw {

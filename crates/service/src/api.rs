@@ -301,7 +301,9 @@ async fn metrics(AxState(state): AxState<St>) -> impl IntoResponse {
     )
 }
 
-/// The agreement: id, parties, declared status, lifecycle version.
+/// The agreement: id, parties, declared status, the signed history (who signed what, when,
+/// why), pending reactivation signatures, and — separately — the parties' measured
+/// reachability.
 #[utoipa::path(get, path = "/v1/agreement", tag = "agreement",
     responses((status = 200, body = AgreementView), (status = 401, body = ErrorBody)))]
 async fn get_agreement(
@@ -313,19 +315,26 @@ async fn get_agreement(
     Ok(Json(state.agreement_view().await))
 }
 
-/// A lifecycle action: `suspend` (any one party, with a reason), `reactivate` (every party
-/// must ask; conditions may be attached), `terminate` (with a reason).
+/// A party's signed lifecycle statement: `suspend` (any one party, with a reason),
+/// `reactivate` (in force again once every party has signed the same conditions on the same
+/// `basis_seq`), `terminate` (with a reason; final). The statement's party must be the caller;
+/// its signature is checked with that party's key from the agreement; `basis_seq` must be the
+/// current one (409 `stale_basis` otherwise, so an old statement cannot be replayed); the
+/// party's signed ledger entry (`entry_signature`) is appended to the shared record unchanged.
 #[utoipa::path(post, path = "/v1/agreement/actions", tag = "agreement",
-    request_body = LifecycleAction,
-    responses((status = 200, body = AgreementView), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    request_body = AgreementActionRequest,
+    responses((status = 200, body = AgreementView),
+        (status = 403, description = "the statement is another party's", body = ErrorBody),
+        (status = 409, description = "not allowed now, stale basis_seq, already signed", body = ErrorBody),
+        (status = 422, description = "bad statement, wrong agreement, bad signature", body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
 async fn agreement_action(
     AxState(state): AxState<St>,
     Extension(c): Extension<Caller>,
     body: Bytes,
 ) -> ApiResult<AgreementView> {
-    let action: LifecycleAction = parse_json(&body)?;
-    Ok(Json(state.lifecycle_action(&c.party, action).await?))
+    let request: AgreementActionRequest = parse_json(&body)?;
+    Ok(Json(state.lifecycle_action(&c.party, request).await?))
 }
 
 /// Every notification visible to the caller: its own in full, the others' disclosed fields.

@@ -14,7 +14,9 @@
 //!                                    JSON line each, to open them later to a working group
 //! ```
 //!
-//! The agreement is in force when every party's signature file is there and verifies.
+//! The agreement is in force when every party's signature file is there and verifies: the
+//! signatures enter the agreement's history (kept in the store) the first time the service
+//! starts with them, and the parties' signed lifecycle statements follow them there.
 
 use std::path::{Path, PathBuf};
 
@@ -129,6 +131,7 @@ pub fn load_agreement(path: &Path) -> Result<LoadedAgreement, DataDirError> {
     let agreement = parse_toml(&text).map_err(|e| invalid(path, e.to_string()))?;
     let terms = Terms::from_agreement(&agreement).map_err(|m| invalid(path, m))?;
     let mut signed_by = Vec::new();
+    let mut signatures = Vec::new();
     for p in &terms.parties {
         let sp = signature_path(path, &p.id);
         if !sp.exists() {
@@ -145,7 +148,9 @@ pub fn load_agreement(path: &Path) -> Result<LoadedAgreement, DataDirError> {
             ));
         }
         signed_by.push(p.id.clone());
+        signatures.push(sig);
     }
+    let terms = terms.with_signatures(signatures);
     Ok(LoadedAgreement {
         agreement,
         terms,

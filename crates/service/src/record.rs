@@ -1,6 +1,8 @@
 //! The shared record: every accepted agreement event, notification (and withdrawal) and alert
-//! (with a summary of both tracks at alert time) becomes a ledger entry signed by the service's
-//! own key and appended to the journal in `DATA_DIR/ledger/` before the request is answered.
+//! (with a summary of both tracks at alert time) becomes a ledger entry appended to the journal
+//! in `DATA_DIR/ledger/` before the request is answered. A party's lifecycle statement is
+//! recorded by the entry the party itself signed ([`crate::lifecycle::statement_entry`]), so it
+//! verifies with the party's key, not the service's; the rest is signed by the service's key.
 //!
 //! Fields a party does not disclose to the others are logged as salted commitments; the salt
 //! and value (the opening) go to `DATA_DIR/ledger-openings.jsonl`, made durable before the
@@ -200,29 +202,10 @@ impl ServiceLog {
         let mut openings = Vec::new();
         for w in writes {
             match w {
-                Write::AgreementVersion(v) => {
-                    let doc: serde_json::Value =
-                        serde_json::from_slice(&v.document).unwrap_or_default();
-                    let reason = doc
-                        .pointer("/lifecycle/reason")
-                        .and_then(|r| r.as_str())
-                        .map(str::to_string);
-                    // The ledger has no "terminated" kind: a termination is logged as a
-                    // suspension whose reason starts with "terminated".
-                    let (kind, reason) = match v.status.as_str() {
-                        "suspended" => (AgreementEventKind::Suspended, reason),
-                        "in_force" => (AgreementEventKind::Reactivated, reason),
-                        "conditional" | "conditions" => {
-                            (AgreementEventKind::ConditionAttached, reason)
-                        }
-                        other => (
-                            AgreementEventKind::Suspended,
-                            Some(format!("{other}: {}", reason.unwrap_or_default())),
-                        ),
-                    };
-                    let e = self.agreement_event(terms, now_ms, kind, reason, v.version)?;
-                    out.push(e);
-                }
+                // Lifecycle statements are recorded by the entries their parties signed
+                // (`crate::lifecycle`), appended before this batch; signatures over the
+                // agreement when the log is opened.
+                Write::AgreementVersion(_) => {}
                 Write::AgreementSignature(s) => {
                     let body = EntryBody::AgreementEvent {
                         agreement_id: text(&terms.id),

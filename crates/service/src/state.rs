@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use crate::auth::NonceCache;
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::lifecycle::Desk;
 use crate::metrics::Metrics;
 use crate::terms::{Lifecycle, Status, Terms};
 use crate::wire::*;
@@ -81,8 +82,11 @@ pub struct State {
     /// Requests signed before this instant are refused (replay across a restart).
     pub started_s: i64,
     store: Arc<Mutex<Box<dyn Store>>>,
-    lifecycle: Mutex<Lifecycle>,
-    lifecycle_version: Mutex<u64>,
+    /// The agreement's signed history and its fold.
+    lifecycle: Mutex<Desk>,
+    /// Held from a statement's check until its record is stored, so two statements never
+    /// both pass against the same history.
+    lifecycle_gate: tokio::sync::Mutex<()>,
     picture: Mutex<engine::Picture>,
     /// Latest report per (party, track id), for views and alert geometry.
     latest: Mutex<HashMap<(String, String), TrackReportIn>>,
@@ -121,6 +125,14 @@ pub enum StartError {
     Engine(String),
     #[error("line: {0}")]
     Line(String),
+    /// The stored agreement history does not replay (a tampered or foreign store).
+    #[error("agreement history: {0}")]
+    History(String),
+    /// The caller said every party signed, but not every signature was given.
+    #[error(
+        "the agreement is not signed by {missing}: give every party's signature (datadir::load_agreement reads them, or Terms::with_signatures)"
+    )]
+    Unsigned { missing: String },
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {
@@ -140,25 +152,22 @@ impl State {
         mut store: Box<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<State>, StartError> {
-        let versions = store.agreement_versions()?;
+        let mut versions = store.agreement_versions()?;
         let now_ms = clock.now_ms();
-        let mut lifecycle = Lifecycle::in_force();
-        if !all_signed {
-            lifecycle.status = Status::Draft;
-        }
         match versions.first() {
             None => {
                 let doc = AgreementDoc {
                     id: terms.id.clone(),
-                    lifecycle: LifecycleDoc::from(&lifecycle),
                     document: String::from_utf8_lossy(&terms.document).into_owned(),
                 };
-                store.commit(&[Write::AgreementVersion(AgreementVersion {
+                let adopted = AgreementVersion {
                     version: 1,
-                    status: lifecycle.status.as_str().into(),
+                    status: Status::Draft.as_str().into(),
                     document: to_json(&doc).into_bytes(),
                     recorded_ms: now_ms,
-                })])?;
+                };
+                store.commit(&[Write::AgreementVersion(adopted.clone())])?;
+                versions.push(adopted);
             }
             Some(first) => {
                 let doc: Option<AgreementDoc> = serde_json::from_slice(&first.document).ok();
@@ -169,18 +178,40 @@ impl State {
                         given: terms.id.clone(),
                     });
                 }
-                if let Some(last) = versions.last()
-                    && let Ok(doc) = serde_json::from_slice::<AgreementDoc>(&last.document)
-                {
-                    lifecycle = doc.lifecycle.into_lifecycle();
-                }
-                // Signatures gathered since: a draft comes into force.
-                if lifecycle.status == Status::Draft && all_signed {
-                    lifecycle.status = Status::InForce;
-                }
             }
         }
-        let version = store.agreement_versions()?.len() as u64;
+        // Every stored event is verified again: a store edited behind the service's back is
+        // refused here, naming the version.
+        let mut desk = Desk::load(terms.agreement.clone(), &versions)
+            .map_err(|e| StartError::History(e.to_string()))?;
+        // Signatures found beside the agreement that the history does not hold yet: each one
+        // is a new event (a draft comes into force with the last one).
+        for sig in &terms.signatures {
+            if desk.state().status() != Status::Draft || desk.state().signed().contains(sig.party())
+            {
+                continue;
+            }
+            let event = deconflict_agreement::Event::Sign(sig.clone());
+            let (record, next) = desk
+                .next_record(event, now_ms)
+                .map_err(|e| StartError::History(format!("{}'s signature: {e}", sig.party())))?;
+            store.commit(&[Write::AgreementVersion(Desk::version_of(
+                &record,
+                next.status(),
+            ))])?;
+            desk.accept(&record)
+                .map_err(|e| StartError::History(format!("{}'s signature: {e}", sig.party())))?;
+        }
+        if all_signed && desk.state().status() == Status::Draft {
+            let missing: Vec<String> = desk
+                .state()
+                .unsigned(&terms.agreement)
+                .map(|p| p.to_string())
+                .collect();
+            return Err(StartError::Unsigned {
+                missing: missing.join(", "),
+            });
+        }
         let probe = engine::ProbeConfig::new(
             terms.lookahead_s.min(engine::probe::LOOKAHEAD_S_MAX),
             terms.h_sep_m,
@@ -223,8 +254,8 @@ impl State {
             clock,
             metrics: Metrics::default(),
             store: Arc::new(Mutex::new(store)),
-            lifecycle: Mutex::new(lifecycle),
-            lifecycle_version: Mutex::new(version),
+            lifecycle: Mutex::new(desk),
+            lifecycle_gate: tokio::sync::Mutex::new(()),
             picture: Mutex::new(picture),
             latest: Mutex::new(latest),
             conflicts: Mutex::new(BTreeMap::new()),
@@ -357,20 +388,26 @@ impl State {
         }
     }
 
+    /// A copy of the agreement's whole signed history (for tests and tools; hot paths use
+    /// [`Self::status`]).
     pub fn lifecycle(&self) -> Lifecycle {
-        self.lifecycle
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_else(|_| Lifecycle::in_force())
+        match self.lifecycle.lock() {
+            Ok(d) => d.history().clone(),
+            Err(p) => p.into_inner().history().clone(),
+        }
     }
 
-    fn party_ids(&self) -> Vec<String> {
-        self.terms.parties.iter().map(|p| p.id.clone()).collect()
+    /// The agreement's declared status.
+    pub fn status(&self) -> Status {
+        match self.lifecycle.lock() {
+            Ok(d) => d.state().status(),
+            Err(p) => p.into_inner().state().status(),
+        }
     }
 
     /// Refuses operational writes unless the agreement is in force.
     fn require_in_force(&self) -> Result<(), ApiError> {
-        let status = self.lifecycle().status;
+        let status = self.status();
         if status != Status::InForce {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -384,13 +421,14 @@ impl State {
     // ---- agreement -------------------------------------------------------------------
 
     pub async fn agreement_view(self: &Arc<Self>) -> AgreementView {
-        let l = self.lifecycle();
-        let version = self.lifecycle_version.lock().map(|v| *v).unwrap_or(0);
-        AgreementView {
+        let health = self.health();
+        let mut view = AgreementView {
             id: self.terms.id.clone(),
             title: self.terms.title.clone(),
-            status: l.status.as_str().into(),
-            version,
+            status: String::new(),
+            version: 0,
+            head_seq: 0,
+            basis_seq: 0,
             parties: self
                 .terms
                 .parties
@@ -402,84 +440,82 @@ impl State {
                     public_key: p.key_text.clone(),
                 })
                 .collect(),
-            reason: l.reason,
-            conditions: l.conditions,
-            reactivation_signed_by: l.reactivation.into_iter().collect(),
+            signed_by: Vec::new(),
+            suspension: None,
+            reason: None,
+            conditions: None,
+            reactivation: None,
+            reactivation_signed_by: Vec::new(),
+            termination: None,
+            history: Vec::new(),
+            history_omitted: 0,
+            reachability: ReachabilityView {
+                line: health.line,
+                link_tests: health.link_tests,
+            },
+        };
+        match self.lifecycle.lock() {
+            Ok(d) => d.fill_view(&mut view),
+            Err(p) => p.into_inner().fill_view(&mut view),
         }
+        view
     }
 
+    /// Accepts one party's signed lifecycle statement (see [`crate::lifecycle`] for every check
+    /// and its answer). Order: check → the party's own entry durable in the record → the
+    /// record stored as the next agreement version (with an event on every party's stream) →
+    /// memory → answer. A refused statement changes nothing.
     pub async fn lifecycle_action(
         self: &Arc<Self>,
         party: &str,
-        action: LifecycleAction,
+        request: AgreementActionRequest,
     ) -> Result<AgreementView, ApiError> {
-        for (field, text) in [
-            ("reason", &action.reason),
-            ("conditions", &action.conditions),
-        ] {
-            if let Some(t) = text
-                && (t.len() > TEXT_BYTES_MAX || t.chars().any(|c| c.is_control() && c != '\n'))
-            {
-                return Err(ApiError::invalid(
-                    field,
-                    format!("at most {TEXT_BYTES_MAX} bytes without control characters"),
-                ));
-            }
-        }
-        let current = self.lifecycle();
-        let next = current
-            .apply(
-                party,
-                &self.party_ids(),
-                &action.action,
-                action.reason.as_deref(),
-                action.conditions.as_deref(),
-            )
-            .map_err(|e| match e {
-                crate::terms::LifecycleError::UnknownAction(_) => {
-                    ApiError::invalid("action", e.to_string())
-                }
-                crate::terms::LifecycleError::ReasonRequired => {
-                    ApiError::invalid("reason", e.to_string())
-                }
-                _ => ApiError::new(StatusCode::CONFLICT, "lifecycle_conflict", e.to_string()),
-            })?;
-        let version = self.lifecycle_version.lock().map(|v| *v).unwrap_or(0) + 1;
         let now = self.clock.now_ms();
-        let doc = AgreementDoc {
-            id: self.terms.id.clone(),
-            lifecycle: LifecycleDoc::from(&next),
-            document: String::new(),
+        let (statement, entry) =
+            crate::lifecycle::check_request(&self.terms.agreement, party, request, now)?;
+        let _gate = self.lifecycle_gate.lock().await;
+        let (record, next) = {
+            let desk = self
+                .lifecycle
+                .lock()
+                .map_err(|_| ApiError::internal("lifecycle lock poisoned"))?;
+            desk.next_record(deconflict_agreement::Event::Statement(statement), now)
+                .map_err(|e| crate::lifecycle::refusal(&e))?
         };
         let event = serde_json::json!({
             "agreement": self.terms.id,
-            "version": version,
-            "action": action.action,
-            "by": party,
-            "status": next.status.as_str(),
-            "reason": next.reason,
-            "conditions": next.conditions,
+            "status": next.status().as_str(),
+            "basis_seq": next.basis_seq(),
+            "event": crate::lifecycle::history_item(&record, next.status()),
         });
-        let mut writes = vec![Write::AgreementVersion(AgreementVersion {
-            version,
-            status: next.status.as_str().into(),
-            document: to_json(&doc).into_bytes(),
-            recorded_ms: now,
-        })];
+        let mut writes = vec![Write::AgreementVersion(Desk::version_of(
+            &record,
+            next.status(),
+        ))];
         for p in &self.terms.parties {
             writes.push(Write::Event(NewEvent {
                 party: p.id.clone(),
                 kind: "agreement".into(),
                 body: event.to_string(),
-                created_ms: now,
+                created_ms: record.at_unix_ms(),
             }));
         }
-        self.commit(writes).await?;
-        if let Ok(mut l) = self.lifecycle.lock() {
-            *l = next;
+        // The party's own signed entry, unchanged, before the store commit: nothing is stored
+        // or acknowledged that the record does not hold.
+        if let Some(log) = self.log.get().cloned() {
+            tokio::task::spawn_blocking(move || log.record(vec![entry], &[]))
+                .await
+                .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?
+                .map_err(|e| ApiError::internal(format!("record: {e}")))?;
         }
-        if let Ok(mut v) = self.lifecycle_version.lock() {
-            *v = version;
+        self.commit(writes).await?;
+        {
+            let mut desk = self
+                .lifecycle
+                .lock()
+                .map_err(|_| ApiError::internal("lifecycle lock poisoned"))?;
+            desk.accept(&record)
+                .map_err(|e| ApiError::internal(format!("stored but not applied: {e}")))?;
         }
         Ok(self.agreement_view().await)
     }
@@ -494,7 +530,7 @@ impl State {
         let last_cycle = self.last_cycle_ms.load(Ordering::Relaxed);
         Health {
             service: "ok".into(),
-            agreement_status: self.lifecycle().status.as_str().into(),
+            agreement_status: self.status().as_str().into(),
             line: self
                 .terms
                 .parties
@@ -1168,41 +1204,11 @@ fn engine_report(party: &str, r: &TrackReportIn) -> Result<engine::TrackReport, 
     ))
 }
 
-/// What the store keeps for each agreement version.
+/// What the store keeps as agreement version 1: the adopted agreement. Later versions hold
+/// the history's records ([`crate::lifecycle::Desk`]).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct AgreementDoc {
     id: String,
-    lifecycle: LifecycleDoc,
-    /// The canonical agreement document (version 1 only).
+    /// The canonical agreement document.
     document: String,
-}
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct LifecycleDoc {
-    status: String,
-    reason: Option<String>,
-    conditions: Option<String>,
-    reactivation: Vec<String>,
-}
-
-impl From<&Lifecycle> for LifecycleDoc {
-    fn from(l: &Lifecycle) -> Self {
-        LifecycleDoc {
-            status: l.status.as_str().into(),
-            reason: l.reason.clone(),
-            conditions: l.conditions.clone(),
-            reactivation: l.reactivation.iter().cloned().collect(),
-        }
-    }
-}
-
-impl LifecycleDoc {
-    fn into_lifecycle(self) -> Lifecycle {
-        Lifecycle {
-            status: Status::parse(&self.status).unwrap_or(Status::InForce),
-            reason: self.reason,
-            conditions: self.conditions,
-            reactivation: self.reactivation.into_iter().collect(),
-        }
-    }
 }

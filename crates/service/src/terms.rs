@@ -2,11 +2,13 @@
 //!
 //! [`Terms`] is built from the agreement crate's validated [`deconflict_agreement::Agreement`]
 //! (the parties, their keys, the minima, the disclosure rules) and does not change while the
-//! service runs. The lifecycle status (draft, in force, suspended, terminated) is held in
-//! [`Lifecycle`] and changes by signed requests of the parties.
+//! service runs. The lifecycle status (draft, in force, suspended, terminated) is the fold of
+//! the agreement crate's [`Lifecycle`] history and changes only by statements each party signs
+//! with its own key ([`crate::lifecycle`]).
 
 use std::collections::BTreeSet;
 
+use deconflict_agreement::{Agreement, AgreementSignature};
 use ed25519_dalek::VerifyingKey;
 
 /// One party, as the service uses it.
@@ -38,6 +40,11 @@ pub struct Terms {
     pub lookahead_s: f64,
     /// The canonical bytes of the agreement, kept as version 1 in the store.
     pub document: Vec<u8>,
+    /// The validated agreement itself: the lifecycle folds its history against it.
+    pub agreement: Agreement,
+    /// Parties' detached signatures over the agreement that the caller found beside it
+    /// (verified again when they enter the history).
+    pub signatures: Vec<AgreementSignature>,
 }
 
 impl Terms {
@@ -78,162 +85,22 @@ impl Terms {
             v_sep_m: f64::from(sep.vertical_m()),
             lookahead_s: f64::from(sep.lookahead_s()),
             document: a.canonical_bytes().to_vec(),
+            agreement: a.clone(),
+            signatures: Vec::new(),
         })
     }
-}
 
-/// The agreement's declared status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Draft,
-    InForce,
-    Suspended,
-    Terminated,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Draft => "draft",
-            Status::InForce => "in_force",
-            Status::Suspended => "suspended",
-            Status::Terminated => "terminated",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "draft" => Some(Status::Draft),
-            "in_force" => Some(Status::InForce),
-            "suspended" => Some(Status::Suspended),
-            "terminated" => Some(Status::Terminated),
-            _ => None,
-        }
+    /// The same terms with the parties' detached signatures over the agreement.
+    pub fn with_signatures(mut self, signatures: Vec<AgreementSignature>) -> Self {
+        self.signatures = signatures;
+        self
     }
 }
 
-/// The lifecycle: any one party suspends (with a reason); reactivation needs every party;
-/// termination by any party is final.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lifecycle {
-    pub status: Status,
-    pub reason: Option<String>,
-    pub conditions: Option<String>,
-    /// Parties that asked to reactivate since the suspension.
-    pub reactivation: BTreeSet<String>,
-}
+/// The agreement's declared status: the agreement crate's, folded from its signed history.
+pub use deconflict_agreement::lifecycle::Status;
 
-/// Why a lifecycle action was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum LifecycleError {
-    #[error("the agreement is {0}; this action is not possible now")]
-    WrongStatus(&'static str),
-    #[error("a reason is required")]
-    ReasonRequired,
-    #[error("unknown action {0:?}: expected suspend, reactivate or terminate")]
-    UnknownAction(String),
-}
-
-impl Lifecycle {
-    pub fn in_force() -> Self {
-        Lifecycle {
-            status: Status::InForce,
-            reason: None,
-            conditions: None,
-            reactivation: BTreeSet::new(),
-        }
-    }
-
-    /// Applies `action` by `party`; returns the new state (self is unchanged on error).
-    pub fn apply(
-        &self,
-        party: &str,
-        all_parties: &[String],
-        action: &str,
-        reason: Option<&str>,
-        conditions: Option<&str>,
-    ) -> Result<Lifecycle, LifecycleError> {
-        let mut next = self.clone();
-        match action {
-            "suspend" => {
-                if self.status != Status::InForce {
-                    return Err(LifecycleError::WrongStatus(self.status.as_str()));
-                }
-                let reason = reason
-                    .filter(|r| !r.trim().is_empty())
-                    .ok_or(LifecycleError::ReasonRequired)?;
-                next.status = Status::Suspended;
-                next.reason = Some(format!("{party}: {reason}"));
-                next.conditions = None;
-                next.reactivation.clear();
-            }
-            "reactivate" => {
-                if self.status != Status::Suspended {
-                    return Err(LifecycleError::WrongStatus(self.status.as_str()));
-                }
-                next.reactivation.insert(party.to_string());
-                if let Some(c) = conditions.filter(|c| !c.trim().is_empty()) {
-                    let joined = match &next.conditions {
-                        Some(prev) => format!("{prev}\n{party}: {c}"),
-                        None => format!("{party}: {c}"),
-                    };
-                    next.conditions = Some(joined);
-                }
-                if all_parties.iter().all(|p| next.reactivation.contains(p)) {
-                    next.status = Status::InForce;
-                    next.reactivation.clear();
-                }
-            }
-            "terminate" => {
-                if self.status == Status::Terminated {
-                    return Err(LifecycleError::WrongStatus(self.status.as_str()));
-                }
-                let reason = reason
-                    .filter(|r| !r.trim().is_empty())
-                    .ok_or(LifecycleError::ReasonRequired)?;
-                next.status = Status::Terminated;
-                next.reason = Some(format!("{party}: {reason}"));
-            }
-            other => return Err(LifecycleError::UnknownAction(other.to_string())),
-        }
-        Ok(next)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suspension_by_one_reactivation_by_all() {
-        let all = vec!["a".to_string(), "b".to_string()];
-        let l = Lifecycle::in_force();
-        assert_eq!(
-            l.apply("a", &all, "suspend", None, None),
-            Err(LifecycleError::ReasonRequired)
-        );
-        let s = l.apply("a", &all, "suspend", Some("strike"), None).unwrap();
-        assert_eq!(s.status, Status::Suspended);
-        let half = s
-            .apply("b", &all, "reactivate", None, Some("notice 1 h ahead"))
-            .unwrap();
-        assert_eq!(half.status, Status::Suspended);
-        let again = half.apply("b", &all, "reactivate", None, None).unwrap();
-        assert_eq!(
-            again.status,
-            Status::Suspended,
-            "one party twice is not all"
-        );
-        let back = again.apply("a", &all, "reactivate", None, None).unwrap();
-        assert_eq!(back.status, Status::InForce);
-        assert_eq!(back.conditions.as_deref(), Some("b: notice 1 h ahead"));
-        let t = back
-            .apply("b", &all, "terminate", Some("end"), None)
-            .unwrap();
-        assert!(matches!(
-            t.apply("a", &all, "suspend", Some("x"), None),
-            Err(LifecycleError::WrongStatus("terminated"))
-        ));
-    }
-}
+/// The agreement's lifecycle as the service holds it: the agreement crate's history of signed
+/// events (each party's signature over the agreement, then the parties' signed statements),
+/// whose fold is the declared status. See [`crate::lifecycle`].
+pub type Lifecycle = deconflict_agreement::History;

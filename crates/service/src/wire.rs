@@ -472,23 +472,103 @@ pub struct EventView {
     pub data: serde_json::Value,
 }
 
-/// The agreement as the service holds it.
+/// The agreement as the service holds it: its declared status (the fold of its signed
+/// history) and, separately, whether the parties are reachable.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AgreementView {
     pub id: String,
     pub title: String,
-    /// `draft`, `in_force`, `suspended`, `terminated`.
+    /// `draft`, `in_force`, `suspended`, `terminated`: declared by the parties' signatures and
+    /// statements, never inferred from reachability.
     pub status: String,
-    /// Number of lifecycle versions recorded (1 for the adopted agreement).
+    /// Stored versions: 1 for the adopted agreement, then one per event of the history.
     pub version: u64,
+    /// Events in the history (signatures over the agreement, then statements); the last one's
+    /// `seq`.
+    pub head_seq: u64,
+    /// What a new statement must name as its `basis_seq`: the `seq` of the event that entered
+    /// the current status (0 for a draft). Every party signs a reactivation on the same basis.
+    pub basis_seq: u64,
     pub parties: Vec<PartyView>,
-    /// Why it was suspended, and conditions attached to a reactivation.
+    /// Parties whose signature over the agreement is in the history.
+    pub signed_by: Vec<String>,
+    /// The suspension in effect (by whom, why, at which `seq`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspension: Option<LifecycleStepView>,
+    /// The reason of the suspension in effect, or of the termination.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Conditions attached by the reactivation that brought the agreement back in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<String>,
+    /// A reactivation being signed while suspended: its conditions, who signed, who has not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reactivation: Option<ReactivationView>,
+    /// Parties that have signed the pending reactivation (all must); empty when none.
+    pub reactivation_signed_by: Vec<String>,
+    /// The termination, once terminated (final).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub termination: Option<LifecycleStepView>,
+    /// Every event of the history, oldest first (the latest `HISTORY_VIEW_MAX` when longer).
+    pub history: Vec<HistoryItemView>,
+    /// Older events not listed in `history`.
+    pub history_omitted: u64,
+    /// Whether the parties answer: measured, and separate from the declared status.
+    pub reachability: ReachabilityView,
+}
+
+/// Who suspended or terminated, why, and at which event.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LifecycleStepView {
+    pub by: String,
+    pub reason: String,
+    pub seq: u64,
+}
+
+/// A reactivation being signed: every party must sign these exact conditions on the same basis.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReactivationView {
+    pub conditions: String,
+    pub signed_by: Vec<String>,
+    /// Parties whose signature is still missing.
+    pub waiting_for: Vec<String>,
+    /// The `basis_seq` their statements must name.
+    pub basis_seq: u64,
+}
+
+/// One event of the agreement's history, as signed by its party.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HistoryItemView {
+    /// 1 for the first event, consecutive.
+    pub seq: u64,
+    /// The store version that holds it (`seq + 1`).
+    pub version: u64,
+    /// When the service accepted it.
+    pub at_unix_ms: i64,
+    pub party: String,
+    /// `sign` (the party's signature over the agreement), `suspend`, `reactivate`, `terminate`.
+    pub kind: String,
+    /// The statement's basis (absent for `sign`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basis_seq: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conditions: Option<String>,
-    /// Parties that have signed a pending reactivation (all must).
-    pub reactivation_signed_by: Vec<String>,
+    /// `ed25519-sig:<128 hex>`: over the agreement's canonical bytes (`sign`) or the
+    /// statement's (RFC 8785), verifiable with the party's key from the agreement.
+    pub signature: String,
+    /// The status after this event.
+    pub status: String,
+}
+
+/// Reachability, measured: the same figures as `/health`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReachabilityView {
+    /// When the service last heard an authenticated request from each party.
+    pub line: Vec<LineReachability>,
+    /// How each party answered the line's scheduled link tests.
+    pub link_tests: Vec<LinkTestReachability>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -499,18 +579,24 @@ pub struct PartyView {
     pub public_key: String,
 }
 
-/// A lifecycle action by the calling party.
+/// `POST /v1/agreement/actions`: one party's signed lifecycle statement, and the party's
+/// signature of the ledger entry that records it in the shared record.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LifecycleAction {
-    /// `suspend` (any one party), `reactivate` (every party must ask), `terminate`.
-    pub action: String,
-    /// Required for `suspend` and `terminate`.
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// Conditions attached to a reactivation.
-    #[serde(default)]
-    pub conditions: Option<String>,
+pub struct AgreementActionRequest {
+    /// The signed statement as `deconflict agreement statement` writes it:
+    /// `{"statement": {"format": "deconflict.agreement-statement.v1", "agreement":
+    /// "sha256:…", "party", "basis_seq", "action": "suspend"|"reactivate"|"terminate",
+    /// "reason"|"conditions"}, "signature": "ed25519-sig:<128 hex>"}`; the signature is over
+    /// the RFC 8785 bytes of `statement`, by the calling party's key.
+    #[schema(value_type = Object)]
+    pub statement: serde_json::Value,
+    /// The ledger entry's time (the party's clock), UNIX ms; within 5 minutes of the service's.
+    pub entry_time_ms: i64,
+    /// Standard base64 of the party's Ed25519 signature of the ledger entry that
+    /// `deconflict_service::lifecycle::statement_entry(statement, entry_time_ms)` builds
+    /// (signed as every ledger entry is: `deconflict-ledger/v1/entry\n` ‖ its canonical bytes).
+    pub entry_signature: String,
 }
 
 /// `/health`: the agreement's declared status and the line's measured reachability, separately.

@@ -80,33 +80,68 @@ async fn the_served_openapi_is_the_checked_in_file() {
     }
 }
 
+async fn act(
+    h: &Harness,
+    caller: &str,
+    st: &deconflict_agreement::SignedStatement,
+) -> (u16, Value) {
+    h.call(
+        "POST",
+        "/v1/agreement/actions",
+        &action_body(st, caller, T0_MS),
+        caller,
+    )
+    .await
+}
+
+fn kinds(v: &Value) -> Vec<(String, String)> {
+    v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["kind"].as_str().unwrap().to_string(),
+                i["party"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn agreement_status_and_lifecycle() {
+async fn suspend_by_one_reactivate_by_all_terminate_is_final() {
     let h = harness();
     let (s, v) = h.call("GET", "/v1/agreement", "", "coalition").await;
     assert_eq!(s, 200);
     assert_eq!(v["status"], "in_force");
     assert_eq!(v["parties"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        (v["head_seq"].as_u64(), v["basis_seq"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(v["signed_by"], json!(["coalition", "russia"]));
+    assert_eq!(
+        kinds(&v),
+        [
+            ("sign".into(), "coalition".into()),
+            ("sign".into(), "russia".into())
+        ]
+    );
 
-    let (s, v) = h
-        .call(
-            "POST",
-            "/v1/agreement/actions",
-            r#"{"action":"suspend"}"#,
-            "russia",
-        )
-        .await;
-    assert_eq!((s, v["field"].as_str()), (422, Some("reason")));
-    let (s, v) = h
-        .call(
-            "POST",
-            "/v1/agreement/actions",
-            r#"{"action":"suspend","reason":"strike at Shayrat"}"#,
-            "russia",
-        )
-        .await;
+    // Any one party suspends, with a reason.
+    let (s, v) = act(
+        &h,
+        "russia",
+        &statement("russia", "russia", 2, suspend("strike at Shayrat")),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "suspended");
+    assert_eq!(
+        v["suspension"],
+        json!({"by": "russia", "reason": "strike at Shayrat", "seq": 3})
+    );
+    assert_eq!(v["basis_seq"], 3);
     // Suspended: operational writes are refused, reads still work.
     let body =
         json!({"reports": [report("1", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0)]}).to_string();
@@ -115,54 +150,637 @@ async fn agreement_status_and_lifecycle() {
         (s, v["code"].as_str()),
         (409, Some("agreement_not_in_force"))
     );
-    // Reactivation needs both.
-    let (s, v) = h
-        .call(
-            "POST",
-            "/v1/agreement/actions",
-            r#"{"action":"reactivate","conditions":"one hour notice"}"#,
-            "coalition",
-        )
-        .await;
-    assert_eq!((s, v["status"].as_str()), (200, Some("suspended")));
-    let (s, v) = h
-        .call(
-            "POST",
-            "/v1/agreement/actions",
-            r#"{"action":"reactivate"}"#,
-            "russia",
-        )
-        .await;
-    assert_eq!((s, v["status"].as_str()), (200, Some("in_force")));
-    assert_eq!(v["conditions"], "coalition: one hour notice");
-    assert_eq!(v["version"], 4);
+
+    // Reactivation by one of two: still suspended, one signature pending.
+    let (s, v) = act(
+        &h,
+        "coalition",
+        &statement("coalition", "coalition", 3, reactivate("one hour notice")),
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("suspended")), "{v}");
+    assert_eq!(
+        v["reactivation"],
+        json!({"conditions": "one hour notice", "signed_by": ["coalition"], "waiting_for": ["russia"], "basis_seq": 3})
+    );
+    assert_eq!(v["reactivation_signed_by"], json!(["coalition"]));
+    // The other party sees the same pending signature.
+    let (_, seen) = h.call("GET", "/v1/agreement", "", "russia").await;
+    assert_eq!(seen["reactivation"]["waiting_for"], json!(["russia"]));
+
+    // By both, on the same basis: in force again, with the conditions.
+    let (s, v) = act(
+        &h,
+        "russia",
+        &statement("russia", "russia", 3, reactivate("one hour notice")),
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("in_force")), "{v}");
+    assert_eq!(v["conditions"], "one hour notice");
+    assert_eq!(v["reactivation"], Value::Null);
+    assert_eq!(v["reactivation_signed_by"], json!([]));
+    assert_eq!(
+        (
+            v["version"].as_u64(),
+            v["head_seq"].as_u64(),
+            v["basis_seq"].as_u64()
+        ),
+        (Some(6), Some(5), Some(5))
+    );
+    let history = v["history"].as_array().unwrap();
+    assert_eq!(
+        kinds(&v),
+        [
+            ("sign".into(), "coalition".into()),
+            ("sign".into(), "russia".into()),
+            ("suspend".into(), "russia".into()),
+            ("reactivate".into(), "coalition".into()),
+            ("reactivate".into(), "russia".into()),
+        ]
+    );
+    assert_eq!(history[2]["reason"], "strike at Shayrat");
+    assert_eq!(history[2]["basis_seq"], 2);
+    assert_eq!(history[2]["status"], "suspended");
+    assert_eq!(history[3]["status"], "suspended");
+    assert_eq!(history[4]["status"], "in_force");
+    assert_eq!(history[4]["conditions"], "one hour notice");
+    assert_eq!(history[4]["version"], 6);
+    // Each item carries the party's signature over the statement, checkable with its key.
+    let sig = deconflict_agreement::Signature::from_text(history[2]["signature"].as_str().unwrap())
+        .unwrap();
+    let st = statement("russia", "russia", 2, suspend("strike at Shayrat"));
+    assert_eq!(&sig, st.signature());
+    assert!(
+        secret("russia")
+            .public_key()
+            .verify(&st.statement().canonical_bytes(), &sig)
+    );
     // Both parties were told each step on their streams.
     let (_, events) = h.call("GET", "/v1/events", "", "coalition").await;
-    let kinds: Vec<&str> = events
+    let statuses: Vec<&str> = events
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["data"]["status"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["suspended", "suspended", "in_force"]);
-    let (s, v) = h
-        .call(
-            "POST",
-            "/v1/agreement/actions",
-            r#"{"action":"reactivate"}"#,
+    assert_eq!(statuses, ["suspended", "suspended", "in_force"]);
+
+    // Termination is final: any later statement is refused with 409.
+    let (s, v) = act(
+        &h,
+        "coalition",
+        &statement("coalition", "coalition", 5, terminate("superseded")),
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("terminated")), "{v}");
+    assert_eq!(
+        v["termination"],
+        json!({"by": "coalition", "reason": "superseded", "seq": 6})
+    );
+    for (party, action) in [
+        ("russia", suspend("x")),
+        ("russia", reactivate("")),
+        ("russia", terminate("again")),
+        ("coalition", terminate("again")),
+    ] {
+        let (s, v) = act(&h, party, &statement(party, party, 6, action)).await;
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (
+                409,
+                Some("lifecycle_not_allowed"),
+                Some("statement.statement.action")
+            ),
+            "{v}"
+        );
+    }
+    let (_, v) = h.call("GET", "/v1/agreement", "", "russia").await;
+    assert_eq!(
+        (v["status"].as_str(), v["head_seq"].as_u64()),
+        (Some("terminated"), Some(6))
+    );
+}
+
+#[tokio::test]
+async fn different_conditions_start_a_new_reactivation_round() {
+    let h = harness();
+    act(
+        &h,
+        "russia",
+        &statement("russia", "russia", 2, suspend("strike")),
+    )
+    .await;
+    let (_, v) = act(
+        &h,
+        "coalition",
+        &statement("coalition", "coalition", 3, reactivate("A")),
+    )
+    .await;
+    assert_eq!(v["reactivation"]["signed_by"], json!(["coalition"]));
+    // A counter-proposal: Russia signs other conditions; Coalition's signature was for "A".
+    let (s, v) = act(
+        &h,
+        "russia",
+        &statement("russia", "russia", 3, reactivate("B")),
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("suspended")), "{v}");
+    assert_eq!(v["reactivation"]["conditions"], "B");
+    assert_eq!(v["reactivation"]["waiting_for"], json!(["coalition"]));
+    let (s, v) = act(
+        &h,
+        "coalition",
+        &statement("coalition", "coalition", 3, reactivate("B")),
+    )
+    .await;
+    assert_eq!(
+        (s, v["status"].as_str(), v["conditions"].as_str()),
+        (200, Some("in_force"), Some("B")),
+        "{v}"
+    );
+}
+
+/// Every way a statement can be wrong: the right status and code, the field named, and
+/// `GET /v1/agreement` byte for byte what it was.
+#[tokio::test]
+async fn refused_statements_change_nothing() {
+    let h = harness();
+    // A history to be stale against: suspended at 3, in force again at 5.
+    act(
+        &h,
+        "russia",
+        &statement("russia", "russia", 2, suspend("strike at Shayrat")),
+    )
+    .await;
+    act(
+        &h,
+        "coalition",
+        &statement("coalition", "coalition", 3, reactivate("")),
+    )
+    .await;
+    let (s, v) = act(
+        &h,
+        "russia",
+        &statement("russia", "russia", 3, reactivate("")),
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("in_force")), "{v}");
+    async fn get(h: &Harness) -> (u16, Vec<u8>) {
+        h.send(h.signed("GET", "/v1/agreement", b"", "coalition"))
+            .await
+    }
+    let before = get(&h).await;
+    assert_eq!(before.0, 200);
+
+    let good = statement("coalition", "coalition", 5, suspend("late notice"));
+    let body = |st: &deconflict_agreement::SignedStatement| action_body(st, "coalition", T0_MS);
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v: Value = serde_json::from_str(&body(&good)).unwrap();
+        f(&mut v);
+        v.to_string()
+    };
+    let other_agreement = deconflict_agreement::Statement::new(
+        deconflict_agreement::AgreementId::from_bytes([7; 32]),
+        deconflict_agreement::PartyId::new("coalition").unwrap(),
+        5,
+        suspend("late notice"),
+    )
+    .unwrap()
+    .sign(&secret("coalition"));
+    let cases: Vec<(&str, String, u16, &str, &str)> = vec![
+        (
+            "signed by the other party's key",
+            body(&statement("coalition", "russia", 5, suspend("late notice"))),
+            422,
+            "statement_signature_invalid",
+            "statement.signature",
+        ),
+        (
+            "another party's statement",
+            body(&statement("russia", "russia", 5, suspend("late notice"))),
+            403,
+            "party_mismatch",
+            "statement.statement.party",
+        ),
+        (
+            "for another agreement",
+            body(&other_agreement),
+            422,
+            "wrong_agreement",
+            "statement.statement.agreement",
+        ),
+        (
+            "stale basis_seq",
+            body(&statement(
+                "coalition",
+                "coalition",
+                3,
+                suspend("late notice"),
+            )),
+            409,
+            "stale_basis",
+            "statement.statement.basis_seq",
+        ),
+        (
+            "a future basis_seq",
+            body(&statement(
+                "coalition",
+                "coalition",
+                9,
+                suspend("late notice"),
+            )),
+            409,
+            "stale_basis",
+            "statement.statement.basis_seq",
+        ),
+        (
+            "reason tampered after signing",
+            with(&|v| v["statement"]["statement"]["reason"] = json!("nothing happened")),
+            422,
+            "statement_signature_invalid",
+            "statement.signature",
+        ),
+        (
+            "basis tampered after signing",
+            with(&|v| v["statement"]["statement"]["basis_seq"] = json!(4)),
+            422,
+            "statement_signature_invalid",
+            "statement.signature",
+        ),
+        (
+            "entry signed by the other party",
+            action_body(&good, "russia", T0_MS),
+            422,
+            "entry_signature_invalid",
+            "entry_signature",
+        ),
+        (
+            "entry time changed after signing",
+            with(&|v| v["entry_time_ms"] = json!(T0_MS + 1)),
+            422,
+            "entry_signature_invalid",
+            "entry_signature",
+        ),
+        (
+            "entry dated an hour off",
+            action_body(&good, "coalition", T0_MS - 3_600_000),
+            422,
+            "invalid_field",
+            "entry_time_ms",
+        ),
+        (
+            "entry signature not base64",
+            with(&|v| v["entry_signature"] = json!("not base64!")),
+            422,
+            "entry_signature_invalid",
+            "entry_signature",
+        ),
+        (
+            "an unknown action",
+            with(&|v| v["statement"]["statement"]["action"] = json!("dissolve")),
+            422,
+            "invalid_field",
+            "statement",
+        ),
+        (
+            "an empty reason",
+            with(&|v| v["statement"]["statement"]["reason"] = json!(" ")),
+            422,
+            "invalid_field",
+            "statement.statement.reason",
+        ),
+        (
+            "an unknown member",
+            with(&|v| v["note"] = json!("x")),
+            422,
+            "invalid_field",
+            "note",
+        ),
+    ];
+    for (case, body, status, code, field) in cases {
+        let (s, v) = h
+            .call("POST", "/v1/agreement/actions", &body, "coalition")
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (status, Some(code), Some(field)),
+            "{case}: {v}"
+        );
+        assert!(
+            v["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{case}"
+        );
+        assert_eq!(get(&h).await, before, "{case}: the agreement changed");
+    }
+    // Replays: Russia's own suspension again (now stale), and a reactivation signed twice.
+    let (s, v) = act(
+        &h,
+        "russia",
+        &statement("russia", "russia", 2, suspend("strike at Shayrat")),
+    )
+    .await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("stale_basis")), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("current basis_seq is 5"),
+        "{v}"
+    );
+    assert_eq!(get(&h).await, before);
+    act(
+        &h,
+        "russia",
+        &statement("russia", "russia", 5, suspend("again")),
+    )
+    .await;
+    let once = statement("coalition", "coalition", 6, reactivate(""));
+    assert_eq!(act(&h, "coalition", &once).await.0, 200);
+    let pending = get(&h).await;
+    let (s, v) = act(&h, "coalition", &once).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("already_signed")),
+        "{v}"
+    );
+    assert_eq!(get(&h).await, pending);
+}
+
+fn open_at(
+    path: &std::path::Path,
+    clock: &deconflict_service::ManualClock,
+) -> Result<std::sync::Arc<deconflict_service::State>, deconflict_service::StartError> {
+    deconflict_service::State::open(
+        Default::default(),
+        terms(),
+        true,
+        Box::new(deconflict_store::SqliteStore::open(path).unwrap()),
+        std::sync::Arc::new(clock.clone()),
+    )
+}
+
+/// A store at `dst` holding the agreement versions of the store at `src`, edited: what an
+/// operator with write access to the database could leave behind.
+fn tampered_copy(
+    src: &std::path::Path,
+    dst: &std::path::Path,
+    edit: impl Fn(&mut Vec<deconflict_store::AgreementVersion>),
+) {
+    use deconflict_store::Store as _;
+    let mut versions = deconflict_store::SqliteStore::open(src)
+        .unwrap()
+        .agreement_versions()
+        .unwrap();
+    edit(&mut versions);
+    let mut out = deconflict_store::SqliteStore::open(dst).unwrap();
+    for (i, mut v) in versions.into_iter().enumerate() {
+        v.version = i as u64 + 1;
+        out.commit(&[deconflict_store::Write::AgreementVersion(v)])
+            .unwrap();
+    }
+}
+
+/// A history on disk: suspended by Russia, reactivation signed by the Coalition only.
+async fn history_on_disk(path: &std::path::Path, clock: &deconflict_service::ManualClock) -> Value {
+    let state = open_at(path, clock).unwrap();
+    let (router, _) = deconflict_service::api::router(state.clone());
+    let h = Harness {
+        state,
+        router,
+        clock: clock.clone(),
+    };
+    act(
+        &h,
+        "russia",
+        &statement("russia", "russia", 2, suspend("strike at Shayrat")),
+    )
+    .await;
+    let (s, v) = act(
+        &h,
+        "coalition",
+        &statement("coalition", "coalition", 3, reactivate("notice")),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+fn lifecycle_part(v: &Value) -> Value {
+    let mut v = v.clone();
+    v.as_object_mut().unwrap().remove("reachability");
+    v
+}
+
+#[tokio::test]
+async fn a_restart_reloads_and_refolds_the_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("store.sqlite");
+    let clock = deconflict_service::ManualClock::new(T0_MS);
+    let before = history_on_disk(&path, &clock).await;
+    clock.advance_ms(60_000);
+    let state = open_at(&path, &clock).unwrap();
+    let (router, _) = deconflict_service::api::router(state.clone());
+    let h = Harness {
+        state,
+        router,
+        clock: clock.clone(),
+    };
+    let (s, after) = h.call("GET", "/v1/agreement", "", "russia").await;
+    assert_eq!(s, 200);
+    assert_eq!(lifecycle_part(&after), lifecycle_part(&before));
+    assert_eq!(after["status"], "suspended");
+    assert_eq!(after["reactivation"]["waiting_for"], json!(["russia"]));
+    // The pending reactivation completes after the restart, on the same basis.
+    let (s, v) = act(
+        &h,
+        "russia",
+        &statement("russia", "russia", 3, reactivate("notice")),
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("in_force")), "{v}");
+    assert_eq!(v["history"][4]["at_unix_ms"], T0_MS + 60_000);
+}
+
+#[tokio::test]
+async fn a_tampered_stored_history_is_refused_at_start_naming_the_version() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("store.sqlite");
+    let clock = deconflict_service::ManualClock::new(T0_MS);
+    history_on_disk(&path, &clock).await;
+    let n = std::cell::Cell::new(0);
+    let refused = |edit: fn(&mut Vec<deconflict_store::AgreementVersion>)| {
+        n.set(n.get() + 1);
+        let copy = tmp.path().join(format!("tampered-{}.sqlite", n.get()));
+        tampered_copy(&path, &copy, edit);
+        match open_at(&copy, &clock) {
+            Ok(_) => panic!("a tampered history was accepted"),
+            Err(e) => e.to_string(),
+        }
+    };
+    // The suspension's reason, edited after Russia signed it.
+    let e = refused(|v| {
+        let doc = String::from_utf8(v[3].document.clone()).unwrap();
+        assert!(doc.contains("strike at Shayrat"));
+        v[3].document = doc
+            .replace("strike at Shayrat", "strike at Shayraq")
+            .into_bytes();
+    });
+    assert!(
+        e.contains("stored agreement version 4")
+            && e.contains("russia")
+            && e.contains("does not verify"),
+        "{e}"
+    );
+    // A status label that the signed history does not support.
+    let e = refused(|v| v[3].status = "in_force".into());
+    assert!(
+        e.contains("stored agreement version 4") && e.contains("folds to suspended"),
+        "{e}"
+    );
+    // A version taken out (the next one moves up).
+    let e = refused(|v| {
+        v.remove(3);
+    });
+    assert!(
+        e.contains("stored agreement version 4") && e.contains("holds history event 4"),
+        "{e}"
+    );
+    // Not a record at all.
+    let e = refused(|v| v[2].document = b"{}".to_vec());
+    assert!(
+        e.contains("stored agreement version 3") && e.contains("not a history record"),
+        "{e}"
+    );
+    // An exact copy starts.
+    tampered_copy(&path, &tmp.path().join("copy.sqlite"), |_| {});
+    assert!(open_at(&tmp.path().join("copy.sqlite"), &clock).is_ok());
+    assert!(open_at(&path, &clock).is_ok());
+}
+
+#[tokio::test]
+async fn lifecycle_entries_in_the_record_are_the_parties_own() {
+    use deconflict_ledger::{AgreementEventKind, EntryBody};
+    let h = harness();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = deconflict_service::datadir::DataDir::new(tmp.path());
+    let log = deconflict_service::record::ServiceLog::open(
+        &dir,
+        &h.state.terms,
+        &["coalition".to_string(), "russia".to_string()],
+        T0_MS,
+    )
+    .unwrap();
+    assert!(h.state.attach_log(std::sync::Arc::new(log)));
+    let log = h.state.log().unwrap().clone();
+    let size = || log.journal().latest_tree_head().tree_head().size();
+    let start = size();
+    assert_eq!(
+        act(
+            &h,
             "russia",
+            &statement("russia", "russia", 2, suspend("strike at Shayrat"))
         )
-        .await;
-    assert_eq!((s, v["code"].as_str()), (409, Some("lifecycle_conflict")));
-    let (s, v) = h
-        .call(
-            "POST",
-            "/v1/agreement/actions",
-            r#"{"action":"dissolve"}"#,
+        .await
+        .0,
+        200
+    );
+    // A refused statement adds nothing to the record.
+    let (s, _) = act(
+        &h,
+        "coalition",
+        &statement("coalition", "coalition", 2, suspend("x")),
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert_eq!(
+        act(
+            &h,
+            "coalition",
+            &statement("coalition", "coalition", 3, reactivate("notice"))
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        act(
+            &h,
             "russia",
+            &statement("russia", "russia", 3, reactivate("notice"))
         )
-        .await;
-    assert_eq!((s, v["field"].as_str()), (422, Some("action")));
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        act(
+            &h,
+            "coalition",
+            &statement("coalition", "coalition", 5, terminate("superseded"))
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(size(), start + 4);
+    let entries = log.journal().entries(start, start + 4).unwrap();
+    let service_key = log
+        .journal()
+        .keys()
+        .get(&deconflict_ledger::KeyId::new("service").unwrap())
+        .copied()
+        .unwrap();
+    let expected = [
+        (
+            "russia",
+            AgreementEventKind::Suspended,
+            Some("strike at Shayrat"),
+            2,
+        ),
+        (
+            "coalition",
+            AgreementEventKind::Reactivated,
+            Some("notice"),
+            3,
+        ),
+        ("russia", AgreementEventKind::Reactivated, Some("notice"), 3),
+        (
+            "coalition",
+            AgreementEventKind::Suspended,
+            Some("terminated: superseded"),
+            5,
+        ),
+    ];
+    for (e, (author, kind, reason, basis)) in entries.iter().zip(expected) {
+        assert_eq!(e.entry().author().as_str(), author);
+        let EntryBody::AgreementEvent {
+            event,
+            reason: r,
+            version,
+            agreement_id,
+            ..
+        } = e.entry().body()
+        else {
+            panic!("not an agreement event: {:?}", e.entry().body());
+        };
+        assert_eq!(
+            (*event, r.as_ref().map(|t| t.as_str()), version.get()),
+            (kind, reason, basis)
+        );
+        assert_eq!(agreement_id.as_str(), h.state.terms.id);
+        e.verify(&key(author).verifying_key())
+            .expect("the party's key verifies its entry");
+        assert!(
+            e.verify(&service_key).is_err(),
+            "the service's key must not verify a party's entry"
+        );
+        let other = if author == "russia" {
+            "coalition"
+        } else {
+            "russia"
+        };
+        assert!(e.verify(&key(other).verifying_key()).is_err());
+    }
 }
 
 #[tokio::test]
@@ -507,7 +1125,11 @@ fn endpoints() -> Vec<(&'static str, String, String)> {
         (
             "POST",
             "/v1/agreement/actions".into(),
-            r#"{"action":"suspend","reason":"x"}"#.into(),
+            action_body(
+                &statement("coalition", "coalition", 2, suspend("x")),
+                "coalition",
+                T0_MS,
+            ),
         ),
         ("GET", "/v1/notifications".into(), String::new()),
         ("POST", "/v1/notifications".into(), n.to_string()),
@@ -976,16 +1598,30 @@ async fn bad_input_names_the_field_and_changes_nothing() {
         (
             "POST",
             "/v1/agreement/actions",
-            json!({"action": 5}).to_string(),
+            json!({"statement": {}, "entry_time_ms": T0_MS, "entry_signature": ""}).to_string(),
             422,
-            "action",
+            "statement",
         ),
         (
             "POST",
             "/v1/agreement/actions",
-            json!({"action": "suspend", "reason": "x".repeat(2000)}).to_string(),
+            json!({"statement": {"statement": {
+                "format": "deconflict.agreement-statement.v1",
+                "agreement": agreement().id().to_text(),
+                "party": "coalition", "basis_seq": 2, "action": "suspend",
+                "reason": "x".repeat(5000)},
+                "signature": format!("ed25519-sig:{}", "0".repeat(128))},
+                "entry_time_ms": T0_MS, "entry_signature": ""})
+            .to_string(),
             422,
-            "reason",
+            "statement.statement.reason",
+        ),
+        (
+            "POST",
+            "/v1/agreement/actions",
+            json!({"action": "suspend", "reason": "x"}).to_string(),
+            422,
+            "action",
         ),
         ("GET", "/v1/alerts?limit=0", String::new(), 400, "limit"),
         ("GET", "/v1/alerts?limit=abc", String::new(), 400, "limit"),

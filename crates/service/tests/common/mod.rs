@@ -1,16 +1,16 @@
-//! Shared test fixtures: two parties, their keys, a service over an in-memory store on a
-//! virtual clock, and signed requests sent without sockets.
+//! Shared test fixtures: two parties, their keys, their signed agreement, a service over an
+//! in-memory store on a virtual clock, signed lifecycle statements, and signed requests sent
+//! without sockets.
 
 #![allow(dead_code)]
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response};
 use deconflict_service::auth;
-use deconflict_service::{Config, ManualClock, PartyInfo, State, Terms};
+use deconflict_service::{Config, ManualClock, State, Terms};
 use ed25519_dalek::SigningKey;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -26,46 +26,111 @@ pub fn key(party: &str) -> SigningKey {
     }
 }
 
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
+/// The agreement crate's secret key of a test party (same seed as [`key`]).
+pub fn secret(party: &str) -> deconflict_agreement::SecretKey {
+    deconflict_agreement::SecretKey::from_seed(key(party).to_bytes())
 }
 
-/// Coalition discloses position, altitude, velocity and callsign of its aircraft, and the
-/// area, band and window of its notifications. Russia discloses position and altitude only,
-/// and the area and window of its notifications.
+/// The test agreement: the documented template with the test parties' keys, 9,260 m / 300 m,
+/// and these disclosures: Coalition discloses position, altitude, velocity and callsign of its
+/// aircraft, and the area, band and window of its notifications; Russia discloses position
+/// and altitude only, and the area and window of its notifications.
+pub fn agreement() -> deconflict_agreement::Agreement {
+    let mut toml = deconflict_agreement::TEMPLATE_TOML.to_string();
+    let swaps = [
+        (
+            "ed25519:8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c",
+            secret("coalition").public_key().to_text(),
+        ),
+        (
+            "ed25519:8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394",
+            secret("russia").public_key().to_text(),
+        ),
+        ("vertical_m = 305", "vertical_m = 300".to_string()),
+        (
+            "disclose_track = [\"position\", \"altitude\", \"velocity\"]\n",
+            "disclose_track = [\"position\", \"altitude\"]\n".to_string(),
+        ),
+    ];
+    for (from, to) in swaps {
+        assert_eq!(toml.matches(from).count(), 1, "template changed: {from}");
+        toml = toml.replacen(from, &to, 1);
+    }
+    // Russia's notification disclosure is the second one in the file.
+    let n = "disclose_notification = [\"area\", \"altitude_band\", \"time_window\"]";
+    let at = toml
+        .rfind(n)
+        .expect("template changed: disclose_notification");
+    toml.replace_range(
+        at..at + n.len(),
+        "disclose_notification = [\"area\", \"time_window\"]",
+    );
+    deconflict_agreement::parse_toml(&toml).unwrap()
+}
+
+/// Both parties' signatures over [`agreement`].
+pub fn signatures() -> Vec<deconflict_agreement::AgreementSignature> {
+    let a = agreement();
+    ["coalition", "russia"]
+        .iter()
+        .map(|p| {
+            let pid = deconflict_agreement::PartyId::new(p).unwrap();
+            deconflict_agreement::AgreementSignature::sign(&a, &pid, &secret(p)).unwrap()
+        })
+        .collect()
+}
+
+/// The terms of [`agreement`], signed by both parties.
 pub fn terms() -> Terms {
-    let party = |id: &str, name: &str, lang: &str, track: &[&str], notif: &[&str]| PartyInfo {
-        id: id.into(),
-        name: name.into(),
-        language: lang.into(),
-        key: key(id).verifying_key(),
-        key_text: format!("ed25519:{id}"),
-        disclose_track: set(track),
-        disclose_notification: set(notif),
-    };
-    Terms {
-        id: "sha256:test".into(),
-        title: "test agreement".into(),
-        parties: vec![
-            party(
-                "coalition",
-                "Coalition",
-                "en",
-                &["position", "altitude", "velocity", "callsign"],
-                &["area", "altitude_band", "time_window"],
-            ),
-            party(
-                "russia",
-                "Russian Federation",
-                "ru",
-                &["position", "altitude"],
-                &["area", "time_window"],
-            ),
-        ],
-        h_sep_m: 9_260.0,
-        v_sep_m: 300.0,
-        lookahead_s: 120.0,
-        document: b"{}".to_vec(),
+    Terms::from_agreement(&agreement())
+        .unwrap()
+        .with_signatures(signatures())
+}
+
+/// A party's signed lifecycle statement on `basis_seq`.
+pub fn statement(
+    party: &str,
+    signer: &str,
+    basis_seq: u64,
+    action: deconflict_agreement::Action,
+) -> deconflict_agreement::SignedStatement {
+    deconflict_agreement::Statement::new(
+        agreement().id(),
+        deconflict_agreement::PartyId::new(party).unwrap(),
+        basis_seq,
+        action,
+    )
+    .unwrap()
+    .sign(&secret(signer))
+}
+
+/// The body of `POST /v1/agreement/actions` for `statement`, its ledger entry signed by
+/// `entry_signer` at `time_ms`.
+pub fn action_body(
+    statement: &deconflict_agreement::SignedStatement,
+    entry_signer: &str,
+    time_ms: i64,
+) -> String {
+    let req = deconflict_service::lifecycle::action_request(statement, time_ms, &key(entry_signer))
+        .unwrap();
+    serde_json::to_string(&req).unwrap()
+}
+
+pub fn suspend(reason: &str) -> deconflict_agreement::Action {
+    deconflict_agreement::Action::Suspend {
+        reason: reason.into(),
+    }
+}
+
+pub fn reactivate(conditions: &str) -> deconflict_agreement::Action {
+    deconflict_agreement::Action::Reactivate {
+        conditions: conditions.into(),
+    }
+}
+
+pub fn terminate(reason: &str) -> deconflict_agreement::Action {
+    deconflict_agreement::Action::Terminate {
+        reason: reason.into(),
     }
 }
 
