@@ -29,6 +29,7 @@ pub mod clock;
 pub mod datadir;
 pub mod demo;
 pub mod error;
+pub mod lifecycle;
 pub mod line;
 pub mod log_api;
 pub mod metrics;
