@@ -4,8 +4,9 @@
 //! What it owns: the wire documents ([`wire`]), request authentication ([`auth`], RFC 9421 and
 //! RFC 9530), authorization by party and the agreement's disclosure rules ([`state`]), the
 //! cycle that turns the engine's conflicts into alerts, the event streams (SSE, resumable by
-//! sequence number), and the signed HTTP client the demo, the benchmark and the tests use
-//! ([`client`]).
+//! sequence number), the signed HTTP client the demo, the benchmark, the tests and the party's
+//! commands use ([`client`]), the record's countersignature routes ([`log_api`]), and TLS for
+//! both ends ([`tls`], rustls).
 //!
 //! Invariants:
 //! - Every `/v1` request is authenticated by the calling party's key from the agreement; a
