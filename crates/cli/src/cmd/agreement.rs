@@ -1,6 +1,8 @@
-//! `deconflict agreement …`: write a template, check a file, sign it, and show its status from
-//! a directory of detached signatures. The rules live in `deconflict-agreement`; this module
-//! reads and writes files and prints.
+//! `deconflict agreement …`: write a template, check a file, sign it, show its status from a
+//! directory of detached signatures; make a signed lifecycle statement offline; and, against a
+//! running service, suspend, reactivate or terminate the agreement and show its signed history.
+//! The rules live in `deconflict-agreement`; this module reads and writes files, talks to the
+//! service through the party's signed client, and prints.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -9,7 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use deconflict_agreement::lifecycle::{Action, Event, History, Statement};
+use deconflict_agreement::lifecycle::{
+    Action, Event, History, RECORD_JSON_BYTES_MAX, SignedStatement, Statement,
+};
+use deconflict_service::client::ClientError;
+use deconflict_service::wire::AgreementView;
+
+use crate::cmd::connect::{ConnectArgs, runtime};
 use deconflict_agreement::parse::AGREEMENT_BYTES_MAX;
 use deconflict_agreement::signature::SIGNATURE_FILE_BYTES_MAX;
 use deconflict_agreement::{Agreement, AgreementSignature, SecretKey, TEMPLATE_TOML, parse_toml};
@@ -51,39 +59,107 @@ pub enum Command {
         /// The agreement file (TOML).
         file: PathBuf,
     },
-    /// Make a signed lifecycle statement (suspend, reactivate, terminate) as JSON, to submit to
-    /// the service. `--basis` is the sequence number of the event that entered the current
-    /// status (the service shows it as `basis_seq`; 0 for a draft).
-    Statement {
-        /// The party's secret key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// Sequence number of the event the current status was entered at.
-        #[arg(long)]
-        basis: u64,
-        /// `suspend`, `reactivate` or `terminate`.
-        #[arg(long, value_parser = ["suspend", "reactivate", "terminate"])]
-        action: String,
-        /// The reason (required to suspend or terminate).
-        #[arg(long)]
+    /// Make a signed lifecycle statement offline (e.g. on an air-gapped machine) and print it
+    /// as JSON; submit it later with `suspend|reactivate|terminate --statement FILE`.
+    Statement(StatementArgs),
+    /// Show who has signed and the status: from a directory of signature files (offline), or
+    /// from a running service (`--service URL --party ID --key FILE`: the signed history,
+    /// pending reactivation signatures, and the parties' reachability, separately).
+    Status(StatusArgs),
+    /// Suspend the agreement (any one party, with a reason) on a running service.
+    Suspend {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        /// Why (required unless --statement).
+        #[arg(long, required_unless_present = "statement")]
         reason: Option<String>,
-        /// Conditions of a reactivation (every party must sign the same text).
+        /// Submit this statement (signed offline) instead of signing one now.
+        #[arg(long, value_name = "FILE", conflicts_with = "reason")]
+        statement: Option<PathBuf>,
+    },
+    /// Sign a reactivation on a running service; in force again once every party has signed
+    /// the same conditions on the same basis.
+    Reactivate {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        /// Conditions attached to the reactivation (every party must sign the same text).
+        #[arg(long)]
+        conditions: Option<String>,
+        /// Submit this statement (signed offline) instead of signing one now.
+        #[arg(long, value_name = "FILE", conflicts_with = "conditions")]
+        statement: Option<PathBuf>,
+    },
+    /// Terminate the agreement (any one party, with a reason; final) on a running service.
+    Terminate {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        /// Why (required unless --statement).
+        #[arg(long, required_unless_present = "statement")]
+        reason: Option<String>,
+        /// Submit this statement (signed offline) instead of signing one now.
+        #[arg(long, value_name = "FILE", conflicts_with = "reason")]
+        statement: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct StatementArgs {
+    /// The party's secret key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The agreement file (TOML).
+    #[arg(long, value_name = "FILE")]
+    agreement: PathBuf,
+    /// The basis: `basis_seq` as `deconflict agreement status --service …` shows it (the event
+    /// that entered the current status; 0 for a draft).
+    #[arg(long = "basis-seq", value_name = "N")]
+    basis_seq: u64,
+    /// Where to write the JSON; standard output when absent.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(subcommand)]
+    action: ActionArg,
+}
+
+#[derive(clap::Subcommand)]
+enum ActionArg {
+    /// Suspend (any one party).
+    Suspend {
+        #[arg(long)]
+        reason: String,
+    },
+    /// Sign a reactivation (every party must sign the same conditions).
+    Reactivate {
         #[arg(long, default_value = "")]
         conditions: String,
-        /// Where to write the JSON; standard output when absent.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// The agreement file (TOML).
-        file: PathBuf,
     },
-    /// Show who has signed and whether the agreement is in force.
-    Status {
-        /// The agreement file (TOML).
-        file: PathBuf,
-        /// Directory of detached signature files (`*.sig`).
+    /// Terminate (final).
+    Terminate {
         #[arg(long)]
-        signatures: PathBuf,
+        reason: String,
     },
+}
+
+impl ActionArg {
+    fn action(self) -> Action {
+        match self {
+            ActionArg::Suspend { reason } => Action::Suspend { reason },
+            ActionArg::Reactivate { conditions } => Action::Reactivate { conditions },
+            ActionArg::Terminate { reason } => Action::Terminate { reason },
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// The agreement file (TOML), with --signatures.
+    #[arg(required_unless_present = "service", requires = "signatures")]
+    file: Option<PathBuf>,
+    /// Directory of detached signature files (`*.sig`).
+    #[arg(long, value_name = "DIR", requires = "file")]
+    signatures: Option<PathBuf>,
+    #[command(flatten)]
+    connect: Option<ConnectArgs>,
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -97,16 +173,50 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sign { key, out, file } => sign(&key, out, &file),
-        Command::Status { file, signatures } => status(&file, &signatures),
-        Command::Statement {
-            key,
-            basis,
-            action,
-            reason,
-            conditions,
-            out,
+        Command::Status(StatusArgs {
             file,
-        } => statement(&key, basis, &action, reason, conditions, out, &file),
+            signatures,
+            connect,
+        }) => match (file, signatures, connect) {
+            (Some(file), Some(dir), None) => status(&file, &dir),
+            (None, None, Some(c)) => online_status(&c),
+            _ => bail!(
+                "give either FILE --signatures DIR (offline) or --service URL --party ID --key FILE"
+            ),
+        },
+        Command::Statement(a) => statement(a),
+        Command::Suspend {
+            connect,
+            reason,
+            statement,
+        } => act(
+            &connect,
+            "suspend",
+            reason.map(|reason| Action::Suspend { reason }),
+            statement,
+        ),
+        Command::Reactivate {
+            connect,
+            conditions,
+            statement,
+        } => act(
+            &connect,
+            "reactivate",
+            Some(Action::Reactivate {
+                conditions: conditions.unwrap_or_default(),
+            }),
+            statement,
+        ),
+        Command::Terminate {
+            connect,
+            reason,
+            statement,
+        } => act(
+            &connect,
+            "terminate",
+            reason.map(|reason| Action::Terminate { reason }),
+            statement,
+        ),
     }
 }
 
@@ -201,41 +311,25 @@ fn read_key(path: &Path) -> anyhow::Result<SecretKey> {
         .with_context(|| format!("{}: not a secret key file", path.display()))
 }
 
-fn statement(
-    key_path: &Path,
-    basis: u64,
-    action: &str,
-    reason: Option<String>,
-    conditions: String,
-    out: Option<PathBuf>,
-    path: &Path,
-) -> anyhow::Result<ExitCode> {
-    let a = load(path)?;
-    let key = read_key(key_path)?;
+fn statement(args: StatementArgs) -> anyhow::Result<ExitCode> {
+    let a = load(&args.agreement)?;
+    let key = read_key(&args.key)?;
     let party = a.party_by_key(&key.public_key()).with_context(|| {
         format!(
             "no party of {} has the key in {}",
             a.id(),
-            key_path.display()
+            args.key.display()
         )
     })?;
-    let need_reason = || {
-        reason
-            .clone()
-            .context("--reason is required for this action")
-    };
-    let action = match action {
-        "suspend" => Action::Suspend {
-            reason: need_reason()?,
-        },
-        "terminate" => Action::Terminate {
-            reason: need_reason()?,
-        },
-        _ => Action::Reactivate { conditions },
-    };
-    let signed = Statement::new(a.id(), party.id().clone(), basis, action)?.sign(&key);
+    let signed = Statement::new(
+        a.id(),
+        party.id().clone(),
+        args.basis_seq,
+        args.action.action(),
+    )?
+    .sign(&key);
     let json = format!("{}\n", signed.to_value());
-    match out {
+    match args.out {
         None => print!("{json}"),
         Some(p) => {
             fs::write(&p, json).with_context(|| format!("cannot write {}", p.display()))?;
@@ -243,6 +337,136 @@ fn statement(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a refusal by the service reads like: status, code, field, message.
+fn refused(e: ClientError) -> anyhow::Error {
+    match e {
+        ClientError::Status { status, body } => anyhow::anyhow!(
+            "the service refused it: {status} {}{}: {}",
+            body.code,
+            body.field
+                .map(|f| format!(" (field {f})"))
+                .unwrap_or_default(),
+            body.message
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// Suspend, reactivate or terminate on a running service: signs the statement on the basis the
+/// service shows now (or reads one signed offline), signs its ledger entry, submits both.
+fn act(
+    connect: &ConnectArgs,
+    name: &str,
+    action: Option<Action>,
+    statement_file: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let client = connect.client()?;
+    let view = runtime()?.block_on(async {
+        match statement_file {
+            Some(path) => {
+                let text = read_bounded(&path, RECORD_JSON_BYTES_MAX)?;
+                let signed = SignedStatement::from_json(text.trim_end().as_bytes())
+                    .with_context(|| format!("{}", path.display()))?;
+                let found = signed.statement().action().name();
+                if found != name {
+                    bail!(
+                        "{}: the statement is a {found}, not a {name}",
+                        path.display()
+                    );
+                }
+                client.submit_statement(&signed).await.map_err(refused)
+            }
+            None => {
+                let action = action.context("--reason is required")?;
+                client.agreement_action(action).await.map_err(refused)
+            }
+        }
+    })?;
+    print_view(&view);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn online_status(connect: &ConnectArgs) -> anyhow::Result<ExitCode> {
+    let client = connect.client()?;
+    let view = runtime()?.block_on(async { client.agreement().await.map_err(refused) })?;
+    print_view(&view);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_view(v: &AgreementView) {
+    println!("agreement {} — {}", v.id, v.title);
+    println!(
+        "status    {} (basis_seq {}, {} events, version {})",
+        v.status, v.basis_seq, v.head_seq, v.version
+    );
+    if let Some(s) = &v.suspension {
+        println!("suspended by {} at event {}: {}", s.by, s.seq, s.reason);
+    }
+    if let Some(r) = &v.reactivation {
+        println!(
+            "reactivation pending (basis_seq {}): conditions {:?}; signed by {}; waiting for {}",
+            r.basis_seq,
+            r.conditions,
+            r.signed_by.join(", "),
+            r.waiting_for.join(", ")
+        );
+    }
+    if let Some(c) = &v.conditions {
+        println!("conditions {c}");
+    }
+    if let Some(t) = &v.termination {
+        println!("terminated by {} at event {}: {}", t.by, t.seq, t.reason);
+    }
+    println!("history (signed by each party; at = service time, unix ms)");
+    if v.history_omitted > 0 {
+        println!("  … {} earlier events", v.history_omitted);
+    }
+    for i in &v.history {
+        let mut line = format!(
+            "  #{:<3} at {} {:<12} {:<10}",
+            i.seq, i.at_unix_ms, i.party, i.kind
+        );
+        if let Some(b) = i.basis_seq {
+            line.push_str(&format!(" basis {b}"));
+        }
+        if let Some(r) = &i.reason {
+            line.push_str(&format!(" reason {r:?}"));
+        }
+        if let Some(c) = &i.conditions {
+            line.push_str(&format!(" conditions {c:?}"));
+        }
+        println!("{line} → {}", i.status);
+    }
+    println!("reachability (measured; separate from the status)");
+    for p in &v.reachability.line {
+        let tests = v
+            .reachability
+            .link_tests
+            .iter()
+            .find(|t| t.party == p.party)
+            .map(|t| {
+                format!(
+                    "; link tests {} in time, {} late, {} missed, {} pending",
+                    t.in_time, t.late, t.missed, t.pending
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "  {:<12} {}{}{}",
+            p.party,
+            if p.reachable {
+                "reachable"
+            } else {
+                "not heard recently"
+            },
+            p.last_heard_unix_ms
+                .map(|t| format!(", last heard at {t}"))
+                .unwrap_or_default(),
+            tests
+        );
+    }
 }
 
 fn status(path: &Path, dir: &Path) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,408 @@
+//! `deconflict agreement suspend|reactivate|terminate|status|statement` against the real
+//! binary serving on loopback: two parties with fresh keys sign the template agreement, one
+//! suspends, both reactivate (one with a statement signed offline), stale statements are
+//! refused, the exported record verifies with the parties' keys and not with a swapped key, and
+//! a store edited on disk is refused at restart naming the version.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_deconflict");
+
+/// A scratch directory under the system's temporary directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "deconflict-agreement-cli-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `deconflict serve`, stopped (SIGTERM, then SIGKILL) on drop.
+struct Server {
+    child: Option<Child>,
+    base: String,
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--data-dir"])
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Server {
+            child: Some(child),
+            base,
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            for _ in 0..100 {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(o.status.success(), "{args:?}: {}", text(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn failed(args: &[&str]) -> String {
+    let o = run(args);
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A data directory with the template agreement, two fresh party keys and both signatures.
+fn signed_data_dir(root: &Path) -> PathBuf {
+    let data = root.join("data");
+    std::fs::create_dir_all(data.join("keys")).unwrap();
+    let mut toml = deconflict_agreement::TEMPLATE_TOML.to_string();
+    for (party, old) in [
+        (
+            "coalition",
+            "ed25519:8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c",
+        ),
+        (
+            "russia",
+            "ed25519:8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394",
+        ),
+    ] {
+        let prefix = root.join(party);
+        let public = ok(&["keygen", "--out", s(&prefix)]);
+        toml = toml.replacen(old, public.trim(), 1);
+    }
+    let agreement = data.join("agreement.toml");
+    std::fs::write(&agreement, toml).unwrap();
+    for party in ["coalition", "russia"] {
+        ok(&[
+            "agreement",
+            "sign",
+            "--key",
+            s(&root.join(format!("{party}.key"))),
+            s(&agreement),
+        ]);
+    }
+    data
+}
+
+fn connect<'a>(server: &'a Server, root: &'a Path, party: &'a str) -> Vec<String> {
+    vec![
+        "--service".into(),
+        server.base.clone(),
+        "--party".into(),
+        party.into(),
+        "--key".into(),
+        s(&root.join(format!("{party}.key"))).into(),
+    ]
+}
+
+fn agreement_cmd(sub: &str, conn: &[String], extra: &[&str]) -> Vec<String> {
+    let mut v = vec!["agreement".to_string(), sub.to_string()];
+    v.extend(conn.iter().cloned());
+    v.extend(extra.iter().map(|x| x.to_string()));
+    v
+}
+
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn suspend_reactivate_by_both_one_offline_then_the_record_verifies_with_party_keys() {
+    let scratch = Scratch::new("lifecycle");
+    let root = scratch.0.as_path();
+    let data = signed_data_dir(root);
+    let agreement = data.join("agreement.toml");
+    let mut server = Server::start(&data);
+    let russia = connect(&server, root, "russia");
+    let coalition = connect(&server, root, "coalition");
+
+    let out = ok(&refs(&agreement_cmd("status", &russia, &[])));
+    assert!(
+        out.contains("status    in_force (basis_seq 2, 2 events"),
+        "{out}"
+    );
+    assert!(
+        out.contains("reachability (measured; separate from the status)"),
+        "{out}"
+    );
+
+    let out = ok(&refs(&agreement_cmd(
+        "suspend",
+        &russia,
+        &["--reason", "strike at Shayrat"],
+    )));
+    assert!(out.contains("status    suspended (basis_seq 3"), "{out}");
+    assert!(
+        out.contains("suspended by russia at event 3: strike at Shayrat"),
+        "{out}"
+    );
+
+    let out = ok(&refs(&agreement_cmd(
+        "reactivate",
+        &coalition,
+        &["--conditions", "one hour notice"],
+    )));
+    assert!(out.contains("status    suspended"), "{out}");
+    assert!(
+        out.contains("signed by coalition; waiting for russia"),
+        "{out}"
+    );
+
+    // Russia signs its reactivation offline, then submits the file.
+    let st = root.join("reactivate.json");
+    ok(&[
+        "agreement",
+        "statement",
+        "--key",
+        s(&root.join("russia.key")),
+        "--agreement",
+        s(&agreement),
+        "--basis-seq",
+        "3",
+        "--out",
+        s(&st),
+        "reactivate",
+        "--conditions",
+        "one hour notice",
+    ]);
+    // The wrong command for the file is refused before anything is sent.
+    let err = failed(&refs(&agreement_cmd(
+        "suspend",
+        &russia,
+        &["--statement", s(&st)],
+    )));
+    assert!(err.contains("is a reactivate, not a suspend"), "{err}");
+    let out = ok(&refs(&agreement_cmd(
+        "reactivate",
+        &russia,
+        &["--statement", s(&st)],
+    )));
+    assert!(
+        out.contains("status    in_force (basis_seq 5, 5 events"),
+        "{out}"
+    );
+    assert!(out.contains("conditions one hour notice"), "{out}");
+
+    // A suspension signed on an old basis is refused, and says why.
+    let stale = ok(&[
+        "agreement",
+        "statement",
+        "--key",
+        s(&root.join("coalition.key")),
+        "--agreement",
+        s(&agreement),
+        "--basis-seq",
+        "2",
+        "suspend",
+        "--reason",
+        "old news",
+    ]);
+    std::fs::write(root.join("stale.json"), stale).unwrap();
+    let err = failed(&refs(&agreement_cmd(
+        "suspend",
+        &coalition,
+        &["--statement", s(&root.join("stale.json"))],
+    )));
+    assert!(
+        err.contains("409 stale_basis (field statement.statement.basis_seq)")
+            && err.contains("current basis_seq is 5"),
+        "{err}"
+    );
+    // Another party's statement is not the caller's to submit.
+    let err = failed(&refs(&agreement_cmd(
+        "reactivate",
+        &coalition,
+        &["--statement", s(&st)],
+    )));
+    assert!(err.contains("403 party_mismatch"), "{err}");
+
+    let out = ok(&refs(&agreement_cmd("status", &coalition, &[])));
+    for line in [
+        "russia       suspend    basis 2 reason \"strike at Shayrat\" → suspended",
+        "coalition    reactivate basis 3 conditions \"one hour notice\" → suspended",
+        "russia       reactivate basis 3 conditions \"one hour notice\" → in_force",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    server.stop();
+
+    // The record: every lifecycle entry verifies with its party's key from the agreement.
+    let export = root.join("log.export");
+    ok(&[
+        "log",
+        "export",
+        "--data-dir",
+        s(&data.join("ledger")),
+        "--out",
+        s(&export),
+    ]);
+    let service_pub = std::fs::read_to_string(data.join("keys/service.pub")).unwrap();
+    let log_key = service_pub
+        .trim()
+        .trim_start_matches("ed25519:")
+        .to_string();
+    let out = ok(&[
+        "verify",
+        s(&export),
+        "--agreement",
+        s(&agreement),
+        "--log-key",
+        &log_key,
+    ]);
+    assert!(out.contains(": OK"), "{out}");
+    let lines = std::fs::read_to_string(&export).unwrap();
+    let authored: Vec<&str> = lines
+        .lines()
+        .filter(|l| l.contains("\"agreement_event\""))
+        .filter_map(|l| l.split("\"author\":\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(
+        authored,
+        [
+            "service",
+            "service",
+            "service",
+            "russia",
+            "coalition",
+            "russia"
+        ],
+        "{lines}"
+    );
+    // With Russia's key replaced by the Coalition's, Russia's suspension no longer verifies.
+    let hex = |party: &str| {
+        std::fs::read_to_string(root.join(format!("{party}.pub")))
+            .unwrap()
+            .trim()
+            .trim_start_matches("ed25519:")
+            .to_string()
+    };
+    let swapped = root.join("swapped-keys.json");
+    std::fs::write(
+        &swapped,
+        format!(
+            r#"{{"coalition":"{}","russia":"{}","service":"{log_key}"}}"#,
+            hex("coalition"),
+            hex("coalition")
+        ),
+    )
+    .unwrap();
+    let err = failed(&["verify", s(&export), "--agreement", s(&swapped)]);
+    assert!(
+        err.contains("verification FAILED") && err.contains("russia"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_store_edited_on_disk_is_refused_at_restart_naming_the_version() {
+    let scratch = Scratch::new("tamper");
+    let root = scratch.0.as_path();
+    let data = signed_data_dir(root);
+    let mut server = Server::start(&data);
+    let russia = connect(&server, root, "russia");
+    ok(&refs(&agreement_cmd(
+        "suspend",
+        &russia,
+        &["--reason", "strike at Shayrat"],
+    )));
+    server.stop();
+    // Same length, so the database stays well-formed: only the signed text changes.
+    let mut edited = 0;
+    for name in ["store.sqlite", "store.sqlite-wal"] {
+        let path = data.join(name);
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let (from, to) = (b"strike at Shayrat", b"strike at Shayraq");
+        let mut out = bytes.clone();
+        let mut i = 0;
+        while i + from.len() <= out.len() {
+            if &out[i..i + from.len()] == from {
+                out[i..i + from.len()].copy_from_slice(to);
+                edited += 1;
+                i += from.len();
+            } else {
+                i += 1;
+            }
+        }
+        std::fs::write(&path, out).unwrap();
+    }
+    assert!(edited > 0, "the reason was not found in the store files");
+    let o = Command::new(BIN)
+        .args(["serve", "--data-dir", s(&data), "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        err.contains("stored agreement version 4")
+            && err.contains("russia")
+            && err.contains("does not verify"),
+        "{err}"
+    );
+}
