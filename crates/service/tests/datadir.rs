@@ -41,6 +41,54 @@ fn in_force_only_when_every_party_signed() {
     assert_eq!(loaded.terms.id, s.agreement().id().to_text());
 }
 
+/// A draft served first, the second signature added later: the restart puts it in the history
+/// (a new version), and the agreement comes into force; a claim that all signed without the
+/// signatures is refused.
+#[test]
+fn a_signature_added_later_enters_the_history_at_the_next_start() {
+    use deconflict_service::{ManualClock, StartError, State, Status};
+    let s = scenario();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    let clock = std::sync::Arc::new(ManualClock::new(1_491_984_000_000));
+    let open = |all_signed: bool, terms| {
+        let store = deconflict_store::SqliteStore::open(&dir.store()).unwrap();
+        State::open(
+            Default::default(),
+            terms,
+            all_signed,
+            Box::new(store),
+            clock.clone(),
+        )
+    };
+    write_signed(&dir, &s, &[0]);
+    let loaded = datadir::load_agreement(&dir.agreement()).unwrap();
+    let state = open(false, loaded.terms.clone()).unwrap();
+    assert_eq!(state.status(), Status::Draft);
+    assert_eq!(state.lifecycle().head_seq(), 1);
+    drop(state);
+    // Asserting "all signed" without Russia's signature is refused, naming who is missing.
+    match open(true, loaded.terms) {
+        Err(e @ StartError::Unsigned { .. }) => assert!(e.to_string().contains("russia"), "{e}"),
+        other => panic!("expected Unsigned, got {other:?}"),
+    }
+    write_signed(&dir, &s, &[0, 1]);
+    let loaded = datadir::load_agreement(&dir.agreement()).unwrap();
+    let state = open(true, loaded.terms.clone()).unwrap();
+    assert_eq!(state.status(), Status::InForce);
+    let history = state.lifecycle();
+    let parties: Vec<&str> = history
+        .records()
+        .iter()
+        .map(|r| r.event().party().as_str())
+        .collect();
+    assert_eq!(parties, ["coalition", "russia"]);
+    drop(state);
+    // Started again: nothing new to add.
+    let state = open(true, loaded.terms).unwrap();
+    assert_eq!(state.lifecycle().head_seq(), 2);
+}
+
 #[test]
 fn a_signature_by_the_wrong_key_is_refused_naming_the_file() {
     let s = scenario();
