@@ -225,6 +225,15 @@ async fn follow_twice_then_altered_state_then_fork() {
         "{text}"
     );
     assert!(text.contains(&format!("entry {second} appended")), "{text}");
+    // The other party's countersignature since the first run agrees with this view.
+    assert!(
+        text.contains(&format!(
+            "gossip   russia's countersignature of size {} (entry {}) is consistent",
+            first + 1,
+            first + 1
+        )),
+        "{text}"
+    );
     let listed = coalition.log_cosignatures(None).await.unwrap();
     let who: Vec<(String, u64)> = listed
         .cosignatures

@@ -374,6 +374,24 @@ pub fn check_new_head(
         })
 }
 
+/// Whether a tree head that another party countersigned (`theirs`) is in the history of the
+/// head this party verified (`ours`): the same root at the same size, or `proof` shows that the
+/// tree of `theirs` is a prefix of the tree of `ours` (RFC 9162 §2.1.4). `false` for a head of
+/// another log or a larger size. A `false` for a head inside the other party's signed
+/// countersignature is evidence that the log showed the two parties different trees (a split
+/// view).
+pub fn in_history(theirs: &TreeHead, ours: &TreeHead, proof: &ConsistencyProof) -> bool {
+    if theirs.log() != ours.log() || theirs.size() > ours.size() {
+        return false;
+    }
+    if theirs.size() == ours.size() {
+        return theirs.root() == ours.root();
+    }
+    proof.old_size == theirs.size()
+        && proof.new_size == ours.size()
+        && proof.verify(theirs.root(), ours.root()).is_ok()
+}
+
 /// What a party keeps between two fetches of the log's tree head: the log it follows, the log's
 /// public key, and the last tree head it verified. JSON:
 /// `{"log":"<key id>","log_key":"<64 hex>","tree_head":{…}|null}`.
@@ -565,6 +583,41 @@ mod tests {
             upd.tree_head
         );
         assert!(saved_tree_head_from_json(b"{}").is_err());
+    }
+
+    #[test]
+    fn a_countersigned_head_is_in_history_only_if_it_is_a_prefix() {
+        let mut t = Tree::new();
+        let mut other = Tree::new();
+        for i in 0..9u8 {
+            t.push(&[i]);
+            other.push(&[i ^ u8::from(i == 2)]);
+        }
+        let th = |tree: &Tree, size: u64| head(tree, size, size).tree_head().clone();
+        let ours = th(&t, 9);
+        let none = t.consistency_proof(9, 9).unwrap();
+        for n in 0..=9 {
+            let proof = t.consistency_proof(n, 9).unwrap();
+            assert!(in_history(&th(&t, n), &ours, &proof), "size {n}");
+            // The other tree differs from entry 2 on: its heads of size > 2 are not ours.
+            let forked = th(&other, n);
+            assert_eq!(
+                in_history(&forked, &ours, &proof),
+                n <= 2,
+                "forked size {n}"
+            );
+        }
+        assert!(in_history(&ours, &ours, &none));
+        // A proof between other sizes proves nothing.
+        let wrong = t.consistency_proof(3, 9).unwrap();
+        assert!(!in_history(&th(&t, 4), &ours, &wrong));
+        // A larger head, or another log's, is not in our history.
+        let mut longer = t.clone();
+        longer.push(&[99]);
+        assert!(!in_history(&th(&longer, 10), &ours, &none));
+        let elsewhere =
+            TreeHead::new(KeyId::new("other-log").unwrap(), 9, *ours.root(), 1).unwrap();
+        assert!(!in_history(&elsewhere, &ours, &none));
     }
 
     #[test]

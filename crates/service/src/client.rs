@@ -293,6 +293,41 @@ impl PartyClient {
         self.call::<(), _>("GET", &path, None).await
     }
 
+    /// The latest `limit` countersignatures (at most 1000) as the signed entries the log holds,
+    /// with their indices. Signatures are not checked here.
+    pub async fn log_cosignature_entries(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(u64, deconflict_ledger::SignedEntry)>, ClientError> {
+        let list: crate::log_api::CosignatureList = self
+            .call::<(), _>("GET", &format!("/v1/log/cosignatures?limit={limit}"), None)
+            .await?;
+        list.cosignatures
+            .iter()
+            .map(|c| {
+                let bytes =
+                    serde_json::to_vec(&c.entry).map_err(|e| ClientError::Decode(e.to_string()))?;
+                let e = deconflict_ledger::SignedEntry::from_bytes(&bytes)
+                    .map_err(|e| ClientError::Decode(format!("entry {}: {e}", c.index)))?;
+                Ok((c.index, e))
+            })
+            .collect()
+    }
+
+    /// The consistency proof between two sizes (`GET /v1/log/consistency`). Unchecked.
+    pub async fn log_consistency(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<deconflict_ledger::ConsistencyProof, ClientError> {
+        self.call::<(), _>(
+            "GET",
+            &format!("/v1/log/consistency?old={old}&new={new}"),
+            None,
+        )
+        .await
+    }
+
     /// Opens the party's event stream after `after` (sent as `Last-Event-ID`).
     pub async fn stream(&self, after: Option<u64>) -> Result<EventStream, ClientError> {
         let mut req = self.signed("GET", "/v1/stream", Vec::new())?;

@@ -16,9 +16,9 @@ use deconflict_journal::verify::{VerifyFileError, verify_file};
 use deconflict_journal::{Journal, JournalConfig, export_dir, load_dir};
 use deconflict_ledger::export::{EndCounts, end_line, header_line, parse_header};
 use deconflict_ledger::{
-    Entry, EntryBody, FieldValue, Fields, Hash, KeyId, KeyRing, Monitor, PublicKey, SignedEntry,
-    SignedTreeHead, SigningKey, Text, Tree, TreeHead, TreeHeadUpdate, VerifyOptions, VerifyingKey,
-    saved_tree_head_from_json,
+    ConsistencyProof, Entry, EntryBody, FieldValue, Fields, Hash, KeyId, KeyRing, Monitor,
+    PublicKey, SignedEntry, SignedTreeHead, SigningKey, Text, Tree, TreeHead, TreeHeadUpdate,
+    VerifyOptions, VerifyingKey, saved_tree_head_from_json,
 };
 
 #[derive(clap::Subcommand)]
@@ -384,6 +384,8 @@ async fn follow_round(
     write_atomically(&a.state, &monitor.to_json()).map_err(check)?;
     println!("saved    {}", a.state.display());
 
+    gossip(a, client, &update.tree_head, &old).await?;
+
     // A head that covers nothing new but countersignatures is not countersigned again; otherwise
     // two parties following each other's countersignatures would grow the log forever.
     if let Some(o) = &old {
@@ -424,14 +426,82 @@ async fn follow_round(
     Ok(())
 }
 
-/// Writes what a refused head rests on next to the state file: the head kept, the head and proof
-/// received, and (for a fork) both conflicting signed heads. Returns the file's path.
-fn write_evidence(
+/// Most of the other parties' countersignatures checked against this party's view per round.
+const GOSSIP_COSIGNATURES_MAX: usize = 16;
+
+/// The other parties' latest countersignatures (those appended since the head saved before this
+/// round) name heads that must be in the history this party was shown: each one's root must be
+/// consistent with the head just verified. A log that showed another party a different tree (a
+/// split view) cannot pass this with that party's countersignature in the log; the signed
+/// countersignature and this party's signed head are then kept as evidence.
+async fn gossip(
+    a: &FollowArgs,
+    client: &deconflict_service::client::PartyClient,
+    ours: &SignedTreeHead,
+    old: &Option<SignedTreeHead>,
+) -> Result<(), FollowFailure> {
+    let from = old.as_ref().map_or(0, |h| h.tree_head().size());
+    let mine = ours.tree_head();
+    let entries = client
+        .log_cosignature_entries(GOSSIP_COSIGNATURES_MAX)
+        .await
+        .map_err(service_err("GET /v1/log/cosignatures"))?;
+    for (index, entry) in entries {
+        let EntryBody::TreeHeadCosignature { tree_head } = entry.entry().body() else {
+            continue;
+        };
+        let party = entry.entry().author();
+        if index < from || index >= mine.size() || party.as_str() == client.party() {
+            continue;
+        }
+        let (n, root) = (tree_head.size(), *tree_head.root());
+        let proof = if n < mine.size() {
+            client
+                .log_consistency(n, mine.size())
+                .await
+                .map_err(service_err("GET /v1/log/consistency"))?
+        } else {
+            ConsistencyProof {
+                old_size: n,
+                new_size: n,
+                path: Vec::new(),
+            }
+        };
+        let consistent = deconflict_ledger::in_history(tree_head, mine, &proof);
+        if !consistent {
+            let path = write_split_view_evidence(&a.state, ours, &entry)
+                .map_err(|e| FollowFailure::Check(e.context("writing the evidence")))?;
+            return Err(FollowFailure::Check(anyhow::anyhow!(
+                "SPLIT VIEW: {party} countersigned a head of size {n} with root {root} (entry {index}), \
+                 which is not in the history the log showed this party up to size {}; its \
+                 countersignature and this party's signed head are kept in {}",
+                mine.size(),
+                path.display()
+            )));
+        }
+        println!(
+            "gossip   {party}'s countersignature of size {n} (entry {index}) is consistent with this view"
+        );
+    }
+    Ok(())
+}
+
+fn write_split_view_evidence(
     state: &Path,
-    saved: Option<&SignedTreeHead>,
-    update: &TreeHeadUpdate,
-    error: &deconflict_ledger::HeadCheckError,
+    ours: &SignedTreeHead,
+    theirs: &SignedEntry,
 ) -> anyhow::Result<PathBuf> {
+    let path = evidence_path(state);
+    let text = format!(
+        "{{\n  \"check\": \"split view\",\n  \"our_tree_head\": {},\n  \"their_cosignature\": {}\n}}\n",
+        String::from_utf8_lossy(ours.as_bytes()),
+        String::from_utf8_lossy(theirs.as_bytes())
+    );
+    write_atomically(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+fn evidence_path(state: &Path) -> PathBuf {
     let now_ms = deconflict_journal::system_now_ms();
     let name = format!(
         "{}.evidence-{now_ms}.json",
@@ -440,7 +510,18 @@ fn write_evidence(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "state".into())
     );
-    let path = state.with_file_name(name);
+    state.with_file_name(name)
+}
+
+/// Writes what a refused head rests on next to the state file: the head kept, the head and proof
+/// received, and (for a fork) both conflicting signed heads. Returns the file's path.
+fn write_evidence(
+    state: &Path,
+    saved: Option<&SignedTreeHead>,
+    update: &TreeHeadUpdate,
+    error: &deconflict_ledger::HeadCheckError,
+) -> anyhow::Result<PathBuf> {
+    let path = evidence_path(state);
     let head = |h: &SignedTreeHead| String::from_utf8_lossy(h.as_bytes()).into_owned();
     let mut text = String::from("{\n");
     text.push_str(&format!(
