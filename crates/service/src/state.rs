@@ -244,10 +244,15 @@ impl State {
             let (tx, _) = watch::channel(store.last_seq(&p.id)?);
             streams.insert(p.id.clone(), tx);
         }
+        // Conflicts alerted before a restart and not yet ended: the first cycle after the
+        // restart neither announces them again nor forgets to announce their end.
+        let party_ids: Vec<String> = terms.parties.iter().map(|p| p.id.clone()).collect();
+        let active = active_from_alerts(store.as_ref(), &party_ids)?;
         let line = crate::line::LineDesk::open(&terms, store.as_mut(), now_ms)
             .map_err(StartError::Line)?;
         let (shutdown, _) = watch::channel(false);
-        Ok(Arc::new(State {
+        let restored = active.len() as u64;
+        let state = Arc::new(State {
             started_s: clock.now_s(),
             config,
             terms,
@@ -258,7 +263,7 @@ impl State {
             lifecycle_gate: tokio::sync::Mutex::new(()),
             picture: Mutex::new(picture),
             latest: Mutex::new(latest),
-            conflicts: Mutex::new(BTreeMap::new()),
+            conflicts: Mutex::new(active),
             nonces: Mutex::new(NonceCache::default()),
             buckets: Mutex::new(HashMap::new()),
             last_heard_ms: Mutex::new(HashMap::new()),
@@ -267,7 +272,12 @@ impl State {
             shutdown,
             log: std::sync::OnceLock::new(),
             line,
-        }))
+        });
+        state
+            .metrics
+            .conflicts_active
+            .store(restored, Ordering::Relaxed);
+        Ok(state)
     }
 
     /// Runs `f` on the store in a blocking task (SQLite calls block on fsync).
@@ -1168,6 +1178,78 @@ impl State {
     }
 }
 
+/// The tactical conflicts whose latest stored alert is not their end, as the cycle keeps them.
+///
+/// Read from each party's latest [`deconflict_store::EVENTS_PAGE_MAX`] alerts (the store's
+/// page): a conflict silent for longer than that many alerts of both its parties is not
+/// restored, and its end is not announced.
+fn active_from_alerts(
+    store: &dyn Store,
+    parties: &[String],
+) -> Result<BTreeMap<(String, String), Active>, deconflict_store::StoreError> {
+    let mut latest: BTreeMap<String, Alert> = BTreeMap::new();
+    for p in parties {
+        // Newest first: the first alert seen of a conflict is its latest.
+        for a in store.alerts_for(p, deconflict_store::EVENTS_PAGE_MAX)? {
+            if a.kind != "strategic" && !latest.contains_key(&a.conflict) {
+                latest.insert(a.conflict.clone(), a);
+            }
+        }
+    }
+    let mut active = BTreeMap::new();
+    for (conflict, a) in latest {
+        if a.kind == "ended" {
+            continue;
+        }
+        let alerts =
+            a.id.strip_prefix(&format!("{conflict}:"))
+                .and_then(|n| n.parse::<u64>().ok());
+        let level = a
+            .parties
+            .iter()
+            .find_map(|p| alert_for(&a, p))
+            .map(|v| v.level)
+            .and_then(|l| ["warning", "caution"].into_iter().find(|x| *x == l));
+        let key = conflict_key(&conflict, &a.parties);
+        match (alerts, level, key) {
+            (Some(alerts), Some(level), Some(key)) => {
+                active.insert(
+                    key,
+                    Active {
+                        id: conflict,
+                        level,
+                        alerts,
+                    },
+                );
+            }
+            _ => {
+                tracing::warn!(%conflict, alert = %a.id, "stored alert not understood; conflict not restored")
+            }
+        }
+    }
+    Ok(active)
+}
+
+/// The engine track pair of a conflict id `c:<party>/<track>:<party>/<track>:<ms>` (track ids
+/// may contain `:`; party ids may not): the split where the second half starts with another
+/// party of the alert. `None` when no split, or more than one, fits.
+fn conflict_key(conflict: &str, parties: &[String]) -> Option<(String, String)> {
+    let pair = conflict.strip_prefix("c:")?.rsplit_once(':')?.0;
+    let starts = |s: &str| {
+        s.split_once('/')
+            .is_some_and(|(p, t)| !t.is_empty() && parties.iter().any(|x| x == p))
+    };
+    let mut fits = pair
+        .match_indices(':')
+        .map(|(i, _)| (&pair[..i], &pair[i + 1..]))
+        .filter(|(a, b)| starts(a) && starts(b));
+    let (a, b) = fits.next()?;
+    if fits.next().is_some() {
+        return None;
+    }
+    Some((a.to_string(), b.to_string()))
+}
+
 fn split_track(full: &str) -> (&str, &str) {
     full.split_once('/').unwrap_or(("", full))
 }
@@ -1211,4 +1293,33 @@ struct AgreementDoc {
     id: String,
     /// The canonical agreement document.
     document: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conflict_key;
+
+    fn parties() -> Vec<String> {
+        vec!["coalition".into(), "russia".into()]
+    }
+
+    #[test]
+    fn conflict_keys_split_where_the_second_party_begins() {
+        let k = |s: &str| conflict_key(s, &parties());
+        let pair = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(
+            k("c:coalition/c1:russia/r1:1491984000000"),
+            pair("coalition/c1", "russia/r1")
+        );
+        // Track ids may contain ':'.
+        assert_eq!(
+            k("c:coalition/a:b:russia/x:y:5"),
+            pair("coalition/a:b", "russia/x:y")
+        );
+        // Ambiguous, unknown party, strategic or malformed: not restored.
+        assert_eq!(k("c:coalition/a:russia/b:russia/c:5"), None);
+        assert_eq!(k("c:coalition/a:nato/b:5"), None);
+        assert_eq!(k("s:n1:n2"), None);
+        assert_eq!(k("c:coalition/:russia/r1:5"), None);
+    }
 }

@@ -1035,6 +1035,112 @@ async fn a_predicted_conflict_alerts_both_parties_and_its_end_too() {
     }
 }
 
+/// Regression: the active conflicts lived in memory only, so after a restart the first cycle
+/// announced a conflict that was already alerted as new again, and a conflict that ended
+/// across the restart was never announced as ended.
+#[tokio::test]
+async fn a_restart_neither_reannounces_a_conflict_nor_loses_its_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("store.sqlite");
+    let clock = deconflict_service::ManualClock::new(T0_MS);
+    let start = || {
+        let state = open_at(&path, &clock).unwrap();
+        let (router, _) = deconflict_service::api::router(state.clone());
+        Harness {
+            state,
+            router,
+            clock: clock.clone(),
+        }
+    };
+    async fn push(h: &Harness, party: &str, r: Value) {
+        let body = r.to_string();
+        let req = h.signed("POST", "/v1/tracks", body.as_bytes(), party);
+        assert_eq!(h.send(req).await.0, 200);
+    }
+    async fn alerts(h: &Harness) -> Vec<(String, String)> {
+        let (_, b) = h
+            .send(h.signed("GET", "/v1/alerts", b"", "coalition"))
+            .await;
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["alert_id"].as_str().unwrap().to_string(),
+                    a["kind"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+    let h = start();
+    push(
+        &h,
+        "coalition",
+        report("c1", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0),
+    )
+    .await;
+    push(
+        &h,
+        "russia",
+        report("r1", T0_MS, 35.0, 39.22, 7000.0, 270.0, 200.0),
+    )
+    .await;
+    assert_eq!(h.state.run_cycle().await.unwrap(), 1);
+    let first = alerts(&h).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].1, "new");
+    drop(h);
+
+    // Restart: the conflict goes on, and nobody is told of it a second time.
+    clock.advance_ms(1000);
+    let h = start();
+    assert_eq!(
+        h.state
+            .metrics
+            .conflicts_active
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert_eq!(h.state.run_cycle().await.unwrap(), 0);
+    assert_eq!(alerts(&h).await, first);
+    // Both turn away: the end is announced, numbered after the alert before the restart.
+    push(
+        &h,
+        "coalition",
+        report("c1", T0_MS + 1000, 35.0, 39.0, 7000.0, 0.0, 200.0),
+    )
+    .await;
+    push(
+        &h,
+        "russia",
+        report("r1", T0_MS + 1000, 35.0, 39.22, 9000.0, 180.0, 200.0),
+    )
+    .await;
+    assert_eq!(h.state.run_cycle().await.unwrap(), 1);
+    let after = alerts(&h).await;
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert_eq!(after[0].1, "ended");
+    assert_eq!(
+        after[0].0,
+        format!("{}2", first[0].0.strip_suffix('1').unwrap())
+    );
+    drop(h);
+
+    // Restart after the end: nothing is active, nothing is announced.
+    clock.advance_ms(1000);
+    let h = start();
+    assert_eq!(
+        h.state
+            .metrics
+            .conflicts_active
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    assert_eq!(h.state.run_cycle().await.unwrap(), 0);
+    assert_eq!(alerts(&h).await, after);
+}
+
 #[tokio::test]
 async fn the_stream_delivers_everything_in_order_and_resumes_from_a_cursor() {
     use http_body_util::BodyExt;
