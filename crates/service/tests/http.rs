@@ -1851,3 +1851,58 @@ async fn the_record_holds_each_accepted_write_with_undisclosed_fields_committed(
         .await;
     assert_eq!((s, v["field"].as_str()), (400, Some("new")), "{v}");
 }
+
+/// Random damage to a valid statement body (a byte changed, the body cut short): always a 4xx
+/// with the JSON error body, never a 5xx or a panic, and the agreement never changes.
+#[test]
+fn damaged_statement_bodies_are_refused_and_change_nothing() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = harness();
+    let good = action_body(
+        &statement(
+            "coalition",
+            "coalition",
+            2,
+            suspend("strike warning ignored"),
+        ),
+        "coalition",
+        T0_MS,
+    )
+    .into_bytes();
+    let view = |h: &Harness| {
+        let req = h.signed("GET", "/v1/agreement", b"", "coalition");
+        rt.block_on(h.send(req))
+    };
+    let before = view(&h);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 256,
+        ..ProptestConfig::default()
+    });
+    let strategy = (0..good.len(), any::<u8>(), any::<bool>());
+    runner
+        .run(&strategy, |(at, byte, cut)| {
+            let mut body = good.clone();
+            if cut {
+                body.truncate(at);
+            } else {
+                prop_assume!(body[at] != byte);
+                body[at] = byte;
+            }
+            let req = h.signed("POST", "/v1/agreement/actions", &body, "coalition");
+            let (s, bytes) = rt.block_on(h.send(req));
+            prop_assert!(
+                (400..500).contains(&s),
+                "{s} for {:?}",
+                String::from_utf8_lossy(&body)
+            );
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            prop_assert!(v["code"].as_str().is_some_and(|c| !c.is_empty()));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(view(&h), before);
+}
