@@ -69,21 +69,16 @@ fn entry_err(e: impl std::fmt::Display) -> EntryError {
     EntryError::Entry(e.to_string())
 }
 
-/// The ledger kind and text of a statement.
-///
-/// The ledger has no kind for a termination yet: it is logged as `suspended` with a reason
-/// starting `terminated: ` (too long a reason is replaced by its SHA-256, as the record does).
+/// The ledger kind and text of a statement: one party's reactivation is `reactivation_signed`
+/// (in force again once every party's entry on the same basis is in the log).
 fn entry_kind(action: &Action) -> (AgreementEventKind, Option<String>) {
     match action {
         Action::Suspend { reason } => (AgreementEventKind::Suspended, Some(reason.clone())),
         Action::Reactivate { conditions } => (
-            AgreementEventKind::Reactivated,
+            AgreementEventKind::ReactivationSigned,
             (!conditions.is_empty()).then(|| conditions.clone()),
         ),
-        Action::Terminate { reason } => (
-            AgreementEventKind::Suspended,
-            Some(format!("terminated: {reason}")),
-        ),
+        Action::Terminate { reason } => (AgreementEventKind::Terminated, Some(reason.clone())),
     }
 }
 
@@ -98,8 +93,8 @@ fn ledger_text(s: &str) -> Result<Text, EntryError> {
 
 /// The ledger entry that records `statement` in the shared record: authored by the statement's
 /// party at `time_ms` (the party's clock). `AgreementEvent { agreement_id, digest: the
-/// agreement's SHA-256 (its id), event, reason: the reason or the conditions, version: the
-/// statement's basis_seq }`. Deterministic: the party builds it to sign it, the service builds
+/// agreement's SHA-256 (its id), event: suspended | reactivation_signed | terminated, reason:
+/// the reason or the conditions (absent when empty), version: the statement's basis_seq }`. Deterministic: the party builds it to sign it, the service builds
 /// it again to check that signature.
 pub fn statement_entry(statement: &Statement, time_ms: u64) -> Result<Entry, EntryError> {
     let author = KeyId::new(statement.party().as_str()).map_err(entry_err)?;

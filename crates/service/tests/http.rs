@@ -739,15 +739,20 @@ async fn lifecycle_entries_in_the_record_are_the_parties_own() {
         ),
         (
             "coalition",
-            AgreementEventKind::Reactivated,
+            AgreementEventKind::ReactivationSigned,
             Some("notice"),
             3,
         ),
-        ("russia", AgreementEventKind::Reactivated, Some("notice"), 3),
+        (
+            "russia",
+            AgreementEventKind::ReactivationSigned,
+            Some("notice"),
+            3,
+        ),
         (
             "coalition",
-            AgreementEventKind::Suspended,
-            Some("terminated: superseded"),
+            AgreementEventKind::Terminated,
+            Some("superseded"),
             5,
         ),
     ];
