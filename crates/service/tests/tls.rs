@@ -320,3 +320,102 @@ async fn a_self_signed_certificate_pinned_directly() {
     agreement(&c).await.unwrap();
     s.stop().await;
 }
+
+/// The real binary: `deconflict serve --tls-cert --tls-key` over a demo's data directory prints
+/// `listening on https://…`, answers a party that pinned the CA, and stops cleanly on SIGTERM.
+/// Builds the binary when the target directory has none; if that fails the test says so and
+/// returns, unless `DECONFLICT_REQUIRE_PEERS=1`.
+#[tokio::test]
+async fn the_binary_serves_https_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let Some(bin) = binary() else {
+        assert!(
+            std::env::var("DECONFLICT_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "the deconflict binary could not be built"
+        );
+        eprintln!("skipping: the deconflict binary could not be built");
+        return;
+    };
+    let p = pki();
+    let data = p.path("data");
+    let demo = Command::new(&bin)
+        .args(["demo", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let mut child = Command::new(&bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .arg("--tls-cert")
+        .arg(p.path("server.pem"))
+        .arg("--tls-key")
+        .arg(p.path("server.key"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .strip_prefix("listening on https://127.0.0.1:")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    let dir = deconflict_service::datadir::DataDir::new(&data);
+    let secret = deconflict_service::datadir::read_secret_key(&dir.key("coalition")).unwrap();
+    let c = PartyClient::with_trust(
+        &format!("https://localhost:{port}"),
+        "coalition",
+        deconflict_service::datadir::signing_key(&secret).unwrap(),
+        Arc::new(deconflict_service::SystemClock),
+        &Trust::CaFile(p.path("ca.pem")),
+    )
+    .unwrap();
+    let view = agreement(&c).await.unwrap();
+    assert_eq!(view.status, "in_force");
+    // SIGTERM through kill(1) (procps), which every Debian system has.
+    let Ok(killed) = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+    else {
+        let _ = child.kill();
+        let _ = child.wait();
+        eprintln!("skipping the SIGTERM check: no kill(1) on this system");
+        return;
+    };
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "graceful stop exits 0, got {status:?}");
+}
+
+/// The `deconflict` binary of this target directory, built if missing.
+fn binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?;
+    let bin = dir.join(format!("deconflict{}", std::env::consts::EXE_SUFFIX));
+    if bin.exists() {
+        return Some(bin);
+    }
+    let cargo = std::env::var_os("CARGO")?;
+    let target = dir.parent()?;
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "deconflict"])
+        .env("CARGO_TARGET_DIR", target);
+    if dir.file_name()? == "release" {
+        cmd.arg("--release");
+    }
+    let ok = cmd.status().ok()?.success();
+    (ok && bin.exists()).then_some(bin)
+}
