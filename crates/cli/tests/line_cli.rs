@@ -531,6 +531,8 @@ fn the_demo_shows_the_line_at_work_in_both_languages() {
         "reachability: coalition 1 in time, 0 late, 0 missed; russia 0 in time, 1 late, 0 missed",
         // The strike warning escalated, and its sender saw it on its own stream.
         "strike warning coalition-strike-1 to russia at 08:04:00Z, acknowledgement due 08:06:00Z: passed to Russian Federation command at 08:06:00Z; acknowledged by Russian Federation command at 08:06:30Z — late",
+        "overdue at 08:06:05Z as coalition sees it: coalition-strike-1",
+        "overdue at 08:06:05Z as russia sees it: coalition-strike-1",
         "line_escalated: coalition-strike-1 passed from Дежурный офицер to Russian Federation command (level 1) at 08:06:00Z",
         // English, as the coalition reads it.
         "=== The line as coalition reads it (en, UTC+03:00, decimal) ===",

@@ -574,6 +574,9 @@ const ACK_AFTER_S: [i64; 2] = [10, 20];
 const AWAY_ACK_AFTER_ESCALATION_S: i64 = 30;
 /// When the first party sends its strike warning, seconds after the start.
 const STRIKE_WARNING_AT_S: u32 = 240;
+/// When both parties look at what is overdue: after the strike warning's deadline (120 s in
+/// the demo's agreement), before its late acknowledgement.
+const OVERDUE_LOOK_AT_S: u32 = STRIKE_WARNING_AT_S + 125;
 /// The alert conversation, seconds after the first party saw the alert: who writes what.
 const ALERT_REQUEST_AFTER_S: u32 = 10;
 const ALERT_COUNTER_AFTER_S: u32 = 25;
@@ -616,6 +619,8 @@ struct LineScript {
     strike: (deconflict_line::Subject, deconflict_line::Body),
     alert: Option<AlertThread>,
     acks: Vec<AckDone>,
+    /// What each party's pending list showed as overdue at [`OVERDUE_LOOK_AT_S`].
+    overdue_seen: Vec<(usize, i64, Vec<String>)>,
 }
 
 /// What the line showed, for the summary.
@@ -686,6 +691,7 @@ impl LineScript {
             strike: (subject, body),
             alert: None,
             acks: Vec::new(),
+            overdue_seen: Vec::new(),
         })
     }
 
@@ -733,6 +739,14 @@ impl LineScript {
         use deconflict_line::*;
         for (i, c) in clients.iter().enumerate().take(2) {
             let pending = c.line_pending().await?;
+            if t == OVERDUE_LOOK_AT_S {
+                let ids = pending
+                    .overdue
+                    .iter()
+                    .map(|v| v.message.id().to_string())
+                    .collect();
+                self.overdue_seen.push((i, now_ms, ids));
+            }
             for v in &pending.to_acknowledge {
                 if v.kind == "conflict_alert" {
                     let thread = self.alert.get_or_insert_with(|| AlertThread {
@@ -970,6 +984,25 @@ impl LineScript {
             ack.officer,
             hms(ack.at_unix_ms)
         );
+        for (i, at_ms, ids) in &self.overdue_seen {
+            let _ = writeln!(
+                out,
+                "    overdue at {} as {} sees it: {}",
+                hms(*at_ms),
+                p(*i),
+                ids.join(", ")
+            );
+        }
+        let overdue_on_both_sides = (0..2).all(|i| {
+            self.overdue_seen
+                .iter()
+                .any(|(j, _, ids)| *j == i && ids.iter().any(|id| id == strike_id.as_str()))
+        });
+        if !overdue_on_both_sides {
+            return Err(DemoError::Check(format!(
+                "{strike_id} was not shown overdue to both parties"
+            )));
+        }
         let sender_events = line_effects(events.get(p(0)), strike_id.as_str());
         if !sender_events
             .iter()
