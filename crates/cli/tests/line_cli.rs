@@ -505,9 +505,12 @@ fn a_strike_warning_from_the_command_line_is_pending_acknowledged_and_shown_in_r
     let ru = ok(&b.line(&["show", "general", "handover"], &["--lang", "ru"]));
     assert!(ru.contains("Shift handover at 18:00 UTC."), "{ru}");
 
-    // No service at that address: a connection error, exit 2.
+    // No service at that address (a loopback port just freed): a connection error, exit 2.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", free.local_addr().unwrap());
+    drop(free);
     let gone = Officer {
-        url: "http://127.0.0.1:9",
+        url: &closed,
         party: "coalition",
         key: keys.join("coalition.key"),
     };
