@@ -110,8 +110,15 @@ impl FromStr for PublicKey {
 pub struct Signature(ed25519_dalek::Signature);
 
 impl Signature {
-    /// Parses the text form `ed25519-sig:<128 hex>`.
+    /// Parses the text form `ed25519-sig:<128 lowercase hex>`. Uppercase is refused so that a
+    /// signature has one text form: a signed statement or record cannot be resubmitted as
+    /// "different" bytes that carry the same signature.
     pub fn from_text(text: &str) -> Result<Self, KeyError> {
+        if text.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(KeyError::Hex(
+                "uppercase hex digits: a signature is written in lowercase".into(),
+            ));
+        }
         Ok(Self::from_bytes(&decode_hex::<64>(text, SIGNATURE_PREFIX)?))
     }
 
@@ -194,6 +201,18 @@ impl fmt::Debug for SecretKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signature_has_one_text_form() {
+        let sig = SecretKey::from_seed([5; 32]).sign(b"m");
+        let text = sig.to_text();
+        assert_eq!(Signature::from_text(&text), Ok(sig));
+        let upper = format!(
+            "{SIGNATURE_PREFIX}{}",
+            text[SIGNATURE_PREFIX.len()..].to_uppercase()
+        );
+        assert!(Signature::from_text(&upper).is_err());
+    }
 
     #[test]
     fn rfc8032_test_1_public_key_and_signature() {

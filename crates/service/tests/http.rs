@@ -1859,6 +1859,8 @@ async fn the_record_holds_each_accepted_write_with_undisclosed_fields_committed(
 
 /// Random damage to a valid statement body (a byte changed, the body cut short): always a 4xx
 /// with the JSON error body, never a 5xx or a panic, and the agreement never changes.
+/// Regression: a signature's hex digits in uppercase were the same signature, so that one
+/// change was accepted as the statement itself; a signature now has one text form.
 #[test]
 fn damaged_statement_bodies_are_refused_and_change_nothing() {
     use proptest::prelude::*;
@@ -1866,7 +1868,12 @@ fn damaged_statement_bodies_are_refused_and_change_nothing() {
         .enable_all()
         .build()
         .unwrap();
-    let h = harness();
+    // Not limited by the per-party rate: the cases are many requests at one instant.
+    let h = harness_with(deconflict_service::Config {
+        rate_requests_per_s: 1e9,
+        rate_burst_requests: 1e9,
+        ..Default::default()
+    });
     let good = action_body(
         &statement(
             "coalition",
