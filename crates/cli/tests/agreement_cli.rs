@@ -176,6 +176,17 @@ fn suspend_reactivate_by_both_one_offline_then_the_record_verifies_with_party_ke
     let root = scratch.0.as_path();
     let data = signed_data_dir(root);
     let agreement = data.join("agreement.toml");
+    // Offline, from the signature files: both signed, in force.
+    let out = ok(&[
+        "agreement",
+        "status",
+        s(&agreement),
+        "--signatures",
+        s(&data),
+    ]);
+    assert!(out.contains("status    in_force"), "{out}");
+    // Neither form, or half of one: a usage error.
+    assert_eq!(run(&["agreement", "status"]).status.code(), Some(2));
     let mut server = Server::start(&data);
     let russia = connect(&server, root, "russia");
     let coalition = connect(&server, root, "coalition");

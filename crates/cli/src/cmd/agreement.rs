@@ -153,13 +153,27 @@ impl ActionArg {
 #[derive(clap::Args)]
 pub struct StatusArgs {
     /// The agreement file (TOML), with --signatures.
-    #[arg(required_unless_present = "service", requires = "signatures")]
+    #[arg(
+        required_unless_present = "service",
+        requires = "signatures",
+        conflicts_with = "service"
+    )]
     file: Option<PathBuf>,
     /// Directory of detached signature files (`*.sig`).
     #[arg(long, value_name = "DIR", requires = "file")]
     signatures: Option<PathBuf>,
-    #[command(flatten)]
-    connect: Option<ConnectArgs>,
+    /// The service's base URL, e.g. http://127.0.0.1:8080 (with --party and --key).
+    #[arg(long, value_name = "URL", requires_all = ["party", "key"])]
+    service: Option<String>,
+    /// The calling party's id, as in the agreement.
+    #[arg(long, requires = "service")]
+    party: Option<String>,
+    /// The party's secret key file.
+    #[arg(long, value_name = "FILE", requires = "service")]
+    key: Option<PathBuf>,
+    /// For an https:// service: trust only the CA certificates in this PEM file.
+    #[arg(long, value_name = "FILE", requires = "service")]
+    ca_cert: Option<PathBuf>,
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -173,13 +187,15 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sign { key, out, file } => sign(&key, out, &file),
-        Command::Status(StatusArgs {
-            file,
-            signatures,
-            connect,
-        }) => match (file, signatures, connect) {
-            (Some(file), Some(dir), None) => status(&file, &dir),
-            (None, None, Some(c)) => online_status(&c),
+        Command::Status(a) => match (a.file, a.signatures, a.service, a.party, a.key) {
+            (Some(file), Some(dir), None, None, None) => status(&file, &dir),
+            (None, None, Some(service), Some(party), Some(key)) => online_status(&ConnectArgs {
+                service,
+                party,
+                key,
+                ca_cert: a.ca_cert,
+                ..Default::default()
+            }),
             _ => bail!(
                 "give either FILE --signatures DIR (offline) or --service URL --party ID --key FILE"
             ),
