@@ -189,13 +189,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sign { key, out, file } => sign(&key, out, &file),
         Command::Status(a) => match (a.file, a.signatures, a.service, a.party, a.key) {
             (Some(file), Some(dir), None, None, None) => status(&file, &dir),
-            (None, None, Some(service), Some(party), Some(key)) => online_status(&ConnectArgs {
-                service,
-                party,
-                key,
-                ca_cert: a.ca_cert,
-                ..Default::default()
-            }),
+            (None, None, Some(service), Some(party), Some(key)) => {
+                online_status(&connect_args(service, party, key, a.ca_cert))
+            }
             _ => bail!(
                 "give either FILE --signatures DIR (offline) or --service URL --party ID --key FILE"
             ),
@@ -402,6 +398,26 @@ fn act(
     })?;
     print_view(&view);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The shared connection flags from `status`'s own optional ones.
+#[allow(
+    clippy::needless_update,
+    reason = "flags added to ConnectArgs later keep their defaults here"
+)]
+fn connect_args(
+    service: String,
+    party: String,
+    key: PathBuf,
+    ca_cert: Option<PathBuf>,
+) -> ConnectArgs {
+    ConnectArgs {
+        service,
+        party,
+        key,
+        ca_cert,
+        ..Default::default()
+    }
 }
 
 fn online_status(connect: &ConnectArgs) -> anyhow::Result<ExitCode> {
