@@ -237,11 +237,11 @@ impl Desk {
             };
             let r = Record::from_json(&v.document)
                 .map_err(|e| fail(format!("not a history record: {e}")))?;
-            if r.seq() + 1 != v.version {
+            if r.seq().checked_add(1) != Some(v.version) {
                 return Err(fail(format!(
                     "holds history event {} (expected {})",
                     r.seq(),
-                    v.version - 1
+                    v.version.saturating_sub(1)
                 )));
             }
             records.push((r, v.status.clone()));
