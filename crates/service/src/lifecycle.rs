@@ -512,7 +512,7 @@ pub fn check_request(
             party: st.party().clone(),
         }));
     }
-    if (req.entry_time_ms - now_ms).abs() > ENTRY_CLOCK_SKEW_MS_MAX {
+    if req.entry_time_ms.abs_diff(now_ms) > ENTRY_CLOCK_SKEW_MS_MAX.unsigned_abs() {
         return Err(ApiError::invalid(
             "entry_time_ms",
             format!(

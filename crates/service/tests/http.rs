@@ -429,6 +429,13 @@ async fn refused_statements_change_nothing() {
             "entry_time_ms",
         ),
         (
+            "entry time at the end of the range",
+            with(&|v| v["entry_time_ms"] = json!(i64::MIN)),
+            422,
+            "invalid_field",
+            "entry_time_ms",
+        ),
+        (
             "entry signature not base64",
             with(&|v| v["entry_signature"] = json!("not base64!")),
             422,
