@@ -53,6 +53,8 @@ pub struct ServiceLog {
     key: SigningKey,
     openings_path: PathBuf,
     openings: Mutex<std::fs::File>,
+    /// The journal was empty when opened, and `open` logged the agreement's signatures.
+    started_new: bool,
 }
 
 impl std::fmt::Debug for ServiceLog {
@@ -118,8 +120,11 @@ impl ServiceLog {
             key,
             openings_path,
             openings: Mutex::new(openings),
+            started_new: false,
         };
-        if log.journal.latest_tree_head().tree_head().size() == 0 {
+        let mut log = log;
+        log.started_new = log.journal.latest_tree_head().tree_head().size() == 0;
+        if log.started_new {
             let mut entries = Vec::new();
             for p in signed_by {
                 entries.push(log.agreement_event(
@@ -142,6 +147,44 @@ impl ServiceLog {
             log.append_all(entries)?;
         }
         Ok(log)
+    }
+
+    /// True when the journal was empty when opened (its first entries are the agreement's
+    /// signatures as given to [`Self::open`]).
+    pub fn started_new(&self) -> bool {
+        self.started_new
+    }
+
+    /// Logs signatures over the agreement that entered its history after the log began (a
+    /// party signed while the service was stopped), and "in force" when the last one brought
+    /// it there. Blocks until durable.
+    pub fn record_signatures(
+        &self,
+        terms: &Terms,
+        parties: &[String],
+        came_into_force: bool,
+        now_ms: i64,
+    ) -> Result<(), RecordError> {
+        let mut entries = Vec::new();
+        for p in parties {
+            entries.push(self.agreement_event(
+                terms,
+                now_ms,
+                AgreementEventKind::Signed,
+                Some(format!("signed by {p}")),
+                1,
+            )?);
+        }
+        if came_into_force {
+            entries.push(self.agreement_event(
+                terms,
+                now_ms,
+                AgreementEventKind::InForce,
+                None,
+                1,
+            )?);
+        }
+        self.append_all(entries)
     }
 
     /// The journal, for proofs and reads.

@@ -99,6 +99,9 @@ pub struct State {
     pub(crate) shutdown: watch::Sender<bool>,
     /// The shared record, when attached (`serve` and the demo attach one).
     log: std::sync::OnceLock<Arc<crate::record::ServiceLog>>,
+    /// Parties whose signature entered the history at this start, and whether that brought the
+    /// agreement into force: logged when a record that began earlier is attached.
+    signed_at_open: Mutex<(Vec<String>, bool)>,
     /// The deconfliction line between the parties ([`crate::line`]).
     pub(crate) line: crate::line::LineDesk,
 }
@@ -186,6 +189,7 @@ impl State {
             .map_err(|e| StartError::History(e.to_string()))?;
         // Signatures found beside the agreement that the history does not hold yet: each one
         // is a new event (a draft comes into force with the last one).
+        let mut signed_at_open = (Vec::new(), false);
         for sig in &terms.signatures {
             if desk.state().status() != Status::Draft || desk.state().signed().contains(sig.party())
             {
@@ -201,6 +205,8 @@ impl State {
             ))])?;
             desk.accept(&record)
                 .map_err(|e| StartError::History(format!("{}'s signature: {e}", sig.party())))?;
+            signed_at_open.0.push(sig.party().to_string());
+            signed_at_open.1 = next.status() == Status::InForce;
         }
         if all_signed && desk.state().status() == Status::Draft {
             let missing: Vec<String> = desk
@@ -261,6 +267,7 @@ impl State {
             store: Arc::new(Mutex::new(store)),
             lifecycle: Mutex::new(desk),
             lifecycle_gate: tokio::sync::Mutex::new(()),
+            signed_at_open: Mutex::new(signed_at_open),
             picture: Mutex::new(picture),
             latest: Mutex::new(latest),
             conflicts: Mutex::new(active),
@@ -304,7 +311,20 @@ impl State {
 
     /// Attaches the shared record: from now on every commit is logged before it is stored.
     /// Returns false when one was attached already.
+    /// A record that began before this start gets the signatures that entered the history
+    /// since (a new record starts with them already).
     pub fn attach_log(&self, log: Arc<crate::record::ServiceLog>) -> bool {
+        if !log.started_new()
+            && let Ok(mut pending) = self.signed_at_open.lock()
+            && !pending.0.is_empty()
+        {
+            let (parties, in_force) = std::mem::take(&mut *pending);
+            if let Err(e) =
+                log.record_signatures(&self.terms, &parties, in_force, self.clock.now_ms())
+            {
+                tracing::error!(error = %e, ?parties, "signatures not recorded in the shared record");
+            }
+        }
         self.log.set(log).is_ok()
     }
 

@@ -89,6 +89,78 @@ fn a_signature_added_later_enters_the_history_at_the_next_start() {
     assert_eq!(state.lifecycle().head_seq(), 2);
 }
 
+/// The shared record follows: a signature that entered the history at a later start is
+/// logged then, with "in force" when it completed the agreement, and not twice.
+#[test]
+fn a_signature_added_later_is_logged_in_the_record_that_began_before() {
+    use deconflict_ledger::{AgreementEventKind, EntryBody};
+    use deconflict_service::record::ServiceLog;
+    use deconflict_service::{ManualClock, State};
+    let s = scenario();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    let clock = std::sync::Arc::new(ManualClock::new(1_491_984_000_000));
+    let start = || {
+        let loaded = datadir::load_agreement(&dir.agreement()).unwrap();
+        let log =
+            ServiceLog::open(&dir, &loaded.terms, &loaded.signed_by, 1_491_984_000_000).unwrap();
+        let store = deconflict_store::SqliteStore::open(&dir.store()).unwrap();
+        let state = State::open(
+            Default::default(),
+            loaded.terms,
+            loaded.signed_by.len() == 2,
+            Box::new(store),
+            clock.clone(),
+        )
+        .unwrap();
+        state.attach_log(std::sync::Arc::new(log));
+        state
+    };
+    let kinds = |state: &State| {
+        let log = state.log().unwrap();
+        let n = log.journal().latest_tree_head().tree_head().size();
+        log.journal()
+            .entries(0, n)
+            .unwrap()
+            .iter()
+            .map(|e| match e.entry().body() {
+                EntryBody::AgreementEvent { event, reason, .. } => (
+                    *event,
+                    reason
+                        .as_ref()
+                        .map(|r| r.as_str().to_string())
+                        .unwrap_or_default(),
+                ),
+                other => panic!("unexpected entry {other:?}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    write_signed(&dir, &s, &[0]);
+    let state = start();
+    assert_eq!(
+        kinds(&state),
+        [(
+            AgreementEventKind::Signed,
+            "signed by coalition".to_string()
+        )]
+    );
+    drop(state);
+    write_signed(&dir, &s, &[0, 1]);
+    let state = start();
+    let expected = [
+        (
+            AgreementEventKind::Signed,
+            "signed by coalition".to_string(),
+        ),
+        (AgreementEventKind::Signed, "signed by russia".to_string()),
+        (AgreementEventKind::InForce, String::new()),
+    ];
+    assert_eq!(kinds(&state), expected);
+    drop(state);
+    let state = start();
+    assert_eq!(kinds(&state), expected, "logged twice");
+}
+
 #[test]
 fn a_signature_by_the_wrong_key_is_refused_naming_the_file() {
     let s = scenario();
