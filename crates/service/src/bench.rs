@@ -95,7 +95,18 @@ async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
     let scenario = Scenario::generate(&deconflict_sim::Config::default()).map_err(setup)?;
     let dir = tempfile::tempdir().map_err(setup)?;
     let agreement = scenario.agreement();
-    let terms = crate::terms::Terms::from_agreement(&agreement).map_err(setup)?;
+    // Every party signs: the agreement is in force only with all its signatures on record.
+    let mut signatures = Vec::new();
+    for (party, key) in scenario.parties.iter().zip(scenario.keys()) {
+        let pid = deconflict_agreement::PartyId::new(&party.id).map_err(setup)?;
+        signatures.push(
+            deconflict_agreement::AgreementSignature::sign(&agreement, &pid, &key)
+                .map_err(setup)?,
+        );
+    }
+    let terms = crate::terms::Terms::from_agreement(&agreement)
+        .map_err(setup)?
+        .with_signatures(signatures);
     let store =
         deconflict_store::SqliteStore::open(&dir.path().join("store.sqlite")).map_err(setup)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
