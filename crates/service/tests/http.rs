@@ -72,6 +72,15 @@ async fn the_served_openapi_is_the_checked_in_file() {
         "/v1/log/inclusion",
         "/v1/log/consistency",
         "/v1/log/entries",
+        "/v1/log/cosignatures",
+        "/v1/log/keys",
+        "/v1/line/messages",
+        "/v1/line/messages/{id}",
+        "/v1/line/messages/{id}/ack",
+        "/v1/line/pending",
+        "/v1/line/conversations",
+        "/v1/line/conversations/{kind}/{id}",
+        "/v1/line/reachability",
     ] {
         assert!(
             v["paths"].get(path).is_some(),
@@ -1293,6 +1302,20 @@ fn endpoints() -> Vec<(&'static str, String, String)> {
             "/v1/log/entries?start=0&end=10".into(),
             String::new(),
         ),
+        ("GET", "/v1/log/cosignatures".into(), String::new()),
+        ("POST", "/v1/log/cosignatures".into(), "{}".into()),
+        ("GET", "/v1/log/keys".into(), String::new()),
+        ("POST", "/v1/line/messages".into(), "{}".into()),
+        ("GET", "/v1/line/messages/m-1".into(), String::new()),
+        (
+            "POST",
+            "/v1/line/messages/m-1/ack".into(),
+            json!({"officer":"x","time_unix_ms":T0_MS,"entry_signature":"AA=="}).to_string(),
+        ),
+        ("GET", "/v1/line/pending".into(), String::new()),
+        ("GET", "/v1/line/conversations".into(), String::new()),
+        ("GET", "/v1/line/conversations/alert/a-1?lang=ru".into(), String::new()),
+        ("GET", "/v1/line/reachability".into(), String::new()),
     ]
 }
 
