@@ -1314,7 +1314,11 @@ fn endpoints() -> Vec<(&'static str, String, String)> {
         ),
         ("GET", "/v1/line/pending".into(), String::new()),
         ("GET", "/v1/line/conversations".into(), String::new()),
-        ("GET", "/v1/line/conversations/alert/a-1?lang=ru".into(), String::new()),
+        (
+            "GET",
+            "/v1/line/conversations/alert/a-1?lang=ru".into(),
+            String::new(),
+        ),
         ("GET", "/v1/line/reachability".into(), String::new()),
     ]
 }
