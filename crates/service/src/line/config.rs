@@ -43,8 +43,7 @@ fn kind_of(name: &str) -> Option<MessageKind> {
 }
 
 /// The line's configuration for the agreement in `terms`, its link tests scheduled from
-/// `start`. When `terms.document` is not a full agreement (tests build terms by hand), every
-/// party gets only its command and the line's default deadlines, and no link tests run.
+/// `start`.
 pub fn line_config(terms: &Terms, start: Timestamp) -> Result<LineConfig, String> {
     if terms.party(SERVICE_PARTY).is_some() {
         return Err(format!(
@@ -53,18 +52,7 @@ pub fn line_config(terms: &Terms, start: Timestamp) -> Result<LineConfig, String
     }
     let service_roster = Roster::new(party(SERVICE_PARTY)?, Vec::new(), officer(SERVICE_OFFICER)?)
         .map_err(|e| e.to_string())?;
-    let Ok(agreement) = deconflict_agreement::Agreement::from_canonical_json(&terms.document)
-    else {
-        let mut rosters = vec![service_roster];
-        for p in &terms.parties {
-            rosters.push(
-                Roster::new(party(&p.id)?, Vec::new(), officer(&command_of(&p.name))?)
-                    .map_err(|e| e.to_string())?,
-            );
-        }
-        return LineConfig::new(rosters, AckPolicy::default(), Vec::new(), start)
-            .map_err(|e| e.to_string());
-    };
+    let agreement = &terms.agreement;
     let mut rosters = vec![service_roster];
     for p in agreement.parties() {
         let mut contacts = Vec::new();
