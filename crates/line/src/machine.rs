@@ -27,6 +27,11 @@ pub const MESSAGES_MAX: usize = 1_000_000;
 /// when it does not; then the oldest effect is dropped and counted
 /// ([`Counters::effects_dropped`]): the state (and the log) never depends on effects.
 pub const EFFECTS_MAX: usize = 65_536;
+/// A scheduled link test the line first sees more than this late — or later than its reply
+/// deadline, when that is longer — is skipped and counted ([`Counters::link_tests_skipped`]),
+/// not sent: a line that was down for a day does not send a day of link tests nobody can answer
+/// in time, nor count them against the other party.
+pub const LINK_TEST_LATE_MS_MAX: u64 = 60_000;
 
 /// An input to the line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,7 +411,7 @@ impl Line {
                 // Deadlines before link tests at the same instant: a fixed order keeps replay exact.
                 (Some(t), Some((_, lt))) if t <= lt => self.fire_timer(),
                 (Some(_), None) => self.fire_timer(),
-                (_, Some((i, lt))) => self.fire_link_test(i, lt),
+                (_, Some((i, lt))) => self.fire_link_test(i, lt, now),
                 (None, None) => break,
             }
             fired = true;
@@ -747,11 +752,21 @@ impl Line {
         }
     }
 
-    fn fire_link_test(&mut self, index: usize, at: Timestamp) {
+    fn fire_link_test(&mut self, index: usize, at: Timestamp, now: Timestamp) {
         let schedule = &self.config.link_tests()[index];
         let (from, to) = (schedule.from().clone(), schedule.to().clone());
         self.link_test_next[index] =
             schedule.next_at_or_after(at.saturating_add(Duration::from_millis(1)));
+        let late_max = self
+            .config
+            .policy()
+            .deadline(MessageKind::LinkTest)
+            .unwrap_or_default()
+            .max(Duration::from_millis(LINK_TEST_LATE_MS_MAX));
+        if at.saturating_add(late_max) < now {
+            self.counters.link_tests_skipped += 1;
+            return;
+        }
         let id = format!("lt:{from}:{to}:{}", at.unix_ms() / 1000);
         let built = MessageId::new(id.clone()).ok().and_then(|mid| {
             Message::new(

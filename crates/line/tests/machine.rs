@@ -452,6 +452,8 @@ fn link_tests_follow_the_schedule_and_measure_reachability() {
         at(18, 7, 0),
     )
     .unwrap();
+    // The line sees 06:00 when it comes (a line that only woke at 07:00 would skip it).
+    line.handle_timeout(at(30, 0, 0));
     line.handle_timeout(at(31, 0, 0));
     let two_days = TimeWindow::new(at(0, 0, 0), at(48, 0, 0)).unwrap();
     let r = line.reachability(&party("russia"), two_days);
@@ -472,6 +474,64 @@ fn link_tests_follow_the_schedule_and_measure_reachability() {
         line.reachability(&party("coalition"), two_days),
         Reachability::default()
     );
+}
+
+/// A line that was down (or a data directory served long after it was made) does not send the
+/// link tests it slept through, which nobody could answer in time; it counts them, sends the one
+/// still answerable, and a rebuild from its log takes the same decisions.
+#[test]
+fn link_tests_slept_through_are_skipped_and_counted_not_sent() {
+    let base = config();
+    let cfg = LineConfig::new(
+        base.rosters().to_vec(),
+        AckPolicy::default(),
+        vec![
+            LinkTestSchedule::new(
+                party("coalition"),
+                party("russia"),
+                vec![6 * 3600, 18 * 3600],
+            )
+            .unwrap(),
+        ],
+        at(5, 0, 0),
+    )
+    .unwrap();
+    let mut line = Line::new(cfg.clone());
+    // Wakes three days later, 30 s after a scheduled test: 06:00 and 18:00 of days 0–2 and
+    // 06:00 of day 3 are past their deadline (7 skipped); 18:00 of day 3 is still answerable.
+    let wake = at(3 * 24 + 18, 0, 30);
+    line.handle_timeout(wake);
+    assert_eq!(line.counters().link_tests_skipped, 7);
+    let sent: Vec<_> = line
+        .messages()
+        .map(|t| t.message().id().as_str().to_string())
+        .collect();
+    assert_eq!(
+        sent,
+        vec![format!(
+            "lt:coalition:russia:{}",
+            wake.unix_ms() / 1000 - 30
+        )]
+    );
+    assert!(line.pending_for(&party("russia")).count() == 1);
+    // The skipped tests are not counted against the other party.
+    let week = TimeWindow::new(at(0, 0, 0), at(24 * 7, 0, 0)).unwrap();
+    assert_eq!(
+        line.reachability(&party("russia"), week),
+        Reachability {
+            in_time: 0,
+            late: 0,
+            missed: 0,
+            pending: 1
+        }
+    );
+    let rebuilt = Line::rebuild(cfg, line.log()).unwrap();
+    assert_eq!(
+        rebuilt.messages().count(),
+        1,
+        "a rebuild takes the same decisions"
+    );
+    assert_eq!(rebuilt.counters().link_tests_skipped, 7);
 }
 
 #[test]
