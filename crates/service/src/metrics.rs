@@ -276,6 +276,9 @@ impl Metrics {
             "reason",
             &self.line_refused_by_reason,
         );
+        // Counters kept by the record's write routes and the TLS listener.
+        out.push_str(&crate::log_api::render_metrics());
+        out.push_str(&crate::tls::render_metrics());
         out
     }
 }

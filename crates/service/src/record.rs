@@ -197,6 +197,19 @@ impl ServiceLog {
         PublicKey(self.key.verifying_key()).to_hex()
     }
 
+    /// Signs `entry` (whose author must be the service) with the service's key: entries the
+    /// service authors outside a store batch, e.g. the line messages it sends (conflict alerts,
+    /// link tests).
+    pub fn sign_own(&self, entry: Entry) -> Result<SignedEntry, RecordError> {
+        if entry.author() != &self.id {
+            return Err(RecordError::Entry(format!(
+                "entry authored by {}, not by the service",
+                entry.author().as_str()
+            )));
+        }
+        SignedEntry::sign(entry, &self.key).map_err(ledger_err)
+    }
+
     fn sign(&self, time_ms: i64, body: EntryBody) -> Result<SignedEntry, RecordError> {
         let entry = Entry::new(self.id.clone(), time_ms.max(0) as u64, body).map_err(ledger_err)?;
         SignedEntry::sign(entry, &self.key).map_err(ledger_err)

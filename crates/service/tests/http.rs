@@ -23,11 +23,16 @@ async fn health_metrics_and_openapi_need_no_signature() {
     assert_eq!(v["line"][0]["reachable"], false, "nobody has called yet");
     let (s, body) = h.send(get("/metrics")).await;
     assert_eq!(s, 200);
-    assert!(
-        String::from_utf8(body)
-            .unwrap()
-            .contains("deconflict_cycles_total 0")
-    );
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("deconflict_cycles_total 0"));
+    // The record's write routes, the TLS listener and the line report there too.
+    for name in [
+        "# TYPE deconflict_log_cosignatures_total counter",
+        "# TYPE deconflict_tls_connections_total counter",
+        "deconflict_line_refused_total",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics");
+    }
     let (s, _) = h.send(get("/openapi.json")).await;
     assert_eq!(s, 200);
     // A call makes the party reachable; the agreement status is a separate fact.

@@ -235,14 +235,24 @@ async fn two_parties_on_the_line_over_loopback_with_the_record() {
         .unwrap();
 
     // The record: the warning signed by the coalition, each acknowledgement once, signed by
-    // Russia; nothing else claims their authorship.
+    // Russia; the conflict alerts the service put on the line, signed by the service's key;
+    // nothing else claims their authorship.
+    let service_key = deconflict_ledger::PublicKey::from_hex(&log.public_key_hex())
+        .unwrap()
+        .0;
     let head = log.journal().latest_tree_head();
     let entries = log.journal().entries(0, head.tree_head().size()).unwrap();
     let mut warnings = 0;
+    let mut service_alerts = Vec::new();
     let mut acks = Vec::new();
     for e in &entries {
         let author = e.entry().author().as_str().to_string();
         match e.entry().body() {
+            EntryBody::LineMessage { message_id, .. } if author == "service" => {
+                e.verify(&service_key).unwrap();
+                assert!(e.verify(&key("coalition").verifying_key()).is_err());
+                service_alerts.push(message_id.as_str().to_string());
+            }
             EntryBody::LineMessage { message_id, fields } => {
                 assert_eq!(message_id.as_str(), "coalition-sw-1");
                 assert_eq!(author, "coalition");
@@ -266,6 +276,12 @@ async fn two_parties_on_the_line_over_loopback_with_the_record() {
         }
     }
     assert_eq!(warnings, 1, "the resend was not recorded twice");
+    // One conflict-alert message to each party, each recorded once.
+    service_alerts.sort();
+    assert_eq!(service_alerts.len(), 2, "{service_alerts:?}");
+    assert!(service_alerts.contains(&ca.message.id().to_string()));
+    service_alerts.dedup();
+    assert_eq!(service_alerts.len(), 2);
     assert_eq!(
         acks,
         vec!["coalition-sw-1".to_string(), ca.message.id().to_string()]

@@ -499,7 +499,9 @@ pub(crate) async fn after_cycle(
         state.line.caught_up.store(true, Ordering::Relaxed);
         return Ok(());
     }
+    let log = state.log().cloned();
     apply(state, now_ms, |line, now| {
+        let before = line.messages().count();
         for m in messages {
             let id = m.id().clone();
             // A conversation opened before (a repeat after a restart) is left as it is.
@@ -508,11 +510,36 @@ pub(crate) async fn after_cycle(
             }
         }
         line.handle_timeout(now);
-        Ok(((), Vec::new()))
+        // What the service put on the line (conflict alerts; link tests, which the line
+        // generates from its schedule) enters the record signed by the service's key.
+        let mut entries = Vec::new();
+        if let Some(log) = &log {
+            for m in service_messages(line, before) {
+                let entry = ledger_entry_for_message(&m)
+                    .map_err(|e| ApiError::internal(format!("line record entry: {e}")))?;
+                entries.push(
+                    log.sign_own(entry)
+                        .map_err(|e| ApiError::internal(format!("line record entry: {e}")))?,
+                );
+            }
+        }
+        Ok(((), entries))
     })
     .await?;
     state.line.caught_up.store(true, Ordering::Relaxed);
     Ok(())
+}
+
+/// The messages the service put on the line after the first `before` it held: the conflict
+/// alerts it was given and the link tests the line generated from its schedule (the line keeps
+/// messages in the order it received them).
+fn service_messages(line: &Line, before: usize) -> Vec<Message> {
+    line.messages()
+        .skip(before)
+        .map(|t| t.message())
+        .filter(|m| m.from().as_str() == SERVICE_PARTY)
+        .cloned()
+        .collect()
 }
 
 /// Per party: its answers to the link tests scheduled in the last
