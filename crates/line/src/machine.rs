@@ -137,12 +137,12 @@ pub enum LineError {
         party: PartyId,
         recipient: PartyId,
     },
-    #[error("{officer:?} is not on {party}'s duty roster")]
+    #[error("\"{officer}\" is not on {party}'s duty roster")]
     UnknownOfficer {
         party: PartyId,
         officer: OfficerName,
     },
-    #[error("message {message_id} was already acknowledged by {by:?} (acknowledgement {ack_id})")]
+    #[error("message {message_id} was already acknowledged by \"{by}\" (acknowledgement {ack_id})")]
     AlreadyAcknowledged {
         message_id: MessageId,
         ack_id: MessageId,
