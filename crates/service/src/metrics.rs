@@ -36,6 +36,8 @@ pub struct Metrics {
     pub line_pending: AtomicU64,
     /// Effects the line dropped because its queue was full (see `deconflict_line::machine`).
     pub line_effects_dropped_total: AtomicU64,
+    /// Scheduled link tests the line slept through (skipped, not sent late).
+    pub line_link_tests_skipped_total: AtomicU64,
     line_refused_by_reason: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -94,9 +96,11 @@ impl Metrics {
     }
 
     /// The line's gauges after a change.
-    pub fn line_state(&self, effects_dropped: u64, pending: u64) {
+    pub fn line_state(&self, effects_dropped: u64, pending: u64, link_tests_skipped: u64) {
         self.line_effects_dropped_total
             .store(effects_dropped, Ordering::Relaxed);
+        self.line_link_tests_skipped_total
+            .store(link_tests_skipped, Ordering::Relaxed);
         self.line_pending.store(pending, Ordering::Relaxed);
     }
 
@@ -239,6 +243,12 @@ impl Metrics {
                 "counter",
                 "Line effects dropped because the effect queue was full.",
                 &self.line_effects_dropped_total,
+            ),
+            (
+                "deconflict_line_link_tests_skipped_total",
+                "counter",
+                "Scheduled link tests the line slept through: skipped, not sent late.",
+                &self.line_link_tests_skipped_total,
             ),
         ] {
             g(&mut out, name, kind, help, load(v) as f64);

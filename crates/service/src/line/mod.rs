@@ -255,9 +255,11 @@ pub(crate) async fn apply<T>(
         inner.seq = seq + n;
     }
     state.metrics.line_effects(&effects, delivered);
-    state
-        .metrics
-        .line_state(counters.effects_dropped, pending as u64);
+    state.metrics.line_state(
+        counters.effects_dropped,
+        pending as u64,
+        counters.link_tests_skipped,
+    );
     Ok(out)
 }
 
