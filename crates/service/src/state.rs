@@ -252,8 +252,7 @@ impl State {
         }
         // Conflicts alerted before a restart and not yet ended: the first cycle after the
         // restart neither announces them again nor forgets to announce their end.
-        let party_ids: Vec<String> = terms.parties.iter().map(|p| p.id.clone()).collect();
-        let active = active_from_alerts(store.as_ref(), &party_ids)?;
+        let active = active_from_alerts(store.as_ref())?;
         let line = crate::line::LineDesk::open(&terms, store.as_mut(), now_ms)
             .map_err(StartError::Line)?;
         let (shutdown, _) = watch::channel(false);
@@ -1198,29 +1197,14 @@ impl State {
     }
 }
 
-/// The tactical conflicts whose latest stored alert is not their end, as the cycle keeps them.
-///
-/// Read from each party's latest [`deconflict_store::EVENTS_PAGE_MAX`] alerts (the store's
-/// page): a conflict silent for longer than that many alerts of both its parties is not
-/// restored, and its end is not announced.
+/// The tactical conflicts whose latest stored alert is not their end, as the cycle keeps them
+/// (the store finds each conflict's latest alert over all alerts, however long ago).
 fn active_from_alerts(
     store: &dyn Store,
-    parties: &[String],
 ) -> Result<BTreeMap<(String, String), Active>, deconflict_store::StoreError> {
-    let mut latest: BTreeMap<String, Alert> = BTreeMap::new();
-    for p in parties {
-        // Newest first: the first alert seen of a conflict is its latest.
-        for a in store.alerts_for(p, deconflict_store::EVENTS_PAGE_MAX)? {
-            if a.kind != "strategic" && !latest.contains_key(&a.conflict) {
-                latest.insert(a.conflict.clone(), a);
-            }
-        }
-    }
     let mut active = BTreeMap::new();
-    for (conflict, a) in latest {
-        if a.kind == "ended" {
-            continue;
-        }
+    for a in store.open_conflicts()? {
+        let conflict = a.conflict.clone();
         let alerts =
             a.id.strip_prefix(&format!("{conflict}:"))
                 .and_then(|n| n.parse::<u64>().ok());

@@ -1239,6 +1239,9 @@ impl Store for Flaky {
     ) -> Result<Vec<deconflict_store::Alert>, deconflict_store::StoreError> {
         self.inner.alerts_for(party, limit)
     }
+    fn open_conflicts(&self) -> Result<Vec<deconflict_store::Alert>, deconflict_store::StoreError> {
+        self.inner.open_conflicts()
+    }
     fn events_after(
         &self,
         party: &str,

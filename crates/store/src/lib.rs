@@ -230,6 +230,10 @@ pub trait Store: Send + 'static {
     fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError>;
     /// The most recent alerts addressed to `party`, newest first, at most `limit`.
     fn alerts_for(&self, party: &str, limit: usize) -> Result<Vec<Alert>, StoreError>;
+    /// The latest alert of every conflict whose latest alert is neither `ended` nor
+    /// `strategic`, ordered by conflict id: what the cycle held active when the service
+    /// stopped. Reads every alert once (called at start).
+    fn open_conflicts(&self) -> Result<Vec<Alert>, StoreError>;
 
     /// Events of `party` with a sequence number greater than `after`, oldest first, at most
     /// `limit` (capped at [`EVENTS_PAGE_MAX`]).

@@ -387,6 +387,33 @@ impl Store for SqliteStore {
         Ok(alerts)
     }
 
+    fn open_conflicts(&self) -> Result<Vec<Alert>, StoreError> {
+        // Every alert of a conflict names the same parties, and each party's ordinals increase
+        // with insertion: per conflict, the alert with the highest ordinal of one of its
+        // parties is its latest.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.id, a.conflict, a.kind, a.body, a.created_ms
+             FROM alert_parties p JOIN alerts a ON a.id = p.alert_id
+             ORDER BY p.party, p.ordinal",
+        )?;
+        let rows = stmt.query_map([], alert_row)?;
+        let mut latest: std::collections::BTreeMap<String, Alert> = Default::default();
+        for a in rows {
+            let a = a?;
+            if a.kind != "strategic" {
+                latest.insert(a.conflict.clone(), a);
+            }
+        }
+        let mut open = Vec::new();
+        for (_, mut a) in latest {
+            if a.kind != "ended" {
+                a.parties = self.alert_parties(&a.id)?;
+                open.push(a);
+            }
+        }
+        Ok(open)
+    }
+
     fn events_after(
         &self,
         party: &str,

@@ -447,3 +447,69 @@ fn an_older_database_gets_an_empty_line_log() {
     store.commit(&[line(1, "a")]).unwrap();
     assert_eq!(store.line_last_seq().unwrap(), 1);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// `open_conflicts` against a model: for any sequence of alerts over a few conflicts (each
+    /// conflict with its own pair of parties), exactly the conflicts whose last alert is not
+    /// `ended` (strategic ones never), each with its last alert — across a reopen, in batches.
+    #[test]
+    fn open_conflicts_are_those_whose_last_alert_is_not_an_end(
+        alerts in proptest::collection::vec((0usize..5, 0usize..4), 0..60),
+        batch in 1usize..7,
+    ) {
+        let pairs = [
+            ["coalition", "russia"],
+            ["coalition", "turkey"],
+            ["russia", "turkey"],
+            ["coalition", "russia"],
+            ["russia", "turkey"],
+        ];
+        let kinds = ["new", "level", "ended", "strategic"];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let mut store = SqliteStore::open(&path).unwrap();
+        let mut model: std::collections::BTreeMap<String, (String, &str)> = Default::default();
+        let writes: Vec<(Write, usize, usize, usize)> = alerts
+            .iter()
+            .enumerate()
+            .map(|(i, &(c, k))| {
+                let conflict = format!("c-{c}");
+                let id = format!("{conflict}:{i}");
+                let w = Write::Alert(Alert {
+                    id,
+                    conflict,
+                    kind: kinds[k].into(),
+                    parties: pairs[c].iter().map(|p| p.to_string()).collect(),
+                    body: "{}".into(),
+                    created_ms: 1000 - i as i64, // not in insertion order: order must not come from time
+                });
+                (w, i, c, k)
+            })
+            .collect();
+        for chunk in writes.chunks(batch) {
+            let ws: Vec<Write> = chunk.iter().map(|(w, ..)| w.clone()).collect();
+            store.commit(&ws).unwrap();
+            for &(_, i, c, k) in chunk {
+                if kinds[k] != "strategic" {
+                    model.insert(format!("c-{c}"), (format!("c-{c}:{i}"), kinds[k]));
+                }
+            }
+        }
+        drop(store);
+        let store = SqliteStore::open(&path).unwrap();
+        let got: Vec<(String, String)> = store
+            .open_conflicts()
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.conflict, a.id))
+            .collect();
+        let want: Vec<(String, String)> = model
+            .into_iter()
+            .filter(|(_, (_, kind))| *kind != "ended")
+            .map(|(c, (id, _))| (c, id))
+            .collect();
+        prop_assert_eq!(got, want);
+    }
+}
