@@ -3,45 +3,12 @@
 //! `deconflict line send/pending/ack/show/…` run as subprocesses, as a duty officer would.
 //! Also: `deconflict demo` shows the line at work in both languages.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_deconflict");
+mod common;
 
-/// A directory removed when the test ends (the crate has no temp-dir dependency).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("deconflict-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A running `deconflict serve`, stopped when the test ends.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{BIN, Server, TempDir};
 
 /// Writes the demo scenario's agreement, both parties' keys and their signatures into `dir`,
 /// as `deconflict demo --data-dir` does, but with no store: the line starts when `serve` does.
@@ -69,25 +36,7 @@ fn prepare(dir: &Path) {
 }
 
 fn serve(dir: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Server { child, url }
+    Server::start(dir)
 }
 
 /// One party's duty officer at the command line.
@@ -206,12 +155,12 @@ fn a_strike_warning_from_the_command_line_is_pending_acknowledged_and_shown_in_r
     let server = serve(&tmp.0);
     let keys = tmp.0.join("keys");
     let a = Officer {
-        url: &server.url,
+        url: &server.base,
         party: "coalition",
         key: keys.join("coalition.key"),
     };
     let b = Officer {
-        url: &server.url,
+        url: &server.base,
         party: "russia",
         key: keys.join("russia.key"),
     };

@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
 use deconflict_ledger::{ForkEvidence, Hash, Monitor, PublicKey, SignedTreeHead, TreeHead};
@@ -18,58 +18,14 @@ use deconflict_service::wire::{
 };
 use deconflict_service::{Clock, SystemClock};
 
-const BIN: &str = env!("CARGO_BIN_EXE_deconflict");
+mod common;
 
-/// A fresh directory under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "deconflict-{name}-{}-{}",
-            std::process::id(),
-            SystemClock.now_ms()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The running server, killed on drop.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{BIN, Server, TempDir};
 
 fn serve(data: &Path) -> (Server, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(data)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (Server(child), base)
+    let server = Server::start(data);
+    let base = server.base.clone();
+    (server, base)
 }
 
 fn follow(base: &str, data: &Path, party: &str, state: &Path, extra: &[&str]) -> Output {

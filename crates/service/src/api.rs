@@ -272,7 +272,8 @@ fn in_notification(mut e: ApiError) -> ApiError {
     e
 }
 
-fn no_body(body: &Bytes) -> Result<(), ApiError> {
+/// Refuses a body on a route that takes none.
+pub(crate) fn no_body(body: &Bytes) -> Result<(), ApiError> {
     if body.is_empty() {
         Ok(())
     } else {
@@ -640,7 +641,8 @@ async fn stream(
 
 // ---- the shared record ----------------------------------------------------------------------
 
-fn the_log(state: &St) -> Result<Arc<crate::record::ServiceLog>, ApiError> {
+/// The shared record, or 503 when this instance keeps none.
+pub(crate) fn the_log(state: &St) -> Result<Arc<crate::record::ServiceLog>, ApiError> {
     state.log().cloned().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

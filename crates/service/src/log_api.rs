@@ -32,7 +32,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::Caller;
+use crate::api::{Caller, no_body, the_log};
 use crate::error::{ApiError, ErrorBody};
 use crate::record::ServiceLog;
 use crate::state::State;
@@ -176,16 +176,6 @@ pub fn render_metrics() -> String {
 }
 
 // ---- handlers --------------------------------------------------------------------------------
-
-fn the_log(state: &St) -> Result<Arc<ServiceLog>, ApiError> {
-    state.log().cloned().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_log",
-            "this service instance keeps no shared record",
-        )
-    })
-}
 
 const TREE_HEAD_FIELD: &str = "entry.body.tree_head_cosignature.tree_head";
 
@@ -485,16 +475,4 @@ async fn log_keys(
         log: head.tree_head().log().as_str().to_string(),
         keys,
     }))
-}
-
-fn no_body(body: &Bytes) -> Result<(), ApiError> {
-    if body.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unexpected_body",
-            "this request takes no body",
-        ))
-    }
 }

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::wire::*;
 use super::{AUTHOR_SKEW_MS_MAX, apply, ledger, view};
-use crate::api::Caller;
+use crate::api::{Caller, no_body};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::State;
 use crate::wire::LinkTestReachability;
@@ -32,18 +32,6 @@ pub(super) fn routes() -> OpenApiRouter<St> {
         .routes(routes!(conversations))
         .routes(routes!(conversation))
         .routes(routes!(reachability))
-}
-
-fn no_body(body: &Bytes) -> Result<(), ApiError> {
-    if body.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unexpected_body",
-            "this request takes no body",
-        ))
-    }
 }
 
 fn path_param<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
