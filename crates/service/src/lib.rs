@@ -5,8 +5,10 @@
 //! RFC 9530), authorization by party and the agreement's disclosure rules ([`state`]), the
 //! cycle that turns the engine's conflicts into alerts, the event streams (SSE, resumable by
 //! sequence number), the signed HTTP client the demo, the benchmark, the tests and the party's
-//! commands use ([`client`]), the record's countersignature routes ([`log_api`]), and TLS for
-//! both ends ([`tls`], rustls).
+//! commands use ([`client`]), the record's countersignature routes ([`log_api`]), TLS for
+//! both ends ([`tls`], rustls), the deconfliction line run over HTTP ([`line`]: the sans-IO
+//! line crate's state machine, its log in the store, its effects on the streams), and the
+//! agreement's lifecycle as the parties' signed statements ([`lifecycle`]).
 //!
 //! Invariants:
 //! - Every `/v1` request is authenticated by the calling party's key from the agreement; a
