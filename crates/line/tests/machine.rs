@@ -417,10 +417,10 @@ fn exact_resend_is_a_duplicate() {
     assert_eq!(line.log().len(), 1);
 }
 
-#[test]
-fn link_tests_follow_the_schedule_and_measure_reachability() {
+/// [`config`]'s rosters, the coalition testing Russia at 06:00 and 18:00, from 05:00 of day 0.
+fn twice_daily_link_tests() -> LineConfig {
     let base = config();
-    let cfg = LineConfig::new(
+    LineConfig::new(
         base.rosters().to_vec(),
         AckPolicy::default(),
         vec![
@@ -433,7 +433,12 @@ fn link_tests_follow_the_schedule_and_measure_reachability() {
         ],
         at(5, 0, 0),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn link_tests_follow_the_schedule_and_measure_reachability() {
+    let cfg = twice_daily_link_tests();
     let mut line = Line::new(cfg);
     assert_eq!(line.poll_timeout(), Some(at(6, 0, 0)));
     line.handle_timeout(at(6, 0, 0));
@@ -481,21 +486,7 @@ fn link_tests_follow_the_schedule_and_measure_reachability() {
 /// still answerable, and a rebuild from its log takes the same decisions.
 #[test]
 fn link_tests_slept_through_are_skipped_and_counted_not_sent() {
-    let base = config();
-    let cfg = LineConfig::new(
-        base.rosters().to_vec(),
-        AckPolicy::default(),
-        vec![
-            LinkTestSchedule::new(
-                party("coalition"),
-                party("russia"),
-                vec![6 * 3600, 18 * 3600],
-            )
-            .unwrap(),
-        ],
-        at(5, 0, 0),
-    )
-    .unwrap();
+    let cfg = twice_daily_link_tests();
     let mut line = Line::new(cfg.clone());
     // Wakes three days later, 30 s after a scheduled test: 06:00 and 18:00 of days 0–2 and
     // 06:00 of day 3 are past their deadline (7 skipped); 18:00 of day 3 is still answerable.
