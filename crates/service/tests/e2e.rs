@@ -13,32 +13,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+mod common;
+
+use common::binary;
 use deconflict_service::client::PartyClient;
 use deconflict_service::datadir::{self, DataDir};
 use deconflict_service::wire::*;
 use deconflict_service::{Clock, SystemClock};
-
-fn binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?;
-    let bin = dir.join(format!("deconflict{}", std::env::consts::EXE_SUFFIX));
-    if bin.exists() {
-        return Some(bin);
-    }
-    // `cargo test` builds a binary only for its own package's tests: build it the way a
-    // user would, into the same target directory and profile (cargo holds no lock while
-    // tests run).
-    let cargo = std::env::var_os("CARGO")?;
-    let target = dir.parent()?;
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", "deconflict"])
-        .env("CARGO_TARGET_DIR", target);
-    if dir.file_name()? == "release" {
-        cmd.arg("--release");
-    }
-    let ok = cmd.status().ok()?.success();
-    (ok && bin.exists()).then_some(bin)
-}
 
 fn require_binary() -> Option<PathBuf> {
     match binary() {

@@ -329,7 +329,7 @@ async fn a_self_signed_certificate_pinned_directly() {
 async fn the_binary_serves_https_and_stops_on_sigterm() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let Some(bin) = binary() else {
+    let Some(bin) = common::binary() else {
         assert!(
             std::env::var("DECONFLICT_REQUIRE_PEERS").as_deref() != Ok("1"),
             "the deconflict binary could not be built"
@@ -398,24 +398,4 @@ async fn the_binary_serves_https_and_stops_on_sigterm() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "graceful stop exits 0, got {status:?}");
-}
-
-/// The `deconflict` binary of this target directory, built if missing.
-fn binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?;
-    let bin = dir.join(format!("deconflict{}", std::env::consts::EXE_SUFFIX));
-    if bin.exists() {
-        return Some(bin);
-    }
-    let cargo = std::env::var_os("CARGO")?;
-    let target = dir.parent()?;
-    let mut cmd = std::process::Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", "deconflict"])
-        .env("CARGO_TARGET_DIR", target);
-    if dir.file_name()? == "release" {
-        cmd.arg("--release");
-    }
-    let ok = cmd.status().ok()?.success();
-    (ok && bin.exists()).then_some(bin)
 }

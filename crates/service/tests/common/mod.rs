@@ -269,3 +269,26 @@ pub fn notification(
         }
     })
 }
+
+/// The `deconflict` binary of this target directory, built if missing.
+pub fn binary() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?;
+    let bin = dir.join(format!("deconflict{}", std::env::consts::EXE_SUFFIX));
+    if bin.exists() {
+        return Some(bin);
+    }
+    // `cargo test` builds a binary only for its own package's tests: build it the way a
+    // user would, into the same target directory and profile (cargo holds no lock while
+    // tests run).
+    let cargo = std::env::var_os("CARGO")?;
+    let target = dir.parent()?;
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "deconflict"])
+        .env("CARGO_TARGET_DIR", target);
+    if dir.file_name()? == "release" {
+        cmd.arg("--release");
+    }
+    let ok = cmd.status().ok()?.success();
+    (ok && bin.exists()).then_some(bin)
+}
