@@ -13,9 +13,7 @@ use std::sync::Arc;
 use deconflict_ledger::{ForkEvidence, Hash, Monitor, PublicKey, SignedTreeHead, TreeHead};
 use deconflict_service::client::PartyClient;
 use deconflict_service::datadir::{self, DataDir};
-use deconflict_service::wire::{
-    AreaIn, LatLon, NotificationAccepted, NotificationCreate, NotificationIn,
-};
+use deconflict_service::wire::{AreaIn, LatLon, NotificationIn};
 use deconflict_service::{Clock, SystemClock};
 
 mod common;
@@ -81,29 +79,37 @@ fn client(data: &DataDir, base: &str, party: &str) -> PartyClient {
     )
 }
 
-fn notification(id: &str) -> NotificationCreate {
+fn notification() -> NotificationIn {
     let now = SystemClock.now_ms();
-    NotificationCreate {
-        id: id.into(),
-        notification: NotificationIn {
-            area: AreaIn::Circle {
-                centre: LatLon {
-                    lat_deg: 12.0,
-                    lon_deg: 12.0,
-                },
-                radius_m: 1000.0,
+    NotificationIn {
+        area: AreaIn::Circle {
+            centre: LatLon {
+                lat_deg: 12.0,
+                lon_deg: 12.0,
             },
-            alt_min_m: 1000.0,
-            alt_max_m: 2000.0,
-            start_unix_ms: now,
-            end_unix_ms: now + 600_000,
-            callsigns: vec![],
-            aircraft_count: None,
-            aircraft_type: None,
-            remarks: None,
-            strike_warning: false,
+            radius_m: 1000.0,
         },
+        alt_min_m: 1000.0,
+        alt_max_m: 2000.0,
+        start_unix_ms: now,
+        end_unix_ms: now + 600_000,
+        callsigns: vec![],
+        aircraft_count: None,
+        aircraft_type: None,
+        remarks: None,
+        strike_warning: false,
     }
+}
+
+/// What `party` discloses of its notifications, from the agreement in the data directory.
+fn disclosed(data: &DataDir, party: &str) -> std::collections::BTreeSet<String> {
+    let loaded = datadir::load_agreement(&data.agreement()).unwrap();
+    loaded
+        .terms
+        .party(party)
+        .unwrap()
+        .disclose_notification
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,7 +172,7 @@ async fn follow_twice_then_altered_state_then_fork() {
     );
     let coalition = client(&data, &base, "coalition");
     coalition
-        .call::<_, NotificationAccepted>("POST", "/v1/notifications", Some(&notification("f-1")))
+        .notification_create("f-1", &notification(), &disclosed(&data, "coalition"))
         .await
         .unwrap();
 

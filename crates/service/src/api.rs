@@ -25,6 +25,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{self, RequestParts};
 use crate::error::{ApiError, ErrorBody, parse_json};
+use crate::notification_entry::EntryIn;
 use crate::state::{ALERTS_LIST_MAX, BODY_BYTES_MAX, State};
 use crate::wire::*;
 
@@ -351,8 +352,11 @@ async fn list_notifications(
 }
 
 /// Creates a notification; the strategic check answers in the response, and every overlap is
-/// flagged to both parties on their streams. A retried create with the same id and content
-/// answers 201 with the stored notification.
+/// flagged to both parties on their streams. The body carries the caller's own signature of
+/// the notification's entry in the record (`entry_time_ms`, `entry_salts` for the fields the
+/// agreement does not let it disclose, `entry_signature`): the service rebuilds that entry,
+/// checks it with the caller's key and records it as signed. A retried create with the same
+/// id and content answers 201 with the stored notification.
 #[utoipa::path(post, path = "/v1/notifications", tag = "notifications",
     request_body = NotificationCreate,
     responses((status = 201, body = NotificationAccepted), (status = 409, body = ErrorBody),
@@ -364,8 +368,13 @@ async fn create_notification(
 ) -> Result<(StatusCode, Json<NotificationAccepted>), ApiError> {
     let req: NotificationCreate = parse_json(&body)?;
     req.validate().map_err(in_notification)?;
+    let entry = EntryIn {
+        time_ms: req.entry_time_ms,
+        salts: req.entry_salts,
+        signature: req.entry_signature,
+    };
     let r = state
-        .write_notification(&c.party, req.id, 0, Some(req.notification))
+        .write_notification(&c.party, req.id, 0, Some(req.notification), entry)
         .await?;
     Ok((StatusCode::CREATED, Json(r)))
 }
@@ -384,7 +393,8 @@ async fn get_notification(
     Ok(Json(state.notification_for(&c.party, path_id(id)?).await?))
 }
 
-/// Replaces the caller's notification; `revision` must be the stored one.
+/// Replaces the caller's notification; `revision` must be the stored one. The caller signs
+/// the entry of revision `revision + 1`, as for a create.
 #[utoipa::path(put, path = "/v1/notifications/{id}", tag = "notifications",
     params(("id" = String, Path, description = "Notification id")),
     request_body = NotificationUpdate,
@@ -402,14 +412,20 @@ async fn update_notification(
         return Err(ApiError::invalid("revision", "revisions start at 1"));
     }
     req.notification.validate().map_err(in_notification)?;
+    let entry = EntryIn {
+        time_ms: req.entry_time_ms,
+        salts: req.entry_salts,
+        signature: req.entry_signature,
+    };
     Ok(Json(
         state
-            .write_notification(&c.party, id, req.revision, Some(req.notification))
+            .write_notification(&c.party, id, req.revision, Some(req.notification), entry)
             .await?,
     ))
 }
 
-/// Withdraws the caller's notification at `revision`.
+/// Withdraws the caller's notification at `revision`, with the caller's signature of the
+/// withdrawal's entry in the record.
 #[utoipa::path(post, path = "/v1/notifications/{id}/withdraw", tag = "notifications",
     params(("id" = String, Path, description = "Notification id")),
     request_body = NotificationWithdraw,
@@ -426,9 +442,14 @@ async fn withdraw_notification(
     if req.revision == 0 {
         return Err(ApiError::invalid("revision", "revisions start at 1"));
     }
+    let entry = EntryIn {
+        time_ms: req.entry_time_ms,
+        salts: Default::default(),
+        signature: req.entry_signature,
+    };
     Ok(Json(
         state
-            .write_notification(&c.party, id, req.revision, None)
+            .write_notification(&c.party, id, req.revision, None, entry)
             .await?,
     ))
 }

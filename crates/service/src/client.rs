@@ -2,6 +2,7 @@
 //! and the event stream is read with the [`crate::sse`] parser. Used by the demo, the
 //! benchmark and the end-to-end tests; a party's own systems may use it too.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,8 +18,13 @@ use serde::de::DeserializeOwned;
 use crate::auth;
 use crate::clock::Clock;
 use crate::error::ErrorBody;
+use crate::notification_entry;
 use crate::sse::{SseMessage, SseParser};
 pub use crate::tls::Trust;
+use crate::wire::{
+    NotificationAccepted, NotificationCreate, NotificationIn, NotificationUpdate,
+    NotificationWithdraw,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -131,7 +137,8 @@ impl PartyClient {
     }
 
     /// The party's key: the client also signs what the party authors in the shared record
-    /// (line messages, acknowledgements, lifecycle statements, countersignatures).
+    /// (notifications, line messages, acknowledgements, lifecycle statements,
+    /// countersignatures).
     pub fn signing_key(&self) -> &SigningKey {
         &self.key
     }
@@ -205,6 +212,88 @@ impl PartyClient {
         let (status, resp) = self.send(method, path, bytes).await?;
         check_status(status, &resp)?;
         serde_json::from_slice(&resp).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Notifies operation `id`. The party signs the record's entry for its first revision
+    /// itself, with fresh salts for the fields that `disclosed` (the party's
+    /// `disclose_notification` from the agreement it signed) leaves undisclosed; the service
+    /// checks and records that entry and keeps the openings. A caller that wants its own copy
+    /// of the openings signs with [`crate::notification_entry::sign_notification`] and posts
+    /// the request itself.
+    pub async fn notification_create(
+        &self,
+        id: &str,
+        notification: &NotificationIn,
+        disclosed: &BTreeSet<String>,
+    ) -> Result<NotificationAccepted, ClientError> {
+        let e = self.sign_notification(id, 1, notification, disclosed)?;
+        let body = NotificationCreate {
+            id: id.to_string(),
+            notification: notification.clone(),
+            entry_time_ms: e.entry_time_ms,
+            entry_salts: e.entry_salts,
+            entry_signature: e.entry_signature,
+        };
+        self.call("POST", "/v1/notifications", Some(&body)).await
+    }
+
+    /// Replaces revision `revision` of notification `id` (signed as in
+    /// [`Self::notification_create`]; the entry is revision `revision + 1`'s).
+    pub async fn notification_update(
+        &self,
+        id: &str,
+        revision: u64,
+        notification: &NotificationIn,
+        disclosed: &BTreeSet<String>,
+    ) -> Result<NotificationAccepted, ClientError> {
+        let e = self.sign_notification(id, revision.saturating_add(1), notification, disclosed)?;
+        let body = NotificationUpdate {
+            revision,
+            notification: notification.clone(),
+            entry_time_ms: e.entry_time_ms,
+            entry_salts: e.entry_salts,
+            entry_signature: e.entry_signature,
+        };
+        self.call("PUT", &format!("/v1/notifications/{id}"), Some(&body))
+            .await
+    }
+
+    /// Withdraws notification `id` at `revision`, signing the withdrawal's record entry.
+    pub async fn notification_withdraw(
+        &self,
+        id: &str,
+        revision: u64,
+    ) -> Result<NotificationAccepted, ClientError> {
+        let entry_time_ms = self.clock.now_ms();
+        let entry_signature =
+            notification_entry::sign_withdrawal(&self.party, id, entry_time_ms, &self.key)
+                .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let body = NotificationWithdraw {
+            revision,
+            entry_time_ms,
+            entry_signature,
+        };
+        let path = format!("/v1/notifications/{id}/withdraw");
+        self.call("POST", &path, Some(&body)).await
+    }
+
+    fn sign_notification(
+        &self,
+        id: &str,
+        revision: u64,
+        notification: &NotificationIn,
+        disclosed: &BTreeSet<String>,
+    ) -> Result<notification_entry::AuthoredNotificationEntry, ClientError> {
+        notification_entry::sign_notification(
+            &self.party,
+            id,
+            revision,
+            notification,
+            disclosed,
+            self.clock.now_ms(),
+            &self.key,
+        )
+        .map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     /// The log's key id and every key it knows (`GET /v1/log/keys`).

@@ -100,7 +100,10 @@ impl std::fmt::Display for DemoSummary {
             "Service on http://{} (loopback, ephemeral port), data in {}",
             self.listen, self.data_dir
         );
-        let _ = writeln!(s, "\nNotifications (strategic check answers at once):");
+        let _ = writeln!(
+            s,
+            "\nNotifications (each signed into the record by its party; the strategic check answers at once):"
+        );
         for n in &self.notifications {
             let _ = writeln!(s, "  {n}");
         }
@@ -344,22 +347,27 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
         let Some(c) = clients.iter().find(|c| c.party() == n.party) else {
             continue;
         };
-        let req = NotificationCreate {
-            id: n.id.clone(),
-            notification: NotificationIn {
-                area: area_in(&n.area),
-                alt_min_m: n.floor_m,
-                alt_max_m: n.ceiling_m,
-                start_unix_ms: n.start_unix_ms,
-                end_unix_ms: n.end_unix_ms,
-                callsigns: n.callsigns.clone(),
-                aircraft_count: Some(n.callsigns.len() as u32),
-                aircraft_type: None,
-                remarks: None,
-                strike_warning: false,
-            },
+        let notification = NotificationIn {
+            area: area_in(&n.area),
+            alt_min_m: n.floor_m,
+            alt_max_m: n.ceiling_m,
+            start_unix_ms: n.start_unix_ms,
+            end_unix_ms: n.end_unix_ms,
+            callsigns: n.callsigns.clone(),
+            aircraft_count: Some(n.callsigns.len() as u32),
+            aircraft_type: None,
+            remarks: None,
+            strike_warning: false,
         };
-        let r: NotificationAccepted = c.call("POST", "/v1/notifications", Some(&req)).await?;
+        let disclosed = loaded
+            .terms
+            .party(&n.party)
+            .map(|p| p.disclose_notification.clone())
+            .unwrap_or_default();
+        // The party signs the notification's entry in the record itself.
+        let r = c
+            .notification_create(&n.id, &notification, &disclosed)
+            .await?;
         summary.notifications.push(format!(
             "{:<10} {:<14} {:>5.0}–{:<5.0} m, {} min",
             n.party,
@@ -512,6 +520,7 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
         ));
     }
     let head = log.journal().latest_tree_head();
+    check_authored_notifications(&log, &loaded.terms, &scenario, head.tree_head().size())?;
     summary.log_size = head.tree_head().size();
     summary.log_root = head.tree_head().root().to_hex();
     summary.log_key_hex = log.public_key_hex();
@@ -520,6 +529,44 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
     summary.escalations = line_outcome.escalations;
     summary.wall_seconds = wall.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Every notification the scenario made is in the record once, as an entry its own party
+/// authored and signed (checked with the party's key from the agreement).
+fn check_authored_notifications(
+    log: &crate::record::ServiceLog,
+    terms: &crate::terms::Terms,
+    scenario: &Scenario,
+    size: u64,
+) -> Result<(), DemoError> {
+    let entries = log
+        .journal()
+        .entries(0, size)
+        .map_err(|e| DemoError::Check(format!("reading the record: {e}")))?;
+    for n in &scenario.notifications {
+        let found: Vec<_> = entries
+            .iter()
+            .filter(|e| {
+                matches!(e.entry().body(), deconflict_ledger::EntryBody::Notification {
+                    notification_id, ..
+                } if notification_id.as_str() == n.id)
+            })
+            .collect();
+        let key = terms
+            .party(&n.party)
+            .map(|p| p.key)
+            .ok_or_else(|| DemoError::Check(format!("{} is not a party", n.party)))?;
+        match found.as_slice() {
+            [e] if e.entry().author().as_str() == n.party && e.verify(&key).is_ok() => {}
+            _ => {
+                return Err(DemoError::Check(format!(
+                    "notification {} is not in the record once, signed by {}",
+                    n.id, n.party
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn shown(b: bool) -> &'static str {

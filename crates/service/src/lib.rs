@@ -8,7 +8,8 @@
 //! commands use ([`client`]), the record's countersignature routes ([`log_api`]), TLS for
 //! both ends ([`tls`], rustls), the deconfliction line run over HTTP ([`line`]: the sans-IO
 //! line crate's state machine, its log in the store, its effects on the streams), and the
-//! agreement's lifecycle as the parties' signed statements ([`lifecycle`]).
+//! agreement's lifecycle as the parties' signed statements ([`lifecycle`]), and notifications
+//! as entries of the record their parties sign ([`notification_entry`]).
 //!
 //! Invariants:
 //! - Every `/v1` request is authenticated by the calling party's key from the agreement; a
@@ -36,6 +37,7 @@ pub mod lifecycle;
 pub mod line;
 pub mod log_api;
 pub mod metrics;
+pub mod notification_entry;
 pub mod record;
 pub mod server;
 pub mod sse;

@@ -1,12 +1,16 @@
 //! The shared record: every accepted agreement event, notification (and withdrawal) and alert
 //! (with a summary of both tracks at alert time) becomes a ledger entry appended to the journal
-//! in `DATA_DIR/ledger/` before the request is answered. A party's lifecycle statement is
-//! recorded by the entry the party itself signed ([`crate::lifecycle::statement_entry`]), so it
-//! verifies with the party's key, not the service's; the rest is signed by the service's key.
+//! in `DATA_DIR/ledger/` before the request is answered. What a party states — a lifecycle
+//! statement ([`crate::lifecycle::statement_entry`]), a notification or its withdrawal
+//! ([`crate::notification_entry`]), a line message — is recorded by the entry the party itself
+//! signed, so it verifies with the party's key, not the service's; what the service generates
+//! (alerts, track summaries, the agreement's signatures as it received them) is signed by the
+//! service's key.
 //!
-//! Fields a party does not disclose to the others are logged as salted commitments; the salt
-//! and value (the opening) go to `DATA_DIR/ledger-openings.jsonl`, made durable before the
-//! entry is appended, so the service can open them later to a working group.
+//! Fields a party does not disclose to the others are logged as salted commitments (salts the
+//! author chose for its notifications, drawn here for track summaries); the salt and value (the
+//! opening) go to `DATA_DIR/ledger-openings.jsonl`, made durable before the entry is appended,
+//! so the service can open them later to a working group.
 //!
 //! The store stays the source of truth for the API; the journal is written first, so an entry
 //! may exist for a request whose store commit then failed (the record shows an attempt), but
@@ -25,7 +29,7 @@ use deconflict_store::Write;
 
 use crate::datadir::{self, DataDir, DataDirError};
 use crate::terms::Terms;
-use crate::wire::{NotificationStored, TrackView};
+use crate::wire::TrackView;
 
 /// The service's key id in the log (party ids are the agreement's).
 pub const SERVICE_KEY_ID: &str = "service";
@@ -273,22 +277,9 @@ impl ServiceLog {
                     };
                     out.push(self.sign(now_ms, body)?);
                 }
-                Write::Notification(n) => {
-                    let body = if n.status == deconflict_store::NotificationStatus::Withdrawn {
-                        EntryBody::NotificationWithdrawal {
-                            notification_id: text(&n.id),
-                            reason: None,
-                        }
-                    } else {
-                        let stored: NotificationStored = serde_json::from_str(&n.body)
-                            .map_err(|e| RecordError::Entry(format!("notification body: {e}")))?;
-                        EntryBody::Notification {
-                            fields: notification_fields(terms, &stored, &mut openings)?,
-                            notification_id: text(&n.id),
-                        }
-                    };
-                    out.push(self.sign(now_ms, body)?);
-                }
+                // A notification and its withdrawal are recorded by the entry their party
+                // signed (`crate::notification_entry`), passed to `State::commit_authored`.
+                Write::Notification(_) => {}
                 Write::Alert(a) => {
                     let views: serde_json::Map<String, serde_json::Value> =
                         serde_json::from_str(&a.body).unwrap_or_default();
@@ -379,7 +370,7 @@ impl ServiceLog {
 }
 
 /// A text field value; texts longer than the ledger allows are replaced by their SHA-256.
-fn text(s: &str) -> Text {
+pub(crate) fn text(s: &str) -> Text {
     Text::new(s).unwrap_or_else(|_| {
         Text::new(format!("sha256:{}", Hash::of(s.as_bytes()).to_hex()))
             .unwrap_or_else(|_| Text::new("").unwrap_or_else(|_| unreachable!()))
@@ -414,97 +405,13 @@ fn put_private(
     fields.insert(name, c).map_err(ledger_err)
 }
 
-fn fixed(x: f64, scale: f64) -> Result<FieldValue, RecordError> {
+/// `x · scale` rounded to an integer field (millimetres from metres, …); refuses a non-finite value.
+pub(crate) fn fixed(x: f64, scale: f64) -> Result<FieldValue, RecordError> {
     let v = x * scale;
     if !v.is_finite() {
         return Err(RecordError::Entry(format!("{x} is not a finite number")));
     }
     FieldValue::int(v.round() as i64).map_err(ledger_err)
-}
-
-fn notification_fields(
-    terms: &Terms,
-    n: &NotificationStored,
-    openings: &mut Vec<Opening>,
-) -> Result<Fields, RecordError> {
-    let d = |f: &str| {
-        terms
-            .party(&n.party)
-            .is_some_and(|p| p.disclose_notification.contains(f))
-    };
-    let b = &n.notification;
-    let mut f = Fields::new();
-    put(&mut f, "party", FieldValue::text(&n.party))?;
-    put(&mut f, "revision", FieldValue::int(n.revision as i64))?;
-    put(
-        &mut f,
-        "strike_warning",
-        FieldValue::int(i64::from(b.strike_warning)),
-    )?;
-    let area = serde_json::to_string(&b.area).unwrap_or_default();
-    put_private(
-        &mut f,
-        "area",
-        FieldValue::Text(text(&area)),
-        d("area"),
-        openings,
-    )?;
-    put_private(
-        &mut f,
-        "alt_min_mm",
-        fixed(b.alt_min_m, 1000.0)?,
-        d("altitude_band"),
-        openings,
-    )?;
-    put_private(
-        &mut f,
-        "alt_max_mm",
-        fixed(b.alt_max_m, 1000.0)?,
-        d("altitude_band"),
-        openings,
-    )?;
-    let int = |v: i64| FieldValue::int(v).map_err(ledger_err);
-    put_private(
-        &mut f,
-        "start_unix_ms",
-        int(b.start_unix_ms)?,
-        d("time_window"),
-        openings,
-    )?;
-    put_private(
-        &mut f,
-        "end_unix_ms",
-        int(b.end_unix_ms)?,
-        d("time_window"),
-        openings,
-    )?;
-    if !b.callsigns.is_empty() {
-        let v = FieldValue::Text(text(&b.callsigns.join(",")));
-        put_private(&mut f, "callsigns", v, d("callsigns"), openings)?;
-    }
-    if let Some(c) = b.aircraft_count {
-        put_private(
-            &mut f,
-            "aircraft_count",
-            int(i64::from(c))?,
-            d("aircraft_count"),
-            openings,
-        )?;
-    }
-    if let Some(t) = &b.aircraft_type {
-        let v = FieldValue::Text(text(t));
-        put_private(&mut f, "aircraft_type", v, d("aircraft_type"), openings)?;
-    }
-    if let Some(r) = &b.remarks {
-        put_private(
-            &mut f,
-            "remarks",
-            FieldValue::Text(text(r)),
-            d("remarks"),
-            openings,
-        )?;
-    }
-    Ok(f)
 }
 
 fn track_fields(

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
 use deconflict_engine as engine;
+use deconflict_ledger::{Opening, SignedEntry};
 use deconflict_store::{
     AgreementVersion, Alert, NewEvent, Notification, NotificationStatus, Store, TrackReport, Write,
 };
@@ -19,8 +20,9 @@ use tokio::sync::watch;
 use crate::auth::NonceCache;
 use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::lifecycle::Desk;
+use crate::lifecycle::{Desk, ENTRY_CLOCK_SKEW_MS_MAX};
 use crate::metrics::Metrics;
+use crate::notification_entry::EntryIn;
 use crate::terms::{Lifecycle, Status, Terms};
 use crate::wire::*;
 
@@ -336,13 +338,28 @@ impl State {
     /// the batch's entries are durable in the journal first: a failed append fails the request
     /// and nothing is stored or acknowledged.
     pub async fn commit(self: &Arc<Self>, writes: Vec<Write>) -> Result<(), ApiError> {
+        self.commit_authored(Vec::new(), Vec::new(), writes).await
+    }
+
+    /// As [`Self::commit`], with entries their parties signed (and the openings of their
+    /// commitments) recorded first, ahead of the entries the writes become.
+    pub async fn commit_authored(
+        self: &Arc<Self>,
+        authored: Vec<SignedEntry>,
+        authored_openings: Vec<Opening>,
+        writes: Vec<Write>,
+    ) -> Result<(), ApiError> {
         let writes = if let Some(log) = self.log.get().cloned() {
             let me = self.clone();
             let now_ms = self.clock.now_ms();
             tokio::task::spawn_blocking(move || {
-                let (entries, openings) = log
+                let (derived, derived_openings) = log
                     .entries_for(&me.terms, &writes, now_ms)
                     .map_err(|e| ApiError::internal(format!("record: {e}")))?;
+                let mut entries = authored;
+                entries.extend(derived);
+                let mut openings = authored_openings;
+                openings.extend(derived_openings);
                 log.record(entries, &openings)
                     .map_err(|e| ApiError::internal(format!("record: {e}")))?;
                 Ok::<_, ApiError>(writes)
@@ -784,6 +801,7 @@ impl State {
         id: String,
         expected_revision: u64,
         body: Option<NotificationIn>,
+        entry: EntryIn,
     ) -> Result<NotificationAccepted, ApiError> {
         self.require_in_force()?;
         if let Some(b) = &body {
@@ -856,6 +874,8 @@ impl State {
             recorded_unix_ms: now,
             notification: content,
         };
+        let (authored, openings) =
+            self.authored_notification_entry(&record, status, &entry, now)?;
         // The strategic check, against every other party's active notification.
         let conflicts = if status == NotificationStatus::Active {
             let others = self.with_store(|s| s.notifications(None)).await??;
@@ -941,7 +961,8 @@ impl State {
             self.metrics.alert("strategic");
             conflict_views.push(self.notification_view(party, other));
         }
-        self.commit(writes).await?;
+        self.commit_authored(vec![authored], openings, writes)
+            .await?;
         self.metrics
             .notifications_accepted_total
             .fetch_add(1, Ordering::Relaxed);
@@ -949,6 +970,71 @@ impl State {
             notification: record,
             conflicts: conflict_views,
         })
+    }
+
+    /// The party's own signed entry for `record` (a revision, or its withdrawal), rebuilt
+    /// from what it sent and checked with its key from the agreement; and the openings of its
+    /// commitments.
+    fn authored_notification_entry(
+        &self,
+        record: &NotificationStored,
+        status: NotificationStatus,
+        entry: &EntryIn,
+        now_ms: i64,
+    ) -> Result<(SignedEntry, Vec<Opening>), ApiError> {
+        use crate::notification_entry as ne;
+        let field = |e: ne::NotificationEntryError| match e {
+            ne::NotificationEntryError::Field { field, message } => {
+                ApiError::invalid(field, message)
+            }
+            other => ApiError::invalid("notification", other.to_string()),
+        };
+        if entry.time_ms.abs_diff(now_ms) > ENTRY_CLOCK_SKEW_MS_MAX.unsigned_abs() {
+            return Err(ApiError::invalid(
+                "entry_time_ms",
+                format!(
+                    "{} ms is more than {ENTRY_CLOCK_SKEW_MS_MAX} ms from the service's clock \
+                     ({now_ms} ms)",
+                    entry.time_ms
+                ),
+            ));
+        }
+        let time_ms = u64::try_from(entry.time_ms)
+            .map_err(|_| ApiError::invalid("entry_time_ms", "must not be negative"))?;
+        let party = self
+            .terms
+            .party(&record.party)
+            .ok_or_else(|| ApiError::internal(format!("{} is not a party", record.party)))?;
+        let salts = ne::parse_salts(&entry.salts).map_err(field)?;
+        let (unsigned, openings) = match status {
+            NotificationStatus::Active => {
+                ne::check_disclosure(&record.notification, &party.disclose_notification, &salts)
+                    .map_err(field)?;
+                ne::notification_entry(
+                    &record.party,
+                    &record.id,
+                    record.revision,
+                    &record.notification,
+                    &salts,
+                    time_ms,
+                )
+                .map_err(field)?
+            }
+            NotificationStatus::Withdrawn => (
+                ne::withdrawal_entry(&record.party, &record.id, time_ms).map_err(field)?,
+                Vec::new(),
+            ),
+        };
+        let signed = crate::line::ledger::signed_entry(unsigned, &entry.signature, &party.key)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "entry_signature_invalid",
+                    e.to_string(),
+                )
+                .with_field("entry_signature")
+            })?;
+        Ok((signed, openings))
     }
 
     // ---- alerts and events -------------------------------------------------------------

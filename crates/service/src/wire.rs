@@ -8,6 +8,8 @@
 //! Units: SI inside and on the wire (metres, seconds, m/s, degrees named in the field name);
 //! times are UNIX milliseconds (`*_unix_ms`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -326,6 +328,17 @@ impl NotificationIn {
 pub struct NotificationCreate {
     pub id: String,
     pub notification: NotificationIn,
+    /// The ledger entry's time (the caller's clock), UNIX ms; within 5 minutes of the service's.
+    pub entry_time_ms: i64,
+    /// A salt (64 lower-case hex digits, each used once) for every field of the record entry
+    /// the agreement does not let the caller disclose, by the field's name in the record
+    /// (`deconflict_service::notification_entry::PRIVATE_FIELDS`); none for the others.
+    #[serde(default)]
+    pub entry_salts: BTreeMap<String, String>,
+    /// Standard base64 of the caller's Ed25519 signature of the ledger entry that
+    /// `deconflict_service::notification_entry::notification_entry(party, id, 1, notification,
+    /// entry_salts, entry_time_ms)` builds.
+    pub entry_signature: String,
 }
 
 impl NotificationCreate {
@@ -342,6 +355,11 @@ impl NotificationCreate {
 pub struct NotificationUpdate {
     pub revision: u64,
     pub notification: NotificationIn,
+    /// As in [`NotificationCreate`]; the entry is revision `revision + 1`'s.
+    pub entry_time_ms: i64,
+    #[serde(default)]
+    pub entry_salts: BTreeMap<String, String>,
+    pub entry_signature: String,
 }
 
 /// Withdraws a notification at `revision`.
@@ -349,6 +367,12 @@ pub struct NotificationUpdate {
 #[serde(deny_unknown_fields)]
 pub struct NotificationWithdraw {
     pub revision: u64,
+    /// The ledger entry's time (the caller's clock), UNIX ms; within 5 minutes of the service's.
+    pub entry_time_ms: i64,
+    /// Standard base64 of the caller's Ed25519 signature of the ledger entry that
+    /// `deconflict_service::notification_entry::withdrawal_entry(party, id, entry_time_ms)`
+    /// builds.
+    pub entry_signature: String,
 }
 
 /// A notification as stored (the owner sees every field).

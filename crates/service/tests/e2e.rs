@@ -132,6 +132,13 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
     for (pi, c) in cs.iter().enumerate() {
         let c = c.clone();
         let stop = stop.clone();
+        let disclosed = datadir::load_agreement(&dir.agreement())
+            .unwrap()
+            .terms
+            .party(c.party())
+            .unwrap()
+            .disclose_notification
+            .clone();
         pushers.push(tokio::spawn(async move {
             let mut acked_notifications = Vec::new();
             let mut acked_reports = Vec::new();
@@ -139,31 +146,25 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
             while !stop.load(Ordering::Relaxed) && i < 10_000 {
                 let now = SystemClock.now_ms();
                 let id = format!("crash-{pi}-{i}");
-                let n = NotificationCreate {
-                    id: id.clone(),
-                    notification: NotificationIn {
-                        area: AreaIn::Circle {
-                            centre: LatLon {
-                                lat_deg: 10.0 + f64::from(i % 50) * 0.5,
-                                lon_deg: 10.0 + pi as f64 * 20.0,
-                            },
-                            radius_m: 1000.0,
+                let n = NotificationIn {
+                    area: AreaIn::Circle {
+                        centre: LatLon {
+                            lat_deg: 10.0 + f64::from(i % 50) * 0.5,
+                            lon_deg: 10.0 + pi as f64 * 20.0,
                         },
-                        alt_min_m: 1000.0,
-                        alt_max_m: 2000.0,
-                        start_unix_ms: now,
-                        end_unix_ms: now + 600_000,
-                        callsigns: vec![],
-                        aircraft_count: None,
-                        aircraft_type: None,
-                        remarks: None,
-                        strike_warning: false,
+                        radius_m: 1000.0,
                     },
+                    alt_min_m: 1000.0,
+                    alt_max_m: 2000.0,
+                    start_unix_ms: now,
+                    end_unix_ms: now + 600_000,
+                    callsigns: vec![],
+                    aircraft_count: None,
+                    aircraft_type: None,
+                    remarks: Some(format!("sortie {i}")),
+                    strike_warning: false,
                 };
-                if c.call::<_, NotificationAccepted>("POST", "/v1/notifications", Some(&n))
-                    .await
-                    .is_ok()
-                {
+                if c.notification_create(&id, &n, &disclosed).await.is_ok() {
                     acked_notifications.push(id);
                 }
                 let track = format!("crash-{i}");
@@ -229,6 +230,43 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
                     .any(|v| &v.track_id == id && v.party == c.party() && v.time_unix_ms >= *t),
                 "acknowledged report {id} lost"
             );
+        }
+    }
+    // Each acknowledged notification is in the record once, signed by its own party.
+    let size = cs[0]
+        .log_tree_head(0)
+        .await
+        .unwrap()
+        .tree_head
+        .tree_head()
+        .size();
+    let mut record = Vec::new();
+    let mut start = 0;
+    while start < size {
+        let page = cs[0]
+            .log_entries(start, size.min(start + 1000))
+            .await
+            .unwrap();
+        assert!(!page.is_empty());
+        start += page.len() as u64;
+        record.extend(page);
+    }
+    let loaded = datadir::load_agreement(&dir.agreement()).unwrap();
+    for (pi, (notifications, _)) in acked.iter().enumerate() {
+        let party = cs[pi].party();
+        let party_key = loaded.terms.party(party).unwrap().key;
+        for id in notifications {
+            let found: Vec<_> = record
+                .iter()
+                .filter(|e| {
+                    matches!(e.entry().body(),
+                        deconflict_ledger::EntryBody::Notification { notification_id, .. }
+                            if notification_id.as_str() == id)
+                })
+                .collect();
+            assert_eq!(found.len(), 1, "notification {id}: {} entries", found.len());
+            assert_eq!(found[0].entry().author().as_str(), party);
+            found[0].verify(&party_key).unwrap();
         }
     }
     // The stream resumes from the cursor: next event is cursor + 1, then contiguous.

@@ -816,7 +816,10 @@ async fn overlapping_notifications_are_flagged_to_both_at_once() {
         .call(
             "POST",
             "/v1/notifications",
-            &notification("c-1", 35.0, 39.0, 20_000.0, "c remark").to_string(),
+            &authored(
+                "coalition",
+                &notification("c-1", 35.0, 39.0, 20_000.0, "c remark"),
+            ),
             "coalition",
         )
         .await;
@@ -827,7 +830,10 @@ async fn overlapping_notifications_are_flagged_to_both_at_once() {
         .call(
             "POST",
             "/v1/notifications",
-            &notification("r-1", 35.27, 39.0, 20_000.0, "SECRET-REMARK").to_string(),
+            &authored(
+                "russia",
+                &notification("r-1", 35.27, 39.0, 20_000.0, "SECRET-REMARK"),
+            ),
             "russia",
         )
         .await;
@@ -838,7 +844,7 @@ async fn overlapping_notifications_are_flagged_to_both_at_once() {
         .call(
             "POST",
             "/v1/notifications",
-            &notification("r-2", 33.0, 36.0, 5_000.0, "x").to_string(),
+            &authored("russia", &notification("r-2", 33.0, 36.0, 5_000.0, "x")),
             "russia",
         )
         .await;
@@ -886,21 +892,41 @@ async fn notification_update_withdraw_and_idempotent_create() {
     let h = harness();
     let n = notification("c-1", 35.0, 39.0, 20_000.0, "r");
     let (s, _) = h
-        .call("POST", "/v1/notifications", &n.to_string(), "coalition")
+        .call(
+            "POST",
+            "/v1/notifications",
+            &authored("coalition", &n),
+            "coalition",
+        )
         .await;
     assert_eq!(s, 201);
-    // The same create again (a retry): the stored notification, not a second one.
+    // The same create again (a retry, signed anew): the stored notification, not a second one.
     let (s, v) = h
-        .call("POST", "/v1/notifications", &n.to_string(), "coalition")
+        .call(
+            "POST",
+            "/v1/notifications",
+            &authored("coalition", &n),
+            "coalition",
+        )
         .await;
     assert_eq!((s, v["notification"]["revision"].as_u64()), (201, Some(1)));
     // Another content under the same id: refused.
     let other = notification("c-1", 35.0, 39.0, 25_000.0, "r");
     let (s, v) = h
-        .call("POST", "/v1/notifications", &other.to_string(), "coalition")
+        .call(
+            "POST",
+            "/v1/notifications",
+            &authored("coalition", &other),
+            "coalition",
+        )
         .await;
     assert_eq!((s, v["code"].as_str()), (409, Some("duplicate")));
-    let upd = json!({"revision": 1, "notification": other["notification"]}).to_string();
+    let upd = authored_at(
+        "coalition",
+        "c-1",
+        &json!({"revision": 1, "notification": other["notification"]}),
+        T0_MS,
+    );
     let (s, v) = h
         .call("PUT", "/v1/notifications/c-1", &upd, "coalition")
         .await;
@@ -915,7 +941,12 @@ async fn notification_update_withdraw_and_idempotent_create() {
         .call(
             "PUT",
             "/v1/notifications/c-1",
-            &json!({"revision": 2, "notification": other["notification"]}).to_string(),
+            &authored_at(
+                "russia",
+                "c-1",
+                &json!({"revision": 2, "notification": other["notification"]}),
+                T0_MS,
+            ),
             "russia",
         )
         .await;
@@ -924,7 +955,7 @@ async fn notification_update_withdraw_and_idempotent_create() {
         .call(
             "POST",
             "/v1/notifications/c-1/withdraw",
-            r#"{"revision":2}"#,
+            &authored_at("coalition", "c-1", &json!({"revision": 2}), T0_MS),
             "coalition",
         )
         .await;
@@ -936,7 +967,7 @@ async fn notification_update_withdraw_and_idempotent_create() {
         .call(
             "POST",
             "/v1/notifications/c-1/withdraw",
-            r#"{"revision":3}"#,
+            &authored_at("coalition", "c-1", &json!({"revision": 3}), T0_MS),
             "coalition",
         )
         .await;
@@ -1175,7 +1206,10 @@ async fn the_stream_delivers_everything_in_order_and_resumes_from_a_cursor() {
         h.call(
             "POST",
             "/v1/notifications",
-            &notification(&format!("c-{i}"), 30.0 + f64::from(i), 36.0, 1000.0, "r").to_string(),
+            &authored(
+                "coalition",
+                &notification(&format!("c-{i}"), 30.0 + f64::from(i), 36.0, 1000.0, "r"),
+            ),
             "coalition",
         )
         .await;
@@ -1221,7 +1255,7 @@ async fn the_stream_delivers_everything_in_order_and_resumes_from_a_cursor() {
         h2.call(
             "POST",
             "/v1/notifications",
-            &notification("c-9", 20.0, 20.0, 1000.0, "r").to_string(),
+            &authored("coalition", &notification("c-9", 20.0, 20.0, 1000.0, "r")),
             "coalition",
         )
         .await;
@@ -1264,17 +1298,26 @@ fn endpoints() -> Vec<(&'static str, String, String)> {
             ),
         ),
         ("GET", "/v1/notifications".into(), String::new()),
-        ("POST", "/v1/notifications".into(), n.to_string()),
+        (
+            "POST",
+            "/v1/notifications".into(),
+            authored("coalition", &n),
+        ),
         ("GET", "/v1/notifications/m-1".into(), String::new()),
         (
             "PUT",
             "/v1/notifications/m-1".into(),
-            json!({"revision":1,"notification":n["notification"]}).to_string(),
+            authored_at(
+                "coalition",
+                "m-1",
+                &json!({"revision":1,"notification":n["notification"]}),
+                T0_MS,
+            ),
         ),
         (
             "POST",
             "/v1/notifications/m-1/withdraw".into(),
-            r#"{"revision":1}"#.into(),
+            authored_at("coalition", "m-1", &json!({"revision":1}), T0_MS),
         ),
         (
             "POST",
@@ -1544,14 +1587,14 @@ async fn party_b_never_reads_party_as_alert_or_notification_by_id() {
     h.call(
         "POST",
         "/v1/notifications",
-        &notification("c-1", 35.0, 39.0, 20_000.0, "r").to_string(),
+        &authored("coalition", &notification("c-1", 35.0, 39.0, 20_000.0, "r")),
         "coalition",
     )
     .await;
     h.call(
         "POST",
         "/v1/notifications",
-        &notification("c-2", 35.1, 39.0, 20_000.0, "r").to_string(),
+        &authored("coalition", &notification("c-2", 35.1, 39.0, 20_000.0, "r")),
         "coalition",
     )
     .await;
@@ -1574,7 +1617,10 @@ async fn bad_input_names_the_field_and_changes_nothing() {
         r[k] = v;
         r
     };
-    let n = notification("n-1", 35.0, 39.0, 1000.0, "r");
+    // Well-formed entry fields: the notification's own checks come before the signature's.
+    let mut n = notification("n-1", 35.0, 39.0, 1000.0, "r");
+    n["entry_time_ms"] = json!(T0_MS);
+    n["entry_signature"] = json!("");
     let nwith = |k: &str, v: Value| {
         let mut x = n.clone();
         x["notification"][k] = v;
@@ -1720,14 +1766,18 @@ async fn bad_input_names_the_field_and_changes_nothing() {
         (
             "POST",
             "/v1/notifications",
-            json!({"id": "bad id!", "notification": n["notification"]}).to_string(),
+            json!({"id": "bad id!", "notification": n["notification"],
+                "entry_time_ms": T0_MS, "entry_signature": ""})
+            .to_string(),
             422,
             "id",
         ),
         (
             "PUT",
             "/v1/notifications/n-1",
-            json!({"revision": 0, "notification": n["notification"]}).to_string(),
+            json!({"revision": 0, "notification": n["notification"],
+                "entry_time_ms": T0_MS, "entry_signature": ""})
+            .to_string(),
             422,
             "revision",
         ),
@@ -1825,7 +1875,10 @@ async fn the_record_holds_each_accepted_write_with_undisclosed_fields_committed(
         .call(
             "POST",
             "/v1/notifications",
-            &notification("r-1", 35.0, 39.0, 5_000.0, "SECRET-REMARK").to_string(),
+            &authored(
+                "russia",
+                &notification("r-1", 35.0, 39.0, 5_000.0, "SECRET-REMARK"),
+            ),
             "russia",
         )
         .await;
@@ -1956,4 +2009,300 @@ fn damaged_statement_bodies_are_refused_and_change_nothing() {
         })
         .unwrap();
     assert_eq!(view(&h), before);
+}
+
+/// A notification, its update and its withdrawal are in the record as entries their party
+/// signed: they verify with its key and not the service's, undisclosed fields are committed
+/// with the salts the party chose, and every wrong `entry_*` is refused naming the field,
+/// with nothing stored and nothing recorded.
+#[tokio::test]
+async fn notification_entries_are_signed_by_their_party_and_checked() {
+    use deconflict_ledger::{EntryBody, FieldValue, Salt};
+    let h = harness();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = deconflict_service::datadir::DataDir::new(tmp.path());
+    let log = deconflict_service::record::ServiceLog::open(
+        &dir,
+        &h.state.terms,
+        &["coalition".to_string(), "russia".to_string()],
+        T0_MS,
+    )
+    .unwrap();
+    let service_key = log.public_key_hex();
+    assert!(h.state.attach_log(std::sync::Arc::new(log)));
+    let size = || {
+        h.state
+            .log()
+            .unwrap()
+            .journal()
+            .latest_tree_head()
+            .tree_head()
+            .size()
+    };
+    let n = notification("r-1", 35.0, 39.0, 5_000.0, "SECRET-REMARK");
+    let good: Value = serde_json::from_str(&authored("russia", &n)).unwrap();
+    let with = |k: &str, v: Value| {
+        let mut x = good.clone();
+        x[k] = v;
+        x.to_string()
+    };
+    let salts = good["entry_salts"].clone();
+    // Russia discloses area and window only: band, callsigns and remarks need salts.
+    let mut names: Vec<&str> = salts
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["alt_max_mm", "alt_min_mm", "callsigns", "remarks"]);
+    let salts_with = |f: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut m = salts.as_object().unwrap().clone();
+        f(&mut m);
+        with("entry_salts", Value::Object(m))
+    };
+    let coalition_signed: Value = serde_json::from_str(&authored("coalition", &n)).unwrap();
+    let other_content: Value = serde_json::from_str(&authored(
+        "russia",
+        &notification("r-1", 35.0, 39.0, 6_000.0, "SECRET-REMARK"),
+    ))
+    .unwrap();
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "a salt missing for an undisclosed field",
+            salts_with(&|m| {
+                m.remove("callsigns");
+            }),
+            "invalid_field",
+            "entry_salts.callsigns",
+        ),
+        (
+            "a salt for a disclosed field",
+            salts_with(&|m| {
+                m.insert("area".into(), json!("11".repeat(32)));
+            }),
+            "invalid_field",
+            "entry_salts.area",
+        ),
+        (
+            "a salt for a field the notification lacks",
+            salts_with(&|m| {
+                m.insert("aircraft_type".into(), json!("12".repeat(32)));
+            }),
+            "invalid_field",
+            "entry_salts.aircraft_type",
+        ),
+        (
+            "a salt for no field of the record",
+            salts_with(&|m| {
+                m.insert("targets".into(), json!("13".repeat(32)));
+            }),
+            "invalid_field",
+            "entry_salts.targets",
+        ),
+        (
+            "a salt in upper-case hex",
+            salts_with(&|m| {
+                m.insert("callsigns".into(), json!("AB".repeat(32)));
+            }),
+            "invalid_field",
+            "entry_salts.callsigns",
+        ),
+        (
+            "one salt for two fields",
+            salts_with(&|m| {
+                let s = m["alt_min_mm"].clone();
+                m.insert("remarks".into(), s);
+            }),
+            "invalid_field",
+            "entry_salts.remarks",
+        ),
+        (
+            "six minutes from the service's clock",
+            with("entry_time_ms", json!(T0_MS + 360_000)),
+            "invalid_field",
+            "entry_time_ms",
+        ),
+        (
+            "a negative time",
+            with("entry_time_ms", json!(-1)),
+            "invalid_field",
+            "entry_time_ms",
+        ),
+        (
+            "another time than the one signed",
+            with("entry_time_ms", json!(T0_MS + 1)),
+            "entry_signature_invalid",
+            "entry_signature",
+        ),
+        (
+            "signed with the coalition's key",
+            with(
+                "entry_signature",
+                coalition_signed["entry_signature"].clone(),
+            ),
+            "entry_signature_invalid",
+            "entry_signature",
+        ),
+        (
+            "signed over other content",
+            with("entry_signature", other_content["entry_signature"].clone()),
+            "entry_signature_invalid",
+            "entry_signature",
+        ),
+        (
+            "the signature moved to another id",
+            with("id", json!("r-2")),
+            "entry_signature_invalid",
+            "entry_signature",
+        ),
+        (
+            "a signature that is not base64",
+            with("entry_signature", json!("not base64!")),
+            "entry_signature_invalid",
+            "entry_signature",
+        ),
+        (
+            "no signature",
+            {
+                let mut x = good.clone();
+                x.as_object_mut().unwrap().remove("entry_signature");
+                x.to_string()
+            },
+            "invalid_field",
+            "entry_signature",
+        ),
+    ];
+    let before = (stored_state(&h).await, size());
+    for (case, body, code, field) in &cases {
+        let (s, v) = h.call("POST", "/v1/notifications", body, "russia").await;
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (422, Some(*code), Some(*field)),
+            "{case}: {v}"
+        );
+    }
+    assert_eq!(
+        (stored_state(&h).await, size()),
+        before,
+        "a refused notification changed the store or the record"
+    );
+
+    // Accepted: the entry is Russia's, and verifies with its key only.
+    let (s, v) = h
+        .call("POST", "/v1/notifications", &good.to_string(), "russia")
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let upd = json!({"revision": 1, "notification": other_content["notification"]});
+    // An update signed as if it were the first revision is refused.
+    let mut stale =
+        serde_json::from_str::<Value>(&authored_at("russia", "r-1", &upd, T0_MS)).unwrap();
+    stale["entry_signature"] = good["entry_signature"].clone();
+    stale["entry_salts"] = good["entry_salts"].clone();
+    let (s, v) = h
+        .call("PUT", "/v1/notifications/r-1", &stale.to_string(), "russia")
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (422, Some("entry_signature_invalid")),
+        "{v}"
+    );
+    let (s, v) = h
+        .call(
+            "PUT",
+            "/v1/notifications/r-1",
+            &authored_at("russia", "r-1", &upd, T0_MS + 1),
+            "russia",
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    // A withdrawal signed for another notification is refused; its own is accepted.
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/notifications/r-1/withdraw",
+            &{
+                let mut w: Value = serde_json::from_str(&authored_at(
+                    "russia",
+                    "r-9",
+                    &json!({"revision": 2}),
+                    T0_MS,
+                ))
+                .unwrap();
+                w["entry_time_ms"] = json!(T0_MS);
+                w.to_string()
+            },
+            "russia",
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (422, Some("entry_signature_invalid")),
+        "{v}"
+    );
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/notifications/r-1/withdraw",
+            &authored_at("russia", "r-1", &json!({"revision": 2}), T0_MS + 2),
+            "russia",
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+
+    let log = h.state.log().unwrap().clone();
+    let entries = log.journal().entries(0, size()).unwrap();
+    let ours: Vec<_> = entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.entry().body(),
+                EntryBody::Notification { .. } | EntryBody::NotificationWithdrawal { .. }
+            )
+        })
+        .collect();
+    assert_eq!(ours.len(), 3, "create, update, withdrawal: {ours:?}");
+    let service = deconflict_ledger::PublicKey::from_hex(&service_key)
+        .unwrap()
+        .0;
+    for (e, t) in ours.iter().zip([T0_MS, T0_MS + 1, T0_MS + 2]) {
+        assert_eq!(e.entry().author().as_str(), "russia");
+        assert_eq!(e.entry().time_ms(), t as u64);
+        e.verify(&key("russia").verifying_key()).unwrap();
+        assert!(e.verify(&key("coalition").verifying_key()).is_err());
+        assert!(e.verify(&service).is_err());
+    }
+    // The first revision: the clear fields, and commitments opened by the salts Russia sent.
+    let EntryBody::Notification { fields, .. } = ours[0].entry().body() else {
+        panic!("not a notification: {:?}", ours[0].entry().body());
+    };
+    assert_eq!(
+        fields.get("party"),
+        Some(&FieldValue::text("russia").unwrap())
+    );
+    assert!(matches!(fields.get("area"), Some(FieldValue::Text(_))));
+    assert!(matches!(
+        fields.get("start_unix_ms"),
+        Some(FieldValue::Int(_))
+    ));
+    for (name, value) in [
+        ("callsigns", FieldValue::text("SECRETCS1").unwrap()),
+        ("remarks", FieldValue::text("SECRET-REMARK").unwrap()),
+        ("alt_min_mm", FieldValue::int(3_000_000).unwrap()),
+    ] {
+        let Some(FieldValue::Commitment(c)) = fields.get(name) else {
+            panic!("{name} not committed: {fields:?}");
+        };
+        let salt = Salt::try_from(salts[name].as_str().unwrap().to_string()).unwrap();
+        deconflict_ledger::Opening { salt, value }
+            .verify(c)
+            .unwrap();
+    }
+    for e in &entries {
+        let text = String::from_utf8_lossy(e.as_bytes());
+        assert!(
+            !text.contains("SECRET"),
+            "an undisclosed value in the clear: {text}"
+        );
+    }
 }

@@ -2,13 +2,14 @@
 //! `request_json` fuzz target): an error naming what was wrong, never a panic.
 
 use deconflict_service::error::parse_json;
+use deconflict_service::notification_entry;
 use deconflict_service::wire::{NotificationCreate, TrackBatchIn, TrackReportIn};
 use proptest::prelude::*;
 
 const NOW_MS: i64 = 1_491_984_000_000;
 
 const VALID_REPORT: &str = r#"{"track_id":"a1","time_unix_ms":1491984000000,"lat_deg":35.0,"lon_deg":39.0,"alt_m":7000.0,"track_deg":90.0,"ground_speed_mps":200.0,"vertical_rate_mps":0.0,"callsign":"VIPER11"}"#;
-const VALID_NOTIFICATION: &str = r#"{"id":"n1","notification":{"area":{"kind":"polygon","points":[{"lat_deg":35.0,"lon_deg":39.0},{"lat_deg":35.1,"lon_deg":39.0},{"lat_deg":35.1,"lon_deg":39.1}]},"alt_min_m":1000.0,"alt_max_m":2000.0,"start_unix_ms":0,"end_unix_ms":1000}}"#;
+const VALID_NOTIFICATION: &str = r#"{"id":"n1","notification":{"area":{"kind":"polygon","points":[{"lat_deg":35.0,"lon_deg":39.0},{"lat_deg":35.1,"lon_deg":39.0},{"lat_deg":35.1,"lon_deg":39.1}]},"alt_min_m":1000.0,"alt_max_m":2000.0,"start_unix_ms":0,"end_unix_ms":1000,"callsigns":["RA1"]},"entry_time_ms":1491984000000,"entry_salts":{"callsigns":"0101010101010101010101010101010101010101010101010101010101010101"},"entry_signature":"AAAA"}"#;
 
 fn exercise(bytes: &[u8]) {
     match parse_json::<TrackReportIn>(bytes) {
@@ -25,6 +26,22 @@ fn exercise(bytes: &[u8]) {
     match parse_json::<NotificationCreate>(bytes) {
         Ok(n) => {
             let _ = n.validate();
+            // The salts are outside bytes too: checked, and the entry built, without a panic.
+            if let Ok(salts) = notification_entry::parse_salts(&n.entry_salts) {
+                let _ = notification_entry::check_disclosure(
+                    &n.notification,
+                    &Default::default(),
+                    &salts,
+                );
+                let _ = notification_entry::notification_entry(
+                    "p",
+                    &n.id,
+                    1,
+                    &n.notification,
+                    &salts,
+                    n.entry_time_ms.unsigned_abs(),
+                );
+            }
         }
         Err(e) => assert!(e.status.is_client_error()),
     }
@@ -36,6 +53,11 @@ fn the_valid_documents_parse_and_validate() {
     r.validate("", NOW_MS).unwrap();
     let n: NotificationCreate = parse_json(VALID_NOTIFICATION.as_bytes()).unwrap();
     n.validate().unwrap();
+    let salts = notification_entry::parse_salts(&n.entry_salts).unwrap();
+    let disclosed = ["area", "altitude_band", "time_window"]
+        .map(String::from)
+        .into();
+    notification_entry::check_disclosure(&n.notification, &disclosed, &salts).unwrap();
 }
 
 proptest! {
@@ -47,7 +69,7 @@ proptest! {
     }
 
     #[test]
-    fn truncated_and_flipped_documents(cut in 0usize..400, flip in 0usize..400, bit in 0u8..8, which in any::<bool>()) {
+    fn truncated_and_flipped_documents(cut in 0usize..520, flip in 0usize..520, bit in 0u8..8, which in any::<bool>()) {
         let doc = if which { VALID_REPORT } else { VALID_NOTIFICATION };
         let mut bytes = doc.as_bytes().to_vec();
         let i = flip % bytes.len();

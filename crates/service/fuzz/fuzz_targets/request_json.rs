@@ -2,6 +2,7 @@
 #![no_main]
 
 use deconflict_service::error::parse_json;
+use deconflict_service::notification_entry;
 use deconflict_service::wire::{NotificationCreate, TrackBatchIn, TrackReportIn};
 use libfuzzer_sys::fuzz_target;
 
@@ -16,5 +17,18 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(n) = parse_json::<NotificationCreate>(data) {
         let _ = n.validate();
+        // The salts and the entry they make, from outside bytes.
+        if let Ok(salts) = notification_entry::parse_salts(&n.entry_salts) {
+            let _ =
+                notification_entry::check_disclosure(&n.notification, &Default::default(), &salts);
+            let _ = notification_entry::notification_entry(
+                "p",
+                &n.id,
+                1,
+                &n.notification,
+                &salts,
+                n.entry_time_ms.unsigned_abs(),
+            );
+        }
     }
 });

@@ -270,6 +270,43 @@ pub fn notification(
     })
 }
 
+/// `body` — a notification create, update (it has `revision`) or withdrawal (it has no
+/// `notification`) request without its `entry_*` fields — completed with the record entry
+/// `party` signs for notification `id` at `time_ms`: fresh salts for the fields the test
+/// agreement leaves `party` undisclosed, its key from [`key`].
+pub fn authored_at(party: &str, id: &str, body: &serde_json::Value, time_ms: i64) -> String {
+    use deconflict_service::notification_entry as ne;
+    let mut body = body.clone();
+    let revision = body["revision"].as_u64().map_or(1, |r| r + 1);
+    if body.get("notification").is_some() {
+        let n: deconflict_service::wire::NotificationIn =
+            serde_json::from_value(body["notification"].clone()).unwrap();
+        let disclosed = terms()
+            .party(party)
+            .map(|p| p.disclose_notification.clone())
+            .unwrap_or_default();
+        let e = ne::sign_notification(party, id, revision, &n, &disclosed, time_ms, &key(party))
+            .unwrap();
+        body["entry_salts"] = serde_json::to_value(&e.entry_salts).unwrap();
+        body["entry_signature"] = e.entry_signature.into();
+    } else {
+        body["entry_signature"] = ne::sign_withdrawal(party, id, time_ms, &key(party))
+            .unwrap()
+            .into();
+    }
+    body["entry_time_ms"] = time_ms.into();
+    body.to_string()
+}
+
+/// [`authored_at`] at [`T0_MS`], for a create (`id` from the body).
+pub fn authored(party: &str, body: &serde_json::Value) -> String {
+    let id = body["id"]
+        .as_str()
+        .expect("a create names its id")
+        .to_string();
+    authored_at(party, &id, body, T0_MS)
+}
+
 /// The `deconflict` binary of this target directory, built if missing.
 pub fn binary() -> Option<std::path::PathBuf> {
     let exe = std::env::current_exe().ok()?;
