@@ -250,6 +250,12 @@ fn suspend_reactivate_by_both_one_offline_then_the_record_verifies_with_party_ke
         &log_key,
     ]);
     assert!(out.contains(": OK"), "{out}");
+    // Two signatures, in force, a suspension, two reactivation signatures: each about this
+    // agreement, each signature event with the party's own signature over it.
+    assert!(
+        out.contains("agreement events: 6, each about sha256:"),
+        "{out}"
+    );
     let lines = std::fs::read_to_string(&export).unwrap();
     let authored: Vec<&str> = lines
         .lines()
@@ -338,6 +344,106 @@ fn a_store_edited_on_disk_is_refused_at_restart_naming_the_version() {
     assert!(
         err.contains("stored agreement version 4")
             && err.contains("russia")
+            && err.contains("does not verify"),
+        "{err}"
+    );
+}
+
+/// The record's "signed" events carry each party's own signature over the agreement, and
+/// `verify --agreement` checks it: a log whose service recorded a signature the party never
+/// gave (here: the party's real signature, but over another agreement) fails, naming the entry,
+/// although every log signature in it is valid.
+#[test]
+fn verify_checks_each_partys_signature_over_the_agreement_in_the_record() {
+    use deconflict_service::datadir::{self, DataDir};
+    use deconflict_service::record::ServiceLog;
+    let scratch = Scratch::new("agreement-events");
+    let root = &scratch.0;
+    let data = signed_data_dir(root);
+    let agreement_path = data.join("agreement.toml");
+    let loaded = datadir::load_agreement(&agreement_path).unwrap();
+    let verify = |dir: &Path, name: &str| {
+        let log =
+            ServiceLog::open(&DataDir::new(dir), &loaded.terms, &loaded.signed_by, 0).unwrap();
+        let key = log.public_key_hex();
+        drop(log);
+        let export = root.join(name);
+        ok(&[
+            "log",
+            "export",
+            "--data-dir",
+            s(&dir.join("ledger")),
+            "--out",
+            s(&export),
+        ]);
+        run(&[
+            "verify",
+            s(&export),
+            "--agreement",
+            s(&agreement_path),
+            "--log-key",
+            &key,
+        ])
+    };
+    let good = verify(&data, "good.export");
+    assert!(good.status.success(), "{}", text(&good));
+    assert!(
+        String::from_utf8_lossy(&good.stdout).contains("agreement events: 3"),
+        "{}",
+        text(&good)
+    );
+
+    // The same service, but the Coalition's signature it records is over another agreement.
+    let other_toml = std::fs::read_to_string(&agreement_path).unwrap().replacen(
+        "horizontal_m = ",
+        "horizontal_m = 1",
+        1,
+    );
+    let other = deconflict_agreement::parse_toml(&other_toml).unwrap();
+    assert_ne!(other.id(), loaded.agreement.id());
+    let secret = datadir::read_secret_key(&root.join("coalition.key")).unwrap();
+    let coalition = deconflict_agreement::PartyId::new("coalition").unwrap();
+    let wrong =
+        deconflict_agreement::AgreementSignature::sign(&other, &coalition, &secret).unwrap();
+    let mut sigs: Vec<_> = loaded
+        .terms
+        .signatures
+        .iter()
+        .filter(|s| s.party() != &coalition)
+        .cloned()
+        .collect();
+    sigs.insert(0, wrong);
+    let forged_terms = loaded.terms.clone().with_signatures(sigs);
+    let forged_dir = root.join("forged");
+    let log = ServiceLog::open(
+        &DataDir::new(&forged_dir),
+        &forged_terms,
+        &loaded.signed_by,
+        0,
+    )
+    .unwrap();
+    let key = log.public_key_hex();
+    drop(log);
+    let export = root.join("forged.export");
+    ok(&[
+        "log",
+        "export",
+        "--data-dir",
+        s(&forged_dir.join("ledger")),
+        "--out",
+        s(&export),
+    ]);
+    let err = failed(&[
+        "verify",
+        s(&export),
+        "--agreement",
+        s(&agreement_path),
+        "--log-key",
+        &key,
+    ]);
+    assert!(
+        err.contains("verification FAILED at entry 0 (line 3)")
+            && err.contains("signature event of coalition")
             && err.contains("does not verify"),
         "{err}"
     );

@@ -135,7 +135,7 @@ impl ServiceLog {
                     terms,
                     now_ms,
                     AgreementEventKind::Signed,
-                    Some(format!("signed by {p}")),
+                    Some(signed_reason_of(terms, p)?),
                     1,
                 )?);
             }
@@ -175,7 +175,7 @@ impl ServiceLog {
                 terms,
                 now_ms,
                 AgreementEventKind::Signed,
-                Some(format!("signed by {p}")),
+                Some(signed_reason_of(terms, p)?),
                 1,
             )?);
         }
@@ -271,7 +271,10 @@ impl ServiceLog {
                         agreement_id: text(&terms.id),
                         digest: Hash::of(&terms.document),
                         event: AgreementEventKind::Signed,
-                        reason: Some(text(&format!("signed by {} ({})", s.party, s.purpose))),
+                        reason: Some(text(&signed_reason(
+                            &s.party,
+                            &format!("{SIG_PREFIX}{}", hex(&s.signature)),
+                        ))),
                         version: deconflict_ledger::field::Count::new(s.version)
                             .map_err(ledger_err)?,
                     };
@@ -369,6 +372,90 @@ impl ServiceLog {
     }
 }
 
+/// Prefix of the reason of a `signed` agreement event.
+const SIGNED_BY: &str = "signed by ";
+/// Prefix of a signature in the agreement crate's text form.
+const SIG_PREFIX: &str = "ed25519-sig:";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The reason of a `signed` agreement event: `signed by <party>: ed25519-sig:<128 hex>`, the
+/// party's own detached signature over the agreement's canonical bytes. The entry is the
+/// service's (it saw the signature), but the proof of consent in it is the party's, and
+/// `deconflict verify --agreement` checks it ([`check_agreement_event`]).
+fn signed_reason(party: &str, signature_text: &str) -> String {
+    format!("{SIGNED_BY}{party}: {signature_text}")
+}
+
+fn signed_reason_of(terms: &Terms, party: &str) -> Result<String, RecordError> {
+    let sig = terms
+        .signatures
+        .iter()
+        .find(|s| s.party().as_str() == party)
+        .ok_or_else(|| {
+            RecordError::Entry(format!(
+                "no signature of {party} over the agreement to record"
+            ))
+        })?;
+    Ok(signed_reason(party, &sig.signature().to_text()))
+}
+
+/// Checks one entry of the record against the agreement it is about (what `deconflict verify
+/// --agreement` adds to the log's own checks): every agreement event names this agreement (its
+/// id and digest), and every `signed` event carries the named party's valid signature over
+/// it. Other entries pass. The error says what is wrong.
+pub fn check_agreement_event(
+    entry: &Entry,
+    agreement: &deconflict_agreement::Agreement,
+) -> Result<(), String> {
+    let EntryBody::AgreementEvent {
+        agreement_id,
+        digest,
+        event,
+        reason,
+        ..
+    } = entry.body()
+    else {
+        return Ok(());
+    };
+    let id = agreement.id();
+    if agreement_id.as_str() != id.to_text() || digest.0 != *id.as_bytes() {
+        return Err(format!(
+            "an agreement event about {} (digest {}), not this agreement {}",
+            agreement_id.as_str(),
+            digest.to_hex(),
+            id.to_text()
+        ));
+    }
+    if *event != AgreementEventKind::Signed {
+        return Ok(());
+    }
+    let reason = reason.as_ref().map(|r| r.as_str()).unwrap_or_default();
+    let (party, sig) = reason
+        .strip_prefix(SIGNED_BY)
+        .and_then(|r| r.split_once(": "))
+        .ok_or_else(|| {
+            format!(
+                "a signature event without the party's signature over the agreement: {reason:?}"
+            )
+        })?;
+    let party_id = deconflict_agreement::PartyId::new(party)
+        .map_err(|e| format!("signature event: party {party:?}: {e}"))?;
+    let p = agreement
+        .party(&party_id)
+        .ok_or_else(|| format!("signature event: {party} is not a party to the agreement"))?;
+    let sig = deconflict_agreement::Signature::from_text(sig)
+        .map_err(|e| format!("signature event of {party}: {e}"))?;
+    if !p.public_key().verify(agreement.canonical_bytes(), &sig) {
+        return Err(format!(
+            "signature event of {party}: the signature does not verify with {party}'s key over this agreement"
+        ));
+    }
+    Ok(())
+}
+
 /// A text field value; texts longer than the ledger allows are replaced by their SHA-256.
 pub(crate) fn text(s: &str) -> Text {
     Text::new(s).unwrap_or_else(|_| {
@@ -461,4 +548,80 @@ fn track_fields(
 /// Where the service keeps its log inside a data directory.
 pub fn ledger_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("ledger")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deconflict_agreement::{Agreement, AgreementSignature, PartyId, SecretKey};
+
+    fn agreement() -> (Agreement, SecretKey) {
+        let key = SecretKey::from_seed([1; 32]);
+        let toml = deconflict_agreement::TEMPLATE_TOML.replacen(
+            "ed25519:8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c",
+            &key.public_key().to_text(),
+            1,
+        );
+        (deconflict_agreement::parse_toml(&toml).unwrap(), key)
+    }
+
+    fn event(a: &Agreement, kind: AgreementEventKind, reason: Option<&str>) -> Entry {
+        let body = EntryBody::AgreementEvent {
+            agreement_id: text(&a.id().to_text()),
+            digest: Hash(*a.id().as_bytes()),
+            event: kind,
+            reason: reason.map(text),
+            version: deconflict_ledger::field::Count::new(1).unwrap(),
+        };
+        Entry::new(KeyId::new(SERVICE_KEY_ID).unwrap(), 0, body).unwrap()
+    }
+
+    #[test]
+    fn a_signature_event_must_carry_the_partys_signature_over_this_agreement() {
+        let (a, key) = agreement();
+        let coalition = PartyId::new("coalition").unwrap();
+        let sig = AgreementSignature::sign(&a, &coalition, &key).unwrap();
+        let reason = signed_reason("coalition", &sig.signature().to_text());
+        let check = |e: Entry| check_agreement_event(&e, &a);
+        check(event(&a, AgreementEventKind::Signed, Some(&reason))).unwrap();
+        check(event(&a, AgreementEventKind::InForce, None)).unwrap();
+        // Another party claimed for the same signature, an unknown party, no signature.
+        for (bad, says) in [
+            (reason.replacen("coalition", "russia", 1), "does not verify"),
+            (reason.replacen("coalition", "nobody", 1), "not a party"),
+            (
+                "signed by coalition".to_string(),
+                "without the party's signature",
+            ),
+            (
+                reason
+                    .to_uppercase()
+                    .replace("SIGNED BY COALITION", "signed by coalition"),
+                "signature event of coalition",
+            ),
+        ] {
+            let e = check(event(&a, AgreementEventKind::Signed, Some(&bad))).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        let e = check(event(&a, AgreementEventKind::Signed, None)).unwrap_err();
+        assert!(e.contains("without the party's signature"), "{e}");
+        // An event about another agreement, whatever its kind.
+        let other = deconflict_agreement::parse_toml(
+            &deconflict_agreement::TEMPLATE_TOML.replacen("horizontal_m = ", "horizontal_m = 1", 1),
+        )
+        .unwrap();
+        let e = check(event(&other, AgreementEventKind::InForce, None)).unwrap_err();
+        assert!(e.contains("not this agreement"), "{e}");
+        // Entries that are not agreement events pass.
+        let n = Entry::new(
+            KeyId::new("coalition").unwrap(),
+            0,
+            EntryBody::NotificationWithdrawal {
+                notification_id: text("n-1"),
+                reason: None,
+            },
+        )
+        .unwrap();
+        check(n).unwrap();
+    }
 }

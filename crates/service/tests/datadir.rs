@@ -116,9 +116,12 @@ fn a_signature_added_later_is_logged_in_the_record_that_began_before() {
         state.attach_log(std::sync::Arc::new(log));
         state
     };
+    // Each event as (kind, reason up to the party's signature), after checking it against the
+    // agreement (a `signed` event carries the party's valid signature over it).
     let kinds = |state: &State| {
         let log = state.log().unwrap();
         let n = log.journal().latest_tree_head().tree_head().size();
+        let agreement = datadir::load_agreement(&dir.agreement()).unwrap().agreement;
         log.journal()
             .entries(0, n)
             .unwrap()
@@ -126,10 +129,14 @@ fn a_signature_added_later_is_logged_in_the_record_that_began_before() {
             .map(|e| match e.entry().body() {
                 EntryBody::AgreementEvent { event, reason, .. } => (
                     *event,
-                    reason
-                        .as_ref()
-                        .map(|r| r.as_str().to_string())
-                        .unwrap_or_default(),
+                    match deconflict_service::record::check_agreement_event(e.entry(), &agreement) {
+                        Ok(()) => reason
+                            .as_ref()
+                            .and_then(|r| r.as_str().split(": ").next())
+                            .unwrap_or_default()
+                            .to_string(),
+                        Err(e) => panic!("{e}"),
+                    },
                 ),
                 other => panic!("unexpected entry {other:?}"),
             })

@@ -635,14 +635,18 @@ pub struct VerifyArgs {
     threads: Option<usize>,
 }
 
-/// Keys from a keys file or an agreement, plus the log's key.
-fn pinned_keys(a: &VerifyArgs) -> anyhow::Result<Option<KeyRing>> {
+/// Keys from a keys file or an agreement, plus the log's key; and the agreement when
+/// `--agreement` is one (not a keys file).
+fn pinned_keys(
+    a: &VerifyArgs,
+) -> anyhow::Result<(Option<KeyRing>, Option<deconflict_agreement::Agreement>)> {
     let Some(path) = &a.agreement else {
         if a.log_key.is_some() {
             bail!("--log-key needs --agreement (the parties' keys)");
         }
-        return Ok(None);
+        return Ok((None, None));
     };
+    let mut parsed = None;
     let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
     let text = String::from_utf8_lossy(&bytes);
     let mut ring = if text.trim_start().starts_with('{') {
@@ -663,6 +667,7 @@ fn pinned_keys(a: &VerifyArgs) -> anyhow::Result<Option<KeyRing>> {
                 .with_context(|| format!("{}: key of {}", path.display(), p.id().as_str()))?;
             ring.insert(id, key)?;
         }
+        parsed = Some(agreement);
         ring
     };
     let header = first_line(&a.file)?;
@@ -687,7 +692,49 @@ fn pinned_keys(a: &VerifyArgs) -> anyhow::Result<Option<KeyRing>> {
             ),
         }
     }
-    Ok(Some(ring))
+    Ok((Some(ring), parsed))
+}
+
+/// The agreement events of a verified export checked against `agreement`
+/// (`deconflict_service::record::check_agreement_event`): returns how many there are, or the
+/// first that fails with its entry index and line.
+fn check_agreement_events(
+    path: &Path,
+    agreement: &deconflict_agreement::Agreement,
+) -> anyhow::Result<u64> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
+    let mut r = std::io::BufReader::with_capacity(1 << 20, f);
+    let mut line = Vec::new();
+    let (mut line_no, mut index, mut checked) = (0u64, 0u64, 0u64);
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line)
+            .with_context(|| format!("{}", path.display()))?
+            == 0
+        {
+            break;
+        }
+        line_no += 1;
+        if !line.starts_with(br#"{"entry":"#) {
+            continue;
+        }
+        let i = index;
+        index += 1;
+        // Cheap filter: only agreement events need parsing again.
+        if !line.windows(17).any(|w| w == br#""agreement_event""#) {
+            continue;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        let entry = deconflict_ledger::SignedEntry::from_bytes(&line)
+            .map_err(|e| anyhow::anyhow!("entry {i} (line {line_no}): {e}"))?;
+        deconflict_service::record::check_agreement_event(entry.entry(), agreement)
+            .map_err(|e| anyhow::anyhow!("entry {i} (line {line_no}): {e}"))?;
+        checked += 1;
+    }
+    Ok(checked)
 }
 
 fn first_line(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -704,7 +751,7 @@ fn first_line(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let pinned = pinned_keys(&a)?;
+    let (pinned, agreement) = pinned_keys(&a)?;
     let since = match &a.since_tree_head {
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
@@ -747,6 +794,15 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
                     "consistent with the saved tree head of size {}",
                     saved.tree_head().size()
                 );
+            }
+            if let Some(agreement) = &agreement {
+                match check_agreement_events(&a.file, agreement) {
+                    Ok(n) => println!(
+                        "agreement events: {n}, each about {} and each signature event carrying the party's own signature over it",
+                        agreement.id().to_text()
+                    ),
+                    Err(e) => bail!("{}: verification FAILED at {e:#}", a.file.display()),
+                }
             }
             if !s.keys_pinned {
                 println!(
