@@ -176,6 +176,21 @@ async fn follow_twice_then_altered_state_then_fork() {
         .await
         .unwrap();
 
+    // While another process holds the state file, a second follower is refused and the state
+    // is untouched; once released, it runs.
+    let before = std::fs::read(&state).unwrap();
+    let lock = std::fs::File::create(tmp.0.join("coalition-log.json.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let o = follow(&base, &root, "coalition", &state, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("is in use by another"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&state).unwrap(), before);
+    drop(lock);
+
     // Second run: consistent with the first head, which it names.
     let o = follow(&base, &root, "coalition", &state, &[]);
     assert!(o.status.success(), "{}", stderr(&o));

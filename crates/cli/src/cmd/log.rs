@@ -192,6 +192,7 @@ fn service_err(
 }
 
 fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
+    let _lock = lock_state(&a.state)?;
     let client = a.connect.client()?;
     let rt = crate::cmd::connect::runtime()?;
     rt.block_on(async {
@@ -561,6 +562,7 @@ fn json_string(s: &str) -> String {
 }
 
 fn check_head(a: CheckHeadArgs) -> anyhow::Result<ExitCode> {
+    let _lock = lock_state(&a.state)?;
     let mut monitor = match std::fs::read(&a.state) {
         Ok(bytes) => Monitor::from_json(&bytes)
             .with_context(|| format!("{}: not a check-head state file", a.state.display()))?,
@@ -1100,6 +1102,33 @@ fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
         None => {
             std::io::stdout().write_all(bytes)?;
             Ok(())
+        }
+    }
+}
+
+/// Holds `STATE.lock` exclusively while the returned file lives, so two `log follow` or `log
+/// check-head` processes never read, check and replace one state file at the same time (one of
+/// them would silently undo the other's step). The lock is the operating system's: a crashed
+/// holder releases it.
+fn lock_state(state: &Path) -> anyhow::Result<std::fs::File> {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("{}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "{} is in use by another `deconflict log follow` or `log check-head` ({} is locked)",
+            state.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
         }
     }
 }
