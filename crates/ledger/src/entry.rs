@@ -166,6 +166,58 @@ pub enum EntryBody {
     },
 }
 
+impl EntryBody {
+    /// The kind's name as spelt in the encoding (`notification`, `track_summary`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EntryBody::AgreementEvent { .. } => "agreement_event",
+            EntryBody::Notification { .. } => "notification",
+            EntryBody::NotificationWithdrawal { .. } => "notification_withdrawal",
+            EntryBody::TrackSummary { .. } => "track_summary",
+            EntryBody::Alert { .. } => "alert",
+            EntryBody::LineMessage { .. } => "line_message",
+            EntryBody::Acknowledgement { .. } => "acknowledgement",
+            EntryBody::IncidentReport { .. } => "incident_report",
+            EntryBody::TreeHeadCosignature { .. } => "tree_head_cosignature",
+        }
+    }
+
+    /// What the entry is about: the notification, track, alert, message, acknowledged message or
+    /// incident's id, or the agreement's; none for a countersignature.
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            EntryBody::AgreementEvent { agreement_id, .. } => Some(agreement_id.as_str()),
+            EntryBody::Notification {
+                notification_id, ..
+            }
+            | EntryBody::NotificationWithdrawal {
+                notification_id, ..
+            } => Some(notification_id.as_str()),
+            EntryBody::TrackSummary { track_id, .. } => Some(track_id.as_str()),
+            EntryBody::Alert { alert_id, .. } => Some(alert_id.as_str()),
+            EntryBody::LineMessage { message_id, .. } => Some(message_id.as_str()),
+            EntryBody::Acknowledgement { acknowledges, .. } => Some(acknowledges.as_str()),
+            EntryBody::IncidentReport { incident_id, .. } => Some(incident_id.as_str()),
+            EntryBody::TreeHeadCosignature { .. } => None,
+        }
+    }
+
+    /// The entry's named fields, for the kinds that have them.
+    pub fn fields(&self) -> Option<&Fields> {
+        match self {
+            EntryBody::Notification { fields, .. }
+            | EntryBody::TrackSummary { fields, .. }
+            | EntryBody::Alert { fields, .. }
+            | EntryBody::LineMessage { fields, .. }
+            | EntryBody::Acknowledgement { fields, .. }
+            | EntryBody::IncidentReport { fields, .. } => Some(fields),
+            EntryBody::AgreementEvent { .. }
+            | EntryBody::NotificationWithdrawal { .. }
+            | EntryBody::TreeHeadCosignature { .. } => None,
+        }
+    }
+}
+
 /// An unsigned entry.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -392,6 +444,61 @@ mod tests {
             String::from_utf8(e.to_canonical()).unwrap(),
             r#"{"author":"service","body":{"alert":{"alert_id":"a-1","fields":{"cpa_h_m":{"int":480},"note":{"text":"близко"}},"level":"warning","parties":["blue","red"]}},"time_ms":1700000000000,"v":1}"#
         );
+    }
+
+    /// `kind()` is the tag the encoding writes, and `subject()` / `fields()` read the body.
+    #[test]
+    fn kind_subject_and_fields_follow_the_encoding() {
+        let t = |s: &str| Text::new(s).unwrap();
+        let f = Fields::new()
+            .with("x", FieldValue::int(1).unwrap())
+            .unwrap();
+        let bodies = [
+            EntryBody::AgreementEvent {
+                agreement_id: t("sha256:ab"),
+                digest: Hash([0; 32]),
+                event: AgreementEventKind::Signed,
+                reason: None,
+                version: Count::new(1).unwrap(),
+            },
+            EntryBody::Notification {
+                fields: f.clone(),
+                notification_id: t("n-1"),
+            },
+            EntryBody::NotificationWithdrawal {
+                notification_id: t("n-1"),
+                reason: None,
+            },
+            EntryBody::TrackSummary {
+                alert_id: None,
+                fields: f.clone(),
+                track_id: t("p/1"),
+            },
+            alert().body().clone(),
+            EntryBody::LineMessage {
+                fields: f.clone(),
+                message_id: t("m-1"),
+            },
+            EntryBody::Acknowledgement {
+                acknowledges: t("m-1"),
+                fields: f.clone(),
+            },
+            EntryBody::IncidentReport {
+                fields: f.clone(),
+                incident_id: t("i-1"),
+            },
+        ];
+        let subjects = ["sha256:ab", "n-1", "n-1", "p/1", "a-1", "m-1", "m-1", "i-1"];
+        for (b, subject) in bodies.iter().zip(subjects) {
+            let json = String::from_utf8(to_canonical(b)).unwrap();
+            assert!(json.starts_with(&format!("{{\"{}\":", b.kind())), "{json}");
+            assert_eq!(b.subject(), Some(subject));
+            let has_fields = json.contains("\"fields\":");
+            assert_eq!(b.fields().is_some(), has_fields, "{json}");
+            if let Some(fields) = b.fields() {
+                assert_eq!(fields.iter().count(), fields.len());
+            }
+        }
     }
 
     /// Each agreement event kind has one spelling; the ones written before the last two were

@@ -329,6 +329,11 @@ impl Fields {
             .map(|(_, v)| v)
     }
 
+    /// Every field by name, in canonical order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// Number of fields.
     pub fn len(&self) -> usize {
         self.0.len()
