@@ -354,7 +354,7 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
             start_unix_ms: n.start_unix_ms,
             end_unix_ms: n.end_unix_ms,
             callsigns: n.callsigns.clone(),
-            aircraft_count: Some(n.callsigns.len() as u32),
+            aircraft_count: (!n.callsigns.is_empty()).then_some(n.callsigns.len() as u32),
             aircraft_type: None,
             remarks: None,
             strike_warning: false,
