@@ -372,6 +372,42 @@ impl ServiceLog {
     }
 }
 
+/// Longest line of an openings file accepted, bytes (a text value is at most 4 KiB, 8 KiB
+/// escaped).
+pub const OPENING_LINE_BYTES_MAX: usize = 16 * 1024;
+
+/// One line of an openings file (`DATA_DIR/ledger-openings.jsonl`, or what a party kept of its
+/// own salts): `{"commitment":"<64 hex>","opening":{"salt":"<64 hex>","value":{"int":…}|{"text":…}}}`.
+/// Checked: the opening hashes to the commitment the line names. The error says what is wrong.
+pub fn parse_opening_line(line: &[u8]) -> Result<(Hash, Opening), String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Line {
+        commitment: String,
+        opening: Opening,
+    }
+    if line.len() > OPENING_LINE_BYTES_MAX {
+        return Err(format!(
+            "{} bytes, longer than {OPENING_LINE_BYTES_MAX}",
+            line.len()
+        ));
+    }
+    let l: Line = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+    let named = Hash::from_hex(&l.commitment).map_err(|e| format!("commitment: {e}"))?;
+    let actual = l
+        .opening
+        .commitment()
+        .map_err(|e| format!("opening: {e}"))?;
+    if actual != named {
+        return Err(format!(
+            "the opening hashes to {}, not to the commitment {} it names",
+            actual.to_hex(),
+            named.to_hex()
+        ));
+    }
+    Ok((named, l.opening))
+}
+
 /// Prefix of the reason of a `signed` agreement event.
 const SIGNED_BY: &str = "signed by ";
 /// Prefix of a signature in the agreement crate's text form.

@@ -36,6 +36,9 @@ pub enum Command {
     /// Follow a running service's log as a party: fetch the latest tree head and the proof that
     /// it extends the last verified one, check both, save the head, countersign it.
     Follow(FollowArgs),
+    /// Open the record's commitments for a working group: every committed field of an export,
+    /// with its value where an opening is given, or sealed.
+    Open(crate::cmd::open::OpenArgs),
 }
 
 #[derive(clap::Args)]
@@ -97,6 +100,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Proof(a) => proof(a),
         Command::CheckHead(a) => check_head(a),
         Command::Follow(a) => follow(a),
+        Command::Open(a) => crate::cmd::open::open(a),
     }
 }
 

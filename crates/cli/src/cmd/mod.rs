@@ -9,5 +9,6 @@ pub mod ingest;
 pub mod line;
 pub mod log;
 pub mod notifications;
+pub mod open;
 pub mod probe;
 pub mod serve;
