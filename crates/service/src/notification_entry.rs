@@ -259,18 +259,38 @@ pub fn check_disclosure(
     Ok(())
 }
 
-/// Fresh salts (from the operating system's random source) for the fields of `n` the
-/// agreement leaves undisclosed.
-pub fn fresh_salts(n: &NotificationIn, disclosed: &BTreeSet<String>) -> BTreeMap<String, Salt> {
-    use rand::RngCore as _;
-    undisclosed_fields(n, disclosed)
-        .into_iter()
-        .map(|name| {
-            let mut salt = [0u8; 32];
-            rand::rngs::OsRng.fill_bytes(&mut salt);
-            (name.to_string(), Salt(salt))
-        })
-        .collect()
+/// The salts for the fields of `n` that `disclosed` leaves undisclosed, derived from the
+/// party's secret key: `SHA-256("deconflict/v1/notification-salt" ‖ 0 ‖ secret key ‖ party ‖ 0 ‖
+/// id ‖ 0 ‖ revision (8 bytes, big-endian) ‖ field ‖ 0 ‖ RFC 8785 JSON of the value)`. Only the
+/// key's holder can compute them (as unguessable as random salts to everyone else), each field
+/// and value gets its own, and a request retried after a lost answer commits with the same salts,
+/// so the openings the party kept from either attempt open what the record holds.
+pub fn derived_salts(
+    key: &SigningKey,
+    party: &str,
+    id: &str,
+    revision: u64,
+    n: &NotificationIn,
+    disclosed: &BTreeSet<String>,
+) -> Result<BTreeMap<String, Salt>, NotificationEntryError> {
+    use sha2::{Digest as _, Sha256};
+    let mut out = BTreeMap::new();
+    for name in undisclosed_fields(n, disclosed) {
+        let v = serde_json_canonicalizer::to_vec(&value(n, name)?).map_err(entry_err)?;
+        let mut h = Sha256::new();
+        h.update(b"deconflict/v1/notification-salt\0");
+        h.update(key.to_bytes());
+        for part in [party.as_bytes(), id.as_bytes()] {
+            h.update(part);
+            h.update([0]);
+        }
+        h.update(revision.to_be_bytes());
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(&v);
+        out.insert(name.to_string(), Salt(h.finalize().into()));
+    }
+    Ok(out)
 }
 
 /// What a party sends with a create or an update (the request's `entry_*` fields), and the
@@ -284,7 +304,7 @@ pub struct AuthoredNotificationEntry {
 }
 
 /// Builds and signs revision `revision` of notification `id` as `party` at `time_ms`, with
-/// fresh salts for the fields `disclosed` leaves undisclosed.
+/// salts [`derived_salts`] from the key for the fields `disclosed` leaves undisclosed.
 pub fn sign_notification(
     party: &str,
     id: &str,
@@ -294,7 +314,7 @@ pub fn sign_notification(
     time_ms: i64,
     key: &SigningKey,
 ) -> Result<AuthoredNotificationEntry, NotificationEntryError> {
-    let salts = fresh_salts(n, disclosed);
+    let salts = derived_salts(key, party, id, revision, n, disclosed)?;
     let t = u64::try_from(time_ms).map_err(entry_err)?;
     let (entry, openings) = notification_entry(party, id, revision, n, &salts, t)?;
     let entry_signature = sign_entry(entry, key).map_err(entry_err)?;
@@ -546,11 +566,36 @@ mod tests {
     }
 
     #[test]
-    fn fresh_salts_differ() {
+    fn derived_salts_are_the_keys_own_and_differ_by_field_and_value() {
         let n = sample();
-        let s = fresh_salts(&n, &BTreeSet::new());
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let none = BTreeSet::new();
+        let s = derived_salts(&key, "russia", "r-1", 1, &n, &none).unwrap();
         assert_eq!(s.len(), private_fields(&n).len());
         let distinct: BTreeSet<[u8; 32]> = s.values().map(|s| s.0).collect();
-        assert_eq!(distinct.len(), s.len());
+        assert_eq!(distinct.len(), s.len(), "one salt per field");
+        // A retry derives the same salts; anything else that differs gives other ones.
+        assert_eq!(
+            s,
+            derived_salts(&key, "russia", "r-1", 1, &n, &none).unwrap()
+        );
+        let mut other_value = sample();
+        other_value.remarks = Some("another".into());
+        let others = [
+            derived_salts(
+                &SigningKey::from_bytes(&[4; 32]),
+                "russia",
+                "r-1",
+                1,
+                &n,
+                &none,
+            ),
+            derived_salts(&key, "russia", "r-2", 1, &n, &none),
+            derived_salts(&key, "russia", "r-1", 2, &n, &none),
+            derived_salts(&key, "russia", "r-1", 1, &other_value, &none),
+        ];
+        for o in others {
+            assert_ne!(o.unwrap()["remarks"], s["remarks"]);
+        }
     }
 }

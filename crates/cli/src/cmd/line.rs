@@ -30,11 +30,11 @@ use deconflict_line::{
 use super::connect::ConnectArgs;
 
 /// Shown under every service command's `--help`.
-const EXIT_CODES: &str = "Exit codes: 0 done; 1 the service refused (its code, message and \
+pub(crate) const EXIT_CODES: &str = "Exit codes: 0 done; 1 the service refused (its code, message and \
 field are printed on stderr); 2 a usage error (a bad flag, named; nothing was sent) or the \
 service could not be reached.";
 
-const TIME_HELP: &str = "TIME is RFC 3339 (2017-04-12T09:40:00Z, 2017-04-12T12:40:00+03:00, \
+pub(crate) const TIME_HELP: &str = "TIME is RFC 3339 (2017-04-12T09:40:00Z, 2017-04-12T12:40:00+03:00, \
 fractional seconds allowed), or relative to now: now, +90s, +10m, +2h, -5m, now+1h30m.";
 
 #[derive(clap::Subcommand)]
@@ -219,7 +219,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
 
 /// Why a service command did not complete; each maps to one exit code.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     /// A bad flag or file: nothing was sent (exit 2).
     Usage(anyhow::Error),
     /// The service could not be reached or answered something unreadable (exit 2).
@@ -234,7 +234,7 @@ enum Failure {
 }
 
 impl Failure {
-    fn usage(flag: &str, why: impl std::fmt::Display) -> Failure {
+    pub(crate) fn usage(flag: &str, why: impl std::fmt::Display) -> Failure {
         Failure::Usage(anyhow::anyhow!("{flag}: {why}"))
     }
 }
@@ -255,7 +255,7 @@ impl From<deconflict_service::client::ClientError> for Failure {
 }
 
 /// Prints a failure on stderr and picks the exit code.
-fn finish(result: Result<(), Failure>) -> ExitCode {
+pub(crate) fn finish(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(e)) => {
@@ -294,13 +294,13 @@ fn refusal_text(status: u16, code: &str, message: &str, field: Option<&str>) -> 
 
 /// A time given on the command line: absolute, or relative to the moment the command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TimeArg {
+pub(crate) enum TimeArg {
     UnixMs(i64),
     FromNowMs(i64),
 }
 
 impl TimeArg {
-    fn resolve(self, flag: &str, now_ms: i64) -> Result<Timestamp, Failure> {
+    pub(crate) fn resolve(self, flag: &str, now_ms: i64) -> Result<Timestamp, Failure> {
         let ms = match self {
             TimeArg::UnixMs(ms) => ms,
             TimeArg::FromNowMs(d) => now_ms
@@ -428,7 +428,7 @@ fn parse_rfc3339_ms(s: &str) -> Result<i64, String> {
 }
 
 /// Parses a TIME flag value (see [`TIME_HELP`]).
-fn parse_time_arg(s: &str) -> Result<TimeArg, String> {
+pub(crate) fn parse_time_arg(s: &str) -> Result<TimeArg, String> {
     let rel = s.strip_prefix("now").unwrap_or(s);
     if rel.is_empty() {
         return Ok(TimeArg::FromNowMs(0));
@@ -446,7 +446,7 @@ fn parse_time_arg(s: &str) -> Result<TimeArg, String> {
 }
 
 /// `2017-04-12 09:30:00Z` (UTC) or `2017-04-12 12:30:00+03:00`.
-fn format_time(ms: i64, offset: UtcOffset) -> String {
+pub(crate) fn format_time(ms: i64, offset: UtcOffset) -> String {
     match Timestamp::from_unix_ms(ms) {
         Ok(t) => {
             let suffix = if offset == UtcOffset::UTC {
@@ -515,7 +515,7 @@ fn parse_position(s: &str) -> Result<Position, String> {
         lon_udeg: parse_longitude(lon.trim())?,
     })
 }
-fn parse_finite(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_finite(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         _ => Err(format!("{s:?} is not a finite number")),
