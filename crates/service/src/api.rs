@@ -205,8 +205,15 @@ pub async fn authenticate(AxState(state): AxState<St>, req: Request, next: Next)
     parts.extensions.insert(Caller {
         party: verified.party,
     });
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    // Every refusal of an authenticated request is counted by its code, as the authentication
+    // layer's own refusals are.
+    if let Some(code) = resp.extensions().get::<crate::error::ErrorCode>() {
+        state.metrics.rejected(&code.0);
+    }
+    resp
 }
 
 type ApiResult<T> = Result<Json<T>, ApiError>;

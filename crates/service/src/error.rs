@@ -59,9 +59,16 @@ impl ApiError {
     }
 }
 
+/// The `code` of an error answer, kept on the response for the metrics layer.
+#[derive(Debug, Clone)]
+pub struct ErrorCode(pub String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body)).into_response()
+        let code = ErrorCode(self.body.code.clone());
+        let mut resp = (self.status, axum::Json(self.body)).into_response();
+        resp.extensions_mut().insert(code);
+        resp
     }
 }
 

@@ -2187,6 +2187,20 @@ async fn notification_entries_are_signed_by_their_party_and_checked() {
         before,
         "a refused notification changed the store or the record"
     );
+    // Each refusal is counted by its code.
+    let (_, bytes) = h
+        .send(
+            axum::http::Request::builder()
+                .uri("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let metrics = String::from_utf8(bytes).unwrap();
+    for (code, n) in [("entry_signature_invalid", 5), ("invalid_field", 9)] {
+        let line = format!("deconflict_requests_rejected_total{{reason=\"{code}\"}} {n}");
+        assert!(metrics.contains(&line), "{line} not in:\n{metrics}");
+    }
 
     // Accepted: the entry is Russia's, and verifies with its key only.
     let (s, v) = h
