@@ -236,6 +236,11 @@ impl Tracked {
     pub fn holder(&self) -> Option<&OfficerName> {
         self.chain.get(self.level as usize)
     }
+    /// When the current holder's deadline falls due: the first deadline, then after each
+    /// escalation the new holder's; none once acknowledged or unanswered.
+    pub fn holder_deadline_at(&self) -> Option<Timestamp> {
+        self.next_deadline_at
+    }
     pub fn chain(&self) -> &[OfficerName] {
         &self.chain
     }

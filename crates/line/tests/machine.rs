@@ -150,6 +150,10 @@ fn strike_warning_escalates_at_each_deadline_then_command_acknowledges_late() {
             deliver("Command", 2, at(9, 34, 0)),
         ]
     );
+    // The command holds it now, with its own deadline one step after its escalation.
+    let held = line.get(&mid("SW-1")).unwrap();
+    assert_eq!(held.holder(), Some(&officer("Command")));
+    assert_eq!(held.holder_deadline_at(), Some(at(9, 36, 0)));
     // Overdue is visible to both sides.
     for p in ["coalition", "russia"] {
         let ids: Vec<_> = line
@@ -190,6 +194,11 @@ fn strike_warning_escalates_at_each_deadline_then_command_acknowledges_late() {
     assert_eq!(t.level(), 2);
     assert_eq!(t.escalations().len(), 2);
     assert_eq!(t.overdue_at(), Some(at(9, 32, 0)));
+    assert_eq!(
+        t.holder_deadline_at(),
+        None,
+        "acknowledged: no deadline left"
+    );
     assert_eq!(line.poll_timeout(), None);
     assert_eq!(line.overdue_involving(&party("russia")).count(), 0);
     let thread: Vec<_> = line

@@ -691,6 +691,8 @@ async fn an_unanswered_warning_is_overdue_then_escalates_to_the_command_on_both_
         assert_eq!(o["message"]["id"], "coalition-1", "{party}: {p}");
         assert_eq!(o["overdue_unix_ms"], T0_MS + 120_000);
         assert_eq!(o["holder"], RUSSIA_COMMAND);
+        // The command has its own deadline, one step after the escalation.
+        assert_eq!(o["holder_deadline_unix_ms"], T0_MS + 240_000);
         assert_eq!(o["level"], 1);
         assert_eq!(
             o["escalations"],
@@ -711,6 +713,17 @@ async fn an_unanswered_warning_is_overdue_then_escalates_to_the_command_on_both_
     assert_eq!(
         (v["late"].as_bool(), v["escalations"].as_u64()),
         (Some(true), Some(1))
+    );
+    let (_, m) = h
+        .call("GET", "/v1/line/messages/coalition-1", "", "coalition")
+        .await;
+    assert_eq!(
+        (
+            m["holder"].is_null(),
+            m["holder_deadline_unix_ms"].is_null()
+        ),
+        (true, true),
+        "acknowledged: nobody holds it any more: {m}"
     );
     h.cycle_at(T0_MS + 400_000).await;
     assert_eq!(

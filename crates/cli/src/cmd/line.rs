@@ -1535,6 +1535,21 @@ fn view_text(v: &deconflict_service::line::LineMessageView, now_ms: i64, o: UtcO
         && let Some(h) = &v.holder
     {
         out.push_str(&format!("    with {h} (escalation level {})", v.level));
+        if let Some(d) = v.holder_deadline_unix_ms {
+            if d > now_ms {
+                out.push_str(&format!(
+                    ", to acknowledge by {} ({} left)",
+                    format_time(d, o),
+                    format_span(d - now_ms)
+                ));
+            } else {
+                out.push_str(&format!(
+                    ", whose deadline {} passed {} ago",
+                    format_time(d, o),
+                    format_span(now_ms - d)
+                ));
+            }
+        }
         for e in &v.escalations {
             out.push_str(&format!(
                 "; escalated to {} at {}",
@@ -2184,6 +2199,7 @@ mod tests {
             deadline_unix_ms: Some(NOW + 120_000),
             acknowledged: None,
             holder: Some("Дежурный офицер".into()),
+            holder_deadline_unix_ms: Some(NOW + 120_000),
             level: 0,
             escalations: Vec::new(),
             overdue_unix_ms: None,
@@ -2195,6 +2211,7 @@ mod tests {
         let fresh = strike_view();
         let mut late = strike_view();
         late.holder = Some("Russian Federation command".into());
+        late.holder_deadline_unix_ms = Some(NOW + 240_000);
         late.level = 1;
         late.overdue_unix_ms = Some(NOW + 120_000);
         late.escalations = vec![deconflict_service::line::EscalationView {
@@ -2213,11 +2230,11 @@ mod tests {
              Awaiting the other party's acknowledgement: 1\n\
              \x20 coalition-sw-1  strike_warning from coalition to russia, subject general:coalition-sw-1\n\
              \x20   sent 2017-04-12 09:40:00Z; deadline 2017-04-12 09:42:00Z, passed 10 s ago\n\
-             \x20   with Дежурный офицер (escalation level 0)\n\
+             \x20   with Дежурный офицер (escalation level 0), whose deadline 2017-04-12 09:42:00Z passed 10 s ago\n\
              Overdue (either side): 1\n\
              \x20 coalition-sw-1  strike_warning from coalition to russia, subject general:coalition-sw-1\n\
              \x20   sent 2017-04-12 09:40:00Z; OVERDUE since 2017-04-12 09:42:00Z, 10 s ago\n\
-             \x20   with Russian Federation command (escalation level 1); escalated to Russian Federation command at 2017-04-12 09:42:00Z\n"
+             \x20   with Russian Federation command (escalation level 1), to acknowledge by 2017-04-12 09:44:00Z (1 min 50 s left); escalated to Russian Federation command at 2017-04-12 09:42:00Z\n"
         );
         let mut acked = strike_view();
         acked.acknowledged = Some(deconflict_service::line::AckView {

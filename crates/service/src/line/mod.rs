@@ -354,6 +354,11 @@ pub(crate) fn view(t: &Tracked) -> LineMessageView {
         } else {
             None
         },
+        holder_deadline_unix_ms: if t.is_pending() {
+            t.holder_deadline_at().map(Timestamp::unix_ms)
+        } else {
+            None
+        },
         level: t.level(),
         escalations: t
             .escalations()

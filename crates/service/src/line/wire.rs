@@ -93,6 +93,10 @@ pub struct LineMessageView {
     pub acknowledged: Option<AckView>,
     /// The officer of the recipient now responsible, while unacknowledged.
     pub holder: Option<String>,
+    /// When the current holder must have acknowledged: the first deadline, then after each
+    /// escalation the new holder's own; absent once acknowledged or unanswered.
+    #[serde(default)]
+    pub holder_deadline_unix_ms: Option<i64>,
     /// 0 = the first contact; each escalation adds one.
     pub level: u32,
     pub escalations: Vec<EscalationView>,
