@@ -362,12 +362,13 @@ fn verify_checks_each_partys_signature_over_the_agreement_in_the_record() {
     let data = signed_data_dir(root);
     let agreement_path = data.join("agreement.toml");
     let loaded = datadir::load_agreement(&agreement_path).unwrap();
-    let verify = |dir: &Path, name: &str| {
-        let log =
-            ServiceLog::open(&DataDir::new(dir), &loaded.terms, &loaded.signed_by, 0).unwrap();
+    // A record written by a service holding `terms`, exported and verified against the
+    // agreement file.
+    let verify = |terms: &deconflict_service::Terms, dir: &Path| {
+        let log = ServiceLog::open(&DataDir::new(dir), terms, &loaded.signed_by, 0).unwrap();
         let key = log.public_key_hex();
         drop(log);
-        let export = root.join(name);
+        let export = dir.join("log.export");
         ok(&[
             "log",
             "export",
@@ -385,7 +386,7 @@ fn verify_checks_each_partys_signature_over_the_agreement_in_the_record() {
             &key,
         ])
     };
-    let good = verify(&data, "good.export");
+    let good = verify(&loaded.terms, &data);
     assert!(good.status.success(), "{}", text(&good));
     assert!(
         String::from_utf8_lossy(&good.stdout).contains("agreement events: 3"),
@@ -413,34 +414,12 @@ fn verify_checks_each_partys_signature_over_the_agreement_in_the_record() {
         .cloned()
         .collect();
     sigs.insert(0, wrong);
-    let forged_terms = loaded.terms.clone().with_signatures(sigs);
-    let forged_dir = root.join("forged");
-    let log = ServiceLog::open(
-        &DataDir::new(&forged_dir),
-        &forged_terms,
-        &loaded.signed_by,
-        0,
-    )
-    .unwrap();
-    let key = log.public_key_hex();
-    drop(log);
-    let export = root.join("forged.export");
-    ok(&[
-        "log",
-        "export",
-        "--data-dir",
-        s(&forged_dir.join("ledger")),
-        "--out",
-        s(&export),
-    ]);
-    let err = failed(&[
-        "verify",
-        s(&export),
-        "--agreement",
-        s(&agreement_path),
-        "--log-key",
-        &key,
-    ]);
+    let forged = verify(
+        &loaded.terms.clone().with_signatures(sigs),
+        &root.join("forged"),
+    );
+    assert_eq!(forged.status.code(), Some(1), "{}", text(&forged));
+    let err = String::from_utf8_lossy(&forged.stderr);
     assert!(
         err.contains("verification FAILED at entry 0 (line 3)")
             && err.contains("signature event of coalition")

@@ -512,27 +512,36 @@ pub fn check_request(
             party: st.party().clone(),
         }));
     }
-    if req.entry_time_ms.abs_diff(now_ms) > ENTRY_CLOCK_SKEW_MS_MAX.unsigned_abs() {
-        return Err(ApiError::invalid(
-            "entry_time_ms",
-            format!(
-                "{} ms is more than {ENTRY_CLOCK_SKEW_MS_MAX} ms from the service's clock ({now_ms} ms)",
-                req.entry_time_ms
-            ),
-        ));
-    }
-    let time_ms = u64::try_from(req.entry_time_ms)
-        .map_err(|_| ApiError::invalid("entry_time_ms", "must not be negative"))?;
+    let time_ms = entry_time(req.entry_time_ms, now_ms)?;
     let entry = statement_entry(st, time_ms).map_err(|e| ApiError::internal(e.to_string()))?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(party.public_key().as_bytes())
         .map_err(|e| ApiError::internal(format!("{}'s key: {e}", st.party())))?;
-    let entry = signed_statement_entry(entry, &req.entry_signature, &key).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "entry_signature_invalid",
-            e.to_string(),
-        )
-        .with_field("entry_signature")
-    })?;
+    let entry = signed_statement_entry(entry, &req.entry_signature, &key)
+        .map_err(entry_signature_refused)?;
     Ok((signed, entry))
+}
+
+/// An author's `entry_time_ms` (its own clock), accepted within [`ENTRY_CLOCK_SKEW_MS_MAX`] of
+/// the service's and not negative.
+pub(crate) fn entry_time(time_ms: i64, now_ms: i64) -> Result<u64, ApiError> {
+    if time_ms.abs_diff(now_ms) > ENTRY_CLOCK_SKEW_MS_MAX.unsigned_abs() {
+        return Err(ApiError::invalid(
+            "entry_time_ms",
+            format!(
+                "{time_ms} ms is more than {ENTRY_CLOCK_SKEW_MS_MAX} ms from the service's clock \
+                 ({now_ms} ms)"
+            ),
+        ));
+    }
+    u64::try_from(time_ms).map_err(|_| ApiError::invalid("entry_time_ms", "must not be negative"))
+}
+
+/// The refusal of an author's `entry_signature` that is malformed or does not verify.
+pub(crate) fn entry_signature_refused(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "entry_signature_invalid",
+        e.to_string(),
+    )
+    .with_field("entry_signature")
 }

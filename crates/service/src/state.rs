@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use crate::auth::NonceCache;
 use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::lifecycle::{Desk, ENTRY_CLOCK_SKEW_MS_MAX};
+use crate::lifecycle::Desk;
 use crate::metrics::Metrics;
 use crate::notification_entry::EntryIn;
 use crate::terms::{Lifecycle, Status, Terms};
@@ -989,18 +989,7 @@ impl State {
             }
             other => ApiError::invalid("notification", other.to_string()),
         };
-        if entry.time_ms.abs_diff(now_ms) > ENTRY_CLOCK_SKEW_MS_MAX.unsigned_abs() {
-            return Err(ApiError::invalid(
-                "entry_time_ms",
-                format!(
-                    "{} ms is more than {ENTRY_CLOCK_SKEW_MS_MAX} ms from the service's clock \
-                     ({now_ms} ms)",
-                    entry.time_ms
-                ),
-            ));
-        }
-        let time_ms = u64::try_from(entry.time_ms)
-            .map_err(|_| ApiError::invalid("entry_time_ms", "must not be negative"))?;
+        let time_ms = crate::lifecycle::entry_time(entry.time_ms, now_ms)?;
         let party = self
             .terms
             .party(&record.party)
@@ -1026,14 +1015,7 @@ impl State {
             ),
         };
         let signed = crate::line::ledger::signed_entry(unsigned, &entry.signature, &party.key)
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "entry_signature_invalid",
-                    e.to_string(),
-                )
-                .with_field("entry_signature")
-            })?;
+            .map_err(crate::lifecycle::entry_signature_refused)?;
         Ok((signed, openings))
     }
 

@@ -29,16 +29,7 @@ struct Fixture {
 /// A harness with the shared record attached (two signatures and "in force" already in it).
 fn fixture() -> Fixture {
     let h = harness();
-    let dir = tempfile::tempdir().unwrap();
-    let data = deconflict_service::datadir::DataDir::new(dir.path());
-    let log = deconflict_service::record::ServiceLog::open(
-        &data,
-        &h.state.terms,
-        &["coalition".to_string(), "russia".to_string()],
-        T0_MS,
-    )
-    .unwrap();
-    assert!(h.state.attach_log(std::sync::Arc::new(log)));
+    let dir = attach_log(&h);
     Fixture { h, _dir: dir }
 }
 

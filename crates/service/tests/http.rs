@@ -682,16 +682,7 @@ async fn a_tampered_stored_history_is_refused_at_start_naming_the_version() {
 async fn lifecycle_entries_in_the_record_are_the_parties_own() {
     use deconflict_ledger::{AgreementEventKind, EntryBody};
     let h = harness();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = deconflict_service::datadir::DataDir::new(tmp.path());
-    let log = deconflict_service::record::ServiceLog::open(
-        &dir,
-        &h.state.terms,
-        &["coalition".to_string(), "russia".to_string()],
-        T0_MS,
-    )
-    .unwrap();
-    assert!(h.state.attach_log(std::sync::Arc::new(log)));
+    let _record = attach_log(&h);
     let log = h.state.log().unwrap().clone();
     let size = || log.journal().latest_tree_head().tree_head().size();
     let start = size();
@@ -1861,16 +1852,7 @@ async fn bad_input_names_the_field_and_changes_nothing() {
 async fn the_record_holds_each_accepted_write_with_undisclosed_fields_committed() {
     use deconflict_ledger::{EntryBody, FieldValue, Opening, TreeHeadUpdate};
     let h = harness();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = deconflict_service::datadir::DataDir::new(tmp.path());
-    let log = deconflict_service::record::ServiceLog::open(
-        &dir,
-        &h.state.terms,
-        &["coalition".to_string(), "russia".to_string()],
-        T0_MS,
-    )
-    .unwrap();
-    assert!(h.state.attach_log(std::sync::Arc::new(log)));
+    let tmp = attach_log(&h);
     let (s, v) = h
         .call(
             "POST",
@@ -2019,17 +2001,8 @@ fn damaged_statement_bodies_are_refused_and_change_nothing() {
 async fn notification_entries_are_signed_by_their_party_and_checked() {
     use deconflict_ledger::{EntryBody, FieldValue, Salt};
     let h = harness();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = deconflict_service::datadir::DataDir::new(tmp.path());
-    let log = deconflict_service::record::ServiceLog::open(
-        &dir,
-        &h.state.terms,
-        &["coalition".to_string(), "russia".to_string()],
-        T0_MS,
-    )
-    .unwrap();
-    let service_key = log.public_key_hex();
-    assert!(h.state.attach_log(std::sync::Arc::new(log)));
+    let _record = attach_log(&h);
+    let service_key = h.state.log().unwrap().public_key_hex();
     let size = || {
         h.state
             .log()

@@ -298,6 +298,22 @@ pub fn authored_at(party: &str, id: &str, body: &serde_json::Value, time_ms: i64
     body.to_string()
 }
 
+/// Attaches the shared record to `h`'s service, in a fresh directory (kept alive by the
+/// returned guard): it starts with both signatures over the agreement and "in force".
+pub fn attach_log(h: &Harness) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let data = deconflict_service::datadir::DataDir::new(dir.path());
+    let log = deconflict_service::record::ServiceLog::open(
+        &data,
+        &h.state.terms,
+        &["coalition".to_string(), "russia".to_string()],
+        T0_MS,
+    )
+    .unwrap();
+    assert!(h.state.attach_log(Arc::new(log)));
+    dir
+}
+
 /// [`authored_at`] at [`T0_MS`], for a create (`id` from the body).
 pub fn authored(party: &str, body: &serde_json::Value) -> String {
     let id = body["id"]
