@@ -428,3 +428,125 @@ fn evidence_files(dir: &Path) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// A service whose copy of the agreement lists another key for Russia (its operator's) can
+/// append "Russia's" countersignatures that its log accepts. A coalition follower that checks
+/// them against its own copy of the agreement (`--agreement`) refuses the first one it is shown,
+/// keeping it as evidence; without `--agreement` it only notes that it did not check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_countersignature_the_party_never_made_is_caught_with_the_agreement() {
+    let tmp = TempDir::new("log-follow-forged");
+    let genuine = tmp.0.join("genuine");
+    let demo = Command::new(BIN)
+        .args(["demo", "--data-dir"])
+        .arg(&genuine)
+        .output()
+        .unwrap();
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let run = |args: &[&std::ffi::OsStr]| {
+        let o = Command::new(BIN).args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        stdout(&o)
+    };
+    // The operator's data directory: the coalition's real key, a key of its own as "russia".
+    let served = tmp.0.join("served");
+    std::fs::create_dir_all(served.join("keys")).unwrap();
+    for ext in ["key", "pub"] {
+        std::fs::copy(
+            genuine.join(format!("keys/coalition.{ext}")),
+            served.join(format!("keys/coalition.{ext}")),
+        )
+        .unwrap();
+    }
+    let impostor = run(&[
+        "keygen".as_ref(),
+        "--out".as_ref(),
+        served.join("keys/russia").as_os_str(),
+    ]);
+    let real = std::fs::read_to_string(genuine.join("keys/russia.pub")).unwrap();
+    let toml = std::fs::read_to_string(genuine.join("agreement.toml")).unwrap();
+    assert_eq!(
+        toml.matches(real.trim()).count(),
+        1,
+        "russia's key in the agreement"
+    );
+    let agreement = served.join("agreement.toml");
+    std::fs::write(&agreement, toml.replace(real.trim(), impostor.trim())).unwrap();
+    for party in ["coalition", "russia"] {
+        run(&[
+            "agreement".as_ref(),
+            "sign".as_ref(),
+            "--key".as_ref(),
+            served.join(format!("keys/{party}.key")).as_os_str(),
+            agreement.as_os_str(),
+        ]);
+    }
+    let (_server, base) = serve(&served);
+
+    // "Russia" follows and countersigns; the coalition follows with its own agreement.
+    let o = follow(
+        &base,
+        &served,
+        "russia",
+        &tmp.0.join("russia-log.json"),
+        &["--trust-on-first-use"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let unchecked_state = tmp.0.join("unchecked.json");
+    let o = follow(
+        &base,
+        &served,
+        "coalition",
+        &unchecked_state,
+        &["--trust-on-first-use"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("russia's countersignature")
+            && stdout(&o).contains("not checked: no --agreement"),
+        "{}",
+        stdout(&o)
+    );
+    let state = tmp.0.join("coalition-log.json");
+    let own_copy = genuine.join("agreement.toml");
+    let o = follow(
+        &base,
+        &served,
+        "coalition",
+        &state,
+        &[
+            "--trust-on-first-use",
+            "--agreement",
+            own_copy.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("FORGED COUNTERSIGNATURE")
+            && stderr(&o).contains("countersignature by russia"),
+        "{}",
+        stderr(&o)
+    );
+    let kept = evidence_files(&tmp.0);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let evidence = std::fs::read_to_string(&kept[0]).unwrap();
+    assert!(
+        evidence.contains("\"check\": \"forged countersignature\"")
+            && evidence.contains("\"author\":\"russia\""),
+        "{evidence}"
+    );
+    // With the operator's copy (which lists its key as Russia's), it would pass: the check is
+    // only as good as the party's own copy of the agreement, which is the point.
+    let o = follow(
+        &base,
+        &served,
+        "coalition",
+        &tmp.0.join("trusting.json"),
+        &[
+            "--trust-on-first-use",
+            "--agreement",
+            agreement.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -176,6 +176,29 @@ pub struct FollowArgs {
     /// a failed check stops).
     #[arg(long, value_name = "SECONDS")]
     watch: Option<u64>,
+    /// The agreement the party signed (TOML): the other parties' countersignatures the log
+    /// shows are then checked with their keys from it, not with the keys the service reports.
+    #[arg(long, value_name = "FILE")]
+    agreement: Option<PathBuf>,
+}
+
+/// The parties' keys from the agreement file given to `follow`.
+type PartyKeys = KeyRing;
+
+/// An agreement file (TOML), parsed and validated, and its parties' keys.
+fn agreement_keys(path: &Path) -> anyhow::Result<(deconflict_agreement::Agreement, KeyRing)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    let agreement = deconflict_agreement::parse_toml(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut ring = KeyRing::new();
+    for p in agreement.parties() {
+        let id = KeyId::new(p.id().as_str())
+            .with_context(|| format!("{}: party id {}", path.display(), p.id().as_str()))?;
+        let key = VerifyingKey::from_bytes(p.public_key().as_bytes())
+            .with_context(|| format!("{}: key of {}", path.display(), p.id().as_str()))?;
+        ring.insert(id, key)?;
+    }
+    Ok((agreement, ring))
 }
 
 /// Most new entries read to decide whether a head covers anything but countersignatures.
@@ -197,11 +220,15 @@ fn service_err(
 
 fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
     let _lock = lock_state(&a.state)?;
+    let keys = match &a.agreement {
+        Some(p) => Some(agreement_keys(p).context("--agreement")?.1),
+        None => None,
+    };
     let client = a.connect.client()?;
     let rt = crate::cmd::connect::runtime()?;
     rt.block_on(async {
         loop {
-            match follow_round(&a, &client).await {
+            match follow_round(&a, &client, keys.as_ref()).await {
                 Ok(()) => {}
                 Err(FollowFailure::Check(e)) => return Err(e),
                 Err(FollowFailure::Service(e)) if a.watch.is_none() => return Err(e),
@@ -319,6 +346,7 @@ async fn follow_monitor(
 async fn follow_round(
     a: &FollowArgs,
     client: &deconflict_service::client::PartyClient,
+    keys: Option<&PartyKeys>,
 ) -> Result<(), FollowFailure> {
     let check = |e: anyhow::Error| FollowFailure::Check(e);
     let mut monitor = follow_monitor(a, client).await?;
@@ -389,7 +417,7 @@ async fn follow_round(
     write_atomically(&a.state, &monitor.to_json()).map_err(check)?;
     println!("saved    {}", a.state.display());
 
-    gossip(a, client, &update.tree_head, &old).await?;
+    gossip(a, client, keys, &update.tree_head, &old).await?;
 
     // A head that covers nothing new but countersignatures is not countersigned again; otherwise
     // two parties following each other's countersignatures would grow the log forever.
@@ -439,9 +467,14 @@ const GOSSIP_COSIGNATURES_MAX: usize = 16;
 /// consistent with the head just verified. A log that showed another party a different tree (a
 /// split view) cannot pass this with that party's countersignature in the log; the signed
 /// countersignature and this party's signed head are then kept as evidence.
+///
+/// With `--agreement`, each of those countersignatures must also verify with its party's key
+/// from the agreement: a log that shows a countersignature the party never made (to make a
+/// split view look confirmed) is caught, and the entry kept as evidence.
 async fn gossip(
     a: &FollowArgs,
     client: &deconflict_service::client::PartyClient,
+    keys: Option<&PartyKeys>,
     ours: &SignedTreeHead,
     old: &Option<SignedTreeHead>,
 ) -> Result<(), FollowFailure> {
@@ -460,6 +493,20 @@ async fn gossip(
             continue;
         }
         let (n, root) = (tree_head.size(), *tree_head.root());
+        if let Some(keys) = keys {
+            let genuine = keys.get(party).is_some_and(|k| entry.verify(k).is_ok());
+            if !genuine {
+                let path =
+                    write_cosignature_evidence(&a.state, "forged countersignature", ours, &entry)
+                        .map_err(|e| FollowFailure::Check(e.context("writing the evidence")))?;
+                return Err(FollowFailure::Check(anyhow::anyhow!(
+                    "FORGED COUNTERSIGNATURE: the log shows a countersignature by {party} of size \
+                     {n} (entry {index}) that does not verify with {party}'s key from the \
+                     agreement; the entry and this party's signed head are kept in {}",
+                    path.display()
+                )));
+            }
+        }
         let proof = if n < mine.size() {
             client
                 .log_consistency(n, mine.size())
@@ -474,7 +521,7 @@ async fn gossip(
         };
         let consistent = deconflict_ledger::in_history(tree_head, mine, &proof);
         if !consistent {
-            let path = write_split_view_evidence(&a.state, ours, &entry)
+            let path = write_cosignature_evidence(&a.state, "split view", ours, &entry)
                 .map_err(|e| FollowFailure::Check(e.context("writing the evidence")))?;
             return Err(FollowFailure::Check(anyhow::anyhow!(
                 "SPLIT VIEW: {party} countersigned a head of size {n} with root {root} (entry {index}), \
@@ -485,20 +532,27 @@ async fn gossip(
             )));
         }
         println!(
-            "gossip   {party}'s countersignature of size {n} (entry {index}) is consistent with this view"
+            "gossip   {party}'s countersignature of size {n} (entry {index}) is consistent with this view{}",
+            if keys.is_some() {
+                "; its signature verifies with the agreement's key"
+            } else {
+                " (its signature not checked: no --agreement)"
+            }
         );
     }
     Ok(())
 }
 
-fn write_split_view_evidence(
+fn write_cosignature_evidence(
     state: &Path,
+    check: &str,
     ours: &SignedTreeHead,
     theirs: &SignedEntry,
 ) -> anyhow::Result<PathBuf> {
     let path = evidence_path(state);
     let text = format!(
-        "{{\n  \"check\": \"split view\",\n  \"our_tree_head\": {},\n  \"their_cosignature\": {}\n}}\n",
+        "{{\n  \"check\": {},\n  \"our_tree_head\": {},\n  \"their_cosignature\": {}\n}}\n",
+        json_string(check),
         String::from_utf8_lossy(ours.as_bytes()),
         String::from_utf8_lossy(theirs.as_bytes())
     );
@@ -663,16 +717,7 @@ fn pinned_keys(
             )
         })?
     } else {
-        let agreement = deconflict_agreement::parse_toml(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut ring = KeyRing::new();
-        for p in agreement.parties() {
-            let id = KeyId::new(p.id().as_str())
-                .with_context(|| format!("{}: party id {}", path.display(), p.id().as_str()))?;
-            let key = VerifyingKey::from_bytes(p.public_key().as_bytes())
-                .with_context(|| format!("{}: key of {}", path.display(), p.id().as_str()))?;
-            ring.insert(id, key)?;
-        }
+        let (agreement, ring) = agreement_keys(path)?;
         parsed = Some(agreement);
         ring
     };
