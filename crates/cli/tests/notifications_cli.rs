@@ -140,6 +140,9 @@ fn a_duty_officer_notifies_updates_and_withdraws_from_the_command_line() {
     }
     let o = cmd("show", &russia, &["r-y"]);
     assert_eq!(o.status.code(), Some(1), "r-y was never sent: {}", out(&o));
+    let o = cmd("show", &russia, &["r/y"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("ID: may contain only"), "{}", err(&o));
 
     // A stale revision: refused by the service, exit 1, its code shown.
     let mut update: Vec<&str> = vec!["--revision", "2", "--agreement", s(&agreement), "r-x"];

@@ -46,7 +46,9 @@ pub const WINDOW_S_MAX: i64 = 7 * 86_400;
 /// Most callsigns in one notification.
 pub const CALLSIGNS_MAX: usize = 64;
 
-fn check_id(field: &str, s: &str) -> Result<(), ApiError> {
+/// Checks an id (track, notification): 1 to [`ID_BYTES_MAX`] bytes of ASCII letters, digits and
+/// `- _ . :`; the error names `field`.
+pub fn check_id(field: &str, s: &str) -> Result<(), ApiError> {
     if s.is_empty() || s.len() > ID_BYTES_MAX {
         return Err(ApiError::invalid(
             field,

@@ -329,9 +329,7 @@ fn write(w: Box<WriteArgs>, revision: Option<u64>) -> Result<(), Failure> {
     let (c, rt) = client(&w.connect)?;
     let now = c.clock().now_ms();
     let n = w.notification(now)?;
-    if w.id.is_empty() {
-        return Err(Failure::usage("ID", "must not be empty"));
-    }
+    check_id(&w.id)?;
     let entry_revision = revision.map_or(1, |r| r.saturating_add(1));
     let signed = sign_notification(
         &w.connect.party,
@@ -343,6 +341,12 @@ fn write(w: Box<WriteArgs>, revision: Option<u64>) -> Result<(), Failure> {
         c.signing_key(),
     )
     .map_err(|e| Failure::usage("the record entry", e))?;
+    // The openings are made durable first: if the request then fails they open nothing (and
+    // `log open` says so); if it succeeds they are already kept. The salts are derived from the
+    // key, so a retried create (answered from the store) has the openings of the entry recorded.
+    if let Some(path) = &w.keep_openings {
+        keep_openings(path, &signed.openings).map_err(|e| Failure::usage("--keep-openings", e))?;
+    }
     let answer: NotificationAccepted = rt.block_on(async {
         match revision {
             None => {
@@ -368,16 +372,6 @@ fn write(w: Box<WriteArgs>, revision: Option<u64>) -> Result<(), Failure> {
             }
         }
     })?;
-    // The salts are derived from the key, so a retried create (answered from the store) has
-    // the same openings as the attempt the record holds.
-    if let Some(path) = &w.keep_openings {
-        keep_openings(path, &signed.openings).map_err(|e| {
-            Failure::usage(
-                "--keep-openings",
-                format!("{e:#} (the notification was accepted)"),
-            )
-        })?;
-    }
     let stored = &answer.notification;
     println!(
         "notification {} revision {} {} ({}), recorded at {}",
@@ -435,7 +429,13 @@ fn keep_openings(path: &Path, openings: &[deconflict_ledger::Opening]) -> anyhow
         .with_context(|| format!("{}", path.display()))
 }
 
+/// The id as the service will check it, before it goes into a path.
+fn check_id(id: &str) -> Result<(), Failure> {
+    deconflict_service::wire::check_id("ID", id).map_err(|e| Failure::usage("ID", e.body.message))
+}
+
 fn withdraw(connect: &ConnectArgs, id: &str, revision: u64) -> Result<(), Failure> {
+    check_id(id)?;
     if revision == 0 {
         return Err(Failure::usage("--revision", "revisions start at 1"));
     }
@@ -505,6 +505,7 @@ fn list(connect: &ConnectArgs, json: bool) -> Result<(), Failure> {
 }
 
 fn show(connect: &ConnectArgs, id: &str) -> Result<(), Failure> {
+    check_id(id)?;
     let (c, rt) = client(connect)?;
     let n: NotificationView =
         rt.block_on(c.call::<(), _>("GET", &format!("/v1/notifications/{id}"), None))?;
