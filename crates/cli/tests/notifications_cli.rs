@@ -185,6 +185,22 @@ fn a_duty_officer_notifies_updates_and_withdraws_from_the_command_line() {
         .status
         .success()
     );
+    let log_key = std::fs::read_to_string(data.join("keys/service.pub")).unwrap();
+    let o = run(&[
+        "verify",
+        s(&export),
+        "--agreement",
+        s(&agreement),
+        "--log-key",
+        log_key.trim().trim_start_matches("ed25519:"),
+    ]);
+    assert!(o.status.success(), "{}", err(&o));
+    // The demo's four, then create, create, update and withdrawal here: each by a party.
+    assert!(
+        out(&o).contains("notifications and withdrawals: 8, each by a party"),
+        "{}",
+        out(&o)
+    );
     let text = std::fs::read_to_string(&export).unwrap();
     let ours: Vec<&str> = text
         .lines()

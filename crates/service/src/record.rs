@@ -420,7 +420,7 @@ fn hex(bytes: &[u8]) -> String {
 /// The reason of a `signed` agreement event: `signed by <party>: ed25519-sig:<128 hex>`, the
 /// party's own detached signature over the agreement's canonical bytes. The entry is the
 /// service's (it saw the signature), but the proof of consent in it is the party's, and
-/// `deconflict verify --agreement` checks it ([`check_agreement_event`]).
+/// `deconflict verify --agreement` checks it ([`check_against_agreement`]).
 fn signed_reason(party: &str, signature_text: &str) -> String {
     format!("{SIGNED_BY}{party}: {signature_text}")
 }
@@ -441,20 +441,35 @@ fn signed_reason_of(terms: &Terms, party: &str) -> Result<String, RecordError> {
 /// Checks one entry of the record against the agreement it is about (what `deconflict verify
 /// --agreement` adds to the log's own checks): every agreement event names this agreement (its
 /// id and digest), and every `signed` event carries the named party's valid signature over
-/// it. Other entries pass. The error says what is wrong.
-pub fn check_agreement_event(
+/// it; a notification or a withdrawal is authored by a party to the agreement, and a
+/// notification's `party` field names its author. Other entries pass. The error says what is
+/// wrong.
+pub fn check_against_agreement(
     entry: &Entry,
     agreement: &deconflict_agreement::Agreement,
 ) -> Result<(), String> {
-    let EntryBody::AgreementEvent {
-        agreement_id,
-        digest,
-        event,
-        reason,
-        ..
-    } = entry.body()
-    else {
-        return Ok(());
+    let (agreement_id, digest, event, reason) = match entry.body() {
+        EntryBody::AgreementEvent {
+            agreement_id,
+            digest,
+            event,
+            reason,
+            ..
+        } => (agreement_id, digest, event, reason),
+        EntryBody::Notification { fields, .. } => {
+            let author = entry.author().as_str();
+            notifying_party(author, agreement)?;
+            return match fields.get("party") {
+                Some(FieldValue::Text(p)) if p.as_str() == author => Ok(()),
+                other => Err(format!(
+                    "a notification authored by {author} names another party: {other:?}"
+                )),
+            };
+        }
+        EntryBody::NotificationWithdrawal { .. } => {
+            return notifying_party(entry.author().as_str(), agreement);
+        }
+        _ => return Ok(()),
     };
     let id = agreement.id();
     if agreement_id.as_str() != id.to_text() || digest.0 != *id.as_bytes() {
@@ -490,6 +505,23 @@ pub fn check_agreement_event(
         ));
     }
     Ok(())
+}
+
+/// A notification or its withdrawal is authored by a party to the agreement.
+fn notifying_party(
+    author: &str,
+    agreement: &deconflict_agreement::Agreement,
+) -> Result<(), String> {
+    let is_party = deconflict_agreement::PartyId::new(author)
+        .ok()
+        .is_some_and(|p| agreement.party(&p).is_some());
+    if is_party {
+        Ok(())
+    } else {
+        Err(format!(
+            "a notification authored by {author}, who is not a party to the agreement"
+        ))
+    }
 }
 
 /// A text field value; texts longer than the ledger allows are replaced by their SHA-256.
@@ -613,12 +645,12 @@ mod tests {
     }
 
     #[test]
-    fn a_signature_event_must_carry_the_partys_signature_over_this_agreement() {
+    fn entries_about_the_agreement_are_checked_against_it() {
         let (a, key) = agreement();
         let coalition = PartyId::new("coalition").unwrap();
         let sig = AgreementSignature::sign(&a, &coalition, &key).unwrap();
         let reason = signed_reason("coalition", &sig.signature().to_text());
-        let check = |e: Entry| check_agreement_event(&e, &a);
+        let check = |e: Entry| check_against_agreement(&e, &a);
         check(event(&a, AgreementEventKind::Signed, Some(&reason))).unwrap();
         check(event(&a, AgreementEventKind::InForce, None)).unwrap();
         // Another party claimed for the same signature, an unknown party, no signature.
@@ -648,16 +680,44 @@ mod tests {
         .unwrap();
         let e = check(event(&other, AgreementEventKind::InForce, None)).unwrap_err();
         assert!(e.contains("not this agreement"), "{e}");
-        // Entries that are not agreement events pass.
-        let n = Entry::new(
-            KeyId::new("coalition").unwrap(),
-            0,
-            EntryBody::NotificationWithdrawal {
+        // A notification or withdrawal is a party's, and a notification names its author.
+        let notification = |author: &str, party: &str| {
+            let fields = Fields::new()
+                .with("party", FieldValue::text(party).unwrap())
+                .unwrap();
+            let body = EntryBody::Notification {
+                fields,
+                notification_id: text("n-1"),
+            };
+            Entry::new(KeyId::new(author).unwrap(), 0, body).unwrap()
+        };
+        let withdrawal = |author: &str| {
+            let body = EntryBody::NotificationWithdrawal {
                 notification_id: text("n-1"),
                 reason: None,
+            };
+            Entry::new(KeyId::new(author).unwrap(), 0, body).unwrap()
+        };
+        check(notification("coalition", "coalition")).unwrap();
+        check(withdrawal("russia")).unwrap();
+        for (e, says) in [
+            (notification("coalition", "russia"), "names another party"),
+            (notification("service", "service"), "not a party"),
+            (withdrawal("nobody"), "not a party"),
+        ] {
+            let err = check(e).unwrap_err();
+            assert!(err.contains(says), "{err}");
+        }
+        // Other entries pass.
+        let ack = Entry::new(
+            KeyId::new("service").unwrap(),
+            0,
+            EntryBody::Acknowledgement {
+                acknowledges: text("m-1"),
+                fields: Fields::new(),
             },
         )
         .unwrap();
-        check(n).unwrap();
+        check(ack).unwrap();
     }
 }

@@ -129,7 +129,8 @@ fn a_signature_added_later_is_logged_in_the_record_that_began_before() {
             .map(|e| match e.entry().body() {
                 EntryBody::AgreementEvent { event, reason, .. } => (
                     *event,
-                    match deconflict_service::record::check_agreement_event(e.entry(), &agreement) {
+                    match deconflict_service::record::check_against_agreement(e.entry(), &agreement)
+                    {
                         Ok(()) => reason
                             .as_ref()
                             .and_then(|r| r.as_str().split(": ").next())

@@ -746,18 +746,20 @@ fn pinned_keys(
     Ok((Some(ring), parsed))
 }
 
-/// The agreement events of a verified export checked against `agreement`
-/// (`deconflict_service::record::check_agreement_event`): returns how many there are, or the
-/// first that fails with its entry index and line.
-fn check_agreement_events(
+/// The entries of a verified export that are about the agreement — agreement events,
+/// notifications and withdrawals — checked against it
+/// (`deconflict_service::record::check_against_agreement`): how many of each kind there are, or
+/// the first that fails with its entry index and line.
+fn check_export_against_agreement(
     path: &Path,
     agreement: &deconflict_agreement::Agreement,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, u64)> {
     use std::io::BufRead;
     let f = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
     let mut r = std::io::BufReader::with_capacity(1 << 20, f);
     let mut line = Vec::new();
-    let (mut line_no, mut index, mut checked) = (0u64, 0u64, 0u64);
+    let (mut line_no, mut index) = (0u64, 0u64);
+    let (mut events, mut notifications) = (0u64, 0u64);
     loop {
         line.clear();
         if r.read_until(b'\n', &mut line)
@@ -772,8 +774,11 @@ fn check_agreement_events(
         }
         let i = index;
         index += 1;
-        // Cheap filter: only agreement events need parsing again.
-        if !line.windows(17).any(|w| w == br#""agreement_event""#) {
+        // Cheap filter on the canonical form (keys sorted, so the body's kind follows "body"):
+        // only these kinds need parsing again.
+        let about = |kind: &[u8]| line.windows(kind.len()).any(|w| w == kind);
+        let is_event = about(br#""body":{"agreement_event""#);
+        if !is_event && !about(br#""body":{"notification"#) {
             continue;
         }
         if line.last() == Some(&b'\n') {
@@ -781,11 +786,15 @@ fn check_agreement_events(
         }
         let entry = deconflict_ledger::SignedEntry::from_bytes(&line)
             .map_err(|e| anyhow::anyhow!("entry {i} (line {line_no}): {e}"))?;
-        deconflict_service::record::check_agreement_event(entry.entry(), agreement)
+        deconflict_service::record::check_against_agreement(entry.entry(), agreement)
             .map_err(|e| anyhow::anyhow!("entry {i} (line {line_no}): {e}"))?;
-        checked += 1;
+        if is_event {
+            events += 1;
+        } else {
+            notifications += 1;
+        }
     }
-    Ok(checked)
+    Ok((events, notifications))
 }
 
 fn first_line(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -847,9 +856,9 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             if let Some(agreement) = &agreement {
-                match check_agreement_events(&a.file, agreement) {
-                    Ok(n) => println!(
-                        "agreement events: {n}, each about {} and each signature event carrying the party's own signature over it",
+                match check_export_against_agreement(&a.file, agreement) {
+                    Ok((events, notifications)) => println!(
+                        "agreement events: {events}, each about {} and each signature event carrying the party's own signature over it; notifications and withdrawals: {notifications}, each by a party to it",
                         agreement.id().to_text()
                     ),
                     Err(e) => bail!("{}: verification FAILED at {e:#}", a.file.display()),
