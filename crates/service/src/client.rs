@@ -215,7 +215,7 @@ impl PartyClient {
     }
 
     /// Notifies operation `id`. The party signs the record's entry for its first revision
-    /// itself, with fresh salts for the fields that `disclosed` (the party's
+    /// itself, with salts derived from its key for the fields that `disclosed` (the party's
     /// `disclose_notification` from the agreement it signed) leaves undisclosed; the service
     /// checks and records that entry and keeps the openings. A caller that wants its own copy
     /// of the openings signs with [`crate::notification_entry::sign_notification`] and posts
