@@ -6,55 +6,19 @@
 //! The test builds the `deconflict` binary if it is not in the target directory yet. If that
 //! fails it says so and returns, unless `DECONFLICT_REQUIRE_PEERS=1` (as in CI): then it fails.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 mod common;
 
-use common::binary;
+use common::{require_binary, run_demo, spawn_serve};
 use deconflict_service::client::PartyClient;
 use deconflict_service::datadir::{self, DataDir};
 use deconflict_service::wire::*;
 use deconflict_service::{Clock, SystemClock};
-
-fn require_binary() -> Option<PathBuf> {
-    match binary() {
-        Some(b) => Some(b),
-        None if std::env::var("DECONFLICT_REQUIRE_PEERS").as_deref() == Ok("1") => {
-            panic!("the deconflict binary could not be built")
-        }
-        None => {
-            eprintln!("skipping: the deconflict binary could not be built");
-            None
-        }
-    }
-}
-
-/// Starts `deconflict serve` on an ephemeral port; returns the child and its base URL.
-fn serve(bin: &PathBuf, dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(bin)
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (child, base)
-}
 
 fn clients(dir: &DataDir, base: &str) -> Vec<PartyClient> {
     ["coalition", "russia"]
@@ -76,24 +40,14 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
     let Some(bin) = require_binary() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
-    let demo = Command::new(&bin)
-        .args(["demo", "--data-dir"])
-        .arg(&root)
-        .output()
-        .unwrap();
-    assert!(
-        demo.status.success(),
-        "{}",
-        String::from_utf8_lossy(&demo.stderr)
-    );
-    let text = String::from_utf8_lossy(&demo.stdout);
+    let text = run_demo(&bin, &root);
     assert!(text.contains("FLAGGED"), "{text}");
     assert!(text.contains("in force"), "{text}");
     let log_size = demo_log_export_verifies_and_one_flipped_byte_does_not(&bin, &root, &text);
     let dir = DataDir::new(&root);
 
     // Serve the demo's data directory again.
-    let (mut child, base) = serve(&bin, &root);
+    let (mut child, base) = spawn_serve(&bin, &root, &[]);
     let cs = clients(&dir, &base);
     let health: Health = {
         let (s, b) = cs[0].send("GET", "/health", Vec::new()).await.unwrap();
@@ -208,7 +162,7 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
     );
 
     // Restart: every acknowledged write is there.
-    let (mut child, base) = serve(&bin, &root);
+    let (mut child, base) = spawn_serve(&bin, &root, &[]);
     let cs = clients(&dir, &base);
     for (pi, (notifications, reports)) in acked.iter().enumerate() {
         let c = &cs[pi];

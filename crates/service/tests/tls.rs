@@ -327,48 +327,25 @@ async fn a_self_signed_certificate_pinned_directly() {
 /// returns, unless `DECONFLICT_REQUIRE_PEERS=1`.
 #[tokio::test]
 async fn the_binary_serves_https_and_stops_on_sigterm() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let Some(bin) = common::binary() else {
-        assert!(
-            std::env::var("DECONFLICT_REQUIRE_PEERS").as_deref() != Ok("1"),
-            "the deconflict binary could not be built"
-        );
-        eprintln!("skipping: the deconflict binary could not be built");
+    let Some(bin) = require_binary() else {
         return;
     };
     let p = pki();
     let data = p.path("data");
-    let demo = Command::new(&bin)
-        .args(["demo", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        demo.status.success(),
-        "{}",
-        String::from_utf8_lossy(&demo.stderr)
+    run_demo(&bin, &data);
+    let (mut child, url) = spawn_serve(
+        &bin,
+        &data,
+        &[
+            "--tls-cert".as_ref(),
+            p.path("server.pem").as_os_str(),
+            "--tls-key".as_ref(),
+            p.path("server.key").as_os_str(),
+        ],
     );
-    let mut child = Command::new(&bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .arg("--tls-cert")
-        .arg(p.path("server.pem"))
-        .arg("--tls-key")
-        .arg(p.path("server.key"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .strip_prefix("listening on https://127.0.0.1:")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+    let port = url
+        .strip_prefix("https://127.0.0.1:")
+        .unwrap_or_else(|| panic!("not an https URL on loopback: {url}"))
         .to_string();
     let dir = deconflict_service::datadir::DataDir::new(&data);
     let secret = deconflict_service::datadir::read_secret_key(&dir.key("coalition")).unwrap();
@@ -383,7 +360,7 @@ async fn the_binary_serves_https_and_stops_on_sigterm() {
     let view = agreement(&c).await.unwrap();
     assert_eq!(view.status, "in_force");
     // SIGTERM through kill(1) (procps), which every Debian system has.
-    let Ok(killed) = Command::new("kill")
+    let Ok(killed) = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
     else {

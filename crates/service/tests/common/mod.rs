@@ -345,3 +345,63 @@ pub fn binary() -> Option<std::path::PathBuf> {
     let ok = cmd.status().ok()?.success();
     (ok && bin.exists()).then_some(bin)
 }
+
+/// [`binary`], or `None` with a note when it cannot be built — a failure instead when
+/// `DECONFLICT_REQUIRE_PEERS=1` (as in CI).
+pub fn require_binary() -> Option<std::path::PathBuf> {
+    match binary() {
+        Some(b) => Some(b),
+        None if std::env::var("DECONFLICT_REQUIRE_PEERS").as_deref() == Ok("1") => {
+            panic!("the deconflict binary could not be built")
+        }
+        None => {
+            eprintln!("skipping: the deconflict binary could not be built");
+            None
+        }
+    }
+}
+
+/// `deconflict demo --data-dir DIR` with the real binary; its summary (stdout).
+pub fn run_demo(bin: &std::path::Path, dir: &std::path::Path) -> String {
+    let demo = std::process::Command::new(bin)
+        .args(["demo", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    String::from_utf8_lossy(&demo.stdout).into_owned()
+}
+
+/// Starts `deconflict serve --data-dir DIR --listen 127.0.0.1:0 EXTRA…`; the child and the URL
+/// it prints (`listening on URL`).
+pub fn spawn_serve(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    extra: &[&std::ffi::OsStr],
+) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (child, url)
+}
