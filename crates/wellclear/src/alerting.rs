@@ -127,14 +127,38 @@ pub struct Daa {
 }
 
 impl Detector {
-    fn detect(&self, p: &PairState, lookahead_s: f64) -> Loss {
+    /// Interval of loss within `[0, lookahead_s]`.
+    pub fn detect(&self, p: &PairState, lookahead_s: f64) -> Loss {
         match self {
             Detector::WcvTaumod(w) => w.detect(p, lookahead_s),
             Detector::Cylinder(c) => c.detect(p, lookahead_s),
             Detector::Tcas3d(t) => crate::tcas::detect(t, p, lookahead_s),
         }
     }
+
+    /// Interval of loss within `[b, t]` (absolute times from the state `p`), when there is one.
+    pub fn conflict_between(&self, p: &PairState, b: f64, t: f64) -> Option<(f64, f64)> {
+        if b > t {
+            return None;
+        }
+        let loss = if b == 0.0 {
+            self.detect(p, t)
+        } else {
+            self.detect(&p.at(b), t - b)
+        };
+        let tin = loss.time_in_s()?;
+        let tout = loss.time_out_s()?;
+        Some((tin + b, tout + b))
+    }
+
+    /// True when the volume is violated now.
+    pub fn violation(&self, p: &PairState) -> bool {
+        self.detect(p, VIOLATION_WINDOW_S).time_in_s() == Some(0.0)
+    }
 }
+
+/// Window over which [`Detector::violation`] looks for a loss starting now, s.
+const VIOLATION_WINDOW_S: f64 = 1e-3;
 
 impl Daa {
     /// Alerting with a validated configuration and no history.
@@ -154,6 +178,11 @@ impl Daa {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Wind (ground minus air velocity) implied by the last ownship's heading and airspeed, m/s.
+    pub fn wind_mps(&self) -> Vec3 {
+        self.wind_mps
     }
 
     /// Alert histories dropped because more than [`TRACKED_INTRUDERS_MAX`] intruders were tracked.
@@ -325,13 +354,13 @@ impl Daa {
 }
 
 /// The local frame of one step: the ownship's tangent plane, or the file's own Euclidean frame.
-enum Frame {
+pub(crate) enum Frame {
     Geodetic(EnuProjection),
     Euclidean,
 }
 
 impl Frame {
-    fn new(ownship: &AircraftState) -> Self {
+    pub(crate) fn new(ownship: &AircraftState) -> Self {
         match ownship.position {
             Position::Geodetic(p) => Frame::Geodetic(EnuProjection::new(p.lat_rad, p.lon_rad)),
             Position::Euclidean(_) => Frame::Euclidean,
@@ -339,7 +368,7 @@ impl Frame {
     }
 
     /// True when `a` is given in the same kind of frame as the ownship.
-    fn accepts(&self, a: &AircraftState) -> bool {
+    pub(crate) fn accepts(&self, a: &AircraftState) -> bool {
         matches!(
             (self, a.position),
             (Frame::Geodetic(_), Position::Geodetic(_))
@@ -349,7 +378,7 @@ impl Frame {
 
     /// Position and air velocity (ground velocity minus wind) in this frame; `None` for an
     /// aircraft given in the other kind of frame (DAIDALUS ignores such an intruder).
-    fn state(&self, a: &AircraftState, wind_mps: Vec3) -> Option<(Vec3, Vec3)> {
+    pub(crate) fn state(&self, a: &AircraftState, wind_mps: Vec3) -> Option<(Vec3, Vec3)> {
         let air = a.velocity_mps - wind_mps;
         match (self, a.position) {
             (Frame::Geodetic(prj), Position::Geodetic(p)) => {

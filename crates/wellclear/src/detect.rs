@@ -75,6 +75,15 @@ impl PairState {
     pub fn v(&self) -> Vec3 {
         self.vo - self.vi
     }
+    /// Both aircraft flown straight for `t` seconds.
+    pub fn at(&self, t: f64) -> Self {
+        Self {
+            so: self.so.linear(self.vo, t),
+            vo: self.vo,
+            si: self.si.linear(self.vi, t),
+            vi: self.vi,
+        }
+    }
 }
 
 /// DO-365 well-clear thresholds for the modified-tau (TAUMOD) detector.

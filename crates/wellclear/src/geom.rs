@@ -148,6 +148,20 @@ pub fn almost_equals(a: f64, b: f64) -> bool {
     ordered_bits(a).abs_diff(ordered_bits(b)) <= ULPS_13_DIGITS as u64
 }
 
+/// [`almost_equals`] with a tolerance of `ulps` units in the last place (the zero rule is the same).
+pub fn almost_equals_ulps(a: f64, b: f64, ulps: u64) -> bool {
+    if a == b {
+        return true;
+    }
+    if (a == 0.0 || b == 0.0) && a.abs() < 1e-13 && b.abs() < 1e-13 {
+        return true;
+    }
+    if !a.is_finite() || !b.is_finite() {
+        return false;
+    }
+    ordered_bits(a).abs_diff(ordered_bits(b)) <= ulps
+}
+
 /// Maps a double to an integer whose order is the order of the doubles, so that the difference
 /// of two such integers counts the representable doubles between them.
 fn ordered_bits(x: f64) -> i64 {

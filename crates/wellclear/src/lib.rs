@@ -45,7 +45,10 @@
 //! It is self-contained on purpose: the all-pairs engine (`deconflict-engine`) has its own
 //! kinematics; this crate follows DAIDALUS's conventions exactly, for comparison with it.
 
+pub mod advice;
 pub mod alerting;
+pub mod bands;
+pub mod batch;
 pub mod conf;
 pub mod csv;
 pub mod detect;

@@ -1,11 +1,14 @@
 //! `deconflict daa`: DO-365 alerting over a DAIDALUS encounter file, writing the same CSV as
-//! DAIDALUS's DaidalusAlerting (v2.0.4), so that the two can be diffed.
+//! DAIDALUS's DaidalusAlerting (v2.0.4), so that the two can be diffed; with `--bands`, the
+//! guidance bands text of DaidalusBatch (v2.0.4) instead.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use deconflict_wellclear::{Ownship, alerting_csv_with_stats, parse_conf, parse_encounter};
+use deconflict_wellclear::{
+    Ownship, alerting_csv_with_stats, batch::batch_text, parse_conf, parse_encounter,
+};
 
 /// Arguments of `deconflict daa`.
 #[derive(clap::Args)]
@@ -16,9 +19,16 @@ pub struct Args {
     /// Aircraft to use as ownship (default: the first aircraft of each time step).
     #[arg(long, value_name = "NAME")]
     ownship: Option<String>,
-    /// Write the CSV here instead of standard output.
-    #[arg(long, value_name = "FILE.csv")]
+    /// Write the output here instead of standard output.
+    #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Write DaidalusBatch's guidance bands text (kinematic bands) instead of the alerting CSV.
+    #[arg(long)]
+    bands: bool,
+    /// With --bands: instantaneous bands (no turn rate, bank angle or accelerations), as
+    /// `DaidalusBatch --instantaneous`.
+    #[arg(long, requires = "bands")]
+    instantaneous: bool,
     /// Encounter file (.daa with lat/lon/alt, or .xyz with sx/sy/sz).
     #[arg(value_name = "SCENARIO.daa")]
     scenario: PathBuf,
@@ -31,7 +41,10 @@ fn read(path: &Path) -> anyhow::Result<String> {
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let conf_name = args.conf.display().to_string();
-    let config = parse_conf(&conf_name, &read(&args.conf)?)?;
+    let mut config = parse_conf(&conf_name, &read(&args.conf)?)?;
+    if args.instantaneous {
+        config = config.with_instantaneous_bands();
+    }
     let scenario_name = args.scenario.display().to_string();
     let encounter = parse_encounter(&scenario_name, &read(&args.scenario)?)?;
     let ownship = match &args.ownship {
@@ -47,7 +60,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => Ownship::First,
     };
-    let (csv, stats) = alerting_csv_with_stats(&config, &encounter, ownship);
+    let (csv, stats) = if args.bands {
+        batch_text(&config, &encounter, ownship)
+    } else {
+        alerting_csv_with_stats(&config, &encounter, ownship)
+    };
     // Nothing is dropped silently: say on stderr what the CSV leaves out.
     if !encounter.ignored_columns.is_empty() {
         eprintln!(
