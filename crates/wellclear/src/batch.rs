@@ -378,13 +378,24 @@ pub fn batch_text(
     let mut engine = BandsEngine::new(config.clone());
     let mut s = String::new();
     for st in &steps {
-        let b = engine.step(
+        let mut b = engine.step(
             st.time_s,
             &st.own.id,
             st.own.alerter.unwrap_or(1),
             st.own_state,
             &st.traffic,
         );
+        // DAIDALUS prints the ownship's values as given (ground velocity minus wind), not as
+        // projected into its local frame; bands and regions use the projected ones.
+        let air = st.own.velocity_mps - st.wind;
+        let alt = match st.own.position {
+            Position::Geodetic(p) => p.alt_m,
+            Position::Euclidean(p) => p.z,
+        };
+        let shown = [direction_of(air), air.xy().norm(), air.z, alt];
+        for (k, v) in b.kinds.iter_mut().zip(shown) {
+            k.value = v;
+        }
         write_step(
             &mut s,
             config,

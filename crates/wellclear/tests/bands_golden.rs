@@ -8,7 +8,8 @@
 //! Every interval DAIDALUS marks in conflict (FAR, MID, NEAR) is also sampled at 9 points
 //! (away from its ends by the tolerance): none of them may be shown NONE by us.
 //! The figures per file are printed (`cargo test -p deconflict-wellclear --test bands_golden --
-//! --nocapture`); the asserted floors are the figures reached, so that a regression fails.
+//! --nocapture`); the test fails below 99% on any file, or on any conflict point shown NONE.
+//! Set `BANDS_DUMP_DIR` to also write our text per reference file there, for `diff -I '^#'`.
 //!
 //! Hold-out: C1_0_120_W (wind) and MULTI (two alerters, historical configuration) were not
 //! looked at while the bands were developed; their figures were measured once at the end.
@@ -195,8 +196,9 @@ fn cases() -> Vec<(PathBuf, PathBuf, PathBuf, f64)> {
     v
 }
 
-/// Smallest fraction of DAIDALUS band intervals matched on any reference file.
-const FLOOR: f64 = 0.0;
+/// Smallest fraction of DAIDALUS band intervals matched on any reference file (the acceptance
+/// bar; every file reaches 1.0 today).
+const FLOOR: f64 = 0.99;
 
 #[test]
 fn bands_agree_with_daidalus_batch() {
@@ -223,6 +225,12 @@ fn bands_agree_with_daidalus_batch() {
         );
         if a.fraction() < floor {
             failures.push(format!("{name}: {:.4} < {floor}", a.fraction()));
+        }
+        if a.conflict_shown_none > 0 {
+            failures.push(format!(
+                "{name}: {} points DAIDALUS marks in conflict are shown NONE",
+                a.conflict_shown_none
+            ));
         }
     }
     assert!(failures.is_empty(), "{failures:?}");

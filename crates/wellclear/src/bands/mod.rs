@@ -360,16 +360,16 @@ impl<'a> Core<'a> {
                 };
                 let l = &alerter.levels()[level - 1];
                 let alerting = lookahead.min(l.alerting_time_s());
-                let early = lookahead.min(l.early_alerting_time_s());
                 if let Some((a, b)) = l
                     .detector()
                     .conflict_between(&core.pair(ac), 0.0, lookahead)
                 {
+                    // In conflict within the alerting time: bands over the whole lookahead.
                     if a == 0.0 || a < alerting {
                         core.acs[cr].push(Ilt {
                             ac,
                             level,
-                            t: early,
+                            t: lookahead,
                         });
                     }
                     tin = tin.min(a);
@@ -403,10 +403,7 @@ impl<'a> Core<'a> {
     fn corrective(&self, ac: usize) -> Option<(&'a Detector, f64)> {
         let (a, level) = self.level_for(ac, self.config.corrective_region())?;
         let l = &a.levels()[level - 1];
-        Some((
-            l.detector(),
-            self.config.lookahead_s().min(l.early_alerting_time_s()),
-        ))
+        Some((l.detector(), self.config.lookahead_s()))
     }
 
     fn pair(&self, ac: usize) -> PairState {
@@ -954,6 +951,13 @@ impl Search<'_> {
         det.violation(&self.pair(state.0, state.1, tsk))
     }
 
+    /// Loss of the volume between this step and the next of the maneuver (flown straight from
+    /// this step's state): short losses that fall between two steps are not missed.
+    fn los_within_step(&self, det: &Detector, state: (Vec3, Vec3), tsk: f64) -> bool {
+        det.conflict_between(&self.pair(state.0, state.1, tsk), 0.0, self.tstep)
+            .is_some()
+    }
+
     fn no_cd(
         &self,
         conflict: &Detector,
@@ -1008,7 +1012,7 @@ impl Search<'_> {
         let los = |det: &Detector, from: i64, to: i64| {
             (from..=to).find(|&k| {
                 let tsk = k as f64 * self.tstep;
-                self.los_at(det, self.traj(tsk, up), tsk)
+                self.los_within_step(det, self.traj(tsk, up), tsk)
             })
         };
         let init = rec.and_then(|r| los(r, 0, n2)).unwrap_or(max + 1);
