@@ -9,10 +9,20 @@ use crate::units::G_MPS2;
 
 use super::Kind;
 
-/// Compass angle of a velocity, rad in [0, 2π).
+/// Compass angle of a velocity, rad in [0, 2π). A track a hair west of north (the round-off
+/// of a projected northbound velocity) reads as north, as DAIDALUS reads it.
 pub(crate) fn compass(v: Vec3) -> f64 {
-    modulo(v.x.atan2(v.y), 2.0 * std::f64::consts::PI)
+    let two_pi = 2.0 * std::f64::consts::PI;
+    let a = modulo(v.x.atan2(v.y), two_pi);
+    if two_pi - a < NORTH_ROUND_OFF_RAD {
+        0.0
+    } else {
+        a
+    }
 }
+
+/// Directions within this of 360° are taken as 0°, rad.
+const NORTH_ROUND_OFF_RAD: f64 = 1e-9;
 
 /// `a` modulo `n` in [0, n) for n > 0; `a` itself when n = 0.
 pub(crate) fn modulo(a: f64, n: f64) -> f64 {
