@@ -693,7 +693,8 @@ pub struct BandsConfig {
     pub bank_angle_rad: f64,
     /// Vertical rate of altitude maneuvers, m/s (0: instantaneous altitude bands).
     pub vertical_rate_mps: f64,
-    /// Recovery volume, m (horizontal, vertical).
+    /// Recovery volume, m (horizontal, vertical); 0 takes the TCAS II RA miss distance and
+    /// altitude threshold of the ownship's sensitivity level (at least 3).
     pub min_horizontal_recovery_m: f64,
     /// See `min_horizontal_recovery_m`.
     pub min_vertical_recovery_m: f64,
@@ -783,8 +784,6 @@ fn build_bands(e: &mut Entries<'_>) -> Result<BandsConfig, ParseError> {
         ("step_hs", c.step_hs_mps),
         ("step_vs", c.step_vs_mps),
         ("step_alt", c.step_alt_m),
-        ("min_horizontal_recovery", c.min_horizontal_recovery_m),
-        ("min_vertical_recovery", c.min_vertical_recovery_m),
         ("horizontal_nmac", c.horizontal_nmac_m),
         ("vertical_nmac", c.vertical_nmac_m),
     ];
@@ -799,6 +798,8 @@ fn build_bands(e: &mut Entries<'_>) -> Result<BandsConfig, ParseError> {
         ("turn_rate", c.turn_rate_rps),
         ("vertical_rate", c.vertical_rate_mps),
         ("recovery_stability_time", c.recovery_stability_time_s),
+        ("min_horizontal_recovery", c.min_horizontal_recovery_m),
+        ("min_vertical_recovery", c.min_vertical_recovery_m),
         ("persistence_preferred_hdir", c.persistence_preferred[0]),
         ("persistence_preferred_hs", c.persistence_preferred[1]),
         ("persistence_preferred_vs", c.persistence_preferred[2]),

@@ -136,16 +136,7 @@ pub const ULPS_13_DIGITS: i64 = 16348;
 /// [`ULPS_13_DIGITS`] units in the last place, or both within 1e-13 of zero when one is zero.
 /// Infinities and NaN are never almost equal to anything else.
 pub fn almost_equals(a: f64, b: f64) -> bool {
-    if a == b {
-        return true;
-    }
-    if (a == 0.0 || b == 0.0) && a.abs() < 1e-13 && b.abs() < 1e-13 {
-        return true;
-    }
-    if !a.is_finite() || !b.is_finite() {
-        return false;
-    }
-    ordered_bits(a).abs_diff(ordered_bits(b)) <= ULPS_13_DIGITS as u64
+    almost_equals_ulps(a, b, ULPS_13_DIGITS as u64)
 }
 
 /// [`almost_equals`] with a tolerance of `ulps` units in the last place (the zero rule is the same).

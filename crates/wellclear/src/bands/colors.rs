@@ -492,7 +492,10 @@ mod tests {
             Some((9.0, Region::Near))
         );
         assert_eq!(r[0].region, Region::Mid);
-        assert_eq!(index_of(&r, 3.0, 0.0), Some(1));
+        assert_eq!((r[1].low, r[1].up, r[1].region), (2.0, 3.0, Region::Far));
+        // At a boundary the less severe side holds the value.
+        assert_eq!(index_of(&r, 3.0, 0.0), Some(2));
+        assert_eq!(index_of(&r, 2.5, 0.0), Some(1));
     }
 
     #[test]

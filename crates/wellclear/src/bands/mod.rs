@@ -611,7 +611,7 @@ impl<'a> Core<'a> {
         if set.is_empty() {
             return set;
         }
-        let (mut h, mut v) = (c.min_horizontal_recovery_m, c.min_vertical_recovery_m);
+        let (mut h, mut v) = recovery_volume(c, self.own.s.z);
         let factor = 1.0 - c.ca_factor;
         let mut nfactor = 0;
         while h > c.horizontal_nmac_m || v > c.vertical_nmac_m {
@@ -1180,6 +1180,41 @@ impl Search<'_> {
                 .find(|&k| self.alt_free(det, None, b, t, k) == green)
         }
     }
+}
+
+/// TCAS II resolution-advisory thresholds for sensitivity levels 3 to 7 (RTCA DO-185B): lower
+/// altitude bound of the level (ft; level 3 also below it), horizontal miss distance (ft),
+/// altitude threshold (ft).
+const TCAS_RA: [(f64, f64, f64); 6] = [
+    (0.0, 1215.0, 600.0),
+    (5000.0, 2126.0, 600.0),
+    (10_000.0, 3342.0, 600.0),
+    (20_000.0, 4861.0, 600.0),
+    (42_000.0, 6683.0, 700.0),
+    (f64::INFINITY, 6683.0, 700.0),
+];
+
+/// The recovery volume (horizontal, vertical), m: the configured one, or where it is 0 the
+/// TCAS II RA thresholds of the ownship's altitude `alt_m` (sensitivity level at least 3).
+fn recovery_volume(c: &BandsConfig, alt_m: f64) -> (f64, f64) {
+    let ft = crate::units::FT_M;
+    let alt_ft = alt_m / ft;
+    let (_, hmd, zthr) = TCAS_RA
+        .iter()
+        .zip(TCAS_RA.iter().skip(1))
+        .find(|(_, next)| alt_ft < next.0)
+        .map_or(TCAS_RA[4], |(this, _)| *this);
+    let pick = |configured: f64, table_ft: f64| {
+        if configured > 0.0 {
+            configured
+        } else {
+            table_ft * ft
+        }
+    };
+    (
+        pick(c.min_horizontal_recovery_m, hmd),
+        pick(c.min_vertical_recovery_m, zthr),
+    )
 }
 
 /// Compass angle of a velocity in [0, 2π).
