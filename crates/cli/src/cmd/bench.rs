@@ -15,6 +15,8 @@ pub enum Command {
     Log(super::log::BenchArgs),
     /// The service on loopback: track updates accepted and alert latency.
     Service(super::serve::BenchArgs),
+    /// Guidance bands per aircraft with 1, 5 and 20 intruders against the alerting cost.
+    Bands(super::daa::BenchArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -23,5 +25,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => super::ingest::bench(a),
         Command::Log(a) => super::log::bench(a),
         Command::Service(a) => super::serve::bench(a),
+        Command::Bands(a) => super::daa::bench(a),
     }
 }

@@ -105,3 +105,202 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Arguments of `deconflict bench bands`.
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// DAIDALUS configuration (default: a DO-365B Phase I configuration with DAIDALUS's
+    /// default bands parameters).
+    #[arg(long, value_name = "FILE.conf")]
+    conf: Option<PathBuf>,
+    /// Encounters per traffic size.
+    #[arg(long, default_value_t = 20)]
+    encounters: usize,
+    /// Seed of the generated encounters.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// DO-365B Phase I alerting (preventive, corrective, warning) with DAIDALUS's default bands
+/// parameters: what `bench bands` uses without `--conf`.
+const BENCH_CONF: &str = "\
+lookahead_time = 180 [s]
+hysteresis_time = 5 [s]
+persistence_time = 4 [s]
+alerting_m = 2
+alerting_n = 4
+bands_persistence = true
+ca_bands = true
+ca_factor = 0.1
+corrective_region = MID
+alerters = DWC
+DWC_alert_1_region = NONE
+DWC_alert_1_alerting_time = 55 [s]
+DWC_alert_1_early_alerting_time = 75 [s]
+DWC_alert_1_detector = det_1
+DWC_det_1_WCV_DTHR = 0.66 [nmi]
+DWC_det_1_WCV_ZTHR = 700 [ft]
+DWC_det_1_WCV_TTHR = 35 [s]
+DWC_det_1_WCV_TCOA = 0 [s]
+DWC_load_core_detection_det_1 = gov.nasa.larcfm.ACCoRD.WCV_TAUMOD
+DWC_alert_2_region = MID
+DWC_alert_2_alerting_time = 55 [s]
+DWC_alert_2_early_alerting_time = 75 [s]
+DWC_alert_2_detector = det_2
+DWC_det_2_WCV_DTHR = 0.66 [nmi]
+DWC_det_2_WCV_ZTHR = 450 [ft]
+DWC_det_2_WCV_TTHR = 35 [s]
+DWC_det_2_WCV_TCOA = 0 [s]
+DWC_load_core_detection_det_2 = gov.nasa.larcfm.ACCoRD.WCV_TAUMOD
+DWC_alert_3_region = NEAR
+DWC_alert_3_alerting_time = 25 [s]
+DWC_alert_3_early_alerting_time = 55 [s]
+DWC_alert_3_detector = det_3
+DWC_det_3_WCV_DTHR = 0.66 [nmi]
+DWC_det_3_WCV_ZTHR = 450 [ft]
+DWC_det_3_WCV_TTHR = 35 [s]
+DWC_det_3_WCV_TCOA = 0 [s]
+DWC_load_core_detection_det_3 = gov.nasa.larcfm.ACCoRD.WCV_TAUMOD
+";
+
+/// Deterministic generator of bench encounters (SplitMix64).
+struct Mix(u64);
+
+impl Mix {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next()
+    }
+}
+
+/// An ownship at the origin flying north, and `n` intruders converging on it within about two
+/// minutes from all around, within 1500 ft.
+fn bench_encounter(
+    mix: &mut Mix,
+    n: usize,
+) -> (
+    deconflict_wellclear::encounter::AircraftState,
+    Vec<deconflict_wellclear::encounter::AircraftState>,
+) {
+    use deconflict_wellclear::encounter::{AircraftState, Position};
+    use deconflict_wellclear::geom::Vec3;
+    const KT: f64 = 1852.0 / 3600.0;
+    const FT: f64 = 0.3048;
+    let alt = 10_000.0 * FT;
+    let own_v = Vec3::new(0.0, 200.0 * KT, 0.0);
+    let state = |id: String, s: Vec3, v: Vec3| AircraftState {
+        id,
+        position: Position::Euclidean(s),
+        velocity_mps: v,
+        air_velocity: None,
+        alerter: Some(1),
+        line: 0,
+    };
+    let own = state("own".into(), Vec3::new(0.0, 0.0, alt), own_v);
+    let traffic = (0..n)
+        .map(|i| {
+            // Meet the ownship's path at time tc, from bearing b, with a miss of up to 1 nmi.
+            let tc = mix.range(40.0, 150.0);
+            let b = mix.range(0.0, std::f64::consts::TAU);
+            let speed = mix.range(100.0, 450.0) * KT;
+            let meet = Vec3::new(mix.range(-1852.0, 1852.0), own_v.y * tc, alt);
+            let v = Vec3::new(
+                -speed * b.sin(),
+                -speed * b.cos(),
+                mix.range(-1000.0, 1000.0) * 0.00508,
+            );
+            let s = Vec3::new(
+                meet.x - v.x * tc,
+                meet.y - v.y * tc,
+                alt + mix.range(-1500.0, 1500.0) * FT - v.z * tc,
+            );
+            state(format!("i{i}"), s, v)
+        })
+        .collect();
+    (own, traffic)
+}
+
+/// `deconflict bench bands`: bands per aircraft with 1, 5 and 20 intruders, interleaved with
+/// the alerting of the same aircraft, and their ratio.
+pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    use deconflict_wellclear::Daa;
+    use deconflict_wellclear::bands::{BandsEngine, Intruder, Own};
+    use deconflict_wellclear::encounter::Position;
+    use std::time::Instant;
+    let config = match &args.conf {
+        Some(p) => parse_conf(&p.display().to_string(), &read(p)?)?,
+        None => parse_conf("built-in DO-365B Phase I", BENCH_CONF)?,
+    };
+    let encounters = args.encounters.max(1);
+    println!(
+        "bands per ownship (kinematic: turn {:.1} deg/s, {:.1} m/s^2, {:.2} G vertical; steps {:.0} deg) against the DO-365 alerting of the same aircraft; {} encounters per size, seed {}; one thread",
+        config.bands().turn_rate_rps.to_degrees(),
+        config.bands().horizontal_accel_mps2,
+        config.bands().vertical_accel_mps2 / 9.80665,
+        config.bands().step_hdir_rad.to_degrees(),
+        encounters,
+        args.seed
+    );
+    for n in [1usize, 5, 20] {
+        let mut mix = Mix(args.seed ^ (n as u64).wrapping_mul(0x5851_F42D_4C95_7F2D));
+        let (mut t_alert, mut t_bands) = (0.0f64, 0.0f64);
+        let mut alerts = 0usize;
+        let mut conflict_bands = 0usize;
+        for _ in 0..encounters {
+            let (own, traffic) = bench_encounter(&mut mix, n);
+            // Alerting: the same step DaidalusAlerting runs for this ownship.
+            let mut daa = Daa::new(config.clone());
+            let t0 = Instant::now();
+            let out = daa.step(0.0, &own, &traffic);
+            t_alert += t0.elapsed().as_secs_f64();
+            alerts += out.iter().filter(|a| a.alert_level >= 2).count();
+            // Bands for the same ownship against the same traffic.
+            let Position::Euclidean(so) = own.position else {
+                unreachable!("bench encounters are Euclidean")
+            };
+            let intruders: Vec<Intruder> = traffic
+                .iter()
+                .map(|a| {
+                    let Position::Euclidean(s) = a.position else {
+                        unreachable!("bench encounters are Euclidean")
+                    };
+                    Intruder {
+                        id: a.id.clone(),
+                        s,
+                        v: a.velocity_mps,
+                        alerter: 1,
+                    }
+                })
+                .collect();
+            let mut engine = BandsEngine::new(config.clone());
+            let t1 = Instant::now();
+            let b = engine.step(
+                0.0,
+                &own.id,
+                1,
+                Own {
+                    s: so,
+                    v: own.velocity_mps,
+                },
+                &intruders,
+            );
+            t_bands += t1.elapsed().as_secs_f64();
+            conflict_bands += b.kinds.iter().filter(|k| k.current.is_conflict()).count();
+        }
+        let per = |t: f64| 1e3 * t / encounters as f64;
+        println!(
+            "{n:>2} intruders: bands {:.3} ms per aircraft, alerting {:.4} ms per aircraft, bands/alerting {:.0}x  (corrective+ alerts {alerts}, current value in a conflict band {conflict_bands} of {} kinds)",
+            per(t_bands),
+            per(t_alert),
+            t_bands / t_alert.max(1e-12),
+            4 * encounters
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -856,7 +856,7 @@ impl ValueRange {
     }
 
     /// Integer bands (in steps) to values.
-    fn to_set(&self, ints: &[(i64, i64)], add: f64) -> IntervalSet {
+    fn none_set_of(&self, ints: &[(i64, i64)], add: f64) -> IntervalSet {
         let mut set = IntervalSet::default();
         for &(lb, ub) in ints {
             if lb == ub {
@@ -1055,13 +1055,13 @@ impl Search<'_> {
             let maxup =
                 ((self.range.max_val - self.range.min_val) / self.range.step).floor() as i64 + 1;
             let ints = free_runs(maxup, true, |k| self.alt_free(conflict, rec, b, t, k));
-            return self.range.to_set(&ints, self.range.min_val);
+            return self.range.none_set_of(&ints, self.range.min_val);
         }
         let ints = combine(
             self.side(conflict, rec, b, t, false),
             self.side(conflict, rec, b, t, true),
         );
-        self.range.to_set(&ints, self.range.val)
+        self.range.none_set_of(&ints, self.range.val)
     }
 
     /// True when some value is in conflict within `[b, t]` (peripheral aircraft).

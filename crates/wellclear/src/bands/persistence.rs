@@ -174,6 +174,7 @@ impl BandsMemory {
     }
 
     /// Resolutions and preferred direction from the ranges, with their persistence.
+    #[allow(clippy::too_many_arguments)]
     pub fn resolutions(
         &mut self,
         s: &Settings,

@@ -208,14 +208,11 @@ impl LevelOff {
         let z0 = own.s.z;
         let vz0 = own.v.z;
         let delta = target - z0;
-        let sense = if delta > 0.0 {
+        // Towards the target; at the target, against the current vertical speed.
+        let sense = if delta > 0.0 || (delta == 0.0 && vz0 <= 0.0) {
             1.0
-        } else if delta < 0.0 {
-            -1.0
-        } else if vz0 > 0.0 {
-            -1.0
         } else {
-            1.0
+            -1.0
         };
         let d = delta.abs();
         let u0 = sense * vz0;
