@@ -4,7 +4,7 @@
 //! written in the language asked; a changed export gives no report.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -158,20 +158,27 @@ fn totals(report: &Value) -> Counts {
     c
 }
 
-#[test]
-fn the_report_over_the_demo_equals_counts_taken_from_its_export() {
-    let tmp = TempDir::new("report");
+/// Runs the demo into `tmp/data` and exports its record to `tmp/log.export`.
+fn demo_record(tmp: &TempDir) -> (PathBuf, PathBuf) {
     let data = tmp.0.join("data");
     ok(&["demo", "--data-dir", s(&data)]);
     let export = tmp.0.join("log.export");
+    let ledger = data.join("ledger");
     ok(&[
         "log",
         "export",
         "--data-dir",
-        s(&data.join("ledger")),
+        s(&ledger),
         "--out",
         s(&export),
     ]);
+    (data, export)
+}
+
+#[test]
+fn the_report_over_the_demo_equals_counts_taken_from_its_export() {
+    let tmp = TempDir::new("report");
+    let (data, export) = demo_record(&tmp);
 
     let json = tmp.0.join("report.json");
     let out = ok(&[
@@ -252,17 +259,7 @@ fn the_report_over_the_demo_equals_counts_taken_from_its_export() {
 #[test]
 fn bad_arguments_and_a_changed_export_give_no_report() {
     let tmp = TempDir::new("report-bad");
-    let data = tmp.0.join("data");
-    ok(&["demo", "--data-dir", s(&data)]);
-    let export = tmp.0.join("log.export");
-    ok(&[
-        "log",
-        "export",
-        "--data-dir",
-        s(&data.join("ledger")),
-        "--out",
-        s(&export),
-    ]);
+    let (_, export) = demo_record(&tmp);
     let out_file = tmp.0.join("r.html");
     let o = s(&out_file);
     let e = s(&export);

@@ -211,14 +211,15 @@ fn html(r: &Report, lang: Lang) -> String {
     // Source.
     let _ = write!(
         h,
-        "<section>\n<h2>{}</h2>\n<dl>\n<dt>{}</dt><dd>{}</dd>\n<dt>{}</dt><dd>{} {}, root {}</dd>\n\
+        "<section>\n<h2>{}</h2>\n<dl>\n<dt>{}</dt><dd>{}</dd>\n<dt>{}</dt><dd>{} {}, {} {}</dd>\n\
          <dd>{}</dd>\n<dt>{}</dt><dd>{} – {} (UTC)</dd>\n<dt>{}</dt><dd>{}</dd>\n<dt>{}</dt><dd>{}</dd>\n</dl>\n</section>\n",
         escape(w.source),
         escape(w.log),
         escape(&r.log),
         escape(w.tree_head),
-        "size",
+        escape(w.size),
         r.tree_size,
+        escape(w.root),
         escape(&r.tree_root),
         escape(if r.keys_pinned {
             w.keys_pinned
@@ -478,127 +479,148 @@ fn acks_section(h: &mut String, r: &Report, w: &Words) {
     h.push_str("</table>\n</section>\n");
 }
 
+/// A section with a table: its title, then one header cell per name (escaped here).
+fn open_table(h: &mut String, title: &str, headers: &[String]) {
+    let _ = write!(h, "<section>\n<h2>{}</h2>\n<table>\n<tr>", escape(title));
+    for c in headers {
+        let _ = write!(h, "<th>{}</th>", escape(c));
+    }
+    h.push_str("</tr>\n");
+}
+
+/// One row of cells, already escaped where they hold outside text.
+fn row(h: &mut String, cells: &[String]) {
+    h.push_str("<tr>");
+    for c in cells {
+        let _ = write!(h, "<td>{c}</td>");
+    }
+    h.push_str("</tr>\n");
+}
+
+fn close_table(h: &mut String) {
+    h.push_str("</table>\n</section>\n");
+}
+
+fn names(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_string()).collect()
+}
+
 fn link_tests_section(h: &mut String, r: &Report, w: &Words) {
-    let _ = write!(
+    open_table(
         h,
-        "<section>\n<h2>{}</h2>\n<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
-        escape(w.link_tests_title),
-        escape(w.week),
-        escape(w.party),
-        escape(w.sent),
-        escape(w.answered),
+        w.link_tests_title,
+        &names(&[w.week, w.party, w.sent, w.answered]),
     );
     for wk in &r.weeks {
         for l in &wk.link_tests {
-            let _ = writeln!(
+            row(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                wk.week_start,
-                escape(&l.party),
-                l.sent,
-                l.answered_in_time
+                &[
+                    wk.week_start.clone(),
+                    escape(&l.party),
+                    l.sent.to_string(),
+                    l.answered_in_time.to_string(),
+                ],
             );
         }
     }
-    h.push_str("</table>\n</section>\n");
+    close_table(h);
 }
 
 fn parties_section(h: &mut String, r: &Report, w: &Words) {
-    let _ = write!(
+    open_table(
         h,
-        "<section>\n<h2>{}</h2>\n<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
-        escape(w.parties_title),
-        escape(w.week),
-        escape(w.party),
-        escape(w.withdrawn),
-        escape(w.withdrawn_late),
-        escape(w.undetermined),
-        escape(w.nonconformances),
-        escape(w.geography),
+        w.parties_title,
+        &names(&[
+            w.week,
+            w.party,
+            w.withdrawn,
+            w.withdrawn_late,
+            w.undetermined,
+            w.nonconformances,
+            w.geography,
+        ]),
     );
     for wk in &r.weeks {
         for p in &wk.parties {
-            let _ = writeln!(
+            row(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                wk.week_start,
-                escape(&p.party),
-                p.withdrawn,
-                p.withdrawn_late,
-                p.withdrawn_undetermined,
-                p.nonconformances,
-                p.geography_events
+                &[
+                    wk.week_start.clone(),
+                    escape(&p.party),
+                    p.withdrawn.to_string(),
+                    p.withdrawn_late.to_string(),
+                    p.withdrawn_undetermined.to_string(),
+                    p.nonconformances.to_string(),
+                    p.geography_events.to_string(),
+                ],
             );
         }
     }
-    h.push_str("</table>\n</section>\n");
+    close_table(h);
 }
 
 fn alerts_section(h: &mut String, r: &Report, w: &Words) {
-    let _ = write!(
+    open_table(
         h,
-        "<section>\n<h2>{}</h2>\n<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
-        escape(w.alerts_title),
-        escape(w.week),
-        escape(w.flight_hours),
-        escape(w.level),
-        escape(w.count),
-        escape(w.per_1000),
+        w.alerts_title,
+        &names(&[w.week, w.flight_hours, w.level, w.count, w.per_1000]),
     );
     for wk in &r.weeks {
+        let hours = format!("{:.1}", wk.flight_hours);
         if wk.alerts.is_empty() {
-            let _ = writeln!(
+            row(
                 h,
-                "<tr><td>{}</td><td>{:.1}</td><td>–</td><td>0</td><td>–</td></tr>",
-                wk.week_start, wk.flight_hours
+                &[
+                    wk.week_start.clone(),
+                    hours.clone(),
+                    "–".into(),
+                    "0".into(),
+                    "–".into(),
+                ],
             );
         }
         for a in &wk.alerts {
-            let _ = writeln!(
+            let rate = a
+                .per_1000_flight_hours
+                .map_or_else(|| w.no_data.to_string(), |x| format!("{x:.1}"));
+            row(
                 h,
-                "<tr><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                wk.week_start,
-                wk.flight_hours,
-                escape(&a.level),
-                a.count,
-                a.per_1000_flight_hours
-                    .map_or_else(|| w.no_data.to_string(), |x| format!("{x:.1}"))
+                &[
+                    wk.week_start.clone(),
+                    hours.clone(),
+                    escape(&a.level),
+                    a.count.to_string(),
+                    escape(&rate),
+                ],
             );
         }
     }
-    h.push_str("</table>\n</section>\n");
+    close_table(h);
 }
 
 fn incidents_section(h: &mut String, r: &Report, w: &Words) {
-    let _ = write!(
-        h,
-        "<section>\n<h2>{}</h2>\n<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>",
-        escape(w.incidents_title),
-        escape(w.week),
-        escape(w.filed),
-        escape(w.agreed),
-        escape(w.disputed),
-        escape(w.not_assessed),
-    );
-    for c in crate::figures::risk_categories() {
-        let _ = write!(h, "<th>{} {c}</th>", escape(w.category));
-    }
-    h.push_str("</tr>\n");
+    let categories = crate::figures::risk_categories();
+    let mut headers = names(&[w.week, w.filed, w.agreed, w.disputed, w.not_assessed]);
+    headers.extend(categories.iter().map(|c| format!("{} {c}", w.category)));
+    open_table(h, w.incidents_title, &headers);
     for wk in &r.weeks {
         let i = &wk.incidents;
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-            wk.week_start, i.filed, i.agreed, i.disputed, i.not_assessed
-        );
-        for c in crate::figures::risk_categories() {
-            let _ = write!(
-                h,
-                "<td>{}</td>",
-                i.agreed_by_category.get(c).copied().unwrap_or(0)
-            );
-        }
-        h.push_str("</tr>\n");
+        let mut cells = vec![
+            wk.week_start.clone(),
+            i.filed.to_string(),
+            i.agreed.to_string(),
+            i.disputed.to_string(),
+            i.not_assessed.to_string(),
+        ];
+        cells.extend(categories.iter().map(|c| {
+            i.agreed_by_category
+                .get(*c)
+                .copied()
+                .unwrap_or(0)
+                .to_string()
+        }));
+        row(h, &cells);
     }
-    h.push_str("</table>\n</section>\n");
+    close_table(h);
 }
