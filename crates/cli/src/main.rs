@@ -49,6 +49,9 @@ enum Command {
     Log(cmd::log::Command),
     /// Verify an exported log offline.
     Verify(cmd::log::VerifyArgs),
+    /// The working group's report, computed only from the record: weekly figures and a trust
+    /// index, as one HTML page with charts, JSON or CSV.
+    Report(cmd::report::Args),
     /// Benchmarks that print their figures and the comparison they are judged by.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Line(c) => cmd::line::run(c),
         Command::Log(c) => cmd::log::run(c),
         Command::Verify(a) => cmd::log::verify(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Bench(c) => cmd::bench::run(c),
     };
     match result {

@@ -289,6 +289,18 @@ impl MessageKind {
         MessageKind::ALL.into_iter().find(|k| k.tag() == tag)
     }
 
+    /// The kind an agreement's `ack_deadline_s` key names: its short name (`request`,
+    /// `notification`, `incident`, `investigation`) or the catalogue tag.
+    pub fn from_agreement_name(name: &str) -> Option<MessageKind> {
+        match name {
+            "request" => Some(MessageKind::RequestToAlter),
+            "notification" => Some(MessageKind::NotificationOfOperations),
+            "incident" => Some(MessageKind::IncidentReport),
+            "investigation" => Some(MessageKind::InvestigationRequest),
+            other => MessageKind::from_tag(other),
+        }
+    }
+
     /// The body's fields (JSON names) with what each means, for `deconflict line catalogue`.
     pub fn fields(self) -> &'static [(&'static str, &'static str)] {
         const AREA: (&str, &str) = (

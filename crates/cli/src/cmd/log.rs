@@ -186,7 +186,9 @@ pub struct FollowArgs {
 type PartyKeys = KeyRing;
 
 /// An agreement file (TOML), parsed and validated, and its parties' keys.
-fn agreement_keys(path: &Path) -> anyhow::Result<(deconflict_agreement::Agreement, KeyRing)> {
+pub(crate) fn agreement_keys(
+    path: &Path,
+) -> anyhow::Result<(deconflict_agreement::Agreement, KeyRing)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
     let agreement = deconflict_agreement::parse_toml(&text)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

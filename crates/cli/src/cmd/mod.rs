@@ -11,4 +11,5 @@ pub mod log;
 pub mod notifications;
 pub mod open;
 pub mod probe;
+pub mod report;
 pub mod serve;

@@ -31,17 +31,6 @@ fn party(id: &str) -> Result<PartyId, String> {
     PartyId::new(id).map_err(|e| format!("party {id:?}: {e}"))
 }
 
-/// The agreement's name for a kind in `ack_deadline_s`, besides the catalogue tag.
-fn kind_of(name: &str) -> Option<MessageKind> {
-    match name {
-        "request" => Some(MessageKind::RequestToAlter),
-        "notification" => Some(MessageKind::NotificationOfOperations),
-        "incident" => Some(MessageKind::IncidentReport),
-        "investigation" => Some(MessageKind::InvestigationRequest),
-        other => MessageKind::from_tag(other),
-    }
-}
-
 /// The line's configuration for the agreement in `terms`, its link tests scheduled from
 /// `start`.
 pub fn line_config(terms: &Terms, start: Timestamp) -> Result<LineConfig, String> {
@@ -78,7 +67,7 @@ pub fn line_config(terms: &Terms, start: Timestamp) -> Result<LineConfig, String
     let link = agreement.link_test();
     let mut deadlines = Vec::new();
     for (name, s) in agreement.ack_deadlines_s() {
-        match kind_of(name) {
+        match MessageKind::from_agreement_name(name) {
             Some(MessageKind::LinkTest) | Some(MessageKind::Acknowledgement) => {}
             Some(kind) => deadlines.push((kind, Duration::from_secs(u64::from(*s)))),
             None => {
