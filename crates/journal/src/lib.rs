@@ -521,39 +521,12 @@ impl Journal {
             return Err(e);
         }
         let mut st = lock(&sh.state);
-        if let Some(why) = &st.failed {
-            return Err(JournalError::Failed(why.clone()));
-        }
-        if st.closing {
-            return Err(JournalError::Closed);
-        }
-        if st.queue.len() >= sh.queue_entries_max {
-            sh.rejected_queue_full.fetch_add(1, Ordering::Relaxed);
-            return Err(JournalError::QueueFull(st.queue.len()));
-        }
-        let index = st.next_index;
-        if let Some(c) = Cosignature::of(index, &entry) {
-            // Under the state lock, so two copies submitted at once cannot both pass.
-            let mut cs = lock(&sh.cosignatures);
-            let key = (c.party.clone(), c.tree_head.size());
-            if let Some(&first) = cs.by_party_size.get(&key) {
-                sh.duplicate_cosignatures.fetch_add(1, Ordering::Relaxed);
-                return Err(JournalError::DuplicateCosignature {
-                    party: key.0,
-                    size: key.1,
-                    index: first,
-                });
-            }
-            cs.insert(c);
-        }
-        st.next_index += 1;
-        st.queue.push_back(Queued { entry });
+        let ticket = enqueue(sh, &mut st, entry);
         drop(st);
-        sh.work.notify_one();
-        Ok(Ticket {
-            shared: sh.clone(),
-            index,
-        })
+        if ticket.is_ok() {
+            sh.work.notify_one();
+        }
+        ticket
     }
 
     /// Appends a signed entry and blocks until it is durable; returns its index.
@@ -640,38 +613,7 @@ impl Journal {
         }
         let mut st = lock(&sh.state);
         for (i, entry) in ready {
-            out[i] = (|| {
-                if let Some(why) = &st.failed {
-                    return Err(JournalError::Failed(why.clone()));
-                }
-                if st.closing {
-                    return Err(JournalError::Closed);
-                }
-                if st.queue.len() >= sh.queue_entries_max {
-                    sh.rejected_queue_full.fetch_add(1, Ordering::Relaxed);
-                    return Err(JournalError::QueueFull(st.queue.len()));
-                }
-                let index = st.next_index;
-                if let Some(c) = Cosignature::of(index, &entry) {
-                    let mut cs = lock(&sh.cosignatures);
-                    let key = (c.party.clone(), c.tree_head.size());
-                    if let Some(&first) = cs.by_party_size.get(&key) {
-                        sh.duplicate_cosignatures.fetch_add(1, Ordering::Relaxed);
-                        return Err(JournalError::DuplicateCosignature {
-                            party: key.0,
-                            size: key.1,
-                            index: first,
-                        });
-                    }
-                    cs.insert(c);
-                }
-                st.next_index += 1;
-                st.queue.push_back(Queued { entry });
-                Ok(Ticket {
-                    shared: sh.clone(),
-                    index,
-                })
-            })();
+            out[i] = enqueue(sh, &mut st, entry);
         }
         drop(st);
         sh.work.notify_one();
@@ -974,6 +916,46 @@ fn writer_loop(
         sh.durable.notify_all();
         batch.clear();
     }
+}
+
+/// Queues a checked entry under the state lock: refused when the journal failed or is closing,
+/// when the queue is full, or for a second countersignature of one head by one party (decided
+/// here, under the lock, so two copies submitted at once cannot both pass).
+fn enqueue(
+    sh: &Arc<Shared>,
+    st: &mut State,
+    entry: SignedEntry,
+) -> Result<Ticket, JournalError> {
+    if let Some(why) = &st.failed {
+        return Err(JournalError::Failed(why.clone()));
+    }
+    if st.closing {
+        return Err(JournalError::Closed);
+    }
+    if st.queue.len() >= sh.queue_entries_max {
+        sh.rejected_queue_full.fetch_add(1, Ordering::Relaxed);
+        return Err(JournalError::QueueFull(st.queue.len()));
+    }
+    let index = st.next_index;
+    if let Some(c) = Cosignature::of(index, &entry) {
+        let mut cs = lock(&sh.cosignatures);
+        let key = (c.party.clone(), c.tree_head.size());
+        if let Some(&first) = cs.by_party_size.get(&key) {
+            sh.duplicate_cosignatures.fetch_add(1, Ordering::Relaxed);
+            return Err(JournalError::DuplicateCosignature {
+                party: key.0,
+                size: key.1,
+                index: first,
+            });
+        }
+        cs.insert(c);
+    }
+    st.next_index += 1;
+    st.queue.push_back(Queued { entry });
+    Ok(Ticket {
+        shared: sh.clone(),
+        index,
+    })
 }
 
 fn fail(sh: &Shared, why: String) {
