@@ -7,13 +7,13 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{BIN, TempDir};
+use common::{BIN, Server, TempDir};
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
@@ -29,41 +29,6 @@ fn err(o: &Output) -> String {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// `deconflict serve` on `listen`; returns the child and its base URL.
-fn serve(data: &Path, listen: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir", s(data), "--listen", listen])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (child, base)
-}
-
-fn stop(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    for _ in 0..100 {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn now_ms() -> i64 {
@@ -95,7 +60,8 @@ fn a_party_pushes_lists_and_follows_its_stream_across_a_restart() {
     let tmp = TempDir::new("party-cli");
     let data = tmp.0.join("data");
     assert!(run(&["demo", "--data-dir", s(&data)]).status.success());
-    let (mut server, base) = serve(&data, "127.0.0.1:0");
+    let mut server = Server::start(&data);
+    let base = server.base.clone();
     let key = |p: &str| data.join("keys").join(format!("{p}.key"));
     let (rkey, ckey) = (key("russia"), key("coalition"));
     let who = |party: &str, k: &Path| -> Vec<String> {
@@ -307,11 +273,11 @@ fn a_party_pushes_lists_and_follows_its_stream_across_a_restart() {
     assert!(followed.len() > before.len(), "no event followed live");
 
     // The service stops: the stream drops; it comes back on the same address.
-    stop(&mut server);
+    server.stop();
     let listen = base.trim_start_matches("http://").to_string();
     std::thread::sleep(Duration::from_millis(500));
-    let (mut server, base2) = serve(&data, &listen);
-    assert_eq!(base2, base);
+    let mut server = Server::start_on(&data, &listen);
+    assert_eq!(server.base, base);
     notify(&base, "c-follow-2");
     let o = cmd(&["events"], &russia, &[]);
     let all = out(&o);
@@ -338,5 +304,5 @@ fn a_party_pushes_lists_and_follows_its_stream_across_a_restart() {
     let o = cmd(&["events"], &russia, &["--after", &last_before.to_string()]);
     assert!(seqs(&out(&o)).iter().all(|s| *s > last_before));
     assert_eq!(out(&o).lines().count(), total - before.len());
-    stop(&mut server);
+    server.stop();
 }

@@ -921,11 +921,7 @@ fn writer_loop(
 /// Queues a checked entry under the state lock: refused when the journal failed or is closing,
 /// when the queue is full, or for a second countersignature of one head by one party (decided
 /// here, under the lock, so two copies submitted at once cannot both pass).
-fn enqueue(
-    sh: &Arc<Shared>,
-    st: &mut State,
-    entry: SignedEntry,
-) -> Result<Ticket, JournalError> {
+fn enqueue(sh: &Arc<Shared>, st: &mut State, entry: SignedEntry) -> Result<Ticket, JournalError> {
     if let Some(why) = &st.failed {
         return Err(JournalError::Failed(why.clone()));
     }

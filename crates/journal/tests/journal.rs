@@ -488,7 +488,10 @@ fn a_group_is_checked_together_and_only_its_bad_entries_are_refused() {
     // exactly those three are refused, with the reasons `submit` gives, and counted.
     let mut group: Vec<SignedEntry> = (40..50).map(message).collect();
     group.insert(3, SignedEntry::sign(withdrawal("blue"), &stranger).unwrap());
-    group.insert(7, SignedEntry::sign(withdrawal("green"), &stranger).unwrap());
+    group.insert(
+        7,
+        SignedEntry::sign(withdrawal("green"), &stranger).unwrap(),
+    );
     let outcomes = j.submit_many(group);
     let mut durable = Vec::new();
     for (k, o) in outcomes.into_iter().enumerate() {

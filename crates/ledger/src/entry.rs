@@ -624,7 +624,9 @@ mod tests {
 
     #[test]
     fn many_signatures_of_few_keys_are_checked_together_and_one_bad_one_fails_the_batch() {
-        let keys: Vec<SigningKey> = (1..=3u8).map(|k| SigningKey::from_bytes(&[k; 32])).collect();
+        let keys: Vec<SigningKey> = (1..=3u8)
+            .map(|k| SigningKey::from_bytes(&[k; 32]))
+            .collect();
         let signed: Vec<(SignedEntry, VerifyingKey)> = (0..60u64)
             .map(|n| {
                 let k = &keys[(n % 3) as usize];
@@ -640,7 +642,8 @@ mod tests {
                 (SignedEntry::sign(e, k).unwrap(), k.verifying_key())
             })
             .collect();
-        let items: Vec<(&SignedEntry, &VerifyingKey)> = signed.iter().map(|(e, k)| (e, k)).collect();
+        let items: Vec<(&SignedEntry, &VerifyingKey)> =
+            signed.iter().map(|(e, k)| (e, k)).collect();
         assert!(verify_many(&items));
         assert!(verify_many(&[]));
         // One entry checked against another author's key.
