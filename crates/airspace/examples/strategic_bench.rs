@@ -169,10 +169,11 @@ fn generate(dir: &str, n: usize, q: usize, seed: u64, v_buffer_m: f64) {
 
     let buffers = Buffers::new(0.0, v_buffer_m).expect("valid buffers");
     let mut line = String::new();
-    while {
+    loop {
         line.clear();
-        std::io::stdin().read_line(&mut line).unwrap_or(0) > 0
-    } {
+        if std::io::stdin().read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
         let Some(k) = line
             .trim()
             .strip_prefix("round ")
