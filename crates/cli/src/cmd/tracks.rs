@@ -118,8 +118,11 @@ fn check_line(
     now_ms: i64,
 ) -> Result<TrackReportIn, BadLine> {
     let bad = |field: Option<String>, why: String| BadLine { line, field, why };
-    let parsed: PushLine =
-        parse_json(bytes).map_err(|e| bad(e.body.field.clone(), e.body.message.clone()))?;
+    // A line that is not JSON has no field to blame (the parser's path for it is "?").
+    let parsed: PushLine = parse_json(bytes).map_err(|e| {
+        let field = e.body.field.clone().filter(|f| f != "?" && f != ".");
+        bad(field, e.body.message.clone())
+    })?;
     if parsed.party != party {
         return Err(bad(
             Some("party".into()),
