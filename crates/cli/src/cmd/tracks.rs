@@ -139,12 +139,15 @@ fn check_line(
     Ok(parsed.report)
 }
 
+/// A report with its line number in the file.
+type Numbered = (usize, TrackReportIn);
+
 /// Reads and checks every line: the reports with their line numbers, or every bad line.
 fn read_reports(
     input: impl std::io::Read,
     party: &str,
     now_ms: i64,
-) -> Result<Vec<(usize, TrackReportIn)>, (Vec<BadLine>, usize)> {
+) -> Result<Vec<Numbered>, (Vec<BadLine>, usize)> {
     let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
     let mut reports = Vec::new();
     let mut bad = Vec::new();
