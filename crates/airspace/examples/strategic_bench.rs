@@ -7,8 +7,17 @@
 //! by one (insert rate), runs the Q conflict queries one by one (latency per query) and writes the
 //! answers and figures.
 //!
-//! `compare DIR`: reads PostGIS's answers and per-query times written by the script, checks that
-//! every answer is identical, and prints both sides and the p99 ratio as the last line.
+//! `rounds DIR N Q SEED V_BUFFER_M`: draws the same notifications and queries again (same seed),
+//! inserts them into the index, then waits on standard input: each line `round K` runs the Q
+//! queries once, writes their latencies to `DIR/rust_round_K.tsv` (and the answers, for
+//! round 0, to `DIR/rust_answers.tsv`), and answers `done K` on standard output. The script
+//! alternates these rounds with PostGIS's, so both sides are timed under the same conditions.
+//!
+//! `compare DIR ROUNDS`: reads PostGIS's answers and per-round query times written by the
+//! script, checks that every answer is identical, and prints, for rounds 1..=ROUNDS, the median
+//! and p99 of each side, their ratios per round, and as the last line the median ratio with its
+//! spread (min–max over rounds) against the target; exits 1 when answers differ or a target is
+//! missed.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -143,61 +152,55 @@ fn generate(dir: &str, n: usize, q: usize, seed: u64, v_buffer_m: f64) {
     let started = Instant::now();
     let packed = StrategicIndex::bulk_load(frame, notifications.clone()).expect("valid and unique");
     let bulk_s = started.elapsed().as_secs_f64();
+    drop(packed);
     let mut index = StrategicIndex::new(frame);
     let started = Instant::now();
     for nt in notifications {
         index.insert(nt).expect("valid and unique");
     }
     let insert_s = started.elapsed().as_secs_f64();
-    let insert_per_s = n as f64 / insert_s;
+    println!(
+        "deconflict: {n} notifications inserted one by one in {insert_s:.2} s ({:.0} inserts/s); bulk load {bulk_s:.2} s",
+        n as f64 / insert_s
+    );
+    // Ready: the script loads PostGIS, then asks for rounds.
+    println!("ready");
+    let _ = std::io::stdout().flush();
 
     let buffers = Buffers::new(0.0, v_buffer_m).expect("valid buffers");
-    let mut latencies_us = Vec::with_capacity(q);
-    let mut answers = String::new();
-    let mut found_total = 0usize;
-    for (i, query) in queries.iter().enumerate() {
-        let t = Instant::now();
-        let found = index.conflicts(query, buffers).expect("inside the frame");
-        latencies_us.push(t.elapsed().as_secs_f64() * 1e6);
-        found_total += found.len();
-        let ids: Vec<&str> = found.iter().map(|f| f.as_str()).collect();
-        let _ = writeln!(answers, "{i}\t{}", sorted_ids(&ids));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if std::io::stdin().read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        let Some(k) = line
+            .trim()
+            .strip_prefix("round ")
+            .and_then(|k| k.parse::<usize>().ok())
+        else {
+            eprintln!("strategic_bench: unknown command {:?}", line.trim());
+            std::process::exit(2);
+        };
+        let mut timings = String::new();
+        let mut answers = String::new();
+        for (i, query) in queries.iter().enumerate() {
+            let t = Instant::now();
+            let found = index.conflicts(query, buffers).expect("inside the frame");
+            let us = t.elapsed().as_secs_f64() * 1e6;
+            let _ = writeln!(timings, "{i}\t{us}");
+            if k == 0 {
+                let ids: Vec<&str> = found.iter().map(|f| f.as_str()).collect();
+                let _ = writeln!(answers, "{i}\t{}", sorted_ids(&ids));
+            }
+        }
+        std::fs::write(format!("{dir}/rust_round_{k}.tsv"), timings).expect("writing timings");
+        if k == 0 {
+            std::fs::write(format!("{dir}/rust_answers.tsv"), answers).expect("writing answers");
+        }
+        println!("done {k}");
+        let _ = std::io::stdout().flush();
     }
-    std::fs::write(format!("{dir}/rust_answers.tsv"), answers).expect("writing answers");
-    // The same queries on the bulk-loaded tree: same answers, and the latency a service sees
-    // after loading its notifications at start-up.
-    let mut packed_us = Vec::with_capacity(q);
-    for query in &queries {
-        let t = Instant::now();
-        let found = packed.conflicts(query, buffers).expect("inside the frame");
-        packed_us.push(t.elapsed().as_secs_f64() * 1e6);
-        assert_eq!(
-            found,
-            index.conflicts(query, buffers).expect("inside the frame")
-        );
-    }
-    packed_us.sort_by(f64::total_cmp);
-    println!(
-        "deconflict: bulk load of {n} in {bulk_s:.2} s; queries on it: median {:.1} µs, p99 {:.1} µs (same answers)",
-        percentile(&packed_us, 0.5),
-        percentile(&packed_us, 0.99)
-    );
-    latencies_us.sort_by(f64::total_cmp);
-    let (p50, p99) = (
-        percentile(&latencies_us, 0.5),
-        percentile(&latencies_us, 0.99),
-    );
-    std::fs::write(
-        format!("{dir}/rust_figures.txt"),
-        format!("{p50} {p99} {insert_per_s}\n"),
-    )
-    .expect("writing figures");
-    println!(
-        "deconflict: {n} notifications inserted one by one in {insert_s:.2} s ({insert_per_s:.0} inserts/s)"
-    );
-    println!(
-        "deconflict: {q} conflict queries, {found_total} conflicts, latency median {p50:.1} µs, p99 {p99:.1} µs"
-    );
 }
 
 /// Ids sorted as strings, comma-joined: the form both sides write.
@@ -222,7 +225,26 @@ fn read_answers(path: &str) -> Vec<(usize, String)> {
     rows
 }
 
-fn compare(dir: &str) -> bool {
+fn timings(path: &str) -> Vec<f64> {
+    let mut v: Vec<f64> = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading {path}: {e}"))
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1)?.trim().parse().ok())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// The median of a few numbers, and their range.
+fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (percentile(&v, 0.5), v[0], v[v.len() - 1])
+}
+
+/// Target the comparison is judged by: deconflict at least this many times faster.
+const RATIO_TARGET: f64 = 30.0;
+
+fn compare(dir: &str, rounds: usize) -> bool {
     let rust = read_answers(&format!("{dir}/rust_answers.tsv"));
     let pg = read_answers(&format!("{dir}/pg_answers.tsv"));
     let mut differ = 0;
@@ -239,18 +261,6 @@ fn compare(dir: &str) -> bool {
         .iter()
         .map(|r| r.1.split(',').filter(|s| !s.is_empty()).count())
         .sum();
-    let figures = std::fs::read_to_string(format!("{dir}/rust_figures.txt")).expect("figures");
-    let f: Vec<f64> = figures
-        .split_whitespace()
-        .map(|x| x.parse().expect("number"))
-        .collect();
-    let mut pg_us: Vec<f64> = std::fs::read_to_string(format!("{dir}/pg_timings.tsv"))
-        .expect("PostGIS timings")
-        .lines()
-        .filter_map(|l| l.split('\t').nth(1)?.trim().parse().ok())
-        .collect();
-    pg_us.sort_by(f64::total_cmp);
-    let (pg50, pg99) = (percentile(&pg_us, 0.5), percentile(&pg_us, 0.99));
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
@@ -266,57 +276,47 @@ fn compare(dir: &str) -> bool {
             )
         }
     );
-    let _ = writeln!(
-        out,
-        "query latency median: deconflict {:.1} µs, PostGIS {:.1} µs ({:.1}x)",
-        f[0],
-        pg50,
-        pg50 / f[0]
-    );
-    let mut client_us: Vec<f64> = std::fs::read_to_string(format!("{dir}/pg_client_timings.tsv"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split('\t').nth(1)?.trim().parse().ok())
-        .collect();
-    client_us.sort_by(f64::total_cmp);
-    if !client_us.is_empty() {
+    let (mut med_ratios, mut p99_ratios) = (Vec::new(), Vec::new());
+    for k in 1..=rounds {
+        let r = timings(&format!("{dir}/rust_round_{k}.tsv"));
+        let p = timings(&format!("{dir}/pg_round_{k}.tsv"));
+        let (r50, r99, p50, p99) = (
+            percentile(&r, 0.5),
+            percentile(&r, 0.99),
+            percentile(&p, 0.5),
+            percentile(&p, 0.99),
+        );
+        med_ratios.push(p50 / r50);
+        p99_ratios.push(p99 / r99);
         let _ = writeln!(
             out,
-            "PostGIS as a client sees it (pgbench, prepared, loopback TCP): median {:.1} µs, p99 {:.1} µs",
-            percentile(&client_us, 0.5),
-            percentile(&client_us, 0.99)
+            "round {k}: deconflict median {r50:.1} µs p99 {r99:.1} µs; PostGIS (in-server execution) median {p50:.1} µs p99 {p99:.1} µs; ratio median {:.1}x p99 {:.1}x",
+            p50 / r50,
+            p99 / r99
         );
     }
-    let client = if client_us.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; vs PostGIS through a client {:.1}x (p99 {:.1} µs)",
-            percentile(&client_us, 0.99) / f[1],
-            percentile(&client_us, 0.99)
-        )
-    };
+    let (m, m_lo, m_hi) = spread(med_ratios);
+    let (p, p_lo, p_hi) = spread(p99_ratios);
+    let met = m_lo >= RATIO_TARGET && p_lo >= RATIO_TARGET;
     let _ = writeln!(
         out,
-        "p99 ratio (target >= 30x): deconflict {:.1} µs; vs PostGIS in-server execution {:.1}x (p99 {:.1} µs){client}",
-        f[1],
-        pg99 / f[1],
-        pg99,
+        "deconflict vs PostGIS over {rounds} interleaved rounds: median {m:.1}x (rounds {m_lo:.1}–{m_hi:.1}x), p99 {p:.1}x (rounds {p_lo:.1}–{p_hi:.1}x); target >= {RATIO_TARGET:.0}x in every round: {}",
+        if met { "met" } else { "MISSED" }
     );
-    same
+    same && met
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: strategic_bench generate DIR N Q SEED V_BUFFER_M | compare DIR";
+    let usage = "usage: strategic_bench rounds DIR N Q SEED V_BUFFER_M | compare DIR ROUNDS";
     match args.get(1).map(String::as_str) {
-        Some("generate") if args.len() == 7 => {
+        Some("rounds") if args.len() == 7 => {
             let num = |i: usize| -> u64 { args[i].parse().expect(usage) };
             let v: f64 = args[6].parse().expect(usage);
             generate(&args[2], num(3) as usize, num(4) as usize, num(5), v);
         }
-        Some("compare") if args.len() == 3 => {
-            if !compare(&args[2]) {
+        Some("compare") if args.len() == 4 => {
+            if !compare(&args[2], args[3].parse().expect(usage)) {
                 std::process::exit(1);
             }
         }

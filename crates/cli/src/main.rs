@@ -47,6 +47,11 @@ enum Command {
     /// The tamper-evident record: export, tree heads.
     #[command(subcommand)]
     Log(cmd::log::Command),
+    /// A party's own aircraft on a running service: push reports from a file, list live tracks.
+    #[command(subcommand)]
+    Tracks(cmd::tracks::Command),
+    /// The party's event stream from a running service, as JSON lines (--follow: live, over SSE).
+    Events(cmd::events::Args),
     /// Verify an exported log offline.
     Verify(cmd::log::VerifyArgs),
     /// The working group's report, computed only from the record: weekly figures and a trust
@@ -70,6 +75,8 @@ fn main() -> ExitCode {
         Command::Notifications(c) => cmd::notifications::run(c),
         Command::Line(c) => cmd::line::run(c),
         Command::Log(c) => cmd::log::run(c),
+        Command::Tracks(c) => cmd::tracks::run(c),
+        Command::Events(a) => cmd::events::run(a),
         Command::Verify(a) => cmd::log::verify(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Bench(c) => cmd::bench::run(c),

@@ -458,3 +458,60 @@ fn export_dir_and_parallel_verify_agree() {
             .unwrap_err();
     assert_eq!(parallel.to_string(), single.to_string());
 }
+
+#[test]
+fn a_group_is_checked_together_and_only_its_bad_entries_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path(), config()).unwrap();
+    let stranger = SigningKey::from_bytes(&[5; 32]);
+    let withdrawal = |author: &str| {
+        Entry::new(
+            id(author),
+            1,
+            EntryBody::NotificationWithdrawal {
+                notification_id: Text::new("n").unwrap(),
+                reason: None,
+            },
+        )
+        .unwrap()
+    };
+    // A group of good entries: one batch check, every one durable, in order.
+    let good: Vec<SignedEntry> = (0..40).map(message).collect();
+    let tickets = j.submit_many(good.clone());
+    let indices: Vec<u64> = tickets
+        .into_iter()
+        .map(|t| t.unwrap().wait().unwrap())
+        .collect();
+    assert_eq!(indices, (0..40).collect::<Vec<u64>>());
+
+    // A group with a forged entry, an unknown author and a too-large entry among good ones:
+    // exactly those three are refused, with the reasons `submit` gives, and counted.
+    let mut group: Vec<SignedEntry> = (40..50).map(message).collect();
+    group.insert(3, SignedEntry::sign(withdrawal("blue"), &stranger).unwrap());
+    group.insert(
+        7,
+        SignedEntry::sign(withdrawal("green"), &stranger).unwrap(),
+    );
+    let outcomes = j.submit_many(group);
+    let mut durable = Vec::new();
+    for (k, o) in outcomes.into_iter().enumerate() {
+        match (k, o) {
+            (3, Err(JournalError::BadSignature(a))) => assert_eq!(a, id("blue")),
+            (7, Err(JournalError::UnknownAuthor(a))) => assert_eq!(a, id("green")),
+            (3 | 7, other) => panic!("entry {k}: {:?}", other.map(|t| t.index())),
+            (_, Ok(t)) => durable.push(t.wait().unwrap()),
+            (_, Err(e)) => panic!("entry {k}: {e}"),
+        }
+    }
+    assert_eq!(durable, (40..50).collect::<Vec<u64>>());
+    assert_eq!(j.stats().rejected_invalid, 2);
+    drop(j);
+
+    // What was acknowledged is exactly what the export holds, and it verifies.
+    let mut out = Vec::new();
+    export_dir(dir.path(), &mut out).unwrap();
+    let summary = verify_export(&out, VerifyOptions::default()).unwrap();
+    assert_eq!(summary.counts.entries, 50);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().filter(|l| l.contains("\"m-")).count(), 50);
+}

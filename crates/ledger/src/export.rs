@@ -35,7 +35,7 @@ use std::sync::Arc;
 use ed25519_dalek::VerifyingKey;
 
 use crate::canonical::{CanonicalError, from_canonical, to_canonical};
-use crate::entry::{ENTRY_BYTES_MAX, EntryBody, EntryError, SignedEntry};
+use crate::entry::{ENTRY_BYTES_MAX, EntryBody, EntryError, SignedEntry, verify_many};
 use crate::field::Count;
 use crate::hash::Hash;
 use crate::keys::{KeyId, KeyRing};
@@ -735,8 +735,6 @@ impl SignatureBatch {
     /// line order, or the countersignatures found, for [`Verifier::check_cosignatures`].
     pub fn verify(&self) -> Result<Vec<CosignatureRef>, VerifyError> {
         let mut cosignatures = Vec::new();
-        let mut messages = Vec::with_capacity(self.items.len());
-        let mut sigs = Vec::with_capacity(self.items.len());
         let mut keys = Vec::with_capacity(self.items.len());
         let mut parsed = Vec::with_capacity(self.items.len());
         for item in &self.items {
@@ -761,13 +759,11 @@ impl SignatureBatch {
                     tree_head: tree_head.clone(),
                 });
             }
-            messages.push(e.signing_message());
-            sigs.push(e.sig().to_dalek());
             keys.push(*key);
             parsed.push(e);
         }
-        let refs: Vec<&[u8]> = messages.iter().map(|m| m.as_slice()).collect();
-        if ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_ok() {
+        let items: Vec<(&SignedEntry, &VerifyingKey)> = parsed.iter().zip(&keys).collect();
+        if verify_many(&items) {
             return Ok(cosignatures);
         }
         for ((item, e), key) in self.items.iter().zip(&parsed).zip(&keys) {

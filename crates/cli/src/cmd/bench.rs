@@ -12,7 +12,7 @@ pub enum Command {
     /// Feed ingest end to end against the bare decode rate.
     Ingest(super::ingest::BenchArgs),
     /// Signed durable appends with group commit, and offline verification.
-    Log(super::log::BenchArgs),
+    Log(super::log_bench::BenchArgs),
     /// The service on loopback: track updates accepted and alert latency.
     Service(super::serve::BenchArgs),
     /// Guidance bands per aircraft with 1, 5 and 20 intruders against the alerting cost.
@@ -23,7 +23,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Probe(a) => super::probe::bench(a),
         Command::Ingest(a) => super::ingest::bench(a),
-        Command::Log(a) => super::log::bench(a),
+        Command::Log(a) => super::log_bench::bench(a),
         Command::Service(a) => super::serve::bench(a),
         Command::Bands(a) => super::daa::bench(a),
     }

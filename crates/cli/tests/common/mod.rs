@@ -39,10 +39,15 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path) -> Server {
+        Server::start_on(data, "127.0.0.1:0")
+    }
+
+    /// As [`Server::start`], on a given address (to restart a service where it was).
+    pub fn start_on(data: &Path, listen: &str) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--data-dir"])
             .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
