@@ -227,3 +227,30 @@ fn a_clean_journal_needs_no_recovery() {
     assert!(plan.is_clean(), "{plan}");
     assert!(plan.to_string().contains("nothing to recover"));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// The head file is bytes from a disk: random bytes are no slot, never a panic; one bit
+    /// flipped in a whole slot leaves it refused or the same head.
+    #[test]
+    fn head_file_bytes_from_a_failing_disk(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4200),
+        at in 0usize..4096,
+        bit in 0u8..8,
+    ) {
+        proptest::prop_assert!(deconflict_journal::head_file::decode(&bytes).is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), config()).unwrap();
+        j.append(message(1)).unwrap();
+        drop(j);
+        let mut head = std::fs::read(dir.path().join("ledger.head")).unwrap();
+        let whole = deconflict_journal::head_file::decode(&head).unwrap();
+        head[at] ^= 1 << bit;
+        if let Some(h) = deconflict_journal::head_file::decode(&head) {
+            // The other slot (one write older) or the same one, never something else.
+            proptest::prop_assert!(h.journal_len <= whole.journal_len);
+            proptest::prop_assert!(h.tree_head.verify(&SigningKey::from_bytes(&[1; 32]).verifying_key()).is_ok());
+        }
+    }
+}
