@@ -179,7 +179,7 @@ impl HeadFile {
             journal_len,
             tree_head: tree_head.clone(),
         };
-        let slot = (head.seq % 2) as u64 * SLOT_BYTES as u64;
+        let slot = (head.seq % 2) * SLOT_BYTES as u64;
         self.file
             .write_all_at(&encode_slot(&head), slot)
             .and_then(|()| self.file.sync_data())

@@ -127,7 +127,7 @@ fn run(seed: u64) {
                 })
                 .collect();
             for (h, t) in tickets {
-                match t.map_err(JournalError::from).and_then(|t| t.wait()) {
+                match t.and_then(|t| t.wait()) {
                     Ok(i) => {
                         acked.insert(i, h);
                         acked_this_life += 1;

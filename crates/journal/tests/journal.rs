@@ -364,13 +364,14 @@ fn an_interrupted_last_batch_is_cut_off_at_every_byte() {
         // Every 16th byte: a real open cuts the file, and appending goes on.
         let d = tempfile::tempdir().unwrap();
         std::fs::copy(dir.path().join("keys.json"), d.path().join("keys.json")).unwrap();
-        // The last batch was never acknowledged: the head file names the one before it.
-        std::fs::copy(
-            dir.path()
-                .join(format!("ledger.head.{}", prev_head.tree_head().size())),
-            d.path().join("ledger.head"),
-        )
-        .unwrap();
+        // The last batch was never acknowledged: the head file names one before it (the
+        // latest kept at or below the previous batch's size; a batch may have been split).
+        let kept = (0..=prev_head.tree_head().size())
+            .rev()
+            .map(|n| dir.path().join(format!("ledger.head.{n}")))
+            .find(|p| p.exists())
+            .unwrap();
+        std::fs::copy(kept, d.path().join("ledger.head")).unwrap();
         std::fs::write(d.path().join("ledger.journal"), &bytes[..cut]).unwrap();
         let j = Journal::open(d.path(), config()).unwrap();
         assert_eq!(j.latest_tree_head(), prev_head, "cut at {cut}");
