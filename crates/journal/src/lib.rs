@@ -21,14 +21,17 @@
 //!
 //! Linux/Unix only: it reads records back with positioned reads.
 
+pub mod head_file;
 pub mod keys_file;
 pub mod record;
+pub mod recover;
+pub mod sim;
+pub mod storage;
 pub mod verify;
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -41,6 +44,7 @@ use deconflict_ledger::{
 };
 
 use record::{FRAME_BYTES, KIND_ENTRY, KIND_TREE_HEAD, ScanError, encode, scan};
+use storage::{Appender, OsStorage, ReadFrom, Storage, StorageFile};
 
 /// Name of the record file inside the data directory.
 pub const JOURNAL_FILE: &str = "ledger.journal";
@@ -75,6 +79,24 @@ pub enum JournalError {
         path: PathBuf,
         /// What is wrong.
         source: ScanError,
+    },
+    /// The journal holds less than was acknowledged (cut short, damaged before its last batch,
+    /// deleted, replaced) or the head file that says what was acknowledged is damaged. Opening
+    /// refuses rather than roll the record back; `deconflict log recover` shows what recovery
+    /// would drop and drops it only when told to.
+    #[error(
+        "{path}: at byte {offset}: {why}; the last good entry is {}; refusing to open (`deconflict log recover --data-dir DIR` shows what recovery would drop)",
+        record::last_good_entry(*entries)
+    )]
+    Damaged {
+        /// The damaged or short file.
+        path: PathBuf,
+        /// Byte offset where it stops being whole.
+        offset: u64,
+        /// What is wrong.
+        why: String,
+        /// Entries that are whole (the last good entry is `entries - 1`).
+        entries: u64,
     },
     /// Another process has the journal open for writing.
     #[error("{0}: another process has this journal open")]
@@ -153,6 +175,9 @@ pub struct JournalConfig {
     pub verify_signatures: bool,
     /// The clock for tree head timestamps, ms since the Unix epoch.
     pub now_ms: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// Where the journal file and the head file are kept: the file system, or a simulated
+    /// disk in tests ([`sim::SimDisk`]).
+    pub storage: Arc<dyn Storage>,
 }
 
 impl JournalConfig {
@@ -167,6 +192,7 @@ impl JournalConfig {
             entry_bytes_max: deconflict_ledger::entry::ENTRY_BYTES_MAX,
             verify_signatures: true,
             now_ms: Arc::new(system_now_ms),
+            storage: OsStorage::shared(),
         }
     }
 }
@@ -289,7 +315,7 @@ struct Shared {
     /// Countersignatures, for duplicate checks and listing.
     cosignatures: Mutex<Cosignatures>,
     keys: RwLock<KeyRing>,
-    reader: File,
+    reader: Box<dyn StorageFile>,
     log_id: KeyId,
     queue_entries_max: usize,
     entry_bytes_max: usize,
@@ -353,17 +379,31 @@ impl Journal {
     pub fn open(dir: &Path, config: JournalConfig) -> Result<Journal, JournalError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let path = dir.join(JOURNAL_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(JournalError::Locked(path)),
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+        // What was acknowledged, as the head file remembers it: read before the journal is
+        // created, so that a deleted journal is not taken for a new one.
+        let storage = config.storage.clone();
+        let acknowledged = head_file::read_with(&*storage, dir)?;
+        let acknowledged_entries = acknowledged
+            .as_ref()
+            .map_or(0, |h| h.tree_head.tree_head().size());
+        let exists = storage.open(&path, false).map_err(io_err(&path))?.is_some();
+        if acknowledged_entries > 0 && !exists {
+            return Err(JournalError::Damaged {
+                path,
+                offset: 0,
+                why: format!(
+                    "the file is missing, but {} records {acknowledged_entries} acknowledged entries",
+                    head_file::HEAD_FILE
+                ),
+                entries: 0,
+            });
+        }
+        let file = storage
+            .open(&path, true)
+            .map_err(io_err(&path))?
+            .ok_or_else(|| io_err(&path)(std::io::ErrorKind::NotFound.into()))?;
+        if !file.try_lock().map_err(io_err(&path))? {
+            return Err(JournalError::Locked(path));
         }
 
         // Keys: the stored ring, the configured keys and the log's own key must agree.
@@ -383,17 +423,22 @@ impl Journal {
             keys_file::write(dir, &config.log_id, &keys)?;
         }
 
-        let file_len = file.metadata().map_err(io_err(&path))?.len();
+        let file_len = file.len().map_err(io_err(&path))?;
         if file_len == 0 {
-            file.write_all(record::MAGIC).map_err(io_err(&path))?;
-            file.sync_all().map_err(io_err(&path))?;
-            sync_dir(dir)?;
+            file.write_all_at(record::MAGIC, 0)
+                .and_then(|()| file.sync_data())
+                .and_then(|()| storage.sync_dir(dir))
+                .map_err(io_err(&path))?;
         }
-        let file_len = file.metadata().map_err(io_err(&path))?.len();
-        let mut read_handle = File::open(&path).map_err(io_err(&path))?;
+        let file_len = file.len().map_err(io_err(&path))?;
+        let read_handle = storage
+            .open(&path, false)
+            .map_err(io_err(&path))?
+            .ok_or_else(|| io_err(&path)(std::io::ErrorKind::NotFound.into()))?;
         let mut cosignatures = Cosignatures::default();
         let mut entry_index = 0u64;
-        let scanned = scan(&mut read_handle, file_len, TORN_BYTES_MAX, |r| {
+        let mut reader = ReadFrom::new(&*read_handle, file_len);
+        let scanned = scan(&mut reader, file_len, TORN_BYTES_MAX, |r| {
             if r.kind == KIND_ENTRY {
                 if looks_like_cosignature(r.payload)
                     && let Ok(e) = SignedEntry::from_bytes(r.payload)
@@ -409,10 +454,18 @@ impl Journal {
             path: path.clone(),
             source,
         })?;
+        let mut issued: HashMap<u64, TreeHead> = scanned
+            .heads
+            .iter()
+            .map(|h| (h.tree_head().size(), h.tree_head().clone()))
+            .collect();
+        check_acknowledged(&path, &scanned, &issued, acknowledged.as_ref())?;
         if scanned.torn_bytes > 0 {
-            // The interrupted batch was never acknowledged: cut it off, durably.
-            file.set_len(scanned.valid_len).map_err(io_err(&path))?;
-            file.sync_all().map_err(io_err(&path))?;
+            // The interrupted batch was never acknowledged (the head file does not cover it):
+            // cut it off, durably.
+            file.set_len(scanned.valid_len)
+                .and_then(|()| file.sync_data())
+                .map_err(io_err(&path))?;
         }
         if let Some(last) = scanned.heads.last()
             && *last.tree_head().log() != config.log_id
@@ -426,15 +479,8 @@ impl Journal {
                 ),
             });
         }
-        let mut issued: HashMap<u64, TreeHead> = scanned
-            .heads
-            .iter()
-            .map(|h| (h.tree_head().size(), h.tree_head().clone()))
-            .collect();
-        let mut file = file;
-        use std::io::Seek;
-        file.seek(std::io::SeekFrom::Start(scanned.valid_len))
-            .map_err(io_err(&path))?;
+        let mut file = Appender::new(file, scanned.valid_len);
+        let mut journal_len = scanned.valid_len;
         let latest = match scanned.heads.last() {
             Some(h) => h.clone(),
             None => {
@@ -451,10 +497,22 @@ impl Journal {
                 encode(&mut buf, KIND_TREE_HEAD, sth.as_bytes());
                 file.write_all(&buf).map_err(io_err(&path))?;
                 file.sync_data().map_err(io_err(&path))?;
+                journal_len += buf.len() as u64;
                 issued.insert(0, sth.tree_head().clone());
                 sth
             }
         };
+        // The head file now names the journal's last batch (one written but not yet recorded
+        // there before a crash is whole, so it is kept).
+        let head = head_file::Head {
+            seq: acknowledged.as_ref().map_or(0, |h| h.seq),
+            journal_len,
+            tree_head: latest.clone(),
+        };
+        let stale = acknowledged
+            .as_ref()
+            .is_none_or(|h| h.tree_head != latest || h.journal_len != journal_len);
+        let head_file = head_file::HeadFile::open(&*storage, dir, &head, stale)?;
         let entries = scanned.tree.len();
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
@@ -494,7 +552,7 @@ impl Journal {
             let now_ms = config.now_ms;
             std::thread::Builder::new()
                 .name("journal-writer".into())
-                .spawn(move || writer_loop(&shared, file, path, &log_key, &*now_ms))
+                .spawn(move || writer_loop(&shared, file, head_file, path, &log_key, &*now_ms))
                 .map_err(io_err(dir))?
         };
         Ok(Journal {
@@ -832,20 +890,15 @@ impl Drop for Journal {
 /// tree head, `fdatasync`s once, then publishes and wakes the waiters.
 fn writer_loop(
     sh: &Shared,
-    mut file: File,
+    mut file: Appender,
+    mut head_file: head_file::HeadFile,
     path: PathBuf,
     log_key: &SigningKey,
     now_ms: &(dyn Fn() -> u64 + Send + Sync),
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES_MAX + (1 << 16));
     let mut batch: Vec<Queued> = Vec::with_capacity(BATCH_ENTRIES_MAX);
-    let mut file_end = match std::io::Seek::stream_position(&mut file) {
-        Ok(p) => p,
-        Err(e) => {
-            fail(sh, format!("{}: {e}", path.display()));
-            return;
-        }
-    };
+    let mut file_end = file.position();
     loop {
         let last_time_ms;
         {
@@ -898,6 +951,11 @@ fn writer_loop(
             return;
         }
         file_end += buf.len() as u64;
+        // The head file learns of the batch before anyone is told it is durable.
+        if let Err(e) = head_file.record(&sth, file_end) {
+            fail(sh, e.to_string());
+            return;
+        }
         sh.offsets
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -952,6 +1010,67 @@ fn enqueue(sh: &Arc<Shared>, st: &mut State, entry: SignedEntry) -> Result<Ticke
         shared: sh.clone(),
         index,
     })
+}
+
+/// Refuses a journal that holds less than the head file says was acknowledged, or whose tree
+/// head at the acknowledged size is not the one acknowledged.
+fn check_acknowledged(
+    path: &Path,
+    scanned: &record::Scanned,
+    issued: &HashMap<u64, TreeHead>,
+    acknowledged: Option<&head_file::Head>,
+) -> Result<(), JournalError> {
+    let entries = scanned.tree.len();
+    let Some(ack) = acknowledged else {
+        if entries == 0 {
+            // A new log, or one whose creation stopped before its head file was written.
+            return Ok(());
+        }
+        return Err(JournalError::Damaged {
+            path: path.with_file_name(head_file::HEAD_FILE),
+            offset: 0,
+            why: format!(
+                "the file is missing, but the journal holds {entries} entries: what was \
+                 acknowledged cannot be checked"
+            ),
+            entries,
+        });
+    };
+    let acked = ack.tree_head.tree_head();
+    if acked.size() == 0 {
+        // Nothing was acknowledged yet.
+        return Ok(());
+    }
+    if scanned.valid_len < ack.journal_len || entries < acked.size() {
+        let (offset, why) = scanned
+            .damage
+            .unwrap_or((scanned.valid_len, "the file ends"));
+        return Err(JournalError::Damaged {
+            path: path.to_path_buf(),
+            offset,
+            why: format!(
+                "{why}, but {} records {} acknowledged entries in {} bytes",
+                head_file::HEAD_FILE,
+                acked.size(),
+                ack.journal_len
+            ),
+            entries,
+        });
+    }
+    if issued.get(&acked.size()) != Some(acked) {
+        return Err(JournalError::Damaged {
+            path: path.to_path_buf(),
+            offset: ack.journal_len,
+            why: format!(
+                "the tree head of size {} is not the one {} records as acknowledged: the \
+                 journal was replaced",
+                acked.size(),
+                head_file::HEAD_FILE
+            ),
+            entries,
+        });
+    }
+    Ok(())
 }
 
 fn fail(sh: &Shared, why: String) {

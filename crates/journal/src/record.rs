@@ -57,7 +57,8 @@ pub enum ScanError {
     BadMagic,
     /// A damaged record followed by more data than one batch can hold.
     #[error(
-        "record at byte {offset} is damaged ({why}) and {after} bytes follow it: this is corruption, not an interrupted write; refusing to open"
+        "record at byte {offset} is damaged ({why}) and {after} bytes follow it: this is corruption, not an interrupted write; the last good entry is {}; refusing to open",
+        last_good_entry(*entries)
     )]
     Corrupt {
         /// Byte offset of the damaged record.
@@ -66,6 +67,8 @@ pub enum ScanError {
         why: &'static str,
         /// Bytes after it.
         after: u64,
+        /// Entries covered by the last whole tree head before it.
+        entries: u64,
     },
     /// A tree head that does not match the entries before it (the file was altered).
     #[error("tree head at byte {offset} does not match the {entries} entries before it: {why}")]
@@ -102,6 +105,16 @@ pub struct Scanned {
     pub valid_len: u64,
     /// Bytes after `valid_len` (an interrupted batch).
     pub torn_bytes: u64,
+    /// Where the records stop being whole, and why, when `torn_bytes` is not zero.
+    pub damage: Option<(u64, &'static str)>,
+}
+
+/// Names the last entry of a log of `entries` entries, for error messages.
+pub fn last_good_entry(entries: u64) -> String {
+    match entries.checked_sub(1) {
+        Some(i) => format!("entry {i}"),
+        None => "none (no entry is whole)".into(),
+    }
 }
 
 /// Reads a whole journal of `file_len` bytes and rebuilds the tree. `torn_bytes_max` bounds how
@@ -208,12 +221,16 @@ pub fn scan(
     // Whatever follows the last tree head is one interrupted batch at most.
     let end = file_len.max(offset);
     let torn_bytes = end - valid_len;
-    if torn_bytes > torn_bytes_max {
-        let (at, why) = torn.unwrap_or((valid_len, "entries not covered by a tree head"));
+    let damage =
+        (torn_bytes > 0).then(|| torn.unwrap_or((valid_len, "entries not covered by a tree head")));
+    if torn_bytes > torn_bytes_max
+        && let Some((at, why)) = damage
+    {
         return Err(ScanError::Corrupt {
             offset: at,
             why,
             after: end - at,
+            entries: tree.len(),
         });
     }
     Ok(Scanned {
@@ -222,6 +239,7 @@ pub fn scan(
         heads,
         valid_len,
         torn_bytes,
+        damage,
     })
 }
 

@@ -297,6 +297,16 @@ fn journal_with_batches(
 ) -> (Vec<u8>, Vec<(u64, deconflict_ledger::SignedTreeHead)>) {
     let j = Journal::open(dir, config()).unwrap();
     let mut heads = vec![(0, j.latest_tree_head())];
+    // The head file as it was at each size, to stand for a crash before the next batch.
+    let keep_head_file = |j: &Journal| {
+        let size = j.latest_tree_head().tree_head().size();
+        std::fs::copy(
+            dir.join("ledger.head"),
+            dir.join(format!("ledger.head.{size}")),
+        )
+        .unwrap();
+    };
+    keep_head_file(&j);
     for b in 0..4u64 {
         let tickets: Vec<_> = (0..3)
             .map(|i| j.submit(message(b * 10 + i)).unwrap())
@@ -306,6 +316,7 @@ fn journal_with_batches(
         }
         let h = j.latest_tree_head();
         heads.push((h.tree_head().size(), h));
+        keep_head_file(&j);
     }
     drop(j);
     (std::fs::read(dir.join("ledger.journal")).unwrap(), heads)
@@ -353,6 +364,14 @@ fn an_interrupted_last_batch_is_cut_off_at_every_byte() {
         // Every 16th byte: a real open cuts the file, and appending goes on.
         let d = tempfile::tempdir().unwrap();
         std::fs::copy(dir.path().join("keys.json"), d.path().join("keys.json")).unwrap();
+        // The last batch was never acknowledged: the head file names one before it (the
+        // latest kept at or below the previous batch's size; a batch may have been split).
+        let kept = (0..=prev_head.tree_head().size())
+            .rev()
+            .map(|n| dir.path().join(format!("ledger.head.{n}")))
+            .find(|p| p.exists())
+            .unwrap();
+        std::fs::copy(kept, d.path().join("ledger.head")).unwrap();
         std::fs::write(d.path().join("ledger.journal"), &bytes[..cut]).unwrap();
         let j = Journal::open(d.path(), config()).unwrap();
         assert_eq!(j.latest_tree_head(), prev_head, "cut at {cut}");
@@ -369,6 +388,7 @@ fn an_interrupted_last_batch_is_cut_off_at_every_byte() {
     // The whole file keeps the last batch.
     let d = tempfile::tempdir().unwrap();
     std::fs::copy(dir.path().join("keys.json"), d.path().join("keys.json")).unwrap();
+    std::fs::copy(dir.path().join("ledger.head"), d.path().join("ledger.head")).unwrap();
     std::fs::write(d.path().join("ledger.journal"), &bytes).unwrap();
     assert_eq!(
         Journal::open(d.path(), config())

@@ -1,10 +1,11 @@
 //! The HTTP API: routes, the authentication layer, handlers, the event stream.
 //!
-//! Every `/v1` route goes through [`authenticate`]: the body is read up to
-//! [`BODY_BYTES_MAX`](crate::state::BODY_BYTES_MAX) (413 beyond), the RFC 9421 signature and the
-//! RFC 9530 digest are verified against the key of the party named by `keyid` (401 otherwise),
-//! the nonce is recorded (401 on a replay), and the party's rate is checked (429). Handlers then
-//! see the calling party and the exact bytes that were signed.
+//! Every `/v1` route goes through [`authenticate`]: the RFC 9421 signature is verified against
+//! the key of the party named by `keyid` (401 otherwise) before any body byte is read; the body
+//! is then read up to [`BODY_BYTES_MAX`](crate::state::BODY_BYTES_MAX) (413 beyond) within the
+//! limits of [`crate::limits`] and checked against its RFC 9530 digest (401), the nonce is
+//! recorded (401 on a replay), and the party's rate is checked (429). Handlers then see the
+//! calling party and the exact bytes that were signed.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -140,6 +141,8 @@ fn reject(state: &State, e: ApiError) -> Response {
 }
 
 /// Verifies the signature, the digest, the nonce and the rate; see the module documentation.
+/// The signed headers are checked before any body byte is read: a stranger cannot make the
+/// service buffer a body ([`crate::limits`]).
 pub async fn authenticate(AxState(state): AxState<St>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     let declared = parts
@@ -157,9 +160,13 @@ pub async fn authenticate(AxState(state): AxState<St>, req: Request, next: Next)
     if declared.is_some_and(|n| n > BODY_BYTES_MAX as u64) {
         return reject(&state, too_large());
     }
-    let bytes = match axum::body::to_bytes(body, BODY_BYTES_MAX).await {
-        Ok(b) => b,
-        Err(_) => return reject(&state, too_large()),
+    let auth_err = |e: auth::AuthError| {
+        let status = match e {
+            auth::AuthError::NonceCacheFull => StatusCode::TOO_MANY_REQUESTS,
+            auth::AuthError::NonceNotRecorded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        ApiError::new(status, e.code(), e.to_string()).with_field(e.field())
     };
     let h = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let rp = RequestParts {
@@ -171,32 +178,58 @@ pub async fn authenticate(AxState(state): AxState<St>, req: Request, next: Next)
         signature: h("signature"),
     };
     let now_s = state.clock.now_s();
-    let verified = auth::verify(&rp, &bytes, now_s, state.started_s, |id| {
+    let signed = match auth::verify_headers(&rp, now_s, state.started_s, |id| {
         state.terms.party(id).map(|p| p.key)
-    })
-    .and_then(|v| {
-        let mut cache = state
-            .nonces
-            .lock()
-            .map_err(|_| auth::AuthError::NonceCacheFull)?;
+    }) {
+        Ok(s) => s,
+        Err(e) => return reject(&state, auth_err(e)),
+    };
+    let limits = parts
+        .extensions
+        .get::<crate::limits::BodyLimits>()
+        .cloned()
+        .unwrap_or_else(crate::limits::BodyLimits::fallback);
+    let (bytes, _held) = match crate::limits::read_body(body, &signed.digest, &limits).await {
+        Ok(b) => b,
+        Err(e) => {
+            use crate::limits::BodyError;
+            let err = match e {
+                BodyError::TooLarge => too_large(),
+                BodyError::DigestMismatch => auth_err(auth::AuthError::DigestMismatch),
+                BodyError::Timeout(_) => {
+                    ApiError::new(StatusCode::REQUEST_TIMEOUT, "body_timeout", e.to_string())
+                }
+                BodyError::OverBudget => {
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+                }
+                BodyError::Read(_) => {
+                    ApiError::new(StatusCode::BAD_REQUEST, "body_unreadable", e.to_string())
+                }
+            };
+            let mut resp = reject(&state, err);
+            if matches!(e, BodyError::Timeout(_) | BodyError::Read(_)) {
+                // The rest of the body will not be read: end the connection with the answer.
+                resp.headers_mut().insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
+            }
+            return resp;
+        }
+    };
+    let verified = {
+        let v = signed.verified;
+        let mut cache = state.nonces.lock().unwrap_or_else(|e| e.into_inner());
         let r = cache.check_and_insert(&v, now_s);
         state
             .metrics
             .nonces_held
             .store(cache.len() as u64, Ordering::Relaxed);
         r.map(|()| v)
-    });
+    };
     let verified = match verified {
         Ok(v) => v,
-        Err(e) => {
-            let status = if matches!(e, auth::AuthError::NonceCacheFull) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            let err = ApiError::new(status, e.code(), e.to_string()).with_field(e.field());
-            return reject(&state, err);
-        }
+        Err(e) => return reject(&state, auth_err(e)),
     };
     if let Err(e) = state.take_token(&verified.party) {
         return reject(&state, e);
@@ -293,11 +326,12 @@ pub(crate) fn no_body(body: &Bytes) -> Result<(), ApiError> {
     }
 }
 
-/// Health: the agreement's declared status and the line's measured reachability, separately.
+/// Health, for anyone: the service answers, the agreement's declared status, the last cycle.
+/// Each party's reachability is shown to the parties only (`GET /v1/agreement`).
 #[utoipa::path(get, path = "/health", tag = "service",
-    responses((status = 200, description = "The service answers", body = Health)))]
-async fn health(AxState(state): AxState<St>) -> Json<Health> {
-    Json(state.health())
+    responses((status = 200, description = "The service answers", body = PublicHealth)))]
+async fn health(AxState(state): AxState<St>) -> Json<PublicHealth> {
+    Json(state.health().into())
 }
 
 /// Prometheus metrics (text exposition format 0.0.4).

@@ -76,6 +76,8 @@ pub enum AuthError {
     Replayed,
     #[error("too many requests from this party within the replay window")]
     NonceCacheFull,
+    #[error("the nonce could not be recorded ({0}); retry later")]
+    NonceNotRecorded(String),
 }
 
 impl AuthError {
@@ -92,6 +94,7 @@ impl AuthError {
             AuthError::BadSignature(_) => "signature_invalid",
             AuthError::Replayed => "replayed",
             AuthError::NonceCacheFull => "nonce_cache_full",
+            AuthError::NonceNotRecorded(_) => "nonce_not_recorded",
         }
     }
 
@@ -211,6 +214,16 @@ pub fn new_nonce() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A request whose signed headers verified; its body is still to be checked against
+/// `digest` (the signature covers the `content-digest` header, so the body can be read after
+/// the caller is known, and checked as it arrives).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeaders {
+    pub verified: Verified,
+    /// The SHA-256 the body must have.
+    pub digest: [u8; 32],
+}
+
 /// Checks everything but the nonce cache. `not_before_s` is the service's start time.
 pub fn verify(
     parts: &RequestParts<'_>,
@@ -219,6 +232,21 @@ pub fn verify(
     not_before_s: i64,
     key_of: impl Fn(&str) -> Option<VerifyingKey>,
 ) -> Result<Verified, AuthError> {
+    let signed = verify_headers(parts, now_s, not_before_s, key_of)?;
+    if Sha256::digest(body)[..] != signed.digest[..] {
+        return Err(AuthError::DigestMismatch);
+    }
+    Ok(signed.verified)
+}
+
+/// Checks the headers: the parameters, the window, the key and the signature, which covers
+/// the `content-digest` the body must then match. Reads no body.
+pub fn verify_headers(
+    parts: &RequestParts<'_>,
+    now_s: i64,
+    not_before_s: i64,
+    key_of: impl Fn(&str) -> Option<VerifyingKey>,
+) -> Result<SignedHeaders, AuthError> {
     let input = parts
         .signature_input
         .ok_or(AuthError::Missing("signature-input"))?;
@@ -238,8 +266,9 @@ pub fn verify(
     {
         return Err(AuthError::Algorithm(alg.clone()));
     }
-    let oldest = (now_s - CREATED_AGE_S_MAX).max(not_before_s);
-    let newest = now_s + CREATED_FUTURE_S_MAX;
+    // `created` has at most 15 digits and the clock is sane, but the sums are checked anyway.
+    let oldest = now_s.saturating_sub(CREATED_AGE_S_MAX).max(not_before_s);
+    let newest = now_s.saturating_add(CREATED_FUTURE_S_MAX);
     if params.created < oldest || params.created > newest {
         return Err(AuthError::Expired {
             created: params.created,
@@ -249,19 +278,18 @@ pub fn verify(
     }
     let key = key_of(&params.keyid).ok_or_else(|| AuthError::UnknownKey(params.keyid.clone()))?;
     let sig_bytes = parse_signature(signature, &params.label)?;
-    let expected_digest = Sha256::digest(body);
     let given_digest = parse_content_digest(digest)?;
-    if given_digest[..] != expected_digest[..] {
-        return Err(AuthError::DigestMismatch);
-    }
     let base = signature_base(parts.method, parts.path, parts.query, digest, &params.raw);
     let sig = ed25519_dalek::Signature::from_bytes(&sig_bytes);
     key.verify_strict(base.as_bytes(), &sig)
         .map_err(|_| AuthError::BadSignature(params.keyid.clone()))?;
-    Ok(Verified {
-        party: params.keyid,
-        nonce: params.nonce,
-        created: params.created,
+    Ok(SignedHeaders {
+        verified: Verified {
+            party: params.keyid,
+            nonce: params.nonce,
+            created: params.created,
+        },
+        digest: given_digest,
     })
 }
 
@@ -424,11 +452,24 @@ fn sf_string(v: &str) -> Option<String> {
     .then(|| s.into())
 }
 
-/// Nonces seen within the replay window, per party. Time is a parameter.
+/// Where a [`NonceCache`] keeps each nonce it accepts, so that a restart does not forget the
+/// nonces of the window (see `crate::nonce_file`).
+pub trait NonceSink: Send + std::fmt::Debug {
+    /// Records an accepted nonce before the request goes on.
+    fn record(&mut self, v: &Verified, now_s: i64) -> std::io::Result<()>;
+}
+
+/// Nonces seen within the replay window, per party. Time is a parameter; a [`NonceSink`]
+/// given by the caller keeps them across restarts.
 #[derive(Debug, Default)]
 pub struct NonceCache {
     parties: HashMap<String, PartyNonces>,
+    sink: Option<Box<dyn NonceSink>>,
 }
+
+/// How long after its `created` a nonce must still be remembered, seconds: until no request
+/// with that `created` can pass the window any more.
+pub const NONCE_KEPT_S: i64 = CREATED_AGE_S_MAX + CREATED_FUTURE_S_MAX + 1;
 
 #[derive(Debug, Default)]
 struct PartyNonces {
@@ -436,6 +477,16 @@ struct PartyNonces {
     /// (expiry, nonce) in insertion order; expiries are not decreasing because `created`
     /// is bounded by the window, so the front is always the next to expire (or close to it).
     order: VecDeque<(i64, String)>,
+}
+
+impl PartyNonces {
+    fn insert(&mut self, v: &Verified, now_s: i64) {
+        // `created` is bounded by the window check (or by the restore's expiry test), so the
+        // sum does not overflow.
+        let expiry = v.created.saturating_add(NONCE_KEPT_S);
+        self.seen.insert(v.nonce.clone(), expiry);
+        self.order.push_back((expiry.max(now_s), v.nonce.clone()));
+    }
 }
 
 impl NonceCache {
@@ -455,11 +506,30 @@ impl NonceCache {
         if p.seen.len() >= NONCES_PER_PARTY_MAX {
             return Err(AuthError::NonceCacheFull);
         }
-        // Kept until no request with this `created` can pass the window any more.
-        let expiry = v.created + CREATED_AGE_S_MAX + CREATED_FUTURE_S_MAX + 1;
-        p.seen.insert(v.nonce.clone(), expiry);
-        p.order.push_back((expiry.max(now_s), v.nonce.clone()));
+        if let Some(sink) = &mut self.sink {
+            sink.record(v, now_s)
+                .map_err(|e| AuthError::NonceNotRecorded(e.to_string()))?;
+        }
+        p.insert(v, now_s);
         Ok(())
+    }
+
+    /// Takes back nonces recorded before a restart (expired ones are skipped).
+    pub fn restore(&mut self, recorded: impl IntoIterator<Item = Verified>, now_s: i64) {
+        for v in recorded {
+            if v.created.saturating_add(NONCE_KEPT_S) < now_s {
+                continue;
+            }
+            let p = self.parties.entry(v.party.clone()).or_default();
+            if !p.seen.contains_key(&v.nonce) && p.seen.len() < NONCES_PER_PARTY_MAX {
+                p.insert(&v, now_s);
+            }
+        }
+    }
+
+    /// Records every nonce accepted from now on in `sink` first.
+    pub fn keep_in(&mut self, sink: Box<dyn NonceSink>) {
+        self.sink = Some(sink);
     }
 
     /// Nonces held, all parties together (a queue depth for the metrics).

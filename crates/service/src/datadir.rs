@@ -5,13 +5,16 @@
 //! DIR/agreement.toml.<party>.sig     each party's detached signature over it
 //! DIR/keys/<party>.key               a party's secret key (demo only; mode 0600)
 //! DIR/keys/<party>.pub               its public key (`ed25519:…`)
-//! DIR/store.sqlite                   the store (with -wal and -shm beside it)
+//! DIR/store.sqlite                   the store (with -wal and -shm beside it; mode 0600)
 //! DIR/keys/service.key               the service's log signing key (created on first start)
 //! DIR/keys/service.pub               its public key (`ed25519:…`)
 //! DIR/ledger/                        the shared record (`deconflict-journal`: ledger.journal,
-//!                                    keys.json); `deconflict log export --data-dir DIR/ledger`
+//!                                    keys.json, ledger.head); `deconflict log export
+//!                                    --data-dir DIR/ledger`
 //! DIR/ledger-openings.jsonl          salt and value of every commitment in the record, one
 //!                                    JSON line each, to open them later to a working group
+//!                                    (mode 0600)
+//! DIR/nonces/                        the nonces of the replay window (`crate::nonce_file`)
 //! ```
 //!
 //! The agreement is in force when every party's signature file is there and verifies: the

@@ -95,11 +95,20 @@ impl From<deconflict_store::StoreError> for ApiError {
     }
 }
 
-/// Parses a JSON body, naming the field at fault on error (`reports[2].alt_m`).
+/// Parses a JSON body, naming the field at fault on error (`reports[2].alt_m`). The body must be
+/// one JSON value and nothing else: bytes after it (a second object, NULs, text) are refused,
+/// since what was signed and what is acted on must be the same document.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize(de) {
-        Ok(v) => Ok(v),
+    match serde_path_to_error::deserialize(&mut *de) {
+        Ok(v) => match de.end() {
+            Ok(()) => Ok(v),
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("{e}: the body must hold one JSON value and nothing after it"),
+            )),
+        },
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
@@ -132,6 +141,35 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
                 err = err.with_field(f);
             }
             Err(err)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Doc {
+        #[allow(dead_code)]
+        a: u32,
+    }
+
+    /// Anything after the one JSON value is refused: text, a second object, NUL bytes.
+    #[test]
+    fn trailing_bytes_after_the_json_value_are_refused() {
+        let one: &[u8] = br#"{"a":1}"#;
+        assert!(parse_json::<Doc>(one).is_ok());
+        // Whitespace after the value is part of JSON.
+        assert!(parse_json::<Doc>(b"{\"a\":1}\n \t").is_ok());
+        for tail in [&b"xyz"[..], br#"{"a":2}"#, b"\0\0\0", b" ]", b"1"] {
+            let mut body = one.to_vec();
+            body.extend_from_slice(tail);
+            let e = parse_json::<Doc>(&body).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{tail:?}");
+            assert_eq!(e.body.code, "malformed_json", "{tail:?}");
+            assert!(e.body.message.contains("trailing"), "{}", e.body.message);
         }
     }
 }

@@ -34,9 +34,11 @@ pub mod datadir;
 pub mod demo;
 pub mod error;
 pub mod lifecycle;
+pub mod limits;
 pub mod line;
 pub mod log_api;
 pub mod metrics;
+pub mod nonce_file;
 pub mod notification_entry;
 pub mod record;
 pub mod server;
@@ -75,27 +77,22 @@ pub async fn run_cycle_loop(state: Arc<State>) {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then stops gracefully: streams end,
-/// the cycle stops, in-flight requests finish.
+/// the cycle stops, in-flight requests finish. Connections, header and body times and body
+/// bytes are bounded by the [`limits`] defaults.
 pub async fn serve(
     state: Arc<State>,
     listener: tokio::net::TcpListener,
     run_cycle: bool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (router, _) = api::router(state.clone());
-    let cycle = run_cycle.then(|| tokio::spawn(run_cycle_loop(state.clone())));
-    let st = state.clone();
-    let result = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            st.begin_shutdown();
-        })
-        .await;
-    state.begin_shutdown();
-    if let Some(c) = cycle {
-        let _ = c.await;
-    }
-    result
+    limits::serve(
+        state,
+        listener,
+        run_cycle,
+        shutdown,
+        limits::Limits::default(),
+    )
+    .await
 }
 
 /// Binds `addr` (port 0 for an ephemeral port).

@@ -289,6 +289,7 @@ impl Metrics {
         // Counters kept by the record's write routes and the TLS listener.
         out.push_str(&crate::log_api::render_metrics());
         out.push_str(&crate::tls::render_metrics());
+        out.push_str(&crate::limits::render_metrics());
         out
     }
 }

@@ -110,10 +110,22 @@ impl ServiceLog {
             JournalConfig::new(id.clone(), key.clone(), keys),
         )?;
         let openings_path = dir.root.join("ledger-openings.jsonl");
-        let openings = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
+        // Every salt with its private value: readable by the service's user only.
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let openings = opts
             .open(&openings_path)
+            .and_then(|f| {
+                // A file created by an earlier release may be readable by others.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+                }
+                Ok(f)
+            })
             .map_err(|source| RecordError::Io {
                 path: openings_path.clone(),
                 source,

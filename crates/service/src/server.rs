@@ -88,6 +88,20 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
             Box::new(store),
             Arc::new(SystemClock),
         )?;
+        // The replay window's nonces outlive a restart.
+        let now_s = crate::clock::Clock::now_s(&SystemClock);
+        let (nonce_file, recorded) =
+            crate::nonce_file::NonceFile::open(&dir.root.join("nonces"), now_s).map_err(
+                |source| crate::datadir::DataDirError::Io {
+                    path: dir.root.join("nonces"),
+                    source,
+                },
+            )?;
+        {
+            let mut cache = state.nonces.lock().unwrap_or_else(|e| e.into_inner());
+            cache.restore(recorded, now_s);
+            cache.keep_in(Box::new(nonce_file));
+        }
         tracing::info!(
             log_key = %log.public_key_hex(),
             size = log.journal().latest_tree_head().tree_head().size(),

@@ -220,7 +220,10 @@ pub async fn serve_tls(
     run_cycle: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = crate::limits::Limits::default();
     let (router, _) = crate::api::router(state.clone());
+    let router = router.layer(axum::Extension(crate::limits::BodyLimits::new(&limits)));
+    let gate = crate::limits::Gate::new(limits.clone());
     let cycle = run_cycle.then(|| tokio::spawn(crate::run_cycle_loop(state.clone())));
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
@@ -244,12 +247,19 @@ pub async fn serve_tls(
             drop(tcp);
             continue;
         };
+        // The same per-address cap as plain HTTP (counted there).
+        let Some(permit) = gate.admit(peer.ip()) else {
+            drop(tcp);
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
         let watcher = graceful.watcher();
+        let http1 = crate::limits::http1(&limits);
         tokio::spawn(async move {
             let _slot = slot;
+            let _permit = permit;
             let handshake = tokio::time::timeout(
                 Duration::from_secs(TLS_HANDSHAKE_TIMEOUT_S),
                 handshake(&acceptor, tcp),
@@ -270,9 +280,7 @@ pub async fn serve_tls(
                 }
             };
             CONNECTIONS_ACCEPTED.fetch_add(1, Ordering::Relaxed);
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .serve_connection(TokioIo::new(stream), service);
+            let conn = http1.serve_connection(TokioIo::new(stream), service);
             if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }

@@ -45,6 +45,9 @@ pub const RADIUS_M_MAX: f64 = 500_000.0;
 pub const WINDOW_S_MAX: i64 = 7 * 86_400;
 /// Most callsigns in one notification.
 pub const CALLSIGNS_MAX: usize = 64;
+/// Latest instant a notification's window may name: 9999-12-31T23:59:59.999Z, UNIX ms (the
+/// earliest is the epoch). Bounding both ends keeps every difference of two of them in range.
+pub const WINDOW_UNIX_MS_MAX: i64 = 253_402_300_799_999;
 
 /// Checks an id (track, notification): 1 to [`ID_BYTES_MAX`] bytes of ASCII letters, digits and
 /// `- _ . :`; the error names `field`.
@@ -294,13 +297,26 @@ impl NotificationIn {
         if self.alt_max_m <= self.alt_min_m {
             return Err(ApiError::invalid("alt_max_m", "must be above alt_min_m"));
         }
+        for (name, t) in [
+            ("start_unix_ms", self.start_unix_ms),
+            ("end_unix_ms", self.end_unix_ms),
+        ] {
+            if !(0..=WINDOW_UNIX_MS_MAX).contains(&t) {
+                return Err(ApiError::invalid(
+                    name,
+                    format!("{t} is outside [0, {WINDOW_UNIX_MS_MAX}] ms since 1970"),
+                ));
+            }
+        }
         if self.end_unix_ms <= self.start_unix_ms {
             return Err(ApiError::invalid(
                 "end_unix_ms",
                 "must be after start_unix_ms",
             ));
         }
-        if self.end_unix_ms - self.start_unix_ms > WINDOW_S_MAX * 1000 {
+        // Checked: the values come from outside (a wrapped difference would pass any limit).
+        let length_ms = self.end_unix_ms.checked_sub(self.start_unix_ms);
+        if length_ms.is_none_or(|ms| ms > WINDOW_S_MAX * 1000) {
             return Err(ApiError::invalid(
                 "end_unix_ms",
                 format!("a window is at most {WINDOW_S_MAX} s long"),
@@ -625,7 +641,31 @@ pub struct AgreementActionRequest {
     pub entry_signature: String,
 }
 
-/// `/health`: the agreement's declared status and the line's measured reachability, separately.
+/// `/health`, unauthenticated: only what anyone who can reach the port may know — that the
+/// service answers, the agreement's declared status, and that the cycle runs. When each party
+/// was last heard from and how it answered link tests are the parties' business: they are in
+/// [`Health`], shown to parties in `GET /v1/agreement` and `GET /v1/line/reachability`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicHealth {
+    /// Always `ok` when the process answers.
+    pub service: String,
+    pub agreement_status: String,
+    pub last_cycle_unix_ms: Option<i64>,
+}
+
+impl From<Health> for PublicHealth {
+    fn from(h: Health) -> PublicHealth {
+        PublicHealth {
+            service: h.service,
+            agreement_status: h.agreement_status,
+            last_cycle_unix_ms: h.last_cycle_unix_ms,
+        }
+    }
+}
+
+/// The agreement's declared status and the line's measured reachability, separately (the
+/// parties' view; see [`PublicHealth`] for what `/health` shows anyone).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// Always `ok` when the process answers.

@@ -49,7 +49,7 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
     // Serve the demo's data directory again.
     let (mut child, base) = spawn_serve(&bin, &root, &[]);
     let cs = clients(&dir, &base);
-    let health: Health = {
+    let health: PublicHealth = {
         let (s, b) = cs[0].send("GET", "/health", Vec::new()).await.unwrap();
         assert_eq!(s, 200);
         serde_json::from_slice(&b).unwrap()

@@ -20,7 +20,13 @@ async fn health_metrics_and_openapi_need_no_signature() {
     assert_eq!(s, 200);
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["agreement_status"], "in_force");
-    assert_eq!(v["line"][0]["reachable"], false, "nobody has called yet");
+    // Only what an outsider may know: not when each party was last heard from.
+    assert_eq!(
+        v.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["agreement_status", "last_cycle_unix_ms", "service"]
+    );
+    let (_, a) = h.call("GET", "/v1/agreement", "", "coalition").await;
+    assert_eq!(a["reachability"]["line"][1]["reachable"], false);
     let (s, body) = h.send(get("/metrics")).await;
     assert_eq!(s, 200);
     let text = String::from_utf8(body).unwrap();
@@ -35,12 +41,17 @@ async fn health_metrics_and_openapi_need_no_signature() {
     }
     let (s, _) = h.send(get("/openapi.json")).await;
     assert_eq!(s, 200);
-    // A call makes the party reachable; the agreement status is a separate fact.
+    // A call makes the party reachable, for the parties to see; /health still does not say.
     h.call("GET", "/v1/agreement", "", "russia").await;
+    let (_, a) = h.call("GET", "/v1/agreement", "", "coalition").await;
+    assert_eq!(a["reachability"]["line"][1]["party"], "russia");
+    assert_eq!(a["reachability"]["line"][1]["reachable"], true);
     let (_, body) = h.send(get("/health")).await;
-    let v: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(v["line"][1]["party"], "russia");
-    assert_eq!(v["line"][1]["reachable"], true);
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        !text.contains("russia") && !text.contains("last_heard"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -1813,6 +1824,36 @@ async fn bad_input_names_the_field_and_changes_nothing() {
             json!({"action": "suspend", "reason": "x"}).to_string(),
             422,
             "action",
+        ),
+        // One JSON value and nothing after it: the signed bytes are exactly the document.
+        ("POST", "/v1/tracks", format!("{good}xyz"), 400, ""),
+        ("POST", "/v1/tracks", format!("{good}{good}"), 400, ""),
+        ("POST", "/v1/tracks", format!("{good}\0\0"), 400, ""),
+        (
+            "POST",
+            "/v1/notifications",
+            format!("{}{{}}", nwith("remarks", json!("r"))),
+            400,
+            "",
+        ),
+        // A window whose length overflows i64 is not a short window.
+        (
+            "POST",
+            "/v1/notifications",
+            {
+                let mut x = nwith("start_unix_ms", json!(-5_000_000_000_000_000_000i64));
+                x["notification"]["end_unix_ms"] = json!(5_000_000_000_000_000_000i64);
+                x.to_string()
+            },
+            422,
+            "start_unix_ms",
+        ),
+        (
+            "POST",
+            "/v1/notifications",
+            nwith("end_unix_ms", json!(i64::MAX)).to_string(),
+            422,
+            "end_unix_ms",
         ),
         ("GET", "/v1/alerts?limit=0", String::new(), 400, "limit"),
         ("GET", "/v1/alerts?limit=abc", String::new(), 400, "limit"),

@@ -128,3 +128,28 @@ proptest! {
         }
     }
 }
+
+/// Start −5e18 and end 5e18: the difference overflows i64 and, wrapped, would pass the
+/// seven-day limit. Each end is bounded and the length is computed checked.
+#[test]
+fn a_window_whose_length_would_overflow_is_refused() {
+    let n: NotificationCreate = parse_json(VALID_NOTIFICATION.as_bytes()).unwrap();
+    let window = |start: i64, end: i64| {
+        let mut x = n.notification.clone();
+        x.start_unix_ms = start;
+        x.end_unix_ms = end;
+        x.validate().map_err(|e| e.body.field.unwrap_or_default())
+    };
+    let week_ms = deconflict_service::wire::WINDOW_S_MAX * 1000;
+    assert_eq!(
+        window(-5_000_000_000_000_000_000, 5_000_000_000_000_000_000),
+        Err("start_unix_ms".into())
+    );
+    assert_eq!(window(0, i64::MAX), Err("end_unix_ms".into()));
+    assert_eq!(window(i64::MIN, -1), Err("start_unix_ms".into()));
+    assert_eq!(window(NOW_MS, NOW_MS + week_ms), Ok(()));
+    assert_eq!(
+        window(NOW_MS, NOW_MS + week_ms + 1),
+        Err("end_unix_ms".into())
+    );
+}

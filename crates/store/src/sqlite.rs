@@ -119,6 +119,8 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// The file and its `-wal` and `-shm` companions are readable by the owner only (mode
+    /// 0600): the store holds every party's private fields.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Self::open_with_migrations(path, MIGRATIONS)
     }
@@ -132,6 +134,7 @@ impl SqliteStore {
     #[doc(hidden)]
     /// Opens with a given migration list (tests use a prefix to simulate an older release).
     pub fn open_with_migrations(path: &Path, migrations: &[&str]) -> Result<Self, StoreError> {
+        owner_only(path)?;
         let conn = Connection::open(path)?;
         Self::init(conn, migrations)
     }
@@ -227,6 +230,45 @@ fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), StoreError>
 
 fn first_comment(sql: &str) -> String {
     sql.trim().lines().next().unwrap_or("").trim().to_string()
+}
+
+/// Creates the database file (when absent) readable and writable by its owner only, and takes
+/// other users' access away from an existing one and its `-wal` and `-shm` files. SQLite
+/// creates those companions with the database file's mode.
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(path)(e)),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let p = std::path::PathBuf::from(name);
+            match std::fs::metadata(&p) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                        .map_err(io(&p))?;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&p)(e)),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn to_u64(v: i64) -> u64 {

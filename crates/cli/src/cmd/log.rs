@@ -36,6 +36,19 @@ pub enum Command {
     /// Open the record's commitments for a working group: every committed field of an export,
     /// with its value where an opening is given, or sealed.
     Open(crate::cmd::open::OpenArgs),
+    /// Say what recovering a damaged journal would drop (the service refuses to start on one);
+    /// drop it only with --apply.
+    Recover(RecoverArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RecoverArgs {
+    /// The service's data directory (its journal is in DIR/ledger/), or a journal directory.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Cut the journal back to its last whole batch, as the plan printed says.
+    #[arg(long)]
+    apply: bool,
 }
 
 #[derive(clap::Args)]
@@ -98,6 +111,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::CheckHead(a) => check_head(a),
         Command::Follow(a) => follow(a),
         Command::Open(a) => crate::cmd::open::open(a),
+        Command::Recover(a) => recover(a),
     }
 }
 
@@ -114,6 +128,33 @@ fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
         counts.entries,
         counts.tree_heads,
         a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn recover(a: RecoverArgs) -> anyhow::Result<ExitCode> {
+    use deconflict_journal::recover;
+    // A service's data directory keeps its journal in ledger/.
+    let service_journal = a.data_dir.join("ledger");
+    let dir = if service_journal.join(deconflict_journal::KEYS_FILE).exists() {
+        service_journal
+    } else {
+        a.data_dir.clone()
+    };
+    let plan = recover::plan(&dir)?;
+    print!("{plan}");
+    if plan.is_clean() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !a.apply {
+        println!("nothing changed; run again with --apply to recover");
+        return Ok(ExitCode::SUCCESS);
+    }
+    recover::apply(&dir, &plan)?;
+    println!(
+        "recovered: {} holds {} entries",
+        plan.journal.display(),
+        plan.keep_entries
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,449 @@
+//! What a stranger can make the service hold: connections, time and body bytes.
+//!
+//! - Connections: at most [`CONNECTIONS_MAX`] open, at most [`CONNECTIONS_PER_ADDRESS_MAX`]
+//!   from one IP address; more are closed at accept and counted.
+//! - Time: a request's headers must arrive within [`HEADER_READ_TIMEOUT_S`] (hyper closes the
+//!   connection otherwise, also an idle one kept alive), its body within
+//!   [`BODY_READ_TIMEOUT_S`] (answered 408 and closed).
+//! - Body bytes: the signed headers are checked before any body byte is read (the signature
+//!   covers `content-digest`), so only a party can make the service buffer a body; it is then
+//!   read as it arrives, hashed on the way, refused as soon as it passes
+//!   [`BODY_BYTES_MAX`](crate::state::BODY_BYTES_MAX), and every byte held counts against
+//!   [`BODY_BYTES_BUFFERED_MAX`] for the whole process (503 beyond).
+//!
+//! Every refusal is counted ([`render_metrics`]); the bytes held are a gauge.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use http_body_util::BodyExt as _;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use sha2::{Digest as _, Sha256};
+use tokio::net::TcpListener;
+
+use crate::state::{BODY_BYTES_MAX, State};
+
+/// Most connections open at once.
+pub const CONNECTIONS_MAX: usize = 4096;
+/// Most connections open at once from one IP address.
+pub const CONNECTIONS_PER_ADDRESS_MAX: usize = 256;
+/// A request's headers must arrive within this time.
+pub const HEADER_READ_TIMEOUT_S: u64 = 10;
+/// A request's body must arrive within this time (4 MiB at 1 Mbit/s takes about 34 s).
+pub const BODY_READ_TIMEOUT_S: u64 = 60;
+/// Most request body bytes held at once by the whole process.
+pub const BODY_BYTES_BUFFERED_MAX: u64 = 64 << 20;
+/// Open connections get this long to finish after shutdown begins.
+pub const SHUTDOWN_GRACE_S: u64 = 10;
+
+/// The limits in force; [`Limits::default`] is the named constants (tests shorten the times).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub connections_max: usize,
+    pub connections_per_address_max: usize,
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub body_bytes_buffered_max: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            connections_max: CONNECTIONS_MAX,
+            connections_per_address_max: CONNECTIONS_PER_ADDRESS_MAX,
+            header_read_timeout: Duration::from_secs(HEADER_READ_TIMEOUT_S),
+            body_read_timeout: Duration::from_secs(BODY_READ_TIMEOUT_S),
+            body_bytes_buffered_max: BODY_BYTES_BUFFERED_MAX,
+        }
+    }
+}
+
+// ---- counters --------------------------------------------------------------------------------
+
+static CONNECTIONS_OPEN: AtomicU64 = AtomicU64::new(0);
+static CONNECTIONS_ACCEPTED: AtomicU64 = AtomicU64::new(0);
+static REFUSED_TOTAL: AtomicU64 = AtomicU64::new(0);
+static REFUSED_PER_ADDRESS: AtomicU64 = AtomicU64::new(0);
+static BODY_BYTES_HELD: AtomicU64 = AtomicU64::new(0);
+static BODIES_TIMED_OUT: AtomicU64 = AtomicU64::new(0);
+static BODIES_TOO_LARGE: AtomicU64 = AtomicU64::new(0);
+static BODIES_OVER_BUDGET: AtomicU64 = AtomicU64::new(0);
+
+/// This process's connection and body counters, in the Prometheus text format (0.0.4).
+pub fn render_metrics() -> String {
+    let mut s = String::new();
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    s.push_str(
+        "# HELP deconflict_connections_open Connections open now.\n\
+         # TYPE deconflict_connections_open gauge\n",
+    );
+    s.push_str(&format!(
+        "deconflict_connections_open {}\n",
+        load(&CONNECTIONS_OPEN)
+    ));
+    s.push_str(
+        "# HELP deconflict_connections_total Connections by outcome at accept.\n\
+         # TYPE deconflict_connections_total counter\n",
+    );
+    for (outcome, n) in [
+        ("accepted", &CONNECTIONS_ACCEPTED),
+        ("refused_over_total", &REFUSED_TOTAL),
+        ("refused_over_per_address", &REFUSED_PER_ADDRESS),
+    ] {
+        s.push_str(&format!(
+            "deconflict_connections_total{{outcome=\"{outcome}\"}} {}\n",
+            load(n)
+        ));
+    }
+    s.push_str(
+        "# HELP deconflict_body_bytes_buffered Request body bytes held now.\n\
+         # TYPE deconflict_body_bytes_buffered gauge\n",
+    );
+    s.push_str(&format!(
+        "deconflict_body_bytes_buffered {}\n",
+        load(&BODY_BYTES_HELD)
+    ));
+    s.push_str(
+        "# HELP deconflict_bodies_refused_total Request bodies refused while being read.\n\
+         # TYPE deconflict_bodies_refused_total counter\n",
+    );
+    for (reason, n) in [
+        ("timeout", &BODIES_TIMED_OUT),
+        ("too_large", &BODIES_TOO_LARGE),
+        ("over_budget", &BODIES_OVER_BUDGET),
+    ] {
+        s.push_str(&format!(
+            "deconflict_bodies_refused_total{{reason=\"{reason}\"}} {}\n",
+            load(n)
+        ));
+    }
+    s
+}
+
+/// Body bytes held right now, by the whole process.
+pub fn body_bytes_buffered() -> u64 {
+    BODY_BYTES_HELD.load(Ordering::Relaxed)
+}
+
+// ---- connections -----------------------------------------------------------------------------
+
+/// Counts open connections, in total and per address.
+#[derive(Debug)]
+pub struct Gate {
+    limits: Limits,
+    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+/// One admitted connection; dropping it frees its place.
+#[derive(Debug)]
+pub struct Permit {
+    gate: Arc<Gate>,
+    ip: IpAddr,
+}
+
+impl Gate {
+    pub fn new(limits: Limits) -> Arc<Gate> {
+        Arc::new(Gate {
+            limits,
+            open: Mutex::new((0, HashMap::new())),
+        })
+    }
+
+    /// Admits a connection from `ip`, or refuses it (counted).
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Permit> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if open.0 >= self.limits.connections_max {
+            REFUSED_TOTAL.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        let from_ip = open.1.entry(ip).or_insert(0);
+        if *from_ip >= self.limits.connections_per_address_max {
+            REFUSED_PER_ADDRESS.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *from_ip += 1;
+        open.0 += 1;
+        CONNECTIONS_ACCEPTED.fetch_add(1, Ordering::Relaxed);
+        CONNECTIONS_OPEN.fetch_add(1, Ordering::Relaxed);
+        Some(Permit {
+            gate: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut open = self.gate.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.0 = open.0.saturating_sub(1);
+        if let Some(n) = open.1.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.1.remove(&self.ip);
+            }
+        }
+        CONNECTIONS_OPEN.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The HTTP/1 server settings every connection gets: the header timeout.
+pub fn http1(limits: &Limits) -> hyper::server::conn::http1::Builder {
+    let mut b = hyper::server::conn::http1::Builder::new();
+    b.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    b
+}
+
+/// Serves the API over plain HTTP on `listener` until `shutdown` resolves, within `limits`;
+/// then stops gracefully: no new connections, streams end, the cycle stops, requests in flight
+/// finish (within [`SHUTDOWN_GRACE_S`]).
+pub async fn serve(
+    state: Arc<State>,
+    listener: TcpListener,
+    run_cycle: bool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: Limits,
+) -> std::io::Result<()> {
+    let (router, _) = crate::api::router(state.clone());
+    let router = router.layer(axum::Extension(BodyLimits::new(&limits)));
+    let cycle = run_cycle.then(|| tokio::spawn(crate::run_cycle_loop(state.clone())));
+    let gate = Gate::new(limits.clone());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer): (_, SocketAddr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Some(permit) = gate.admit(peer.ip()) else {
+            drop(tcp);
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let conn = http1(&limits)
+            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router.clone()));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    // Streams end now, so that their connections can close.
+    state.begin_shutdown();
+    let grace = Duration::from_secs(SHUTDOWN_GRACE_S);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after {SHUTDOWN_GRACE_S} s; stopping anyway");
+    }
+    if let Some(c) = cycle {
+        let _ = c.await;
+    }
+    Ok(())
+}
+
+// ---- bodies ----------------------------------------------------------------------------------
+
+/// How bodies are read; carried to the authentication layer as a request extension (the
+/// defaults when absent).
+#[derive(Debug, Clone)]
+pub struct BodyLimits(Arc<BodyBudget>);
+
+#[derive(Debug)]
+struct BodyBudget {
+    timeout: Duration,
+    held_max: u64,
+    held: AtomicU64,
+}
+
+impl BodyLimits {
+    pub fn new(limits: &Limits) -> BodyLimits {
+        BodyLimits(Arc::new(BodyBudget {
+            timeout: limits.body_read_timeout,
+            held_max: limits.body_bytes_buffered_max,
+            held: AtomicU64::new(0),
+        }))
+    }
+
+    /// The limits of a server started without any (the tests' in-process router).
+    pub fn fallback() -> BodyLimits {
+        static DEFAULT: std::sync::OnceLock<BodyLimits> = std::sync::OnceLock::new();
+        DEFAULT
+            .get_or_init(|| BodyLimits::new(&Limits::default()))
+            .clone()
+    }
+
+    fn reserve(&self, n: u64) -> bool {
+        let b = &self.0;
+        let mut held = b.held.load(Ordering::Relaxed);
+        loop {
+            let Some(next) = held.checked_add(n).filter(|&t| t <= b.held_max) else {
+                return false;
+            };
+            match b
+                .held
+                .compare_exchange_weak(held, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    BODY_BYTES_HELD.fetch_add(n, Ordering::Relaxed);
+                    return true;
+                }
+                Err(now) => held = now,
+            }
+        }
+    }
+}
+
+/// Body bytes held for a request; released when dropped (after the handler has run).
+#[derive(Debug)]
+pub struct Held {
+    limits: BodyLimits,
+    bytes: u64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.limits.0.held.fetch_sub(self.bytes, Ordering::AcqRel);
+        BODY_BYTES_HELD.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+/// Why a body was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    #[error("the body is larger than {BODY_BYTES_MAX} bytes")]
+    TooLarge,
+    #[error("the body did not arrive within {0} s")]
+    Timeout(u64),
+    #[error("the service holds too many request bodies; retry later")]
+    OverBudget,
+    #[error("the content-digest does not match the body")]
+    DigestMismatch,
+    #[error("the body could not be read: {0}")]
+    Read(String),
+}
+
+/// Reads `body` as it arrives, at most [`BODY_BYTES_MAX`] bytes within the limits' time,
+/// holding its bytes against the process's budget, and checks it against `digest`.
+pub async fn read_body(
+    body: Body,
+    digest: &[u8; 32],
+    limits: &BodyLimits,
+) -> Result<(Bytes, Held), BodyError> {
+    let mut held = Held {
+        limits: limits.clone(),
+        bytes: 0,
+    };
+    let read = async {
+        let mut body = body;
+        let mut hasher = Sha256::new();
+        let mut buf: Vec<u8> = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
+            let Ok(data) = frame.into_data() else {
+                continue; // trailers: not part of the content
+            };
+            if buf.len().saturating_add(data.len()) > BODY_BYTES_MAX {
+                BODIES_TOO_LARGE.fetch_add(1, Ordering::Relaxed);
+                return Err(BodyError::TooLarge);
+            }
+            let n = data.len() as u64;
+            if !limits.reserve(n) {
+                BODIES_OVER_BUDGET.fetch_add(1, Ordering::Relaxed);
+                return Err(BodyError::OverBudget);
+            }
+            held.bytes += n;
+            hasher.update(&data);
+            buf.extend_from_slice(&data);
+        }
+        if hasher.finalize()[..] != digest[..] {
+            return Err(BodyError::DigestMismatch);
+        }
+        Ok(Bytes::from(buf))
+    };
+    match tokio::time::timeout(limits.0.timeout, read).await {
+        Ok(Ok(bytes)) => Ok((bytes, held)),
+        Ok(Err(e)) => Err(e),
+        Err(_) => {
+            BODIES_TIMED_OUT.fetch_add(1, Ordering::Relaxed);
+            Err(BodyError::Timeout(limits.0.timeout.as_secs()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_caps_connections_in_total_and_per_address() {
+        let gate = Gate::new(Limits {
+            connections_max: 5,
+            connections_per_address_max: 3,
+            ..Limits::default()
+        });
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let from_a: Vec<_> = (0..3).map(|_| gate.admit(a).unwrap()).collect();
+        assert!(gate.admit(a).is_none(), "a fourth from one address");
+        let from_b: Vec<_> = (0..2).map(|_| gate.admit(b).unwrap()).collect();
+        assert!(gate.admit(b).is_none(), "a sixth in total");
+        drop(from_a);
+        assert!(gate.admit(a).is_some(), "places are given back");
+        drop(from_b);
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_against_its_digest_within_the_budget() {
+        let limits = BodyLimits::new(&Limits {
+            body_bytes_buffered_max: 10,
+            ..Limits::default()
+        });
+        let digest: [u8; 32] = Sha256::digest(b"hello").into();
+        let (bytes, held) = read_body(Body::from("hello"), &digest, &limits)
+            .await
+            .unwrap();
+        assert_eq!(&bytes[..], b"hello");
+        // Held while the request runs: a second body does not fit beside it.
+        let digest2: [u8; 32] = Sha256::digest(b"world!").into();
+        assert_eq!(
+            read_body(Body::from("world!"), &digest2, &limits)
+                .await
+                .unwrap_err(),
+            BodyError::OverBudget
+        );
+        drop(held);
+        assert!(
+            read_body(Body::from("world!"), &digest2, &limits)
+                .await
+                .is_ok()
+        );
+        assert_eq!(
+            read_body(Body::from("hellO"), &digest, &limits)
+                .await
+                .unwrap_err(),
+            BodyError::DigestMismatch
+        );
+        assert_eq!(limits.0.held.load(Ordering::Relaxed), 0, "all given back");
+    }
+}
