@@ -8,6 +8,7 @@ pub mod daa;
 pub mod ingest;
 pub mod line;
 pub mod log;
+pub mod login;
 pub mod notifications;
 pub mod open;
 pub mod probe;
