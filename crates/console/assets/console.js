@@ -345,8 +345,9 @@ function renderAlerts() {
     }
     const pair = document.createElement('span');
     pair.className = 'pair-names';
-    const own = a.own ? (a.own.callsign ?? a.own.track_id) : '?';
-    const other = a.other ? `${a.other.party} ${a.other.callsign ?? a.other.track_id}` : (a.other_notification?.party ?? '');
+    const own = a.own ? (a.own.callsign ?? a.own.track_id) : (a.own_notification ?? '?');
+    const other = a.other ? `${a.other.party} ${a.other.callsign ?? a.other.track_id}`
+      : `${a.other_notification?.party ?? ''} ${a.other_notification?.id ?? ''}`;
     pair.textContent = `${t('own')} ${own} ↔ ${t('other')} ${other}`;
     const extra = document.createElement('span');
     extra.className = 'closest';

@@ -46,7 +46,7 @@ async function officer(name, url, locale, timezoneId) {
   cdp.on('Network.eventSourceMessageReceived', (e) => traffic.push({ url: `sse:${e.eventName}`, text: e.data }));
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} ${m.location()?.url ?? ''}`); });
   if (url) await page.goto(url);
   return { name, ctx, page, traffic, errors, dir };
 }
