@@ -448,6 +448,8 @@ function renderLine() {
 function select(id) {
   state.selected = id;
   state.showOriginal = false;
+  // A reply answers the selected message: nothing to type.
+  $('f-in-reply-to').value = id ?? '';
   renderLine();
   showConversation();
 }
