@@ -44,6 +44,8 @@ enum Command {
     /// The deconfliction line: messages, acknowledgements, renderings.
     #[command(subcommand)]
     Line(cmd::line::Command),
+    /// A one-time link (valid 60 s) that signs the party's duty officer in to the web console.
+    Login(cmd::login::Args),
     /// The tamper-evident record: export, tree heads.
     #[command(subcommand)]
     Log(cmd::log::Command),
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Notifications(c) => cmd::notifications::run(c),
         Command::Line(c) => cmd::line::run(c),
+        Command::Login(a) => cmd::login::run(a),
         Command::Log(c) => cmd::log::run(c),
         Command::Tracks(c) => cmd::tracks::run(c),
         Command::Events(a) => cmd::events::run(a),

@@ -64,14 +64,16 @@ fields in request bodies are refused (422). Units are SI; times are UNIX millise
         (name = "tracks", description = "A party's own aircraft"),
         (name = "alerts", description = "Alerts and the party's event stream"),
         (name = "line", description = "The deconfliction line: structured messages, acknowledgements, deadlines, escalation, link tests, conversations"),
-        (name = "log", description = "The shared record (RFC 9162 style): signed tree heads, proofs, entries; any party may read it")
+        (name = "log", description = "The shared record (RFC 9162 style): signed tree heads, proofs, entries; any party may read it"),
+        (name = "console", description = "The duty officer's web console: one-time sign-in links")
     )
 )]
 struct ApiDoc;
 
-/// The router and its OpenAPI description.
-pub fn router(state: St) -> (Router, utoipa::openapi::OpenApi) {
-    let v1 = OpenApiRouter::new()
+/// The party's API: the `/v1` routes, before any authentication layer. Served signed at `/v1`
+/// and, for a console session, at `/console/v1` ([`crate::console_api`]).
+fn v1_routes() -> OpenApiRouter<St> {
+    OpenApiRouter::new()
         .routes(routes!(get_agreement))
         .routes(routes!(agreement_action))
         .routes(routes!(list_notifications, create_notification))
@@ -89,7 +91,15 @@ pub fn router(state: St) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(log_entries))
         .merge(crate::line::routes())
         .merge(crate::log_api::routes())
+}
+
+/// The router and its OpenAPI description.
+pub fn router(state: St) -> (Router, utoipa::openapi::OpenApi) {
+    let v1 = v1_routes()
+        .merge(crate::console_api::signed_routes())
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let (console_v1, _) = v1_routes().split_for_parts();
+    let console = Arc::new(crate::console_api::Console::default());
     let open = OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(metrics));
@@ -107,9 +117,11 @@ pub fn router(state: St) -> (Router, utoipa::openapi::OpenApi) {
                 async move { ([(header::CONTENT_TYPE, "application/json")], doc) }
             }),
         )
+        .merge(crate::console_api::routes(state.clone(), console_v1))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
+        .with_state(state)
+        .layer(Extension(console));
     (router, api)
 }
 

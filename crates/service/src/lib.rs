@@ -8,8 +8,9 @@
 //! commands use ([`client`]), the record's countersignature routes ([`log_api`]), TLS for
 //! both ends ([`tls`], rustls), the deconfliction line run over HTTP ([`line`]: the sans-IO
 //! line crate's state machine, its log in the store, its effects on the streams), and the
-//! agreement's lifecycle as the parties' signed statements ([`lifecycle`]), and notifications
-//! as entries of the record their parties sign ([`notification_entry`]).
+//! agreement's lifecycle as the parties' signed statements ([`lifecycle`]), notifications
+//! as entries of the record their parties sign ([`notification_entry`]), and the duty officer's
+//! web console over HTTP ([`console_api`]: the page, sign-in links, sessions).
 //!
 //! Invariants:
 //! - Every `/v1` request is authenticated by the calling party's key from the agreement; a
@@ -30,6 +31,7 @@ pub mod auth;
 pub mod bench;
 pub mod client;
 pub mod clock;
+pub mod console_api;
 pub mod datadir;
 pub mod demo;
 pub mod error;

@@ -224,6 +224,8 @@ pub async fn serve_tls(
     let (router, _) = crate::api::router(state.clone());
     let router = router.layer(axum::Extension(crate::limits::BodyLimits::new(&limits)));
     let gate = crate::limits::Gate::new(limits.clone());
+    // The console's session cookie is `Secure` over TLS.
+    let router = router.layer(axum::Extension(crate::console_api::Https));
     let cycle = run_cycle.then(|| tokio::spawn(crate::run_cycle_loop(state.clone())));
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();

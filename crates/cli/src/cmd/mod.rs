@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod line;
 pub mod log;
 pub mod log_bench;
+pub mod login;
 pub mod notifications;
 pub mod open;
 pub mod probe;
