@@ -302,11 +302,8 @@ fn split_id(id: &str) -> (&str, &str) {
 
 impl Desk {
     pub fn new(setup: Setup) -> Result<Desk, SetupError> {
-        let (lookahead, h, v) = match setup.alerter.reach() {
-            Some(r) => r,
-            // No bound: the broad phase is skipped (every pair examined).
-            None => (0.0, 1.0, 1.0),
-        };
+        // No bound: the broad phase is skipped (every pair examined).
+        let (lookahead, h, v) = setup.alerter.reach().unwrap_or((0.0, 1.0, 1.0));
         let exact = setup.exact || setup.alerter.reach().is_none();
         let probe = engine::ProbeConfig::new(
             lookahead.min(engine::probe::LOOKAHEAD_S_MAX),
@@ -377,7 +374,7 @@ impl Desk {
                 .publish(i64::MIN, geography)
                 .map_err(|e| SetupError::Geography(e.to_string()))?;
             if let Some(frame) = airspace::Frame::around(pts.iter()) {
-                desk.monitor = Some(airspace::ConformanceMonitor::new(frame.clone()));
+                desk.monitor = Some(airspace::ConformanceMonitor::new(frame));
                 desk.index = Some(airspace::StrategicIndex::new(frame));
             }
         }

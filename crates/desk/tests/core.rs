@@ -267,7 +267,7 @@ proptest! {
         ns in prop::collection::vec((0..2usize, 34.0f64..36.0, 38.0f64..40.0, 500.0f64..30_000.0), 1..30)
     ) {
         let mut d = desk();
-        let frame = d.strategic_frame().unwrap().clone();
+        let frame = *d.strategic_frame().unwrap();
         let buffers = airspace::Buffers::new(9260.0, 300.0).unwrap();
         let mut held: Vec<airspace::Notification> = Vec::new();
         for (i, (p, lat, lon, r)) in ns.into_iter().enumerate() {

@@ -15,6 +15,11 @@ pub enum Command {
     Log(super::log::BenchArgs),
     /// The service on loopback: track updates accepted and alert latency.
     Service(super::serve::BenchArgs),
+    /// One live desk cycle (broad phase + the alerter on the candidates) against grading every
+    /// cross-party pair.
+    Desk(super::desk::DeskArgs),
+    /// Notification create latency (strategic check + insertion) at 1k, 10k, 100k stored.
+    Notifications(super::desk::NotificationsArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -23,5 +28,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => super::ingest::bench(a),
         Command::Log(a) => super::log::bench(a),
         Command::Service(a) => super::serve::bench(a),
+        Command::Desk(a) => super::desk::bench_desk(a),
+        Command::Notifications(a) => super::desk::bench_notifications(a),
     }
 }
