@@ -145,7 +145,7 @@ impl Separation {
     pub fn lookahead_s(&self) -> u32 {
         self.lookahead_s
     }
-    /// A DAIDALUS-style alerter name (e.g. `DO_365_Phase_I`), when the parties chose one.
+    /// A DAIDALUS-style alerter name (e.g. `DO_365B_no_SUM`), when the parties chose one.
     pub fn alerter(&self) -> Option<&str> {
         self.alerter.as_deref()
     }

@@ -94,7 +94,7 @@ fn separation_and_schedules() {
         "between 1 and 3600 s",
     );
     check(
-        "alerter = \"DO_365_Phase_I\"",
+        "alerter = \"DO_365B_no_SUM\"",
         "alerter = \"DO 365\"",
         "separation.alerter",
         "alerter name",

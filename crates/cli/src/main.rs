@@ -38,6 +38,8 @@ enum Command {
     Probe(cmd::probe::Args),
     /// Read receiver feeds (Beast, AVR, SBS, hex recordings) into fused tracks.
     Ingest(cmd::ingest::Args),
+    /// Run the live desk over recorded reports on a virtual clock: each party's events out.
+    Replay(cmd::replay::Args),
     /// Notified operations: strategic conflict checks.
     #[command(subcommand)]
     Notifications(cmd::notifications::Command),
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Daa(a) => cmd::daa::run(a),
         Command::Probe(a) => cmd::probe::run(a),
         Command::Ingest(a) => cmd::ingest::run(a),
+        Command::Replay(a) => cmd::replay::run(a),
         Command::Notifications(c) => cmd::notifications::run(c),
         Command::Line(c) => cmd::line::run(c),
         Command::Login(a) => cmd::login::run(a),

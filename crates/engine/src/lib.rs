@@ -35,7 +35,7 @@ pub use encounter::{ConflictWindow, EncounterGeometry};
 pub use ids::{IdError, PartyId, TrackId};
 pub use kinematics::{AircraftState, Position, StateError, Timestamp, Velocity};
 pub use picture::{
-    Conflict, Counters, Picture, PictureConfig, TrackReport, UpdateError, UpdateOutcome,
+    Candidates, Conflict, Counters, Picture, PictureConfig, TrackReport, UpdateError, UpdateOutcome,
 };
 pub use probe::{
     ConfigError, ConflictPair, PairPolicy, ProbeConfig, ProbeStats, Snapshot, SnapshotError, Track,

@@ -289,6 +289,18 @@ struct Held {
     state: AircraftState,
 }
 
+/// What [`Picture::candidates`] found: the live tracks projected to `now` and the pairs (indices
+/// into `tracks`, `i < j`, sorted) a narrow phase must examine.
+#[derive(Debug, Clone)]
+pub struct Candidates {
+    /// Track, party and state at `now`, in identifier order.
+    pub tracks: Vec<(TrackId, PartyId, AircraftState)>,
+    /// Candidate pairs of indices into `tracks`.
+    pub pairs: Vec<(u32, u32)>,
+    /// The broad phase's figures (`narrow_pairs` = candidates handed on).
+    pub stats: ProbeStats,
+}
+
 /// The set of current tracks. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct Picture {
@@ -437,6 +449,72 @@ impl Picture {
         self.counters.projections_failed += failed;
         self.last_stats = stats;
         conflicts
+    }
+
+    /// The broad phase alone, for a caller with its own narrow phase: drops expired tracks as
+    /// [`Self::tick`] does, projects the others to `now`, and returns them (identifier order) with
+    /// every pair of tracks of different parties (all pairs under [`PairPolicy::AllPairs`]) whose
+    /// swept boxes overlap. Every pair that comes within the probe's minima — horizontally and
+    /// vertically, each at any instant of the lookahead, not necessarily the same one — is among
+    /// them (see [`crate::broad`]). `exact` returns every admitted pair instead, without the grid.
+    ///
+    /// [`PairPolicy::AllPairs`]: crate::probe::PairPolicy::AllPairs
+    pub fn candidates(&mut self, now: Timestamp, exact: bool) -> Candidates {
+        self.counters.ticks += 1;
+        let age_max = self.config.track_age_s_max;
+        let before = self.tracks.len();
+        self.tracks
+            .retain(|_, h| now.seconds_since(h.time) <= age_max);
+        self.counters.tracks_expired += (before - self.tracks.len()) as u64;
+        let mut tracks = Vec::with_capacity(self.tracks.len());
+        let mut kins = Vec::with_capacity(self.tracks.len());
+        let mut party = Vec::with_capacity(self.tracks.len());
+        let mut failed = 0;
+        for (id, held) in &self.tracks {
+            match held.state.extrapolate(now.seconds_since(held.time)) {
+                Ok(s) => {
+                    kins.push(Kin::new(&s));
+                    party.push(held.party_index);
+                    tracks.push((id.clone(), held.party.clone(), s));
+                }
+                Err(_) => failed += 1,
+            }
+        }
+        self.counters.projections_failed += failed;
+        let same_party = self.config.probe.pairs() == crate::probe::PairPolicy::AllPairs;
+        let mut pairs = Vec::new();
+        let mut stats = ProbeStats {
+            tracks: kins.len() as u64,
+            ..ProbeStats::default()
+        };
+        if exact {
+            let n = u32::try_from(kins.len()).unwrap_or(u32::MAX);
+            for i in 0..n {
+                for j in i + 1..n {
+                    if same_party || party[i as usize] != party[j as usize] {
+                        pairs.push((i, j));
+                    }
+                }
+            }
+        } else {
+            let filter = crate::broad::PairFilter {
+                party: &party,
+                same_party,
+            };
+            stats.broad = crate::broad::for_each_candidate(
+                &kins,
+                filter,
+                &self.config.probe,
+                |i, j, _, _| pairs.push((i.min(j), i.max(j))),
+            );
+            pairs.sort_unstable();
+        }
+        stats.narrow_pairs = pairs.len() as u64;
+        Candidates {
+            tracks,
+            pairs,
+            stats,
+        }
     }
 
     /// Running totals.

@@ -208,7 +208,7 @@ impl PartyClient {
 
 /// The history with the status after each event (so views need no refold).
 #[derive(Debug, Clone)]
-pub struct Desk {
+pub struct LifecycleHistory {
     history: History,
     status_after: Vec<Status>,
 }
@@ -221,14 +221,14 @@ pub enum HistoryLoadError {
     Version { version: u64, message: String },
 }
 
-impl Desk {
+impl LifecycleHistory {
     /// Rebuilds the history from stored agreement versions (version 1 is the adopted agreement;
     /// version `k + 1` holds the record of event `k`), verifying every signature again and
     /// checking each version's stored status against the fold.
     pub fn load(
         agreement: Agreement,
         versions: &[AgreementVersion],
-    ) -> Result<Desk, HistoryLoadError> {
+    ) -> Result<LifecycleHistory, HistoryLoadError> {
         let mut records = Vec::new();
         for v in versions.iter().skip(1) {
             let fail = |message: String| HistoryLoadError::Version {
@@ -246,7 +246,7 @@ impl Desk {
             }
             records.push((r, v.status.clone()));
         }
-        let mut desk = Desk {
+        let mut history = LifecycleHistory {
             history: History::new(agreement),
             status_after: Vec::new(),
         };
@@ -255,25 +255,26 @@ impl Desk {
             let fail = |message: String| HistoryLoadError::Version { version, message };
             let at = r.at_unix_ms();
             let seq = r.seq();
-            if seq != desk.history.head_seq() + 1 {
+            if seq != history.history.head_seq() + 1 {
                 return Err(fail(format!(
                     "holds history event {seq}, expected {}",
-                    desk.history.head_seq() + 1
+                    history.history.head_seq() + 1
                 )));
             }
             let party = r.event().party().clone();
-            desk.history
+            history
+                .history
                 .apply(r.event().clone(), at)
                 .map_err(|e| fail(format!("{party}'s event {seq} does not replay: {e}")))?;
-            let status = desk.history.state().status();
+            let status = history.history.state().status();
             if status.as_str() != stored_status {
                 return Err(fail(format!(
                     "stored status {stored_status:?} but the signed history folds to {status}"
                 )));
             }
-            desk.status_after.push(status);
+            history.status_after.push(status);
         }
-        Ok(desk)
+        Ok(history)
     }
 
     pub fn history(&self) -> &History {

@@ -25,6 +25,9 @@ pub struct Metrics {
     pub store_waiting: AtomicU64,
     pub nonces_held: AtomicU64,
     alerts_by_kind: Mutex<BTreeMap<String, u64>>,
+    alerts_by_level: Mutex<BTreeMap<String, u64>>,
+    geography_by_party: Mutex<BTreeMap<String, u64>>,
+    nonconformance_by_party: Mutex<BTreeMap<String, u64>>,
     rejected_by_reason: Mutex<BTreeMap<String, u64>>,
     /// Line messages delivered (first delivery; acknowledgements not counted).
     pub line_messages_total: AtomicU64,
@@ -45,6 +48,27 @@ impl Metrics {
     pub fn alert(&self, kind: &str) {
         if let Ok(mut m) = self.alerts_by_kind.lock() {
             *m.entry(kind.to_string()).or_default() += 1;
+        }
+    }
+
+    /// A tactical alert raised or changed to `level` (`preventive`, `corrective`, `warning`).
+    pub fn level(&self, level: &str) {
+        if let Ok(mut m) = self.alerts_by_level.lock() {
+            *m.entry(level.to_string()).or_default() += 1;
+        }
+    }
+
+    /// A `geography` event about `party`'s aircraft.
+    pub fn geography(&self, party: &str) {
+        if let Ok(mut m) = self.geography_by_party.lock() {
+            *m.entry(party.to_string()).or_default() += 1;
+        }
+    }
+
+    /// A `nonconformance` event about `party`'s aircraft.
+    pub fn nonconformance(&self, party: &str) {
+        if let Ok(mut m) = self.nonconformance_by_party.lock() {
+            *m.entry(party.to_string()).or_default() += 1;
         }
     }
 
@@ -271,6 +295,27 @@ impl Metrics {
             "Alerts issued, by kind.",
             "kind",
             &self.alerts_by_kind,
+        );
+        labelled(
+            &mut out,
+            "deconflict_alert_levels_total",
+            "Tactical alerts raised or changed, by the more urgent side's DO-365 level.",
+            "level",
+            &self.alerts_by_level,
+        );
+        labelled(
+            &mut out,
+            "deconflict_geography_events_total",
+            "Dividing-line crossings and closed-zone entries, by the party whose aircraft it was.",
+            "party",
+            &self.geography_by_party,
+        );
+        labelled(
+            &mut out,
+            "deconflict_nonconformance_events_total",
+            "Notified aircraft outside their notifications, by party.",
+            "party",
+            &self.nonconformance_by_party,
         );
         labelled(
             &mut out,

@@ -344,7 +344,83 @@ impl ServiceLog {
                         out.push(self.sign(now_ms, s)?);
                     }
                 }
-                // Track reports and stream events are not part of the record.
+                // Geography and nonconformance events are signed once each (a geography
+                // event goes to every party; its owner's copy is the one recorded).
+                Write::Event(e) if e.kind == "geography" || e.kind == "nonconformance" => {
+                    let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.body) else {
+                        continue;
+                    };
+                    let owner = v["party"].as_str().unwrap_or_default();
+                    if owner != e.party {
+                        continue;
+                    }
+                    let mut fields = Fields::new();
+                    for name in [
+                        "kind",
+                        "party",
+                        "track_id",
+                        "callsign",
+                        "line",
+                        "into_side_of",
+                        "zone",
+                    ] {
+                        if let Some(t) = v[name].as_str() {
+                            put(&mut fields, name, FieldValue::text(t))?;
+                        }
+                    }
+                    if let Some(list) = v["notifications"].as_array() {
+                        let ids: Vec<&str> = list.iter().filter_map(|x| x.as_str()).collect();
+                        put(
+                            &mut fields,
+                            "notifications",
+                            FieldValue::text(ids.join(",")),
+                        )?;
+                    }
+                    put(
+                        &mut fields,
+                        "time_unix_ms",
+                        FieldValue::int(v["time_unix_ms"].as_i64().unwrap_or(0)),
+                    )?;
+                    for (name, scale) in [("lat_e7", 1e7), ("lon_e7", 1e7)] {
+                        let deg = v[if name == "lat_e7" {
+                            "lat_deg"
+                        } else {
+                            "lon_deg"
+                        }]
+                        .as_f64()
+                        .unwrap_or(0.0);
+                        put(
+                            &mut fields,
+                            name,
+                            FieldValue::int((deg * scale).round() as i64),
+                        )?;
+                    }
+                    put(
+                        &mut fields,
+                        "alt_mm",
+                        FieldValue::int(
+                            (v["alt_m"].as_f64().unwrap_or(0.0) * 1000.0).round() as i64
+                        ),
+                    )?;
+                    let mut parties = Vec::new();
+                    if e.kind == "geography" {
+                        for p in &terms.parties {
+                            parties.push(KeyId::new(p.id.as_str()).map_err(ledger_err)?);
+                        }
+                    } else {
+                        parties.push(KeyId::new(owner).map_err(ledger_err)?);
+                    }
+                    out.push(self.sign(
+                        now_ms,
+                        EntryBody::Alert {
+                            alert_id: text(v["event_id"].as_str().unwrap_or_default()),
+                            fields,
+                            level: text(&e.kind),
+                            parties,
+                        },
+                    )?);
+                }
+                // Track reports and other stream events are not part of the record.
                 _ => {}
             }
         }

@@ -5,12 +5,12 @@
 //! streams → answer. A failure before the commit changes nothing; memory only ever holds what
 //! the store holds.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
-use deconflict_engine as engine;
+use deconflict_desk as desk;
 use deconflict_ledger::{Opening, SignedEntry};
 use deconflict_store::{
     AgreementVersion, Alert, NewEvent, Notification, NotificationStatus, Store, TrackReport, Write,
@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use crate::auth::NonceCache;
 use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::lifecycle::Desk;
+use crate::lifecycle::LifecycleHistory;
 use crate::metrics::Metrics;
 use crate::notification_entry::EntryIn;
 use crate::terms::{Lifecycle, Status, Terms};
@@ -32,10 +32,8 @@ pub const RATE_REQUESTS_PER_S: f64 = 200.0;
 pub const RATE_BURST_REQUESTS: f64 = 400.0;
 /// A party is reachable when the service heard an authenticated request from it this recently.
 pub const REACHABLE_S_MAX: i64 = 120;
-/// Most live tracks in the picture.
-pub const TRACKS_MAX: usize = 200_000;
-/// A track with no report for this long leaves the picture, seconds.
-pub const TRACK_AGE_S_MAX: f64 = 30.0;
+/// Most live tracks in the picture, and how long a track without a report stays: the core's.
+pub use deconflict_desk::desk::{TRACK_AGE_S_MAX, TRACKS_MAX};
 /// Largest request body accepted, bytes (a batch of 10,000 reports fits).
 pub const BODY_BYTES_MAX: usize = 4 << 20;
 /// Most alerts listed by one `GET /v1/alerts`.
@@ -49,6 +47,8 @@ pub struct Config {
     /// Requests per second per party, and burst.
     pub rate_requests_per_s: f64,
     pub rate_burst_requests: f64,
+    /// The alerter to run instead of the agreement's (`replay --alerter`).
+    pub alerter: Option<deconflict_desk::Alerter>,
 }
 
 impl Default for Config {
@@ -57,6 +57,7 @@ impl Default for Config {
             cycle_interval_ms: 1000,
             rate_requests_per_s: RATE_REQUESTS_PER_S,
             rate_burst_requests: RATE_BURST_REQUESTS,
+            alerter: None,
         }
     }
 }
@@ -65,14 +66,6 @@ impl Default for Config {
 struct Bucket {
     tokens: f64,
     at_ms: i64,
-}
-
-/// A conflict the cycle reported and has not yet seen end.
-#[derive(Debug, Clone)]
-struct Active {
-    id: String,
-    level: &'static str,
-    alerts: u64,
 }
 
 /// Shared state of a running service.
@@ -85,14 +78,18 @@ pub struct State {
     pub started_s: i64,
     store: Arc<Mutex<Box<dyn Store>>>,
     /// The agreement's signed history and its fold.
-    lifecycle: Mutex<Desk>,
+    lifecycle: Mutex<LifecycleHistory>,
     /// Held from a statement's check until its record is stored, so two statements never
     /// both pass against the same history.
     lifecycle_gate: tokio::sync::Mutex<()>,
-    picture: Mutex<engine::Picture>,
-    /// Latest report per (party, track id), for views and alert geometry.
-    latest: Mutex<HashMap<(String, String), TrackReportIn>>,
-    conflicts: Mutex<BTreeMap<(String, String), Active>>,
+    /// The desk core: tracks, notifications, the tactical picture, geography, conformance.
+    desk: Mutex<desk::Desk>,
+    /// The core's outputs not yet stored: a failed commit leaves them for the next cycle.
+    pending: Mutex<Vec<desk::Output>>,
+    /// Held from a notification's strategic check until it is stored (or undone): the check
+    /// and the commit are one step, so two overlapping notifications sent at the same moment
+    /// are each checked against the other.
+    notify_gate: tokio::sync::Mutex<()>,
     pub(crate) nonces: Mutex<NonceCache>,
     buckets: Mutex<HashMap<String, Bucket>>,
     last_heard_ms: Mutex<HashMap<String, i64>>,
@@ -105,7 +102,7 @@ pub struct State {
     /// agreement into force: logged when a record that began earlier is attached.
     signed_at_open: Mutex<(Vec<String>, bool)>,
     /// The deconfliction line between the parties ([`crate::line`]).
-    pub(crate) line: crate::line::LineDesk,
+    pub(crate) line: crate::line::LineState,
 }
 
 impl std::fmt::Debug for State {
@@ -187,31 +184,33 @@ impl State {
         }
         // Every stored event is verified again: a store edited behind the service's back is
         // refused here, naming the version.
-        let mut desk = Desk::load(terms.agreement.clone(), &versions)
+        let mut history = LifecycleHistory::load(terms.agreement.clone(), &versions)
             .map_err(|e| StartError::History(e.to_string()))?;
         // Signatures found beside the agreement that the history does not hold yet: each one
         // is a new event (a draft comes into force with the last one).
         let mut signed_at_open = (Vec::new(), false);
         for sig in &terms.signatures {
-            if desk.state().status() != Status::Draft || desk.state().signed().contains(sig.party())
+            if history.state().status() != Status::Draft
+                || history.state().signed().contains(sig.party())
             {
                 continue;
             }
             let event = deconflict_agreement::Event::Sign(sig.clone());
-            let (record, next) = desk
+            let (record, next) = history
                 .next_record(event, now_ms)
                 .map_err(|e| StartError::History(format!("{}'s signature: {e}", sig.party())))?;
-            store.commit(&[Write::AgreementVersion(Desk::version_of(
+            store.commit(&[Write::AgreementVersion(LifecycleHistory::version_of(
                 &record,
                 next.status(),
             ))])?;
-            desk.accept(&record)
+            history
+                .accept(&record)
                 .map_err(|e| StartError::History(format!("{}'s signature: {e}", sig.party())))?;
             signed_at_open.0.push(sig.party().to_string());
             signed_at_open.1 = next.status() == Status::InForce;
         }
-        if all_signed && desk.state().status() == Status::Draft {
-            let missing: Vec<String> = desk
+        if all_signed && history.state().status() == Status::Draft {
+            let missing: Vec<String> = history
                 .state()
                 .unsigned(&terms.agreement)
                 .map(|p| p.to_string())
@@ -220,33 +219,36 @@ impl State {
                 missing: missing.join(", "),
             });
         }
-        let probe = engine::ProbeConfig::new(
-            terms.lookahead_s.min(engine::probe::LOOKAHEAD_S_MAX),
-            terms.h_sep_m,
-            terms.v_sep_m,
-            engine::PairPolicy::DifferentParties,
-        )
-        .map_err(|e| StartError::Engine(e.to_string()))?;
-        let pconf = engine::PictureConfig::new(
-            probe,
-            TRACKS_MAX,
-            TRACK_AGE_S_MAX,
-            REPORT_FUTURE_S_MAX as f64,
-        )
-        .map_err(|e| StartError::Engine(e.to_string()))?;
-        let mut picture = engine::Picture::new(pconf);
-        let mut latest = HashMap::new();
-        let now = engine::Timestamp::from_unix_ms(now_ms);
+        let alerter = match &config.alerter {
+            Some(a) => a.clone(),
+            None => crate::desk_wire::alerter(&terms).map_err(StartError::Engine)?,
+        };
+        let setup = crate::desk_wire::setup(&terms, alerter).map_err(StartError::Engine)?;
+        let mut desk = desk::Desk::new(setup).map_err(|e| StartError::Engine(e.to_string()))?;
         for r in store.latest_reports()? {
             let Ok(report) = serde_json::from_str::<TrackReportIn>(&r.body) else {
                 continue;
             };
-            if let Ok(er) = engine_report(&r.party, &report) {
-                // Reports too old for the picture are simply not live any more.
-                let _ = picture.update(now, er);
-            }
-            latest.insert((r.party.clone(), r.track_id.clone()), report);
+            // Reports too old for the picture are simply not live any more.
+            let _ = desk.report(now_ms, &r.party, crate::desk_wire::report(&report));
         }
+        for n in store.notifications(None)? {
+            let Some(n) = Self::stored_from(&n).filter(|n| n.status == "active") else {
+                continue;
+            };
+            match crate::strategic::notification(&n) {
+                Ok(an) => {
+                    if let Err(e) = desk.restore(an, n.notification.callsigns.clone()) {
+                        tracing::warn!(id = %n.id, error = %e, "stored notification not held by the desk");
+                    }
+                }
+                Err((field, e)) => {
+                    tracing::warn!(id = %n.id, %field, error = %e, "stored notification not understood")
+                }
+            }
+        }
+        // What the reports above revealed was announced before the restart.
+        let _ = desk.poll();
         let mut streams = HashMap::new();
         for p in &terms.parties {
             let (tx, _) = watch::channel(store.last_seq(&p.id)?);
@@ -254,11 +256,10 @@ impl State {
         }
         // Conflicts alerted before a restart and not yet ended: the first cycle after the
         // restart neither announces them again nor forgets to announce their end.
-        let active = active_from_alerts(store.as_ref())?;
-        let line = crate::line::LineDesk::open(&terms, store.as_mut(), now_ms)
+        let restored = restore_conflicts(store.as_ref(), &mut desk)?;
+        let line = crate::line::LineState::open(&terms, store.as_mut(), now_ms)
             .map_err(StartError::Line)?;
         let (shutdown, _) = watch::channel(false);
-        let restored = active.len() as u64;
         let state = Arc::new(State {
             started_s: clock.now_s(),
             config,
@@ -266,12 +267,12 @@ impl State {
             clock,
             metrics: Metrics::default(),
             store: Arc::new(Mutex::new(store)),
-            lifecycle: Mutex::new(desk),
+            lifecycle: Mutex::new(history),
             lifecycle_gate: tokio::sync::Mutex::new(()),
             signed_at_open: Mutex::new(signed_at_open),
-            picture: Mutex::new(picture),
-            latest: Mutex::new(latest),
-            conflicts: Mutex::new(active),
+            desk: Mutex::new(desk),
+            pending: Mutex::new(Vec::new()),
+            notify_gate: tokio::sync::Mutex::new(()),
             nonces: Mutex::new(NonceCache::default()),
             buckets: Mutex::new(HashMap::new()),
             last_heard_ms: Mutex::new(HashMap::new()),
@@ -521,11 +522,12 @@ impl State {
             crate::lifecycle::check_request(&self.terms.agreement, party, request, now)?;
         let _gate = self.lifecycle_gate.lock().await;
         let (record, next) = {
-            let desk = self
+            let history = self
                 .lifecycle
                 .lock()
                 .map_err(|_| ApiError::internal("lifecycle lock poisoned"))?;
-            desk.next_record(deconflict_agreement::Event::Statement(statement), now)
+            history
+                .next_record(deconflict_agreement::Event::Statement(statement), now)
                 .map_err(|e| crate::lifecycle::refusal(&e))?
         };
         let event = serde_json::json!({
@@ -534,7 +536,7 @@ impl State {
             "basis_seq": next.basis_seq(),
             "event": crate::lifecycle::history_item(&record, next.status()),
         });
-        let mut writes = vec![Write::AgreementVersion(Desk::version_of(
+        let mut writes = vec![Write::AgreementVersion(LifecycleHistory::version_of(
             &record,
             next.status(),
         ))];
@@ -556,11 +558,12 @@ impl State {
         }
         self.commit(writes).await?;
         {
-            let mut desk = self
+            let mut history = self
                 .lifecycle
                 .lock()
                 .map_err(|_| ApiError::internal("lifecycle lock poisoned"))?;
-            desk.accept(&record)
+            history
+                .accept(&record)
                 .map_err(|e| ApiError::internal(format!("stored but not applied: {e}")))?;
         }
         Ok(self.agreement_view().await)
@@ -621,17 +624,18 @@ impl State {
                 String::new()
             };
             r.validate(&field, now)?;
-            let er = engine_report(party, r).map_err(|e| {
+            let report = crate::desk_wire::report(r);
+            desk::Desk::check_report(party, &report).map_err(|e| {
                 ApiError::invalid(
                     if batch {
                         format!("reports[{i}]")
                     } else {
                         "track_id".into()
                     },
-                    e,
+                    e.to_string(),
                 )
             })?;
-            engine_reports.push(er);
+            engine_reports.push(report);
             writes.push(Write::TrackReport(TrackReport {
                 party: party.to_string(),
                 track_id: r.track_id.clone(),
@@ -641,23 +645,12 @@ impl State {
         }
         let n = reports.len();
         self.commit(writes).await?;
-        // Durable: now into memory. A report older than the one held is kept in the store's
-        // history but does not move the picture (the engine counts it).
-        let now_t = engine::Timestamp::from_unix_ms(self.clock.now_ms());
-        if let Ok(mut p) = self.picture.lock() {
-            for er in engine_reports {
-                let _ = p.update(now_t, er);
-            }
-        }
-        if let Ok(mut latest) = self.latest.lock() {
-            for r in reports {
-                let key = (party.to_string(), r.track_id.clone());
-                let newer = latest
-                    .get(&key)
-                    .is_none_or(|held| held.time_unix_ms <= r.time_unix_ms);
-                if newer {
-                    latest.insert(key, r);
-                }
+        // Durable: now into the core. A report older than the one held is kept in the store's
+        // history but does not move the picture (the core counts it).
+        let now_ms = self.clock.now_ms();
+        if let Ok(mut d) = self.desk.lock() {
+            for r in engine_reports {
+                let _ = d.report(now_ms, party, r);
             }
         }
         self.metrics
@@ -668,10 +661,19 @@ impl State {
 
     /// Tracks visible to `viewer`: its own in full, the others' disclosed fields only.
     pub fn tracks_for(&self, viewer: &str) -> Vec<TrackView> {
-        let latest = self.latest.lock().map(|m| m.clone()).unwrap_or_default();
-        let mut out: Vec<TrackView> = latest
-            .iter()
-            .map(|((party, _), r)| self.track_view(viewer, party, r))
+        let Ok(d) = self.desk.lock() else {
+            return Vec::new();
+        };
+        let mut out: Vec<TrackView> = d
+            .tracks()
+            .map(|t| {
+                let mut v =
+                    self.track_view(viewer, &t.party, &crate::desk_wire::report_in(&t.report));
+                if viewer == t.party {
+                    v.sources = t.sources.iter().cloned().collect();
+                }
+                v
+            })
             .collect();
         out.sort_by(|a, b| (&a.party, &a.track_id).cmp(&(&b.party, &b.track_id)));
         out
@@ -717,6 +719,7 @@ impl State {
             } else {
                 None
             },
+            sources: Vec::new(),
         }
     }
 
@@ -807,6 +810,9 @@ impl State {
         if let Some(b) = &body {
             b.validate()?;
         }
+        // One notification at a time from the read of what is stored to its commit: the
+        // strategic check sees every notification accepted before it.
+        let _gate = self.notify_gate.lock().await;
         let idc = id.clone();
         let stored = self.with_store(move |s| s.notification(&idc)).await??;
         let previous = stored.as_ref().and_then(Self::stored_from);
@@ -876,18 +882,45 @@ impl State {
         };
         let (authored, openings) =
             self.authored_notification_entry(&record, status, &entry, now)?;
-        // The strategic check, against every other party's active notification.
-        let conflicts = if status == NotificationStatus::Active {
-            let others = self.with_store(|s| s.notifications(None)).await??;
-            let others: Vec<NotificationStored> = others
+        // The strategic check against every other party's active notification, through the
+        // core's index; the core holds the new revision from here, and lets it go again if the
+        // commit below fails.
+        let (conflicts, undo) = if status == NotificationStatus::Active {
+            let n = crate::strategic::notification(&record)
+                .map_err(|(field, msg)| ApiError::invalid(field, msg))?;
+            let (ids, undo) = self
+                .desk
+                .lock()
+                .map_err(|_| ApiError::internal("desk lock poisoned"))?
+                .notify(n, record.notification.callsigns.clone())
+                .map_err(|e| ApiError::invalid("notification.area", e.to_string()))?;
+            let ids: Vec<String> = ids.iter().map(|i| i.as_str().to_string()).collect();
+            let found = self
+                .with_store(move |s| {
+                    let mut out = Vec::new();
+                    for i in &ids {
+                        if let Some(n) = s.notification(i)? {
+                            out.push(n);
+                        }
+                    }
+                    Ok::<_, deconflict_store::StoreError>(out)
+                })
+                .await?;
+            let found = match found {
+                Ok(f) => f,
+                Err(e) => {
+                    self.undo_notify(undo);
+                    return Err(e.into());
+                }
+            };
+            let others: Vec<NotificationStored> = found
                 .iter()
                 .filter_map(Self::stored_from)
                 .filter(|o| o.party != party && o.status == "active")
                 .collect();
-            crate::strategic::overlapping(&record, &others, self.terms.h_sep_m, self.terms.v_sep_m)
-                .map_err(|(field, msg)| ApiError::invalid(field, msg))?
+            (others, Some(undo))
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
         let mut writes = vec![Write::Notification(Notification {
             id: id.clone(),
@@ -925,11 +958,14 @@ impl State {
                 conflict_id: conflict_id.clone(),
                 kind: "strategic".into(),
                 level: "strategic".into(),
+                alert_level: None,
                 created_unix_ms: now,
                 parties: parties.clone(),
                 time_to_los_s: None,
                 time_los_end_s: None,
                 closest_h_m: None,
+                closest_in_s: None,
+                closest_v_m: None,
                 own: None,
                 other: None,
                 own_notification: Some(own_id.to_string()),
@@ -961,8 +997,20 @@ impl State {
             self.metrics.alert("strategic");
             conflict_views.push(self.notification_view(party, other));
         }
-        self.commit_authored(vec![authored], openings, writes)
-            .await?;
+        if let Err(e) = self.commit_authored(vec![authored], openings, writes).await {
+            if let Some(undo) = undo {
+                self.undo_notify(undo);
+            }
+            return Err(e);
+        }
+        if status == NotificationStatus::Withdrawn
+            && let (Ok(mut d), Ok(nid)) = (
+                self.desk.lock(),
+                deconflict_airspace::NotificationId::new(id.clone()),
+            )
+        {
+            d.withdraw(&nid);
+        }
         self.metrics
             .notifications_accepted_total
             .fetch_add(1, Ordering::Relaxed);
@@ -970,6 +1018,12 @@ impl State {
             notification: record,
             conflicts: conflict_views,
         })
+    }
+
+    fn undo_notify(&self, undo: desk::Undo) {
+        if let Ok(mut d) = self.desk.lock() {
+            d.undo(undo);
+        }
     }
 
     /// The party's own signed entry for `record` (a revision, or its withdrawal), rebuilt
@@ -1061,41 +1115,39 @@ impl State {
 
     // ---- the cycle -------------------------------------------------------------------
 
-    /// One cycle at the clock's now: project, detect, turn changes into alerts, commit.
+    /// One cycle at the clock's now: the core ticks (broad phase, the alerter on the
+    /// candidates), and its outputs become stored alerts and events, committed together.
     pub async fn run_cycle(self: &Arc<Self>) -> Result<usize, ApiError> {
         let started = std::time::Instant::now();
         let now_ms = self.clock.now_ms();
         let me = self.clone();
-        let (conflicts, live) = tokio::task::spawn_blocking(move || {
-            let mut p = me
-                .picture
+        let (outputs, live) = tokio::task::spawn_blocking(move || {
+            let mut d = me
+                .desk
                 .lock()
-                .map_err(|_| ApiError::internal("picture lock poisoned"))?;
-            let c = p.tick(engine::Timestamp::from_unix_ms(now_ms));
+                .map_err(|_| ApiError::internal("desk lock poisoned"))?;
+            d.tick(now_ms);
             me.metrics
                 .tracks_dropped_stale_total
-                .store(p.counters().tracks_expired, Ordering::Relaxed);
-            Ok::<_, ApiError>((c, p.len()))
+                .store(d.picture_counters().tracks_expired, Ordering::Relaxed);
+            me.metrics
+                .conflicts_active
+                .store(d.counters().conflicts_active, Ordering::Relaxed);
+            Ok::<_, ApiError>((d.poll(), d.tracks().count()))
         })
         .await
         .map_err(|e| ApiError::internal(e.to_string()))??;
         self.metrics
             .tracks_live
             .store(live as u64, Ordering::Relaxed);
-        // Only live tracks are listed: the picture dropped the stale ones, so drop them here too
-        // (the store keeps their last report and history).
-        if let Ok(mut latest) = self.latest.lock() {
-            let oldest = now_ms - (TRACK_AGE_S_MAX * 1000.0) as i64;
-            latest.retain(|_, r| r.time_unix_ms >= oldest);
-        }
-        // The set of active conflicts changes only if its alerts are stored: on a failed
-        // commit it is put back, and the next cycle issues the same alerts again.
-        let before = self.conflicts.lock().map(|c| c.clone()).unwrap_or_default();
-        let writes = self.alerts_from(now_ms, &conflicts);
-        let n = writes
-            .iter()
-            .filter(|w| matches!(w, Write::Alert(_)))
-            .count();
+        // Outputs a failed commit left over come first, in the order the core produced them.
+        let mut all = self
+            .pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        all.extend(outputs);
+        let writes = self.writes_for(&all);
         let alerts: Vec<Alert> = writes
             .iter()
             .filter_map(|w| match w {
@@ -1103,13 +1155,28 @@ impl State {
                 _ => None,
             })
             .collect();
+        let n = alerts.len();
         if !writes.is_empty()
             && let Err(e) = self.commit(writes).await
         {
-            if let Ok(mut c) = self.conflicts.lock() {
-                *c = before;
+            if let Ok(mut p) = self.pending.lock() {
+                let later = std::mem::take(&mut *p);
+                *p = all;
+                p.extend(later);
             }
             return Err(e);
+        }
+        for o in &all {
+            match o {
+                desk::Output::Tactical(t) => {
+                    self.metrics.alert(t.change.as_str());
+                    if t.change != desk::Change::Ended {
+                        self.metrics.level(t.level().as_str());
+                    }
+                }
+                desk::Output::Geography(g) => self.metrics.geography(&g.party),
+                desk::Output::Nonconformance(c) => self.metrics.nonconformance(&c.party),
+            }
         }
         // The line's turn: conversations for the new alerts, deadlines, link tests. Its
         // failure does not undo the alerts (they are stored and streamed already).
@@ -1122,184 +1189,172 @@ impl State {
         Ok(n)
     }
 
-    fn alerts_from(&self, now_ms: i64, found: &[engine::Conflict]) -> Vec<Write> {
-        let Ok(mut active) = self.conflicts.lock() else {
-            return Vec::new();
-        };
-        let latest = self.latest.lock().map(|m| m.clone()).unwrap_or_default();
+    /// The stored alerts and stream events for the core's outputs.
+    fn writes_for(&self, outputs: &[desk::Output]) -> Vec<Write> {
         let mut writes = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
-        for c in found {
-            let key = (c.a().as_str().to_string(), c.b().as_str().to_string());
-            seen.insert(key.clone());
-            let w = c.window();
-            let level = level_of(w.t_in_s());
-            let kind = match active.get(&key) {
-                None => {
-                    let id = format!("c:{}:{}:{now_ms}", key.0, key.1);
-                    active.insert(
-                        key.clone(),
-                        Active {
-                            id,
-                            level,
-                            alerts: 0,
-                        },
-                    );
-                    "new"
+        let Ok(d) = self.desk.lock() else {
+            return writes;
+        };
+        let report = |party: &str, track: &str| {
+            d.track(party, track)
+                .map(|t| crate::desk_wire::report_in(&t.report))
+        };
+        for o in outputs {
+            match o {
+                desk::Output::Tactical(t) => self.tactical_writes(&mut writes, t, &report),
+                desk::Output::Geography(g) => self.geography_writes(&mut writes, g),
+                desk::Output::Nonconformance(c) => {
+                    let view = NonconformanceView {
+                        event_id: format!("n:{}/{}:{}", c.party, c.track_id, c.t_ms),
+                        party: c.party.clone(),
+                        track_id: c.track_id.clone(),
+                        callsign: c.callsign.clone(),
+                        notifications: c.notifications.clone(),
+                        time_unix_ms: c.t_ms,
+                        lat_deg: c.lat_deg,
+                        lon_deg: c.lon_deg,
+                        alt_m: c.alt_m,
+                    };
+                    writes.push(Write::Event(NewEvent {
+                        party: c.party.clone(),
+                        kind: "nonconformance".into(),
+                        body: to_json(&view),
+                        created_ms: c.t_ms,
+                    }));
                 }
-                Some(a) if a.level != level => "level",
-                Some(_) => continue,
-            };
-            let entry = active.get_mut(&key);
-            let Some(entry) = entry else { continue };
-            entry.level = level;
-            entry.alerts += 1;
-            let conflict_id = entry.id.clone();
-            let alert_id = format!("{conflict_id}:{}", entry.alerts);
-            let geometry = Some((w.t_in_s(), w.t_out_s(), w.h_min_m()));
-            self.tactical_alert(
-                &mut writes,
-                now_ms,
-                kind,
-                level,
-                &conflict_id,
-                &alert_id,
-                (c.party_a().as_str(), c.a().as_str()),
-                (c.party_b().as_str(), c.b().as_str()),
-                geometry,
-                &latest,
-            );
+            }
         }
-        let ended: Vec<(String, String)> = active
-            .keys()
-            .filter(|k| !seen.contains(*k))
-            .cloned()
-            .collect();
-        for key in ended {
-            let Some(mut a) = active.remove(&key) else {
-                continue;
-            };
-            a.alerts += 1;
-            let alert_id = format!("{}:{}", a.id, a.alerts);
-            let (pa, ta) = split_track(&key.0);
-            let (pb, tb) = split_track(&key.1);
-            self.tactical_alert(
-                &mut writes,
-                now_ms,
-                "ended",
-                "none",
-                &a.id,
-                &alert_id,
-                (pa, ta),
-                (pb, tb),
-                None,
-                &latest,
-            );
-        }
-        self.metrics
-            .conflicts_active
-            .store(active.len() as u64, Ordering::Relaxed);
         writes
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn tactical_alert(
+    fn geography_writes(&self, writes: &mut Vec<Write>, g: &desk::GeographyEvent) {
+        let (kind, line, into, zone) = match &g.kind {
+            desk::GeographyKind::LineCrossed { line, into_side_of } => (
+                "line_crossed",
+                Some(line.clone()),
+                Some(into_side_of.clone()),
+                None,
+            ),
+            desk::GeographyKind::ZoneEntered { zone } => {
+                ("zone_entered", None, None, Some(zone.clone()))
+            }
+        };
+        let place = line.as_deref().or(zone.as_deref()).unwrap_or_default();
+        for p in &self.terms.parties {
+            let own = p.id == g.party;
+            let shows_callsign = own
+                || self
+                    .terms
+                    .party(&g.party)
+                    .is_some_and(|o| o.disclose_track.contains("callsign"));
+            let view = GeographyView {
+                event_id: format!("g:{}/{}:{}:{place}", g.party, g.track_id, g.t_ms),
+                kind: kind.into(),
+                party: g.party.clone(),
+                track_id: g.track_id.clone(),
+                callsign: g.callsign.clone().filter(|_| shows_callsign),
+                line: line.clone(),
+                into_side_of: into.clone(),
+                zone: zone.clone(),
+                time_unix_ms: g.t_ms,
+                lat_deg: g.lat_deg,
+                lon_deg: g.lon_deg,
+                alt_m: g.alt_m,
+            };
+            writes.push(Write::Event(NewEvent {
+                party: p.id.clone(),
+                kind: "geography".into(),
+                body: to_json(&view),
+                created_ms: g.t_ms,
+            }));
+        }
+    }
+
+    fn tactical_writes(
         &self,
         writes: &mut Vec<Write>,
-        now_ms: i64,
-        kind: &str,
-        level: &str,
-        conflict_id: &str,
-        alert_id: &str,
-        a: (&str, &str),
-        b: (&str, &str),
-        geometry: Option<(f64, f64, f64)>,
-        latest: &HashMap<(String, String), TrackReportIn>,
+        t: &desk::TacticalAlert,
+        report: &dyn Fn(&str, &str) -> Option<TrackReportIn>,
     ) {
-        // Engine track ids are `<party>/<track id>`.
-        let track_of = |(party, full): (&str, &str)| {
-            let tid = full.split_once('/').map_or(full, |(_, t)| t).to_string();
-            (party.to_string(), tid)
-        };
-        let ka = track_of(a);
-        let kb = track_of(b);
-        let mut parties = vec![ka.0.clone(), kb.0.clone()];
+        let [a, b] = &t.sides;
+        let mut parties = vec![a.party.clone(), b.party.clone()];
         parties.sort();
         parties.dedup();
-        let view_for = |viewer: &str, own: &(String, String), other: &(String, String)| AlertView {
-            alert_id: alert_id.to_string(),
-            conflict_id: conflict_id.to_string(),
-            kind: kind.to_string(),
-            level: level.to_string(),
-            created_unix_ms: now_ms,
+        let view_for = |own: &desk::Side, other: &desk::Side| AlertView {
+            alert_id: t.alert_id.clone(),
+            conflict_id: t.conflict_id.clone(),
+            kind: t.change.as_str().to_string(),
+            level: own.level.as_str().to_string(),
+            alert_level: Some(own.alert_level),
+            created_unix_ms: t.at_ms,
             parties: parties.clone(),
-            time_to_los_s: geometry.map(|g| g.0),
-            time_los_end_s: geometry.map(|g| g.1),
-            closest_h_m: geometry.map(|g| g.2),
-            own: latest.get(own).map(|r| self.track_view(viewer, &own.0, r)),
-            other: latest
-                .get(other)
-                .map(|r| self.track_view(viewer, &other.0, r)),
+            time_to_los_s: own.time_to_violation_s,
+            time_los_end_s: None,
+            closest_h_m: own.closest.map(|c| c.horizontal_m),
+            closest_in_s: own.closest.map(|c| c.in_s),
+            closest_v_m: own.closest.map(|c| c.vertical_m),
+            own: report(&own.party, &own.track_id)
+                .map(|r| self.track_view(&own.party, &own.party, &r)),
+            other: report(&other.party, &other.track_id)
+                .map(|r| self.track_view(&own.party, &other.party, &r)),
             own_notification: None,
             other_notification: None,
         };
-        let to_a = view_for(&ka.0, &ka, &kb);
-        let to_b = view_for(&kb.0, &kb, &ka);
+        let to_a = view_for(a, b);
+        let to_b = view_for(b, a);
         writes.push(Write::Alert(Alert {
-            id: alert_id.to_string(),
-            conflict: conflict_id.to_string(),
-            kind: kind.to_string(),
+            id: t.alert_id.clone(),
+            conflict: t.conflict_id.clone(),
+            kind: t.change.as_str().to_string(),
             parties: parties.clone(),
-            body: to_json(&serde_json::json!({ ka.0.clone(): &to_a, kb.0.clone(): &to_b })),
-            created_ms: now_ms,
+            body: to_json(&serde_json::json!({ a.party.clone(): &to_a, b.party.clone(): &to_b })),
+            created_ms: t.at_ms,
         }));
-        for (party, view) in [(&ka.0, &to_a), (&kb.0, &to_b)] {
+        for (party, view) in [(&a.party, &to_a), (&b.party, &to_b)] {
             writes.push(Write::Event(NewEvent {
                 party: party.clone(),
                 kind: "alert".into(),
                 body: to_json(view),
-                created_ms: now_ms,
+                created_ms: t.at_ms,
             }));
         }
-        self.metrics.alert(kind);
     }
 }
 
-/// The tactical conflicts whose latest stored alert is not their end, as the cycle keeps them
-/// (the store finds each conflict's latest alert over all alerts, however long ago).
-fn active_from_alerts(
+/// Gives the core the tactical conflicts whose latest stored alert is not their end (the store
+/// finds each conflict's latest alert over all alerts, however long ago); returns how many.
+fn restore_conflicts(
     store: &dyn Store,
-) -> Result<BTreeMap<(String, String), Active>, deconflict_store::StoreError> {
-    let mut active = BTreeMap::new();
+    desk: &mut desk::Desk,
+) -> Result<u64, deconflict_store::StoreError> {
+    let mut n = 0;
     for a in store.open_conflicts()? {
         let conflict = a.conflict.clone();
         let alerts =
             a.id.strip_prefix(&format!("{conflict}:"))
                 .and_then(|n| n.parse::<u64>().ok());
-        let level = a
-            .parties
-            .iter()
-            .find_map(|p| alert_for(&a, p))
-            .map(|v| v.level)
-            .and_then(|l| ["warning", "caution"].into_iter().find(|x| *x == l));
         let key = conflict_key(&conflict, &a.parties);
-        match (alerts, level, key) {
-            (Some(alerts), Some(level), Some(key)) => {
-                active.insert(
-                    key,
-                    Active {
-                        id: conflict,
-                        level,
-                        alerts,
-                    },
-                );
+        // Each side's level as its party was told.
+        let level_of = |track: &str| {
+            let party = track.split_once('/').map(|(p, _)| p)?;
+            let v = alert_for(&a, party)?;
+            desk::Level::from_name(&v.level)
+        };
+        match (alerts, key) {
+            (Some(alerts), Some((ta, tb))) => {
+                let levels = [
+                    level_of(&ta).unwrap_or(desk::Level::None),
+                    level_of(&tb).unwrap_or(desk::Level::None),
+                ];
+                desk.restore_conflict(&ta, &tb, &conflict, alerts, levels);
+                n += 1;
             }
             _ => {
                 tracing::warn!(%conflict, alert = %a.id, "stored alert not understood; conflict not restored")
             }
         }
     }
-    Ok(active)
+    Ok(n)
 }
 
 /// The engine track pair of a conflict id `c:<party>/<track>:<party>/<track>:<ms>` (track ids
@@ -1322,44 +1377,14 @@ fn conflict_key(conflict: &str, parties: &[String]) -> Option<(String, String)> 
     Some((a.to_string(), b.to_string()))
 }
 
-fn split_track(full: &str) -> (&str, &str) {
-    full.split_once('/').unwrap_or(("", full))
-}
-
-/// Alert level from the time to loss of separation, in the manner of DO-365's graded alerts:
-/// a warning when separation is lost within a minute (or already), a caution before that.
-pub const WARNING_TIME_S_MAX: f64 = 60.0;
-
-fn level_of(t_in_s: f64) -> &'static str {
-    if t_in_s <= WARNING_TIME_S_MAX {
-        "warning"
-    } else {
-        "caution"
-    }
-}
-
 /// The recipient's view stored in an alert body.
 fn alert_for(a: &Alert, viewer: &str) -> Option<AlertView> {
     let v: serde_json::Value = serde_json::from_str(&a.body).ok()?;
     serde_json::from_value(v.get(viewer)?.clone()).ok()
 }
 
-fn engine_report(party: &str, r: &TrackReportIn) -> Result<engine::TrackReport, String> {
-    let id = engine::TrackId::new(&format!("{party}/{}", r.track_id)).map_err(|e| e.to_string())?;
-    let pid = engine::PartyId::new(party).map_err(|e| e.to_string())?;
-    let pos = engine::Position::new(r.lat_deg, r.lon_deg, r.alt_m).map_err(|e| e.to_string())?;
-    let vel = engine::Velocity::new(r.track_deg, r.ground_speed_mps, r.vertical_rate_mps)
-        .map_err(|e| e.to_string())?;
-    Ok(engine::TrackReport::new(
-        id,
-        pid,
-        engine::Timestamp::from_unix_ms(r.time_unix_ms),
-        engine::AircraftState::new(pos, vel),
-    ))
-}
-
 /// What the store keeps as agreement version 1: the adopted agreement. Later versions hold
-/// the history's records ([`crate::lifecycle::Desk`]).
+/// the history's records ([`crate::lifecycle::LifecycleHistory`]).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct AgreementDoc {
     id: String,

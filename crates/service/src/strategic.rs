@@ -1,5 +1,5 @@
-//! The strategic check: a new notification against every other party's active ones, by the
-//! airspace crate's exact volume test, with the agreement's minima as buffers.
+//! A notification as the airspace crate holds it: the desk core's strategic index checks it
+//! against every other party's active notification, with the agreement's minima as buffers.
 
 use deconflict_airspace as airspace;
 
@@ -39,7 +39,10 @@ fn volume(n: &NotificationIn) -> Result<airspace::Volume, (String, String)> {
     })
 }
 
-fn notification(n: &NotificationStored) -> Result<airspace::Notification, (String, String)> {
+/// The airspace crate's notification for a stored one; an error names the refused field.
+pub(crate) fn notification(
+    n: &NotificationStored,
+) -> Result<airspace::Notification, (String, String)> {
     let bad = |e: airspace::Rule| ("id".to_string(), e.to_string());
     airspace::Notification::new(
         airspace::NotificationId::new(n.id.clone()).map_err(bad)?,
@@ -47,48 +50,4 @@ fn notification(n: &NotificationStored) -> Result<airspace::Notification, (Strin
         vec![volume(&n.notification)?],
     )
     .map_err(bad)
-}
-
-fn points(n: &NotificationIn) -> Vec<airspace::LonLat> {
-    match &n.area {
-        AreaIn::Polygon { points } => points
-            .iter()
-            .filter_map(|p| airspace::LonLat::new(p.lon_deg, p.lat_deg).ok())
-            .collect(),
-        AreaIn::Circle { centre, .. } => airspace::LonLat::new(centre.lon_deg, centre.lat_deg)
-            .ok()
-            .into_iter()
-            .collect(),
-    }
-}
-
-/// The notifications in `others` that overlap `new` within the buffers. An error names the
-/// field of `new` that the airspace crate refused.
-pub fn overlapping(
-    new: &NotificationStored,
-    others: &[NotificationStored],
-    h_sep_m: f64,
-    v_sep_m: f64,
-) -> Result<Vec<NotificationStored>, (String, String)> {
-    let n = notification(new)?;
-    let buffers = airspace::Buffers::new(h_sep_m, v_sep_m)
-        .map_err(|e| ("agreement.separation".to_string(), e.to_string()))?;
-    let mut found = Vec::new();
-    for o in others {
-        // Stored notifications were validated when accepted; one that no longer converts is
-        // skipped rather than blocking every new notification.
-        let Ok(other) = notification(o) else { continue };
-        let mut pts = points(&new.notification);
-        pts.extend(points(&o.notification));
-        // One frame per pair, centred between the two, keeps the planar error small.
-        let Some(frame) = airspace::Frame::around(pts.iter()) else {
-            continue;
-        };
-        match airspace::brute_force(&frame, std::slice::from_ref(&other), &n, buffers) {
-            Ok(ids) if !ids.is_empty() => found.push(o.clone()),
-            // Too far apart for one frame: they cannot overlap.
-            _ => {}
-        }
-    }
-    Ok(found)
 }

@@ -468,6 +468,10 @@ pub struct TrackView {
     pub icao24: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub squawk: Option<String>,
+    /// Where the owner's picture of the aircraft comes from: `push`, and `receiver:<feed>` for
+    /// each receiver feed that saw it (fused by `icao24`). Shown to the owner only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 /// An alert as delivered to one party.
@@ -478,19 +482,32 @@ pub struct AlertView {
     pub conflict_id: String,
     /// `new`, `level` (the level changed), `ended`, or `strategic` (notifications overlap).
     pub kind: String,
-    /// `caution` or `warning` for tactical conflicts; `none` once ended; `strategic`.
+    /// For tactical conflicts the recipient's level as DO-365 names it (`preventive`,
+    /// `corrective`, `warning`; `none` once ended), its aircraft being the ownship; `strategic`
+    /// for overlapping notifications.
     pub level: String,
+    /// DaidalusAlerting's number of the tactical level for the configured alerter (0 none;
+    /// DO-365: 1 preventive, 2 corrective, 3 warning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_level: Option<u8>,
     pub created_unix_ms: i64,
     pub parties: Vec<String>,
-    /// Seconds from `created_unix_ms` to the predicted loss of separation (0 if lost now).
+    /// Seconds from `created_unix_ms` to the predicted violation of the alerted level's volume
+    /// (0 if violated now).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_to_los_s: Option<f64>,
     /// Seconds from `created_unix_ms` to the end of the predicted loss of separation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_los_end_s: Option<f64>,
-    /// Smallest predicted horizontal distance during the loss of separation, metres.
+    /// Predicted horizontal distance at the closest approach, metres.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closest_h_m: Option<f64>,
+    /// Seconds from `created_unix_ms` to the predicted closest approach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closest_in_s: Option<f64>,
+    /// Predicted vertical distance at the closest approach, metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closest_v_m: Option<f64>,
     /// The recipient's own aircraft, in full.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub own: Option<TrackView>,
@@ -699,4 +716,49 @@ pub struct LineReachability {
     pub party: String,
     pub reachable: bool,
     pub last_heard_unix_ms: Option<i64>,
+}
+
+/// A `geography` event: an aircraft crossed a dividing line onto the other party's side, or
+/// entered a zone closed to its party. Sent to every party.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct GeographyView {
+    /// `g:<party>/<track id>:<time>:<line or zone id>`.
+    pub event_id: String,
+    /// `line_crossed` or `zone_entered`.
+    pub kind: String,
+    /// The party whose aircraft it is.
+    pub party: String,
+    pub track_id: String,
+    /// Shown to the other parties only when the owner discloses callsigns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callsign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
+    /// For a crossing: the party on whose side the aircraft now is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub into_side_of: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// When and where: the crossing point, or the first position inside the zone.
+    pub time_unix_ms: i64,
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+    pub alt_m: f64,
+}
+
+/// A `nonconformance` event: an aircraft whose callsign its party notified flies outside
+/// every such notification's volume or time window (once per excursion). Sent to its party.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct NonconformanceView {
+    /// `n:<party>/<track id>:<time>`.
+    pub event_id: String,
+    pub party: String,
+    pub track_id: String,
+    pub callsign: String,
+    /// The party's notifications listing the callsign.
+    pub notifications: Vec<String>,
+    pub time_unix_ms: i64,
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+    pub alt_m: f64,
 }

@@ -889,6 +889,60 @@ async fn overlapping_notifications_are_flagged_to_both_at_once() {
     assert_eq!(list.as_array().unwrap().len(), 3);
 }
 
+/// Both parties notify the same 2 km circle, band and window at the same moment, 40 times over
+/// in 40 places: the strategic check and the commit are one step, so every pair is flagged, to
+/// both parties, whichever request came second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_overlapping_notifications_are_all_flagged_to_both() {
+    const PAIRS: usize = 40;
+    let h = std::sync::Arc::new(harness());
+    let mut tasks = Vec::new();
+    for i in 0..PAIRS {
+        // 0.5° apart (about 50 km): each pair overlaps only itself.
+        let lat = 33.0 + 0.5 * (i / 8) as f64;
+        let lon = 37.0 + 0.5 * (i % 8) as f64;
+        for (party, id) in [
+            ("coalition", format!("c-{i}")),
+            ("russia", format!("r-{i}")),
+        ] {
+            let h = h.clone();
+            let body = authored(party, &notification(&id, lat, lon, 2_000.0, "same place"));
+            tasks.push(tokio::spawn(async move {
+                let (s, v) = h.call("POST", "/v1/notifications", &body, party).await;
+                (party, id, s, v)
+            }));
+        }
+    }
+    let mut flagged_in_answer = 0;
+    for t in tasks {
+        let (party, id, s, v) = t.await.unwrap();
+        assert_eq!(s, 201, "{party} {id}: {v}");
+        flagged_in_answer += v["conflicts"].as_array().unwrap().len();
+    }
+    // Exactly one of each pair was second and saw the other.
+    assert_eq!(flagged_in_answer, PAIRS);
+    for (party, own, other) in [("coalition", "c", "r"), ("russia", "r", "c")] {
+        let (_, alerts) = h.call("GET", "/v1/alerts?limit=1000", "", party).await;
+        let alerts = alerts.as_array().unwrap();
+        let mut seen: Vec<(String, String)> = alerts
+            .iter()
+            .filter(|a| a["kind"] == "strategic")
+            .map(|a| {
+                (
+                    a["own_notification"].as_str().unwrap().to_string(),
+                    a["other_notification"]["id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        seen.sort();
+        let mut expected: Vec<(String, String)> = (0..PAIRS)
+            .map(|i| (format!("{own}-{i}"), format!("{other}-{i}")))
+            .collect();
+        expected.sort();
+        assert_eq!(seen, expected, "{party}");
+    }
+}
+
 #[tokio::test]
 async fn notification_update_withdraw_and_idempotent_create() {
     let h = harness();
@@ -1205,16 +1259,18 @@ async fn the_stream_delivers_everything_in_order_and_resumes_from_a_cursor() {
     use http_body_util::BodyExt;
     let h = harness();
     for i in 0..3 {
-        h.call(
-            "POST",
-            "/v1/notifications",
-            &authored(
+        let (s, v) = h
+            .call(
+                "POST",
+                "/v1/notifications",
+                &authored(
+                    "coalition",
+                    &notification(&format!("c-{i}"), 30.0 + f64::from(i), 36.0, 1000.0, "r"),
+                ),
                 "coalition",
-                &notification(&format!("c-{i}"), 30.0 + f64::from(i), 36.0, 1000.0, "r"),
-            ),
-            "coalition",
-        )
-        .await;
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
     }
     let read = |from: Option<u64>, want: usize| {
         let h = &h;
@@ -1257,7 +1313,9 @@ async fn the_stream_delivers_everything_in_order_and_resumes_from_a_cursor() {
         h2.call(
             "POST",
             "/v1/notifications",
-            &authored("coalition", &notification("c-9", 20.0, 20.0, 1000.0, "r")),
+            // Within the agreement's region (notifications farther than
+            // airspace::planar::FRAME_RADIUS_M_MAX from it are refused).
+            &authored("coalition", &notification("c-9", 29.0, 36.0, 1000.0, "r")),
             "coalition",
         )
         .await;

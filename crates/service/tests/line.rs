@@ -1104,7 +1104,7 @@ async fn an_alert_stored_before_a_crash_gets_its_conversation_on_the_next_cycle_
     let clock = ManualClock::new(T0_MS);
     let h = open_file(&dir, &clock);
     let alerts = vec![
-        deconflict_store::Write::Alert(stored_alert("c:1:1", "new", "caution", T0_MS)),
+        deconflict_store::Write::Alert(stored_alert("c:1:1", "new", "corrective", T0_MS)),
         deconflict_store::Write::Alert(stored_alert("c:1:2", "level", "warning", T0_MS + 1_000)),
         deconflict_store::Write::Alert(stored_alert("c:1:3", "ended", "none", T0_MS + 1_500)),
         deconflict_store::Write::Alert(stored_alert("c:0:1", "new", "warning", T0_MS - 3_600_000)),

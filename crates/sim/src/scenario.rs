@@ -584,7 +584,7 @@ revision = 1
 horizontal_m = 9260
 vertical_m = 305
 lookahead_s = 120
-alerter = "DO_365_Phase_I"
+alerter = "DO_365B_no_SUM"
 
 [link_test]
 interval_s = 3600

@@ -115,6 +115,21 @@ impl WcvTaumod {
         self.dthr_m
     }
 
+    /// Vertical distance threshold, m.
+    pub fn zthr_m(&self) -> f64 {
+        self.zthr_m
+    }
+
+    /// Modified tau threshold, s.
+    pub fn tthr_s(&self) -> f64 {
+        self.tthr_s
+    }
+
+    /// Time to co-altitude threshold, s.
+    pub fn tcoa_s(&self) -> f64 {
+        self.tcoa_s
+    }
+
     /// Modified tau, seconds, of relative horizontal state `s`, `v`, when converging:
     /// (DTHR² − |s|²) / (s·v). `None` when not converging.
     pub fn horizontal_tau_mod_s(&self, s: Vec2, v: Vec2) -> Option<f64> {
@@ -217,6 +232,16 @@ impl Cylinder {
     /// Cylinder of radius `d_m` and half-height `h_m`; `None` unless both are finite and positive.
     pub fn new(d_m: f64, h_m: f64) -> Option<Self> {
         (d_m.is_finite() && h_m.is_finite() && d_m > 0.0 && h_m > 0.0).then_some(Self { d_m, h_m })
+    }
+
+    /// Radius, m.
+    pub fn d_m(&self) -> f64 {
+        self.d_m
+    }
+
+    /// Half-height, m.
+    pub fn h_m(&self) -> f64 {
+        self.h_m
     }
 
     /// Interval of loss within `[0, lookahead_s]` (DAIDALUS `CD3D::detection`).

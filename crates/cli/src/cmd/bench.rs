@@ -17,6 +17,11 @@ pub enum Command {
     Service(super::serve::BenchArgs),
     /// Guidance bands per aircraft with 1, 5 and 20 intruders against the alerting cost.
     Bands(super::daa::BenchArgs),
+    /// One live desk cycle (broad phase + the alerter on the candidates) against grading every
+    /// cross-party pair.
+    Desk(super::desk::DeskArgs),
+    /// Notification create latency (strategic check + insertion) at 1k, 10k, 100k stored.
+    Notifications(super::desk::NotificationsArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -26,5 +31,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Log(a) => super::log_bench::bench(a),
         Command::Service(a) => super::serve::bench(a),
         Command::Bands(a) => super::daa::bench(a),
+        Command::Desk(a) => super::desk::bench_desk(a),
+        Command::Notifications(a) => super::desk::bench_notifications(a),
     }
 }

@@ -76,7 +76,7 @@ struct Inner {
 
 /// The line's state in a running service.
 #[derive(Debug)]
-pub struct LineDesk {
+pub struct LineState {
     inner: std::sync::Mutex<Inner>,
     /// Serialises writers: each applies its input to a copy of the line, commits, then swaps.
     writer: tokio::sync::Mutex<()>,
@@ -84,13 +84,13 @@ pub struct LineDesk {
     caught_up: AtomicBool,
 }
 
-impl LineDesk {
+impl LineState {
     /// Rebuilds the line from what the store holds.
     pub(crate) fn open(
         terms: &Terms,
         store: &mut dyn Store,
         now_ms: i64,
-    ) -> Result<LineDesk, String> {
+    ) -> Result<LineState, String> {
         let mut entries: Vec<LineEntry> = Vec::new();
         loop {
             let after = entries.last().map_or(0, |e| e.seq);
@@ -116,7 +116,7 @@ impl LineDesk {
                     body,
                 })])
                 .map_err(|e| e.to_string())?;
-            return Ok(LineDesk::new(Line::new(config), 1));
+            return Ok(LineState::new(Line::new(config), 1));
         };
         let config = match serde_json::from_str::<Stored>(&first.body) {
             Ok(Stored::Opened { config }) => config,
@@ -138,11 +138,11 @@ impl LineDesk {
         // The store keeps the log; memory keeps the state only (and copies less per write).
         line.forget_log();
         let seq = entries.last().map_or(0, |e| e.seq);
-        Ok(LineDesk::new(line, seq))
+        Ok(LineState::new(line, seq))
     }
 
-    fn new(line: Line, seq: u64) -> LineDesk {
-        LineDesk {
+    fn new(line: Line, seq: u64) -> LineState {
+        LineState {
             inner: std::sync::Mutex::new(Inner { line, seq }),
             writer: tokio::sync::Mutex::new(()),
             caught_up: AtomicBool::new(false),
@@ -188,10 +188,10 @@ pub(crate) async fn apply<T>(
     now_ms: i64,
     input: impl FnOnce(&mut Line, Timestamp) -> Result<(T, Vec<SignedEntry>), ApiError>,
 ) -> Result<T, ApiError> {
-    let desk = &state.line;
-    let _writer = desk.writer.lock().await;
+    let shared = &state.line;
+    let _writer = shared.writer.lock().await;
     let (mut line, seq) = {
-        let inner = desk
+        let inner = shared
             .inner
             .lock()
             .map_err(|_| ApiError::internal("line lock poisoned"))?;
@@ -247,7 +247,7 @@ pub(crate) async fn apply<T>(
     let counters = line.counters();
     let pending = line.messages().filter(|t| t.is_pending()).count();
     {
-        let mut inner = desk
+        let mut inner = shared
             .inner
             .lock()
             .map_err(|_| ApiError::internal("line lock poisoned"))?;
@@ -420,11 +420,14 @@ pub(crate) fn conflict_messages(alert: &Alert) -> Option<Vec<Message>> {
     let (va, vb) = (view_of(pa)?, view_of(pb)?);
     let own_a = va.own.as_ref()?;
     let own_b = vb.own.as_ref()?;
-    let level = match va.level.as_str() {
-        "warning" => 3,
-        "caution" => 2,
-        _ => 1,
-    };
+    // The line's level is DO-365's number (1 preventive, 2 corrective, 3 warning): the more
+    // urgent of the two parties' levels, the same level their alerts carry.
+    let level = [&va.level, &vb.level]
+        .into_iter()
+        .filter_map(|l| deconflict_desk::Level::from_name(l))
+        .map(deconflict_desk::Level::number)
+        .max()
+        .filter(|n| *n > 0)?;
     let subject_id = alert_subject(&thread)?;
     let track = |party: &str, id: &str| -> Option<TrackRef> {
         Some(TrackRef {
@@ -432,9 +435,10 @@ pub(crate) fn conflict_messages(alert: &Alert) -> Option<Vec<Message>> {
             track: TrackId::new(id).ok()?,
         })
     };
-    // The engine gives the horizontal closest approach; vertically, the separation at alert time.
-    let vertical_m = match (own_a.alt_m, own_b.alt_m) {
-        (Some(a), Some(b)) => (a - b).abs(),
+    // The predicted closest approach; without it, vertically, the separation at alert time.
+    let vertical_m = match (va.closest_v_m, own_a.alt_m, own_b.alt_m) {
+        (Some(v), _, _) => v,
+        (None, Some(a), Some(b)) => (a - b).abs(),
         _ => 0.0,
     };
     let body = ConflictAlert::from_engine(
