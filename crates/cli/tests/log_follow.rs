@@ -84,8 +84,8 @@ fn notification() -> NotificationIn {
     NotificationIn {
         area: AreaIn::Circle {
             centre: LatLon {
-                lat_deg: 12.0,
-                lon_deg: 12.0,
+                lat_deg: 34.0,
+                lon_deg: 38.0,
             },
             radius_m: 1000.0,
         },

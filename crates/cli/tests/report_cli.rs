@@ -42,6 +42,8 @@ struct Counts {
     withdrawn: BTreeMap<String, u64>,
     /// level → alerts.
     alerts: BTreeMap<String, u64>,
+    /// geography / nonconformance → events.
+    events: BTreeMap<String, u64>,
 }
 
 fn field_text<'a>(fields: &'a Value, name: &str) -> Option<&'a str> {
@@ -87,9 +89,14 @@ fn count(export: &str, deadlines: &Value) -> Counts {
             }
             "notification_withdrawal" => *c.withdrawn.entry(author).or_default() += 1,
             "alert" => {
-                *c.alerts
-                    .entry(body["level"].as_str().unwrap().into())
-                    .or_default() += 1
+                // Geography and nonconformance events are reported per party, not as alerts.
+                let level = body["level"].as_str().unwrap();
+                let into = if level == "geography" || level == "nonconformance" {
+                    &mut c.events
+                } else {
+                    &mut c.alerts
+                };
+                *into.entry(level.into()).or_default() += 1
             }
             _ => {}
         }
@@ -142,6 +149,15 @@ fn totals(report: &Value) -> Counts {
             e.1 += l["answered_in_time"].as_u64().unwrap();
         }
         for p in w["parties"].as_array().unwrap() {
+            for (field, kind) in [
+                ("geography_events", "geography"),
+                ("nonconformances", "nonconformance"),
+            ] {
+                let n = p[field].as_u64().unwrap();
+                if n > 0 {
+                    *c.events.entry(kind.into()).or_default() += n;
+                }
+            }
             let n = p["withdrawn"].as_u64().unwrap();
             if n > 0 {
                 *c.withdrawn

@@ -105,6 +105,9 @@ function checkDisclosure(o, party) {
     let doc;
     try { doc = JSON.parse(t.text); } catch { continue; }
     for (const x of objects(doc)) {
+      // Geography events (a crossing or a zone entry) go to every party with the place and time,
+      // by the agreement's design; they are not track documents (the value check above covers them).
+      if (typeof x.event_id === 'string') continue;
       if (typeof x.track_id === 'string' && typeof x.party === 'string' && x.party !== party) {
         tracksSeen += 1;
         const extra = Object.keys(x).filter((k) => !allowed.has(k));

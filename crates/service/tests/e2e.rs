@@ -103,8 +103,10 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
                 let n = NotificationIn {
                     area: AreaIn::Circle {
                         centre: LatLon {
-                            lat_deg: 10.0 + f64::from(i % 50) * 0.5,
-                            lon_deg: 10.0 + pi as f64 * 20.0,
+                            // Inside the agreement's region: the strategic index measures
+                            // within 1,000 km of its lines and zones.
+                            lat_deg: 34.0 + f64::from(i % 50) * 0.02,
+                            lon_deg: 38.0 + pi as f64,
                         },
                         radius_m: 1000.0,
                     },
