@@ -246,6 +246,17 @@ pub async fn serve(
         });
     }
     drop(listener);
+    drain(&state, graceful, cycle).await;
+    Ok(())
+}
+
+/// After the listener closed, for plain HTTP and TLS alike: streams end, open connections get
+/// [`SHUTDOWN_GRACE_S`] to finish, then the cycle stops.
+pub(crate) async fn drain(
+    state: &State,
+    graceful: GracefulShutdown,
+    cycle: Option<tokio::task::JoinHandle<()>>,
+) {
     // Streams end now, so that their connections can close.
     state.begin_shutdown();
     let grace = Duration::from_secs(SHUTDOWN_GRACE_S);
@@ -258,7 +269,6 @@ pub async fn serve(
     if let Some(c) = cycle {
         let _ = c.await;
     }
-    Ok(())
 }
 
 // ---- bodies ----------------------------------------------------------------------------------

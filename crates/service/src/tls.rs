@@ -289,18 +289,7 @@ pub async fn serve_tls(
         });
     }
     drop(listener);
-    // Streams end now, so that their connections can close.
-    state.begin_shutdown();
-    let grace = Duration::from_secs(SHUTDOWN_GRACE_S);
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("connections still open after {SHUTDOWN_GRACE_S} s; stopping anyway");
-    }
-    if let Some(c) = cycle {
-        let _ = c.await;
-    }
+    crate::limits::drain(&state, graceful, cycle).await;
     Ok(())
 }
 
