@@ -36,6 +36,7 @@ pub mod datadir;
 pub mod demo;
 pub mod desk_wire;
 pub mod error;
+pub mod feed;
 pub mod lifecycle;
 pub mod limits;
 pub mod line;
