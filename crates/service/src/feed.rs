@@ -800,7 +800,9 @@ mod tests {
         let mut ing = Ingest::live("p", "avr:x", FeedFormat::Avr, s.clone());
         let mut out = Vec::new();
         let junk: Vec<u8> = (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect();
-        for bytes in [junk.clone(), b"*zz;\n*8d4ca7;\n".to_vec(), junk] {
+        // Junk, two malformed frames, junk, then a good identification frame (KLM1023).
+        let good = b"\n*8D4840D6202CC371C32CE0576098;\n".to_vec();
+        for bytes in [junk.clone(), b"*zz;\n*8d4ca7;\n".to_vec(), junk, good] {
             ing.event(
                 &FeedEvent::Data {
                     source: SourceId(1),
@@ -813,7 +815,11 @@ mod tests {
         }
         assert!(out.is_empty());
         assert!(s.rejected.load(Ordering::Relaxed) >= 2);
-        assert!(s.garbage_bytes.load(Ordering::Relaxed) > 0);
+        assert_eq!(
+            s.decoded.load(Ordering::Relaxed),
+            1,
+            "the frame after the junk is decoded"
+        );
     }
 
     #[test]
