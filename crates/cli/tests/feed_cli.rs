@@ -207,10 +207,14 @@ fn a_live_sbs_feed_and_a_partys_pushes_fuse_and_al_tanf_is_seen_by_both() {
 
     // Malformed bytes are counted (in a line format, as rejected lines); nothing goes to the
     // desk from them.
-    let counted = eventually(Duration::from_secs(20), "the malformed lines counted", || {
-        let rejected = server.metric("deconflict_feed_rejected_total", "russia", &feed_name);
-        (rejected >= 3).then(|| format!("{rejected} rejected"))
-    });
+    let counted = eventually(
+        Duration::from_secs(20),
+        "the malformed lines counted",
+        || {
+            let rejected = server.metric("deconflict_feed_rejected_total", "russia", &feed_name);
+            (rejected >= 3).then(|| format!("{rejected} rejected"))
+        },
+    );
     eprintln!("first connection: {counted}");
     assert_eq!(
         server.metric("deconflict_feed_records_total", "russia", &feed_name),
@@ -463,7 +467,12 @@ fn the_service_reads_a_real_dump1090_beast_output_into_the_partys_tracks() {
     let (bi, bo) = (free_port(), free_port());
     let child = Command::new(&program)
         .args(["--net-only", "--net-bind-address", "127.0.0.1", "--quiet"])
-        .args(["--net-bi-port", &bi.to_string(), "--net-bo-port", &bo.to_string()])
+        .args([
+            "--net-bi-port",
+            &bi.to_string(),
+            "--net-bo-port",
+            &bo.to_string(),
+        ])
         .args([
             "--net-sbs-port",
             "0",
@@ -523,7 +532,11 @@ fn the_service_reads_a_real_dump1090_beast_output_into_the_partys_tracks() {
         let v: Vec<serde_json::Value> = serde_json::from_str(&out(&o)).unwrap();
         let mine: Vec<serde_json::Value> = v
             .into_iter()
-            .filter(|t| t["sources"].as_array().is_some_and(|s| s.contains(&source.clone().into())))
+            .filter(|t| {
+                t["sources"]
+                    .as_array()
+                    .is_some_and(|s| s.contains(&source.clone().into()))
+            })
             .collect();
         (mine.len() >= 3).then(|| serde_json::to_string(&mine).unwrap())
     });
@@ -538,10 +551,20 @@ fn the_service_reads_a_real_dump1090_beast_output_into_the_partys_tracks() {
         assert_eq!(t["track_id"], format!("icao-{icao}"));
         assert!(heard.contains(icao), "{icao} is not in the recording");
         // Around Los Angeles, where the recording was made.
-        let (lat, lon) = (t["lat_deg"].as_f64().unwrap(), t["lon_deg"].as_f64().unwrap());
-        assert!((32.0..36.0).contains(&lat) && (-120.5..-116.0).contains(&lon), "{t}");
+        let (lat, lon) = (
+            t["lat_deg"].as_f64().unwrap(),
+            t["lon_deg"].as_f64().unwrap(),
+        );
+        assert!(
+            (32.0..36.0).contains(&lat) && (-120.5..-116.0).contains(&lon),
+            "{t}"
+        );
     }
     let m = |n: &str| server.metric(n, "coalition", &feed_name);
-    assert!(m("deconflict_feed_messages_total") >= 1000, "{}", m("deconflict_feed_messages_total"));
+    assert!(
+        m("deconflict_feed_messages_total") >= 1000,
+        "{}",
+        m("deconflict_feed_messages_total")
+    );
     assert!(m("deconflict_feed_records_taken_total") >= 3);
 }

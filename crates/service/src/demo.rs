@@ -576,7 +576,8 @@ impl ReceiverReplay {
         let bytes = std::fs::read(RECEIVER_RECORDING).ok()?;
         let name = "sbs:sbs1_msgs_lax.sbs";
         let stats = Arc::new(crate::feed::FeedStats::default());
-        let mut ingest = crate::feed::Ingest::live(&party, name, crate::feed::FeedFormat::Sbs, stats);
+        let mut ingest =
+            crate::feed::Ingest::live(&party, name, crate::feed::FeedFormat::Sbs, stats);
         let mut none = Vec::new();
         ingest.event(
             &deconflict_feeds::io::FeedEvent::Connected {
@@ -614,7 +615,11 @@ impl ReceiverReplay {
         let source = format!("receiver:{}", self.ingest.name());
         for tr in state.tracks_for(self.ingest.party()) {
             if tr.party == self.ingest.party() && tr.sources.contains(&source) {
-                if tr.sources.iter().any(|s| s == deconflict_desk::desk::SOURCE_PUSH) {
+                if tr
+                    .sources
+                    .iter()
+                    .any(|s| s == deconflict_desk::desk::SOURCE_PUSH)
+                {
                     self.fused.insert(tr.track_id.clone());
                 }
                 self.tracks.insert(tr.track_id);
@@ -641,7 +646,7 @@ impl ReceiverReplay {
             ));
         }
         Ok(format!(
-            "Receiver feed: {}'s {} (a recording, replayed at the demo's clock through the path of serve --feed): {} messages, {} rejected, {} observations decoded, {} complete positions taken by the desk -> {} receiver tracks ({} fused with the party's pushes)",
+            "Receiver feed: {}'s {} (a recording, replayed at the demo's clock through the path of serve --feed): {} messages, {} rejected, {} observations decoded, {} aircraft states taken by the desk → {} receiver tracks ({} fused with the party's pushes)",
             self.ingest.party(),
             self.ingest.name(),
             s.messages.load(Relaxed),

@@ -117,7 +117,9 @@ impl FeedSpec {
             message,
         };
         let Some((party, rest)) = text.split_once('=') else {
-            return Err(bad("expected PARTY=FORMAT:ADDR (no '=' after the party)".into()));
+            return Err(bad(
+                "expected PARTY=FORMAT:ADDR (no '=' after the party)".into()
+            ));
         };
         if party.is_empty() {
             return Err(bad("the party before '=' is empty".into()));
@@ -227,7 +229,9 @@ pub struct FeedStats {
     pub garbage_bytes: AtomicU64,
     /// Observations of an aircraft decoded (that carried something for a track).
     pub decoded: AtomicU64,
-    /// Positions handed on to the desk: an aircraft's complete state.
+    /// Complete aircraft states handed on to the desk: one per tracker update that brought a
+    /// new position (or came at the same instant as one, live: bytes read together share
+    /// their receipt time).
     pub records: AtomicU64,
     /// New positions not handed on: the aircraft's altitude or velocity not heard yet.
     pub incomplete: AtomicU64,
@@ -378,7 +382,14 @@ pub struct Ingest {
 impl Ingest {
     /// A live feed: records are timed at their receipt.
     pub fn live(party: &str, name: &str, format: FeedFormat, stats: Arc<FeedStats>) -> Ingest {
-        Ingest::new(party, name, format, TimeMode::Receipt, Times::Receipt, stats)
+        Ingest::new(
+            party,
+            name,
+            format,
+            TimeMode::Receipt,
+            Times::Receipt,
+            stats,
+        )
     }
 
     /// A recording: records keep their own times (see [`Times::Recording`]).
@@ -481,20 +492,13 @@ impl Ingest {
         self.stats
             .garbage_bytes
             .store(c.framing.garbage_bytes, Ordering::Relaxed);
-        self.stats
-            .decoded
-            .store(c.track.reports, Ordering::Relaxed);
+        self.stats.decoded.store(c.track.reports, Ordering::Relaxed);
     }
 }
 
 /// The desk's record for a track the tracker just updated, when the update brought a new
 /// position and the aircraft's state is complete.
-fn convert(
-    t: &Track,
-    times: &mut Times,
-    stats: &FeedStats,
-    out: &mut Vec<ReceiverReport>,
-) {
+fn convert(t: &Track, times: &mut Times, stats: &FeedStats, out: &mut Vec<ReceiverReport>) {
     let (Some(pos), Some(pos_s)) = (t.position, t.position_s) else {
         return;
     };
@@ -506,7 +510,8 @@ fn convert(
         stats.on_ground.fetch_add(1, Ordering::Relaxed);
         return;
     }
-    let (Some(alt_m), Some(gs), Some(trk), Some(vs)) = (t.alt_baro_m, t.gs_mps, t.trk_deg, t.vs_mps)
+    let (Some(alt_m), Some(gs), Some(trk), Some(vs)) =
+        (t.alt_baro_m, t.gs_mps, t.trk_deg, t.vs_mps)
     else {
         stats.incomplete.fetch_add(1, Ordering::Relaxed);
         return;
@@ -574,7 +579,13 @@ pub fn decode_recording(ingest: &mut Ingest, bytes: &[u8]) -> Vec<ReceiverReport
 
 /// Hands `records` of `ingest`'s feed to the desk and counts what it took.
 pub fn take(state: &State, ingest: &Ingest, records: Vec<ReceiverReport>) -> u64 {
-    take_into(state, ingest.party(), ingest.name(), ingest.stats(), records)
+    take_into(
+        state,
+        ingest.party(),
+        ingest.name(),
+        ingest.stats(),
+        records,
+    )
 }
 
 /// Hands `records` of `party`'s feed `name` to the desk; counts in `stats` what it took and
@@ -641,14 +652,13 @@ pub async fn spawn(
             None
         }
         FeedAddr::Listen(a) => {
-            let listener =
-                tokio::net::TcpListener::bind(&a)
-                    .await
-                    .map_err(|source| FeedStartError::Listen {
-                        text: spec.text.clone(),
-                        addr: a.clone(),
-                        source,
-                    })?;
+            let listener = tokio::net::TcpListener::bind(&a).await.map_err(|source| {
+                FeedStartError::Listen {
+                    text: spec.text.clone(),
+                    addr: a.clone(),
+                    source,
+                }
+            })?;
             let local = listener.local_addr().ok();
             tokio::spawn(deconflict_feeds::io::run_listener(listener, tx));
             local
@@ -725,7 +735,10 @@ mod tests {
         let s = FeedSpec::parse_live("russia=sbs:127.0.0.1:30003").unwrap();
         assert_eq!(s.party, "russia");
         assert_eq!(s.format, FeedFormat::Sbs);
-        assert_eq!(s.addr().unwrap(), FeedAddr::Connect("127.0.0.1:30003".into()));
+        assert_eq!(
+            s.addr().unwrap(),
+            FeedAddr::Connect("127.0.0.1:30003".into())
+        );
         assert_eq!(s.name(), "sbs:127.0.0.1:30003");
         let l = FeedSpec::parse_live("coalition=beast:listen:0.0.0.0:30005").unwrap();
         assert_eq!(l.addr().unwrap(), FeedAddr::Listen("0.0.0.0:30005".into()));

@@ -202,7 +202,11 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
     }
     // Time order; ties keep the file's order.
     reports.sort_by_key(|(line, _, r)| (r.time_unix_ms, *line));
-    let recordings = recordings(opts, &loaded.terms, reports.first().map(|r| r.2.time_unix_ms))?;
+    let recordings = recordings(
+        opts,
+        &loaded.terms,
+        reports.first().map(|r| r.2.time_unix_ms),
+    )?;
     let times = reports
         .iter()
         .map(|r| r.2.time_unix_ms)

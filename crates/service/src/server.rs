@@ -128,12 +128,9 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
         );
         state.attach_log(Arc::new(log));
         for f in &opts.feeds {
-            let bound = crate::feed::spawn(
-                state.clone(),
-                f,
-                deconflict_feeds::io::Backoff::default(),
-            )
-            .await?;
+            let bound =
+                crate::feed::spawn(state.clone(), f, deconflict_feeds::io::Backoff::default())
+                    .await?;
             match bound {
                 Some(addr) => {
                     tracing::info!(feed = %f.text, %addr, "receiver feed listening")

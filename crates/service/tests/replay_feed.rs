@@ -123,7 +123,10 @@ fn a_receiver_recording_moves_the_partys_fused_track_into_al_tanf_at_the_recorde
         assert_eq!(d["kind"], "zone_entered");
         assert_eq!(d["zone"], "al-tanf");
         assert_eq!(d["party"], russia.as_str());
-        assert_eq!(d["track_id"], "sokol1", "the receiver's records joined the pushed track");
+        assert_eq!(
+            d["track_id"], "sokol1",
+            "the receiver's records joined the pushed track"
+        );
         let t_ms = d["time_unix_ms"].as_i64().unwrap() - BASE_MS;
         assert_eq!(t_ms % 1000, 0, "a recorded time: {d}");
         let t_s = t_ms as f64 / 1000.0;
