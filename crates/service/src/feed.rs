@@ -246,6 +246,9 @@ pub struct FeedStats {
     pub refused: AtomicU64,
 }
 
+/// A metric family: its name after `deconflict_feed_`, its help, its counter.
+type Family = (&'static str, &'static str, fn(&FeedStats) -> &AtomicU64);
+
 /// The feeds' counters, by (party, feed).
 #[derive(Debug, Default)]
 pub struct FeedMetrics {
@@ -266,7 +269,7 @@ impl FeedMetrics {
         use std::fmt::Write as _;
         let m = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        let families: [(&str, &str, fn(&FeedStats) -> &AtomicU64); 14] = [
+        let families: [Family; 14] = [
             (
                 "connects",
                 "Receiver feed connections made or accepted.",
