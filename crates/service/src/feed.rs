@@ -623,6 +623,13 @@ pub fn event_into_desk(state: &State, ingest: &mut Ingest, ev: &FeedEvent) -> u6
     take(state, ingest, out)
 }
 
+/// Queues a record for the desk, or drops and counts it when the queue is full (or gone).
+fn offer(q: &mpsc::Sender<ReceiverReport>, r: ReceiverReport, stats: &FeedStats) {
+    if q.try_send(r).is_err() {
+        stats.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// Why a live feed could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -697,9 +704,7 @@ pub async fn spawn(
             }
             ingest.event(&ev, clock_state.clock.now_ms(), &mut out);
             for r in out.drain(..) {
-                if qtx.try_send(r).is_err() {
-                    stats.dropped.fetch_add(1, Ordering::Relaxed);
-                }
+                offer(&qtx, r, &stats);
             }
         }
     });
@@ -836,6 +841,31 @@ mod tests {
             1,
             "the frame after the junk is decoded"
         );
+    }
+
+    #[test]
+    fn a_full_queue_to_the_desk_drops_and_counts() {
+        let s = stats();
+        let (q, mut rx) = mpsc::channel(2);
+        let mut ing = Ingest::live("p", "sbs:x", FeedFormat::Sbs, s.clone());
+        let mut out = Vec::new();
+        for (k, line) in [LINE4, LINE3, LINE3, LINE3, LINE3].iter().enumerate() {
+            let ev = FeedEvent::Data {
+                source: SourceId(0),
+                bytes: line.as_bytes().to_vec(),
+                received_unix_s: 0.0,
+            };
+            ing.event(&ev, 1_000 * k as i64, &mut out);
+        }
+        assert_eq!(out.len(), 4);
+        for r in out {
+            offer(&q, r, &s);
+        }
+        assert_eq!(s.dropped.load(Ordering::Relaxed), 2);
+        // The oldest stay queued, in order; the desk gets them.
+        assert_eq!(rx.try_recv().unwrap().time_ms, 1_000);
+        assert_eq!(rx.try_recv().unwrap().time_ms, 2_000);
+        assert!(rx.try_recv().is_err());
     }
 
     #[test]
