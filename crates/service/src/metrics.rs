@@ -42,6 +42,8 @@ pub struct Metrics {
     /// Scheduled link tests the line slept through (skipped, not sent late).
     pub line_link_tests_skipped_total: AtomicU64,
     line_refused_by_reason: Mutex<BTreeMap<String, u64>>,
+    /// Receiver feeds' counters, by party and feed ([`crate::feed`]).
+    pub feeds: crate::feed::FeedMetrics,
 }
 
 impl Metrics {
@@ -335,6 +337,7 @@ impl Metrics {
         out.push_str(&crate::log_api::render_metrics());
         out.push_str(&crate::tls::render_metrics());
         out.push_str(&crate::limits::render_metrics());
+        out.push_str(&self.feeds.render());
         out
     }
 }
