@@ -14,7 +14,8 @@
 //!   climb to the climber or no descent to the descender while the opposite pairing has both,
 //!   the pairing is swapped;
 //! - horizontal: each aircraft turns away from the line of sight to the other (right when the
-//!   other is ahead on its left or straight ahead, left when on its right).
+//!   other is ahead on its left or straight ahead — within [`AHEAD_SIN_MAX`] — left when on
+//!   its right).
 
 use crate::alerting::Frame;
 use crate::bands::{Intruder, Own, StepBands, bands_once};
@@ -119,16 +120,21 @@ impl std::fmt::Display for AdviceError {
 
 impl std::error::Error for AdviceError {}
 
+/// Sine of the angle between the track and the line of sight below which the other counts as
+/// straight ahead (or behind): a lateral offset of 1 cm at 10 km. Within it the sense would
+/// follow rounding noise of the projection, so it is right, as for head-on traffic.
+pub const AHEAD_SIN_MAX: f64 = 1e-6;
+
 /// Sense of turn that rotates velocity `v` away from the line of sight `los` (to the other).
 fn turn_away(v: Vec3, los: Vec3) -> Turn {
     // det(v, los) > 0: the other is to the left of the velocity.
     let det = v.x * los.y - v.y * los.x;
-    if det > 0.0 {
+    let scale = v.x.hypot(v.y) * los.x.hypot(los.y);
+    // The other on the left, or straight ahead: right.
+    if det >= -AHEAD_SIN_MAX * scale {
         Turn::Right
-    } else if det < 0.0 {
-        Turn::Left
     } else {
-        Turn::Right
+        Turn::Left
     }
 }
 
