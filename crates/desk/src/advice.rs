@@ -190,7 +190,7 @@ mod tests {
             time_ms,
             lat_deg: 35.123_456_789,
             lon_deg: 38.987_654_321,
-            alt_m: 6000.123_456,
+            alt_m: 6_000.123_456,
             track_deg: 90.000_4,
             ground_speed_mps: 200.000_4,
             vertical_rate_mps: -1.000_4,

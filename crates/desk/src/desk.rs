@@ -169,7 +169,7 @@ pub struct TacticalAlert {
     pub sides: [Side; 2],
     /// Coordinated advice for both sides, on a new conflict or a level change whose more urgent
     /// side is corrective or above ([`crate::advice`]); `None` otherwise.
-    pub advice: Option<crate::advice::PairAdvice>,
+    pub advice: Option<Box<crate::advice::PairAdvice>>,
 }
 
 impl TacticalAlert {
@@ -994,11 +994,13 @@ impl Desk {
         &self,
         config: &wellclear::Config,
         a: &TacticalAlert,
-    ) -> Option<crate::advice::PairAdvice> {
+    ) -> Option<Box<crate::advice::PairAdvice>> {
         let [sa, sb] = &a.sides;
         let ra = &self.track(&sa.party, &sa.track_id)?.report;
         let rb = &self.track(&sb.party, &sb.track_id)?.report;
-        crate::advice::advise(config, a.at_ms, (&sa.party, ra), (&sb.party, rb)).ok()
+        crate::advice::advise(config, a.at_ms, (&sa.party, ra), (&sb.party, rb))
+            .ok()
+            .map(Box::new)
     }
 
     /// Takes every output waiting, in the order produced.

@@ -115,7 +115,7 @@ pub struct ConflictAlert {
     /// Coordinated advice (corrective level and above): the recipient's manoeuvre and the
     /// other aircraft's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub advice: Option<Advice>,
+    pub advice: Option<Box<Advice>>,
 }
 
 /// Vertical sense of a suggested manoeuvre.
@@ -187,7 +187,7 @@ impl ConflictAlert {
     /// The same alert with coordinated advice for its recipient.
     pub fn with_advice(self, advice: Advice) -> Self {
         ConflictAlert {
-            advice: Some(advice),
+            advice: Some(Box::new(advice)),
             ..self
         }
     }
