@@ -167,6 +167,9 @@ pub struct TacticalAlert {
     pub at_ms: i64,
     /// The two aircraft, in track order; each side as its own party's ownship.
     pub sides: [Side; 2],
+    /// Coordinated advice for both sides, on a new conflict or a level change whose more urgent
+    /// side is corrective or above ([`crate::advice`]); `None` otherwise.
+    pub advice: Option<Box<crate::advice::PairAdvice>>,
 }
 
 impl TacticalAlert {
@@ -243,6 +246,11 @@ pub struct Counters {
     pub nonconformance: BTreeMap<String, u64>,
     /// Outputs dropped because [`OUTBOX_MAX`] were waiting.
     pub outputs_dropped: u64,
+    /// Alerts that carry coordinated advice.
+    pub advice_given: u64,
+    /// Corrective or warning alerts left without advice (a report missing or refused by the
+    /// advice).
+    pub advice_failed: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -926,6 +934,7 @@ impl Desk {
                 change,
                 at_ms: now_ms,
                 sides: sides.clone(),
+                advice: None,
             });
         }
         let ended: Vec<(String, String)> = self
@@ -956,9 +965,18 @@ impl Desk {
                 change: Change::Ended,
                 at_ms: now_ms,
                 sides: [none(&key.0), none(&key.1)],
+                advice: None,
             });
         }
-        for a in out {
+        for mut a in out {
+            if a.change != Change::Ended && a.level() >= Level::Corrective {
+                a.advice = self.advice_for(&config, &a);
+                if a.advice.is_some() {
+                    self.counters.advice_given += 1;
+                } else {
+                    self.counters.advice_failed += 1;
+                }
+            }
             let name = match a.change {
                 Change::Ended => "ended",
                 _ => a.level().as_str(),
@@ -969,6 +987,20 @@ impl Desk {
         }
         self.counters.conflicts_active = self.active.len() as u64;
         n
+    }
+
+    /// The coordinated advice on `a`, from both aircraft's latest reports.
+    fn advice_for(
+        &self,
+        config: &wellclear::Config,
+        a: &TacticalAlert,
+    ) -> Option<Box<crate::advice::PairAdvice>> {
+        let [sa, sb] = &a.sides;
+        let ra = &self.track(&sa.party, &sa.track_id)?.report;
+        let rb = &self.track(&sb.party, &sb.track_id)?.report;
+        crate::advice::advise(config, a.at_ms, (&sa.party, ra), (&sb.party, rb))
+            .ok()
+            .map(Box::new)
     }
 
     /// Takes every output waiting, in the order produced.

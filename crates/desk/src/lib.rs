@@ -13,10 +13,12 @@
 //! reads a clock, a file or a socket, or runs a thread: `serve` drives the desk on the wall clock
 //! and does the I/O, `replay` drives the same desk on a virtual clock.
 
+pub mod advice;
 pub mod alerter;
 pub mod desk;
 pub mod level;
 
+pub use advice::{Bands, PairAdvice, Range, SideAdvice};
 pub use alerter::{Alerter, AlerterError};
 pub use desk::{
     Change, Closest, Counters, Desk, GeographyEvent, GeographyKind, LineSpec, NonconformanceEvent,

@@ -64,6 +64,17 @@ body-strike-warning = { $activity ->
    *[other] ACTIVITY WARNING
 }. Area: { $area }. Altitudes: { $block }. Time: { $window }.
 body-conflict-alert = CONFLICT ALERT { $alert }, level { $level }: { $party_a } track { $track_a } and { $party_b } track { $track_b }. Loss of separation in { $time_to_los }. Predicted closest approach: { $cpa_h } horizontally, { $cpa_v } vertically.
+advice-own = ADVICE for { $party } track { $track }: { $manoeuvre }.
+advice-other = Advice for { $party } track { $track }: { $manoeuvre }.
+adv-manoeuvre = { $vertical }; { $turn }
+adv-climb-to = climb to FL{ $fl } or above
+adv-descend-to = descend to FL{ $fl } or below
+adv-climb = climb
+adv-descend = descend
+adv-turn-right-to = turn right to { $deg }° or more
+adv-turn-left-to = turn left to { $deg }° or less
+adv-turn-right = turn right
+adv-turn-left = turn left
 body-request-to-alter = REQUEST TO ALTER the operation of message { $regarding }: { $proposal }.
 proposal-altitude-block = new altitude block { $block }
 proposal-time-window = new time { $window }

@@ -71,6 +71,17 @@ body-strike-warning = { $activity ->
    *[other] ПРЕДУПРЕЖДЕНИЕ О ДЕЯТЕЛЬНОСТИ
 }. Район: { $area }; высоты: { $block }; время: { $window }.
 body-conflict-alert = ОПОВЕЩЕНИЕ О КОНФЛИКТЕ { $alert }, уровень { $level }: борт { $track_a } ({ $party_a }) и борт { $track_b } ({ $party_b }). Потеря эшелонирования через { $time_to_los }. Прогноз наибольшего сближения: { $cpa_h } по горизонтали, { $cpa_v } по вертикали.
+advice-own = РЕКОМЕНДАЦИЯ борту { $track } ({ $party }): { $manoeuvre }.
+advice-other = Рекомендация борту { $track } ({ $party }): { $manoeuvre }.
+adv-manoeuvre = { $vertical }; { $turn }
+adv-climb-to = набор высоты до FL{ $fl } или выше
+adv-descend-to = снижение до FL{ $fl } или ниже
+adv-climb = набор высоты
+adv-descend = снижение
+adv-turn-right-to = отворот вправо на курс { $deg }° или более
+adv-turn-left-to = отворот влево на курс { $deg }° или менее
+adv-turn-right = отворот вправо
+adv-turn-left = отворот влево
 body-request-to-alter = ЗАПРОС НА ИЗМЕНЕНИЕ деятельности из сообщения { $regarding }: { $proposal }.
 proposal-altitude-block = новый блок высот { $block }
 proposal-time-window = новое время { $window }

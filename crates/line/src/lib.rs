@@ -27,11 +27,12 @@ pub use machine::{
     LoggedEvent, Reachability, RebuildError, Tracked,
 };
 pub use message::{
-    Activity, AlertLevel, Alteration, Body, ConflictAlert, Decision, Document, LangTag, Message,
-    MessageError, MessageKind, ParseError, Subject, SubjectKind, TrackRef, parse_document,
+    Activity, Advice, AlertLevel, Alteration, Body, ConflictAlert, Decision, Document, LangTag,
+    Manoeuvre, Message, MessageError, MessageKind, ParseError, Subject, SubjectKind, TrackRef,
+    TurnSense, VerticalSense, parse_document,
 };
 pub use roster::{AckPolicy, DutyContact, LineConfig, LinkTestSchedule, Roster, Shift};
 pub use units::{
-    Altitude, AltitudeBlock, Area, Distance, Latitude, Longitude, Position, RangeError, Span,
-    TimeWindow, Timestamp, UtcOffset,
+    Altitude, AltitudeBlock, Area, Direction, Distance, Latitude, Longitude, Position, RangeError,
+    Span, TimeWindow, Timestamp, UtcOffset,
 };

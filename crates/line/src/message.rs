@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{MessageId, OfficerName, PartyId, SubjectId, Text, TrackId};
 use crate::units::{
-    AltitudeBlock, Area, Distance, Position, RangeError, Span, TimeWindow, Timestamp,
+    Altitude, AltitudeBlock, Area, Direction, Distance, Position, RangeError, Span, TimeWindow,
+    Timestamp,
 };
 
 /// Largest JSON document accepted for one message, bytes.
@@ -111,6 +112,53 @@ pub struct ConflictAlert {
     pub time_to_los_ms: Span,
     pub cpa_horizontal_mm: Distance,
     pub cpa_vertical_mm: Distance,
+    /// Coordinated advice (corrective level and above): the recipient's manoeuvre and the
+    /// other aircraft's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<Box<Advice>>,
+}
+
+/// Vertical sense of a suggested manoeuvre.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerticalSense {
+    Climb,
+    Descend,
+}
+
+/// Turn sense of a suggested manoeuvre.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnSense {
+    Right,
+    Left,
+}
+
+/// A suggested manoeuvre for one aircraft: a vertical sense and a turn, each with the value to
+/// reach when the guidance bands give one (and the agreement lets it be said).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manoeuvre {
+    pub track: TrackRef,
+    pub vertical: VerticalSense,
+    /// Climb to this altitude or above, descend to it or below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub altitude_mm: Option<Altitude>,
+    pub turn: TurnSense,
+    /// Turn right to this direction or more, left to it or less.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction_mdeg: Option<Direction>,
+}
+
+/// Coordinated advice on a conflict: complementary manoeuvres (one climbs, the other descends;
+/// neither turns towards the other).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Advice {
+    /// The recipient's aircraft.
+    pub own: Manoeuvre,
+    /// The other party's aircraft.
+    pub other: Manoeuvre,
 }
 
 impl ConflictAlert {
@@ -132,7 +180,16 @@ impl ConflictAlert {
             time_to_los_ms: Span::from_s(time_to_los_s)?,
             cpa_horizontal_mm: Distance::from_m(cpa_horizontal_m)?,
             cpa_vertical_mm: Distance::from_m(cpa_vertical_m.abs())?,
+            advice: None,
         })
+    }
+
+    /// The same alert with coordinated advice for its recipient.
+    pub fn with_advice(self, advice: Advice) -> Self {
+        ConflictAlert {
+            advice: Some(Box::new(advice)),
+            ..self
+        }
     }
 }
 
@@ -333,6 +390,10 @@ impl MessageKind {
                     "predicted closest approach, horizontal",
                 ),
                 ("cpa_vertical_mm", "predicted closest approach, vertical"),
+                (
+                    "advice",
+                    "optional, corrective level and above: {own, other}, each {track {party, track}, vertical: climb | descend, altitude_mm?, turn: right | left, direction_mdeg?}",
+                ),
             ],
             MessageKind::RequestToAlter => &[
                 ("regarding", "message id of the operation to change"),

@@ -9,7 +9,8 @@ use fluent_bundle::FluentValue;
 
 use crate::lang::{CoordFormat, Language, ReaderProfile};
 use crate::message::{
-    Activity, Alteration, Body, Decision, Message, Subject, SubjectKind, TrackRef,
+    Activity, Alteration, Body, Decision, Manoeuvre, Message, Subject, SubjectKind, TrackRef,
+    TurnSense, VerticalSense,
 };
 use crate::units::{Altitude, AltitudeBlock, Area, Distance, Position, TimeWindow, Timestamp};
 
@@ -204,6 +205,46 @@ fn format_alteration(reader: &ReaderProfile, a: &Alteration) -> String {
     }
 }
 
+/// A suggested manoeuvre: "climb to FL300 or above; turn right to 210° or more". The flight
+/// level and the direction are rounded away from the conflict (up for a climb or a right turn,
+/// down for a descent or a left turn), so that the value said is never inside the band.
+pub fn format_manoeuvre(reader: &ReaderProfile, m: &Manoeuvre) -> String {
+    let l = reader.lang;
+    // Hundreds of feet, as a fraction num/den of millimetres: ft/100 = mm·10 / (3048·100).
+    let (fl_den, deg_den) = (crate::units::MM_PER_FT_X10 * 100, 1000);
+    let vertical = match (m.vertical, m.altitude_mm) {
+        (sense, Some(a)) => {
+            let num = a.mm() * 10;
+            let (id, fl) = match sense {
+                VerticalSense::Climb => (
+                    "adv-climb-to",
+                    num.div_euclid(fl_den) + i64::from(num.rem_euclid(fl_den) != 0),
+                ),
+                VerticalSense::Descend => ("adv-descend-to", num.div_euclid(fl_den)),
+            };
+            l.tr(id, &[("fl", s(format!("{fl:03}")))])
+        }
+        (VerticalSense::Climb, None) => l.tr("adv-climb", &[]),
+        (VerticalSense::Descend, None) => l.tr("adv-descend", &[]),
+    };
+    let turn = match (m.turn, m.direction_mdeg) {
+        (sense, Some(d)) => {
+            let mdeg = i64::from(d.mdeg());
+            let (id, deg) = match sense {
+                TurnSense::Right => ("adv-turn-right-to", (mdeg + deg_den - 1) / deg_den % 360),
+                TurnSense::Left => ("adv-turn-left-to", mdeg / deg_den),
+            };
+            l.tr(id, &[("deg", s(format!("{deg:03}")))])
+        }
+        (TurnSense::Right, None) => l.tr("adv-turn-right", &[]),
+        (TurnSense::Left, None) => l.tr("adv-turn-left", &[]),
+    };
+    l.tr(
+        "adv-manoeuvre",
+        &[("vertical", s(vertical)), ("turn", s(turn))],
+    )
+}
+
 /// The subject as a short phrase (`alert A-17`, `оповещение A-17`).
 pub fn format_subject(reader: &ReaderProfile, subject: &Subject) -> String {
     let id = match subject.kind {
@@ -296,7 +337,21 @@ pub fn render_body(reader: &ReaderProfile, body: &Body) -> String {
                 ("cpa_v", s(format_vertical(reader, a.cpa_vertical_mm))),
             ];
             args.extend(tracks(&a.track_a, &a.track_b));
-            l.tr("body-conflict-alert", &args)
+            let mut text = l.tr("body-conflict-alert", &args);
+            if let Some(advice) = &a.advice {
+                for (id, m) in [("advice-own", &advice.own), ("advice-other", &advice.other)] {
+                    text.push(' ');
+                    text.push_str(&l.tr(
+                        id,
+                        &[
+                            ("party", s(m.track.party.as_str())),
+                            ("track", s(m.track.track.as_str())),
+                            ("manoeuvre", s(format_manoeuvre(reader, m))),
+                        ],
+                    ));
+                }
+            }
+            text
         }
         Body::RequestToAlter {
             regarding,

@@ -354,6 +354,37 @@ impl From<Span> for i64 {
     }
 }
 
+/// A direction (track over the ground) from true north, clockwise, millidegrees in
+/// `0..360_000`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Direction(u32);
+
+impl Direction {
+    pub fn from_mdeg(mdeg: i64) -> Result<Self, RangeError> {
+        check("direction (m°)", mdeg, 0, 359_999).map(|v| Direction(v as u32))
+    }
+    /// Any finite angle in degrees, brought into `0..360` and rounded to the millidegree.
+    pub fn from_deg(deg: f64) -> Result<Self, RangeError> {
+        let mdeg = finite_round("direction (°)", deg * 1000.0)?;
+        Self::from_mdeg(mdeg.rem_euclid(360_000))
+    }
+    pub fn mdeg(self) -> u32 {
+        self.0
+    }
+}
+impl TryFrom<i64> for Direction {
+    type Error = RangeError;
+    fn try_from(v: i64) -> Result<Self, RangeError> {
+        Direction::from_mdeg(v)
+    }
+}
+impl From<Direction> for i64 {
+    fn from(v: Direction) -> i64 {
+        i64::from(v.0)
+    }
+}
+
 /// Latitude, micro-degrees (WGS 84), north positive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "i64")]

@@ -322,3 +322,97 @@ fn unknown_language_is_a_clear_error() {
     let err = Language::parse("fr").unwrap_err().to_string();
     assert!(err.contains("\"fr\"") && err.contains("en, ru"), "{err}");
 }
+
+/// A corrective alert to coalition with coordinated advice: its aircraft climbs to 29,960 ft
+/// (9131.808 m, rounded up to FL300) and turns right to 209.4° (rounded up to 210°); russia's
+/// descends to 29,040 ft (8851.392 m, FL290 rounded down) and turns left, with no direction
+/// given (as when russia does not disclose its velocity).
+fn advised() -> Body {
+    let (_, Body::ConflictAlert(alert)) = body(MessageKind::ConflictAlert) else {
+        panic!("a conflict alert")
+    };
+    Body::ConflictAlert(alert.with_advice(Advice {
+        own: Manoeuvre {
+            track: track("coalition", "CLT-7"),
+            vertical: VerticalSense::Climb,
+            altitude_mm: Some(Altitude::from_mm(9_131_808).unwrap()),
+            turn: TurnSense::Right,
+            direction_mdeg: Some(Direction::from_mdeg(209_400).unwrap()),
+        },
+        other: Manoeuvre {
+            track: track("russia", "RUS-31"),
+            vertical: VerticalSense::Descend,
+            altitude_mm: Some(Altitude::from_mm(8_851_392).unwrap()),
+            turn: TurnSense::Left,
+            direction_mdeg: None,
+        },
+    }))
+}
+
+#[test]
+fn conflict_alert_advice_renders_in_each_language() {
+    use deconflict_line::render::render_body;
+    let advice_body = advised();
+    let en_text = render_body(&en(), &advice_body);
+    assert!(
+        en_text.ends_with(
+            "vertically. ADVICE for coalition track CLT-7: climb to FL300 or above; turn right to 210° or more. \
+             Advice for russia track RUS-31: descend to FL290 or below; turn left."
+        ),
+        "{en_text}"
+    );
+    let ru_text = render_body(&ru(), &advice_body);
+    assert!(
+        ru_text.ends_with(
+            "по вертикали. РЕКОМЕНДАЦИЯ борту CLT-7 (coalition): набор высоты до FL300 или выше; отворот вправо на курс 210° или более. \
+             Рекомендация борту RUS-31 (russia): снижение до FL290 или ниже; отворот влево."
+        ),
+        "{ru_text}"
+    );
+    // Without values, the senses alone; a left turn to a direction is rounded down.
+    let Body::ConflictAlert(mut alert) = advice_body else {
+        unreachable!()
+    };
+    let adv = alert.advice.as_mut().unwrap();
+    adv.own.altitude_mm = None;
+    adv.own.vertical = VerticalSense::Descend;
+    adv.own.turn = TurnSense::Left;
+    adv.own.direction_mdeg = Some(Direction::from_mdeg(5_999).unwrap());
+    let text = render_body(&en(), &Body::ConflictAlert(alert.clone()));
+    assert!(
+        text.contains("coalition track CLT-7: descend; turn left to 005° or less."),
+        "{text}"
+    );
+    // The advice survives the canonical form; an alert without it keeps its old bytes.
+    let m = Message::new(
+        mid("ca-1"),
+        party("service"),
+        party("coalition"),
+        at(10, 0, 0),
+        Subject::new(SubjectKind::Alert, sid("A-1")),
+        Body::ConflictAlert(alert.clone()),
+    )
+    .unwrap();
+    let json = m.canonical_json();
+    assert_eq!(Message::from_canonical_json(&json).unwrap(), m);
+    let text = String::from_utf8(json).unwrap();
+    assert!(
+        text.contains(r#""advice":{"other":{"altitude_mm":8851392,"track":{"party":"russia","track":"RUS-31"},"turn":"left","vertical":"descend"}"#),
+        "{text}"
+    );
+    let (_, plain) = body(MessageKind::ConflictAlert);
+    let m = Message::new(
+        mid("ca-2"),
+        party("service"),
+        party("coalition"),
+        at(10, 0, 0),
+        Subject::new(SubjectKind::Alert, sid("A-1")),
+        plain,
+    )
+    .unwrap();
+    assert!(
+        !String::from_utf8(m.canonical_json())
+            .unwrap()
+            .contains("advice")
+    );
+}

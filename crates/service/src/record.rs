@@ -303,12 +303,17 @@ impl ServiceLog {
                     put(&mut geometry, "conflict_id", FieldValue::text(&a.conflict))?;
                     put(&mut geometry, "kind", FieldValue::text(&a.kind))?;
                     let mut summaries = Vec::new();
+                    let mut advice = Vec::new();
                     for (party, v) in &views {
                         let Ok(view) = serde_json::from_value::<crate::wire::AlertView>(v.clone())
                         else {
                             continue;
                         };
                         level = view.level.clone();
+                        // Each party's own suggestion, from its own view (which holds it in full).
+                        if let Some(adv) = view.advice.as_ref().filter(|a| &a.own.party == party) {
+                            advice.push((view.created_unix_ms, adv.own.clone()));
+                        }
                         for (name, x) in [
                             ("time_to_los_ms", view.time_to_los_s.map(|s| s * 1000.0)),
                             ("time_los_end_ms", view.time_los_end_s.map(|s| s * 1000.0)),
@@ -327,6 +332,7 @@ impl ServiceLog {
                             });
                         }
                     }
+                    advice_fields(terms, &mut geometry, advice, &mut openings)?;
                     let mut parties = Vec::new();
                     for p in &a.parties {
                         parties.push(KeyId::new(p.as_str()).map_err(ledger_err)?);
@@ -655,6 +661,55 @@ pub(crate) fn fixed(x: f64, scale: f64) -> Result<FieldValue, RecordError> {
         return Err(RecordError::Entry(format!("{x} is not a finite number")));
     }
     FieldValue::int(v.round() as i64).map_err(ledger_err)
+}
+
+/// The coordinated advice of an alert entry: `advice_at_unix_ms` (the time both reports are
+/// flown to), then per aircraft, `advice_1_…` for the name (`<party>/<track id>`) sorting first
+/// and `advice_2_…` for the other: `_track`, `_vertical` (`climb`/`descend`), `_turn`
+/// (`right`/`left`) in the clear, and `_altitude_mm`, `_direction_mdeg` (when the bands give
+/// them) in the clear when the aircraft's party discloses `altitude` (`velocity`), else as
+/// salted commitments.
+fn advice_fields(
+    terms: &Terms,
+    fields: &mut Fields,
+    mut advice: Vec<(i64, crate::wire::ManoeuvreView)>,
+    openings: &mut Vec<Opening>,
+) -> Result<(), RecordError> {
+    let name = |m: &crate::wire::ManoeuvreView| format!("{}/{}", m.party, m.track_id);
+    advice.sort_by_key(|(_, m)| name(m));
+    if let Some((at_ms, _)) = advice.first() {
+        put(fields, "advice_at_unix_ms", FieldValue::int(*at_ms))?;
+    }
+    for (i, (_, m)) in advice.iter().enumerate() {
+        let d = |f: &str| {
+            terms
+                .party(&m.party)
+                .is_some_and(|p| p.disclose_track.contains(f))
+        };
+        let k = |f: &str| format!("advice_{}_{f}", i + 1);
+        put(fields, &k("track"), FieldValue::text(name(m)))?;
+        put(fields, &k("vertical"), FieldValue::text(&m.vertical))?;
+        put(fields, &k("turn"), FieldValue::text(&m.turn))?;
+        if let Some(alt) = m.altitude_m {
+            put_private(
+                fields,
+                &k("altitude_mm"),
+                fixed(alt, 1000.0)?,
+                d("altitude"),
+                openings,
+            )?;
+        }
+        if let Some(dir) = m.direction_deg {
+            put_private(
+                fields,
+                &k("direction_mdeg"),
+                fixed(dir, 1000.0)?,
+                d("velocity"),
+                openings,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn track_fields(

@@ -1002,6 +1002,7 @@ impl State {
                 other: None,
                 own_notification: Some(own_id.to_string()),
                 other_notification: Some(self.notification_view(viewer, other_n)),
+                advice: None,
             };
             let to_me = mk(party, &id, other);
             let to_them = mk(&other.party, &other.id, &record);
@@ -1302,6 +1303,40 @@ impl State {
         }
     }
 
+    /// One side's suggestion as a party sees it: its own in full with its bands; the other
+    /// party's senses, and the values to reach only where that party discloses the field.
+    fn manoeuvre_view(&self, side: &desk::SideAdvice, own: bool) -> ManoeuvreView {
+        let shows = |field: &str| {
+            own || self
+                .terms
+                .party(&side.party)
+                .is_some_and(|p| p.disclose_track.contains(field))
+        };
+        let band = |r: &desk::Range, scale: f64| BandView {
+            low: r.low * scale,
+            up: r.up * scale,
+            region: r.region.name().to_string(),
+        };
+        let list = |v: &[desk::Range], scale: f64| v.iter().map(|r| band(r, scale)).collect();
+        ManoeuvreView {
+            party: side.party.clone(),
+            track_id: side.track_id.clone(),
+            vertical: desk::advice::vertical_name(side.vertical).to_string(),
+            altitude_m: side.altitude_m.filter(|_| shows("altitude")),
+            turn: desk::advice::turn_name(side.turn).to_string(),
+            direction_deg: side
+                .direction_rad
+                .map(|d| d.to_degrees().rem_euclid(360.0))
+                .filter(|_| shows("velocity")),
+            bands: own.then(|| BandsView {
+                direction_deg: list(&side.bands.direction_rad, 180.0 / std::f64::consts::PI),
+                horizontal_speed_mps: list(&side.bands.horizontal_speed_mps, 1.0),
+                vertical_speed_mps: list(&side.bands.vertical_speed_mps, 1.0),
+                altitude_m: list(&side.bands.altitude_m, 1.0),
+            }),
+        }
+    }
+
     fn tactical_writes(
         &self,
         writes: &mut Vec<Write>,
@@ -1312,28 +1347,42 @@ impl State {
         let mut parties = vec![a.party.clone(), b.party.clone()];
         parties.sort();
         parties.dedup();
-        let view_for = |own: &desk::Side, other: &desk::Side| AlertView {
-            alert_id: t.alert_id.clone(),
-            conflict_id: t.conflict_id.clone(),
-            kind: t.change.as_str().to_string(),
-            level: own.level.as_str().to_string(),
-            alert_level: Some(own.alert_level),
-            created_unix_ms: t.at_ms,
-            parties: parties.clone(),
-            time_to_los_s: own.time_to_violation_s,
-            time_los_end_s: None,
-            closest_h_m: own.closest.map(|c| c.horizontal_m),
-            closest_in_s: own.closest.map(|c| c.in_s),
-            closest_v_m: own.closest.map(|c| c.vertical_m),
-            own: report(&own.party, &own.track_id)
-                .map(|r| self.track_view(&own.party, &own.party, &r)),
-            other: report(&other.party, &other.track_id)
-                .map(|r| self.track_view(&own.party, &other.party, &r)),
-            own_notification: None,
-            other_notification: None,
+        // With advice, each side's track is the report the advice was computed from (what the
+        // record's track summary then holds), not whatever report came in since.
+        let report_of = |i: usize| {
+            let side = &t.sides[i];
+            match &t.advice {
+                Some(adv) => Some(crate::desk_wire::report_in(&adv.basis[i])),
+                None => report(&side.party, &side.track_id),
+            }
         };
-        let to_a = view_for(a, b);
-        let to_b = view_for(b, a);
+        let view_for = |i: usize| {
+            let (own, other) = (&t.sides[i], &t.sides[1 - i]);
+            AlertView {
+                alert_id: t.alert_id.clone(),
+                conflict_id: t.conflict_id.clone(),
+                kind: t.change.as_str().to_string(),
+                level: own.level.as_str().to_string(),
+                alert_level: Some(own.alert_level),
+                created_unix_ms: t.at_ms,
+                parties: parties.clone(),
+                time_to_los_s: own.time_to_violation_s,
+                time_los_end_s: None,
+                closest_h_m: own.closest.map(|c| c.horizontal_m),
+                closest_in_s: own.closest.map(|c| c.in_s),
+                closest_v_m: own.closest.map(|c| c.vertical_m),
+                own: report_of(i).map(|r| self.track_view(&own.party, &own.party, &r)),
+                other: report_of(1 - i).map(|r| self.track_view(&own.party, &other.party, &r)),
+                own_notification: None,
+                other_notification: None,
+                advice: t.advice.as_ref().map(|adv| AdviceView {
+                    own: self.manoeuvre_view(&adv.sides[i], true),
+                    other: self.manoeuvre_view(&adv.sides[1 - i], false),
+                }),
+            }
+        };
+        let to_a = view_for(0);
+        let to_b = view_for(1);
         writes.push(Write::Alert(Alert {
             id: t.alert_id.clone(),
             conflict: t.conflict_id.clone(),

@@ -519,6 +519,65 @@ pub struct AlertView {
     pub own_notification: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_notification: Option<NotificationView>,
+    /// Coordinated advice, on a new conflict or a level change at corrective level or above
+    /// (either side's level): the recipient's manoeuvre with its bands, and the other
+    /// aircraft's senses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<AdviceView>,
+}
+
+/// Coordinated advice on a tactical alert: complementary senses for the two aircraft (one
+/// climbs, the other descends; neither turns towards the other, both right when head-on),
+/// computed from the two reports the record's track summaries hold, flown to the alert's time.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AdviceView {
+    /// The recipient's aircraft, with its guidance bands against the other.
+    pub own: ManoeuvreView,
+    /// The other party's aircraft: its senses; the values to reach only where that party
+    /// discloses the field (`altitude` for `altitude_m`, `velocity` for `direction_deg`); no bands.
+    pub other: ManoeuvreView,
+}
+
+/// A suggested manoeuvre for one aircraft.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ManoeuvreView {
+    pub party: String,
+    pub track_id: String,
+    /// `climb` or `descend`.
+    pub vertical: String,
+    /// Climb to this altitude or above (descend to it or below), metres: the bands' altitude
+    /// resolution that way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub altitude_m: Option<f64>,
+    /// `right` or `left`.
+    pub turn: String,
+    /// Turn right to this direction or more (left to it or less), degrees from true north: the
+    /// bands' direction resolution that way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction_deg: Option<f64>,
+    /// This aircraft's guidance bands against the other (the recipient's own aircraft only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bands: Option<BandsView>,
+}
+
+/// Guidance bands of one aircraft, per kind, each an ordered list of intervals with their
+/// region (`NONE`, `FAR`, `MID`, `NEAR`, `RECOVERY`: DAIDALUS's names; NONE and RECOVERY are the
+/// values to fly).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct BandsView {
+    /// Directions, degrees from true north.
+    pub direction_deg: Vec<BandView>,
+    pub horizontal_speed_mps: Vec<BandView>,
+    pub vertical_speed_mps: Vec<BandView>,
+    pub altitude_m: Vec<BandView>,
+}
+
+/// One band.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct BandView {
+    pub low: f64,
+    pub up: f64,
+    pub region: String,
 }
 
 /// One event of a party's stream, as served by `GET /v1/events` (the SSE stream carries

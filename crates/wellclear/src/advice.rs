@@ -1,7 +1,7 @@
 //! Coordinated maneuver advice for a pair of aircraft in conflict: each side's guidance bands
 //! against the other, and suggested senses chosen so that the two maneuvers are complementary —
-//! one climbs while the other descends, and each turns away from the other (in a head-on
-//! encounter, both turn right).
+//! one climbs while the other descends, and each turns so as to widen the predicted miss
+//! distance (in a head-on encounter, both turn right).
 //!
 //! The choice depends only on data both parties see (the two aircraft states, their names and
 //! the configuration), and [`coordinate`] gives the same pairing whichever side calls it and in
@@ -13,8 +13,11 @@
 //!   [`LEVEL_TOLERANCE_M`]: the one whose name sorts first climbs); when the bands leave no
 //!   climb to the climber or no descent to the descender while the opposite pairing has both,
 //!   the pairing is swapped;
-//! - horizontal: each aircraft turns away from the line of sight to the other (right when the
-//!   other is ahead on its left or straight ahead, left when on its right).
+//! - horizontal: each aircraft turns the way that widens the predicted horizontal miss
+//!   distance (to first order), so that each turn alone and both
+//!   together open it; on a collision course (no miss, within [`AHEAD_SIN_MAX`]) both widen it
+//!   the same conventional way: both turn right when head-on, and the overtaking aircraft turns
+//!   right while the overtaken turns left.
 
 use crate::alerting::Frame;
 use crate::bands::{Intruder, Own, StepBands, bands_once};
@@ -119,17 +122,65 @@ impl std::fmt::Display for AdviceError {
 
 impl std::error::Error for AdviceError {}
 
-/// Sense of turn that rotates velocity `v` away from the line of sight `los` (to the other).
+/// Below this, relative to the product of the range and the closure speed, the predicted miss
+/// is taken as zero (a collision course: 1 cm at 10 km), and the senses follow the convention
+/// for head-on traffic instead of rounding noise of the projection.
+pub const AHEAD_SIN_MAX: f64 = 1e-6;
+
+/// Relative speeds below this, m/s, do not define a miss distance: each aircraft turns away
+/// from the other's line of sight instead (as when they are separating).
+const CLOSURE_MPS_MIN: f64 = 1e-3;
+
+/// Sense of turn that rotates velocity `v` away from the line of sight `los` (to the other);
+/// right when straight ahead.
 fn turn_away(v: Vec3, los: Vec3) -> Turn {
     // det(v, los) > 0: the other is to the left of the velocity.
     let det = v.x * los.y - v.y * los.x;
-    if det > 0.0 {
+    if det >= -AHEAD_SIN_MAX * v.x.hypot(v.y) * los.x.hypot(los.y) {
         Turn::Right
-    } else if det < 0.0 {
-        Turn::Left
     } else {
-        Turn::Right
+        Turn::Left
     }
+}
+
+/// The turn senses of `a` and `b` (positions `sa`, `sb`, ground velocities `va`, `vb` in one
+/// plane) that widen the predicted horizontal miss distance, each on its own and so together.
+///
+/// With `s` = sb − sa and `v` = vb − va, the signed miss is m = (s × v) / |v|. Turning an
+/// aircraft's velocity u right by dε moves it by dε·w, w = (u_y, −u_x); for `a` the relative
+/// velocity moves by −dε·w and dm/dε = (s·u)/|v| + (s × v)(v·w)/|v|³; for `b`, the same with
+/// s, v seen from `b` (both negated, so s × v is the same). Each aircraft turns the way that
+/// moves m away from zero; on a collision course (m ≈ 0) both move it the same conventional
+/// way, which is right for both when head-on. Separating aircraft each turn away from the
+/// other's line of sight, which makes the range grow faster.
+fn turns(sa: Vec3, va: Vec3, sb: Vec3, vb: Vec3) -> (Turn, Turn) {
+    let (s, v) = (sb - sa, vb - va);
+    let vv = v.x * v.x + v.y * v.y;
+    // Separating (the closest approach is now) or keeping the range: turning away from the
+    // other's line of sight makes each one's range rate grow.
+    if vv.sqrt() < CLOSURE_MPS_MIN || s.x * v.x + s.y * v.y >= 0.0 {
+        return (turn_away(va, sb - sa), turn_away(vb, sa - sb));
+    }
+    let c = s.x * v.y - s.y * v.x;
+    let sigma = if c.abs() <= AHEAD_SIN_MAX * s.x.hypot(s.y) * vv.sqrt() {
+        1.0
+    } else {
+        c.signum()
+    };
+    // dm/dε for a right turn, times |v|³ (positive), for an aircraft with velocity `u`, the
+    // other at `s_own` from it and relative velocity `v_own` (the other's minus its own).
+    let gain = |s_own: Vec3, v_own: Vec3, u: Vec3| {
+        let w = Vec3::new(u.y, -u.x, 0.0);
+        (s_own.x * u.x + s_own.y * u.y) * vv + c * (v_own.x * w.x + v_own.y * w.y)
+    };
+    let sense = |g: f64| {
+        if g * sigma >= 0.0 {
+            Turn::Right
+        } else {
+            Turn::Left
+        }
+    };
+    (sense(gain(s, v, va)), sense(gain(sa - sb, va - vb, vb)))
 }
 
 /// Coordinated advice for `own` and `other` (ground velocities; no wind), from `config`'s
@@ -224,8 +275,9 @@ pub fn coordinate(
             bands,
         }
     };
-    let sug_a = suggestion(&a.id, ba, a_climbs, turn_away(va, sb - sa));
-    let sug_b = suggestion(&b.id, bb, !a_climbs, turn_away(vb, sa - sb));
+    let (turn_a, turn_b) = turns(sa, va, sb, vb);
+    let sug_a = suggestion(&a.id, ba, a_climbs, turn_a);
+    let sug_b = suggestion(&b.id, bb, !a_climbs, turn_b);
     Ok(if swapped {
         Advice {
             own: sug_b,

@@ -27,9 +27,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use deconflict_ledger::SignedEntry;
 use deconflict_line::{
-    AlertLevel, Body, ConflictAlert, Effect, Event, Line, LineConfig, LoggedEvent, Message,
-    MessageId, PartyId, Subject, SubjectId, SubjectKind, TimeWindow, Timestamp, TrackId, TrackRef,
-    Tracked,
+    Advice, AlertLevel, Altitude, Body, ConflictAlert, Direction, Effect, Event, Line, LineConfig,
+    LoggedEvent, Manoeuvre, Message, MessageId, PartyId, Subject, SubjectId, SubjectKind,
+    TimeWindow, Timestamp, TrackId, TrackRef, Tracked, TurnSense, VerticalSense,
 };
 use deconflict_store::{Alert, LineEntry, NewEvent, Store, Write};
 use serde::{Deserialize, Serialize};
@@ -404,10 +404,53 @@ fn alert_thread(alert: &Alert) -> Option<String> {
     }
 }
 
+/// The advice for one recipient as the line carries it: both aircraft's senses; a value to
+/// reach only where the aircraft's party discloses the field (`altitude`, `velocity`), since the
+/// message goes into the shared record as it is.
+fn line_advice(view: &AlertView, terms: &Terms) -> Option<Advice> {
+    let adv = view.advice.as_ref()?;
+    let manoeuvre = |m: &crate::wire::ManoeuvreView| -> Option<Manoeuvre> {
+        let shows = |field: &str| {
+            terms
+                .party(&m.party)
+                .is_some_and(|p| p.disclose_track.contains(field))
+        };
+        Some(Manoeuvre {
+            track: TrackRef {
+                party: PartyId::new(m.party.as_str()).ok()?,
+                track: TrackId::new(m.track_id.as_str()).ok()?,
+            },
+            vertical: match m.vertical.as_str() {
+                "climb" => VerticalSense::Climb,
+                "descend" => VerticalSense::Descend,
+                _ => return None,
+            },
+            altitude_mm: m
+                .altitude_m
+                .filter(|_| shows("altitude"))
+                .and_then(|a| Altitude::from_m(a).ok()),
+            turn: match m.turn.as_str() {
+                "right" => TurnSense::Right,
+                "left" => TurnSense::Left,
+                _ => return None,
+            },
+            direction_mdeg: m
+                .direction_deg
+                .filter(|_| shows("velocity"))
+                .and_then(|d| Direction::from_deg(d).ok()),
+        })
+    };
+    Some(Advice {
+        own: manoeuvre(&adv.own)?,
+        other: manoeuvre(&adv.other)?,
+    })
+}
+
 /// The engine's tactical alert (a new conflict, or its level changed) as one conflict-alert
-/// message to each of its parties, from the service, threaded on the conflict's first alert.
+/// message to each of its parties, from the service, threaded on the conflict's first alert;
+/// each carries its recipient's coordinated advice when the alert has one ([`line_advice`]).
 /// `None` for alerts that open no conversation or whose figures are out of range.
-pub(crate) fn conflict_messages(alert: &Alert) -> Option<Vec<Message>> {
+pub(crate) fn conflict_messages(alert: &Alert, terms: &Terms) -> Option<Vec<Message>> {
     let thread = alert_thread(alert)?;
     if alert.parties.len() != 2 {
         return None;
@@ -453,7 +496,11 @@ pub(crate) fn conflict_messages(alert: &Alert) -> Option<Vec<Message>> {
     .ok()?;
     let sent = Timestamp::from_unix_ms(alert.created_ms).ok()?;
     let mut out = Vec::new();
-    for p in [pa, pb] {
+    for (p, view) in [(pa, &va), (pb, &vb)] {
+        let body = match line_advice(view, terms) {
+            Some(advice) => body.clone().with_advice(advice),
+            None => body.clone(),
+        };
         out.push(
             Message::new(
                 conflict_message_id(&alert.id, p)?,
@@ -461,7 +508,7 @@ pub(crate) fn conflict_messages(alert: &Alert) -> Option<Vec<Message>> {
                 PartyId::new(p.as_str()).ok()?,
                 sent,
                 Subject::new(SubjectKind::Alert, subject_id.clone()),
-                Body::ConflictAlert(body.clone()),
+                Body::ConflictAlert(body),
             )
             .ok()?,
         );
@@ -493,7 +540,7 @@ pub(crate) async fn after_cycle(
     }
     let mut messages: Vec<Message> = Vec::new();
     for a in &alerts {
-        match conflict_messages(a) {
+        match conflict_messages(a, &state.terms) {
             Some(m) => messages.extend(m),
             None if alert_thread(a).is_some() => {
                 tracing::warn!(alert = %a.id, "alert without both tracks' figures: no line message");
