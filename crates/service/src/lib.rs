@@ -28,6 +28,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod binding;
 pub mod bench;
 pub mod client;
 pub mod clock;

@@ -40,6 +40,8 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error("ledger: {0}")]
     Record(#[from] crate::record::RecordError),
+    #[error("{0}")]
+    Binding(#[from] crate::binding::BindError),
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
 }
@@ -81,6 +83,9 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
             &loaded.signed_by,
             crate::clock::Clock::now_ms(&SystemClock),
         )?;
+        // The record is the truth: a store that differs from it is refused here.
+        let mut store = store;
+        let checked = crate::binding::bind_at_start(&mut store, &log)?;
         let state = State::open(
             config,
             loaded.terms,
@@ -88,6 +93,7 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
             Box::new(store),
             Arc::new(SystemClock),
         )?;
+        state.metrics.store_checked(&checked);
         // The replay window's nonces outlive a restart.
         let now_s = crate::clock::Clock::now_s(&SystemClock);
         let (nonce_file, recorded) =

@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::{
-    AgreementSignature, AgreementVersion, Alert, Committed, EVENTS_PAGE_MAX, Event, LINE_PAGE_MAX,
+    AgreementSignature, AgreementVersion, Alert, Binding, Committed, KEY_BYTES_MAX, EVENTS_PAGE_MAX, Event, LINE_PAGE_MAX,
     LineEntry, NewEvent, Notification, NotificationStatus, Store, StoreError,
     TRACK_HISTORY_REPORTS_MAX, TrackReport, Write, check_body, check_key,
 };
@@ -92,6 +92,21 @@ pub const MIGRATIONS: &[&str] = &[
         seq   INTEGER PRIMARY KEY CHECK (seq > 0),
         at_ms INTEGER NOT NULL,
         body  TEXT    NOT NULL
+    );
+    "#,
+    // 4: each row that a record entry stands for, bound to that entry (index and leaf hash).
+    r#"
+    CREATE TABLE record_bindings (
+        entry_index INTEGER PRIMARY KEY CHECK (entry_index >= 0),
+        entry_hash  BLOB    NOT NULL CHECK (length(entry_hash) = 32),
+        row_table   TEXT    NOT NULL,
+        row_key     TEXT    NOT NULL,
+        row_number  INTEGER NOT NULL
+    );
+    CREATE INDEX record_bindings_by_row ON record_bindings(row_table, row_key, row_number);
+    CREATE TABLE record_mark (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        bound_through INTEGER NOT NULL CHECK (bound_through >= 0)
     );
     "#,
 ];
@@ -312,6 +327,8 @@ impl Store for SqliteStore {
                 Write::LineEntry(e) => {
                     put_line_entry(&tx, e, self.line_seq, &mut staged.line_seq)?;
                 }
+                Write::Binding(b) => put_binding(&tx, b)?,
+                Write::RecordMark(size) => put_record_mark(&tx, *size)?,
             }
         }
         tx.commit()?;
@@ -500,6 +517,66 @@ impl Store for SqliteStore {
 
     fn line_last_seq(&self) -> Result<u64, StoreError> {
         Ok(self.line_seq)
+    }
+
+    fn bindings(&self) -> Result<Vec<Binding>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT entry_index, entry_hash, row_table, row_key, row_number FROM record_bindings
+             ORDER BY entry_index",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let hash: Vec<u8> = r.get(1)?;
+            Ok(Binding {
+                entry_index: to_u64(r.get(0)?),
+                // The CHECK constraint admits 32 bytes only.
+                entry_hash: hash.try_into().unwrap_or([0; 32]),
+                table: r.get(2)?,
+                key: r.get(3)?,
+                number: to_u64(r.get(4)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record_mark(&self) -> Result<Option<u64>, StoreError> {
+        let v: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT bound_through FROM record_mark WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.map(to_u64))
+    }
+
+    fn notification_revisions_all(&self) -> Result<Vec<Notification>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, party, revision, status, body, recorded_ms FROM notification_revisions
+             ORDER BY id, revision",
+        )?;
+        let rows = stmt.query_map([], notification_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn notification_pointers(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, party, revision FROM notifications ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, to_u64(r.get(2)?))))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn alerts_all(&self) -> Result<Vec<Alert>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, conflict, kind, body, created_ms FROM alerts ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], alert_row)?;
+        let mut alerts: Vec<Alert> = rows.collect::<Result<_, _>>()?;
+        for a in &mut alerts {
+            a.parties = self.alert_parties(&a.id)?;
+        }
+        Ok(alerts)
     }
 }
 
@@ -782,6 +859,43 @@ fn put_event(
         body: e.body.clone(),
         created_ms: e.created_ms,
     })
+}
+
+fn put_binding(tx: &Transaction<'_>, b: &Binding) -> Result<(), StoreError> {
+    check_key("binding.table", &b.table)?;
+    if b.key.len() > KEY_BYTES_MAX {
+        return Err(StoreError::Invalid {
+            field: "binding.key",
+            reason: format!("{} bytes, more than {KEY_BYTES_MAX}", b.key.len()),
+        });
+    }
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO record_bindings (entry_index, entry_hash, row_table, row_key, row_number)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            to_i64("binding.entry_index", b.entry_index)?,
+            &b.entry_hash[..],
+            b.table,
+            b.key,
+            to_i64("binding.number", b.number)?
+        ],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Duplicate {
+            field: "binding.entry_index",
+            id: b.entry_index.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn put_record_mark(tx: &Transaction<'_>, size: u64) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO record_mark (id, bound_through) VALUES (1, ?1)
+         ON CONFLICT(id) DO UPDATE SET bound_through = MAX(bound_through, excluded.bound_through)",
+        [to_i64("record_mark", size)?],
+    )?;
+    Ok(())
 }
 
 fn put_line_entry(
