@@ -248,6 +248,20 @@ pub(crate) fn bind_batch(recorded: &[(u64, Hash, Option<Stands>)], writes: &[Wri
     out
 }
 
+/// The line message a line entry records, as a row name.
+fn line_what(entry: &Entry) -> String {
+    match entry.body() {
+        EntryBody::LineMessage { message_id, .. } => format!("message {}", message_id.as_str()),
+        EntryBody::Acknowledgement { acknowledges, .. } => {
+            format!("acknowledgement of {}", acknowledges.as_str())
+        }
+        EntryBody::IncidentReport { incident_id, .. } => {
+            format!("incident report {}", incident_id.as_str())
+        }
+        _ => "line message".to_string(),
+    }
+}
+
 /// Bindings of entries whose rows were never stored.
 pub(crate) fn unstored_writes(entries: &[(u64, Hash)]) -> impl Iterator<Item = Write> + '_ {
     entries.iter().map(|(index, hash)| {
@@ -400,9 +414,14 @@ pub fn check(
                 if out.mark.is_some_and(|m| i >= m) {
                     out.tail.push((i, signed.leaf_hash()));
                 } else {
+                    let row = if *s == Stands::Line {
+                        line_what(entry)
+                    } else {
+                        s.row()
+                    };
                     out.mismatch(
                         s.table(),
-                        s.row(),
+                        row,
                         Some(i),
                         "row",
                         if out.mark.is_none() {
@@ -559,15 +578,7 @@ pub fn check(
                 {
                     continue;
                 }
-                let what = match entry.body() {
-                    EntryBody::LineMessage { message_id, .. } => {
-                        format!("message {}", message_id.as_str())
-                    }
-                    EntryBody::Acknowledgement { acknowledges, .. } => {
-                        format!("acknowledgement of {}", acknowledges.as_str())
-                    }
-                    _ => "incident report".to_string(),
-                };
+                let what = line_what(entry);
                 let detail = match entry.body() {
                     EntryBody::LineMessage { message_id, .. }
                         if line_ids.contains(message_id.as_str()) =>

@@ -40,7 +40,7 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error("ledger: {0}")]
     Record(#[from] crate::record::RecordError),
-    #[error("{0}")]
+    #[error(transparent)]
     Binding(#[from] crate::binding::BindError),
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),

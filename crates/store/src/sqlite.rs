@@ -163,6 +163,34 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn, migrations)?;
+        Self::load(conn)
+    }
+
+    /// Opens an existing database for reading only (a check of a stopped service's data
+    /// directory writes nothing): its schema must be this release's.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let found = schema_version(&conn)?;
+        let known = MIGRATIONS.len() as u64;
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
+        if found < known {
+            return Err(StoreError::Invalid {
+                field: "schema_version",
+                reason: format!(
+                    "{found}, older than this release's {known}: start the service on it once to migrate it"
+                ),
+            });
+        }
+        Self::load(conn)
+    }
+
+    fn load(conn: Connection) -> Result<Self, StoreError> {
         let mut last_seq = HashMap::new();
         {
             let mut stmt = conn.prepare("SELECT party, MAX(seq) FROM events GROUP BY party")?;
