@@ -340,6 +340,11 @@ pub fn check(
         .into_iter()
         .map(|b| (b.entry_index, b))
         .collect();
+    // A binding of entry j was written by a commit after j was durable, with the mark past j:
+    // a mark lower than that (or none) was lowered behind the service's back.
+    if let Some((last, _)) = bindings.last_key_value() {
+        out.mark = Some(out.mark.unwrap_or(0).max(last + 1));
+    }
     let revisions: HashMap<(String, u64), Notification> = store
         .notification_revisions_all()
         .map_err(st)?
