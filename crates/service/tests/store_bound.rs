@@ -255,3 +255,51 @@ fn a_lowered_mark_does_not_turn_a_deleted_row_into_an_unstored_request() {
     });
     refused(&bin, &dir, &["\"coalition-n1 revision 1\"", "entry 3", "row: no row"]);
 }
+
+/// A request whose entry became durable in the record but whose rows never reached the store
+/// (the service stopped in between; it was never acknowledged) is the record's last: the next
+/// start binds it as unstored and says so. Once a later commit bound the record past an entry,
+/// that entry without its row is a deleted row, and the start is refused.
+#[test]
+fn only_the_last_batch_may_miss_its_rows_and_it_is_bound_as_unstored() {
+    use deconflict_ledger::SignedEntry;
+    use deconflict_service::binding::bind_at_start;
+    use deconflict_service::datadir::DataDir;
+    use deconflict_service::notification_entry::withdrawal_entry;
+    use deconflict_service::record::ServiceLog;
+    use deconflict_store::{SqliteStore, Store, Write};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    let parties = ["coalition".to_string(), "russia".to_string()];
+    let log = ServiceLog::open(&dir, &common::terms(), &parties, common::T0_MS).unwrap();
+    let mut store = SqliteStore::open(&dir.store()).unwrap();
+    let first = bind_at_start(&mut store, &log).unwrap();
+    assert!(first.tail.is_empty() && first.unstored.is_empty());
+    assert_eq!(store.record_mark().unwrap(), Some(first.entries));
+
+    let withdrawal = |id: &str| {
+        let e = withdrawal_entry("coalition", id, common::T0_MS as u64).unwrap();
+        SignedEntry::sign(e, &common::key("coalition")).unwrap()
+    };
+    let stopped = log.record(vec![withdrawal("n-1")], &[]).unwrap()[0].0;
+    assert_eq!(stopped, first.entries);
+    let second = bind_at_start(&mut store, &log).unwrap();
+    let tail: Vec<u64> = second.tail.iter().map(|(i, _)| *i).collect();
+    assert_eq!(tail, vec![stopped]);
+    let third = bind_at_start(&mut store, &log).unwrap();
+    assert_eq!(third.unstored, vec![stopped]);
+    assert!(third.tail.is_empty());
+
+    // A commit after the next entry marks the record bound past it: that entry's row is then
+    // missing, not unstored.
+    let deleted = log.record(vec![withdrawal("n-2")], &[]).unwrap()[0].0;
+    store.commit(&[Write::RecordMark(deleted + 1)]).unwrap();
+    let err = bind_at_start(&mut store, &log).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!(
+            "notification_revisions row \"n-2 withdrawal\", entry {deleted}: row"
+        )),
+        "{err}"
+    );
+}
