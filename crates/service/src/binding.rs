@@ -195,7 +195,10 @@ pub(crate) fn stands_for(e: &Entry) -> Option<Stands> {
 /// The bindings of a batch's recorded entries (index, leaf hash, the row each stands for) to
 /// the rows its `writes` store. An entry whose row the batch does not write is bound as
 /// [`bound::NO_ROW`].
-pub(crate) fn bind_batch(recorded: &[(u64, Hash, Option<Stands>)], writes: &[Write]) -> Vec<Binding> {
+pub(crate) fn bind_batch(
+    recorded: &[(u64, Hash, Option<Stands>)],
+    writes: &[Write],
+) -> Vec<Binding> {
     let mut out = Vec::new();
     for (index, hash, stands) in recorded {
         let Some(stands) = stands else {
@@ -313,6 +316,10 @@ pub fn openings_from_file(
     }
 }
 
+/// The salts of the commitments asked for, by commitment (see [`openings_from_file`]).
+pub type Openings<'a> =
+    dyn FnMut(&HashSet<[u8; 32]>) -> Result<HashMap<[u8; 32], Salt>, String> + 'a;
+
 /// A notification revision waiting for its openings.
 struct PendingRevision {
     index: u64,
@@ -327,7 +334,7 @@ struct PendingRevision {
 pub fn check(
     store: &dyn Store,
     entries: &mut dyn Iterator<Item = Result<SignedEntry, String>>,
-    openings: &mut dyn FnMut(&HashSet<[u8; 32]>) -> Result<HashMap<[u8; 32], Salt>, String>,
+    openings: &mut Openings<'_>,
 ) -> Result<StoreCheck, String> {
     let st = |e: StoreError| format!("store: {e}");
     let mut out = StoreCheck {
@@ -480,7 +487,11 @@ pub fn check(
                 row_name(&b),
                 Some(i),
                 "entry",
-                format!("a {} entry stands for a {} row", entry.body().kind(), s.table()),
+                format!(
+                    "a {} entry stands for a {} row",
+                    entry.body().kind(),
+                    s.table()
+                ),
             );
             continue;
         }
@@ -495,45 +506,82 @@ pub fn check(
                 let key = (b.key.clone(), b.number);
                 bound_revisions.insert(key.clone());
                 if b.key != id {
-                    out.mismatch(bound::NOTIFICATION_REVISIONS, &row, Some(i), "id",
-                        format!("the record's entry is about notification {id:?}"));
+                    out.mismatch(
+                        bound::NOTIFICATION_REVISIONS,
+                        &row,
+                        Some(i),
+                        "id",
+                        format!("the record's entry is about notification {id:?}"),
+                    );
                     continue;
                 }
                 if let Some(r) = revision.filter(|r| *r != b.number) {
-                    out.mismatch(bound::NOTIFICATION_REVISIONS, &row, Some(i), "revision",
-                        format!("the record's entry is revision {r}"));
+                    out.mismatch(
+                        bound::NOTIFICATION_REVISIONS,
+                        &row,
+                        Some(i),
+                        "revision",
+                        format!("the record's entry is revision {r}"),
+                    );
                     continue;
                 }
                 let Some(n) = revisions.get(&key) else {
-                    out.mismatch(bound::NOTIFICATION_REVISIONS, &row, Some(i), "row",
-                        "missing (deleted)");
+                    out.mismatch(
+                        bound::NOTIFICATION_REVISIONS,
+                        &row,
+                        Some(i),
+                        "row",
+                        "missing (deleted)",
+                    );
                     continue;
                 };
                 if n.party != party {
-                    out.mismatch(bound::NOTIFICATION_REVISIONS, &row, Some(i), "party",
-                        format!("the store says {:?}, the record {party:?}", n.party));
+                    out.mismatch(
+                        bound::NOTIFICATION_REVISIONS,
+                        &row,
+                        Some(i),
+                        "party",
+                        format!("the store says {:?}, the record {party:?}", n.party),
+                    );
                 }
-                let status_ok = match (&revision, n.status) {
-                    (Some(_), NotificationStatus::Active) => true,
-                    (None, NotificationStatus::Withdrawn) => true,
-                    _ => false,
-                };
+                let status_ok = matches!(
+                    (&revision, n.status),
+                    (Some(_), NotificationStatus::Active) | (None, NotificationStatus::Withdrawn)
+                );
                 if !status_ok {
-                    out.mismatch(bound::NOTIFICATION_REVISIONS, &row, Some(i), "status",
-                        format!("the store says {:?}, the record's entry is a {}", n.status, entry.body().kind()));
+                    out.mismatch(
+                        bound::NOTIFICATION_REVISIONS,
+                        &row,
+                        Some(i),
+                        "status",
+                        format!(
+                            "the store says {:?}, the record's entry is a {}",
+                            n.status,
+                            entry.body().kind()
+                        ),
+                    );
                 }
                 let stored: crate::wire::NotificationStored = match serde_json::from_str(&n.body) {
                     Ok(s) => s,
                     Err(e) => {
-                        out.mismatch(bound::NOTIFICATION_REVISIONS, &row, Some(i), "body",
-                            format!("not a stored notification: {e}"));
+                        out.mismatch(
+                            bound::NOTIFICATION_REVISIONS,
+                            &row,
+                            Some(i),
+                            "body",
+                            format!("not a stored notification: {e}"),
+                        );
                         continue;
                     }
                 };
                 for (field, same, says) in [
                     ("body.id", stored.id == n.id, stored.id.clone()),
                     ("body.party", stored.party == n.party, stored.party.clone()),
-                    ("body.revision", stored.revision == n.revision, stored.revision.to_string()),
+                    (
+                        "body.revision",
+                        stored.revision == n.revision,
+                        stored.revision.to_string(),
+                    ),
                     (
                         "body.status",
                         stored.status
@@ -545,8 +593,13 @@ pub fn check(
                     ),
                 ] {
                     if !same {
-                        out.mismatch(bound::NOTIFICATION_REVISIONS, &row, Some(i), field,
-                            format!("{says:?} differs from the row and its entry"));
+                        out.mismatch(
+                            bound::NOTIFICATION_REVISIONS,
+                            &row,
+                            Some(i),
+                            field,
+                            format!("{says:?} differs from the row and its entry"),
+                        );
                     }
                 }
                 if revision.is_some() {
@@ -601,16 +654,26 @@ pub fn check(
                     continue;
                 };
                 if id != a.id {
-                    out.mismatch(bound::ALERTS, &b.key, Some(i), "id",
-                        format!("the record's entry is about alert {id:?}"));
+                    out.mismatch(
+                        bound::ALERTS,
+                        &b.key,
+                        Some(i),
+                        "id",
+                        format!("the record's entry is about alert {id:?}"),
+                    );
                     continue;
                 }
                 check_alert(&mut out, a, i, entry);
             }
             Stands::Statement => {
                 if !versions.contains(&b.number) {
-                    out.mismatch(bound::AGREEMENT_VERSIONS, format!("version {}", b.number),
-                        Some(i), "row", "missing (deleted)");
+                    out.mismatch(
+                        bound::AGREEMENT_VERSIONS,
+                        format!("version {}", b.number),
+                        Some(i),
+                        "row",
+                        "missing (deleted)",
+                    );
                 }
             }
         }
@@ -619,7 +682,11 @@ pub fn check(
     for (i, b) in bindings {
         out.mismatch(
             &b.table,
-            if b.key.is_empty() { format!("{}", b.number) } else { b.key.clone() },
+            if b.key.is_empty() {
+                format!("{}", b.number)
+            } else {
+                b.key.clone()
+            },
             Some(i),
             "entry",
             format!("bound to entry {i}, but the record has {size} entries"),
@@ -641,14 +708,27 @@ pub fn check(
         .collect();
     unbound.sort();
     for (id, r) in unbound {
-        out.mismatch(bound::NOTIFICATION_REVISIONS, format!("{id} revision {r}"), None, "row",
-            "no record entry is bound to this row (not in the record)");
+        out.mismatch(
+            bound::NOTIFICATION_REVISIONS,
+            format!("{id} revision {r}"),
+            None,
+            "row",
+            "no record entry is bound to this row (not in the record)",
+        );
     }
-    let mut unbound: Vec<&String> = alerts.keys().filter(|k| !bound_alerts.contains(*k)).collect();
+    let mut unbound: Vec<&String> = alerts
+        .keys()
+        .filter(|k| !bound_alerts.contains(*k))
+        .collect();
     unbound.sort();
     for id in unbound {
-        out.mismatch(bound::ALERTS, id.as_str(), None, "row",
-            "no record entry is bound to this row (not in the record)");
+        out.mismatch(
+            bound::ALERTS,
+            id.as_str(),
+            None,
+            "row",
+            "no record entry is bound to this row (not in the record)",
+        );
     }
     let mut unrecorded: Vec<&String> = on_line
         .iter()
@@ -657,8 +737,13 @@ pub fn check(
         .collect();
     unrecorded.sort();
     for id in unrecorded {
-        out.mismatch(bound::LINE_LOG, format!("message {id}"), None, "message",
-            "not in the record as stored (added, or its text or fields changed)");
+        out.mismatch(
+            bound::LINE_LOG,
+            format!("message {id}"),
+            None,
+            "message",
+            "not in the record as stored (added, or its text or fields changed)",
+        );
     }
     check_pointers(&mut out, store, &revisions)?;
     check_revisions(&mut out, pending, openings)?;
@@ -684,19 +769,41 @@ fn check_pointers(
     for (id, party, revision) in &pointers {
         seen.insert(id.as_str());
         match last.get(id.as_str()) {
-            None => out.mismatch("notifications", id.as_str(), None, "row",
-                "a notification without any stored revision"),
-            Some(n) if n.revision != *revision => out.mismatch("notifications", id.as_str(),
-                None, "revision",
-                format!("points at revision {revision}, the last stored is {}", n.revision)),
-            Some(n) if &n.party != party => out.mismatch("notifications", id.as_str(), None,
-                "party", format!("says {party:?}, its revisions {:?}", n.party)),
+            None => out.mismatch(
+                "notifications",
+                id.as_str(),
+                None,
+                "row",
+                "a notification without any stored revision",
+            ),
+            Some(n) if n.revision != *revision => out.mismatch(
+                "notifications",
+                id.as_str(),
+                None,
+                "revision",
+                format!(
+                    "points at revision {revision}, the last stored is {}",
+                    n.revision
+                ),
+            ),
+            Some(n) if &n.party != party => out.mismatch(
+                "notifications",
+                id.as_str(),
+                None,
+                "party",
+                format!("says {party:?}, its revisions {:?}", n.party),
+            ),
             Some(_) => {}
         }
     }
     for id in last.keys().filter(|id| !seen.contains(**id)) {
-        out.mismatch("notifications", *id, None, "row",
-            "missing (deleted): its revisions are stored, but the API no longer serves it");
+        out.mismatch(
+            "notifications",
+            *id,
+            None,
+            "row",
+            "missing (deleted): its revisions are stored, but the API no longer serves it",
+        );
     }
     Ok(())
 }
@@ -705,7 +812,7 @@ fn check_pointers(
 fn check_revisions(
     out: &mut StoreCheck,
     pending: Vec<PendingRevision>,
-    openings: &mut dyn FnMut(&HashSet<[u8; 32]>) -> Result<HashMap<[u8; 32], Salt>, String>,
+    openings: &mut Openings<'_>,
 ) -> Result<(), String> {
     let fields_of = |e: &Entry| match e.body() {
         EntryBody::Notification { fields, .. } => Some(fields.clone()),
@@ -735,9 +842,14 @@ fn check_revisions(
                     salts.insert(name.to_string(), *salt);
                 }
                 Some(_) => {}
-                None => out.mismatch(table, &row, Some(p.index), name,
+                None => out.mismatch(
+                    table,
+                    &row,
+                    Some(p.index),
+                    name,
                     "no opening of its commitment in the openings file, so the stored value \
-                     cannot be checked"),
+                     cannot be checked",
+                ),
             }
         }
         let rebuilt = match crate::notification_entry::notification_entry(
@@ -769,7 +881,11 @@ fn diff_fields(
     recorded: &Fields,
     stored: &Fields,
 ) {
-    let names: BTreeSet<&str> = recorded.iter().chain(stored.iter()).map(|(n, _)| n).collect();
+    let names: BTreeSet<&str> = recorded
+        .iter()
+        .chain(stored.iter())
+        .map(|(n, _)| n)
+        .collect();
     let show = |v: Option<&FieldValue>| match v {
         None => "absent".to_string(),
         Some(FieldValue::Int(i)) => i.get().to_string(),
@@ -804,14 +920,27 @@ fn check_alert(out: &mut StoreCheck, a: &Alert, index: u64, entry: &Entry) {
     let recorded: BTreeSet<&str> = parties.iter().map(|p| p.as_str()).collect();
     let stored: BTreeSet<&str> = a.parties.iter().map(String::as_str).collect();
     if recorded != stored {
-        out.mismatch(bound::ALERTS, &a.id, Some(index), "parties",
-            format!("the store gives {stored:?}, the record holds {recorded:?}"));
+        out.mismatch(
+            bound::ALERTS,
+            &a.id,
+            Some(index),
+            "parties",
+            format!("the store gives {stored:?}, the record holds {recorded:?}"),
+        );
     }
     match crate::record::alert_geometry(a) {
         Ok((stored_level, geometry)) => {
             if stored_level != level.as_str() {
-                out.mismatch(bound::ALERTS, &a.id, Some(index), "level",
-                    format!("the store gives {stored_level:?}, the record holds {:?}", level.as_str()));
+                out.mismatch(
+                    bound::ALERTS,
+                    &a.id,
+                    Some(index),
+                    "level",
+                    format!(
+                        "the store gives {stored_level:?}, the record holds {:?}",
+                        level.as_str()
+                    ),
+                );
             }
             diff_fields(out, bound::ALERTS, &a.id, index, fields, &geometry);
         }

@@ -28,8 +28,8 @@
 
 pub mod api;
 pub mod auth;
-pub mod binding;
 pub mod bench;
+pub mod binding;
 pub mod client;
 pub mod clock;
 pub mod console_api;

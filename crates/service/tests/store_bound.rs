@@ -45,7 +45,11 @@ fn tampered(demo: &Path, name: &str, edit: impl FnOnce(&rusqlite::Connection)) -
 }
 
 /// Edits the stored JSON of revision 1 of notification `id` with `f`.
-fn edit_notification(conn: &rusqlite::Connection, id: &str, f: impl FnOnce(&mut serde_json::Value)) {
+fn edit_notification(
+    conn: &rusqlite::Connection,
+    id: &str,
+    f: impl FnOnce(&mut serde_json::Value),
+) {
     let body: String = conn
         .query_row(
             "SELECT body FROM notification_revisions WHERE id = ?1 AND revision = 1",
@@ -104,8 +108,7 @@ fn verify(bin: &Path, dir: &Path) -> (i32, String) {
         .unwrap();
     (
         out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
 }
 
@@ -113,7 +116,12 @@ fn verify(bin: &Path, dir: &Path) -> (i32, String) {
 fn refused(bin: &Path, dir: &Path, says: &[&str]) {
     let err = serve_refuses(bin, dir);
     let (code, out) = verify(bin, dir);
-    assert_eq!(code, 1, "verify --data-dir accepted {}: {out}", dir.display());
+    assert_eq!(
+        code,
+        1,
+        "verify --data-dir accepted {}: {out}",
+        dir.display()
+    );
     for s in says {
         assert!(err.contains(s), "serve's error lacks {s:?}: {err}");
         assert!(out.contains(s), "verify's report lacks {s:?}: {out}");
@@ -146,7 +154,12 @@ fn a_store_edited_while_stopped_is_refused_by_serve_and_by_verify() {
     refused(
         &bin,
         &dir,
-        &["notification_revisions", "\"coalition-n1 revision 1\"", "entry 3", ": area:"],
+        &[
+            "notification_revisions",
+            "\"coalition-n1 revision 1\"",
+            "entry 3",
+            ": area:",
+        ],
     );
 
     // Its remarks changed.
@@ -158,7 +171,12 @@ fn a_store_edited_while_stopped_is_refused_by_serve_and_by_verify() {
     refused(
         &bin,
         &dir,
-        &["notification_revisions", "\"russia-n1 revision 1\"", "entry 4", ": remarks:"],
+        &[
+            "notification_revisions",
+            "\"russia-n1 revision 1\"",
+            "entry 4",
+            ": remarks:",
+        ],
     );
 
     // An acknowledged notification deleted, with its row's binding to the record.
@@ -174,7 +192,12 @@ fn a_store_edited_while_stopped_is_refused_by_serve_and_by_verify() {
     refused(
         &bin,
         &dir,
-        &["notification_revisions", "\"russia-n1 revision 1\"", "entry 4", "row: no row"],
+        &[
+            "notification_revisions",
+            "\"russia-n1 revision 1\"",
+            "entry 4",
+            "row: no row",
+        ],
     );
 
     // Only the latest-revision pointer deleted (the API would no longer serve it).
@@ -184,7 +207,11 @@ fn a_store_edited_while_stopped_is_refused_by_serve_and_by_verify() {
             .unwrap();
         assert_eq!(n, 1);
     });
-    refused(&bin, &dir, &["notifications row \"coalition-n2\"", "missing"]);
+    refused(
+        &bin,
+        &dir,
+        &["notifications row \"coalition-n2\"", "missing"],
+    );
 
     // A line message's text edited.
     let dir = tampered(&clean, "line", |c| {
@@ -253,7 +280,11 @@ fn a_lowered_mark_does_not_turn_a_deleted_row_into_an_unstored_request() {
             c.execute(sql, []).unwrap();
         }
     });
-    refused(&bin, &dir, &["\"coalition-n1 revision 1\"", "entry 3", "row: no row"]);
+    refused(
+        &bin,
+        &dir,
+        &["\"coalition-n1 revision 1\"", "entry 3", "row: no row"],
+    );
 }
 
 /// A request whose entry became durable in the record but whose rows never reached the store

@@ -6,9 +6,9 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::{
-    AgreementSignature, AgreementVersion, Alert, Binding, Committed, KEY_BYTES_MAX, EVENTS_PAGE_MAX, Event, LINE_PAGE_MAX,
-    LineEntry, NewEvent, Notification, NotificationStatus, Store, StoreError,
-    TRACK_HISTORY_REPORTS_MAX, TrackReport, Write, check_body, check_key,
+    AgreementSignature, AgreementVersion, Alert, Binding, Committed, EVENTS_PAGE_MAX, Event,
+    KEY_BYTES_MAX, LINE_PAGE_MAX, LineEntry, NewEvent, Notification, NotificationStatus, Store,
+    StoreError, TRACK_HISTORY_REPORTS_MAX, TrackReport, Write, check_body, check_key,
 };
 
 /// Schema migrations, in order: entry `i` takes the schema from version `i` to `i + 1`.

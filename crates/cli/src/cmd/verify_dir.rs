@@ -71,7 +71,10 @@ pub fn run(dir: &Path, mut a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let store: Box<dyn Store> = if path.exists() {
         Box::new(SqliteStore::open_read_only(&path).with_context(|| format!("{}", path.display()))?)
     } else {
-        println!("store {}: absent (checked as an empty store)", path.display());
+        println!(
+            "store {}: absent (checked as an empty store)",
+            path.display()
+        );
         Box::new(SqliteStore::open_in_memory()?)
     };
     let file = std::fs::File::open(&export.0).with_context(|| format!("{}", export.0.display()))?;
@@ -131,9 +134,10 @@ pub fn run(dir: &Path, mut a: VerifyArgs) -> anyhow::Result<ExitCode> {
 
 /// `DIR/keys/service.pub` (`ed25519:<64 hex>`) as 64 hex digits, when present.
 fn service_key_hex(dir: &Path) -> anyhow::Result<Option<String>> {
-    let path = dir
-        .join("keys")
-        .join(format!("{}.pub", deconflict_service::record::SERVICE_KEY_ID));
+    let path = dir.join("keys").join(format!(
+        "{}.pub",
+        deconflict_service::record::SERVICE_KEY_ID
+    ));
     if !path.exists() {
         return Ok(None);
     }

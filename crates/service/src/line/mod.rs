@@ -156,7 +156,10 @@ fn read_log(store: &dyn Store) -> Result<Vec<LineEntry>, String> {
 
 /// The configuration (entry 1) and the inputs (the rest) of a stored line log.
 fn parse_log(entries: &[LineEntry]) -> Result<(LineConfig, Vec<LoggedEvent>), String> {
-    let config = match entries.first().map(|e| serde_json::from_str::<Stored>(&e.body)) {
+    let config = match entries
+        .first()
+        .map(|e| serde_json::from_str::<Stored>(&e.body))
+    {
         Some(Ok(Stored::Opened { config })) => config,
         _ => return Err("line log entry 1 is not the line's configuration".into()),
     };
