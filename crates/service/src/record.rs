@@ -12,9 +12,10 @@
 //! opening) go to `DATA_DIR/ledger-openings.jsonl`, made durable before the entry is appended,
 //! so the service can open them later to a working group.
 //!
-//! The store stays the source of truth for the API; the journal is written first, so an entry
-//! may exist for a request whose store commit then failed (the record shows an attempt), but
-//! nothing is ever acknowledged without its entry.
+//! The record is the truth and the store the view the API serves: the journal is written first,
+//! so an entry may exist for a request whose store commit then failed (the record shows an
+//! attempt, bound as `unstored`), but nothing is ever acknowledged without its entry, and every
+//! row an entry stands for is bound to it and checked at start ([`crate::binding`]).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,8 @@
 //! signatures, notifications and their revisions, track reports (the latest per track and a
 //! bounded history), alerts, and each party's event stream with its monotonically increasing
 //! sequence number (the cursor a party resumes its stream from), and the deconfliction line's
-//! event log (the line's source of truth: its state is rebuilt from it at start).
+//! event log (the line's source of truth: its state is rebuilt from it at start), and the
+//! binding of each row that a record entry stands for to that entry (index and leaf hash).
 //!
 //! Invariants:
 //! - [`Store::commit`] applies a whole batch of writes in one transaction or none of it, and
