@@ -111,6 +111,16 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// What [`SqliteStore::drop_bound_from`] dropped (or would drop).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DroppedRows {
+    pub bindings: u64,
+    pub notification_revisions: u64,
+    pub alerts: u64,
+    pub line_log: u64,
+    pub agreement_versions: u64,
+}
+
 /// The SQLite store. One connection, used by one thread at a time (the service wraps it in a
 /// mutex and calls it from blocking tasks).
 pub struct SqliteStore {
@@ -229,6 +239,85 @@ impl SqliteStore {
             alert_ordinal,
             line_seq: line_seq.map_or(0, to_u64),
         })
+    }
+
+    /// Brings the store back to a record cut to `size` entries (`deconflict log recover
+    /// --apply`, the operator's decision): the rows bound to the entries dropped — notification
+    /// revisions (the latest-revision pointers follow), alerts, the line log from the first
+    /// such line row on, agreement versions from the first such version on — and those
+    /// bindings. The mark becomes `size`. Without `apply`, only counts what it would drop. One
+    /// transaction.
+    pub fn drop_bound_from(&mut self, size: u64, apply: bool) -> Result<DroppedRows, StoreError> {
+        let size_i = to_i64("size", size)?;
+        let tx = self.conn.transaction()?;
+        let mut out = DroppedRows::default();
+        let bound: Vec<(String, String, i64)> = {
+            let mut stmt = tx.prepare(
+                "SELECT row_table, row_key, row_number FROM record_bindings WHERE entry_index >= ?1",
+            )?;
+            let rows = stmt.query_map([size_i], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        out.bindings = bound.len() as u64;
+        let first_line = bound
+            .iter()
+            .filter(|(t, _, _)| t == crate::bound::LINE_LOG)
+            .map(|(_, _, n)| *n)
+            .min();
+        let first_version = bound
+            .iter()
+            .filter(|(t, _, _)| t == crate::bound::AGREEMENT_VERSIONS)
+            .map(|(_, _, n)| *n)
+            .min();
+        for (table, key, number) in &bound {
+            match table.as_str() {
+                crate::bound::NOTIFICATION_REVISIONS => {
+                    out.notification_revisions += tx.execute(
+                        "DELETE FROM notification_revisions WHERE id = ?1 AND revision = ?2",
+                        params![key, number],
+                    )? as u64;
+                    let last: Option<i64> = tx.query_row(
+                        "SELECT MAX(revision) FROM notification_revisions WHERE id = ?1",
+                        [key],
+                        |r| r.get(0),
+                    )?;
+                    match last {
+                        Some(r) => tx.execute(
+                            "UPDATE notifications SET revision = ?2 WHERE id = ?1",
+                            params![key, r],
+                        )?,
+                        None => tx.execute("DELETE FROM notifications WHERE id = ?1", [key])?,
+                    };
+                }
+                crate::bound::ALERTS => {
+                    tx.execute("DELETE FROM alert_parties WHERE alert_id = ?1", [key])?;
+                    out.alerts += tx.execute("DELETE FROM alerts WHERE id = ?1", [key])? as u64;
+                }
+                _ => {}
+            }
+        }
+        if let Some(seq) = first_line {
+            out.line_log = tx.execute("DELETE FROM line_log WHERE seq >= ?1", [seq])? as u64;
+        }
+        if let Some(v) = first_version {
+            tx.execute("DELETE FROM agreement_signatures WHERE version >= ?1", [v])?;
+            out.agreement_versions =
+                tx.execute("DELETE FROM agreement_versions WHERE version >= ?1", [v])? as u64;
+        }
+        tx.execute(
+            "DELETE FROM record_bindings WHERE entry_index >= ?1",
+            [size_i],
+        )?;
+        tx.execute(
+            "INSERT INTO record_mark (id, bound_through) VALUES (1, ?1)
+             ON CONFLICT(id) DO UPDATE SET bound_through = excluded.bound_through",
+            [size_i],
+        )?;
+        if apply {
+            tx.commit()?;
+        }
+        // Without `apply` the transaction is rolled back when dropped.
+        Ok(out)
     }
 
     /// The schema version of the open database.

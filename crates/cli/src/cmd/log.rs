@@ -146,6 +146,12 @@ fn recover(a: RecoverArgs) -> anyhow::Result<ExitCode> {
     if plan.is_clean() {
         return Ok(ExitCode::SUCCESS);
     }
+    // The store of a service's data directory follows the record it is bound to.
+    let store = a.data_dir.join("store.sqlite");
+    let store = (dir != a.data_dir && store.exists()).then_some(store);
+    if let Some(store) = &store {
+        crate::cmd::verify_dir::recover_store(store, plan.keep_entries, false)?;
+    }
     if !a.apply {
         println!("nothing changed; run again with --apply to recover");
         return Ok(ExitCode::SUCCESS);
@@ -156,6 +162,9 @@ fn recover(a: RecoverArgs) -> anyhow::Result<ExitCode> {
         plan.journal.display(),
         plan.keep_entries
     );
+    if let Some(store) = &store {
+        crate::cmd::verify_dir::recover_store(store, plan.keep_entries, true)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

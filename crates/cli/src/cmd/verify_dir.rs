@@ -173,3 +173,27 @@ impl Iterator for ExportEntries {
         }
     }
 }
+
+/// The store rows bound to the record entries a recovery drops (those from `keep_entries` on):
+/// printed, and with `apply` deleted, so the store matches the recovered record (see
+/// `SqliteStore::drop_bound_from`).
+pub(crate) fn recover_store(path: &Path, keep_entries: u64, apply: bool) -> anyhow::Result<()> {
+    let mut store = SqliteStore::open(path).with_context(|| format!("{}", path.display()))?;
+    let d = store
+        .drop_bound_from(keep_entries, apply)
+        .with_context(|| format!("{}", path.display()))?;
+    println!(
+        "{} {}: the rows bound to the entries dropped: {} notification revisions, {} alerts, {} line log entries (from the first on), {} agreement versions",
+        if apply {
+            "dropped from"
+        } else {
+            "recovery drops from"
+        },
+        path.display(),
+        d.notification_revisions,
+        d.alerts,
+        d.line_log,
+        d.agreement_versions
+    );
+    Ok(())
+}
