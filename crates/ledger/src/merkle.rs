@@ -90,10 +90,17 @@ impl ConsistencyProof {
 }
 
 /// The incremental Merkle tree. See the module documentation for the storage layout.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Tree {
     /// `levels[h][i]` is the hash of leaves `[i·2^h, (i+1)·2^h)`; only complete subtrees are kept.
     levels: Vec<Vec<Hash>>,
+}
+
+impl Default for Tree {
+    /// The empty tree, as [`Tree::new`] (level 0 always exists).
+    fn default() -> Tree {
+        Tree::new()
+    }
 }
 
 impl Tree {
@@ -414,6 +421,19 @@ pub fn verify_consistency(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_tree_is_the_empty_tree() {
+        let mut t = Tree::default();
+        assert_eq!(t.len(), 0);
+        assert!(t.is_empty());
+        assert_eq!(t.push(b"a"), 0);
+        assert_eq!(t.root(), {
+            let mut n = Tree::new();
+            n.push(b"a");
+            n.root()
+        });
+    }
 
     #[test]
     fn split_is_largest_power_of_two_below() {

@@ -81,6 +81,8 @@ pub struct DemoSummary {
     pub link_tests: Vec<String>,
     /// What the strike warning's sender saw on its stream (`line_escalated`, …).
     pub escalations: Vec<String>,
+    /// One party's receiver feed, replayed from a recording: what became of it.
+    pub receiver: String,
 }
 
 impl std::fmt::Display for DemoSummary {
@@ -115,6 +117,9 @@ impl std::fmt::Display for DemoSummary {
             "\nLive picture: {} track reports pushed (signed batches), {} s of flying in {:.1} s, {} cycles",
             self.reports_pushed, self.sim_seconds, self.wall_seconds, self.cycles
         );
+        if !self.receiver.is_empty() {
+            let _ = writeln!(s, "{}", self.receiver);
+        }
         let _ = writeln!(s, "Designed conflict: {}", self.designed_conflict);
         for (party, lines) in &self.alerts {
             let _ = writeln!(s, "\nAlerts on {party}'s stream:");
@@ -387,6 +392,7 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
     // Fly, faster than real time; the duty officers work the line as the seconds pass.
     let start_ms = config.start_unix_ms;
     let mut script = LineScript::new(&scenario, start_ms)?;
+    let mut receiver = ReceiverReplay::open(&loaded.terms, config.duration_s);
     for t in 0..=config.duration_s {
         clock.set_ms(start_ms + i64::from(t) * 1000);
         let reports = scenario.reports_at(t);
@@ -412,6 +418,9 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
         for p in pushes {
             p.await.map_err(|e| DemoError::Setup(e.to_string()))??;
         }
+        if let Some(r) = receiver.as_mut() {
+            r.step(&state, t);
+        }
         state
             .run_cycle()
             .await
@@ -422,6 +431,13 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
             .await?;
     }
     summary.sim_seconds = config.duration_s;
+    summary.receiver = match &mut receiver {
+        Some(r) => r.finish(&state)?,
+        None => format!(
+            "Receiver feed: the recording {RECEIVER_RECORDING} is not here (run the demo from a \
+             checkout of the repository to replay it)"
+        ),
+    };
 
     // Wait until every stream has everything the store holds.
     let mut held = BTreeMap::new();
@@ -529,6 +545,118 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
     summary.escalations = line_outcome.escalations;
     summary.wall_seconds = wall.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// The recording one party's receiver feed replays: 4,184 SBS messages heard around Los
+/// Angeles (`crates/feeds/testdata`, a test fixture read from the repository, never built into
+/// the binary). Its lines carry no times: they are spread over the flight, each slice arriving
+/// at the demo's clock as a live feed's bytes would.
+const RECEIVER_RECORDING: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../feeds/testdata/sbs1_msgs_lax.sbs"
+);
+
+/// One party's receiver feed, replayed through the path `serve --feed` takes
+/// ([`crate::feed::event_into_desk`]).
+struct ReceiverReplay {
+    ingest: crate::feed::Ingest,
+    bytes: Vec<u8>,
+    sent: usize,
+    duration_s: u32,
+    taken: u64,
+    /// Desk tracks the feed fed, and those of them the party also pushed.
+    tracks: std::collections::BTreeSet<String>,
+    fused: std::collections::BTreeSet<String>,
+}
+
+impl ReceiverReplay {
+    /// The first party's feed; `None` when the recording is not beside the sources.
+    fn open(terms: &crate::terms::Terms, duration_s: u32) -> Option<ReceiverReplay> {
+        let party = terms.parties.first()?.id.clone();
+        let bytes = std::fs::read(RECEIVER_RECORDING).ok()?;
+        let name = "sbs:sbs1_msgs_lax.sbs";
+        let stats = Arc::new(crate::feed::FeedStats::default());
+        let mut ingest =
+            crate::feed::Ingest::live(&party, name, crate::feed::FeedFormat::Sbs, stats);
+        let mut none = Vec::new();
+        ingest.event(
+            &deconflict_feeds::io::FeedEvent::Connected {
+                source: deconflict_feeds::report::SourceId(0),
+                peer: "recording".into(),
+            },
+            0,
+            &mut none,
+        );
+        Some(ReceiverReplay {
+            ingest,
+            bytes,
+            sent: 0,
+            duration_s: duration_s.max(1),
+            taken: 0,
+            tracks: Default::default(),
+            fused: Default::default(),
+        })
+    }
+
+    /// The bytes due by second `t`, as one read of a live connection.
+    fn step(&mut self, state: &State, t: u32) {
+        let due = (self.bytes.len() as u64 * u64::from(t.min(self.duration_s))
+            / u64::from(self.duration_s)) as usize;
+        if due <= self.sent {
+            return;
+        }
+        let ev = deconflict_feeds::io::FeedEvent::Data {
+            source: deconflict_feeds::report::SourceId(0),
+            bytes: self.bytes[self.sent..due].to_vec(),
+            received_unix_s: state.clock.now_s() as f64,
+        };
+        self.sent = due;
+        self.taken += crate::feed::event_into_desk(state, &mut self.ingest, &ev);
+        let source = format!("receiver:{}", self.ingest.name());
+        for tr in state.tracks_for(self.ingest.party()) {
+            if tr.party == self.ingest.party() && tr.sources.contains(&source) {
+                if tr
+                    .sources
+                    .iter()
+                    .any(|s| s == deconflict_desk::desk::SOURCE_PUSH)
+                {
+                    self.fused.insert(tr.track_id.clone());
+                }
+                self.tracks.insert(tr.track_id);
+            }
+        }
+    }
+
+    /// The summary's lines.
+    fn finish(&mut self, state: &State) -> Result<String, DemoError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut none = Vec::new();
+        self.ingest.event(
+            &deconflict_feeds::io::FeedEvent::Closed {
+                source: deconflict_feeds::report::SourceId(0),
+                reason: "end of recording".into(),
+            },
+            state.clock.now_ms(),
+            &mut none,
+        );
+        let s = self.ingest.stats();
+        if self.taken == 0 || self.tracks.is_empty() {
+            return Err(DemoError::Check(
+                "the receiver feed's records did not become tracks".into(),
+            ));
+        }
+        Ok(format!(
+            "Receiver feed: {}'s {} (a recording, replayed at the demo's clock through the path of serve --feed): {} messages, {} rejected, {} observations decoded, {} aircraft states taken by the desk → {} receiver tracks ({} fused with the party's pushes)",
+            self.ingest.party(),
+            self.ingest.name(),
+            s.messages.load(Relaxed),
+            s.rejected.load(Relaxed),
+            s.decoded.load(Relaxed),
+            self.taken,
+            self.tracks.len(),
+            self.fused.len(),
+        ))
+    }
 }
 
 /// Every notification the scenario made is in the record once, as an entry its own party

@@ -9,8 +9,9 @@
 //! both ends ([`tls`], rustls), the deconfliction line run over HTTP ([`line`]: the sans-IO
 //! line crate's state machine, its log in the store, its effects on the streams), and the
 //! agreement's lifecycle as the parties' signed statements ([`lifecycle`]), notifications
-//! as entries of the record their parties sign ([`notification_entry`]), and the duty officer's
-//! web console over HTTP ([`console_api`]: the page, sign-in links, sessions).
+//! as entries of the record their parties sign ([`notification_entry`]), the duty officer's
+//! web console over HTTP ([`console_api`]: the page, sign-in links, sessions), and the parties'
+//! receiver feeds into their desk tracks ([`feed`]).
 //!
 //! Invariants:
 //! - Every `/v1` request is authenticated by the calling party's key from the agreement; a
@@ -37,6 +38,7 @@ pub mod datadir;
 pub mod demo;
 pub mod desk_wire;
 pub mod error;
+pub mod feed;
 pub mod lifecycle;
 pub mod limits;
 pub mod line;

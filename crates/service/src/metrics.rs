@@ -48,6 +48,8 @@ pub struct Metrics {
     /// store commit failed, after the entry was durable; never acknowledged): found at start
     /// and since.
     pub record_entries_unstored: AtomicU64,
+    /// Receiver feeds' counters, by party and feed ([`crate::feed`]).
+    pub feeds: crate::feed::FeedMetrics,
 }
 
 impl Metrics {
@@ -365,6 +367,7 @@ impl Metrics {
         out.push_str(&crate::log_api::render_metrics());
         out.push_str(&crate::tls::render_metrics());
         out.push_str(&crate::limits::render_metrics());
+        out.push_str(&self.feeds.render());
         out
     }
 }

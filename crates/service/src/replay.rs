@@ -36,12 +36,18 @@ pub struct ReplayOptions {
     pub out: PathBuf,
     /// Show progress on stderr once the replay has run for a second.
     pub progress: bool,
+    /// Receiver recordings (`--feed PARTY=FORMAT:FILE`), each into its party's tracks.
+    pub feeds: Vec<crate::feed::FeedSpec>,
 }
 
 /// What a replay did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplaySummary {
     pub reports: u64,
+    /// Records decoded from the receiver recordings (complete aircraft states), and how many
+    /// the desk took.
+    pub receiver_records: u64,
+    pub receiver_taken: u64,
     pub ticks: u64,
     /// Events written, per party, in the agreement's party order.
     pub events: Vec<(String, u64)>,
@@ -129,6 +135,41 @@ fn alerter(spec: &str) -> Result<deconflict_desk::Alerter, ReplayError> {
     }
 }
 
+/// Decodes every `--feed` recording: (feed index, order, record), in time order (ties in feed
+/// then recording order). A recording's relative or missing record times count from its first
+/// position, placed at `anchor_ms` (the first pushed report's time).
+fn recordings(
+    opts: &ReplayOptions,
+    terms: &crate::terms::Terms,
+    anchor_ms: Option<i64>,
+) -> Result<Vec<(usize, usize, deconflict_desk::ReceiverReport)>, ReplayError> {
+    if opts.feeds.len() > crate::feed::FEEDS_MAX {
+        return Err(ReplayError::Setup(format!(
+            "at most {} --feed recordings",
+            crate::feed::FEEDS_MAX
+        )));
+    }
+    let parties: Vec<String> = terms.parties.iter().map(|p| p.id.clone()).collect();
+    let mut out = Vec::new();
+    for (i, spec) in opts.feeds.iter().enumerate() {
+        spec.check_party(&parties)
+            .map_err(|e| ReplayError::Setup(e.to_string()))?;
+        let path = PathBuf::from(&spec.target);
+        let bytes = deconflict_feeds::io::read_recording(&path).map_err(io(&path))?;
+        let mut ingest = crate::feed::Ingest::recording(
+            &spec.party,
+            &spec.name(),
+            spec.format,
+            anchor_ms.unwrap_or(0),
+            std::sync::Arc::new(crate::feed::FeedStats::default()),
+        );
+        let records = crate::feed::decode_recording(&mut ingest, &bytes);
+        out.extend(records.into_iter().enumerate().map(|(k, r)| (i, k, r)));
+    }
+    out.sort_by_key(|(i, k, r)| (r.time_ms, *i, *k));
+    Ok(out)
+}
+
 /// Runs the replay and writes `OUT/<party>.jsonl`.
 pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
     if opts.cycle_ms == 0 {
@@ -161,10 +202,16 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
     }
     // Time order; ties keep the file's order.
     reports.sort_by_key(|(line, _, r)| (r.time_unix_ms, *line));
-    let (Some(first), Some(last)) = (
+    let recordings = recordings(
+        opts,
+        &loaded.terms,
         reports.first().map(|r| r.2.time_unix_ms),
-        reports.last().map(|r| r.2.time_unix_ms),
-    ) else {
+    )?;
+    let times = reports
+        .iter()
+        .map(|r| r.2.time_unix_ms)
+        .chain(recordings.iter().map(|r| r.2.time_ms));
+    let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
         return Err(ReplayError::Input {
             path: opts.tracks.clone(),
             line: 0,
@@ -180,6 +227,11 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
             opts.cycle_ms
         )));
     }
+    let feed_stats: Vec<crate::feed::FeedStats> = opts
+        .feeds
+        .iter()
+        .map(|_| crate::feed::FeedStats::default())
+        .collect();
     let clock = ManualClock::new(first);
     let store = deconflict_store::SqliteStore::open_in_memory()
         .map_err(|e| ReplayError::Setup(format!("store: {e}")))?;
@@ -191,8 +243,10 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
     let parties: Vec<String> = terms.parties.iter().map(|p| p.id.clone()).collect();
     let tracks_path = opts.tracks.clone();
     let n_reports = reports.len() as u64;
+    let n_records = recordings.len() as u64;
     let progress = opts.progress;
-    let events = rt.block_on(async move {
+    let mut taken = 0;
+    let events = rt.block_on(async {
         let state = State::open(
             config,
             terms,
@@ -204,6 +258,7 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         let started = std::time::Instant::now();
         let mut shown = false;
         let mut next = 0;
+        let mut next_record = 0;
         for k in 0..ticks {
             let now = first + k * cycle;
             clock.set_ms(now);
@@ -243,6 +298,22 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
                             ),
                         });
                     }
+                }
+            }
+            // The receiver records up to this tick, per feed, after the pushes.
+            let start = next_record;
+            while next_record < recordings.len() && recordings[next_record].2.time_ms <= now {
+                next_record += 1;
+            }
+            for (i, stats) in feed_stats.iter().enumerate() {
+                let mine: Vec<deconflict_desk::ReceiverReport> = recordings[start..next_record]
+                    .iter()
+                    .filter(|r| r.0 == i)
+                    .map(|r| r.2.clone())
+                    .collect();
+                if !mine.is_empty() {
+                    let spec = &opts.feeds[i];
+                    taken += crate::feed::take_into(&state, &spec.party, &spec.name(), stats, mine);
                 }
             }
             state
@@ -294,6 +365,8 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
     std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
     let mut summary = ReplaySummary {
         reports: n_reports,
+        receiver_records: n_records,
+        receiver_taken: taken,
         ticks: ticks as u64,
         events: Vec::new(),
     };

@@ -20,6 +20,8 @@ pub struct ServeOptions {
     pub cycle_interval_ms: u64,
     /// Serve HTTPS with this certificate and key; plain HTTP when absent.
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Receiver feeds (`--feed PARTY=FORMAT:ADDR`), each into its party's tracks.
+    pub feeds: Vec<crate::feed::FeedSpec>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,11 @@ pub enum ServeError {
     Binding(#[from] crate::binding::BindError),
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// A `--feed` value the agreement or the limits refuse: a usage error.
+    #[error("{0}")]
+    Feed(#[from] crate::feed::SpecError),
+    #[error("{0}")]
+    FeedStart(#[from] crate::feed::FeedStartError),
 }
 
 /// Runs until a signal. Prints `listening on http://ADDR` (or `https://`) on stdout first, so
@@ -59,6 +66,18 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
     let dir = DataDir::new(&opts.data_dir);
     let agreement = opts.agreement.clone().unwrap_or_else(|| dir.agreement());
     let loaded = datadir::load_agreement(&agreement)?;
+    let parties: Vec<String> = loaded.terms.parties.iter().map(|p| p.id.clone()).collect();
+    for f in &opts.feeds {
+        f.check_party(&parties)?;
+        f.addr()?;
+    }
+    if opts.feeds.len() > crate::feed::FEEDS_MAX {
+        return Err(crate::feed::SpecError {
+            text: opts.feeds[crate::feed::FEEDS_MAX].text.clone(),
+            message: format!("at most {} feeds", crate::feed::FEEDS_MAX),
+        }
+        .into());
+    }
     if !loaded.all_signed() {
         tracing::warn!(
             signed_by = ?loaded.signed_by,
@@ -114,6 +133,17 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
             "shared record open; verify exports with --log-key <log_key>"
         );
         state.attach_log(Arc::new(log));
+        for f in &opts.feeds {
+            let bound =
+                crate::feed::spawn(state.clone(), f, deconflict_feeds::io::Backoff::default())
+                    .await?;
+            match bound {
+                Some(addr) => {
+                    tracing::info!(feed = %f.text, %addr, "receiver feed listening")
+                }
+                None => tracing::info!(feed = %f.text, "receiver feed connecting"),
+            }
+        }
         let listener = crate::bind(opts.listen)
             .await
             .map_err(|source| ServeError::Listen {

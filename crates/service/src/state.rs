@@ -714,6 +714,38 @@ impl State {
         Ok(TracksAccepted { accepted: n })
     }
 
+    /// Records decoded from `party`'s receiver feed `feed` ([`crate::feed`]), into the desk at
+    /// the clock's now: each joins the party's track of the same `icao24`. Not stored (see
+    /// [`crate::feed`]); refused, each, while the agreement is not in force.
+    pub fn receiver_reports(
+        &self,
+        party: &str,
+        feed: &str,
+        records: Vec<desk::ReceiverReport>,
+    ) -> Vec<Result<(), desk::ReportError>> {
+        if self.require_in_force().is_err() {
+            return records
+                .iter()
+                .map(|_| {
+                    Err(desk::ReportError::Refused(
+                        "the agreement is not in force".into(),
+                    ))
+                })
+                .collect();
+        }
+        let now_ms = self.clock.now_ms();
+        let Ok(mut d) = self.desk.lock() else {
+            return records
+                .iter()
+                .map(|_| Err(desk::ReportError::Refused("desk lock poisoned".into())))
+                .collect();
+        };
+        records
+            .into_iter()
+            .map(|r| d.receiver(now_ms, party, feed, r))
+            .collect()
+    }
+
     /// Tracks visible to `viewer`: its own in full, the others' disclosed fields only.
     pub fn tracks_for(&self, viewer: &str) -> Vec<TrackView> {
         let Ok(d) = self.desk.lock() else {

@@ -119,6 +119,7 @@ fn replayed_do365_levels_equal_daidalus_second_by_second() {
             cycle_ms: 1000,
             out: out.clone(),
             progress: false,
+            feeds: Vec::new(),
         };
         let summary = run(&opts).unwrap();
         assert!(summary.ticks > 50 && summary.reports > 100, "{summary:?}");
@@ -239,6 +240,7 @@ fn bad_tracks_files_are_refused_naming_the_line() {
             cycle_ms: 1000,
             out: tmp.path().join("out"),
             progress: false,
+            feeds: Vec::new(),
         })
         .unwrap_err()
         .to_string();

@@ -24,6 +24,15 @@ pub struct Args {
     /// Where `<party>.jsonl` is written for each party (created if missing).
     #[arg(long, value_name = "OUTDIR")]
     pub out: PathBuf,
+    /// A party's receiver recording, repeatable: PARTY=FORMAT:FILE, FORMAT beast, avr or sbs
+    /// (FILE may be gzipped, `.gz`). Records keep their own times; relative or missing times
+    /// count from the recording's first position, placed at the first report of --tracks.
+    #[arg(long, value_name = "PARTY=FORMAT:FILE", value_parser = parse_feed)]
+    pub feed: Vec<deconflict_service::feed::FeedSpec>,
+}
+
+fn parse_feed(text: &str) -> Result<deconflict_service::feed::FeedSpec, String> {
+    deconflict_service::feed::FeedSpec::parse(text).map_err(|e| e.message)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -34,14 +43,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cycle_ms: args.cycle_ms,
         out: args.out.clone(),
         progress: std::io::stderr().is_terminal(),
+        feeds: args.feed,
     })?;
     let events: Vec<String> = summary
         .events
         .iter()
         .map(|(p, n)| format!("{p} {n}"))
         .collect();
+    let receivers = if summary.receiver_records > 0 {
+        format!(
+            " and {} receiver records ({} taken)",
+            summary.receiver_records, summary.receiver_taken
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "replayed {} reports over {} cycles; events: {}; written to {}",
+        "replayed {} reports{receivers} over {} cycles; events: {}; written to {}",
         summary.reports,
         summary.ticks,
         events.join(", "),

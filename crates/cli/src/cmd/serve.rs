@@ -36,6 +36,15 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// A party's receiver feed, repeatable: PARTY=FORMAT:ADDR, FORMAT beast, avr or sbs, ADDR
+    /// host:port to connect to (reconnecting with backoff) or listen:IP:PORT for the receiver
+    /// to connect to. Its aircraft become the party's tracks, fused with its pushes by icao24.
+    #[arg(long, value_name = "PARTY=FORMAT:ADDR", value_parser = parse_feed)]
+    pub feed: Vec<deconflict_service::feed::FeedSpec>,
+}
+
+fn parse_feed(text: &str) -> Result<deconflict_service::feed::FeedSpec, String> {
+    deconflict_service::feed::FeedSpec::parse_live(text).map_err(|e| e.message)
 }
 
 #[derive(clap::Args)]
@@ -65,7 +74,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    deconflict_service::server::run(deconflict_service::server::ServeOptions {
+    let served = deconflict_service::server::run(deconflict_service::server::ServeOptions {
         data_dir: args.data_dir,
         agreement: args.agreement,
         listen: args.listen,
@@ -74,8 +83,17 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             (Some(cert), Some(key)) => Some(deconflict_service::tls::TlsFiles { cert, key }),
             _ => None,
         },
-    })?;
-    Ok(ExitCode::SUCCESS)
+        feeds: args.feed,
+    });
+    match served {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // A --feed the agreement refuses (an unknown party) is a usage error, as clap's are.
+        Err(deconflict_service::server::ServeError::Feed(e)) => {
+            eprintln!("error: {e}\n\nFor more information, try '--help'.");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {

@@ -381,7 +381,7 @@ fn list(a: &ListArgs) -> Result<(), Failure> {
     };
     for t in &tracks {
         println!(
-            "{:<12} {:<20} {:>14} lat {:>9} lon {:>10} alt {:>7} m  trk {:>5}  gs {:>6} m/s  {}",
+            "{:<12} {:<20} {:>14} lat {:>9} lon {:>10} alt {:>7} m  trk {:>5}  gs {:>6} m/s  {}{}",
             t.party,
             t.track_id,
             t.time_unix_ms,
@@ -390,7 +390,13 @@ fn list(a: &ListArgs) -> Result<(), Failure> {
             opt(t.alt_m, 0),
             opt(t.track_deg, 0),
             opt(t.ground_speed_mps, 1),
-            t.callsign.as_deref().unwrap_or("")
+            t.callsign.as_deref().unwrap_or(""),
+            // The party's own tracks list where they came from (its pushes, its receivers).
+            if t.sources.is_empty() {
+                String::new()
+            } else {
+                format!("  sources {}", t.sources.join(","))
+            }
         );
     }
     if tracks.is_empty() {
