@@ -30,6 +30,7 @@
 pub mod api;
 pub mod auth;
 pub mod bench;
+pub mod binding;
 pub mod client;
 pub mod clock;
 pub mod console_api;

@@ -42,6 +42,12 @@ pub struct Metrics {
     /// Scheduled link tests the line slept through (skipped, not sent late).
     pub line_link_tests_skipped_total: AtomicU64,
     line_refused_by_reason: Mutex<BTreeMap<String, u64>>,
+    /// Store rows checked against their record entries at start (`crate::binding`).
+    pub store_rows_checked: AtomicU64,
+    /// Record entries of requests whose rows were never stored (the service stopped, or the
+    /// store commit failed, after the entry was durable; never acknowledged): found at start
+    /// and since.
+    pub record_entries_unstored: AtomicU64,
     /// Receiver feeds' counters, by party and feed ([`crate::feed`]).
     pub feeds: crate::feed::FeedMetrics,
 }
@@ -130,6 +136,16 @@ impl Metrics {
         self.line_pending.store(pending, Ordering::Relaxed);
     }
 
+    /// What the start's check of the store against the record found.
+    pub fn store_checked(&self, check: &crate::binding::StoreCheck) {
+        self.store_rows_checked
+            .store(check.rows_checked(), Ordering::Relaxed);
+        self.record_entries_unstored.fetch_add(
+            (check.unstored.len() + check.tail.len()) as u64,
+            Ordering::Relaxed,
+        );
+    }
+
     pub fn cycle(&self, us: u64) {
         self.cycles_total.fetch_add(1, Ordering::Relaxed);
         self.cycle_us_last.store(us, Ordering::Relaxed);
@@ -184,6 +200,20 @@ impl Metrics {
             "counter",
             "Track reports accepted.",
             load(&self.reports_accepted_total) as f64,
+        );
+        g(
+            &mut out,
+            "deconflict_store_rows_checked",
+            "gauge",
+            "Store rows checked against their record entries at start.",
+            load(&self.store_rows_checked) as f64,
+        );
+        g(
+            &mut out,
+            "deconflict_record_entries_unstored",
+            "gauge",
+            "Record entries whose request was never stored nor acknowledged (bound as unstored).",
+            load(&self.record_entries_unstored) as f64,
         );
         g(
             &mut out,

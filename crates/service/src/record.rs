@@ -12,9 +12,10 @@
 //! opening) go to `DATA_DIR/ledger-openings.jsonl`, made durable before the entry is appended,
 //! so the service can open them later to a working group.
 //!
-//! The store stays the source of truth for the API; the journal is written first, so an entry
-//! may exist for a request whose store commit then failed (the record shows an attempt), but
-//! nothing is ever acknowledged without its entry.
+//! The record is the truth and the store the view the API serves: the journal is written first,
+//! so an entry may exist for a request whose store commit then failed (the record shows an
+//! attempt, bound as `unstored`), but nothing is ever acknowledged without its entry, and every
+//! row an entry stands for is bound to it and checked at start ([`crate::binding`]).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -200,7 +201,7 @@ impl ServiceLog {
                 1,
             )?);
         }
-        self.append_all(entries)
+        self.append_all(entries).map(|_| ())
     }
 
     /// The journal, for proofs and reads.
@@ -251,16 +252,21 @@ impl ServiceLog {
         )
     }
 
-    /// Appends entries and blocks until all are durable (call from a blocking task).
-    pub fn append_all(&self, entries: Vec<SignedEntry>) -> Result<(), RecordError> {
+    /// Appends entries and blocks until all are durable (call from a blocking task). Returns
+    /// each entry's index in the journal and its leaf hash, in the order given.
+    pub fn append_all(&self, entries: Vec<SignedEntry>) -> Result<Vec<(u64, Hash)>, RecordError> {
         let mut tickets = Vec::with_capacity(entries.len());
         for e in entries {
-            tickets.push(self.journal.submit(e)?);
+            let hash = e.leaf_hash();
+            tickets.push((self.journal.submit(e)?, hash));
         }
-        for t in tickets {
+        let mut out = Vec::with_capacity(tickets.len());
+        for (t, hash) in tickets {
+            let index = t.index();
             t.wait()?;
+            out.push((index, hash));
         }
-        Ok(())
+        Ok(out)
     }
 
     /// The entries a batch of store writes becomes, and the openings of their commitments.
@@ -296,12 +302,9 @@ impl ServiceLog {
                 // signed (`crate::notification_entry`), passed to `State::commit_authored`.
                 Write::Notification(_) => {}
                 Write::Alert(a) => {
+                    let (level, mut geometry) = alert_geometry(a)?;
                     let views: serde_json::Map<String, serde_json::Value> =
                         serde_json::from_str(&a.body).unwrap_or_default();
-                    let mut level = String::from("none");
-                    let mut geometry = Fields::new();
-                    put(&mut geometry, "conflict_id", FieldValue::text(&a.conflict))?;
-                    put(&mut geometry, "kind", FieldValue::text(&a.kind))?;
                     let mut summaries = Vec::new();
                     let mut advice = Vec::new();
                     for (party, v) in &views {
@@ -309,19 +312,9 @@ impl ServiceLog {
                         else {
                             continue;
                         };
-                        level = view.level.clone();
                         // Each party's own suggestion, from its own view (which holds it in full).
                         if let Some(adv) = view.advice.as_ref().filter(|a| &a.own.party == party) {
                             advice.push((view.created_unix_ms, adv.own.clone()));
-                        }
-                        for (name, x) in [
-                            ("time_to_los_ms", view.time_to_los_s.map(|s| s * 1000.0)),
-                            ("time_los_end_ms", view.time_los_end_s.map(|s| s * 1000.0)),
-                            ("closest_h_mm", view.closest_h_m.map(|m| m * 1000.0)),
-                        ] {
-                            if let Some(x) = x.filter(|x| x.is_finite()) {
-                                put(&mut geometry, name, FieldValue::int(x.round() as i64))?;
-                            }
                         }
                         // Each party's own view holds its own track in full.
                         if let Some(own) = view.own.as_ref().filter(|t| &t.party == party) {
@@ -434,12 +427,13 @@ impl ServiceLog {
     }
 
     /// Makes the openings durable (one JSON line each), then the entries: called before the
-    /// store commit, so nothing is acknowledged that is not in the record.
+    /// store commit, so nothing is acknowledged that is not in the record. Returns each entry's
+    /// index and leaf hash, in the order given.
     pub fn record(
         &self,
         entries: Vec<SignedEntry>,
         openings: &[Opening],
-    ) -> Result<(), RecordError> {
+    ) -> Result<Vec<(u64, Hash)>, RecordError> {
         if !openings.is_empty() {
             let io = |source| RecordError::Io {
                 path: self.openings_path.clone(),
@@ -460,10 +454,43 @@ impl ServiceLog {
             f.sync_data().map_err(io)?;
         }
         if entries.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         self.append_all(entries)
     }
+
+    /// Where the openings are kept.
+    pub fn openings_path(&self) -> &Path {
+        &self.openings_path
+    }
+}
+
+/// The level and the clear fields (`conflict_id`, `kind`, and the geometry each recipient's
+/// view gives) of the `alert` entry a stored alert becomes: a pure function of the stored
+/// alert, so the store's alert can be checked against its entry again.
+pub(crate) fn alert_geometry(a: &deconflict_store::Alert) -> Result<(String, Fields), RecordError> {
+    let views: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&a.body).unwrap_or_default();
+    let mut level = String::from("none");
+    let mut geometry = Fields::new();
+    put(&mut geometry, "conflict_id", FieldValue::text(&a.conflict))?;
+    put(&mut geometry, "kind", FieldValue::text(&a.kind))?;
+    for v in views.values() {
+        let Ok(view) = serde_json::from_value::<crate::wire::AlertView>(v.clone()) else {
+            continue;
+        };
+        level = view.level.clone();
+        for (name, x) in [
+            ("time_to_los_ms", view.time_to_los_s.map(|s| s * 1000.0)),
+            ("time_los_end_ms", view.time_los_end_s.map(|s| s * 1000.0)),
+            ("closest_h_mm", view.closest_h_m.map(|m| m * 1000.0)),
+        ] {
+            if let Some(x) = x.filter(|x| x.is_finite()) {
+                put(&mut geometry, name, FieldValue::int(x.round() as i64))?;
+            }
+        }
+    }
+    Ok((level, geometry))
 }
 
 /// Longest line of an openings file accepted, bytes (a text value is at most 4 KiB, 8 KiB

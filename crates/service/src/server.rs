@@ -42,6 +42,8 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error("ledger: {0}")]
     Record(#[from] crate::record::RecordError),
+    #[error(transparent)]
+    Binding(#[from] crate::binding::BindError),
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
     /// A `--feed` value the agreement or the limits refuse: a usage error.
@@ -100,6 +102,9 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
             &loaded.signed_by,
             crate::clock::Clock::now_ms(&SystemClock),
         )?;
+        // The record is the truth: a store that differs from it is refused here.
+        let mut store = store;
+        let checked = crate::binding::bind_at_start(&mut store, &log)?;
         let state = State::open(
             config,
             loaded.terms,
@@ -107,6 +112,7 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
             Box::new(store),
             Arc::new(SystemClock),
         )?;
+        state.metrics.store_checked(&checked);
         // The replay window's nonces outlive a restart.
         let now_s = crate::clock::Clock::now_s(&SystemClock);
         let (nonce_file, recorded) =

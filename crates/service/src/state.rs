@@ -96,6 +96,11 @@ pub struct State {
     last_cycle_ms: AtomicI64,
     streams: HashMap<String, watch::Sender<u64>>,
     pub(crate) shutdown: watch::Sender<bool>,
+    /// Held from a batch's append to the record until its store commit.
+    record_gate: tokio::sync::Mutex<()>,
+    /// Record entries whose batch failed to commit to the store: bound as never stored by the
+    /// next commit.
+    unstored: Mutex<Vec<(u64, deconflict_ledger::Hash)>>,
     /// The shared record, when attached (`serve` and the demo attach one).
     log: std::sync::OnceLock<Arc<crate::record::ServiceLog>>,
     /// Parties whose signature entered the history at this start, and whether that brought the
@@ -273,6 +278,8 @@ impl State {
             desk: Mutex::new(desk),
             pending: Mutex::new(Vec::new()),
             notify_gate: tokio::sync::Mutex::new(()),
+            record_gate: tokio::sync::Mutex::new(()),
+            unstored: Mutex::new(Vec::new()),
             nonces: Mutex::new(NonceCache::default()),
             buckets: Mutex::new(HashMap::new()),
             last_heard_ms: Mutex::new(HashMap::new()),
@@ -350,26 +357,79 @@ impl State {
         authored_openings: Vec<Opening>,
         writes: Vec<Write>,
     ) -> Result<(), ApiError> {
-        let writes = if let Some(log) = self.log.get().cloned() {
-            let me = self.clone();
-            let now_ms = self.clock.now_ms();
-            tokio::task::spawn_blocking(move || {
-                let (derived, derived_openings) = log
-                    .entries_for(&me.terms, &writes, now_ms)
-                    .map_err(|e| ApiError::internal(format!("record: {e}")))?;
-                let mut entries = authored;
-                entries.extend(derived);
-                let mut openings = authored_openings;
-                openings.extend(derived_openings);
-                log.record(entries, &openings)
-                    .map_err(|e| ApiError::internal(format!("record: {e}")))?;
-                Ok::<_, ApiError>(writes)
-            })
-            .await
-            .map_err(|e| ApiError::internal(format!("record task failed: {e}")))??
-        } else {
-            writes
+        let Some(log) = self.log.get().cloned() else {
+            return self.store_commit(writes).await;
         };
+        let me = self.clone();
+        let now_ms = self.clock.now_ms();
+        let task_log = log.clone();
+        let (writes, entries, openings) = tokio::task::spawn_blocking(move || {
+            let (derived, derived_openings) = task_log
+                .entries_for(&me.terms, &writes, now_ms)
+                .map_err(|e| ApiError::internal(format!("record: {e}")))?;
+            let mut entries = authored;
+            entries.extend(derived);
+            let mut openings = authored_openings;
+            openings.extend(derived_openings);
+            Ok::<_, ApiError>((writes, entries, openings))
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("record task failed: {e}")))??;
+        if entries.is_empty() && openings.is_empty() {
+            return self.store_commit(writes).await;
+        }
+        // From the append to the store commit, one batch at a time: an entry whose row is not
+        // stored can then only be the record's last (see `crate::binding`).
+        let _gate = self.record_gate.lock().await;
+        let stands: Vec<_> = entries
+            .iter()
+            .map(|e| crate::binding::stands_for(e.entry()))
+            .collect();
+        let recorded = tokio::task::spawn_blocking(move || log.record(entries, &openings))
+            .await
+            .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?
+            .map_err(|e| ApiError::internal(format!("record: {e}")))?;
+        let recorded: Vec<_> = recorded
+            .into_iter()
+            .zip(stands)
+            .map(|((index, hash), stands)| (index, hash, stands))
+            .collect();
+        let earlier = std::mem::take(
+            &mut *self
+                .unstored
+                .lock()
+                .map_err(|_| ApiError::internal("unstored lock poisoned"))?,
+        );
+        let mut all = writes;
+        all.extend(crate::binding::unstored_writes(&earlier));
+        let bindings = crate::binding::bind_batch(&recorded, &all);
+        all.extend(bindings.into_iter().map(Write::Binding));
+        if let Some(end) = recorded.iter().map(|(i, _, _)| i + 1).max() {
+            all.push(Write::RecordMark(end));
+        }
+        if let Err(e) = self.store_commit(all).await {
+            // The entries are in the record, their rows are not: the next commit binds them
+            // as never stored (and a start does, if none comes first).
+            let mut failed = earlier;
+            failed.extend(
+                recorded
+                    .iter()
+                    .filter(|(_, _, s)| s.is_some())
+                    .map(|(i, h, _)| (*i, *h)),
+            );
+            self.metrics
+                .record_entries_unstored
+                .fetch_add((failed.len()) as u64, Ordering::Relaxed);
+            if let Ok(mut u) = self.unstored.lock() {
+                u.extend(failed);
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Commits a batch to the store and wakes the streams that received events.
+    async fn store_commit(self: &Arc<Self>, writes: Vec<Write>) -> Result<(), ApiError> {
         let committed = self.with_store(move |s| s.commit(&writes)).await??;
         self.metrics
             .events_total
@@ -550,13 +610,8 @@ impl State {
         }
         // The party's own signed entry, unchanged, before the store commit: nothing is stored
         // or acknowledged that the record does not hold.
-        if let Some(log) = self.log.get().cloned() {
-            tokio::task::spawn_blocking(move || log.record(vec![entry], &[]))
-                .await
-                .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?
-                .map_err(|e| ApiError::internal(format!("record: {e}")))?;
-        }
-        self.commit(writes).await?;
+        self.commit_authored(vec![entry], Vec::new(), writes)
+            .await?;
         {
             let mut history = self
                 .lifecycle

@@ -250,6 +250,19 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
+    // After the kill and the restart, the store still matches the record row for row.
+    let out = Command::new(&bin)
+        .args(["verify", "--data-dir"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("store: OK"), "{text}");
 }
 
 /// `demo` → `log export` → `verify` succeeds with the service key the demo printed; the same

@@ -152,6 +152,8 @@ fn a_damaged_journal_stops_serve_and_recover_drops_only_when_applied() {
     assert!(plan.contains("recovery cuts the journal to"), "{plan}");
     assert!(plan.contains("acknowledged entries"), "{plan}");
     assert!(plan.contains("--apply"), "{plan}");
+    // The store follows the record it is bound to: the rows of the dropped entries go too.
+    assert!(plan.contains("recovery drops from"), "{plan}");
     assert_eq!(std::fs::read(&journal).unwrap(), bytes);
     let kept: u64 = plan
         .split(" entries, the last good entry")
@@ -162,6 +164,19 @@ fn a_damaged_journal_stops_serve_and_recover_drops_only_when_applied() {
 
     let applied = recover(true);
     assert!(applied.contains("recovered"), "{applied}");
+    assert!(applied.contains("dropped from"), "{applied}");
+    // … and the recovered directory verifies row for row.
+    let out = Command::new(&bin)
+        .args(["verify", "--data-dir"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(recover(false).contains("nothing to recover"));
     let (child, base) = spawn_serve(&bin, &root, &[]);
     let dir = DataDir::new(&root);

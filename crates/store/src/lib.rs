@@ -5,7 +5,8 @@
 //! signatures, notifications and their revisions, track reports (the latest per track and a
 //! bounded history), alerts, and each party's event stream with its monotonically increasing
 //! sequence number (the cursor a party resumes its stream from), and the deconfliction line's
-//! event log (the line's source of truth: its state is rebuilt from it at start).
+//! event log (the line's source of truth: its state is rebuilt from it at start), and the
+//! binding of each row that a record entry stands for to that entry (index and leaf hash).
 //!
 //! Invariants:
 //! - [`Store::commit`] applies a whole batch of writes in one transaction or none of it, and
@@ -25,7 +26,7 @@
 
 mod sqlite;
 
-pub use sqlite::{MIGRATIONS, SqliteStore};
+pub use sqlite::{DroppedRows, MIGRATIONS, SqliteStore};
 
 /// Longest key (party id, notification id, track id, alert id, event kind) accepted, in bytes.
 pub const KEY_BYTES_MAX: usize = 128;
@@ -188,6 +189,37 @@ pub struct LineEntry {
     pub body: String,
 }
 
+/// Names of the tables a [`Binding`] points into (its `table`).
+pub mod bound {
+    /// A notification revision: key = notification id, number = revision.
+    pub const NOTIFICATION_REVISIONS: &str = "notification_revisions";
+    /// A line log entry: key empty, number = its `seq`.
+    pub const LINE_LOG: &str = "line_log";
+    /// An alert: key = alert id, number 0.
+    pub const ALERTS: &str = "alerts";
+    /// An agreement version: key empty, number = version.
+    pub const AGREEMENT_VERSIONS: &str = "agreement_versions";
+    /// No row: the entry belongs to a request whose store commit never happened (the service
+    /// stopped, or the commit failed, after the entry was made durable); the request was not
+    /// acknowledged. Key empty, number 0.
+    pub const UNSTORED: &str = "unstored";
+    /// No row: the batch that recorded the entry stored no row for it (a repeated
+    /// acknowledgement the line already held, …). Key empty, number 0.
+    pub const NO_ROW: &str = "no_row";
+}
+
+/// The record entry a stored row stands for: its index in the journal and its leaf hash
+/// (`SHA-256(0x00 ‖ entry bytes)`), with the row it is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub entry_index: u64,
+    pub entry_hash: [u8; 32],
+    /// One of the [`bound`] names.
+    pub table: String,
+    pub key: String,
+    pub number: u64,
+}
+
 /// One write in a batch given to [`Store::commit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -199,6 +231,12 @@ pub enum Write {
     Alert(Alert),
     Event(NewEvent),
     LineEntry(LineEntry),
+    /// Binds a row written in the same batch (or earlier) to its record entry; one binding
+    /// per entry index.
+    Binding(Binding),
+    /// Every record entry below this journal size has been accounted for: bound to its row,
+    /// bound as [`bound::UNSTORED`], or of a kind no row stands for. Only ever increases.
+    RecordMark(u64),
 }
 
 /// What a successful commit assigned.
@@ -252,6 +290,29 @@ pub trait Store: Send + 'static {
     fn line_entries_after(&self, after: u64, limit: usize) -> Result<Vec<LineEntry>, StoreError>;
     /// The highest line log `seq`, 0 when the log is empty.
     fn line_last_seq(&self) -> Result<u64, StoreError>;
+
+    /// Every binding of a row to its record entry, by entry index. A store that keeps none
+    /// returns none.
+    fn bindings(&self) -> Result<Vec<Binding>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// The journal size every entry below which is accounted for ([`Write::RecordMark`]);
+    /// `None` when the store was never bound to a record.
+    fn record_mark(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
+    /// Every revision of every notification, by id then revision.
+    fn notification_revisions_all(&self) -> Result<Vec<Notification>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Every notification's latest-revision pointer: (id, party, revision), by id.
+    fn notification_pointers(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Every alert, by id.
+    fn alerts_all(&self) -> Result<Vec<Alert>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 pub(crate) fn check_key(field: &'static str, value: &str) -> Result<(), StoreError> {

@@ -6,9 +6,9 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::{
-    AgreementSignature, AgreementVersion, Alert, Committed, EVENTS_PAGE_MAX, Event, LINE_PAGE_MAX,
-    LineEntry, NewEvent, Notification, NotificationStatus, Store, StoreError,
-    TRACK_HISTORY_REPORTS_MAX, TrackReport, Write, check_body, check_key,
+    AgreementSignature, AgreementVersion, Alert, Binding, Committed, EVENTS_PAGE_MAX, Event,
+    KEY_BYTES_MAX, LINE_PAGE_MAX, LineEntry, NewEvent, Notification, NotificationStatus, Store,
+    StoreError, TRACK_HISTORY_REPORTS_MAX, TrackReport, Write, check_body, check_key,
 };
 
 /// Schema migrations, in order: entry `i` takes the schema from version `i` to `i + 1`.
@@ -94,7 +94,32 @@ pub const MIGRATIONS: &[&str] = &[
         body  TEXT    NOT NULL
     );
     "#,
+    // 4: each row that a record entry stands for, bound to that entry (index and leaf hash).
+    r#"
+    CREATE TABLE record_bindings (
+        entry_index INTEGER PRIMARY KEY CHECK (entry_index >= 0),
+        entry_hash  BLOB    NOT NULL CHECK (length(entry_hash) = 32),
+        row_table   TEXT    NOT NULL,
+        row_key     TEXT    NOT NULL,
+        row_number  INTEGER NOT NULL
+    );
+    CREATE INDEX record_bindings_by_row ON record_bindings(row_table, row_key, row_number);
+    CREATE TABLE record_mark (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        bound_through INTEGER NOT NULL CHECK (bound_through >= 0)
+    );
+    "#,
 ];
+
+/// What [`SqliteStore::drop_bound_from`] dropped (or would drop).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DroppedRows {
+    pub bindings: u64,
+    pub notification_revisions: u64,
+    pub alerts: u64,
+    pub line_log: u64,
+    pub agreement_versions: u64,
+}
 
 /// The SQLite store. One connection, used by one thread at a time (the service wraps it in a
 /// mutex and calls it from blocking tasks).
@@ -148,6 +173,34 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn, migrations)?;
+        Self::load(conn)
+    }
+
+    /// Opens an existing database for reading only (a check of a stopped service's data
+    /// directory writes nothing): its schema must be this release's.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let found = schema_version(&conn)?;
+        let known = MIGRATIONS.len() as u64;
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
+        if found < known {
+            return Err(StoreError::Invalid {
+                field: "schema_version",
+                reason: format!(
+                    "{found}, older than this release's {known}: start the service on it once to migrate it"
+                ),
+            });
+        }
+        Self::load(conn)
+    }
+
+    fn load(conn: Connection) -> Result<Self, StoreError> {
         let mut last_seq = HashMap::new();
         {
             let mut stmt = conn.prepare("SELECT party, MAX(seq) FROM events GROUP BY party")?;
@@ -186,6 +239,85 @@ impl SqliteStore {
             alert_ordinal,
             line_seq: line_seq.map_or(0, to_u64),
         })
+    }
+
+    /// Brings the store back to a record cut to `size` entries (`deconflict log recover
+    /// --apply`, the operator's decision): the rows bound to the entries dropped — notification
+    /// revisions (the latest-revision pointers follow), alerts, the line log from the first
+    /// such line row on, agreement versions from the first such version on — and those
+    /// bindings. The mark becomes `size`. Without `apply`, only counts what it would drop. One
+    /// transaction.
+    pub fn drop_bound_from(&mut self, size: u64, apply: bool) -> Result<DroppedRows, StoreError> {
+        let size_i = to_i64("size", size)?;
+        let tx = self.conn.transaction()?;
+        let mut out = DroppedRows::default();
+        let bound: Vec<(String, String, i64)> = {
+            let mut stmt = tx.prepare(
+                "SELECT row_table, row_key, row_number FROM record_bindings WHERE entry_index >= ?1",
+            )?;
+            let rows = stmt.query_map([size_i], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        out.bindings = bound.len() as u64;
+        let first_line = bound
+            .iter()
+            .filter(|(t, _, _)| t == crate::bound::LINE_LOG)
+            .map(|(_, _, n)| *n)
+            .min();
+        let first_version = bound
+            .iter()
+            .filter(|(t, _, _)| t == crate::bound::AGREEMENT_VERSIONS)
+            .map(|(_, _, n)| *n)
+            .min();
+        for (table, key, number) in &bound {
+            match table.as_str() {
+                crate::bound::NOTIFICATION_REVISIONS => {
+                    out.notification_revisions += tx.execute(
+                        "DELETE FROM notification_revisions WHERE id = ?1 AND revision = ?2",
+                        params![key, number],
+                    )? as u64;
+                    let last: Option<i64> = tx.query_row(
+                        "SELECT MAX(revision) FROM notification_revisions WHERE id = ?1",
+                        [key],
+                        |r| r.get(0),
+                    )?;
+                    match last {
+                        Some(r) => tx.execute(
+                            "UPDATE notifications SET revision = ?2 WHERE id = ?1",
+                            params![key, r],
+                        )?,
+                        None => tx.execute("DELETE FROM notifications WHERE id = ?1", [key])?,
+                    };
+                }
+                crate::bound::ALERTS => {
+                    tx.execute("DELETE FROM alert_parties WHERE alert_id = ?1", [key])?;
+                    out.alerts += tx.execute("DELETE FROM alerts WHERE id = ?1", [key])? as u64;
+                }
+                _ => {}
+            }
+        }
+        if let Some(seq) = first_line {
+            out.line_log = tx.execute("DELETE FROM line_log WHERE seq >= ?1", [seq])? as u64;
+        }
+        if let Some(v) = first_version {
+            tx.execute("DELETE FROM agreement_signatures WHERE version >= ?1", [v])?;
+            out.agreement_versions =
+                tx.execute("DELETE FROM agreement_versions WHERE version >= ?1", [v])? as u64;
+        }
+        tx.execute(
+            "DELETE FROM record_bindings WHERE entry_index >= ?1",
+            [size_i],
+        )?;
+        tx.execute(
+            "INSERT INTO record_mark (id, bound_through) VALUES (1, ?1)
+             ON CONFLICT(id) DO UPDATE SET bound_through = excluded.bound_through",
+            [size_i],
+        )?;
+        if apply {
+            tx.commit()?;
+        }
+        // Without `apply` the transaction is rolled back when dropped.
+        Ok(out)
     }
 
     /// The schema version of the open database.
@@ -312,6 +444,8 @@ impl Store for SqliteStore {
                 Write::LineEntry(e) => {
                     put_line_entry(&tx, e, self.line_seq, &mut staged.line_seq)?;
                 }
+                Write::Binding(b) => put_binding(&tx, b)?,
+                Write::RecordMark(size) => put_record_mark(&tx, *size)?,
             }
         }
         tx.commit()?;
@@ -500,6 +634,66 @@ impl Store for SqliteStore {
 
     fn line_last_seq(&self) -> Result<u64, StoreError> {
         Ok(self.line_seq)
+    }
+
+    fn bindings(&self) -> Result<Vec<Binding>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT entry_index, entry_hash, row_table, row_key, row_number FROM record_bindings
+             ORDER BY entry_index",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let hash: Vec<u8> = r.get(1)?;
+            Ok(Binding {
+                entry_index: to_u64(r.get(0)?),
+                // The CHECK constraint admits 32 bytes only.
+                entry_hash: hash.try_into().unwrap_or([0; 32]),
+                table: r.get(2)?,
+                key: r.get(3)?,
+                number: to_u64(r.get(4)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record_mark(&self) -> Result<Option<u64>, StoreError> {
+        let v: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT bound_through FROM record_mark WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.map(to_u64))
+    }
+
+    fn notification_revisions_all(&self) -> Result<Vec<Notification>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, party, revision, status, body, recorded_ms FROM notification_revisions
+             ORDER BY id, revision",
+        )?;
+        let rows = stmt.query_map([], notification_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn notification_pointers(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, party, revision FROM notifications ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, to_u64(r.get(2)?))))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn alerts_all(&self) -> Result<Vec<Alert>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, conflict, kind, body, created_ms FROM alerts ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], alert_row)?;
+        let mut alerts: Vec<Alert> = rows.collect::<Result<_, _>>()?;
+        for a in &mut alerts {
+            a.parties = self.alert_parties(&a.id)?;
+        }
+        Ok(alerts)
     }
 }
 
@@ -782,6 +976,43 @@ fn put_event(
         body: e.body.clone(),
         created_ms: e.created_ms,
     })
+}
+
+fn put_binding(tx: &Transaction<'_>, b: &Binding) -> Result<(), StoreError> {
+    check_key("binding.table", &b.table)?;
+    if b.key.len() > KEY_BYTES_MAX {
+        return Err(StoreError::Invalid {
+            field: "binding.key",
+            reason: format!("{} bytes, more than {KEY_BYTES_MAX}", b.key.len()),
+        });
+    }
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO record_bindings (entry_index, entry_hash, row_table, row_key, row_number)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            to_i64("binding.entry_index", b.entry_index)?,
+            &b.entry_hash[..],
+            b.table,
+            b.key,
+            to_i64("binding.number", b.number)?
+        ],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Duplicate {
+            field: "binding.entry_index",
+            id: b.entry_index.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn put_record_mark(tx: &Transaction<'_>, size: u64) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO record_mark (id, bound_through) VALUES (1, ?1)
+         ON CONFLICT(id) DO UPDATE SET bound_through = MAX(bound_through, excluded.bound_through)",
+        [to_i64("record_mark", size)?],
+    )?;
+    Ok(())
 }
 
 fn put_line_entry(

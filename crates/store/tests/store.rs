@@ -513,3 +513,83 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+fn binding(index: u64, table: &str, key: &str, number: u64) -> Write {
+    Write::Binding(deconflict_store::Binding {
+        entry_index: index,
+        entry_hash: [index as u8; 32],
+        table: table.into(),
+        key: key.into(),
+        number,
+    })
+}
+
+/// Bindings are written with their rows, one per entry; the mark only rises; a recovery drops
+/// exactly the rows bound to the entries it drops and sets the mark back.
+#[test]
+fn rows_are_bound_to_record_entries_and_a_recovery_drops_the_later_ones() {
+    use deconflict_store::bound;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    let mut s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.record_mark().unwrap(), None);
+    s.commit(&[
+        Write::Notification(notification("n-1", "coalition", 1, "{}")),
+        binding(3, bound::NOTIFICATION_REVISIONS, "n-1", 1),
+        Write::RecordMark(4),
+    ])
+    .unwrap();
+    s.commit(&[
+        Write::Notification(notification("n-1", "coalition", 2, "{}")),
+        binding(5, bound::NOTIFICATION_REVISIONS, "n-1", 2),
+        binding(6, bound::UNSTORED, "", 0),
+        Write::RecordMark(7),
+    ])
+    .unwrap();
+    // A second binding of one entry is refused, and the batch with it changes nothing.
+    let err = s
+        .commit(&[
+            Write::Notification(notification("n-2", "russia", 1, "{}")),
+            binding(5, bound::NOTIFICATION_REVISIONS, "n-2", 1),
+        ])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { .. }), "{err}");
+    assert!(s.notification("n-2").unwrap().is_none());
+    // The mark never goes down.
+    s.commit(&[Write::RecordMark(2)]).unwrap();
+    assert_eq!(s.record_mark().unwrap(), Some(7));
+    let indexes: Vec<u64> = s
+        .bindings()
+        .unwrap()
+        .iter()
+        .map(|b| b.entry_index)
+        .collect();
+    assert_eq!(indexes, vec![3, 5, 6]);
+    assert_eq!(s.notification_revisions_all().unwrap().len(), 2);
+
+    // Reading only: the same, and nothing written.
+    drop(s);
+    let ro = SqliteStore::open_read_only(&path).unwrap();
+    assert_eq!(ro.bindings().unwrap().len(), 3);
+    assert_eq!(
+        ro.notification_pointers().unwrap(),
+        vec![("n-1".to_string(), "coalition".to_string(), 2)]
+    );
+    drop(ro);
+
+    // The record cut to 5 entries: revision 2 goes, the pointer follows, the mark is 5.
+    let mut s = SqliteStore::open(&path).unwrap();
+    let plan = s.drop_bound_from(5, false).unwrap();
+    assert_eq!(plan.notification_revisions, 1);
+    assert_eq!(s.bindings().unwrap().len(), 3, "a plan changes nothing");
+    s.drop_bound_from(5, true).unwrap();
+    assert_eq!(s.notification("n-1").unwrap().unwrap().revision, 1);
+    assert_eq!(s.record_mark().unwrap(), Some(5));
+    let indexes: Vec<u64> = s
+        .bindings()
+        .unwrap()
+        .iter()
+        .map(|b| b.entry_index)
+        .collect();
+    assert_eq!(indexes, vec![3]);
+}

@@ -146,6 +146,12 @@ fn recover(a: RecoverArgs) -> anyhow::Result<ExitCode> {
     if plan.is_clean() {
         return Ok(ExitCode::SUCCESS);
     }
+    // The store of a service's data directory follows the record it is bound to.
+    let store = a.data_dir.join("store.sqlite");
+    let store = (dir != a.data_dir && store.exists()).then_some(store);
+    if let Some(store) = &store {
+        crate::cmd::verify_dir::recover_store(store, plan.keep_entries, false)?;
+    }
     if !a.apply {
         println!("nothing changed; run again with --apply to recover");
         return Ok(ExitCode::SUCCESS);
@@ -156,6 +162,9 @@ fn recover(a: RecoverArgs) -> anyhow::Result<ExitCode> {
         plan.journal.display(),
         plan.keep_entries
     );
+    if let Some(store) = &store {
+        crate::cmd::verify_dir::recover_store(store, plan.keep_entries, true)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -717,15 +726,26 @@ fn check_head(a: CheckHeadArgs) -> anyhow::Result<ExitCode> {
 #[derive(clap::Args)]
 pub struct VerifyArgs {
     /// The export file (see `deconflict log export`).
-    file: PathBuf,
+    #[arg(
+        default_value = "-",
+        hide_default_value = true,
+        required_unless_present = "data_dir",
+        conflicts_with = "data_dir"
+    )]
+    pub(crate) file: PathBuf,
+    /// A service's data directory (what `serve --data-dir` takes), instead of an export: its
+    /// journal is checked as an export is, then every store row against its record entry.
+    /// Keys: the directory's agreement and service key unless --agreement is given.
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
     /// The parties' public keys to trust instead of the keys listed in the file: a keys file
     /// `{"<party id>":"<64 hex>",…}`, or an agreement TOML file (its parties' keys).
     #[arg(long)]
-    agreement: Option<PathBuf>,
+    pub(crate) agreement: Option<PathBuf>,
     /// The log's public key (64 hex digits) to trust; with --agreement, when the keys file does
     /// not list the log's own key.
     #[arg(long)]
-    log_key: Option<String>,
+    pub(crate) log_key: Option<String>,
     /// A tree head saved earlier (a signed tree head, a tree head update or a check-head state
     /// file): the export must contain the same tree at that size.
     #[arg(long)]
@@ -851,6 +871,14 @@ fn first_line(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = a.data_dir.clone() {
+        return crate::cmd::verify_dir::run(&dir, a);
+    }
+    verify_export(a)
+}
+
+/// Verifies the export `a.file`.
+pub(crate) fn verify_export(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let (pinned, agreement) = pinned_keys(&a)?;
     let since = match &a.since_tree_head {
         Some(p) => {

@@ -19,3 +19,4 @@ pub mod replay;
 pub mod report;
 pub mod serve;
 pub mod tracks;
+pub mod verify_dir;

@@ -91,19 +91,9 @@ impl LineState {
         store: &mut dyn Store,
         now_ms: i64,
     ) -> Result<LineState, String> {
-        let mut entries: Vec<LineEntry> = Vec::new();
-        loop {
-            let after = entries.last().map_or(0, |e| e.seq);
-            let page = store
-                .line_entries_after(after, deconflict_store::LINE_PAGE_MAX)
-                .map_err(|e| e.to_string())?;
-            if page.is_empty() {
-                break;
-            }
-            entries.extend(page);
-        }
+        let entries = read_log(store)?;
         let now = Timestamp::from_unix_ms(now_ms.max(0)).map_err(|e| e.to_string())?;
-        let Some(first) = entries.first() else {
+        if entries.is_empty() {
             let config = config::line_config(terms, now)?;
             let body = serde_json::to_string(&Stored::Opened {
                 config: config.clone(),
@@ -118,21 +108,11 @@ impl LineState {
                 .map_err(|e| e.to_string())?;
             return Ok(LineState::new(Line::new(config), 1));
         };
-        let config = match serde_json::from_str::<Stored>(&first.body) {
-            Ok(Stored::Opened { config }) => config,
-            _ => return Err("line log entry 1 is not the line's configuration".into()),
-        };
+        let (config, log) = parse_log(&entries)?;
         // The stored configuration is what the log was built against; the agreement is the
         // same (the service checked its id), so a difference means a changed derivation.
         if config::line_config(terms, config.start()).ok().as_ref() != Some(&config) {
             tracing::warn!("the line keeps the configuration it was started with");
-        }
-        let mut log = Vec::with_capacity(entries.len());
-        for e in &entries[1..] {
-            match serde_json::from_str::<Stored>(&e.body) {
-                Ok(Stored::Logged(l)) => log.push(l),
-                _ => return Err(format!("line log entry {} is not a line event", e.seq)),
-            }
         }
         let mut line = Line::rebuild(config, &log).map_err(|e| e.to_string())?;
         // The store keeps the log; memory keeps the state only (and copies less per write).
@@ -156,6 +136,67 @@ impl LineState {
             .lock()
             .map_err(|_| ApiError::internal("line lock poisoned"))?;
         Ok(f(&inner.line))
+    }
+}
+
+/// Every entry of the stored line log, oldest first.
+fn read_log(store: &dyn Store) -> Result<Vec<LineEntry>, String> {
+    let mut entries: Vec<LineEntry> = Vec::new();
+    loop {
+        let after = entries.last().map_or(0, |e| e.seq);
+        let page = store
+            .line_entries_after(after, deconflict_store::LINE_PAGE_MAX)
+            .map_err(|e| e.to_string())?;
+        if page.is_empty() {
+            return Ok(entries);
+        }
+        entries.extend(page);
+    }
+}
+
+/// The configuration (entry 1) and the inputs (the rest) of a stored line log.
+fn parse_log(entries: &[LineEntry]) -> Result<(LineConfig, Vec<LoggedEvent>), String> {
+    let config = match entries
+        .first()
+        .map(|e| serde_json::from_str::<Stored>(&e.body))
+    {
+        Some(Ok(Stored::Opened { config })) => config,
+        _ => return Err("line log entry 1 is not the line's configuration".into()),
+    };
+    let mut log = Vec::with_capacity(entries.len());
+    for e in &entries[1..] {
+        match serde_json::from_str::<Stored>(&e.body) {
+            Ok(Stored::Logged(l)) => log.push(l),
+            _ => return Err(format!("line log entry {} is not a line event", e.seq)),
+        }
+    }
+    Ok((config, log))
+}
+
+/// The line as the stored log rebuilds it (what the service would serve), without writing;
+/// `None` for an empty log. The error says which entry does not replay.
+pub(crate) fn replay_stored(store: &dyn Store) -> Result<Option<Line>, String> {
+    let entries = read_log(store)?;
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let (config, log) = parse_log(&entries)?;
+    Line::rebuild(config, &log)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// The record entry that stands for message `m` on the line: its author's acknowledgement
+/// entry for an acknowledgement, its message entry otherwise.
+pub(crate) fn entry_of_message(m: &Message) -> Result<deconflict_ledger::Entry, LedgerEntryError> {
+    match m.body() {
+        Body::Acknowledgement { of, officer } => ledger_entry_for_ack(
+            m.from().as_str(),
+            of.as_str(),
+            officer.as_str(),
+            m.sent_at().unix_ms(),
+        ),
+        _ => ledger_entry_for_message(m),
     }
 }
 
@@ -232,16 +273,9 @@ pub(crate) async fn apply<T>(
     for e in &effects {
         writes.extend(stream_events(state, &line, e, now_ms));
     }
-    if !entries.is_empty()
-        && let Some(log) = state.log().cloned()
-    {
-        tokio::task::spawn_blocking(move || log.record(entries, &[]))
-            .await
-            .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?
-            .map_err(|e| ApiError::internal(format!("record: {e}")))?;
-    }
-    if !writes.is_empty() {
-        state.commit(writes).await?;
+    // The entries durable in the record first, then the log entries bound to them.
+    if !entries.is_empty() || !writes.is_empty() {
+        state.commit_authored(entries, Vec::new(), writes).await?;
     }
     line.forget_log();
     let counters = line.counters();
