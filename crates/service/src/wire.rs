@@ -357,6 +357,11 @@ pub struct NotificationCreate {
     /// `deconflict_service::notification_entry::notification_entry(party, id, 1, notification,
     /// entry_salts, entry_time_ms)` builds.
     pub entry_signature: String,
+    /// The id (`sha256:<hex>`) of the agreement the caller built the entry under (its own copy):
+    /// when given and not the agreement this service holds, the request is refused (422
+    /// `wrong_agreement`, both ids in the message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<String>,
 }
 
 impl NotificationCreate {
@@ -378,6 +383,9 @@ pub struct NotificationUpdate {
     #[serde(default)]
     pub entry_salts: BTreeMap<String, String>,
     pub entry_signature: String,
+    /// As in [`NotificationCreate`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<String>,
 }
 
 /// Withdraws a notification at `revision`.

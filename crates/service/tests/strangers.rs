@@ -57,8 +57,7 @@ fn metric(text: &str, name: &str) -> u64 {
 fn get_metrics(port: u16) -> String {
     // A connection refused at accept may be reset under the write: that is an empty answer.
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    if s
-        .write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+    if s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
         .is_err()
     {
         return String::new();
