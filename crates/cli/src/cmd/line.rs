@@ -1766,6 +1766,22 @@ mod tests {
     }
 
     #[test]
+    fn absolute_times_finer_than_a_millisecond_keep_both_roundings() {
+        let t = parse_time_arg("2017-04-12T09:40:00.123456Z").unwrap();
+        assert_eq!(
+            t,
+            TimeArg::At {
+                down_ms: NOW + 123,
+                up_ms: NOW + 124
+            }
+        );
+        assert_eq!(t.resolve("--start", 0).unwrap().unix_ms(), NOW + 123);
+        assert_eq!(t.resolve_end("--end", 0).unwrap().unix_ms(), NOW + 124);
+        let exact = parse_time_arg("2017-04-12T09:40:00.123Z").unwrap();
+        assert_eq!(exact.resolve_end("--end", 0).unwrap().unix_ms(), NOW + 123);
+    }
+
+    #[test]
     fn relative_times() {
         assert_eq!(parse_time_arg("now"), Ok(TimeArg::FromNowMs(0)));
         assert_eq!(parse_time_arg("+90s"), Ok(TimeArg::FromNowMs(90_000)));
@@ -2220,7 +2236,7 @@ mod tests {
     fn refusals_print_code_message_and_field() {
         assert_eq!(
             refusal_text(409, "already_acknowledged", "by someone", Some("officer")),
-            "deconflict: the service refused (HTTP 409)\n  code:    already_acknowledged\n  message: by someone\n  field:   officer\n"
+            "the service refused (HTTP 409)\n  code:    already_acknowledged\n  message: by someone\n  field:   officer"
         );
     }
 }
