@@ -333,3 +333,113 @@ fn data_dir_is_the_services_data_directory_in_every_command() {
         assert!(e.contains(&format!("--data-dir {}\n", s(&data))), "{e}");
     }
 }
+
+#[test]
+fn a_notification_built_from_a_stale_copy_of_the_agreement_is_refused_with_both_ids() {
+    let tmp = TempDir::new("contract-stale");
+    let data = tmp.0.join("data");
+    assert!(run(&["demo", "--data-dir", s(&data)]).status.success());
+    let current = std::fs::read_to_string(data.join("agreement.toml")).unwrap();
+    // The party's copy differs only in its title: same parties, keys and disclosure rules.
+    let stale = tmp.0.join("old.toml");
+    std::fs::write(
+        &stale,
+        current.replacen("title = \"", "title = \"Draft of the ", 1),
+    )
+    .unwrap();
+    let id = |f: &Path| -> String {
+        let o = run(&["agreement", "check", s(f)]);
+        assert!(o.status.success(), "{}", err(&o));
+        out(&o)
+            .split_whitespace()
+            .find(|w| w.starts_with("sha256:"))
+            .unwrap()
+            .to_string()
+    };
+    let (current_id, stale_id) = (id(&data.join("agreement.toml")), id(&stale));
+    assert_ne!(current_id, stale_id);
+    let server = common::Server::start(&data);
+    let key = data.join("keys/russia.key");
+    let create = |agreement: &Path, nid: &str| {
+        run(&[
+            "notifications",
+            "create",
+            "--service",
+            &server.base,
+            "--party",
+            "russia",
+            "--key",
+            s(&key),
+            "--agreement",
+            s(agreement),
+            nid,
+            "--lat",
+            "35.2",
+            "--lon",
+            "38.9",
+            "--radius-nm",
+            "5",
+            "--floor-ft",
+            "10000",
+            "--ceiling-ft",
+            "20000",
+            "--start",
+            "now+1h",
+            "--end",
+            "now+2h",
+        ])
+    };
+    let e = fails(
+        &[
+            "notifications",
+            "create",
+            "--service",
+            &server.base,
+            "--party",
+            "russia",
+            "--key",
+            s(&key),
+            "--agreement",
+            s(&stale),
+            "stale-1",
+            "--lat",
+            "35.2",
+            "--lon",
+            "38.9",
+            "--radius-nm",
+            "5",
+            "--floor-ft",
+            "10000",
+            "--ceiling-ft",
+            "20000",
+            "--start",
+            "now+1h",
+            "--end",
+            "now+2h",
+        ],
+        1,
+        "wrong_agreement",
+    );
+    assert!(
+        e.contains(&current_id) && e.contains(&stale_id),
+        "both ids: {e}"
+    );
+    // Nothing was stored; the party's current copy works.
+    let o = create(&data.join("agreement.toml"), "fresh-1");
+    assert!(o.status.success(), "{}", err(&o));
+    let o = run(&[
+        "notifications",
+        "list",
+        "--service",
+        &server.base,
+        "--party",
+        "russia",
+        "--key",
+        s(&key),
+    ]);
+    assert!(
+        out(&o).contains("fresh-1") && !out(&o).contains("stale-1"),
+        "{}",
+        out(&o)
+    );
+}

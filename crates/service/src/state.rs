@@ -609,10 +609,15 @@ impl State {
     ) -> Result<TracksAccepted, ApiError> {
         self.require_in_force()?;
         if reports.len() > REPORTS_PER_BATCH_MAX {
-            return Err(ApiError::invalid(
-                "reports",
-                format!("at most {REPORTS_PER_BATCH_MAX} reports per batch"),
-            ));
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_reports",
+                format!(
+                    "{} reports; at most {REPORTS_PER_BATCH_MAX} per batch",
+                    reports.len()
+                ),
+            )
+            .with_field("reports"));
         }
         let now = self.clock.now_ms();
         let mut writes = Vec::with_capacity(reports.len());
