@@ -443,3 +443,23 @@ fn a_notification_built_from_a_stale_copy_of_the_agreement_is_refused_with_both_
         out(&o)
     );
 }
+
+#[test]
+fn a_feed_read_in_the_wrong_format_says_which_format_the_bytes_look_like() {
+    let avr = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../feeds/testdata/adsb_deku_lax_messages_avr.txt.gz"
+    );
+    let o = run(&["ingest", "--format", "beast", "--file", avr]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let e = err(&o);
+    assert_eq!(
+        e.matches("the bytes look like avr (--format avr)").count(),
+        1,
+        "{e}"
+    );
+    // Read as what it is, no warning.
+    let o = run(&["ingest", "--format", "avr", "--file", avr]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(!err(&o).contains("warning"), "{}", err(&o));
+}

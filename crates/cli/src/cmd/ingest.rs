@@ -367,6 +367,9 @@ fn replay(
     }
     let mut c = pipeline.counters();
     c.framing = *framer.counters();
+    if let Some(w) = deconflict_feeds::framing::detect::wrong_format_warning(cfg.format, &bytes) {
+        eprintln!("deconflict ingest: warning: {}: {w}", path.display());
+    }
     Ok(c)
 }
 

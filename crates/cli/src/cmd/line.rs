@@ -1560,12 +1560,29 @@ fn show(a: ShowArgs) -> Result<(), Failure> {
         let v = client
             .line_conversation(kind, a.id.as_str(), &lang, &offset, a.coords.wire())
             .await?;
-        print!("{}", v.text);
-        if !v.text.ends_with('\n') {
-            println!();
-        }
+        print!("{}", conversation_text(&v, now_ms(), a.utc_offset));
         Ok(())
     })
+}
+
+/// A conversation as `show` prints it: the rendered text, then where each message stands
+/// (acknowledged in time or late, overdue, with whom after escalations), as `pending` says it.
+fn conversation_text(
+    v: &deconflict_service::line::ConversationView,
+    now_ms: i64,
+    o: UtcOffset,
+) -> String {
+    let mut out = v.text.clone();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    if !v.messages.is_empty() {
+        out.push_str("\nWhere each message stands\n");
+        for m in &v.messages {
+            out.push_str(&view_text(m, now_ms, o));
+        }
+    }
+    out
 }
 
 /// The calling party's language, as the agreement names it.
@@ -2210,6 +2227,50 @@ mod tests {
         assert!(
             view_text(&overdue, NOW + 185_000, UtcOffset::UTC)
                 .contains("deadline 2017-04-12 09:42:00Z, passed 1 min 05 s ago")
+        );
+    }
+
+    #[test]
+    fn show_says_where_each_message_stands_overdue_escalated_or_late() {
+        let mut overdue = strike_view();
+        overdue.overdue_unix_ms = Some(NOW + 120_000);
+        overdue.holder = Some("Russian Federation command".into());
+        overdue.level = 1;
+        overdue.escalations = vec![deconflict_service::line::EscalationView {
+            to: "Russian Federation command".into(),
+            at_unix_ms: NOW + 120_000,
+        }];
+        let mut late = strike_view();
+        late.acknowledged = Some(deconflict_service::line::AckView {
+            officer: "Russian Federation command".into(),
+            at_unix_ms: NOW + 200_000,
+            late: true,
+        });
+        let v = deconflict_service::line::ConversationView {
+            subject_kind: "general".into(),
+            subject_id: "coalition-sw-1".into(),
+            lang: "en".into(),
+            messages: vec![overdue, late],
+            text: "rendered".into(),
+        };
+        let text = conversation_text(&v, NOW + 185_000, UtcOffset::UTC);
+        assert!(
+            text.starts_with("rendered\n\nWhere each message stands\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("OVERDUE since 2017-04-12 09:42:00Z"),
+            "{text}"
+        );
+        assert!(
+            text.contains("escalated to Russian Federation command at 2017-04-12 09:42:00Z"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "acknowledged by Russian Federation command at 2017-04-12 09:43:20Z (late)"
+            ),
+            "{text}"
         );
     }
 
