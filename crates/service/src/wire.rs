@@ -696,8 +696,8 @@ pub struct Health {
     /// Always `ok` when the process answers.
     pub service: String,
     pub agreement_status: String,
-    /// Per party: when the service last heard an authenticated request from it, and whether
-    /// that is within the reachability window.
+    /// Per party: whether it answered the latest decided link test, and when the service last
+    /// heard an authenticated request from it.
     pub line: Vec<LineReachability>,
     pub last_cycle_unix_ms: Option<i64>,
     /// Per party: how it answered the line's scheduled link tests (reachability measured by
@@ -722,7 +722,14 @@ pub struct LinkTestReachability {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LineReachability {
     pub party: String,
+    /// Whether the party answered (in time or late) the latest link test decided in the last
+    /// 7 days; false when it missed it or none was decided.
     pub reachable: bool,
+    /// How the party answered that link test: `in_time`, `late` or `missed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_link_test: Option<String>,
+    /// When the service last heard an authenticated request from the party (not reachability:
+    /// only a link test answered shows the line works).
     pub last_heard_unix_ms: Option<i64>,
 }
 
