@@ -130,8 +130,8 @@ pub struct SimulateArgs {
     /// Print in one language only (default: every language).
     #[arg(long)]
     lang: Option<String>,
-    /// Reader's local time offset when --lang is given.
-    #[arg(long, default_value = "+03:00", allow_hyphen_values = true)]
+    /// Reader's local time offset when --lang is given (default UTC, as everywhere else).
+    #[arg(long, default_value = "+00:00", allow_hyphen_values = true)]
     utc_offset: String,
     /// Coordinate style when --lang is given.
     #[arg(long, value_enum, default_value_t = Coords::Decimal)]
