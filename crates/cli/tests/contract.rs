@@ -463,3 +463,13 @@ fn a_feed_read_in_the_wrong_format_says_which_format_the_bytes_look_like() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(!err(&o).contains("warning"), "{}", err(&o));
 }
+
+#[test]
+fn line_simulate_reads_times_in_utc_unless_told_otherwise() {
+    let o = run(&["line", "simulate", "--lang", "en"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let text = out(&o);
+    assert!(!text.contains("+03:00"), "{}", &text[..text.len().min(300)]);
+    let o = run(&["line", "simulate", "--lang", "en", "--utc-offset", "+03:00"]);
+    assert!(out(&o).contains("+03:00"));
+}
