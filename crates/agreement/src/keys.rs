@@ -48,6 +48,15 @@ fn decode_hex<const N: usize>(text: &str, prefix: &'static str) -> Result<[u8; N
             found: body.chars().count(),
         });
     }
+    // Lower-case only, as the formats say, so that each key has one text form.
+    if let Some((i, c)) = body
+        .char_indices()
+        .find(|(_, c)| !matches!(c, '0'..='9' | 'a'..='f'))
+    {
+        return Err(KeyError::Hex(format!(
+            "{c:?} at position {i}: lower-case hex digits only"
+        )));
+    }
     let mut out = [0u8; N];
     hex::decode_to_slice(body, &mut out).map_err(|e| KeyError::Hex(e.to_string()))?;
     Ok(out)
@@ -231,6 +240,24 @@ mod tests {
         );
         assert!(key.public_key().verify(b"", &sig));
         assert!(!key.public_key().verify(b"x", &sig));
+    }
+
+    #[test]
+    fn upper_case_hex_is_refused_in_every_key_form() {
+        let key = SecretKey::from_seed([0xab; 32]);
+        let secret = key.to_file_text().trim().to_uppercase().replacen(
+            &SECRET_KEY_PREFIX.to_uppercase(),
+            SECRET_KEY_PREFIX,
+            1,
+        );
+        let e = SecretKey::from_file_text(&secret).map(|_| ()).unwrap_err();
+        assert!(e.to_string().contains("lower-case"), "{e}");
+        let public = key.public_key().to_text();
+        let (prefix, body) = public.split_at(public.rfind(':').unwrap() + 1);
+        let e = PublicKey::from_text(&format!("{prefix}{}", body.to_uppercase()))
+            .map(|_| ())
+            .unwrap_err();
+        assert!(e.to_string().contains("lower-case"), "{e}");
     }
 
     #[test]

@@ -18,6 +18,8 @@ use std::collections::BTreeSet;
 
 use geojson::{Feature, GeoJson, JsonObject, JsonValue};
 use time::OffsetDateTime;
+
+use crate::instant::{Round, parse_rfc3339_ms};
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::{Error, Rule};
@@ -106,23 +108,10 @@ impl<'a> Props<'a> {
             .as_f64()
             .ok_or_else(|| format_err(&self.place, format!("property {key:?} must be a number")))
     }
-    fn instant_ms(&self, key: &str) -> Result<i64, Error> {
+    fn instant_ms(&self, key: &str, round: Round) -> Result<i64, Error> {
         let s = self.string(key)?;
-        let t = OffsetDateTime::parse(&s, &Rfc3339).map_err(|e| {
-            format_err(
-                &self.place,
-                format!("property {key:?} is not an RFC 3339 time ({s:?}): {e}"),
-            )
-        })?;
-        let ns = t.unix_timestamp_nanos();
-        if ns % 1_000_000 != 0 {
-            return Err(format_err(
-                &self.place,
-                format!("property {key:?} ({s:?}) has sub-millisecond precision"),
-            ));
-        }
-        i64::try_from(ns / 1_000_000)
-            .map_err(|_| format_err(&self.place, format!("property {key:?} is out of range")))
+        parse_rfc3339_ms(&s, round)
+            .map_err(|e| format_err(&self.place, format!("property {key:?}: {e}")))
     }
     fn parties(&self, key: &str) -> Result<BTreeSet<PartyId>, Error> {
         let Some(v) = self.map.and_then(|m| m.get(key)) else {
@@ -279,8 +268,12 @@ pub fn parse_notifications(
             limits,
         )
         .map_err(rule)?;
-        let window = TimeWindow::new(props.instant_ms("start")?, props.instant_ms("end")?, limits)
-            .map_err(rule)?;
+        let window = TimeWindow::new(
+            props.instant_ms("start", Round::Down)?,
+            props.instant_ms("end", Round::Up)?,
+            limits,
+        )
+        .map_err(rule)?;
         order[k].2.push(Volume {
             footprint: fp,
             band,

@@ -17,6 +17,7 @@ pub mod error;
 pub mod geography;
 pub mod geojson_io;
 pub mod index;
+pub mod instant;
 pub mod planar;
 pub mod volume;
 

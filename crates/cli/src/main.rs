@@ -2,11 +2,36 @@
 //! to exit codes; the logic lives in the library crates.
 //!
 //! Exit codes: 0 success, 1 a failure reported on stderr (bad input, failed verification),
-//! 2 a usage error (clap).
+//! 2 a usage error; every error is printed once as `deconflict: error: …` ([`failure`]).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+// Output goes through `stdio` in every module below: a reader that closes the pipe ends the
+// command quietly instead of making `print!` panic. Defined before the modules that use them.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::stdio::print_fmt(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::stdio::print_fmt(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::stdio::print_fmt(format_args!("{}\n", format_args!($($arg)*))) };
+}
+#[allow(
+    unused_macros,
+    reason = "the crate's eprint!, for whichever module needs it"
+)]
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::stdio::eprint_fmt(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::stdio::eprint_fmt(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::stdio::eprint_fmt(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+mod datadir;
+mod failure;
+mod stdio;
 
 mod cmd;
 
@@ -67,7 +92,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return failure::report_clap(&e),
+    };
     let result = match cli.command {
         Command::Demo(a) => cmd::serve::demo(a),
         Command::Serve(a) => cmd::serve::serve(a),
@@ -89,9 +117,6 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(err) => {
-            eprintln!("deconflict: error: {err:#}");
-            ExitCode::FAILURE
-        }
+        Err(err) => failure::report(&err),
     }
 }

@@ -228,14 +228,7 @@ fn suspend_reactivate_by_both_one_offline_then_the_record_verifies_with_party_ke
 
     // The record: every lifecycle entry verifies with its party's key from the agreement.
     let export = root.join("log.export");
-    ok(&[
-        "log",
-        "export",
-        "--data-dir",
-        s(&data.join("ledger")),
-        "--out",
-        s(&export),
-    ]);
+    ok(&["log", "export", "--data-dir", s(&data), "--out", s(&export)]);
     let service_pub = std::fs::read_to_string(data.join("keys/service.pub")).unwrap();
     let log_key = service_pub
         .trim()
@@ -369,14 +362,7 @@ fn verify_checks_each_partys_signature_over_the_agreement_in_the_record() {
         let key = log.public_key_hex();
         drop(log);
         let export = dir.join("log.export");
-        ok(&[
-            "log",
-            "export",
-            "--data-dir",
-            s(&dir.join("ledger")),
-            "--out",
-            s(&export),
-        ]);
+        ok(&["log", "export", "--data-dir", s(dir), "--out", s(&export)]);
         run(&[
             "verify",
             s(&export),

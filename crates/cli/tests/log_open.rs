@@ -45,14 +45,7 @@ fn open_shows_each_committed_value_and_only_what_the_openings_open() {
     let o = run(&["demo", "--data-dir", s(&data)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let export = tmp.0.join("log.export");
-    let o = run(&[
-        "log",
-        "export",
-        "--data-dir",
-        s(&data.join("ledger")),
-        "--out",
-        s(&export),
-    ]);
+    let o = run(&["log", "export", "--data-dir", s(&data), "--out", s(&export)]);
     assert!(o.status.success());
     let committed = commitments(&export);
     assert!(

@@ -174,16 +174,9 @@ fn a_duty_officer_notifies_updates_and_withdraws_from_the_command_line() {
     server.stop();
     let export = tmp.0.join("log.export");
     assert!(
-        run(&[
-            "log",
-            "export",
-            "--data-dir",
-            s(&data.join("ledger")),
-            "--out",
-            s(&export)
-        ])
-        .status
-        .success()
+        run(&["log", "export", "--data-dir", s(&data), "--out", s(&export)])
+            .status
+            .success()
     );
     let log_key = std::fs::read_to_string(data.join("keys/service.pub")).unwrap();
     let o = run(&[

@@ -179,15 +179,7 @@ fn demo_record(tmp: &TempDir) -> (PathBuf, PathBuf) {
     let data = tmp.0.join("data");
     ok(&["demo", "--data-dir", s(&data)]);
     let export = tmp.0.join("log.export");
-    let ledger = data.join("ledger");
-    ok(&[
-        "log",
-        "export",
-        "--data-dir",
-        s(&ledger),
-        "--out",
-        s(&export),
-    ]);
+    ok(&["log", "export", "--data-dir", s(&data), "--out", s(&export)]);
     (data, export)
 }
 

@@ -24,7 +24,7 @@ pub use ids::{MessageId, OfficerName, PartyId, SubjectId, Text, TrackId};
 pub use lang::{CoordFormat, Language, QueryError, ReaderProfile};
 pub use machine::{
     Accepted, AckLatency, AckRecord, Counters, Effect, Escalation, Event, Line, LineError,
-    LoggedEvent, Reachability, RebuildError, Tracked,
+    LinkTestOutcome, LoggedEvent, Reachability, RebuildError, Tracked,
 };
 pub use message::{
     Activity, Advice, AlertLevel, Alteration, Body, ConflictAlert, Decision, Document, LangTag,

@@ -268,6 +268,25 @@ impl Tracked {
     }
 }
 
+/// How one decided link test was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkTestOutcome {
+    InTime,
+    Late,
+    Missed,
+}
+
+impl LinkTestOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkTestOutcome::InTime => "in_time",
+            LinkTestOutcome::Late => "late",
+            LinkTestOutcome::Missed => "missed",
+        }
+    }
+}
+
 /// Link-test outcome for one party over a window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Reachability {
@@ -843,6 +862,30 @@ impl Line {
                 escalations: t.level,
             })
             .collect()
+    }
+
+    /// How `party` answered the latest link test scheduled within `window` that is decided
+    /// (answered, or unanswered after every escalation); `None` when none is.
+    pub fn last_link_test(&self, party: &PartyId, window: TimeWindow) -> Option<LinkTestOutcome> {
+        let mut last: Option<(Timestamp, LinkTestOutcome)> = None;
+        for t in self.messages() {
+            let Body::LinkTest { scheduled_at_ms } = t.message.body() else {
+                continue;
+            };
+            if t.message.to() != party || !window.contains(*scheduled_at_ms) {
+                continue;
+            }
+            let outcome = match (&t.ack, t.unanswered_at) {
+                (Some(a), _) if !a.late => LinkTestOutcome::InTime,
+                (Some(_), _) => LinkTestOutcome::Late,
+                (None, Some(_)) => LinkTestOutcome::Missed,
+                (None, None) => continue,
+            };
+            if last.is_none_or(|(at, _)| *scheduled_at_ms >= at) {
+                last = Some((*scheduled_at_ms, outcome));
+            }
+        }
+        last.map(|(_, o)| o)
     }
 
     /// Link tests to `party` scheduled within `window`, by outcome.

@@ -121,7 +121,10 @@ pub fn router(state: St) -> (Router, utoipa::openapi::OpenApi) {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(Extension(console));
+        .layer(Extension(console))
+        // The handlers' body extractors take what `authenticate` read (at most
+        // BODY_BYTES_MAX): the one body limit, not the framework's default of 2 MiB.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX));
     (router, api)
 }
 
@@ -420,6 +423,7 @@ async fn create_notification(
     body: Bytes,
 ) -> Result<(StatusCode, Json<NotificationAccepted>), ApiError> {
     let req: NotificationCreate = parse_json(&body)?;
+    same_agreement(&state, req.agreement_id.as_deref())?;
     req.validate().map_err(in_notification)?;
     let entry = EntryIn {
         time_ms: req.entry_time_ms,
@@ -430,6 +434,23 @@ async fn create_notification(
         .write_notification(&c.party, req.id, 0, Some(req.notification), entry)
         .await?;
     Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// A notification built under another agreement than the one in force here (the party's copy
+/// is stale) is refused, naming both.
+fn same_agreement(state: &State, given: Option<&str>) -> Result<(), ApiError> {
+    match given {
+        Some(id) if id != state.terms.id => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_agreement",
+            format!(
+                "the notification was built under agreement {id}, but this service holds                  agreement {}: the party's copy of the agreement is not the one in force",
+                state.terms.id
+            ),
+        )
+        .with_field("agreement_id")),
+        _ => Ok(()),
+    }
 }
 
 /// One notification, as the caller may see it.
@@ -461,6 +482,7 @@ async fn update_notification(
 ) -> ApiResult<NotificationAccepted> {
     let id = path_id(id)?;
     let req: NotificationUpdate = parse_json(&body)?;
+    same_agreement(&state, req.agreement_id.as_deref())?;
     if req.revision == 0 {
         return Err(ApiError::invalid("revision", "revisions start at 1"));
     }

@@ -233,6 +233,7 @@ impl PartyClient {
             entry_time_ms: e.entry_time_ms,
             entry_salts: e.entry_salts,
             entry_signature: e.entry_signature,
+            agreement_id: None,
         };
         self.call("POST", "/v1/notifications", Some(&body)).await
     }
@@ -253,6 +254,7 @@ impl PartyClient {
             entry_time_ms: e.entry_time_ms,
             entry_salts: e.entry_salts,
             entry_signature: e.entry_signature,
+            agreement_id: None,
         };
         self.call("PUT", &format!("/v1/notifications/{id}"), Some(&body))
             .await

@@ -152,7 +152,11 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
             })?;
         let addr = listener.local_addr()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        println!("listening on {scheme}://{addr}");
+        // A closed standard output (nobody reading) must not stop the service.
+        let _ = {
+            use std::io::Write as _;
+            writeln!(std::io::stdout(), "listening on {scheme}://{addr}")
+        };
         tracing::info!(%addr, scheme, agreement = %id, "serving");
         match tls {
             Some(config) => {

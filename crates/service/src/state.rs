@@ -30,8 +30,6 @@ use crate::wire::*;
 pub const RATE_REQUESTS_PER_S: f64 = 200.0;
 /// Requests a party may make in one burst.
 pub const RATE_BURST_REQUESTS: f64 = 400.0;
-/// A party is reachable when the service heard an authenticated request from it this recently.
-pub const REACHABLE_S_MAX: i64 = 120;
 /// Most live tracks in the picture, and how long a track without a report stays: the core's.
 pub use deconflict_desk::desk::{TRACK_AGE_S_MAX, TRACKS_MAX};
 /// Largest request body accepted, bytes (a batch of 10,000 reports fits).
@@ -632,6 +630,7 @@ impl State {
             .map(|m| m.clone())
             .unwrap_or_default();
         let last_cycle = self.last_cycle_ms.load(Ordering::Relaxed);
+        let last_tests = crate::line::last_link_tests(self, now);
         Health {
             service: "ok".into(),
             agreement_status: self.status().as_str().into(),
@@ -640,11 +639,15 @@ impl State {
                 .parties
                 .iter()
                 .map(|p| {
-                    let last = heard.get(&p.id).copied();
+                    // Reachable is what the line's link tests measured: the latest decided
+                    // test was answered (in time or late). A request heard is not an answer.
+                    let test = last_tests.get(&p.id).copied();
                     LineReachability {
                         party: p.id.clone(),
-                        reachable: last.is_some_and(|t| now - t <= REACHABLE_S_MAX * 1000),
-                        last_heard_unix_ms: last,
+                        reachable: test
+                            .is_some_and(|t| t != deconflict_line::LinkTestOutcome::Missed),
+                        last_link_test: test.map(|t| t.as_str().to_string()),
+                        last_heard_unix_ms: heard.get(&p.id).copied(),
                     }
                 })
                 .collect(),
@@ -664,10 +667,15 @@ impl State {
     ) -> Result<TracksAccepted, ApiError> {
         self.require_in_force()?;
         if reports.len() > REPORTS_PER_BATCH_MAX {
-            return Err(ApiError::invalid(
-                "reports",
-                format!("at most {REPORTS_PER_BATCH_MAX} reports per batch"),
-            ));
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_reports",
+                format!(
+                    "{} reports; at most {REPORTS_PER_BATCH_MAX} per batch",
+                    reports.len()
+                ),
+            )
+            .with_field("reports"));
         }
         let now = self.clock.now_ms();
         let mut writes = Vec::with_capacity(reports.len());

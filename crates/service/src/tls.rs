@@ -167,12 +167,29 @@ pub fn client_config(trust: &Trust) -> Result<rustls::ClientConfig, TlsError> {
             }
         }
         Trust::CaFile(path) => {
-            for cert in read_certificates(path)? {
-                roots.add(cert).map_err(|e| TlsError::Pem {
+            let certs = read_certificates(path)?;
+            for cert in &certs {
+                roots.add(cert.clone()).map_err(|e| TlsError::Pem {
                     path: path.clone(),
                     why: format!("not a usable CA certificate: {e}"),
                 })?;
             }
+            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider(),
+            )
+            .build()
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+            return Ok(rustls::ClientConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| TlsError::Config(e.to_string()))?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(PinnedOrCa {
+                    pinned: certs,
+                    webpki,
+                    provider: provider(),
+                }))
+                .with_no_client_auth());
         }
     }
     Ok(rustls::ClientConfig::builder_with_provider(provider())
@@ -180,6 +197,73 @@ pub fn client_config(trust: &Trust) -> Result<rustls::ClientConfig, TlsError> {
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+/// Trust for `--ca-cert FILE`: a server presenting exactly one of the file's certificates is
+/// trusted as that certificate (pinned: a self-signed certificate made with `openssl req -x509`
+/// is marked CA:TRUE, which certificate-path validation refuses as a server's own
+/// certificate); any other server certificate must chain to one of them as to a CA. The
+/// handshake's signature is checked against the presented certificate's key either way.
+#[derive(Debug)]
+struct PinnedOrCa {
+    pinned: Vec<CertificateDer<'static>>,
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedOrCa {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if self
+            .pinned
+            .iter()
+            .any(|p| p.as_ref() == end_entity.as_ref())
+        {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        }
+        self.webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 // ---- counters --------------------------------------------------------------------------------

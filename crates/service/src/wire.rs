@@ -357,6 +357,11 @@ pub struct NotificationCreate {
     /// `deconflict_service::notification_entry::notification_entry(party, id, 1, notification,
     /// entry_salts, entry_time_ms)` builds.
     pub entry_signature: String,
+    /// The id (`sha256:<hex>`) of the agreement the caller built the entry under (its own copy):
+    /// when given and not the agreement this service holds, the request is refused (422
+    /// `wrong_agreement`, both ids in the message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<String>,
 }
 
 impl NotificationCreate {
@@ -378,6 +383,9 @@ pub struct NotificationUpdate {
     #[serde(default)]
     pub entry_salts: BTreeMap<String, String>,
     pub entry_signature: String,
+    /// As in [`NotificationCreate`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<String>,
 }
 
 /// Withdraws a notification at `revision`.
@@ -747,8 +755,8 @@ pub struct Health {
     /// Always `ok` when the process answers.
     pub service: String,
     pub agreement_status: String,
-    /// Per party: when the service last heard an authenticated request from it, and whether
-    /// that is within the reachability window.
+    /// Per party: whether it answered the latest decided link test, and when the service last
+    /// heard an authenticated request from it.
     pub line: Vec<LineReachability>,
     pub last_cycle_unix_ms: Option<i64>,
     /// Per party: how it answered the line's scheduled link tests (reachability measured by
@@ -773,7 +781,14 @@ pub struct LinkTestReachability {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LineReachability {
     pub party: String,
+    /// Whether the party answered (in time or late) the latest link test decided in the last
+    /// 7 days; false when it missed it or none was decided.
     pub reachable: bool,
+    /// How the party answered that link test: `in_time`, `late` or `missed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_link_test: Option<String>,
+    /// When the service last heard an authenticated request from the party (not reachability:
+    /// only a link test answered shows the line works).
     pub last_heard_unix_ms: Option<i64>,
 }
 

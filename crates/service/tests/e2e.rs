@@ -288,7 +288,7 @@ fn demo_log_export_verifies_and_one_flipped_byte_does_not(
     let export = root.with_file_name("log.export");
     let out = Command::new(bin)
         .args(["log", "export", "--data-dir"])
-        .arg(root.join("ledger"))
+        .arg(root)
         .arg("--out")
         .arg(&export)
         .output()

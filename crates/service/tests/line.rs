@@ -1023,6 +1023,18 @@ async fn link_tests_measure_each_party_separately_from_the_agreement_state() {
     assert_eq!(r, expected);
     let (_, a) = h.call("GET", "/v1/agreement", "", "coalition").await;
     assert_eq!(a["reachability"]["link_tests"], expected);
+    // Reachable is what the link tests measured: the coalition, heard from just now, missed its
+    // test; Russia answered.
+    let reach = |a: &Value, i: usize| {
+        (
+            a["reachability"]["line"][i]["reachable"].as_bool(),
+            a["reachability"]["line"][i]["last_link_test"]
+                .as_str()
+                .map(str::to_string),
+        )
+    };
+    assert_eq!(reach(&a, 0), (Some(false), Some("missed".into())), "{a}");
+    assert_eq!(reach(&a, 1), (Some(true), Some("in_time".into())), "{a}");
     let esc: Vec<Value> = h
         .line_events("coalition")
         .await
@@ -1068,6 +1080,10 @@ async fn link_tests_measure_each_party_separately_from_the_agreement_state() {
             {"party": "russia", "in_time": 1, "late": 0, "missed": 1, "pending": 0}
         ])
     );
+    // Now the latest: the coalition answered late (reachable), Russia missed (not).
+    let (_, a) = h.call("GET", "/v1/agreement", "", "russia").await;
+    assert_eq!(reach(&a, 0), (Some(true), Some("late".into())), "{a}");
+    assert_eq!(reach(&a, 1), (Some(false), Some("missed".into())), "{a}");
 }
 
 fn stored_alert(id: &str, kind: &str, level: &str, created_ms: i64) -> deconflict_store::Alert {

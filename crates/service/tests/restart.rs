@@ -187,7 +187,7 @@ fn a_damaged_journal_stops_serve_and_recover_drops_only_when_applied() {
     let export = tmp.path().join("export.jsonl");
     let out = Command::new(&bin)
         .args(["log", "export", "--data-dir"])
-        .arg(root.join("ledger"))
+        .arg(&root)
         .arg("--out")
         .arg(&export)
         .output()

@@ -321,6 +321,43 @@ async fn a_self_signed_certificate_pinned_directly() {
     s.stop().await;
 }
 
+/// A self-signed certificate marked CA:TRUE, as `openssl req -x509` makes it, served as the
+/// server's own certificate: `--ca-cert` with that file trusts it (pinned), where path
+/// validation alone refuses a CA certificate used as an end entity. Another certificate with
+/// the same name and CA flag is not trusted by it.
+#[tokio::test]
+async fn a_self_signed_ca_certificate_served_directly_is_trusted_by_ca_cert() {
+    let dir = tempfile::tempdir().unwrap();
+    let make = |name: &str| {
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "localhost");
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        (
+            write(dir.path(), &format!("{name}.pem"), &cert.pem()),
+            write(dir.path(), &format!("{name}.key"), &key.serialize_pem()),
+        )
+    };
+    let (cert, key_path) = make("self-ca");
+    let (other, _) = make("other-self-ca");
+    let s = start(Some(&TlsFiles {
+        cert: cert.clone(),
+        key: key_path,
+    }))
+    .await;
+    let url = format!("https://localhost:{}", s.port);
+    let c = s.client(&url, Some(&Trust::CaFile(cert)));
+    agreement(&c).await.unwrap();
+    let stranger = s.client(&url, Some(&Trust::CaFile(other)));
+    let e = agreement(&stranger).await.unwrap_err();
+    assert!(!e.to_string().is_empty());
+    s.stop().await;
+}
+
 /// The real binary: `deconflict serve --tls-cert --tls-key` over a demo's data directory prints
 /// `listening on https://…`, answers a party that pinned the CA, and stops cleanly on SIGTERM.
 /// Builds the binary when the target directory has none; if that fails the test says so and

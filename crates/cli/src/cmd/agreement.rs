@@ -183,7 +183,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Canonical { file } => {
             let a = load(&file)?;
             use std::io::Write;
-            std::io::stdout().write_all(a.canonical_bytes())?;
+            crate::stdio::stdout().write_all(a.canonical_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sign { key, out, file } => sign(&key, out, &file),
@@ -548,9 +548,8 @@ fn status(path: &Path, dir: &Path) -> anyhow::Result<ExitCode> {
         }
     }
     println!("status    {}", state.status());
-    Ok(if failures == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    if failures > 0 {
+        anyhow::bail!("{failures} signature file(s) rejected");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -96,7 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => {
             use std::io::Write;
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = crate::stdio::stdout();
             stdout
                 .write_all(csv.as_bytes())
                 .context("cannot write to standard output")?;

@@ -45,7 +45,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    Ok(finish(events(&a)))
+    finish(events(&a))
 }
 
 fn events(a: &Args) -> Result<(), Failure> {
@@ -71,7 +71,7 @@ async fn catch_up(client: &PartyClient, cursor: &mut u64) -> Result<(), Failure>
                 None,
             )
             .await?;
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::stdio::stdout();
         for e in &page {
             if e.seq <= *cursor {
                 // Never print an event twice, whatever the service answers.

@@ -73,6 +73,7 @@ enum ClockArg {
 }
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true)))]
 pub struct Args {
     /// Feed format.
     #[arg(long, value_enum)]
@@ -366,6 +367,9 @@ fn replay(
     }
     let mut c = pipeline.counters();
     c.framing = *framer.counters();
+    if let Some(w) = deconflict_feeds::framing::detect::wrong_format_warning(cfg.format, &bytes) {
+        eprintln!("deconflict ingest: warning: {}: {w}", path.display());
+    }
     Ok(c)
 }
 
@@ -754,8 +758,7 @@ impl ConflictJoin {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::new(crate::stdio::stdout());
     let mut join = conflict_join(&args)?;
     let counters = if let Some(path) = &args.file {
         replay(&args, path, &mut join, &mut out)?

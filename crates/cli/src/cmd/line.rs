@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use deconflict_airspace::instant::Round;
 use deconflict_line::lang::{CoordFormat, Language, ReaderProfile};
 use deconflict_line::message::{Document, MessageKind, parse_document};
 use deconflict_line::render::{render_conversation, render_message};
@@ -35,7 +36,7 @@ field are printed on stderr); 2 a usage error (a bad flag, named; nothing was se
 service could not be reached.";
 
 pub(crate) const TIME_HELP: &str = "TIME is RFC 3339 (2017-04-12T09:40:00Z, 2017-04-12T12:40:00+03:00, \
-fractional seconds allowed), or relative to now: now, +90s, +10m, +2h, -5m, now+1h30m.";
+any fractional precision: a start is rounded down to the millisecond, an end up), or relative to now: now, +90s, +10m, +2h, -5m, now+1h30m.";
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -129,8 +130,8 @@ pub struct SimulateArgs {
     /// Print in one language only (default: every language).
     #[arg(long)]
     lang: Option<String>,
-    /// Reader's local time offset when --lang is given.
-    #[arg(long, default_value = "+03:00", allow_hyphen_values = true)]
+    /// Reader's local time offset when --lang is given (default UTC, as everywhere else).
+    #[arg(long, default_value = "+00:00", allow_hyphen_values = true)]
     utc_offset: String,
     /// Coordinate style when --lang is given.
     #[arg(long, value_enum, default_value_t = Coords::Decimal)]
@@ -143,12 +144,12 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Catalogue(a) => catalogue(a),
         Command::Canonical(a) => canonical(a),
         Command::Simulate(a) => simulate(a),
-        Command::Send(a) => Ok(finish(send(*a))),
-        Command::Pending(a) => Ok(finish(pending(a))),
-        Command::Ack(a) => Ok(finish(ack(a))),
-        Command::Show(a) => Ok(finish(show(a))),
-        Command::Conversations(a) => Ok(finish(conversations(a))),
-        Command::Reachability(a) => Ok(finish(reachability(a))),
+        Command::Send(a) => finish(send(*a)),
+        Command::Pending(a) => finish(pending(a)),
+        Command::Ack(a) => finish(ack(a)),
+        Command::Show(a) => finish(show(a)),
+        Command::Conversations(a) => finish(conversations(a)),
+        Command::Reachability(a) => finish(reachability(a)),
     }
 }
 
@@ -254,89 +255,71 @@ impl From<deconflict_service::client::ClientError> for Failure {
     }
 }
 
-/// Prints a failure on stderr and picks the exit code.
-pub(crate) fn finish(result: Result<(), Failure>) -> ExitCode {
+/// The failure as the command's error (printed once by `main`): a usage error or an unreachable
+/// service ends with exit code 2, a refusal with 1.
+pub(crate) fn finish(result: Result<(), Failure>) -> anyhow::Result<ExitCode> {
+    use crate::failure::{EXIT_FAILURE, EXIT_USAGE, exit};
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(e)) => {
-            eprintln!("deconflict: usage: {e:#}");
-            eprintln!("nothing was sent");
-            ExitCode::from(2)
-        }
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(Failure::Usage(e)) => Err(exit(
+            EXIT_USAGE,
+            format!("{} (nothing was sent)", crate::failure::chain_text(&e)),
+        )),
         Err(Failure::Connection(e)) => {
-            eprintln!("deconflict: cannot reach the service: {e}");
-            ExitCode::from(2)
+            Err(exit(EXIT_USAGE, format!("cannot reach the service: {e}")))
         }
         Err(Failure::Refused {
             status,
             code,
             message,
             field,
-        }) => {
-            eprint!(
-                "{}",
-                refusal_text(status, &code, &message, field.as_deref())
-            );
-            ExitCode::FAILURE
-        }
+        }) => Err(exit(
+            EXIT_FAILURE,
+            refusal_text(status, &code, &message, field.as_deref()),
+        )),
     }
 }
 
-/// What a refusal prints: one line each for the status, `code`, `message` and `field`.
+/// What a refusal prints: the status, then one line each for `code`, `message` and `field`.
 fn refusal_text(status: u16, code: &str, message: &str, field: Option<&str>) -> String {
     format!(
-        "deconflict: the service refused (HTTP {status})\n  code:    {code}\n  message: {message}\n  field:   {}\n",
+        "the service refused (HTTP {status})\n  code:    {code}\n  message: {message}\n  field:   {}",
         field.unwrap_or("-")
     )
 }
 
 // --- Times -------------------------------------------------------------------------------------
 
-/// A time given on the command line: absolute, or relative to the moment the command runs.
+/// A time given on the command line: absolute, or relative to the moment the command runs. An
+/// absolute time finer than a millisecond keeps both roundings: a start is rounded down, an end
+/// up, so that a window never shrinks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TimeArg {
-    UnixMs(i64),
+    At { down_ms: i64, up_ms: i64 },
     FromNowMs(i64),
 }
 
 impl TimeArg {
+    /// The time as an instant or the start of a window (rounded down).
     pub(crate) fn resolve(self, flag: &str, now_ms: i64) -> Result<Timestamp, Failure> {
-        let ms = match self {
-            TimeArg::UnixMs(ms) => ms,
-            TimeArg::FromNowMs(d) => now_ms
+        self.resolve_rounded(flag, now_ms, Round::Down)
+    }
+
+    /// The time as the end of a window or a deadline (rounded up).
+    pub(crate) fn resolve_end(self, flag: &str, now_ms: i64) -> Result<Timestamp, Failure> {
+        self.resolve_rounded(flag, now_ms, Round::Up)
+    }
+
+    fn resolve_rounded(self, flag: &str, now_ms: i64, round: Round) -> Result<Timestamp, Failure> {
+        let ms = match (self, round) {
+            (TimeArg::At { down_ms, .. }, Round::Down) => down_ms,
+            (TimeArg::At { up_ms, .. }, Round::Up) => up_ms,
+            (TimeArg::FromNowMs(d), _) => now_ms
                 .checked_add(d)
                 .ok_or_else(|| Failure::usage(flag, "out of range"))?,
         };
         Timestamp::from_unix_ms(ms).map_err(|e| Failure::usage(flag, e))
     }
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of the line crate's civil
-/// conversion; a year starting on 1 March puts the leap day last).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((month + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        _ => 31,
-    }
-}
-
-fn digits(s: &str, what: &str) -> Result<u32, String> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{what} {s:?} is not a number"));
-    }
-    s.parse().map_err(|_| format!("{what} {s:?} is too large"))
 }
 
 /// `+1h30m`, `-90s`, `10m` (after the sign): a span in milliseconds.
@@ -372,59 +355,15 @@ fn parse_span_ms(s: &str) -> Result<i64, String> {
     Ok(total)
 }
 
-/// Parses an RFC 3339 date-time (`T` or a space between date and time; `Z` or `±HH:MM`).
+/// An RFC 3339 date-time at any precision, rounded down to the millisecond (the one parser of
+/// times from outside, [`deconflict_airspace::instant`]).
+#[cfg(test)]
 fn parse_rfc3339_ms(s: &str) -> Result<i64, String> {
-    let bad = |why: &str| format!("{s:?} is not an RFC 3339 time ({why})");
-    let b = s.as_bytes();
-    if b.len() < 20 || !s.is_ascii() {
-        return Err(bad("too short; like 2017-04-12T09:40:00Z"));
-    }
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' {
-        return Err(bad("expected YYYY-MM-DDTHH:MM:SS"));
-    }
-    if b[16] != b':' {
-        return Err(bad("expected YYYY-MM-DDTHH:MM:SS"));
-    }
-    let year = i64::from(digits(&s[0..4], "year").map_err(|e| bad(&e))?);
-    let month = digits(&s[5..7], "month").map_err(|e| bad(&e))?;
-    let day = digits(&s[8..10], "day").map_err(|e| bad(&e))?;
-    let hour = digits(&s[11..13], "hour").map_err(|e| bad(&e))?;
-    let minute = digits(&s[14..16], "minute").map_err(|e| bad(&e))?;
-    let second = digits(&s[17..19], "second").map_err(|e| bad(&e))?;
-    if !(1..=12).contains(&month) {
-        return Err(bad("month must be 01..12"));
-    }
-    if day == 0 || day > days_in_month(year, month) {
-        return Err(bad("no such day in that month"));
-    }
-    // A leap second (:60) cannot be told apart in UNIX time; refuse it rather than guess.
-    if hour > 23 || minute > 59 || second > 59 {
-        return Err(bad("time of day out of range"));
-    }
-    let mut rest = &s[19..];
-    let mut frac_ms = 0i64;
-    if let Some(f) = rest.strip_prefix('.') {
-        let n = f.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 || n > 9 {
-            return Err(bad("1 to 9 digits after the decimal point"));
-        }
-        let mut ms_digits = f[..n.min(3)].to_string();
-        while ms_digits.len() < 3 {
-            ms_digits.push('0');
-        }
-        frac_ms = i64::from(digits(&ms_digits, "fraction").map_err(|e| bad(&e))?);
-        rest = &f[n..];
-    }
-    let offset_min: i64 = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let o = UtcOffset::parse(rest).map_err(|_| bad("offset must be Z or ±HH:MM"))?;
-            i64::from(o.minutes())
-        }
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_min * 60;
-    Ok(secs * 1000 + frac_ms)
+    parse_rfc3339(s, Round::Down)
+}
+
+fn parse_rfc3339(s: &str, round: Round) -> Result<i64, String> {
+    deconflict_airspace::instant::parse_rfc3339_ms(s, round).map_err(|e| e.to_string())
 }
 
 /// Parses a TIME flag value (see [`TIME_HELP`]).
@@ -442,7 +381,10 @@ pub(crate) fn parse_time_arg(s: &str) -> Result<TimeArg, String> {
     if rel.len() != s.len() {
         return Err(format!("{s:?}: after `now` comes +SPAN or -SPAN"));
     }
-    parse_rfc3339_ms(s).map(TimeArg::UnixMs)
+    Ok(TimeArg::At {
+        down_ms: parse_rfc3339(s, Round::Down)?,
+        up_ms: parse_rfc3339(s, Round::Up)?,
+    })
 }
 
 /// `2017-04-12 09:30:00Z` (UTC) or `2017-04-12 12:30:00+03:00`.
@@ -738,7 +680,7 @@ impl WindowArgs {
         let end = self
             .end
             .ok_or_else(|| Failure::usage("--end", "the time window needs an end"))?
-            .resolve("--end", now_ms)?;
+            .resolve_end("--end", now_ms)?;
         if end <= start {
             return Err(Failure::usage(
                 "--end",
@@ -1240,7 +1182,7 @@ impl SendForm {
                 )),
                 body: Body::InvestigationRequest {
                     incident_id: incident_id.clone(),
-                    reply_by_ms: reply_by.resolve("--reply-by", now_ms)?,
+                    reply_by_ms: reply_by.resolve_end("--reply-by", now_ms)?,
                 },
             },
         })
@@ -1618,12 +1560,29 @@ fn show(a: ShowArgs) -> Result<(), Failure> {
         let v = client
             .line_conversation(kind, a.id.as_str(), &lang, &offset, a.coords.wire())
             .await?;
-        print!("{}", v.text);
-        if !v.text.ends_with('\n') {
-            println!();
-        }
+        print!("{}", conversation_text(&v, now_ms(), a.utc_offset));
         Ok(())
     })
+}
+
+/// A conversation as `show` prints it: the rendered text, then where each message stands
+/// (acknowledged in time or late, overdue, with whom after escalations), as `pending` says it.
+fn conversation_text(
+    v: &deconflict_service::line::ConversationView,
+    now_ms: i64,
+    o: UtcOffset,
+) -> String {
+    let mut out = v.text.clone();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    if !v.messages.is_empty() {
+        out.push_str("\nWhere each message stands\n");
+        for m in &v.messages {
+            out.push_str(&view_text(m, now_ms, o));
+        }
+    }
+    out
 }
 
 /// The calling party's language, as the agreement names it.
@@ -1810,7 +1769,7 @@ mod tests {
                     .map(|_| alphabet[next(alphabet.len())])
                     .collect()
             };
-            if let Ok(TimeArg::UnixMs(ms)) = parse_time_arg(&text)
+            if let Ok(TimeArg::At { down_ms: ms, .. }) = parse_time_arg(&text)
                 && let Ok(t) = Timestamp::from_unix_ms(ms - ms.rem_euclid(1000))
             {
                 let back = format!("{}Z", t.civil(UtcOffset::UTC)).replacen(' ', "T", 1);
@@ -1821,6 +1780,22 @@ mod tests {
             let _ = parse_track_ref(&text);
             let _ = parse_finite(&text);
         }
+    }
+
+    #[test]
+    fn absolute_times_finer_than_a_millisecond_keep_both_roundings() {
+        let t = parse_time_arg("2017-04-12T09:40:00.123456Z").unwrap();
+        assert_eq!(
+            t,
+            TimeArg::At {
+                down_ms: NOW + 123,
+                up_ms: NOW + 124
+            }
+        );
+        assert_eq!(t.resolve("--start", 0).unwrap().unix_ms(), NOW + 123);
+        assert_eq!(t.resolve_end("--end", 0).unwrap().unix_ms(), NOW + 124);
+        let exact = parse_time_arg("2017-04-12T09:40:00.123Z").unwrap();
+        assert_eq!(exact.resolve_end("--end", 0).unwrap().unix_ms(), NOW + 123);
     }
 
     #[test]
@@ -2256,6 +2231,50 @@ mod tests {
     }
 
     #[test]
+    fn show_says_where_each_message_stands_overdue_escalated_or_late() {
+        let mut overdue = strike_view();
+        overdue.overdue_unix_ms = Some(NOW + 120_000);
+        overdue.holder = Some("Russian Federation command".into());
+        overdue.level = 1;
+        overdue.escalations = vec![deconflict_service::line::EscalationView {
+            to: "Russian Federation command".into(),
+            at_unix_ms: NOW + 120_000,
+        }];
+        let mut late = strike_view();
+        late.acknowledged = Some(deconflict_service::line::AckView {
+            officer: "Russian Federation command".into(),
+            at_unix_ms: NOW + 200_000,
+            late: true,
+        });
+        let v = deconflict_service::line::ConversationView {
+            subject_kind: "general".into(),
+            subject_id: "coalition-sw-1".into(),
+            lang: "en".into(),
+            messages: vec![overdue, late],
+            text: "rendered".into(),
+        };
+        let text = conversation_text(&v, NOW + 185_000, UtcOffset::UTC);
+        assert!(
+            text.starts_with("rendered\n\nWhere each message stands\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("OVERDUE since 2017-04-12 09:42:00Z"),
+            "{text}"
+        );
+        assert!(
+            text.contains("escalated to Russian Federation command at 2017-04-12 09:42:00Z"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "acknowledged by Russian Federation command at 2017-04-12 09:43:20Z (late)"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn acknowledgements_print_timing_and_repeats() {
         let r = |late, escalations, duplicate| deconflict_service::line::LineAckResult {
             message_id: "coalition-sw-1".into(),
@@ -2278,7 +2297,7 @@ mod tests {
     fn refusals_print_code_message_and_field() {
         assert_eq!(
             refusal_text(409, "already_acknowledged", "by someone", Some("officer")),
-            "deconflict: the service refused (HTTP 409)\n  code:    already_acknowledged\n  message: by someone\n  field:   officer\n"
+            "the service refused (HTTP 409)\n  code:    already_acknowledged\n  message: by someone\n  field:   officer"
         );
     }
 }

@@ -43,7 +43,7 @@ pub enum Command {
 
 #[derive(clap::Args)]
 pub struct RecoverArgs {
-    /// The service's data directory (its journal is in DIR/ledger/), or a journal directory.
+    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/ledger/).
     #[arg(long)]
     data_dir: PathBuf,
     /// Cut the journal back to its last whole batch, as the plan printed says.
@@ -53,7 +53,7 @@ pub struct RecoverArgs {
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    /// The journal's data directory.
+    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/ledger/).
     #[arg(long)]
     data_dir: PathBuf,
     /// The export file to write.
@@ -63,7 +63,7 @@ pub struct ExportArgs {
 
 #[derive(clap::Args)]
 pub struct TreeHeadArgs {
-    /// The journal's data directory.
+    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/ledger/).
     #[arg(long)]
     data_dir: PathBuf,
     /// The size of the tree head the party verified last (0 when none).
@@ -76,7 +76,7 @@ pub struct TreeHeadArgs {
 
 #[derive(clap::Args)]
 pub struct ProofArgs {
-    /// The journal's data directory.
+    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/ledger/).
     #[arg(long)]
     data_dir: PathBuf,
     /// The entry's index (0-based).
@@ -116,10 +116,11 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
+    let journal = crate::datadir::journal_dir(&a.data_dir)?;
     // Write beside the target and rename, so a reader never sees half an export.
     let tmp = a.out.with_extension("partial");
     let mut f = std::fs::File::create(&tmp).with_context(|| format!("{}", tmp.display()))?;
-    let counts = export_dir(&a.data_dir, &mut f)?;
+    let counts = export_dir(&journal, &mut f)?;
     f.sync_all().with_context(|| format!("{}", tmp.display()))?;
     drop(f);
     std::fs::rename(&tmp, &a.out).with_context(|| format!("{}", a.out.display()))?;
@@ -134,13 +135,7 @@ fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
 
 fn recover(a: RecoverArgs) -> anyhow::Result<ExitCode> {
     use deconflict_journal::recover;
-    // A service's data directory keeps its journal in ledger/.
-    let service_journal = a.data_dir.join("ledger");
-    let dir = if service_journal.join(deconflict_journal::KEYS_FILE).exists() {
-        service_journal
-    } else {
-        a.data_dir.clone()
-    };
+    let dir = crate::datadir::journal_dir(&a.data_dir)?;
     let plan = recover::plan(&dir)?;
     print!("{plan}");
     if plan.is_clean() {
@@ -169,7 +164,7 @@ fn recover(a: RecoverArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn tree_head(a: TreeHeadArgs) -> anyhow::Result<ExitCode> {
-    let log = load_dir(&a.data_dir)?;
+    let log = load_dir(&crate::datadir::journal_dir(&a.data_dir)?)?;
     let Some(latest) = log.latest().cloned() else {
         bail!("{}: the log has no tree head yet", a.data_dir.display());
     };
@@ -186,7 +181,7 @@ fn tree_head(a: TreeHeadArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn proof(a: ProofArgs) -> anyhow::Result<ExitCode> {
-    let log = load_dir(&a.data_dir)?;
+    let log = load_dir(&crate::datadir::journal_dir(&a.data_dir)?)?;
     let Some(latest) = log.latest() else {
         bail!("{}: the log has no tree head yet", a.data_dir.display());
     };
@@ -871,6 +866,12 @@ fn first_line(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    // With --data-dir the directory's agreement is the default; for an export it must be named.
+    if a.log_key.is_some() && a.agreement.is_none() && a.data_dir.is_none() {
+        return Err(crate::failure::usage(
+            "--log-key needs --agreement (the parties' keys it goes with), or --data-dir",
+        ));
+    }
     if let Some(dir) = a.data_dir.clone() {
         return crate::cmd::verify_dir::run(&dir, a);
     }
@@ -950,7 +951,7 @@ fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     match path {
         Some(p) => write_atomically(p, bytes),
         None => {
-            std::io::stdout().write_all(bytes)?;
+            crate::stdio::stdout().write_all(bytes)?;
             Ok(())
         }
     }

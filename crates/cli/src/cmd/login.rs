@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    Ok(finish(login(a)))
+    finish(login(a))
 }
 
 fn login(a: Args) -> Result<(), Failure> {

@@ -178,21 +178,21 @@ pub struct CheckArgs {
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     Ok(match command {
         Command::Check(a) => return check(a),
-        Command::Create(w) => finish(write(w, None)),
+        Command::Create(w) => finish(write(w, None))?,
         Command::Update { revision, write: w } => {
             if revision == 0 {
-                finish(Err(Failure::usage("--revision", "revisions start at 1")))
+                finish(Err(Failure::usage("--revision", "revisions start at 1")))?
             } else {
-                finish(write(w, Some(revision)))
+                finish(write(w, Some(revision)))?
             }
         }
         Command::Withdraw {
             connect,
             id,
             revision,
-        } => finish(withdraw(&connect, &id, revision)),
-        Command::List { connect, json } => finish(list(&connect, json)),
-        Command::Show { connect, id } => finish(show(&connect, &id)),
+        } => finish(withdraw(&connect, &id, revision))?,
+        Command::List { connect, json } => finish(list(&connect, json))?,
+        Command::Show { connect, id } => finish(show(&connect, &id))?,
     })
 }
 
@@ -283,13 +283,13 @@ impl WriteArgs {
             (None, Some(ft)) => Ok(ft * FEET_M),
             (None, None) => Err(Failure::usage(flags, "the altitude band needs this bound")),
         };
-        let time = |t: TimeArg, flag: &str| t.resolve(flag, now_ms).map(|t| t.unix_ms());
+
         let n = NotificationIn {
             area,
             alt_min_m: band(self.floor_m, self.floor_ft, "--floor-m/--floor-ft")?,
             alt_max_m: band(self.ceiling_m, self.ceiling_ft, "--ceiling-m/--ceiling-ft")?,
-            start_unix_ms: time(self.start, "--start")?,
-            end_unix_ms: time(self.end, "--end")?,
+            start_unix_ms: self.start.resolve("--start", now_ms)?.unix_ms(),
+            end_unix_ms: self.end.resolve_end("--end", now_ms)?.unix_ms(),
             callsigns: self.callsign.clone(),
             aircraft_count: self.aircraft_count,
             aircraft_type: self.aircraft_type.clone(),
@@ -356,6 +356,7 @@ fn write(w: Box<WriteArgs>, revision: Option<u64>) -> Result<(), Failure> {
                     entry_time_ms: signed.entry_time_ms,
                     entry_salts: signed.entry_salts.clone(),
                     entry_signature: signed.entry_signature.clone(),
+                    agreement_id: Some(loaded.terms.id.clone()),
                 };
                 c.call("POST", "/v1/notifications", Some(&body)).await
             }
@@ -366,6 +367,7 @@ fn write(w: Box<WriteArgs>, revision: Option<u64>) -> Result<(), Failure> {
                     entry_time_ms: signed.entry_time_ms,
                     entry_salts: signed.entry_salts.clone(),
                     entry_signature: signed.entry_signature.clone(),
+                    agreement_id: Some(loaded.terms.id.clone()),
                 };
                 c.call("PUT", &format!("/v1/notifications/{}", w.id), Some(&body))
                     .await
@@ -560,7 +562,7 @@ fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
     for n in existing {
         index.insert(n).context("adding to the index")?;
     }
-    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut out = BufWriter::new(crate::stdio::stdout());
     for n in &new {
         for existing_id in index.conflicts(n, buffers)? {
             writeln!(out, "{}", conflict_json_line(n.id(), &existing_id))?;

@@ -85,7 +85,7 @@ pub fn open(a: OpenArgs) -> anyhow::Result<ExitCode> {
     let (mut index, mut opened, mut sealed) = (0u64, 0u64, 0u64);
     let mut used = std::collections::HashSet::new();
     let limit = (deconflict_ledger::export::LINE_BYTES_MAX + 2) as u64;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(crate::stdio::stdout());
     use std::io::Write as _;
     for n in 1u64.. {
         line.clear();

@@ -106,8 +106,7 @@ pub fn write_json_line(out: &mut impl Write, c: &ConflictPair) -> std::io::Resul
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = config(&args)?;
     let bytes = read_limited(&args.tracks)?;
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::new(crate::stdio::stdout());
     probe_bytes(&mut out, &bytes, &config, args.exact)
         .with_context(|| format!("{}", args.tracks.display()))?;
     out.flush()?;

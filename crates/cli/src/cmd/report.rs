@@ -93,10 +93,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let (bytes, source) = match (&a.data_dir, &a.log) {
         (Some(dir), None) => {
-            // The service's data directory keeps its log in a subdirectory; a journal directory
-            // itself is accepted too.
-            let ledger = deconflict_service::record::ledger_dir(dir);
-            let journal = if ledger.is_dir() { ledger } else { dir.clone() };
+            let journal = crate::datadir::journal_dir(dir)?;
             let mut buf = Vec::new();
             deconflict_journal::export_dir(&journal, &mut buf)
                 .with_context(|| format!("exporting the log in {}", journal.display()))?;

@@ -64,7 +64,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             d.display()
         );
         println!(
-            "Check its record: deconflict log export --data-dir {}/ledger --out log.export && deconflict verify log.export --agreement {}/agreement.toml --log-key {}",
+            "Check its record: deconflict log export --data-dir {} --out log.export && deconflict verify log.export --agreement {}/agreement.toml --log-key {}",
             d.display(),
             d.display(),
             summary.log_key_hex

@@ -81,8 +81,8 @@ pub struct ListArgs {
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     Ok(match command {
-        Command::Push(a) => push(&a),
-        Command::List(a) => finish(list(&a)),
+        Command::Push(a) => push(&a)?,
+        Command::List(a) => finish(list(&a))?,
     })
 }
 
@@ -275,7 +275,7 @@ async fn send_batch(
     }
 }
 
-fn push(a: &PushArgs) -> ExitCode {
+fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
     if a.batch == 0 || a.batch > REPORTS_PER_BATCH_MAX {
         return finish(Err(Failure::usage(
             "--batch",
@@ -309,11 +309,10 @@ fn push(a: &PushArgs) -> ExitCode {
             if count > bad.len() {
                 eprintln!("… and {} more bad lines", count - bad.len());
             }
-            eprintln!(
-                "deconflict: {count} bad line(s) in {}; nothing was sent",
+            anyhow::bail!(
+                "{count} bad line(s) in {}; nothing was sent",
                 a.file.display()
             );
-            return ExitCode::FAILURE;
         }
     };
     let rt = match super::connect::runtime() {
@@ -356,11 +355,17 @@ fn push(a: &PushArgs) -> ExitCode {
         ranges.len()
     );
     if lines_failed == 0 {
-        ExitCode::SUCCESS
+        Ok(ExitCode::SUCCESS)
     } else if unreachable == ranges.len() {
-        ExitCode::from(2)
+        Err(crate::failure::exit(
+            crate::failure::EXIT_USAGE,
+            format!("cannot reach the service: {lines_failed} reports not sent"),
+        ))
     } else {
-        ExitCode::FAILURE
+        Err(crate::failure::exit(
+            crate::failure::EXIT_FAILURE,
+            format!("{lines_failed} of {} reports not accepted", reports.len()),
+        ))
     }
 }
 

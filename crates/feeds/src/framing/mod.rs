@@ -7,6 +7,7 @@
 
 pub mod avr;
 pub mod beast;
+pub mod detect;
 pub mod hexcsv;
 pub mod lines;
 pub mod sbs;

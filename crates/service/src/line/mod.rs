@@ -634,6 +634,34 @@ fn service_messages(line: &Line, before: usize) -> Vec<Message> {
         .collect()
 }
 
+/// Per party: how it answered the latest decided link test scheduled in the last
+/// [`REACHABILITY_WINDOW_MS`] (`None`: none decided in that window).
+pub(crate) fn last_link_tests(
+    state: &State,
+    now_ms: i64,
+) -> std::collections::BTreeMap<String, deconflict_line::LinkTestOutcome> {
+    let end = now_ms.saturating_add(1);
+    let Ok(window) = Timestamp::from_unix_ms(end.saturating_sub(REACHABILITY_WINDOW_MS).max(0))
+        .and_then(|start| TimeWindow::new(start, Timestamp::from_unix_ms(end)?))
+    else {
+        return Default::default();
+    };
+    state
+        .line
+        .read(|line| {
+            state
+                .terms
+                .parties
+                .iter()
+                .filter_map(|p| {
+                    let id = PartyId::new(p.id.as_str()).ok()?;
+                    Some((p.id.clone(), line.last_link_test(&id, window)?))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Per party: its answers to the link tests scheduled in the last
 /// [`REACHABILITY_WINDOW_MS`].
 pub(crate) fn link_tests(state: &State, now_ms: i64) -> Vec<LinkTestReachability> {
