@@ -301,7 +301,13 @@ impl ConformanceMonitor {
                 }
             }
             for (zone, planar) in g.zones().iter().zip(&pg.zones) {
-                if !(zone.band().contains(position.alt_m) && planar.contains(xy)) {
+                // A disc is measured on the sphere, a polygon in the frame (its vertices are
+                // exact there).
+                let inside = match zone.footprint() {
+                    crate::volume::Footprint::Circle(c) => c.contains(position.at),
+                    crate::volume::Footprint::Polygon(_) => planar.contains(xy),
+                };
+                if !(zone.band().contains(position.alt_m) && inside) {
                     continue;
                 }
                 in_zones.insert(zone.id().to_owned());

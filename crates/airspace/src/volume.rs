@@ -225,7 +225,19 @@ fn check_simple(ring: &[LonLat]) -> Result<(), Rule> {
     Ok(())
 }
 
-/// A disc: every point within `radius_m` of `centre`, measured in the index's planar frame.
+/// Great-circle distance between two points on the sphere of [`EARTH_RADIUS_M`], metres
+/// (haversine, stable for short distances).
+pub fn great_circle_m(a: LonLat, b: LonLat) -> f64 {
+    let (la, lb) = (a.lat_deg.to_radians(), b.lat_deg.to_radians());
+    let dlat = lb - la;
+    let dlon = (b.lon_deg - a.lon_deg).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + la.cos() * lb.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
+}
+
+/// A disc: every point within `radius_m` of `centre`. The strategic index compares discs in its
+/// planar frame; a position is inside a zone's disc by its great-circle distance from the centre
+/// ([`Circle::contains`]), which does not depend on where a frame is centred.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Circle {
     centre: LonLat,
@@ -258,6 +270,11 @@ impl Circle {
     }
     pub fn centre(&self) -> LonLat {
         self.centre
+    }
+    /// Closed containment by great-circle distance (haversine on the sphere of
+    /// [`EARTH_RADIUS_M`]) from the centre.
+    pub fn contains(&self, p: LonLat) -> bool {
+        great_circle_m(self.centre, p) <= self.radius_m
     }
     pub fn centre_ref(&self) -> &LonLat {
         &self.centre
