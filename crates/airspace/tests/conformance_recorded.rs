@@ -209,12 +209,14 @@ fn recorded_flights_against_notifications_zone_and_a_versioned_line() {
     }
 
     // The direct computation, in longitude/latitude.
-    let kx = 6_371_008.8 * FRAME_ORIGIN.1.to_radians().cos() * 1f64.to_radians();
-    let ky = 6_371_008.8 * 1f64.to_radians();
+    // A disc zone is measured on the ground: the great-circle distance (spherical law of
+    // cosines, written here apart from the crate's haversine) from its centre.
     let in_zone = |lon: f64, lat: f64, alt: f64| {
-        let dx = (lon - ZONE_CENTRE.0) * kx;
-        let dy = (lat - ZONE_CENTRE.1) * ky;
-        dx.hypot(dy) <= ZONE_RADIUS_M && ZONE_ALT_M.0 <= alt && alt < ZONE_ALT_M.1
+        let (p1, p2) = (ZONE_CENTRE.1.to_radians(), lat.to_radians());
+        let dl = (lon - ZONE_CENTRE.0).to_radians();
+        let c = (p1.sin() * p2.sin() + p1.cos() * p2.cos() * dl.cos()).clamp(-1.0, 1.0);
+        let d = 6_371_008.8 * c.acos();
+        d <= ZONE_RADIUS_M && ZONE_ALT_M.0 <= alt && alt < ZONE_ALT_M.1
     };
     let in_ops = |r: &Rect, lon: f64, lat: f64, alt: f64| {
         r.contains(lon, lat) && OPS_ALT_M.0 <= alt && alt < OPS_ALT_M.1
