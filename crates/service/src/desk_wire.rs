@@ -9,14 +9,25 @@ use deconflict_desk as desk;
 use crate::terms::Terms;
 use crate::wire::{REPORT_FUTURE_S_MAX, TrackReportIn};
 
-/// The alerter the agreement names (a DAIDALUS configuration), or one level from its minima.
+/// The alerter the agreement names (a DAIDALUS configuration), the one it writes out as
+/// `.conf` text, or one level from its minima.
 pub fn alerter(terms: &Terms) -> Result<desk::Alerter, String> {
-    match terms.agreement.separation().alerter() {
-        Some(name) => desk::Alerter::named(name).map_err(|e| format!("separation.alerter: {e}")),
-        None => desk::Alerter::from_minima(terms.h_sep_m, terms.v_sep_m, terms.lookahead_s)
-            .map_err(|e| format!("separation: {e}")),
+    let s = terms.agreement.separation();
+    match (s.alerter(), s.alerter_conf()) {
+        (Some(name), _) => {
+            desk::Alerter::named(name).map_err(|e| format!("separation.alerter: {e}"))
+        }
+        (None, Some(text)) => desk::Alerter::from_conf(ALERTER_CONF_NAME, text)
+            .map_err(|e| format!("separation.alerter_conf: {e}")),
+        (None, None) => {
+            desk::Alerter::from_minima(terms.h_sep_m, terms.v_sep_m, terms.lookahead_s)
+                .map_err(|e| format!("separation: {e}"))
+        }
     }
 }
+
+/// The name an alerter written into the agreement goes by (in views and errors).
+pub const ALERTER_CONF_NAME: &str = "agreement alerter_conf";
 
 /// The core's setup from the agreement: its parties, minima, alerter, lines and zones.
 pub fn setup(terms: &Terms, alerter: desk::Alerter) -> Result<desk::Setup, String> {
