@@ -231,8 +231,8 @@ impl DemoSummary {
         }
         let _ = writeln!(
             s,
-            "\nGeography (a dividing line crossed or a closed zone entered; sent to every party, signed into the record): {} events, {} in the record",
-            self.geography.len(),
+            "\nGeography (a dividing line crossed or a closed zone entered; sent to every party, signed into the record): {}, {} in the record",
+            events(self.geography.len()),
             self.record_entries.get("geography").copied().unwrap_or(0)
         );
         for g in &self.geography {
@@ -268,8 +268,8 @@ impl DemoSummary {
         }
         let _ = writeln!(
             s,
-            "\nNonconformance (a notified callsign outside its notifications' volume or window; to its party, once per excursion): {} events, {} in the record",
-            self.nonconformance.len(),
+            "\nNonconformance (a notified callsign outside its notifications' volume or window; to its party, once per excursion): {}, {} in the record",
+            events(self.nonconformance.len()),
             self.record_entries
                 .get("nonconformance")
                 .copied()
@@ -294,6 +294,10 @@ impl DemoSummary {
         }
         s
     }
+}
+
+fn events(n: usize) -> String {
+    format!("{n} event{}", if n == 1 { "" } else { "s" })
 }
 
 fn area_in(a: &NotifiedArea) -> AreaIn {
