@@ -401,10 +401,10 @@ fn a_bad_alerter_conf_names_its_line_in_the_configuration_and_in_the_file() {
         "{e}"
     );
 
-    // No alerter at all.
+    // No alerter at all: named after the configuration's last line.
     let e = parse_toml(&with_conf("lookahead_time = 120 [s]\n")).unwrap_err();
     assert_eq!(e.field(), Some("separation.alerter_conf"), "{e}");
-    assert!(e.to_string().contains("no alerter"), "{e}");
+    assert!(e.to_string().contains("'alerters'"), "{e}");
 }
 
 #[test]
