@@ -397,7 +397,10 @@ fn a_bad_alerter_conf_names_its_line_in_the_configuration_and_in_the_file() {
     assert!(e.to_string().contains("line 1 of the configuration"), "{e}");
     let loc = e.location().unwrap();
     assert!(
-        text.lines().nth(loc.line - 1).unwrap().starts_with("lookahead_tim ="),
+        text.lines()
+            .nth(loc.line - 1)
+            .unwrap()
+            .starts_with("lookahead_tim ="),
         "{e}"
     );
 

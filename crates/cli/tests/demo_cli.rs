@@ -171,5 +171,8 @@ fn the_demo_prints_the_live_desk_as_its_record_and_streams_hold_it() {
             }
         }
     }
-    assert!(reached >= 2, "the designed encounter reached no level:\n{lines:?}");
+    assert!(
+        reached >= 2,
+        "the designed encounter reached no level:\n{lines:?}"
+    );
 }

@@ -703,12 +703,13 @@ fn live_desk(
         .to_string();
     let d = &scenario.conflict;
     let designed = [d.aircraft_a.as_str(), d.aircraft_b.as_str()];
-    summary.encounter = designed.map(|id| {
-        match scenario.sorties.iter().find(|s| s.aircraft_id == id) {
-            Some(s) => format!("{id} ({})", s.callsign),
-            None => id.to_string(),
-        }
-    });
+    summary.encounter =
+        designed.map(
+            |id| match scenario.sorties.iter().find(|s| s.aircraft_id == id) {
+                Some(s) => format!("{id} ({})", s.callsign),
+                None => id.to_string(),
+            },
+        );
     let mut geography: BTreeMap<String, GeographySeen> = BTreeMap::new();
     for (party, list) in events {
         let mut levels: Vec<LevelSeen> = LEVELS
@@ -732,8 +733,8 @@ fn live_desk(
                         continue;
                     };
                     l.alerts += 1;
-                    let mut tracks = [&a.own, &a.other]
-                        .map(|t| t.as_ref().map_or("", |t| t.track_id.as_str()));
+                    let mut tracks =
+                        [&a.own, &a.other].map(|t| t.as_ref().map_or("", |t| t.track_id.as_str()));
                     tracks.sort_unstable();
                     let mut want = designed;
                     want.sort_unstable();
@@ -809,8 +810,7 @@ fn check_live_desk(summary: &DemoSummary) -> Result<(), DemoError> {
         }
     }
     let parties = summary.parties.len();
-    if summary.geography.is_empty()
-        || summary.geography.iter().any(|g| g.seen_by.len() != parties)
+    if summary.geography.is_empty() || summary.geography.iter().any(|g| g.seen_by.len() != parties)
     {
         return Err(DemoError::Check(
             "no geography event, or one not on every party's stream".into(),

@@ -19,10 +19,8 @@ pub fn alerter(terms: &Terms) -> Result<desk::Alerter, String> {
         }
         (None, Some(text)) => desk::Alerter::from_conf(ALERTER_CONF_NAME, text)
             .map_err(|e| format!("separation.alerter_conf: {e}")),
-        (None, None) => {
-            desk::Alerter::from_minima(terms.h_sep_m, terms.v_sep_m, terms.lookahead_s)
-                .map_err(|e| format!("separation: {e}"))
-        }
+        (None, None) => desk::Alerter::from_minima(terms.h_sep_m, terms.v_sep_m, terms.lookahead_s)
+            .map_err(|e| format!("separation: {e}")),
     }
 }
 
@@ -185,7 +183,10 @@ mod tests {
         assert_eq!(v_m, 200.0 + desk::alerter::BROAD_MARGIN_V_M);
 
         // Neither: one level from the minima.
-        let minima = alerter(&terms(|t| t.replacen("alerter = \"DO_365B_no_SUM\"", "", 1))).unwrap();
+        let minima = alerter(&terms(|t| {
+            t.replacen("alerter = \"DO_365B_no_SUM\"", "", 1)
+        }))
+        .unwrap();
         assert_eq!(minima.name(), "agreement minima");
     }
 }

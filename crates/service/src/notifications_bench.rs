@@ -167,12 +167,12 @@ pub fn run(opts: &Options) -> Result<Outcome, BenchError> {
     let mut desks = Vec::new();
     for &n in sizes {
         let alerter = crate::desk_wire::alerter(&terms).map_err(setup)?;
-        let mut d =
-            desk::Desk::new(crate::desk_wire::setup(&terms, alerter).map_err(setup)?)
-                .map_err(setup)?;
+        let mut d = desk::Desk::new(crate::desk_wire::setup(&terms, alerter).map_err(setup)?)
+            .map_err(setup)?;
         for i in 0..n {
             let s = stored(i, filler_party(&scenario, i));
-            let an = crate::strategic::notification(&s).map_err(|(f, e)| setup(format!("{f}: {e}")))?;
+            let an =
+                crate::strategic::notification(&s).map_err(|(f, e)| setup(format!("{f}: {e}")))?;
             d.notify(an, Vec::new()).map_err(setup)?;
         }
         desks.push(d);
@@ -185,7 +185,8 @@ pub fn run(opts: &Options) -> Result<Outcome, BenchError> {
         for (j, d) in desks.iter_mut().enumerate() {
             let mut s = stored(sizes[j] + k, &creator);
             s.id = format!("{creator}-new-{k}");
-            let an = crate::strategic::notification(&s).map_err(|(f, e)| setup(format!("{f}: {e}")))?;
+            let an =
+                crate::strategic::notification(&s).map_err(|(f, e)| setup(format!("{f}: {e}")))?;
             let t = Instant::now();
             let (conflicts, _) = d.notify(an, Vec::new()).map_err(setup)?;
             core_us[j].push(t.elapsed().as_secs_f64() * 1e6);
@@ -225,11 +226,7 @@ pub fn run(opts: &Options) -> Result<Outcome, BenchError> {
     }
 
     let verdict = |r: f64| {
-        if r <= RATIO_MAX {
-            "met"
-        } else {
-            "MISSED"
-        }
+        if r <= RATIO_MAX { "met" } else { "MISSED" }
     };
     let mut last = format!(
         "median create at {largest} stored / at {smallest} stored (target <= {RATIO_MAX}): core {:.2} µs / {:.2} µs = {core_ratio:.2} ({})",

@@ -426,11 +426,17 @@ fn the_designed_pair_approaches_preventive_then_closes_to_the_designed_vertical_
         let ft = 0.3048;
         for before in [120, 90, 76] {
             let d = dz(c.t_cpa_s - before).abs();
-            assert!(d > 450.0 * ft && d < 700.0 * ft, "seed {seed}: {d} m at CPA-{before} s");
+            assert!(
+                d > 450.0 * ft && d < 700.0 * ft,
+                "seed {seed}: {d} m at CPA-{before} s"
+            );
         }
         for before in [45, 10, 0] {
             let d = dz(c.t_cpa_s - before);
-            assert!((d - c.dz_m).abs() < 0.02, "seed {seed}: {d} m at CPA-{before} s");
+            assert!(
+                (d - c.dz_m).abs() < 0.02,
+                "seed {seed}: {d} m at CPA-{before} s"
+            );
         }
     }
 }
