@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! { "format": "deconflict.agreement.v1", "title": s, "revision": n, ["supersedes": "sha256:…"],
-//!   "separation": {"horizontal_m": n, "vertical_m": n, "lookahead_s": n, ["alerter": s]},
+//!   "separation": {"horizontal_m": n, "vertical_m": n, "lookahead_s": n, ["alerter": s], ["alerter_conf": s]},
 //!   "link_test": {"interval_s": n, "offset_s": n, "reply_deadline_s": n},
 //!   "ack_deadline_s": {kind: n, …},
 //!   "parties": [{"id", "name", "language", "public_key": "ed25519:…",
@@ -81,6 +81,11 @@ pub fn to_value(a: &Agreement) -> Value {
         &mut sep,
         "alerter",
         a.separation.alerter.as_ref().map(|s| json!(s)),
+    );
+    put_opt(
+        &mut sep,
+        "alerter_conf",
+        a.separation.alerter_conf.as_ref().map(|s| json!(s)),
     );
     top.insert("separation".into(), Value::Object(sep));
 

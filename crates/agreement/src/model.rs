@@ -133,6 +133,7 @@ pub struct Separation {
     pub(crate) vertical_m: u32,
     pub(crate) lookahead_s: u32,
     pub(crate) alerter: Option<String>,
+    pub(crate) alerter_conf: Option<String>,
 }
 
 impl Separation {
@@ -148,6 +149,12 @@ impl Separation {
     /// A DAIDALUS-style alerter name (e.g. `DO_365B_no_SUM`), when the parties chose one.
     pub fn alerter(&self) -> Option<&str> {
         self.alerter.as_deref()
+    }
+    /// An alerter written into the agreement as DAIDALUS `.conf` text (checked by the
+    /// `wellclear` parser when the agreement was read), when the parties wrote one out instead
+    /// of naming one: what they sign is then exactly what the desk runs.
+    pub fn alerter_conf(&self) -> Option<&str> {
+        self.alerter_conf.as_deref()
     }
 }
 

@@ -45,6 +45,8 @@ pub const LOOKAHEAD_S_MAX: i64 = 3_600;
 pub const ACK_DEADLINE_S_MAX: i64 = 86_400;
 /// Largest zone radius, metres.
 pub const RADIUS_M_MAX: i64 = 1_000_000;
+/// Longest alerter written into the agreement (`separation.alerter_conf`), in bytes.
+pub const ALERTER_CONF_BYTES_MAX: usize = 64 * 1024;
 /// Altitude bounds for zone floors and ceilings, metres above mean sea level.
 pub const ALT_M_MIN: i64 = -500;
 pub const ALT_M_MAX: i64 = 30_000;
@@ -163,6 +165,7 @@ struct RawSeparation {
     vertical_m: Spanned<i64>,
     lookahead_s: Spanned<i64>,
     alerter: Option<Spanned<String>>,
+    alerter_conf: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -348,7 +351,18 @@ impl Checker<'_> {
                 None => None,
                 Some(a) => Some(self.alerter("separation.alerter", a)?),
             },
+            alerter_conf: match &s.alerter_conf {
+                None => None,
+                Some(c) => Some(self.alerter_conf("separation.alerter_conf", c)?),
+            },
         };
+        if let (Some(_), Some(c)) = (&s.alerter, &s.alerter_conf) {
+            return self.err(
+                "separation.alerter_conf",
+                c.span(),
+                "give either `alerter` (a configuration by name) or `alerter_conf` (its text), not both",
+            );
+        }
 
         let l = &raw.link_test;
         let interval_s = self.u32("link_test.interval_s", &l.interval_s, 60, 86_400, "s")?;
@@ -580,6 +594,72 @@ impl Checker<'_> {
             );
         }
         Ok(s.clone())
+    }
+
+    /// An alerter written out as DAIDALUS `.conf` text, checked by the same parser the desk
+    /// runs, so that what the parties sign is an alerter the service can enforce. An error
+    /// names the configuration's line and the file's.
+    fn alerter_conf(&self, field: &str, v: &Spanned<String>) -> R<String> {
+        let text = v.get_ref();
+        if text.len() > ALERTER_CONF_BYTES_MAX {
+            return self.err(
+                field,
+                v.span(),
+                format!(
+                    "is {} bytes, more than {ALERTER_CONF_BYTES_MAX}",
+                    text.len()
+                ),
+            );
+        }
+        let config = match deconflict_wellclear::conf::parse_conf(field, text) {
+            Ok(c) => c,
+            Err(e) => {
+                let line = e.location.line;
+                return Err(ParseError::Invalid {
+                    field: field.to_owned(),
+                    location: Some(self.conf_line(v, line, e.location.column)),
+                    reason: format!("line {line} of the configuration: {}", e.kind),
+                });
+            }
+        };
+        if config.alerters().is_empty() {
+            return self.err(
+                field,
+                v.span(),
+                "names no alerter (`alerters = NAME`, and that alerter's levels)",
+            );
+        }
+        Ok(text.clone())
+    }
+
+    /// Where line `line` (1-based) of a string value starts in the file: a multi-line string
+    /// (`"""` or `'''`) drops the newline right after its opening quotes, so its first line is
+    /// the file's next one. Escaped line breaks in a basic string can shift this; the reason
+    /// always names the configuration's own line as well.
+    fn conf_line(&self, v: &Spanned<String>, line: usize, column: usize) -> Location {
+        let start = locate(self.src, v.span().start);
+        let token = self.src.get(v.span()).unwrap_or_default();
+        let multi = token.starts_with("\"\"\"") || token.starts_with("'''");
+        let skips_newline = multi
+            && token
+                .get(3..)
+                .is_some_and(|rest| rest.starts_with('\n') || rest.starts_with("\r\n"));
+        if skips_newline {
+            Location {
+                line: start.line + line,
+                column,
+            }
+        } else if line == 1 {
+            Location {
+                line: start.line,
+                column: start.column + if multi { 3 } else { 1 } + column - 1,
+            }
+        } else {
+            Location {
+                line: start.line + line - 1,
+                column,
+            }
+        }
     }
 
     fn parties(&self, raw: &Spanned<Vec<RawParty>>) -> R<Vec<Party>> {

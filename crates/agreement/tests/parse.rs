@@ -346,3 +346,79 @@ proptest! {
         }
     }
 }
+
+/// A small alerter written out as DAIDALUS `.conf` text: one warning level, a 5 NM / 1000 ft
+/// cylinder alerted 120 s ahead.
+const CONF: &str = "lookahead_time = 120 [s]
+alerters = mine
+mine_alert_1_region = NEAR
+mine_alert_1_alerting_time = 120 [s]
+mine_alert_1_detector = det_1
+mine_det_1_D = 9260 [m]
+mine_det_1_H = 305 [m]
+mine_load_core_detection_det_1 = gov.nasa.larcfm.ACCoRD.CDCylinder
+";
+
+/// The template with `alerter = …` replaced by `alerter_conf = """<conf>"""`.
+fn with_conf(conf: &str) -> String {
+    let from = "alerter = \"DO_365B_no_SUM\"";
+    assert!(TEMPLATE_TOML.contains(from));
+    TEMPLATE_TOML.replacen(from, &format!("alerter_conf = \"\"\"\n{conf}\"\"\""), 1)
+}
+
+#[test]
+fn an_alerter_written_into_the_agreement_is_kept_and_signed_as_written() {
+    let a = parse_toml(&with_conf(CONF)).unwrap();
+    assert_eq!(a.separation().alerter_conf(), Some(CONF));
+    assert_eq!(a.separation().alerter(), None);
+    // It is part of what the parties sign: another configuration is another agreement.
+    let other = parse_toml(&with_conf(&CONF.replace("9260 [m]", "9000 [m]"))).unwrap();
+    assert_ne!(a.id(), other.id());
+    let canonical = String::from_utf8(a.canonical_bytes().to_vec()).unwrap();
+    assert!(canonical.contains("\"alerter_conf\":\"lookahead_time = 120 [s]\\nalerters = mine"));
+}
+
+#[test]
+fn a_bad_alerter_conf_names_its_line_in_the_configuration_and_in_the_file() {
+    // Line 6 of the configuration: a distance in an unknown unit.
+    let bad = CONF.replace("mine_det_1_D = 9260 [m]", "mine_det_1_D = 9260 [furlong]");
+    let text = with_conf(&bad);
+    let e = parse_toml(&text).unwrap_err();
+    assert_eq!(e.field(), Some("separation.alerter_conf"), "{e}");
+    assert!(e.to_string().contains("line 6 of the configuration"), "{e}");
+    assert!(e.to_string().contains("furlong"), "{e}");
+    let loc = e.location().unwrap();
+    let line = text.lines().nth(loc.line - 1).unwrap();
+    assert_eq!(line, "mine_det_1_D = 9260 [furlong]", "{e}");
+
+    // A key the DAIDALUS parser does not know, on the configuration's first line.
+    let text = with_conf(&format!("lookahead_tim = 120 [s]\n{CONF}"));
+    let e = parse_toml(&text).unwrap_err();
+    assert!(e.to_string().contains("line 1 of the configuration"), "{e}");
+    let loc = e.location().unwrap();
+    assert!(
+        text.lines()
+            .nth(loc.line - 1)
+            .unwrap()
+            .starts_with("lookahead_tim ="),
+        "{e}"
+    );
+
+    // No alerter at all: named after the configuration's last line.
+    let e = parse_toml(&with_conf("lookahead_time = 120 [s]\n")).unwrap_err();
+    assert_eq!(e.field(), Some("separation.alerter_conf"), "{e}");
+    assert!(e.to_string().contains("'alerters'"), "{e}");
+}
+
+#[test]
+fn an_agreement_names_its_alerter_or_writes_it_out_not_both() {
+    let from = "alerter = \"DO_365B_no_SUM\"";
+    let text = TEMPLATE_TOML.replacen(
+        from,
+        &format!("{from}\nalerter_conf = \"\"\"\n{CONF}\"\"\""),
+        1,
+    );
+    let e = parse_toml(&text).unwrap_err();
+    assert_eq!(e.field(), Some("separation.alerter_conf"), "{e}");
+    assert!(e.to_string().contains("not both"), "{e}");
+}

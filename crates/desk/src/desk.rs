@@ -897,8 +897,17 @@ impl Desk {
             }
             s
         };
+        let alerted = |own: u32, other: u32| {
+            graded
+                .get(&(own, other))
+                .is_some_and(|a| Level::of(&config, a.alerter_index, a.alert_level) != Level::None)
+        };
         let mut now_open: BTreeMap<(String, String), [Side; 2]> = BTreeMap::new();
         for &(i, j) in &pairs {
+            // Most candidates raise nothing: build the sides only for those that do.
+            if !alerted(i, j) && !alerted(j, i) {
+                continue;
+            }
             let sides = [side(i, j), side(j, i)];
             if sides.iter().any(|s| s.level != Level::None) {
                 now_open.insert((ids[i as usize].clone(), ids[j as usize].clone()), sides);

@@ -60,6 +60,8 @@ pub struct DemoSummary {
     pub notifications: Vec<String>,
     pub strategic_flags: Vec<String>,
     pub reports_pushed: usize,
+    /// The scenario's start on the virtual clock, UNIX ms.
+    pub start_unix_ms: i64,
     pub sim_seconds: u32,
     pub wall_seconds: f64,
     pub cycles: u32,
@@ -83,7 +85,52 @@ pub struct DemoSummary {
     pub escalations: Vec<String>,
     /// One party's receiver feed, replayed from a recording: what became of it.
     pub receiver: String,
+    /// The alerter the desk ran: the agreement's.
+    pub alerter: String,
+    /// The designed encounter's two aircraft, as `track (callsign)`.
+    pub encounter: [String; 2],
+    /// Per party: the tactical alerts its stream carried at each DO-365 level, and when the
+    /// designed encounter first reached that level.
+    pub levels: BTreeMap<String, Vec<LevelSeen>>,
+    /// Each geography event, as its aircraft's own party received it, and every stream that
+    /// carried it.
+    pub geography: Vec<GeographySeen>,
+    /// Each nonconformance event, as its party received it.
+    pub nonconformance: Vec<NonconformanceSeen>,
+    /// Entries in the shared record by kind (`geography`, `nonconformance`, and each DO-365
+    /// level of the tactical alerts).
+    pub record_entries: BTreeMap<String, u64>,
 }
+
+/// One DO-365 level on one party's stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelSeen {
+    /// `preventive`, `corrective` or `warning`.
+    pub level: String,
+    /// Tactical alerts (`new` or `level`) at this level on the stream, any encounter.
+    pub alerts: u64,
+    /// Seconds after the start when the designed encounter first reached it, if it did.
+    pub first_s: Option<i64>,
+}
+
+/// A geography event and who was told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeographySeen {
+    /// The owner's copy (with its callsign).
+    pub view: GeographyView,
+    /// Each party whose stream carried it, with the event's sequence number there.
+    pub seen_by: Vec<(String, u64)>,
+}
+
+/// A nonconformance event and where its party received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NonconformanceSeen {
+    pub view: NonconformanceView,
+    pub seq: u64,
+}
+
+/// The DO-365 levels, least urgent first.
+const LEVELS: [&str; 3] = ["preventive", "corrective", "warning"];
 
 impl std::fmt::Display for DemoSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,6 +174,7 @@ impl std::fmt::Display for DemoSummary {
                 let _ = writeln!(s, "  {l}");
             }
         }
+        s.push_str(&self.live_desk_text());
         let _ = writeln!(
             s,
             "\nDisclosure (what each party saw of the other's aircraft):"
@@ -156,6 +204,105 @@ impl std::fmt::Display for DemoSummary {
         }
         f.write_str(&s)
     }
+}
+
+impl DemoSummary {
+    /// DO-365 levels, geography and nonconformance, as the streams carried them.
+    fn live_desk_text(&self) -> String {
+        let mut s = String::new();
+        let at = |t_ms: i64| {
+            format!(
+                "t+{} s ({})",
+                (t_ms - self.start_unix_ms).div_euclid(1000),
+                hms(t_ms)
+            )
+        };
+        let _ = writeln!(
+            s,
+            "\nDO-365 levels (alerter {}; tactical alerts at each level on each stream, and when {} × {} first reached it):",
+            self.alerter, self.encounter[0], self.encounter[1]
+        );
+        for (party, levels) in &self.levels {
+            let cells: Vec<String> = levels
+                .iter()
+                .map(|l| {
+                    let first = l
+                        .first_s
+                        .map_or("not reached".to_string(), |t| format!("first t+{t} s"));
+                    format!("{} {} ({first})", l.level, l.alerts)
+                })
+                .collect();
+            let _ = writeln!(s, "  {party:<10} {}", cells.join(", "));
+        }
+        let _ = writeln!(
+            s,
+            "\nGeography (a dividing line crossed or a closed zone entered; sent to every party, signed into the record): {}, {} in the record",
+            events(self.geography.len()),
+            self.record_entries.get("geography").copied().unwrap_or(0)
+        );
+        for g in &self.geography {
+            let v = &g.view;
+            let what = match (v.line.as_deref(), v.zone.as_deref()) {
+                (Some(line), _) => format!(
+                    "crossed dividing line {line} onto {}'s side",
+                    v.into_side_of.as_deref().unwrap_or("?")
+                ),
+                (None, Some(zone)) => format!("entered zone {zone}, closed to {}", v.party),
+                (None, None) => v.kind.clone(),
+            };
+            let seen: Vec<String> = g
+                .seen_by
+                .iter()
+                .map(|(p, seq)| format!("{p} #{seq}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "  {}'s {}{} {what} at {:.4}° N {:.4}° E, {:.0} m, {}; seen by {}",
+                v.party,
+                v.track_id,
+                v.callsign
+                    .as_ref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default(),
+                v.lat_deg,
+                v.lon_deg,
+                v.alt_m,
+                at(v.time_unix_ms),
+                seen.join(", ")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nNonconformance (a notified callsign outside its notifications' volume or window; to its party, once per excursion): {}, {} in the record",
+            events(self.nonconformance.len()),
+            self.record_entries
+                .get("nonconformance")
+                .copied()
+                .unwrap_or(0)
+        );
+        for n in &self.nonconformance {
+            let v = &n.view;
+            let _ = writeln!(
+                s,
+                "  {}'s {} ({}) outside {} at {:.4}° N {:.4}° E, {:.0} m, {}; {} #{}",
+                v.party,
+                v.track_id,
+                v.callsign,
+                v.notifications.join(", "),
+                v.lat_deg,
+                v.lon_deg,
+                v.alt_m,
+                at(v.time_unix_ms),
+                v.party,
+                n.seq
+            );
+        }
+        s
+    }
+}
+
+fn events(n: usize) -> String {
+    format!("{n} event{}", if n == 1 { "" } else { "s" })
 }
 
 fn area_in(a: &NotifiedArea) -> AreaIn {
@@ -334,6 +481,7 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
         },
         agreement_id: loaded.terms.id.clone(),
         listen: addr.to_string(),
+        start_unix_ms: config.start_unix_ms,
         parties: loaded
             .terms
             .parties
@@ -508,6 +656,7 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
         }
         summary.alerts.insert(party.clone(), lines);
     }
+    live_desk(&mut summary, &got, &scenario, &loaded.terms)?;
     let d = &scenario.conflict;
     summary.designed_conflict = format!(
         "{} × {}, closest approach {:.0} m horizontally, {:.0} m vertically, at t+{} s",
@@ -537,6 +686,8 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
     }
     let head = log.journal().latest_tree_head();
     check_authored_notifications(&log, &loaded.terms, &scenario, head.tree_head().size())?;
+    summary.record_entries = record_entries(&log, head.tree_head().size())?;
+    check_live_desk(&summary)?;
     summary.log_size = head.tree_head().size();
     summary.log_root = head.tree_head().root().to_hex();
     summary.log_key_hex = log.public_key_hex();
@@ -657,6 +808,159 @@ impl ReceiverReplay {
             self.fused.len(),
         ))
     }
+}
+
+/// The live desk's part of the summary, from what the streams carried: each party's DO-365
+/// levels (and when the designed encounter first reached each), the geography events with
+/// every stream that carried them, the nonconformance events.
+fn live_desk(
+    summary: &mut DemoSummary,
+    events: &BTreeMap<String, Vec<(u64, String, String)>>,
+    scenario: &Scenario,
+    terms: &crate::terms::Terms,
+) -> Result<(), DemoError> {
+    summary.alerter = terms
+        .agreement
+        .separation()
+        .alerter()
+        .unwrap_or(if terms.agreement.separation().alerter_conf().is_some() {
+            crate::desk_wire::ALERTER_CONF_NAME
+        } else {
+            "the agreement's minima"
+        })
+        .to_string();
+    let d = &scenario.conflict;
+    let designed = [d.aircraft_a.as_str(), d.aircraft_b.as_str()];
+    summary.encounter =
+        designed.map(
+            |id| match scenario.sorties.iter().find(|s| s.aircraft_id == id) {
+                Some(s) => format!("{id} ({})", s.callsign),
+                None => id.to_string(),
+            },
+        );
+    let mut geography: BTreeMap<String, GeographySeen> = BTreeMap::new();
+    for (party, list) in events {
+        let mut levels: Vec<LevelSeen> = LEVELS
+            .iter()
+            .map(|l| LevelSeen {
+                level: (*l).to_string(),
+                alerts: 0,
+                first_s: None,
+            })
+            .collect();
+        for (seq, kind, data) in list {
+            match kind.as_str() {
+                "alert" => {
+                    let Ok(a) = serde_json::from_str::<AlertView>(data) else {
+                        continue;
+                    };
+                    if a.kind != "new" && a.kind != "level" {
+                        continue;
+                    }
+                    let Some(l) = levels.iter_mut().find(|l| l.level == a.level) else {
+                        continue;
+                    };
+                    l.alerts += 1;
+                    let mut tracks =
+                        [&a.own, &a.other].map(|t| t.as_ref().map_or("", |t| t.track_id.as_str()));
+                    tracks.sort_unstable();
+                    let mut want = designed;
+                    want.sort_unstable();
+                    if tracks == want && l.first_s.is_none() {
+                        l.first_s = Some((a.created_unix_ms - summary.start_unix_ms) / 1000);
+                    }
+                }
+                "geography" => {
+                    let Ok(v) = serde_json::from_str::<GeographyView>(data) else {
+                        continue;
+                    };
+                    let g = geography
+                        .entry(v.event_id.clone())
+                        .or_insert_with(|| GeographySeen {
+                            view: v.clone(),
+                            seen_by: Vec::new(),
+                        });
+                    if v.party == *party {
+                        // The owner's copy shows what the others may not see (the callsign).
+                        g.view = v;
+                    }
+                    g.seen_by.push((party.clone(), *seq));
+                }
+                "nonconformance" => {
+                    let Ok(view) = serde_json::from_str::<NonconformanceView>(data) else {
+                        continue;
+                    };
+                    summary
+                        .nonconformance
+                        .push(NonconformanceSeen { view, seq: *seq });
+                }
+                _ => {}
+            }
+        }
+        summary.levels.insert(party.clone(), levels);
+    }
+    let mut geography: Vec<GeographySeen> = geography.into_values().collect();
+    geography.sort_by_key(|g| (g.view.time_unix_ms, g.view.event_id.clone()));
+    summary.geography = geography;
+    summary
+        .nonconformance
+        .sort_by_key(|n| (n.view.time_unix_ms, n.view.event_id.clone()));
+    Ok(())
+}
+
+/// Entries of the shared record by kind: `geography`, `nonconformance`, and the level of each
+/// tactical alert.
+fn record_entries(
+    log: &crate::record::ServiceLog,
+    size: u64,
+) -> Result<BTreeMap<String, u64>, DemoError> {
+    let entries = log
+        .journal()
+        .entries(0, size)
+        .map_err(|e| DemoError::Check(format!("reading the record: {e}")))?;
+    let mut out = BTreeMap::new();
+    for e in &entries {
+        if let deconflict_ledger::EntryBody::Alert { level, .. } = e.entry().body() {
+            *out.entry(level.as_str().to_string()).or_default() += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// The live desk showed what the demo is for: the designed encounter through every DO-365
+/// level on both streams, a geography event on every party's stream and in the record, a nonconformance.
+fn check_live_desk(summary: &DemoSummary) -> Result<(), DemoError> {
+    // The designed encounter is built to pass through every DO-365 level.
+    for (party, levels) in &summary.levels {
+        if let Some(l) = levels.iter().find(|l| l.first_s.is_none()) {
+            return Err(DemoError::Check(format!(
+                "the designed encounter never reached {} on {party}'s stream",
+                l.level
+            )));
+        }
+    }
+    let parties = summary.parties.len();
+    if summary.geography.is_empty() || summary.geography.iter().any(|g| g.seen_by.len() != parties)
+    {
+        return Err(DemoError::Check(
+            "no geography event, or one not on every party's stream".into(),
+        ));
+    }
+    if summary.nonconformance.is_empty() {
+        return Err(DemoError::Check("no nonconformance event".into()));
+    }
+    for (kind, n) in [
+        ("geography", summary.geography.len()),
+        ("nonconformance", summary.nonconformance.len()),
+    ] {
+        let recorded = summary.record_entries.get(kind).copied().unwrap_or(0);
+        if recorded != n as u64 {
+            return Err(DemoError::Check(format!(
+                "{n} {kind} events on the streams, {recorded} in the record"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Every notification the scenario made is in the record once, as an entry its own party

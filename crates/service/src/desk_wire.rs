@@ -9,14 +9,23 @@ use deconflict_desk as desk;
 use crate::terms::Terms;
 use crate::wire::{REPORT_FUTURE_S_MAX, TrackReportIn};
 
-/// The alerter the agreement names (a DAIDALUS configuration), or one level from its minima.
+/// The alerter the agreement names (a DAIDALUS configuration), the one it writes out as
+/// `.conf` text, or one level from its minima.
 pub fn alerter(terms: &Terms) -> Result<desk::Alerter, String> {
-    match terms.agreement.separation().alerter() {
-        Some(name) => desk::Alerter::named(name).map_err(|e| format!("separation.alerter: {e}")),
-        None => desk::Alerter::from_minima(terms.h_sep_m, terms.v_sep_m, terms.lookahead_s)
+    let s = terms.agreement.separation();
+    match (s.alerter(), s.alerter_conf()) {
+        (Some(name), _) => {
+            desk::Alerter::named(name).map_err(|e| format!("separation.alerter: {e}"))
+        }
+        (None, Some(text)) => desk::Alerter::from_conf(ALERTER_CONF_NAME, text)
+            .map_err(|e| format!("separation.alerter_conf: {e}")),
+        (None, None) => desk::Alerter::from_minima(terms.h_sep_m, terms.v_sep_m, terms.lookahead_s)
             .map_err(|e| format!("separation: {e}")),
     }
 }
+
+/// The name an alerter written into the agreement goes by (in views and errors).
+pub const ALERTER_CONF_NAME: &str = "agreement alerter_conf";
 
 /// The core's setup from the agreement: its parties, minima, alerter, lines and zones.
 pub fn setup(terms: &Terms, alerter: desk::Alerter) -> Result<desk::Setup, String> {
@@ -130,5 +139,54 @@ pub fn report_in(r: &desk::Report) -> TrackReportIn {
         aircraft_type: r.aircraft_type.clone(),
         icao24: r.icao24.clone(),
         squawk: r.squawk.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(edit: impl Fn(&str) -> String) -> Terms {
+        let text = edit(deconflict_agreement::TEMPLATE_TOML);
+        let agreement = deconflict_agreement::parse_toml(&text).unwrap();
+        Terms::from_agreement(&agreement).unwrap()
+    }
+
+    #[test]
+    fn the_desk_runs_the_alerter_the_agreement_names_or_writes_out() {
+        let named = alerter(&terms(str::to_string)).unwrap();
+        assert_eq!(named.name(), "DO_365B_no_SUM");
+        assert_eq!(named.config().alerters().len(), 3);
+
+        // Written out: one warning level on a 4 km / 200 m cylinder, 60 s ahead.
+        let conf = "lookahead_time = 60 [s]\nalerters = mine\nmine_alert_1_region = NEAR\n\
+                    mine_alert_1_alerting_time = 60 [s]\nmine_alert_1_detector = det_1\n\
+                    mine_det_1_D = 4000 [m]\nmine_det_1_H = 200 [m]\n\
+                    mine_load_core_detection_det_1 = gov.nasa.larcfm.ACCoRD.CDCylinder\n";
+        let written = alerter(&terms(|t| {
+            t.replacen(
+                "alerter = \"DO_365B_no_SUM\"",
+                &format!("alerter_conf = \"\"\"\n{conf}\"\"\""),
+                1,
+            )
+        }))
+        .unwrap();
+        assert_eq!(written.name(), ALERTER_CONF_NAME);
+        assert_eq!(written.config().alerters().len(), 1);
+        assert_eq!(
+            desk::Level::of(written.config(), 1, 1),
+            desk::Level::Warning
+        );
+        let (lookahead_s, h_m, v_m) = written.reach().unwrap();
+        assert_eq!(lookahead_s, 60.0);
+        assert_eq!(h_m, 4000.0 + desk::alerter::BROAD_MARGIN_H_M);
+        assert_eq!(v_m, 200.0 + desk::alerter::BROAD_MARGIN_V_M);
+
+        // Neither: one level from the minima.
+        let minima = alerter(&terms(|t| {
+            t.replacen("alerter = \"DO_365B_no_SUM\"", "", 1)
+        }))
+        .unwrap();
+        assert_eq!(minima.name(), "agreement minima");
     }
 }

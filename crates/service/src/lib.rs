@@ -46,6 +46,7 @@ pub mod log_api;
 pub mod metrics;
 pub mod nonce_file;
 pub mod notification_entry;
+pub mod notifications_bench;
 pub mod record;
 pub mod replay;
 pub mod server;

@@ -622,6 +622,11 @@ impl State {
         Ok(self.agreement_view().await)
     }
 
+    /// Active notifications the desk holds for the strategic check.
+    pub fn notifications_held(&self) -> usize {
+        self.desk.lock().map_or(0, |d| d.notifications_len())
+    }
+
     pub fn health(&self) -> Health {
         let now = self.clock.now_ms();
         let heard = self

@@ -263,18 +263,40 @@ impl Scenario {
             gs_a,
             -3.0,
         ));
-        sorties.push(designed(
+        // The Russian aircraft approaches APPROACH_DZ_M above or below the coalition one (a
+        // DO-365 preventive alert: inside 700 ft, outside 450 ft), then closes to `dz_m` over
+        // DESCENT_S, ending well before the CPA (corrective, then warning). Only the vertical
+        // profile changes: the horizontal paths, the CPA and the miss are as designed.
+        let approach_dz_m = if dz_m < 0.0 {
+            -APPROACH_DZ_M
+        } else {
+            APPROACH_DZ_M
+        };
+        let mut russian = designed(
             "russia-01",
             RUSSIA,
             "SOKOL21",
             "SU34",
             miss_m * n.0 - vb.0 * lead,
             miss_m * n.1 - vb.1 * lead,
-            alt_a_m + dz_m,
+            alt_a_m + approach_dz_m,
             track_b_deg,
             gs_b,
             -3.0,
-        ));
+        );
+        let level_s = lead_s - DESCENT_BEFORE_CPA_S;
+        let mut legs = vec![
+            Leg::straight(level_s, gs_b),
+            Leg {
+                vertical_speed_mps: (dz_m - approach_dz_m) / f64::from(DESCENT_S),
+                ..Leg::straight(DESCENT_S, gs_b)
+            },
+            Leg::straight(straight_s - level_s - DESCENT_S, gs_b),
+        ];
+        // The designed legs after the straight one (the turn away, the tail) are kept.
+        legs.extend(russian.legs.iter().skip(1).copied());
+        russian.legs = legs;
+        sorties.push(russian);
 
         // The dividing-line crossing: a Russian aircraft west of the river between Deir ez-Zor
         // and al-Mayadin heads north-east across it, turns about and crosses back.
@@ -488,6 +510,14 @@ fn velocity(gs_mps: f64, track_deg: f64) -> (f64, f64) {
     let h = track_deg.to_radians();
     (gs_mps * h.sin(), gs_mps * h.cos())
 }
+
+/// Vertical distance at which the designed Russian aircraft approaches, metres (575 ft:
+/// inside DO-365's 700 ft preventive volume, outside the 450 ft corrective one).
+const APPROACH_DZ_M: f64 = 175.0;
+/// When the designed Russian aircraft starts closing to the designed vertical miss, seconds
+/// before the CPA, and how long it takes (at most 325 m in 30 s, about 2100 ft/min).
+const DESCENT_BEFORE_CPA_S: u32 = 75;
+const DESCENT_S: u32 = 30;
 
 /// Longest straight flown after a designed manoeuvre before the sortie ends (leaves coverage),
 /// so that long scenarios do not carry designed aircraft out of the area or into other traffic.

@@ -409,3 +409,34 @@ fn bad_configs_are_refused() {
         ConfigError::Start(-1)
     );
 }
+
+/// The designed pair approaches 175 m apart vertically (inside DO-365's 700 ft preventive
+/// volume, outside its 450 ft corrective one) and is at the designed vertical miss from 45 s
+/// before the CPA: the encounter passes through every DO-365 level.
+#[test]
+fn the_designed_pair_approaches_preventive_then_closes_to_the_designed_vertical_miss() {
+    for seed in [1, 2, 3, 8_851_605_980_112_230_466] {
+        let s = scenario(seed);
+        let reports = s.reports();
+        let c = &s.conflict;
+        let dz = |t_s: u32| {
+            let at = s.config.start_unix_ms + i64::from(t_s) * 1000;
+            report(&reports, &c.aircraft_b, at).alt_m - report(&reports, &c.aircraft_a, at).alt_m
+        };
+        let ft = 0.3048;
+        for before in [120, 90, 76] {
+            let d = dz(c.t_cpa_s - before).abs();
+            assert!(
+                d > 450.0 * ft && d < 700.0 * ft,
+                "seed {seed}: {d} m at CPA-{before} s"
+            );
+        }
+        for before in [45, 10, 0] {
+            let d = dz(c.t_cpa_s - before);
+            assert!(
+                (d - c.dz_m).abs() < 0.02,
+                "seed {seed}: {d} m at CPA-{before} s"
+            );
+        }
+    }
+}

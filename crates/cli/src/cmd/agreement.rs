@@ -279,9 +279,14 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
         s.horizontal_m(),
         s.vertical_m(),
         s.lookahead_s(),
-        s.alerter()
-            .map(|a| format!(", alerter {a}"))
-            .unwrap_or_default()
+        match (s.alerter(), s.alerter_conf()) {
+            (Some(a), _) => format!(", alerter {a}"),
+            (None, Some(text)) => format!(
+                ", alerter written into the agreement ({} lines of .conf)",
+                text.lines().count()
+            ),
+            (None, None) => String::new(),
+        }
     );
     for p in a.parties() {
         println!(
