@@ -58,14 +58,7 @@ fn the_demo_prints_the_live_desk_as_its_record_and_streams_hold_it() {
     let data = tmp.0.join("data");
     let text = String::from_utf8(ok(&["demo", "--data-dir", s(&data)]).stdout).unwrap();
     let export = tmp.0.join("log.export");
-    ok(&[
-        "log",
-        "export",
-        "--data-dir",
-        s(&data.join("ledger")),
-        "--out",
-        s(&export),
-    ]);
+    ok(&["log", "export", "--data-dir", s(&data), "--out", s(&export)]);
 
     // The record, read knowing only the export format.
     let mut recorded: BTreeMap<String, u64> = BTreeMap::new();
