@@ -109,6 +109,17 @@ function checkDisclosure(o, party) {
       // by the agreement's design; they are not track documents (the value check above covers them).
       if (typeof x.event_id === 'string') continue;
       if (typeof x.track_id === 'string' && typeof x.party === 'string' && x.party !== party) {
+        // The other aircraft's part of a coordinated advice: its senses always (the advice is
+        // coordinated), the altitude to reach only where its party discloses altitude, the
+        // direction only where it discloses velocity, never its bands.
+        if (typeof x.vertical === 'string' && typeof x.turn === 'string') {
+          const ok = new Set(['party', 'track_id', 'vertical', 'turn']);
+          if (allowed.has('alt_m')) ok.add('altitude_m');
+          if (allowed.has('track_deg')) ok.add('direction_deg');
+          const extra = Object.keys(x).filter((k) => !ok.has(k));
+          if (extra.length) throw new Error(`${o.name}: ${t.url} carried undisclosed advice ${extra} of ${x.party}`);
+          continue;
+        }
         tracksSeen += 1;
         const extra = Object.keys(x).filter((k) => !allowed.has(k));
         if (extra.length) throw new Error(`${o.name}: ${t.url} carried undisclosed ${extra} of ${x.party}`);
