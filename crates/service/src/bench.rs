@@ -47,7 +47,7 @@ pub enum BenchError {
     Client(#[from] crate::client::ClientError),
 }
 
-fn setup(e: impl std::fmt::Display) -> BenchError {
+pub(crate) fn setup(e: impl std::fmt::Display) -> BenchError {
     BenchError::Setup(e.to_string())
 }
 

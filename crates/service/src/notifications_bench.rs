@@ -57,18 +57,8 @@ pub struct Outcome {
     pub met: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BenchError {
-    #[error("{0}")]
-    Setup(String),
-    #[error("request: {0}")]
-    Client(#[from] crate::client::ClientError),
-}
-
-fn setup(e: impl std::fmt::Display) -> BenchError {
-    BenchError::Setup(e.to_string())
-}
+pub use crate::bench::BenchError;
+use crate::bench::setup;
 
 /// Start of the week the benchmark's notifications are spread over (2023-11-14T22:13:20Z).
 const WEEK_START_MS: i64 = 1_700_000_000_000;

@@ -16,28 +16,12 @@ use std::time::Duration;
 
 mod common;
 
-use common::{require_binary, run_demo, spawn_serve};
-use deconflict_service::client::PartyClient;
+use common::{demo_clients, require_binary, run_demo, spawn_serve};
 use deconflict_service::datadir::{self, DataDir};
 use deconflict_service::wire::*;
 use deconflict_service::{Clock, SystemClock};
 
 const PARTIES: [&str; 2] = ["coalition", "russia"];
-
-fn clients(dir: &DataDir, base: &str) -> Vec<PartyClient> {
-    PARTIES
-        .iter()
-        .map(|p| {
-            let key = datadir::read_secret_key(&dir.key(p)).unwrap();
-            PartyClient::new(
-                base,
-                p,
-                datadir::signing_key(&key).unwrap(),
-                Arc::new(SystemClock),
-            )
-        })
-        .collect()
-}
 
 fn notification(pi: usize, i: u32) -> NotificationIn {
     let now = SystemClock.now_ms();
@@ -89,7 +73,7 @@ async fn kill_9_in_a_loop_under_writers_loses_nothing_acknowledged() {
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for cycle in 0..cycles {
         let (mut child, base) = spawn_serve(&bin, &root, &[]);
-        let cs = clients(&dir, &base);
+        let cs = demo_clients(&dir, &base);
         let stop = Arc::new(AtomicBool::new(false));
         let mut writers = Vec::new();
         for (pi, c) in cs.iter().enumerate() {
@@ -138,7 +122,7 @@ async fn kill_9_in_a_loop_under_writers_loses_nothing_acknowledged() {
 
         // Restarted: this cycle's acknowledged notifications are served.
         let (mut child, base) = spawn_serve(&bin, &root, &[]);
-        let cs = clients(&dir, &base);
+        let cs = demo_clients(&dir, &base);
         for (pi, ids) in acked_now.iter().enumerate() {
             for id in ids {
                 let r = cs[pi]
@@ -157,7 +141,7 @@ async fn kill_9_in_a_loop_under_writers_loses_nothing_acknowledged() {
 
     // At the end, every notification acknowledged in any cycle is served.
     let (mut child, base) = spawn_serve(&bin, &root, &[]);
-    let cs = clients(&dir, &base);
+    let cs = demo_clients(&dir, &base);
     let mut total = 0;
     for (pi, ids) in acked_all.iter().enumerate() {
         let listed: BTreeSet<String> = cs[pi]

@@ -14,26 +14,10 @@ use std::time::Duration;
 
 mod common;
 
-use common::{require_binary, run_demo, spawn_serve};
-use deconflict_service::client::PartyClient;
+use common::{demo_clients, require_binary, run_demo, spawn_serve};
 use deconflict_service::datadir::{self, DataDir};
 use deconflict_service::wire::*;
 use deconflict_service::{Clock, SystemClock};
-
-fn clients(dir: &DataDir, base: &str) -> Vec<PartyClient> {
-    ["coalition", "russia"]
-        .iter()
-        .map(|p| {
-            let key = datadir::read_secret_key(&dir.key(p)).unwrap();
-            PartyClient::new(
-                base,
-                p,
-                datadir::signing_key(&key).unwrap(),
-                Arc::new(SystemClock),
-            )
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
@@ -48,7 +32,7 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
 
     // Serve the demo's data directory again.
     let (mut child, base) = spawn_serve(&bin, &root, &[]);
-    let cs = clients(&dir, &base);
+    let cs = demo_clients(&dir, &base);
     let health: PublicHealth = {
         let (s, b) = cs[0].send("GET", "/health", Vec::new()).await.unwrap();
         assert_eq!(s, 200);
@@ -165,7 +149,7 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
 
     // Restart: every acknowledged write is there.
     let (mut child, base) = spawn_serve(&bin, &root, &[]);
-    let cs = clients(&dir, &base);
+    let cs = demo_clients(&dir, &base);
     for (pi, (notifications, reports)) in acked.iter().enumerate() {
         let c = &cs[pi];
         let listed: Vec<NotificationView> = c

@@ -405,3 +405,24 @@ pub fn spawn_serve(
         .to_string();
     (child, url)
 }
+
+/// Signed clients of the demo's two parties (`coalition`, `russia`) against the service at
+/// `base`, with the keys the demo left in its data directory.
+pub fn demo_clients(
+    dir: &deconflict_service::datadir::DataDir,
+    base: &str,
+) -> Vec<deconflict_service::client::PartyClient> {
+    use deconflict_service::datadir;
+    ["coalition", "russia"]
+        .iter()
+        .map(|p| {
+            let key = datadir::read_secret_key(&dir.key(p)).unwrap();
+            deconflict_service::client::PartyClient::new(
+                base,
+                p,
+                datadir::signing_key(&key).unwrap(),
+                Arc::new(deconflict_service::SystemClock),
+            )
+        })
+        .collect()
+}
