@@ -10,7 +10,7 @@
 //! DIR/keys/service.pub               its public key (`ed25519:…`)
 //! DIR/ledger/                        the shared record (`deconflict-journal`: ledger.journal,
 //!                                    keys.json, ledger.head); `deconflict log export
-//!                                    --data-dir DIR/ledger`
+//!                                    --data-dir DIR`
 //! DIR/ledger-openings.jsonl          salt and value of every commitment in the record, one
 //!                                    JSON line each, to open them later to a working group
 //!                                    (mode 0600)

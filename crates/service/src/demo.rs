@@ -196,7 +196,7 @@ impl std::fmt::Display for DemoSummary {
         );
         let _ = writeln!(
             s,
-            "  verify it offline: deconflict log export --data-dir DIR/ledger --out log.export && deconflict verify log.export --agreement DIR/agreement.toml --log-key {}",
+            "  verify it offline: deconflict log export --data-dir DIR --out log.export && deconflict verify log.export --agreement DIR/agreement.toml --log-key {} (or, stopped, deconflict verify --data-dir DIR)",
             self.log_key_hex
         );
         if !self.line_text.is_empty() {
