@@ -70,7 +70,11 @@ body-strike-warning = { $activity ->
     [strike] ПРЕДУПРЕЖДЕНИЕ ОБ УДАРЕ
    *[other] ПРЕДУПРЕЖДЕНИЕ О ДЕЯТЕЛЬНОСТИ
 }. Район: { $area }; высоты: { $block }; время: { $window }.
-body-conflict-alert = ОПОВЕЩЕНИЕ О КОНФЛИКТЕ { $alert }, уровень { $level }: борт { $track_a } ({ $party_a }) и борт { $track_b } ({ $party_b }). Потеря эшелонирования через { $time_to_los }. Прогноз наибольшего сближения: { $cpa_h } по горизонтали, { $cpa_v } по вертикали.
+body-conflict-alert = ОПОВЕЩЕНИЕ О КОНФЛИКТЕ { $alert }, { $level ->
+        [1] предупредительное
+        [2] корректирующее
+       *[3] предупреждение об опасности
+    }: борт { $track_a } ({ $party_a }) и борт { $track_b } ({ $party_b }). Потеря эшелонирования через { $time_to_los }. Прогноз наибольшего сближения: { $cpa_h } по горизонтали, { $cpa_v } по вертикали.
 advice-own = РЕКОМЕНДАЦИЯ борту { $track } ({ $party }): { $manoeuvre }.
 advice-other = Рекомендация борту { $track } ({ $party }): { $manoeuvre }.
 adv-manoeuvre = { $vertical }; { $turn }

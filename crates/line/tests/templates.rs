@@ -70,11 +70,11 @@ fn expectations() -> Vec<(MessageKind, Vec<String>, Vec<String>)> {
             K::ConflictAlert,
             v(&[
                 "Subject: alert A-1",
-                "CONFLICT ALERT A-1, level 2: coalition track CLT-7 and russia track RUS-31. Loss of separation in 1 minute 35 seconds. Predicted closest approach: 0.500 NM (0.926 km) horizontally, 300 ft (91 m) vertically.",
+                "CONFLICT ALERT A-1, corrective: coalition track CLT-7 and russia track RUS-31. Loss of separation in 1 minute 35 seconds. Predicted closest approach: 0.500 NM (0.926 km) horizontally, 300 ft (91 m) vertically.",
             ]),
             v(&[
                 "Тема: оповещение A-1",
-                "ОПОВЕЩЕНИЕ О КОНФЛИКТЕ A-1, уровень 2: борт CLT-7 (coalition) и борт RUS-31 (russia). Потеря эшелонирования через 1 минуту 35 секунд. Прогноз наибольшего сближения: 0,500 мор. мили (0,926 км) по горизонтали, 300 фт (91 м) по вертикали.",
+                "ОПОВЕЩЕНИЕ О КОНФЛИКТЕ A-1, корректирующее: борт CLT-7 (coalition) и борт RUS-31 (russia). Потеря эшелонирования через 1 минуту 35 секунд. Прогноз наибольшего сближения: 0,500 мор. мили (0,926 км) по горизонтали, 300 фт (91 м) по вертикали.",
             ]),
         ),
         (
