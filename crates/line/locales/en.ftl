@@ -89,6 +89,8 @@ answer-counter = COUNTER-PROPOSAL: { $proposal }
 body-incident-report = INCIDENT REPORT { $incident }: at { $at }, near { $position }, { $party_a } track { $track_a } and { $party_b } track { $track_b } came within { $closest_h } horizontally and { $closest_v } vertically.
 body-investigation-request = REQUEST FOR INVESTIGATION of incident { $incident }. Please answer by { $reply_by }.
 body-acknowledgement = ACKNOWLEDGEMENT of message { $of }. Duty officer: { $officer }.
+body-acknowledgement-by-role = ACKNOWLEDGEMENT of message { $of }. Duty officer.
+role-duty-officer = Duty officer
 body-free-text = FREE TEXT (untranslated, written in { $written_in }): { $text }
 
 ## What the line did (effects)

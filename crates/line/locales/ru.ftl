@@ -96,6 +96,8 @@ answer-counter = ВСТРЕЧНОЕ ПРЕДЛОЖЕНИЕ: { $proposal }
 body-incident-report = ДОКЛАД ОБ ИНЦИДЕНТЕ { $incident }: { $at }, в районе { $position }, борт { $track_a } ({ $party_a }) и борт { $track_b } ({ $party_b }) сблизились до { $closest_h } по горизонтали и { $closest_v } по вертикали.
 body-investigation-request = ЗАПРОС НА РАССЛЕДОВАНИЕ инцидента { $incident }. Просим ответить до { $reply_by }.
 body-acknowledgement = ПОДТВЕРЖДЕНИЕ получения сообщения { $of }. Дежурный офицер: { $officer }.
+body-acknowledgement-by-role = ПОДТВЕРЖДЕНИЕ получения сообщения { $of }. Дежурный офицер.
+role-duty-officer = Дежурный офицер
 body-free-text = СВОБОДНЫЙ ТЕКСТ (без перевода, язык оригинала: { $written_in }): { $text }
 
 ## Что сделала линия

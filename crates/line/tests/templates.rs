@@ -416,3 +416,36 @@ fn conflict_alert_advice_renders_in_each_language() {
             .contains("advice")
     );
 }
+
+/// An officer on the roster under the role's own name is not labelled with it twice.
+#[test]
+fn an_officer_named_by_the_role_is_not_labelled_twice() {
+    let m = sample(MessageKind::Acknowledgement);
+    let m = Message::new(
+        m.id().clone(),
+        m.from().clone(),
+        m.to().clone(),
+        m.sent_at(),
+        m.subject().clone(),
+        Body::Acknowledgement {
+            of: mid("M-1"),
+            officer: officer("Дежурный офицер"),
+        },
+    )
+    .unwrap();
+    let ru_text = render_message(&ru(), &m);
+    assert!(
+        !ru_text.contains("Дежурный офицер: Дежурный офицер"),
+        "{ru_text}"
+    );
+    assert!(
+        ru_text.contains("ПОДТВЕРЖДЕНИЕ получения сообщения M-1. Дежурный офицер."),
+        "{ru_text}"
+    );
+    // Read in English, the name is not the label: it is printed as written.
+    let en_text = render_message(&en(), &m);
+    assert!(
+        en_text.contains("Duty officer: Дежурный офицер."),
+        "{en_text}"
+    );
+}
