@@ -660,6 +660,9 @@ impl State {
                         next.status = Status::Terminated;
                         next.basis_seq = seq;
                         next.reactivation = None;
+                        // The conditions of the last reactivation ended with it: a terminated
+                        // agreement has none (the history still shows them).
+                        next.conditions = None;
                         next.termination = Some(Termination {
                             by: st.party.clone(),
                             reason: reason.clone(),

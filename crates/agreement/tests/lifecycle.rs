@@ -144,6 +144,40 @@ fn april_2017_story() {
     assert_eq!(&fold(&a, &back).unwrap(), h.state());
 }
 
+/// Terminating an agreement that was reactivated on conditions ends the conditions too: the
+/// terminated agreement does not show them as standing.
+#[test]
+fn termination_ends_the_reactivation_conditions() {
+    let a = three_party_agreement();
+    let mut h = History::new(a.clone());
+    let step = |h: &mut History, e: Event| h.apply(e, 0).map(|r| r.seq()).unwrap();
+    for i in 0..3 {
+        step(&mut h, sign(&a, i));
+    }
+    step(&mut h, statement(&a, 1, 3, suspend("strike")));
+    for i in 0..3 {
+        step(&mut h, statement(&a, i, 4, reactivate("daily link tests")));
+    }
+    assert_eq!(h.state().status(), Status::InForce);
+    assert_eq!(h.state().conditions(), Some("daily link tests"));
+    let basis = h.state().basis_seq();
+    let seq = step(
+        &mut h,
+        statement(
+            &a,
+            0,
+            basis,
+            Action::Terminate {
+                reason: "end".into(),
+            },
+        ),
+    );
+    assert_eq!(seq, 8);
+    assert_eq!(h.state().status(), Status::Terminated);
+    assert_eq!(h.state().conditions(), None);
+    assert_eq!(&fold(&a, h.records()).unwrap(), h.state());
+}
+
 #[test]
 fn refusals_are_clear_and_change_nothing() {
     let a = three_party_agreement();

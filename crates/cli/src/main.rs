@@ -54,7 +54,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Generate a party's Ed25519 key pair.
     Keygen(cmd::serve::KeygenArgs),
-    /// Agreement files: sign, check, show.
+    /// Agreement files and the agreement's lifecycle: init, check, canonical, sign, statement,
+    /// status, suspend, reactivate, terminate.
     #[command(subcommand)]
     Agreement(cmd::agreement::Command),
     /// DO-365 alerting over a DAIDALUS encounter file, DaidalusAlerting-compatible CSV out.
@@ -73,7 +74,7 @@ enum Command {
     Line(cmd::line::Command),
     /// A one-time link (valid 60 s) that signs the party's duty officer in to the web console.
     Login(cmd::login::Args),
-    /// The tamper-evident record: export, tree heads.
+    /// The tamper-evident record: export, tree-head, proof, check-head, follow, open, recover.
     #[command(subcommand)]
     Log(cmd::log::Command),
     /// A party's own aircraft on a running service: push reports from a file, list live tracks.

@@ -473,3 +473,49 @@ fn line_simulate_reads_times_in_utc_unless_told_otherwise() {
     let o = run(&["line", "simulate", "--lang", "en", "--utc-offset", "+03:00"]);
     assert!(out(&o).contains("+03:00"));
 }
+
+/// The top-level help names each group's subcommands as they are: every name it lists exists,
+/// and every subcommand is listed.
+#[test]
+fn top_level_help_lists_the_real_subcommands() {
+    let top = out(&run(&["--help"]));
+    for group in ["agreement", "log"] {
+        let line = top
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{group} ")))
+            .unwrap_or_else(|| panic!("{group} missing from:\n{top}"));
+        let listed: Vec<String> = line
+            .split_once(": ")
+            .unwrap_or_else(|| panic!("no list in {line:?}"))
+            .1
+            .split(',')
+            .map(|w| w.trim().trim_end_matches('.').to_string())
+            .collect();
+        let help = out(&run(&[group, "--help"]));
+        let real: Vec<String> = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Commands:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|w| *w != "help")
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            listed, real,
+            "{group}: the top-level help against `{group} --help`"
+        );
+    }
+}
+
+/// Defaults shown in help are the same on every machine: no absolute path of the build.
+#[test]
+fn bench_ingest_help_shows_no_build_machine_path() {
+    let o = run(&["bench", "ingest", "--help"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let help = out(&o);
+    assert!(help.contains("crates/feeds/testdata/"), "{help}");
+    let root = env!("CARGO_MANIFEST_DIR");
+    assert!(!help.contains(root), "{help}");
+    assert!(!help.contains("/../"), "{help}");
+}

@@ -63,7 +63,11 @@ body-strike-warning = { $activity ->
     [strike] STRIKE WARNING
    *[other] ACTIVITY WARNING
 }. Area: { $area }. Altitudes: { $block }. Time: { $window }.
-body-conflict-alert = CONFLICT ALERT { $alert }, level { $level }: { $party_a } track { $track_a } and { $party_b } track { $track_b }. Loss of separation in { $time_to_los }. Predicted closest approach: { $cpa_h } horizontally, { $cpa_v } vertically.
+body-conflict-alert = CONFLICT ALERT { $alert }, { $level ->
+        [1] preventive
+        [2] corrective
+       *[3] warning
+    }: { $party_a } track { $track_a } and { $party_b } track { $track_b }. Loss of separation in { $time_to_los }. Predicted closest approach: { $cpa_h } horizontally, { $cpa_v } vertically.
 advice-own = ADVICE for { $party } track { $track }: { $manoeuvre }.
 advice-other = Advice for { $party } track { $track }: { $manoeuvre }.
 adv-manoeuvre = { $vertical }; { $turn }
@@ -85,6 +89,8 @@ answer-counter = COUNTER-PROPOSAL: { $proposal }
 body-incident-report = INCIDENT REPORT { $incident }: at { $at }, near { $position }, { $party_a } track { $track_a } and { $party_b } track { $track_b } came within { $closest_h } horizontally and { $closest_v } vertically.
 body-investigation-request = REQUEST FOR INVESTIGATION of incident { $incident }. Please answer by { $reply_by }.
 body-acknowledgement = ACKNOWLEDGEMENT of message { $of }. Duty officer: { $officer }.
+body-acknowledgement-by-role = ACKNOWLEDGEMENT of message { $of }. Duty officer.
+role-duty-officer = Duty officer
 body-free-text = FREE TEXT (untranslated, written in { $written_in }): { $text }
 
 ## What the line did (effects)

@@ -70,7 +70,11 @@ body-strike-warning = { $activity ->
     [strike] ПРЕДУПРЕЖДЕНИЕ ОБ УДАРЕ
    *[other] ПРЕДУПРЕЖДЕНИЕ О ДЕЯТЕЛЬНОСТИ
 }. Район: { $area }; высоты: { $block }; время: { $window }.
-body-conflict-alert = ОПОВЕЩЕНИЕ О КОНФЛИКТЕ { $alert }, уровень { $level }: борт { $track_a } ({ $party_a }) и борт { $track_b } ({ $party_b }). Потеря эшелонирования через { $time_to_los }. Прогноз наибольшего сближения: { $cpa_h } по горизонтали, { $cpa_v } по вертикали.
+body-conflict-alert = ОПОВЕЩЕНИЕ О КОНФЛИКТЕ { $alert }, { $level ->
+        [1] предупредительное
+        [2] корректирующее
+       *[3] предупреждение об опасности
+    }: борт { $track_a } ({ $party_a }) и борт { $track_b } ({ $party_b }). Потеря эшелонирования через { $time_to_los }. Прогноз наибольшего сближения: { $cpa_h } по горизонтали, { $cpa_v } по вертикали.
 advice-own = РЕКОМЕНДАЦИЯ борту { $track } ({ $party }): { $manoeuvre }.
 advice-other = Рекомендация борту { $track } ({ $party }): { $manoeuvre }.
 adv-manoeuvre = { $vertical }; { $turn }
@@ -92,6 +96,8 @@ answer-counter = ВСТРЕЧНОЕ ПРЕДЛОЖЕНИЕ: { $proposal }
 body-incident-report = ДОКЛАД ОБ ИНЦИДЕНТЕ { $incident }: { $at }, в районе { $position }, борт { $track_a } ({ $party_a }) и борт { $track_b } ({ $party_b }) сблизились до { $closest_h } по горизонтали и { $closest_v } по вертикали.
 body-investigation-request = ЗАПРОС НА РАССЛЕДОВАНИЕ инцидента { $incident }. Просим ответить до { $reply_by }.
 body-acknowledgement = ПОДТВЕРЖДЕНИЕ получения сообщения { $of }. Дежурный офицер: { $officer }.
+body-acknowledgement-by-role = ПОДТВЕРЖДЕНИЕ получения сообщения { $of }. Дежурный офицер.
+role-duty-officer = Дежурный офицер
 body-free-text = СВОБОДНЫЙ ТЕКСТ (без перевода, язык оригинала: { $written_in }): { $text }
 
 ## Что сделала линия

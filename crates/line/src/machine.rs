@@ -28,9 +28,11 @@ pub const MESSAGES_MAX: usize = 1_000_000;
 /// ([`Counters::effects_dropped`]): the state (and the log) never depends on effects.
 pub const EFFECTS_MAX: usize = 65_536;
 /// A scheduled link test the line first sees more than this late — or later than its reply
-/// deadline, when that is longer — is skipped and counted ([`Counters::link_tests_skipped`]),
-/// not sent: a line that was down for a day does not send a day of link tests nobody can answer
-/// in time, nor count them against the other party.
+/// deadline, when that is longer — is skipped, not sent: a line that was down for a day does not
+/// send a day of link tests nobody can answer in time, nor count them against the other party.
+/// Each gap counts once in [`Counters::link_tests_skipped`], however many slots it spans (a
+/// clock that jumps nine years is one gap, not 6,500 days of slots); the results recorded
+/// before the gap stay on the line.
 pub const LINK_TEST_LATE_MS_MAX: u64 = 60_000;
 
 /// An input to the line.
@@ -321,6 +323,8 @@ pub struct AckLatency {
 pub struct Counters {
     pub refused: u64,
     pub duplicates: u64,
+    /// Gaps in a link-test schedule the line slept through: each run of consecutive slots
+    /// skipped per schedule counts once (see [`LINK_TEST_LATE_MS_MAX`]).
     pub link_tests_skipped: u64,
     /// Effects dropped because [`EFFECTS_MAX`] were waiting unpolled.
     pub effects_dropped: u64,
@@ -788,7 +792,15 @@ impl Line {
             .unwrap_or_default()
             .max(Duration::from_millis(LINK_TEST_LATE_MS_MAX));
         if at.saturating_add(late_max) < now {
+            // A gap — the line was down, or its clock jumped (a data directory made on one
+            // clock served on another) — counts once however many slots it spans, and the
+            // schedule resumes at the first slot still answerable: no walk over every slot.
             self.counters.link_tests_skipped += 1;
+            let late_ms = i64::try_from(late_max.as_millis()).unwrap_or(i64::MAX);
+            let answerable = Timestamp::from_unix_ms(now.unix_ms().saturating_sub(late_ms))
+                .unwrap_or(Timestamp::EPOCH);
+            self.link_test_next[index] = self.config.link_tests()[index]
+                .next_at_or_after(answerable.max(at.saturating_add(Duration::from_millis(1))));
             return;
         }
         let id = format!("lt:{from}:{to}:{}", at.unix_ms() / 1000);

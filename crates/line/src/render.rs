@@ -418,10 +418,19 @@ pub fn render_body(reader: &ReaderProfile, body: &Body) -> String {
                 ("reply_by", s(format_time(reader, *reply_by_ms))),
             ],
         ),
-        Body::Acknowledgement { of, officer } => l.tr(
-            "body-acknowledgement",
-            &[("of", s(of.as_str())), ("officer", s(officer.as_str()))],
-        ),
+        Body::Acknowledgement { of, officer } => {
+            // An officer on the roster under the role's own name ("Дежурный офицер") is not
+            // printed as "Дежурный офицер: Дежурный офицер".
+            let role = l.tr("role-duty-officer", &[]);
+            if officer.as_str().trim().to_lowercase() == role.to_lowercase() {
+                l.tr("body-acknowledgement-by-role", &[("of", s(of.as_str()))])
+            } else {
+                l.tr(
+                    "body-acknowledgement",
+                    &[("of", s(of.as_str())), ("officer", s(officer.as_str()))],
+                )
+            }
+        }
         Body::FreeText { written_in, text } => l.tr(
             "body-free-text",
             &[

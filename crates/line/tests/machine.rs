@@ -491,17 +491,18 @@ fn link_tests_follow_the_schedule_and_measure_reachability() {
 }
 
 /// A line that was down (or a data directory served long after it was made) does not send the
-/// link tests it slept through, which nobody could answer in time; it counts them, sends the one
-/// still answerable, and a rebuild from its log takes the same decisions.
+/// link tests it slept through, which nobody could answer in time; it counts the gap once, sends
+/// the one still answerable, and a rebuild from its log takes the same decisions.
 #[test]
 fn link_tests_slept_through_are_skipped_and_counted_not_sent() {
     let cfg = twice_daily_link_tests();
     let mut line = Line::new(cfg.clone());
     // Wakes three days later, 30 s after a scheduled test: 06:00 and 18:00 of days 0–2 and
-    // 06:00 of day 3 are past their deadline (7 skipped); 18:00 of day 3 is still answerable.
+    // 06:00 of day 3 are past their deadline (one gap of 7 slots); 18:00 of day 3 is still
+    // answerable.
     let wake = at(3 * 24 + 18, 0, 30);
     line.handle_timeout(wake);
-    assert_eq!(line.counters().link_tests_skipped, 7);
+    assert_eq!(line.counters().link_tests_skipped, 1, "a gap counts once");
     let sent: Vec<_> = line
         .messages()
         .map(|t| t.message().id().as_str().to_string())
@@ -531,7 +532,48 @@ fn link_tests_slept_through_are_skipped_and_counted_not_sent() {
         1,
         "a rebuild takes the same decisions"
     );
-    assert_eq!(rebuilt.counters().link_tests_skipped, 7);
+    assert_eq!(rebuilt.counters().link_tests_skipped, 1);
+}
+
+/// A data directory made on the demo's 2017 clock and served on the wall clock: the jump of
+/// nine years is one gap (not one per slot since 2017), the schedule resumes at the current
+/// slot, and the results recorded before the jump stay on the line, measurable as before.
+#[test]
+fn a_clock_jump_of_years_counts_one_gap_and_keeps_earlier_results() {
+    let cfg = twice_daily_link_tests();
+    let mut line = Line::new(cfg.clone());
+    line.handle_timeout(at(6, 0, 0));
+    let id06 = "lt:coalition:russia:1491976800";
+    ack(&mut line, "r1", id06, "russia", "Petrov", at(6, 1, 0)).unwrap();
+    let day = TimeWindow::new(at(0, 0, 0), at(12, 0, 0)).unwrap();
+    let before = line.reachability(&party("russia"), day);
+    assert_eq!(before.in_time, 1);
+    // About nine years later, 10 s after that day's 18:00 slot.
+    let jump_h = 9 * 365 * 24;
+    let wake = at(jump_h + 18, 0, 10);
+    line.handle_timeout(wake);
+    assert_eq!(
+        line.counters().link_tests_skipped,
+        1,
+        "one gap, not ~6,500 slots"
+    );
+    // The earlier result is kept and still measured.
+    assert!(line.get(&mid(id06)).is_some());
+    assert_eq!(line.reachability(&party("russia"), day), before);
+    assert_eq!(
+        line.last_link_test(&party("russia"), day),
+        Some(LinkTestOutcome::InTime)
+    );
+    // The current slot is sent; the next one is scheduled as usual.
+    let sent = format!("lt:coalition:russia:{}", wake.unix_ms() / 1000 - 10);
+    assert!(line.get(&mid(&sent)).is_some());
+    assert_eq!(line.poll_timeout().map(|t| t > wake), Some(true));
+    // Time moving on normally after the jump skips nothing more.
+    line.handle_timeout(at(jump_h + 30, 0, 0));
+    assert_eq!(line.counters().link_tests_skipped, 1);
+    let rebuilt = Line::rebuild(cfg, line.log()).unwrap();
+    assert_eq!(rebuilt.counters().link_tests_skipped, 1);
+    assert_eq!(rebuilt.messages().count(), line.messages().count());
 }
 
 #[test]

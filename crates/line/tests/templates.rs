@@ -70,11 +70,11 @@ fn expectations() -> Vec<(MessageKind, Vec<String>, Vec<String>)> {
             K::ConflictAlert,
             v(&[
                 "Subject: alert A-1",
-                "CONFLICT ALERT A-1, level 2: coalition track CLT-7 and russia track RUS-31. Loss of separation in 1 minute 35 seconds. Predicted closest approach: 0.500 NM (0.926 km) horizontally, 300 ft (91 m) vertically.",
+                "CONFLICT ALERT A-1, corrective: coalition track CLT-7 and russia track RUS-31. Loss of separation in 1 minute 35 seconds. Predicted closest approach: 0.500 NM (0.926 km) horizontally, 300 ft (91 m) vertically.",
             ]),
             v(&[
                 "Тема: оповещение A-1",
-                "ОПОВЕЩЕНИЕ О КОНФЛИКТЕ A-1, уровень 2: борт CLT-7 (coalition) и борт RUS-31 (russia). Потеря эшелонирования через 1 минуту 35 секунд. Прогноз наибольшего сближения: 0,500 мор. мили (0,926 км) по горизонтали, 300 фт (91 м) по вертикали.",
+                "ОПОВЕЩЕНИЕ О КОНФЛИКТЕ A-1, корректирующее: борт CLT-7 (coalition) и борт RUS-31 (russia). Потеря эшелонирования через 1 минуту 35 секунд. Прогноз наибольшего сближения: 0,500 мор. мили (0,926 км) по горизонтали, 300 фт (91 м) по вертикали.",
             ]),
         ),
         (
@@ -414,5 +414,38 @@ fn conflict_alert_advice_renders_in_each_language() {
         !String::from_utf8(m.canonical_json())
             .unwrap()
             .contains("advice")
+    );
+}
+
+/// An officer on the roster under the role's own name is not labelled with it twice.
+#[test]
+fn an_officer_named_by_the_role_is_not_labelled_twice() {
+    let m = sample(MessageKind::Acknowledgement);
+    let m = Message::new(
+        m.id().clone(),
+        m.from().clone(),
+        m.to().clone(),
+        m.sent_at(),
+        m.subject().clone(),
+        Body::Acknowledgement {
+            of: mid("M-1"),
+            officer: officer("Дежурный офицер"),
+        },
+    )
+    .unwrap();
+    let ru_text = render_message(&ru(), &m);
+    assert!(
+        !ru_text.contains("Дежурный офицер: Дежурный офицер"),
+        "{ru_text}"
+    );
+    assert!(
+        ru_text.contains("ПОДТВЕРЖДЕНИЕ получения сообщения M-1. Дежурный офицер."),
+        "{ru_text}"
+    );
+    // Read in English, the name is not the label: it is printed as written.
+    let en_text = render_message(&en(), &m);
+    assert!(
+        en_text.contains("Duty officer: Дежурный офицер."),
+        "{en_text}"
     );
 }

@@ -303,7 +303,7 @@ impl Metrics {
             (
                 "deconflict_line_link_tests_skipped_total",
                 "counter",
-                "Scheduled link tests the line slept through: skipped, not sent late.",
+                "Gaps in the link-test schedule the line slept through (each run of missed slots counts once): skipped, not sent late.",
                 &self.line_link_tests_skipped_total,
             ),
         ] {

@@ -790,12 +790,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// The LAX AVR recording.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../feeds/testdata/adsb_deku_lax_messages_avr.txt.gz"))]
-    avr: PathBuf,
-    /// The Toulouse Beast hex recording.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../feeds/testdata/rs1090_long_flight_beasthex.csv.gz"))]
-    hexcsv: PathBuf,
+    /// The LAX AVR recording [default: crates/feeds/testdata/adsb_deku_lax_messages_avr.txt.gz
+    /// of the source tree the binary was built from].
+    #[arg(long)]
+    avr: Option<PathBuf>,
+    /// The Toulouse Beast hex recording [default:
+    /// crates/feeds/testdata/rs1090_long_flight_beasthex.csv.gz of the source tree the binary
+    /// was built from].
+    #[arg(long)]
+    hexcsv: Option<PathBuf>,
     /// Timed runs of each side, alternating; the best of each is reported (the least disturbed
     /// by other work).
     #[arg(long, default_value_t = 9)]
@@ -828,6 +831,15 @@ fn best_of_interleaved<A, B>(
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    // The source tree's recordings unless others are given; the help shows them relative to
+    // the tree, not as the build machine's absolute path.
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../feeds/testdata");
+    let avr = args
+        .avr
+        .unwrap_or_else(|| testdata.join("adsb_deku_lax_messages_avr.txt.gz"));
+    let hexcsv = args
+        .hexcsv
+        .unwrap_or_else(|| testdata.join("rs1090_long_flight_beasthex.csv.gz"));
     println!(
         "# one core; frames/s over the same frames, best of {} alternating runs",
         args.runs
@@ -837,8 +849,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "recording", "frames", "end-to-end f/s", "rs1090 bare f/s", "ratio"
     );
     for (path, format, reference) in [
-        (&args.avr, Format::Avr, LatLon::new(33.9425, -118.408)),
-        (&args.hexcsv, Format::HexCsv, LatLon::new(43.626, 1.364)),
+        (&avr, Format::Avr, LatLon::new(33.9425, -118.408)),
+        (&hexcsv, Format::HexCsv, LatLon::new(43.626, 1.364)),
     ] {
         let bytes =
             read_recording(path).with_context(|| format!("{}: cannot read", path.display()))?;
