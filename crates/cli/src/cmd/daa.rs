@@ -109,8 +109,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Arguments of `deconflict bench bands`.
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// DAIDALUS configuration (default: a DO-365B Phase I configuration with DAIDALUS's
-    /// default bands parameters).
+    /// DAIDALUS configuration (default: the embedded DO_365B_no_SUM, as the desk runs it).
     #[arg(long, value_name = "FILE.conf")]
     conf: Option<PathBuf>,
     /// Encounters per traffic size.
@@ -121,47 +120,17 @@ pub struct BenchArgs {
     seed: u64,
 }
 
-/// DO-365B Phase I alerting (preventive, corrective, warning) with DAIDALUS's default bands
-/// parameters: what `bench bands` uses without `--conf`.
-const BENCH_CONF: &str = "\
-lookahead_time = 180 [s]
-hysteresis_time = 5 [s]
-persistence_time = 4 [s]
-alerting_m = 2
-alerting_n = 4
-bands_persistence = true
-ca_bands = true
-ca_factor = 0.1
-corrective_region = MID
-alerters = DWC
-DWC_alert_1_region = NONE
-DWC_alert_1_alerting_time = 55 [s]
-DWC_alert_1_early_alerting_time = 75 [s]
-DWC_alert_1_detector = det_1
-DWC_det_1_WCV_DTHR = 0.66 [nmi]
-DWC_det_1_WCV_ZTHR = 700 [ft]
-DWC_det_1_WCV_TTHR = 35 [s]
-DWC_det_1_WCV_TCOA = 0 [s]
-DWC_load_core_detection_det_1 = gov.nasa.larcfm.ACCoRD.WCV_TAUMOD
-DWC_alert_2_region = MID
-DWC_alert_2_alerting_time = 55 [s]
-DWC_alert_2_early_alerting_time = 75 [s]
-DWC_alert_2_detector = det_2
-DWC_det_2_WCV_DTHR = 0.66 [nmi]
-DWC_det_2_WCV_ZTHR = 450 [ft]
-DWC_det_2_WCV_TTHR = 35 [s]
-DWC_det_2_WCV_TCOA = 0 [s]
-DWC_load_core_detection_det_2 = gov.nasa.larcfm.ACCoRD.WCV_TAUMOD
-DWC_alert_3_region = NEAR
-DWC_alert_3_alerting_time = 25 [s]
-DWC_alert_3_early_alerting_time = 55 [s]
-DWC_alert_3_detector = det_3
-DWC_det_3_WCV_DTHR = 0.66 [nmi]
-DWC_det_3_WCV_ZTHR = 450 [ft]
-DWC_det_3_WCV_TTHR = 35 [s]
-DWC_det_3_WCV_TCOA = 0 [s]
-DWC_load_core_detection_det_3 = gov.nasa.larcfm.ACCoRD.WCV_TAUMOD
-";
+/// The configuration `bench bands` uses without `--conf`: the DO_365B_no_SUM alerter the desk
+/// embeds (its first alerter, DO-365B Phase I: preventive, corrective, warning).
+const BENCH_ALERTER: &str = "DO_365B_no_SUM";
+
+fn bench_conf() -> anyhow::Result<&'static str> {
+    deconflict_desk::alerter::NAMED
+        .iter()
+        .find(|(name, _)| *name == BENCH_ALERTER)
+        .map(|(_, text)| *text)
+        .ok_or_else(|| anyhow::anyhow!("no embedded alerter {BENCH_ALERTER}"))
+}
 
 /// Deterministic generator of bench encounters (SplitMix64).
 struct Mix(u64);
@@ -235,7 +204,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     use std::time::Instant;
     let config = match &args.conf {
         Some(p) => parse_conf(&p.display().to_string(), &read(p)?)?,
-        None => parse_conf("built-in DO-365B Phase I", BENCH_CONF)?,
+        None => parse_conf(BENCH_ALERTER, bench_conf()?)?,
     };
     let encounters = args.encounters.max(1);
     println!(
