@@ -258,19 +258,58 @@ impl Cosignature {
     }
 }
 
-/// Every countersignature in the log (durable or queued), in index order, and where each
-/// (party, size) pair is: one per party and head.
+/// Every countersignature in the log (durable or queued), in index order, where each
+/// (party, size) pair is (one per party and head), and which of them countersign the head of
+/// each size, so that the countersignatures of one head are found without reading the others.
 #[derive(Default)]
 struct Cosignatures {
     list: Vec<Cosignature>,
     by_party_size: HashMap<(KeyId, u64), u64>,
+    /// Tree size → positions in `list`, ascending (so in index order).
+    by_size: HashMap<u64, Vec<usize>>,
 }
 
 impl Cosignatures {
     fn insert(&mut self, c: Cosignature) {
         self.by_party_size
             .insert((c.party.clone(), c.tree_head.size()), c.index);
+        self.by_size
+            .entry(c.tree_head.size())
+            .or_default()
+            .push(self.list.len());
         self.list.push(c);
+    }
+
+    /// The last `limit` countersignatures below index `durable`, of the head of `size` when
+    /// given, in index order. Reads only the countersignatures it returns (plus any queued
+    /// ones above `durable`), whatever the number of others.
+    fn last(&self, size: Option<u64>, durable: u64, limit: usize) -> Vec<Cosignature> {
+        let mut out: Vec<Cosignature> = match size {
+            Some(s) => self
+                .by_size
+                .get(&s)
+                .map(|positions| {
+                    positions
+                        .iter()
+                        .rev()
+                        .map(|&p| &self.list[p])
+                        .filter(|c| c.index < durable)
+                        .take(limit)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => self
+                .list
+                .iter()
+                .rev()
+                .filter(|c| c.index < durable)
+                .take(limit)
+                .cloned()
+                .collect(),
+        };
+        out.reverse();
+        out
     }
 }
 
@@ -737,17 +776,7 @@ impl Journal {
     /// of any head; the last `limit` of them.
     pub fn cosignatures(&self, size: Option<u64>, limit: usize) -> Vec<Cosignature> {
         let durable = lock(&self.shared.state).durable;
-        let cs = lock(&self.shared.cosignatures);
-        let mut out: Vec<Cosignature> = cs
-            .list
-            .iter()
-            .rev()
-            .filter(|c| c.index < durable && size.is_none_or(|s| c.tree_head.size() == s))
-            .take(limit)
-            .cloned()
-            .collect();
-        out.reverse();
-        out
+        lock(&self.shared.cosignatures).last(size, durable, limit)
     }
 
     /// Binds a party's key id to its public key (durably, in `keys.json`). A key id never
@@ -1178,6 +1207,57 @@ mod tests {
         let key = SigningKey::from_bytes(&[3; 32]);
         let e = Entry::new(KeyId::new(author).unwrap(), 7, body).unwrap();
         SignedEntry::sign(e, &key).unwrap()
+    }
+
+    /// The countersignatures of one head come from the per-size index: the same answer as
+    /// reading every countersignature, durable ones only, the last `limit`, in index order;
+    /// and a head nobody countersigned reads nothing.
+    #[test]
+    fn cosignatures_of_one_head_come_from_the_index() {
+        let mut cs = Cosignatures::default();
+        let parties = ["blue", "red", "green"];
+        for i in 0..3000u64 {
+            let size = 1 + i / 3;
+            let head =
+                TreeHead::new(KeyId::new("service").unwrap(), size, Hash::empty_tree(), i).unwrap();
+            cs.insert(Cosignature {
+                index: 10 * i,
+                party: KeyId::new(parties[(i % 3) as usize]).unwrap(),
+                tree_head: head,
+                time_ms: i,
+            });
+        }
+        assert_eq!(cs.by_size.len(), 1000);
+        assert!(cs.by_size.values().all(|p| p.len() == 3));
+        let naive = |size: Option<u64>, durable: u64, limit: usize| {
+            let mut v: Vec<Cosignature> = cs
+                .list
+                .iter()
+                .filter(|c| c.index < durable && size.is_none_or(|s| c.tree_head.size() == s))
+                .cloned()
+                .collect();
+            v.drain(..v.len().saturating_sub(limit));
+            v
+        };
+        for (size, durable, limit) in [
+            (Some(1), u64::MAX, 10),
+            (Some(500), u64::MAX, 2),
+            (Some(1000), 29_980, 10),
+            (Some(1000), 0, 10),
+            (Some(1001), u64::MAX, 10),
+            (None, 29_975, 4),
+            (None, u64::MAX, 0),
+        ] {
+            let got = cs.last(size, durable, limit);
+            assert_eq!(
+                got,
+                naive(size, durable, limit),
+                "{size:?} {durable} {limit}"
+            );
+        }
+        let two = cs.last(Some(1000), 29_980, 10);
+        assert_eq!(two.iter().map(|c| c.index).collect::<Vec<_>>(), [29_970]);
+        assert!(cs.last(Some(1001), u64::MAX, 10).is_empty());
     }
 
     /// The prefix test that spares parsing every entry at open must agree with the parser on
