@@ -341,6 +341,58 @@ async fn every_line_endpoint_refuses_no_signature_a_foreign_key_and_a_replay() {
     }
 }
 
+/// A draft carries no line: a message sent before every party has signed is refused with its
+/// own code and the reason, and nothing reaches the recipient.
+#[tokio::test]
+async fn a_draft_agreement_refuses_line_messages() {
+    let clock = ManualClock::new(T0_MS);
+    let a = agreement(false);
+    let only_coalition = deconflict_agreement::AgreementSignature::sign(
+        &a,
+        a.parties()[0].id(),
+        &secret("coalition"),
+    )
+    .unwrap();
+    let draft = Terms::from_agreement(&a)
+        .unwrap()
+        .with_signatures(vec![only_coalition]);
+    let state = State::open(
+        Config::default(),
+        draft,
+        false,
+        Box::new(SqliteStore::open_in_memory().unwrap()),
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    assert_eq!(state.status(), deconflict_service::Status::Draft);
+    let (router, _) = deconflict_service::api::router(state.clone());
+    let h = H {
+        state,
+        router,
+        clock,
+    };
+    let m = strike_warning("coalition-1", "coalition", "russia", h.now_ms());
+    let (s, v) = h
+        .call(
+            "POST",
+            "/v1/line/messages",
+            &send_body(&m, "coalition"),
+            "coalition",
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("agreement_draft")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("draft"), "{v}");
+    let (s, v) = h
+        .call("GET", "/v1/line/messages/coalition-1", "", "coalition")
+        .await;
+    assert_eq!(s, 404, "{v}");
+    assert!(h.kinds("russia").await.is_empty());
+}
+
 #[tokio::test]
 async fn send_then_ack_and_the_repeats_count_once() {
     let h = harness();

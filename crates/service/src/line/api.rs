@@ -158,6 +158,7 @@ async fn send(state: &St, caller: &str, body: &[u8]) -> Result<LineAccepted, Api
             ),
         ));
     }
+    line_open(state.status())?;
     let req: LineSend = parse(body)?;
     let m = req.message;
     if m.from().as_str() != caller {
@@ -223,6 +224,28 @@ async fn send(state: &St, caller: &str, body: &[u8]) -> Result<LineAccepted, Api
         Ok((answer, entries))
     })
     .await
+}
+
+/// Whether the line takes a new message in the agreement's `status`. The line carries an
+/// agreement that has entered into force: none while it is a draft, and none once it is
+/// terminated; a suspended agreement keeps its line open, since that is when the parties most
+/// need to talk. Acknowledgements of messages already on the line are taken in every status,
+/// so nothing sent is left unanswerable.
+fn line_open(status: deconflict_agreement::Status) -> Result<(), ApiError> {
+    use deconflict_agreement::Status;
+    let (code, why) = match status {
+        Status::InForce | Status::Suspended => return Ok(()),
+        Status::Draft => (
+            "agreement_draft",
+            "the agreement is still a draft: the line opens when every party has signed it",
+        ),
+        Status::Terminated => (
+            "agreement_terminated",
+            "the agreement is terminated: the line takes no new messages \
+             (messages already on it can still be acknowledged)",
+        ),
+    };
+    Err(ApiError::new(StatusCode::CONFLICT, code, why))
 }
 
 /// Acknowledges a message addressed to the caller, by a named duty officer of its roster.
@@ -526,6 +549,18 @@ mod tests {
 
     fn is_client_error(e: &ApiError) -> bool {
         e.status.is_client_error() && !e.body.code.is_empty() && !e.body.message.is_empty()
+    }
+
+    /// The line is open while the agreement is in force or suspended, closed to new messages
+    /// while it is a draft or once it is terminated, each with its own code.
+    #[test]
+    fn the_line_is_open_in_force_and_suspended_only() {
+        use deconflict_agreement::Status;
+        assert!(line_open(Status::InForce).is_ok());
+        assert!(line_open(Status::Suspended).is_ok());
+        let code = |s| line_open(s).unwrap_err().body.code;
+        assert_eq!(code(Status::Draft), "agreement_draft");
+        assert_eq!(code(Status::Terminated), "agreement_terminated");
     }
 
     #[test]
