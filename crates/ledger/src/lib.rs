@@ -34,8 +34,8 @@ pub use hash::Hash;
 pub use keys::{KeyError, KeyId, KeyRing, PublicKey, Sig};
 pub use merkle::{ConsistencyProof, InclusionProof, ProofError, Tree};
 pub use sth::{
-    ForkEvidence, HeadCheckError, Monitor, SignedTreeHead, TreeHead, TreeHeadError, TreeHeadUpdate,
-    check_new_head, in_history, saved_tree_head_from_json,
+    ForkEvidence, HeadCheckError, Monitor, SavedHeadError, SignedTreeHead, TreeHead, TreeHeadError,
+    TreeHeadUpdate, check_new_head, in_history, saved_tree_head_from_json,
 };
 
 /// Re-exported so callers name the same key types as this crate.

@@ -141,7 +141,23 @@ impl Tree {
             self.levels[h + 1].push(parent);
             h += 1;
         }
+        assert_eq!(self.len(), index + 1, "one leaf appended");
+        self.assert_levels_complete();
         index
+    }
+
+    /// The invariant of `levels`: every level above the leaves holds exactly the complete pairs
+    /// of the level below, so a root computed from them covers every leaf once. Checked after
+    /// each append (O(log n)); a broken invariant would make every later proof wrong.
+    fn assert_levels_complete(&self) {
+        assert!(!self.levels.is_empty(), "level 0 always exists");
+        for pair in self.levels.windows(2) {
+            assert_eq!(
+                pair[1].len(),
+                pair[0].len() / 2,
+                "a level holds the complete pairs of the level below"
+            );
+        }
     }
 
     /// The leaf hash at `index`.

@@ -399,11 +399,12 @@ pub fn in_history(theirs: &TreeHead, ours: &TreeHead, proof: &ConsistencyProof) 
 #[serde(deny_unknown_fields)]
 pub struct Monitor {
     /// The log followed.
-    pub log: KeyId,
+    log: KeyId,
     /// The log's public key.
-    pub log_key: crate::keys::PublicKey,
-    /// The last verified tree head (none before the first check).
-    pub tree_head: Option<SignedTreeHead>,
+    log_key: crate::keys::PublicKey,
+    /// The last verified tree head (none before the first check). Private so that it changes
+    /// only through [`Monitor::accept`], which verifies it first.
+    tree_head: Option<SignedTreeHead>,
 }
 
 impl Monitor {
@@ -414,6 +415,21 @@ impl Monitor {
             log_key: crate::keys::PublicKey(log_key),
             tree_head: None,
         }
+    }
+
+    /// The log followed.
+    pub fn log(&self) -> &KeyId {
+        &self.log
+    }
+
+    /// The log's public key.
+    pub fn log_key(&self) -> &crate::keys::PublicKey {
+        &self.log_key
+    }
+
+    /// The last verified tree head (none before the first check).
+    pub fn tree_head(&self) -> Option<&SignedTreeHead> {
+        self.tree_head.as_ref()
     }
 
     /// Checks `update` against the last verified head ([`check_new_head`]) and, if it passes,
@@ -496,7 +512,7 @@ impl TreeHeadUpdate {
 
 /// Reads a saved tree head from any of the documents that carry one: a signed tree head
 /// (`{"sig":…,"sth":…}`, e.g. a line of an export), a [`TreeHeadUpdate`], or a [`Monitor`] state.
-pub fn saved_tree_head_from_json(bytes: &[u8]) -> Result<SignedTreeHead, String> {
+pub fn saved_tree_head_from_json(bytes: &[u8]) -> Result<SignedTreeHead, SavedHeadError> {
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
     enum Any {
@@ -506,14 +522,23 @@ pub fn saved_tree_head_from_json(bytes: &[u8]) -> Result<SignedTreeHead, String>
     }
     match serde_json::from_slice::<Any>(bytes) {
         Ok(Any::Head(h)) | Ok(Any::Update(TreeHeadUpdate { tree_head: h, .. })) => Ok(h),
-        Ok(Any::Monitor(m)) => m
-            .tree_head
-            .ok_or_else(|| "the state file holds no tree head yet".to_string()),
-        Err(_) => Err(
-            "expected a signed tree head {\"sig\":…,\"sth\":…}, a tree head update or a check-head state file"
-                .to_string(),
-        ),
+        Ok(Any::Monitor(m)) => m.tree_head.ok_or(SavedHeadError::NoHeadYet),
+        Err(_) => Err(SavedHeadError::NotATreeHead),
     }
+}
+
+/// Why [`saved_tree_head_from_json`] found no tree head.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SavedHeadError {
+    /// A monitor state that has verified nothing yet.
+    #[error("the state file holds no tree head yet")]
+    NoHeadYet,
+    /// None of the documents that carry a tree head.
+    #[error(
+        "expected a signed tree head {{\"sig\":…,\"sth\":…}}, a tree head update or a check-head state file"
+    )]
+    NotATreeHead,
 }
 
 #[cfg(test)]
@@ -696,5 +721,18 @@ mod tests {
             check_new_head(Some(&h10), &h4, &proof, &vk),
             Err(HeadCheckError::Shrunk { .. })
         ));
+    }
+
+    #[test]
+    fn saved_head_errors_say_which_document_lacked_a_head() {
+        let m = Monitor::new(KeyId::new("service").unwrap(), log_key().verifying_key());
+        assert_eq!(
+            saved_tree_head_from_json(&m.to_json()),
+            Err(SavedHeadError::NoHeadYet)
+        );
+        assert_eq!(
+            saved_tree_head_from_json(b"{\"size\":3}"),
+            Err(SavedHeadError::NotATreeHead)
+        );
     }
 }

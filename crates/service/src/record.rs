@@ -291,7 +291,11 @@ impl ServiceLog {
                         event: AgreementEventKind::Signed,
                         reason: Some(text(&signed_reason(
                             &s.party,
-                            &format!("{SIG_PREFIX}{}", hex(&s.signature)),
+                            &format!(
+                                "{}{}",
+                                deconflict_agreement::keys::SIGNATURE_PREFIX,
+                                hex(&s.signature)
+                            ),
                         ))),
                         version: deconflict_ledger::field::Count::new(s.version)
                             .map_err(ledger_err)?,
@@ -531,8 +535,6 @@ pub fn parse_opening_line(line: &[u8]) -> Result<(Hash, Opening), String> {
 
 /// Prefix of the reason of a `signed` agreement event.
 const SIGNED_BY: &str = "signed by ";
-/// Prefix of a signature in the agreement crate's text form.
-const SIG_PREFIX: &str = "ed25519-sig:";
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

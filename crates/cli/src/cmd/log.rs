@@ -312,12 +312,12 @@ async fn follow_monitor(
                 .with_context(|| format!("{}: not a log state file", a.state.display()))
                 .map_err(check)?;
             if let Some(p) = pinned
-                && p != m.log_key
+                && p != *m.log_key()
             {
                 return Err(check(anyhow::anyhow!(
                     "--log-key {} differs from the key {} pinned in {}",
                     p.to_hex(),
-                    m.log_key.to_hex(),
+                    m.log_key().to_hex(),
                     a.state.display()
                 )));
             }
@@ -401,7 +401,7 @@ async fn follow_round(
             a.state.display()
         ))
     })?;
-    let old = monitor.tree_head.clone();
+    let old = monitor.tree_head().cloned();
     let since = old.as_ref().map_or(0, |h| h.tree_head().size());
     let update = match client.log_tree_head(since).await {
         Ok(u) => u,
@@ -687,7 +687,7 @@ fn check_head(a: CheckHeadArgs) -> anyhow::Result<ExitCode> {
             a.update.display()
         )
     })?;
-    let old_size = monitor.tree_head.as_ref().map(|h| h.tree_head().size());
+    let old_size = monitor.tree_head().map(|h| h.tree_head().size());
     if let Err(e) = monitor.accept(&update) {
         if let deconflict_ledger::HeadCheckError::Fork(evidence) = &e {
             // The two signed heads are the evidence: print them whole for the working group.
