@@ -15,7 +15,8 @@
 //!   "ack_deadline_s": {kind: n, …},
 //!   "parties": [{"id", "name", "language", "public_key": "ed25519:…",
 //!                "disclose_track": [s…], "disclose_notification": [s…],
-//!                "contacts": [{"name", "role", "shift_utc": "HH:MM-HH:MM", ["channel"]}]}],
+//!                "contacts": [{"name", "role", "shift_utc": "HH:MM-HH:MM", ["channel"]}],
+//!                ["members": [{"id", "name", "public_key": "ed25519:…"}]]}],
 //!   "frequencies": [{"name", "hz": n, ["purpose"]}],
 //!   "dividing_lines": [{"id", "name", ["left_party"], ["right_party"],
 //!                       "geometry": {"type": "LineString", "coordinates_e7": [[lon, lat]…]}}],
@@ -117,7 +118,7 @@ pub fn to_value(a: &Agreement) -> Value {
                 .collect();
             let track: Vec<&str> = p.disclose_track.iter().map(|f| f.as_str()).collect();
             let notif: Vec<&str> = p.disclose_notification.iter().map(|f| f.as_str()).collect();
-            json!({
+            let mut party = json!({
                 "id": p.id.as_str(),
                 "name": p.name,
                 "language": p.language,
@@ -125,7 +126,25 @@ pub fn to_value(a: &Agreement) -> Value {
                 "disclose_track": track,
                 "disclose_notification": notif,
                 "contacts": contacts,
-            })
+            });
+            // Omitted when empty, so that an agreement without members keeps its id.
+            if !p.members.is_empty()
+                && let Some(obj) = party.as_object_mut()
+            {
+                let members: Vec<Value> = p
+                    .members
+                    .iter()
+                    .map(|m| {
+                        json!({
+                            "id": m.id,
+                            "name": m.name,
+                            "public_key": m.public_key.to_text(),
+                        })
+                    })
+                    .collect();
+                obj.insert("members".into(), Value::Array(members));
+            }
+            party
         })
         .collect();
     top.insert("parties".into(), Value::Array(parties));
@@ -267,10 +286,13 @@ fn to_file_value(value: Value) -> Result<Value, CanonicalError> {
     }
     if let Some(Value::Array(parties)) = top.get_mut("party") {
         for p in parties.iter_mut() {
-            if let Some(obj) = p.as_object_mut()
-                && let Some(c) = obj.remove("contacts")
-            {
-                obj.insert("contact".into(), c);
+            if let Some(obj) = p.as_object_mut() {
+                if let Some(c) = obj.remove("contacts") {
+                    obj.insert("contact".into(), c);
+                }
+                if let Some(m) = obj.remove("members") {
+                    obj.insert("member".into(), m);
+                }
             }
         }
     }

@@ -32,7 +32,7 @@ pub use lifecycle::{
     Action, Event, History, LifecycleError, Record, SignedStatement, State, Statement, Status, fold,
 };
 pub use model::{
-    Agreement, Area, Contact, DividingLine, Frequency, LinkTest, NotificationField, Party,
+    Agreement, Area, Contact, DividingLine, Frequency, LinkTest, Member, NotificationField, Party,
     Position, Separation, Shift, TrackField, Zone,
 };
 pub use parse::{Location, ParseError, parse_toml};

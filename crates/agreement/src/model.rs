@@ -198,6 +198,7 @@ pub struct Party {
     pub(crate) language: String,
     pub(crate) public_key: PublicKey,
     pub(crate) contacts: Vec<Contact>,
+    pub(crate) members: Vec<Member>,
     pub(crate) disclose_track: BTreeSet<TrackField>,
     pub(crate) disclose_notification: BTreeSet<NotificationField>,
 }
@@ -221,6 +222,14 @@ impl Party {
     pub fn contacts(&self) -> &[Contact] {
         &self.contacts
     }
+    /// The party's working-group members: the only ones who may assess an incident for it.
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+    /// The member with this id, if it is one of this party's.
+    pub fn member(&self, id: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.id == id)
+    }
     /// Contacts on duty at `second_of_day_utc` (0..86 400).
     pub fn contacts_on_duty(&self, second_of_day_utc: u32) -> impl Iterator<Item = &Contact> {
         self.contacts
@@ -242,6 +251,30 @@ impl Party {
     /// May the other parties see this field of this party's notifications?
     pub fn discloses_notification(&self, field: NotificationField) -> bool {
         self.disclose_notification.contains(&field)
+    }
+}
+
+/// A party's working-group member: who examines incidents for the party and signs its
+/// assessments with a key of its own (never the party's key, never another member's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) public_key: PublicKey,
+}
+
+impl Member {
+    /// Identifier, unique in the agreement (a-z, 0-9, `_`, `-`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// Name and post, e.g. "Coalition airspace safety officer".
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The key its assessments are signed with.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public_key
     }
 }
 

@@ -25,6 +25,8 @@ pub const AGREEMENT_BYTES_MAX: usize = 1 << 20;
 pub const PARTIES_MAX: usize = 16;
 /// Most duty contacts per party.
 pub const CONTACTS_MAX: usize = 64;
+/// Most working-group members per party.
+pub const MEMBERS_MAX: usize = 8;
 /// Most agreed frequencies.
 pub const FREQUENCIES_MAX: usize = 64;
 /// Most dividing lines.
@@ -186,6 +188,16 @@ struct RawParty {
     disclose_track: Spanned<Vec<Spanned<String>>>,
     disclose_notification: Spanned<Vec<Spanned<String>>>,
     contact: Spanned<Vec<RawContact>>,
+    #[serde(default)]
+    member: Vec<RawMember>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMember {
+    id: Spanned<String>,
+    name: Spanned<String>,
+    public_key: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -742,17 +754,90 @@ impl Checker<'_> {
                 }
             }
             let contacts = self.contacts(i, &p.contact)?;
+            let members = self.members(i, &p.member, &public_key, &parties)?;
             parties.push(Party {
                 id,
                 name: self.text(&field("name"), &p.name)?,
                 language: lang.clone(),
                 public_key,
                 contacts,
+                members,
                 disclose_track,
                 disclose_notification,
             });
         }
+        // A member's key is no party's key, also of a party listed later.
+        for (i, p) in list.iter().enumerate() {
+            for (j, m) in p.member.iter().enumerate() {
+                let key = PublicKey::from_text(m.public_key.get_ref()).ok();
+                if parties.iter().any(|x| Some(&x.public_key) == key.as_ref()) {
+                    return self.err(
+                        &format!("party[{i}].member[{j}].public_key"),
+                        m.public_key.span(),
+                        "is a party's key; a working-group member signs with a key of its own",
+                    );
+                }
+            }
+        }
         Ok(parties)
+    }
+
+    fn members(
+        &self,
+        party: usize,
+        raw: &[RawMember],
+        party_key: &PublicKey,
+        earlier: &[Party],
+    ) -> R<Vec<Member>> {
+        if raw.len() > MEMBERS_MAX {
+            return self.err(
+                &format!("party[{party}].member"),
+                raw[MEMBERS_MAX].id.span(),
+                format!("more than {MEMBERS_MAX} working-group members"),
+            );
+        }
+        let mut members: Vec<Member> = Vec::new();
+        // Some(true): the id is taken; Some(false): the key is.
+        let taken = |members: &[Member], id: &str, key: &PublicKey| {
+            earlier
+                .iter()
+                .flat_map(|p| p.members.iter())
+                .chain(members.iter())
+                .find(|m| m.id == id || &m.public_key == key)
+                .map(|m| m.id == id)
+        };
+        for (j, m) in raw.iter().enumerate() {
+            let field = |n: &str| format!("party[{party}].member[{j}].{n}");
+            let id = self.ident(&field("id"), &m.id)?;
+            let public_key = PublicKey::from_text(m.public_key.get_ref())
+                .or_else(|e| self.err(&field("public_key"), m.public_key.span(), e.to_string()))?;
+            if &public_key == party_key {
+                return self.err(
+                    &field("public_key"),
+                    m.public_key.span(),
+                    "is the party's key; a working-group member signs with a key of its own",
+                );
+            }
+            match taken(&members, &id, &public_key) {
+                Some(true) => {
+                    return self.err(&field("id"), m.id.span(), format!("{id:?} is used twice"));
+                }
+                Some(false) => {
+                    return self.err(
+                        &field("public_key"),
+                        m.public_key.span(),
+                        "the same key is given for two working-group members",
+                    );
+                }
+                None => {}
+            }
+            members.push(Member {
+                id,
+                name: self.text(&field("name"), &m.name)?,
+                public_key,
+            });
+        }
+        Ok(members)
     }
 
     fn contacts(&self, party: usize, raw: &Spanned<Vec<RawContact>>) -> R<Vec<Contact>> {

@@ -20,8 +20,29 @@
 //! horizontal minima, the earliest is taken. Only the time both tracks cover (and the window
 //! asked for) is searched: nothing is extrapolated.
 //!
+//! # The incident
+//!
+//! [`Incident`] (`model.rs`) is an incident's course: filed with the pairs of aircraft of
+//! different parties in a window and their computed closest approaches, the alert and line
+//! entries of the window and the filing party's [`Account`]; the other parties' accounts (due
+//! by a deadline, as a line message's acknowledgement is); then the working group's
+//! [`Assessment`]s — a [`RiskCategory`] A–E as the UK Airprox Board uses them, [`Factor`]s from
+//! a fixed list named in English and Russian (`assessment.rs`), remarks — by the members each
+//! party names in the agreement. [`Status`]: filed → accounts complete → agreed (every party's
+//! latest assessment gives the same category) or disputed (each side's view kept side by side).
+//!
 //! What it must never do: I/O, read a clock, draw randomness, start threads. Invalid reports
-//! are refused with the index of the first bad one; nothing is guessed.
+//! are refused with the index of the first bad one; nothing is guessed. A refused input changes
+//! nothing.
+
+pub mod assessment;
+pub mod model;
+
+pub use assessment::{Factor, Lang, RiskCategory};
+pub use model::{
+    Account, Action, Aircraft, Assessment, Config, Effect, Filing, GivenAccount, GivenAssessment,
+    Incident, IncidentError, OwnFigure, Pair, RecordKind, RecordRef, Seen, Status, Window,
+};
 
 use deconflict_engine::geodesy::{Vec3, geodetic_to_ecef};
 
