@@ -27,11 +27,11 @@ use std::time::Instant;
 use deconflict_sim::{NotifiedArea, Scenario};
 use tokio::sync::mpsc;
 
-use crate::client::PartyClient;
-use crate::clock::ManualClock;
-use crate::datadir::{self, DataDir};
-use crate::state::{Config, State};
-use crate::wire::*;
+use deconflict_service::client::PartyClient;
+use deconflict_service::clock::ManualClock;
+use deconflict_service::datadir::{self, DataDir};
+use deconflict_service::state::{Config, State};
+use deconflict_service::wire::*;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -41,9 +41,9 @@ pub enum DemoError {
     #[error("{0}")]
     Setup(String),
     #[error("request failed: {0}")]
-    Client(#[from] crate::client::ClientError),
+    Client(#[from] deconflict_service::client::ClientError),
     #[error("service: {0}")]
-    Start(#[from] crate::state::StartError),
+    Start(#[from] deconflict_service::state::StartError),
     #[error("store: {0}")]
     Store(#[from] deconflict_store::StoreError),
     #[error("the demo did not show what it must: {0}")]
@@ -422,7 +422,7 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
         Box::new(store),
         Arc::new(clock.clone()),
     )?;
-    let log = crate::record::ServiceLog::open(
+    let log = deconflict_service::record::ServiceLog::open(
         &dir,
         &loaded.terms,
         &loaded.signed_by,
@@ -431,16 +431,21 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
     .map_err(|e| DemoError::Setup(e.to_string()))?;
     let log = Arc::new(log);
     state.attach_log(log.clone());
-    let listener = crate::bind(([127, 0, 0, 1], 0).into())
+    let listener = deconflict_service::bind(([127, 0, 0, 1], 0).into())
         .await
         .map_err(|e| DemoError::Setup(e.to_string()))?;
     let addr = listener
         .local_addr()
         .map_err(|e| DemoError::Setup(e.to_string()))?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(state.clone(), listener, false, async move {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(deconflict_service::serve(
+        state.clone(),
+        listener,
+        false,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
     let base = format!("http://{addr}");
 
     let mut clients = Vec::new();
@@ -708,9 +713,9 @@ const RECEIVER_RECORDING: &str = concat!(
 );
 
 /// One party's receiver feed, replayed through the path `serve --feed` takes
-/// ([`crate::feed::event_into_desk`]).
+/// ([`deconflict_service::feed::event_into_desk`]).
 struct ReceiverReplay {
-    ingest: crate::feed::Ingest,
+    ingest: deconflict_service::feed::Ingest,
     bytes: Vec<u8>,
     sent: usize,
     duration_s: u32,
@@ -722,13 +727,17 @@ struct ReceiverReplay {
 
 impl ReceiverReplay {
     /// The first party's feed; `None` when the recording is not beside the sources.
-    fn open(terms: &crate::terms::Terms, duration_s: u32) -> Option<ReceiverReplay> {
+    fn open(terms: &deconflict_service::terms::Terms, duration_s: u32) -> Option<ReceiverReplay> {
         let party = terms.parties.first()?.id.clone();
         let bytes = std::fs::read(RECEIVER_RECORDING).ok()?;
         let name = "sbs:sbs1_msgs_lax.sbs";
-        let stats = Arc::new(crate::feed::FeedStats::default());
-        let mut ingest =
-            crate::feed::Ingest::live(&party, name, crate::feed::FeedFormat::Sbs, stats);
+        let stats = Arc::new(deconflict_service::feed::FeedStats::default());
+        let mut ingest = deconflict_service::feed::Ingest::live(
+            &party,
+            name,
+            deconflict_service::feed::FeedFormat::Sbs,
+            stats,
+        );
         let mut none = Vec::new();
         ingest.event(
             &deconflict_feeds::io::FeedEvent::Connected {
@@ -762,7 +771,7 @@ impl ReceiverReplay {
             received_unix_s: state.clock.now_s() as f64,
         };
         self.sent = due;
-        self.taken += crate::feed::event_into_desk(state, &mut self.ingest, &ev);
+        self.taken += deconflict_service::feed::event_into_desk(state, &mut self.ingest, &ev);
         let source = format!("receiver:{}", self.ingest.name());
         for tr in state.tracks_for(self.ingest.party()) {
             if tr.party == self.ingest.party() && tr.sources.contains(&source) {
@@ -817,14 +826,14 @@ fn live_desk(
     summary: &mut DemoSummary,
     events: &BTreeMap<String, Vec<(u64, String, String)>>,
     scenario: &Scenario,
-    terms: &crate::terms::Terms,
+    terms: &deconflict_service::terms::Terms,
 ) -> Result<(), DemoError> {
     summary.alerter = terms
         .agreement
         .separation()
         .alerter()
         .unwrap_or(if terms.agreement.separation().alerter_conf().is_some() {
-            crate::desk_wire::ALERTER_CONF_NAME
+            deconflict_service::desk_wire::ALERTER_CONF_NAME
         } else {
             "the agreement's minima"
         })
@@ -911,7 +920,7 @@ fn live_desk(
 /// Entries of the shared record by kind: `geography`, `nonconformance`, and the level of each
 /// tactical alert.
 fn record_entries(
-    log: &crate::record::ServiceLog,
+    log: &deconflict_service::record::ServiceLog,
     size: u64,
 ) -> Result<BTreeMap<String, u64>, DemoError> {
     let entries = log
@@ -966,8 +975,8 @@ fn check_live_desk(summary: &DemoSummary) -> Result<(), DemoError> {
 /// Every notification the scenario made is in the record once, as an entry its own party
 /// authored and signed (checked with the party's key from the agreement).
 fn check_authored_notifications(
-    log: &crate::record::ServiceLog,
-    terms: &crate::terms::Terms,
+    log: &deconflict_service::record::ServiceLog,
+    terms: &deconflict_service::terms::Terms,
     scenario: &Scenario,
     size: u64,
 ) -> Result<(), DemoError> {
@@ -1179,7 +1188,12 @@ impl LineScript {
     }
 
     /// Whether party `i`'s officers acknowledge `v` now.
-    fn ack_due(&self, i: usize, v: &crate::line::LineMessageView, now_ms: i64) -> bool {
+    fn ack_due(
+        &self,
+        i: usize,
+        v: &deconflict_service::line::LineMessageView,
+        now_ms: i64,
+    ) -> bool {
         let away = i == 1 && (v.kind == "link_test" || v.kind == "strike_warning");
         if away {
             v.escalations
