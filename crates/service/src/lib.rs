@@ -29,13 +29,11 @@
 
 pub mod api;
 pub mod auth;
-pub mod bench;
 pub mod binding;
 pub mod client;
 pub mod clock;
 pub mod console_api;
 pub mod datadir;
-pub mod demo;
 pub mod desk_wire;
 pub mod error;
 pub mod feed;
@@ -46,7 +44,6 @@ pub mod log_api;
 pub mod metrics;
 pub mod nonce_file;
 pub mod notification_entry;
-pub mod notifications_bench;
 pub mod record;
 pub mod replay;
 pub mod server;

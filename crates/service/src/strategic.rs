@@ -40,9 +40,7 @@ fn volume(n: &NotificationIn) -> Result<airspace::Volume, (String, String)> {
 }
 
 /// The airspace crate's notification for a stored one; an error names the refused field.
-pub(crate) fn notification(
-    n: &NotificationStored,
-) -> Result<airspace::Notification, (String, String)> {
+pub fn notification(n: &NotificationStored) -> Result<airspace::Notification, (String, String)> {
     let bad = |e: airspace::Rule| ("id".to_string(), e.to_string());
     airspace::Notification::new(
         airspace::NotificationId::new(n.id.clone()).map_err(bad)?,

@@ -205,8 +205,8 @@ pub fn bench_notifications(args: NotificationsArgs) -> anyhow::Result<ExitCode> 
     let mut stored = args.stored.clone();
     stored.sort_unstable();
     stored.dedup();
-    let outcome = deconflict_service::notifications_bench::run(
-        &deconflict_service::notifications_bench::Options {
+    let outcome = deconflict_drive::notifications_bench::run(
+        &deconflict_drive::notifications_bench::Options {
             stored,
             creates: args.creates,
             http_creates: args.http_creates,

@@ -55,7 +55,7 @@ pub struct KeygenArgs {
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let summary = deconflict_service::demo::run(args.data_dir.as_deref())?;
+    let summary = deconflict_drive::demo::run(args.data_dir.as_deref())?;
     print!("{summary}");
     if let Some(d) = &args.data_dir {
         println!(
@@ -115,7 +115,7 @@ pub struct BenchArgs {
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let report = deconflict_service::bench::run(&deconflict_service::bench::BenchOptions {
+    let report = deconflict_drive::bench::run(&deconflict_drive::bench::BenchOptions {
         tracks: args.tracks,
         seconds: args.seconds,
     })?;

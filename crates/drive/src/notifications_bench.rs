@@ -25,12 +25,12 @@ use deconflict_desk as desk;
 use deconflict_sim::Scenario;
 use deconflict_store::{Notification, NotificationStatus, Store as _, Write};
 
-use crate::client::PartyClient;
-use crate::clock::{Clock, SystemClock};
-use crate::datadir::{self, DataDir};
-use crate::state::{Config, State};
-use crate::terms::Terms;
-use crate::wire::*;
+use deconflict_service::client::PartyClient;
+use deconflict_service::clock::{Clock, SystemClock};
+use deconflict_service::datadir::{self, DataDir};
+use deconflict_service::state::{Config, State};
+use deconflict_service::terms::Terms;
+use deconflict_service::wire::*;
 
 /// The target: the median create at the largest size within this factor of the median at the
 /// smallest.
@@ -156,13 +156,14 @@ pub fn run(opts: &Options) -> Result<Outcome, BenchError> {
     let started = Instant::now();
     let mut desks = Vec::new();
     for &n in sizes {
-        let alerter = crate::desk_wire::alerter(&terms).map_err(setup)?;
-        let mut d = desk::Desk::new(crate::desk_wire::setup(&terms, alerter).map_err(setup)?)
-            .map_err(setup)?;
+        let alerter = deconflict_service::desk_wire::alerter(&terms).map_err(setup)?;
+        let mut d =
+            desk::Desk::new(deconflict_service::desk_wire::setup(&terms, alerter).map_err(setup)?)
+                .map_err(setup)?;
         for i in 0..n {
             let s = stored(i, filler_party(&scenario, i));
-            let an =
-                crate::strategic::notification(&s).map_err(|(f, e)| setup(format!("{f}: {e}")))?;
+            let an = deconflict_service::strategic::notification(&s)
+                .map_err(|(f, e)| setup(format!("{f}: {e}")))?;
             d.notify(an, Vec::new()).map_err(setup)?;
         }
         desks.push(d);
@@ -175,8 +176,8 @@ pub fn run(opts: &Options) -> Result<Outcome, BenchError> {
         for (j, d) in desks.iter_mut().enumerate() {
             let mut s = stored(sizes[j] + k, &creator);
             s.id = format!("{creator}-new-{k}");
-            let an =
-                crate::strategic::notification(&s).map_err(|(f, e)| setup(format!("{f}: {e}")))?;
+            let an = deconflict_service::strategic::notification(&s)
+                .map_err(|(f, e)| setup(format!("{f}: {e}")))?;
             let t = Instant::now();
             let (conflicts, _) = d.notify(an, Vec::new()).map_err(setup)?;
             core_us[j].push(t.elapsed().as_secs_f64() * 1e6);
@@ -293,18 +294,24 @@ async fn http(
             )));
         }
         let signed_by: Vec<String> = terms.parties.iter().map(|p| p.id.clone()).collect();
-        let log = crate::record::ServiceLog::open(&dir, terms, &signed_by, clock.now_ms())
-            .map_err(setup)?;
+        let log =
+            deconflict_service::record::ServiceLog::open(&dir, terms, &signed_by, clock.now_ms())
+                .map_err(setup)?;
         state.attach_log(Arc::new(log));
         fill_s.push(started.elapsed().as_secs_f64());
-        let listener = crate::bind(([127, 0, 0, 1], 0).into())
+        let listener = deconflict_service::bind(([127, 0, 0, 1], 0).into())
             .await
             .map_err(setup)?;
         let addr = listener.local_addr().map_err(setup)?;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(crate::serve(state.clone(), listener, false, async move {
-            let _ = stop_rx.await;
-        }));
+        let server = tokio::spawn(deconflict_service::serve(
+            state.clone(),
+            listener,
+            false,
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
         services.push((format!("http://{addr}"), stop_tx, server));
         dirs.push(tmp);
     }

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 use deconflict_sim::Scenario;
 use tokio::sync::mpsc;
 
-use crate::client::PartyClient;
-use crate::clock::{Clock, SystemClock};
-use crate::datadir;
-use crate::state::{Config, State};
-use crate::wire::*;
+use deconflict_service::client::PartyClient;
+use deconflict_service::clock::{Clock, SystemClock};
+use deconflict_service::datadir;
+use deconflict_service::state::{Config, State};
+use deconflict_service::wire::*;
 
 /// Reports per pushed batch.
 pub const BATCH_REPORTS: usize = 500;
@@ -44,7 +44,7 @@ pub enum BenchError {
     #[error("{0}")]
     Setup(String),
     #[error("request: {0}")]
-    Client(#[from] crate::client::ClientError),
+    Client(#[from] deconflict_service::client::ClientError),
 }
 
 pub(crate) fn setup(e: impl std::fmt::Display) -> BenchError {
@@ -104,7 +104,7 @@ async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
                 .map_err(setup)?,
         );
     }
-    let terms = crate::terms::Terms::from_agreement(&agreement)
+    let terms = deconflict_service::terms::Terms::from_agreement(&agreement)
         .map_err(setup)?
         .with_signatures(signatures);
     let store =
@@ -117,14 +117,19 @@ async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
         ..Config::default()
     };
     let state = State::open(config, terms, true, Box::new(store), clock.clone()).map_err(setup)?;
-    let listener = crate::bind(([127, 0, 0, 1], 0).into())
+    let listener = deconflict_service::bind(([127, 0, 0, 1], 0).into())
         .await
         .map_err(setup)?;
     let addr = listener.local_addr().map_err(setup)?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(state.clone(), listener, true, async move {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(deconflict_service::serve(
+        state.clone(),
+        listener,
+        true,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
     let base = format!("http://{addr}");
     let mut clients = Vec::new();
     for (p, key) in scenario.parties.iter().zip(scenario.keys()) {

@@ -1,0 +1,751 @@
+//! The demo: the whole two-party story on embedded defaults, over real HTTP on loopback.
+//!
+//! Two parties ("Coalition" and "Russian Federation") get keys and sign the default agreement;
+//! the service starts on an ephemeral loopback port over a fresh store, on a virtual clock; both
+//! parties open their event streams, notify their operations (one overlaps the other's, and is
+//! flagged to both at once), and push their sorties' tracks second by second, faster than real
+//! time, with a cycle after each second. The designed conflict raises alerts on both streams.
+//! The summary says what each party was told, and checks that each stream holds exactly the
+//! events the store holds, in order, with no gap.
+//!
+//! The deconfliction line runs through the same service during the flight, each duty officer
+//! working from its party's pending list as an officer would: the scheduled link test is
+//! answered in time by the first party and late by the second (its duty officer is away, the
+//! test passes to its command); the engine's conflict alert opens a conversation on both sides,
+//! continued by the parties (a request to alter, a counter proposal, an acceptance, free text);
+//! a strike warning is acknowledged late, after its deadline passed it to the next duty contact,
+//! and the sender sees the escalation on its own stream. The conversations are fetched from the
+//! service rendered in English and in Russian. Message ids are fixed and the clock is virtual,
+//! so the summary is the same on every run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use deconflict_sim::{NotifiedArea, Scenario};
+use tokio::sync::mpsc;
+
+mod line_script;
+mod live;
+use line_script::*;
+use live::*;
+
+use deconflict_service::client::PartyClient;
+use deconflict_service::clock::ManualClock;
+use deconflict_service::datadir::{self, DataDir};
+use deconflict_service::state::{Config, State};
+use deconflict_service::wire::*;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    #[error("data directory: {0}")]
+    DataDir(#[from] datadir::DataDirError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("request failed: {0}")]
+    Client(#[from] deconflict_service::client::ClientError),
+    #[error("service: {0}")]
+    Start(#[from] deconflict_service::state::StartError),
+    #[error("store: {0}")]
+    Store(#[from] deconflict_store::StoreError),
+    #[error("the demo did not show what it must: {0}")]
+    Check(String),
+}
+
+/// What the demo saw; `Display` is the printed summary.
+#[derive(Debug, Clone, Default)]
+pub struct DemoSummary {
+    pub data_dir: String,
+    pub agreement_id: String,
+    pub agreement_status: String,
+    pub parties: Vec<(String, String, String)>,
+    pub notifications: Vec<String>,
+    pub strategic_flags: Vec<String>,
+    pub reports_pushed: usize,
+    /// The scenario's start on the virtual clock, UNIX ms.
+    pub start_unix_ms: i64,
+    pub sim_seconds: u32,
+    pub wall_seconds: f64,
+    pub cycles: u32,
+    /// Per party: the alerts received on its stream, one line each.
+    pub alerts: BTreeMap<String, Vec<String>>,
+    /// Per party: events received on the stream and events the store holds.
+    pub streams: BTreeMap<String, (u64, u64)>,
+    pub designed_conflict: String,
+    pub disclosure: Vec<String>,
+    pub listen: String,
+    /// Entries in the shared record, its root hash (hex), and the service's public key (hex).
+    pub log_size: u64,
+    pub log_root: String,
+    pub log_key_hex: String,
+    /// The deconfliction line at work: what happened (one line each), then the conversations
+    /// rendered by the service in English and in Russian.
+    pub line_text: String,
+    /// One line per party: how it answered the link test.
+    pub link_tests: Vec<String>,
+    /// What the strike warning's sender saw on its stream (`line_escalated`, …).
+    pub escalations: Vec<String>,
+    /// One party's receiver feed, replayed from a recording: what became of it.
+    pub receiver: String,
+    /// The alerter the desk ran: the agreement's.
+    pub alerter: String,
+    /// The designed encounter's two aircraft, as `track (callsign)`.
+    pub encounter: [String; 2],
+    /// Per party: the tactical alerts its stream carried at each DO-365 level, and when the
+    /// designed encounter first reached that level.
+    pub levels: BTreeMap<String, Vec<LevelSeen>>,
+    /// Each geography event, as its aircraft's own party received it, and every stream that
+    /// carried it.
+    pub geography: Vec<GeographySeen>,
+    /// Each nonconformance event, as its party received it.
+    pub nonconformance: Vec<NonconformanceSeen>,
+    /// Entries in the shared record by kind (`geography`, `nonconformance`, and each DO-365
+    /// level of the tactical alerts).
+    pub record_entries: BTreeMap<String, u64>,
+}
+
+/// One DO-365 level on one party's stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelSeen {
+    /// `preventive`, `corrective` or `warning`.
+    pub level: String,
+    /// Tactical alerts (`new` or `level`) at this level on the stream, any encounter.
+    pub alerts: u64,
+    /// Seconds after the start when the designed encounter first reached it, if it did.
+    pub first_s: Option<i64>,
+}
+
+/// A geography event and who was told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeographySeen {
+    /// The owner's copy (with its callsign).
+    pub view: GeographyView,
+    /// Each party whose stream carried it, with the event's sequence number there.
+    pub seen_by: Vec<(String, u64)>,
+}
+
+/// A nonconformance event and where its party received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NonconformanceSeen {
+    pub view: NonconformanceView,
+    pub seq: u64,
+}
+
+/// The DO-365 levels, least urgent first.
+const LEVELS: [&str; 3] = ["preventive", "corrective", "warning"];
+
+impl std::fmt::Display for DemoSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = String::new();
+        let _ = writeln!(s, "deconflict demo — two parties, one sky, one agreement\n");
+        let _ = writeln!(
+            s,
+            "Agreement {} — {}",
+            self.agreement_id, self.agreement_status
+        );
+        for (id, name, lang) in &self.parties {
+            let _ = writeln!(s, "  party {id:<10} {name} ({lang}), signed");
+        }
+        let _ = writeln!(
+            s,
+            "Service on http://{} (loopback, ephemeral port), data in {}",
+            self.listen, self.data_dir
+        );
+        let _ = writeln!(
+            s,
+            "\nNotifications (each signed into the record by its party; the strategic check answers at once):"
+        );
+        for n in &self.notifications {
+            let _ = writeln!(s, "  {n}");
+        }
+        for f in &self.strategic_flags {
+            let _ = writeln!(s, "  FLAGGED {f}");
+        }
+        let _ = writeln!(
+            s,
+            "\nLive picture: {} track reports pushed (signed batches), {} s of flying in {:.1} s, {} cycles",
+            self.reports_pushed, self.sim_seconds, self.wall_seconds, self.cycles
+        );
+        if !self.receiver.is_empty() {
+            let _ = writeln!(s, "{}", self.receiver);
+        }
+        let _ = writeln!(s, "Designed conflict: {}", self.designed_conflict);
+        for (party, lines) in &self.alerts {
+            let _ = writeln!(s, "\nAlerts on {party}'s stream:");
+            for l in lines {
+                let _ = writeln!(s, "  {l}");
+            }
+        }
+        s.push_str(&self.live_desk_text());
+        let _ = writeln!(
+            s,
+            "\nDisclosure (what each party saw of the other's aircraft):"
+        );
+        for d in &self.disclosure {
+            let _ = writeln!(s, "  {d}");
+        }
+        let _ = writeln!(
+            s,
+            "\nStreams (received over SSE / held in the store, no gap, no repeat):"
+        );
+        for (party, (got, held)) in &self.streams {
+            let _ = writeln!(s, "  {party:<10} {got} / {held}");
+        }
+        let _ = writeln!(
+            s,
+            "\nShared record: {} entries, root {} (service key {})",
+            self.log_size, self.log_root, self.log_key_hex
+        );
+        let _ = writeln!(
+            s,
+            "  verify it offline: deconflict log export --data-dir DIR --out log.export && deconflict verify log.export --agreement DIR/agreement.toml --log-key {} (or, stopped, deconflict verify --data-dir DIR)",
+            self.log_key_hex
+        );
+        if !self.line_text.is_empty() {
+            let _ = writeln!(s, "\n{}", self.line_text);
+        }
+        f.write_str(&s)
+    }
+}
+
+impl DemoSummary {
+    /// DO-365 levels, geography and nonconformance, as the streams carried them.
+    fn live_desk_text(&self) -> String {
+        let mut s = String::new();
+        let at = |t_ms: i64| {
+            format!(
+                "t+{} s ({})",
+                (t_ms - self.start_unix_ms).div_euclid(1000),
+                hms(t_ms)
+            )
+        };
+        let _ = writeln!(
+            s,
+            "\nDO-365 levels (alerter {}; tactical alerts at each level on each stream, and when {} × {} first reached it):",
+            self.alerter, self.encounter[0], self.encounter[1]
+        );
+        for (party, levels) in &self.levels {
+            let cells: Vec<String> = levels
+                .iter()
+                .map(|l| {
+                    let first = l
+                        .first_s
+                        .map_or("not reached".to_string(), |t| format!("first t+{t} s"));
+                    format!("{} {} ({first})", l.level, l.alerts)
+                })
+                .collect();
+            let _ = writeln!(s, "  {party:<10} {}", cells.join(", "));
+        }
+        let _ = writeln!(
+            s,
+            "\nGeography (a dividing line crossed or a closed zone entered; sent to every party, signed into the record): {}, {} in the record",
+            events(self.geography.len()),
+            self.record_entries.get("geography").copied().unwrap_or(0)
+        );
+        for g in &self.geography {
+            let v = &g.view;
+            let what = match (v.line.as_deref(), v.zone.as_deref()) {
+                (Some(line), _) => format!(
+                    "crossed dividing line {line} onto {}'s side",
+                    v.into_side_of.as_deref().unwrap_or("?")
+                ),
+                (None, Some(zone)) => format!("entered zone {zone}, closed to {}", v.party),
+                (None, None) => v.kind.clone(),
+            };
+            let seen: Vec<String> = g
+                .seen_by
+                .iter()
+                .map(|(p, seq)| format!("{p} #{seq}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "  {}'s {}{} {what} at {:.4}° N {:.4}° E, {:.0} m, {}; seen by {}",
+                v.party,
+                v.track_id,
+                v.callsign
+                    .as_ref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default(),
+                v.lat_deg,
+                v.lon_deg,
+                v.alt_m,
+                at(v.time_unix_ms),
+                seen.join(", ")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nNonconformance (a notified callsign outside its notifications' volume or window; to its party, once per excursion): {}, {} in the record",
+            events(self.nonconformance.len()),
+            self.record_entries
+                .get("nonconformance")
+                .copied()
+                .unwrap_or(0)
+        );
+        for n in &self.nonconformance {
+            let v = &n.view;
+            let _ = writeln!(
+                s,
+                "  {}'s {} ({}) outside {} at {:.4}° N {:.4}° E, {:.0} m, {}; {} #{}",
+                v.party,
+                v.track_id,
+                v.callsign,
+                v.notifications.join(", "),
+                v.lat_deg,
+                v.lon_deg,
+                v.alt_m,
+                at(v.time_unix_ms),
+                v.party,
+                n.seq
+            );
+        }
+        s
+    }
+}
+
+fn events(n: usize) -> String {
+    format!("{n} event{}", if n == 1 { "" } else { "s" })
+}
+
+fn area_in(a: &NotifiedArea) -> AreaIn {
+    match a {
+        NotifiedArea::Polygon(points) => {
+            // The sim closes its rings; the API closes them implicitly.
+            let mut pts: Vec<LatLon> = points
+                .iter()
+                .map(|p| LatLon {
+                    lat_deg: p.lat_deg,
+                    lon_deg: p.lon_deg,
+                })
+                .collect();
+            if pts.len() > 3 && pts.first() == pts.last() {
+                pts.pop();
+            }
+            AreaIn::Polygon { points: pts }
+        }
+        NotifiedArea::Circle { center, radius_m } => AreaIn::Circle {
+            centre: LatLon {
+                lat_deg: center.lat_deg,
+                lon_deg: center.lon_deg,
+            },
+            radius_m: *radius_m,
+        },
+    }
+}
+
+fn report_in(r: &deconflict_sim::TrackReport) -> TrackReportIn {
+    TrackReportIn {
+        track_id: r.aircraft_id.clone(),
+        time_unix_ms: r.t_unix_ms,
+        lat_deg: r.lat_deg,
+        lon_deg: r.lon_deg,
+        alt_m: r.alt_m,
+        track_deg: r.track_deg,
+        ground_speed_mps: r.ground_speed_mps,
+        vertical_rate_mps: r.vertical_speed_mps,
+        callsign: Some(r.callsign.clone()),
+        aircraft_type: Some(r.aircraft_type.clone()),
+        icao24: None,
+        squawk: None,
+    }
+}
+
+/// Writes the scenario's agreement, keys and signatures into `dir` (which must not hold an
+/// agreement yet).
+fn prepare(dir: &DataDir, scenario: &Scenario) -> Result<(), DemoError> {
+    dir.create()?;
+    if dir.agreement().exists() || dir.store().exists() {
+        return Err(DemoError::Setup(format!(
+            "{} already holds an agreement or a store: serve it with `deconflict serve --data-dir {}`, or give the demo an empty directory",
+            dir.root.display(),
+            dir.root.display()
+        )));
+    }
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|source| datadir::DataDirError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    write(&dir.agreement(), &scenario.agreement_toml)?;
+    let agreement = scenario.agreement();
+    for (party, key) in scenario.parties.iter().zip(scenario.keys()) {
+        datadir::write_key_pair(&dir.root.join("keys").join(&party.id), &key)?;
+        let pid = deconflict_agreement::PartyId::new(&party.id)
+            .map_err(|e| DemoError::Setup(e.to_string()))?;
+        let sig = deconflict_agreement::AgreementSignature::sign(&agreement, &pid, &key)
+            .map_err(|e| DemoError::Setup(e.to_string()))?;
+        write(
+            &datadir::signature_path(&dir.agreement(), &party.id),
+            &sig.to_file_text(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Runs the demo; `data_dir` keeps everything afterwards (a temporary directory otherwise).
+pub fn run(data_dir: Option<&Path>) -> Result<DemoSummary, DemoError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let temp;
+    let root = match data_dir {
+        Some(d) => d.to_path_buf(),
+        None => {
+            temp = tempfile::tempdir().map_err(|e| DemoError::Setup(e.to_string()))?;
+            temp.path().to_path_buf()
+        }
+    };
+    rt.block_on(run_async(&root, data_dir.is_some()))
+}
+
+async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
+    let wall = Instant::now();
+    let config = deconflict_sim::Config {
+        duration_s: deconflict_sim::scenario::DURATION_S_MIN,
+        ..deconflict_sim::Config::default()
+    };
+    let scenario = Scenario::generate(&config).map_err(|e| DemoError::Setup(e.to_string()))?;
+    let dir = DataDir::new(root);
+    prepare(&dir, &scenario)?;
+    let loaded = datadir::load_agreement(&dir.agreement())?;
+    if !loaded.all_signed() {
+        return Err(DemoError::Check(
+            "the agreement is not signed by every party".into(),
+        ));
+    }
+    let clock = ManualClock::new(config.start_unix_ms);
+    let store = deconflict_store::SqliteStore::open(&dir.store())?;
+    let state = State::open(
+        Config::default(),
+        loaded.terms.clone(),
+        true,
+        Box::new(store),
+        Arc::new(clock.clone()),
+    )?;
+    let log = deconflict_service::record::ServiceLog::open(
+        &dir,
+        &loaded.terms,
+        &loaded.signed_by,
+        config.start_unix_ms,
+    )
+    .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let log = Arc::new(log);
+    state.attach_log(log.clone());
+    let listener = deconflict_service::bind(([127, 0, 0, 1], 0).into())
+        .await
+        .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(deconflict_service::serve(
+        state.clone(),
+        listener,
+        false,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    let base = format!("http://{addr}");
+
+    let mut clients = Vec::new();
+    for (party, key) in scenario.parties.iter().zip(scenario.keys()) {
+        let sk =
+            datadir::signing_key(&key).ok_or_else(|| DemoError::Setup("key conversion".into()))?;
+        clients.push(PartyClient::new(
+            &base,
+            &party.id,
+            sk,
+            Arc::new(clock.clone()),
+        ));
+    }
+
+    // Both parties listen before anything happens.
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<(String, u64, String, String)>();
+    let mut listeners = Vec::new();
+    for c in &clients {
+        let mut stream = c.stream(None).await?;
+        let tx = ev_tx.clone();
+        let party = c.party().to_string();
+        listeners.push(tokio::spawn(async move {
+            while let Ok(Some(m)) = stream.next().await {
+                let seq = m.id.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+                if tx.send((party.clone(), seq, m.event, m.data)).is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    drop(ev_tx);
+
+    let mut summary = DemoSummary {
+        data_dir: if kept {
+            root.display().to_string()
+        } else {
+            "a temporary directory (use --data-dir DIR to keep it)".into()
+        },
+        agreement_id: loaded.terms.id.clone(),
+        listen: addr.to_string(),
+        start_unix_ms: config.start_unix_ms,
+        parties: loaded
+            .terms
+            .parties
+            .iter()
+            .map(|p| (p.id.clone(), p.name.clone(), p.language.clone()))
+            .collect(),
+        ..DemoSummary::default()
+    };
+    let view: AgreementView = clients[0]
+        .call::<(), _>("GET", "/v1/agreement", None)
+        .await?;
+    summary.agreement_status = view.status.replace('_', " ");
+
+    // Notifications.
+    for n in &scenario.notifications {
+        let Some(c) = clients.iter().find(|c| c.party() == n.party) else {
+            continue;
+        };
+        let notification = NotificationIn {
+            area: area_in(&n.area),
+            alt_min_m: n.floor_m,
+            alt_max_m: n.ceiling_m,
+            start_unix_ms: n.start_unix_ms,
+            end_unix_ms: n.end_unix_ms,
+            callsigns: n.callsigns.clone(),
+            aircraft_count: (!n.callsigns.is_empty()).then_some(n.callsigns.len() as u32),
+            aircraft_type: None,
+            remarks: None,
+            strike_warning: false,
+        };
+        let disclosed = loaded
+            .terms
+            .party(&n.party)
+            .map(|p| p.disclose_notification.clone())
+            .unwrap_or_default();
+        // The party signs the notification's entry in the record itself.
+        let r = c
+            .notification_create(&n.id, &notification, &disclosed)
+            .await?;
+        summary.notifications.push(format!(
+            "{:<10} {:<14} {:>5.0}–{:<5.0} m, {} min",
+            n.party,
+            n.id,
+            n.floor_m,
+            n.ceiling_m,
+            (n.end_unix_ms - n.start_unix_ms) / 60_000
+        ));
+        for other in r.conflicts {
+            summary.strategic_flags.push(format!(
+                "{} ({}) overlaps {} ({}): flagged to both parties",
+                n.id, n.party, other.id, other.party
+            ));
+        }
+    }
+
+    // Fly, faster than real time; the duty officers work the line as the seconds pass.
+    let start_ms = config.start_unix_ms;
+    let mut script = LineScript::new(&scenario, start_ms)?;
+    let mut receiver = ReceiverReplay::open(&loaded.terms, config.duration_s);
+    for t in 0..=config.duration_s {
+        clock.set_ms(start_ms + i64::from(t) * 1000);
+        let reports = scenario.reports_at(t);
+        let mut pushes = Vec::new();
+        for c in &clients {
+            let batch = TrackBatchIn {
+                reports: reports
+                    .iter()
+                    .filter(|r| r.party == c.party())
+                    .map(report_in)
+                    .collect(),
+            };
+            if batch.reports.is_empty() {
+                continue;
+            }
+            summary.reports_pushed += batch.reports.len();
+            let c = c.clone();
+            pushes.push(tokio::spawn(async move {
+                c.call::<_, TracksAccepted>("POST", "/v1/tracks/batch", Some(&batch))
+                    .await
+            }));
+        }
+        for p in pushes {
+            p.await.map_err(|e| DemoError::Setup(e.to_string()))??;
+        }
+        if let Some(r) = receiver.as_mut() {
+            r.step(&state, t);
+        }
+        state
+            .run_cycle()
+            .await
+            .map_err(|e| DemoError::Check(e.body.message))?;
+        summary.cycles += 1;
+        script
+            .step(&clients, t, start_ms + i64::from(t) * 1000)
+            .await?;
+    }
+    summary.sim_seconds = config.duration_s;
+    summary.receiver = match &mut receiver {
+        Some(r) => r.finish(&state)?,
+        None => format!(
+            "Receiver feed: the recording {RECEIVER_RECORDING} is not here (run the demo from a \
+             checkout of the repository to replay it)"
+        ),
+    };
+
+    // Wait until every stream has everything the store holds.
+    let mut held = BTreeMap::new();
+    for p in &loaded.terms.parties {
+        let pid = p.id.clone();
+        let last = state
+            .with_store(move |s| s.last_seq(&pid))
+            .await
+            .map_err(|e| DemoError::Check(e.body.message))??;
+        held.insert(p.id.clone(), last);
+    }
+    let mut got: BTreeMap<String, Vec<(u64, String, String)>> = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while held
+        .iter()
+        .any(|(p, n)| got.get(p).map_or(0, |v| v.last().map_or(0, |e| e.0)) < *n)
+    {
+        match tokio::time::timeout_at(deadline, ev_rx.recv()).await {
+            Ok(Some((party, seq, kind, data))) => {
+                got.entry(party).or_default().push((seq, kind, data));
+            }
+            _ => break,
+        }
+    }
+    let line_outcome = script.report(&clients, &got).await;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    let line_outcome = line_outcome?;
+    for l in listeners {
+        l.abort();
+    }
+
+    for (party, n) in &held {
+        let events = got.get(party).cloned().unwrap_or_default();
+        let seqs: Vec<u64> = events.iter().map(|e| e.0).collect();
+        let expect: Vec<u64> = (1..=*n).collect();
+        if seqs != expect {
+            return Err(DemoError::Check(format!(
+                "{party}'s stream delivered {} events, the store holds {n}, or not in order",
+                seqs.len()
+            )));
+        }
+        summary
+            .streams
+            .insert(party.clone(), (seqs.len() as u64, *n));
+        let mut lines = Vec::new();
+        for (seq, kind, data) in &events {
+            if kind != "alert" {
+                continue;
+            }
+            let Ok(a) = serde_json::from_str::<AlertView>(data) else {
+                continue;
+            };
+            lines.push(describe(*seq, &a, start_ms));
+            if a.kind == "new"
+                && let Some(o) = &a.other
+            {
+                summary.disclosure.push(format!(
+                    "{party} saw {}'s {}: position {}, altitude {}, callsign {}, type {}",
+                    o.party,
+                    o.track_id,
+                    shown(o.lat_deg.is_some()),
+                    shown(o.alt_m.is_some()),
+                    o.callsign.as_deref().unwrap_or("withheld"),
+                    o.aircraft_type.as_deref().unwrap_or("withheld"),
+                ));
+            }
+        }
+        summary.alerts.insert(party.clone(), lines);
+    }
+    live_desk(&mut summary, &got, &scenario, &loaded.terms)?;
+    let d = &scenario.conflict;
+    summary.designed_conflict = format!(
+        "{} × {}, closest approach {:.0} m horizontally, {:.0} m vertically, at t+{} s",
+        d.aircraft_a,
+        d.aircraft_b,
+        d.miss_m,
+        d.dz_m.abs(),
+        d.t_cpa_s
+    );
+    let tactical = |p: &str| {
+        summary
+            .alerts
+            .get(p)
+            .is_some_and(|l| l.iter().any(|x| x.contains(" new ")))
+    };
+    for (id, _, _) in &summary.parties {
+        if !tactical(id) {
+            return Err(DemoError::Check(format!(
+                "{id} received no alert for the designed conflict"
+            )));
+        }
+    }
+    if summary.strategic_flags.is_empty() {
+        return Err(DemoError::Check(
+            "the overlapping notifications were not flagged".into(),
+        ));
+    }
+    let head = log.journal().latest_tree_head();
+    check_authored_notifications(&log, &loaded.terms, &scenario, head.tree_head().size())?;
+    summary.record_entries = record_entries(&log, head.tree_head().size())?;
+    check_live_desk(&summary)?;
+    summary.log_size = head.tree_head().size();
+    summary.log_root = head.tree_head().root().to_hex();
+    summary.log_key_hex = log.public_key_hex();
+    summary.line_text = line_outcome.text;
+    summary.link_tests = line_outcome.link_tests;
+    summary.escalations = line_outcome.escalations;
+    summary.wall_seconds = wall.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+fn shown(b: bool) -> &'static str {
+    if b { "shown" } else { "withheld" }
+}
+
+fn describe(seq: u64, a: &AlertView, start_ms: i64) -> String {
+    let t = (a.created_unix_ms - start_ms) / 1000;
+    match a.kind.as_str() {
+        "strategic" => format!(
+            "#{seq:<4} t+{t:>3}s strategic: own notification {} overlaps {}'s {}",
+            a.own_notification.as_deref().unwrap_or("?"),
+            a.other_notification
+                .as_ref()
+                .map_or("?", |n| n.party.as_str()),
+            a.other_notification.as_ref().map_or("?", |n| n.id.as_str()),
+        ),
+        "ended" => format!("#{seq:<4} t+{t:>3}s ended   {} — conflict over", pair(a)),
+        kind => format!(
+            "#{seq:<4} t+{t:>3}s {kind:<7} {} {}: loss of separation in {:.0} s, closest {:.0} m",
+            a.level,
+            pair(a),
+            a.time_to_los_s.unwrap_or(0.0),
+            a.closest_h_m.unwrap_or(0.0),
+        ),
+    }
+}
+
+fn pair(a: &AlertView) -> String {
+    let name = |t: &Option<TrackView>| {
+        t.as_ref().map_or("?".to_string(), |t| {
+            format!(
+                "{}{}",
+                t.track_id,
+                t.callsign
+                    .as_ref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default()
+            )
+        })
+    };
+    format!("{} × {}", name(&a.own), name(&a.other))
+}
