@@ -323,38 +323,22 @@ pub fn authored(party: &str, body: &serde_json::Value) -> String {
     authored_at(party, &id, body, T0_MS)
 }
 
-/// The `deconflict` binary of this target directory, as cargo builds it from the sources of
-/// this test run. `cargo test` builds a binary only for its own package's tests, so a binary
-/// already in the target directory may be one built from older sources: cargo is asked to
-/// build it every time (once per test process; a no-op when it is current), the way a user
-/// would, into the same target directory and profile (cargo holds no lock while tests run).
-/// `None` when it cannot be built, never an unchecked binary.
+/// The `deconflict` binary of this target directory, built if missing.
 pub fn binary() -> Option<std::path::PathBuf> {
-    static BUILT: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
-    BUILT.get_or_init(build_binary).clone()
-}
-
-fn build_binary() -> Option<std::path::PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?.parent()?;
     let bin = dir.join(format!("deconflict{}", std::env::consts::EXE_SUFFIX));
-    let Some(cargo) = std::env::var_os("CARGO") else {
-        eprintln!(
-            "the deconflict binary cannot be checked against the sources: run the tests with cargo"
-        );
-        return None;
-    };
+    if bin.exists() {
+        return Some(bin);
+    }
+    // `cargo test` builds a binary only for its own package's tests: build it the way a
+    // user would, into the same target directory and profile (cargo holds no lock while
+    // tests run).
+    let cargo = std::env::var_os("CARGO")?;
     let target = dir.parent()?;
     let mut cmd = std::process::Command::new(cargo);
-    cmd.args([
-        "build",
-        "--quiet",
-        "-p",
-        "deconflict",
-        "--bin",
-        "deconflict",
-    ])
-    .env("CARGO_TARGET_DIR", target);
+    cmd.args(["build", "--quiet", "-p", "deconflict"])
+        .env("CARGO_TARGET_DIR", target);
     if dir.file_name()? == "release" {
         cmd.arg("--release");
     }
