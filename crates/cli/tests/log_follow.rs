@@ -310,11 +310,8 @@ async fn follow_twice_then_altered_state_then_fork() {
         latest.tree_head().log().clone(),
         service_key.verifying_key(),
     );
-    std::fs::write(
-        &state,
-        state_file(&m, &SignedTreeHead::sign(older, &service_key)),
-    )
-    .unwrap();
+    let planted = state_file(&m, &SignedTreeHead::sign(older, &service_key));
+    std::fs::write(&state, &planted).unwrap();
     let o = follow(&base, &root, "coalition", &state, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let err = stderr(&o);
@@ -331,7 +328,7 @@ async fn follow_twice_then_altered_state_then_fork() {
     std::fs::remove_file(&evidence[0]).unwrap();
     assert_eq!(
         std::fs::read(&state).unwrap(),
-        m.to_json(),
+        planted,
         "state left unchanged"
     );
 
@@ -372,13 +369,14 @@ async fn follow_twice_then_altered_state_then_fork() {
             &service_key,
         );
         let m = Monitor::new(th.log().clone(), service_key.verifying_key());
-        std::fs::write(&state, state_file(&m, &forged)).unwrap();
+        let planted = state_file(&m, &forged);
+        std::fs::write(&state, &planted).unwrap();
         let o = follow(&base, &root, "coalition", &state, &[]);
         assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
         let err = stderr(&o);
         assert_eq!(
             std::fs::read(&state).unwrap(),
-            m.to_json(),
+            planted,
             "state left unchanged"
         );
         let evidence = evidence_files(&tmp.0);
