@@ -8,6 +8,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// The live cycle allocates per track and per candidate pair (ids, alerting histories); glibc's
+// allocator spent about a third of a 100k-track cycle in its own bookkeeping
+// (`deconflict bench desk`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // Output goes through `stdio` in every module below: a reader that closes the pipe ends the
 // command quietly instead of making `print!` panic. Defined before the modules that use them.
 macro_rules! print {
