@@ -117,20 +117,10 @@ async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
         ..Config::default()
     };
     let state = State::open(config, terms, true, Box::new(store), clock.clone()).map_err(setup)?;
-    let listener = deconflict_service::bind(([127, 0, 0, 1], 0).into())
+    let service = crate::loopback::Loopback::start(state.clone(), true)
         .await
         .map_err(setup)?;
-    let addr = listener.local_addr().map_err(setup)?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(deconflict_service::serve(
-        state.clone(),
-        listener,
-        true,
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    let base = format!("http://{addr}");
+    let base = service.base.clone();
     let mut clients = Vec::new();
     for (p, key) in scenario.parties.iter().zip(scenario.keys()) {
         let sk = datadir::signing_key(&key).ok_or_else(|| setup("key"))?;
@@ -247,8 +237,7 @@ async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
         }
     }
     let cycle_max_ms = state.metrics.cycle_us_max.load(Ordering::Relaxed) as f64 / 1000.0;
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    service.stop().await;
     for r in readers {
         r.abort();
     }

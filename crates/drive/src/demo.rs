@@ -436,22 +436,10 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
     .map_err(|e| DemoError::Setup(e.to_string()))?;
     let log = Arc::new(log);
     state.attach_log(log.clone());
-    let listener = deconflict_service::bind(([127, 0, 0, 1], 0).into())
+    let service = crate::loopback::Loopback::start(state.clone(), false)
         .await
         .map_err(|e| DemoError::Setup(e.to_string()))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| DemoError::Setup(e.to_string()))?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(deconflict_service::serve(
-        state.clone(),
-        listener,
-        false,
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    let base = format!("http://{addr}");
+    let base = service.base.clone();
 
     let mut clients = Vec::new();
     for (party, key) in scenario.parties.iter().zip(scenario.keys()) {
@@ -490,7 +478,7 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
             "a temporary directory (use --data-dir DIR to keep it)".into()
         },
         agreement_id: loaded.terms.id.clone(),
-        listen: addr.to_string(),
+        listen: service.addr.to_string(),
         start_unix_ms: config.start_unix_ms,
         parties: loaded
             .terms
@@ -621,8 +609,7 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
         }
     }
     let line_outcome = script.report(&clients, &got).await;
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    service.stop().await;
     let line_outcome = line_outcome?;
     for l in listeners {
         l.abort();

@@ -8,4 +8,5 @@
 
 pub mod bench;
 pub mod demo;
+pub mod loopback;
 pub mod notifications_bench;

@@ -299,20 +299,11 @@ async fn http(
                 .map_err(setup)?;
         state.attach_log(Arc::new(log));
         fill_s.push(started.elapsed().as_secs_f64());
-        let listener = deconflict_service::bind(([127, 0, 0, 1], 0).into())
-            .await
-            .map_err(setup)?;
-        let addr = listener.local_addr().map_err(setup)?;
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(deconflict_service::serve(
-            state.clone(),
-            listener,
-            false,
-            async move {
-                let _ = stop_rx.await;
-            },
-        ));
-        services.push((format!("http://{addr}"), stop_tx, server));
+        services.push(
+            crate::loopback::Loopback::start(state.clone(), false)
+                .await
+                .map_err(setup)?,
+        );
         dirs.push(tmp);
     }
     let creator = &scenario.parties[1];
@@ -320,7 +311,7 @@ async fn http(
     let sk = datadir::signing_key(&key).ok_or_else(|| setup("key conversion"))?;
     let clients: Vec<PartyClient> = services
         .iter()
-        .map(|(base, _, _)| PartyClient::new(base, &creator.id, sk.clone(), clock.clone()))
+        .map(|s| PartyClient::new(&s.base, &creator.id, sk.clone(), clock.clone()))
         .collect();
     let disclosed: BTreeSet<String> = terms
         .party(&creator.id)
@@ -338,9 +329,8 @@ async fn http(
             flagged[j] += r.conflicts.len();
         }
     }
-    for (_, stop, server) in services {
-        let _ = stop.send(());
-        let _ = server.await;
+    for s in services {
+        s.stop().await;
     }
     drop(dirs);
     let _ = writeln!(

@@ -78,10 +78,15 @@ struct H {
 }
 
 fn open(observer: bool, store: Box<dyn Store>, clock: &ManualClock) -> H {
+    open_terms(terms(observer), true, store, clock)
+}
+
+/// A service on `terms`, `all_signed` as `State::open` takes it.
+fn open_terms(terms: Terms, all_signed: bool, store: Box<dyn Store>, clock: &ManualClock) -> H {
     let state = State::open(
         Config::default(),
-        terms(observer),
-        true,
+        terms,
+        all_signed,
         store,
         Arc::new(clock.clone()),
     )
@@ -356,21 +361,13 @@ async fn a_draft_agreement_refuses_line_messages() {
     let draft = Terms::from_agreement(&a)
         .unwrap()
         .with_signatures(vec![only_coalition]);
-    let state = State::open(
-        Config::default(),
+    let h = open_terms(
         draft,
         false,
         Box::new(SqliteStore::open_in_memory().unwrap()),
-        Arc::new(clock.clone()),
-    )
-    .unwrap();
-    assert_eq!(state.status(), deconflict_service::Status::Draft);
-    let (router, _) = deconflict_service::api::router(state.clone());
-    let h = H {
-        state,
-        router,
-        clock,
-    };
+        &clock,
+    );
+    assert_eq!(h.state.status(), deconflict_service::Status::Draft);
     let m = strike_warning("coalition-1", "coalition", "russia", h.now_ms());
     let (s, v) = h
         .call(
