@@ -86,6 +86,10 @@ enum Command {
     /// A party's own aircraft on a running service: push reports from a file, list live tracks.
     #[command(subcommand)]
     Tracks(cmd::tracks::Command),
+    /// Incidents before the working group: file one, give the party's account, assess (a
+    /// working-group member), list, show.
+    #[command(subcommand)]
+    Incidents(cmd::incidents::Command),
     /// The party's event stream from a running service, as JSON lines (--follow: live, over SSE).
     Events(cmd::events::Args),
     /// Verify an exported log offline.
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
         Command::Login(a) => cmd::login::run(a),
         Command::Log(c) => cmd::log::run(c),
         Command::Tracks(c) => cmd::tracks::run(c),
+        Command::Incidents(c) => cmd::incidents::run(c),
         Command::Events(a) => cmd::events::run(a),
         Command::Verify(a) => cmd::log::verify(a),
         Command::Report(a) => cmd::report::run(a),

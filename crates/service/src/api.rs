@@ -64,6 +64,7 @@ fields in request bodies are refused (422). Units are SI; times are UNIX millise
         (name = "tracks", description = "A party's own aircraft"),
         (name = "alerts", description = "Alerts and the party's event stream"),
         (name = "line", description = "The deconfliction line: structured messages, acknowledgements, deadlines, escalation, link tests, conversations"),
+        (name = "incidents", description = "Incidents before the working group: the evidence computed from the record, each party's signed account, the members' signed assessments"),
         (name = "log", description = "The shared record (RFC 9162 style): signed tree heads, proofs, entries; any party may read it"),
         (name = "console", description = "The duty officer's web console: one-time sign-in links")
     )
@@ -90,6 +91,7 @@ fn v1_routes() -> OpenApiRouter<St> {
         .routes(routes!(log_consistency))
         .routes(routes!(log_entries))
         .merge(crate::line::routes())
+        .merge(crate::incidents::routes())
         .merge(crate::log_api::routes())
 }
 

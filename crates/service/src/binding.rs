@@ -177,6 +177,12 @@ pub(crate) fn stands_for(e: &Entry) -> Option<Stands> {
             party: e.author().as_str().to_string(),
             revision: None,
         }),
+        // An incident's steps live in the record alone (`crate::incidents`): no row.
+        EntryBody::IncidentReport { fields, .. }
+            if fields.get(crate::incidents::COURSE_FIELD).is_some() =>
+        {
+            None
+        }
         EntryBody::LineMessage { .. }
         | EntryBody::Acknowledgement { .. }
         | EntryBody::IncidentReport { .. } => Some(Stands::Line),

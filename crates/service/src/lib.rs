@@ -37,6 +37,7 @@ pub mod datadir;
 pub mod desk_wire;
 pub mod error;
 pub mod feed;
+pub mod incidents;
 pub mod lifecycle;
 pub mod limits;
 pub mod line;

@@ -42,6 +42,8 @@ pub struct Metrics {
     /// Scheduled link tests the line slept through (skipped, not sent late).
     pub line_link_tests_skipped_total: AtomicU64,
     line_refused_by_reason: Mutex<BTreeMap<String, u64>>,
+    incident_steps_by_course: Mutex<BTreeMap<String, u64>>,
+    incident_refused_by_reason: Mutex<BTreeMap<String, u64>>,
     /// Store rows checked against their record entries at start (`crate::binding`).
     pub store_rows_checked: AtomicU64,
     /// Record entries of requests whose rows were never stored (the service stopped, or the
@@ -97,6 +99,20 @@ impl Metrics {
     /// A line request refused, by its error code.
     pub fn line_refused(&self, reason: &str) {
         if let Ok(mut m) = self.line_refused_by_reason.lock() {
+            *m.entry(reason.to_string()).or_default() += 1;
+        }
+    }
+
+    /// An incident step taken (`filing`, `account`, `assessment`).
+    pub fn incident_step(&self, course: &str) {
+        if let Ok(mut m) = self.incident_steps_by_course.lock() {
+            *m.entry(course.to_string()).or_default() += 1;
+        }
+    }
+
+    /// An incident request refused, by its error code.
+    pub fn incident_refused(&self, reason: &str) {
+        if let Ok(mut m) = self.incident_refused_by_reason.lock() {
             *m.entry(reason.to_string()).or_default() += 1;
         }
     }
@@ -362,6 +378,20 @@ impl Metrics {
             "Line requests refused, by reason.",
             "reason",
             &self.line_refused_by_reason,
+        );
+        labelled(
+            &mut out,
+            "deconflict_incident_steps_total",
+            "Incident steps recorded, by course (filing, account, assessment).",
+            "course",
+            &self.incident_steps_by_course,
+        );
+        labelled(
+            &mut out,
+            "deconflict_incident_refused_total",
+            "Incident requests refused, by reason.",
+            "reason",
+            &self.incident_refused_by_reason,
         );
         // Counters kept by the record's write routes and the TLS listener.
         out.push_str(&crate::log_api::render_metrics());

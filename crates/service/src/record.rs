@@ -106,6 +106,15 @@ impl ServiceLog {
             let pid = KeyId::new(p.id.as_str()).map_err(ledger_err)?;
             keys.insert(pid, p.key).map_err(ledger_err)?;
         }
+        // Working-group members sign their assessments (`crate::incidents`).
+        for p in terms.agreement.parties() {
+            for m in p.members() {
+                let id = KeyId::new(m.id()).map_err(ledger_err)?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(m.public_key().as_bytes())
+                    .map_err(|e| RecordError::Entry(format!("member {}: key: {e}", m.id())))?;
+                keys.insert(id, key).map_err(ledger_err)?;
+            }
+        }
         let journal = Journal::open(
             &dir.root.join("ledger"),
             JournalConfig::new(id.clone(), key.clone(), keys),

@@ -106,6 +106,8 @@ pub struct State {
     signed_at_open: Mutex<(Vec<String>, bool)>,
     /// The deconfliction line between the parties ([`crate::line`]).
     pub(crate) line: crate::line::LineState,
+    /// Incidents before the working group, folded from the record ([`crate::incidents`]).
+    pub(crate) incidents: crate::incidents::Incidents,
 }
 
 impl std::fmt::Debug for State {
@@ -286,6 +288,7 @@ impl State {
             shutdown,
             log: std::sync::OnceLock::new(),
             line,
+            incidents: crate::incidents::Incidents::default(),
         });
         state
             .metrics
@@ -331,6 +334,14 @@ impl State {
             {
                 tracing::error!(error = %e, ?parties, "signatures not recorded in the shared record");
             }
+        }
+        match crate::incidents::restore(self, &log) {
+            Ok(skipped) => {
+                for s in skipped {
+                    tracing::error!(entry = s.entry_index, why = %s.why, "an incident step of the record does not apply");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "incidents not restored from the record"),
         }
         self.log.set(log).is_ok()
     }
@@ -1283,6 +1294,9 @@ impl State {
         // failure does not undo the alerts (they are stored and streamed already).
         if let Err(e) = crate::line::after_cycle(self, &alerts, now_ms).await {
             tracing::error!(error = ?e.body, "line cycle failed");
+        }
+        if let Err(e) = crate::incidents::tick(self, now_ms).await {
+            tracing::error!(error = ?e.body, "incident deadlines not checked");
         }
         self.last_cycle_ms.store(now_ms, Ordering::Relaxed);
         self.metrics

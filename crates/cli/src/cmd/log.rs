@@ -241,6 +241,14 @@ pub(crate) fn agreement_keys(
         let key = VerifyingKey::from_bytes(p.public_key().as_bytes())
             .with_context(|| format!("{}: key of {}", path.display(), p.id().as_str()))?;
         ring.insert(id, key)?;
+        // Working-group members sign their incident assessments.
+        for m in p.members() {
+            let id = KeyId::new(m.id())
+                .with_context(|| format!("{}: member id {}", path.display(), m.id()))?;
+            let key = VerifyingKey::from_bytes(m.public_key().as_bytes())
+                .with_context(|| format!("{}: key of member {}", path.display(), m.id()))?;
+            ring.insert(id, key)?;
+        }
     }
     Ok((agreement, ring))
 }

@@ -7,6 +7,7 @@ pub mod connect;
 pub mod daa;
 pub mod desk;
 pub mod events;
+pub mod incidents;
 pub mod ingest;
 pub mod line;
 pub mod log;

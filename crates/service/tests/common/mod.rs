@@ -36,6 +36,11 @@ pub fn secret(party: &str) -> deconflict_agreement::SecretKey {
 /// aircraft, and the area, band and window of its notifications; Russia discloses position
 /// and altitude only, and the area and window of its notifications.
 pub fn agreement() -> deconflict_agreement::Agreement {
+    deconflict_agreement::parse_toml(&agreement_toml()).unwrap()
+}
+
+/// The text of [`agreement`].
+pub fn agreement_toml() -> String {
     let mut toml = deconflict_agreement::TEMPLATE_TOML.to_string();
     let swaps = [
         (
@@ -65,7 +70,7 @@ pub fn agreement() -> deconflict_agreement::Agreement {
         at..at + n.len(),
         "disclose_notification = [\"area\", \"time_window\"]",
     );
-    deconflict_agreement::parse_toml(&toml).unwrap()
+    toml
 }
 
 /// Both parties' signatures over [`agreement`].
@@ -145,11 +150,16 @@ pub fn harness() -> Harness {
 }
 
 pub fn harness_with(config: Config) -> Harness {
+    harness_with_terms(config, terms())
+}
+
+/// A harness serving `terms`.
+pub fn harness_with_terms(config: Config, terms: Terms) -> Harness {
     let clock = ManualClock::new(T0_MS);
     let store = deconflict_store::SqliteStore::open_in_memory().unwrap();
     let state = State::open(
         config,
-        terms(),
+        terms,
         true,
         Box::new(store),
         Arc::new(clock.clone()),

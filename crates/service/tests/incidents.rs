@@ -1,0 +1,542 @@
+//! Incidents through the API: two aircraft pushed with known positions pass at a known closest
+//! approach; the filed incident's computed figure matches it; each party's signed account, the
+//! working-group members' signed assessments (agreed, disputed); refusals of the wrong party,
+//! a forged account, a non-member; events on both streams; the incidents folded again from
+//! the record after a restart.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use deconflict_service::incidents::{
+    AccountGiven, AccountIn, AssessmentGiven, FilingIn, IncidentAccount, IncidentAssess,
+    IncidentFile, account_entry, assessment_entry, filing_entry,
+};
+use deconflict_service::line::ledger::sign_entry;
+use ed25519_dalek::SigningKey;
+
+fn member_key(member: &str) -> SigningKey {
+    match member {
+        "coalition-wg" => SigningKey::from_bytes(&[3; 32]),
+        "russia-wg" => SigningKey::from_bytes(&[4; 32]),
+        _ => SigningKey::from_bytes(&[8; 32]),
+    }
+}
+
+fn member_block(id: &str) -> String {
+    let public = deconflict_agreement::SecretKey::from_seed(member_key(id).to_bytes())
+        .public_key()
+        .to_text();
+    format!(
+        "[[party.member]]\nid = \"{id}\"\nname = \"Working group, {id}\"\npublic_key = \"{public}\"\n\n"
+    )
+}
+
+/// The test agreement with one working-group member per party.
+fn terms_with_members() -> deconflict_service::Terms {
+    let t = agreement_toml();
+    let night = "[[party.contact]]\nname = \"CAOC duty officer, night\"";
+    assert_eq!(t.matches(night).count(), 1, "template changed");
+    let t = t.replacen(
+        night,
+        &format!("{}{night}", member_block("coalition-wg")),
+        1,
+    );
+    let guard = "[[frequency]]\nname = \"Guard\"";
+    assert_eq!(t.matches(guard).count(), 1, "template changed");
+    let t = t.replacen(guard, &format!("{}{guard}", member_block("russia-wg")), 1);
+    let a = deconflict_agreement::parse_toml(&t).unwrap();
+    let sigs = ["coalition", "russia"]
+        .iter()
+        .map(|p| {
+            let pid = deconflict_agreement::PartyId::new(p).unwrap();
+            deconflict_agreement::AgreementSignature::sign(&a, &pid, &secret(p)).unwrap()
+        })
+        .collect();
+    deconflict_service::Terms::from_agreement(&a)
+        .unwrap()
+        .with_signatures(sigs)
+}
+
+const LAT: f64 = 35.0;
+const LON: f64 = 38.0;
+/// Russia's aircraft flies this far north of the coalition's, degrees of latitude.
+const DLAT: f64 = 0.004;
+/// Both fly at this ground speed, towards each other.
+const SPEED_MPS: f64 = 150.0;
+/// Reports every 4 s from T0 for 80 s; they meet 37.3 s after T0, between two reports.
+const MEET_S: f64 = 37.3;
+
+/// Metres per degree of longitude and of latitude at `lat` on WGS-84.
+fn metres_per_degree(lat_deg: f64) -> (f64, f64) {
+    let a = 6_378_137.0_f64;
+    let f = 1.0 / 298.257_223_563;
+    let e2 = f * (2.0 - f);
+    let phi = lat_deg.to_radians();
+    let w = (1.0 - e2 * phi.sin().powi(2)).sqrt();
+    let n = a / w;
+    let m = a * (1.0 - e2) / w.powi(3);
+    (
+        n * phi.cos() * std::f64::consts::PI / 180.0,
+        m * std::f64::consts::PI / 180.0,
+    )
+}
+
+/// Pushes both aircraft's reports, advancing the clock; returns the expected closest approach
+/// (horizontal metres, time ms).
+async fn fly(h: &Harness) -> (f64, i64) {
+    let (m_lon, m_lat) = metres_per_degree(LAT);
+    let dlon_per_s = SPEED_MPS / m_lon;
+    for k in 0..=20 {
+        let t_s = 4.0 * k as f64;
+        let t_ms = T0_MS + (t_s * 1000.0) as i64;
+        h.clock.set_ms(t_ms);
+        let c = report(
+            "C1",
+            t_ms,
+            LAT,
+            LON + dlon_per_s * t_s,
+            6000.0,
+            90.0,
+            SPEED_MPS,
+        );
+        let r = report(
+            "R1",
+            t_ms,
+            LAT + DLAT,
+            LON + dlon_per_s * (2.0 * MEET_S - t_s),
+            6150.0,
+            270.0,
+            SPEED_MPS,
+        );
+        for (party, body) in [("coalition", c), ("russia", r)] {
+            let (status, v) = h.call("POST", "/v1/tracks", &body.to_string(), party).await;
+            assert_eq!(status, 200, "{party} report {k}: {v}");
+        }
+    }
+    h.clock.set_ms(T0_MS + 90_000);
+    (DLAT * m_lat, T0_MS + (MEET_S * 1000.0) as i64)
+}
+
+fn account(text: &str, language: &str, figure_m: Option<u32>) -> AccountIn {
+    AccountIn {
+        language: language.into(),
+        text: text.into(),
+        seen: "radar".into(),
+        action: "turned".into(),
+        figure: figure_m.map(|m| deconflict_service::incidents::FigureIn {
+            horizontal_m: m,
+            vertical_m: None,
+        }),
+    }
+}
+
+fn filing(h: &Harness, id: &str) -> FilingIn {
+    FilingIn {
+        id: id.into(),
+        from_unix_ms: T0_MS,
+        to_unix_ms: T0_MS + 80_000,
+        own_track: Some("C1".into()),
+        other_party: Some("russia".into()),
+        account: account(
+            "Our aircraft turned away from the intruder.",
+            "en",
+            Some(800),
+        ),
+        time_unix_ms: h.clock_ms(),
+    }
+}
+
+trait Now {
+    fn clock_ms(&self) -> i64;
+}
+
+impl Now for Harness {
+    fn clock_ms(&self) -> i64 {
+        use deconflict_service::Clock;
+        self.clock.now_ms()
+    }
+}
+
+fn file_body(f: FilingIn, signer: &SigningKey) -> String {
+    let entry = filing_entry("coalition", &f).unwrap();
+    serde_json::to_string(&IncidentFile {
+        entry_signature: sign_entry(entry, signer).unwrap(),
+        filing: f,
+    })
+    .unwrap()
+}
+
+fn account_body(h: &Harness, id: &str, party: &str, signer: &SigningKey, figure: u32) -> String {
+    let given = AccountGiven {
+        incident_id: id.into(),
+        account: account("Наш самолёт прошёл в 300 м.", "ru", Some(figure)),
+        time_unix_ms: h.clock_ms(),
+    };
+    let entry = account_entry(party, &given).unwrap();
+    serde_json::to_string(&IncidentAccount {
+        entry_signature: sign_entry(entry, signer).unwrap(),
+        account: given.account,
+        time_unix_ms: given.time_unix_ms,
+    })
+    .unwrap()
+}
+
+fn assess_body(h: &Harness, id: &str, member: &str, signer: &SigningKey, category: &str) -> String {
+    let given = AssessmentGiven {
+        incident_id: id.into(),
+        member: member.into(),
+        category: category.into(),
+        factors: vec!["late_sighting".into()],
+        remarks: "Seen late by both.".into(),
+        time_unix_ms: h.clock_ms(),
+    };
+    let entry = assessment_entry(&given).unwrap();
+    serde_json::to_string(&IncidentAssess {
+        entry_signature: sign_entry(entry, signer).unwrap(),
+        member: given.member,
+        category: given.category,
+        factors: given.factors,
+        remarks: given.remarks,
+        time_unix_ms: given.time_unix_ms,
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_incident_is_filed_with_the_computed_approach_given_accounts_and_assessed() {
+    let h = harness_with_terms(deconflict_service::Config::default(), terms_with_members());
+    let dir = attach_log(&h);
+    let (expected_m, expected_ms) = fly(&h).await;
+
+    // Filed by the coalition: the pair and its closest approach, computed from the reports.
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents",
+            &file_body(filing(&h, "inc-1"), &key("coalition")),
+            "coalition",
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let c = &v["closest_approach"];
+    let got = c["horizontal_m"].as_f64().unwrap();
+    assert!(
+        (got - expected_m).abs() <= (0.02 * expected_m).max(20.0),
+        "computed {got} m, expected {expected_m} m"
+    );
+    assert!(
+        (c["vertical_m"].as_f64().unwrap() - 150.0).abs() < 1.0,
+        "{c}"
+    );
+    let t = c["time_unix_ms"].as_i64().unwrap();
+    assert!(
+        (t - expected_ms).abs() <= 200,
+        "at {t}, expected {expected_ms}"
+    );
+    assert_eq!(v["status"], "filed");
+    assert_eq!(v["waiting"], serde_json::json!(["russia"]));
+    assert_eq!(v["pairs"].as_array().unwrap().len(), 1, "{v}");
+
+    // The same id again: refused.
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents",
+            &file_body(filing(&h, "inc-1"), &key("coalition")),
+            "coalition",
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("id_taken")));
+    // A filing whose record entry is signed by another key: refused, nothing filed.
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents",
+            &file_body(filing(&h, "inc-2"), &key("russia")),
+            "coalition",
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (422, Some("entry_signature_invalid"))
+    );
+    // No signature on the request at all.
+    let unsigned = axum::http::Request::builder()
+        .method("GET")
+        .uri("/v1/incidents")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(h.send(unsigned).await.0, 401);
+
+    // Russia's account, forged: signed with the coalition's key under Russia's name.
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents/inc-1/accounts",
+            &account_body(&h, "inc-1", "russia", &key("coalition"), 300),
+            "russia",
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (422, Some("entry_signature_invalid")),
+        "{v}"
+    );
+    // An assessment before the accounts are in: refused.
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents/inc-1/assessments",
+            &assess_body(
+                &h,
+                "inc-1",
+                "coalition-wg",
+                &member_key("coalition-wg"),
+                "B",
+            ),
+            "coalition",
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("accounts_pending"))
+    );
+    // Russia's own account, disputing the distance.
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents/inc-1/accounts",
+            &account_body(&h, "inc-1", "russia", &key("russia"), 300),
+            "russia",
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], "accounts_complete");
+    assert_eq!(v["accounts"].as_array().unwrap().len(), 2);
+    // A second account of the same party: refused.
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents/inc-1/accounts",
+            &account_body(&h, "inc-1", "russia", &key("russia"), 250),
+            "russia",
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("account_given")));
+
+    // Assessments: a party sending another party's member, an unknown member, a member's
+    // entry signed with another key.
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents/inc-1/assessments",
+            &assess_body(
+                &h,
+                "inc-1",
+                "coalition-wg",
+                &member_key("coalition-wg"),
+                "B",
+            ),
+            "russia",
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (403, Some("not_working_group_member"))
+    );
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents/inc-1/assessments",
+            &assess_body(&h, "inc-1", "intruder", &member_key("intruder"), "B"),
+            "coalition",
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (403, Some("not_working_group_member"))
+    );
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents/inc-1/assessments",
+            &assess_body(&h, "inc-1", "coalition-wg", &key("coalition"), "B"),
+            "coalition",
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (422, Some("entry_signature_invalid"))
+    );
+    // B from the coalition, C from Russia: disputed, both views side by side.
+    for (party, member, cat) in [
+        ("coalition", "coalition-wg", "B"),
+        ("russia", "russia-wg", "C"),
+    ] {
+        let (status, v) = h
+            .call(
+                "POST",
+                "/v1/incidents/inc-1/assessments",
+                &assess_body(&h, "inc-1", member, &member_key(member), cat),
+                party,
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+    }
+    let (_, v) = h.call("GET", "/v1/incidents/inc-1", "", "russia").await;
+    assert_eq!(v["status"], "disputed");
+    let views: Vec<_> = v["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["party"].as_str().unwrap().to_string(),
+                a["category"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        views,
+        [
+            ("coalition".to_string(), "B".to_string()),
+            ("russia".to_string(), "C".to_string())
+        ]
+    );
+    // Russia's member changes its view: agreed on B.
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents/inc-1/assessments",
+            &assess_body(&h, "inc-1", "russia-wg", &member_key("russia-wg"), "B"),
+            "russia",
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["status"].as_str(), v["category"].as_str()),
+        (Some("agreed"), Some("B"))
+    );
+
+    // Both streams carry the incident's course.
+    for party in ["coalition", "russia"] {
+        let (status, v) = h
+            .call("GET", "/v1/events?after=0&limit=1000", "", party)
+            .await;
+        assert_eq!(status, 200, "{v}");
+        let whats: Vec<String> = v["events"]
+            .as_array()
+            .or(v.as_array())
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "incident")
+            .map(|e| e["data"]["what"].as_str().unwrap_or("?").to_string())
+            .collect();
+        for w in [
+            "filed",
+            "account",
+            "accounts_complete",
+            "assessed",
+            "outcome",
+        ] {
+            assert!(whats.iter().any(|x| x == w), "{party}: no {w} in {whats:?}");
+        }
+    }
+
+    // The record holds each step, signed by its author: the members sign their assessments.
+    let log = h.state.log().unwrap().clone();
+    let size = log.journal().latest_tree_head().tree_head().size();
+    let mut courses = Vec::new();
+    for e in log.journal().entries(0, size).unwrap() {
+        if let deconflict_ledger::EntryBody::IncidentReport { fields, .. } = e.entry().body()
+            && let Some(deconflict_ledger::FieldValue::Text(c)) = fields.get("course")
+        {
+            courses.push(format!("{}:{}", c.as_str(), e.entry().author().as_str()));
+        }
+    }
+    assert_eq!(
+        courses,
+        [
+            "filing:coalition",
+            "evidence:service",
+            "account:russia",
+            "assessment:coalition-wg",
+            "assessment:russia-wg",
+            "assessment:russia-wg"
+        ]
+    );
+
+    // A restart: the incident is folded again from the record, the same.
+    let (_, before) = h
+        .call("GET", "/v1/incidents/inc-1", "coalition", "coalition")
+        .await;
+    let now = h.clock_ms();
+    drop(log);
+    drop(h);
+    let h2 = harness_with_terms(deconflict_service::Config::default(), terms_with_members());
+    h2.clock.set_ms(now);
+    let data = deconflict_service::datadir::DataDir::new(dir.path());
+    let log2 = deconflict_service::record::ServiceLog::open(
+        &data,
+        &h2.state.terms,
+        &["coalition".to_string(), "russia".to_string()],
+        now,
+    )
+    .unwrap();
+    assert!(h2.state.attach_log(Arc::new(log2)));
+    let (status, after) = h2.call("GET", "/v1/incidents/inc-1", "", "coalition").await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(after, before);
+}
+
+#[tokio::test]
+async fn an_incident_is_shown_to_its_parties_only_and_refuses_bad_windows() {
+    let h = harness_with_terms(deconflict_service::Config::default(), terms_with_members());
+    let _dir = attach_log(&h);
+    fly(&h).await;
+    // An inverted window.
+    let mut f = filing(&h, "inc-w");
+    f.to_unix_ms = f.from_unix_ms - 1;
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents",
+            &file_body(f, &key("coalition")),
+            "coalition",
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (422, Some("invalid_incident")),
+        "{v}"
+    );
+    // A window with nobody else's aircraft near: no pair, nothing filed.
+    let mut f = filing(&h, "inc-empty");
+    f.own_track = Some("C9".into());
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents",
+            &file_body(f, &key("coalition")),
+            "coalition",
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (422, Some("invalid_incident")),
+        "{v}"
+    );
+    // An unknown incident, and the list of a party with none.
+    let (status, v) = h.call("GET", "/v1/incidents/nope", "", "russia").await;
+    assert_eq!((status, v["code"].as_str()), (404, Some("not_found")));
+    let (status, v) = h.call("GET", "/v1/incidents", "", "russia").await;
+    assert_eq!((status, v), (200, serde_json::json!([])));
+    // The metrics count the refusals by code.
+    let metrics = h.state.metrics.render();
+    assert!(
+        metrics.contains("deconflict_incident_refused_total{reason=\"invalid_incident\"} 2"),
+        "{metrics}"
+    );
+}
