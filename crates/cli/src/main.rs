@@ -90,6 +90,9 @@ enum Command {
     /// working-group member), list, show.
     #[command(subcommand)]
     Incidents(cmd::incidents::Command),
+    /// Write an incident's evidence bundle: its entries, its aircraft's reports with their
+    /// proofs, a signed tree head (check it offline with `deconflict verify FILE`).
+    Evidence(cmd::incidents::EvidenceArgs),
     /// The party's event stream from a running service, as JSON lines (--follow: live, over SSE).
     Events(cmd::events::Args),
     /// Verify an exported log offline.
@@ -122,6 +125,7 @@ fn main() -> ExitCode {
         Command::Log(c) => cmd::log::run(c),
         Command::Tracks(c) => cmd::tracks::run(c),
         Command::Incidents(c) => cmd::incidents::run(c),
+        Command::Evidence(a) => cmd::incidents::evidence(a),
         Command::Events(a) => cmd::events::run(a),
         Command::Verify(a) => cmd::log::verify(a),
         Command::Report(a) => cmd::report::run(a),

@@ -48,6 +48,9 @@ pub enum EntryError {
     /// Too many parties in an alert.
     #[error("alert names {0} parties, more than {ALERT_PARTIES_MAX}")]
     TooManyParties(usize),
+    /// A report batch of no report.
+    #[error("a report batch must hold at least one report")]
+    EmptyBatch,
     /// A countersigned tree head of an unknown version.
     #[error("countersigned tree head: {0}")]
     TreeHead(TreeHeadError),
@@ -158,6 +161,20 @@ pub enum EntryBody {
         /// Incident id.
         incident_id: Text,
     },
+    /// A party's track reports accepted in one cycle of the service, committed by the root of a
+    /// Merkle tree (the log's own leaf and node hashing) whose leaves are the reports' canonical
+    /// lines in sequence order: any one report can later be shown with its path to this root
+    /// and this entry's inclusion in the log, without each report being an entry of its own.
+    ReportBatch {
+        /// How many reports, numbered `first_seq ..= first_seq + count - 1`.
+        count: Count,
+        /// The party's sequence number of the first report.
+        first_seq: Count,
+        /// The party whose reports these are.
+        party: KeyId,
+        /// Root of the batch's tree.
+        root: Hash,
+    },
     /// A party's countersignature of a tree head it fetched and checked: the entry's signature
     /// is the countersignature. The tree head must be one the log signed earlier.
     TreeHeadCosignature {
@@ -178,6 +195,7 @@ impl EntryBody {
             EntryBody::LineMessage { .. } => "line_message",
             EntryBody::Acknowledgement { .. } => "acknowledgement",
             EntryBody::IncidentReport { .. } => "incident_report",
+            EntryBody::ReportBatch { .. } => "report_batch",
             EntryBody::TreeHeadCosignature { .. } => "tree_head_cosignature",
         }
     }
@@ -198,6 +216,7 @@ impl EntryBody {
             EntryBody::LineMessage { message_id, .. } => Some(message_id.as_str()),
             EntryBody::Acknowledgement { acknowledges, .. } => Some(acknowledges.as_str()),
             EntryBody::IncidentReport { incident_id, .. } => Some(incident_id.as_str()),
+            EntryBody::ReportBatch { party, .. } => Some(party.as_str()),
             EntryBody::TreeHeadCosignature { .. } => None,
         }
     }
@@ -213,9 +232,23 @@ impl EntryBody {
             | EntryBody::IncidentReport { fields, .. } => Some(fields),
             EntryBody::AgreementEvent { .. }
             | EntryBody::NotificationWithdrawal { .. }
+            | EntryBody::ReportBatch { .. }
             | EntryBody::TreeHeadCosignature { .. } => None,
         }
     }
+}
+
+/// The leaf hash of report `seq` of `party` in an [`EntryBody::ReportBatch`]: the leaf is the
+/// party id, the sequence number in decimal and the report's JSON exactly as the service stored
+/// it, separated by single newlines.
+pub fn report_leaf_hash(party: &str, seq: u64, report_json: &str) -> Hash {
+    let mut leaf = Vec::with_capacity(party.len() + report_json.len() + 24);
+    leaf.extend_from_slice(party.as_bytes());
+    leaf.push(b'\n');
+    leaf.extend_from_slice(seq.to_string().as_bytes());
+    leaf.push(b'\n');
+    leaf.extend_from_slice(report_json.as_bytes());
+    Hash::leaf(&leaf)
 }
 
 /// An unsigned entry.
@@ -295,6 +328,11 @@ impl Entry {
             | EntryBody::IncidentReport { fields, .. } => fields.check()?,
             EntryBody::TreeHeadCosignature { tree_head } => {
                 tree_head.check().map_err(EntryError::TreeHead)?
+            }
+            EntryBody::ReportBatch { count, .. } => {
+                if count.get() == 0 {
+                    return Err(EntryError::EmptyBatch);
+                }
             }
             EntryBody::AgreementEvent { .. } | EntryBody::NotificationWithdrawal { .. } => {}
         }

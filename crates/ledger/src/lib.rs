@@ -24,7 +24,7 @@ pub mod keys;
 pub mod merkle;
 pub mod sth;
 
-pub use entry::{AgreementEventKind, Entry, EntryBody, EntryError, SignedEntry};
+pub use entry::{AgreementEventKind, Entry, EntryBody, EntryError, SignedEntry, report_leaf_hash};
 pub use export::{
     CosignatureRef, Record, RecordKind, SignatureBatch, Verifier, VerifyError, VerifyErrorKind,
     VerifyOptions, VerifySummary, verify_export,

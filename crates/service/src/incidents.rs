@@ -43,7 +43,7 @@ use deconflict_incident::{
     IncidentError, OwnFigure, Pair, RecordKind, RecordRef, RiskCategory, Seen, Window,
 };
 use deconflict_ledger::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, SignedEntry, Text};
-use deconflict_store::{NewEvent, Write};
+use deconflict_store::{LoggedReport, NewEvent, Write};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -69,6 +69,8 @@ pub const NEAR_FACTOR: f64 = 2.0;
 pub const PAIRS_MAX: usize = 16;
 /// Most alert and line entries of the window one incident names (the first are kept).
 pub const RECORDS_MAX: usize = 200;
+/// Most logged reports one filing examines (all parties, the whole window).
+pub const FILING_REPORTS_MAX: usize = 1_000_000;
 /// Most tracks examined for one filing.
 pub const TRACKS_MAX: usize = 20_000;
 /// Most incidents the service holds.
@@ -228,10 +230,14 @@ pub struct RecordView {
 
 /// What the service computed at the filing: its `evidence` entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Evidence {
-    incident_id: String,
-    pairs: Vec<PairView>,
-    records: Vec<RecordView>,
+pub(crate) struct Evidence {
+    pub(crate) incident_id: String,
+    pub(crate) pairs: Vec<PairView>,
+    pub(crate) records: Vec<RecordView>,
+    /// Per party, the last report sequence number the computation could see: the reports of
+    /// the window with a number up to it are those it used.
+    #[serde(default)]
+    pub(crate) reports_through: BTreeMap<String, u64>,
 }
 
 /// A party's account as the incident holds it.
@@ -366,6 +372,72 @@ fn chunks(s: &str) -> Vec<&str> {
     out
 }
 
+/// One step of an incident, as its record entry carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub incident_id: String,
+    /// `filing`, `evidence`, `account` or `assessment`.
+    pub course: String,
+    /// The step's input, as JSON.
+    pub input: String,
+}
+
+/// The step an entry records, or `None` for an entry that is not an incident step.
+pub fn step_of(e: &Entry) -> Option<Step> {
+    entry_input(e).map(|(id, course, input)| Step {
+        incident_id: id.to_string(),
+        course: course.to_string(),
+        input,
+    })
+}
+
+/// Incidents folded from their steps in record order: the service at start, and `verify` of
+/// an evidence bundle, fold the same way.
+pub struct Folder {
+    config: incident::Config,
+    held: BTreeMap<String, Incident>,
+    filings: BTreeMap<String, (String, FilingIn)>,
+}
+
+impl Folder {
+    pub fn new(config: incident::Config) -> Folder {
+        Folder {
+            config,
+            held: BTreeMap::new(),
+            filings: BTreeMap::new(),
+        }
+    }
+
+    /// Applies the next step, signed by `author`.
+    pub fn apply(&mut self, author: &str, step: &Step) -> Result<(), String> {
+        fold(
+            &self.config,
+            &mut self.held,
+            &mut self.filings,
+            author,
+            &step.incident_id,
+            &step.course,
+            &step.input,
+        )
+    }
+
+    /// Lets the account deadlines fall due at `now_ms`.
+    pub fn timeout(&mut self, now_ms: i64) {
+        for i in self.held.values_mut() {
+            i.handle_timeout(now_ms);
+        }
+    }
+
+    /// Incident `id` as the API shows it.
+    pub fn view(&self, id: &str) -> Option<IncidentView> {
+        self.held.get(id).map(view)
+    }
+
+    fn into_held(self) -> BTreeMap<String, Incident> {
+        self.held
+    }
+}
+
 /// The input an incident entry carries, or `None` for an entry that is not an incident step.
 fn entry_input(e: &Entry) -> Option<(&str, &str, String)> {
     let EntryBody::IncidentReport {
@@ -497,7 +569,7 @@ fn assessment_of(party: &str, a: &AssessmentGiven) -> Result<Assessment, ApiErro
     })
 }
 
-fn approach_view(c: &ClosestApproach) -> ApproachView {
+pub(crate) fn approach_view(c: &ClosestApproach) -> ApproachView {
     let p = |p: &incident::Position| PositionView {
         lat_deg: p.lat_deg,
         lon_deg: p.lon_deg,
@@ -585,6 +657,8 @@ fn incident_error(e: IncidentError) -> ApiError {
 #[derive(Default)]
 pub struct Incidents {
     held: Mutex<BTreeMap<String, Incident>>,
+    /// Each incident's entries in the record (indexes), in record order.
+    entries: Mutex<BTreeMap<String, Vec<u64>>>,
     /// Held from a step's check until its entry is recorded, so two steps never both pass
     /// against the same incident.
     writer: tokio::sync::Mutex<()>,
@@ -614,6 +688,29 @@ impl Incidents {
             .lock()
             .map_err(|_| ApiError::internal("incidents lock poisoned"))?;
         Ok(f(&mut held))
+    }
+
+    /// The window of incident `id`.
+    pub fn window_of(&self, id: &str) -> Option<(i64, i64)> {
+        self.held
+            .lock()
+            .ok()?
+            .get(id)
+            .map(|i| (i.window().from_ms(), i.window().to_ms()))
+    }
+
+    /// The record entries of incident `id`, in record order.
+    pub fn entries_of(&self, id: &str) -> Vec<u64> {
+        self.entries
+            .lock()
+            .map(|e| e.get(id).cloned().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    fn add_entries(&self, id: &str, indexes: impl IntoIterator<Item = u64>) {
+        if let Ok(mut e) = self.entries.lock() {
+            e.entry(id.to_string()).or_default().extend(indexes);
+        }
     }
 
     /// Incidents held.
@@ -671,10 +768,9 @@ pub struct Skipped {
 pub fn restore(state: &State, log: &crate::record::ServiceLog) -> Result<Vec<Skipped>, String> {
     let journal = log.journal();
     let size = journal.latest_tree_head().tree_head().size();
-    let config = config(&state.terms);
-    let mut held: BTreeMap<String, Incident> = BTreeMap::new();
-    let mut filings: BTreeMap<String, (String, FilingIn)> = BTreeMap::new();
+    let mut folder = Folder::new(config(&state.terms));
     let mut skipped = Vec::new();
+    let mut indexes: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     const BATCH: u64 = 4096;
     let mut start = 0;
     while start < size {
@@ -685,12 +781,14 @@ pub fn restore(state: &State, log: &crate::record::ServiceLog) -> Result<Vec<Ski
         for (k, signed) in entries.iter().enumerate() {
             let index = start + k as u64;
             let e = signed.entry();
-            let Some((id, course, input)) = entry_input(e) else {
+            let Some(step) = step_of(e) else {
                 continue;
             };
-            let author = e.author().as_str();
-            let r = fold(&config, &mut held, &mut filings, author, id, course, &input);
-            if let Err(why) = r {
+            indexes
+                .entry(step.incident_id.clone())
+                .or_default()
+                .push(index);
+            if let Err(why) = folder.apply(e.author().as_str(), &step) {
                 skipped.push(Skipped {
                     entry_index: index,
                     why,
@@ -699,14 +797,15 @@ pub fn restore(state: &State, log: &crate::record::ServiceLog) -> Result<Vec<Ski
         }
         start = end;
     }
-    let now = state.clock.now_ms();
-    for i in held.values_mut() {
-        i.handle_timeout(now);
-    }
+    folder.timeout(state.clock.now_ms());
+    let held = folder.into_held();
     state
         .incidents
         .write(|h| *h = held)
         .map_err(|e| e.body.message)?;
+    if let Ok(mut e) = state.incidents.entries.lock() {
+        *e = indexes;
+    }
     Ok(skipped)
 }
 
@@ -904,58 +1003,70 @@ fn report_of(body: &str) -> Option<incident::Report> {
     })
 }
 
-type Tracks = BTreeMap<(String, String), Vec<incident::Report>>;
+pub(crate) type Tracks = BTreeMap<(String, String), Vec<incident::Report>>;
 
-/// The tracks with reports in the window, per (party, track), each in time order.
+/// The reports of one track as the closest approach takes them: in time order, one per
+/// instant (the first accepted of equal times).
+pub(crate) fn track_reports<'a>(
+    rows: impl Iterator<Item = &'a LoggedReport>,
+) -> Vec<incident::Report> {
+    let mut rows: Vec<&LoggedReport> = rows.collect();
+    rows.sort_by_key(|r| (r.time_ms, r.seq));
+    let mut out: Vec<incident::Report> = rows.iter().filter_map(|r| report_of(&r.body)).collect();
+    out.dedup_by_key(|r| r.time_ms);
+    out
+}
+
+/// The tracks with logged reports in the window, per (party, track), and the last report
+/// number each party's reports there carry.
 fn tracks_in(
     store: &mut dyn deconflict_store::Store,
     f: &FilingIn,
     caller: &str,
-) -> Result<Tracks, ApiError> {
-    let latest = store
-        .latest_reports()
+) -> Result<(Tracks, BTreeMap<String, u64>), ApiError> {
+    let rows = store
+        .reports_between(f.from_unix_ms, f.to_unix_ms, FILING_REPORTS_MAX + 1)
         .map_err(|e| ApiError::internal(format!("store: {e}")))?;
-    let mut candidates: Vec<(String, String)> = latest
-        .into_iter()
-        .filter(|r| r.time_ms >= f.from_unix_ms)
-        .filter(|r| {
-            if r.party == caller {
-                f.own_track.as_ref().is_none_or(|t| *t == r.track_id)
-            } else {
-                f.other_party.as_ref().is_none_or(|p| *p == r.party)
-            }
-        })
-        .map(|r| (r.party, r.track_id))
-        .collect();
-    candidates.sort();
-    candidates.dedup();
-    if candidates.len() > TRACKS_MAX {
+    if rows.len() > FILING_REPORTS_MAX {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_reports",
+            format!("more than {FILING_REPORTS_MAX} reports in the window: shorten it"),
+        ));
+    }
+    let mut through: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_track: BTreeMap<(String, String), Vec<&LoggedReport>> = BTreeMap::new();
+    for r in &rows {
+        let wanted = if r.party == caller {
+            f.own_track.as_ref().is_none_or(|t| *t == r.track_id)
+        } else {
+            f.other_party.as_ref().is_none_or(|p| *p == r.party)
+        };
+        if wanted {
+            let t = through.entry(r.party.clone()).or_default();
+            *t = (*t).max(r.seq);
+            by_track
+                .entry((r.party.clone(), r.track_id.clone()))
+                .or_default()
+                .push(r);
+        }
+    }
+    if by_track.len() > TRACKS_MAX {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "too_many_tracks",
             format!(
                 "{} tracks reported in the window, more than {TRACKS_MAX}: name own_track and other_party",
-                candidates.len()
+                by_track.len()
             ),
         ));
     }
-    let mut out = Tracks::new();
-    for (party, track) in candidates {
-        let history = store
-            .track_history(&party, &track)
-            .map_err(|e| ApiError::internal(format!("store: {e}")))?;
-        let mut reports: Vec<incident::Report> = history
-            .iter()
-            .filter(|r| (f.from_unix_ms..=f.to_unix_ms).contains(&r.time_ms))
-            .filter_map(|r| report_of(&r.body))
-            .collect();
-        reports.sort_by_key(|r| r.time_ms);
-        reports.dedup_by_key(|r| r.time_ms);
-        if !reports.is_empty() {
-            out.insert((party, track), reports);
-        }
-    }
-    Ok(out)
+    let tracks = by_track
+        .into_iter()
+        .map(|(k, v)| (k, track_reports(v.into_iter())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    Ok((tracks, through))
 }
 
 /// The pairs of different parties that came near in the window (see the module's text).
@@ -1052,6 +1163,7 @@ pub(crate) fn routes() -> OpenApiRouter<St> {
         .routes(routes!(get_incident))
         .routes(routes!(give_account))
         .routes(routes!(assess_incident))
+        .routes(routes!(incident_evidence))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -1107,7 +1219,12 @@ fn visible(i: &Incident, caller: &str) -> bool {
 }
 
 /// The entries and events of a step, recorded and stored before the answer.
-async fn record(state: &St, entries: Vec<SignedEntry>, writes: Vec<Write>) -> Result<(), ApiError> {
+async fn record(
+    state: &St,
+    id: &str,
+    entries: Vec<SignedEntry>,
+    writes: Vec<Write>,
+) -> Result<(), ApiError> {
     if state.log().is_none() {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -1115,7 +1232,15 @@ async fn record(state: &St, entries: Vec<SignedEntry>, writes: Vec<Write>) -> Re
             "incidents live in the shared record, and this service runs without one",
         ));
     }
-    state.commit_authored(entries, Vec::new(), writes).await
+    let n = entries.len();
+    let places = state
+        .commit_recorded(entries, Vec::new(), writes, |_| Vec::new())
+        .await?;
+    // The step's own entries come first in the batch.
+    state
+        .incidents
+        .add_entries(id, places.iter().take(n).map(|(i, _)| *i));
+    Ok(())
 }
 
 /// Incidents the calling party is a party to, newest first.
@@ -1150,6 +1275,29 @@ async fn get_incident(
         .read(|h| h.get(&id).filter(|i| visible(i, &c.party)).map(view))?
         .map(Json)
         .ok_or_else(|| not_found(&id))
+}
+
+/// The incident's evidence bundle (to its parties only): its entries, the reports of its
+/// aircraft with their proofs, a signed tree head (see [`crate::evidence`]). 409
+/// `reports_not_committed` until the window's reports are in a report batch (the next cycle).
+#[utoipa::path(get, path = "/v1/incidents/{id}/evidence", tag = "incidents",
+    params(("id" = String, Path, description = "Incident id")),
+    responses((status = 200, description = "The bundle (deconflict-evidence/1)"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn incident_evidence(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<crate::evidence::Bundle>, ApiError> {
+    let visible = state
+        .incidents
+        .read(|h| h.get(&id).is_some_and(|i| visible(i, &c.party)))?;
+    if !visible {
+        return Err(not_found(&id));
+    }
+    let r = crate::evidence::build(&state, &id).await;
+    refused(&state, r).map(Json)
 }
 
 /// Files an incident: the service finds the aircraft pairs of the window and computes their
@@ -1221,7 +1369,7 @@ async fn file(
     let (h_m, v_m) = (state.terms.h_sep_m, state.terms.v_sep_m);
     let fc = f.clone();
     let who = caller.to_string();
-    let tracks = state.with_store(move |s| tracks_in(s, &fc, &who)).await??;
+    let (tracks, reports_through) = state.with_store(move |s| tracks_in(s, &fc, &who)).await??;
     let pairs = pairs_of(&tracks, &f, caller, h_m, v_m);
     let mut parties: BTreeSet<String> = BTreeSet::new();
     for p in &pairs {
@@ -1233,6 +1381,10 @@ async fn file(
         incident_id: f.id.clone(),
         pairs,
         records,
+        reports_through: reports_through
+            .into_iter()
+            .filter(|(p, _)| parties.contains(p))
+            .collect(),
     };
     let filing = filing_of(caller, &f, &evidence)?;
     let (i, effects) =
@@ -1254,7 +1406,7 @@ async fn file(
                 .map_err(|e| ApiError::internal(format!("record: {e}")))?,
         );
     }
-    record(state, entries, events(&i, &effects, now)).await?;
+    record(state, &f.id, entries, events(&i, &effects, now)).await?;
     let v = view(&i);
     state.incidents.write(|h| h.insert(f.id.clone(), i))?;
     state.metrics.incident_step("filing");
@@ -1310,7 +1462,7 @@ async fn account(
         i.account(account, given.time_unix_ms)
             .map_err(incident_error)?,
     );
-    record(state, vec![signed], events(&i, &effects, now)).await?;
+    record(state, &id, vec![signed], events(&i, &effects, now)).await?;
     let v = view(&i);
     state.incidents.write(|h| h.insert(id, i))?;
     state.metrics.incident_step("account");
@@ -1386,7 +1538,7 @@ async fn assess(
         i.assess(assessment, given.time_unix_ms)
             .map_err(incident_error)?,
     );
-    record(state, vec![signed], events(&i, &effects, now)).await?;
+    record(state, &id, vec![signed], events(&i, &effects, now)).await?;
     let v = view(&i);
     state.incidents.write(|h| h.insert(id, i))?;
     state.metrics.incident_step("assessment");

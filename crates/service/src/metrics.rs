@@ -50,6 +50,10 @@ pub struct Metrics {
     /// store commit failed, after the entry was durable; never acknowledged): found at start
     /// and since.
     pub record_entries_unstored: AtomicU64,
+    /// `report_batch` entries recorded (one per party per cycle with reports).
+    pub report_batches_total: AtomicU64,
+    /// Reports committed to the record by those batches.
+    pub reports_committed_total: AtomicU64,
     /// Receiver feeds' counters, by party and feed ([`crate::feed`]).
     pub feeds: crate::feed::FeedMetrics,
 }
@@ -230,6 +234,20 @@ impl Metrics {
             "gauge",
             "Record entries whose request was never stored nor acknowledged (bound as unstored).",
             load(&self.record_entries_unstored) as f64,
+        );
+        g(
+            &mut out,
+            "deconflict_report_batches_total",
+            "counter",
+            "Report batches committed to the record (one per party per cycle with reports).",
+            load(&self.report_batches_total) as f64,
+        );
+        g(
+            &mut out,
+            "deconflict_reports_committed_total",
+            "counter",
+            "Track reports committed to the record by report batches.",
+            load(&self.reports_committed_total) as f64,
         );
         g(
             &mut out,

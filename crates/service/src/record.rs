@@ -218,6 +218,11 @@ impl ServiceLog {
         &self.journal
     }
 
+    /// The service's public key (the log's).
+    pub fn public_key(&self) -> deconflict_ledger::VerifyingKey {
+        self.key.verifying_key()
+    }
+
     /// The service's public key as 64 hex digits (what `deconflict verify --log-key` takes).
     pub fn public_key_hex(&self) -> String {
         PublicKey(self.key.verifying_key()).to_hex()

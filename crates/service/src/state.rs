@@ -366,8 +366,22 @@ impl State {
         authored_openings: Vec<Opening>,
         writes: Vec<Write>,
     ) -> Result<(), ApiError> {
+        self.commit_recorded(authored, authored_openings, writes, |_| Vec::new())
+            .await
+            .map(|_| ())
+    }
+
+    /// As [`Self::commit_authored`]; `then` adds to the same store batch the rows that name
+    /// the entries' places in the record (index, leaf hash), in the order given. Returns them.
+    pub async fn commit_recorded(
+        self: &Arc<Self>,
+        authored: Vec<SignedEntry>,
+        authored_openings: Vec<Opening>,
+        writes: Vec<Write>,
+        then: impl FnOnce(&[(u64, deconflict_ledger::Hash)]) -> Vec<Write>,
+    ) -> Result<Vec<(u64, deconflict_ledger::Hash)>, ApiError> {
         let Some(log) = self.log.get().cloned() else {
-            return self.store_commit(writes).await;
+            return self.store_commit(writes).await.map(|()| Vec::new());
         };
         let me = self.clone();
         let now_ms = self.clock.now_ms();
@@ -385,7 +399,7 @@ impl State {
         .await
         .map_err(|e| ApiError::internal(format!("record task failed: {e}")))??;
         if entries.is_empty() && openings.is_empty() {
-            return self.store_commit(writes).await;
+            return self.store_commit(writes).await.map(|()| Vec::new());
         }
         // From the append to the store commit, one batch at a time: an entry whose row is not
         // stored can then only be the record's last (see `crate::binding`).
@@ -409,7 +423,10 @@ impl State {
                 .lock()
                 .map_err(|_| ApiError::internal("unstored lock poisoned"))?,
         );
+        let places: Vec<(u64, deconflict_ledger::Hash)> =
+            recorded.iter().map(|(i, h, _)| (*i, *h)).collect();
         let mut all = writes;
+        all.extend(then(&places));
         all.extend(crate::binding::unstored_writes(&earlier));
         let bindings = crate::binding::bind_batch(&recorded, &all);
         all.extend(bindings.into_iter().map(Write::Binding));
@@ -434,7 +451,7 @@ impl State {
             }
             return Err(e);
         }
-        Ok(())
+        Ok(places)
     }
 
     /// Commits a batch to the store and wakes the streams that received events.
@@ -1297,6 +1314,10 @@ impl State {
         }
         if let Err(e) = crate::incidents::tick(self, now_ms).await {
             tracing::error!(error = ?e.body, "incident deadlines not checked");
+        }
+        // The cycle's accepted reports, committed to the record per party.
+        if let Err(e) = crate::reports::commit_batches(self, now_ms).await {
+            tracing::error!(error = ?e.body, "report batches not committed");
         }
         self.last_cycle_ms.store(now_ms, Ordering::Relaxed);
         self.metrics

@@ -540,3 +540,161 @@ async fn an_incident_is_shown_to_its_parties_only_and_refuses_bad_windows() {
         "{metrics}"
     );
 }
+
+/// The pins a reader takes from the agreement and the service's published key.
+fn pins(h: &Harness) -> deconflict_service::evidence::Pins {
+    let terms = terms_with_members();
+    let mut keys = std::collections::BTreeMap::new();
+    let mut members = std::collections::BTreeMap::new();
+    for p in terms.agreement.parties() {
+        keys.insert(
+            p.id().as_str().to_string(),
+            ed25519_dalek::VerifyingKey::from_bytes(p.public_key().as_bytes()).unwrap(),
+        );
+        for m in p.members() {
+            keys.insert(
+                m.id().to_string(),
+                ed25519_dalek::VerifyingKey::from_bytes(m.public_key().as_bytes()).unwrap(),
+            );
+            members.insert(m.id().to_string(), p.id().as_str().to_string());
+        }
+    }
+    deconflict_service::evidence::Pins {
+        log_key: Some(h.state.log().unwrap().public_key()),
+        keys: Some(keys),
+        members: Some(members),
+    }
+}
+
+#[tokio::test]
+async fn an_evidence_bundle_verifies_offline_and_any_change_fails() {
+    use deconflict_service::evidence::verify;
+    let h = harness_with_terms(deconflict_service::Config::default(), terms_with_members());
+    let _dir = attach_log(&h);
+    let (expected_m, _) = fly(&h).await;
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents",
+            &file_body(filing(&h, "inc-e"), &key("coalition")),
+            "coalition",
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    // Before the cycle commits the window's reports, there is no proof of them yet.
+    let (status, v) = h
+        .call("GET", "/v1/incidents/inc-e/evidence", "", "coalition")
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("reports_not_committed")),
+        "{v}"
+    );
+    h.state.run_cycle().await.unwrap();
+    let metrics = h.state.metrics.render();
+    assert!(
+        metrics.contains("deconflict_reports_committed_total 42"),
+        "{metrics}"
+    );
+    for party in ["russia", "coalition"] {
+        let (status, v) = h
+            .call(
+                "POST",
+                "/v1/incidents/inc-e/accounts",
+                &account_body(&h, "inc-e", party, &key(party), 300),
+                party,
+            )
+            .await;
+        if party == "russia" {
+            assert_eq!(status, 200, "{v}");
+        } else {
+            assert_eq!((status, v["code"].as_str()), (409, Some("account_given")));
+        }
+    }
+    for (party, member, cat) in [
+        ("coalition", "coalition-wg", "B"),
+        ("russia", "russia-wg", "C"),
+    ] {
+        let (status, v) = h
+            .call(
+                "POST",
+                "/v1/incidents/inc-e/assessments",
+                &assess_body(&h, "inc-e", member, &member_key(member), cat),
+                party,
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+    }
+    let (status, bytes) = h
+        .send(h.signed("GET", "/v1/incidents/inc-e/evidence", b"", "russia"))
+        .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let bundle: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let bytes = serde_json::to_vec(&bundle).unwrap();
+    assert_eq!(bundle["reports"].as_array().unwrap().len(), 42);
+
+    let v = verify(&bytes, &pins(&h)).unwrap();
+    assert_eq!(v.incident.status, "disputed");
+    let a = v.approaches[0].as_ref().unwrap();
+    assert!(
+        (a.horizontal_m - expected_m).abs() <= (0.02 * expected_m).max(20.0),
+        "recomputed {} m, expected {expected_m} m",
+        a.horizontal_m
+    );
+    assert_eq!(Some(a), v.incident.closest_approach.as_ref());
+    // Unpinned, it verifies against its own keys.
+    verify(&bytes, &deconflict_service::evidence::Pins::default()).unwrap();
+    // Another log key pinned: refused.
+    let mut other = pins(&h);
+    other.log_key = Some(key("coalition").verifying_key());
+    assert!(verify(&bytes, &other).unwrap_err().0.contains("pinned"));
+
+    // A report swapped for another of the same track: refused.
+    let mut swapped = bundle.clone();
+    let reports = swapped["reports"].as_array_mut().unwrap();
+    let second = reports[1]["report"].clone();
+    reports[0]["report"] = second;
+    let e = verify(&serde_json::to_vec(&swapped).unwrap(), &pins(&h)).unwrap_err();
+    assert!(e.0.contains("report 0"), "{e}");
+    // A report left out: the recomputed approach or the set of reports differs.
+    let mut fewer = bundle.clone();
+    fewer["reports"].as_array_mut().unwrap().remove(9);
+    assert!(verify(&serde_json::to_vec(&fewer).unwrap(), &pins(&h)).is_err());
+
+    // 40 random one-byte changes anywhere in the file: each one is detected.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..40 {
+        let mut m = bytes.clone();
+        let at = (next() % m.len() as u64) as usize;
+        let old = m[at];
+        let mut new = (next() % 95 + 32) as u8;
+        if new == old {
+            new = if old == b'0' { b'1' } else { b'0' };
+        }
+        m[at] = new;
+        assert!(
+            verify(&m, &pins(&h)).is_err(),
+            "round {round}: byte {at} {:?} -> {:?} not detected in …{}…",
+            old as char,
+            new as char,
+            String::from_utf8_lossy(&m[at.saturating_sub(60)..(at + 60).min(m.len())])
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_party_not_in_the_incident_gets_no_evidence() {
+    let h = harness_with_terms(deconflict_service::Config::default(), terms_with_members());
+    let _dir = attach_log(&h);
+    fly(&h).await;
+    let (status, _) = h
+        .call("GET", "/v1/incidents/none/evidence", "", "russia")
+        .await;
+    assert_eq!(status, 404);
+}

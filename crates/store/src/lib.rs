@@ -133,7 +133,32 @@ pub struct Notification {
     pub recorded_ms: i64,
 }
 
-/// One report of a party's aircraft.
+/// A report as the report log keeps it: every report accepted, numbered per party in the order
+/// accepted, kept for as long as the store is (see [`Write::TrackReport`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedReport {
+    pub party: String,
+    /// The party's sequence number, from 1.
+    pub seq: u64,
+    pub track_id: String,
+    /// Time of the observation, milliseconds since the UNIX epoch.
+    pub time_ms: i64,
+    /// The report's JSON exactly as stored (what a report batch's leaf commits to).
+    pub body: String,
+}
+
+/// A party's reports `first_seq ..= first_seq + count - 1`, committed by the record entry at
+/// `entry_index` (a `report_batch` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportBatch {
+    pub party: String,
+    pub first_seq: u64,
+    pub count: u64,
+    pub entry_index: u64,
+}
+
+/// One report of a party's aircraft: it becomes the track's latest (when newest), enters its
+/// recent history, and is appended to the report log with the party's next sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackReport {
     pub party: String,
@@ -237,6 +262,8 @@ pub enum Write {
     /// Every record entry below this journal size has been accounted for: bound to its row,
     /// bound as [`bound::UNSTORED`], or of a kind no row stands for. Only ever increases.
     RecordMark(u64),
+    /// A batch of a party's logged reports committed to the record.
+    ReportBatch(ReportBatch),
 }
 
 /// What a successful commit assigned.
@@ -312,6 +339,33 @@ pub trait Store: Send + 'static {
     /// Every alert, by id.
     fn alerts_all(&self) -> Result<Vec<Alert>, StoreError> {
         Ok(Vec::new())
+    }
+    /// A party's logged reports after sequence number `after`, in order, at most `limit`.
+    fn reports_after(
+        &self,
+        _party: &str,
+        _after: u64,
+        _limit: usize,
+    ) -> Result<Vec<LoggedReport>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Logged reports observed within `[from_ms, to_ms]`, by party, track, time and sequence
+    /// number, at most `limit`.
+    fn reports_between(
+        &self,
+        _from_ms: i64,
+        _to_ms: i64,
+        _limit: usize,
+    ) -> Result<Vec<LoggedReport>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// The batch that holds report `seq` of `party`, once committed.
+    fn report_batch_of(&self, _party: &str, _seq: u64) -> Result<Option<ReportBatch>, StoreError> {
+        Ok(None)
+    }
+    /// The last batch of `party` committed.
+    fn last_report_batch(&self, _party: &str) -> Result<Option<ReportBatch>, StoreError> {
+        Ok(None)
     }
 }
 

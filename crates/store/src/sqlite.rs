@@ -7,8 +7,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::{
     AgreementSignature, AgreementVersion, Alert, Binding, Committed, EVENTS_PAGE_MAX, Event,
-    KEY_BYTES_MAX, LINE_PAGE_MAX, LineEntry, NewEvent, Notification, NotificationStatus, Store,
-    StoreError, TRACK_HISTORY_REPORTS_MAX, TrackReport, Write, check_body, check_key,
+    KEY_BYTES_MAX, LINE_PAGE_MAX, LineEntry, LoggedReport, NewEvent, Notification,
+    NotificationStatus, ReportBatch, Store, StoreError, TRACK_HISTORY_REPORTS_MAX, TrackReport,
+    Write, check_body, check_key,
 };
 
 /// Schema migrations, in order: entry `i` takes the schema from version `i` to `i + 1`.
@@ -109,6 +110,25 @@ pub const MIGRATIONS: &[&str] = &[
         bound_through INTEGER NOT NULL CHECK (bound_through >= 0)
     );
     "#,
+    // 5: every accepted report, numbered per party, and the record entries committing them.
+    r#"
+    CREATE TABLE report_log (
+        party    TEXT    NOT NULL,
+        seq      INTEGER NOT NULL CHECK (seq >= 1),
+        track_id TEXT    NOT NULL,
+        time_ms  INTEGER NOT NULL,
+        body     TEXT    NOT NULL,
+        PRIMARY KEY (party, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX report_log_by_time ON report_log(time_ms);
+    CREATE TABLE report_batches (
+        party       TEXT    NOT NULL,
+        first_seq   INTEGER NOT NULL CHECK (first_seq >= 1),
+        count       INTEGER NOT NULL CHECK (count >= 1),
+        entry_index INTEGER NOT NULL CHECK (entry_index >= 0),
+        PRIMARY KEY (party, first_seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// What [`SqliteStore::drop_bound_from`] dropped (or would drop).
@@ -132,6 +152,8 @@ pub struct SqliteStore {
     alert_ordinal: HashMap<String, u64>,
     /// Highest line log `seq`, for the same reason.
     line_seq: u64,
+    /// Highest report log `seq` per party, for the same reason.
+    report_seq: HashMap<String, u64>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -233,11 +255,26 @@ impl SqliteStore {
         } else {
             None
         };
+        let has_report_log: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'report_log')",
+            [],
+            |r| r.get(0),
+        )?;
+        let mut report_seq = HashMap::new();
+        if has_report_log {
+            let mut stmt = conn.prepare("SELECT party, MAX(seq) FROM report_log GROUP BY party")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (party, seq) = row?;
+                report_seq.insert(party, to_u64(seq));
+            }
+        }
         Ok(SqliteStore {
             conn,
             last_seq,
             alert_ordinal,
             line_seq: line_seq.map_or(0, to_u64),
+            report_seq,
         })
     }
 
@@ -419,6 +456,7 @@ fn to_i64(field: &'static str, v: u64) -> Result<i64, StoreError> {
 #[derive(Default)]
 struct Staged {
     last_seq: HashMap<String, u64>,
+    report_seq: HashMap<String, u64>,
     alert_ordinal: HashMap<String, u64>,
     line_seq: Option<u64>,
 }
@@ -433,7 +471,11 @@ impl Store for SqliteStore {
                 Write::AgreementVersion(v) => put_agreement_version(&tx, v)?,
                 Write::AgreementSignature(s) => put_agreement_signature(&tx, s)?,
                 Write::Notification(n) => put_notification(&tx, n)?,
-                Write::TrackReport(r) => put_report(&tx, r)?,
+                Write::TrackReport(r) => {
+                    put_report(&tx, r)?;
+                    log_report(&tx, r, &self.report_seq, &mut staged.report_seq)?;
+                }
+                Write::ReportBatch(b) => put_report_batch(&tx, b)?,
                 Write::Alert(a) => {
                     put_alert(&tx, a, &self.alert_ordinal, &mut staged.alert_ordinal)?;
                 }
@@ -450,6 +492,7 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         self.last_seq.extend(staged.last_seq);
+        self.report_seq.extend(staged.report_seq);
         self.alert_ordinal.extend(staged.alert_ordinal);
         if let Some(seq) = staged.line_seq {
             self.line_seq = seq;
@@ -535,6 +578,63 @@ impl Store for SqliteStore {
         )?;
         let rows = stmt.query_map([party, track_id], report_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn reports_after(
+        &self,
+        party: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedReport>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT party, seq, track_id, time_ms, body FROM report_log
+             WHERE party = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                party,
+                to_i64("after", after)?,
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            logged_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn reports_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<LoggedReport>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT party, seq, track_id, time_ms, body FROM report_log
+             WHERE time_ms BETWEEN ?1 AND ?2 ORDER BY party, track_id, time_ms, seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![from_ms, to_ms, i64::try_from(limit).unwrap_or(i64::MAX)],
+            logged_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn report_batch_of(&self, party: &str, seq: u64) -> Result<Option<ReportBatch>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT party, first_seq, count, entry_index FROM report_batches
+             WHERE party = ?1 AND first_seq <= ?2 ORDER BY first_seq DESC LIMIT 1",
+        )?;
+        let b = stmt
+            .query_row(params![party, to_i64("seq", seq)?], batch_row)
+            .optional()?;
+        Ok(b.filter(|b| seq < b.first_seq + b.count))
+    }
+
+    fn last_report_batch(&self, party: &str) -> Result<Option<ReportBatch>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT party, first_seq, count, entry_index FROM report_batches
+             WHERE party = ?1 ORDER BY first_seq DESC LIMIT 1",
+        )?;
+        Ok(stmt.query_row([party], batch_row).optional()?)
     }
 
     fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError> {
@@ -845,6 +945,75 @@ fn put_notification(tx: &Transaction<'_>, n: &Notification) -> Result<(), StoreE
         params![n.id, n.party, revision],
     )?;
     Ok(())
+}
+
+/// Appends `r` to the report log with its party's next sequence number.
+fn log_report(
+    tx: &Transaction<'_>,
+    r: &TrackReport,
+    committed: &HashMap<String, u64>,
+    staged: &mut HashMap<String, u64>,
+) -> Result<u64, StoreError> {
+    let seq = staged
+        .get(&r.party)
+        .or_else(|| committed.get(&r.party))
+        .copied()
+        .unwrap_or(0)
+        + 1;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO report_log (party, seq, track_id, time_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    stmt.execute(params![
+        r.party,
+        to_i64("report.seq", seq)?,
+        r.track_id,
+        r.time_ms,
+        r.body
+    ])?;
+    staged.insert(r.party.clone(), seq);
+    Ok(seq)
+}
+
+fn put_report_batch(tx: &Transaction<'_>, b: &ReportBatch) -> Result<(), StoreError> {
+    check_key("report_batch.party", &b.party)?;
+    if b.count == 0 || b.first_seq == 0 {
+        return Err(StoreError::Invalid {
+            field: "report_batch",
+            reason: format!(
+                "first_seq {} count {}: both must be at least 1",
+                b.first_seq, b.count
+            ),
+        });
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO report_batches (party, first_seq, count, entry_index) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    stmt.execute(params![
+        b.party,
+        to_i64("report_batch.first_seq", b.first_seq)?,
+        to_i64("report_batch.count", b.count)?,
+        to_i64("report_batch.entry_index", b.entry_index)?
+    ])?;
+    Ok(())
+}
+
+fn logged_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoggedReport> {
+    Ok(LoggedReport {
+        party: r.get(0)?,
+        seq: to_u64(r.get(1)?),
+        track_id: r.get(2)?,
+        time_ms: r.get(3)?,
+        body: r.get(4)?,
+    })
+}
+
+fn batch_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportBatch> {
+    Ok(ReportBatch {
+        party: r.get(0)?,
+        first_seq: to_u64(r.get(1)?),
+        count: to_u64(r.get(2)?),
+        entry_index: to_u64(r.get(3)?),
+    })
 }
 
 fn put_report(tx: &Transaction<'_>, r: &TrackReport) -> Result<(), StoreError> {

@@ -387,3 +387,152 @@ fn print_incident(v: &IncidentView, json: bool) -> Result<(), Failure> {
     println!("{}", closest_text(v));
     Ok(())
 }
+
+/// `deconflict evidence INCIDENT CONNECT --out FILE`.
+#[derive(clap::Args)]
+pub struct EvidenceArgs {
+    /// The incident's id.
+    id: String,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Where to write the bundle.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// Writes the incident's evidence bundle.
+pub fn evidence(a: EvidenceArgs) -> anyhow::Result<ExitCode> {
+    finish(write_evidence(&a))
+}
+
+fn write_evidence(a: &EvidenceArgs) -> Result<(), Failure> {
+    let c = a.connect.client().map_err(Failure::Usage)?;
+    let path = format!("/v1/incidents/{}/evidence", a.id);
+    let bundle: deconflict_service::evidence::Bundle =
+        runtime()?.block_on(c.call::<(), _>("GET", &path, None))?;
+    let bytes = serde_json::to_vec(&bundle).map_err(|e| Failure::Connection(e.to_string()))?;
+    std::fs::write(&a.out, &bytes).map_err(|e| Failure::usage("--out", e))?;
+    println!(
+        "evidence of incident {} written to {}: {} entries, {} reports, {} bytes",
+        a.id,
+        a.out.display(),
+        bundle.entries.len(),
+        bundle.reports.len(),
+        bytes.len()
+    );
+    Ok(())
+}
+
+/// Whether `path` holds an evidence bundle (rather than a log export).
+pub(crate) fn is_bundle(path: &std::path::Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 40];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let n = f.read(&mut head).unwrap_or(0);
+    head[..n].starts_with(br#"{"format":"deconflict-evidence/"#)
+}
+
+/// `deconflict verify BUNDLE [--log-key HEX] [--agreement FILE]`: every proof and signature,
+/// the incident folded again, each closest approach recomputed.
+pub(crate) fn verify_bundle(
+    file: &std::path::Path,
+    agreement: Option<&std::path::Path>,
+    log_key: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    use deconflict_service::evidence::{BUNDLE_BYTES_MAX, Pins, verify};
+    let mut pins = Pins::default();
+    if let Some(hex) = log_key {
+        pins.log_key = Some(
+            deconflict_ledger::PublicKey::from_hex(hex.trim())
+                .map_err(|e| crate::failure::usage(format!("--log-key: {e}")))?
+                .0,
+        );
+    }
+    if let Some(path) = agreement {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+        let a = deconflict_agreement::parse_toml(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut keys = std::collections::BTreeMap::new();
+        let mut members = std::collections::BTreeMap::new();
+        for p in a.parties() {
+            let key = |bytes: &[u8; 32]| {
+                deconflict_ledger::VerifyingKey::from_bytes(bytes)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+            };
+            keys.insert(p.id().as_str().to_string(), key(p.public_key().as_bytes())?);
+            for m in p.members() {
+                keys.insert(m.id().to_string(), key(m.public_key().as_bytes())?);
+                members.insert(m.id().to_string(), p.id().as_str().to_string());
+            }
+        }
+        pins.keys = Some(keys);
+        pins.members = Some(members);
+    }
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("{}", file.display()))?
+        .len();
+    if size > BUNDLE_BYTES_MAX as u64 {
+        return Err(crate::failure::exit(
+            crate::failure::EXIT_FAILURE,
+            format!(
+                "{}: {size} bytes, more than the {BUNDLE_BYTES_MAX} a bundle may have",
+                file.display()
+            ),
+        ));
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
+    let v = verify(&bytes, &pins).map_err(|e| {
+        crate::failure::exit(
+            crate::failure::EXIT_FAILURE,
+            format!("{}: NOT verified: {e}", file.display()),
+        )
+    })?;
+    if !v.log_key_pinned {
+        eprintln!(
+            "deconflict: warning: the log key was not pinned (--log-key): the tree head was checked against the bundle's own key"
+        );
+    }
+    if !v.keys_pinned {
+        eprintln!(
+            "deconflict: warning: the authors' keys were not pinned (--agreement): their signatures were checked against the bundle's own keys"
+        );
+    }
+    let t = |ms| super::line::format_time(ms, deconflict_line::UtcOffset::UTC);
+    println!(
+        "{}: OK — incident {} ({}): {} entries and {} reports proved against a tree head of size {}; every signature and proof checked, the incident folded again from its entries",
+        file.display(),
+        v.incident.id,
+        v.incident.status,
+        v.entries,
+        v.reports,
+        v.tree_size
+    );
+    for (p, a) in v.incident.pairs.iter().zip(&v.approaches) {
+        let figure = match a {
+            Some(a) => format!(
+                "{:.0} m horizontal, {:.0} m vertical at {} (recomputed from the reports)",
+                a.horizontal_m,
+                a.vertical_m,
+                t(a.time_unix_ms)
+            ),
+            None => "no overlapping reports".into(),
+        };
+        println!(
+            "  pair {}/{} - {}/{}: {figure}",
+            p.a_party, p.a_track, p.b_party, p.b_track
+        );
+    }
+    for a in &v.incident.accounts {
+        if let Some(f) = &a.account.figure {
+            println!(
+                "  {}'s own figure: {} m horizontal",
+                a.party, f.horizontal_m
+            );
+        }
+    }
+    println!("{}", closest_text(&v.incident));
+    Ok(ExitCode::SUCCESS)
+}

@@ -874,6 +874,13 @@ fn first_line(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    if a.data_dir.is_none() && crate::cmd::incidents::is_bundle(&a.file) {
+        return crate::cmd::incidents::verify_bundle(
+            &a.file,
+            a.agreement.as_deref(),
+            a.log_key.as_deref(),
+        );
+    }
     // With --data-dir the directory's agreement is the default; for an export it must be named.
     if a.log_key.is_some() && a.agreement.is_none() && a.data_dir.is_none() {
         return Err(crate::failure::usage(

@@ -1,0 +1,589 @@
+//! Evidence bundles: one self-contained file that proves an incident to anyone, offline.
+//!
+//! A bundle ([`Bundle`], `GET /v1/incidents/{id}/evidence`, `deconflict evidence`) holds:
+//! - the record entries of the incident's course (filing, the service's evidence, accounts,
+//!   assessments) and of the alerts of its window, each with its inclusion proof;
+//! - the reports of the aircraft of each pair in the window that the computation used (each
+//!   party's reports up to the sequence number the evidence entry names), each with its path to
+//!   its `report_batch` entry's root, that entry being in the bundle with its inclusion proof;
+//! - a signed tree head covering all of it, the log's key, and the key of every author.
+//!
+//! [`verify`] checks everything a reader can: the tree head's signature (against a log key the
+//! reader pins), every entry's signature and inclusion, every report's path, that the bundle's
+//! reports are exactly those of the pairs' tracks in the window up to the numbers the evidence
+//! entry names; it folds the incident again from its entries and requires it to equal the
+//! bundle's incident, and recomputes each pair's closest approach from the reports, which must
+//! equal the recorded one. Every field of the bundle is checked or refused when unknown, so a
+//! changed byte anywhere fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use deconflict_incident as incident;
+use deconflict_ledger::{
+    EntryBody, InclusionProof, KeyId, PublicKey, SignedEntry, SignedTreeHead, VerifyingKey,
+};
+use deconflict_store::LoggedReport;
+use serde::{Deserialize, Serialize};
+
+use crate::incidents::{ApproachView, Evidence, IncidentView};
+
+/// The bundle's format name and version.
+pub const FORMAT: &str = "deconflict-evidence/1";
+/// Most reports one bundle carries per track.
+pub const TRACK_REPORTS_MAX: usize = 20_000;
+/// Largest bundle read.
+pub const BUNDLE_BYTES_MAX: usize = 256 * 1024 * 1024;
+
+/// A record entry with its inclusion in the bundle's tree head.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvedEntry {
+    /// The signed entry's canonical JSON.
+    pub entry: String,
+    pub proof: InclusionProof,
+}
+
+/// A logged report with its path to its batch's root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvedReport {
+    pub party: String,
+    pub seq: u64,
+    pub track_id: String,
+    pub time_unix_ms: i64,
+    /// The report's JSON exactly as stored.
+    pub report: String,
+    /// Index in the record of its `report_batch` entry (one of the bundle's entries).
+    pub batch_entry: u64,
+    pub path: InclusionProof,
+}
+
+/// The log: its key id and public key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogKey {
+    pub id: String,
+    pub public_key: PublicKey,
+}
+
+/// An evidence bundle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    pub format: String,
+    pub incident: IncidentView,
+    pub log: LogKey,
+    /// The signed tree head's canonical JSON.
+    pub tree_head: String,
+    /// The key of every author of the bundle's entries (other than the log).
+    pub keys: BTreeMap<String, PublicKey>,
+    /// The working-group member → party of every member who assessed.
+    pub members: BTreeMap<String, String>,
+    pub entries: Vec<ProvedEntry>,
+    pub reports: Vec<ProvedReport>,
+}
+
+/// What the reader trusts from elsewhere.
+#[derive(Clone, Debug, Default)]
+pub struct Pins {
+    /// The log's key.
+    pub log_key: Option<VerifyingKey>,
+    /// Parties' and members' keys (from the agreement).
+    pub keys: Option<BTreeMap<String, VerifyingKey>>,
+    /// Member → party (from the agreement).
+    pub members: Option<BTreeMap<String, String>>,
+}
+
+/// What a verified bundle shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verified {
+    pub incident: IncidentView,
+    /// Each pair's closest approach, recomputed from the bundle's reports.
+    pub approaches: Vec<Option<ApproachView>>,
+    pub entries: usize,
+    pub reports: usize,
+    pub tree_size: u64,
+    pub log_key_pinned: bool,
+    pub keys_pinned: bool,
+}
+
+/// Why a bundle does not verify.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BundleError(pub String);
+
+fn fail<T>(why: impl Into<String>) -> Result<T, BundleError> {
+    Err(BundleError(why.into()))
+}
+
+/// The reports of `pairs`' tracks in `[from, to]` that the evidence entry's computation used,
+/// in the order the bundle carries them.
+pub fn used_reports<'a>(
+    evidence_pairs: &[crate::incidents::PairView],
+    reports_through: &BTreeMap<String, u64>,
+    from_ms: i64,
+    to_ms: i64,
+    rows: impl Iterator<Item = &'a LoggedReport>,
+) -> Vec<&'a LoggedReport> {
+    let tracks: BTreeSet<(&str, &str)> = evidence_pairs
+        .iter()
+        .flat_map(|p| {
+            [
+                (p.a_party.as_str(), p.a_track.as_str()),
+                (p.b_party.as_str(), p.b_track.as_str()),
+            ]
+        })
+        .collect();
+    let mut out: Vec<&LoggedReport> = rows
+        .filter(|r| tracks.contains(&(r.party.as_str(), r.track_id.as_str())))
+        .filter(|r| (from_ms..=to_ms).contains(&r.time_ms))
+        .filter(|r| reports_through.get(&r.party).is_some_and(|t| r.seq <= *t))
+        .collect();
+    out.sort_by(|a, b| (&a.party, a.seq).cmp(&(&b.party, b.seq)));
+    out
+}
+
+/// Verifies `bytes` as a bundle.
+pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
+    if bytes.len() > BUNDLE_BYTES_MAX {
+        return fail(format!(
+            "{} bytes, more than the {BUNDLE_BYTES_MAX} a bundle may have",
+            bytes.len()
+        ));
+    }
+    let b: Bundle = serde_json::from_slice(bytes)
+        .map_err(|e| BundleError(format!("not an evidence bundle: {e}")))?;
+    if b.format != FORMAT {
+        return fail(format!("format {:?}, expected {FORMAT:?}", b.format));
+    }
+    // The log's key, and the tree head it signed.
+    let log_key = b.log.public_key.0;
+    if let Some(pinned) = &pins.log_key
+        && *pinned != log_key
+    {
+        return fail(format!(
+            "the bundle's log key {} is not the pinned one {}",
+            b.log.public_key.to_hex(),
+            PublicKey(*pinned).to_hex()
+        ));
+    }
+    let sth = SignedTreeHead::from_bytes(b.tree_head.as_bytes())
+        .map_err(|e| BundleError(format!("tree head: {e}")))?;
+    if sth.as_bytes() != b.tree_head.as_bytes() {
+        return fail("tree head: not in canonical form");
+    }
+    sth.verify(&log_key)
+        .map_err(|e| BundleError(format!("tree head: {e}")))?;
+    if sth.tree_head().log().as_str() != b.log.id {
+        return fail(format!(
+            "the tree head is log {}'s, the bundle names log {}",
+            sth.tree_head().log().as_str(),
+            b.log.id
+        ));
+    }
+    let size = sth.tree_head().size();
+    let root = *sth.tree_head().root();
+    // Authors' keys: the bundle's, each equal to the pinned one when pinned.
+    let mut keys: BTreeMap<&str, VerifyingKey> = BTreeMap::new();
+    for (id, k) in &b.keys {
+        if id == &b.log.id {
+            return fail(format!("keys: {id} is the log's id"));
+        }
+        if let Some(pinned) = &pins.keys {
+            match pinned.get(id) {
+                Some(p) if *p == k.0 => {}
+                Some(_) => return fail(format!("keys: {id}'s key is not the pinned one")),
+                None => return fail(format!("keys: {id} is not in the pinned keys")),
+            }
+        }
+        keys.insert(id.as_str(), k.0);
+    }
+    // Every entry: canonical, signed by its author, included in the tree head.
+    let mut by_index: BTreeMap<u64, SignedEntry> = BTreeMap::new();
+    let mut authors: BTreeSet<String> = BTreeSet::new();
+    for (k, pe) in b.entries.iter().enumerate() {
+        let what = |why: String| BundleError(format!("entry {k}: {why}"));
+        let e = SignedEntry::from_bytes(pe.entry.as_bytes()).map_err(|e| what(e.to_string()))?;
+        if e.as_bytes() != pe.entry.as_bytes() {
+            return Err(what("not in canonical form".into()));
+        }
+        let author = e.entry().author().as_str().to_string();
+        let key = if author == b.log.id {
+            log_key
+        } else {
+            *keys
+                .get(author.as_str())
+                .ok_or_else(|| what(format!("its author {author} has no key in the bundle")))?
+        };
+        e.verify(&key).map_err(|e| what(e.to_string()))?;
+        if pe.proof.size != size {
+            return Err(what(format!(
+                "its proof is for a tree of {}, the tree head's is {size}",
+                pe.proof.size
+            )));
+        }
+        pe.proof
+            .verify(&e.leaf_hash(), &root)
+            .map_err(|e| what(format!("not in the tree head's tree: {e}")))?;
+        if by_index.insert(pe.proof.index, e).is_some() {
+            return Err(what(format!("index {} given twice", pe.proof.index)));
+        }
+        if author != b.log.id {
+            authors.insert(author);
+        }
+    }
+    for id in b.keys.keys() {
+        if !authors.contains(id) {
+            return fail(format!("keys: {id} signed none of the bundle's entries"));
+        }
+    }
+    // The incident, folded again from its entries in record order.
+    let members: BTreeMap<String, String> = match &pins.members {
+        Some(m) => m.clone(),
+        None => b.members.clone(),
+    };
+    if pins.members.is_some() {
+        for (m, p) in &b.members {
+            if members.get(m) != Some(p) {
+                return fail(format!("members: {m} is not {p}'s member in the agreement"));
+            }
+        }
+    }
+    let mut config = incident::Config::default();
+    for (m, p) in &members {
+        config
+            .members
+            .entry(p.clone())
+            .or_default()
+            .insert(m.clone());
+    }
+    let mut folded = crate::incidents::Folder::new(config);
+    let mut evidence: Option<Evidence> = None;
+    let mut assessors: BTreeSet<String> = BTreeSet::new();
+    for (index, e) in &by_index {
+        if let Some(step) = crate::incidents::step_of(e.entry()) {
+            if step.incident_id != b.incident.id {
+                return fail(format!(
+                    "entry {index} is about incident {}, the bundle's is {}",
+                    step.incident_id, b.incident.id
+                ));
+            }
+            if step.course == "evidence" {
+                if e.entry().author().as_str() != b.log.id {
+                    return fail(format!("entry {index}: evidence not signed by the log"));
+                }
+                evidence = Some(
+                    serde_json::from_str(&step.input)
+                        .map_err(|e| BundleError(format!("entry {index}: evidence: {e}")))?,
+                );
+            }
+            if step.course == "assessment" {
+                assessors.insert(e.entry().author().as_str().to_string());
+            }
+            folded
+                .apply(e.entry().author().as_str(), &step)
+                .map_err(|why| BundleError(format!("entry {index}: {why}")))?;
+        }
+    }
+    for m in b.members.keys() {
+        if !assessors.contains(m) {
+            return fail(format!(
+                "members: {m} made none of the bundle's assessments"
+            ));
+        }
+    }
+    let Some(evidence) = evidence else {
+        return fail("the bundle holds no evidence entry of the incident");
+    };
+    let view = folded
+        .view(&b.incident.id)
+        .ok_or_else(|| BundleError("the bundle's entries file no incident".into()))?;
+    if view != b.incident {
+        return fail("the bundle's incident is not what its entries say");
+    }
+    // Reports: each proved against its batch, exactly the ones the computation used.
+    let mut logged: Vec<LoggedReport> = Vec::with_capacity(b.reports.len());
+    for (k, r) in b.reports.iter().enumerate() {
+        let what = |why: String| BundleError(format!("report {k} ({} {}): {why}", r.party, r.seq));
+        let batch = by_index.get(&r.batch_entry).ok_or_else(|| {
+            what(format!(
+                "its batch entry {} is not in the bundle",
+                r.batch_entry
+            ))
+        })?;
+        if batch.entry().author().as_str() != b.log.id {
+            return Err(what("its batch entry is not the log's".into()));
+        }
+        let l = LoggedReport {
+            party: r.party.clone(),
+            seq: r.seq,
+            track_id: r.track_id.clone(),
+            time_ms: r.time_unix_ms,
+            body: r.report.clone(),
+        };
+        crate::reports::check_report(&l, &r.path, batch.entry()).map_err(what)?;
+        let parsed: crate::wire::TrackReportIn =
+            serde_json::from_str(&r.report).map_err(|e| what(format!("not a report: {e}")))?;
+        if parsed.track_id != r.track_id || parsed.time_unix_ms != r.time_unix_ms {
+            return Err(what("track id or time differ from the report's own".into()));
+        }
+        logged.push(l);
+    }
+    let (from, to) = (b.incident.from_unix_ms, b.incident.to_unix_ms);
+    let used = used_reports(
+        &evidence.pairs,
+        &evidence.reports_through,
+        from,
+        to,
+        logged.iter(),
+    );
+    if used.len() != logged.len() {
+        return fail(format!(
+            "{} of the bundle's {} reports are not of the incident's aircraft in its window",
+            logged.len() - used.len(),
+            logged.len()
+        ));
+    }
+    for w in used.windows(2) {
+        if (&w[0].party, w[0].seq) >= (&w[1].party, w[1].seq) {
+            return fail(format!(
+                "reports out of order or repeated at {} {}",
+                w[1].party, w[1].seq
+            ));
+        }
+    }
+    // Each pair's closest approach, recomputed.
+    let mut approaches = Vec::new();
+    for (k, p) in evidence.pairs.iter().enumerate() {
+        let track = |party: &str, id: &str| {
+            crate::incidents::track_reports(
+                logged
+                    .iter()
+                    .filter(|r| r.party == party && r.track_id == id),
+            )
+        };
+        let a = track(&p.a_party, &p.a_track);
+        let bb = track(&p.b_party, &p.b_track);
+        let again = if a.is_empty() || bb.is_empty() {
+            None
+        } else {
+            incident::closest_approach(&a, &bb, from, to)
+                .map_err(|e| BundleError(format!("pair {k}: {e}")))?
+                .map(|c| crate::incidents::approach_view(&c))
+        };
+        if again != p.closest_approach {
+            return fail(format!(
+                "pair {k} ({}/{} - {}/{}): the closest approach recomputed from the bundle's reports ({}) is not the recorded one ({})",
+                p.a_party,
+                p.a_track,
+                p.b_party,
+                p.b_track,
+                describe(again.as_ref()),
+                describe(p.closest_approach.as_ref())
+            ));
+        }
+        approaches.push(again);
+    }
+    Ok(Verified {
+        incident: b.incident,
+        approaches,
+        entries: b.entries.len(),
+        reports: b.reports.len(),
+        tree_size: size,
+        log_key_pinned: pins.log_key.is_some(),
+        keys_pinned: pins.keys.is_some(),
+    })
+}
+
+fn describe(a: Option<&ApproachView>) -> String {
+    match a {
+        Some(a) => format!(
+            "{:.1} m horizontal, {:.1} m vertical at {} ms",
+            a.horizontal_m, a.vertical_m, a.time_unix_ms
+        ),
+        None => "none".into(),
+    }
+}
+
+/// Whether `e` is a `report_batch` entry.
+pub fn is_batch(e: &SignedEntry) -> bool {
+    matches!(e.entry().body(), EntryBody::ReportBatch { .. })
+}
+
+/// The key id of `s`, for building bundles.
+pub fn key_id(s: &str) -> Option<KeyId> {
+    KeyId::new(s).ok()
+}
+
+/// The bundle of incident `id` (its parties' view: the caller was checked).
+pub(crate) async fn build(
+    state: &std::sync::Arc<crate::state::State>,
+    id: &str,
+) -> Result<Bundle, crate::error::ApiError> {
+    use crate::error::ApiError;
+    use axum::http::StatusCode;
+    let internal = |e: &dyn std::fmt::Display| ApiError::internal(format!("evidence: {e}"));
+    let Some(log) = state.log().cloned() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "record_unavailable",
+            "incidents live in the shared record, and this service runs without one",
+        ));
+    };
+    let journal = log.journal();
+    let course: Vec<u64> = state.incidents.entries_of(id);
+    let mut steps: Vec<(u64, SignedEntry)> = Vec::new();
+    for i in &course {
+        let e = journal
+            .entries(*i, i + 1)
+            .map_err(|e| internal(&e))?
+            .pop()
+            .ok_or_else(|| internal(&format!("entry {i} missing")))?;
+        steps.push((*i, e));
+    }
+    let evidence: Evidence = steps
+        .iter()
+        .filter_map(|(_, e)| crate::incidents::step_of(e.entry()))
+        .find(|s| s.course == "evidence")
+        .ok_or_else(|| internal(&"no evidence entry"))
+        .and_then(|s| serde_json::from_str(&s.input).map_err(|e| internal(&e)))?;
+    let (from, to) = state
+        .incidents
+        .window_of(id)
+        .ok_or_else(|| internal(&"no window"))?;
+    let alert_ids: BTreeSet<String> = evidence
+        .records
+        .iter()
+        .filter(|r| r.kind == incident::RecordKind::Alert.as_str())
+        .map(|r| r.id.clone())
+        .collect();
+    let ev = evidence.clone();
+    let (alert_entries, proved) = state
+        .with_store(move |s| {
+            let alerts: Vec<u64> = s
+                .bindings()?
+                .into_iter()
+                .filter(|b| {
+                    b.table == deconflict_store::bound::ALERTS && alert_ids.contains(&b.key)
+                })
+                .map(|b| b.entry_index)
+                .collect();
+            let rows = s.reports_between(from, to, usize::MAX)?;
+            let used: Vec<LoggedReport> =
+                used_reports(&ev.pairs, &ev.reports_through, from, to, rows.iter())
+                    .into_iter()
+                    .cloned()
+                    .collect();
+            Ok::<_, crate::reports::ProofError>((alerts, used))
+        })
+        .await?
+        .map_err(|e| internal(&e))?;
+    let mut per_track: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for r in &proved {
+        *per_track.entry((&r.party, &r.track_id)).or_default() += 1;
+    }
+    if let Some(((p, t), n)) = per_track.iter().find(|(_, n)| **n > TRACK_REPORTS_MAX) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bundle_too_large",
+            format!(
+                "{p}'s track {t} has {n} reports in the window, more than the {TRACK_REPORTS_MAX} a bundle carries per track"
+            ),
+        ));
+    }
+    let reports = state
+        .with_store(move |s| crate::reports::proofs(s, &proved))
+        .await?
+        .map_err(|e| match e {
+            crate::reports::ProofError::NotBatched { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "reports_not_committed",
+                format!("{e}: ask again after the next cycle"),
+            ),
+            other => internal(&other),
+        })?;
+    let sth = journal.latest_tree_head();
+    let size = sth.tree_head().size();
+    let mut indexes: BTreeSet<u64> = course.iter().copied().collect();
+    indexes.extend(alert_entries);
+    indexes.extend(reports.iter().map(|r| r.batch_entry));
+    if let Some(last) = indexes.iter().next_back()
+        && *last >= size
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "reports_not_committed",
+            format!("entry {last} is not under a signed tree head yet: ask again in a moment"),
+        ));
+    }
+    let ring = journal.keys();
+    let mut entries = Vec::new();
+    let mut keys = BTreeMap::new();
+    for i in &indexes {
+        let e = journal
+            .entries(*i, i + 1)
+            .map_err(|e| internal(&e))?
+            .pop()
+            .ok_or_else(|| internal(&format!("entry {i} missing")))?;
+        let author = e.entry().author().clone();
+        if author.as_str() != sth.tree_head().log().as_str() {
+            let k = ring
+                .get(&author)
+                .ok_or_else(|| internal(&format!("no key for {}", author.as_str())))?;
+            keys.insert(author.as_str().to_string(), PublicKey(*k));
+        }
+        let proof = journal
+            .inclusion_proof(*i, size)
+            .map_err(|e| internal(&e))?;
+        entries.push(ProvedEntry {
+            entry: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            proof,
+        });
+    }
+    let mut members = BTreeMap::new();
+    let mut folder = crate::incidents::Folder::new(crate::incidents::config(&state.terms));
+    for (_, e) in &steps {
+        if let Some(step) = crate::incidents::step_of(e.entry()) {
+            let author = e.entry().author().as_str();
+            if step.course == "assessment"
+                && let Some(p) = state
+                    .terms
+                    .agreement
+                    .parties()
+                    .iter()
+                    .find(|p| p.member(author).is_some())
+            {
+                members.insert(author.to_string(), p.id().as_str().to_string());
+            }
+            folder.apply(author, &step).map_err(|e| internal(&e))?;
+        }
+    }
+    folder.timeout(i64::try_from(sth.tree_head().time_ms()).unwrap_or(i64::MAX));
+    let incident = folder
+        .view(id)
+        .ok_or_else(|| internal(&"the record files no such incident"))?;
+    Ok(Bundle {
+        format: FORMAT.to_string(),
+        incident,
+        log: LogKey {
+            id: sth.tree_head().log().as_str().to_string(),
+            public_key: PublicKey(log.public_key()),
+        },
+        tree_head: String::from_utf8_lossy(sth.as_bytes()).into_owned(),
+        keys,
+        members,
+        entries,
+        reports: reports
+            .into_iter()
+            .map(|p| ProvedReport {
+                party: p.report.party,
+                seq: p.report.seq,
+                track_id: p.report.track_id,
+                time_unix_ms: p.report.time_ms,
+                report: p.report.body,
+                batch_entry: p.batch_entry,
+                path: p.path,
+            })
+            .collect(),
+    })
+}

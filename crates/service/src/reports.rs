@@ -1,0 +1,255 @@
+//! Every accepted track report provable later, without each being an entry of its own.
+//!
+//! The store keeps every accepted report in its report log, numbered per party in the order
+//! accepted (`deconflict_store::LoggedReport`). At the end of each cycle the service commits
+//! each party's reports accepted since its last batch: one `report_batch` entry per party per
+//! cycle, signed by the service, carrying the party, the first sequence number, the count and
+//! the root of a Merkle tree over the reports' leaves
+//! ([`deconflict_ledger::report_leaf_hash`]: party, sequence number and the stored JSON). The
+//! store row that names the batch's place in the record (`report_batches`) is written in the
+//! same store transaction as the entry's binding, so a batch is never committed twice and
+//! never lost. A report is then shown with its path to its batch's root and the batch entry's
+//! inclusion in a signed tree head ([`proofs`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use deconflict_ledger::{Entry, EntryBody, Hash, InclusionProof, KeyId, Tree, report_leaf_hash};
+use deconflict_store::{LoggedReport, ReportBatch, Write};
+
+use crate::error::ApiError;
+use crate::state::State;
+
+/// Most reports of one party one batch commits; the rest go in the next cycle's.
+pub const BATCH_REPORTS_MAX: usize = 250_000;
+
+/// Commits each party's reports accepted since its last batch. Returns the reports committed.
+pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u64, ApiError> {
+    let Some(log) = state.log().cloned() else {
+        return Ok(0);
+    };
+    let parties: Vec<String> = state.terms.parties.iter().map(|p| p.id.clone()).collect();
+    let pending = state
+        .with_store(move |s| {
+            let mut out = Vec::new();
+            for party in parties {
+                let after = s
+                    .last_report_batch(&party)?
+                    .map_or(0, |b| b.first_seq + b.count - 1);
+                let rows = s.reports_after(&party, after, BATCH_REPORTS_MAX)?;
+                if !rows.is_empty() {
+                    out.push((party, after, rows));
+                }
+            }
+            Ok::<_, deconflict_store::StoreError>(out)
+        })
+        .await?
+        .map_err(|e| ApiError::internal(format!("store: {e}")))?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let mut entries = Vec::new();
+    let mut batches = Vec::new();
+    for (party, after, rows) in pending {
+        let first_seq = after + 1;
+        if let Some((k, r)) = rows
+            .iter()
+            .enumerate()
+            .find(|(k, r)| r.seq != first_seq + *k as u64)
+        {
+            return Err(ApiError::internal(format!(
+                "report log of {party}: report {k} of the batch has sequence number {}, expected {}",
+                r.seq,
+                first_seq + k as u64
+            )));
+        }
+        let tree = tree_of(&rows);
+        let count = rows.len() as u64;
+        let body = EntryBody::ReportBatch {
+            count: count_of(count)?,
+            first_seq: count_of(first_seq)?,
+            party: KeyId::new(party.as_str())
+                .map_err(|e| ApiError::internal(format!("report batch: {e}")))?,
+            root: tree.root(),
+        };
+        let entry = Entry::new(
+            KeyId::new(crate::record::SERVICE_KEY_ID)
+                .map_err(|e| ApiError::internal(format!("report batch: {e}")))?,
+            u64::try_from(now_ms).unwrap_or(0),
+            body,
+        )
+        .map_err(|e| ApiError::internal(format!("report batch: {e}")))?;
+        entries.push(
+            log.sign_own(entry)
+                .map_err(|e| ApiError::internal(format!("report batch: {e}")))?,
+        );
+        batches.push((party, first_seq, count));
+    }
+    let total: u64 = batches.iter().map(|b| b.2).sum();
+    let n = batches.len() as u64;
+    state
+        .commit_recorded(entries, Vec::new(), Vec::new(), move |places| {
+            batches
+                .into_iter()
+                .zip(places)
+                .map(|((party, first_seq, count), (index, _))| {
+                    Write::ReportBatch(ReportBatch {
+                        party,
+                        first_seq,
+                        count,
+                        entry_index: *index,
+                    })
+                })
+                .collect()
+        })
+        .await?;
+    state
+        .metrics
+        .report_batches_total
+        .fetch_add(n, Ordering::Relaxed);
+    state
+        .metrics
+        .reports_committed_total
+        .fetch_add(total, Ordering::Relaxed);
+    Ok(total)
+}
+
+fn count_of(v: u64) -> Result<deconflict_ledger::field::Count, ApiError> {
+    deconflict_ledger::field::Count::new(v)
+        .map_err(|e| ApiError::internal(format!("report batch: {e}")))
+}
+
+/// The batch tree of `rows` (one party's, consecutive).
+pub fn tree_of(rows: &[LoggedReport]) -> Tree {
+    let mut tree = Tree::new();
+    for r in rows {
+        tree.push_leaf_hash(report_leaf_hash(&r.party, r.seq, &r.body));
+    }
+    tree
+}
+
+/// A report with its path to its batch's root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvedReport {
+    pub report: LoggedReport,
+    /// The batch's entry index in the record.
+    pub batch_entry: u64,
+    /// The report's path in its batch (index: `seq - first_seq`, size: the batch's count).
+    pub path: InclusionProof,
+}
+
+/// Why a report cannot be proved.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofError {
+    #[error("store: {0}")]
+    Store(#[from] deconflict_store::StoreError),
+    #[error("report {seq} of {party} is not committed to the record yet (the next cycle does)")]
+    NotBatched { party: String, seq: u64 },
+    #[error("report batch of {party} from {first_seq}: {why}")]
+    Batch {
+        party: String,
+        first_seq: u64,
+        why: String,
+    },
+}
+
+/// Each report with its path to its batch's root; each batch's tree is built once.
+pub fn proofs(
+    store: &dyn deconflict_store::Store,
+    reports: &[LoggedReport],
+) -> Result<Vec<ProvedReport>, ProofError> {
+    let mut trees: BTreeMap<(String, u64), (ReportBatch, Tree)> = BTreeMap::new();
+    let mut out = Vec::with_capacity(reports.len());
+    for r in reports {
+        let batch = match trees.iter().find(|((p, first), (b, _))| {
+            *p == r.party && r.seq >= *first && r.seq < first + b.count
+        }) {
+            Some((key, _)) => key.clone(),
+            None => {
+                let b = store.report_batch_of(&r.party, r.seq)?.ok_or_else(|| {
+                    ProofError::NotBatched {
+                        party: r.party.clone(),
+                        seq: r.seq,
+                    }
+                })?;
+                let rows = store.reports_after(
+                    &b.party,
+                    b.first_seq - 1,
+                    usize::try_from(b.count).unwrap_or(usize::MAX),
+                )?;
+                if rows.len() as u64 != b.count {
+                    return Err(ProofError::Batch {
+                        party: b.party.clone(),
+                        first_seq: b.first_seq,
+                        why: format!("{} of its {} reports in the store", rows.len(), b.count),
+                    });
+                }
+                let key = (b.party.clone(), b.first_seq);
+                let tree = tree_of(&rows);
+                trees.insert(key.clone(), (b, tree));
+                key
+            }
+        };
+        let (b, tree) = &trees[&batch];
+        let path = tree
+            .inclusion_proof(r.seq - b.first_seq, b.count)
+            .map_err(|e| ProofError::Batch {
+                party: b.party.clone(),
+                first_seq: b.first_seq,
+                why: e.to_string(),
+            })?;
+        out.push(ProvedReport {
+            report: r.clone(),
+            batch_entry: b.entry_index,
+            path,
+        });
+    }
+    Ok(out)
+}
+
+/// Checks `report`'s path against the batch entry `batch` (a `report_batch` entry).
+pub fn check_report(
+    report: &LoggedReport,
+    path: &InclusionProof,
+    batch: &Entry,
+) -> Result<(), String> {
+    let EntryBody::ReportBatch {
+        count,
+        first_seq,
+        party,
+        root,
+    } = batch.body()
+    else {
+        return Err(format!(
+            "entry of kind {} is not a report batch",
+            batch.body().kind()
+        ));
+    };
+    if party.as_str() != report.party {
+        return Err(format!(
+            "the batch is {}'s, the report {}'s",
+            party.as_str(),
+            report.party
+        ));
+    }
+    let (first, count) = (first_seq.get(), count.get());
+    if report.seq < first || report.seq >= first + count {
+        return Err(format!(
+            "report {} is not in the batch {first}..{}",
+            report.seq,
+            first + count - 1
+        ));
+    }
+    if path.index != report.seq - first || path.size != count {
+        return Err(format!(
+            "its path is for leaf {} of {}, not {} of {count}",
+            path.index,
+            path.size,
+            report.seq - first
+        ));
+    }
+    let leaf: Hash = report_leaf_hash(&report.party, report.seq, &report.body);
+    path.verify(&leaf, root)
+        .map_err(|e| format!("its path does not lead to the batch's root: {e}"))
+}
