@@ -27,6 +27,7 @@ use std::time::Instant;
 use deconflict_sim::{NotifiedArea, Scenario};
 use tokio::sync::mpsc;
 
+mod incident;
 mod line_script;
 mod live;
 use line_script::*;
@@ -59,6 +60,9 @@ pub enum DemoError {
 #[derive(Debug, Clone, Default)]
 pub struct DemoSummary {
     pub data_dir: String,
+    /// The incident filed after the flight: its computed closest approach, both accounts,
+    /// the evidence bundle.
+    pub incident_text: String,
     pub agreement_id: String,
     pub agreement_status: String,
     pub parties: Vec<(String, String, String)>,
@@ -207,6 +211,7 @@ impl std::fmt::Display for DemoSummary {
         if !self.line_text.is_empty() {
             let _ = writeln!(s, "\n{}", self.line_text);
         }
+        s.push_str(&self.incident_text);
         f.write_str(&s)
     }
 }
@@ -584,6 +589,17 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
              checkout of the repository to replay it)"
         ),
     };
+
+    // The working group's turn: an incident about the warning, with both accounts.
+    summary.incident_text = incident::run(
+        &clients,
+        &scenario,
+        start_ms,
+        &loaded.terms,
+        log.public_key(),
+        kept.then_some(root),
+    )
+    .await?;
 
     // Wait until every stream has everything the store holds.
     let mut held = BTreeMap::new();

@@ -771,13 +771,16 @@ pub fn restore(state: &State, log: &crate::record::ServiceLog) -> Result<Vec<Ski
     let mut folder = Folder::new(config(&state.terms));
     let mut skipped = Vec::new();
     let mut indexes: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    const BATCH: u64 = 4096;
     let mut start = 0;
     while start < size {
-        let end = (start + BATCH).min(size);
+        // A read returns at most `ENTRIES_PER_READ_MAX` entries: the next one starts after them.
         let entries = journal
-            .entries(start, end)
-            .map_err(|e| format!("record entries {start}..{end}: {e}"))?;
+            .entries(start, size)
+            .map_err(|e| format!("record entries from {start}: {e}"))?;
+        if entries.is_empty() {
+            return Err(format!("record entries from {start}: none read below {size}"));
+        }
+        let end = start + entries.len() as u64;
         for (k, signed) in entries.iter().enumerate() {
             let index = start + k as u64;
             let e = signed.entry();

@@ -222,14 +222,30 @@ pub(super) fn live_desk(
 
 /// Entries of the shared record by kind: `geography`, `nonconformance`, and the level of each
 /// tactical alert.
+/// The record's entries below `size`, read page by page.
+fn all_entries(
+    log: &deconflict_service::record::ServiceLog,
+    size: u64,
+) -> Result<Vec<deconflict_ledger::SignedEntry>, DemoError> {
+    let mut out = Vec::new();
+    while (out.len() as u64) < size {
+        let page = log
+            .journal()
+            .entries(out.len() as u64, size)
+            .map_err(|e| DemoError::Check(format!("reading the record: {e}")))?;
+        if page.is_empty() {
+            break;
+        }
+        out.extend(page);
+    }
+    Ok(out)
+}
+
 pub(super) fn record_entries(
     log: &deconflict_service::record::ServiceLog,
     size: u64,
 ) -> Result<BTreeMap<String, u64>, DemoError> {
-    let entries = log
-        .journal()
-        .entries(0, size)
-        .map_err(|e| DemoError::Check(format!("reading the record: {e}")))?;
+    let entries = all_entries(log, size)?;
     let mut out = BTreeMap::new();
     for e in &entries {
         if let deconflict_ledger::EntryBody::Alert { level, .. } = e.entry().body() {
@@ -283,10 +299,7 @@ pub(super) fn check_authored_notifications(
     scenario: &Scenario,
     size: u64,
 ) -> Result<(), DemoError> {
-    let entries = log
-        .journal()
-        .entries(0, size)
-        .map_err(|e| DemoError::Check(format!("reading the record: {e}")))?;
+    let entries = all_entries(log, size)?;
     for n in &scenario.notifications {
         let found: Vec<_> = entries
             .iter()
