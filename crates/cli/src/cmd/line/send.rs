@@ -492,30 +492,15 @@ impl SendForm {
                 proposal,
                 envelope,
                 ..
-            } => {
-                let answer = match decision {
-                    DecisionArg::Counter => Decision::Counter {
-                        proposal: proposal.alteration(now_ms)?,
-                    },
-                    _ if proposal.given() => {
-                        return Err(Failure::usage(
-                            "--floor-ft/--ceiling-ft/--start/--end",
-                            "only a counter proposal carries an altitude block or a time window",
-                        ));
-                    }
-                    DecisionArg::Accept => Decision::Accept,
-                    DecisionArg::Reject => Decision::Reject,
-                };
-                Draft {
-                    to: Recipient::SenderOf(in_reply_to.clone()),
-                    id: envelope.id.clone(),
-                    subject: given(envelope, SubjectChoice::SameAs(in_reply_to.clone())),
-                    body: Body::Reply {
-                        in_reply_to: in_reply_to.clone(),
-                        answer,
-                    },
-                }
-            }
+            } => Draft {
+                to: Recipient::SenderOf(in_reply_to.clone()),
+                id: envelope.id.clone(),
+                subject: given(envelope, SubjectChoice::SameAs(in_reply_to.clone())),
+                body: Body::Reply {
+                    in_reply_to: in_reply_to.clone(),
+                    answer: reply_answer(decision, proposal, now_ms)?,
+                },
+            },
             SendForm::Incident {
                 to,
                 incident_id,
@@ -531,14 +516,6 @@ impl SendForm {
                 id,
                 ..
             } => {
-                let distance =
-                    |m: Option<f64>, ft: Option<i64>, flag_m: &str, flag_ft: &str| match (m, ft) {
-                        (Some(m), _) => Distance::from_m(m)
-                            .map_err(|_| Failure::usage(flag_m, "must be a distance ≥ 0")),
-                        (None, Some(ft)) => Distance::from_ft(ft)
-                            .map_err(|_| Failure::usage(flag_ft, "must be a distance ≥ 0")),
-                        (None, None) => Err(Failure::usage(flag_m, "required")),
-                    };
                 if track_a == track_b {
                     return Err(Failure::usage(
                         "--track-b",
@@ -561,13 +538,13 @@ impl SendForm {
                         },
                         track_a: track_a.clone(),
                         track_b: track_b.clone(),
-                        closest_horizontal_mm: distance(
+                        closest_horizontal_mm: flag_distance(
                             *closest_horizontal_m,
                             *closest_horizontal_ft,
                             "--closest-horizontal-m",
                             "--closest-horizontal-ft",
                         )?,
-                        closest_vertical_mm: distance(
+                        closest_vertical_mm: flag_distance(
                             *closest_vertical_m,
                             *closest_vertical_ft,
                             "--closest-vertical-m",
@@ -595,6 +572,45 @@ impl SendForm {
                 },
             },
         })
+    }
+}
+
+/// A reply's answer; only a counter-proposal carries a block or a window.
+fn reply_answer(
+    decision: &DecisionArg,
+    proposal: &AlterationArgs,
+    now_ms: i64,
+) -> Result<Decision, Failure> {
+    Ok(match decision {
+        DecisionArg::Counter => Decision::Counter {
+            proposal: proposal.alteration(now_ms)?,
+        },
+        _ if proposal.given() => {
+            return Err(Failure::usage(
+                "--floor-ft/--ceiling-ft/--start/--end",
+                "only a counter proposal carries an altitude block or a time window",
+            ));
+        }
+        DecisionArg::Accept => Decision::Accept,
+        DecisionArg::Reject => Decision::Reject,
+    })
+}
+
+/// A distance given in metres or in feet (metres first); neither is an error on `flag_m`.
+fn flag_distance(
+    m: Option<f64>,
+    ft: Option<i64>,
+    flag_m: &str,
+    flag_ft: &str,
+) -> Result<Distance, Failure> {
+    match (m, ft) {
+        (Some(m), _) => {
+            Distance::from_m(m).map_err(|_| Failure::usage(flag_m, "must be a distance ≥ 0"))
+        }
+        (None, Some(ft)) => {
+            Distance::from_ft(ft).map_err(|_| Failure::usage(flag_ft, "must be a distance ≥ 0"))
+        }
+        (None, None) => Err(Failure::usage(flag_m, "required")),
     }
 }
 
