@@ -324,7 +324,7 @@ const EXAMPLES: &[Example] = &[
         run: run(
             "line show general handover --lang ru --utc-offset +03:00 --coords dms {R}",
             0,
-            "Сообщение rx-ft-1 от Коалиция для Российская Федерация",
+            "Сообщение rx-ft-1, отправитель: Коалиция, получатель: Российская Федерация",
         ),
     },
     Example {

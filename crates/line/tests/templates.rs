@@ -165,7 +165,7 @@ fn strike_warning_golden_english_and_russian() {
     );
     assert_eq!(render_message(&en(), &m), want_en);
     let want_ru = format!(
-        "Сообщение M-strike_warning от coalition для russia, отправлено 2017-04-12 09:30:00 UTC (местное 2017-04-12 12:30:00, UTC+03:00)\n\
+        "Сообщение M-strike_warning, отправитель: coalition, получатель: russia, отправлено 2017-04-12 09:30:00 UTC (местное 2017-04-12 12:30:00, UTC+03:00)\n\
          Тема: уведомление N-7\n\
          ПРЕДУПРЕЖДЕНИЕ ОБ УДАРЕ. Район: {RU_AREA}; высоты: {RU_BLOCK}; время: {RU_WINDOW}.\n"
     );
@@ -486,7 +486,7 @@ fn russian_rendering_names_parties_and_commands_in_russian() {
     .unwrap();
     let text = render_message(&reader, &m);
     assert!(
-        text.contains("от Российская Федерация для Коалиция"),
+        text.contains("отправитель: Российская Федерация, получатель: Коалиция"),
         "{text}"
     );
     assert!(text.contains("Дежурный офицер: командование."), "{text}");
@@ -536,13 +536,13 @@ fn russian_rendering_names_parties_and_commands_in_russian() {
     let with_service = ru().with_names(russian_names().with_service(party("service")));
     assert!(
         render_message(&with_service, &from_service)
-            .contains("от служба деконфликтации для Российская Федерация"),
+            .contains("отправитель: служба деконфликтации, получатель: Российская Федерация"),
         "{}",
         render_message(&with_service, &from_service)
     );
     // Without a table the ids and roster names are shown as before; in English the command
     // reads as the roster has it.
-    assert!(render_message(&ru(), &m).contains("от russia для coalition"));
+    assert!(render_message(&ru(), &m).contains("отправитель: russia, получатель: coalition"));
     let en_names = lang::PartyNames::new().with(
         party("russia"),
         "Russian Federation",
