@@ -13,7 +13,7 @@
 //!   "separation": {"horizontal_m": n, "vertical_m": n, "lookahead_s": n, ["alerter": s], ["alerter_conf": s]},
 //!   "link_test": {"interval_s": n, "offset_s": n, "reply_deadline_s": n},
 //!   "ack_deadline_s": {kind: n, …},
-//!   "parties": [{"id", "name", "language", "public_key": "ed25519:…",
+//!   "parties": [{"id", "name", ["names": {lang: s, …}], "language", "public_key": "ed25519:…",
 //!                "disclose_track": [s…], "disclose_notification": [s…],
 //!                "contacts": [{"name", "role", "shift_utc": "HH:MM-HH:MM", ["channel"]}],
 //!                ["members": [{"id", "name", "public_key": "ed25519:…"}]]}],
@@ -127,6 +127,13 @@ pub fn to_value(a: &Agreement) -> Value {
                 "disclose_notification": notif,
                 "contacts": contacts,
             });
+            // Omitted when empty, so that an agreement without names in other languages keeps
+            // its id.
+            if !p.names.is_empty()
+                && let Some(obj) = party.as_object_mut()
+            {
+                obj.insert("names".into(), json!(p.names));
+            }
             // Omitted when empty, so that an agreement without members keeps its id.
             if !p.members.is_empty()
                 && let Some(obj) = party.as_object_mut()

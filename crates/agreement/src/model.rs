@@ -195,6 +195,8 @@ impl LinkTest {
 pub struct Party {
     pub(crate) id: PartyId,
     pub(crate) name: String,
+    /// The party's name in other languages, by ISO 639 code (`[party.names] ru = "…"`).
+    pub(crate) names: BTreeMap<String, String>,
     pub(crate) language: String,
     pub(crate) public_key: PublicKey,
     pub(crate) contacts: Vec<Contact>,
@@ -210,6 +212,15 @@ impl Party {
     /// Display name, e.g. "Russian Federation".
     pub fn name(&self) -> &str {
         &self.name
+    }
+    /// The party's name in other languages, by ISO 639 code, as the agreement gives them.
+    pub fn names(&self) -> &BTreeMap<String, String> {
+        &self.names
+    }
+    /// The party's name for a reader of `language`: the agreement's name in that language,
+    /// else [`Party::name`].
+    pub fn name_in(&self, language: &str) -> &str {
+        self.names.get(language).map_or(&self.name, |n| n)
     }
     /// ISO 639 language code of the party's duty officers, e.g. `en`, `ru`.
     pub fn language(&self) -> &str {

@@ -39,6 +39,8 @@ pub const ACK_KINDS_MAX: usize = 64;
 pub const POSITIONS_MAX: usize = 10_000;
 /// Longest free text (names, roles, titles), in bytes.
 pub const TEXT_BYTES_MAX: usize = 1024;
+/// Most names in other languages per party (`[party.names]`).
+pub const PARTY_NAMES_MAX: usize = 16;
 /// Widest separation minimum accepted, metres (a sanity bound, not a policy).
 pub const SEPARATION_M_MAX: i64 = 200_000;
 /// Longest lookahead accepted, seconds.
@@ -139,6 +141,11 @@ fn locate(src: &str, offset: usize) -> Location {
     }
 }
 
+/// Two or three lowercase ASCII letters, as ISO 639-1 and 639-2 codes are written.
+fn is_language_code(code: &str) -> bool {
+    (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase())
+}
+
 // ---- the file's shape (serde); every leaf that gets validated keeps its span ----
 
 #[derive(Deserialize)]
@@ -183,6 +190,8 @@ struct RawLinkTest {
 struct RawParty {
     id: Spanned<String>,
     name: Spanned<String>,
+    #[serde(default)]
+    names: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     language: Spanned<String>,
     public_key: Spanned<String>,
     disclose_track: Spanned<Vec<Spanned<String>>>,
@@ -699,13 +708,14 @@ impl Checker<'_> {
                 return self.err(&field("id"), p.id.span(), format!("{id} is used twice"));
             }
             let lang = p.language.get_ref();
-            if !(2..=3).contains(&lang.len()) || !lang.bytes().all(|b| b.is_ascii_lowercase()) {
+            if !is_language_code(lang) {
                 return self.err(
                     &field("language"),
                     p.language.span(),
                     format!("{lang:?} is not an ISO 639 code such as \"en\" or \"ru\""),
                 );
             }
+            let names = self.party_names(i, p.names.as_ref())?;
             let public_key = PublicKey::from_text(p.public_key.get_ref())
                 .or_else(|e| self.err(&field("public_key"), p.public_key.span(), e.to_string()))?;
             if parties.iter().any(|x| x.public_key == public_key) {
@@ -758,6 +768,7 @@ impl Checker<'_> {
             parties.push(Party {
                 id,
                 name: self.text(&field("name"), &p.name)?,
+                names,
                 language: lang.clone(),
                 public_key,
                 contacts,
@@ -838,6 +849,38 @@ impl Checker<'_> {
             });
         }
         Ok(members)
+    }
+
+    /// `[party.names]`: the party's name in other languages, keyed by ISO 639 code.
+    fn party_names(
+        &self,
+        party: usize,
+        raw: Option<&Spanned<BTreeMap<String, Spanned<String>>>>,
+    ) -> R<BTreeMap<String, String>> {
+        let mut names = BTreeMap::new();
+        let Some(raw) = raw else {
+            return Ok(names);
+        };
+        let field = format!("party[{party}].names");
+        if raw.get_ref().len() > PARTY_NAMES_MAX {
+            return self.err(
+                &field,
+                raw.span(),
+                format!("more than {PARTY_NAMES_MAX} names"),
+            );
+        }
+        for (code, name) in raw.get_ref() {
+            let f = format!("{field}.{code}");
+            if !is_language_code(code) {
+                return self.err(
+                    &f,
+                    name.span(),
+                    format!("{code:?} is not an ISO 639 code such as \"en\" or \"ru\""),
+                );
+            }
+            names.insert(code.clone(), self.text(&f, name)?);
+        }
+        Ok(names)
     }
 
     fn contacts(&self, party: usize, raw: &Spanned<Vec<RawContact>>) -> R<Vec<Contact>> {

@@ -422,3 +422,62 @@ fn an_agreement_names_its_alerter_or_writes_it_out_not_both() {
     assert_eq!(e.field(), Some("separation.alerter_conf"), "{e}");
     assert!(e.to_string().contains("not both"), "{e}");
 }
+
+/// The template with `[party.names]` added to the Russian party.
+fn with_russian_names(names: &str) -> String {
+    let from = "disclose_notification = [\"area\", \"altitude_band\", \"time_window\"]\n\n[[party.contact]]\nname = \"Дежурный офицер, Хмеймим\"";
+    assert!(TEMPLATE_TOML.contains(from), "template changed");
+    TEMPLATE_TOML.replacen(
+        from,
+        &format!(
+            "disclose_notification = [\"area\", \"altitude_band\", \"time_window\"]\n\n[party.names]\n{names}\n\n[[party.contact]]\nname = \"Дежурный офицер, Хмеймим\""
+        ),
+        1,
+    )
+}
+
+#[test]
+fn a_party_names_itself_in_other_languages_and_the_names_are_signed() {
+    let plain = parse_toml(TEMPLATE_TOML).unwrap();
+    let a = parse_toml(&with_russian_names(
+        "ru = \"Российская Федерация\"\nen = \"Russia\"",
+    ))
+    .unwrap();
+    let russia = &a.parties()[1];
+    assert_eq!(russia.name_in("ru"), "Российская Федерация");
+    assert_eq!(russia.name_in("en"), "Russia");
+    // No name in a language: the party's own name.
+    assert_eq!(russia.name_in("ar"), "Russian Federation");
+    assert_eq!(a.parties()[0].name_in("ru"), "Coalition");
+    // Part of the signed document: the id changes, and the canonical form carries them back.
+    assert_ne!(a.id(), plain.id());
+    let back = canonical::from_canonical_json(a.canonical_bytes()).unwrap();
+    assert_eq!(back.id(), a.id());
+    assert_eq!(back.parties()[1].names(), russia.names());
+}
+
+#[test]
+fn a_party_name_in_another_language_is_checked_like_any_name() {
+    for (names, field, reason) in [
+        ("Russian = \"Россия\"", "party[1].names.Russian", "ISO 639"),
+        ("ru = \"  \"", "party[1].names.ru", "must not be empty"),
+        (
+            "ru = \"a\\u0007b\"",
+            "party[1].names.ru",
+            "control characters",
+        ),
+    ] {
+        match parse_toml(&with_russian_names(names)) {
+            Err(e @ ParseError::Invalid { .. }) => {
+                assert_eq!(e.field(), Some(field), "{e}");
+                assert!(e.to_string().contains(reason), "{e}");
+                assert!(e.location().is_some(), "{e}");
+            }
+            other => panic!("{names}: expected an error on {field}, got {other:?}"),
+        }
+    }
+    match parse_toml(&with_russian_names("ru = 7")) {
+        Err(e @ ParseError::Syntax { .. }) => assert!(e.location().is_some(), "{e}"),
+        other => panic!("expected a syntax error, got {other:?}"),
+    }
+}

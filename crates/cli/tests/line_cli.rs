@@ -417,7 +417,8 @@ fn a_strike_warning_from_the_command_line_is_pending_acknowledged_and_shown_in_r
     for want in [
         "ДОКЛАД ОБ ИНЦИДЕНТЕ I-1",
         "0,082 мор. мили (0,152 км) по горизонтали и 200 фт (61 м) по вертикали",
-        "борт CLT-7 (coalition) и борт RUS-31 (russia)",
+        // The parties by the names the agreement gives them in Russian.
+        "борт CLT-7 (Коалиция) и борт RUS-31 (Российская Федерация)",
     ] {
         assert!(ru.contains(want), "{want:?} not in\n{ru}");
     }
@@ -489,15 +490,19 @@ fn the_demo_shows_the_line_at_work_in_both_languages() {
         "=== The line as coalition reads it (en, UTC+03:00, decimal) ===",
         "CONFLICT ALERT c:coalition/coalition-01:russia/russia-01:",
         "REPLY to message coalition-request-1: COUNTER-PROPOSAL: new altitude block from 27000 ft (8230 m) to 31000 ft (9449 m).",
-        "message coalition-strike-1 ESCALATED from Дежурный офицер to Russian Federation command (russia, level 1)",
-        "message coalition-strike-1 acknowledged by Russian Federation command (russia) after 2 minutes 30 seconds, LATE",
+        "message coalition-strike-1 ESCALATED from Дежурный офицер to Russian Federation command (Russian Federation, level 1)",
+        "message coalition-strike-1 acknowledged by Russian Federation command (Russian Federation) after 2 minutes 30 seconds, LATE",
+        "Message coalition-request-1 from Coalition to Russian Federation",
         // Russian, as Russia reads it.
         "=== The line as russia reads it (ru, UTC+03:00, dms) ===",
         "ОПОВЕЩЕНИЕ О КОНФЛИКТЕ c:coalition/coalition-01:russia/russia-01:",
         "ОТВЕТ на сообщение coalition-request-1: ВСТРЕЧНОЕ ПРЕДЛОЖЕНИЕ: новый блок высот от 27000 фт (8230 м) до 31000 фт (9449 м).",
         "Борт russia-01 набирает эшелон 280, курс прежний.",
-        "сообщение coalition-strike-1 ЭСКАЛИРОВАНО (russia, уровень 1): Дежурный офицер → Russian Federation command",
-        "сообщение lt:service:russia:1491984000 ПРОСРОЧЕНО: russia не подтвердил получение (срок 1 минута)",
+        // Parties by the agreement's Russian names, the service and the command in Russian.
+        "сообщение coalition-strike-1 ЭСКАЛИРОВАНО (Российская Федерация, уровень 1): Дежурный офицер → командование",
+        "сообщение lt:service:russia:1491984000 ПРОСРОЧЕНО: получение не подтверждено (Российская Федерация, срок 1 минута)",
+        "Сообщение lt:service:russia:1491984000, отправитель: служба деконфликтации, получатель: Российская Федерация",
+        "Сообщение coalition-request-1, отправитель: Коалиция, получатель: Российская Федерация",
     ] {
         assert!(
             text.contains(want),
@@ -523,4 +528,10 @@ fn the_demo_shows_the_line_at_work_in_both_languages() {
     assert!(seen.contains(", russia sees "), "{seen}");
     // The scripted offline story is no longer what the demo prints.
     assert!(!text.contains("M-111"), "{text}");
+    // Russia's reading leaves no party's command in English.
+    let ru = text
+        .split("=== The line as russia reads it")
+        .nth(1)
+        .expect("a Russian section");
+    assert!(!ru.contains(" command"), "{ru}");
 }

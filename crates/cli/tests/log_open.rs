@@ -134,3 +134,64 @@ fn open_shows_each_committed_value_and_only_what_the_openings_open() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+/// The service rotates its openings file past a size bound (`ledger-openings.<N>.jsonl`); `log
+/// open` and the start-up binding check (`verify --data-dir`, the same check `serve` runs) read
+/// the rotated files too, so nothing opened before a rotation is lost.
+#[test]
+fn rotated_openings_files_are_read_by_log_open_and_the_binding_check() {
+    let tmp = TempDir::new("log-open-rotated");
+    let data = tmp.0.join("data");
+    let o = run(&["demo", "--data-dir", s(&data)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let export = tmp.0.join("log.export");
+    let o = run(&["log", "export", "--data-dir", s(&data), "--out", s(&export)]);
+    assert!(o.status.success());
+    let live = data.join("ledger-openings.jsonl");
+    let verify = || {
+        let o = run(&["verify", "--data-dir", s(&data)]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // The export it makes has a fresh temporary name each time.
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| !l.contains("deconflict-verify-"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let before = verify();
+    let open = || {
+        let o = run(&["log", "open", s(&export), "--openings", s(&live)]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // The summary is on stderr.
+        let text = String::from_utf8_lossy(&o.stderr).to_string();
+        text.lines().last().unwrap_or_default().to_string()
+    };
+    let summary = open();
+    assert!(summary.contains(" 0 still sealed"), "{summary}");
+
+    // As the service leaves it after two rotations: the oldest lines in .1, then .2, the newest
+    // in the live file.
+    let text = std::fs::read_to_string(&live).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 3, "{lines:?}");
+    let third = lines.len() / 3;
+    let part = |l: &[&str]| l.iter().map(|l| format!("{l}\n")).collect::<String>();
+    std::fs::write(data.join("ledger-openings.1.jsonl"), part(&lines[..third])).unwrap();
+    std::fs::write(
+        data.join("ledger-openings.2.jsonl"),
+        part(&lines[third..2 * third]),
+    )
+    .unwrap();
+    std::fs::write(&live, part(&lines[2 * third..])).unwrap();
+    assert_eq!(
+        open(),
+        summary,
+        "the same fields opened across the rotated files"
+    );
+    assert_eq!(verify(), before);
+
+    // Without the rotated files the same openings are missing: they are really read.
+    std::fs::remove_file(data.join("ledger-openings.1.jsonl")).unwrap();
+    let fewer = open();
+    assert!(!fewer.contains(" 0 still sealed"), "{fewer}");
+}

@@ -91,6 +91,10 @@ body-investigation-request = REQUEST FOR INVESTIGATION of incident { $incident }
 body-acknowledgement = ACKNOWLEDGEMENT of message { $of }. Duty officer: { $officer }.
 body-acknowledgement-by-role = ACKNOWLEDGEMENT of message { $of }. Duty officer.
 role-duty-officer = Duty officer
+# A party's command, the last officer on its roster.
+officer-command = { $party } command
+# The deconfliction service itself as a sender or recipient (link tests, conflict alerts).
+party-service = deconfliction service
 body-free-text = FREE TEXT (untranslated, written in { $written_in }): { $text }
 
 ## What the line did (effects)

@@ -54,7 +54,8 @@ callsigns-none = нет
 
 ## Заголовок
 
-msg-header = Сообщение { $id } от { $from } для { $to }, отправлено { $sent }
+# Стороны — в именительном падеже (названия из соглашения не склоняются), поэтому после двоеточия.
+msg-header = Сообщение { $id }, отправитель: { $from }, получатель: { $to }, отправлено { $sent }
 msg-subject = Тема: { $subject }
 subject-alert = оповещение { $id }
 subject-notification = уведомление { $id }
@@ -98,22 +99,29 @@ body-investigation-request = ЗАПРОС НА РАССЛЕДОВАНИЕ инц
 body-acknowledgement = ПОДТВЕРЖДЕНИЕ получения сообщения { $of }. Дежурный офицер: { $officer }.
 body-acknowledgement-by-role = ПОДТВЕРЖДЕНИЕ получения сообщения { $of }. Дежурный офицер.
 role-duty-officer = Дежурный офицер
+# Командование стороны, последний в её списке дежурных. Сторона названа рядом (в заголовке
+# или в скобках), поэтому здесь не повторяется (выбор по $party только её принимает).
+officer-command = { $party ->
+   *[other] командование
+}
+# Сама служба деконфликтации как отправитель и получатель (проверки связи, оповещения).
+party-service = служба деконфликтации
 body-free-text = СВОБОДНЫЙ ТЕКСТ (без перевода, язык оригинала: { $written_in }): { $text }
 
 ## Что сделала линия
 
-fx-deliver = { $at }: сообщение { $id } доставлено, дежурный офицер { $party }: { $officer }
-fx-overdue = { $at }: сообщение { $id } ПРОСРОЧЕНО: { $party } не подтвердил получение (срок { $deadline })
+fx-deliver = { $at }: сообщение { $id } доставлено ({ $party }), дежурный офицер: { $officer }
+fx-overdue = { $at }: сообщение { $id } ПРОСРОЧЕНО: получение не подтверждено ({ $party }, срок { $deadline })
 fx-escalated = { $at }: сообщение { $id } ЭСКАЛИРОВАНО ({ $party }, уровень { $level }): { $from_officer } → { $to_officer }
 fx-acknowledged = { $at }: получение сообщения { $id } подтверждено: { $officer } ({ $party }), через { $latency }{ $late ->
     [yes] , С ОПОЗДАНИЕМ
    *[no] {""}
 }
-fx-unanswered = { $at }: сообщение { $id } БЕЗ ОТВЕТА: в { $party } никто, включая командование, не подтвердил получение
+fx-unanswered = { $at }: сообщение { $id } БЕЗ ОТВЕТА: получение не подтвердил никто, включая командование ({ $party })
 
 ## Отчёты
 
-reach-line = Доступность линии { $party } с { $start } по { $end }: вовремя { $in_time }, с опозданием { $late }, пропущено { $missed }, ожидается { $pending }
+reach-line = Доступность линии ({ $party }) с { $start } по { $end }: вовремя { $in_time }, с опозданием { $late }, пропущено { $missed }, ожидается { $pending }
 agreement-state = Состояние соглашения (объявленное): { $state }. Состояние линии (измеренное): { $reachable ->
     [yes] отвечает
    *[no] не отвечает
@@ -131,4 +139,4 @@ story-reachability = 4. Доступность линии и состояние 
 agreement-in-force = действует
 agreement-suspended = приостановлено
 agreement-not-in-force = ещё не вступило в силу
-story-overdue-both-sides = Просроченные сообщения глазами { $party }: { $items }
+story-overdue-both-sides = Просроченные сообщения, как их видит { $party }: { $items }

@@ -4,12 +4,13 @@
 //! many / other).
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{OfficerName, PartyId};
 use crate::units::{RangeError, UtcOffset};
 
 include!(concat!(env!("OUT_DIR"), "/locales.rs"));
@@ -131,14 +132,81 @@ pub enum CoordFormat {
     Dms,
 }
 
-/// Who reads a rendering: language, local time as a fixed offset from UTC, coordinate style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How one reader's renderings call the parties and their commands, in the reader's language.
+/// The line knows parties by id only; whoever holds the agreement builds the table (the
+/// agreement's name in that language, else the party's own name). A party not in the table is
+/// shown by its id, an officer who is no party's command by the name on the roster.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartyNames {
+    parties: Vec<PartyName>,
+    /// The id under which the service itself sends and receives, shown in the reader's words.
+    service: Option<PartyId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PartyName {
+    id: PartyId,
+    name: String,
+    command: Option<OfficerName>,
+}
+
+impl PartyNames {
+    pub fn new() -> Self {
+        PartyNames::default()
+    }
+    /// Adds (or replaces) `party`'s name; `command` is the officer its roster ends with, which
+    /// renderings show as the party's command in the reader's words.
+    pub fn with(
+        mut self,
+        party: PartyId,
+        name: impl Into<String>,
+        command: Option<OfficerName>,
+    ) -> Self {
+        self.parties.retain(|p| p.id != party);
+        self.parties.push(PartyName {
+            id: party,
+            name: name.into(),
+            command,
+        });
+        self
+    }
+    /// `party` is the service itself: renderings call it "deconfliction service" in the
+    /// reader's language.
+    pub fn with_service(mut self, party: PartyId) -> Self {
+        self.service = Some(party);
+        self
+    }
+    /// Whether `party` is the service itself.
+    pub fn is_service(&self, party: &PartyId) -> bool {
+        self.service.as_ref() == Some(party)
+    }
+    /// The name of `party`, if the table has it.
+    pub fn party(&self, party: &PartyId) -> Option<&str> {
+        self.parties
+            .iter()
+            .find(|p| p.id == *party)
+            .map(|p| p.name.as_str())
+    }
+    /// The name of the party whose command `officer` is, if any.
+    pub fn command_of(&self, officer: &OfficerName) -> Option<&str> {
+        self.parties
+            .iter()
+            .find(|p| p.command.as_ref() == Some(officer))
+            .map(|p| p.name.as_str())
+    }
+}
+
+/// Who reads a rendering: language, local time as a fixed offset from UTC, coordinate style,
+/// and optionally how the parties are called in that language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReaderProfile {
     pub lang: Language,
     pub utc_offset: UtcOffset,
     #[serde(default)]
     pub coordinates: CoordFormat,
+    #[serde(skip)]
+    names: Option<Arc<PartyNames>>,
 }
 
 impl ReaderProfile {
@@ -147,7 +215,20 @@ impl ReaderProfile {
             lang,
             utc_offset,
             coordinates,
+            names: None,
         }
+    }
+
+    /// The same reader, calling parties by the names in `names` (which must be in this
+    /// reader's language).
+    pub fn with_names(mut self, names: PartyNames) -> Self {
+        self.names = Some(Arc::new(names));
+        self
+    }
+
+    /// The names table, if one was given.
+    pub fn names(&self) -> Option<&PartyNames> {
+        self.names.as_deref()
     }
 
     /// A reader from a URL query string, `lang=ru&utc_offset=%2B03:00&coords=dms` (any

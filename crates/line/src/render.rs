@@ -7,6 +7,7 @@
 
 use fluent_bundle::FluentValue;
 
+use crate::ids::{OfficerName, PartyId};
 use crate::lang::{CoordFormat, Language, ReaderProfile};
 use crate::message::{
     Activity, Alteration, Body, Decision, Manoeuvre, Message, Subject, SubjectKind, TrackRef,
@@ -19,6 +20,24 @@ fn s(v: impl Into<String>) -> FluentValue<'static> {
 }
 fn n(v: i64) -> FluentValue<'static> {
     FluentValue::from(v)
+}
+
+/// A party as the reader calls it: its name from the reader's names table (the service in the
+/// reader's words), else its id.
+fn party(reader: &ReaderProfile, id: &PartyId) -> FluentValue<'static> {
+    match reader.names() {
+        Some(n) if n.is_service(id) => s(reader.lang.tr("party-service", &[])),
+        names => s(names.and_then(|n| n.party(id)).unwrap_or(id.as_str())),
+    }
+}
+
+/// An officer as the reader calls them: a party's command in the reader's words, else the
+/// name on the roster.
+fn officer(reader: &ReaderProfile, o: &OfficerName) -> FluentValue<'static> {
+    match reader.names().and_then(|n| n.command_of(o)) {
+        Some(p) => s(reader.lang.tr("officer-command", &[("party", s(p))])),
+        None => s(o.as_str()),
+    }
 }
 
 /// `value / 1000` with three decimals and the language's decimal separator.
@@ -257,11 +276,15 @@ pub fn format_subject(reader: &ReaderProfile, subject: &Subject) -> String {
     reader.lang.tr(id, &[("id", s(subject.id.as_str()))])
 }
 
-fn tracks(a: &TrackRef, b: &TrackRef) -> [(&'static str, FluentValue<'static>); 4] {
+fn tracks(
+    reader: &ReaderProfile,
+    a: &TrackRef,
+    b: &TrackRef,
+) -> [(&'static str, FluentValue<'static>); 4] {
     [
-        ("party_a", s(a.party.as_str())),
+        ("party_a", party(reader, &a.party)),
         ("track_a", s(a.track.as_str())),
-        ("party_b", s(b.party.as_str())),
+        ("party_b", party(reader, &b.party)),
         ("track_b", s(b.track.as_str())),
     ]
 }
@@ -336,7 +359,7 @@ pub fn render_body(reader: &ReaderProfile, body: &Body) -> String {
                 ("cpa_h", s(format_distance(reader, a.cpa_horizontal_mm))),
                 ("cpa_v", s(format_vertical(reader, a.cpa_vertical_mm))),
             ];
-            args.extend(tracks(&a.track_a, &a.track_b));
+            args.extend(tracks(reader, &a.track_a, &a.track_b));
             let mut text = l.tr("body-conflict-alert", &args);
             if let Some(advice) = &a.advice {
                 for (id, m) in [("advice-own", &advice.own), ("advice-other", &advice.other)] {
@@ -344,7 +367,7 @@ pub fn render_body(reader: &ReaderProfile, body: &Body) -> String {
                     text.push_str(&l.tr(
                         id,
                         &[
-                            ("party", s(m.track.party.as_str())),
+                            ("party", party(reader, &m.track.party)),
                             ("track", s(m.track.track.as_str())),
                             ("manoeuvre", s(format_manoeuvre(reader, m))),
                         ],
@@ -405,7 +428,7 @@ pub fn render_body(reader: &ReaderProfile, body: &Body) -> String {
                     s(format_vertical(reader, *closest_vertical_mm)),
                 ),
             ];
-            args.extend(tracks(track_a, track_b));
+            args.extend(tracks(reader, track_a, track_b));
             l.tr("body-incident-report", &args)
         }
         Body::InvestigationRequest {
@@ -418,16 +441,16 @@ pub fn render_body(reader: &ReaderProfile, body: &Body) -> String {
                 ("reply_by", s(format_time(reader, *reply_by_ms))),
             ],
         ),
-        Body::Acknowledgement { of, officer } => {
+        Body::Acknowledgement { of, officer: o } => {
             // An officer on the roster under the role's own name ("Дежурный офицер") is not
             // printed as "Дежурный офицер: Дежурный офицер".
             let role = l.tr("role-duty-officer", &[]);
-            if officer.as_str().trim().to_lowercase() == role.to_lowercase() {
+            if o.as_str().trim().to_lowercase() == role.to_lowercase() {
                 l.tr("body-acknowledgement-by-role", &[("of", s(of.as_str()))])
             } else {
                 l.tr(
                     "body-acknowledgement",
-                    &[("of", s(of.as_str())), ("officer", s(officer.as_str()))],
+                    &[("of", s(of.as_str())), ("officer", officer(reader, o))],
                 )
             }
         }
@@ -448,8 +471,8 @@ pub fn render_message(reader: &ReaderProfile, m: &Message) -> String {
         "msg-header",
         &[
             ("id", s(m.id().as_str())),
-            ("from", s(m.from().as_str())),
-            ("to", s(m.to().as_str())),
+            ("from", party(reader, m.from())),
+            ("to", party(reader, m.to())),
             ("sent", s(format_time(reader, m.sent_at()))),
         ],
     );
@@ -468,8 +491,8 @@ pub fn render_effect(reader: &ReaderProfile, effect: &crate::machine::Effect) ->
     match effect {
         E::Deliver {
             message_id,
-            party,
-            officer,
+            party: p,
+            officer: o,
             at_ms,
             ..
         } => l.tr(
@@ -477,8 +500,8 @@ pub fn render_effect(reader: &ReaderProfile, effect: &crate::machine::Effect) ->
             &[
                 ("at", at(at_ms)),
                 ("id", s(message_id.as_str())),
-                ("party", s(party.as_str())),
-                ("officer", s(officer.as_str())),
+                ("party", party(reader, p)),
+                ("officer", officer(reader, o)),
             ],
         ),
         E::Overdue {
@@ -492,7 +515,7 @@ pub fn render_effect(reader: &ReaderProfile, effect: &crate::machine::Effect) ->
             &[
                 ("at", at(at_ms)),
                 ("id", s(message_id.as_str())),
-                ("party", s(recipient.as_str())),
+                ("party", party(reader, recipient)),
                 (
                     "deadline",
                     s(format_duration(
@@ -516,16 +539,16 @@ pub fn render_effect(reader: &ReaderProfile, effect: &crate::machine::Effect) ->
             &[
                 ("at", at(at_ms)),
                 ("id", s(message_id.as_str())),
-                ("party", s(recipient.as_str())),
-                ("from_officer", s(from_officer.as_str())),
-                ("to_officer", s(to_officer.as_str())),
+                ("party", party(reader, recipient)),
+                ("from_officer", officer(reader, from_officer)),
+                ("to_officer", officer(reader, to_officer)),
                 ("level", n(i64::from(*level))),
             ],
         ),
         E::Acknowledged {
             message_id,
             recipient,
-            officer,
+            officer: o,
             latency_ms,
             late,
             at_ms,
@@ -535,8 +558,8 @@ pub fn render_effect(reader: &ReaderProfile, effect: &crate::machine::Effect) ->
             &[
                 ("at", at(at_ms)),
                 ("id", s(message_id.as_str())),
-                ("party", s(recipient.as_str())),
-                ("officer", s(officer.as_str())),
+                ("party", party(reader, recipient)),
+                ("officer", officer(reader, o)),
                 (
                     "latency",
                     s(format_duration(
@@ -558,7 +581,7 @@ pub fn render_effect(reader: &ReaderProfile, effect: &crate::machine::Effect) ->
             &[
                 ("at", at(at_ms)),
                 ("id", s(message_id.as_str())),
-                ("party", s(recipient.as_str())),
+                ("party", party(reader, recipient)),
             ],
         ),
     }
@@ -599,14 +622,14 @@ pub fn render_conversation<'a>(
 /// Link-test figures for one party over a window.
 pub fn render_reachability(
     reader: &ReaderProfile,
-    party: &crate::ids::PartyId,
+    p: &PartyId,
     window: TimeWindow,
     r: &crate::machine::Reachability,
 ) -> String {
     reader.lang.tr(
         "reach-line",
         &[
-            ("party", s(party.as_str())),
+            ("party", party(reader, p)),
             ("start", s(format_time(reader, window.start()))),
             ("end", s(format_time(reader, window.end()))),
             ("in_time", n(i64::from(r.in_time))),

@@ -165,7 +165,7 @@ fn strike_warning_golden_english_and_russian() {
     );
     assert_eq!(render_message(&en(), &m), want_en);
     let want_ru = format!(
-        "Сообщение M-strike_warning от coalition для russia, отправлено 2017-04-12 09:30:00 UTC (местное 2017-04-12 12:30:00, UTC+03:00)\n\
+        "Сообщение M-strike_warning, отправитель: coalition, получатель: russia, отправлено 2017-04-12 09:30:00 UTC (местное 2017-04-12 12:30:00, UTC+03:00)\n\
          Тема: уведомление N-7\n\
          ПРЕДУПРЕЖДЕНИЕ ОБ УДАРЕ. Район: {RU_AREA}; высоты: {RU_BLOCK}; время: {RU_WINDOW}.\n"
     );
@@ -446,6 +446,115 @@ fn an_officer_named_by_the_role_is_not_labelled_twice() {
     let en_text = render_message(&en(), &m);
     assert!(
         en_text.contains("Duty officer: Дежурный офицер."),
+        "{en_text}"
+    );
+}
+
+/// The names table for a Russian reader, as the service builds it from an agreement whose
+/// parties name themselves in Russian; their commands are the rosters' last officers.
+fn russian_names() -> lang::PartyNames {
+    lang::PartyNames::new()
+        .with(
+            party("coalition"),
+            "Коалиция",
+            Some(officer("Coalition command")),
+        )
+        .with(
+            party("russia"),
+            "Российская Федерация",
+            Some(officer("Russian Federation command")),
+        )
+}
+
+/// A Russian reader sees the parties' Russian names and their commands in Russian, not the
+/// ids and the roster's English "… command".
+#[test]
+fn russian_rendering_names_parties_and_commands_in_russian() {
+    let reader = ru().with_names(russian_names());
+    let sample_ack = sample(MessageKind::Acknowledgement);
+    let m = Message::new(
+        sample_ack.id().clone(),
+        party("russia"),
+        party("coalition"),
+        sample_ack.sent_at(),
+        sample_ack.subject().clone(),
+        Body::Acknowledgement {
+            of: mid("M-1"),
+            officer: officer("Russian Federation command"),
+        },
+    )
+    .unwrap();
+    let text = render_message(&reader, &m);
+    assert!(
+        text.contains("отправитель: Российская Федерация, получатель: Коалиция"),
+        "{text}"
+    );
+    assert!(text.contains("Дежурный офицер: командование."), "{text}");
+    let alert = render_message(&reader, &sample(MessageKind::ConflictAlert));
+    assert!(
+        alert.contains("(Коалиция)") && alert.contains("(Российская Федерация)"),
+        "{alert}"
+    );
+    let escalated = deconflict_line::render::render_effect(
+        &reader,
+        &Effect::Escalated {
+            message_id: mid("M-111"),
+            sender: party("coalition"),
+            recipient: party("russia"),
+            from_officer: officer("майор Иванов"),
+            to_officer: officer("Russian Federation command"),
+            level: 2,
+            at_ms: at(9, 34, 0),
+        },
+    );
+    assert!(
+        escalated.contains(
+            "ЭСКАЛИРОВАНО (Российская Федерация, уровень 2): майор Иванов → командование"
+        ),
+        "{escalated}"
+    );
+    for text in [&text, &alert, &escalated] {
+        for english in ["command", "russia", "coalition", "Russian Federation"] {
+            assert!(
+                !text.contains(english),
+                "{english:?} left in English: {text}"
+            );
+        }
+    }
+    // The service itself, in the reader's words.
+    let from_service = Message::new(
+        mid("lt-1"),
+        party("service"),
+        party("russia"),
+        at(6, 0, 0),
+        sample_ack.subject().clone(),
+        Body::LinkTest {
+            scheduled_at_ms: at(6, 0, 0),
+        },
+    )
+    .unwrap();
+    let with_service = ru().with_names(russian_names().with_service(party("service")));
+    assert!(
+        render_message(&with_service, &from_service)
+            .contains("отправитель: служба деконфликтации, получатель: Российская Федерация"),
+        "{}",
+        render_message(&with_service, &from_service)
+    );
+    // Without a table the ids and roster names are shown as before; in English the command
+    // reads as the roster has it.
+    assert!(render_message(&ru(), &m).contains("отправитель: russia, получатель: coalition"));
+    let en_names = lang::PartyNames::new().with(
+        party("russia"),
+        "Russian Federation",
+        Some(officer("Russian Federation command")),
+    );
+    let en_text = render_message(&en().with_names(en_names), &m);
+    assert!(
+        en_text.contains("from Russian Federation to coalition"),
+        "{en_text}"
+    );
+    assert!(
+        en_text.contains("Duty officer: Russian Federation command."),
         "{en_text}"
     );
 }

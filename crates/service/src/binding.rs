@@ -284,9 +284,10 @@ pub(crate) fn unstored_writes(entries: &[(u64, Hash)]) -> impl Iterator<Item = W
     })
 }
 
-/// The salts of `ledger-openings.jsonl` (or another openings file) for the commitments in
-/// `needed`. A missing file holds none; a line that does not parse is skipped (the
-/// commitment it should open is then reported as unopened).
+/// The salts of `ledger-openings.jsonl` (or another openings file), and of the files it was
+/// rotated to ([`crate::record::openings_files`]), for the commitments in `needed`. A missing
+/// file holds none; a line that does not parse is skipped (the commitment it should open is
+/// then reported as unopened).
 pub fn openings_from_file(
     path: &Path,
     needed: &HashSet<[u8; 32]>,
@@ -296,30 +297,35 @@ pub fn openings_from_file(
     if needed.is_empty() {
         return Ok(out);
     }
-    let f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
-    let mut r = std::io::BufReader::new(f);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = r
-            .read_until(b'\n', &mut line)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if n == 0 {
-            return Ok(out);
-        }
-        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            line.pop();
-        }
-        if let Ok((c, opening)) = crate::record::parse_opening_line(&line)
-            && needed.contains(&c.0)
-        {
-            out.insert(c.0, opening.salt);
+    let files =
+        crate::record::openings_files(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for file in files {
+        let f = match std::fs::File::open(&file) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(format!("{}: {e}", file.display())),
+        };
+        let mut r = std::io::BufReader::new(f);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = r
+                .read_until(b'\n', &mut line)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            if n == 0 {
+                break;
+            }
+            while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                line.pop();
+            }
+            if let Ok((c, opening)) = crate::record::parse_opening_line(&line)
+                && needed.contains(&c.0)
+            {
+                out.insert(c.0, opening.salt);
+            }
         }
     }
+    Ok(out)
 }
 
 /// The salts of the commitments asked for, by commitment (see [`openings_from_file`]).

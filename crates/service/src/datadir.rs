@@ -13,7 +13,8 @@
 //!                                    --data-dir DIR`
 //! DIR/ledger-openings.jsonl          salt and value of every commitment in the record, one
 //!                                    JSON line each, to open them later to a working group
-//!                                    (mode 0600)
+//!                                    (mode 0600); rotated to ledger-openings.<N>.jsonl
+//!                                    (`crate::record::OPENINGS_FILE_BYTES_MAX`)
 //! DIR/nonces/                        the nonces of the replay window (`crate::nonce_file`)
 //! ```
 //!

@@ -57,7 +57,7 @@ pub struct ServiceLog {
     id: KeyId,
     key: SigningKey,
     openings_path: PathBuf,
-    openings: Mutex<std::fs::File>,
+    openings: Mutex<OpeningsFile>,
     /// The journal was empty when opened, and `open` logged the agreement's signatures.
     started_new: bool,
 }
@@ -120,25 +120,12 @@ impl ServiceLog {
             JournalConfig::new(id.clone(), key.clone(), keys),
         )?;
         let openings_path = dir.root.join("ledger-openings.jsonl");
-        // Every salt with its private value: readable by the service's user only.
-        let mut opts = std::fs::OpenOptions::new();
-        opts.create(true).append(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let openings = opts
-            .open(&openings_path)
-            .and_then(|f| {
-                // A file created by an earlier release may be readable by others.
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt as _;
-                    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        let openings =
+            OpeningsFile::open(&openings_path, OPENINGS_FILE_BYTES_MAX).map_err(|source| {
+                RecordError::Io {
+                    path: openings_path.clone(),
+                    source,
                 }
-                Ok(f)
-            })
-            .map_err(|source| RecordError::Io {
-                path: openings_path.clone(),
-                source,
             })?;
         let log = ServiceLog {
             journal,
@@ -468,8 +455,7 @@ impl ServiceLog {
                 buf.extend_from_slice(line.to_string().as_bytes());
                 buf.push(b'\n');
             }
-            f.write_all(&buf).map_err(io)?;
-            f.sync_data().map_err(io)?;
+            f.append(&buf).map_err(io)?;
         }
         if entries.is_empty() {
             return Ok(Vec::new());
@@ -477,10 +463,142 @@ impl ServiceLog {
         self.append_all(entries)
     }
 
-    /// Where the openings are kept.
+    /// Where the openings are kept (the live file; [`openings_files`] lists the rotated ones
+    /// too).
     pub fn openings_path(&self) -> &Path {
         &self.openings_path
     }
+}
+
+/// Size past which the openings file is rotated, bytes: it is renamed `<stem>.<N>.jsonl`
+/// (N = 1, 2, …, oldest first) and a new one is started. Nothing is dropped or compacted: a
+/// working group may ask for any opening of the record, so readers read every rotated file
+/// ([`openings_files`]).
+pub const OPENINGS_FILE_BYTES_MAX: u64 = 64 << 20;
+
+/// The live openings file: appended durably, rotated past its size bound.
+struct OpeningsFile {
+    path: PathBuf,
+    file: std::fs::File,
+    bytes: u64,
+    bytes_max: u64,
+}
+
+impl OpeningsFile {
+    fn open(path: &Path, bytes_max: u64) -> std::io::Result<OpeningsFile> {
+        let file = open_private_append(path)?;
+        let bytes = file.metadata()?.len();
+        Ok(OpeningsFile {
+            path: path.to_path_buf(),
+            file,
+            bytes,
+            bytes_max,
+        })
+    }
+
+    /// Appends `buf` and makes it durable; first rotates the file if `buf` would take it past
+    /// its bound (a file is never left empty by rotation, so one long batch still lands).
+    fn append(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let len = buf.len() as u64;
+        if self.bytes > 0 && self.bytes.saturating_add(len) > self.bytes_max {
+            self.rotate()?;
+        }
+        self.file.write_all(buf)?;
+        self.file.sync_data()?;
+        self.bytes += len;
+        Ok(())
+    }
+
+    /// Renames the live file to the next `<stem>.<N>.jsonl` (its data already durable), makes
+    /// the rename durable, and starts a new live file. A crash in between leaves every line in
+    /// one of the files; the next start creates the live file again.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        let next = rotated_openings(&self.path)?
+            .last()
+            .map_or(1, |(n, _)| n + 1);
+        std::fs::rename(&self.path, rotated_path(&self.path, next))?;
+        if let Some(dir) = self.path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        self.file = open_private_append(&self.path)?;
+        self.bytes = 0;
+        Ok(())
+    }
+}
+
+/// Opens for appending, creating it readable by the service's user only (every salt with its
+/// private value); a file created by an earlier release may be readable by others, so the mode
+/// is set again.
+fn open_private_append(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let f = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(f)
+}
+
+/// `dir/ledger-openings.jsonl` → (`dir`, `ledger-openings`).
+fn openings_stem(path: &Path) -> (&Path, &str) {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stem = name.strip_suffix(".jsonl").unwrap_or(name);
+    (path.parent().unwrap_or(Path::new(".")), stem)
+}
+
+fn rotated_path(path: &Path, n: u64) -> PathBuf {
+    let (dir, stem) = openings_stem(path);
+    dir.join(format!("{stem}.{n}.jsonl"))
+}
+
+/// The rotated files beside `path`, by number, oldest first.
+fn rotated_openings(path: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    let (dir, stem) = openings_stem(path);
+    let prefix = format!("{stem}.");
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for e in entries {
+        let e = e?;
+        let name = e.file_name();
+        let Some(n) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.strip_suffix(".jsonl"))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        out.push((n, rotated_path(path, n)));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Every file that holds openings written to `path`: the rotated `<stem>.<N>.jsonl` beside it,
+/// oldest first, then `path` itself if it exists. A file that was never rotated (what a party
+/// kept with `--keep-openings`) is just itself.
+pub fn openings_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = rotated_openings(path)?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    if path.exists() {
+        out.push(path.to_path_buf());
+    }
+    Ok(out)
 }
 
 /// The level and the clear fields (`conflict_id`, `kind`, and the geometry each recipient's
@@ -807,6 +925,59 @@ pub fn ledger_dir(data_dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Past its bound the live file is renamed `<stem>.<N>.jsonl` and a new one started; every
+    /// line written is in exactly one of the files, which `openings_files` lists oldest first.
+    #[test]
+    fn the_openings_file_rotates_past_its_bound_and_keeps_every_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger-openings.jsonl");
+        let mut f = OpeningsFile::open(&path, 100).unwrap();
+        let mut written = Vec::new();
+        for i in 0..25 {
+            let line = format!("{{\"line\":{i:04}}}\n");
+            f.append(line.as_bytes()).unwrap();
+            written.push(line);
+        }
+        let files = openings_files(&path).unwrap();
+        assert!(files.len() >= 4, "{files:?}");
+        assert_eq!(files.last(), Some(&path));
+        let mut read = Vec::new();
+        for (i, file) in files.iter().enumerate() {
+            let text = std::fs::read_to_string(file).unwrap();
+            assert!(
+                text.len() <= 100,
+                "{} holds {} bytes",
+                file.display(),
+                text.len()
+            );
+            if i + 1 < files.len() {
+                assert_eq!(
+                    file,
+                    &dir.path().join(format!("ledger-openings.{}.jsonl", i + 1))
+                );
+            }
+            read.extend(text.lines().map(|l| format!("{l}\n")));
+        }
+        assert_eq!(read, written);
+        // Reopened (a restart), it goes on from the live file's size and the next number.
+        drop(f);
+        let mut f = OpeningsFile::open(&path, 100).unwrap();
+        for _ in 0..10 {
+            f.append(b"{\"line\":9999}\n").unwrap();
+        }
+        let after = openings_files(&path).unwrap();
+        assert!(after.len() > files.len(), "{after:?}");
+        assert_eq!(after[..files.len() - 1], files[..files.len() - 1]);
+        // A line longer than the bound still lands, alone in its file.
+        let long = vec![b'x'; 300];
+        f.append(&long).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), long);
+        // Files of other names beside it are not openings.
+        std::fs::write(dir.path().join("ledger-openings.x.jsonl"), "").unwrap();
+        std::fs::write(dir.path().join("other.1.jsonl"), "").unwrap();
+        assert_eq!(openings_files(&path).unwrap().len(), after.len() + 1);
+    }
     use deconflict_agreement::{Agreement, AgreementSignature, PartyId, SecretKey};
 
     fn agreement() -> (Agreement, SecretKey) {

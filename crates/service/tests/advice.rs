@@ -121,7 +121,7 @@ async fn a_corrective_conflict_carries_coordinated_advice_to_both_parties_the_li
             "coalition",
             "en",
             [
-                "ADVICE for coalition track c1: descend to FL",
+                "ADVICE for Coalition track c1: descend to FL",
                 " or below; turn right to ",
             ],
         ),
@@ -129,8 +129,9 @@ async fn a_corrective_conflict_carries_coordinated_advice_to_both_parties_the_li
             "russia",
             "ru",
             [
-                "РЕКОМЕНДАЦИЯ борту r1 (russia): набор высоты до FL",
-                " или выше; отворот вправо. Рекомендация борту c1 (coalition): снижение до FL",
+                // The template agreement names the parties in English only.
+                "РЕКОМЕНДАЦИЯ борту r1 (Russian Federation): набор высоты до FL",
+                " или выше; отворот вправо. Рекомендация борту c1 (Coalition): снижение до FL",
             ],
         ),
     ] {
@@ -165,7 +166,7 @@ async fn a_corrective_conflict_carries_coordinated_advice_to_both_parties_the_li
         .await;
     let text = v["text"].as_str().unwrap();
     let other = text
-        .split("Advice for russia track r1: ")
+        .split("Advice for Russian Federation track r1: ")
         .nth(1)
         .unwrap_or_else(|| panic!("{text}"));
     assert!(other.starts_with("climb to FL"), "{text}");

@@ -313,3 +313,55 @@ fn demo_log_export_verifies_and_one_flipped_byte_does_not(
     );
     size
 }
+
+/// A binary older than any source file it is built from is refused with the command that
+/// rebuilds it; one built after the newest source is accepted.
+#[test]
+fn a_binary_older_than_the_sources_is_refused_with_how_to_build_it() {
+    use std::time::{Duration, SystemTime};
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path();
+    let touch = |p: &std::path::Path, t: SystemTime| {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "x").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    };
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let bin = ws.join("target/debug/deconflict");
+    touch(&ws.join("crates/line/src/render.rs"), t0);
+    touch(&ws.join("crates/line/locales/ru.ftl"), t0);
+    touch(&bin, t0 + Duration::from_secs(10));
+    common::check_fresh(&bin, ws).unwrap();
+    // Tests and test data are not built into the binary.
+    touch(
+        &ws.join("crates/line/tests/templates.rs"),
+        t0 + Duration::from_secs(60),
+    );
+    touch(
+        &ws.join("crates/line/testdata/a.json"),
+        t0 + Duration::from_secs(60),
+    );
+    common::check_fresh(&bin, ws).unwrap();
+    // A template edited after the build: stale.
+    touch(
+        &ws.join("crates/line/locales/ru.ftl"),
+        t0 + Duration::from_secs(70),
+    );
+    let e = common::check_fresh(&bin, ws).unwrap_err();
+    assert!(e.contains("ru.ftl"), "{e}");
+    assert!(e.contains("cargo build -p deconflict"), "{e}");
+    assert!(e.contains("60 s after"), "{e}");
+    // A source in a nested module too.
+    touch(&bin, t0 + Duration::from_secs(80));
+    touch(
+        &ws.join("crates/cli/src/cmd/line.rs"),
+        t0 + Duration::from_secs(90),
+    );
+    let e = common::check_fresh(&bin, ws).unwrap_err();
+    assert!(e.contains("line.rs"), "{e}");
+}

@@ -635,6 +635,9 @@ public_key = "{}"
 disclose_track = ["position", "altitude", "velocity", "callsign"]
 disclose_notification = ["area", "altitude_band", "time_window"]
 
+[party.names]
+ru = "Коалиция"
+
 [[party.contact]]
 name = "CAOC duty officer"
 role = "duty officer"
@@ -648,6 +651,9 @@ language = "ru"
 public_key = "{}"
 disclose_track = ["position", "altitude", "velocity"]
 disclose_notification = ["area", "altitude_band", "time_window"]
+
+[party.names]
+ru = "Российская Федерация"
 
 [[party.contact]]
 name = "Дежурный офицер"

@@ -36,10 +36,23 @@ pub struct OpenArgs {
 /// below this).
 pub const OPENINGS_MAX: usize = 10_000_000;
 
+/// The openings in `path` and in the files the service rotated it to (`<stem>.<N>.jsonl`
+/// beside it), oldest first.
 fn read_openings(path: &Path) -> anyhow::Result<HashMap<Hash, Opening>> {
+    // The named file must exist; its rotated siblings are read before it.
+    std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+    let mut out = HashMap::new();
+    for file in deconflict_service::record::openings_files(path)
+        .with_context(|| format!("{}", path.display()))?
+    {
+        read_openings_file(&file, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn read_openings_file(path: &Path, out: &mut HashMap<Hash, Opening>) -> anyhow::Result<()> {
     let f = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
     let mut r = std::io::BufReader::new(f);
-    let mut out = HashMap::new();
     let mut line = Vec::new();
     let limit = (deconflict_service::record::OPENING_LINE_BYTES_MAX + 2) as u64;
     for n in 1u64.. {
@@ -66,7 +79,7 @@ fn read_openings(path: &Path) -> anyhow::Result<HashMap<Hash, Opening>> {
         }
         out.insert(c, o);
     }
-    Ok(out)
+    Ok(())
 }
 
 fn value_text(v: &FieldValue) -> String {

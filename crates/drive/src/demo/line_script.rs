@@ -57,6 +57,8 @@ pub(super) struct LineScript {
     acks: Vec<AckDone>,
     /// What each party's pending list showed as overdue at [`OVERDUE_LOOK_AT_S`].
     overdue_seen: Vec<(usize, i64, Vec<String>)>,
+    /// The demo's agreement: how each reader calls the parties and their commands.
+    agreement: deconflict_agreement::Agreement,
 }
 
 /// What the line showed, for the summary.
@@ -128,6 +130,7 @@ impl LineScript {
             alert: None,
             acks: Vec::new(),
             overdue_seen: Vec::new(),
+            agreement: scenario.agreement(),
         })
     }
 
@@ -494,15 +497,20 @@ impl LineScript {
         // 4. The conversations, rendered by the service for each side's reader, and the line's
         //    effects each side saw on its stream, rendered in the same language.
         for (i, (lang, coords)) in READERS.iter().enumerate() {
+            let language = lined(deconflict_line::Language::parse(lang))?;
             let reader = deconflict_line::ReaderProfile::new(
-                lined(deconflict_line::Language::parse(lang))?,
+                language,
                 lined(deconflict_line::UtcOffset::parse(READER_OFFSET))?,
                 if *coords == "dms" {
                     deconflict_line::CoordFormat::Dms
                 } else {
                     deconflict_line::CoordFormat::Decimal
                 },
-            );
+            )
+            .with_names(deconflict_service::line::config::party_names(
+                &self.agreement,
+                language,
+            ));
             let _ = writeln!(
                 out,
                 "\n=== The line as {} reads it ({lang}, UTC{READER_OFFSET}, {coords}) ===",

@@ -491,6 +491,8 @@ async fn conversation(
         .map(|p| p.language.clone())
         .unwrap_or_default();
     let reader = reader(&uri, &default_lang)?;
+    let names = super::config::party_names(&state.terms.agreement, reader.lang);
+    let reader = reader.with_names(names);
     let missing = || ApiError::not_found("conversation", &format!("{kind}/{id}"));
     let subject_kind: SubjectKind =
         serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| missing())?;

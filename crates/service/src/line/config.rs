@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
+use deconflict_agreement::Agreement;
+use deconflict_line::lang::PartyNames;
 use deconflict_line::{
-    AckPolicy, DutyContact, LineConfig, LinkTestSchedule, MessageKind, OfficerName, PartyId,
-    Roster, Shift, Timestamp,
+    AckPolicy, DutyContact, Language, LineConfig, LinkTestSchedule, MessageKind, OfficerName,
+    PartyId, Roster, Shift, Timestamp,
 };
 
 use crate::terms::Terms;
@@ -21,6 +23,22 @@ pub const SERVICE_OFFICER: &str = "deconfliction service";
 /// (the agreement lists duty contacts only).
 pub fn command_of(party_name: &str) -> String {
     format!("{party_name} command")
+}
+
+/// How a reader of `lang` calls each party of the agreement and its command: the agreement's
+/// name in that language (`[party.names]`), else the party's name; the service by its role.
+pub fn party_names(agreement: &Agreement, lang: Language) -> PartyNames {
+    let mut names = PartyNames::new();
+    if let Ok(service) = party(SERVICE_PARTY) {
+        names = names.with_service(service);
+    }
+    for p in agreement.parties() {
+        let (Ok(id), Ok(command)) = (party(p.id().as_str()), officer(&command_of(p.name()))) else {
+            continue;
+        };
+        names = names.with(id, p.name_in(lang.code()), Some(command));
+    }
+    names
 }
 
 fn officer(name: &str) -> Result<OfficerName, String> {

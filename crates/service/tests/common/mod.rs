@@ -333,12 +333,19 @@ pub fn authored(party: &str, body: &serde_json::Value) -> String {
     authored_at(party, &id, body, T0_MS)
 }
 
-/// The `deconflict` binary of this target directory, built if missing.
+/// The `deconflict` binary of this target directory, built if missing. One older than the
+/// workspace's sources is a failure, not a run of yesterday's code: rebuilding it here would cost
+/// minutes and can resolve features differently from the workspace build, so the test says to
+/// build it instead.
 pub fn binary() -> Option<std::path::PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?.parent()?;
     let bin = dir.join(format!("deconflict{}", std::env::consts::EXE_SUFFIX));
     if bin.exists() {
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        if let Err(stale) = check_fresh(&bin, &workspace) {
+            panic!("{stale}");
+        }
         return Some(bin);
     }
     // `cargo test` builds a binary only for its own package's tests: build it the way a
@@ -354,6 +361,73 @@ pub fn binary() -> Option<std::path::PathBuf> {
     }
     let ok = cmd.status().ok()?.success();
     (ok && bin.exists()).then_some(bin)
+}
+
+/// Directories of a crate that do not go into the binary.
+const NOT_BUILT: &[&str] = &[
+    "tests",
+    "benches",
+    "fuzz",
+    "testdata",
+    "browser-tests",
+    "target",
+];
+
+/// The newest file the binary is built from: everything under `workspace/crates/*/` but tests,
+/// benches, fuzz targets and test data (sources, build scripts, manifests, templates, locales,
+/// embedded assets). The path and its modification time.
+pub fn newest_source(
+    workspace: &std::path::Path,
+) -> std::io::Result<Option<(std::path::PathBuf, std::time::SystemTime)>> {
+    fn walk(
+        dir: &std::path::Path,
+        top: bool,
+        newest: &mut Option<(std::path::PathBuf, std::time::SystemTime)>,
+    ) -> std::io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let e = e?;
+            let kind = e.file_type()?;
+            let name = e.file_name();
+            if kind.is_dir() {
+                if !(top && NOT_BUILT.iter().any(|n| name == *n)) && name != ".git" {
+                    walk(&e.path(), false, newest)?;
+                }
+            } else if kind.is_file() {
+                let t = e.metadata()?.modified()?;
+                if newest.as_ref().is_none_or(|(_, n)| t > *n) {
+                    *newest = Some((e.path(), t));
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut newest = None;
+    for c in std::fs::read_dir(workspace.join("crates"))? {
+        let c = c?;
+        if c.file_type()?.is_dir() {
+            walk(&c.path(), true, &mut newest)?;
+        }
+    }
+    Ok(newest)
+}
+
+/// `Err` with what to do when `bin` is older than the newest source under `workspace`.
+pub fn check_fresh(bin: &std::path::Path, workspace: &std::path::Path) -> Result<(), String> {
+    let built = std::fs::metadata(bin)
+        .and_then(|m| m.modified())
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let newest = newest_source(workspace).map_err(|e| format!("{}: {e}", workspace.display()))?;
+    match newest {
+        Some((source, t)) if t > built => Err(format!(
+            "{} is older than {} (changed {} s after the binary was built): the end-to-end tests \
+             would run stale code. Build it first: `cargo build -p deconflict` (with --release \
+             for a release test run)",
+            bin.display(),
+            source.display(),
+            t.duration_since(built).map_or(0, |d| d.as_secs())
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// [`binary`], or `None` with a note when it cannot be built — a failure instead when
