@@ -84,6 +84,14 @@ const EXAMPLES: &[Example] = &[
         ),
     },
     Example {
+        readme: "deconflict verify FILE [--log-key HEX] [--agreement",
+        run: run(
+            "verify {D}/evidence-demo-incident-1.json --log-key {LOGKEY} --agreement {D}/agreement.toml",
+            0,
+            "closest approach: ",
+        ),
+    },
+    Example {
         readme: "deconflict verify --data-dir DIR",
         run: run(
             "verify --data-dir {D} --agreement {D}/agreement.toml",
@@ -250,6 +258,50 @@ const EXAMPLES: &[Example] = &[
     Example {
         readme: "deconflict events CONNECT",
         run: run("events {C} --after 0", 0, "\"seq\":1"),
+    },
+    Example {
+        readme: "deconflict incidents list CONNECT",
+        run: run("incidents list {C}", 0, "demo-incident-1"),
+    },
+    Example {
+        readme: "deconflict incidents show CONNECT INCIDENT",
+        run: run(
+            "incidents show {R} demo-incident-1 --json",
+            0,
+            "\"closest_approach\":{\"horizontal_m\"",
+        ),
+    },
+    Example {
+        readme: "deconflict incidents file CONNECT",
+        run: run(
+            "incidents file {C} --from 2017-04-12T08:05:00Z --to 2017-04-12T08:07:00Z --own coalition-01 --other-party russia --account Turned~right~on~the~warning. --figure-horizontal-m 700 --id readme-inc-1",
+            0,
+            "closest approach: ",
+        ),
+    },
+    Example {
+        readme: "deconflict incidents account CONNECT INCIDENT",
+        run: run(
+            "incidents account {R} readme-inc-1 --account Цель~видели~на~радаре. --language ru --json",
+            0,
+            "\"status\":\"accounts_complete\"",
+        ),
+    },
+    Example {
+        readme: "deconflict incidents assess CONNECT INCIDENT",
+        run: run(
+            "incidents assess {C} readme-inc-1 --member coalition-wg --member-key {T}/k.key --category B --factor late_sighting --remarks Seen~late.",
+            1,
+            "not_working_group_member",
+        ),
+    },
+    Example {
+        readme: "deconflict evidence INCIDENT CONNECT",
+        run: run(
+            "evidence readme-inc-1 {C} --out {T}/readme-inc-1.json",
+            0,
+            "written to",
+        ),
     },
     Example {
         readme: "deconflict line send --file MESSAGE.json",

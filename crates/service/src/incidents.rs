@@ -778,7 +778,9 @@ pub fn restore(state: &State, log: &crate::record::ServiceLog) -> Result<Vec<Ski
             .entries(start, size)
             .map_err(|e| format!("record entries from {start}: {e}"))?;
         if entries.is_empty() {
-            return Err(format!("record entries from {start}: none read below {size}"));
+            return Err(format!(
+                "record entries from {start}: none read below {size}"
+            ));
         }
         let end = start + entries.len() as u64;
         for (k, signed) in entries.iter().enumerate() {
