@@ -290,9 +290,9 @@ const EXAMPLES: &[Example] = &[
     Example {
         readme: "deconflict incidents assess CONNECT INCIDENT",
         run: run(
-            "incidents assess {C} readme-inc-1 --member coalition-wg --member-key {T}/k.key --category B --factor late_sighting --remarks Seen~late.",
-            1,
-            "not_working_group_member",
+            "incidents assess {C} readme-inc-1 --member coalition-wg --member-key {D}/keys/coalition-wg.key --category B --factor late_sighting --remarks Seen~late.",
+            0,
+            "assessment of coalition by coalition-wg: category B",
         ),
     },
     Example {

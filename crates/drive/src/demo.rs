@@ -388,6 +388,10 @@ fn prepare(dir: &DataDir, scenario: &Scenario) -> Result<(), DemoError> {
             &sig.to_file_text(),
         )?;
     }
+    // The working-group members' keys (each member signs its own assessments).
+    for (member, key) in scenario.members().iter().zip(scenario.member_keys()) {
+        datadir::write_key_pair(&dir.root.join("keys").join(member), &key)?;
+    }
     Ok(())
 }
 

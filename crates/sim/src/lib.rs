@@ -40,6 +40,12 @@ pub fn party_keys(seed: u64, n: usize) -> Vec<SecretKey> {
         .collect()
 }
 
+/// The keys of the parties' working-group members: the `n` keys after the parties' own in the
+/// same stream.
+pub fn member_keys(seed: u64, n: usize) -> Vec<SecretKey> {
+    party_keys(seed, 2 * n).split_off(n)
+}
+
 const fn scenario_key_domain() -> u64 {
     // ASCII "keys-sim": keeps the key stream apart from the scenario's own stream.
     0x6b65_7973_2d73_696d

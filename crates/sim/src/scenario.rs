@@ -189,7 +189,7 @@ impl Scenario {
             },
         ];
         let keys = party_keys(config.seed, parties.len());
-        let agreement_toml = agreement_toml(&keys);
+        let agreement_toml = agreement_toml(&keys, &crate::member_keys(config.seed, parties.len()));
 
         // The designed conflict: a westbound coalition aircraft and a northbound Russian one
         // cross near P with a miss distance well inside the 9 260 m minimum.
@@ -425,6 +425,16 @@ impl Scenario {
         party_keys(self.config.seed, self.parties.len())
     }
 
+    /// The working-group members' ids, in party order (one per party: `<party>-wg`).
+    pub fn members(&self) -> Vec<String> {
+        self.parties.iter().map(|p| member_id(&p.id)).collect()
+    }
+
+    /// The working-group members' secret keys, in party order (deterministic: tests only).
+    pub fn member_keys(&self) -> Vec<SecretKey> {
+        crate::member_keys(self.config.seed, self.parties.len())
+    }
+
     /// The default agreement, parsed and validated.
     pub fn agreement(&self) -> Agreement {
         // The text is built by this crate from constants and valid keys; a parse failure is a
@@ -599,8 +609,13 @@ fn racetrack(
     }
 }
 
-/// The default agreement for the scenario's two parties.
-fn agreement_toml(keys: &[SecretKey]) -> String {
+/// The working-group member of `party`.
+pub fn member_id(party: &str) -> String {
+    format!("{party}-wg")
+}
+
+/// The default agreement for the scenario's two parties, each with one working-group member.
+fn agreement_toml(keys: &[SecretKey], members: &[SecretKey]) -> String {
     let line: Vec<String> = EUPHRATES
         .iter()
         .map(|p| format!("[{},{}]", p.lon_deg, p.lat_deg))
@@ -638,6 +653,11 @@ disclose_notification = ["area", "altitude_band", "time_window"]
 [party.names]
 ru = "Коалиция"
 
+[[party.member]]
+id = "{COALITION}-wg"
+name = "Coalition airspace safety officer"
+public_key = "{}"
+
 [[party.contact]]
 name = "CAOC duty officer"
 role = "duty officer"
@@ -654,6 +674,11 @@ disclose_notification = ["area", "altitude_band", "time_window"]
 
 [party.names]
 ru = "Российская Федерация"
+
+[[party.member]]
+id = "{RUSSIA}-wg"
+name = "Офицер по безопасности полётов"
+public_key = "{}"
 
 [[party.contact]]
 name = "Дежурный офицер"
@@ -679,7 +704,9 @@ radius_m = {AL_TANF_RADIUS_M}
 excluded_parties = ["{RUSSIA}"]
 "#,
         keys[0].public_key(),
+        members[0].public_key(),
         keys[1].public_key(),
+        members[1].public_key(),
         line.join(","),
         AL_TANF.lon_deg,
         AL_TANF.lat_deg,

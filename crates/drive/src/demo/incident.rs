@@ -1,17 +1,18 @@
 //! The demo's incident: after the flight, the first party files an incident about the designed
 //! conflict's warning, saying its aircraft passed 800 m away; the other party's account says
 //! 300 m. The service computes the closest approach from the recorded reports; the demo checks
-//! it against the conflict as designed, fetches the evidence bundle, verifies it offline as any
-//! reader would (the log's key and the agreement's keys pinned) and, when the data directory is
-//! kept, writes it there.
+//! it against the conflict as designed. Each party's working-group member then assesses it, with
+//! its own key: risk category B against C, so the incident stays visibly disputed. The demo
+//! fetches the evidence bundle, verifies it offline as any reader would (the log's key and the
+//! agreement's keys pinned) and, when the data directory is kept, writes it there.
 
 use std::path::Path;
 
 use deconflict_service::client::PartyClient;
 use deconflict_service::evidence::{self, Bundle, Pins};
 use deconflict_service::incidents::{
-    AccountGiven, AccountIn, FigureIn, FilingIn, IncidentAccount, IncidentFile, IncidentView,
-    account_entry, filing_entry,
+    AccountGiven, AccountIn, AssessmentGiven, FigureIn, FilingIn, IncidentAccount, IncidentAssess,
+    IncidentFile, IncidentView, account_entry, assessment_entry, filing_entry,
 };
 use deconflict_service::line::ledger::sign_entry;
 use deconflict_sim::Scenario;
@@ -106,7 +107,56 @@ pub(super) async fn run(
         time_unix_ms: now,
     };
     let path = format!("/v1/incidents/{INCIDENT_ID}/accounts");
-    let v: IncidentView = b.call("POST", &path, Some(&body)).await?;
+    let _: IncidentView = b.call("POST", &path, Some(&body)).await?;
+
+    // The working group: each party's member assesses, and they differ.
+    let members = scenario.members();
+    let member_keys = scenario.member_keys();
+    let mut v: Option<IncidentView> = None;
+    for (k, (category, remarks)) in [
+        (
+            "B",
+            "Safety not assured: the warning came late and the crews saw each other late.",
+        ),
+        ("C", "Безопасность обеспечена: экипаж видел цель на радаре."),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let party = &scenario.parties[k].id;
+        let given = AssessmentGiven {
+            incident_id: INCIDENT_ID.into(),
+            member: members[k].clone(),
+            category: category.into(),
+            factors: vec!["late_sighting".into()],
+            remarks: remarks.into(),
+            time_unix_ms: now,
+        };
+        let key = deconflict_service::datadir::signing_key(&member_keys[k])
+            .ok_or_else(|| setup("member key conversion"))?;
+        let entry = assessment_entry(&given).map_err(setup)?;
+        let body = IncidentAssess {
+            entry_signature: sign_entry(entry, &key).map_err(setup)?,
+            member: given.member,
+            category: given.category,
+            factors: given.factors,
+            remarks: given.remarks,
+            time_unix_ms: now,
+        };
+        let path = format!("/v1/incidents/{INCIDENT_ID}/assessments");
+        v = Some(
+            client(clients, party)?
+                .call("POST", &path, Some(&body))
+                .await?,
+        );
+    }
+    let v = v.ok_or_else(|| setup("no assessment"))?;
+    if v.status != "disputed" {
+        return Err(DemoError::Check(format!(
+            "the assessments B and C left the incident {}, not disputed",
+            v.status
+        )));
+    }
     let Some(c) = v.closest_approach.clone() else {
         return Err(DemoError::Check(
             "the incident's closest approach was not computed".into(),
@@ -124,13 +174,20 @@ pub(super) async fn run(
     let bundle: Bundle = a.call::<(), _>("GET", &path, None).await?;
     let bytes = serde_json::to_vec(&bundle).map_err(setup)?;
     let mut keys = std::collections::BTreeMap::new();
-    for p in &terms.parties {
-        keys.insert(p.id.clone(), p.key);
+    let mut in_party = std::collections::BTreeMap::new();
+    for p in terms.agreement.parties() {
+        let key =
+            |bytes: &[u8; 32]| deconflict_ledger::VerifyingKey::from_bytes(bytes).map_err(setup);
+        keys.insert(p.id().as_str().to_string(), key(p.public_key().as_bytes())?);
+        for m in p.members() {
+            keys.insert(m.id().to_string(), key(m.public_key().as_bytes())?);
+            in_party.insert(m.id().to_string(), p.id().as_str().to_string());
+        }
     }
     let pins = Pins {
         log_key: Some(log_key),
         keys: Some(keys),
-        members: Some(std::collections::BTreeMap::new()),
+        members: Some(in_party),
     };
     let verified = evidence::verify(&bytes, &pins)
         .map_err(|e| DemoError::Check(format!("the evidence bundle does not verify: {e}")))?;
@@ -183,6 +240,18 @@ pub(super) async fn run(
             );
         }
     }
+    for a in &v.views {
+        let _ = writeln!(
+            out,
+            "  working group: {} ({}) assessed risk category {}: {}",
+            a.member, a.party, a.category, a.remarks
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {}: each side's view is kept, side by side",
+        v.status
+    );
     let _ = writeln!(
         out,
         "  evidence bundle: {} entries and {} reports with their proofs, {kept}",
