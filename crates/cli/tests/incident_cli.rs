@@ -120,7 +120,7 @@ fn the_demo_incident_is_shown_and_its_evidence_verifies_offline() {
     assert!((h - figure).abs() < 1.0, "{h} vs {figure}");
     assert!(v["closest_approach"]["vertical_m"].as_f64().is_some());
     assert!(v["closest_approach"]["time_unix_ms"].as_i64().is_some());
-    assert_eq!(v["status"], "accounts_complete");
+    assert_eq!(v["status"], "disputed");
     let o = cmd(&["incidents", "list"], "coalition", &[]);
     assert!(o.status.success(), "{}", err(&o));
     assert!(out(&o).contains("demo-incident-1"), "{}", out(&o));

@@ -207,6 +207,19 @@ fn the_report_over_the_demo_equals_counts_taken_from_its_export() {
     assert!(!expected.link_tests.is_empty(), "{expected:?}");
     assert!(!expected.alerts.is_empty(), "{expected:?}");
     assert_eq!(totals(&report), expected);
+    // The demo's incident is counted, disputed; its working-group members are not parties.
+    assert_eq!(
+        report["parties"],
+        serde_json::json!(["coalition", "russia"]),
+        "{}",
+        report["parties"]
+    );
+    let incidents = &report["weeks"][0]["incidents"];
+    assert_eq!(
+        (incidents["filed"].as_u64(), incidents["disputed"].as_u64()),
+        (Some(1), Some(1)),
+        "{incidents}"
+    );
 
     // From the data directory (its agreement pins the keys and sets the deadlines) the
     // report covers the same tree.

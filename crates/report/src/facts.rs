@@ -174,6 +174,19 @@ pub fn read_export(bytes: &[u8], options: VerifyOptions) -> Result<Facts, Report
             .unwrap_or_else(|e| unreachable!("a verified export's entry does not parse: {e}"));
         facts.add(&signed);
     }
+    // Working-group members sign their assessments with keys of their own: they are not
+    // parties.
+    let assessors: std::collections::BTreeSet<&str> = facts
+        .incidents
+        .iter()
+        .filter(|i| i.risk_category.is_some())
+        .map(|i| i.author.as_str())
+        .collect();
+    let parties = std::mem::take(&mut facts.parties);
+    facts.parties = parties
+        .into_iter()
+        .filter(|p| !assessors.contains(p.as_str()))
+        .collect();
     Ok(facts)
 }
 

@@ -109,9 +109,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .filter(|p| p.exists())
     });
     let mut options = VerifyOptions::default();
+    let mut agreement_parties: Option<Vec<String>> = None;
     let deadlines = match &agreement_path {
         Some(path) => {
             let (agreement, mut ring) = agreement_keys(path)?;
+            agreement_parties = Some(
+                agreement
+                    .parties()
+                    .iter()
+                    .map(|p| p.id().as_str().to_string())
+                    .collect(),
+            );
             // The log's own key is not in the agreement: it is taken from the export.
             let header = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
             let (log_id, header_keys) =
@@ -124,8 +132,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         None => Deadlines::line_defaults(),
     };
-    let facts = deconflict_report::read_export(&bytes, options)
+    let mut facts = deconflict_report::read_export(&bytes, options)
         .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    // With the agreement, its parties are the parties (members' keys are not).
+    if let Some(ids) = &agreement_parties {
+        facts.parties.retain(|p| ids.contains(p));
+    }
     let report = deconflict_report::compute(
         &facts,
         &Options {
