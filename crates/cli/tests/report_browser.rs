@@ -141,7 +141,10 @@ fn the_report_opens_in_chromium_with_the_figures_of_the_record() {
     // The charts are drawn in the page (inline SVG, nothing fetched).
     assert!(page.matches("<svg").count() >= 2, "no charts in the page");
     for fetch in ["src=\"http", "href=\"http", "url(http", "<script"] {
-        assert!(!page.contains(fetch), "the page fetches or runs something: {fetch}");
+        assert!(
+            !page.contains(fetch),
+            "the page fetches or runs something: {fetch}"
+        );
     }
 
     // Incidents: filed, agreed, disputed, not assessed, then agreed by category A–E.

@@ -468,7 +468,26 @@ pub(crate) async fn build(
                 })
                 .map(|b| b.entry_index)
                 .collect();
-            let rows = s.reports_between(from, to, usize::MAX)?;
+            let pair_tracks: BTreeSet<(String, String)> = ev
+                .pairs
+                .iter()
+                .flat_map(|p| {
+                    [
+                        (p.a_party.clone(), p.a_track.clone()),
+                        (p.b_party.clone(), p.b_track.clone()),
+                    ]
+                })
+                .collect();
+            let mut rows = Vec::new();
+            for (party, track) in &pair_tracks {
+                rows.extend(s.track_reports_between(
+                    party,
+                    track,
+                    from,
+                    to,
+                    TRACK_REPORTS_MAX + 1,
+                )?);
+            }
             let used: Vec<LoggedReport> =
                 used_reports(&ev.pairs, &ev.reports_through, from, to, rows.iter())
                     .into_iter()

@@ -1029,48 +1029,62 @@ fn tracks_in(
     f: &FilingIn,
     caller: &str,
 ) -> Result<(Tracks, BTreeMap<String, u64>), ApiError> {
-    let rows = store
-        .reports_between(f.from_unix_ms, f.to_unix_ms, FILING_REPORTS_MAX + 1)
-        .map_err(|e| ApiError::internal(format!("store: {e}")))?;
-    if rows.len() > FILING_REPORTS_MAX {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "too_many_reports",
-            format!("more than {FILING_REPORTS_MAX} reports in the window: shorten it"),
-        ));
-    }
-    let mut through: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_track: BTreeMap<(String, String), Vec<&LoggedReport>> = BTreeMap::new();
-    for r in &rows {
-        let wanted = if r.party == caller {
-            f.own_track.as_ref().is_none_or(|t| *t == r.track_id)
-        } else {
-            f.other_party.as_ref().is_none_or(|p| *p == r.party)
-        };
-        if wanted {
-            let t = through.entry(r.party.clone()).or_default();
-            *t = (*t).max(r.seq);
-            by_track
-                .entry((r.party.clone(), r.track_id.clone()))
-                .or_default()
-                .push(r);
-        }
-    }
-    if by_track.len() > TRACKS_MAX {
+    let store_err = |e: deconflict_store::StoreError| ApiError::internal(format!("store: {e}"));
+    // A track whose latest report is older than the window has none in it.
+    let candidates: Vec<(String, String)> = store
+        .latest_reports()
+        .map_err(store_err)?
+        .into_iter()
+        .filter(|r| r.time_ms >= f.from_unix_ms)
+        .filter(|r| {
+            if r.party == caller {
+                f.own_track.as_ref().is_none_or(|t| *t == r.track_id)
+            } else {
+                f.other_party.as_ref().is_none_or(|p| *p == r.party)
+            }
+        })
+        .map(|r| (r.party, r.track_id))
+        .collect();
+    if candidates.len() > TRACKS_MAX {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "too_many_tracks",
             format!(
-                "{} tracks reported in the window, more than {TRACKS_MAX}: name own_track and other_party",
-                by_track.len()
+                "{} tracks reported since the window began, more than {TRACKS_MAX}: name own_track and other_party",
+                candidates.len()
             ),
         ));
     }
-    let tracks = by_track
-        .into_iter()
-        .map(|(k, v)| (k, track_reports(v.into_iter())))
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
+    let mut through: BTreeMap<String, u64> = BTreeMap::new();
+    let mut tracks = Tracks::new();
+    let mut read = 0;
+    for (party, track) in candidates {
+        let rows = store
+            .track_reports_between(
+                &party,
+                &track,
+                f.from_unix_ms,
+                f.to_unix_ms,
+                FILING_REPORTS_MAX + 1 - read,
+            )
+            .map_err(store_err)?;
+        read += rows.len();
+        if read > FILING_REPORTS_MAX {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too_many_reports",
+                format!("more than {FILING_REPORTS_MAX} reports in the window: shorten it"),
+            ));
+        }
+        if let Some(last) = rows.iter().map(|r| r.seq).max() {
+            let t = through.entry(party.clone()).or_default();
+            *t = (*t).max(last);
+        }
+        let reports = track_reports(rows.iter());
+        if !reports.is_empty() {
+            tracks.insert((party, track), reports);
+        }
+    }
     Ok((tracks, through))
 }
 

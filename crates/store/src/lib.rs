@@ -293,7 +293,8 @@ pub trait Store: Send + 'static {
 
     /// The latest report of every track, ordered by party then track id.
     fn latest_reports(&self) -> Result<Vec<TrackReport>, StoreError>;
-    /// Up to [`TRACK_HISTORY_REPORTS_MAX`] most recent reports of one track, oldest first.
+    /// Up to [`TRACK_HISTORY_REPORTS_MAX`] most recent reports of one track by observation
+    /// time, oldest first (from the report log).
     fn track_history(&self, party: &str, track_id: &str) -> Result<Vec<TrackReport>, StoreError>;
 
     /// One alert by id.
@@ -349,10 +350,12 @@ pub trait Store: Send + 'static {
     ) -> Result<Vec<LoggedReport>, StoreError> {
         Ok(Vec::new())
     }
-    /// Logged reports observed within `[from_ms, to_ms]`, by party, track, time and sequence
+    /// One track's logged reports observed within `[from_ms, to_ms]`, by time then sequence
     /// number, at most `limit`.
-    fn reports_between(
+    fn track_reports_between(
         &self,
+        _party: &str,
+        _track_id: &str,
         _from_ms: i64,
         _to_ms: i64,
         _limit: usize,

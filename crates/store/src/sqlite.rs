@@ -111,6 +111,7 @@ pub const MIGRATIONS: &[&str] = &[
     );
     "#,
     // 5: every accepted report, numbered per party, and the record entries committing them.
+    // The report log replaces the per-track ring of recent reports (its rows move into it).
     r#"
     CREATE TABLE report_log (
         party    TEXT    NOT NULL,
@@ -120,7 +121,13 @@ pub const MIGRATIONS: &[&str] = &[
         body     TEXT    NOT NULL,
         PRIMARY KEY (party, seq)
     ) WITHOUT ROWID;
-    CREATE INDEX report_log_by_time ON report_log(time_ms);
+    CREATE INDEX report_log_by_track ON report_log(party, track_id, time_ms);
+    INSERT INTO report_log (party, seq, track_id, time_ms, body)
+        SELECT party,
+               ROW_NUMBER() OVER (PARTITION BY party ORDER BY time_ms, track_id, ordinal),
+               track_id, time_ms, body
+        FROM track_history;
+    DROP TABLE track_history;
     CREATE TABLE report_batches (
         party       TEXT    NOT NULL,
         first_seq   INTEGER NOT NULL CHECK (first_seq >= 1),
@@ -573,10 +580,15 @@ impl Store for SqliteStore {
 
     fn track_history(&self, party: &str, track_id: &str) -> Result<Vec<TrackReport>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT party, track_id, time_ms, body FROM track_history
-             WHERE party = ?1 AND track_id = ?2 ORDER BY ordinal",
+            "SELECT party, track_id, time_ms, body FROM (
+                SELECT party, track_id, time_ms, body, seq FROM report_log
+                WHERE party = ?1 AND track_id = ?2 ORDER BY time_ms DESC, seq DESC LIMIT ?3
+             ) ORDER BY time_ms, seq",
         )?;
-        let rows = stmt.query_map([party, track_id], report_row)?;
+        let rows = stmt.query_map(
+            params![party, track_id, TRACK_HISTORY_REPORTS_MAX as i64],
+            report_row,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -601,18 +613,27 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn reports_between(
+    fn track_reports_between(
         &self,
+        party: &str,
+        track_id: &str,
         from_ms: i64,
         to_ms: i64,
         limit: usize,
     ) -> Result<Vec<LoggedReport>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT party, seq, track_id, time_ms, body FROM report_log
-             WHERE time_ms BETWEEN ?1 AND ?2 ORDER BY party, track_id, time_ms, seq LIMIT ?3",
+             WHERE party = ?1 AND track_id = ?2 AND time_ms BETWEEN ?3 AND ?4
+             ORDER BY time_ms, seq LIMIT ?5",
         )?;
         let rows = stmt.query_map(
-            params![from_ms, to_ms, i64::try_from(limit).unwrap_or(i64::MAX)],
+            params![
+                party,
+                track_id,
+                from_ms,
+                to_ms,
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
             logged_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -1045,19 +1066,6 @@ fn put_report(tx: &Transaction<'_>, r: &TrackReport) -> Result<(), StoreError> {
         r.body,
         to_i64("report.count", count + 1)?,
         newest
-    ])?;
-    let slot = count % TRACK_HISTORY_REPORTS_MAX;
-    let mut put_history = tx.prepare_cached(
-        "INSERT OR REPLACE INTO track_history (party, track_id, slot, ordinal, time_ms, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    put_history.execute(params![
-        r.party,
-        r.track_id,
-        slot as i64,
-        to_i64("report.count", count)?,
-        r.time_ms,
-        r.body
     ])?;
     Ok(())
 }

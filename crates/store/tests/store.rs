@@ -298,7 +298,9 @@ fn track_history_is_bounded_and_latest_is_the_newest() {
     let n = TRACK_HISTORY_REPORTS_MAX as i64 + 10;
     let writes: Vec<Write> = (1..=n).map(|t| report("p", "T", t)).collect();
     store.commit(&writes).unwrap();
-    // A late report goes to history but does not replace the latest.
+    // A late report is logged but does not replace the latest; the history is the most
+    // recent by observation time.
+    store.commit(&[report("p", "T", n - 5)]).unwrap();
     store.commit(&[report("p", "T", 3)]).unwrap();
     let latest = store.latest_reports().unwrap();
     assert_eq!(latest.len(), 1);
@@ -307,8 +309,24 @@ fn track_history_is_bounded_and_latest_is_the_newest() {
     assert_eq!(history.len() as u64, TRACK_HISTORY_REPORTS_MAX);
     let times: Vec<i64> = history.iter().map(|r| r.time_ms).collect();
     let mut expect: Vec<i64> = (n - TRACK_HISTORY_REPORTS_MAX as i64 + 2..=n).collect();
-    expect.push(3);
+    expect.insert(expect.iter().position(|t| *t == n - 5).unwrap(), n - 5);
     assert_eq!(times, expect);
+    // Every report is in the report log, numbered in the order accepted; one track's window.
+    let logged = store.reports_after("p", 0, 1000).unwrap();
+    assert_eq!(logged.len() as i64, n + 2);
+    assert_eq!(
+        logged.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (1..=(n as u64 + 2)).collect::<Vec<_>>()
+    );
+    assert_eq!(logged.last().unwrap().time_ms, 3);
+    let window = store.track_reports_between("p", "T", 2, 4, 100).unwrap();
+    assert_eq!(
+        window
+            .iter()
+            .map(|r| (r.time_ms, r.seq))
+            .collect::<Vec<_>>(),
+        [(2, 2), (3, 3), (3, n as u64 + 2), (4, 4)]
+    );
 }
 
 #[test]
