@@ -164,6 +164,10 @@ pub fn read_export(bytes: &[u8], options: VerifyOptions) -> Result<Facts, Report
         party_events: Vec::new(),
         incidents: Vec::new(),
     };
+    // Keys that signed nothing but assessments: working-group members, who sign their
+    // assessments with keys of their own and are not parties.
+    let mut assessors: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut other: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for line in lines {
         if RecordKind::of(line) != Some(RecordKind::Entry) {
             continue;
@@ -172,21 +176,22 @@ pub fn read_export(bytes: &[u8], options: VerifyOptions) -> Result<Facts, Report
         // error in the ledger, not bad input.
         let signed = SignedEntry::from_bytes(line)
             .unwrap_or_else(|e| unreachable!("a verified export's entry does not parse: {e}"));
+        let author = signed.entry().author().as_str().to_string();
+        match signed.entry().body() {
+            EntryBody::IncidentReport { fields, .. }
+                if text(fields, RISK_CATEGORY_FIELD).is_some() =>
+            {
+                assessors.insert(author);
+            }
+            _ => {
+                other.insert(author);
+            }
+        }
         facts.add(&signed);
     }
-    // Working-group members sign their assessments with keys of their own: they are not
-    // parties.
-    let assessors: std::collections::BTreeSet<&str> = facts
-        .incidents
-        .iter()
-        .filter(|i| i.risk_category.is_some())
-        .map(|i| i.author.as_str())
-        .collect();
-    let parties = std::mem::take(&mut facts.parties);
-    facts.parties = parties
-        .into_iter()
-        .filter(|p| !assessors.contains(p.as_str()))
-        .collect();
+    facts
+        .parties
+        .retain(|p| !assessors.contains(p) || other.contains(p));
     Ok(facts)
 }
 

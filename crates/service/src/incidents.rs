@@ -1361,11 +1361,7 @@ async fn file(
         ));
     }
     account_of(caller, &f.account)?;
-    let key = state
-        .terms
-        .party(caller)
-        .map(|p| p.key)
-        .ok_or_else(|| ApiError::internal("caller is not a party"))?;
+    let key = party_key(state, caller)?;
     let entry = filing_entry(caller, &f).map_err(|e| ApiError::invalid("id", e.to_string()))?;
     let signed = signed_entry(entry, &req.entry_signature, &key).map_err(signature_error)?;
     let _writer = state.incidents.writer.lock().await;
@@ -1464,27 +1460,45 @@ async fn account(
         account: req.account,
         time_unix_ms: req.time_unix_ms,
     };
-    let key = state
-        .terms
-        .party(caller)
-        .map(|p| p.key)
-        .ok_or_else(|| ApiError::internal("caller is not a party"))?;
     let entry =
         account_entry(caller, &given).map_err(|e| ApiError::invalid("account", e.to_string()))?;
-    let signed = signed_entry(entry, &req.entry_signature, &key).map_err(signature_error)?;
+    let signed = signed_entry(entry, &req.entry_signature, &party_key(state, caller)?)
+        .map_err(signature_error)?;
+    let at = given.time_unix_ms;
+    take_step(state, id, signed, at, "account", |i| i.account(account, at)).await
+}
+
+/// The key of `party`, the caller.
+fn party_key(state: &State, party: &str) -> Result<ed25519_dalek::VerifyingKey, ApiError> {
+    state
+        .terms
+        .party(party)
+        .map(|p| p.key)
+        .ok_or_else(|| ApiError::internal("caller is not a party"))
+}
+
+/// Applies one signed step to incident `id`, one step at a time: first the account deadlines
+/// that fell due by the step's time, then `step`; records its entry and events, then keeps
+/// the incident as it now stands.
+async fn take_step(
+    state: &St,
+    id: String,
+    signed: SignedEntry,
+    at_ms: i64,
+    course: &str,
+    step: impl FnOnce(&mut Incident) -> Result<Vec<Effect>, IncidentError>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let now = state.clock.now_ms();
     let _writer = state.incidents.writer.lock().await;
     let Some(mut i) = state.incidents.read(|h| h.get(&id).cloned())? else {
         return Err(not_found(&id));
     };
-    let mut effects = i.handle_timeout(given.time_unix_ms);
-    effects.extend(
-        i.account(account, given.time_unix_ms)
-            .map_err(incident_error)?,
-    );
+    let mut effects = i.handle_timeout(at_ms);
+    effects.extend(step(&mut i).map_err(incident_error)?);
     record(state, &id, vec![signed], events(&i, &effects, now)).await?;
     let v = view(&i);
     state.incidents.write(|h| h.insert(id, i))?;
-    state.metrics.incident_step("account");
+    state.metrics.incident_step(course);
     Ok(Json(v))
 }
 
@@ -1548,20 +1562,11 @@ async fn assess(
     let entry =
         assessment_entry(&given).map_err(|e| ApiError::invalid("remarks", e.to_string()))?;
     let signed = signed_entry(entry, &req.entry_signature, &key).map_err(signature_error)?;
-    let _writer = state.incidents.writer.lock().await;
-    let Some(mut i) = state.incidents.read(|h| h.get(&id).cloned())? else {
-        return Err(not_found(&id));
-    };
-    let mut effects = i.handle_timeout(given.time_unix_ms);
-    effects.extend(
-        i.assess(assessment, given.time_unix_ms)
-            .map_err(incident_error)?,
-    );
-    record(state, &id, vec![signed], events(&i, &effects, now)).await?;
-    let v = view(&i);
-    state.incidents.write(|h| h.insert(id, i))?;
-    state.metrics.incident_step("assessment");
-    Ok(Json(v))
+    let at = given.time_unix_ms;
+    take_step(state, id, signed, at, "assessment", |i| {
+        i.assess(assessment, at)
+    })
+    .await
 }
 
 /// Accounts that fell overdue by `now_ms`: their events, once per party and incident.
