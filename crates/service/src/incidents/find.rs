@@ -1,0 +1,185 @@
+//! What a filing finds in the store: the tracks with reports in the window, the pairs of
+//! different parties that came near, and the alerts and line messages of the window.
+
+use super::*;
+
+pub(super) fn report_of(body: &str) -> Option<incident::Report> {
+    let r: TrackReportIn = serde_json::from_str(body).ok()?;
+    Some(incident::Report {
+        time_ms: r.time_unix_ms,
+        lat_deg: r.lat_deg,
+        lon_deg: r.lon_deg,
+        alt_m: r.alt_m,
+    })
+}
+
+pub(crate) type Tracks = BTreeMap<(String, String), Vec<incident::Report>>;
+
+/// The reports of one track as the closest approach takes them: in time order, one per
+/// instant (the first accepted of equal times).
+pub(crate) fn track_reports<'a>(
+    rows: impl Iterator<Item = &'a LoggedReport>,
+) -> Vec<incident::Report> {
+    let mut rows: Vec<&LoggedReport> = rows.collect();
+    rows.sort_by_key(|r| (r.time_ms, r.seq));
+    let mut out: Vec<incident::Report> = rows.iter().filter_map(|r| report_of(&r.body)).collect();
+    out.dedup_by_key(|r| r.time_ms);
+    out
+}
+
+/// The tracks with logged reports in the window, per (party, track), and the last report
+/// number each party's reports there carry.
+pub(super) fn tracks_in(
+    store: &mut dyn deconflict_store::Store,
+    f: &FilingIn,
+    caller: &str,
+) -> Result<(Tracks, BTreeMap<String, u64>), ApiError> {
+    let store_err = |e: deconflict_store::StoreError| ApiError::internal(format!("store: {e}"));
+    // A track whose latest report is older than the window has none in it.
+    let candidates: Vec<(String, String)> = store
+        .latest_reports()
+        .map_err(store_err)?
+        .into_iter()
+        .filter(|r| r.time_ms >= f.from_unix_ms)
+        .filter(|r| {
+            if r.party == caller {
+                f.own_track.as_ref().is_none_or(|t| *t == r.track_id)
+            } else {
+                f.other_party.as_ref().is_none_or(|p| *p == r.party)
+            }
+        })
+        .map(|r| (r.party, r.track_id))
+        .collect();
+    if candidates.len() > TRACKS_MAX {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_tracks",
+            format!(
+                "{} tracks reported since the window began, more than {TRACKS_MAX}: name own_track and other_party",
+                candidates.len()
+            ),
+        ));
+    }
+    let mut through: BTreeMap<String, u64> = BTreeMap::new();
+    let mut tracks = Tracks::new();
+    let mut read = 0;
+    for (party, track) in candidates {
+        let rows = store
+            .track_reports_between(
+                &party,
+                &track,
+                f.from_unix_ms,
+                f.to_unix_ms,
+                FILING_REPORTS_MAX + 1 - read,
+            )
+            .map_err(store_err)?;
+        read += rows.len();
+        if read > FILING_REPORTS_MAX {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too_many_reports",
+                format!("more than {FILING_REPORTS_MAX} reports in the window: shorten it"),
+            ));
+        }
+        if let Some(last) = rows.iter().map(|r| r.seq).max() {
+            let t = through.entry(party.clone()).or_default();
+            *t = (*t).max(last);
+        }
+        let reports = track_reports(rows.iter());
+        if !reports.is_empty() {
+            tracks.insert((party, track), reports);
+        }
+    }
+    Ok((tracks, through))
+}
+
+/// The pairs of different parties that came near in the window (see the module's text).
+pub(super) fn pairs_of(
+    tracks: &Tracks,
+    f: &FilingIn,
+    caller: &str,
+    h_m: f64,
+    v_m: f64,
+) -> Vec<PairView> {
+    let keys: Vec<&(String, String)> = tracks.keys().collect();
+    let mut found: Vec<(f64, PairView)> = Vec::new();
+    let mut own_closest: Option<(f64, PairView)> = None;
+    for (x, a) in keys.iter().enumerate() {
+        for b in &keys[x + 1..] {
+            if a.0 == b.0 || (a.0 != caller && b.0 != caller) {
+                continue;
+            }
+            let Ok(Some(c)) =
+                incident::closest_approach(&tracks[*a], &tracks[*b], f.from_unix_ms, f.to_unix_ms)
+            else {
+                continue;
+            };
+            let pair = PairView {
+                a_party: a.0.clone(),
+                a_track: a.1.clone(),
+                b_party: b.0.clone(),
+                b_track: b.1.clone(),
+                closest_approach: Some(approach_view(&c)),
+            };
+            if c.horizontal_m <= NEAR_FACTOR * h_m && c.vertical_m <= NEAR_FACTOR * v_m {
+                found.push((c.horizontal_m, pair));
+            } else if f.own_track.is_some()
+                && own_closest
+                    .as_ref()
+                    .is_none_or(|(d, _)| c.horizontal_m < *d)
+            {
+                own_closest = Some((c.horizontal_m, pair));
+            }
+        }
+    }
+    if found.is_empty()
+        && let Some(p) = own_closest
+    {
+        found.push(p);
+    }
+    found.sort_by(|x, y| x.0.total_cmp(&y.0));
+    found.truncate(PAIRS_MAX);
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The alerts and line messages of the window that concern the incident's parties.
+pub(super) async fn records_of(
+    state: &St,
+    f: &FilingIn,
+    parties: &BTreeSet<String>,
+) -> Result<Vec<RecordView>, ApiError> {
+    let (from, to) = (f.from_unix_ms, f.to_unix_ms);
+    let alerts = state
+        .with_store(|s| s.alerts_all())
+        .await?
+        .map_err(|e| ApiError::internal(format!("store: {e}")))?;
+    let mut out: Vec<RecordView> = alerts
+        .iter()
+        .filter(|a| (from..=to).contains(&a.created_ms))
+        .filter(|a| a.parties.iter().any(|p| parties.contains(p)))
+        .map(|a| RecordView {
+            time_unix_ms: a.created_ms,
+            kind: RecordKind::Alert.as_str().into(),
+            id: a.id.clone(),
+            label: a.kind.clone(),
+        })
+        .collect();
+    out.extend(state.line.read(|line| {
+        line.messages()
+            .filter(|t| (from..=to).contains(&t.received_at().unix_ms()))
+            .filter(|t| {
+                let m = t.message();
+                parties.contains(m.from().as_str()) || parties.contains(m.to().as_str())
+            })
+            .map(|t| RecordView {
+                time_unix_ms: t.received_at().unix_ms(),
+                kind: RecordKind::LineMessage.as_str().into(),
+                id: t.message().id().to_string(),
+                label: t.message().kind().to_string(),
+            })
+            .collect::<Vec<_>>()
+    })?);
+    out.sort_by(|a, b| (a.time_unix_ms, &a.id).cmp(&(b.time_unix_ms, &b.id)));
+    out.truncate(RECORDS_MAX);
+    Ok(out)
+}
