@@ -156,7 +156,25 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
     if b.format != FORMAT {
         return fail(format!("format {:?}, expected {FORMAT:?}", b.format));
     }
-    // The log's key, and the tree head it signed.
+    let sth = tree_head(&b, pins)?;
+    let keys = author_keys(&b, pins)?;
+    let by_index = proved_entries(&b, &keys, &sth)?;
+    let evidence = fold_incident(&b, pins, &by_index)?;
+    let logged = proved_reports(&b, &by_index)?;
+    let approaches = recompute(&b, &evidence, &logged)?;
+    Ok(Verified {
+        incident: b.incident,
+        approaches,
+        entries: b.entries.len(),
+        reports: b.reports.len(),
+        tree_size: sth.tree_head().size(),
+        log_key_pinned: pins.log_key.is_some(),
+        keys_pinned: pins.keys.is_some(),
+    })
+}
+
+/// The log's key (equal to the pinned one when pinned), and the tree head it signed.
+fn tree_head(b: &Bundle, pins: &Pins) -> Result<SignedTreeHead, BundleError> {
     let log_key = b.log.public_key.0;
     if let Some(pinned) = &pins.log_key
         && *pinned != log_key
@@ -181,9 +199,14 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
             b.log.id
         ));
     }
-    let size = sth.tree_head().size();
-    let root = *sth.tree_head().root();
-    // Authors' keys: the bundle's, each equal to the pinned one when pinned.
+    Ok(sth)
+}
+
+/// Authors' keys: the bundle's, each equal to the pinned one when pinned.
+fn author_keys<'a>(
+    b: &'a Bundle,
+    pins: &Pins,
+) -> Result<BTreeMap<&'a str, VerifyingKey>, BundleError> {
     let mut keys: BTreeMap<&str, VerifyingKey> = BTreeMap::new();
     for (id, k) in &b.keys {
         if id == &b.log.id {
@@ -198,7 +221,19 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
         }
         keys.insert(id.as_str(), k.0);
     }
-    // Every entry: canonical, signed by its author, included in the tree head.
+    Ok(keys)
+}
+
+/// Every entry, by index: canonical, signed by its author, included in the tree head; every
+/// key listed signed one of them.
+fn proved_entries(
+    b: &Bundle,
+    keys: &BTreeMap<&str, VerifyingKey>,
+    sth: &SignedTreeHead,
+) -> Result<BTreeMap<u64, SignedEntry>, BundleError> {
+    let log_key = b.log.public_key.0;
+    let size = sth.tree_head().size();
+    let root = *sth.tree_head().root();
     let mut by_index: BTreeMap<u64, SignedEntry> = BTreeMap::new();
     let mut authors: BTreeSet<String> = BTreeSet::new();
     for (k, pe) in b.entries.iter().enumerate() {
@@ -237,7 +272,16 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
             return fail(format!("keys: {id} signed none of the bundle's entries"));
         }
     }
-    // The incident, folded again from its entries in record order.
+    Ok(by_index)
+}
+
+/// The incident folded again from its entries in record order, equal to the bundle's; returns
+/// the service's evidence entry.
+fn fold_incident(
+    b: &Bundle,
+    pins: &Pins,
+    by_index: &BTreeMap<u64, SignedEntry>,
+) -> Result<Evidence, BundleError> {
     let members: BTreeMap<String, String> = match &pins.members {
         Some(m) => m.clone(),
         None => b.members.clone(),
@@ -260,7 +304,7 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
     let mut folded = crate::incidents::Folder::new(config);
     let mut evidence: Option<Evidence> = None;
     let mut assessors: BTreeSet<String> = BTreeSet::new();
-    for (index, e) in &by_index {
+    for (index, e) in by_index {
         if let Some(step) = crate::incidents::step_of(e.entry()) {
             if step.incident_id != b.incident.id {
                 return fail(format!(
@@ -301,7 +345,14 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
     if view != b.incident {
         return fail("the bundle's incident is not what its entries say");
     }
-    // Reports: each proved against its batch, exactly the ones the computation used.
+    Ok(evidence)
+}
+
+/// The reports, each proved against its batch entry.
+fn proved_reports(
+    b: &Bundle,
+    by_index: &BTreeMap<u64, SignedEntry>,
+) -> Result<Vec<LoggedReport>, BundleError> {
     let mut logged: Vec<LoggedReport> = Vec::with_capacity(b.reports.len());
     for (k, r) in b.reports.iter().enumerate() {
         let what = |why: String| BundleError(format!("report {k} ({} {}): {why}", r.party, r.seq));
@@ -329,6 +380,16 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
         }
         logged.push(l);
     }
+    Ok(logged)
+}
+
+/// Checks that the reports are exactly those the computation used, and recomputes each pair's
+/// closest approach from them: it must equal the recorded one.
+fn recompute(
+    b: &Bundle,
+    evidence: &Evidence,
+    logged: &[LoggedReport],
+) -> Result<Vec<Option<ApproachView>>, BundleError> {
     let (from, to) = (b.incident.from_unix_ms, b.incident.to_unix_ms);
     let used = used_reports(
         &evidence.pairs,
@@ -384,15 +445,7 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
         }
         approaches.push(again);
     }
-    Ok(Verified {
-        incident: b.incident,
-        approaches,
-        entries: b.entries.len(),
-        reports: b.reports.len(),
-        tree_size: size,
-        log_key_pinned: pins.log_key.is_some(),
-        keys_pinned: pins.keys.is_some(),
-    })
+    Ok(approaches)
 }
 
 fn describe(a: Option<&ApproachView>) -> String {
@@ -459,42 +512,7 @@ pub(crate) async fn build(
         .collect();
     let ev = evidence.clone();
     let (alert_entries, proved) = state
-        .with_store(move |s| {
-            let alerts: Vec<u64> = s
-                .bindings()?
-                .into_iter()
-                .filter(|b| {
-                    b.table == deconflict_store::bound::ALERTS && alert_ids.contains(&b.key)
-                })
-                .map(|b| b.entry_index)
-                .collect();
-            let pair_tracks: BTreeSet<(String, String)> = ev
-                .pairs
-                .iter()
-                .flat_map(|p| {
-                    [
-                        (p.a_party.clone(), p.a_track.clone()),
-                        (p.b_party.clone(), p.b_track.clone()),
-                    ]
-                })
-                .collect();
-            let mut rows = Vec::new();
-            for (party, track) in &pair_tracks {
-                rows.extend(s.track_reports_between(
-                    party,
-                    track,
-                    from,
-                    to,
-                    TRACK_REPORTS_MAX + 1,
-                )?);
-            }
-            let used: Vec<LoggedReport> =
-                used_reports(&ev.pairs, &ev.reports_through, from, to, rows.iter())
-                    .into_iter()
-                    .cloned()
-                    .collect();
-            Ok::<_, crate::reports::ProofError>((alerts, used))
-        })
+        .with_store(move |s| window_rows(s, &ev, &alert_ids, from, to))
         .await?
         .map_err(|e| internal(&e))?;
     let mut per_track: BTreeMap<(&str, &str), usize> = BTreeMap::new();
@@ -559,28 +577,7 @@ pub(crate) async fn build(
             proof,
         });
     }
-    let mut members = BTreeMap::new();
-    let mut folder = crate::incidents::Folder::new(crate::incidents::config(&state.terms));
-    for (_, e) in &steps {
-        if let Some(step) = crate::incidents::step_of(e.entry()) {
-            let author = e.entry().author().as_str();
-            if step.course == "assessment"
-                && let Some(p) = state
-                    .terms
-                    .agreement
-                    .parties()
-                    .iter()
-                    .find(|p| p.member(author).is_some())
-            {
-                members.insert(author.to_string(), p.id().as_str().to_string());
-            }
-            folder.apply(author, &step).map_err(|e| internal(&e))?;
-        }
-    }
-    folder.timeout(i64::try_from(sth.tree_head().time_ms()).unwrap_or(i64::MAX));
-    let incident = folder
-        .view(id)
-        .ok_or_else(|| internal(&"the record files no such incident"))?;
+    let (members, incident) = folded(&state.terms, &steps, id, &sth).map_err(|e| internal(&e))?;
     Ok(Bundle {
         format: FORMAT.to_string(),
         incident,
@@ -605,4 +602,73 @@ pub(crate) async fn build(
             })
             .collect(),
     })
+}
+
+/// The record entries of the window's alerts (by their bindings), and the reports of the pairs'
+/// tracks in the window that the evidence's computation used.
+fn window_rows(
+    s: &dyn deconflict_store::Store,
+    ev: &Evidence,
+    alert_ids: &BTreeSet<String>,
+    from: i64,
+    to: i64,
+) -> Result<(Vec<u64>, Vec<LoggedReport>), crate::reports::ProofError> {
+    let alerts: Vec<u64> = s
+        .bindings()?
+        .into_iter()
+        .filter(|b| b.table == deconflict_store::bound::ALERTS && alert_ids.contains(&b.key))
+        .map(|b| b.entry_index)
+        .collect();
+    let pair_tracks: BTreeSet<(String, String)> = ev
+        .pairs
+        .iter()
+        .flat_map(|p| {
+            [
+                (p.a_party.clone(), p.a_track.clone()),
+                (p.b_party.clone(), p.b_track.clone()),
+            ]
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for (party, track) in &pair_tracks {
+        rows.extend(s.track_reports_between(party, track, from, to, TRACK_REPORTS_MAX + 1)?);
+    }
+    let used: Vec<LoggedReport> =
+        used_reports(&ev.pairs, &ev.reports_through, from, to, rows.iter())
+            .into_iter()
+            .cloned()
+            .collect();
+    Ok((alerts, used))
+}
+
+/// The incident as the fold of its steps gives it at the tree head's time, and the party of
+/// each member who assessed.
+fn folded(
+    terms: &crate::terms::Terms,
+    steps: &[(u64, SignedEntry)],
+    id: &str,
+    sth: &SignedTreeHead,
+) -> Result<(BTreeMap<String, String>, IncidentView), String> {
+    let mut members = BTreeMap::new();
+    let mut folder = crate::incidents::Folder::new(crate::incidents::config(terms));
+    for (_, e) in steps {
+        if let Some(step) = crate::incidents::step_of(e.entry()) {
+            let author = e.entry().author().as_str();
+            if step.course == "assessment"
+                && let Some(p) = terms
+                    .agreement
+                    .parties()
+                    .iter()
+                    .find(|p| p.member(author).is_some())
+            {
+                members.insert(author.to_string(), p.id().as_str().to_string());
+            }
+            folder.apply(author, &step)?;
+        }
+    }
+    folder.timeout(i64::try_from(sth.tree_head().time_ms()).unwrap_or(i64::MAX));
+    let incident = folder
+        .view(id)
+        .ok_or_else(|| "the record files no such incident".to_string())?;
+    Ok((members, incident))
 }

@@ -110,6 +110,69 @@ pub(super) async fn run(
     let _: IncidentView = b.call("POST", &path, Some(&body)).await?;
 
     // The working group: each party's member assesses, and they differ.
+    let v = assess(clients, scenario, now).await?;
+
+    if v.status != "disputed" {
+        return Err(DemoError::Check(format!(
+            "the assessments B and C left the incident {}, not disputed",
+            v.status
+        )));
+    }
+    let Some(c) = v.closest_approach.clone() else {
+        return Err(DemoError::Check(
+            "the incident's closest approach was not computed".into(),
+        ));
+    };
+    if (c.horizontal_m - d.miss_m).abs() > (0.02 * d.miss_m).max(20.0) {
+        return Err(DemoError::Check(format!(
+            "the incident's computed closest approach is {:.0} m, the conflict was designed for {:.0} m",
+            c.horizontal_m, d.miss_m
+        )));
+    }
+
+    // The evidence, checked as a reader would: the log's and the agreement's keys pinned.
+    let path = format!("/v1/incidents/{INCIDENT_ID}/evidence");
+    let bundle: Bundle = a.call::<(), _>("GET", &path, None).await?;
+    let bytes = serde_json::to_vec(&bundle).map_err(setup)?;
+    let pins = pins(terms, log_key)?;
+    let verified = evidence::verify(&bytes, &pins)
+        .map_err(|e| DemoError::Check(format!("the evidence bundle does not verify: {e}")))?;
+    let kept = match keep_in {
+        Some(dir) => {
+            let file = dir.join(format!("evidence-{INCIDENT_ID}.json"));
+            std::fs::write(&file, &bytes).map_err(setup)?;
+            format!(
+                "written to {} (check it offline: deconflict verify {} --log-key {} --agreement {})",
+                file.display(),
+                file.display(),
+                evidence_key_hex(&bundle),
+                dir.join("agreement.toml").display()
+            )
+        }
+        None => {
+            "verified offline (keep the data directory with --data-dir to keep the bundle)".into()
+        }
+    };
+    Ok(summary(
+        &a_party,
+        &v,
+        &c,
+        verified.entries,
+        verified.reports,
+        &kept,
+    ))
+}
+
+fn evidence_key_hex(b: &Bundle) -> String {
+    b.log.public_key.to_hex()
+}
+
+/// Each party's working-group member assesses the incident with its own key: B, then C.
+async fn assess(
+    clients: &[PartyClient],
+    scenario: &Scenario,
+    now: i64,
+) -> Result<IncidentView, DemoError> {
     let members = scenario.members();
     let member_keys = scenario.member_keys();
     let mut v: Option<IncidentView> = None;
@@ -150,29 +213,14 @@ pub(super) async fn run(
                 .await?,
         );
     }
-    let v = v.ok_or_else(|| setup("no assessment"))?;
-    if v.status != "disputed" {
-        return Err(DemoError::Check(format!(
-            "the assessments B and C left the incident {}, not disputed",
-            v.status
-        )));
-    }
-    let Some(c) = v.closest_approach.clone() else {
-        return Err(DemoError::Check(
-            "the incident's closest approach was not computed".into(),
-        ));
-    };
-    if (c.horizontal_m - d.miss_m).abs() > (0.02 * d.miss_m).max(20.0) {
-        return Err(DemoError::Check(format!(
-            "the incident's computed closest approach is {:.0} m, the conflict was designed for {:.0} m",
-            c.horizontal_m, d.miss_m
-        )));
-    }
+    v.ok_or_else(|| setup("no assessment"))
+}
 
-    // The evidence, checked as a reader would: the log's and the agreement's keys pinned.
-    let path = format!("/v1/incidents/{INCIDENT_ID}/evidence");
-    let bundle: Bundle = a.call::<(), _>("GET", &path, None).await?;
-    let bytes = serde_json::to_vec(&bundle).map_err(setup)?;
+/// What a reader pins: the log's key and the agreement's parties' and members' keys.
+fn pins(
+    terms: &deconflict_service::Terms,
+    log_key: deconflict_ledger::VerifyingKey,
+) -> Result<Pins, DemoError> {
     let mut keys = std::collections::BTreeMap::new();
     let mut in_party = std::collections::BTreeMap::new();
     for p in terms.agreement.parties() {
@@ -184,29 +232,22 @@ pub(super) async fn run(
             in_party.insert(m.id().to_string(), p.id().as_str().to_string());
         }
     }
-    let pins = Pins {
+    Ok(Pins {
         log_key: Some(log_key),
         keys: Some(keys),
         members: Some(in_party),
-    };
-    let verified = evidence::verify(&bytes, &pins)
-        .map_err(|e| DemoError::Check(format!("the evidence bundle does not verify: {e}")))?;
-    let kept = match keep_in {
-        Some(dir) => {
-            let file = dir.join(format!("evidence-{INCIDENT_ID}.json"));
-            std::fs::write(&file, &bytes).map_err(setup)?;
-            format!(
-                "written to {} (check it offline: deconflict verify {} --log-key {} --agreement {})",
-                file.display(),
-                file.display(),
-                evidence_key_hex(&bundle),
-                dir.join("agreement.toml").display()
-            )
-        }
-        None => {
-            "verified offline (keep the data directory with --data-dir to keep the bundle)".into()
-        }
-    };
+    })
+}
+
+/// The summary's lines about the incident.
+fn summary(
+    a_party: &str,
+    v: &IncidentView,
+    c: &deconflict_service::incidents::ApproachView,
+    entries: usize,
+    reports: usize,
+    kept: &str,
+) -> String {
     let t = |ms: i64| {
         let s = ms.div_euclid(1000);
         format!(
@@ -255,11 +296,7 @@ pub(super) async fn run(
     let _ = writeln!(
         out,
         "  evidence bundle: {} entries and {} reports with their proofs, {kept}",
-        verified.entries, verified.reports
+        entries, reports
     );
-    Ok(out)
-}
-
-fn evidence_key_hex(b: &Bundle) -> String {
-    b.log.public_key.to_hex()
+    out
 }
