@@ -162,8 +162,8 @@ pub enum EntryBody {
         incident_id: Text,
     },
     /// A party's track reports accepted in one cycle of the service, committed by the root of a
-    /// Merkle tree (the log's own leaf and node hashing) whose leaves are the reports' canonical
-    /// lines in sequence order: any one report can later be shown with its path to this root
+    /// Merkle tree (the log's own leaf and node hashing) whose leaves are the reports'
+    /// [`report_leaf_hash`]es in sequence order: any one report can later be shown with its path to this root
     /// and this entry's inclusion in the log, without each report being an entry of its own.
     ReportBatch {
         /// How many reports, numbered `first_seq ..= first_seq + count - 1`.
@@ -238,16 +238,20 @@ impl EntryBody {
     }
 }
 
-/// The leaf hash of report `seq` of `party` in an [`EntryBody::ReportBatch`]: the leaf is the
-/// party id, the sequence number in decimal and the report's JSON exactly as the service stored
-/// it, separated by single newlines.
-pub fn report_leaf_hash(party: &str, seq: u64, report_json: &str) -> Hash {
-    let mut leaf = Vec::with_capacity(party.len() + report_json.len() + 24);
+/// The leaf hash of report `seq` of `party` in an [`EntryBody::ReportBatch`]. The leaf is the
+/// party id, the sequence number in decimal, the report's evidence fields as JSON (`core`: what
+/// any reader of an incident may see: time and position) and the hex digest of the rest (the
+/// whole report, salted by the log, so that fields the agreement does not disclose are bound
+/// without being shown), separated by single newlines.
+pub fn report_leaf_hash(party: &str, seq: u64, core: &str, rest: &Hash) -> Hash {
+    let mut leaf = Vec::with_capacity(party.len() + core.len() + 96);
     leaf.extend_from_slice(party.as_bytes());
     leaf.push(b'\n');
     leaf.extend_from_slice(seq.to_string().as_bytes());
     leaf.push(b'\n');
-    leaf.extend_from_slice(report_json.as_bytes());
+    leaf.extend_from_slice(core.as_bytes());
+    leaf.push(b'\n');
+    leaf.extend_from_slice(rest.to_hex().as_bytes());
     Hash::leaf(&leaf)
 }
 

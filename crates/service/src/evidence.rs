@@ -51,8 +51,12 @@ pub struct ProvedReport {
     pub seq: u64,
     pub track_id: String,
     pub time_unix_ms: i64,
-    /// The report's JSON exactly as stored.
-    pub report: String,
+    /// The report's evidence fields (track, time, position) as JSON
+    /// ([`crate::reports::ReportCore`]): the rest of the report, which the agreement may not
+    /// disclose to the reader, is only bound by `rest_sha256`.
+    pub core: String,
+    /// The log's salted digest of the whole stored report.
+    pub rest_sha256: deconflict_ledger::Hash,
     /// Index in the record of its `report_batch` entry (one of the bundle's entries).
     pub batch_entry: u64,
     pub path: InclusionProof,
@@ -365,20 +369,27 @@ fn proved_reports(
         if batch.entry().author().as_str() != b.log.id {
             return Err(what("its batch entry is not the log's".into()));
         }
-        let l = LoggedReport {
+        crate::reports::check_report(
+            &r.party,
+            r.seq,
+            &r.core,
+            &r.rest_sha256,
+            &r.path,
+            batch.entry(),
+        )
+        .map_err(what)?;
+        let core: crate::reports::ReportCore =
+            serde_json::from_str(&r.core).map_err(|e| what(format!("not a report's core: {e}")))?;
+        if core.track_id != r.track_id || core.time_unix_ms != r.time_unix_ms {
+            return Err(what("track id or time differ from the report's own".into()));
+        }
+        logged.push(LoggedReport {
             party: r.party.clone(),
             seq: r.seq,
             track_id: r.track_id.clone(),
             time_ms: r.time_unix_ms,
-            body: r.report.clone(),
-        };
-        crate::reports::check_report(&l, &r.path, batch.entry()).map_err(what)?;
-        let parsed: crate::wire::TrackReportIn =
-            serde_json::from_str(&r.report).map_err(|e| what(format!("not a report: {e}")))?;
-        if parsed.track_id != r.track_id || parsed.time_unix_ms != r.time_unix_ms {
-            return Err(what("track id or time differ from the report's own".into()));
-        }
-        logged.push(l);
+            body: r.core.clone(),
+        });
     }
     Ok(logged)
 }
@@ -528,8 +539,9 @@ pub(crate) async fn build(
             ),
         ));
     }
+    let salt = log.report_salt();
     let reports = state
-        .with_store(move |s| crate::reports::proofs(s, &proved))
+        .with_store(move |s| crate::reports::proofs(s, &salt, &proved))
         .await?
         .map_err(|e| match e {
             crate::reports::ProofError::NotBatched { .. } => ApiError::new(
@@ -592,11 +604,17 @@ pub(crate) async fn build(
         reports: reports
             .into_iter()
             .map(|p| ProvedReport {
+                core: crate::reports::core_of(&p.report.body).unwrap_or_default(),
+                rest_sha256: crate::reports::rest_digest(
+                    &salt,
+                    &p.report.party,
+                    p.report.seq,
+                    &p.report.body,
+                ),
                 party: p.report.party,
                 seq: p.report.seq,
                 track_id: p.report.track_id,
                 time_unix_ms: p.report.time_ms,
-                report: p.report.body,
                 batch_entry: p.batch_entry,
                 path: p.path,
             })

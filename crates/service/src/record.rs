@@ -205,6 +205,14 @@ impl ServiceLog {
         &self.journal
     }
 
+    /// The secret that salts the digests of whole reports in report batches
+    /// ([`crate::reports::rest_digest`]): derived from the log's key, never shown.
+    pub fn report_salt(&self) -> [u8; 32] {
+        let mut b = b"deconflict report salt v1\n".to_vec();
+        b.extend_from_slice(&self.key.to_bytes());
+        deconflict_ledger::Hash::of(&b).0
+    }
+
     /// The service's public key (the log's).
     pub fn public_key(&self) -> deconflict_ledger::VerifyingKey {
         self.key.verifying_key()

@@ -5,7 +5,10 @@
 //! each party's reports accepted since its last batch: one `report_batch` entry per party per
 //! cycle, signed by the service, carrying the party, the first sequence number, the count and
 //! the root of a Merkle tree over the reports' leaves
-//! ([`deconflict_ledger::report_leaf_hash`]: party, sequence number and the stored JSON). The
+//! ([`deconflict_ledger::report_leaf_hash`]: party, sequence number, the report's evidence fields
+//! ([`ReportCore`]: track, time, position) and a digest of the whole stored report salted by a
+//! secret derived from the log's key, so that fields the agreement does not disclose to the other
+//! party are bound without being shown, and cannot be guessed from the digest). The
 //! store row that names the batch's place in the record (`report_batches`) is written in the
 //! same store transaction as the entry's binding, so a batch is never committed twice and
 //! never lost. A report is then shown with its path to its batch's root and the batch entry's
@@ -21,6 +24,52 @@ use deconflict_store::{LoggedReport, ReportBatch, Write};
 use crate::error::ApiError;
 use crate::state::State;
 
+/// What any reader of an incident's evidence sees of a report: its track, time and position.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportCore {
+    pub track_id: String,
+    pub time_unix_ms: i64,
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+    pub alt_m: f64,
+}
+
+/// The evidence fields of a stored report, as JSON (`None` for a body that is not a report).
+pub fn core_of(body: &str) -> Option<String> {
+    let r: crate::wire::TrackReportIn = serde_json::from_str(body).ok()?;
+    serde_json::to_string(&ReportCore {
+        track_id: r.track_id,
+        time_unix_ms: r.time_unix_ms,
+        lat_deg: r.lat_deg,
+        lon_deg: r.lon_deg,
+        alt_m: r.alt_m,
+    })
+    .ok()
+}
+
+/// The salted digest of a whole stored report: `SHA-256(salt ‖ party ‖ \n ‖ seq ‖ \n ‖ body)`.
+pub fn rest_digest(salt: &[u8; 32], party: &str, seq: u64, body: &str) -> Hash {
+    let mut b = Vec::with_capacity(32 + party.len() + body.len() + 24);
+    b.extend_from_slice(salt);
+    b.extend_from_slice(party.as_bytes());
+    b.push(b'\n');
+    b.extend_from_slice(seq.to_string().as_bytes());
+    b.push(b'\n');
+    b.extend_from_slice(body.as_bytes());
+    Hash::of(&b)
+}
+
+/// The leaf hash of a logged report.
+pub fn leaf_of(salt: &[u8; 32], r: &LoggedReport) -> Hash {
+    report_leaf_hash(
+        &r.party,
+        r.seq,
+        &core_of(&r.body).unwrap_or_default(),
+        &rest_digest(salt, &r.party, r.seq, &r.body),
+    )
+}
+
 /// Most reports of one party one batch commits; the rest go in the next cycle's.
 pub const BATCH_REPORTS_MAX: usize = 250_000;
 
@@ -29,6 +78,7 @@ pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u6
     let Some(log) = state.log().cloned() else {
         return Ok(0);
     };
+    let salt = log.report_salt();
     let parties: Vec<String> = state.terms.parties.iter().map(|p| p.id.clone()).collect();
     let pending = state
         .with_store(move |s| {
@@ -64,7 +114,7 @@ pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u6
                 first_seq + k as u64
             )));
         }
-        let tree = tree_of(&rows);
+        let tree = tree_of(&salt, &rows);
         let count = rows.len() as u64;
         let body = EntryBody::ReportBatch {
             count: count_of(count)?,
@@ -121,10 +171,10 @@ fn count_of(v: u64) -> Result<deconflict_ledger::field::Count, ApiError> {
 }
 
 /// The batch tree of `rows` (one party's, consecutive).
-pub fn tree_of(rows: &[LoggedReport]) -> Tree {
+pub fn tree_of(salt: &[u8; 32], rows: &[LoggedReport]) -> Tree {
     let mut tree = Tree::new();
     for r in rows {
-        tree.push_leaf_hash(report_leaf_hash(&r.party, r.seq, &r.body));
+        tree.push_leaf_hash(leaf_of(salt, r));
     }
     tree
 }
@@ -157,6 +207,7 @@ pub enum ProofError {
 /// Each report with its path to its batch's root; each batch's tree is built once.
 pub fn proofs(
     store: &dyn deconflict_store::Store,
+    salt: &[u8; 32],
     reports: &[LoggedReport],
 ) -> Result<Vec<ProvedReport>, ProofError> {
     let mut trees: BTreeMap<(String, u64), (ReportBatch, Tree)> = BTreeMap::new();
@@ -186,7 +237,7 @@ pub fn proofs(
                     });
                 }
                 let key = (b.party.clone(), b.first_seq);
-                let tree = tree_of(&rows);
+                let tree = tree_of(salt, &rows);
                 trees.insert(key.clone(), (b, tree));
                 key
             }
@@ -208,16 +259,20 @@ pub fn proofs(
     Ok(out)
 }
 
-/// Checks `report`'s path against the batch entry `batch` (a `report_batch` entry).
+/// Checks a report's leaf (its party, number, evidence fields and salted digest of the rest)
+/// and path against the batch entry `batch` (a `report_batch` entry).
 pub fn check_report(
-    report: &LoggedReport,
+    party: &str,
+    seq: u64,
+    core: &str,
+    rest: &Hash,
     path: &InclusionProof,
     batch: &Entry,
 ) -> Result<(), String> {
     let EntryBody::ReportBatch {
         count,
         first_seq,
-        party,
+        party: batch_party,
         root,
     } = batch.body()
     else {
@@ -226,30 +281,28 @@ pub fn check_report(
             batch.body().kind()
         ));
     };
-    if party.as_str() != report.party {
+    if batch_party.as_str() != party {
         return Err(format!(
-            "the batch is {}'s, the report {}'s",
-            party.as_str(),
-            report.party
+            "the batch is {}'s, the report {party}'s",
+            batch_party.as_str()
         ));
     }
     let (first, count) = (first_seq.get(), count.get());
-    if report.seq < first || report.seq >= first + count {
+    if seq < first || seq >= first + count {
         return Err(format!(
-            "report {} is not in the batch {first}..{}",
-            report.seq,
+            "report {seq} is not in the batch {first}..{}",
             first + count - 1
         ));
     }
-    if path.index != report.seq - first || path.size != count {
+    if path.index != seq - first || path.size != count {
         return Err(format!(
             "its path is for leaf {} of {}, not {} of {count}",
             path.index,
             path.size,
-            report.seq - first
+            seq - first
         ));
     }
-    let leaf: Hash = report_leaf_hash(&report.party, report.seq, &report.body);
+    let leaf = report_leaf_hash(party, seq, core, rest);
     path.verify(&leaf, root)
         .map_err(|e| format!("its path does not lead to the batch's root: {e}"))
 }

@@ -632,6 +632,12 @@ async fn an_evidence_bundle_verifies_offline_and_any_change_fails() {
     let bundle: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     let bytes = serde_json::to_vec(&bundle).unwrap();
     assert_eq!(bundle["reports"].as_array().unwrap().len(), 42);
+    // The reports show their evidence fields only: the rest (callsign, type, squawk, which the
+    // agreement need not disclose to the other party) is bound by a salted digest.
+    let text = String::from_utf8_lossy(&bytes);
+    for hidden in ["CSR1", "CSC1", "TYPE-WITHHELD", "squawk", "callsign"] {
+        assert!(!text.contains(hidden), "the bundle shows {hidden}");
+    }
 
     let v = verify(&bytes, &pins(&h)).unwrap();
     assert_eq!(v.incident.status, "disputed");
@@ -652,8 +658,8 @@ async fn an_evidence_bundle_verifies_offline_and_any_change_fails() {
     // A report swapped for another of the same track: refused.
     let mut swapped = bundle.clone();
     let reports = swapped["reports"].as_array_mut().unwrap();
-    let second = reports[1]["report"].clone();
-    reports[0]["report"] = second;
+    let second = reports[1]["core"].clone();
+    reports[0]["core"] = second;
     let e = verify(&serde_json::to_vec(&swapped).unwrap(), &pins(&h)).unwrap_err();
     assert!(e.0.contains("report 0"), "{e}");
     // A report left out: the recomputed approach or the set of reports differs.

@@ -3,8 +3,18 @@
 
 use super::*;
 
+/// The fields of a report the closest approach takes, from a stored report or from the
+/// evidence fields a bundle carries ([`crate::reports::ReportCore`]).
+#[derive(serde::Deserialize)]
+struct Positioned {
+    time_unix_ms: i64,
+    lat_deg: f64,
+    lon_deg: f64,
+    alt_m: f64,
+}
+
 pub(super) fn report_of(body: &str) -> Option<incident::Report> {
-    let r: TrackReportIn = serde_json::from_str(body).ok()?;
+    let r: Positioned = serde_json::from_str(body).ok()?;
     Some(incident::Report {
         time_ms: r.time_unix_ms,
         lat_deg: r.lat_deg,

@@ -54,7 +54,6 @@ use crate::error::{ApiError, ErrorBody};
 use crate::line::AUTHOR_SKEW_MS_MAX;
 use crate::line::ledger::{LedgerEntryError, signed_entry};
 use crate::state::State;
-use crate::wire::TrackReportIn;
 
 type St = Arc<State>;
 
