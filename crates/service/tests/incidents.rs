@@ -667,6 +667,23 @@ async fn an_evidence_bundle_verifies_offline_and_any_change_fails() {
     fewer["reports"].as_array_mut().unwrap().remove(9);
     assert!(verify(&serde_json::to_vec(&fewer).unwrap(), &pins(&h)).is_err());
 
+    // Cut anywhere, or replaced by noise: refused with a reason, never a panic.
+    for cut in (0..bytes.len()).step_by(997) {
+        assert!(verify(&bytes[..cut], &pins(&h)).is_err(), "cut at {cut}");
+    }
+    let mut noise = 0x2545_f491_4f6c_dd1d_u64;
+    for len in [0, 1, 7, 64, 4096] {
+        let junk: Vec<u8> = (0..len)
+            .map(|_| {
+                noise ^= noise << 13;
+                noise ^= noise >> 7;
+                noise ^= noise << 17;
+                noise as u8
+            })
+            .collect();
+        assert!(verify(&junk, &pins(&h)).is_err());
+    }
+
     // 40 random one-byte changes anywhere in the file: each one is detected.
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = || {
