@@ -19,9 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use deconflict_incident as incident;
-use deconflict_ledger::{
-    EntryBody, InclusionProof, KeyId, PublicKey, SignedEntry, SignedTreeHead, VerifyingKey,
-};
+use deconflict_ledger::{InclusionProof, PublicKey, SignedEntry, SignedTreeHead, VerifyingKey};
 use deconflict_store::LoggedReport;
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +94,35 @@ pub struct Pins {
     pub keys: Option<BTreeMap<String, VerifyingKey>>,
     /// Member → party (from the agreement).
     pub members: Option<BTreeMap<String, String>>,
+}
+
+impl Pins {
+    /// What a reader pins: the log's key, and the agreement's parties' and working-group
+    /// members' keys with each member's party.
+    pub fn from_agreement(
+        agreement: &deconflict_agreement::Agreement,
+        log_key: Option<VerifyingKey>,
+    ) -> Result<Pins, BundleError> {
+        let key = |id: &str, bytes: &[u8; 32]| {
+            VerifyingKey::from_bytes(bytes)
+                .map_err(|e| BundleError(format!("the agreement's key of {id}: {e}")))
+        };
+        let mut keys = BTreeMap::new();
+        let mut members = BTreeMap::new();
+        for p in agreement.parties() {
+            let party = p.id().as_str();
+            keys.insert(party.to_string(), key(party, p.public_key().as_bytes())?);
+            for m in p.members() {
+                keys.insert(m.id().to_string(), key(m.id(), m.public_key().as_bytes())?);
+                members.insert(m.id().to_string(), party.to_string());
+            }
+        }
+        Ok(Pins {
+            log_key,
+            keys: Some(keys),
+            members: Some(members),
+        })
+    }
 }
 
 /// What a verified bundle shows.
@@ -467,16 +494,6 @@ fn describe(a: Option<&ApproachView>) -> String {
         ),
         None => "none".into(),
     }
-}
-
-/// Whether `e` is a `report_batch` entry.
-pub fn is_batch(e: &SignedEntry) -> bool {
-    matches!(e.entry().body(), EntryBody::ReportBatch { .. })
-}
-
-/// The key id of `s`, for building bundles.
-pub fn key_id(s: &str) -> Option<KeyId> {
-    KeyId::new(s).ok()
 }
 
 /// The bundle of incident `id` (its parties' view: the caller was checked).

@@ -213,9 +213,12 @@ pub fn proofs(
     let mut trees: BTreeMap<(String, u64), (ReportBatch, Tree)> = BTreeMap::new();
     let mut out = Vec::with_capacity(reports.len());
     for r in reports {
-        let batch = match trees.iter().find(|((p, first), (b, _))| {
-            *p == r.party && r.seq >= *first && r.seq < first + b.count
-        }) {
+        // The batch held that starts last at or before this report, if it holds it.
+        let held = trees
+            .range(..=(r.party.clone(), r.seq))
+            .next_back()
+            .filter(|((p, first), (b, _))| *p == r.party && r.seq < first + b.count);
+        let batch = match held {
             Some((key, _)) => key.clone(),
             None => {
                 let b = store.report_batch_of(&r.party, r.seq)?.ok_or_else(|| {

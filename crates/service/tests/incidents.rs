@@ -543,27 +543,11 @@ async fn an_incident_is_shown_to_its_parties_only_and_refuses_bad_windows() {
 
 /// The pins a reader takes from the agreement and the service's published key.
 fn pins(h: &Harness) -> deconflict_service::evidence::Pins {
-    let terms = terms_with_members();
-    let mut keys = std::collections::BTreeMap::new();
-    let mut members = std::collections::BTreeMap::new();
-    for p in terms.agreement.parties() {
-        keys.insert(
-            p.id().as_str().to_string(),
-            ed25519_dalek::VerifyingKey::from_bytes(p.public_key().as_bytes()).unwrap(),
-        );
-        for m in p.members() {
-            keys.insert(
-                m.id().to_string(),
-                ed25519_dalek::VerifyingKey::from_bytes(m.public_key().as_bytes()).unwrap(),
-            );
-            members.insert(m.id().to_string(), p.id().as_str().to_string());
-        }
-    }
-    deconflict_service::evidence::Pins {
-        log_key: Some(h.state.log().unwrap().public_key()),
-        keys: Some(keys),
-        members: Some(members),
-    }
+    deconflict_service::evidence::Pins::from_agreement(
+        &terms_with_members().agreement,
+        Some(h.state.log().unwrap().public_key()),
+    )
+    .unwrap()
 }
 
 #[tokio::test]

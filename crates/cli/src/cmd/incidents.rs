@@ -455,21 +455,8 @@ pub(crate) fn verify_bundle(
         let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
         let a = deconflict_agreement::parse_toml(&text)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut keys = std::collections::BTreeMap::new();
-        let mut members = std::collections::BTreeMap::new();
-        for p in a.parties() {
-            let key = |bytes: &[u8; 32]| {
-                deconflict_ledger::VerifyingKey::from_bytes(bytes)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-            };
-            keys.insert(p.id().as_str().to_string(), key(p.public_key().as_bytes())?);
-            for m in p.members() {
-                keys.insert(m.id().to_string(), key(m.public_key().as_bytes())?);
-                members.insert(m.id().to_string(), p.id().as_str().to_string());
-            }
-        }
-        pins.keys = Some(keys);
-        pins.members = Some(members);
+        pins = Pins::from_agreement(&a, pins.log_key)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     }
     let size = std::fs::metadata(file)
         .with_context(|| format!("{}", file.display()))?

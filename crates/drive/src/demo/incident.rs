@@ -134,7 +134,7 @@ pub(super) async fn run(
     let path = format!("/v1/incidents/{INCIDENT_ID}/evidence");
     let bundle: Bundle = a.call::<(), _>("GET", &path, None).await?;
     let bytes = serde_json::to_vec(&bundle).map_err(setup)?;
-    let pins = pins(terms, log_key)?;
+    let pins = Pins::from_agreement(&terms.agreement, Some(log_key)).map_err(setup)?;
     let verified = evidence::verify(&bytes, &pins)
         .map_err(|e| DemoError::Check(format!("the evidence bundle does not verify: {e}")))?;
     let kept = match keep_in {
@@ -214,29 +214,6 @@ async fn assess(
         );
     }
     v.ok_or_else(|| setup("no assessment"))
-}
-
-/// What a reader pins: the log's key and the agreement's parties' and members' keys.
-fn pins(
-    terms: &deconflict_service::Terms,
-    log_key: deconflict_ledger::VerifyingKey,
-) -> Result<Pins, DemoError> {
-    let mut keys = std::collections::BTreeMap::new();
-    let mut in_party = std::collections::BTreeMap::new();
-    for p in terms.agreement.parties() {
-        let key =
-            |bytes: &[u8; 32]| deconflict_ledger::VerifyingKey::from_bytes(bytes).map_err(setup);
-        keys.insert(p.id().as_str().to_string(), key(p.public_key().as_bytes())?);
-        for m in p.members() {
-            keys.insert(m.id().to_string(), key(m.public_key().as_bytes())?);
-            in_party.insert(m.id().to_string(), p.id().as_str().to_string());
-        }
-    }
-    Ok(Pins {
-        log_key: Some(log_key),
-        keys: Some(keys),
-        members: Some(in_party),
-    })
 }
 
 /// The summary's lines about the incident.

@@ -152,16 +152,6 @@ impl Incidents {
             e.entry(id.to_string()).or_default().extend(indexes);
         }
     }
-
-    /// Incidents held.
-    pub fn len(&self) -> usize {
-        self.held.lock().map(|h| h.len()).unwrap_or(0)
-    }
-
-    /// Whether none is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Who may assess for each party.
