@@ -27,6 +27,7 @@ use std::time::Instant;
 use deconflict_sim::{NotifiedArea, Scenario};
 use tokio::sync::mpsc;
 
+mod duty;
 mod incident;
 mod line_script;
 mod live;
@@ -63,6 +64,8 @@ pub struct DemoSummary {
     /// The incident filed after the flight: its computed closest approach, both accounts,
     /// the evidence bundle.
     pub incident_text: String,
+    /// The days of duty after the first (`--days`), empty for one day.
+    pub duty_text: String,
     pub agreement_id: String,
     pub agreement_status: String,
     pub parties: Vec<(String, String, String)>,
@@ -212,6 +215,7 @@ impl std::fmt::Display for DemoSummary {
             let _ = writeln!(s, "\n{}", self.line_text);
         }
         s.push_str(&self.incident_text);
+        s.push_str(&self.duty_text);
         f.write_str(&s)
     }
 }
@@ -358,6 +362,57 @@ fn report_in(r: &deconflict_sim::TrackReport) -> TrackReportIn {
     }
 }
 
+fn notification_in(n: &deconflict_sim::scenario::Notification) -> NotificationIn {
+    NotificationIn {
+        area: area_in(&n.area),
+        alt_min_m: n.floor_m,
+        alt_max_m: n.ceiling_m,
+        start_unix_ms: n.start_unix_ms,
+        end_unix_ms: n.end_unix_ms,
+        callsigns: n.callsigns.clone(),
+        aircraft_count: (!n.callsigns.is_empty()).then_some(n.callsigns.len() as u32),
+        aircraft_type: None,
+        remarks: None,
+        strike_warning: false,
+    }
+}
+
+/// Each party pushes its own of `reports` (their times moved by `shift_ms`) as one signed
+/// batch, the parties at once; returns how many were pushed.
+async fn push(
+    clients: &[PartyClient],
+    reports: &[deconflict_sim::TrackReport],
+    shift_ms: i64,
+) -> Result<usize, DemoError> {
+    let mut pushed = 0;
+    let mut pushes = Vec::new();
+    for c in clients {
+        let batch = TrackBatchIn {
+            reports: reports
+                .iter()
+                .filter(|r| r.party == c.party())
+                .map(|r| TrackReportIn {
+                    time_unix_ms: r.t_unix_ms + shift_ms,
+                    ..report_in(r)
+                })
+                .collect(),
+        };
+        if batch.reports.is_empty() {
+            continue;
+        }
+        pushed += batch.reports.len();
+        let c = c.clone();
+        pushes.push(tokio::spawn(async move {
+            c.call::<_, TracksAccepted>("POST", "/v1/tracks/batch", Some(&batch))
+                .await
+        }));
+    }
+    for p in pushes {
+        p.await.map_err(|e| DemoError::Setup(e.to_string()))??;
+    }
+    Ok(pushed)
+}
+
 /// Writes the scenario's agreement, keys and signatures into `dir` (which must not hold an
 /// agreement yet).
 fn prepare(dir: &DataDir, scenario: &Scenario) -> Result<(), DemoError> {
@@ -395,8 +450,15 @@ fn prepare(dir: &DataDir, scenario: &Scenario) -> Result<(), DemoError> {
     Ok(())
 }
 
-/// Runs the demo; `data_dir` keeps everything afterwards (a temporary directory otherwise).
-pub fn run(data_dir: Option<&Path>) -> Result<DemoSummary, DemoError> {
+/// Runs the demo over `days` days of the virtual clock (1: the story alone); `data_dir` keeps
+/// everything afterwards (a temporary directory otherwise).
+pub fn run(data_dir: Option<&Path>, days: u32) -> Result<DemoSummary, DemoError> {
+    if !(1..=duty::DAYS_MAX).contains(&days) {
+        return Err(DemoError::Setup(format!(
+            "--days must be within 1..={}, got {days}",
+            duty::DAYS_MAX
+        )));
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -409,10 +471,10 @@ pub fn run(data_dir: Option<&Path>) -> Result<DemoSummary, DemoError> {
             temp.path().to_path_buf()
         }
     };
-    rt.block_on(run_async(&root, data_dir.is_some()))
+    rt.block_on(run_async(&root, data_dir.is_some(), days))
 }
 
-async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
+async fn run_async(root: &Path, kept: bool, days: u32) -> Result<DemoSummary, DemoError> {
     let wall = Instant::now();
     let config = deconflict_sim::Config {
         duration_s: deconflict_sim::scenario::DURATION_S_MIN,
@@ -507,18 +569,7 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
         let Some(c) = clients.iter().find(|c| c.party() == n.party) else {
             continue;
         };
-        let notification = NotificationIn {
-            area: area_in(&n.area),
-            alt_min_m: n.floor_m,
-            alt_max_m: n.ceiling_m,
-            start_unix_ms: n.start_unix_ms,
-            end_unix_ms: n.end_unix_ms,
-            callsigns: n.callsigns.clone(),
-            aircraft_count: (!n.callsigns.is_empty()).then_some(n.callsigns.len() as u32),
-            aircraft_type: None,
-            remarks: None,
-            strike_warning: false,
-        };
+        let notification = notification_in(n);
         let disclosed = loaded
             .terms
             .party(&n.party)
@@ -550,29 +601,7 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
     let mut receiver = ReceiverReplay::open(&loaded.terms, config.duration_s);
     for t in 0..=config.duration_s {
         clock.set_ms(start_ms + i64::from(t) * 1000);
-        let reports = scenario.reports_at(t);
-        let mut pushes = Vec::new();
-        for c in &clients {
-            let batch = TrackBatchIn {
-                reports: reports
-                    .iter()
-                    .filter(|r| r.party == c.party())
-                    .map(report_in)
-                    .collect(),
-            };
-            if batch.reports.is_empty() {
-                continue;
-            }
-            summary.reports_pushed += batch.reports.len();
-            let c = c.clone();
-            pushes.push(tokio::spawn(async move {
-                c.call::<_, TracksAccepted>("POST", "/v1/tracks/batch", Some(&batch))
-                    .await
-            }));
-        }
-        for p in pushes {
-            p.await.map_err(|e| DemoError::Setup(e.to_string()))??;
-        }
+        summary.reports_pushed += push(&clients, &scenario.reports_at(t), 0).await?;
         if let Some(r) = receiver.as_mut() {
             r.step(&state, t);
         }
@@ -629,7 +658,24 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
         }
     }
     let line_outcome = script.report(&clients, &got).await;
+    // What the first day's checks below read: the record as the story left it.
+    let story_head = log.journal().latest_tree_head();
+    let duty = match (&line_outcome, days) {
+        (Ok(_), 2..) => {
+            let duty = duty::Duty {
+                clients: &clients,
+                state: &state,
+                clock: &clock,
+                scenario: &scenario,
+                terms: &loaded.terms,
+                start_ms,
+            };
+            duty.run(days).await
+        }
+        _ => Ok(String::new()),
+    };
     service.stop().await;
+    summary.duty_text = duty?;
     let line_outcome = line_outcome?;
     for l in listeners {
         l.abort();
@@ -701,9 +747,10 @@ async fn run_async(root: &Path, kept: bool) -> Result<DemoSummary, DemoError> {
             "the overlapping notifications were not flagged".into(),
         ));
     }
+    let story_size = story_head.tree_head().size();
+    check_authored_notifications(&log, &loaded.terms, &scenario, story_size)?;
+    summary.record_entries = record_entries(&log, story_size)?;
     let head = log.journal().latest_tree_head();
-    check_authored_notifications(&log, &loaded.terms, &scenario, head.tree_head().size())?;
-    summary.record_entries = record_entries(&log, head.tree_head().size())?;
     check_live_desk(&summary)?;
     summary.log_size = head.tree_head().size();
     summary.log_root = head.tree_head().root().to_hex();

@@ -23,6 +23,9 @@ pub const GEOGRAPHY_KIND: &str = "geography";
 /// The field of an `incident_report` entry that carries a working-group assessment's risk
 /// category (`A`…`E`, as the UK Airprox Board uses them). The entry's author is the assessor.
 pub const RISK_CATEGORY_FIELD: &str = "risk_category";
+/// The field of an assessment's entry naming the party on whose behalf its working-group member
+/// assessed. An assessment without it counts as its author's view.
+pub const ASSESSED_FOR_FIELD: &str = "assessed_for";
 /// The risk categories an assessment may give; any other value is not counted as one.
 pub const RISK_CATEGORIES: [&str; 5] = ["A", "B", "C", "D", "E"];
 
@@ -95,6 +98,8 @@ pub struct IncidentEntry {
     pub incident_id: String,
     /// Author (party or assessor).
     pub author: String,
+    /// For an assessment: the party whose view it is (`assessed_for`, else the author).
+    pub view_of: String,
     /// Risk category, for an assessment.
     pub risk_category: Option<String>,
     /// When.
@@ -306,6 +311,8 @@ impl Facts {
                 incident_id,
             } => self.incidents.push(IncidentEntry {
                 incident_id: incident_id.as_str().to_string(),
+                view_of: text(fields, ASSESSED_FOR_FIELD)
+                    .map_or_else(|| author.clone(), str::to_string),
                 author,
                 risk_category: text(fields, RISK_CATEGORY_FIELD)
                     .filter(|c| RISK_CATEGORIES.contains(c))

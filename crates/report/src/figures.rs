@@ -15,7 +15,8 @@
 //!   window began, its disclosed aircraft count (1 when undisclosed) times the part of its
 //!   disclosed window within the week. Track reports themselves are not in the record.
 //! - **Incidents**: by the week of the first entry naming them; an incident is *agreed* when
-//!   every party has an assessment in the record and all give the same risk category,
+//!   every party has an assessment in the record (its working-group member's, the entry naming
+//!   the party in `assessed_for`) and all give the same risk category,
 //!   *disputed* when two assessments differ, otherwise *not assessed*.
 //! - **Trust index** (0–100): 100 × the mean of the week's shares that have data — on-time
 //!   acknowledgements, link tests answered in time, withdrawals not late (of those
@@ -448,7 +449,7 @@ pub fn compute(facts: &Facts, options: &Options) -> Result<Report, ReportError> 
             .or_insert((i.time_ms, BTreeMap::new()));
         *first_ms = (*first_ms).min(i.time_ms);
         if let Some(c) = &i.risk_category {
-            views.insert(i.author.as_str(), c.as_str());
+            views.insert(i.view_of.as_str(), c.as_str());
         }
     }
     for (first_ms, views) in incidents.values() {

@@ -142,10 +142,32 @@ impl Log {
         );
     }
 
+    /// A working-group member's assessment on `party`'s behalf.
+    fn assessment(&mut self, member: &str, party: &str, iid: &str, category: &str, at: u64) {
+        let fields = Fields::new()
+            .with("risk_category", FieldValue::text(category).unwrap())
+            .unwrap()
+            .with("assessed_for", FieldValue::text(party).unwrap())
+            .unwrap();
+        self.add(
+            member,
+            at,
+            EntryBody::IncidentReport {
+                fields,
+                incident_id: text(iid),
+            },
+        );
+    }
+
     /// The export, as the journal writes it: header, entries, one tree head, end record.
     fn export(&self) -> Vec<u8> {
         let mut keys = KeyRing::new();
-        for p in ["service", "alpha", "bravo"] {
+        let authors = self.0.iter().map(|(a, _)| a.as_str());
+        let names: std::collections::BTreeSet<&str> = ["service", "alpha", "bravo"]
+            .into_iter()
+            .chain(authors)
+            .collect();
+        for p in names {
             keys.insert(id(p), key(p).verifying_key()).unwrap();
         }
         let mut out = header_line(&id("service"), &keys);
@@ -337,6 +359,37 @@ fn every_figure_of_the_first_week_is_the_one_worked_out_by_hand() {
     let index0 = 100.0 * (1.0 / 3.0 + 0.5 + 0.5 + 0.5) / 4.0;
     assert!(close(w.trust_index, index0));
     assert_eq!(w.trust_change, None);
+}
+
+#[test]
+fn a_members_assessment_is_its_partys_view() {
+    let mut l = Log(Vec::new());
+    let h = HOUR_MS;
+    // I-1: each party's member assesses C on its party's behalf: agreed.
+    l.incident("alpha", "I-1", None, T0 + h);
+    l.assessment("mike", "alpha", "I-1", "C", T0 + 2 * h);
+    l.assessment("nina", "bravo", "I-1", "C", T0 + 2 * h);
+    // I-2: both members assess on alpha's behalf: bravo gave no view, so it is not agreed.
+    l.incident("alpha", "I-2", None, T0 + h);
+    l.assessment("mike", "alpha", "I-2", "C", T0 + 2 * h);
+    l.assessment("nina", "alpha", "I-2", "C", T0 + 3 * h);
+    // I-3: the members differ: disputed.
+    l.incident("bravo", "I-3", None, T0 + h);
+    l.assessment("mike", "alpha", "I-3", "B", T0 + 2 * h);
+    l.assessment("nina", "bravo", "I-3", "D", T0 + 2 * h);
+    let facts = read_export(&l.export(), VerifyOptions::default()).unwrap();
+    let r = compute(&facts, &options(Some(T0), Some(T0 + WEEK_MS))).unwrap();
+    // The members signed only assessments: they are not parties.
+    assert_eq!(r.parties, ["alpha", "bravo"]);
+    let i = &r.weeks[0].incidents;
+    assert_eq!(
+        (i.filed, i.agreed, i.disputed, i.not_assessed),
+        (3, 1, 1, 1)
+    );
+    assert_eq!(
+        i.agreed_by_category.iter().collect::<Vec<_>>(),
+        [(&"C".to_string(), &1)]
+    );
 }
 
 #[test]

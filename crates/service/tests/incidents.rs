@@ -192,7 +192,9 @@ fn assess_body(h: &Harness, id: &str, member: &str, signer: &SigningKey, categor
         remarks: "Seen late by both.".into(),
         time_unix_ms: h.clock_ms(),
     };
-    let entry = assessment_entry(&given).unwrap();
+    // The harness's members are named after their party (`coalition-wg`).
+    let party = member.strip_suffix("-wg").unwrap_or(member);
+    let entry = assessment_entry(party, &given).unwrap();
     serde_json::to_string(&IncidentAssess {
         entry_signature: sign_entry(entry, signer).unwrap(),
         member: given.member,

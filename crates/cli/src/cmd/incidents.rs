@@ -238,7 +238,8 @@ fn assess(a: &AssessArgs) -> Result<(), Failure> {
         remarks: a.remarks.clone(),
         time_unix_ms: now,
     };
-    let entry = assessment_entry(&given).map_err(|e| Failure::usage("--remarks", e))?;
+    // Signed on behalf of the connecting party, whose member this must be.
+    let entry = assessment_entry(c.party(), &given).map_err(|e| Failure::usage("--remarks", e))?;
     let body = IncidentAssess {
         entry_signature: signature(entry, &member_key)?,
         member: given.member,

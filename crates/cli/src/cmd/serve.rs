@@ -12,6 +12,11 @@ pub struct DemoArgs {
     /// `deconflict serve --data-dir DIR` serves them again.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Days on the virtual clock (1 to 31): after the first day's story the parties keep the
+    /// agreement hour by hour — link tests, the day's operations and flights, strike warnings,
+    /// withdrawals, incidents — leaving a record of that length for `deconflict report`.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub days: u32,
 }
 
 #[derive(clap::Args)]
@@ -55,7 +60,7 @@ pub struct KeygenArgs {
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let summary = deconflict_drive::demo::run(args.data_dir.as_deref())?;
+    let summary = deconflict_drive::demo::run(args.data_dir.as_deref(), args.days)?;
     print!("{summary}");
     if let Some(d) = &args.data_dir {
         println!(
@@ -68,6 +73,10 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             d.display(),
             d.display(),
             summary.log_key_hex
+        );
+        println!(
+            "The working group's report of it: deconflict report --data-dir {} --out report.html",
+            d.display()
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -45,6 +45,18 @@ fn setup(e: impl std::fmt::Display) -> DemoError {
     DemoError::Setup(e.to_string())
 }
 
+/// Each working-group member's risk category and remarks, by party index.
+pub(super) type Assessments<'a> = [(&'a str, &'a str); 2];
+
+/// The day-one assessments: B against C, so the incident stays disputed.
+const DAY_ONE: Assessments<'static> = [
+    (
+        "B",
+        "Safety not assured: the warning came late and the crews saw each other late.",
+    ),
+    ("C", "Безопасность обеспечена: экипаж видел цель на радаре."),
+];
+
 /// Files, answers, checks and keeps the incident; returns the summary's lines.
 pub(super) async fn run(
     clients: &[PartyClient],
@@ -55,62 +67,8 @@ pub(super) async fn run(
     keep_in: Option<&Path>,
 ) -> Result<String, DemoError> {
     let d = &scenario.conflict;
-    let a_party = party_of(scenario, &d.aircraft_a)?;
-    let b_party = party_of(scenario, &d.aircraft_b)?;
-    let (a, b) = (client(clients, &a_party)?, client(clients, &b_party)?);
-    let cpa_ms = start_ms + i64::from(d.t_cpa_s) * 1000;
-    let now = a.clock().now_ms();
-    let filing = FilingIn {
-        id: INCIDENT_ID.into(),
-        from_unix_ms: (cpa_ms - WINDOW_HALF_S * 1000).max(start_ms),
-        to_unix_ms: (cpa_ms + WINDOW_HALF_S * 1000).min(now),
-        own_track: Some(d.aircraft_a.clone()),
-        other_party: Some(b_party.clone()),
-        account: AccountIn {
-            language: "en".into(),
-            text:
-                "Warning received; our aircraft turned right. The intruder passed about 800 m away."
-                    .into(),
-            seen: "radar".into(),
-            action: "turned".into(),
-            figure: Some(FigureIn {
-                horizontal_m: 800,
-                vertical_m: None,
-            }),
-        },
-        time_unix_ms: now,
-    };
-    let entry = filing_entry(&a_party, &filing).map_err(setup)?;
-    let body = IncidentFile {
-        entry_signature: sign_entry(entry, a.signing_key()).map_err(setup)?,
-        filing,
-    };
-    let _: IncidentView = a.call("POST", "/v1/incidents", Some(&body)).await?;
-    let given = AccountGiven {
-        incident_id: INCIDENT_ID.into(),
-        account: AccountIn {
-            language: "ru".into(),
-            text: "Наш экипаж видел цель на радаре; расхождение около 300 м.".into(),
-            seen: "radar".into(),
-            action: "none".into(),
-            figure: Some(FigureIn {
-                horizontal_m: 300,
-                vertical_m: None,
-            }),
-        },
-        time_unix_ms: now,
-    };
-    let entry = account_entry(&b_party, &given).map_err(setup)?;
-    let body = IncidentAccount {
-        entry_signature: sign_entry(entry, b.signing_key()).map_err(setup)?,
-        account: given.account,
-        time_unix_ms: now,
-    };
-    let path = format!("/v1/incidents/{INCIDENT_ID}/accounts");
-    let _: IncidentView = b.call("POST", &path, Some(&body)).await?;
-
-    // The working group: each party's member assesses, and they differ.
-    let v = assess(clients, scenario, now).await?;
+    let (a_party, v) = file_and_assess(clients, scenario, INCIDENT_ID, start_ms, DAY_ONE).await?;
+    let a = client(clients, &a_party)?;
 
     if v.status != "disputed" {
         return Err(DemoError::Check(format!(
@@ -163,32 +121,96 @@ pub(super) async fn run(
     ))
 }
 
+/// The first party files incident `id` about the designed conflict of the day starting at
+/// `start_ms` (saying 800 m), the other gives its account (300 m), and each party's
+/// working-group member assesses it as `assessments` says. Returns the filing party and the
+/// incident as the last assessment left it.
+pub(super) async fn file_and_assess(
+    clients: &[PartyClient],
+    scenario: &Scenario,
+    id: &str,
+    start_ms: i64,
+    assessments: Assessments<'_>,
+) -> Result<(String, IncidentView), DemoError> {
+    let d = &scenario.conflict;
+    let a_party = party_of(scenario, &d.aircraft_a)?;
+    let b_party = party_of(scenario, &d.aircraft_b)?;
+    let (a, b) = (client(clients, &a_party)?, client(clients, &b_party)?);
+    let cpa_ms = start_ms + i64::from(d.t_cpa_s) * 1000;
+    let now = a.clock().now_ms();
+    let filing = FilingIn {
+        id: id.into(),
+        from_unix_ms: (cpa_ms - WINDOW_HALF_S * 1000).max(start_ms),
+        to_unix_ms: (cpa_ms + WINDOW_HALF_S * 1000).min(now),
+        own_track: Some(d.aircraft_a.clone()),
+        other_party: Some(b_party.clone()),
+        account: AccountIn {
+            language: "en".into(),
+            text:
+                "Warning received; our aircraft turned right. The intruder passed about 800 m away."
+                    .into(),
+            seen: "radar".into(),
+            action: "turned".into(),
+            figure: Some(FigureIn {
+                horizontal_m: 800,
+                vertical_m: None,
+            }),
+        },
+        time_unix_ms: now,
+    };
+    let entry = filing_entry(&a_party, &filing).map_err(setup)?;
+    let body = IncidentFile {
+        entry_signature: sign_entry(entry, a.signing_key()).map_err(setup)?,
+        filing,
+    };
+    let _: IncidentView = a.call("POST", "/v1/incidents", Some(&body)).await?;
+    let given = AccountGiven {
+        incident_id: id.into(),
+        account: AccountIn {
+            language: "ru".into(),
+            text: "Наш экипаж видел цель на радаре; расхождение около 300 м.".into(),
+            seen: "radar".into(),
+            action: "none".into(),
+            figure: Some(FigureIn {
+                horizontal_m: 300,
+                vertical_m: None,
+            }),
+        },
+        time_unix_ms: now,
+    };
+    let entry = account_entry(&b_party, &given).map_err(setup)?;
+    let body = IncidentAccount {
+        entry_signature: sign_entry(entry, b.signing_key()).map_err(setup)?,
+        account: given.account,
+        time_unix_ms: now,
+    };
+    let path = format!("/v1/incidents/{id}/accounts");
+    let _: IncidentView = b.call("POST", &path, Some(&body)).await?;
+
+    // The working group: each party's member assesses.
+    let v = assess(clients, scenario, id, assessments, now).await?;
+    Ok((a_party, v))
+}
+
 fn evidence_key_hex(b: &Bundle) -> String {
     b.log.public_key.to_hex()
 }
 
-/// Each party's working-group member assesses the incident with its own key: B, then C.
+/// Each party's working-group member assesses the incident with its own key, in party order.
 async fn assess(
     clients: &[PartyClient],
     scenario: &Scenario,
+    id: &str,
+    assessments: Assessments<'_>,
     now: i64,
 ) -> Result<IncidentView, DemoError> {
     let members = scenario.members();
     let member_keys = scenario.member_keys();
     let mut v: Option<IncidentView> = None;
-    for (k, (category, remarks)) in [
-        (
-            "B",
-            "Safety not assured: the warning came late and the crews saw each other late.",
-        ),
-        ("C", "Безопасность обеспечена: экипаж видел цель на радаре."),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (k, (category, remarks)) in assessments.into_iter().enumerate() {
         let party = &scenario.parties[k].id;
         let given = AssessmentGiven {
-            incident_id: INCIDENT_ID.into(),
+            incident_id: id.into(),
             member: members[k].clone(),
             category: category.into(),
             factors: vec!["late_sighting".into()],
@@ -197,7 +219,7 @@ async fn assess(
         };
         let key = deconflict_service::datadir::signing_key(&member_keys[k])
             .ok_or_else(|| setup("member key conversion"))?;
-        let entry = assessment_entry(&given).map_err(setup)?;
+        let entry = assessment_entry(party, &given).map_err(setup)?;
         let body = IncidentAssess {
             entry_signature: sign_entry(entry, &key).map_err(setup)?,
             member: given.member,
@@ -206,7 +228,7 @@ async fn assess(
             remarks: given.remarks,
             time_unix_ms: now,
         };
-        let path = format!("/v1/incidents/{INCIDENT_ID}/assessments");
+        let path = format!("/v1/incidents/{id}/assessments");
         v = Some(
             client(clients, party)?
                 .call("POST", &path, Some(&body))

@@ -85,6 +85,50 @@ pub(super) fn hms(ms: i64) -> String {
     }
 }
 
+/// A strike warning inside `party`'s first notified operation of the scenario (its id with
+/// `id_suffix`, as notified that day): a 2 NM circle at the operation's centre, the operation's
+/// altitude band, from 15 to 45 minutes after `start_ms`.
+pub(super) fn strike_warning(
+    scenario: &Scenario,
+    party: &str,
+    id_suffix: &str,
+    start_ms: i64,
+) -> Result<(deconflict_line::Subject, deconflict_line::Body), DemoError> {
+    use deconflict_line::*;
+    let n = scenario
+        .notifications
+        .iter()
+        .find(|n| n.party == party)
+        .ok_or_else(|| DemoError::Setup(format!("{party} notifies no operation")))?;
+    let centre = match &n.area {
+        NotifiedArea::Circle { center, .. } => *center,
+        NotifiedArea::Polygon(points) => *points
+            .first()
+            .ok_or_else(|| DemoError::Setup(format!("notification {} has no vertex", n.id)))?,
+    };
+    let area = lined(Area::circle(
+        lined(Position::from_deg(centre.lat_deg, centre.lon_deg))?,
+        lined(Distance::from_nm(2.0))?,
+    ))?;
+    let block = lined(AltitudeBlock::new(
+        lined(Altitude::from_m(n.floor_m))?,
+        lined(Altitude::from_m(n.ceiling_m))?,
+    ))?;
+    let window = lined(TimeWindow::new(
+        lined(Timestamp::from_unix_ms(start_ms + 15 * 60_000))?,
+        lined(Timestamp::from_unix_ms(start_ms + 45 * 60_000))?,
+    ))?;
+    let id = format!("{}{id_suffix}", n.id);
+    let subject = Subject::new(SubjectKind::Notification, lined(SubjectId::new(&id))?);
+    let body = Body::StrikeWarning {
+        activity: Activity::Strike,
+        area,
+        altitude_block: block,
+        window,
+    };
+    Ok((subject, body))
+}
+
 impl LineScript {
     pub(super) fn new(scenario: &Scenario, start_ms: i64) -> Result<LineScript, DemoError> {
         use deconflict_line::*;
@@ -93,40 +137,10 @@ impl LineScript {
             _ => return Err(DemoError::Setup("the demo needs two parties".into())),
         };
         let parties = [lined(PartyId::new(&a.id))?, lined(PartyId::new(&b.id))?];
-        // The strike warning falls inside the first party's first notified operation.
-        let n = scenario
-            .notifications
-            .iter()
-            .find(|n| n.party == a.id)
-            .ok_or_else(|| DemoError::Setup(format!("{} notifies no operation", a.id)))?;
-        let centre = match &n.area {
-            NotifiedArea::Circle { center, .. } => *center,
-            NotifiedArea::Polygon(points) => *points
-                .first()
-                .ok_or_else(|| DemoError::Setup(format!("notification {} has no vertex", n.id)))?,
-        };
-        let area = lined(Area::circle(
-            lined(Position::from_deg(centre.lat_deg, centre.lon_deg))?,
-            lined(Distance::from_nm(2.0))?,
-        ))?;
-        let block = lined(AltitudeBlock::new(
-            lined(Altitude::from_m(n.floor_m))?,
-            lined(Altitude::from_m(n.ceiling_m))?,
-        ))?;
-        let window = lined(TimeWindow::new(
-            lined(Timestamp::from_unix_ms(start_ms + 15 * 60_000))?,
-            lined(Timestamp::from_unix_ms(start_ms + 45 * 60_000))?,
-        ))?;
-        let subject = Subject::new(SubjectKind::Notification, lined(SubjectId::new(&n.id))?);
-        let body = Body::StrikeWarning {
-            activity: Activity::Strike,
-            area,
-            altitude_block: block,
-            window,
-        };
+        let strike = strike_warning(scenario, &a.id, "", start_ms)?;
         Ok(LineScript {
             parties,
-            strike: (subject, body),
+            strike,
             alert: None,
             acks: Vec::new(),
             overdue_seen: Vec::new(),

@@ -388,8 +388,8 @@ pub(super) async fn assess(
         time_unix_ms: req.time_unix_ms,
     };
     let assessment = assessment_of(&party, &given)?;
-    let entry =
-        assessment_entry(&given).map_err(|e| ApiError::invalid("remarks", e.to_string()))?;
+    let entry = assessment_entry(&party, &given)
+        .map_err(|e| ApiError::invalid("remarks", e.to_string()))?;
     let signed = signed_entry(entry, &req.entry_signature, &key).map_err(signature_error)?;
     let at = given.time_unix_ms;
     take_step(state, id, signed, at, "assessment", |i| {

@@ -196,15 +196,19 @@ pub fn account_entry(party: &str, a: &AccountGiven) -> Result<Entry, EntryError>
     )
 }
 
-/// A member's assessment entry; `risk_category` is what `deconflict report` counts.
-pub fn assessment_entry(a: &AssessmentGiven) -> Result<Entry, EntryError> {
+/// A member's assessment entry, on behalf of `party` (the member's party in the agreement);
+/// `risk_category` and `assessed_for` are what `deconflict report` counts.
+pub fn assessment_entry(party: &str, a: &AssessmentGiven) -> Result<Entry, EntryError> {
     course_entry(
         &a.member,
         a.time_unix_ms,
         &a.incident_id,
         "assessment",
         &json(a)?,
-        &[(RISK_CATEGORY_FIELD, &a.category)],
+        &[
+            (RISK_CATEGORY_FIELD, &a.category),
+            (ASSESSED_FOR_FIELD, party),
+        ],
     )
 }
 
