@@ -35,6 +35,22 @@ fn member_block(id: &str) -> String {
 
 /// The test agreement with one working-group member per party.
 fn terms_with_members() -> deconflict_service::Terms {
+    terms_with_members_and(&[])
+}
+
+/// A third party to the agreement, with its working-group member.
+fn third_party_block(id: &str) -> String {
+    format!(
+        "[[party]]\nid = \"{id}\"\nname = \"Third party\"\nlanguage = \"en\"\npublic_key = \"{}\"\n\
+         disclose_track = [\"position\", \"altitude\"]\ndisclose_notification = [\"area\"]\n\n{}\
+         [[party.contact]]\nname = \"Duty officer\"\nrole = \"duty officer\"\nshift_utc = \"00:00-24:00\"\n\n",
+        secret(id).public_key().to_text(),
+        member_block(&format!("{id}-wg"))
+    )
+}
+
+/// The test agreement with one working-group member per party, and these further parties.
+fn terms_with_members_and(more: &[&str]) -> deconflict_service::Terms {
     let t = agreement_toml();
     let night = "[[party.contact]]\nname = \"CAOC duty officer, night\"";
     assert_eq!(t.matches(night).count(), 1, "template changed");
@@ -45,10 +61,16 @@ fn terms_with_members() -> deconflict_service::Terms {
     );
     let guard = "[[frequency]]\nname = \"Guard\"";
     assert_eq!(t.matches(guard).count(), 1, "template changed");
-    let t = t.replacen(guard, &format!("{}{guard}", member_block("russia-wg")), 1);
+    let more_blocks: String = more.iter().map(|p| third_party_block(p)).collect();
+    let t = t.replacen(
+        guard,
+        &format!("{}{more_blocks}{guard}", member_block("russia-wg")),
+        1,
+    );
     let a = deconflict_agreement::parse_toml(&t).unwrap();
     let sigs = ["coalition", "russia"]
         .iter()
+        .chain(more)
         .map(|p| {
             let pid = deconflict_agreement::PartyId::new(p).unwrap();
             deconflict_agreement::AgreementSignature::sign(&a, &pid, &secret(p)).unwrap()
@@ -491,6 +513,66 @@ async fn an_incident_is_filed_with_the_computed_approach_given_accounts_and_asse
     let (status, after) = h2.call("GET", "/v1/incidents/inc-1", "", "coalition").await;
     assert_eq!(status, 200, "{after}");
     assert_eq!(after, before);
+}
+
+#[tokio::test]
+async fn a_party_outside_the_incident_cannot_tell_it_exists() {
+    let h = harness_with_terms(
+        deconflict_service::Config::default(),
+        terms_with_members_and(&["turkey"]),
+    );
+    let _dir = attach_log(&h);
+    fly(&h).await;
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents",
+            &file_body(filing(&h, "inc-1"), &key("coalition")),
+            "coalition",
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    // The third party gets for the coalition–Russia incident exactly what it gets for an id
+    // that does not exist, whether it reads, gives an account or has its member assess.
+    for id in ["inc-1", "inc-none"] {
+        let (status, v) = h
+            .call("GET", &format!("/v1/incidents/{id}"), "", "turkey")
+            .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (404, Some("not_found")),
+            "{v}"
+        );
+        let (status, v) = h
+            .call(
+                "POST",
+                &format!("/v1/incidents/{id}/accounts"),
+                &account_body(&h, id, "turkey", &key("turkey"), 300),
+                "turkey",
+            )
+            .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (404, Some("not_found")),
+            "{v}"
+        );
+        let (status, v) = h
+            .call(
+                "POST",
+                &format!("/v1/incidents/{id}/assessments"),
+                &assess_body(&h, id, "turkey-wg", &member_key("turkey-wg"), "B"),
+                "turkey",
+            )
+            .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (404, Some("not_found")),
+            "{v}"
+        );
+    }
+    // Its parties still see it.
+    let (status, _) = h.call("GET", "/v1/incidents/inc-1", "", "russia").await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]

@@ -291,7 +291,10 @@ pub(super) async fn account(
     let signed = signed_entry(entry, &req.entry_signature, &party_key(state, caller)?)
         .map_err(signature_error)?;
     let at = given.time_unix_ms;
-    take_step(state, id, signed, at, "account", |i| i.account(account, at)).await
+    take_step(state, caller, id, signed, at, "account", |i| {
+        i.account(account, at)
+    })
+    .await
 }
 
 /// The key of `party`, the caller.
@@ -308,9 +311,11 @@ pub(super) fn party_key(
 
 /// Applies one signed step to incident `id`, one step at a time: first the account deadlines
 /// that fell due by the step's time, then `step`; records its entry and events, then keeps
-/// the incident as it now stands.
+/// the incident as it now stands. An incident `caller` is not a party to is answered as an
+/// unknown one (404), as `GET` answers it, so that no other party learns that it exists.
 pub(super) async fn take_step(
     state: &St,
+    caller: &str,
     id: String,
     signed: SignedEntry,
     at_ms: i64,
@@ -319,7 +324,10 @@ pub(super) async fn take_step(
 ) -> Result<Json<IncidentView>, ApiError> {
     let now = state.clock.now_ms();
     let _writer = state.incidents.writer.lock().await;
-    let Some(mut i) = state.incidents.read(|h| h.get(&id).cloned())? else {
+    let Some(mut i) = state
+        .incidents
+        .read(|h| h.get(&id).filter(|i| visible(i, caller)).cloned())?
+    else {
         return Err(not_found(&id));
     };
     let mut effects = i.handle_timeout(at_ms);
@@ -392,7 +400,7 @@ pub(super) async fn assess(
         .map_err(|e| ApiError::invalid("remarks", e.to_string()))?;
     let signed = signed_entry(entry, &req.entry_signature, &key).map_err(signature_error)?;
     let at = given.time_unix_ms;
-    take_step(state, id, signed, at, "assessment", |i| {
+    take_step(state, caller, id, signed, at, "assessment", |i| {
         i.assess(assessment, at)
     })
     .await
