@@ -2,14 +2,16 @@
 //!
 //! A bundle ([`Bundle`], `GET /v1/incidents/{id}/evidence`, `deconflict evidence`) holds:
 //! - the record entries of the incident's course (filing, the service's evidence, accounts,
-//!   assessments) and of the alerts of its window, each with its inclusion proof;
+//!   assessments), of the alerts and line messages of its window and of the acknowledgements of
+//!   those messages, each with its inclusion proof;
 //! - the reports of the aircraft of each pair in the window that the computation used (each
 //!   party's reports up to the sequence number the evidence entry names), each with its path to
 //!   its `report_batch` entry's root, that entry being in the bundle with its inclusion proof;
 //! - a signed tree head covering all of it, the log's key, and the key of every author.
 //!
 //! [`verify`] checks everything a reader can: the tree head's signature (against a log key the
-//! reader pins), every entry's signature and inclusion, every report's path, that the bundle's
+//! reader pins), every entry's signature and inclusion, every report's path, that every alert
+//! and line message the evidence entry names is among the entries, that the bundle's
 //! reports are exactly those of the pairs' tracks in the window up to the numbers the evidence
 //! entry names; it folds the incident again from its entries and requires it to equal the
 //! bundle's incident, and recomputes each pair's closest approach from the reports, which must
@@ -19,11 +21,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use deconflict_incident as incident;
-use deconflict_ledger::{InclusionProof, PublicKey, SignedEntry, SignedTreeHead, VerifyingKey};
+use deconflict_ledger::{
+    EntryBody, InclusionProof, PublicKey, SignedEntry, SignedTreeHead, VerifyingKey,
+};
 use deconflict_store::LoggedReport;
 use serde::{Deserialize, Serialize};
 
 use crate::incidents::{ApproachView, Evidence, IncidentView};
+use crate::line::ledger::recorded_message_id;
 
 /// The bundle's format name and version.
 pub const FORMAT: &str = "deconflict-evidence/1";
@@ -132,6 +137,9 @@ pub struct Verified {
     /// Each pair's closest approach, recomputed from the bundle's reports.
     pub approaches: Vec<Option<ApproachView>>,
     pub entries: usize,
+    /// The alerts and line messages of the window the evidence names, each found among the
+    /// entries.
+    pub records: usize,
     pub reports: usize,
     pub tree_size: u64,
     pub log_key_pinned: bool,
@@ -191,12 +199,14 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
     let keys = author_keys(&b, pins)?;
     let by_index = proved_entries(&b, &keys, &sth)?;
     let evidence = fold_incident(&b, pins, &by_index)?;
+    named_records(&evidence, &by_index)?;
     let logged = proved_reports(&b, &by_index)?;
     let approaches = recompute(&b, &evidence, &logged)?;
     Ok(Verified {
         incident: b.incident,
         approaches,
         entries: b.entries.len(),
+        records: evidence.records.len(),
         reports: b.reports.len(),
         tree_size: sth.tree_head().size(),
         log_key_pinned: pins.log_key.is_some(),
@@ -379,6 +389,40 @@ fn fold_incident(
     Ok(evidence)
 }
 
+/// Every alert and line message the evidence entry names is among the bundle's entries.
+fn named_records(
+    evidence: &Evidence,
+    by_index: &BTreeMap<u64, SignedEntry>,
+) -> Result<(), BundleError> {
+    let (mut alerts, mut messages) = (BTreeSet::new(), BTreeSet::new());
+    for e in by_index.values() {
+        if let EntryBody::Alert { alert_id, .. } = e.entry().body() {
+            alerts.insert(alert_id.as_str().to_string());
+        } else if let Some(id) = recorded_message_id(e.entry()) {
+            messages.insert(id);
+        }
+    }
+    for r in &evidence.records {
+        let held = if r.kind == incident::RecordKind::Alert.as_str() {
+            alerts.contains(r.id.as_str())
+        } else if r.kind == incident::RecordKind::LineMessage.as_str() {
+            messages.contains(r.id.as_str())
+        } else {
+            return fail(format!(
+                "the evidence names a record of unknown kind {:?}",
+                r.kind
+            ));
+        };
+        if !held {
+            return fail(format!(
+                "the evidence names {} {} and the bundle does not hold its entry",
+                r.kind, r.id
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The reports, each proved against its batch entry.
 fn proved_reports(
     b: &Bundle,
@@ -532,17 +576,23 @@ pub(crate) async fn build(
         .incidents
         .window_of(id)
         .ok_or_else(|| internal(&"no window"))?;
-    let alert_ids: BTreeSet<String> = evidence
-        .records
-        .iter()
-        .filter(|r| r.kind == incident::RecordKind::Alert.as_str())
-        .map(|r| r.id.clone())
-        .collect();
+    let named = |kind: incident::RecordKind| -> BTreeSet<String> {
+        evidence
+            .records
+            .iter()
+            .filter(|r| r.kind == kind.as_str())
+            .map(|r| r.id.clone())
+            .collect()
+    };
+    let alert_ids = named(incident::RecordKind::Alert);
+    let message_ids = named(incident::RecordKind::LineMessage);
     let ev = evidence.clone();
-    let (alert_entries, proved) = state
+    let (alert_entries, line_since, proved) = state
         .with_store(move |s| window_rows(s, &ev, &alert_ids, from, to))
         .await?
         .map_err(|e| internal(&e))?;
+    let line_entries =
+        line_entries_of(journal, &line_since, &message_ids).map_err(|e| internal(&e))?;
     let mut per_track: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &proved {
         *per_track.entry((&r.party, &r.track_id)).or_default() += 1;
@@ -572,6 +622,7 @@ pub(crate) async fn build(
     let size = sth.tree_head().size();
     let mut indexes: BTreeSet<u64> = course.iter().copied().collect();
     indexes.extend(alert_entries);
+    indexes.extend(line_entries);
     indexes.extend(reports.iter().map(|r| r.batch_entry));
     if let Some(last) = indexes.iter().next_back()
         && *last >= size
@@ -639,21 +690,40 @@ pub(crate) async fn build(
     })
 }
 
-/// The record entries of the window's alerts (by their bindings), and the reports of the pairs'
-/// tracks in the window that the evidence's computation used.
+/// The window's rows: alert entry indexes, line entry indexes, the used reports.
+type WindowRows = (Vec<u64>, Vec<u64>, Vec<LoggedReport>);
+
+/// Line log rows read at a time when looking for the window's line entries.
+const LINE_ROWS_PER_READ: usize = 10_000;
+
+/// The record entries of the window's alerts (by their bindings), of every line entry that took
+/// effect from the window's start on (by their bindings: the messages and acknowledgements among
+/// them are picked from the record), and the reports of the pairs' tracks in the window that the
+/// evidence's computation used.
 fn window_rows(
     s: &dyn deconflict_store::Store,
     ev: &Evidence,
     alert_ids: &BTreeSet<String>,
     from: i64,
     to: i64,
-) -> Result<(Vec<u64>, Vec<LoggedReport>), crate::reports::ProofError> {
-    let alerts: Vec<u64> = s
-        .bindings()?
-        .into_iter()
-        .filter(|b| b.table == deconflict_store::bound::ALERTS && alert_ids.contains(&b.key))
-        .map(|b| b.entry_index)
-        .collect();
+) -> Result<WindowRows, crate::reports::ProofError> {
+    use deconflict_store::bound;
+    let mut line_seqs = BTreeSet::new();
+    let mut after = 0;
+    loop {
+        let rows = s.line_entries_after(after, LINE_ROWS_PER_READ)?;
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        line_seqs.extend(rows.iter().filter(|r| r.at_ms >= from).map(|r| r.seq));
+    }
+    let (mut alerts, mut lines) = (Vec::new(), Vec::new());
+    for b in s.bindings()? {
+        if b.table == bound::ALERTS && alert_ids.contains(&b.key) {
+            alerts.push(b.entry_index);
+        } else if b.table == bound::LINE_LOG && line_seqs.contains(&b.number) {
+            lines.push(b.entry_index);
+        }
+    }
     let pair_tracks: BTreeSet<(String, String)> = ev
         .pairs
         .iter()
@@ -673,7 +743,35 @@ fn window_rows(
             .into_iter()
             .cloned()
             .collect();
-    Ok((alerts, used))
+    Ok((alerts, lines, used))
+}
+
+/// Of the line entries at `indexes`, those of the messages `message_ids` and of their
+/// acknowledgements.
+fn line_entries_of(
+    journal: &deconflict_journal::Journal,
+    indexes: &[u64],
+    message_ids: &BTreeSet<String>,
+) -> Result<Vec<u64>, String> {
+    if message_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for &i in indexes {
+        let e = journal
+            .entries(i, i + 1)
+            .map_err(|e| e.to_string())?
+            .pop()
+            .ok_or_else(|| format!("entry {i} missing"))?;
+        let acknowledges_one = matches!(e.entry().body(),
+            EntryBody::Acknowledgement { acknowledges, .. } if message_ids.contains(acknowledges.as_str()));
+        let named = acknowledges_one
+            || recorded_message_id(e.entry()).is_some_and(|id| message_ids.contains(&id));
+        if named {
+            out.push(i);
+        }
+    }
+    Ok(out)
 }
 
 /// The incident as the fold of its steps gives it at the tree head's time, and the party of

@@ -108,9 +108,22 @@ fn metres_per_degree(lat_deg: f64) -> (f64, f64) {
 /// Pushes both aircraft's reports, advancing the clock; returns the expected closest approach
 /// (horizontal metres, time ms).
 async fn fly(h: &Harness) -> (f64, i64) {
-    let (m_lon, m_lat) = metres_per_degree(LAT);
+    fly_reports(h, 0..=20).await;
+    h.clock.set_ms(T0_MS + 90_000);
+    expected_approach()
+}
+
+/// The closest approach `fly` was built for (horizontal metres, time ms).
+fn expected_approach() -> (f64, i64) {
+    let (_, m_lat) = metres_per_degree(LAT);
+    (DLAT * m_lat, T0_MS + (MEET_S * 1000.0) as i64)
+}
+
+/// Pushes both aircraft's reports number `ks` (one every 4 s), advancing the clock.
+async fn fly_reports(h: &Harness, ks: std::ops::RangeInclusive<u32>) {
+    let (m_lon, _) = metres_per_degree(LAT);
     let dlon_per_s = SPEED_MPS / m_lon;
-    for k in 0..=20 {
+    for k in ks {
         let t_s = 4.0 * k as f64;
         let t_ms = T0_MS + (t_s * 1000.0) as i64;
         h.clock.set_ms(t_ms);
@@ -137,8 +150,33 @@ async fn fly(h: &Harness) -> (f64, i64) {
             assert_eq!(status, 200, "{party} report {k}: {v}");
         }
     }
-    h.clock.set_ms(T0_MS + 90_000);
-    (DLAT * m_lat, T0_MS + (MEET_S * 1000.0) as i64)
+}
+
+/// Russia sends the coalition a free-text message on the line, now.
+async fn line_message(h: &Harness, id: &str) {
+    use deconflict_line::{Body, LangTag, Message, MessageId, PartyId, Subject, SubjectId};
+    use deconflict_line::{SubjectKind, Text, Timestamp};
+    let message = Message::new(
+        MessageId::new(id).unwrap(),
+        PartyId::new("russia").unwrap(),
+        PartyId::new("coalition").unwrap(),
+        Timestamp::from_unix_ms(h.clock_ms()).unwrap(),
+        Subject::new(SubjectKind::General, SubjectId::new("R1").unwrap()),
+        Body::FreeText {
+            written_in: LangTag::new("ru").unwrap(),
+            text: Text::new("Борт R1 держит курс 270.").unwrap(),
+        },
+    )
+    .unwrap();
+    let entry = deconflict_service::line::ledger::ledger_entry_for_message(&message).unwrap();
+    let body = serde_json::json!({
+        "message": message,
+        "entry_signature": sign_entry(entry, &key("russia")).unwrap(),
+    });
+    let (status, v) = h
+        .call("POST", "/v1/line/messages", &body.to_string(), "russia")
+        .await;
+    assert!(status == 200 || status == 201, "{v}");
 }
 
 fn account(text: &str, language: &str, figure_m: Option<u32>) -> AccountIn {
@@ -639,7 +677,12 @@ async fn an_evidence_bundle_verifies_offline_and_any_change_fails() {
     use deconflict_service::evidence::verify;
     let h = harness_with_terms(deconflict_service::Config::default(), terms_with_members());
     let _dir = attach_log(&h);
-    let (expected_m, _) = fly(&h).await;
+    // A line message in the middle of the window.
+    fly_reports(&h, 0..=10).await;
+    line_message(&h, "russia-free-1").await;
+    fly_reports(&h, 11..=20).await;
+    h.clock.set_ms(T0_MS + 90_000);
+    let (expected_m, _) = expected_approach();
     let (status, v) = h
         .call(
             "POST",
@@ -730,6 +773,20 @@ async fn an_evidence_bundle_verifies_offline_and_any_change_fails() {
     reports[0]["core"] = second;
     let e = verify(&serde_json::to_vec(&swapped).unwrap(), &pins(&h)).unwrap_err();
     assert!(e.0.contains("report 0"), "{e}");
+    // The window's alerts and line messages the evidence names are all in the bundle; one
+    // left out is refused by name.
+    assert_eq!(v.records, 1, "the window's line message");
+    {
+        let mut without = bundle.clone();
+        let entries = without["entries"].as_array_mut().unwrap();
+        let at = entries
+            .iter()
+            .position(|e| e["entry"].as_str().unwrap().contains("russia-free-1"))
+            .expect("the line message's entry is in the bundle");
+        entries.remove(at);
+        let e = verify(&serde_json::to_vec(&without).unwrap(), &pins(&h)).unwrap_err();
+        assert!(e.0.contains("does not hold its entry"), "{e}");
+    }
     // A report left out: the recomputed approach or the set of reports differs.
     let mut fewer = bundle.clone();
     fewer["reports"].as_array_mut().unwrap().remove(9);

@@ -490,13 +490,14 @@ pub(crate) fn verify_bundle(
     }
     let t = |ms| super::line::format_time(ms, deconflict_line::UtcOffset::UTC);
     println!(
-        "{}: OK — incident {} ({}): {} entries and {} reports proved against a tree head of size {}; every signature and proof checked, the incident folded again from its entries",
+        "{}: OK — incident {} ({}): {} entries and {} reports proved against a tree head of size {}; every signature and proof checked, the incident folded again from its entries, the {} alerts and line messages of its window found among them",
         file.display(),
         v.incident.id,
         v.incident.status,
         v.entries,
         v.reports,
-        v.tree_size
+        v.tree_size,
+        v.records
     );
     for (p, a) in v.incident.pairs.iter().zip(&v.approaches) {
         let figure = match a {

@@ -74,6 +74,27 @@ pub fn ledger_entry_for_message(m: &Message) -> Result<Entry, LedgerEntryError> 
     Entry::new(author, m.sent_at().unix_ms().max(0) as u64, body).map_err(err)
 }
 
+/// The id under which the line lists the message an entry records, if it records one: a
+/// message's id (a `line_message` entry, or an `incident_report` entry the line made of an
+/// incident report message, whose `message` field holds it), or an acknowledgement's own id
+/// (`ack_id`: the line lists acknowledgements among its messages).
+pub fn recorded_message_id(e: &Entry) -> Option<String> {
+    let field = |fields: &Fields, name: &str| match fields.get(name) {
+        Some(FieldValue::Text(t)) => Some(t.as_str().to_string()),
+        _ => None,
+    };
+    match e.body() {
+        EntryBody::LineMessage { message_id, .. } => Some(message_id.as_str().to_string()),
+        EntryBody::Acknowledgement { fields, .. } => field(fields, "ack_id"),
+        EntryBody::IncidentReport { fields, .. } if fields.get("message_sha256").is_some() => {
+            let message: serde_json::Value =
+                serde_json::from_str(&field(fields, "message")?).ok()?;
+            message.get("id")?.as_str().map(str::to_string)
+        }
+        _ => None,
+    }
+}
+
 /// The record's entry for `officer` of `party` acknowledging `message_id` at `time_unix_ms`
 /// (the party's clock). Fields: `officer`, `ack_id` (see [`ack_id`]).
 pub fn ledger_entry_for_ack(
