@@ -170,4 +170,67 @@ fn the_demo_incident_is_shown_and_its_evidence_verifies_offline() {
     ]);
     assert!(v.status.success(), "{}{}", out(&v), err(&v));
     assert_eq!(out(&v).lines().last().unwrap(), last);
+
+    // The same with the sealed fields the demo's openings open (here the service's openings
+    // file; a party would give its own, kept with `--keep-openings`): the callsigns the
+    // notifications kept sealed are disclosed in the bundle and shown by `verify`.
+    let disclosed = tmp.0.join("disclosed.json");
+    let o = cmd(
+        &["evidence", "demo-incident-1"],
+        "coalition",
+        &[
+            "--out",
+            s(&disclosed),
+            "--disclose",
+            s(&data.join("ledger-openings.jsonl")),
+        ],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(
+        out(&o).contains("sealed fields of the bundle's entries disclosed"),
+        "{}",
+        out(&o)
+    );
+    let verify_disclosed = |file: &Path| {
+        run(&[
+            "verify",
+            s(file),
+            "--log-key",
+            &key_hex,
+            "--agreement",
+            s(&agreement),
+        ])
+    };
+    let v = verify_disclosed(&disclosed);
+    assert!(v.status.success(), "{}{}", out(&v), err(&v));
+    for shown in [
+        "(notification by coalition) callsigns = \"VIPER11\"",
+        "(notification by russia) callsigns = \"SOKOL22\"",
+    ] {
+        assert!(out(&v).contains(shown), "{shown}: {}", out(&v));
+    }
+    assert_eq!(out(&v).lines().last().unwrap(), last);
+    // A disclosed value changed, or pointed at a field that is not sealed: refused.
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&disclosed).unwrap()).unwrap();
+    let mut changed = bundle.clone();
+    let d = &mut changed["disclosed"][0]["opening"]["value"];
+    *d = match d.get("int") {
+        Some(_) => serde_json::json!({"int": 7}),
+        None => serde_json::json!({"text": "VIPER99"}),
+    };
+    let mut unsealed = bundle.clone();
+    unsealed["disclosed"][0]["field"] = serde_json::json!("notification_id_sha256");
+    for (bad, says) in [(changed, "disclosed 0"), (unsealed, "disclosed 0")] {
+        let file = tmp.0.join("bad-disclosed.json");
+        std::fs::write(&file, serde_json::to_vec(&bad).unwrap()).unwrap();
+        let v = verify_disclosed(&file);
+        assert_eq!(v.status.code(), Some(1), "{}", out(&v));
+        assert!(
+            format!("{}{}", out(&v), err(&v)).contains(says),
+            "{}{}",
+            out(&v),
+            err(&v)
+        );
+    }
 }

@@ -3,11 +3,15 @@
 //! A bundle ([`Bundle`], `GET /v1/incidents/{id}/evidence`, `deconflict evidence`) holds:
 //! - the record entries of the incident's course (filing, the service's evidence, accounts,
 //!   assessments), of the alerts and line messages of its window and of the acknowledgements of
-//!   those messages, each with its inclusion proof;
+//!   those messages, and of the latest revision of each notified operation of its parties whose
+//!   window meets the incident's (sealed fields as the record holds them), each with its
+//!   inclusion proof;
 //! - the reports of the aircraft of each pair in the window that the computation used (each
 //!   party's reports up to the sequence number the evidence entry names), each with its path to
 //!   its `report_batch` entry's root, that entry being in the bundle with its inclusion proof;
-//! - a signed tree head covering all of it, the log's key, and the key of every author.
+//! - a signed tree head covering all of it, the log's key, and the key of every author;
+//! - the openings a party chose to disclose ([`Bundle::disclose`], `deconflict evidence
+//!   --disclose`): the salt and value of sealed fields of the bundle's entries.
 //!
 //! [`verify`] checks everything a reader can: the tree head's signature (against a log key the
 //! reader pins), every entry's signature and inclusion, every report's path, that every alert
@@ -22,7 +26,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use deconflict_incident as incident;
 use deconflict_ledger::{
-    EntryBody, InclusionProof, PublicKey, SignedEntry, SignedTreeHead, VerifyingKey,
+    EntryBody, FieldValue, InclusionProof, Opening, PublicKey, SignedEntry, SignedTreeHead,
+    VerifyingKey,
 };
 use deconflict_store::LoggedReport;
 use serde::{Deserialize, Serialize};
@@ -65,6 +70,27 @@ pub struct ProvedReport {
     pub path: InclusionProof,
 }
 
+/// A sealed field of one of the bundle's entries, opened: what a party chose to disclose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disclosed {
+    /// The entry's index in the record (one of the bundle's entries).
+    pub entry: u64,
+    pub field: String,
+    pub opening: Opening,
+}
+
+/// A disclosed field as a verified bundle shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Opened {
+    pub entry: u64,
+    /// The entry's author and kind (`notification`, `alert`, …).
+    pub author: String,
+    pub kind: String,
+    pub field: String,
+    pub value: FieldValue,
+}
+
 /// The log: its key id and public key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,6 +114,53 @@ pub struct Bundle {
     pub members: BTreeMap<String, String>,
     pub entries: Vec<ProvedEntry>,
     pub reports: Vec<ProvedReport>,
+    /// Sealed fields opened by whoever wrote the bundle (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disclosed: Vec<Disclosed>,
+}
+
+impl Bundle {
+    /// Adds the openings of `openings` (commitment → opening, e.g. a party's openings file)
+    /// that open a sealed field of one of the bundle's entries; returns how many were added.
+    pub fn disclose(
+        &mut self,
+        openings: &std::collections::HashMap<deconflict_ledger::Hash, Opening>,
+    ) -> Result<usize, BundleError> {
+        let mut added = 0;
+        for (k, pe) in self.entries.iter().enumerate() {
+            let e = SignedEntry::from_bytes(pe.entry.as_bytes())
+                .map_err(|e| BundleError(format!("entry {k}: {e}")))?;
+            for (field, value) in sealed_fields(e.entry().body()) {
+                let FieldValue::Commitment(c) = value else {
+                    continue;
+                };
+                let Some(o) = openings.get(c) else { continue };
+                let d = Disclosed {
+                    entry: pe.proof.index,
+                    field: field.to_string(),
+                    opening: o.clone(),
+                };
+                if !self.disclosed.contains(&d) {
+                    self.disclosed.push(d);
+                    added += 1;
+                }
+            }
+        }
+        Ok(added)
+    }
+}
+
+/// The fields of an entry's body, by name.
+fn sealed_fields(body: &EntryBody) -> Vec<(&str, &FieldValue)> {
+    let fields = match body {
+        EntryBody::Notification { fields, .. }
+        | EntryBody::Alert { fields, .. }
+        | EntryBody::LineMessage { fields, .. }
+        | EntryBody::Acknowledgement { fields, .. }
+        | EntryBody::IncidentReport { fields, .. } => fields,
+        _ => return Vec::new(),
+    };
+    fields.iter().collect()
 }
 
 /// What the reader trusts from elsewhere.
@@ -141,6 +214,8 @@ pub struct Verified {
     /// entries.
     pub records: usize,
     pub reports: usize,
+    /// The disclosed fields, each opening a sealed field of one of the entries.
+    pub opened: Vec<Opened>,
     pub tree_size: u64,
     pub log_key_pinned: bool,
     pub keys_pinned: bool,
@@ -200,6 +275,7 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
     let by_index = proved_entries(&b, &keys, &sth)?;
     let evidence = fold_incident(&b, pins, &by_index)?;
     named_records(&evidence, &by_index)?;
+    let opened = opened(&b, &by_index)?;
     let logged = proved_reports(&b, &by_index)?;
     let approaches = recompute(&b, &evidence, &logged)?;
     Ok(Verified {
@@ -208,6 +284,7 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
         entries: b.entries.len(),
         records: evidence.records.len(),
         reports: b.reports.len(),
+        opened,
         tree_size: sth.tree_head().size(),
         log_key_pinned: pins.log_key.is_some(),
         keys_pinned: pins.keys.is_some(),
@@ -387,6 +464,39 @@ fn fold_incident(
         return fail("the bundle's incident is not what its entries say");
     }
     Ok(evidence)
+}
+
+/// Each disclosed opening opens the sealed field it names, of one of the bundle's entries.
+fn opened(b: &Bundle, by_index: &BTreeMap<u64, SignedEntry>) -> Result<Vec<Opened>, BundleError> {
+    let mut out = Vec::new();
+    for (k, d) in b.disclosed.iter().enumerate() {
+        let what = |why: String| BundleError(format!("disclosed {k}: {why}"));
+        let e = by_index
+            .get(&d.entry)
+            .ok_or_else(|| what(format!("entry {} is not in the bundle", d.entry)))?;
+        let value = sealed_fields(e.entry().body())
+            .into_iter()
+            .find(|(name, _)| *name == d.field)
+            .map(|(_, v)| v)
+            .ok_or_else(|| what(format!("entry {} has no field {}", d.entry, d.field)))?;
+        let FieldValue::Commitment(c) = value else {
+            return Err(what(format!(
+                "field {} of entry {} is not sealed",
+                d.field, d.entry
+            )));
+        };
+        d.opening
+            .verify(c)
+            .map_err(|e| what(format!("field {} of entry {}: {e}", d.field, d.entry)))?;
+        out.push(Opened {
+            entry: d.entry,
+            author: e.entry().author().as_str().to_string(),
+            kind: e.entry().body().kind().to_string(),
+            field: d.field.clone(),
+            value: d.opening.value.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// Every alert and line message the evidence entry names is among the bundle's entries.
@@ -587,7 +697,12 @@ pub(crate) async fn build(
     let alert_ids = named(incident::RecordKind::Alert);
     let message_ids = named(incident::RecordKind::LineMessage);
     let ev = evidence.clone();
-    let (alert_entries, line_since, proved) = state
+    let WindowRows {
+        alerts: alert_entries,
+        lines: line_since,
+        notifications,
+        reports: proved,
+    } = state
         .with_store(move |s| window_rows(s, &ev, &alert_ids, from, to))
         .await?
         .map_err(|e| internal(&e))?;
@@ -623,6 +738,7 @@ pub(crate) async fn build(
     let mut indexes: BTreeSet<u64> = course.iter().copied().collect();
     indexes.extend(alert_entries);
     indexes.extend(line_entries);
+    indexes.extend(notifications);
     indexes.extend(reports.iter().map(|r| r.batch_entry));
     if let Some(last) = indexes.iter().next_back()
         && *last >= size
@@ -687,11 +803,22 @@ pub(crate) async fn build(
                 path: p.path,
             })
             .collect(),
+        disclosed: Vec::new(),
     })
 }
 
-/// The window's rows: alert entry indexes, line entry indexes, the used reports.
-type WindowRows = (Vec<u64>, Vec<u64>, Vec<LoggedReport>);
+/// What the store says of the incident's window.
+struct WindowRows {
+    /// Entry indexes of the window's alerts.
+    alerts: Vec<u64>,
+    /// Entry indexes of the line entries from the window's start on.
+    lines: Vec<u64>,
+    /// Entry indexes of the latest revision of the pairs' parties' notifications whose window
+    /// meets the incident's.
+    notifications: Vec<u64>,
+    /// The reports the evidence's computation used.
+    reports: Vec<LoggedReport>,
+}
 
 /// Line log rows read at a time when looking for the window's line entries.
 const LINE_ROWS_PER_READ: usize = 10_000;
@@ -716,12 +843,34 @@ fn window_rows(
         after = last.seq;
         line_seqs.extend(rows.iter().filter(|r| r.at_ms >= from).map(|r| r.seq));
     }
-    let (mut alerts, mut lines) = (Vec::new(), Vec::new());
+    let parties: BTreeSet<&str> = ev
+        .pairs
+        .iter()
+        .flat_map(|p| [p.a_party.as_str(), p.b_party.as_str()])
+        .collect();
+    let mut revisions: BTreeSet<(String, u64)> = BTreeSet::new();
+    for n in s.notifications(None)? {
+        if !parties.contains(n.party.as_str()) {
+            continue;
+        }
+        let Ok(stored) = serde_json::from_str::<crate::wire::NotificationStored>(&n.body) else {
+            continue;
+        };
+        let w = &stored.notification;
+        if w.start_unix_ms <= to && w.end_unix_ms >= from {
+            revisions.insert((n.id, n.revision));
+        }
+    }
+    let (mut alerts, mut lines, mut notifications) = (Vec::new(), Vec::new(), Vec::new());
     for b in s.bindings()? {
         if b.table == bound::ALERTS && alert_ids.contains(&b.key) {
             alerts.push(b.entry_index);
         } else if b.table == bound::LINE_LOG && line_seqs.contains(&b.number) {
             lines.push(b.entry_index);
+        } else if b.table == bound::NOTIFICATION_REVISIONS
+            && revisions.contains(&(b.key.clone(), b.number))
+        {
+            notifications.push(b.entry_index);
         }
     }
     let pair_tracks: BTreeSet<(String, String)> = ev
@@ -743,7 +892,12 @@ fn window_rows(
             .into_iter()
             .cloned()
             .collect();
-    Ok((alerts, lines, used))
+    Ok(WindowRows {
+        alerts,
+        lines,
+        notifications,
+        reports: used,
+    })
 }
 
 /// Of the line entries at `indexes`, those of the messages `message_ids` and of their

@@ -399,6 +399,10 @@ pub struct EvidenceArgs {
     /// Where to write the bundle.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// An openings file (`--keep-openings`' format, as `log open` reads it): the sealed fields of
+    /// the bundle's entries it opens are disclosed in the bundle, for `verify` to check and show.
+    #[arg(long, value_name = "OPENINGS.jsonl")]
+    disclose: Option<PathBuf>,
 }
 
 /// Writes the incident's evidence bundle.
@@ -409,8 +413,20 @@ pub fn evidence(a: EvidenceArgs) -> anyhow::Result<ExitCode> {
 fn write_evidence(a: &EvidenceArgs) -> Result<(), Failure> {
     let c = a.connect.client().map_err(Failure::Usage)?;
     let path = format!("/v1/incidents/{}/evidence", a.id);
-    let bundle: deconflict_service::evidence::Bundle =
+    let mut bundle: deconflict_service::evidence::Bundle =
         runtime()?.block_on(c.call::<(), _>("GET", &path, None))?;
+    if let Some(file) = &a.disclose {
+        let openings = super::open::read_openings(file)
+            .map_err(|e| Failure::usage("--disclose", format!("{e:#}")))?;
+        let n = bundle
+            .disclose(&openings)
+            .map_err(|e| Failure::usage("--disclose", e))?;
+        println!(
+            "{n} sealed field{} of the bundle's entries disclosed from {}",
+            if n == 1 { "" } else { "s" },
+            file.display()
+        );
+    }
     let bytes = serde_json::to_vec(&bundle).map_err(|e| Failure::Connection(e.to_string()))?;
     std::fs::write(&a.out, &bytes).map_err(|e| Failure::usage("--out", e))?;
     println!(
@@ -424,15 +440,41 @@ fn write_evidence(a: &EvidenceArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Whether `path` holds an evidence bundle (rather than a log export).
+/// Whether `path` holds an evidence bundle (rather than a log export): a JSON object that is
+/// not an export's header and names the bundle format, wherever its keys put it (a bundle
+/// written again by another JSON tool may order them differently).
 pub(crate) fn is_bundle(path: &std::path::Path) -> bool {
     use std::io::Read as _;
-    let mut head = [0u8; 40];
-    let Ok(mut f) = std::fs::File::open(path) else {
+    const MARK: &[u8] = br#""format":"deconflict-evidence/"#;
+    let Ok(f) = std::fs::File::open(path) else {
         return false;
     };
-    let n = f.read(&mut head).unwrap_or(0);
-    head[..n].starts_with(br#"{"format":"deconflict-evidence/"#)
+    let mut r =
+        std::io::BufReader::new(f.take(deconflict_service::evidence::BUNDLE_BYTES_MAX as u64));
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut tail: Vec<u8> = Vec::new();
+    let mut first = true;
+    loop {
+        let Ok(n) = r.read(&mut chunk) else {
+            return false;
+        };
+        if n == 0 {
+            return false;
+        }
+        if first {
+            let head = &chunk[..n];
+            if !head.starts_with(b"{") || head.starts_with(br#"{"deconflict_log_export""#) {
+                return false;
+            }
+            first = false;
+        }
+        tail.extend_from_slice(&chunk[..n]);
+        if tail.windows(MARK.len()).any(|w| w == MARK) {
+            return true;
+        }
+        let keep = tail.len().saturating_sub(MARK.len());
+        tail.drain(..keep);
+    }
 }
 
 /// `deconflict verify BUNDLE [--log-key HEX] [--agreement FILE]`: every proof and signature,
@@ -521,6 +563,17 @@ pub(crate) fn verify_bundle(
                 a.party, f.horizontal_m
             );
         }
+    }
+    for o in &v.opened {
+        let value = match &o.value {
+            deconflict_ledger::FieldValue::Int(i) => i.get().to_string(),
+            deconflict_ledger::FieldValue::Text(t) => format!("{:?}", t.as_str()),
+            deconflict_ledger::FieldValue::Commitment(c) => c.to_hex(),
+        };
+        println!(
+            "  disclosed: entry {} ({} by {}) {} = {value}",
+            o.entry, o.kind, o.author, o.field
+        );
     }
     println!("{}", closest_text(&v.incident));
     Ok(ExitCode::SUCCESS)

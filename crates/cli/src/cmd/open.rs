@@ -38,7 +38,8 @@ pub const OPENINGS_MAX: usize = 10_000_000;
 
 /// The openings in `path` and in the files the service rotated it to (`<stem>.<N>.jsonl`
 /// beside it), oldest first.
-fn read_openings(path: &Path) -> anyhow::Result<HashMap<Hash, Opening>> {
+/// Every opening of the openings file `path` (its rotated siblings read first), by commitment.
+pub(crate) fn read_openings(path: &Path) -> anyhow::Result<HashMap<Hash, Opening>> {
     // The named file must exist; its rotated siblings are read before it.
     std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
     let mut out = HashMap::new();
