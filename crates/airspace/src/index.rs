@@ -1,16 +1,23 @@
-//! The strategic index: every notification's volumes as (x, y, altitude, time) boxes in an
-//! R*-tree, then the exact test on each candidate.
+//! The strategic index: every notification's volumes as (x, y, altitude, time) boxes in packed
+//! runs, then the exact test on each candidate.
 //!
 //! The boxes are a conservative filter (closed, and widened by the buffers plus a margin larger
-//! than any rounding), so the tree never drops a candidate that the exact test would keep; the
+//! than any rounding), so the filter never drops a candidate that the exact test would keep; the
 //! exact test alone decides. The answer is therefore the same as comparing every pair, which
 //! [`brute_force`] does and the property tests check.
+//!
+//! Inserts go to a small buffer, scanned box by box; a full buffer becomes a packed run (see
+//! [`crate::packed`]), and a run is merged into the one before it while that one is less than
+//! [`MERGE_FACTOR`] times larger, so runs grow geometrically: O(log n) of them, each entry
+//! re-packed O(log n) times over its life (amortised O(log n) per insert; merging is linear
+//! because every run is kept in the same Hilbert order). Removal marks the slot's generation;
+//! stale boxes are skipped and dropped at the next merge, or all at once when they outnumber the
+//! live ones.
 
 use std::collections::HashMap;
 
-use rstar::{AABB, RStarInsertionStrategy, RTree, RTreeObject, RTreeParams};
-
 use crate::error::{Error, Rule};
+use crate::packed::{Box4, Box32, Entry, Run, intersects, narrow, sort_key};
 use crate::planar::{Frame, Planar};
 use crate::volume::{AltitudeBand, LonLat, Notification, NotificationId, PartyId, TimeWindow};
 
@@ -61,23 +68,19 @@ impl PlanarVolume {
             && self.footprint.conflicts_with(&other.footprint, buffers.h_m)
     }
 
-    fn envelope(&self, widen_h_m: f64, widen_v_m: f64) -> AABB<[f64; 4]> {
+    fn envelope(&self, widen_h_m: f64, widen_v_m: f64) -> Box4 {
         let [x0, y0, x1, y1] = self.footprint.bbox();
         let (alt, t) = axis_scales();
-        AABB::from_corners(
-            [
-                x0 - widen_h_m,
-                y0 - widen_h_m,
-                (self.band.lower_m() - widen_v_m) * alt,
-                self.window.start_ms() as f64 * t,
-            ],
-            [
-                x1 + widen_h_m,
-                y1 + widen_h_m,
-                (self.band.upper_m() + widen_v_m) * alt,
-                self.window.end_ms() as f64 * t,
-            ],
-        )
+        [
+            x0 - widen_h_m,
+            y0 - widen_h_m,
+            (self.band.lower_m() - widen_v_m) * alt,
+            self.window.start_ms() as f64 * t,
+            x1 + widen_h_m,
+            y1 + widen_h_m,
+            (self.band.upper_m() + widen_v_m) * alt,
+            self.window.end_ms() as f64 * t,
+        ]
     }
 }
 
@@ -102,9 +105,7 @@ pub fn project(frame: &Frame, n: &Notification) -> Result<Vec<PlanarVolume>, Err
 }
 
 /// Altitude (metres) and time (milliseconds) scaled to box coordinates: metres and seconds.
-/// Raw milliseconds would make the time axis dominate the R* split heuristics (a window of
-/// hours spans millions of units against kilometres of footprint) and the tree would sort by
-/// time alone. Positive constants keep the boxes' comparisons monotone, so still conservative.
+/// Positive constants keep the boxes' comparisons monotone, so still conservative.
 fn axis_scales() -> (f64, f64) {
     (1.0, 0.001)
 }
@@ -115,34 +116,18 @@ fn margin(b: f64) -> f64 {
     b + b * 1e-9 + 1e-6
 }
 
-/// Wider nodes than rstar's default (6): fewer levels to descend in four dimensions.
-#[derive(Debug)]
-struct TreeParams;
+/// Default for the most volumes buffered before they are packed into a run.
+pub const BUFFER_MAX: usize = 256;
 
-impl RTreeParams for TreeParams {
-    const MIN_SIZE: usize = 5;
-    const MAX_SIZE: usize = 16;
-    const REINSERTION_COUNT: usize = 4;
-    type DefaultInsertionStrategy = RStarInsertionStrategy;
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Entry {
-    envelope: AABB<[f64; 4]>,
-    slot: u32,
-}
-
-impl RTreeObject for Entry {
-    type Envelope = AABB<[f64; 4]>;
-    fn envelope(&self) -> Self::Envelope {
-        self.envelope
-    }
-}
+/// A run is merged into the one before it while that one holds fewer than this many times its
+/// entries.
+pub const MERGE_FACTOR: usize = 4;
 
 #[derive(Debug)]
 struct Stored {
     notification: NotificationId,
-    party: u32,
+    /// The slot's generation when this was stored.
+    generation: u32,
     volume: PlanarVolume,
 }
 
@@ -157,8 +142,18 @@ struct Record {
 pub struct StrategicIndex {
     frame: Frame,
     volumes_max: usize,
-    tree: RTree<Entry, TreeParams>,
+    buffer_max: usize,
+    /// Packed runs, largest (oldest) first.
+    runs: Vec<Run>,
+    /// Inserted since the last packing.
+    buffer: Vec<Entry>,
+    /// Origin of the stored boxes' time axis, seconds (the first volume's start).
+    t0: Option<f64>,
+    /// Stale entries (their slot was freed) still in `runs` or `buffer`.
+    stale: usize,
     slots: Vec<Option<Stored>>,
+    /// Per slot: bumped when the slot is freed, so entries stored before are recognised stale.
+    generations: Vec<u32>,
     free: Vec<u32>,
     records: HashMap<NotificationId, Record>,
     parties: HashMap<PartyId, u32>,
@@ -170,11 +165,22 @@ impl StrategicIndex {
     }
 
     pub fn with_capacity_limit(frame: Frame, volumes_max: usize) -> Self {
+        StrategicIndex::with_limits(frame, volumes_max, BUFFER_MAX)
+    }
+
+    /// `buffer_max` (at least 1): how many inserted volumes are buffered before being packed
+    /// into a run; small values make runs merge often (the tests use them for that).
+    pub fn with_limits(frame: Frame, volumes_max: usize, buffer_max: usize) -> Self {
         StrategicIndex {
             frame,
             volumes_max,
-            tree: RTree::new_with_params(),
+            buffer_max: buffer_max.max(1),
+            runs: Vec::new(),
+            buffer: Vec::new(),
+            t0: None,
+            stale: 0,
             slots: Vec::new(),
+            generations: Vec::new(),
             free: Vec::new(),
             records: HashMap::new(),
             parties: HashMap::new(),
@@ -196,7 +202,7 @@ impl StrategicIndex {
 
     /// Number of volumes held.
     pub fn volumes_len(&self) -> usize {
-        self.tree.size()
+        self.slots.len() - self.free.len()
     }
 
     pub fn get(&self, id: &NotificationId) -> Option<&Notification> {
@@ -214,25 +220,129 @@ impl StrategicIndex {
 
     /// Adds a notification. Nothing is changed when it fails.
     pub fn insert(&mut self, n: Notification) -> Result<(), Error> {
-        for entry in self.stage(n)? {
-            self.tree.insert(entry);
+        let entries = self.stage(n)?;
+        self.buffer.extend(entries);
+        if self.buffer.len() >= self.buffer_max {
+            self.pack();
         }
         Ok(())
     }
 
-    /// Builds an index from many notifications at once (packed bottom-up: a better tree than
-    /// one built by single inserts, in less time). Fails on the first invalid or duplicate one.
+    /// Builds an index from many notifications at once (packed in one run). Fails on the first
+    /// invalid or duplicate one.
     pub fn bulk_load(frame: Frame, notifications: Vec<Notification>) -> Result<Self, Error> {
         let mut index = StrategicIndex::new(frame);
-        let mut entries = Vec::with_capacity(notifications.len());
         for n in notifications {
-            entries.extend(index.stage(n)?);
+            let entries = index.stage(n)?;
+            index.buffer.extend(entries);
         }
-        index.tree = RTree::bulk_load_with_params(entries);
+        index.compact();
         Ok(index)
     }
 
-    /// Checks `n`, stores it and returns the tree entries still to be added.
+    fn half_m(&self) -> f64 {
+        self.frame.radius_m_max()
+    }
+
+    /// `b` as stored boxes are (a query box before any volume is stored: origin 0).
+    fn narrow(&self, b: &Box4) -> Box32 {
+        narrow(b, self.t0.unwrap_or(0.0))
+    }
+
+    fn live(&self, slot: u32, generation: u32) -> bool {
+        self.generations[slot as usize] == generation
+    }
+
+    /// The buffer's live entries with their keys, emptying it.
+    fn drain_buffer(&mut self) -> Vec<(u64, Entry)> {
+        let half_m = self.half_m();
+        let mut buffer = std::mem::take(&mut self.buffer);
+        let before = buffer.len();
+        buffer.retain(|e| self.live(e.slot, e.generation));
+        self.stale -= before - buffer.len();
+        buffer
+            .into_iter()
+            .map(|e| (sort_key(&e.bounds, half_m), e))
+            .collect()
+    }
+
+    /// Packs the buffer into a run, then merges runs while the one before the last is less than
+    /// [`MERGE_FACTOR`] times larger than the last.
+    fn pack(&mut self) {
+        let keyed = self.drain_buffer();
+        if !keyed.is_empty() {
+            self.runs.push(Run::build(keyed, false));
+        }
+        while self.runs.len() >= 2 {
+            let last = self.runs[self.runs.len() - 1].len();
+            let before = self.runs[self.runs.len() - 2].len();
+            if before >= MERGE_FACTOR * last {
+                break;
+            }
+            let b = self.runs.pop().expect("two runs");
+            let a = self.runs.pop().expect("two runs");
+            let merged = self.live_keyed(a.into_keyed().chain(b.into_keyed()));
+            self.runs.push(Run::build(merged, false));
+        }
+    }
+
+    /// All entries in one run, stale ones dropped.
+    fn compact(&mut self) {
+        let mut keyed = self.drain_buffer();
+        for run in std::mem::take(&mut self.runs) {
+            keyed.extend(run.into_keyed());
+        }
+        let keyed = self.live_keyed(keyed.into_iter());
+        if !keyed.is_empty() {
+            self.runs.push(Run::build(keyed, false));
+        }
+    }
+
+    /// `entries` without the stale ones (counted off `stale`).
+    fn live_keyed(&mut self, entries: impl Iterator<Item = (u64, Entry)>) -> Vec<(u64, Entry)> {
+        let mut out = Vec::with_capacity(entries.size_hint().0);
+        let mut dropped = 0;
+        for (k, e) in entries {
+            if self.live(e.slot, e.generation) {
+                out.push((k, e));
+            } else {
+                dropped += 1;
+            }
+        }
+        self.stale -= dropped;
+        out
+    }
+
+    /// Calls `f(slot, stored)` for every live entry whose box intersects `q`, except those of
+    /// `skip_party`.
+    fn candidates<'a>(
+        &'a self,
+        q: &Box4,
+        skip_party: Option<u32>,
+        mut f: impl FnMut(u32, &'a Stored),
+    ) {
+        let q = &self.narrow(q);
+        let mut each = |slot: u32, generation: u32, party: u32| {
+            if Some(party) == skip_party {
+                return;
+            }
+            if let Some(stored) = &self.slots[slot as usize]
+                && stored.generation == generation
+            {
+                f(slot, stored);
+            }
+        };
+        for run in &self.runs {
+            run.query(q, &mut each);
+        }
+        for e in &self.buffer {
+            if intersects(&e.bounds, q) {
+                each(e.slot, e.generation, e.party);
+            }
+        }
+    }
+
+    /// Checks `n`, stores it and returns the entries still to be added.
     fn stage(&mut self, n: Notification) -> Result<Vec<Entry>, Error> {
         if self.records.contains_key(n.id()) {
             return Err(Error::DuplicateNotification {
@@ -251,10 +361,16 @@ impl StrategicIndex {
         let mut slots = Vec::with_capacity(planar.len());
         let mut entries = Vec::with_capacity(planar.len());
         for volume in planar {
-            let envelope = volume.envelope(0.0, 0.0);
+            let exact = volume.envelope(0.0, 0.0);
+            let t0 = *self.t0.get_or_insert(exact[3]);
+            let bounds = narrow(&exact, t0);
+            let generation = self
+                .free
+                .last()
+                .map_or(0, |&s| self.generations[s as usize]);
             let stored = Stored {
                 notification: n.id().clone(),
-                party,
+                generation,
                 volume,
             };
             let slot = match self.free.pop() {
@@ -264,10 +380,16 @@ impl StrategicIndex {
                 }
                 None => {
                     self.slots.push(Some(stored));
+                    self.generations.push(0);
                     (self.slots.len() - 1) as u32
                 }
             };
-            entries.push(Entry { envelope, slot });
+            entries.push(Entry {
+                bounds,
+                slot,
+                generation,
+                party,
+            });
             slots.push(slot);
         }
         self.records.insert(
@@ -289,12 +411,16 @@ impl StrategicIndex {
                 id: id.as_str().to_owned(),
             })?;
         for slot in record.slots {
-            if let Some(stored) = self.slots[slot as usize].take() {
-                let envelope = stored.volume.envelope(0.0, 0.0);
-                let removed = self.tree.remove(&Entry { envelope, slot });
-                assert!(removed.is_some(), "index entry missing for slot {slot}");
-            }
+            self.slots[slot as usize] = None;
+            let g = &mut self.generations[slot as usize];
+            *g = g.wrapping_add(1);
+            self.stale += 1;
             self.free.push(slot);
+        }
+        // Stale entries cost queries time and memory: once they outnumber the live ones, drop
+        // them all (amortised O(1) re-packings per removal).
+        if self.stale > self.volumes_len() + self.buffer_max {
+            self.compact();
         }
         Ok(record.notification)
     }
@@ -322,24 +448,52 @@ impl StrategicIndex {
     ) -> Result<Vec<NotificationId>, Error> {
         let planar = project(&self.frame, n)?;
         let party = self.parties.get(n.party()).copied();
-        let mut found: Vec<NotificationId> = Vec::new();
+        let mut found: Vec<u32> = Vec::new();
+        let mut candidates: Vec<(u32, &Stored)> = Vec::new();
         for volume in &planar {
             let query = volume.envelope(margin(buffers.h_m), margin(buffers.v_m));
-            for entry in self.tree.locate_in_envelope_intersecting(&query) {
-                let Some(stored) = self.slots[entry.slot as usize].as_ref() else {
-                    continue;
-                };
-                if Some(stored.party) == party || &stored.notification == n.id() {
-                    continue;
-                }
+            candidates.clear();
+            self.candidates(&query, party, |slot, stored| {
+                candidates.push((slot, stored))
+            });
+            // Every candidate's footprint is read from memory first, all at once (independent
+            // loads overlap), then the exact tests run on what is already in cache.
+            let warm: f64 = candidates
+                .iter()
+                .map(|(_, s)| s.volume.footprint.first_bytes())
+                .sum();
+            std::hint::black_box(warm);
+            for &(slot, stored) in &candidates {
                 if volume.conflicts_with(&stored.volume, buffers) {
-                    found.push(stored.notification.clone());
+                    found.push(slot);
                 }
             }
         }
-        found.sort();
-        found.dedup();
-        Ok(found)
+        let stored: Vec<&Stored> = found
+            .into_iter()
+            .filter_map(|slot| self.slots[slot as usize].as_ref())
+            .collect();
+        // The same overlapping of loads for the ids' bytes.
+        let warm: usize = stored
+            .iter()
+            .map(|s| {
+                s.notification
+                    .as_str()
+                    .as_bytes()
+                    .first()
+                    .map_or(0, |&b| b as usize)
+            })
+            .sum();
+        std::hint::black_box(warm);
+        // `n` itself, when stored (its own volumes conflict with it), is not reported.
+        let mut ids: Vec<NotificationId> = stored
+            .into_iter()
+            .filter(|s| &s.notification != n.id())
+            .map(|s| s.notification.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
     }
 
     /// Notifications (with their party) having a volume that contains the point at `t_ms`:
@@ -353,18 +507,16 @@ impl StrategicIndex {
         let p = self.frame.project(position);
         // The same scaling as the stored boxes.
         let (alt_scale, t_scale) = axis_scales();
-        let query = AABB::from_point([p.x, p.y, alt_m * alt_scale, t_ms as f64 * t_scale]);
+        let (a, t) = (alt_m * alt_scale, t_ms as f64 * t_scale);
+        let query = [p.x, p.y, a, t, p.x, p.y, a, t];
         let mut out: Vec<(&NotificationId, &PartyId)> = Vec::new();
-        for entry in self.tree.locate_in_envelope_intersecting(&query) {
-            let Some(stored) = self.slots[entry.slot as usize].as_ref() else {
-                continue;
-            };
+        self.candidates(&query, None, |_, stored| {
             let v = &stored.volume;
             if v.window.contains(t_ms) && v.band.contains(alt_m) && v.footprint.contains(p) {
                 let party = &self.records[&stored.notification].notification;
                 out.push((&stored.notification, party.party()));
             }
-        }
+        });
         out.sort();
         out.dedup();
         out

@@ -143,6 +143,17 @@ impl Planar {
         }
     }
 
+    /// A sum over the footprint's vertices, one per cache line: reading it brings the whole
+    /// footprint into cache (used to overlap the memory loads of many footprints).
+    pub fn first_bytes(&self) -> f64 {
+        match self {
+            Planar::Polygon { polygon, .. } => {
+                polygon.exterior().0.iter().step_by(4).map(|c| c.x).sum()
+            }
+            Planar::Circle { centre, .. } => centre.x,
+        }
+    }
+
     /// Closed containment of a point.
     pub fn contains(&self, p: Coord<f64>) -> bool {
         match self {
@@ -170,8 +181,18 @@ impl Planar {
             return false;
         }
         match (self, other) {
-            (Planar::Polygon { polygon: p, .. }, Planar::Polygon { polygon: q, .. }) => {
-                p.intersects(q) || (h_buffer_m > 0.0 && rings_closer_than(p, q, h_buffer_m))
+            (
+                Planar::Polygon {
+                    polygon: p,
+                    bbox: pb,
+                },
+                Planar::Polygon {
+                    polygon: q,
+                    bbox: qb,
+                },
+            ) => {
+                polygons_intersect(p, pb, q, qb)
+                    || (h_buffer_m > 0.0 && rings_closer_than(p, q, h_buffer_m))
             }
             (Planar::Polygon { polygon, .. }, Planar::Circle { centre, radius_m })
             | (Planar::Circle { centre, radius_m }, Planar::Polygon { polygon, .. }) => {
@@ -196,6 +217,57 @@ impl Planar {
             }
         }
     }
+}
+
+/// Whether two closed simple polygons (without holes) share a point: a vertex of one lies in
+/// the other, or an edge of one meets an edge of the other. The same decision `geo` makes (its
+/// point-in-polygon and segment predicates, exact), with two filters that only skip what cannot
+/// count: a shared point lies in the overlap of the two bounding boxes, so a vertex or an edge
+/// outside that overlap, and a pair of edges whose boxes are disjoint, are not looked at.
+/// Allocates nothing.
+fn polygons_intersect(
+    p: &geo::Polygon<f64>,
+    pb: &[f64; 4],
+    q: &geo::Polygon<f64>,
+    qb: &[f64; 4],
+) -> bool {
+    let r = [
+        pb[0].max(qb[0]),
+        pb[1].max(qb[1]),
+        pb[2].min(qb[2]),
+        pb[3].min(qb[3]),
+    ];
+    if r[0] > r[2] || r[1] > r[3] {
+        return false;
+    }
+    let (pc, qc) = (&p.exterior().0, &q.exterior().0);
+    let in_r = |c: &Coord<f64>| c.x >= r[0] && c.x <= r[2] && c.y >= r[1] && c.y <= r[3];
+    if pc.first().is_some_and(|c| in_r(c) && q.intersects(c))
+        || qc.first().is_some_and(|c| in_r(c) && p.intersects(c))
+    {
+        return true;
+    }
+    for e in pc.windows(2) {
+        let (ex0, ex1) = (e[0].x.min(e[1].x), e[0].x.max(e[1].x));
+        let (ey0, ey1) = (e[0].y.min(e[1].y), e[0].y.max(e[1].y));
+        if ex1 < r[0] || ex0 > r[2] || ey1 < r[1] || ey0 > r[3] {
+            continue;
+        }
+        let edge = geo::Line::new(e[0], e[1]);
+        for f in qc.windows(2) {
+            if f[0].x.max(f[1].x) < ex0
+                || f[0].x.min(f[1].x) > ex1
+                || f[0].y.max(f[1].y) < ey0
+                || f[0].y.min(f[1].y) > ey1
+            {
+                continue;
+            }
+            if edge.intersects(&geo::Line::new(f[0], f[1])) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 fn point_segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
@@ -313,6 +385,61 @@ mod tests {
             radius_m: 1.0,
         };
         assert!(circle.conflicts_with(&square(0.0, 0.0, 10.0), 0.0));
+    }
+
+    fn parts(p: &Planar) -> (&geo::Polygon<f64>, [f64; 4]) {
+        match p {
+            Planar::Polygon { polygon, bbox } => (polygon, *bbox),
+            Planar::Circle { .. } => unreachable!("polygons only"),
+        }
+    }
+
+    /// The filtered test decides as `geo`'s full test does (vertex in polygon, or any pair of
+    /// edges meeting), on star-shaped polygons snapped to a coarse grid, so that shared
+    /// vertices, edges lying on edges and vertices on edges are common; and one polygon inside
+    /// the other, where no edges meet.
+    #[test]
+    fn filtered_polygon_test_decides_as_the_full_test() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let star = |rng: &mut rand_chacha::ChaCha8Rng| loop {
+            let (cx, cy) = (rng.gen_range(0..12) as f64, rng.gen_range(0..12) as f64);
+            let k = rng.gen_range(3..9);
+            let ring: Vec<Coord<f64>> = (0..k)
+                .map(|i| {
+                    let a = std::f64::consts::TAU * (i as f64 + rng.gen_range(0.0..0.8)) / k as f64;
+                    let r = rng.gen_range(1.0..6.0);
+                    c((cx + r * a.cos()).round(), (cy + r * a.sin()).round())
+                })
+                .collect();
+            let mut dedup = ring.clone();
+            dedup.dedup();
+            if dedup.len() == ring.len() && ring.first() != ring.last() && ring.len() >= 3 {
+                return Planar::polygon(ring);
+            }
+        };
+        let (mut same, mut hits) = (0, 0);
+        for _ in 0..20_000 {
+            let (a, b) = (star(&mut rng), star(&mut rng));
+            let ((p, pb), (q, qb)) = (parts(&a), parts(&b));
+            let full = p.intersects(q);
+            assert_eq!(polygons_intersect(p, &pb, q, &qb), full, "{p:?} {q:?}");
+            assert_eq!(a.conflicts_with(&b, 0.0), full, "{p:?} {q:?}");
+            same += 1;
+            hits += usize::from(full);
+        }
+        assert!(
+            hits > 2_000 && same - hits > 2_000,
+            "{hits} of {same} intersect"
+        );
+        // Nested: no edges meet, a vertex decides; both orders.
+        let (outer, inner) = (square(0.0, 0.0, 30.0), square(10.0, 10.0, 5.0));
+        assert!(outer.conflicts_with(&inner, 0.0) && inner.conflicts_with(&outer, 0.0));
+        // A vertex touching the middle of an edge, from outside.
+        let apex = Planar::polygon(vec![c(5.0, 10.0), c(8.0, 14.0), c(2.0, 14.0)]);
+        assert!(square(0.0, 0.0, 10.0).conflicts_with(&apex, 0.0));
+        let above = Planar::polygon(vec![c(5.0, 10.001), c(8.0, 14.0), c(2.0, 14.0)]);
+        assert!(!square(0.0, 0.0, 10.0).conflicts_with(&above, 0.0));
     }
 
     #[test]
