@@ -300,6 +300,10 @@ impl StrategicIndex {
 
     /// `entries` without the stale ones (counted off `stale`).
     fn live_keyed(&mut self, entries: impl Iterator<Item = (u64, Entry)>) -> Vec<(u64, Entry)> {
+        if self.stale == 0 {
+            // Nothing was removed since the last clean-up: no slot to look up.
+            return entries.collect();
+        }
         let mut out = Vec::with_capacity(entries.size_hint().0);
         let mut dropped = 0;
         for (k, e) in entries {

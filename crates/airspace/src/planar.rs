@@ -242,11 +242,8 @@ fn polygons_intersect(
     }
     let (pc, qc) = (&p.exterior().0, &q.exterior().0);
     let in_r = |c: &Coord<f64>| c.x >= r[0] && c.x <= r[2] && c.y >= r[1] && c.y <= r[3];
-    if pc.first().is_some_and(|c| in_r(c) && q.intersects(c))
-        || qc.first().is_some_and(|c| in_r(c) && p.intersects(c))
-    {
-        return true;
-    }
+    // Edges first: most footprints that meet have edges that cross, and finding one is cheaper
+    // than a point-in-polygon test.
     for e in pc.windows(2) {
         let (ex0, ex1) = (e[0].x.min(e[1].x), e[0].x.max(e[1].x));
         let (ey0, ey1) = (e[0].y.min(e[1].y), e[0].y.max(e[1].y));
@@ -267,7 +264,9 @@ fn polygons_intersect(
             }
         }
     }
-    false
+    // No edges meet: they share a point only if one lies inside the other, vertices included.
+    pc.first().is_some_and(|c| in_r(c) && q.intersects(c))
+        || qc.first().is_some_and(|c| in_r(c) && p.intersects(c))
 }
 
 fn point_segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
