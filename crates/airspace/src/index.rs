@@ -271,7 +271,7 @@ impl StrategicIndex {
     fn pack(&mut self) {
         let keyed = self.drain_buffer();
         if !keyed.is_empty() {
-            self.runs.push(Run::build(keyed, false));
+            self.runs.push(Run::build(keyed));
         }
         while self.runs.len() >= 2 {
             let last = self.runs[self.runs.len() - 1].len();
@@ -281,8 +281,14 @@ impl StrategicIndex {
             }
             let b = self.runs.pop().expect("two runs");
             let a = self.runs.pop().expect("two runs");
-            let merged = self.live_keyed(a.into_keyed().chain(b.into_keyed()));
-            self.runs.push(Run::build(merged, false));
+            let both = a.len() + b.len();
+            let merged = if self.stale == 0 {
+                Run::merge(a, b, |_, _| true)
+            } else {
+                Run::merge(a, b, |slot, generation| self.live(slot, generation))
+            };
+            self.stale -= both - merged.len();
+            self.runs.push(merged);
         }
     }
 
@@ -294,7 +300,7 @@ impl StrategicIndex {
         }
         let keyed = self.live_keyed(keyed.into_iter());
         if !keyed.is_empty() {
-            self.runs.push(Run::build(keyed, false));
+            self.runs.push(Run::build(keyed));
         }
     }
 

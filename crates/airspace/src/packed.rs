@@ -128,13 +128,9 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    /// Packs `entries` with their Hilbert keys; `sorted` tells whether they are already in key
-    /// order.
-    pub(crate) fn build(mut keyed: Vec<(u64, Entry)>, sorted: bool) -> Run {
-        if !sorted {
-            // Stable: concatenated sorted runs are merged in linear time.
-            keyed.sort_by_key(|(k, _)| *k);
-        }
+    /// Packs `keyed` (entries with their keys, in any order).
+    pub(crate) fn build(mut keyed: Vec<(u64, Entry)>) -> Run {
+        keyed.sort_by_key(|(k, _)| *k);
         let mut run = Run {
             keys: Vec::with_capacity(keyed.len()),
             boxes: Vec::with_capacity(keyed.len()),
@@ -146,22 +142,60 @@ impl Run {
             run.boxes.push(e.bounds);
             run.ids.push((e.slot, e.generation, e.party));
         }
-        let mut levels: Vec<Vec<Box32>> = Vec::new();
-        if !run.boxes.is_empty() {
-            let mut level: Vec<Box32> = run.boxes.chunks(NODE).map(enclose).collect();
-            loop {
-                let next = (level.len() > 1).then(|| level.chunks(NODE).map(enclose).collect());
-                levels.push(level);
-                match next {
-                    Some(n) => level = n,
-                    None => break,
-                }
-            }
-        }
-        run.levels = levels;
+        run.levels = levels_over(&run.boxes);
         run
     }
 
+    /// The entries of `a` and `b` (each in key order) for which `keep(slot, generation)` holds,
+    /// packed in one run: a linear merge, straight into the new arrays.
+    pub(crate) fn merge(a: Run, b: Run, keep: impl Fn(u32, u32) -> bool) -> Run {
+        let n = a.len() + b.len();
+        let mut run = Run {
+            keys: Vec::with_capacity(n),
+            boxes: Vec::with_capacity(n),
+            ids: Vec::with_capacity(n),
+            levels: Vec::new(),
+        };
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let from_a = j == b.len() || (i < a.len() && a.keys[i] <= b.keys[j]);
+            let (r, k) = if from_a {
+                i += 1;
+                (&a, i - 1)
+            } else {
+                j += 1;
+                (&b, j - 1)
+            };
+            let (slot, generation, _) = r.ids[k];
+            if keep(slot, generation) {
+                run.keys.push(r.keys[k]);
+                run.boxes.push(r.boxes[k]);
+                run.ids.push(r.ids[k]);
+            }
+        }
+        run.levels = levels_over(&run.boxes);
+        run
+    }
+}
+
+/// The levels of enclosing boxes over `boxes`, bottom-up, up to one box.
+fn levels_over(boxes: &[Box32]) -> Vec<Vec<Box32>> {
+    let mut levels: Vec<Vec<Box32>> = Vec::new();
+    if !boxes.is_empty() {
+        let mut level: Vec<Box32> = boxes.chunks(NODE).map(enclose).collect();
+        loop {
+            let next = (level.len() > 1).then(|| level.chunks(NODE).map(enclose).collect());
+            levels.push(level);
+            match next {
+                Some(n) => level = n,
+                None => break,
+            }
+        }
+    }
+    levels
+}
+
+impl Run {
     pub(crate) fn len(&self) -> usize {
         self.boxes.len()
     }
@@ -251,7 +285,7 @@ mod tests {
                 )
             })
             .collect();
-        Run::build(keyed, false)
+        Run::build(keyed)
     }
 
     fn found(run: &Run, q: &Box32) -> Vec<u32> {
@@ -284,6 +318,56 @@ mod tests {
                 assert_eq!(found(&run, &q), expect, "n = {n}, query {q:?}");
             }
         }
+    }
+
+    #[test]
+    fn merging_two_runs_packs_what_building_once_packs_minus_what_is_dropped() {
+        let boxes: Vec<Box32> = (0..700)
+            .map(|i| {
+                let (x, y) = ((i * 37 % 101) as f32 * 9.0, (i * 53 % 97) as f32 * 9.0);
+                bx(x - 450.0, y - 450.0, 5.0)
+            })
+            .collect();
+        let keyed = |range: std::ops::Range<usize>| -> Vec<(u64, Entry)> {
+            range
+                .map(|i| {
+                    let e = Entry {
+                        bounds: boxes[i],
+                        slot: i as u32,
+                        generation: (i % 3) as u32,
+                        party: 0,
+                    };
+                    (sort_key(&boxes[i], 1_000.0), e)
+                })
+                .collect()
+        };
+        let merged = Run::merge(
+            Run::build(keyed(0..650)),
+            Run::build(keyed(650..700)),
+            |_, g| g != 1,
+        );
+        let whole = Run::build(keyed(0..700));
+        let kept: Vec<(u64, Entry)> = whole
+            .into_keyed()
+            .filter(|(_, e)| e.generation != 1)
+            .collect();
+        let got: Vec<(u64, Entry)> = merged.into_keyed().collect();
+        assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "in key order");
+        let sorted = |mut v: Vec<(u64, Entry)>| {
+            v.sort_by_key(|(k, e)| (*k, e.slot));
+            v
+        };
+        assert_eq!(sorted(got), sorted(kept));
+        let run = Run::merge(
+            Run::build(keyed(0..650)),
+            Run::build(keyed(650..700)),
+            |_, g| g != 1,
+        );
+        let q = bx(-1e4, -1e4, 2e4);
+        assert_eq!(
+            found(&run, &q).len(),
+            (0..700).filter(|i| i % 3 != 1).count()
+        );
     }
 
     #[test]
