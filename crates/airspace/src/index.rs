@@ -10,15 +10,17 @@
 //! [`crate::packed`]), and a run is merged into the one before it while that one is less than
 //! [`MERGE_FACTOR`] times larger, so runs grow geometrically: O(log n) of them, each entry
 //! re-packed O(log n) times over its life (amortised O(log n) per insert; merging is linear
-//! because every run is kept in the same Hilbert order). Removal marks the slot's generation;
-//! stale boxes are skipped and dropped at the next merge, or all at once when they outnumber the
-//! live ones.
+//! because every run is kept in the same Hilbert order). Each run keeps, in its own order, what
+//! the exact test reads (bands, windows, footprints, ids), so a query reads no slot. Removal
+//! empties the volume's box in its run (found by its key) and bumps its slot's generation (which
+//! the buffer and merges check); stale entries are dropped at the next merge, or all at once
+//! when they outnumber the live ones.
 
 use std::collections::HashMap;
 
 use crate::error::{Error, Rule};
 use crate::packed::{Box4, Box32, Entry, Run, intersects, narrow, sort_key};
-use crate::planar::{Frame, Planar};
+use crate::planar::{Frame, Planar, Shape, shapes_conflict};
 use crate::volume::{AltitudeBand, LonLat, Notification, NotificationId, PartyId, TimeWindow};
 
 /// Default for the most volumes one index holds.
@@ -131,6 +133,113 @@ struct Stored {
     volume: PlanarVolume,
 }
 
+/// What the exact test reads of each entry of a run, in the run's order: bands, windows, shapes
+/// and ids side by side, so that the candidates of one query, neighbours on the ground, are
+/// neighbours in memory too (a query over a million volumes waits on memory; entries kept in
+/// insertion order would cost a page each).
+#[derive(Debug, Default)]
+struct Shapes {
+    meta: Vec<Meta>,
+    /// Polygons' closed rings, one after the other; a circle's centre.
+    coords: Vec<geo::Coord<f64>>,
+    /// Notification ids, one after the other.
+    names: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    band: AltitudeBand,
+    window: TimeWindow,
+    bbox: [f64; 4],
+    /// A circle's radius; `None` for a polygon.
+    radius_m: Option<f64>,
+    coords: (u32, u32),
+    name: (u32, u32),
+}
+
+impl Shapes {
+    fn with_capacity(n: usize) -> Self {
+        Shapes {
+            meta: Vec::with_capacity(n),
+            coords: Vec::with_capacity(n * 12),
+            names: String::with_capacity(n * 8),
+        }
+    }
+
+    fn push(&mut self, id: &str, v: &PlanarVolume) {
+        let start = self.coords.len() as u32;
+        let radius_m = match &v.footprint {
+            Planar::Polygon { polygon, .. } => {
+                self.coords.extend_from_slice(&polygon.exterior().0);
+                None
+            }
+            Planar::Circle { centre, radius_m } => {
+                self.coords.push(*centre);
+                Some(*radius_m)
+            }
+        };
+        let name_start = self.names.len() as u32;
+        self.names.push_str(id);
+        self.meta.push(Meta {
+            band: v.band,
+            window: v.window,
+            bbox: v.footprint.bbox(),
+            radius_m,
+            coords: (start, self.coords.len() as u32),
+            name: (name_start, self.names.len() as u32),
+        });
+    }
+
+    fn push_from(&mut self, other: &Shapes, k: usize) {
+        let m = other.meta[k];
+        let start = self.coords.len() as u32;
+        self.coords
+            .extend_from_slice(&other.coords[m.coords.0 as usize..m.coords.1 as usize]);
+        let name_start = self.names.len() as u32;
+        self.names.push_str(other.name(k));
+        self.meta.push(Meta {
+            coords: (start, self.coords.len() as u32),
+            name: (name_start, self.names.len() as u32),
+            ..m
+        });
+    }
+
+    fn name(&self, k: usize) -> &str {
+        let (a, b) = self.meta[k].name;
+        &self.names[a as usize..b as usize]
+    }
+
+    fn shape(&self, k: usize) -> Shape<'_> {
+        let m = &self.meta[k];
+        let coords = &self.coords[m.coords.0 as usize..m.coords.1 as usize];
+        match m.radius_m {
+            None => Shape::Polygon {
+                ring: coords,
+                bbox: m.bbox,
+            },
+            Some(radius_m) => Shape::Circle {
+                centre: coords[0],
+                radius_m,
+            },
+        }
+    }
+
+    /// A sum over the entry's data, one read per cache line: brings it into cache.
+    fn first_bytes(&self, k: usize) -> f64 {
+        let m = &self.meta[k];
+        let coords = &self.coords[m.coords.0 as usize..m.coords.1 as usize];
+        coords.iter().step_by(4).map(|c| c.x).sum::<f64>()
+            + f64::from(self.names.as_bytes()[m.name.0 as usize])
+    }
+}
+
+/// A packed run and the exact test's data of its entries, in the same order.
+#[derive(Debug)]
+struct Packed {
+    run: Run,
+    shapes: Shapes,
+}
+
 #[derive(Debug)]
 struct Record {
     notification: Notification,
@@ -144,7 +253,7 @@ pub struct StrategicIndex {
     volumes_max: usize,
     buffer_max: usize,
     /// Packed runs, largest (oldest) first.
-    runs: Vec<Run>,
+    runs: Vec<Packed>,
     /// Inserted since the last packing.
     buffer: Vec<Entry>,
     /// Origin of the stored boxes' time axis, seconds (the first volume's start).
@@ -271,36 +380,60 @@ impl StrategicIndex {
     fn pack(&mut self) {
         let keyed = self.drain_buffer();
         if !keyed.is_empty() {
-            self.runs.push(Run::build(keyed));
+            let packed = self.packed(Run::build(keyed));
+            self.runs.push(packed);
         }
         while self.runs.len() >= 2 {
-            let last = self.runs[self.runs.len() - 1].len();
-            let before = self.runs[self.runs.len() - 2].len();
+            let last = self.runs[self.runs.len() - 1].run.len();
+            let before = self.runs[self.runs.len() - 2].run.len();
             if before >= MERGE_FACTOR * last {
                 break;
             }
             let b = self.runs.pop().expect("two runs");
             let a = self.runs.pop().expect("two runs");
-            let both = a.len() + b.len();
-            let merged = if self.stale == 0 {
-                Run::merge(a, b, |_, _| true)
-            } else {
-                Run::merge(a, b, |slot, generation| self.live(slot, generation))
+            let both = a.run.len() + b.run.len();
+            let mut shapes = Shapes::with_capacity(both);
+            let kept = |from_a: bool, k: usize| {
+                shapes.push_from(if from_a { &a.shapes } else { &b.shapes }, k)
             };
-            self.stale -= both - merged.len();
-            self.runs.push(merged);
+            let run = if self.stale == 0 {
+                Run::merge(a.run, b.run, |_, _| true, kept)
+            } else {
+                let generations = &self.generations;
+                Run::merge(
+                    a.run,
+                    b.run,
+                    |slot, generation| generations[slot as usize] == generation,
+                    kept,
+                )
+            };
+            self.stale -= both - run.len();
+            self.runs.push(Packed { run, shapes });
         }
+    }
+
+    /// `run` with its entries' exact data, read from their slots.
+    fn packed(&self, run: Run) -> Packed {
+        let mut shapes = Shapes::with_capacity(run.len());
+        for &(slot, _, _) in run.ids() {
+            let stored = self.slots[slot as usize]
+                .as_ref()
+                .expect("a packed entry's slot is live");
+            shapes.push(stored.notification.as_str(), &stored.volume);
+        }
+        Packed { run, shapes }
     }
 
     /// All entries in one run, stale ones dropped.
     fn compact(&mut self) {
         let mut keyed = self.drain_buffer();
-        for run in std::mem::take(&mut self.runs) {
-            keyed.extend(run.into_keyed());
+        for packed in std::mem::take(&mut self.runs) {
+            keyed.extend(packed.run.into_keyed());
         }
         let keyed = self.live_keyed(keyed.into_iter());
         if !keyed.is_empty() {
-            self.runs.push(Run::build(keyed));
+            let packed = self.packed(Run::build(keyed));
+            self.runs.push(packed);
         }
     }
 
@@ -323,31 +456,24 @@ impl StrategicIndex {
         out
     }
 
-    /// Calls `f(slot, stored)` for every live entry whose box intersects `q`, except those of
-    /// `skip_party`.
-    fn candidates<'a>(
-        &'a self,
-        q: &Box4,
-        skip_party: Option<u32>,
-        mut f: impl FnMut(u32, &'a Stored),
-    ) {
+    /// Calls `f(stored)` for every live entry whose box intersects `q`.
+    fn candidates<'a>(&'a self, q: &Box4, mut f: impl FnMut(&'a Stored)) {
         let q = &self.narrow(q);
-        let mut each = |slot: u32, generation: u32, party: u32| {
-            if Some(party) == skip_party {
-                return;
-            }
+        let mut each = |slot: u32, generation: u32| {
             if let Some(stored) = &self.slots[slot as usize]
                 && stored.generation == generation
             {
-                f(slot, stored);
+                f(stored);
             }
         };
-        for run in &self.runs {
-            run.query(q, &mut each);
+        for packed in &self.runs {
+            packed
+                .run
+                .query(q, &mut |_, slot, generation, _| each(slot, generation));
         }
         for e in &self.buffer {
             if intersects(&e.bounds, q) {
-                each(e.slot, e.generation, e.party);
+                each(e.slot, e.generation);
             }
         }
     }
@@ -420,7 +546,18 @@ impl StrategicIndex {
             .ok_or_else(|| Error::UnknownNotification {
                 id: id.as_str().to_owned(),
             })?;
+        let (t0, half_m) = (self.t0.unwrap_or(0.0), self.half_m());
         for slot in record.slots {
+            // Its boxes in the runs are made to match nothing (queries of runs do not look at
+            // slots); one in the buffer is recognised by its generation.
+            if let Some(stored) = &self.slots[slot as usize] {
+                let key = sort_key(&narrow(&stored.volume.envelope(0.0, 0.0), t0), half_m);
+                for packed in &mut self.runs {
+                    if packed.run.kill(key, slot, stored.generation) {
+                        break;
+                    }
+                }
+            }
             self.slots[slot as usize] = None;
             let g = &mut self.generations[slot as usize];
             *g = g.wrapping_add(1);
@@ -458,51 +595,59 @@ impl StrategicIndex {
     ) -> Result<Vec<NotificationId>, Error> {
         let planar = project(&self.frame, n)?;
         let party = self.parties.get(n.party()).copied();
-        let mut found: Vec<u32> = Vec::new();
-        let mut candidates: Vec<(u32, &Stored)> = Vec::new();
+        let mut found: Vec<&str> = Vec::new();
+        let mut candidates: Vec<(usize, usize)> = Vec::new();
         for volume in &planar {
             let query = volume.envelope(margin(buffers.h_m), margin(buffers.v_m));
+            let q = self.narrow(&query);
+            // Packed runs: removed entries match no box, so no slot is looked up.
             candidates.clear();
-            self.candidates(&query, party, |slot, stored| {
-                candidates.push((slot, stored))
-            });
-            // Every candidate's footprint is read from memory first, all at once (independent
-            // loads overlap), then the exact tests run on what is already in cache.
+            for (r, packed) in self.runs.iter().enumerate() {
+                packed.run.query(&q, &mut |j, _, _, p| {
+                    if Some(p) != party {
+                        candidates.push((r, j));
+                    }
+                });
+            }
+            // Every candidate's data is read from memory first, all at once (independent loads
+            // overlap), then the exact tests run on what is already in cache.
             let warm: f64 = candidates
                 .iter()
-                .map(|(_, s)| s.volume.footprint.first_bytes())
+                .map(|&(r, j)| self.runs[r].shapes.first_bytes(j))
                 .sum();
             std::hint::black_box(warm);
-            for &(slot, stored) in &candidates {
-                if volume.conflicts_with(&stored.volume, buffers) {
-                    found.push(slot);
+            for &(r, j) in &candidates {
+                let shapes = &self.runs[r].shapes;
+                let m = &shapes.meta[j];
+                // As `PlanarVolume::conflicts_with`, the query's volume first.
+                if volume.window.overlaps(&m.window)
+                    && volume.band.overlaps(&m.band, buffers.v_m)
+                    && shapes_conflict(volume.footprint.shape(), shapes.shape(j), buffers.h_m)
+                {
+                    found.push(shapes.name(j));
+                }
+            }
+            // The buffer, box by box, from the slots.
+            for e in &self.buffer {
+                if Some(e.party) == party || !intersects(&e.bounds, &q) {
+                    continue;
+                }
+                if let Some(stored) = &self.slots[e.slot as usize]
+                    && stored.generation == e.generation
+                    && volume.conflicts_with(&stored.volume, buffers)
+                {
+                    found.push(stored.notification.as_str());
                 }
             }
         }
-        let stored: Vec<&Stored> = found
-            .into_iter()
-            .filter_map(|slot| self.slots[slot as usize].as_ref())
-            .collect();
-        // The same overlapping of loads for the ids' bytes.
-        let warm: usize = stored
-            .iter()
-            .map(|s| {
-                s.notification
-                    .as_str()
-                    .as_bytes()
-                    .first()
-                    .map_or(0, |&b| b as usize)
-            })
-            .sum();
-        std::hint::black_box(warm);
         // `n` itself, when stored (its own volumes conflict with it), is not reported.
-        let mut ids: Vec<NotificationId> = stored
+        found.retain(|&name| name != n.id().as_str());
+        found.sort_unstable();
+        found.dedup();
+        let ids: Vec<NotificationId> = found
             .into_iter()
-            .filter(|s| &s.notification != n.id())
-            .map(|s| s.notification.clone())
+            .map(NotificationId::from_checked)
             .collect();
-        ids.sort();
-        ids.dedup();
         Ok(ids)
     }
 
@@ -520,7 +665,7 @@ impl StrategicIndex {
         let (a, t) = (alt_m * alt_scale, t_ms as f64 * t_scale);
         let query = [p.x, p.y, a, t, p.x, p.y, a, t];
         let mut out: Vec<(&NotificationId, &PartyId)> = Vec::new();
-        self.candidates(&query, None, |_, stored| {
+        self.candidates(&query, |stored| {
             let v = &stored.volume;
             if v.window.contains(t_ms) && v.band.contains(alt_m) && v.footprint.contains(p) {
                 let party = &self.records[&stored.notification].notification;

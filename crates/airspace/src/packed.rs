@@ -148,7 +148,14 @@ impl Run {
 
     /// The entries of `a` and `b` (each in key order) for which `keep(slot, generation)` holds,
     /// packed in one run: a linear merge, straight into the new arrays.
-    pub(crate) fn merge(a: Run, b: Run, keep: impl Fn(u32, u32) -> bool) -> Run {
+    ///
+    /// `kept(from_a, index)` is called for each entry kept, in the merged order.
+    pub(crate) fn merge(
+        a: Run,
+        b: Run,
+        keep: impl Fn(u32, u32) -> bool,
+        mut kept: impl FnMut(bool, usize),
+    ) -> Run {
         let n = a.len() + b.len();
         let mut run = Run {
             keys: Vec::with_capacity(n),
@@ -168,6 +175,7 @@ impl Run {
             };
             let (slot, generation, _) = r.ids[k];
             if keep(slot, generation) {
+                kept(from_a, k);
                 run.keys.push(r.keys[k]);
                 run.boxes.push(r.boxes[k]);
                 run.ids.push(r.ids[k]);
@@ -200,6 +208,35 @@ impl Run {
         self.boxes.len()
     }
 
+    /// `(slot, generation, party)` of every entry, in run order.
+    pub(crate) fn ids(&self) -> &[(u32, u32, u32)] {
+        &self.ids
+    }
+
+    /// Makes the entry of `slot` at `generation`, stored under `key`, match no query (its box
+    /// becomes empty; the boxes above it stay as they are, still enclosing). Whether it was
+    /// found.
+    pub(crate) fn kill(&mut self, key: u64, slot: u32, generation: u32) -> bool {
+        let from = self.keys.partition_point(|&k| k < key);
+        let to = from + self.keys[from..].partition_point(|&k| k == key);
+        for j in from..to {
+            if self.ids[j].0 == slot && self.ids[j].1 == generation {
+                self.boxes[j] = [
+                    f32::INFINITY,
+                    f32::INFINITY,
+                    f32::INFINITY,
+                    f32::INFINITY,
+                    f32::NEG_INFINITY,
+                    f32::NEG_INFINITY,
+                    f32::NEG_INFINITY,
+                    f32::NEG_INFINITY,
+                ];
+                return true;
+            }
+        }
+        false
+    }
+
     /// The entries with their keys, in key order.
     pub(crate) fn into_keyed(self) -> impl Iterator<Item = (u64, Entry)> {
         self.keys.into_iter().zip(self.boxes).zip(self.ids).map(
@@ -217,13 +254,14 @@ impl Run {
         )
     }
 
-    /// Calls `f(slot, generation, party)` for every box intersecting `q`.
+    /// Calls `f(index, slot, generation, party)` for every box intersecting `q` (`index`: the
+    /// entry's position in the run).
     ///
     /// Level by level rather than depth first: the nodes of one level that intersect `q` are
     /// listed, then all their children are tested, so the loads of different nodes do not wait
     /// on each other (a query over a million boxes is bound by memory latency, not by the
     /// comparisons). The lists are filled without branches.
-    pub(crate) fn query(&self, q: &Box32, f: &mut impl FnMut(u32, u32, u32)) {
+    pub(crate) fn query(&self, q: &Box32, f: &mut impl FnMut(usize, u32, u32, u32)) {
         let Some(top) = self.levels.len().checked_sub(1) else {
             return;
         };
@@ -239,7 +277,7 @@ impl Run {
         select(&self.boxes, &frontier, q, &mut next);
         for &j in &next {
             let (slot, generation, party) = self.ids[j as usize];
-            f(slot, generation, party);
+            f(j as usize, slot, generation, party);
         }
     }
 }
@@ -290,7 +328,7 @@ mod tests {
 
     fn found(run: &Run, q: &Box32) -> Vec<u32> {
         let mut v = Vec::new();
-        run.query(q, &mut |slot, _, _| v.push(slot));
+        run.query(q, &mut |_, slot, _, _| v.push(slot));
         v.sort_unstable();
         v
     }
@@ -341,11 +379,15 @@ mod tests {
                 })
                 .collect()
         };
+        let mut order = Vec::new();
         let merged = Run::merge(
             Run::build(keyed(0..650)),
             Run::build(keyed(650..700)),
             |_, g| g != 1,
+            |from_a, k| order.push((from_a, k)),
         );
+        assert_eq!(order.len(), merged.len());
+        assert_eq!(order.iter().filter(|(from_a, _)| !from_a).count(), 50 - 16);
         let whole = Run::build(keyed(0..700));
         let kept: Vec<(u64, Entry)> = whole
             .into_keyed()
@@ -358,16 +400,21 @@ mod tests {
             v
         };
         assert_eq!(sorted(got), sorted(kept));
-        let run = Run::merge(
+        let mut run = Run::merge(
             Run::build(keyed(0..650)),
             Run::build(keyed(650..700)),
             |_, g| g != 1,
+            |_, _| {},
         );
         let q = bx(-1e4, -1e4, 2e4);
-        assert_eq!(
-            found(&run, &q).len(),
-            (0..700).filter(|i| i % 3 != 1).count()
-        );
+        let live = (0..700).filter(|i| i % 3 != 1).count();
+        assert_eq!(found(&run, &q).len(), live);
+        // A killed entry is found no more; a wrong generation kills nothing.
+        let key = sort_key(&boxes[3], 1_000.0);
+        assert!(!run.kill(key, 3, 1));
+        assert!(run.kill(key, 3, 0));
+        assert!(!found(&run, &q).contains(&3));
+        assert_eq!(found(&run, &q).len(), live - 1);
     }
 
     #[test]
