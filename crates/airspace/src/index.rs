@@ -1,17 +1,26 @@
-//! The strategic index: every notification's volumes as (x, y, altitude, time) boxes in an
-//! R*-tree, then the exact test on each candidate.
+//! The strategic index: every notification's volumes as (x, y, altitude, time) boxes in packed
+//! runs, then the exact test on each candidate.
 //!
 //! The boxes are a conservative filter (closed, and widened by the buffers plus a margin larger
-//! than any rounding), so the tree never drops a candidate that the exact test would keep; the
+//! than any rounding), so the filter never drops a candidate that the exact test would keep; the
 //! exact test alone decides. The answer is therefore the same as comparing every pair, which
 //! [`brute_force`] does and the property tests check.
+//!
+//! Inserts go to a small buffer, scanned box by box; a full buffer becomes a packed run (see
+//! [`crate::packed`]), and a run is merged into the one before it while that one is less than
+//! [`MERGE_FACTOR`] times larger, so runs grow geometrically: O(log n) of them, each entry
+//! re-packed O(log n) times over its life (amortised O(log n) per insert; merging is linear
+//! because every run is kept in the same Hilbert order). Each run keeps, in its own order, what
+//! the exact test reads (bands, windows, footprints, ids), so a query reads no slot. Removal
+//! empties the volume's box in its run (found by its key) and bumps its slot's generation (which
+//! the buffer and merges check); stale entries are dropped at the next merge, or all at once
+//! when they outnumber the live ones.
 
 use std::collections::HashMap;
 
-use rstar::{AABB, RStarInsertionStrategy, RTree, RTreeObject, RTreeParams};
-
 use crate::error::{Error, Rule};
-use crate::planar::{Frame, Planar};
+use crate::packed::{Box4, Box32, Entry, Run, intersects, narrow, sort_key};
+use crate::planar::{Frame, Planar, Shape, shapes_conflict};
 use crate::volume::{AltitudeBand, LonLat, Notification, NotificationId, PartyId, TimeWindow};
 
 /// Default for the most volumes one index holds.
@@ -61,23 +70,19 @@ impl PlanarVolume {
             && self.footprint.conflicts_with(&other.footprint, buffers.h_m)
     }
 
-    fn envelope(&self, widen_h_m: f64, widen_v_m: f64) -> AABB<[f64; 4]> {
+    fn envelope(&self, widen_h_m: f64, widen_v_m: f64) -> Box4 {
         let [x0, y0, x1, y1] = self.footprint.bbox();
         let (alt, t) = axis_scales();
-        AABB::from_corners(
-            [
-                x0 - widen_h_m,
-                y0 - widen_h_m,
-                (self.band.lower_m() - widen_v_m) * alt,
-                self.window.start_ms() as f64 * t,
-            ],
-            [
-                x1 + widen_h_m,
-                y1 + widen_h_m,
-                (self.band.upper_m() + widen_v_m) * alt,
-                self.window.end_ms() as f64 * t,
-            ],
-        )
+        [
+            x0 - widen_h_m,
+            y0 - widen_h_m,
+            (self.band.lower_m() - widen_v_m) * alt,
+            self.window.start_ms() as f64 * t,
+            x1 + widen_h_m,
+            y1 + widen_h_m,
+            (self.band.upper_m() + widen_v_m) * alt,
+            self.window.end_ms() as f64 * t,
+        ]
     }
 }
 
@@ -102,9 +107,7 @@ pub fn project(frame: &Frame, n: &Notification) -> Result<Vec<PlanarVolume>, Err
 }
 
 /// Altitude (metres) and time (milliseconds) scaled to box coordinates: metres and seconds.
-/// Raw milliseconds would make the time axis dominate the R* split heuristics (a window of
-/// hours spans millions of units against kilometres of footprint) and the tree would sort by
-/// time alone. Positive constants keep the boxes' comparisons monotone, so still conservative.
+/// Positive constants keep the boxes' comparisons monotone, so still conservative.
 fn axis_scales() -> (f64, f64) {
     (1.0, 0.001)
 }
@@ -115,35 +118,126 @@ fn margin(b: f64) -> f64 {
     b + b * 1e-9 + 1e-6
 }
 
-/// Wider nodes than rstar's default (6): fewer levels to descend in four dimensions.
-#[derive(Debug)]
-struct TreeParams;
+/// Default for the most volumes buffered before they are packed into a run.
+pub const BUFFER_MAX: usize = 256;
 
-impl RTreeParams for TreeParams {
-    const MIN_SIZE: usize = 5;
-    const MAX_SIZE: usize = 16;
-    const REINSERTION_COUNT: usize = 4;
-    type DefaultInsertionStrategy = RStarInsertionStrategy;
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Entry {
-    envelope: AABB<[f64; 4]>,
-    slot: u32,
-}
-
-impl RTreeObject for Entry {
-    type Envelope = AABB<[f64; 4]>;
-    fn envelope(&self) -> Self::Envelope {
-        self.envelope
-    }
-}
+/// A run is merged into the one before it while that one holds fewer than this many times its
+/// entries.
+pub const MERGE_FACTOR: usize = 4;
 
 #[derive(Debug)]
 struct Stored {
     notification: NotificationId,
-    party: u32,
+    /// The slot's generation when this was stored.
+    generation: u32,
     volume: PlanarVolume,
+}
+
+/// What the exact test reads of each entry of a run, in the run's order: bands, windows, shapes
+/// and ids side by side, so that the candidates of one query, neighbours on the ground, are
+/// neighbours in memory too (a query over a million volumes waits on memory; entries kept in
+/// insertion order would cost a page each).
+#[derive(Debug, Default)]
+struct Shapes {
+    meta: Vec<Meta>,
+    /// Polygons' closed rings, one after the other; a circle's centre.
+    coords: Vec<geo::Coord<f64>>,
+    /// Notification ids, one after the other.
+    names: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    band: AltitudeBand,
+    window: TimeWindow,
+    bbox: [f64; 4],
+    /// A circle's radius; `None` for a polygon.
+    radius_m: Option<f64>,
+    coords: (u32, u32),
+    name: (u32, u32),
+}
+
+impl Shapes {
+    fn with_capacity(n: usize) -> Self {
+        Shapes {
+            meta: Vec::with_capacity(n),
+            coords: Vec::with_capacity(n * 12),
+            names: String::with_capacity(n * 8),
+        }
+    }
+
+    fn push(&mut self, id: &str, v: &PlanarVolume) {
+        let start = self.coords.len() as u32;
+        let radius_m = match &v.footprint {
+            Planar::Polygon { polygon, .. } => {
+                self.coords.extend_from_slice(&polygon.exterior().0);
+                None
+            }
+            Planar::Circle { centre, radius_m } => {
+                self.coords.push(*centre);
+                Some(*radius_m)
+            }
+        };
+        let name_start = self.names.len() as u32;
+        self.names.push_str(id);
+        self.meta.push(Meta {
+            band: v.band,
+            window: v.window,
+            bbox: v.footprint.bbox(),
+            radius_m,
+            coords: (start, self.coords.len() as u32),
+            name: (name_start, self.names.len() as u32),
+        });
+    }
+
+    fn push_from(&mut self, other: &Shapes, k: usize) {
+        let m = other.meta[k];
+        let start = self.coords.len() as u32;
+        self.coords
+            .extend_from_slice(&other.coords[m.coords.0 as usize..m.coords.1 as usize]);
+        let name_start = self.names.len() as u32;
+        self.names.push_str(other.name(k));
+        self.meta.push(Meta {
+            coords: (start, self.coords.len() as u32),
+            name: (name_start, self.names.len() as u32),
+            ..m
+        });
+    }
+
+    fn name(&self, k: usize) -> &str {
+        let (a, b) = self.meta[k].name;
+        &self.names[a as usize..b as usize]
+    }
+
+    fn shape(&self, k: usize) -> Shape<'_> {
+        let m = &self.meta[k];
+        let coords = &self.coords[m.coords.0 as usize..m.coords.1 as usize];
+        match m.radius_m {
+            None => Shape::Polygon {
+                ring: coords,
+                bbox: m.bbox,
+            },
+            Some(radius_m) => Shape::Circle {
+                centre: coords[0],
+                radius_m,
+            },
+        }
+    }
+
+    /// A sum over the entry's data, one read per cache line: brings it into cache.
+    fn first_bytes(&self, k: usize) -> f64 {
+        let m = &self.meta[k];
+        let coords = &self.coords[m.coords.0 as usize..m.coords.1 as usize];
+        coords.iter().step_by(4).map(|c| c.x).sum::<f64>()
+            + f64::from(self.names.as_bytes()[m.name.0 as usize])
+    }
+}
+
+/// A packed run and the exact test's data of its entries, in the same order.
+#[derive(Debug)]
+struct Packed {
+    run: Run,
+    shapes: Shapes,
 }
 
 #[derive(Debug)]
@@ -157,8 +251,18 @@ struct Record {
 pub struct StrategicIndex {
     frame: Frame,
     volumes_max: usize,
-    tree: RTree<Entry, TreeParams>,
+    buffer_max: usize,
+    /// Packed runs, largest (oldest) first.
+    runs: Vec<Packed>,
+    /// Inserted since the last packing.
+    buffer: Vec<Entry>,
+    /// Origin of the stored boxes' time axis, seconds (the first volume's start).
+    t0: Option<f64>,
+    /// Stale entries (their slot was freed) still in `runs` or `buffer`.
+    stale: usize,
     slots: Vec<Option<Stored>>,
+    /// Per slot: bumped when the slot is freed, so entries stored before are recognised stale.
+    generations: Vec<u32>,
     free: Vec<u32>,
     records: HashMap<NotificationId, Record>,
     parties: HashMap<PartyId, u32>,
@@ -170,11 +274,22 @@ impl StrategicIndex {
     }
 
     pub fn with_capacity_limit(frame: Frame, volumes_max: usize) -> Self {
+        StrategicIndex::with_limits(frame, volumes_max, BUFFER_MAX)
+    }
+
+    /// `buffer_max` (at least 1): how many inserted volumes are buffered before being packed
+    /// into a run; small values make runs merge often (the tests use them for that).
+    pub fn with_limits(frame: Frame, volumes_max: usize, buffer_max: usize) -> Self {
         StrategicIndex {
             frame,
             volumes_max,
-            tree: RTree::new_with_params(),
+            buffer_max: buffer_max.max(1),
+            runs: Vec::new(),
+            buffer: Vec::new(),
+            t0: None,
+            stale: 0,
             slots: Vec::new(),
+            generations: Vec::new(),
             free: Vec::new(),
             records: HashMap::new(),
             parties: HashMap::new(),
@@ -196,7 +311,7 @@ impl StrategicIndex {
 
     /// Number of volumes held.
     pub fn volumes_len(&self) -> usize {
-        self.tree.size()
+        self.slots.len() - self.free.len()
     }
 
     pub fn get(&self, id: &NotificationId) -> Option<&Notification> {
@@ -214,25 +329,156 @@ impl StrategicIndex {
 
     /// Adds a notification. Nothing is changed when it fails.
     pub fn insert(&mut self, n: Notification) -> Result<(), Error> {
-        for entry in self.stage(n)? {
-            self.tree.insert(entry);
+        let entries = self.stage(n)?;
+        self.buffer.extend(entries);
+        if self.buffer.len() >= self.buffer_max {
+            self.pack();
         }
         Ok(())
     }
 
-    /// Builds an index from many notifications at once (packed bottom-up: a better tree than
-    /// one built by single inserts, in less time). Fails on the first invalid or duplicate one.
+    /// Builds an index from many notifications at once (packed in one run). Fails on the first
+    /// invalid or duplicate one.
     pub fn bulk_load(frame: Frame, notifications: Vec<Notification>) -> Result<Self, Error> {
         let mut index = StrategicIndex::new(frame);
-        let mut entries = Vec::with_capacity(notifications.len());
         for n in notifications {
-            entries.extend(index.stage(n)?);
+            let entries = index.stage(n)?;
+            index.buffer.extend(entries);
         }
-        index.tree = RTree::bulk_load_with_params(entries);
+        index.compact();
         Ok(index)
     }
 
-    /// Checks `n`, stores it and returns the tree entries still to be added.
+    fn half_m(&self) -> f64 {
+        self.frame.radius_m_max()
+    }
+
+    /// `b` as stored boxes are (a query box before any volume is stored: origin 0).
+    fn narrow(&self, b: &Box4) -> Box32 {
+        narrow(b, self.t0.unwrap_or(0.0))
+    }
+
+    fn live(&self, slot: u32, generation: u32) -> bool {
+        self.generations[slot as usize] == generation
+    }
+
+    /// The buffer's live entries with their keys, emptying it.
+    fn drain_buffer(&mut self) -> Vec<(u64, Entry)> {
+        let half_m = self.half_m();
+        let mut buffer = std::mem::take(&mut self.buffer);
+        let before = buffer.len();
+        buffer.retain(|e| self.live(e.slot, e.generation));
+        self.stale -= before - buffer.len();
+        buffer
+            .into_iter()
+            .map(|e| (sort_key(&e.bounds, half_m), e))
+            .collect()
+    }
+
+    /// Packs the buffer into a run, then merges runs while the one before the last is less than
+    /// [`MERGE_FACTOR`] times larger than the last.
+    fn pack(&mut self) {
+        let keyed = self.drain_buffer();
+        if !keyed.is_empty() {
+            let packed = self.packed(Run::build(keyed));
+            self.runs.push(packed);
+        }
+        while self.runs.len() >= 2 {
+            let last = self.runs[self.runs.len() - 1].run.len();
+            let before = self.runs[self.runs.len() - 2].run.len();
+            if before >= MERGE_FACTOR * last {
+                break;
+            }
+            let b = self.runs.pop().expect("two runs");
+            let a = self.runs.pop().expect("two runs");
+            let both = a.run.len() + b.run.len();
+            let mut shapes = Shapes::with_capacity(both);
+            let kept = |from_a: bool, k: usize| {
+                shapes.push_from(if from_a { &a.shapes } else { &b.shapes }, k)
+            };
+            let run = if self.stale == 0 {
+                Run::merge(a.run, b.run, |_, _| true, kept)
+            } else {
+                let generations = &self.generations;
+                Run::merge(
+                    a.run,
+                    b.run,
+                    |slot, generation| generations[slot as usize] == generation,
+                    kept,
+                )
+            };
+            self.stale -= both - run.len();
+            self.runs.push(Packed { run, shapes });
+        }
+    }
+
+    /// `run` with its entries' exact data, read from their slots.
+    fn packed(&self, run: Run) -> Packed {
+        let mut shapes = Shapes::with_capacity(run.len());
+        for &(slot, _, _) in run.ids() {
+            let stored = self.slots[slot as usize]
+                .as_ref()
+                .expect("a packed entry's slot is live");
+            shapes.push(stored.notification.as_str(), &stored.volume);
+        }
+        Packed { run, shapes }
+    }
+
+    /// All entries in one run, stale ones dropped.
+    fn compact(&mut self) {
+        let mut keyed = self.drain_buffer();
+        for packed in std::mem::take(&mut self.runs) {
+            keyed.extend(packed.run.into_keyed());
+        }
+        let keyed = self.live_keyed(keyed.into_iter());
+        if !keyed.is_empty() {
+            let packed = self.packed(Run::build(keyed));
+            self.runs.push(packed);
+        }
+    }
+
+    /// `entries` without the stale ones (counted off `stale`).
+    fn live_keyed(&mut self, entries: impl Iterator<Item = (u64, Entry)>) -> Vec<(u64, Entry)> {
+        if self.stale == 0 {
+            // Nothing was removed since the last clean-up: no slot to look up.
+            return entries.collect();
+        }
+        let mut out = Vec::with_capacity(entries.size_hint().0);
+        let mut dropped = 0;
+        for (k, e) in entries {
+            if self.live(e.slot, e.generation) {
+                out.push((k, e));
+            } else {
+                dropped += 1;
+            }
+        }
+        self.stale -= dropped;
+        out
+    }
+
+    /// Calls `f(stored)` for every live entry whose box intersects `q`.
+    fn candidates<'a>(&'a self, q: &Box4, mut f: impl FnMut(&'a Stored)) {
+        let q = &self.narrow(q);
+        let mut each = |slot: u32, generation: u32| {
+            if let Some(stored) = &self.slots[slot as usize]
+                && stored.generation == generation
+            {
+                f(stored);
+            }
+        };
+        for packed in &self.runs {
+            packed
+                .run
+                .query(q, &mut |_, slot, generation, _| each(slot, generation));
+        }
+        for e in &self.buffer {
+            if intersects(&e.bounds, q) {
+                each(e.slot, e.generation);
+            }
+        }
+    }
+
+    /// Checks `n`, stores it and returns the entries still to be added.
     fn stage(&mut self, n: Notification) -> Result<Vec<Entry>, Error> {
         if self.records.contains_key(n.id()) {
             return Err(Error::DuplicateNotification {
@@ -251,10 +497,16 @@ impl StrategicIndex {
         let mut slots = Vec::with_capacity(planar.len());
         let mut entries = Vec::with_capacity(planar.len());
         for volume in planar {
-            let envelope = volume.envelope(0.0, 0.0);
+            let exact = volume.envelope(0.0, 0.0);
+            let t0 = *self.t0.get_or_insert(exact[3]);
+            let bounds = narrow(&exact, t0);
+            let generation = self
+                .free
+                .last()
+                .map_or(0, |&s| self.generations[s as usize]);
             let stored = Stored {
                 notification: n.id().clone(),
-                party,
+                generation,
                 volume,
             };
             let slot = match self.free.pop() {
@@ -264,10 +516,16 @@ impl StrategicIndex {
                 }
                 None => {
                     self.slots.push(Some(stored));
+                    self.generations.push(0);
                     (self.slots.len() - 1) as u32
                 }
             };
-            entries.push(Entry { envelope, slot });
+            entries.push(Entry {
+                bounds,
+                slot,
+                generation,
+                party,
+            });
             slots.push(slot);
         }
         self.records.insert(
@@ -288,13 +546,28 @@ impl StrategicIndex {
             .ok_or_else(|| Error::UnknownNotification {
                 id: id.as_str().to_owned(),
             })?;
+        let (t0, half_m) = (self.t0.unwrap_or(0.0), self.half_m());
         for slot in record.slots {
-            if let Some(stored) = self.slots[slot as usize].take() {
-                let envelope = stored.volume.envelope(0.0, 0.0);
-                let removed = self.tree.remove(&Entry { envelope, slot });
-                assert!(removed.is_some(), "index entry missing for slot {slot}");
+            // Its boxes in the runs are made to match nothing (queries of runs do not look at
+            // slots); one in the buffer is recognised by its generation.
+            if let Some(stored) = &self.slots[slot as usize] {
+                let key = sort_key(&narrow(&stored.volume.envelope(0.0, 0.0), t0), half_m);
+                for packed in &mut self.runs {
+                    if packed.run.kill(key, slot, stored.generation) {
+                        break;
+                    }
+                }
             }
+            self.slots[slot as usize] = None;
+            let g = &mut self.generations[slot as usize];
+            *g = g.wrapping_add(1);
+            self.stale += 1;
             self.free.push(slot);
+        }
+        // Stale entries cost queries time and memory: once they outnumber the live ones, drop
+        // them all (amortised O(1) re-packings per removal).
+        if self.stale > self.volumes_len() + self.buffer_max {
+            self.compact();
         }
         Ok(record.notification)
     }
@@ -322,24 +595,60 @@ impl StrategicIndex {
     ) -> Result<Vec<NotificationId>, Error> {
         let planar = project(&self.frame, n)?;
         let party = self.parties.get(n.party()).copied();
-        let mut found: Vec<NotificationId> = Vec::new();
+        let mut found: Vec<&str> = Vec::new();
+        let mut candidates: Vec<(usize, usize)> = Vec::new();
         for volume in &planar {
             let query = volume.envelope(margin(buffers.h_m), margin(buffers.v_m));
-            for entry in self.tree.locate_in_envelope_intersecting(&query) {
-                let Some(stored) = self.slots[entry.slot as usize].as_ref() else {
-                    continue;
-                };
-                if Some(stored.party) == party || &stored.notification == n.id() {
+            let q = self.narrow(&query);
+            // Packed runs: removed entries match no box, so no slot is looked up.
+            candidates.clear();
+            for (r, packed) in self.runs.iter().enumerate() {
+                packed.run.query(&q, &mut |j, _, _, p| {
+                    if Some(p) != party {
+                        candidates.push((r, j));
+                    }
+                });
+            }
+            // Every candidate's data is read from memory first, all at once (independent loads
+            // overlap), then the exact tests run on what is already in cache.
+            let warm: f64 = candidates
+                .iter()
+                .map(|&(r, j)| self.runs[r].shapes.first_bytes(j))
+                .sum();
+            std::hint::black_box(warm);
+            for &(r, j) in &candidates {
+                let shapes = &self.runs[r].shapes;
+                let m = &shapes.meta[j];
+                // As `PlanarVolume::conflicts_with`, the query's volume first.
+                if volume.window.overlaps(&m.window)
+                    && volume.band.overlaps(&m.band, buffers.v_m)
+                    && shapes_conflict(volume.footprint.shape(), shapes.shape(j), buffers.h_m)
+                {
+                    found.push(shapes.name(j));
+                }
+            }
+            // The buffer, box by box, from the slots.
+            for e in &self.buffer {
+                if Some(e.party) == party || !intersects(&e.bounds, &q) {
                     continue;
                 }
-                if volume.conflicts_with(&stored.volume, buffers) {
-                    found.push(stored.notification.clone());
+                if let Some(stored) = &self.slots[e.slot as usize]
+                    && stored.generation == e.generation
+                    && volume.conflicts_with(&stored.volume, buffers)
+                {
+                    found.push(stored.notification.as_str());
                 }
             }
         }
-        found.sort();
+        // `n` itself, when stored (its own volumes conflict with it), is not reported.
+        found.retain(|&name| name != n.id().as_str());
+        found.sort_unstable();
         found.dedup();
-        Ok(found)
+        let ids: Vec<NotificationId> = found
+            .into_iter()
+            .map(NotificationId::from_checked)
+            .collect();
+        Ok(ids)
     }
 
     /// Notifications (with their party) having a volume that contains the point at `t_ms`:
@@ -353,18 +662,16 @@ impl StrategicIndex {
         let p = self.frame.project(position);
         // The same scaling as the stored boxes.
         let (alt_scale, t_scale) = axis_scales();
-        let query = AABB::from_point([p.x, p.y, alt_m * alt_scale, t_ms as f64 * t_scale]);
+        let (a, t) = (alt_m * alt_scale, t_ms as f64 * t_scale);
+        let query = [p.x, p.y, a, t, p.x, p.y, a, t];
         let mut out: Vec<(&NotificationId, &PartyId)> = Vec::new();
-        for entry in self.tree.locate_in_envelope_intersecting(&query) {
-            let Some(stored) = self.slots[entry.slot as usize].as_ref() else {
-                continue;
-            };
+        self.candidates(&query, |stored| {
             let v = &stored.volume;
             if v.window.contains(t_ms) && v.band.contains(alt_m) && v.footprint.contains(p) {
                 let party = &self.records[&stored.notification].notification;
                 out.push((&stored.notification, party.party()));
             }
-        }
+        });
         out.sort();
         out.dedup();
         out

@@ -18,6 +18,7 @@ pub mod geography;
 pub mod geojson_io;
 pub mod index;
 pub mod instant;
+mod packed;
 pub mod planar;
 pub mod volume;
 

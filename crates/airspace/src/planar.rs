@@ -10,7 +10,8 @@
 //! than [`Frame::radius_m_max`] from the origin are refused. An agreement's theatre fixes the
 //! frame once; every party then measures with the same ruler.
 
-use geo::{Coord, Intersects};
+use geo::kernels::{Orientation, RobustKernel};
+use geo::{Coord, Intersects, Kernel};
 
 use crate::error::Rule;
 use crate::volume::{EARTH_RADIUS_M, Footprint, LonLat, segments_intersect};
@@ -162,40 +163,162 @@ impl Planar {
     /// The exact horizontal test: the closed footprints intersect, or their distance is below
     /// `h_buffer_m`.
     pub fn conflicts_with(&self, other: &Planar, h_buffer_m: f64) -> bool {
-        let (a, b) = (self.bbox(), other.bbox());
-        let gap_x = (b[0] - a[2]).max(a[0] - b[2]);
-        let gap_y = (b[1] - a[3]).max(a[1] - b[3]);
-        // Boxes farther apart than the buffer on one axis: so are the footprints.
-        if gap_x > 0.0 && gap_x >= h_buffer_m || gap_y > 0.0 && gap_y >= h_buffer_m {
-            return false;
+        shapes_conflict(self.shape(), other.shape(), h_buffer_m)
+    }
+
+    /// The footprint as a borrowed [`Shape`].
+    pub fn shape(&self) -> Shape<'_> {
+        match self {
+            Planar::Polygon { polygon, bbox } => Shape::Polygon {
+                ring: &polygon.exterior().0,
+                bbox: *bbox,
+            },
+            Planar::Circle { centre, radius_m } => Shape::Circle {
+                centre: *centre,
+                radius_m: *radius_m,
+            },
         }
-        match (self, other) {
-            (Planar::Polygon { polygon: p, .. }, Planar::Polygon { polygon: q, .. }) => {
-                p.intersects(q) || (h_buffer_m > 0.0 && rings_closer_than(p, q, h_buffer_m))
+    }
+}
+
+/// A footprint in a frame's metres, borrowed: a polygon's closed ring (first vertex repeated at
+/// the end) with its bounding box, or a circle. What the exact test reads, wherever the
+/// coordinates are kept.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape<'a> {
+    Polygon {
+        ring: &'a [Coord<f64>],
+        bbox: [f64; 4],
+    },
+    Circle {
+        centre: Coord<f64>,
+        radius_m: f64,
+    },
+}
+
+impl Shape<'_> {
+    /// `[x_min, y_min, x_max, y_max]`, metres.
+    pub fn bbox(&self) -> [f64; 4] {
+        match self {
+            Shape::Polygon { bbox, .. } => *bbox,
+            Shape::Circle { centre, radius_m } => [
+                centre.x - radius_m,
+                centre.y - radius_m,
+                centre.x + radius_m,
+                centre.y + radius_m,
+            ],
+        }
+    }
+}
+
+/// The exact horizontal test on two shapes: the closed footprints intersect, or their distance
+/// is below `h_buffer_m`.
+pub fn shapes_conflict(a: Shape<'_>, b: Shape<'_>, h_buffer_m: f64) -> bool {
+    let (ab, bb) = (a.bbox(), b.bbox());
+    let gap_x = (bb[0] - ab[2]).max(ab[0] - bb[2]);
+    let gap_y = (bb[1] - ab[3]).max(ab[1] - bb[3]);
+    // Boxes farther apart than the buffer on one axis: so are the footprints.
+    if gap_x > 0.0 && gap_x >= h_buffer_m || gap_y > 0.0 && gap_y >= h_buffer_m {
+        return false;
+    }
+    match (a, b) {
+        (Shape::Polygon { ring: p, bbox: pb }, Shape::Polygon { ring: q, bbox: qb }) => {
+            polygons_intersect(p, &pb, q, &qb)
+                || (h_buffer_m > 0.0 && rings_closer_than(p, q, h_buffer_m))
+        }
+        (Shape::Polygon { ring, .. }, Shape::Circle { centre, radius_m })
+        | (Shape::Circle { centre, radius_m }, Shape::Polygon { ring, .. }) => {
+            if in_ring(centre, ring) {
+                return true;
             }
-            (Planar::Polygon { polygon, .. }, Planar::Circle { centre, radius_m })
-            | (Planar::Circle { centre, radius_m }, Planar::Polygon { polygon, .. }) => {
-                if polygon.intersects(centre) {
-                    return true;
-                }
-                let d = point_ring_distance(*centre, polygon);
-                d <= *radius_m || d < radius_m + h_buffer_m
-            }
-            (
-                Planar::Circle {
-                    centre: c1,
-                    radius_m: r1,
-                },
-                Planar::Circle {
-                    centre: c2,
-                    radius_m: r2,
-                },
-            ) => {
-                let d = (c1.x - c2.x).hypot(c1.y - c2.y);
-                d <= r1 + r2 || d < r1 + r2 + h_buffer_m
+            let d = point_ring_distance(centre, ring);
+            d <= radius_m || d < radius_m + h_buffer_m
+        }
+        (
+            Shape::Circle {
+                centre: c1,
+                radius_m: r1,
+            },
+            Shape::Circle {
+                centre: c2,
+                radius_m: r2,
+            },
+        ) => {
+            let d = (c1.x - c2.x).hypot(c1.y - c2.y);
+            d <= r1 + r2 || d < r1 + r2 + h_buffer_m
+        }
+    }
+}
+
+/// Closed point-in-polygon on a closed ring, with exact orientation predicates: a point on an
+/// edge or a vertex is inside. Crossing number along +x, each edge counted half-open in y.
+fn in_ring(p: Coord<f64>, ring: &[Coord<f64>]) -> bool {
+    let mut inside = false;
+    for e in ring.windows(2) {
+        let (a, b) = (e[0], e[1]);
+        let o = RobustKernel::orient2d(a, b, p);
+        if o == Orientation::Collinear
+            && p.x >= a.x.min(b.x)
+            && p.x <= a.x.max(b.x)
+            && p.y >= a.y.min(b.y)
+            && p.y <= a.y.max(b.y)
+        {
+            return true;
+        }
+        if (a.y > p.y) != (b.y > p.y) {
+            // The edge spans p's height; it crosses the ray to +x when p lies to its left going
+            // up, or to its right going down.
+            let up = b.y > a.y;
+            if (up && o == Orientation::CounterClockwise) || (!up && o == Orientation::Clockwise) {
+                inside = !inside;
             }
         }
     }
+    inside
+}
+
+/// Whether two closed simple polygons (without holes) share a point: a vertex of one lies in
+/// the other, or an edge of one meets an edge of the other. The same decision `geo` makes (its
+/// segment predicate, and a point-in-polygon test as exact as its), with two filters that only skip what cannot
+/// count: a shared point lies in the overlap of the two bounding boxes, so a vertex or an edge
+/// outside that overlap, and a pair of edges whose boxes are disjoint, are not looked at.
+/// Allocates nothing.
+fn polygons_intersect(pc: &[Coord<f64>], pb: &[f64; 4], qc: &[Coord<f64>], qb: &[f64; 4]) -> bool {
+    let r = [
+        pb[0].max(qb[0]),
+        pb[1].max(qb[1]),
+        pb[2].min(qb[2]),
+        pb[3].min(qb[3]),
+    ];
+    if r[0] > r[2] || r[1] > r[3] {
+        return false;
+    }
+    let in_r = |c: &Coord<f64>| c.x >= r[0] && c.x <= r[2] && c.y >= r[1] && c.y <= r[3];
+    // Edges first: most footprints that meet have edges that cross, and finding one is cheaper
+    // than a point-in-polygon test.
+    for e in pc.windows(2) {
+        let (ex0, ex1) = (e[0].x.min(e[1].x), e[0].x.max(e[1].x));
+        let (ey0, ey1) = (e[0].y.min(e[1].y), e[0].y.max(e[1].y));
+        if ex1 < r[0] || ex0 > r[2] || ey1 < r[1] || ey0 > r[3] {
+            continue;
+        }
+        let edge = geo::Line::new(e[0], e[1]);
+        for f in qc.windows(2) {
+            if f[0].x.max(f[1].x) < ex0
+                || f[0].x.min(f[1].x) > ex1
+                || f[0].y.max(f[1].y) < ey0
+                || f[0].y.min(f[1].y) > ey1
+            {
+                continue;
+            }
+            if edge.intersects(&geo::Line::new(f[0], f[1])) {
+                return true;
+            }
+        }
+    }
+    // No edges meet: they share a point only if one lies inside the other, vertices included.
+    pc.first().is_some_and(|c| in_r(c) && in_ring(*c, qc))
+        || qc.first().is_some_and(|c| in_r(c) && in_ring(*c, pc))
 }
 
 fn point_segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
@@ -219,28 +342,28 @@ fn segment_distance(a: Coord<f64>, b: Coord<f64>, c: Coord<f64>, d: Coord<f64>) 
         .min(point_segment_distance(d, a, b))
 }
 
-fn point_ring_distance(p: Coord<f64>, polygon: &geo::Polygon<f64>) -> f64 {
-    polygon
-        .exterior()
-        .lines()
-        .map(|l| point_segment_distance(p, l.start, l.end))
+fn point_ring_distance(p: Coord<f64>, ring: &[Coord<f64>]) -> f64 {
+    ring.windows(2)
+        .map(|e| point_segment_distance(p, e[0], e[1]))
         .fold(f64::INFINITY, f64::min)
 }
 
 /// Whether two disjoint polygons' boundaries come closer than `d_m`: for polygons without holes
 /// that do not intersect, the distance between them is the distance between their rings.
-fn rings_closer_than(p: &geo::Polygon<f64>, q: &geo::Polygon<f64>, d_m: f64) -> bool {
-    for l in p.exterior().lines() {
-        let (lx0, lx1) = (l.start.x.min(l.end.x), l.start.x.max(l.end.x));
-        let (ly0, ly1) = (l.start.y.min(l.end.y), l.start.y.max(l.end.y));
-        for m in q.exterior().lines() {
+fn rings_closer_than(p: &[Coord<f64>], q: &[Coord<f64>], d_m: f64) -> bool {
+    for l in p.windows(2) {
+        let (l0, l1) = (l[0], l[1]);
+        let (lx0, lx1) = (l0.x.min(l1.x), l0.x.max(l1.x));
+        let (ly0, ly1) = (l0.y.min(l1.y), l0.y.max(l1.y));
+        for m in q.windows(2) {
+            let (m0, m1) = (m[0], m[1]);
             // Per-segment box gap first: the segment distance is at least the box gap.
-            let gx = (m.start.x.min(m.end.x) - lx1).max(lx0 - m.start.x.max(m.end.x));
-            let gy = (m.start.y.min(m.end.y) - ly1).max(ly0 - m.start.y.max(m.end.y));
+            let gx = (m0.x.min(m1.x) - lx1).max(lx0 - m0.x.max(m1.x));
+            let gy = (m0.y.min(m1.y) - ly1).max(ly0 - m0.y.max(m1.y));
             if gx >= d_m || gy >= d_m {
                 continue;
             }
-            if segment_distance(l.start, l.end, m.start, m.end) < d_m {
+            if segment_distance(l0, l1, m0, m1) < d_m {
                 return true;
             }
         }
@@ -313,6 +436,79 @@ mod tests {
             radius_m: 1.0,
         };
         assert!(circle.conflicts_with(&square(0.0, 0.0, 10.0), 0.0));
+    }
+
+    fn parts(p: &Planar) -> (&geo::Polygon<f64>, [f64; 4]) {
+        match p {
+            Planar::Polygon { polygon, bbox } => (polygon, *bbox),
+            Planar::Circle { .. } => unreachable!("polygons only"),
+        }
+    }
+
+    /// The filtered test decides as `geo`'s full test does (vertex in polygon, or any pair of
+    /// edges meeting), and the point-in-ring test as `geo`'s, on star-shaped polygons snapped to a coarse grid, so that shared
+    /// vertices, edges lying on edges and vertices on edges are common; and one polygon inside
+    /// the other, where no edges meet.
+    #[test]
+    fn filtered_polygon_test_decides_as_the_full_test() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let star = |rng: &mut rand_chacha::ChaCha8Rng| loop {
+            let (cx, cy) = (rng.gen_range(0..12) as f64, rng.gen_range(0..12) as f64);
+            let k = rng.gen_range(3..9);
+            let ring: Vec<Coord<f64>> = (0..k)
+                .map(|i| {
+                    let a = std::f64::consts::TAU * (i as f64 + rng.gen_range(0.0..0.8)) / k as f64;
+                    let r = rng.gen_range(1.0..6.0);
+                    c((cx + r * a.cos()).round(), (cy + r * a.sin()).round())
+                })
+                .collect();
+            let mut dedup = ring.clone();
+            dedup.dedup();
+            if dedup.len() == ring.len() && ring.first() != ring.last() && ring.len() >= 3 {
+                return Planar::polygon(ring);
+            }
+        };
+        let (mut same, mut hits, mut inside) = (0, 0, 0);
+        for _ in 0..20_000 {
+            let (a, b) = (star(&mut rng), star(&mut rng));
+            let ((p, pb), (q, qb)) = (parts(&a), parts(&b));
+            let full = p.intersects(q);
+            assert_eq!(
+                polygons_intersect(&p.exterior().0, &pb, &q.exterior().0, &qb),
+                full,
+                "{p:?} {q:?}"
+            );
+            // Points on the grid, so on vertices and edges as often as inside or outside.
+            for _ in 0..4 {
+                let at = c(rng.gen_range(-7..20) as f64, rng.gen_range(-7..20) as f64);
+                assert_eq!(
+                    in_ring(at, &p.exterior().0),
+                    p.intersects(&at),
+                    "{at:?} {p:?}"
+                );
+                inside += usize::from(p.intersects(&at));
+            }
+            assert_eq!(a.conflicts_with(&b, 0.0), full, "{p:?} {q:?}");
+            same += 1;
+            hits += usize::from(full);
+        }
+        assert!(
+            hits > 2_000 && same - hits > 2_000,
+            "{hits} of {same} intersect"
+        );
+        assert!(
+            inside > 2_000,
+            "{inside} of 80,000 points inside or on a polygon"
+        );
+        // Nested: no edges meet, a vertex decides; both orders.
+        let (outer, inner) = (square(0.0, 0.0, 30.0), square(10.0, 10.0, 5.0));
+        assert!(outer.conflicts_with(&inner, 0.0) && inner.conflicts_with(&outer, 0.0));
+        // A vertex touching the middle of an edge, from outside.
+        let apex = Planar::polygon(vec![c(5.0, 10.0), c(8.0, 14.0), c(2.0, 14.0)]);
+        assert!(square(0.0, 0.0, 10.0).conflicts_with(&apex, 0.0));
+        let above = Planar::polygon(vec![c(5.0, 10.001), c(8.0, 14.0), c(2.0, 14.0)]);
+        assert!(!square(0.0, 0.0, 10.0).conflicts_with(&above, 0.0));
     }
 
     #[test]

@@ -412,6 +412,10 @@ impl NotificationId {
         check_id(&s)?;
         Ok(NotificationId(s))
     }
+    /// An id copied from one already checked (the strategic index keeps them as text).
+    pub(crate) fn from_checked(s: &str) -> Self {
+        NotificationId(s.to_owned())
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }

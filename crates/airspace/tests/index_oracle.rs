@@ -1,8 +1,11 @@
 //! The index against the oracle: on random sets of polygons (concave, and on a coarse grid so
 //! that shared edges and vertices are common), circles, altitude bands and time windows with
-//! shared boundaries, and random buffers, the R*-tree index reports exactly the conflicts that
-//! comparing every pair reports. Also after removals and updates.
+//! shared boundaries, and random buffers, the index reports exactly the conflicts that
+//! comparing every pair reports. Also after removals and updates, and with insert buffers of a
+//! few volumes, so that packing, merging runs, stale entries of removed volumes (their slots
+//! reused) and compaction all occur within one case.
 
+use deconflict_airspace::index::{VOLUMES_MAX, project};
 use deconflict_airspace::{
     AltitudeBand, Buffers, Circle, Footprint, Frame, Limits, LonLat, Notification, NotificationId,
     PartyId, Polygon, StrategicIndex, TimeWindow, Volume, brute_force,
@@ -150,9 +153,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn index_equals_every_pair(specs in prop::collection::vec(spec(), 1..60), h in 0u8..3, v in 0u8..3) {
+    fn index_equals_every_pair(
+        specs in prop::collection::vec(spec(), 1..60),
+        h in 0u8..3,
+        v in 0u8..3,
+        buffer in 1usize..12,
+    ) {
         let set: Vec<Notification> = specs.iter().enumerate().map(|(i, s)| notification(i, s)).collect();
-        let mut index = StrategicIndex::new(frame());
+        let mut index = StrategicIndex::with_limits(frame(), VOLUMES_MAX, buffer);
         for n in &set {
             index.insert(n.clone()).unwrap();
         }
@@ -166,9 +174,10 @@ proptest! {
         specs in prop::collection::vec(spec(), 2..40),
         moved in prop::collection::vec(spec(), 1..10),
         h in 0u8..3,
+        buffer in 1usize..12,
     ) {
         let mut set: Vec<Notification> = specs.iter().enumerate().map(|(i, s)| notification(i, s)).collect();
-        let mut index = StrategicIndex::new(frame());
+        let mut index = StrategicIndex::with_limits(frame(), VOLUMES_MAX, buffer);
         for n in &set {
             index.insert(n.clone()).unwrap();
         }
@@ -191,6 +200,71 @@ proptest! {
         // Removed notifications are neither found nor used.
         for n in &removed {
             prop_assert!(index.get(n.id()).is_none());
+        }
+        // Removed ones come back under new versions: slots of stale entries are reused.
+        for (k, n) in removed.iter().enumerate() {
+            let back = notification(k + 1000, &specs[(k * 7) % specs.len()]);
+            index.insert(back.clone()).unwrap();
+            set.push(back);
+            prop_assert!(index.get(n.id()).is_none());
+        }
+        prop_assert_eq!(index.volumes_len(), set.len());
+        check_all(&index, &set, buffers(h, 2));
+        check_active(&index, &set);
+    }
+
+    #[test]
+    fn active_at_equals_every_volume(
+        specs in prop::collection::vec(spec(), 1..40),
+        buffer in 1usize..12,
+    ) {
+        let set: Vec<Notification> = specs.iter().enumerate().map(|(i, s)| notification(i, s)).collect();
+        let mut index = StrategicIndex::with_limits(frame(), VOLUMES_MAX, buffer);
+        for n in &set {
+            index.insert(n.clone()).unwrap();
+        }
+        check_active(&index, &set);
+    }
+}
+
+/// At points on and around every footprint's vertices, at every window's start and end and
+/// at every band's bounds, `active_at` answers what testing every volume answers.
+fn check_active(index: &StrategicIndex, set: &[Notification]) {
+    let f = frame();
+    for n in set {
+        let v = &n.volumes()[0];
+        let at = match &v.footprint {
+            Footprint::Polygon(p) => p.ring()[0],
+            Footprint::Circle(c) => c.centre(),
+        };
+        for (dlon, dlat) in [(0.0, 0.0), (GRID_DEG / 4.0, 0.0), (0.0, -GRID_DEG / 4.0)] {
+            let p = ll(at.lon_deg() + dlon, at.lat_deg() + dlat);
+            for t in [
+                v.window.start_ms(),
+                v.window.end_ms() - 1,
+                v.window.end_ms(),
+            ] {
+                for alt in [v.band.lower_m(), v.band.upper_m() - 1.0, v.band.upper_m()] {
+                    let mut expect: Vec<&str> = set
+                        .iter()
+                        .filter(|m| {
+                            project(&f, m).unwrap().iter().any(|pv| {
+                                pv.window.contains(t)
+                                    && pv.band.contains(alt)
+                                    && pv.footprint.contains(f.project(p))
+                            })
+                        })
+                        .map(|m| m.id().as_str())
+                        .collect();
+                    expect.sort_unstable();
+                    let got: Vec<&str> = index
+                        .active_at(p, alt, t)
+                        .into_iter()
+                        .map(|(id, _)| id.as_str())
+                        .collect();
+                    assert_eq!(got, expect, "at {p:?} {alt} m {t} ms");
+                }
+            }
         }
     }
 }

@@ -239,6 +239,62 @@ fn insert_remove_update() {
 }
 
 #[test]
+fn packed_runs_and_the_insert_buffer_answer_alike_and_forget_removed_volumes() {
+    // A buffer of 4 volumes: the 9 stored below end up in packed runs and in the buffer, across
+    // every boundary (3, 4, 5 buffered; runs merged).
+    let mut index =
+        StrategicIndex::with_limits(frame(), deconflict_airspace::index::VOLUMES_MAX, 4);
+    let query = n("Q", "blue", rect(38.0, 35.0, 38.5, 35.5), BAND, WINDOW);
+    let mut expect: Vec<String> = Vec::new();
+    for i in 0..9 {
+        let lon = 38.0 + i as f64 * 0.05;
+        let id = format!("R{i}");
+        index
+            .insert(n(
+                &id,
+                "red",
+                rect(lon, 35.0, lon + 0.01, 35.01),
+                BAND,
+                WINDOW,
+            ))
+            .unwrap();
+        expect.push(id);
+        let found: Vec<String> = index
+            .conflicts(&query, Buffers::default())
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().to_owned())
+            .collect();
+        assert_eq!(found, expect, "after {} inserts", i + 1);
+    }
+    // Removed from a packed run, then its slot reused by a volume of the querying party, in
+    // the query's area: the stale box (stored with the removed volume's party) must not bring
+    // it in as a candidate, nor the removed one.
+    index.remove(&NotificationId::new("R0").unwrap()).unwrap();
+    index
+        .insert(n("F", "blue", rect(38.3, 35.3, 38.4, 35.4), BAND, WINDOW))
+        .unwrap();
+    let found = index.conflicts(&query, Buffers::default()).unwrap();
+    assert_eq!(found.len(), 8);
+    assert!(
+        found
+            .iter()
+            .all(|f| f.as_str() != "R0" && f.as_str() != "F")
+    );
+    let at = ll(38.005, 35.005);
+    assert!(index.active_at(at, 1_000.0, T0_MS + HOUR_MS).is_empty());
+    // Removing most of them compacts the runs; what is left is still found.
+    for i in 1..8 {
+        index
+            .remove(&NotificationId::new(format!("R{i}")).unwrap())
+            .unwrap();
+    }
+    let found = index.conflicts(&query, Buffers::default()).unwrap();
+    assert_eq!(found, vec![NotificationId::new("R8").unwrap()]);
+    assert_eq!(index.volumes_len(), 2);
+}
+
+#[test]
 fn an_update_that_does_not_fit_keeps_the_old_version() {
     let mut index = StrategicIndex::new(frame());
     let a = n("A", "red", rect(38.0, 35.0, 38.2, 35.2), BAND, WINDOW);
