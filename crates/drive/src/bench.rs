@@ -91,9 +91,13 @@ fn report(track: String, t_ms: i64, lat: f64, lon: f64, alt: f64, trk: f64) -> T
     }
 }
 
-async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
-    let scenario = Scenario::generate(&deconflict_sim::Config::default()).map_err(setup)?;
-    let dir = tempfile::tempdir().map_err(setup)?;
+/// A service on loopback over a fresh store in `dir`, the agreement signed by every party, the
+/// per-party rate limit lifted; the parties' clients.
+async fn start(
+    scenario: &Scenario,
+    dir: &std::path::Path,
+    clock: &Arc<dyn Clock>,
+) -> Result<(Arc<State>, crate::loopback::Loopback, Vec<PartyClient>), BenchError> {
     let agreement = scenario.agreement();
     // Every party signs: the agreement is in force only with all its signatures on record.
     let mut signatures = Vec::new();
@@ -107,9 +111,7 @@ async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
     let terms = deconflict_service::terms::Terms::from_agreement(&agreement)
         .map_err(setup)?
         .with_signatures(signatures);
-    let store =
-        deconflict_store::SqliteStore::open(&dir.path().join("store.sqlite")).map_err(setup)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = deconflict_store::SqliteStore::open(&dir.join("store.sqlite")).map_err(setup)?;
     let config = Config {
         // The benchmark measures the service, not the per-party rate limit.
         rate_requests_per_s: 1e9,
@@ -120,14 +122,22 @@ async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
     let service = crate::loopback::Loopback::start(state.clone(), true)
         .await
         .map_err(setup)?;
-    let base = service.base.clone();
     let mut clients = Vec::new();
     for (p, key) in scenario.parties.iter().zip(scenario.keys()) {
         let sk = datadir::signing_key(&key).ok_or_else(|| setup("key"))?;
-        clients.push(PartyClient::new(&base, &p.id, sk, clock.clone()));
+        clients.push(PartyClient::new(&service.base, &p.id, sk, clock.clone()));
     }
+    Ok((state, service, clients))
+}
 
-    // Throughput: N/2 tracks per party on a grid, parties 6000 m apart vertically.
+/// Throughput: N/2 tracks per party on a grid, parties 6000 m apart vertically, pushed in
+/// batches by every pusher for `seconds`; returns the reports accepted per second.
+async fn throughput(
+    clients: &[PartyClient],
+    clock: &Arc<dyn Clock>,
+    n: usize,
+    seconds: u64,
+) -> f64 {
     let per_party = n / 2;
     let accepted = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -171,9 +181,17 @@ async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
         let _ = t.await;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let rate = accepted.load(Ordering::Relaxed) as f64 / elapsed;
+    accepted.load(Ordering::Relaxed) as f64 / elapsed
+}
 
-    // Latency: both streams open from their current end.
+/// Latency: both streams open from their current end; pairs of head-on aircraft pushed at
+/// spread-out phases of the cycle, each timed until both parties' streams carried its alert.
+/// Returns the samples (ms) and how many never arrived.
+async fn latency(
+    state: &Arc<State>,
+    clients: &[PartyClient],
+    clock: &Arc<dyn Clock>,
+) -> Result<(Vec<f64>, usize), BenchError> {
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, String, Instant)>();
     let mut readers = Vec::new();
     for (pi, c) in clients.iter().enumerate() {
@@ -236,11 +254,21 @@ async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
             _ => lost += 1,
         }
     }
-    let cycle_max_ms = state.metrics.cycle_us_max.load(Ordering::Relaxed) as f64 / 1000.0;
-    service.stop().await;
     for r in readers {
         r.abort();
     }
+    Ok((samples, lost))
+}
+
+async fn one(n: usize, seconds: u64) -> Result<String, BenchError> {
+    let scenario = Scenario::generate(&deconflict_sim::Config::default()).map_err(setup)?;
+    let dir = tempfile::tempdir().map_err(setup)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (state, service, clients) = start(&scenario, dir.path(), &clock).await?;
+    let rate = throughput(&clients, &clock, n, seconds).await;
+    let (mut samples, lost) = latency(&state, &clients, &clock).await?;
+    let cycle_max_ms = state.metrics.cycle_us_max.load(Ordering::Relaxed) as f64 / 1000.0;
+    service.stop().await;
     samples.sort_by(f64::total_cmp);
     let pct = |p: f64| -> f64 {
         if samples.is_empty() {

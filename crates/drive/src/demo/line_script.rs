@@ -38,6 +38,9 @@ struct AckDone {
     late: bool,
 }
 
+/// Each party's link test as it acknowledged it, and the message as the service shows it.
+type LinkTestsSeen = [Option<(AckDone, deconflict_service::line::LineMessageView)>; 2];
+
 /// The alert conversation as the demo continues it.
 #[derive(Debug, Clone)]
 struct AlertThread {
@@ -309,14 +312,30 @@ impl LineScript {
         events: &BTreeMap<String, Vec<(u64, String, String)>>,
     ) -> Result<LineOutcome, DemoError> {
         let mut out = String::new();
-        let mut link_tests = Vec::new();
-        let p = |i: usize| self.parties[i].as_str();
         let _ = writeln!(
             out,
             "The line (through the service; each message and acknowledgement signed by its author into the record):"
         );
+        let (link_tests, link_test_ids) = self.link_tests_shown(clients, &mut out).await?;
+        let alert_id = self.alert_shown(clients, &mut out).await?;
+        let escalations = self.strike_shown(clients, events, &mut out).await?;
+        self.conversations_shown(clients, events, &link_test_ids, &alert_id, &mut out)
+            .await?;
+        Ok(LineOutcome {
+            text: out,
+            link_tests,
+            escalations,
+        })
+    }
 
-        // 1. The link test.
+    /// The link test: the first party answered in time, the second late.
+    async fn link_tests_shown(
+        &self,
+        clients: &[PartyClient],
+        out: &mut String,
+    ) -> Result<(Vec<String>, LinkTestsSeen), DemoError> {
+        let p = |i: usize| self.parties[i].as_str();
+        let mut link_tests = Vec::new();
         let mut link_test_ids = [None, None];
         for (i, slot) in link_test_ids.iter_mut().enumerate() {
             let Some(a) = self
@@ -380,7 +399,16 @@ impl LineScript {
             }
         }
 
-        // 2. The conflict alert's conversation, on both sides.
+        Ok((link_tests, link_test_ids))
+    }
+
+    /// The conflict alert's conversation, on both sides; returns the alert's id.
+    async fn alert_shown(
+        &self,
+        clients: &[PartyClient],
+        out: &mut String,
+    ) -> Result<String, DemoError> {
+        let p = |i: usize| self.parties[i].as_str();
         let Some(th) = &self.alert else {
             return Err(DemoError::Check(
                 "the conflict alert opened no conversation on the line".into(),
@@ -408,7 +436,18 @@ impl LineScript {
             counts.join(", ")
         );
 
-        // 3. The strike warning: late, after escalating; the sender saw it on its stream.
+        Ok(alert_id.to_string())
+    }
+
+    /// The strike warning: late, after escalating; the sender saw it on its stream. Returns
+    /// what the sender's stream showed.
+    async fn strike_shown(
+        &self,
+        clients: &[PartyClient],
+        events: &BTreeMap<String, Vec<(u64, String, String)>>,
+        out: &mut String,
+    ) -> Result<Vec<String>, DemoError> {
+        let p = |i: usize| self.parties[i].as_str();
         let strike_id = self.strike_id()?;
         let strike = clients[0].line_message(strike_id.as_str()).await?;
         let Some(ack) = &strike.acknowledged else {
@@ -508,8 +547,22 @@ impl LineScript {
             let _ = writeln!(out, "    {e}");
         }
 
-        // 4. The conversations, rendered by the service for each side's reader, and the line's
-        //    effects each side saw on its stream, rendered in the same language.
+        Ok(escalations)
+    }
+
+    /// The conversations, rendered by the service for each side's reader, and the line's
+    /// effects each side saw on its stream, rendered in the same language.
+    async fn conversations_shown(
+        &self,
+        clients: &[PartyClient],
+        events: &BTreeMap<String, Vec<(u64, String, String)>>,
+        link_test_ids: &LinkTestsSeen,
+        alert_id: &str,
+        out: &mut String,
+    ) -> Result<(), DemoError> {
+        let p = |i: usize| self.parties[i].as_str();
+        let alert_kind = "alert";
+        let strike_id = self.strike_id()?;
         for (i, (lang, coords)) in READERS.iter().enumerate() {
             let language = lined(deconflict_line::Language::parse(lang))?;
             let reader = deconflict_line::ReaderProfile::new(
@@ -561,11 +614,7 @@ impl LineScript {
                 }
             }
         }
-        Ok(LineOutcome {
-            text: out,
-            link_tests,
-            escalations,
-        })
+        Ok(())
     }
 }
 
