@@ -74,7 +74,14 @@ pub fn run(opts: &BenchOptions) -> Result<String, BenchError> {
     Ok(out)
 }
 
-fn report(track: String, t_ms: i64, lat: f64, lon: f64, alt: f64, trk: f64) -> TrackReportIn {
+pub(crate) fn report(
+    track: String,
+    t_ms: i64,
+    lat: f64,
+    lon: f64,
+    alt: f64,
+    trk: f64,
+) -> TrackReportIn {
     TrackReportIn {
         track_id: track,
         time_unix_ms: t_ms,
@@ -93,7 +100,7 @@ fn report(track: String, t_ms: i64, lat: f64, lon: f64, alt: f64, trk: f64) -> T
 
 /// A service on loopback over a fresh store in `dir`, the agreement signed by every party, the
 /// per-party rate limit lifted; the parties' clients.
-async fn start(
+pub(crate) async fn start(
     scenario: &Scenario,
     dir: &std::path::Path,
     clock: &Arc<dyn Clock>,

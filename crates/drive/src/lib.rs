@@ -8,5 +8,6 @@
 
 pub mod bench;
 pub mod demo;
+pub mod load_bench;
 pub mod loopback;
 pub mod notifications_bench;

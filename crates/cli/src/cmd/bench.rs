@@ -22,6 +22,44 @@ pub enum Command {
     Desk(super::desk::DeskArgs),
     /// Notification create latency (strategic check + insertion) at 1k, 10k, 100k stored.
     Notifications(super::desk::NotificationsArgs),
+    /// The live path under steady load: N tracks at R Hz from P pushers, S streams, alert
+    /// latency, dropped events and memory over time.
+    Load(LoadArgs),
+}
+
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// Live tracks, split between the two parties.
+    #[arg(long, default_value_t = 100_000)]
+    tracks: usize,
+    /// Refreshes of every track per second.
+    #[arg(long, default_value_t = 1.0)]
+    hz: f64,
+    /// Concurrent pushers, split between the parties.
+    #[arg(long, default_value_t = 4)]
+    pushers: usize,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Event stream clients, split between the parties.
+    #[arg(long, default_value_t = 100)]
+    streams: usize,
+}
+
+fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
+    let outcome = deconflict_drive::load_bench::run(&deconflict_drive::load_bench::LoadOptions {
+        tracks: a.tracks,
+        hz: a.hz,
+        pushers: a.pushers,
+        seconds: a.seconds,
+        streams: a.streams,
+    })?;
+    print!("{outcome}");
+    Ok(if outcome.met() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -33,5 +71,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bands(a) => super::daa::bench(a),
         Command::Desk(a) => super::desk::bench_desk(a),
         Command::Notifications(a) => super::desk::bench_notifications(a),
+        Command::Load(a) => load(a),
     }
 }

@@ -1,0 +1,397 @@
+//! `deconflict bench load`: the whole live path under a steady load, as party systems and duty
+//! officers would load it.
+//!
+//! A service on loopback (system clock, durable store in a temporary directory, its own cycle
+//! every second) takes N tracks refreshed R times a second by P pushers (split between the two
+//! parties, each pushing its share of the tracks as signed batches at its pace), while S event
+//! stream clients (half per party) read every event. Every two seconds a pair of aircraft on a
+//! collision course is pushed, and the time until its `new` alert reached both parties' first
+//! streams is one latency sample. Each second the process's resident memory is sampled.
+//!
+//! Printed: reports accepted per second against N × R, reports refused for capacity (429, 503,
+//! 413) and failed otherwise, alert latency p50/p99/max, stream lag (an alert's creation to its
+//! arrival, p99 over every stream), events dropped (a gap in a stream's sequence numbers, or a
+//! stream short of what the store holds at the end), RSS over time. The last line judges the
+//! targets — 0 refused for capacity, 0 dropped, alert p99 ≤ 1,100 ms, RSS growth over the last
+//! 30 s ≤ 5 % (over the second half of a run shorter than a minute) — and the command exits 1
+//! when one is missed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use deconflict_sim::Scenario;
+use tokio::sync::{Mutex, mpsc};
+
+use deconflict_service::client::{ClientError, PartyClient};
+use deconflict_service::clock::{Clock, SystemClock};
+use deconflict_service::wire::*;
+
+use crate::bench::{BenchError, report, setup, start};
+
+/// Alert latency the live path must keep at p99, ms (a 1 s cycle plus 100 ms).
+pub const ALERT_P99_MS_TARGET: f64 = 1_100.0;
+/// Resident memory growth allowed over the last 30 s, in percent.
+pub const RSS_GROWTH_PCT_TARGET: f64 = 5.0;
+/// The window of the run's end over which memory growth is judged, s.
+pub const RSS_WINDOW_S: u64 = 30;
+/// Reports in one pushed batch at most (the batch endpoint's limit is 10,000).
+pub const BATCH_MAX: usize = 5_000;
+/// Seconds between two timed collision pairs.
+const PAIR_EVERY_S: u64 = 2;
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub tracks: usize,
+    pub hz: f64,
+    pub pushers: usize,
+    pub seconds: u64,
+    pub streams: usize,
+}
+
+/// What the run measured; `Display` is the printed report, its last line the verdict.
+#[derive(Debug, Default)]
+pub struct LoadOutcome {
+    pub options: Option<LoadOptions>,
+    pub accepted_per_s: f64,
+    pub refused_capacity: u64,
+    pub failed: u64,
+    pub latency_ms: Vec<f64>,
+    pub lost_pairs: usize,
+    pub lag_ms: Vec<f64>,
+    pub dropped: u64,
+    /// (second, RSS in MiB).
+    pub rss_mib: Vec<(u64, f64)>,
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+impl LoadOutcome {
+    /// RSS growth over the last 30 s of the run (over its second half when it is shorter than
+    /// a minute, so that the start-up is not judged), in percent.
+    pub fn rss_growth_pct(&self) -> f64 {
+        let Some(&(end_s, end)) = self.rss_mib.last() else {
+            return f64::NAN;
+        };
+        let window = RSS_WINDOW_S.min(end_s / 2);
+        let from = self
+            .rss_mib
+            .iter()
+            .find(|(s, _)| *s + window >= end_s)
+            .map_or(end, |(_, m)| *m);
+        100.0 * (end - from) / from.max(1.0)
+    }
+
+    /// Whether every target of the live path is met.
+    pub fn met(&self) -> bool {
+        self.refused_capacity == 0
+            && self.dropped == 0
+            && self.lost_pairs == 0
+            && pct(&self.latency_ms, 0.99) <= ALERT_P99_MS_TARGET
+            && self.rss_growth_pct() <= RSS_GROWTH_PCT_TARGET
+    }
+}
+
+impl std::fmt::Display for LoadOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some(o) = &self.options else {
+            return Ok(());
+        };
+        let offered = o.tracks as f64 * o.hz;
+        writeln!(f, "RSS over time (s: MiB):")?;
+        let cells: Vec<String> = self
+            .rss_mib
+            .iter()
+            .filter(|(s, _)| s % 5 == 0)
+            .map(|(s, m)| format!("{s}: {m:.0}"))
+            .collect();
+        writeln!(f, "  {}", cells.join(", "))?;
+        writeln!(
+            f,
+            "reports accepted {:.0}/s of {offered:.0}/s offered ({:.2}); refused for capacity {}, failed otherwise {}",
+            self.accepted_per_s,
+            self.accepted_per_s / offered.max(1.0),
+            self.refused_capacity,
+            self.failed
+        )?;
+        writeln!(
+            f,
+            "alert latency push -> both streams: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} pairs, {} never alerted)",
+            pct(&self.latency_ms, 0.5),
+            pct(&self.latency_ms, 0.99),
+            self.latency_ms.last().copied().unwrap_or(f64::NAN),
+            self.latency_ms.len(),
+            self.lost_pairs
+        )?;
+        writeln!(
+            f,
+            "stream lag (alert created -> received, {} streams): p50 {:.0} ms, p99 {:.0} ms; events dropped {}",
+            o.streams,
+            pct(&self.lag_ms, 0.5),
+            pct(&self.lag_ms, 0.99),
+            self.dropped
+        )?;
+        writeln!(
+            f,
+            "bench load, {} tracks at {} Hz, {} pushers, {} streams, {} s: refused {} (target 0) · dropped {} (target 0) · alert p99 {:.0} ms (target <= {ALERT_P99_MS_TARGET:.0}) · RSS growth {:.1} % over the last 30 s (target <= {RSS_GROWTH_PCT_TARGET:.0}) — {}",
+            o.tracks,
+            o.hz,
+            o.pushers,
+            o.streams,
+            o.seconds,
+            self.refused_capacity,
+            self.dropped,
+            pct(&self.latency_ms, 0.99),
+            self.rss_growth_pct(),
+            if self.met() {
+                "targets met"
+            } else {
+                "targets missed"
+            }
+        )
+    }
+}
+
+/// Resident memory of this process, MiB (Linux; `None` elsewhere).
+fn rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Runs the load and returns what it measured.
+pub fn run(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
+    if o.tracks < 2
+        || o.pushers < 2
+        || o.streams < 2
+        || o.seconds == 0
+        || !o.hz.is_finite()
+        || o.hz <= 0.0
+    {
+        return Err(setup(
+            "--tracks, --pushers and --streams must be at least 2, --seconds and --hz above 0",
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(setup)?;
+    rt.block_on(run_async(o))
+}
+
+/// One stream client's tally.
+#[derive(Default)]
+struct StreamTally {
+    last_seq: u64,
+    dropped: u64,
+    lag_ms: Vec<f64>,
+}
+
+async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
+    let scenario = Scenario::generate(&deconflict_sim::Config::default()).map_err(setup)?;
+    let dir = tempfile::tempdir().map_err(setup)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (state, service, clients) = start(&scenario, dir.path(), &clock).await?;
+    let stop_at = Instant::now() + Duration::from_secs(o.seconds);
+
+    // Streams: half per party; the first of each party also reports its `new` alerts.
+    let (alerts_tx, mut alerts_rx) = mpsc::unbounded_channel::<(usize, String, Instant)>();
+    let mut streams = Vec::new();
+    let mut tallies = Vec::new();
+    for k in 0..o.streams {
+        let pi = k % 2;
+        let mut stream = clients[pi].stream(Some(0)).await?;
+        let tally = Arc::new(Mutex::new(StreamTally::default()));
+        tallies.push((pi, tally.clone()));
+        let tx = (k < 2).then(|| alerts_tx.clone());
+        let clock = clock.clone();
+        streams.push(tokio::spawn(async move {
+            while let Ok(Some(m)) = stream.next().await {
+                let seq: u64 = m.id.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+                let mut t = tally.lock().await;
+                if seq > t.last_seq + 1 {
+                    t.dropped += seq - t.last_seq - 1;
+                }
+                t.last_seq = t.last_seq.max(seq);
+                if m.event != "alert" {
+                    continue;
+                }
+                let Ok(a) = serde_json::from_str::<AlertView>(&m.data) else {
+                    continue;
+                };
+                t.lag_ms
+                    .push((clock.now_ms() - a.created_unix_ms).max(0) as f64);
+                if let Some(tx) = &tx
+                    && a.kind == "new"
+                {
+                    let id = a.own.map(|x| x.track_id).unwrap_or_default();
+                    let _ = tx.send((pi, id, Instant::now()));
+                }
+            }
+        }));
+    }
+    drop(alerts_tx);
+
+    // Pushers: each owns a slice of its party's tracks and refreshes it at the rate asked.
+    let accepted = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let per_party = o.tracks / 2;
+    let per_pusher = per_party.div_ceil(o.pushers / 2).max(1);
+    let period = Duration::from_secs_f64(1.0 / o.hz);
+    let started = Instant::now();
+    let mut pushers = Vec::new();
+    for k in 0..o.pushers {
+        let pi = k % 2;
+        let first = (k / 2) * per_pusher;
+        let last = (first + per_pusher).min(per_party);
+        if first >= last {
+            continue;
+        }
+        let c = clients[pi].clone();
+        let (accepted, refused, failed) = (accepted.clone(), refused.clone(), failed.clone());
+        let clock = clock.clone();
+        pushers.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while Instant::now() < stop_at {
+                tick.tick().await;
+                let now = clock.now_ms();
+                let mut i = first;
+                while i < last {
+                    let end = (i + BATCH_MAX).min(last);
+                    let reports = (i..end)
+                        .map(|j| {
+                            let (row, col) = (j / 300, j % 300);
+                            report(
+                                format!("bg-{j}"),
+                                now,
+                                25.0 + row as f64 * 0.05,
+                                30.0 + col as f64 * 0.05,
+                                3000.0 + pi as f64 * 6000.0,
+                                90.0,
+                            )
+                        })
+                        .collect();
+                    let r: Result<TracksAccepted, _> = c
+                        .call("POST", "/v1/tracks/batch", Some(&TrackBatchIn { reports }))
+                        .await;
+                    match r {
+                        Ok(a) => {
+                            accepted.fetch_add(a.accepted as u64, Ordering::Relaxed);
+                        }
+                        Err(ClientError::Status {
+                            status: 413 | 429 | 503,
+                            ..
+                        }) => {
+                            refused.fetch_add((end - i) as u64, Ordering::Relaxed);
+                        }
+                        Err(_) => {
+                            failed.fetch_add((end - i) as u64, Ordering::Relaxed);
+                        }
+                    }
+                    i = end;
+                }
+            }
+        }));
+    }
+
+    // Timed collision pairs, and memory, until the end.
+    let mut outcome = LoadOutcome {
+        options: Some(o.clone()),
+        ..LoadOutcome::default()
+    };
+    let mut s = 0u64;
+    let mut pair = 0usize;
+    while Instant::now() < stop_at {
+        if let Some(m) = rss_mib() {
+            outcome.rss_mib.push((s, m));
+        }
+        if s.is_multiple_of(PAIR_EVERY_S) && s > 0 {
+            match timed_pair(&clients, &clock, pair, &mut alerts_rx).await? {
+                Some(ms) => outcome.latency_ms.push(ms),
+                None => outcome.lost_pairs += 1,
+            }
+            pair += 1;
+        } else {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        s = started.elapsed().as_secs();
+    }
+    for p in pushers {
+        let _ = p.await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    outcome.accepted_per_s = accepted.load(Ordering::Relaxed) as f64 / elapsed;
+    outcome.refused_capacity = refused.load(Ordering::Relaxed);
+    outcome.failed = failed.load(Ordering::Relaxed);
+
+    // Let the streams catch up with the store (one more cycle), then count what they missed.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    for (pi, tally) in &tallies {
+        let party = clients[*pi].party().to_string();
+        let held = state
+            .with_store(move |s| s.last_seq(&party))
+            .await
+            .map_err(|e| setup(e.body.message))?
+            .map_err(setup)?;
+        let mut t = tally.lock().await;
+        outcome.dropped += t.dropped + held.saturating_sub(t.last_seq);
+        outcome.lag_ms.append(&mut t.lag_ms);
+    }
+    service.stop().await;
+    for s in streams {
+        s.abort();
+    }
+    outcome.latency_ms.sort_by(f64::total_cmp);
+    outcome.lag_ms.sort_by(f64::total_cmp);
+    Ok(outcome)
+}
+
+/// Pushes collision pair `k` (head-on at 6,000 m, 20 km apart, south of the background) and
+/// returns the time until its `new` alert reached both parties' first streams, ms.
+async fn timed_pair(
+    clients: &[PartyClient],
+    clock: &Arc<dyn Clock>,
+    k: usize,
+    alerts: &mut mpsc::UnboundedReceiver<(usize, String, Instant)>,
+) -> Result<Option<f64>, BenchError> {
+    let now = clock.now_ms();
+    let lat = 10.0 + (k % 20) as f64 * 0.5;
+    let lon = 40.0 + (k / 20) as f64 * 0.5;
+    let want = [format!("load-c-{k}"), format!("load-r-{k}")];
+    let a = report(want[0].clone(), now, lat, lon, 6000.0, 90.0);
+    let b = report(want[1].clone(), now, lat, lon + 0.2, 6000.0, 270.0);
+    let t0 = Instant::now();
+    let (ra, rb) = tokio::join!(
+        clients[0].call::<_, TracksAccepted>("POST", "/v1/tracks", Some(&a)),
+        clients[1].call::<_, TracksAccepted>("POST", "/v1/tracks", Some(&b)),
+    );
+    ra?;
+    rb?;
+    let mut seen = [None, None];
+    let until = tokio::time::Instant::now() + Duration::from_secs(crate::bench::ALERT_WAIT_S_MAX);
+    while seen.iter().any(Option::is_none) {
+        match tokio::time::timeout_at(until, alerts.recv()).await {
+            Ok(Some((pi, id, at))) if pi < 2 && id == want[pi] => seen[pi] = Some(at),
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    Ok(match seen {
+        [Some(x), Some(y)] => Some(x.max(y).duration_since(t0).as_secs_f64() * 1000.0),
+        _ => None,
+    })
+}
