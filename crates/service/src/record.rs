@@ -309,7 +309,7 @@ impl ServiceLog {
                             &format!(
                                 "{}{}",
                                 deconflict_agreement::keys::SIGNATURE_PREFIX,
-                                hex(&s.signature)
+                                hex::encode(&s.signature)
                             ),
                         ))),
                         version: deconflict_ledger::field::Count::new(s.version)
@@ -535,10 +535,6 @@ pub(crate) fn alert_geometry(a: &deconflict_store::Alert) -> Result<(String, Fie
 
 /// Prefix of the reason of a `signed` agreement event.
 const SIGNED_BY: &str = "signed by ";
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// The reason of a `signed` agreement event: `signed by <party>: ed25519-sig:<128 hex>`, the
 /// party's own detached signature over the agreement's canonical bytes. The entry is the

@@ -225,18 +225,7 @@ fn num(v: Option<f64>, decimals: usize) -> String {
 
 /// A JSON string; the callers' text is validated ASCII, but escape anyway.
 fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    serde_json::Value::from(s).to_string()
 }
 
 fn track_line(t: &Track, source: &str) -> String {
