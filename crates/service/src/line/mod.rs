@@ -640,10 +640,7 @@ pub(crate) fn last_link_tests(
     state: &State,
     now_ms: i64,
 ) -> std::collections::BTreeMap<String, deconflict_line::LinkTestOutcome> {
-    let end = now_ms.saturating_add(1);
-    let Ok(window) = Timestamp::from_unix_ms(end.saturating_sub(REACHABILITY_WINDOW_MS).max(0))
-        .and_then(|start| TimeWindow::new(start, Timestamp::from_unix_ms(end)?))
-    else {
+    let Ok(window) = reachability_window(now_ms) else {
         return Default::default();
     };
     state
@@ -662,12 +659,17 @@ pub(crate) fn last_link_tests(
         .unwrap_or_default()
 }
 
+/// The last [`REACHABILITY_WINDOW_MS`] up to and including `now_ms`.
+fn reachability_window(now_ms: i64) -> Result<TimeWindow, deconflict_line::RangeError> {
+    let end = now_ms.saturating_add(1);
+    Timestamp::from_unix_ms(end.saturating_sub(REACHABILITY_WINDOW_MS).max(0))
+        .and_then(|start| TimeWindow::new(start, Timestamp::from_unix_ms(end)?))
+}
+
 /// Per party: its answers to the link tests scheduled in the last
 /// [`REACHABILITY_WINDOW_MS`].
 pub(crate) fn link_tests(state: &State, now_ms: i64) -> Vec<LinkTestReachability> {
-    let end = now_ms.saturating_add(1);
-    let all = Timestamp::from_unix_ms(end.saturating_sub(REACHABILITY_WINDOW_MS).max(0))
-        .and_then(|start| TimeWindow::new(start, Timestamp::from_unix_ms(end)?));
+    let all = reachability_window(now_ms);
     state
         .line
         .read(|line| {
