@@ -100,60 +100,7 @@ pub fn to_value(a: &Agreement) -> Value {
     );
     top.insert("ack_deadline_s".into(), json!(a.ack_deadlines_s));
 
-    let parties: Vec<Value> = a
-        .parties
-        .iter()
-        .map(|p| {
-            let contacts: Vec<Value> = p
-                .contacts
-                .iter()
-                .map(|c| {
-                    let mut m = Map::new();
-                    m.insert("name".into(), json!(c.name));
-                    m.insert("role".into(), json!(c.role));
-                    m.insert("shift_utc".into(), json!(c.shift.to_text()));
-                    put_opt(&mut m, "channel", c.channel.as_ref().map(|s| json!(s)));
-                    Value::Object(m)
-                })
-                .collect();
-            let track: Vec<&str> = p.disclose_track.iter().map(|f| f.as_str()).collect();
-            let notif: Vec<&str> = p.disclose_notification.iter().map(|f| f.as_str()).collect();
-            let mut party = json!({
-                "id": p.id.as_str(),
-                "name": p.name,
-                "language": p.language,
-                "public_key": p.public_key.to_text(),
-                "disclose_track": track,
-                "disclose_notification": notif,
-                "contacts": contacts,
-            });
-            // Omitted when empty, so that an agreement without names in other languages keeps
-            // its id.
-            if !p.names.is_empty()
-                && let Some(obj) = party.as_object_mut()
-            {
-                obj.insert("names".into(), json!(p.names));
-            }
-            // Omitted when empty, so that an agreement without members keeps its id.
-            if !p.members.is_empty()
-                && let Some(obj) = party.as_object_mut()
-            {
-                let members: Vec<Value> = p
-                    .members
-                    .iter()
-                    .map(|m| {
-                        json!({
-                            "id": m.id,
-                            "name": m.name,
-                            "public_key": m.public_key.to_text(),
-                        })
-                    })
-                    .collect();
-                obj.insert("members".into(), Value::Array(members));
-            }
-            party
-        })
-        .collect();
+    let parties: Vec<Value> = a.parties.iter().map(party_value).collect();
     top.insert("parties".into(), Value::Array(parties));
 
     let freqs: Vec<Value> = a
@@ -169,60 +116,109 @@ pub fn to_value(a: &Agreement) -> Value {
         .collect();
     top.insert("frequencies".into(), Value::Array(freqs));
 
-    let lines: Vec<Value> = a
-        .dividing_lines
-        .iter()
-        .map(|d| {
-            let mut m = Map::new();
-            m.insert("id".into(), json!(d.id));
-            m.insert("name".into(), json!(d.name));
-            put_opt(
-                &mut m,
-                "left_party",
-                d.left_party.as_ref().map(|p| json!(p.as_str())),
-            );
-            put_opt(
-                &mut m,
-                "right_party",
-                d.right_party.as_ref().map(|p| json!(p.as_str())),
-            );
-            let coords: Vec<Value> = d.points.iter().map(e7).collect();
-            m.insert(
-                "geometry".into(),
-                json!({"type": "LineString", "coordinates_e7": coords}),
-            );
-            Value::Object(m)
-        })
-        .collect();
+    let lines: Vec<Value> = a.dividing_lines.iter().map(dividing_line_value).collect();
     top.insert("dividing_lines".into(), Value::Array(lines));
 
-    let zones: Vec<Value> = a
-        .zones
+    let zones: Vec<Value> = a.zones.iter().map(zone_value).collect();
+    top.insert("zones".into(), Value::Array(zones));
+    Value::Object(top)
+}
+
+/// A party: keys, disclosures, contacts; names and members only when there are any.
+fn party_value(p: &Party) -> Value {
+    let contacts: Vec<Value> = p
+        .contacts
         .iter()
-        .map(|z| {
+        .map(|c| {
             let mut m = Map::new();
-            m.insert("id".into(), json!(z.id));
-            m.insert("name".into(), json!(z.name));
-            let excluded: Vec<&str> = z.excluded_parties.iter().map(|p| p.as_str()).collect();
-            m.insert("excluded_parties".into(), json!(excluded));
-            put_opt(&mut m, "floor_m", z.floor_m.map(|v| json!(v)));
-            put_opt(&mut m, "ceiling_m", z.ceiling_m.map(|v| json!(v)));
-            let geometry = match &z.area {
-                Area::Polygon { rings } => {
-                    let rings: Vec<Vec<Value>> =
-                        rings.iter().map(|r| r.iter().map(e7).collect()).collect();
-                    json!({"type": "Polygon", "coordinates_e7": rings})
-                }
-                Area::Circle { center, radius_m } => {
-                    json!({"type": "Point", "coordinates_e7": e7(center), "radius_m": radius_m})
-                }
-            };
-            m.insert("geometry".into(), geometry);
+            m.insert("name".into(), json!(c.name));
+            m.insert("role".into(), json!(c.role));
+            m.insert("shift_utc".into(), json!(c.shift.to_text()));
+            put_opt(&mut m, "channel", c.channel.as_ref().map(|s| json!(s)));
             Value::Object(m)
         })
         .collect();
-    top.insert("zones".into(), Value::Array(zones));
-    Value::Object(top)
+    let track: Vec<&str> = p.disclose_track.iter().map(|f| f.as_str()).collect();
+    let notif: Vec<&str> = p.disclose_notification.iter().map(|f| f.as_str()).collect();
+    let mut party = json!({
+        "id": p.id.as_str(),
+        "name": p.name,
+        "language": p.language,
+        "public_key": p.public_key.to_text(),
+        "disclose_track": track,
+        "disclose_notification": notif,
+        "contacts": contacts,
+    });
+    // Omitted when empty, so that an agreement without names in other languages keeps
+    // its id.
+    if !p.names.is_empty()
+        && let Some(obj) = party.as_object_mut()
+    {
+        obj.insert("names".into(), json!(p.names));
+    }
+    // Omitted when empty, so that an agreement without members keeps its id.
+    if !p.members.is_empty()
+        && let Some(obj) = party.as_object_mut()
+    {
+        let members: Vec<Value> = p
+            .members
+            .iter()
+            .map(|m| {
+                json!({
+                    "id": m.id,
+                    "name": m.name,
+                    "public_key": m.public_key.to_text(),
+                })
+            })
+            .collect();
+        obj.insert("members".into(), Value::Array(members));
+    }
+    party
+}
+
+/// A dividing line, its parties when given, its points in 1e-7 degrees.
+fn dividing_line_value(d: &DividingLine) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(d.id));
+    m.insert("name".into(), json!(d.name));
+    put_opt(
+        &mut m,
+        "left_party",
+        d.left_party.as_ref().map(|p| json!(p.as_str())),
+    );
+    put_opt(
+        &mut m,
+        "right_party",
+        d.right_party.as_ref().map(|p| json!(p.as_str())),
+    );
+    let coords: Vec<Value> = d.points.iter().map(e7).collect();
+    m.insert(
+        "geometry".into(),
+        json!({"type": "LineString", "coordinates_e7": coords}),
+    );
+    Value::Object(m)
+}
+
+/// A zone: its footprint (a polygon or a circle), its altitudes when given, who is excluded.
+fn zone_value(z: &Zone) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(z.id));
+    m.insert("name".into(), json!(z.name));
+    let excluded: Vec<&str> = z.excluded_parties.iter().map(|p| p.as_str()).collect();
+    m.insert("excluded_parties".into(), json!(excluded));
+    put_opt(&mut m, "floor_m", z.floor_m.map(|v| json!(v)));
+    put_opt(&mut m, "ceiling_m", z.ceiling_m.map(|v| json!(v)));
+    let geometry = match &z.area {
+        Area::Polygon { rings } => {
+            let rings: Vec<Vec<Value>> = rings.iter().map(|r| r.iter().map(e7).collect()).collect();
+            json!({"type": "Polygon", "coordinates_e7": rings})
+        }
+        Area::Circle { center, radius_m } => {
+            json!({"type": "Point", "coordinates_e7": e7(center), "radius_m": radius_m})
+        }
+    };
+    m.insert("geometry".into(), geometry);
+    Value::Object(m)
 }
 
 /// Why canonical bytes were not accepted as an agreement.

@@ -19,6 +19,8 @@ use crate::ids::{AgreementId, PartyId, is_ident};
 use crate::keys::PublicKey;
 use crate::model::*;
 
+mod geography;
+
 /// Largest agreement file accepted, in bytes.
 pub const AGREEMENT_BYTES_MAX: usize = 1 << 20;
 /// Most parties in one agreement.
@@ -344,8 +346,32 @@ impl Checker<'_> {
                     .or_else(|e| self.err("supersedes", s.span(), e.to_string()))?,
             ),
         };
+        let separation = self.separation(&raw.separation)?;
+        let link_test = self.link_test(&raw.link_test)?;
+        let ack_deadlines_s = self.ack_deadlines(&raw.ack_deadline_s)?;
+        let parties = self.parties(&raw.party)?;
+        let known: BTreeSet<PartyId> = parties.iter().map(|p| p.id.clone()).collect();
+        let frequencies = self.frequencies(&raw.frequency)?;
+        let dividing_lines = self.dividing_lines(&raw.dividing_line, &known)?;
+        let zones = self.zones(&raw.zone, &known)?;
+        Ok(canonical::seal(Agreement {
+            title,
+            revision,
+            supersedes,
+            separation,
+            link_test,
+            ack_deadlines_s,
+            parties,
+            frequencies,
+            dividing_lines,
+            zones,
+            canonical: Vec::new(),
+            id: AgreementId::from_bytes([0; 32]),
+        }))
+    }
 
-        let s = &raw.separation;
+    /// The separation minima and the alerter, by name or as a configuration's text.
+    fn separation(&self, s: &RawSeparation) -> R<Separation> {
         let separation = Separation {
             horizontal_m: self.u32(
                 "separation.horizontal_m",
@@ -379,13 +405,17 @@ impl Checker<'_> {
         };
         if let (Some(_), Some(c)) = (&s.alerter, &s.alerter_conf) {
             return self.err(
-                "separation.alerter_conf",
-                c.span(),
-                "give either `alerter` (a configuration by name) or `alerter_conf` (its text), not both",
-            );
+            "separation.alerter_conf",
+            c.span(),
+            "give either `alerter` (a configuration by name) or `alerter_conf` (its text), not both",
+        );
         }
+        Ok(separation)
+    }
 
-        let l = &raw.link_test;
+    /// The link test schedule: an interval dividing the day, an offset within it and a reply
+    /// deadline no longer than it.
+    fn link_test(&self, l: &RawLinkTest) -> R<LinkTest> {
         let interval_s = self.u32("link_test.interval_s", &l.interval_s, 60, 86_400, "s")?;
         if !DAY_S.is_multiple_of(interval_s) {
             return self.err(
@@ -410,21 +440,27 @@ impl Checker<'_> {
             i64::from(interval_s),
             "s (at most interval_s)",
         )?;
-        let link_test = LinkTest {
+        Ok(LinkTest {
             interval_s,
             offset_s,
             reply_deadline_s,
-        };
+        })
+    }
 
+    /// The acknowledgement deadline of each message kind.
+    fn ack_deadlines(
+        &self,
+        raw: &Spanned<BTreeMap<String, Spanned<i64>>>,
+    ) -> R<BTreeMap<String, u32>> {
         let mut ack_deadlines_s = BTreeMap::new();
-        if raw.ack_deadline_s.get_ref().len() > ACK_KINDS_MAX {
+        if raw.get_ref().len() > ACK_KINDS_MAX {
             return self.err(
                 "ack_deadline_s",
-                raw.ack_deadline_s.span(),
+                raw.span(),
                 format!("more than {ACK_KINDS_MAX} message kinds"),
             );
         }
-        for (kind, seconds) in raw.ack_deadline_s.get_ref() {
+        for (kind, seconds) in raw.get_ref() {
             let field = format!("ack_deadline_s.{kind}");
             if !is_ident(kind) {
                 return self.err(&field, seconds.span(), "message kind is not an identifier");
@@ -432,19 +468,19 @@ impl Checker<'_> {
             let s = self.u32(&field, seconds, 1, ACK_DEADLINE_S_MAX, "s")?;
             ack_deadlines_s.insert(kind.clone(), s);
         }
+        Ok(ack_deadlines_s)
+    }
 
-        let parties = self.parties(&raw.party)?;
-        let known: BTreeSet<PartyId> = parties.iter().map(|p| p.id.clone()).collect();
-
-        if raw.frequency.len() > FREQUENCIES_MAX {
+    fn frequencies(&self, raw: &[RawFrequency]) -> R<Vec<Frequency>> {
+        if raw.len() > FREQUENCIES_MAX {
             return self.err(
                 "frequency",
-                raw.frequency[FREQUENCIES_MAX].name.span(),
+                raw[FREQUENCIES_MAX].name.span(),
                 format!("more than {FREQUENCIES_MAX} frequencies"),
             );
         }
         let mut frequencies = Vec::new();
-        for (i, f) in raw.frequency.iter().enumerate() {
+        for (i, f) in raw.iter().enumerate() {
             let field = |n: &str| format!("frequency[{i}].{n}");
             frequencies.push(Frequency {
                 name: self.text(&field("name"), &f.name)?,
@@ -455,150 +491,7 @@ impl Checker<'_> {
                 },
             });
         }
-
-        if raw.dividing_line.len() > DIVIDING_LINES_MAX {
-            return self.err(
-                "dividing_line",
-                raw.dividing_line[DIVIDING_LINES_MAX].id.span(),
-                format!("more than {DIVIDING_LINES_MAX} dividing lines"),
-            );
-        }
-        let mut dividing_lines: Vec<DividingLine> = Vec::new();
-        for (i, d) in raw.dividing_line.iter().enumerate() {
-            let field = |n: &str| format!("dividing_line[{i}].{n}");
-            let id = self.ident(&field("id"), &d.id)?;
-            if dividing_lines.iter().any(|x| x.id == id) {
-                return self.err(&field("id"), d.id.span(), format!("{id:?} is used twice"));
-            }
-            let left_party = match &d.left_party {
-                None => None,
-                Some(p) => Some(self.party_ref(&field("left_party"), p, &known)?),
-            };
-            let right_party = match &d.right_party {
-                None => None,
-                Some(p) => Some(self.party_ref(&field("right_party"), p, &known)?),
-            };
-            if let (Some(l), Some(r), Some(span)) = (&left_party, &right_party, &d.right_party)
-                && l == r
-            {
-                return self.err(
-                    &field("right_party"),
-                    span.span(),
-                    "must differ from left_party",
-                );
-            }
-            let geometry = self.geojson(&field("geometry"), &d.geometry)?;
-            let points = match geometry {
-                GeoJson::LineString(points) => points,
-                other => {
-                    return self.err(
-                        &field("geometry"),
-                        d.geometry.span(),
-                        format!("must be a GeoJSON LineString, got {}", other.kind()),
-                    );
-                }
-            };
-            dividing_lines.push(DividingLine {
-                id,
-                name: self.text(&field("name"), &d.name)?,
-                points,
-                left_party,
-                right_party,
-            });
-        }
-
-        if raw.zone.len() > ZONES_MAX {
-            return self.err(
-                "zone",
-                raw.zone[ZONES_MAX].id.span(),
-                format!("more than {ZONES_MAX} zones"),
-            );
-        }
-        let mut zones: Vec<Zone> = Vec::new();
-        for (i, z) in raw.zone.iter().enumerate() {
-            let field = |n: &str| format!("zone[{i}].{n}");
-            let id = self.ident(&field("id"), &z.id)?;
-            if zones.iter().any(|x| x.id == id) {
-                return self.err(&field("id"), z.id.span(), format!("{id:?} is used twice"));
-            }
-            let area = match (self.geojson(&field("geometry"), &z.geometry)?, &z.radius_m) {
-                (GeoJson::Point(center), Some(r)) => Area::Circle {
-                    center,
-                    radius_m: self.u32(&field("radius_m"), r, 1, RADIUS_M_MAX, "m")?,
-                },
-                (GeoJson::Point(_), None) => {
-                    return self.err(
-                        &field("radius_m"),
-                        z.geometry.span(),
-                        "a Point zone is a circle and needs radius_m",
-                    );
-                }
-                (GeoJson::Polygon(rings), None) => Area::Polygon { rings },
-                (GeoJson::Polygon(_), Some(r)) => {
-                    return self.err(
-                        &field("radius_m"),
-                        r.span(),
-                        "only a Point zone has a radius",
-                    );
-                }
-                (other, _) => {
-                    return self.err(
-                        &field("geometry"),
-                        z.geometry.span(),
-                        format!("must be a GeoJSON Polygon or Point, got {}", other.kind()),
-                    );
-                }
-            };
-            let floor_m = match &z.floor_m {
-                None => None,
-                Some(v) => Some(self.int(&field("floor_m"), v, ALT_M_MIN, ALT_M_MAX, "m")? as i32),
-            };
-            let ceiling_m = match &z.ceiling_m {
-                None => None,
-                Some(v) => {
-                    Some(self.int(&field("ceiling_m"), v, ALT_M_MIN, ALT_M_MAX, "m")? as i32)
-                }
-            };
-            if let (Some(f), Some(c), Some(span)) = (floor_m, ceiling_m, &z.ceiling_m)
-                && c <= f
-            {
-                return self.err(
-                    &field("ceiling_m"),
-                    span.span(),
-                    format!("must be above floor_m ({f} m), got {c} m"),
-                );
-            }
-            let mut excluded_parties = BTreeSet::new();
-            for (j, p) in z.excluded_parties.iter().enumerate() {
-                let f = format!("zone[{i}].excluded_parties[{j}]");
-                if !excluded_parties.insert(self.party_ref(&f, p, &known)?) {
-                    return self.err(&f, p.span(), "listed twice");
-                }
-            }
-            zones.push(Zone {
-                id,
-                name: self.text(&field("name"), &z.name)?,
-                area,
-                floor_m,
-                ceiling_m,
-                excluded_parties,
-            });
-        }
-
-        Ok(canonical::seal(Agreement {
-            title,
-            revision,
-            supersedes,
-            separation,
-            link_test,
-            ack_deadlines_s,
-            parties,
-            frequencies,
-            dividing_lines,
-            zones,
-            canonical: Vec::new(),
-            id: AgreementId::from_bytes([0; 32]),
-        }))
+        Ok(frequencies)
     }
 
     fn alerter(&self, field: &str, v: &Spanned<String>) -> R<String> {
@@ -941,10 +834,6 @@ impl Checker<'_> {
         }
         Ok(contacts)
     }
-
-    fn geojson(&self, field: &str, v: &Spanned<String>) -> R<GeoJson> {
-        parse_geojson(v.get_ref()).or_else(|reason| self.err(field, v.span(), reason))
-    }
 }
 
 /// `HH:MM-HH:MM`, UTC, whole minutes; `24:00` only as an end.
@@ -967,147 +856,6 @@ fn parse_shift(s: &str) -> Result<Shift, String> {
     }
     let end = if end == 0 { DAY_S } else { end };
     Shift::new(start, end).ok_or_else(|| format!("{s:?}: a shift must not be empty"))
-}
-
-/// The GeoJSON geometries an agreement accepts.
-enum GeoJson {
-    Point(Position),
-    LineString(Vec<Position>),
-    Polygon(Vec<Vec<Position>>),
-    Other(String),
-}
-
-impl GeoJson {
-    fn kind(&self) -> String {
-        match self {
-            GeoJson::Point(_) => "Point".into(),
-            GeoJson::LineString(_) => "LineString".into(),
-            GeoJson::Polygon(_) => "Polygon".into(),
-            GeoJson::Other(k) => k.clone(),
-        }
-    }
-}
-
-/// Basic shape checks of an RFC 7946 geometry object; the geometry itself (self-intersection,
-/// orientation) is the airspace crate's business.
-fn parse_geojson(text: &str) -> Result<GeoJson, String> {
-    use serde_json::Value;
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not GeoJSON text: {e}"))?;
-    let Value::Object(obj) = value else {
-        return Err("must be a GeoJSON geometry object".into());
-    };
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !matches!(k.as_str(), "type" | "coordinates"))
-    {
-        return Err(format!(
-            "unknown GeoJSON member {k:?} (only \"type\" and \"coordinates\")"
-        ));
-    }
-    let kind = match obj.get("type") {
-        Some(Value::String(k)) => k.clone(),
-        _ => return Err("GeoJSON member \"type\" must be a string".into()),
-    };
-    let coords = obj
-        .get("coordinates")
-        .ok_or("GeoJSON member \"coordinates\" is missing")?;
-    let mut count = 0usize;
-    match kind.as_str() {
-        "Point" => Ok(GeoJson::Point(position(coords, "coordinates", &mut count)?)),
-        "LineString" => {
-            let points = positions(coords, "coordinates", &mut count)?;
-            if points.len() < 2 {
-                return Err("a LineString needs at least two positions".into());
-            }
-            if let Some(i) = points.windows(2).position(|w| w[0] == w[1]) {
-                return Err(format!(
-                    "coordinates[{}] repeats the position before it",
-                    i + 1
-                ));
-            }
-            Ok(GeoJson::LineString(points))
-        }
-        "Polygon" => {
-            let Value::Array(rings) = coords else {
-                return Err("Polygon coordinates must be an array of rings".into());
-            };
-            if rings.is_empty() {
-                return Err("a Polygon needs an exterior ring".into());
-            }
-            let mut out = Vec::new();
-            for (i, r) in rings.iter().enumerate() {
-                let path = format!("coordinates[{i}]");
-                let ring = positions(r, &path, &mut count)?;
-                if ring.len() < 4 {
-                    return Err(format!("{path}: a ring needs at least four positions"));
-                }
-                if ring.first() != ring.last() {
-                    return Err(format!(
-                        "{path}: a ring must be closed (last position equal to the first)"
-                    ));
-                }
-                out.push(ring);
-            }
-            Ok(GeoJson::Polygon(out))
-        }
-        other => Ok(GeoJson::Other(other.to_owned())),
-    }
-}
-
-fn positions(
-    v: &serde_json::Value,
-    path: &str,
-    count: &mut usize,
-) -> Result<Vec<Position>, String> {
-    let serde_json::Value::Array(items) = v else {
-        return Err(format!("{path} must be an array of positions"));
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, p)| position(p, &format!("{path}[{i}]"), count))
-        .collect()
-}
-
-fn position(v: &serde_json::Value, path: &str, count: &mut usize) -> Result<Position, String> {
-    *count += 1;
-    if *count > POSITIONS_MAX {
-        return Err(format!("more than {POSITIONS_MAX} positions"));
-    }
-    let bad = || format!("{path} must be a position [longitude, latitude] in degrees");
-    let serde_json::Value::Array(xy) = v else {
-        return Err(bad());
-    };
-    if xy.len() != 2 {
-        return Err(format!(
-            "{path} has {} numbers; a position is [longitude, latitude] (altitude is not accepted)",
-            xy.len()
-        ));
-    }
-    let lon = xy[0].as_f64().ok_or_else(bad)?;
-    let lat = xy[1].as_f64().ok_or_else(bad)?;
-    let lon_e7 = to_e7(lon, 180.0).ok_or_else(|| {
-        format!("{path}: longitude {lon} must be within [-180, 180] with at most 7 decimals")
-    })?;
-    let lat_e7 = to_e7(lat, 90.0).ok_or_else(|| {
-        format!("{path}: latitude {lat} must be within [-90, 90] with at most 7 decimals")
-    })?;
-    Position::from_e7(lat_e7, lon_e7).ok_or_else(bad)
-}
-
-/// Degrees to 1e-7 degree units, refusing values beyond `limit` or finer than 1e-7 (about 1 cm),
-/// which the fixed-point canonical form could not carry exactly.
-fn to_e7(deg: f64, limit: f64) -> Option<i32> {
-    if !deg.is_finite() || deg.abs() > limit {
-        return None;
-    }
-    let scaled = deg * 1e7;
-    let rounded = scaled.round();
-    // Decimal text with ≤ 7 decimals lands within a few ulps of an integer after scaling.
-    if (scaled - rounded).abs() > 1e-4 {
-        return None;
-    }
-    Some(rounded as i32)
 }
 
 #[cfg(test)]
@@ -1137,15 +885,6 @@ mod tests {
         ] {
             assert!(parse_shift(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn e7() {
-        assert_eq!(to_e7(38.66, 180.0), Some(386_600_000));
-        assert_eq!(to_e7(-35.1234567, 180.0), Some(-351_234_567));
-        assert_eq!(to_e7(35.12345678, 180.0), None);
-        assert_eq!(to_e7(f64::NAN, 180.0), None);
-        assert_eq!(to_e7(90.5, 90.0), None);
     }
 
     #[test]

@@ -277,25 +277,17 @@ impl ConformanceMonitor {
                         if !line.closed_to().contains(party) {
                             continue;
                         }
-                        for w in pts.windows(2) {
-                            if let Some((s, from_left)) = crossing(prev.last_xy, xy, w[0], w[1]) {
-                                let c = Coord {
-                                    x: prev.last_xy.x + s * (xy.x - prev.last_xy.x),
-                                    y: prev.last_xy.y + s * (xy.y - prev.last_xy.y),
-                                };
-                                let Some(point) = self.frame.unproject(c) else {
-                                    continue;
-                                };
-                                let dt = position.t_ms.saturating_sub(prev.last.t_ms) as f64;
-                                events.push(event(EventKind::DividingLineCrossed {
-                                    line: line.id().to_owned(),
-                                    geography_version: v.version(),
-                                    point,
-                                    alt_m: prev.last.alt_m + s * (position.alt_m - prev.last.alt_m),
-                                    t_ms: prev.last.t_ms + (s * dt).round() as i64,
-                                    from_left,
-                                }));
-                            }
+                        for (point, alt_m, t_ms, from_left) in
+                            crossings(&self.frame, pts, prev, position, xy)
+                        {
+                            events.push(event(EventKind::DividingLineCrossed {
+                                line: line.id().to_owned(),
+                                geography_version: v.version(),
+                                point,
+                                alt_m,
+                                t_ms,
+                                from_left,
+                            }));
                         }
                     }
                 }
@@ -329,16 +321,7 @@ impl ConformanceMonitor {
             }
         }
 
-        let counts = self.counts.entry(party.clone()).or_default();
-        for e in &events {
-            match e.kind {
-                EventKind::OutsideOwnNotifications => counts.outside_own += 1,
-                EventKind::BackInsideOwnNotification => {}
-                EventKind::EnteredOtherPartyNotification { .. } => counts.entered_other += 1,
-                EventKind::DividingLineCrossed { .. } => counts.line_crossings += 1,
-                EventKind::ZoneEntered { .. } => counts.zone_entries += 1,
-            }
-        }
+        self.count(party, &events);
         self.tracks.insert(
             track.to_owned(),
             TrackState {
@@ -351,6 +334,54 @@ impl ConformanceMonitor {
         );
         events
     }
+}
+
+impl ConformanceMonitor {
+    /// Adds `events` to the counts of `party`.
+    fn count(&mut self, party: &PartyId, events: &[Event]) {
+        let counts = self.counts.entry(party.clone()).or_default();
+        for e in events {
+            match e.kind {
+                EventKind::OutsideOwnNotifications => counts.outside_own += 1,
+                EventKind::BackInsideOwnNotification => {}
+                EventKind::EnteredOtherPartyNotification { .. } => counts.entered_other += 1,
+                EventKind::DividingLineCrossed { .. } => counts.line_crossings += 1,
+                EventKind::ZoneEntered { .. } => counts.zone_entries += 1,
+            }
+        }
+    }
+}
+
+/// Where the straight path from `prev` to `position` (at `xy` in the frame) crosses the line
+/// through `pts`: each crossing's point, altitude and time (interpolated along the path) and
+/// whether it went from the line's left.
+fn crossings(
+    frame: &Frame,
+    pts: &[Coord<f64>],
+    prev: &TrackState,
+    position: Position,
+    xy: Coord<f64>,
+) -> Vec<(LonLat, f64, i64, bool)> {
+    let mut out = Vec::new();
+    for w in pts.windows(2) {
+        if let Some((s, from_left)) = crossing(prev.last_xy, xy, w[0], w[1]) {
+            let c = Coord {
+                x: prev.last_xy.x + s * (xy.x - prev.last_xy.x),
+                y: prev.last_xy.y + s * (xy.y - prev.last_xy.y),
+            };
+            let Some(point) = frame.unproject(c) else {
+                continue;
+            };
+            let dt = position.t_ms.saturating_sub(prev.last.t_ms) as f64;
+            out.push((
+                point,
+                prev.last.alt_m + s * (position.alt_m - prev.last.alt_m),
+                prev.last.t_ms + (s * dt).round() as i64,
+                from_left,
+            ));
+        }
+    }
+    out
 }
 
 /// Side of `x` relative to the directed segment `a`→`b`: `true` for strictly left. A point on

@@ -227,59 +227,13 @@ fn candidates(
     // A rotation of ECEF whose third axis is the mean vertical of the picture: a regional picture
     // then lies almost flat in the first two axes and its boxes are thin along the third, so each
     // box enters fewer cells. Any rotation keeps distances, hence the proof above.
-    let mean_up = kins.iter().fold([0.0; 3], |m, k| add(m, k.up));
-    let rot: [Vec3; 3] = if norm(mean_up) > 1e-3 * n as f64 {
-        let w = scale(mean_up, 1.0 / norm(mean_up));
-        let (e1, e2) = basis_around(w);
-        [e1, e2, w]
-    } else {
-        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
-    };
-
-    let mut gs_sum = 0.0;
+    let rot = picture_rotation(kins);
     let boxes: Vec<Box4> = kins
         .iter()
-        .map(|k| {
-            gs_sum += k.gs;
-            let m = h_m / 2.0 + k.gs * t_s * k_h + ROUNDING_M;
-            let mut b = [0.0; 8];
-            for d in 0..3 {
-                let start = dot(rot[d], k.x);
-                let end = start + dot(rot[d], k.v) * t_s;
-                b[d] = start.min(end) - m;
-                b[d + 4] = start.max(end) + m;
-            }
-            let z_end = k.z + k.vz * t_s;
-            b[3] = k.z.min(z_end) - v_m / 2.0 - ROUNDING_ALT_M;
-            b[7] = k.z.max(z_end) + v_m / 2.0 + ROUNDING_ALT_M;
-            b
-        })
+        .map(|k| swept_box(k, &rot, (h_m, v_m), t_s, k_h))
         .collect();
-    // Cells about the size of a typical box: each box then enters a few cells per dimension and
-    // each cell holds few boxes that do not overlap (figures in `deconflict bench probe`).
-    let gs_mean = gs_sum / n as f64;
-    let cell_m = (h_m + gs_mean * t_s).max(1_000.0);
-    let cell_alt_m = (2.0 * v_m).max(100.0);
-    let mut grid = Grid {
-        inv_cell: [1.0 / cell_m, 1.0 / cell_m, 1.0 / cell_m, 1.0 / cell_alt_m],
-        dense: None,
-    };
-    let mut lo_all = [i64::MAX; 4];
-    let mut hi_all = [i64::MIN; 4];
-    for b in &boxes {
-        for d in 0..4 {
-            lo_all[d] = lo_all[d].min(grid.index(b[d], d));
-            hi_all[d] = hi_all[d].max(grid.index(b[d + 4], d));
-        }
-    }
-    let span: [u64; 4] = std::array::from_fn(|d| (hi_all[d] - lo_all[d] + 1) as u64);
-    let few_cells = span
-        .iter()
-        .try_fold(1u64, |acc, &s| acc.checked_mul(s))
-        .is_some_and(|cells| cells < 1 << 48);
-    if few_cells && key_mode == KeyMode::Auto {
-        grid.dense = Some((lo_all, span));
-    }
+    let gs_mean = kins.iter().map(|k| k.gs).sum::<f64>() / n as f64;
+    let grid = grid_for(&boxes, (h_m, v_m), gs_mean * t_s, key_mode);
 
     // Grid order: tracks sorted by the cell of their box's lower corner.
     let mut order: Vec<(u64, u32)> = boxes
@@ -307,29 +261,7 @@ fn candidates(
         }
     };
 
-    let mut entries: Vec<(u64, u32)> = Vec::with_capacity(n * 8);
-    let mut oversize: Vec<u32> = Vec::new();
-    for (p, b) in boxes_p.iter().enumerate() {
-        let p = p as u32;
-        let lo: [i64; 4] = std::array::from_fn(|d| grid.index(b[d], d));
-        let hi: [i64; 4] = std::array::from_fn(|d| grid.index(b[d + 4], d));
-        let cells = (0..4).fold(1u64, |acc, d| {
-            acc.saturating_mul((hi[d] - lo[d] + 1) as u64)
-        });
-        if cells > CELLS_PER_TRACK_MAX {
-            oversize.push(p);
-            continue;
-        }
-        for x in lo[0]..=hi[0] {
-            for y in lo[1]..=hi[1] {
-                for z in lo[2]..=hi[2] {
-                    for a in lo[3]..=hi[3] {
-                        entries.push((grid.key([x, y, z, a]), p));
-                    }
-                }
-            }
-        }
-    }
+    let (mut entries, oversize) = cell_entries(&boxes_p, &grid);
     stats.grid_entries = entries.len() as u64;
     stats.oversize_tracks = oversize.len() as u64;
     radix_sort(&mut entries);
@@ -384,6 +316,96 @@ fn candidates(
         }
     }
     stats
+}
+
+/// A rotation of ECEF whose third axis is the mean vertical of the picture: a regional picture
+/// then lies almost flat in the first two axes and its boxes are thin along the third, so each
+/// box enters fewer cells. Any rotation keeps distances, hence the proof above.
+fn picture_rotation(kins: &[Kin]) -> [Vec3; 3] {
+    let mean_up = kins.iter().fold([0.0; 3], |m, k| add(m, k.up));
+    if norm(mean_up) > 1e-3 * kins.len() as f64 {
+        let w = scale(mean_up, 1.0 / norm(mean_up));
+        let (e1, e2) = basis_around(w);
+        [e1, e2, w]
+    } else {
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    }
+}
+
+/// The box a track sweeps over the lookahead `t_s` in the rotated frame, widened by half the
+/// separation `(h_m, v_m)`, the curvature allowance `k_h` and the rounding margins.
+fn swept_box(k: &Kin, rot: &[Vec3; 3], (h_m, v_m): (f64, f64), t_s: f64, k_h: f64) -> Box4 {
+    let m = h_m / 2.0 + k.gs * t_s * k_h + ROUNDING_M;
+    let mut b = [0.0; 8];
+    for d in 0..3 {
+        let start = dot(rot[d], k.x);
+        let end = start + dot(rot[d], k.v) * t_s;
+        b[d] = start.min(end) - m;
+        b[d + 4] = start.max(end) + m;
+    }
+    let z_end = k.z + k.vz * t_s;
+    b[3] = k.z.min(z_end) - v_m / 2.0 - ROUNDING_ALT_M;
+    b[7] = k.z.max(z_end) + v_m / 2.0 + ROUNDING_ALT_M;
+    b
+}
+
+/// Cells about the size of a typical box (`travel_mean_m`: the mean distance flown over the
+/// lookahead): each box then enters a few cells per dimension and each cell holds few boxes
+/// that do not overlap (figures in `deconflict bench probe`). Keys are dense when the boxes
+/// span few enough cells.
+fn grid_for(boxes: &[Box4], (h_m, v_m): (f64, f64), travel_mean_m: f64, key_mode: KeyMode) -> Grid {
+    let cell_m = (h_m + travel_mean_m).max(1_000.0);
+    let cell_alt_m = (2.0 * v_m).max(100.0);
+    let mut grid = Grid {
+        inv_cell: [1.0 / cell_m, 1.0 / cell_m, 1.0 / cell_m, 1.0 / cell_alt_m],
+        dense: None,
+    };
+    let mut lo_all = [i64::MAX; 4];
+    let mut hi_all = [i64::MIN; 4];
+    for b in boxes {
+        for d in 0..4 {
+            lo_all[d] = lo_all[d].min(grid.index(b[d], d));
+            hi_all[d] = hi_all[d].max(grid.index(b[d + 4], d));
+        }
+    }
+    let span: [u64; 4] = std::array::from_fn(|d| (hi_all[d] - lo_all[d] + 1) as u64);
+    let few_cells = span
+        .iter()
+        .try_fold(1u64, |acc, &s| acc.checked_mul(s))
+        .is_some_and(|cells| cells < 1 << 48);
+    if few_cells && key_mode == KeyMode::Auto {
+        grid.dense = Some((lo_all, span));
+    }
+    grid
+}
+
+/// Every (cell key, track) a box enters, unsorted, and the tracks whose boxes enter more than
+/// [`CELLS_PER_TRACK_MAX`] cells (checked against every other box instead).
+fn cell_entries(boxes: &[Box4], grid: &Grid) -> (Vec<(u64, u32)>, Vec<u32>) {
+    let mut entries: Vec<(u64, u32)> = Vec::with_capacity(boxes.len() * 8);
+    let mut oversize: Vec<u32> = Vec::new();
+    for (p, b) in boxes.iter().enumerate() {
+        let p = p as u32;
+        let lo: [i64; 4] = std::array::from_fn(|d| grid.index(b[d], d));
+        let hi: [i64; 4] = std::array::from_fn(|d| grid.index(b[d + 4], d));
+        let cells = (0..4).fold(1u64, |acc, d| {
+            acc.saturating_mul((hi[d] - lo[d] + 1) as u64)
+        });
+        if cells > CELLS_PER_TRACK_MAX {
+            oversize.push(p);
+            continue;
+        }
+        for x in lo[0]..=hi[0] {
+            for y in lo[1]..=hi[1] {
+                for z in lo[2]..=hi[2] {
+                    for a in lo[3]..=hi[3] {
+                        entries.push((grid.key([x, y, z, a]), p));
+                    }
+                }
+            }
+        }
+    }
+    (entries, oversize)
 }
 
 #[cfg(test)]

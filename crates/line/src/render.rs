@@ -7,11 +7,11 @@
 
 use fluent_bundle::FluentValue;
 
-use crate::ids::{OfficerName, PartyId};
+use crate::ids::{MessageId, OfficerName, PartyId};
 use crate::lang::{CoordFormat, Language, ReaderProfile};
 use crate::message::{
-    Activity, Alteration, Body, Decision, Manoeuvre, Message, Subject, SubjectKind, TrackRef,
-    TurnSense, VerticalSense,
+    Activity, Alteration, Body, ConflictAlert, Decision, Manoeuvre, Message, Subject, SubjectKind,
+    TrackRef, TurnSense, VerticalSense,
 };
 use crate::units::{Altitude, AltitudeBlock, Area, Distance, Position, TimeWindow, Timestamp};
 
@@ -344,38 +344,7 @@ pub fn render_body(reader: &ReaderProfile, body: &Body) -> String {
                 ("window", s(format_window(reader, *window))),
             ],
         ),
-        Body::ConflictAlert(a) => {
-            let mut args = vec![
-                ("alert", s(a.alert_id.as_str())),
-                ("level", n(i64::from(a.level.get()))),
-                (
-                    "time_to_los",
-                    s(format_duration(
-                        reader,
-                        a.time_to_los_ms.ms(),
-                        DurationUse::After,
-                    )),
-                ),
-                ("cpa_h", s(format_distance(reader, a.cpa_horizontal_mm))),
-                ("cpa_v", s(format_vertical(reader, a.cpa_vertical_mm))),
-            ];
-            args.extend(tracks(reader, &a.track_a, &a.track_b));
-            let mut text = l.tr("body-conflict-alert", &args);
-            if let Some(advice) = &a.advice {
-                for (id, m) in [("advice-own", &advice.own), ("advice-other", &advice.other)] {
-                    text.push(' ');
-                    text.push_str(&l.tr(
-                        id,
-                        &[
-                            ("party", party(reader, &m.track.party)),
-                            ("track", s(m.track.track.as_str())),
-                            ("manoeuvre", s(format_manoeuvre(reader, m))),
-                        ],
-                    ));
-                }
-            }
-            text
-        }
+        Body::ConflictAlert(a) => conflict_alert_body(reader, a),
         Body::RequestToAlter {
             regarding,
             proposal,
@@ -441,19 +410,7 @@ pub fn render_body(reader: &ReaderProfile, body: &Body) -> String {
                 ("reply_by", s(format_time(reader, *reply_by_ms))),
             ],
         ),
-        Body::Acknowledgement { of, officer: o } => {
-            // An officer on the roster under the role's own name ("Дежурный офицер") is not
-            // printed as "Дежурный офицер: Дежурный офицер".
-            let role = l.tr("role-duty-officer", &[]);
-            if o.as_str().trim().to_lowercase() == role.to_lowercase() {
-                l.tr("body-acknowledgement-by-role", &[("of", s(of.as_str()))])
-            } else {
-                l.tr(
-                    "body-acknowledgement",
-                    &[("of", s(of.as_str())), ("officer", officer(reader, o))],
-                )
-            }
-        }
+        Body::Acknowledgement { of, officer: o } => acknowledgement_body(reader, of, o),
         Body::FreeText { written_in, text } => l.tr(
             "body-free-text",
             &[
@@ -461,6 +418,59 @@ pub fn render_body(reader: &ReaderProfile, body: &Body) -> String {
                 ("text", s(text.as_str())),
             ],
         ),
+    }
+}
+
+/// A conflict alert: the tracks, the level, the time to loss of separation, the closest
+/// approach, and each aircraft's manoeuvre when advice was given.
+fn conflict_alert_body(reader: &ReaderProfile, a: &ConflictAlert) -> String {
+    let l = reader.lang;
+    let mut args = vec![
+        ("alert", s(a.alert_id.as_str())),
+        ("level", n(i64::from(a.level.get()))),
+        (
+            "time_to_los",
+            s(format_duration(
+                reader,
+                a.time_to_los_ms.ms(),
+                DurationUse::After,
+            )),
+        ),
+        ("cpa_h", s(format_distance(reader, a.cpa_horizontal_mm))),
+        ("cpa_v", s(format_vertical(reader, a.cpa_vertical_mm))),
+    ];
+    args.extend(tracks(reader, &a.track_a, &a.track_b));
+    let mut text = l.tr("body-conflict-alert", &args);
+    if let Some(advice) = &a.advice {
+        for (id, m) in [("advice-own", &advice.own), ("advice-other", &advice.other)] {
+            text.push(' ');
+            text.push_str(&l.tr(
+                id,
+                &[
+                    ("party", party(reader, &m.track.party)),
+                    ("track", s(m.track.track.as_str())),
+                    ("manoeuvre", s(format_manoeuvre(reader, m))),
+                ],
+            ));
+        }
+    }
+    text
+}
+
+/// An acknowledgement, by its officer (or by the role alone when the officer is on the roster
+/// under the role's own name).
+fn acknowledgement_body(reader: &ReaderProfile, of: &MessageId, o: &OfficerName) -> String {
+    let l = reader.lang;
+    // An officer on the roster under the role's own name ("Дежурный офицер") is not
+    // printed as "Дежурный офицер: Дежурный офицер".
+    let role = l.tr("role-duty-officer", &[]);
+    if o.as_str().trim().to_lowercase() == role.to_lowercase() {
+        l.tr("body-acknowledgement-by-role", &[("of", s(of.as_str()))])
+    } else {
+        l.tr(
+            "body-acknowledgement",
+            &[("of", s(of.as_str())), ("officer", officer(reader, o))],
+        )
     }
 }
 

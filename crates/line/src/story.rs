@@ -198,207 +198,221 @@ pub fn run() -> Story {
         line: Line::new(story_config()),
         items: Vec::new(),
     };
-    let alert = subject(SubjectKind::Alert, "A-0412-1");
-    let n7 = subject(SubjectKind::Notification, "N-7");
-    let deir = id(Position::from_deg(35.333_611, 40.140_833));
-
-    // 1. Link tests at 06:00: Russia answers in 40 s; the coalition's officer is away and the
-    //    director answers after the deadline.
-    s.items.push(Item::Section("story-link-test"));
-    s.wait(at(6, 0, 0));
-    s.ack(
-        at(6, 0, 40),
-        "ack-lt-1",
-        "lt:coalition:russia:1491976800",
-        "russia",
-        "подполковник Петров",
-    );
-    s.ack(
-        at(6, 7, 30),
-        "ack-lt-2",
-        "lt:russia:coalition:1491976800",
-        "coalition",
-        "CAOC Director",
-    );
-
-    // 2. A conflict alert from the engine opens a conversation.
-    s.items.push(Item::Section("story-alert"));
-    let cpa = id(ConflictAlert::from_engine(
-        id(SubjectId::new("A-0412-1")),
-        id(AlertLevel::new(2)),
-        track("coalition", "CLT-7"),
-        track("russia", "RUS-31"),
-        95.0,
-        926.0,
-        91.44,
-    ));
-    s.message(
-        at(9, 12, 0),
-        "M-101",
-        "coalition",
-        "russia",
-        alert.clone(),
-        Body::ConflictAlert(cpa),
-    );
-    s.ack(
-        at(9, 12, 25),
-        "M-101-ack",
-        "M-101",
-        "russia",
-        "подполковник Петров",
-    );
-    s.message(
-        at(9, 13, 0),
-        "M-102",
-        "coalition",
-        "russia",
-        alert.clone(),
-        Body::RequestToAlter {
-            regarding: mid("M-101"),
-            proposal: Alteration::AltitudeBlock {
-                altitude_block: id(AltitudeBlock::from_ft(25_000, 29_000)),
-            },
-        },
-    );
-    s.message(
-        at(9, 14, 10),
-        "M-201",
-        "russia",
-        "coalition",
-        alert.clone(),
-        Body::Reply {
-            in_reply_to: mid("M-102"),
-            answer: Decision::Counter {
-                proposal: Alteration::AltitudeBlock {
-                    altitude_block: id(AltitudeBlock::from_ft(27_000, 31_000)),
-                },
-            },
-        },
-    );
-    s.ack(
-        at(9, 14, 30),
-        "M-201-ack",
-        "M-201",
-        "coalition",
-        "Maj. Smith",
-    );
-    s.message(
-        at(9, 15, 0),
-        "M-103",
-        "coalition",
-        "russia",
-        alert.clone(),
-        Body::Reply {
-            in_reply_to: mid("M-201"),
-            answer: Decision::Accept,
-        },
-    );
-    s.message(
-        at(9, 15, 20),
-        "M-202",
-        "russia",
-        "coalition",
-        alert,
-        Body::FreeText {
-            written_in: id(LangTag::new("ru")),
-            text: id(Text::new("Борт RUS-31 набирает эшелон 280.")),
-        },
-    );
-    s.ack(
-        at(9, 15, 40),
-        "M-102-ack",
-        "M-102",
-        "russia",
-        "подполковник Петров",
-    );
-    s.ack(
-        at(9, 15, 45),
-        "M-103-ack",
-        "M-103",
-        "russia",
-        "подполковник Петров",
-    );
-
-    // 3. A notification, then a strike warning in it: the duty officer is away.
-    s.items.push(Item::Section("story-escalation"));
-    s.message(
-        at(9, 16, 0),
-        "M-110",
-        "coalition",
-        "russia",
-        n7.clone(),
-        Body::NotificationOfOperations {
-            notification_id: id(SubjectId::new("N-7")),
-            area: id(Area::circle(deir, id(Distance::from_nm(5.0)))),
-            altitude_block: id(AltitudeBlock::from_ft(15_000, 25_000)),
-            window: id(TimeWindow::new(at(9, 30, 0), at(11, 0, 0))),
-            callsigns: vec![id(TrackId::new("VIPER11")), id(TrackId::new("VIPER12"))],
-        },
-    );
-    s.ack(at(9, 17, 0), "M-110-ack", "M-110", "russia", "майор Иванов");
-    s.message(
-        at(9, 30, 0),
-        "M-111",
-        "coalition",
-        "russia",
-        n7,
-        Body::StrikeWarning {
-            activity: Activity::Strike,
-            area: id(Area::circle(deir, id(Distance::from_nm(2.0)))),
-            altitude_block: id(AltitudeBlock::from_ft(15_000, 25_000)),
-            window: id(TimeWindow::new(at(9, 40, 0), at(10, 10, 0))),
-        },
-    );
-    s.wait(at(9, 34, 30));
-    for p in ["coalition", "russia"] {
-        let p = party(p);
-        let ids = s
-            .line
-            .overdue_involving(&p)
-            .map(|t| t.message().id().clone())
-            .collect();
-        s.items.push(Item::Overdue { party: p, ids });
-    }
-    s.ack(
-        at(9, 35, 10),
-        "M-111-ack",
-        "M-111",
-        "russia",
-        "Командование Хмеймим",
-    );
-
-    // 4. Evening link tests and the day's figures.
-    s.wait(at(18, 0, 0));
-    s.ack(
-        at(18, 0, 30),
-        "ack-lt-3",
-        "lt:coalition:russia:1492020000",
-        "russia",
-        "капитан Сидоров",
-    );
-    s.ack(
-        at(18, 1, 0),
-        "ack-lt-4",
-        "lt:russia:coalition:1492020000",
-        "coalition",
-        "Capt. Jones",
-    );
-    s.wait(at(19, 0, 0));
-    s.items.push(Item::Section("story-reachability"));
-    let day = id(TimeWindow::new(at(0, 0, 0), at(24, 0, 0)));
-    for p in ["coalition", "russia"] {
-        s.items.push(Item::Reachability {
-            party: party(p),
-            window: day,
-        });
-    }
-    s.items.push(Item::AgreementState {
-        state: DeclaredState::Suspended,
-        answering: true,
-    });
+    s.link_tests_at_six();
+    s.alert_conversation();
+    s.notification_and_strike();
+    s.evening_and_figures();
     Story {
         line: s.line,
         items: s.items,
+    }
+}
+
+impl Script {
+    /// Link tests at 06:00: Russia answers in 40 s; the coalition's officer is away and the
+    /// director answers after the deadline.
+    fn link_tests_at_six(&mut self) {
+        self.items.push(Item::Section("story-link-test"));
+        self.wait(at(6, 0, 0));
+        self.ack(
+            at(6, 0, 40),
+            "ack-lt-1",
+            "lt:coalition:russia:1491976800",
+            "russia",
+            "подполковник Петров",
+        );
+        self.ack(
+            at(6, 7, 30),
+            "ack-lt-2",
+            "lt:russia:coalition:1491976800",
+            "coalition",
+            "CAOC Director",
+        );
+    }
+
+    /// A conflict alert from the engine opens a conversation.
+    fn alert_conversation(&mut self) {
+        let alert = subject(SubjectKind::Alert, "A-0412-1");
+        self.items.push(Item::Section("story-alert"));
+        let cpa = id(ConflictAlert::from_engine(
+            id(SubjectId::new("A-0412-1")),
+            id(AlertLevel::new(2)),
+            track("coalition", "CLT-7"),
+            track("russia", "RUS-31"),
+            95.0,
+            926.0,
+            91.44,
+        ));
+        self.message(
+            at(9, 12, 0),
+            "M-101",
+            "coalition",
+            "russia",
+            alert.clone(),
+            Body::ConflictAlert(cpa),
+        );
+        self.ack(
+            at(9, 12, 25),
+            "M-101-ack",
+            "M-101",
+            "russia",
+            "подполковник Петров",
+        );
+        self.message(
+            at(9, 13, 0),
+            "M-102",
+            "coalition",
+            "russia",
+            alert.clone(),
+            Body::RequestToAlter {
+                regarding: mid("M-101"),
+                proposal: Alteration::AltitudeBlock {
+                    altitude_block: id(AltitudeBlock::from_ft(25_000, 29_000)),
+                },
+            },
+        );
+        self.message(
+            at(9, 14, 10),
+            "M-201",
+            "russia",
+            "coalition",
+            alert.clone(),
+            Body::Reply {
+                in_reply_to: mid("M-102"),
+                answer: Decision::Counter {
+                    proposal: Alteration::AltitudeBlock {
+                        altitude_block: id(AltitudeBlock::from_ft(27_000, 31_000)),
+                    },
+                },
+            },
+        );
+        self.ack(
+            at(9, 14, 30),
+            "M-201-ack",
+            "M-201",
+            "coalition",
+            "Maj. Smith",
+        );
+        self.message(
+            at(9, 15, 0),
+            "M-103",
+            "coalition",
+            "russia",
+            alert.clone(),
+            Body::Reply {
+                in_reply_to: mid("M-201"),
+                answer: Decision::Accept,
+            },
+        );
+        self.message(
+            at(9, 15, 20),
+            "M-202",
+            "russia",
+            "coalition",
+            alert,
+            Body::FreeText {
+                written_in: id(LangTag::new("ru")),
+                text: id(Text::new("Борт RUS-31 набирает эшелон 280.")),
+            },
+        );
+        self.ack(
+            at(9, 15, 40),
+            "M-102-ack",
+            "M-102",
+            "russia",
+            "подполковник Петров",
+        );
+        self.ack(
+            at(9, 15, 45),
+            "M-103-ack",
+            "M-103",
+            "russia",
+            "подполковник Петров",
+        );
+    }
+
+    /// A notification, then a strike warning in it: the duty officer is away.
+    fn notification_and_strike(&mut self) {
+        let n7 = subject(SubjectKind::Notification, "N-7");
+        let deir = id(Position::from_deg(35.333_611, 40.140_833));
+        self.items.push(Item::Section("story-escalation"));
+        self.message(
+            at(9, 16, 0),
+            "M-110",
+            "coalition",
+            "russia",
+            n7.clone(),
+            Body::NotificationOfOperations {
+                notification_id: id(SubjectId::new("N-7")),
+                area: id(Area::circle(deir, id(Distance::from_nm(5.0)))),
+                altitude_block: id(AltitudeBlock::from_ft(15_000, 25_000)),
+                window: id(TimeWindow::new(at(9, 30, 0), at(11, 0, 0))),
+                callsigns: vec![id(TrackId::new("VIPER11")), id(TrackId::new("VIPER12"))],
+            },
+        );
+        self.ack(at(9, 17, 0), "M-110-ack", "M-110", "russia", "майор Иванов");
+        self.message(
+            at(9, 30, 0),
+            "M-111",
+            "coalition",
+            "russia",
+            n7,
+            Body::StrikeWarning {
+                activity: Activity::Strike,
+                area: id(Area::circle(deir, id(Distance::from_nm(2.0)))),
+                altitude_block: id(AltitudeBlock::from_ft(15_000, 25_000)),
+                window: id(TimeWindow::new(at(9, 40, 0), at(10, 10, 0))),
+            },
+        );
+        self.wait(at(9, 34, 30));
+        for p in ["coalition", "russia"] {
+            let p = party(p);
+            let ids = self
+                .line
+                .overdue_involving(&p)
+                .map(|t| t.message().id().clone())
+                .collect();
+            self.items.push(Item::Overdue { party: p, ids });
+        }
+        self.ack(
+            at(9, 35, 10),
+            "M-111-ack",
+            "M-111",
+            "russia",
+            "Командование Хмеймим",
+        );
+    }
+
+    /// Evening link tests and the day's figures.
+    fn evening_and_figures(&mut self) {
+        self.wait(at(18, 0, 0));
+        self.ack(
+            at(18, 0, 30),
+            "ack-lt-3",
+            "lt:coalition:russia:1492020000",
+            "russia",
+            "капитан Сидоров",
+        );
+        self.ack(
+            at(18, 1, 0),
+            "ack-lt-4",
+            "lt:russia:coalition:1492020000",
+            "coalition",
+            "Capt. Jones",
+        );
+        self.wait(at(19, 0, 0));
+        self.items.push(Item::Section("story-reachability"));
+        let day = id(TimeWindow::new(at(0, 0, 0), at(24, 0, 0)));
+        for p in ["coalition", "russia"] {
+            self.items.push(Item::Reachability {
+                party: party(p),
+                window: day,
+            });
+        }
+        self.items.push(Item::AgreementState {
+            state: DeclaredState::Suspended,
+            answering: true,
+        });
     }
 }
 

@@ -94,16 +94,18 @@ impl Timestamp {
     /// Civil date and time of day at `offset` from UTC.
     pub fn civil(self, offset: UtcOffset) -> Civil {
         let local_ms = self.0 + i64::from(offset.minutes()) * 60_000;
-        let days = local_ms.div_euclid(86_400_000);
-        let ms_of_day = local_ms.rem_euclid(86_400_000);
-        let (year, month, day) = civil_from_days(days);
+        // Past the last instant at a positive offset lies the year 10000, beyond the calendar
+        // of `time`: it reads as the calendar's last second.
+        let t = time::macros::datetime!(1970-01-01 00:00)
+            .checked_add(time::Duration::milliseconds(local_ms))
+            .unwrap_or(time::PrimitiveDateTime::MAX);
         Civil {
-            year,
-            month,
-            day,
-            hour: (ms_of_day / 3_600_000) as u8,
-            minute: (ms_of_day / 60_000 % 60) as u8,
-            second: (ms_of_day / 1000 % 60) as u8,
+            year: t.year(),
+            month: u8::from(t.month()),
+            day: t.day(),
+            hour: t.hour(),
+            minute: t.minute(),
+            second: t.second(),
         }
     }
     /// Seconds since 00:00 UTC of this instant's day.
@@ -126,21 +128,6 @@ impl From<Timestamp> for i64 {
     fn from(t: Timestamp) -> i64 {
         t.0
     }
-}
-
-/// Proleptic Gregorian calendar date from days since 1970-01-01: the 400-year cycle has
-/// 146 097 days; shifting the year to start on 1 March puts the leap day last.
-fn civil_from_days(days: i64) -> (i32, u8, u8) {
-    let z = days + 719_468; // days since 0000-03-01
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // day of era, 0..=146096
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of era
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of March-based year
-    let mp = (5 * doy + 2) / 153; // March = 0
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year as i32, month, day)
 }
 
 /// A calendar date and time of day, already shifted to some offset.

@@ -313,46 +313,133 @@ fn slope(points: &[(f64, f64)]) -> Option<f64> {
     (sxx > 0.0).then(|| sxy / sxx)
 }
 
+/// The report's window `[from, to)` and the weeks it spans.
+struct Window {
+    from: u64,
+    to: u64,
+    first_week: u64,
+}
+
+impl Window {
+    /// The window `options` ask for, by default from the first fact to just after the last;
+    /// refused when empty or longer than [`WEEKS_MAX`] weeks.
+    fn of(facts: &Facts, options: &Options) -> Result<(Window, usize), ReportError> {
+        let times = facts
+            .messages
+            .iter()
+            .map(|m| m.time_ms)
+            .chain(facts.acks.values().copied())
+            .chain(facts.withdrawals.iter().map(|w| w.time_ms))
+            .chain(facts.alerts.iter().map(|a| a.time_ms))
+            .chain(facts.party_events.iter().map(|e| e.time_ms))
+            .chain(facts.incidents.iter().map(|i| i.time_ms))
+            .chain(facts.notifications.values().map(|n| n.time_ms));
+        let (first, last) = times.fold((u64::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
+        let from = options
+            .from_unix_ms
+            .unwrap_or(if first == u64::MAX { 0 } else { first });
+        let to = options
+            .to_unix_ms
+            .unwrap_or_else(|| last.saturating_add(1).max(from.saturating_add(1)));
+        if to <= from {
+            return Err(ReportError::Window {
+                from_unix_ms: from,
+                to_unix_ms: to,
+            });
+        }
+        let first_week = week_start(from);
+        let weeks_n = (to - first_week).div_ceil(WEEK_MS);
+        if weeks_n > WEEKS_MAX as u64 {
+            return Err(ReportError::TooManyWeeks { weeks: weeks_n });
+        }
+        Ok((
+            Window {
+                from,
+                to,
+                first_week,
+            },
+            weeks_n as usize,
+        ))
+    }
+
+    fn contains(&self, t: u64) -> bool {
+        (self.from..self.to).contains(&t)
+    }
+
+    /// The position of `t`'s week among the window's weeks.
+    fn week_of(&self, t: u64) -> usize {
+        ((week_start(t) - self.first_week) / WEEK_MS) as usize
+    }
+}
+
 /// Computes the report over `facts` for `options`' window.
 pub fn compute(facts: &Facts, options: &Options) -> Result<Report, ReportError> {
-    let times = facts
-        .messages
-        .iter()
-        .map(|m| m.time_ms)
-        .chain(facts.acks.values().copied())
-        .chain(facts.withdrawals.iter().map(|w| w.time_ms))
-        .chain(facts.alerts.iter().map(|a| a.time_ms))
-        .chain(facts.party_events.iter().map(|e| e.time_ms))
-        .chain(facts.incidents.iter().map(|i| i.time_ms))
-        .chain(facts.notifications.values().map(|n| n.time_ms));
-    let (first, last) = times.fold((u64::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
-    let from = options
-        .from_unix_ms
-        .unwrap_or(if first == u64::MAX { 0 } else { first });
-    let to = options
-        .to_unix_ms
-        .unwrap_or_else(|| last.saturating_add(1).max(from.saturating_add(1)));
-    if to <= from {
-        return Err(ReportError::Window {
-            from_unix_ms: from,
-            to_unix_ms: to,
-        });
-    }
-    let first_week = week_start(from);
-    let weeks_n = (to - first_week).div_ceil(WEEK_MS);
-    if weeks_n > WEEKS_MAX as u64 {
-        return Err(ReportError::TooManyWeeks { weeks: weeks_n });
-    }
-    let in_window = |t: u64| (from..to).contains(&t);
-    let week_of = |t: u64| ((week_start(t) - first_week) / WEEK_MS) as usize;
+    let (window, weeks_n) = Window::of(facts, options)?;
     let parties: BTreeSet<&str> = facts.parties.iter().map(String::as_str).collect();
-    let mut weeks: Vec<WeekAcc> = (0..weeks_n as usize).map(|_| WeekAcc::default()).collect();
+    let mut weeks: Vec<WeekAcc> = (0..weeks_n).map(|_| WeekAcc::default()).collect();
+    count_messages(facts, options, &window, &parties, &mut weeks);
+    count_withdrawals(facts, &window, &mut weeks);
+    for e in facts
+        .party_events
+        .iter()
+        .filter(|e| window.contains(e.time_ms))
+    {
+        let f = weeks[window.week_of(e.time_ms)].party(&e.party);
+        if e.kind == NONCONFORMANCE_KIND {
+            f.nonconformances += 1;
+        } else if e.kind == GEOGRAPHY_KIND {
+            f.geography_events += 1;
+        }
+    }
+    add_flight_hours(facts, &window, &mut weeks);
+    for a in facts.alerts.iter().filter(|a| window.contains(a.time_ms)) {
+        *weeks[window.week_of(a.time_ms)]
+            .alerts
+            .entry(a.level.clone())
+            .or_default() += 1;
+    }
+    count_incidents(facts, &window, &parties, &mut weeks);
 
-    for m in facts.messages.iter().filter(|m| in_window(m.time_ms)) {
+    let mut out = Vec::with_capacity(weeks.len());
+    let mut previous: Option<f64> = None;
+    let mut points = Vec::new();
+    for (i, acc) in weeks.into_iter().enumerate() {
+        let start = window.first_week + i as u64 * WEEK_MS;
+        let week = acc.finish(start, &facts.parties, previous);
+        if let Some(x) = week.trust_index {
+            points.push((i as f64, x));
+            previous = Some(x);
+        }
+        out.push(week);
+    }
+    Ok(Report {
+        log: facts.log.clone(),
+        tree_size: facts.tree_head.tree_head().size(),
+        tree_root: facts.tree_head.tree_head().root().to_hex(),
+        keys_pinned: facts.keys_pinned,
+        parties: facts.parties.clone(),
+        from_unix_ms: window.from,
+        to_unix_ms: window.to,
+        deadlines: options.deadlines.clone(),
+        weeks: out,
+        trust_trend_per_week: slope(&points),
+    })
+}
+
+/// Messages to a party of the report: link tests answered within their deadline, and the
+/// acknowledgements due (on time, late, unanswered) with their latencies.
+fn count_messages(
+    facts: &Facts,
+    options: &Options,
+    window: &Window,
+    parties: &BTreeSet<&str>,
+    weeks: &mut [WeekAcc],
+) {
+    for m in facts.messages.iter().filter(|m| window.contains(m.time_ms)) {
         if !parties.contains(m.to.as_str()) {
             continue;
         }
-        let w = &mut weeks[week_of(m.time_ms)];
+        let w = &mut weeks[window.week_of(m.time_ms)];
         let ack = facts.acks.get(&(m.to.clone(), m.id.clone())).copied();
         if m.kind == MessageKind::LinkTest.tag() {
             let f = w.link_tests.entry(m.to.clone()).or_default();
@@ -383,9 +470,16 @@ pub fn compute(facts: &Facts, options: &Options) -> Result<Report, ReportError> 
             }
         }
     }
+}
 
-    for wd in facts.withdrawals.iter().filter(|w| in_window(w.time_ms)) {
-        let f = weeks[week_of(wd.time_ms)].party(&wd.party);
+/// Withdrawals per party, and those made once the notified window had begun.
+fn count_withdrawals(facts: &Facts, window: &Window, weeks: &mut [WeekAcc]) {
+    for wd in facts
+        .withdrawals
+        .iter()
+        .filter(|w| window.contains(w.time_ms))
+    {
+        let f = weeks[window.week_of(wd.time_ms)].party(&wd.party);
         f.withdrawn += 1;
         let start = facts
             .notifications
@@ -397,17 +491,11 @@ pub fn compute(facts: &Facts, options: &Options) -> Result<Report, ReportError> 
             Some(_) => {}
         }
     }
+}
 
-    for e in facts.party_events.iter().filter(|e| in_window(e.time_ms)) {
-        let f = weeks[week_of(e.time_ms)].party(&e.party);
-        if e.kind == NONCONFORMANCE_KIND {
-            f.nonconformances += 1;
-        } else if e.kind == GEOGRAPHY_KIND {
-            f.geography_events += 1;
-        }
-    }
-
-    // Notified flight hours, split over the weeks each window overlaps.
+/// Notified flight hours, split over the weeks each window overlaps; a notification withdrawn
+/// before its start flies none.
+fn add_flight_hours(facts: &Facts, window: &Window, weeks: &mut [WeekAcc]) {
     let withdrawn_at: BTreeMap<&str, u64> = facts
         .withdrawals
         .iter()
@@ -422,26 +510,26 @@ pub fn compute(facts: &Facts, options: &Options) -> Result<Report, ReportError> 
             continue;
         }
         let aircraft = n.aircraft_count.unwrap_or(1).max(0) as f64;
-        let (s, e) = (s.max(from), e.min(to));
+        let (s, e) = (s.max(window.from), e.min(window.to));
         if e <= s {
             continue;
         }
         let mut t = s;
         while t < e {
             let end = (week_start(t) + WEEK_MS).min(e);
-            weeks[week_of(t)].flight_ms += aircraft * (end - t) as f64;
+            weeks[window.week_of(t)].flight_ms += aircraft * (end - t) as f64;
             t = end;
         }
     }
+}
 
-    for a in facts.alerts.iter().filter(|a| in_window(a.time_ms)) {
-        *weeks[week_of(a.time_ms)]
-            .alerts
-            .entry(a.level.clone())
-            .or_default() += 1;
-    }
-
-    // Incidents: the first entry's week; each party's latest assessment counts.
+/// Incidents: the first entry's week; each party's latest assessment counts.
+fn count_incidents(
+    facts: &Facts,
+    window: &Window,
+    parties: &BTreeSet<&str>,
+    weeks: &mut [WeekAcc],
+) {
     let mut incidents: BTreeMap<&str, (u64, BTreeMap<&str, &str>)> = BTreeMap::new();
     for i in &facts.incidents {
         let (first_ms, views) = incidents
@@ -453,10 +541,10 @@ pub fn compute(facts: &Facts, options: &Options) -> Result<Report, ReportError> 
         }
     }
     for (first_ms, views) in incidents.values() {
-        if !in_window(*first_ms) {
+        if !window.contains(*first_ms) {
             continue;
         }
-        let f = &mut weeks[week_of(*first_ms)].incidents;
+        let f = &mut weeks[window.week_of(*first_ms)].incidents;
         f.filed += 1;
         let categories: BTreeSet<&str> = views.values().copied().collect();
         let all_assessed = !parties.is_empty() && parties.iter().all(|p| views.contains_key(p));
@@ -469,31 +557,6 @@ pub fn compute(facts: &Facts, options: &Options) -> Result<Report, ReportError> 
             f.not_assessed += 1;
         }
     }
-
-    let mut out = Vec::with_capacity(weeks.len());
-    let mut previous: Option<f64> = None;
-    let mut points = Vec::new();
-    for (i, acc) in weeks.into_iter().enumerate() {
-        let start = first_week + i as u64 * WEEK_MS;
-        let week = acc.finish(start, &facts.parties, previous);
-        if let Some(x) = week.trust_index {
-            points.push((i as f64, x));
-            previous = Some(x);
-        }
-        out.push(week);
-    }
-    Ok(Report {
-        log: facts.log.clone(),
-        tree_size: facts.tree_head.tree_head().size(),
-        tree_root: facts.tree_head.tree_head().root().to_hex(),
-        keys_pinned: facts.keys_pinned,
-        parties: facts.parties.clone(),
-        from_unix_ms: from,
-        to_unix_ms: to,
-        deadlines: options.deadlines.clone(),
-        weeks: out,
-        trust_trend_per_week: slope(&points),
-    })
 }
 
 #[derive(Default)]

@@ -58,6 +58,17 @@ pub struct Metrics {
     pub feeds: crate::feed::FeedMetrics,
 }
 
+/// A counter by label: name, help, label, counts.
+type Figure<'a> = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'a Mutex<BTreeMap<String, u64>>,
+);
+
+/// How many counters by label `/metrics` shows.
+const LABELLED_N: usize = 8;
+
 impl Metrics {
     pub fn alert(&self, kind: &str) {
         if let Ok(mut m) = self.alerts_by_kind.lock() {
@@ -175,247 +186,230 @@ impl Metrics {
     /// The exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let g = |o: &mut String, name: &str, kind: &str, help: &str, v: f64| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
-        };
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        g(
-            &mut out,
-            "deconflict_cycles_total",
-            "counter",
-            "Cycles run.",
-            load(&self.cycles_total) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_cycle_seconds",
-            "gauge",
-            "Duration of the last cycle.",
-            load(&self.cycle_us_last) as f64 / 1e6,
-        );
-        g(
-            &mut out,
-            "deconflict_cycle_seconds_max",
-            "gauge",
-            "Longest cycle since start.",
-            load(&self.cycle_us_max) as f64 / 1e6,
-        );
-        g(
-            &mut out,
-            "deconflict_tracks_live",
-            "gauge",
-            "Live tracks in the picture.",
-            load(&self.tracks_live) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_tracks_dropped_stale_total",
-            "counter",
-            "Tracks dropped from the picture because no report came within the stale limit.",
-            load(&self.tracks_dropped_stale_total) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_reports_accepted_total",
-            "counter",
-            "Track reports accepted.",
-            load(&self.reports_accepted_total) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_store_rows_checked",
-            "gauge",
-            "Store rows checked against their record entries at start.",
-            load(&self.store_rows_checked) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_record_entries_unstored",
-            "gauge",
-            "Record entries whose request was never stored nor acknowledged (bound as unstored).",
-            load(&self.record_entries_unstored) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_report_batches_total",
-            "counter",
-            "Report batches committed to the record (one per party per cycle with reports).",
-            load(&self.report_batches_total) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_reports_committed_total",
-            "counter",
-            "Track reports committed to the record by report batches.",
-            load(&self.reports_committed_total) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_notifications_accepted_total",
-            "counter",
-            "Notification writes accepted.",
-            load(&self.notifications_accepted_total) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_conflicts_active",
-            "gauge",
-            "Predicted conflicts currently active.",
-            load(&self.conflicts_active) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_events_total",
-            "counter",
-            "Events appended to party streams.",
-            load(&self.events_total) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_stream_subscribers",
-            "gauge",
-            "Open event streams.",
-            load(&self.stream_subscribers) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_store_waiting",
-            "gauge",
-            "Requests queued for the store.",
-            load(&self.store_waiting) as f64,
-        );
-        g(
-            &mut out,
-            "deconflict_nonces_held",
-            "gauge",
-            "Nonces held for replay protection.",
-            load(&self.nonces_held) as f64,
-        );
-        for (name, kind, help, v) in [
-            (
-                "deconflict_line_messages_total",
-                "counter",
-                "Line messages delivered (acknowledgements excluded; link tests and conflict alerts included).",
-                &self.line_messages_total,
-            ),
-            (
-                "deconflict_line_acks_total",
-                "counter",
-                "Line messages acknowledged (each once).",
-                &self.line_acks_total,
-            ),
-            (
-                "deconflict_line_overdue_total",
-                "counter",
-                "Line messages whose first acknowledgement deadline passed.",
-                &self.line_overdue_total,
-            ),
-            (
-                "deconflict_line_escalations_total",
-                "counter",
-                "Escalations to the next duty contact or the command.",
-                &self.line_escalations_total,
-            ),
-            (
-                "deconflict_line_unanswered_total",
-                "counter",
-                "Line messages unanswered after the command's deadline.",
-                &self.line_unanswered_total,
-            ),
-            (
-                "deconflict_line_pending",
-                "gauge",
-                "Line messages awaiting acknowledgement.",
-                &self.line_pending,
-            ),
-            (
-                "deconflict_line_effects_dropped_total",
-                "counter",
-                "Line effects dropped because the effect queue was full.",
-                &self.line_effects_dropped_total,
-            ),
-            (
-                "deconflict_line_link_tests_skipped_total",
-                "counter",
-                "Gaps in the link-test schedule the line slept through (each run of missed slots counts once): skipped, not sent late.",
-                &self.line_link_tests_skipped_total,
-            ),
-        ] {
-            g(&mut out, name, kind, help, load(v) as f64);
+        for (name, kind, help, v) in self.figures() {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
         }
-        let labelled = |o: &mut String,
-                        name: &str,
-                        help: &str,
-                        label: &str,
-                        m: &Mutex<BTreeMap<String, u64>>| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (name, help, label, m) in self.labelled() {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             if let Ok(m) = m.lock() {
                 for (k, v) in m.iter() {
-                    let _ = writeln!(o, "{name}{{{label}=\"{k}\"}} {v}");
+                    let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
                 }
             }
-        };
-        labelled(
-            &mut out,
-            "deconflict_alerts_total",
-            "Alerts issued, by kind.",
-            "kind",
-            &self.alerts_by_kind,
-        );
-        labelled(
-            &mut out,
-            "deconflict_alert_levels_total",
-            "Tactical alerts raised or changed, by the more urgent side's DO-365 level.",
-            "level",
-            &self.alerts_by_level,
-        );
-        labelled(
-            &mut out,
-            "deconflict_geography_events_total",
-            "Dividing-line crossings and closed-zone entries, by the party whose aircraft it was.",
-            "party",
-            &self.geography_by_party,
-        );
-        labelled(
-            &mut out,
-            "deconflict_nonconformance_events_total",
-            "Notified aircraft outside their notifications, by party.",
-            "party",
-            &self.nonconformance_by_party,
-        );
-        labelled(
-            &mut out,
-            "deconflict_requests_rejected_total",
-            "Requests rejected, by reason.",
-            "reason",
-            &self.rejected_by_reason,
-        );
-        labelled(
-            &mut out,
-            "deconflict_line_refused_total",
-            "Line requests refused, by reason.",
-            "reason",
-            &self.line_refused_by_reason,
-        );
-        labelled(
-            &mut out,
-            "deconflict_incident_steps_total",
-            "Incident steps recorded, by course (filing, account, assessment).",
-            "course",
-            &self.incident_steps_by_course,
-        );
-        labelled(
-            &mut out,
-            "deconflict_incident_refused_total",
-            "Incident requests refused, by reason.",
-            "reason",
-            &self.incident_refused_by_reason,
-        );
+        }
         // Counters kept by the record's write routes and the TLS listener.
         out.push_str(&crate::log_api::render_metrics());
         out.push_str(&crate::tls::render_metrics());
         out.push_str(&crate::limits::render_metrics());
         out.push_str(&self.feeds.render());
         out
+    }
+
+    /// Each unlabelled figure: name, kind, help, value.
+    fn figures(&self) -> Vec<(&'static str, &'static str, &'static str, f64)> {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        vec![
+            (
+                "deconflict_cycles_total",
+                "counter",
+                "Cycles run.",
+                load(&self.cycles_total) as f64,
+            ),
+            (
+                "deconflict_cycle_seconds",
+                "gauge",
+                "Duration of the last cycle.",
+                load(&self.cycle_us_last) as f64 / 1e6,
+            ),
+            (
+                "deconflict_cycle_seconds_max",
+                "gauge",
+                "Longest cycle since start.",
+                load(&self.cycle_us_max) as f64 / 1e6,
+            ),
+            (
+                "deconflict_tracks_live",
+                "gauge",
+                "Live tracks in the picture.",
+                load(&self.tracks_live) as f64,
+            ),
+            (
+                "deconflict_tracks_dropped_stale_total",
+                "counter",
+                "Tracks dropped from the picture because no report came within the stale limit.",
+                load(&self.tracks_dropped_stale_total) as f64,
+            ),
+            (
+                "deconflict_reports_accepted_total",
+                "counter",
+                "Track reports accepted.",
+                load(&self.reports_accepted_total) as f64,
+            ),
+            (
+                "deconflict_store_rows_checked",
+                "gauge",
+                "Store rows checked against their record entries at start.",
+                load(&self.store_rows_checked) as f64,
+            ),
+            (
+                "deconflict_record_entries_unstored",
+                "gauge",
+                "Record entries whose request was never stored nor acknowledged (bound as unstored).",
+                load(&self.record_entries_unstored) as f64,
+            ),
+            (
+                "deconflict_report_batches_total",
+                "counter",
+                "Report batches committed to the record (one per party per cycle with reports).",
+                load(&self.report_batches_total) as f64,
+            ),
+            (
+                "deconflict_reports_committed_total",
+                "counter",
+                "Track reports committed to the record by report batches.",
+                load(&self.reports_committed_total) as f64,
+            ),
+            (
+                "deconflict_notifications_accepted_total",
+                "counter",
+                "Notification writes accepted.",
+                load(&self.notifications_accepted_total) as f64,
+            ),
+            (
+                "deconflict_conflicts_active",
+                "gauge",
+                "Predicted conflicts currently active.",
+                load(&self.conflicts_active) as f64,
+            ),
+            (
+                "deconflict_events_total",
+                "counter",
+                "Events appended to party streams.",
+                load(&self.events_total) as f64,
+            ),
+            (
+                "deconflict_stream_subscribers",
+                "gauge",
+                "Open event streams.",
+                load(&self.stream_subscribers) as f64,
+            ),
+            (
+                "deconflict_store_waiting",
+                "gauge",
+                "Requests queued for the store.",
+                load(&self.store_waiting) as f64,
+            ),
+            (
+                "deconflict_nonces_held",
+                "gauge",
+                "Nonces held for replay protection.",
+                load(&self.nonces_held) as f64,
+            ),
+            (
+                "deconflict_line_messages_total",
+                "counter",
+                "Line messages delivered (acknowledgements excluded; link tests and conflict alerts included).",
+                load(&self.line_messages_total) as f64,
+            ),
+            (
+                "deconflict_line_acks_total",
+                "counter",
+                "Line messages acknowledged (each once).",
+                load(&self.line_acks_total) as f64,
+            ),
+            (
+                "deconflict_line_overdue_total",
+                "counter",
+                "Line messages whose first acknowledgement deadline passed.",
+                load(&self.line_overdue_total) as f64,
+            ),
+            (
+                "deconflict_line_escalations_total",
+                "counter",
+                "Escalations to the next duty contact or the command.",
+                load(&self.line_escalations_total) as f64,
+            ),
+            (
+                "deconflict_line_unanswered_total",
+                "counter",
+                "Line messages unanswered after the command's deadline.",
+                load(&self.line_unanswered_total) as f64,
+            ),
+            (
+                "deconflict_line_pending",
+                "gauge",
+                "Line messages awaiting acknowledgement.",
+                load(&self.line_pending) as f64,
+            ),
+            (
+                "deconflict_line_effects_dropped_total",
+                "counter",
+                "Line effects dropped because the effect queue was full.",
+                load(&self.line_effects_dropped_total) as f64,
+            ),
+            (
+                "deconflict_line_link_tests_skipped_total",
+                "counter",
+                "Gaps in the link-test schedule the line slept through (each run of missed slots counts once): skipped, not sent late.",
+                load(&self.line_link_tests_skipped_total) as f64,
+            ),
+        ]
+    }
+
+    /// Each counter by label: name, help, label, counts.
+    fn labelled(&self) -> [Figure<'_>; LABELLED_N] {
+        [
+            (
+                "deconflict_alerts_total",
+                "Alerts issued, by kind.",
+                "kind",
+                &self.alerts_by_kind,
+            ),
+            (
+                "deconflict_alert_levels_total",
+                "Tactical alerts raised or changed, by the more urgent side's DO-365 level.",
+                "level",
+                &self.alerts_by_level,
+            ),
+            (
+                "deconflict_geography_events_total",
+                "Dividing-line crossings and closed-zone entries, by the party whose aircraft it was.",
+                "party",
+                &self.geography_by_party,
+            ),
+            (
+                "deconflict_nonconformance_events_total",
+                "Notified aircraft outside their notifications, by party.",
+                "party",
+                &self.nonconformance_by_party,
+            ),
+            (
+                "deconflict_requests_rejected_total",
+                "Requests rejected, by reason.",
+                "reason",
+                &self.rejected_by_reason,
+            ),
+            (
+                "deconflict_line_refused_total",
+                "Line requests refused, by reason.",
+                "reason",
+                &self.line_refused_by_reason,
+            ),
+            (
+                "deconflict_incident_steps_total",
+                "Incident steps recorded, by course (filing, account, assessment).",
+                "course",
+                &self.incident_steps_by_course,
+            ),
+            (
+                "deconflict_incident_refused_total",
+                "Incident requests refused, by reason.",
+                "reason",
+                &self.incident_refused_by_reason,
+            ),
+        ]
     }
 }

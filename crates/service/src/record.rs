@@ -17,7 +17,6 @@
 //! attempt, bound as `unstored`), but nothing is ever acknowledged without its entry, and every
 //! row an entry stands for is bound to it and checked at start ([`crate::binding`]).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -31,6 +30,13 @@ use deconflict_store::Write;
 use crate::datadir::{self, DataDir, DataDirError};
 use crate::terms::Terms;
 use crate::wire::TrackView;
+
+mod openings;
+
+use openings::OpeningsFile;
+pub use openings::{
+    OPENING_LINE_BYTES_MAX, OPENINGS_FILE_BYTES_MAX, openings_files, parse_opening_line,
+};
 
 /// The service's key id in the log (party ids are the agreement's).
 pub const SERVICE_KEY_ID: &str = "service";
@@ -303,7 +309,7 @@ impl ServiceLog {
                             &format!(
                                 "{}{}",
                                 deconflict_agreement::keys::SIGNATURE_PREFIX,
-                                hex(&s.signature)
+                                hex::encode(&s.signature)
                             ),
                         ))),
                         version: deconflict_ledger::field::Count::new(s.version)
@@ -315,128 +321,149 @@ impl ServiceLog {
                 // signed (`crate::notification_entry`), passed to `State::commit_authored`.
                 Write::Notification(_) => {}
                 Write::Alert(a) => {
-                    let (level, mut geometry) = alert_geometry(a)?;
-                    let views: serde_json::Map<String, serde_json::Value> =
-                        serde_json::from_str(&a.body).unwrap_or_default();
-                    let mut summaries = Vec::new();
-                    let mut advice = Vec::new();
-                    for (party, v) in &views {
-                        let Ok(view) = serde_json::from_value::<crate::wire::AlertView>(v.clone())
-                        else {
-                            continue;
-                        };
-                        // Each party's own suggestion, from its own view (which holds it in full).
-                        if let Some(adv) = view.advice.as_ref().filter(|a| &a.own.party == party) {
-                            advice.push((view.created_unix_ms, adv.own.clone()));
-                        }
-                        // Each party's own view holds its own track in full.
-                        if let Some(own) = view.own.as_ref().filter(|t| &t.party == party) {
-                            summaries.push(EntryBody::TrackSummary {
-                                alert_id: Some(text(&a.id)),
-                                fields: track_fields(terms, own, &mut openings)?,
-                                track_id: text(&format!("{}/{}", own.party, own.track_id)),
-                            });
-                        }
-                    }
-                    advice_fields(terms, &mut geometry, advice, &mut openings)?;
-                    let mut parties = Vec::new();
-                    for p in &a.parties {
-                        parties.push(KeyId::new(p.as_str()).map_err(ledger_err)?);
-                    }
-                    out.push(self.sign(
-                        now_ms,
-                        EntryBody::Alert {
-                            alert_id: text(&a.id),
-                            fields: geometry,
-                            level: text(&level),
-                            parties,
-                        },
-                    )?);
-                    for s in summaries {
-                        out.push(self.sign(now_ms, s)?);
-                    }
+                    out.extend(self.alert_entries(terms, a, now_ms, &mut openings)?)
                 }
                 // Geography and nonconformance events are signed once each (a geography
                 // event goes to every party; its owner's copy is the one recorded).
                 Write::Event(e) if e.kind == "geography" || e.kind == "nonconformance" => {
-                    let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.body) else {
-                        continue;
-                    };
-                    let owner = v["party"].as_str().unwrap_or_default();
-                    if owner != e.party {
-                        continue;
-                    }
-                    let mut fields = Fields::new();
-                    for name in [
-                        "kind",
-                        "party",
-                        "track_id",
-                        "callsign",
-                        "line",
-                        "into_side_of",
-                        "zone",
-                    ] {
-                        if let Some(t) = v[name].as_str() {
-                            put(&mut fields, name, FieldValue::text(t))?;
-                        }
-                    }
-                    if let Some(list) = v["notifications"].as_array() {
-                        let ids: Vec<&str> = list.iter().filter_map(|x| x.as_str()).collect();
-                        put(
-                            &mut fields,
-                            "notifications",
-                            FieldValue::text(ids.join(",")),
-                        )?;
-                    }
-                    put(
-                        &mut fields,
-                        "time_unix_ms",
-                        FieldValue::int(v["time_unix_ms"].as_i64().unwrap_or(0)),
-                    )?;
-                    for (name, scale) in [("lat_e7", 1e7), ("lon_e7", 1e7)] {
-                        let deg = v[if name == "lat_e7" {
-                            "lat_deg"
-                        } else {
-                            "lon_deg"
-                        }]
-                        .as_f64()
-                        .unwrap_or(0.0);
-                        put(
-                            &mut fields,
-                            name,
-                            FieldValue::int((deg * scale).round() as i64),
-                        )?;
-                    }
-                    put(
-                        &mut fields,
-                        "alt_mm",
-                        FieldValue::int(
-                            (v["alt_m"].as_f64().unwrap_or(0.0) * 1000.0).round() as i64
-                        ),
-                    )?;
-                    let mut parties = Vec::new();
-                    if e.kind == "geography" {
-                        for p in &terms.parties {
-                            parties.push(KeyId::new(p.id.as_str()).map_err(ledger_err)?);
-                        }
-                    } else {
-                        parties.push(KeyId::new(owner).map_err(ledger_err)?);
-                    }
-                    out.push(self.sign(
-                        now_ms,
-                        EntryBody::Alert {
-                            alert_id: text(v["event_id"].as_str().unwrap_or_default()),
-                            fields,
-                            level: text(&e.kind),
-                            parties,
-                        },
-                    )?);
+                    out.extend(self.event_entry(terms, e, now_ms)?);
                 }
                 // Track reports and other stream events are not part of the record.
                 _ => {}
             }
         }
         Ok((out, openings))
+    }
+
+    /// An alert's entry (its geometry and each party's advice) and each party's summary of its
+    /// own track, from the party's own view.
+    fn alert_entries(
+        &self,
+        terms: &Terms,
+        a: &deconflict_store::Alert,
+        now_ms: i64,
+        openings: &mut Vec<Opening>,
+    ) -> Result<Vec<SignedEntry>, RecordError> {
+        let mut out = Vec::new();
+        let (level, mut geometry) = alert_geometry(a)?;
+        let views: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&a.body).unwrap_or_default();
+        let mut summaries = Vec::new();
+        let mut advice = Vec::new();
+        for (party, v) in &views {
+            let Ok(view) = serde_json::from_value::<crate::wire::AlertView>(v.clone()) else {
+                continue;
+            };
+            // Each party's own suggestion, from its own view (which holds it in full).
+            if let Some(adv) = view.advice.as_ref().filter(|a| &a.own.party == party) {
+                advice.push((view.created_unix_ms, adv.own.clone()));
+            }
+            // Each party's own view holds its own track in full.
+            if let Some(own) = view.own.as_ref().filter(|t| &t.party == party) {
+                summaries.push(EntryBody::TrackSummary {
+                    alert_id: Some(text(&a.id)),
+                    fields: track_fields(terms, own, openings)?,
+                    track_id: text(&format!("{}/{}", own.party, own.track_id)),
+                });
+            }
+        }
+        advice_fields(terms, &mut geometry, advice, openings)?;
+        let mut parties = Vec::new();
+        for p in &a.parties {
+            parties.push(KeyId::new(p.as_str()).map_err(ledger_err)?);
+        }
+        out.push(self.sign(
+            now_ms,
+            EntryBody::Alert {
+                alert_id: text(&a.id),
+                fields: geometry,
+                level: text(&level),
+                parties,
+            },
+        )?);
+        for s in summaries {
+            out.push(self.sign(now_ms, s)?);
+        }
+        Ok(out)
+    }
+
+    /// A geography or nonconformance event's entry, signed from its owner's copy only.
+    fn event_entry(
+        &self,
+        terms: &Terms,
+        e: &deconflict_store::NewEvent,
+        now_ms: i64,
+    ) -> Result<Option<SignedEntry>, RecordError> {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.body) else {
+            return Ok(None);
+        };
+        let owner = v["party"].as_str().unwrap_or_default();
+        if owner != e.party {
+            return Ok(None);
+        }
+        let mut fields = Fields::new();
+        for name in [
+            "kind",
+            "party",
+            "track_id",
+            "callsign",
+            "line",
+            "into_side_of",
+            "zone",
+        ] {
+            if let Some(t) = v[name].as_str() {
+                put(&mut fields, name, FieldValue::text(t))?;
+            }
+        }
+        if let Some(list) = v["notifications"].as_array() {
+            let ids: Vec<&str> = list.iter().filter_map(|x| x.as_str()).collect();
+            put(
+                &mut fields,
+                "notifications",
+                FieldValue::text(ids.join(",")),
+            )?;
+        }
+        put(
+            &mut fields,
+            "time_unix_ms",
+            FieldValue::int(v["time_unix_ms"].as_i64().unwrap_or(0)),
+        )?;
+        for (name, scale) in [("lat_e7", 1e7), ("lon_e7", 1e7)] {
+            let deg = v[if name == "lat_e7" {
+                "lat_deg"
+            } else {
+                "lon_deg"
+            }]
+            .as_f64()
+            .unwrap_or(0.0);
+            put(
+                &mut fields,
+                name,
+                FieldValue::int((deg * scale).round() as i64),
+            )?;
+        }
+        put(
+            &mut fields,
+            "alt_mm",
+            FieldValue::int((v["alt_m"].as_f64().unwrap_or(0.0) * 1000.0).round() as i64),
+        )?;
+        let mut parties = Vec::new();
+        if e.kind == "geography" {
+            for p in &terms.parties {
+                parties.push(KeyId::new(p.id.as_str()).map_err(ledger_err)?);
+            }
+        } else {
+            parties.push(KeyId::new(owner).map_err(ledger_err)?);
+        }
+        Ok(Some(self.sign(
+            now_ms,
+            EntryBody::Alert {
+                alert_id: text(v["event_id"].as_str().unwrap_or_default()),
+                fields,
+                level: text(&e.kind),
+                parties,
+            },
+        )?))
     }
 
     /// Makes the openings durable (one JSON line each), then the entries: called before the
@@ -478,137 +505,6 @@ impl ServiceLog {
     }
 }
 
-/// Size past which the openings file is rotated, bytes: it is renamed `<stem>.<N>.jsonl`
-/// (N = 1, 2, …, oldest first) and a new one is started. Nothing is dropped or compacted: a
-/// working group may ask for any opening of the record, so readers read every rotated file
-/// ([`openings_files`]).
-pub const OPENINGS_FILE_BYTES_MAX: u64 = 64 << 20;
-
-/// The live openings file: appended durably, rotated past its size bound.
-struct OpeningsFile {
-    path: PathBuf,
-    file: std::fs::File,
-    bytes: u64,
-    bytes_max: u64,
-}
-
-impl OpeningsFile {
-    fn open(path: &Path, bytes_max: u64) -> std::io::Result<OpeningsFile> {
-        let file = open_private_append(path)?;
-        let bytes = file.metadata()?.len();
-        Ok(OpeningsFile {
-            path: path.to_path_buf(),
-            file,
-            bytes,
-            bytes_max,
-        })
-    }
-
-    /// Appends `buf` and makes it durable; first rotates the file if `buf` would take it past
-    /// its bound (a file is never left empty by rotation, so one long batch still lands).
-    fn append(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        let len = buf.len() as u64;
-        if self.bytes > 0 && self.bytes.saturating_add(len) > self.bytes_max {
-            self.rotate()?;
-        }
-        self.file.write_all(buf)?;
-        self.file.sync_data()?;
-        self.bytes += len;
-        Ok(())
-    }
-
-    /// Renames the live file to the next `<stem>.<N>.jsonl` (its data already durable), makes
-    /// the rename durable, and starts a new live file. A crash in between leaves every line in
-    /// one of the files; the next start creates the live file again.
-    fn rotate(&mut self) -> std::io::Result<()> {
-        let next = rotated_openings(&self.path)?
-            .last()
-            .map_or(1, |(n, _)| n + 1);
-        std::fs::rename(&self.path, rotated_path(&self.path, next))?;
-        if let Some(dir) = self.path.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
-        self.file = open_private_append(&self.path)?;
-        self.bytes = 0;
-        Ok(())
-    }
-}
-
-/// Opens for appending, creating it readable by the service's user only (every salt with its
-/// private value); a file created by an earlier release may be readable by others, so the mode
-/// is set again.
-fn open_private_append(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let f = opts.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(f)
-}
-
-/// `dir/ledger-openings.jsonl` → (`dir`, `ledger-openings`).
-fn openings_stem(path: &Path) -> (&Path, &str) {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let stem = name.strip_suffix(".jsonl").unwrap_or(name);
-    (path.parent().unwrap_or(Path::new(".")), stem)
-}
-
-fn rotated_path(path: &Path, n: u64) -> PathBuf {
-    let (dir, stem) = openings_stem(path);
-    dir.join(format!("{stem}.{n}.jsonl"))
-}
-
-/// The rotated files beside `path`, by number, oldest first.
-fn rotated_openings(path: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
-    let (dir, stem) = openings_stem(path);
-    let prefix = format!("{stem}.");
-    let mut out = Vec::new();
-    let entries = match std::fs::read_dir(if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    }) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(e),
-    };
-    for e in entries {
-        let e = e?;
-        let name = e.file_name();
-        let Some(n) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(&prefix))
-            .and_then(|n| n.strip_suffix(".jsonl"))
-            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|n| n.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        out.push((n, rotated_path(path, n)));
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// Every file that holds openings written to `path`: the rotated `<stem>.<N>.jsonl` beside it,
-/// oldest first, then `path` itself if it exists. A file that was never rotated (what a party
-/// kept with `--keep-openings`) is just itself.
-pub fn openings_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut out: Vec<PathBuf> = rotated_openings(path)?
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect();
-    if path.exists() {
-        out.push(path.to_path_buf());
-    }
-    Ok(out)
-}
-
 /// The level and the clear fields (`conflict_id`, `kind`, and the geometry each recipient's
 /// view gives) of the `alert` entry a stored alert becomes: a pure function of the stored
 /// alert, so the store's alert can be checked against its entry again.
@@ -637,48 +533,8 @@ pub(crate) fn alert_geometry(a: &deconflict_store::Alert) -> Result<(String, Fie
     Ok((level, geometry))
 }
 
-/// Longest line of an openings file accepted, bytes (a text value is at most 4 KiB, 8 KiB
-/// escaped).
-pub const OPENING_LINE_BYTES_MAX: usize = 16 * 1024;
-
-/// One line of an openings file (`DATA_DIR/ledger-openings.jsonl`, or what a party kept of its
-/// own salts): `{"commitment":"<64 hex>","opening":{"salt":"<64 hex>","value":{"int":…}|{"text":…}}}`.
-/// Checked: the opening hashes to the commitment the line names. The error says what is wrong.
-pub fn parse_opening_line(line: &[u8]) -> Result<(Hash, Opening), String> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Line {
-        commitment: String,
-        opening: Opening,
-    }
-    if line.len() > OPENING_LINE_BYTES_MAX {
-        return Err(format!(
-            "{} bytes, longer than {OPENING_LINE_BYTES_MAX}",
-            line.len()
-        ));
-    }
-    let l: Line = serde_json::from_slice(line).map_err(|e| e.to_string())?;
-    let named = Hash::from_hex(&l.commitment).map_err(|e| format!("commitment: {e}"))?;
-    let actual = l
-        .opening
-        .commitment()
-        .map_err(|e| format!("opening: {e}"))?;
-    if actual != named {
-        return Err(format!(
-            "the opening hashes to {}, not to the commitment {} it names",
-            actual.to_hex(),
-            named.to_hex()
-        ));
-    }
-    Ok((named, l.opening))
-}
-
 /// Prefix of the reason of a `signed` agreement event.
 const SIGNED_BY: &str = "signed by ";
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// The reason of a `signed` agreement event: `signed by <party>: ed25519-sig:<128 hex>`, the
 /// party's own detached signature over the agreement's canonical bytes. The entry is the
@@ -931,158 +787,4 @@ pub fn ledger_dir(data_dir: &Path) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Past its bound the live file is renamed `<stem>.<N>.jsonl` and a new one started; every
-    /// line written is in exactly one of the files, which `openings_files` lists oldest first.
-    #[test]
-    fn the_openings_file_rotates_past_its_bound_and_keeps_every_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger-openings.jsonl");
-        let mut f = OpeningsFile::open(&path, 100).unwrap();
-        let mut written = Vec::new();
-        for i in 0..25 {
-            let line = format!("{{\"line\":{i:04}}}\n");
-            f.append(line.as_bytes()).unwrap();
-            written.push(line);
-        }
-        let files = openings_files(&path).unwrap();
-        assert!(files.len() >= 4, "{files:?}");
-        assert_eq!(files.last(), Some(&path));
-        let mut read = Vec::new();
-        for (i, file) in files.iter().enumerate() {
-            let text = std::fs::read_to_string(file).unwrap();
-            assert!(
-                text.len() <= 100,
-                "{} holds {} bytes",
-                file.display(),
-                text.len()
-            );
-            if i + 1 < files.len() {
-                assert_eq!(
-                    file,
-                    &dir.path().join(format!("ledger-openings.{}.jsonl", i + 1))
-                );
-            }
-            read.extend(text.lines().map(|l| format!("{l}\n")));
-        }
-        assert_eq!(read, written);
-        // Reopened (a restart), it goes on from the live file's size and the next number.
-        drop(f);
-        let mut f = OpeningsFile::open(&path, 100).unwrap();
-        for _ in 0..10 {
-            f.append(b"{\"line\":9999}\n").unwrap();
-        }
-        let after = openings_files(&path).unwrap();
-        assert!(after.len() > files.len(), "{after:?}");
-        assert_eq!(after[..files.len() - 1], files[..files.len() - 1]);
-        // A line longer than the bound still lands, alone in its file.
-        let long = vec![b'x'; 300];
-        f.append(&long).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), long);
-        // Files of other names beside it are not openings.
-        std::fs::write(dir.path().join("ledger-openings.x.jsonl"), "").unwrap();
-        std::fs::write(dir.path().join("other.1.jsonl"), "").unwrap();
-        assert_eq!(openings_files(&path).unwrap().len(), after.len() + 1);
-    }
-    use deconflict_agreement::{Agreement, AgreementSignature, PartyId, SecretKey};
-
-    fn agreement() -> (Agreement, SecretKey) {
-        let key = SecretKey::from_seed([1; 32]);
-        let toml = deconflict_agreement::TEMPLATE_TOML.replacen(
-            "ed25519:8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c",
-            &key.public_key().to_text(),
-            1,
-        );
-        (deconflict_agreement::parse_toml(&toml).unwrap(), key)
-    }
-
-    fn event(a: &Agreement, kind: AgreementEventKind, reason: Option<&str>) -> Entry {
-        let body = EntryBody::AgreementEvent {
-            agreement_id: text(&a.id().to_text()),
-            digest: Hash(*a.id().as_bytes()),
-            event: kind,
-            reason: reason.map(text),
-            version: deconflict_ledger::field::Count::new(1).unwrap(),
-        };
-        Entry::new(KeyId::new(SERVICE_KEY_ID).unwrap(), 0, body).unwrap()
-    }
-
-    #[test]
-    fn entries_about_the_agreement_are_checked_against_it() {
-        let (a, key) = agreement();
-        let coalition = PartyId::new("coalition").unwrap();
-        let sig = AgreementSignature::sign(&a, &coalition, &key).unwrap();
-        let reason = signed_reason("coalition", &sig.signature().to_text());
-        let check = |e: Entry| check_against_agreement(&e, &a);
-        check(event(&a, AgreementEventKind::Signed, Some(&reason))).unwrap();
-        check(event(&a, AgreementEventKind::InForce, None)).unwrap();
-        // Another party claimed for the same signature, an unknown party, no signature.
-        for (bad, says) in [
-            (reason.replacen("coalition", "russia", 1), "does not verify"),
-            (reason.replacen("coalition", "nobody", 1), "not a party"),
-            (
-                "signed by coalition".to_string(),
-                "without the party's signature",
-            ),
-            (
-                reason
-                    .to_uppercase()
-                    .replace("SIGNED BY COALITION", "signed by coalition"),
-                "signature event of coalition",
-            ),
-        ] {
-            let e = check(event(&a, AgreementEventKind::Signed, Some(&bad))).unwrap_err();
-            assert!(e.contains(says), "{bad}: {e}");
-        }
-        let e = check(event(&a, AgreementEventKind::Signed, None)).unwrap_err();
-        assert!(e.contains("without the party's signature"), "{e}");
-        // An event about another agreement, whatever its kind.
-        let other = deconflict_agreement::parse_toml(
-            &deconflict_agreement::TEMPLATE_TOML.replacen("horizontal_m = ", "horizontal_m = 1", 1),
-        )
-        .unwrap();
-        let e = check(event(&other, AgreementEventKind::InForce, None)).unwrap_err();
-        assert!(e.contains("not this agreement"), "{e}");
-        // A notification or withdrawal is a party's, and a notification names its author.
-        let notification = |author: &str, party: &str| {
-            let fields = Fields::new()
-                .with("party", FieldValue::text(party).unwrap())
-                .unwrap();
-            let body = EntryBody::Notification {
-                fields,
-                notification_id: text("n-1"),
-            };
-            Entry::new(KeyId::new(author).unwrap(), 0, body).unwrap()
-        };
-        let withdrawal = |author: &str| {
-            let body = EntryBody::NotificationWithdrawal {
-                notification_id: text("n-1"),
-                reason: None,
-            };
-            Entry::new(KeyId::new(author).unwrap(), 0, body).unwrap()
-        };
-        check(notification("coalition", "coalition")).unwrap();
-        check(withdrawal("russia")).unwrap();
-        for (e, says) in [
-            (notification("coalition", "russia"), "names another party"),
-            (notification("service", "service"), "not a party"),
-            (withdrawal("nobody"), "not a party"),
-        ] {
-            let err = check(e).unwrap_err();
-            assert!(err.contains(says), "{err}");
-        }
-        // Other entries pass.
-        let ack = Entry::new(
-            KeyId::new("service").unwrap(),
-            0,
-            EntryBody::Acknowledgement {
-                acknowledges: text("m-1"),
-                fields: Fields::new(),
-            },
-        )
-        .unwrap();
-        check(ack).unwrap();
-    }
-}
+mod tests;

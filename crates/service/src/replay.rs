@@ -268,38 +268,7 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
                 batch.push(reports[next].clone());
                 next += 1;
             }
-            for p in &parties {
-                let mine: Vec<&(usize, String, TrackReportIn)> =
-                    batch.iter().filter(|(_, q, _)| q == p).collect();
-                for chunk in mine.chunks(REPORTS_PER_BATCH_MAX) {
-                    let list: Vec<TrackReportIn> = chunk.iter().map(|x| x.2.clone()).collect();
-                    if let Err(e) = state.push_reports(p, list, true).await {
-                        // Name the line of the report refused.
-                        let line = e
-                            .body
-                            .field
-                            .as_deref()
-                            .and_then(|f| f.strip_prefix("reports["))
-                            .and_then(|f| f.split(']').next())
-                            .and_then(|i| i.parse::<usize>().ok())
-                            .and_then(|i| chunk.get(i))
-                            .map_or(0, |x| x.0);
-                        return Err(ReplayError::Input {
-                            path: tracks_path.clone(),
-                            line,
-                            message: format!(
-                                "{}{}",
-                                e.body.message,
-                                e.body
-                                    .field
-                                    .as_deref()
-                                    .map(|f| format!(" ({f})"))
-                                    .unwrap_or_default()
-                            ),
-                        });
-                    }
-                }
-            }
+            push_batch(&state, &parties, &batch, &tracks_path).await?;
             // The receiver records up to this tick, per feed, after the pushes.
             let start = next_record;
             while next_record < recordings.len() && recordings[next_record].2.time_ms <= now {
@@ -323,17 +292,7 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
             if progress && (shown || started.elapsed().as_secs_f64() > 1.0) {
                 shown = true;
                 if k % 100 == 0 || k + 1 == ticks {
-                    let pct = (k + 1) as f64 * 100.0 / ticks as f64;
-                    let width = 40usize;
-                    let filled = ((pct / 100.0) * width as f64) as usize;
-                    eprint!(
-                        "\rreplay [{}{}] {:>5.1}% {}/{} ticks",
-                        "#".repeat(filled),
-                        " ".repeat(width - filled),
-                        pct,
-                        k + 1,
-                        ticks
-                    );
+                    show_progress(k, ticks);
                 }
             }
         }
@@ -342,27 +301,10 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         }
         let mut out = Vec::new();
         for p in &parties {
-            let mut views = Vec::new();
-            let mut after = 0;
-            loop {
-                let page = state
-                    .events_after(p, after, PAGE)
-                    .await
-                    .map_err(|e| ReplayError::Setup(e.body.message))?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
-                views.extend(page.into_iter().map(|e| EventView {
-                    seq: e.seq,
-                    kind: e.kind,
-                    created_unix_ms: e.created_ms,
-                    data: serde_json::from_str(&e.body).unwrap_or_default(),
-                }));
-            }
-            out.push((p.clone(), views));
+            out.push((p.clone(), party_events(&state, p).await?));
         }
         Ok::<_, ReplayError>(out)
     })?;
-    std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
     let mut summary = ReplaySummary {
         reports: n_reports,
         receiver_records: n_records,
@@ -370,15 +312,105 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
         ticks: ticks as u64,
         events: Vec::new(),
     };
+    summary.events = write_events(&opts.out, events)?;
+    Ok(summary)
+}
+
+/// Pushes the reports due at a tick, per party, in batches; a refused report is an input error
+/// naming its line in the tracks file.
+async fn push_batch(
+    state: &Arc<State>,
+    parties: &[String],
+    batch: &[(usize, String, TrackReportIn)],
+    tracks_path: &Path,
+) -> Result<(), ReplayError> {
+    for p in parties {
+        let mine: Vec<&(usize, String, TrackReportIn)> =
+            batch.iter().filter(|(_, q, _)| q == p).collect();
+        for chunk in mine.chunks(REPORTS_PER_BATCH_MAX) {
+            let list: Vec<TrackReportIn> = chunk.iter().map(|x| x.2.clone()).collect();
+            if let Err(e) = state.push_reports(p, list, true).await {
+                // Name the line of the report refused.
+                let line = e
+                    .body
+                    .field
+                    .as_deref()
+                    .and_then(|f| f.strip_prefix("reports["))
+                    .and_then(|f| f.split(']').next())
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| chunk.get(i))
+                    .map_or(0, |x| x.0);
+                return Err(ReplayError::Input {
+                    path: tracks_path.to_path_buf(),
+                    line,
+                    message: format!(
+                        "{}{}",
+                        e.body.message,
+                        e.body
+                            .field
+                            .as_deref()
+                            .map(|f| format!(" ({f})"))
+                            .unwrap_or_default()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A progress bar on standard error after tick `k` of `ticks`.
+fn show_progress(k: i64, ticks: i64) {
+    let pct = (k + 1) as f64 * 100.0 / ticks as f64;
+    let width = 40usize;
+    let filled = ((pct / 100.0) * width as f64) as usize;
+    eprint!(
+        "\rreplay [{}{}] {:>5.1}% {}/{} ticks",
+        "#".repeat(filled),
+        " ".repeat(width - filled),
+        pct,
+        k + 1,
+        ticks
+    );
+}
+
+/// Every event on `party`'s stream, read page by page.
+async fn party_events(state: &Arc<State>, party: &str) -> Result<Vec<EventView>, ReplayError> {
+    let mut views = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = state
+            .events_after(party, after, PAGE)
+            .await
+            .map_err(|e| ReplayError::Setup(e.body.message))?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        views.extend(page.into_iter().map(|e| EventView {
+            seq: e.seq,
+            kind: e.kind,
+            created_unix_ms: e.created_ms,
+            data: serde_json::from_str(&e.body).unwrap_or_default(),
+        }));
+    }
+    Ok(views)
+}
+
+/// Writes each party's events to `OUT/<party>.jsonl`; returns how many per party.
+fn write_events(
+    out: &Path,
+    events: Vec<(String, Vec<EventView>)>,
+) -> Result<Vec<(String, u64)>, ReplayError> {
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let mut counts = Vec::new();
     for (party, views) in events {
-        let path = opts.out.join(format!("{party}.jsonl"));
+        let path = out.join(format!("{party}.jsonl"));
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io(&path))?);
         for v in &views {
             let line = serde_json::to_string(v).map_err(|e| ReplayError::Setup(e.to_string()))?;
             writeln!(f, "{line}").map_err(io(&path))?;
         }
         f.flush().map_err(io(&path))?;
-        summary.events.push((party, views.len() as u64));
+        counts.push((party, views.len() as u64));
     }
-    Ok(summary)
+    Ok(counts)
 }

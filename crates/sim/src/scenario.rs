@@ -191,144 +191,9 @@ impl Scenario {
         let keys = party_keys(config.seed, parties.len());
         let agreement_toml = agreement_toml(&keys, &crate::member_keys(config.seed, parties.len()));
 
-        // The designed conflict: a westbound coalition aircraft and a northbound Russian one
-        // cross near P with a miss distance well inside the 9 260 m minimum.
-        let p = LatLon::new(
-            35.2 + rng.gen_range(-0.05..0.05),
-            39.3 + rng.gen_range(-0.05..0.05),
-        );
-        let t_cpa_s: u32 = rng.gen_range(300..=420);
-        let miss_m: f64 = rng.gen_range(300.0..1500.0);
-        let dz_m: f64 = rng.gen_range(-150.0..150.0);
-        let alt_a_m: f64 = rng.gen_range(6500.0..7500.0);
-        let track_a_deg: f64 = 270.0 + rng.gen_range(-20.0..20.0);
-        let track_b_deg: f64 = rng.gen_range(-20.0f64..20.0).rem_euclid(360.0);
-        let (gs_a, gs_b) = (230.0, 220.0);
-        let va = velocity(gs_a, track_a_deg);
-        let vb = velocity(gs_b, track_b_deg);
-        let rel = (vb.0 - va.0, vb.1 - va.1);
-        let rel_len = (rel.0 * rel.0 + rel.1 * rel.1).sqrt();
-        // Offset of b from a at the CPA, perpendicular to the relative velocity, so that the
-        // closest approach is exactly `miss_m` at exactly `t_cpa_s`.
-        let n = (-rel.1 / rel_len, rel.0 / rel_len);
-        let lead_s: u32 = 240;
-        let t0 = t_cpa_s - lead_s;
-        let straight_s = 2 * lead_s;
-        let mut sorties = Vec::new();
-        let designed = |id: &str,
-                        party: &str,
-                        callsign: &str,
-                        ty: &str,
-                        e0: f64,
-                        n0: f64,
-                        alt: f64,
-                        track: f64,
-                        gs: f64,
-                        turn: f64| Sortie {
-            party: party.into(),
-            aircraft_id: id.into(),
-            callsign: callsign.into(),
-            aircraft_type: ty.into(),
-            start_s: t0,
-            anchor: p,
-            initial: Kinematics {
-                east_m: e0,
-                north_m: n0,
-                alt_m: alt,
-                track_deg: track,
-                ground_speed_mps: gs,
-                vertical_speed_mps: 0.0,
-            },
-            legs: fill(
-                vec![Leg::straight(straight_s, gs), Leg::turn(30, gs, turn)],
-                t0,
-                duration_s,
-                gs,
-            ),
-        };
-        let lead = f64::from(lead_s);
-        // After the encounter both turn left — the coalition aircraft towards south, the Russian
-        // one towards west, staying on its side of the river — so they diverge. Turning towards
-        // each other's path brought a pair back together (seed 8851605980112230466 did, 386 s
-        // after the designed CPA); turning east took the Russian aircraft across the Euphrates.
-        sorties.push(designed(
-            "coalition-01",
-            COALITION,
-            "VIPER11",
-            "F16",
-            -va.0 * lead,
-            -va.1 * lead,
-            alt_a_m,
-            track_a_deg,
-            gs_a,
-            -3.0,
-        ));
-        // The Russian aircraft approaches APPROACH_DZ_M above or below the coalition one (a
-        // DO-365 preventive alert: inside 700 ft, outside 450 ft), then closes to `dz_m` over
-        // DESCENT_S, ending well before the CPA (corrective, then warning). Only the vertical
-        // profile changes: the horizontal paths, the CPA and the miss are as designed.
-        let approach_dz_m = if dz_m < 0.0 {
-            -APPROACH_DZ_M
-        } else {
-            APPROACH_DZ_M
-        };
-        let mut russian = designed(
-            "russia-01",
-            RUSSIA,
-            "SOKOL21",
-            "SU34",
-            miss_m * n.0 - vb.0 * lead,
-            miss_m * n.1 - vb.1 * lead,
-            alt_a_m + approach_dz_m,
-            track_b_deg,
-            gs_b,
-            -3.0,
-        );
-        let level_s = lead_s - DESCENT_BEFORE_CPA_S;
-        let mut legs = vec![
-            Leg::straight(level_s, gs_b),
-            Leg {
-                vertical_speed_mps: (dz_m - approach_dz_m) / f64::from(DESCENT_S),
-                ..Leg::straight(DESCENT_S, gs_b)
-            },
-            Leg::straight(straight_s - level_s - DESCENT_S, gs_b),
-        ];
-        // The designed legs after the straight one (the turn away, the tail) are kept.
-        legs.extend(russian.legs.iter().skip(1).copied());
-        russian.legs = legs;
-        sorties.push(russian);
-
-        // The dividing-line crossing: a Russian aircraft west of the river between Deir ez-Zor
-        // and al-Mayadin heads north-east across it, turns about and crosses back.
-        let start = LatLon::new(
-            35.0 + rng.gen_range(-0.02..0.02),
-            40.1 + rng.gen_range(-0.02..0.02),
-        );
-        let cross_start_s: u32 = rng.gen_range(30..90);
-        let gs_c = 200.0;
-        sorties.push(Sortie {
-            party: RUSSIA.into(),
-            aircraft_id: "russia-02".into(),
-            callsign: "SOKOL22".into(),
-            aircraft_type: "SU24".into(),
-            start_s: cross_start_s,
-            anchor: start,
-            initial: Kinematics {
-                east_m: 0.0,
-                north_m: 0.0,
-                alt_m: 5000.0,
-                track_deg: 45.0,
-                ground_speed_mps: gs_c,
-                vertical_speed_mps: 0.0,
-            },
-            legs: fill(
-                vec![Leg::straight(200, gs_c), Leg::turn(60, gs_c, 3.0)],
-                cross_start_s,
-                duration_s,
-                gs_c,
-            ),
-        });
-
+        let (designed, conflict) = designed_conflict(&mut rng, duration_s);
+        let mut sorties = Vec::from(designed);
+        sorties.push(crossing_sortie(&mut rng, duration_s));
         for (party, bbox, prefix, ty, alt_lo) in [
             (COALITION, COALITION_BOX, "coalition", "F15E", 8000.0),
             (RUSSIA, RUSSIA_BOX, "russia", "SU35", 3000.0),
@@ -341,63 +206,7 @@ impl Scenario {
         }
 
         let start_ms = config.start_unix_ms;
-        let end_ms = start_ms + i64::from(duration_s) * 1000;
-        let box_ring = |b: [f64; 4]| {
-            NotifiedArea::Polygon(vec![
-                LatLon::new(b[0], b[1]),
-                LatLon::new(b[0], b[3]),
-                LatLon::new(b[2], b[3]),
-                LatLon::new(b[2], b[1]),
-                LatLon::new(b[0], b[1]),
-            ])
-        };
-        let notifications = vec![
-            // Coalition: east of the river around Deir ez-Zor …
-            Notification {
-                id: "coalition-n1".into(),
-                party: COALITION.into(),
-                area: box_ring([34.8, 40.2, 35.5, 41.2]),
-                floor_m: 3000.0,
-                ceiling_m: 9000.0,
-                start_unix_ms: start_ms,
-                end_unix_ms: end_ms,
-                callsigns: vec!["VIPER11".into()],
-            },
-            // … which the Russian circle west of Deir ez-Zor overlaps (area, height and time).
-            Notification {
-                id: "russia-n1".into(),
-                party: RUSSIA.into(),
-                area: NotifiedArea::Circle {
-                    center: LatLon::new(35.2, 40.0),
-                    radius_m: 40_000.0,
-                },
-                floor_m: 4000.0,
-                ceiling_m: 10_000.0,
-                start_unix_ms: start_ms,
-                end_unix_ms: end_ms,
-                callsigns: vec!["SOKOL22".into()],
-            },
-            Notification {
-                id: "coalition-n2".into(),
-                party: COALITION.into(),
-                area: box_ring(COALITION_BOX),
-                floor_m: 7500.0,
-                ceiling_m: 10_500.0,
-                start_unix_ms: start_ms,
-                end_unix_ms: end_ms,
-                callsigns: vec![],
-            },
-            Notification {
-                id: "russia-n2".into(),
-                party: RUSSIA.into(),
-                area: box_ring(RUSSIA_BOX),
-                floor_m: 2500.0,
-                ceiling_m: 5500.0,
-                start_unix_ms: start_ms,
-                end_unix_ms: end_ms,
-                callsigns: vec![],
-            },
-        ];
+        let notifications = notifications(start_ms, start_ms + i64::from(duration_s) * 1000);
 
         Ok(Scenario {
             config: config.clone(),
@@ -405,13 +214,7 @@ impl Scenario {
             agreement_toml,
             notifications,
             sorties,
-            conflict: DesignedConflict {
-                aircraft_a: "coalition-01".into(),
-                aircraft_b: "russia-01".into(),
-                t_cpa_s,
-                miss_m,
-                dz_m,
-            },
+            conflict,
             crossing: DesignedCrossing {
                 aircraft_id: "russia-02".into(),
                 line_id: "euphrates".into(),
@@ -543,6 +346,216 @@ fn fill(mut legs: Vec<Leg>, start_s: u32, duration_s: u32, gs: f64) -> Vec<Leg> 
         legs.push(Leg::straight(rest, gs));
     }
     legs
+}
+
+/// The designed conflict: a westbound coalition aircraft and a northbound Russian one cross
+/// near P with a miss distance well inside the 9 260 m minimum; returns both sorties.
+fn designed_conflict(rng: &mut ChaCha20Rng, duration_s: u32) -> ([Sortie; 2], DesignedConflict) {
+    let p = LatLon::new(
+        35.2 + rng.gen_range(-0.05..0.05),
+        39.3 + rng.gen_range(-0.05..0.05),
+    );
+    let t_cpa_s: u32 = rng.gen_range(300..=420);
+    let miss_m: f64 = rng.gen_range(300.0..1500.0);
+    let dz_m: f64 = rng.gen_range(-150.0..150.0);
+    let alt_a_m: f64 = rng.gen_range(6500.0..7500.0);
+    let track_a_deg: f64 = 270.0 + rng.gen_range(-20.0..20.0);
+    let track_b_deg: f64 = rng.gen_range(-20.0f64..20.0).rem_euclid(360.0);
+    let (gs_a, gs_b) = (230.0, 220.0);
+    let va = velocity(gs_a, track_a_deg);
+    let vb = velocity(gs_b, track_b_deg);
+    let rel = (vb.0 - va.0, vb.1 - va.1);
+    let rel_len = (rel.0 * rel.0 + rel.1 * rel.1).sqrt();
+    // Offset of b from a at the CPA, perpendicular to the relative velocity, so that the
+    // closest approach is exactly `miss_m` at exactly `t_cpa_s`.
+    let n = (-rel.1 / rel_len, rel.0 / rel_len);
+    let lead_s: u32 = 240;
+    let t0 = t_cpa_s - lead_s;
+    let straight_s = 2 * lead_s;
+    let designed = |id: &str,
+                    party: &str,
+                    callsign: &str,
+                    ty: &str,
+                    e0: f64,
+                    n0: f64,
+                    alt: f64,
+                    track: f64,
+                    gs: f64,
+                    turn: f64| Sortie {
+        party: party.into(),
+        aircraft_id: id.into(),
+        callsign: callsign.into(),
+        aircraft_type: ty.into(),
+        start_s: t0,
+        anchor: p,
+        initial: Kinematics {
+            east_m: e0,
+            north_m: n0,
+            alt_m: alt,
+            track_deg: track,
+            ground_speed_mps: gs,
+            vertical_speed_mps: 0.0,
+        },
+        legs: fill(
+            vec![Leg::straight(straight_s, gs), Leg::turn(30, gs, turn)],
+            t0,
+            duration_s,
+            gs,
+        ),
+    };
+    let lead = f64::from(lead_s);
+    // After the encounter both turn left — the coalition aircraft towards south, the Russian
+    // one towards west, staying on its side of the river — so they diverge. Turning towards
+    // each other's path brought a pair back together (seed 8851605980112230466 did, 386 s
+    // after the designed CPA); turning east took the Russian aircraft across the Euphrates.
+    let coalition = designed(
+        "coalition-01",
+        COALITION,
+        "VIPER11",
+        "F16",
+        -va.0 * lead,
+        -va.1 * lead,
+        alt_a_m,
+        track_a_deg,
+        gs_a,
+        -3.0,
+    );
+    // The Russian aircraft approaches APPROACH_DZ_M above or below the coalition one (a
+    // DO-365 preventive alert: inside 700 ft, outside 450 ft), then closes to `dz_m` over
+    // DESCENT_S, ending well before the CPA (corrective, then warning). Only the vertical
+    // profile changes: the horizontal paths, the CPA and the miss are as designed.
+    let approach_dz_m = if dz_m < 0.0 {
+        -APPROACH_DZ_M
+    } else {
+        APPROACH_DZ_M
+    };
+    let mut russian = designed(
+        "russia-01",
+        RUSSIA,
+        "SOKOL21",
+        "SU34",
+        miss_m * n.0 - vb.0 * lead,
+        miss_m * n.1 - vb.1 * lead,
+        alt_a_m + approach_dz_m,
+        track_b_deg,
+        gs_b,
+        -3.0,
+    );
+    let level_s = lead_s - DESCENT_BEFORE_CPA_S;
+    let mut legs = vec![
+        Leg::straight(level_s, gs_b),
+        Leg {
+            vertical_speed_mps: (dz_m - approach_dz_m) / f64::from(DESCENT_S),
+            ..Leg::straight(DESCENT_S, gs_b)
+        },
+        Leg::straight(straight_s - level_s - DESCENT_S, gs_b),
+    ];
+    // The designed legs after the straight one (the turn away, the tail) are kept.
+    legs.extend(russian.legs.iter().skip(1).copied());
+    russian.legs = legs;
+    (
+        [coalition, russian],
+        DesignedConflict {
+            aircraft_a: "coalition-01".into(),
+            aircraft_b: "russia-01".into(),
+            t_cpa_s,
+            miss_m,
+            dz_m,
+        },
+    )
+}
+
+/// The dividing-line crossing: a Russian aircraft west of the river between Deir ez-Zor and
+/// al-Mayadin heads north-east across it, turns about and crosses back.
+fn crossing_sortie(rng: &mut ChaCha20Rng, duration_s: u32) -> Sortie {
+    let start = LatLon::new(
+        35.0 + rng.gen_range(-0.02..0.02),
+        40.1 + rng.gen_range(-0.02..0.02),
+    );
+    let cross_start_s: u32 = rng.gen_range(30..90);
+    let gs_c = 200.0;
+    Sortie {
+        party: RUSSIA.into(),
+        aircraft_id: "russia-02".into(),
+        callsign: "SOKOL22".into(),
+        aircraft_type: "SU24".into(),
+        start_s: cross_start_s,
+        anchor: start,
+        initial: Kinematics {
+            east_m: 0.0,
+            north_m: 0.0,
+            alt_m: 5000.0,
+            track_deg: 45.0,
+            ground_speed_mps: gs_c,
+            vertical_speed_mps: 0.0,
+        },
+        legs: fill(
+            vec![Leg::straight(200, gs_c), Leg::turn(60, gs_c, 3.0)],
+            cross_start_s,
+            duration_s,
+            gs_c,
+        ),
+    }
+}
+
+/// The notifications: two that overlap (area, height and time), and each party's background box.
+fn notifications(start_ms: i64, end_ms: i64) -> Vec<Notification> {
+    let box_ring = |b: [f64; 4]| {
+        NotifiedArea::Polygon(vec![
+            LatLon::new(b[0], b[1]),
+            LatLon::new(b[0], b[3]),
+            LatLon::new(b[2], b[3]),
+            LatLon::new(b[2], b[1]),
+            LatLon::new(b[0], b[1]),
+        ])
+    };
+    vec![
+        // Coalition: east of the river around Deir ez-Zor …
+        Notification {
+            id: "coalition-n1".into(),
+            party: COALITION.into(),
+            area: box_ring([34.8, 40.2, 35.5, 41.2]),
+            floor_m: 3000.0,
+            ceiling_m: 9000.0,
+            start_unix_ms: start_ms,
+            end_unix_ms: end_ms,
+            callsigns: vec!["VIPER11".into()],
+        },
+        // … which the Russian circle west of Deir ez-Zor overlaps (area, height and time).
+        Notification {
+            id: "russia-n1".into(),
+            party: RUSSIA.into(),
+            area: NotifiedArea::Circle {
+                center: LatLon::new(35.2, 40.0),
+                radius_m: 40_000.0,
+            },
+            floor_m: 4000.0,
+            ceiling_m: 10_000.0,
+            start_unix_ms: start_ms,
+            end_unix_ms: end_ms,
+            callsigns: vec!["SOKOL22".into()],
+        },
+        Notification {
+            id: "coalition-n2".into(),
+            party: COALITION.into(),
+            area: box_ring(COALITION_BOX),
+            floor_m: 7500.0,
+            ceiling_m: 10_500.0,
+            start_unix_ms: start_ms,
+            end_unix_ms: end_ms,
+            callsigns: vec![],
+        },
+        Notification {
+            id: "russia-n2".into(),
+            party: RUSSIA.into(),
+            area: box_ring(RUSSIA_BOX),
+            floor_m: 2500.0,
+            ceiling_m: 5500.0,
+            start_unix_ms: start_ms,
+            end_unix_ms: end_ms,
+            callsigns: vec![],
+        },
+    ]
 }
 
 /// A racetrack (two 18 km straights joined by half turns) inside `bbox`, for the whole scenario.

@@ -157,18 +157,44 @@ impl Layout {
     }
 }
 
+/// Builds the errors of one input file.
+struct At<'a> {
+    file: &'a str,
+}
+
+impl At<'_> {
+    fn err(&self, line: usize, column: usize, kind: ErrorKind) -> ParseError {
+        ParseError {
+            location: Location {
+                file: self.file.to_string(),
+                line,
+                column,
+            },
+            kind,
+        }
+    }
+
+    fn check_len(&self, n: usize, l: &str) -> Result<(), ParseError> {
+        if l.len() > ENCOUNTER_LINE_BYTES_MAX {
+            Err(self.err(
+                n,
+                1,
+                ErrorKind::LineTooLong {
+                    bytes: l.len(),
+                    limit: ENCOUNTER_LINE_BYTES_MAX,
+                },
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Parses an encounter file. `file` names the input in error messages.
 pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> {
-    let err = |line, column, kind| ParseError {
-        location: Location {
-            file: file.to_string(),
-            line,
-            column,
-        },
-        kind,
-    };
+    let at = At { file };
     if text.len() > ENCOUNTER_BYTES_MAX {
-        return Err(err(
+        return Err(at.err(
             1,
             1,
             ErrorKind::TooLarge {
@@ -186,31 +212,41 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
             let t = l.trim();
             !t.is_empty() && !t.starts_with('#')
         });
-    let check_len = |n: usize, l: &str| {
-        if l.len() > ENCOUNTER_LINE_BYTES_MAX {
-            Err(err(
-                n,
-                1,
-                ErrorKind::LineTooLong {
-                    bytes: l.len(),
-                    limit: ENCOUNTER_LINE_BYTES_MAX,
-                },
-            ))
-        } else {
-            Ok(())
-        }
-    };
     let Some((hline, header)) = lines.next() else {
-        return Err(err(
+        return Err(at.err(
             1,
             1,
             ErrorKind::Missing("header line of column names".into()),
         ));
     };
-    check_len(hline, header)?;
+    let names = read_names(&at, hline, header)?;
+    let Some((uline, units_text)) = lines.next() else {
+        return Err(at.err(
+            hline + 1,
+            1,
+            ErrorKind::Missing("line of units after the header".into()),
+        ));
+    };
+    let (cols, ignored_columns) = read_columns(&at, (hline, &names), (uline, units_text))?;
+    let layout = check_columns(&at, hline, cols)?;
+    let steps = read_rows(&at, lines, &layout)?;
+    Ok(Encounter {
+        steps,
+        geodetic: layout.geodetic,
+        ignored_columns,
+    })
+}
+
+/// The column names of the header line, with their columns.
+fn read_names<'t>(
+    at: &At,
+    hline: usize,
+    header: &'t str,
+) -> Result<Vec<(usize, &'t str)>, ParseError> {
+    at.check_len(hline, header)?;
     let names = fields(header);
     if names.len() > COLUMNS_MAX {
-        return Err(err(
+        return Err(at.err(
             hline,
             1,
             ErrorKind::TooMany {
@@ -219,17 +255,23 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
             },
         ));
     }
-    let Some((uline, units_text)) = lines.next() else {
-        return Err(err(
-            hline + 1,
-            1,
-            ErrorKind::Missing("line of units after the header".into()),
-        ));
-    };
-    check_len(uline, units_text)?;
+    Ok(names)
+}
+
+/// Each column the header names that is read, with its unit.
+type Columns = Vec<(Col, Unit)>;
+
+/// The columns the header names, each with its unit from the line of units, and the names of
+/// the columns ignored.
+fn read_columns(
+    at: &At,
+    (hline, names): (usize, &[(usize, &str)]),
+    (uline, units_text): (usize, &str),
+) -> Result<(Columns, Vec<String>), ParseError> {
+    at.check_len(uline, units_text)?;
     let unit_fields = fields(units_text);
     if unit_fields.len() != names.len() {
-        return Err(err(
+        return Err(at.err(
             uline,
             1,
             ErrorKind::Syntax(format!(
@@ -246,7 +288,7 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
         if c == Col::Ignored {
             ignored_columns.push((*name).to_string());
         } else if c != Col::Uncertainty && cols.iter().any(|(x, _): &(Col, Unit)| *x == c) {
-            return Err(err(
+            return Err(at.err(
                 hline,
                 *ncol,
                 ErrorKind::Duplicate(format!("column '{name}'")),
@@ -257,12 +299,12 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
             .and_then(|u| u.strip_suffix(']'))
             .unwrap_or(unit_text);
         let Some(unit) = units::lookup(uname) else {
-            return Err(err(uline, *ucol, ErrorKind::UnknownUnit(uname.into())));
+            return Err(at.err(uline, *ucol, ErrorKind::UnknownUnit(uname.into())));
         };
         if let Some(dim) = c.dimension()
             && unit.dimension != dim
         {
-            return Err(err(
+            return Err(at.err(
                 uline,
                 *ucol,
                 ErrorKind::WrongUnit {
@@ -274,8 +316,13 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
         }
         cols.push((c, unit));
     }
+    Ok((cols, ignored_columns))
+}
+
+/// Checks that the columns say where and how fast each aircraft is in exactly one way.
+fn check_columns(at: &At, hline: usize, cols: Columns) -> Result<Layout, ParseError> {
     let has = |c| cols.iter().any(|(x, _)| *x == c);
-    let missing = |what: &str| err(hline, 1, ErrorKind::Missing(format!("column(s) {what}")));
+    let missing = |what: &str| at.err(hline, 1, ErrorKind::Missing(format!("column(s) {what}")));
     if !has(Col::Name) {
         return Err(missing("'name'"));
     }
@@ -287,7 +334,7 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
         return Err(missing("'lat lon alt'"));
     }
     if geodetic && (has(Col::Sx) || has(Col::Sy) || has(Col::Sz)) {
-        return Err(err(
+        return Err(at.err(
             hline,
             1,
             ErrorKind::Syntax("both 'lat lon alt' and 'sx sy sz' columns".into()),
@@ -308,20 +355,28 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
     if has(Col::Heading) != has(Col::Airspeed) {
         return Err(missing("'heading' and 'airspeed' together"));
     }
-    let layout = Layout {
+    Ok(Layout {
         cols,
         geodetic,
         polar_velocity,
-    };
+    })
+}
 
+/// The data rows, grouped into time steps in time order; in each step the aircraft are in the
+/// order they first appear in the file.
+fn read_rows<'t>(
+    at: &At,
+    lines: impl Iterator<Item = (usize, &'t str)>,
+    layout: &Layout,
+) -> Result<Vec<Step>, ParseError> {
     let mut steps: BTreeMap<u64, Step> = BTreeMap::new();
     let mut first_seen: HashMap<String, usize> = HashMap::new();
     let mut rows = 0usize;
     for (n, line) in lines {
-        check_len(n, line)?;
+        at.check_len(n, line)?;
         rows += 1;
         if rows > ROWS_MAX {
-            return Err(err(
+            return Err(at.err(
                 n,
                 1,
                 ErrorKind::TooMany {
@@ -335,7 +390,7 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
             let col = f
                 .get(layout.cols.len())
                 .map_or(line.chars().count() + 1, |x| x.0);
-            return Err(err(
+            return Err(at.err(
                 n,
                 col,
                 ErrorKind::Syntax(format!(
@@ -345,7 +400,7 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
                 )),
             ));
         }
-        let (time_s, ac) = parse_row(file, n, &f, &layout)?;
+        let (time_s, ac) = parse_row(at.file, n, &f, layout)?;
         let key = ordered_key(time_s);
         let step = steps.entry(key).or_insert_with(|| Step {
             time_s,
@@ -356,7 +411,7 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
                 .index(Col::Name)
                 .and_then(|i| f.get(i))
                 .map_or(1, |x| x.0);
-            return Err(err(
+            return Err(at.err(
                 n,
                 col,
                 ErrorKind::Duplicate(format!(
@@ -366,7 +421,7 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
             ));
         }
         if step.aircraft.len() >= AIRCRAFT_PER_STEP_MAX {
-            return Err(err(
+            return Err(at.err(
                 n,
                 1,
                 ErrorKind::TooMany {
@@ -384,11 +439,7 @@ pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> 
         step.aircraft
             .sort_by_key(|a| first_seen.get(&a.id).copied().unwrap_or(usize::MAX));
     }
-    Ok(Encounter {
-        steps,
-        geodetic: layout.geodetic,
-        ignored_columns,
-    })
+    Ok(steps)
 }
 
 /// Key whose order is the numeric order of finite doubles.

@@ -7,23 +7,18 @@
 //!
 //! The frame is 4 hex digits (Mode A/C), 14 (short Mode S) or 28 (long Mode S).
 
-use super::lines::LineSplitter;
-use super::{Framer, FramingCounters, hex_decode};
+use super::hex_decode;
+use super::lines::{LineFormat, LineFramer, LineRecord};
 use crate::frame::{ModeSFrame, RawFrame, Record, RecordTime};
 
 const TIMESTAMP_HEX: usize = 12;
 
-#[derive(Debug, Default)]
-pub struct AvrFramer {
-    lines: LineSplitter,
-    counters: FramingCounters,
-}
+/// AVR text lines (`*HEX;`, `@TIMESTAMP HEX;`, `%TIMESTAMP HEX;`, `<TIMESTAMP SIGNAL HEX;`).
+#[derive(Debug)]
+pub struct Avr;
 
-impl AvrFramer {
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
+/// The framer of Avr: the shared line framer reading lines as [`Avr`].
+pub type AvrFramer = LineFramer<Avr>;
 
 fn parse_timestamp(hex: &[u8]) -> Option<u64> {
     let mut out = [0u8; 6];
@@ -82,44 +77,13 @@ fn parse_line(line: &[u8]) -> Result<Option<Record>, ()> {
     })))
 }
 
-impl Framer for AvrFramer {
-    fn push(&mut self, bytes: &[u8]) -> usize {
-        self.lines.push(bytes)
-    }
-
-    fn next_record(&mut self) -> Option<Record> {
-        loop {
-            let parsed = self
-                .lines
-                .next_line(&mut self.counters, |line, _| parse_line(line))?;
-            match parsed {
-                Ok(Some(r)) => {
-                    self.counters.records += 1;
-                    return Some(r);
-                }
-                Ok(None) => {}
-                Err(()) => {
-                    self.counters.malformed += 1;
-                    self.lines.reject("not an AVR record: want *HEX;, @TIMESTAMP HEX;, %TIMESTAMP HEX; or <TIMESTAMP SIGNAL HEX; with 4, 14 or 28 hex digits of frame".to_string());
-                }
-            }
+impl LineFormat for Avr {
+    fn parse(line: &[u8]) -> LineRecord {
+        match parse_line(line) {
+            Ok(Some(r)) => LineRecord::Record(r),
+            Ok(None) => LineRecord::Nothing,
+            Err(()) => LineRecord::Malformed("not an AVR record: want *HEX;, @TIMESTAMP HEX;, %TIMESTAMP HEX; or <TIMESTAMP SIGNAL HEX; with 4, 14 or 28 hex digits of frame".to_string()),
         }
-    }
-
-    fn finish(&mut self) {
-        self.lines.finish();
-    }
-
-    fn counters(&self) -> &FramingCounters {
-        &self.counters
-    }
-
-    fn buffered_bytes(&self) -> usize {
-        self.lines.buffered_bytes()
-    }
-
-    fn take_rejections(&mut self) -> Vec<super::Rejection> {
-        self.lines.take_rejections()
     }
 }
 
@@ -127,6 +91,7 @@ impl Framer for AvrFramer {
 mod tests {
     use super::*;
     use crate::framing::feed_all;
+    use crate::framing::{Framer, FramingCounters};
 
     fn records(input: &[u8]) -> (Vec<Record>, FramingCounters) {
         let mut f = AvrFramer::new();

@@ -4,24 +4,19 @@
 //! bytes, one signal byte, then the 7- or 14-byte Mode S frame. A bare Mode S frame (14 or 28 hex
 //! digits) is accepted too. The unix time on the line is the record's time.
 
-use super::lines::LineSplitter;
-use super::{Framer, FramingCounters, hex_decode};
+use super::hex_decode;
+use super::lines::{LineFormat, LineFramer, LineRecord};
 use crate::frame::{ModeSFrame, RawFrame, Record, RecordTime};
 
 /// Beast header: escape, type, 6 timestamp bytes, signal byte.
 const BEAST_HEADER_BYTES: usize = 9;
 
-#[derive(Debug, Default)]
-pub struct HexCsvFramer {
-    lines: LineSplitter,
-    counters: FramingCounters,
-}
+/// Hex recording lines: `<unix time>,<hex Beast record or Mode S frame>`.
+#[derive(Debug)]
+pub struct HexCsv;
 
-impl HexCsvFramer {
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
+/// The framer of HexCsv: the shared line framer reading lines as [`HexCsv`].
+pub type HexCsvFramer = LineFramer<HexCsv>;
 
 fn parse_line(line: &[u8]) -> Result<Option<Record>, ()> {
     let line = line.trim_ascii();
@@ -68,50 +63,23 @@ fn parse_line(line: &[u8]) -> Result<Option<Record>, ()> {
     })))
 }
 
-impl Framer for HexCsvFramer {
-    fn push(&mut self, bytes: &[u8]) -> usize {
-        self.lines.push(bytes)
-    }
-
-    fn next_record(&mut self) -> Option<Record> {
-        loop {
-            match self
-                .lines
-                .next_line(&mut self.counters, |l, _| parse_line(l))?
-            {
-                Ok(Some(r)) => {
-                    self.counters.records += 1;
-                    return Some(r);
-                }
-                Ok(None) => {}
-                Err(()) => {
-                    self.counters.malformed += 1;
-                    self.lines.reject("not a hex recording line: want <unix time>,<hex Beast record or Mode S frame>".to_string());
-                }
-            }
+impl LineFormat for HexCsv {
+    fn parse(line: &[u8]) -> LineRecord {
+        match parse_line(line) {
+            Ok(Some(r)) => LineRecord::Record(r),
+            Ok(None) => LineRecord::Nothing,
+            Err(()) => LineRecord::Malformed(
+                "not a hex recording line: want <unix time>,<hex Beast record or Mode S frame>"
+                    .to_string(),
+            ),
         }
-    }
-
-    fn finish(&mut self) {
-        self.lines.finish();
-    }
-
-    fn counters(&self) -> &FramingCounters {
-        &self.counters
-    }
-
-    fn buffered_bytes(&self) -> usize {
-        self.lines.buffered_bytes()
-    }
-
-    fn take_rejections(&mut self) -> Vec<super::Rejection> {
-        self.lines.take_rejections()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framing::Framer;
     use crate::framing::feed_all;
 
     #[test]

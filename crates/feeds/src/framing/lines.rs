@@ -1,6 +1,9 @@
 //! Line splitting shared by the text formats, with the [`LINE_BYTES_MAX`] bound.
 
-use super::{ByteBuffer, FramingCounters, LINE_BYTES_MAX, Rejection, RejectionLog};
+use std::marker::PhantomData;
+
+use super::{ByteBuffer, Framer, FramingCounters, LINE_BYTES_MAX, Rejection, RejectionLog};
+use crate::frame::Record;
 
 /// Splits a byte stream into lines (`\n`, an optional `\r` before it is dropped). A line longer
 /// than [`LINE_BYTES_MAX`] is skipped up to its end and counted as too long.
@@ -92,5 +95,90 @@ impl LineSplitter {
         } else if !self.buf.pending().is_empty() {
             let _ = self.buf.push(b"\n");
         }
+    }
+}
+
+/// What one line of a line-oriented format holds.
+#[derive(Debug)]
+pub enum LineRecord {
+    /// A record to hand out.
+    Record(Record),
+    /// Nothing to hand out and nothing wrong (a blank line, a comment).
+    Nothing,
+    /// A well-formed line of a kind that is not decoded: counted as ignored.
+    Ignored,
+    /// Not a line of the format: why, for the rejection log.
+    Malformed(String),
+}
+
+/// A line-oriented format: what one line (without its terminator) holds.
+pub trait LineFormat {
+    fn parse(line: &[u8]) -> LineRecord;
+}
+
+/// The framer of a line-oriented format `F`: [`LineSplitter`] cuts the lines (bounded, with
+/// their numbers for rejections), `F` reads each one.
+#[derive(Debug)]
+pub struct LineFramer<F> {
+    lines: LineSplitter,
+    counters: FramingCounters,
+    format: PhantomData<F>,
+}
+
+impl<F> Default for LineFramer<F> {
+    fn default() -> Self {
+        LineFramer {
+            lines: LineSplitter::default(),
+            counters: FramingCounters::default(),
+            format: PhantomData,
+        }
+    }
+}
+
+impl<F> LineFramer<F> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<F: LineFormat> Framer for LineFramer<F> {
+    fn push(&mut self, bytes: &[u8]) -> usize {
+        self.lines.push(bytes)
+    }
+
+    fn next_record(&mut self) -> Option<Record> {
+        loop {
+            match self
+                .lines
+                .next_line(&mut self.counters, |line, _| F::parse(line))?
+            {
+                LineRecord::Record(r) => {
+                    self.counters.records += 1;
+                    return Some(r);
+                }
+                LineRecord::Nothing => {}
+                LineRecord::Ignored => self.counters.ignored += 1,
+                LineRecord::Malformed(why) => {
+                    self.counters.malformed += 1;
+                    self.lines.reject(why);
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.lines.finish();
+    }
+
+    fn counters(&self) -> &FramingCounters {
+        &self.counters
+    }
+
+    fn buffered_bytes(&self) -> usize {
+        self.lines.buffered_bytes()
+    }
+
+    fn take_rejections(&mut self) -> Vec<Rejection> {
+        self.lines.take_rejections()
     }
 }

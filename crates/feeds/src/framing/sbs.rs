@@ -8,8 +8,7 @@
 //! Other record kinds (`SEL`, `ID`, `AIR`, `STA`, `CLK`) carry nothing for tracks: counted as
 //! ignored. A malformed line is counted and skipped; it never stops the stream.
 
-use super::lines::LineSplitter;
-use super::{Framer, FramingCounters};
+use super::lines::{LineFormat, LineFramer, LineRecord};
 use crate::frame::{Record, RecordTime};
 
 /// Fields in an SBS `MSG` line.
@@ -36,13 +35,6 @@ pub struct SbsMessage {
 /// Why a line was rejected: the 1-based field number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BadField(pub usize);
-
-enum Line {
-    Msg(SbsMessage),
-    Blank,
-    Ignored,
-    Bad(BadField),
-}
 
 /// Names of the 22 fields, for messages.
 const FIELD_NAMES: [&str; SBS_FIELDS] = [
@@ -84,17 +76,12 @@ impl std::fmt::Display for BadField {
     }
 }
 
-#[derive(Debug, Default)]
-pub struct SbsFramer {
-    lines: LineSplitter,
-    counters: FramingCounters,
-}
+/// SBS-1 (BaseStation) text lines; only `MSG` records are decoded.
+#[derive(Debug)]
+pub struct Sbs;
 
-impl SbsFramer {
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
+/// The framer of Sbs: the shared line framer reading lines as [`Sbs`].
+pub type SbsFramer = LineFramer<Sbs>;
 
 fn num(s: &str, field: usize, lo: f64, hi: f64) -> Result<Option<f64>, BadField> {
     if s.is_empty() {
@@ -116,29 +103,18 @@ fn flag(s: &str, field: usize) -> Result<Option<bool>, BadField> {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's civil algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// `YYYY/MM/DD` and `HH:MM:SS[.sss]` (UTC) to unix seconds.
-fn unix_time(date: &str, time: &str) -> Option<f64> {
+fn unix_time(date: &str, time_of_day: &str) -> Option<f64> {
     let mut d = date.split('/').map(|p| p.parse::<i64>().ok());
     let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
-    if d.next().is_some()
-        || !(1970..=9999).contains(&y)
-        || !(1..=12).contains(&mo)
-        || !(1..=31).contains(&da)
-    {
+    if d.next().is_some() || !(1970..=9999).contains(&y) {
         return None;
     }
-    let mut t = time.split(':');
+    // A day the month does not have (31 April, 29 February of a common year) is refused.
+    let month = time::Month::try_from(u8::try_from(mo).ok()?).ok()?;
+    let day = time::Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(da).ok()?)
+        .ok()?;
+    let mut t = time_of_day.split(':');
     let (h, mi, s) = (
         t.next()?.parse::<i64>().ok()?,
         t.next()?.parse::<i64>().ok()?,
@@ -151,7 +127,8 @@ fn unix_time(date: &str, time: &str) -> Option<f64> {
     {
         return None;
     }
-    Some((days_from_civil(y, mo, da) * 86_400 + h * 3600 + mi * 60) as f64 + s)
+    let midnight_s = day.midnight().assume_utc().unix_timestamp();
+    Some((midnight_s + h * 3600 + mi * 60) as f64 + s)
 }
 
 /// Parses one line. `Ok(None)` for a blank line or a record kind that is not `MSG`.
@@ -226,61 +203,26 @@ pub fn parse_line(line: &str) -> Result<Option<SbsMessage>, BadField> {
     }))
 }
 
-impl Framer for SbsFramer {
-    fn push(&mut self, bytes: &[u8]) -> usize {
-        self.lines.push(bytes)
-    }
-
-    fn next_record(&mut self) -> Option<Record> {
-        loop {
-            let parsed = self.lines.next_line(&mut self.counters, |line, _| {
-                let Ok(text) = std::str::from_utf8(line) else {
-                    return Line::Bad(BadField(0));
-                };
-                if text.trim().is_empty() {
-                    return Line::Blank;
-                }
-                match parse_line(text) {
-                    Ok(Some(m)) => Line::Msg(m),
-                    Ok(None) => Line::Ignored,
-                    Err(e) => Line::Bad(e),
-                }
-            })?;
-            match parsed {
-                Line::Msg(m) => {
-                    self.counters.records += 1;
-                    return Some(Record::Sbs(m));
-                }
-                Line::Blank => {}
-                Line::Ignored => self.counters.ignored += 1,
-                Line::Bad(e) => {
-                    self.counters.malformed += 1;
-                    self.lines.reject(e.to_string());
-                }
-            }
+impl LineFormat for Sbs {
+    fn parse(line: &[u8]) -> LineRecord {
+        let Ok(text) = std::str::from_utf8(line) else {
+            return LineRecord::Malformed(BadField(0).to_string());
+        };
+        if text.trim().is_empty() {
+            return LineRecord::Nothing;
         }
-    }
-
-    fn finish(&mut self) {
-        self.lines.finish();
-    }
-
-    fn counters(&self) -> &FramingCounters {
-        &self.counters
-    }
-
-    fn buffered_bytes(&self) -> usize {
-        self.lines.buffered_bytes()
-    }
-
-    fn take_rejections(&mut self) -> Vec<super::Rejection> {
-        self.lines.take_rejections()
+        match parse_line(text) {
+            Ok(Some(m)) => LineRecord::Record(Record::Sbs(m)),
+            Ok(None) => LineRecord::Ignored,
+            Err(e) => LineRecord::Malformed(e.to_string()),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framing::Framer;
 
     #[test]
     fn position_line_from_the_lax_capture() {
@@ -303,6 +245,24 @@ mod tests {
         assert_eq!(m.callsign.as_deref(), Some("KLM1302"));
         // 2023-10-24T12:29:24.451Z
         assert!((m.time.unix_s().unwrap() - 1_698_150_564.451).abs() < 1e-6);
+    }
+
+    /// The calendar is the `time` crate's: leap days where they are, and a day the month does
+    /// not have is a bad date (field 7), not the first days of the next month.
+    #[test]
+    fn dates_follow_the_calendar() {
+        let at = |date: &str| {
+            parse_line(&format!(
+                "MSG,3,1,1,4CA7B3,1,{date},00:00:00.000,{date},00:00:00.000,,,,,,,,,0,0,0,0"
+            ))
+            .map(|m| m.map(|m| m.time.unix_s()))
+        };
+        assert_eq!(at("1970/01/01"), Ok(Some(Some(0.0))));
+        assert_eq!(at("2024/02/29"), Ok(Some(Some(1_709_164_800.0))));
+        assert_eq!(at("2023/02/29"), Err(BadField(7)));
+        assert_eq!(at("2023/04/31"), Err(BadField(7)));
+        assert_eq!(at("2023/13/01"), Err(BadField(7)));
+        assert_eq!(at("1969/12/31"), Err(BadField(7)));
     }
 
     #[test]

@@ -127,7 +127,7 @@ pub fn ack_id(message_id: &str, officer: &str) -> MessageId {
     h.update([0]);
     h.update(officer.as_bytes());
     let digest = h.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..16]);
     MessageId::new(format!("ack:{hex}")).unwrap_or_else(|_| unreachable!("ack: and hex digits"))
 }
 
@@ -151,7 +151,7 @@ pub fn signed_entry(
         .try_into()
         .map_err(|_| LedgerEntryError::SignatureEncoding)?;
     // The canonical signed form: {"entry":<entry>,"sig":"<128 hex>"} (keys sorted).
-    let sig_hex: String = sig.iter().map(|b| format!("{b:02x}")).collect();
+    let sig_hex = hex::encode(sig);
     let mut bytes = Vec::with_capacity(entry.to_canonical().len() + 160);
     bytes.extend_from_slice(br#"{"entry":"#);
     bytes.extend_from_slice(&entry.to_canonical());

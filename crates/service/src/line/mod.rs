@@ -209,7 +209,7 @@ pub fn new_message_id(party: &str) -> MessageId {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(r);
     let id = format!("{party}-{ms}-{hex}");
     MessageId::new(id).unwrap_or_else(|_| {
         MessageId::new(format!("m-{ms}-{hex}")).unwrap_or_else(|_| unreachable!("ascii id"))
@@ -411,7 +411,7 @@ fn alert_subject(alert_id: &str) -> Option<SubjectId> {
     SubjectId::new(alert_id).ok().or_else(|| {
         use sha2::Digest as _;
         let d = sha2::Sha256::digest(alert_id.as_bytes());
-        let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(&d[..16]);
         SubjectId::new(format!("alert:{hex}")).ok()
     })
 }
@@ -423,7 +423,7 @@ fn alert_subject(alert_id: &str) -> Option<SubjectId> {
 fn conflict_message_id(alert_id: &str, party: &str) -> Option<MessageId> {
     use sha2::Digest as _;
     let d = sha2::Sha256::digest(alert_id.as_bytes());
-    let hex: String = d[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&d[..12]);
     MessageId::new(format!("ca:{party}:{hex}")).ok()
 }
 
@@ -640,10 +640,7 @@ pub(crate) fn last_link_tests(
     state: &State,
     now_ms: i64,
 ) -> std::collections::BTreeMap<String, deconflict_line::LinkTestOutcome> {
-    let end = now_ms.saturating_add(1);
-    let Ok(window) = Timestamp::from_unix_ms(end.saturating_sub(REACHABILITY_WINDOW_MS).max(0))
-        .and_then(|start| TimeWindow::new(start, Timestamp::from_unix_ms(end)?))
-    else {
+    let Ok(window) = reachability_window(now_ms) else {
         return Default::default();
     };
     state
@@ -662,12 +659,17 @@ pub(crate) fn last_link_tests(
         .unwrap_or_default()
 }
 
+/// The last [`REACHABILITY_WINDOW_MS`] up to and including `now_ms`.
+fn reachability_window(now_ms: i64) -> Result<TimeWindow, deconflict_line::RangeError> {
+    let end = now_ms.saturating_add(1);
+    Timestamp::from_unix_ms(end.saturating_sub(REACHABILITY_WINDOW_MS).max(0))
+        .and_then(|start| TimeWindow::new(start, Timestamp::from_unix_ms(end)?))
+}
+
 /// Per party: its answers to the link tests scheduled in the last
 /// [`REACHABILITY_WINDOW_MS`].
 pub(crate) fn link_tests(state: &State, now_ms: i64) -> Vec<LinkTestReachability> {
-    let end = now_ms.saturating_add(1);
-    let all = Timestamp::from_unix_ms(end.saturating_sub(REACHABILITY_WINDOW_MS).max(0))
-        .and_then(|start| TimeWindow::new(start, Timestamp::from_unix_ms(end)?));
+    let all = reachability_window(now_ms);
     state
         .line
         .read(|line| {
