@@ -206,11 +206,80 @@ async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
     let (state, service, clients) = start(&scenario, dir.path(), &clock).await?;
     let stop_at = Instant::now() + Duration::from_secs(o.seconds);
 
-    // Streams: half per party; the first of each party also reports its `new` alerts.
-    let (alerts_tx, mut alerts_rx) = mpsc::unbounded_channel::<(usize, String, Instant)>();
+    let (mut alerts_rx, streams, tallies) = open_streams(&clients, &clock, o.streams).await?;
+    let counts = Counts::default();
+    let started = Instant::now();
+    let pushers = spawn_pushers(o, &clients, &clock, &counts, stop_at);
+
+    // Timed collision pairs, and memory, until the end.
+    let mut outcome = LoadOutcome {
+        options: Some(o.clone()),
+        ..LoadOutcome::default()
+    };
+    let mut s = 0u64;
+    let mut pair = 0usize;
+    while Instant::now() < stop_at {
+        if let Some(m) = rss_mib() {
+            outcome.rss_mib.push((s, m));
+        }
+        if s.is_multiple_of(PAIR_EVERY_S) && s > 0 {
+            match timed_pair(&clients, &clock, pair, &mut alerts_rx).await? {
+                Some(ms) => outcome.latency_ms.push(ms),
+                None => outcome.lost_pairs += 1,
+            }
+            pair += 1;
+        } else {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        s = started.elapsed().as_secs();
+    }
+    for p in pushers {
+        let _ = p.await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    outcome.accepted_per_s = counts.accepted.load(Ordering::Relaxed) as f64 / elapsed;
+    outcome.refused_capacity = counts.refused.load(Ordering::Relaxed);
+    outcome.failed = counts.failed.load(Ordering::Relaxed);
+
+    // Let the streams catch up with the store (one more cycle), then count what they missed.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    for (pi, tally) in &tallies {
+        let party = clients[*pi].party().to_string();
+        let held = state
+            .with_store(move |s| s.last_seq(&party))
+            .await
+            .map_err(|e| setup(e.body.message))?
+            .map_err(setup)?;
+        let mut t = tally.lock().await;
+        outcome.dropped += t.dropped + held.saturating_sub(t.last_seq);
+        outcome.lag_ms.append(&mut t.lag_ms);
+    }
+    service.stop().await;
+    for s in streams {
+        s.abort();
+    }
+    outcome.latency_ms.sort_by(f64::total_cmp);
+    outcome.lag_ms.sort_by(f64::total_cmp);
+    Ok(outcome)
+}
+
+/// Alerts the first stream of each party saw: (party index, own track, when).
+type AlertsSeen = mpsc::UnboundedReceiver<(usize, String, Instant)>;
+
+/// Each stream's party index and tally.
+type Tallies = Vec<(usize, Arc<Mutex<StreamTally>>)>;
+
+/// Opens `n` event streams, half per party, from the start; the first of each party also
+/// reports its `new` alerts.
+async fn open_streams(
+    clients: &[PartyClient],
+    clock: &Arc<dyn Clock>,
+    n: usize,
+) -> Result<(AlertsSeen, Vec<tokio::task::JoinHandle<()>>, Tallies), BenchError> {
+    let (alerts_tx, alerts_rx) = mpsc::unbounded_channel::<(usize, String, Instant)>();
     let mut streams = Vec::new();
     let mut tallies = Vec::new();
-    for k in 0..o.streams {
+    for k in 0..n {
         let pi = k % 2;
         let mut stream = clients[pi].stream(Some(0)).await?;
         let tally = Arc::new(Mutex::new(StreamTally::default()));
@@ -244,14 +313,29 @@ async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
     }
     drop(alerts_tx);
 
-    // Pushers: each owns a slice of its party's tracks and refreshes it at the rate asked.
-    let accepted = Arc::new(AtomicU64::new(0));
-    let refused = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
+    Ok((alerts_rx, streams, tallies))
+}
+
+/// Reports accepted, refused for capacity, failed otherwise.
+#[derive(Clone, Default)]
+struct Counts {
+    accepted: Arc<AtomicU64>,
+    refused: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+}
+
+/// Starts the pushers: each owns a slice of its party's tracks and refreshes it at the rate
+/// asked until `stop_at`.
+fn spawn_pushers(
+    o: &LoadOptions,
+    clients: &[PartyClient],
+    clock: &Arc<dyn Clock>,
+    counts: &Counts,
+    stop_at: Instant,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let per_party = o.tracks / 2;
     let per_pusher = per_party.div_ceil(o.pushers / 2).max(1);
     let period = Duration::from_secs_f64(1.0 / o.hz);
-    let started = Instant::now();
     let mut pushers = Vec::new();
     for k in 0..o.pushers {
         let pi = k % 2;
@@ -261,7 +345,11 @@ async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
             continue;
         }
         let c = clients[pi].clone();
-        let (accepted, refused, failed) = (accepted.clone(), refused.clone(), failed.clone());
+        let Counts {
+            accepted,
+            refused,
+            failed,
+        } = counts.clone();
         let clock = clock.clone();
         pushers.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
@@ -308,56 +396,7 @@ async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
         }));
     }
 
-    // Timed collision pairs, and memory, until the end.
-    let mut outcome = LoadOutcome {
-        options: Some(o.clone()),
-        ..LoadOutcome::default()
-    };
-    let mut s = 0u64;
-    let mut pair = 0usize;
-    while Instant::now() < stop_at {
-        if let Some(m) = rss_mib() {
-            outcome.rss_mib.push((s, m));
-        }
-        if s.is_multiple_of(PAIR_EVERY_S) && s > 0 {
-            match timed_pair(&clients, &clock, pair, &mut alerts_rx).await? {
-                Some(ms) => outcome.latency_ms.push(ms),
-                None => outcome.lost_pairs += 1,
-            }
-            pair += 1;
-        } else {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-        s = started.elapsed().as_secs();
-    }
-    for p in pushers {
-        let _ = p.await;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    outcome.accepted_per_s = accepted.load(Ordering::Relaxed) as f64 / elapsed;
-    outcome.refused_capacity = refused.load(Ordering::Relaxed);
-    outcome.failed = failed.load(Ordering::Relaxed);
-
-    // Let the streams catch up with the store (one more cycle), then count what they missed.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    for (pi, tally) in &tallies {
-        let party = clients[*pi].party().to_string();
-        let held = state
-            .with_store(move |s| s.last_seq(&party))
-            .await
-            .map_err(|e| setup(e.body.message))?
-            .map_err(setup)?;
-        let mut t = tally.lock().await;
-        outcome.dropped += t.dropped + held.saturating_sub(t.last_seq);
-        outcome.lag_ms.append(&mut t.lag_ms);
-    }
-    service.stop().await;
-    for s in streams {
-        s.abort();
-    }
-    outcome.latency_ms.sort_by(f64::total_cmp);
-    outcome.lag_ms.sort_by(f64::total_cmp);
-    Ok(outcome)
+    pushers
 }
 
 /// Pushes collision pair `k` (head-on at 6,000 m, 20 km apart, south of the background) and
@@ -394,4 +433,53 @@ async fn timed_pair(
         [Some(x), Some(y)] => Some(x.max(y).duration_since(t0).as_secs_f64() * 1000.0),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(rss: &[(u64, f64)], latency_ms: &[f64]) -> LoadOutcome {
+        LoadOutcome {
+            rss_mib: rss.to_vec(),
+            latency_ms: latency_ms.to_vec(),
+            ..LoadOutcome::default()
+        }
+    }
+
+    #[test]
+    fn memory_is_judged_over_the_end_of_the_run_only() {
+        // 60 s: start-up from 50 to 400 MiB, then flat; the last 30 s grew 2 %.
+        let mut rss: Vec<(u64, f64)> = (0..=60).map(|s| (s, 400.0)).collect();
+        rss[0].1 = 50.0;
+        rss[60].1 = 408.0;
+        let o = outcome(&rss, &[900.0]);
+        assert!((o.rss_growth_pct() - 2.0).abs() < 1e-9);
+        assert!(o.met());
+        // A 10 s run is judged over its second half.
+        let rss: Vec<(u64, f64)> = (0..=10).map(|s| (s, 100.0 + 10.0 * s as f64)).collect();
+        let o = outcome(&rss, &[900.0]);
+        assert!((o.rss_growth_pct() - 100.0 * 50.0 / 150.0).abs() < 1e-9);
+        assert!(!o.met());
+    }
+
+    #[test]
+    fn any_refusal_drop_lost_pair_or_slow_alert_misses_the_targets() {
+        let rss = [(0, 100.0), (1, 100.0)];
+        let ok = || outcome(&rss, &[500.0, 1000.0]);
+        assert!(ok().met());
+        let mut o = ok();
+        o.refused_capacity = 1;
+        assert!(!o.met());
+        let mut o = ok();
+        o.dropped = 1;
+        assert!(!o.met());
+        let mut o = ok();
+        o.lost_pairs = 1;
+        assert!(!o.met());
+        let o = outcome(&rss, &[500.0, 1101.0]);
+        assert!(!o.met());
+        // No pair timed at all is not a pass.
+        assert!(!outcome(&rss, &[]).met());
+    }
 }

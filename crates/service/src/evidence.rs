@@ -749,30 +749,7 @@ pub(crate) async fn build(
             format!("entry {last} is not under a signed tree head yet: ask again in a moment"),
         ));
     }
-    let ring = journal.keys();
-    let mut entries = Vec::new();
-    let mut keys = BTreeMap::new();
-    for i in &indexes {
-        let e = journal
-            .entries(*i, i + 1)
-            .map_err(|e| internal(&e))?
-            .pop()
-            .ok_or_else(|| internal(&format!("entry {i} missing")))?;
-        let author = e.entry().author().clone();
-        if author.as_str() != sth.tree_head().log().as_str() {
-            let k = ring
-                .get(&author)
-                .ok_or_else(|| internal(&format!("no key for {}", author.as_str())))?;
-            keys.insert(author.as_str().to_string(), PublicKey(*k));
-        }
-        let proof = journal
-            .inclusion_proof(*i, size)
-            .map_err(|e| internal(&e))?;
-        entries.push(ProvedEntry {
-            entry: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            proof,
-        });
-    }
+    let (entries, keys) = proved_at(journal, &indexes, &sth).map_err(|e| internal(&e))?;
     let (members, incident) = folded(&state.terms, &steps, id, &sth).map_err(|e| internal(&e))?;
     Ok(Bundle {
         format: FORMAT.to_string(),
@@ -805,6 +782,41 @@ pub(crate) async fn build(
             .collect(),
         disclosed: Vec::new(),
     })
+}
+
+/// The entries at `indexes`, each with its inclusion proof under `sth`, and the key of every
+/// author other than the log.
+fn proved_at(
+    journal: &deconflict_journal::Journal,
+    indexes: &BTreeSet<u64>,
+    sth: &SignedTreeHead,
+) -> Result<(Vec<ProvedEntry>, BTreeMap<String, PublicKey>), String> {
+    let size = sth.tree_head().size();
+    let ring = journal.keys();
+    let mut entries = Vec::new();
+    let mut keys = BTreeMap::new();
+    for i in indexes {
+        let e = journal
+            .entries(*i, i + 1)
+            .map_err(|e| e.to_string())?
+            .pop()
+            .ok_or_else(|| format!("entry {i} missing"))?;
+        let author = e.entry().author().clone();
+        if author.as_str() != sth.tree_head().log().as_str() {
+            let k = ring
+                .get(&author)
+                .ok_or_else(|| format!("no key for {}", author.as_str()))?;
+            keys.insert(author.as_str().to_string(), PublicKey(*k));
+        }
+        let proof = journal
+            .inclusion_proof(*i, size)
+            .map_err(|e| e.to_string())?;
+        entries.push(ProvedEntry {
+            entry: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            proof,
+        });
+    }
+    Ok((entries, keys))
 }
 
 /// What the store says of the incident's window.
