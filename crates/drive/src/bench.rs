@@ -74,6 +74,29 @@ pub fn run(opts: &BenchOptions) -> Result<String, BenchError> {
     Ok(out)
 }
 
+/// Waits (at most [`ALERT_WAIT_S_MAX`]) until both parties' streams carried the `new` alert of
+/// their aircraft `want` (party index 0 and 1); returns the time since `t0` when the second one
+/// arrived, ms.
+pub(crate) async fn both_alerted(
+    alerts: &mut mpsc::UnboundedReceiver<(usize, String, Instant)>,
+    want: &[String; 2],
+    t0: Instant,
+) -> Option<f64> {
+    let mut seen = [None, None];
+    let until = tokio::time::Instant::now() + Duration::from_secs(ALERT_WAIT_S_MAX);
+    while seen.iter().any(Option::is_none) {
+        match tokio::time::timeout_at(until, alerts.recv()).await {
+            Ok(Some((pi, id, at))) if pi < 2 && id == want[pi] => seen[pi] = Some(at),
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    match seen {
+        [Some(x), Some(y)] => Some(x.max(y).duration_since(t0).as_secs_f64() * 1000.0),
+        _ => None,
+    }
+}
+
 pub(crate) fn report(
     track: String,
     t_ms: i64,
@@ -247,18 +270,9 @@ async fn latency(
         ra?;
         rb?;
         let want = [format!("lat-c-{s}"), format!("lat-r-{s}")];
-        let mut seen = [None, None];
-        let until = tokio::time::Instant::now() + Duration::from_secs(ALERT_WAIT_S_MAX);
-        while seen.iter().any(Option::is_none) {
-            match tokio::time::timeout_at(until, rx.recv()).await {
-                Ok(Some((pi, id, at))) if pi < 2 && id == want[pi] => seen[pi] = Some(at),
-                Ok(Some(_)) => {}
-                _ => break,
-            }
-        }
-        match seen {
-            [Some(x), Some(y)] => samples.push(x.max(y).duration_since(t0).as_secs_f64() * 1000.0),
-            _ => lost += 1,
+        match both_alerted(&mut rx, &want, t0).await {
+            Some(ms) => samples.push(ms),
+            None => lost += 1,
         }
     }
     for r in readers {

@@ -27,7 +27,7 @@ use deconflict_service::client::{ClientError, PartyClient};
 use deconflict_service::clock::{Clock, SystemClock};
 use deconflict_service::wire::*;
 
-use crate::bench::{BenchError, report, setup, start};
+use crate::bench::{BenchError, both_alerted, report, setup, start};
 
 /// Alert latency the live path must keep at p99, ms (a 1 s cycle plus 100 ms).
 pub const ALERT_P99_MS_TARGET: f64 = 1_100.0;
@@ -420,19 +420,7 @@ async fn timed_pair(
     );
     ra?;
     rb?;
-    let mut seen = [None, None];
-    let until = tokio::time::Instant::now() + Duration::from_secs(crate::bench::ALERT_WAIT_S_MAX);
-    while seen.iter().any(Option::is_none) {
-        match tokio::time::timeout_at(until, alerts.recv()).await {
-            Ok(Some((pi, id, at))) if pi < 2 && id == want[pi] => seen[pi] = Some(at),
-            Ok(Some(_)) => {}
-            _ => break,
-        }
-    }
-    Ok(match seen {
-        [Some(x), Some(y)] => Some(x.max(y).duration_since(t0).as_secs_f64() * 1000.0),
-        _ => None,
-    })
+    Ok(both_alerted(alerts, &want, t0).await)
 }
 
 #[cfg(test)]
