@@ -6,6 +6,72 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Upper bounds of the buckets of the cycle stage histograms, seconds (`+Inf` is the count).
+pub const STAGE_BUCKETS_S: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// The stages of a cycle, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CycleStage {
+    /// The desk core's tick: the picture, the broad phase, the alerter on the candidates,
+    /// geography and conformance.
+    Desk,
+    /// The core's outputs turned into stored alerts and stream events.
+    Events,
+    /// Their commit: record entries, then the store, in one batch.
+    Store,
+    /// The line's turn: conversations for new alerts, deadlines, link tests.
+    Line,
+    /// Incident account deadlines.
+    Incidents,
+    /// The cycle's accepted reports committed to the record (`report_batch` entries).
+    Record,
+}
+
+impl CycleStage {
+    pub const ALL: [CycleStage; 6] = [
+        CycleStage::Desk,
+        CycleStage::Events,
+        CycleStage::Store,
+        CycleStage::Line,
+        CycleStage::Incidents,
+        CycleStage::Record,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CycleStage::Desk => "desk",
+            CycleStage::Events => "events",
+            CycleStage::Store => "store",
+            CycleStage::Line => "line",
+            CycleStage::Incidents => "incidents",
+            CycleStage::Record => "record",
+        }
+    }
+}
+
+/// A Prometheus histogram of durations: cumulative bucket counts, the count and the sum.
+#[derive(Debug, Default)]
+struct Histogram {
+    buckets: [AtomicU64; STAGE_BUCKETS_S.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, us: u64) {
+        let s = us as f64 / 1e6;
+        for (bucket, le) in self.buckets.iter().zip(STAGE_BUCKETS_S) {
+            if s <= le {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+}
+
 /// Counters and gauges. Every field is updated without blocking except the labelled maps.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -56,6 +122,8 @@ pub struct Metrics {
     pub reports_committed_total: AtomicU64,
     /// Receiver feeds' counters, by party and feed ([`crate::feed`]).
     pub feeds: crate::feed::FeedMetrics,
+    /// Each cycle stage's durations, in [`CycleStage::ALL`] order.
+    cycle_stages: [Histogram; 6],
 }
 
 /// A counter by label: name, help, label, counts.
@@ -177,6 +245,15 @@ impl Metrics {
         );
     }
 
+    /// One cycle stage took `us` microseconds.
+    pub fn stage(&self, stage: CycleStage, us: u64) {
+        let i = CycleStage::ALL
+            .iter()
+            .position(|s| *s == stage)
+            .unwrap_or(0);
+        self.cycle_stages[i].observe(us);
+    }
+
     pub fn cycle(&self, us: u64) {
         self.cycles_total.fetch_add(1, Ordering::Relaxed);
         self.cycle_us_last.store(us, Ordering::Relaxed);
@@ -199,6 +276,24 @@ impl Metrics {
                     let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
                 }
             }
+        }
+        let name = "deconflict_cycle_stage_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Duration of each stage of the cycle (desk tick, events, store commit, line, incidents, report batches).\n# TYPE {name} histogram"
+        );
+        for (stage, h) in CycleStage::ALL.iter().zip(&self.cycle_stages) {
+            let stage = stage.as_str();
+            for (bucket, le) in h.buckets.iter().zip(STAGE_BUCKETS_S) {
+                let n = bucket.load(Ordering::Relaxed);
+                let _ = writeln!(out, "{name}_bucket{{stage=\"{stage}\",le=\"{le}\"}} {n}");
+            }
+            let count = h.count.load(Ordering::Relaxed);
+            let sum = h.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{stage=\"{stage}\",le=\"+Inf\"}} {count}\n{name}_sum{{stage=\"{stage}\"}} {sum}\n{name}_count{{stage=\"{stage}\"}} {count}"
+            );
         }
         // Counters kept by the record's write routes and the TLS listener.
         out.push_str(&crate::log_api::render_metrics());
@@ -411,5 +506,70 @@ impl Metrics {
                 &self.incident_refused_by_reason,
             ),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of the exposition line that starts with `prefix`.
+    fn value(text: &str, prefix: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix} in\n{text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn cycle_stages_are_cumulative_histograms() {
+        let m = Metrics::default();
+        m.stage(CycleStage::Desk, 800); // 0.8 ms
+        m.stage(CycleStage::Desk, 30_000); // 30 ms
+        m.stage(CycleStage::Desk, 7_000_000); // 7 s: only +Inf
+        m.stage(CycleStage::Record, 2_000);
+        let text = m.render();
+        let desk = |le: &str| {
+            value(
+                &text,
+                &format!("deconflict_cycle_stage_seconds_bucket{{stage=\"desk\",le=\"{le}\"}} "),
+            )
+        };
+        assert_eq!(desk("0.001"), 1.0);
+        assert_eq!(desk("0.025"), 1.0);
+        assert_eq!(desk("0.05"), 2.0);
+        assert_eq!(desk("5"), 2.0);
+        assert_eq!(desk("+Inf"), 3.0);
+        assert_eq!(
+            value(
+                &text,
+                "deconflict_cycle_stage_seconds_count{stage=\"desk\"} "
+            ),
+            3.0
+        );
+        let sum = value(&text, "deconflict_cycle_stage_seconds_sum{stage=\"desk\"} ");
+        assert!((sum - 7.0308).abs() < 1e-9, "{sum}");
+        assert_eq!(
+            value(
+                &text,
+                "deconflict_cycle_stage_seconds_count{stage=\"record\"} "
+            ),
+            1.0
+        );
+        assert_eq!(
+            value(
+                &text,
+                "deconflict_cycle_stage_seconds_count{stage=\"line\"} "
+            ),
+            0.0
+        );
+        // One HELP and one TYPE for the whole family.
+        assert_eq!(
+            text.matches("# TYPE deconflict_cycle_stage_seconds histogram")
+                .count(),
+            1
+        );
     }
 }

@@ -707,6 +707,15 @@ async fn an_evidence_bundle_verifies_offline_and_any_change_fails() {
         metrics.contains("deconflict_reports_committed_total 42"),
         "{metrics}"
     );
+    // The cycle was timed stage by stage.
+    for stage in ["desk", "events", "store", "line", "incidents", "record"] {
+        assert!(
+            metrics.contains(&format!(
+                "deconflict_cycle_stage_seconds_count{{stage=\"{stage}\"}} 1\n"
+            )),
+            "{stage}: {metrics}"
+        );
+    }
     for party in ["russia", "coalition"] {
         let (status, v) = h
             .call(

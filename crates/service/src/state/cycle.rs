@@ -9,6 +9,7 @@ use deconflict_desk as desk;
 use deconflict_store::{Alert, NewEvent, Store, Write};
 
 use crate::error::ApiError;
+use crate::metrics::CycleStage;
 use crate::wire::*;
 
 use super::{State, alert_for, to_json};
@@ -22,12 +23,15 @@ impl State {
         let started = std::time::Instant::now();
         let now_ms = self.clock.now_ms();
         let me = self.clone();
+        let us = |t: std::time::Instant| t.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
         let (outputs, live) = tokio::task::spawn_blocking(move || {
             let mut d = me
                 .desk
                 .lock()
                 .map_err(|_| ApiError::internal("desk lock poisoned"))?;
+            let ticked = std::time::Instant::now();
             d.tick(now_ms);
+            me.metrics.stage(CycleStage::Desk, us(ticked));
             me.metrics
                 .tracks_dropped_stale_total
                 .store(d.picture_counters().tracks_expired, Ordering::Relaxed);
@@ -48,7 +52,9 @@ impl State {
             .map(|mut p| std::mem::take(&mut *p))
             .unwrap_or_default();
         all.extend(outputs);
+        let stage = std::time::Instant::now();
         let writes = self.writes_for(&all);
+        self.metrics.stage(CycleStage::Events, us(stage));
         let alerts: Vec<Alert> = writes
             .iter()
             .filter_map(|w| match w {
@@ -57,9 +63,14 @@ impl State {
             })
             .collect();
         let n = alerts.len();
-        if !writes.is_empty()
-            && let Err(e) = self.commit(writes).await
-        {
+        let stage = std::time::Instant::now();
+        let committed = if writes.is_empty() {
+            Ok(())
+        } else {
+            self.commit(writes).await
+        };
+        self.metrics.stage(CycleStage::Store, us(stage));
+        if let Err(e) = committed {
             if let Ok(mut p) = self.pending.lock() {
                 let later = std::mem::take(&mut *p);
                 *p = all;
@@ -81,16 +92,22 @@ impl State {
         }
         // The line's turn: conversations for the new alerts, deadlines, link tests. Its
         // failure does not undo the alerts (they are stored and streamed already).
+        let stage = std::time::Instant::now();
         if let Err(e) = crate::line::after_cycle(self, &alerts, now_ms).await {
             tracing::error!(error = ?e.body, "line cycle failed");
         }
+        self.metrics.stage(CycleStage::Line, us(stage));
+        let stage = std::time::Instant::now();
         if let Err(e) = crate::incidents::tick(self, now_ms).await {
             tracing::error!(error = ?e.body, "incident deadlines not checked");
         }
+        self.metrics.stage(CycleStage::Incidents, us(stage));
         // The cycle's accepted reports, committed to the record per party.
+        let stage = std::time::Instant::now();
         if let Err(e) = crate::reports::commit_batches(self, now_ms).await {
             tracing::error!(error = ?e.body, "report batches not committed");
         }
+        self.metrics.stage(CycleStage::Record, us(stage));
         self.last_cycle_ms.store(now_ms, Ordering::Relaxed);
         self.metrics
             .cycle(started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64);
