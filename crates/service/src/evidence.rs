@@ -130,7 +130,7 @@ impl Bundle {
         for (k, pe) in self.entries.iter().enumerate() {
             let e = SignedEntry::from_bytes(pe.entry.as_bytes())
                 .map_err(|e| BundleError(format!("entry {k}: {e}")))?;
-            for (field, value) in sealed_fields(e.entry().body()) {
+            for (field, value) in fields_of(e.entry().body()) {
                 let FieldValue::Commitment(c) = value else {
                     continue;
                 };
@@ -151,7 +151,7 @@ impl Bundle {
 }
 
 /// The fields of an entry's body, by name.
-fn sealed_fields(body: &EntryBody) -> Vec<(&str, &FieldValue)> {
+fn fields_of(body: &EntryBody) -> Vec<(&str, &FieldValue)> {
     let fields = match body {
         EntryBody::Notification { fields, .. }
         | EntryBody::Alert { fields, .. }
@@ -474,7 +474,7 @@ fn opened(b: &Bundle, by_index: &BTreeMap<u64, SignedEntry>) -> Result<Vec<Opene
         let e = by_index
             .get(&d.entry)
             .ok_or_else(|| what(format!("entry {} is not in the bundle", d.entry)))?;
-        let value = sealed_fields(e.entry().body())
+        let value = fields_of(e.entry().body())
             .into_iter()
             .find(|(name, _)| *name == d.field)
             .map(|(_, v)| v)
