@@ -46,6 +46,16 @@ pub use model::{
 
 use deconflict_engine::geodesy::{Vec3, geodetic_to_ecef};
 
+/// The field of an `incident_report` entry naming its step (`filing`, `evidence`, `account`,
+/// `assessment`).
+pub const COURSE_FIELD: &str = "course";
+/// The field of an assessment's entry that carries its risk category (`A`…`E`, as the UK
+/// Airprox Board uses them). The entry's author is the working-group member.
+pub const RISK_CATEGORY_FIELD: &str = "risk_category";
+/// The field of an assessment's entry naming the party whose working-group member assessed:
+/// the working group's report counts one view per party.
+pub const ASSESSED_FOR_FIELD: &str = "assessed_for";
+
 /// Most reports of one track in one computation.
 pub const REPORTS_MAX: usize = 1_000_000;
 /// Altitudes accepted, metres above mean sea level (the Dead Sea shore to above any aircraft

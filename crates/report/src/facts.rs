@@ -20,12 +20,9 @@ pub const NONCONFORMANCE_KIND: &str = "nonconformance";
 /// The name, in the record, of a track crossing a dividing line or entering a zone its party is
 /// excluded from. Counted like [`NONCONFORMANCE_KIND`].
 pub const GEOGRAPHY_KIND: &str = "geography";
-/// The field of an `incident_report` entry that carries a working-group assessment's risk
-/// category (`A`…`E`, as the UK Airprox Board uses them). The entry's author is the assessor.
-pub const RISK_CATEGORY_FIELD: &str = "risk_category";
-/// The field of an assessment's entry naming the party on whose behalf its working-group member
-/// assessed. An assessment without it counts as its author's view.
-pub const ASSESSED_FOR_FIELD: &str = "assessed_for";
+/// The incident entries' fields the report reads (their format is the incident model's): an
+/// assessment's risk category, and the party it was made for (without it, its author's view).
+pub use deconflict_incident::{ASSESSED_FOR_FIELD, RISK_CATEGORY_FIELD};
 /// The risk categories an assessment may give; any other value is not counted as one.
 pub const RISK_CATEGORIES: [&str; 5] = ["A", "B", "C", "D", "E"];
 

@@ -57,13 +57,7 @@ use crate::state::State;
 
 type St = Arc<State>;
 
-/// The field of an assessment's entry that `deconflict report` counts as its risk category.
-pub const RISK_CATEGORY_FIELD: &str = "risk_category";
-/// The field of an assessment's entry naming the party whose working-group member assessed
-/// (the entry's author is the member): `deconflict report` counts one view per party.
-pub const ASSESSED_FOR_FIELD: &str = "assessed_for";
-/// The field naming an incident entry's step.
-pub const COURSE_FIELD: &str = "course";
+pub use deconflict_incident::{ASSESSED_FOR_FIELD, COURSE_FIELD, RISK_CATEGORY_FIELD};
 /// A pair is found when its closest approach comes within this many times the agreement's
 /// separation minima.
 pub const NEAR_FACTOR: f64 = 2.0;
