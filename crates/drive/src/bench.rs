@@ -97,6 +97,37 @@ pub(crate) async fn both_alerted(
     }
 }
 
+/// Where a benchmark's background aircraft fly: a grid from (`lat0`, `lon0`) with `columns`
+/// aircraft a row, `step_deg` apart; each party at its own altitude, 6,000 m apart, so the
+/// background holds no conflict.
+pub(crate) struct Grid {
+    pub lat0: f64,
+    pub lon0: f64,
+    pub columns: usize,
+    pub step_deg: f64,
+}
+
+/// The grid of `bench service`.
+const BENCH_GRID: Grid = Grid {
+    lat0: 30.0,
+    lon0: 30.0,
+    columns: 100,
+    step_deg: 0.1,
+};
+
+/// Background aircraft `i` of party index `party` on `grid`, reported at `t_ms`, flying east.
+pub(crate) fn background(grid: &Grid, i: usize, t_ms: i64, party: usize) -> TrackReportIn {
+    let (row, col) = (i / grid.columns, i % grid.columns);
+    report(
+        format!("bg-{i}"),
+        t_ms,
+        grid.lat0 + row as f64 * grid.step_deg,
+        grid.lon0 + col as f64 * grid.step_deg,
+        3000.0 + party as f64 * 6000.0,
+        90.0,
+    )
+}
+
 pub(crate) fn report(
     track: String,
     t_ms: i64,
@@ -183,18 +214,7 @@ async fn throughput(
                 while Instant::now() < deadline {
                     let now = clock.now_ms();
                     let reports = (0..BATCH_REPORTS.min(per_party))
-                        .map(|j| {
-                            let i = (next + j) % per_party;
-                            let (row, col) = (i / 100, i % 100);
-                            report(
-                                format!("bg-{i}"),
-                                now,
-                                30.0 + row as f64 * 0.1,
-                                30.0 + col as f64 * 0.1,
-                                3000.0 + pi as f64 * 6000.0,
-                                90.0,
-                            )
-                        })
+                        .map(|j| background(&BENCH_GRID, (next + j) % per_party, now, pi))
                         .collect();
                     next = (next + PUSHERS_PER_PARTY * BATCH_REPORTS) % per_party.max(1);
                     let r: Result<TracksAccepted, _> = c

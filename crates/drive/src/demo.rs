@@ -720,6 +720,12 @@ async fn run_async(root: &Path, kept: bool, days: u32) -> Result<DemoSummary, De
     .await?;
 
     let (held, got) = session.drain(&mut ev_rx).await?;
+    // The streams have carried everything the checks read: nobody reads them after this, so
+    // the days of duty do not pile their events up in the channel.
+    for l in listeners {
+        l.abort();
+    }
+    drop(ev_rx);
     let line_outcome = script.report(&session.clients, &got).await;
     // What the first day's checks below read: the record as the story left it.
     let story_head = session.log.journal().latest_tree_head();
@@ -747,9 +753,6 @@ async fn run_async(root: &Path, kept: bool, days: u32) -> Result<DemoSummary, De
     service.stop().await;
     summary.duty_text = duty?;
     let line_outcome = line_outcome?;
-    for l in listeners {
-        l.abort();
-    }
     streams_checked(&mut summary, &held, &got, start_ms)?;
     live_desk(&mut summary, &got, &scenario, &loaded.terms)?;
     story_checked(&mut summary, &scenario)?;
