@@ -70,6 +70,8 @@ pub struct LoadOutcome {
     pub dropped: u64,
     /// (second, RSS in MiB).
     pub rss_mib: Vec<(u64, f64)>,
+    /// The service's cycle, stage by stage, over the run.
+    pub stages: Vec<deconflict_service::metrics::StageFigures>,
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
@@ -144,6 +146,24 @@ impl std::fmt::Display for LoadOutcome {
             pct(&self.lag_ms, 0.5),
             pct(&self.lag_ms, 0.99),
             self.dropped
+        )?;
+        let stages: Vec<String> = self
+            .stages
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {:.0}/{:.0}",
+                    s.stage.as_str(),
+                    s.mean_us / 1e3,
+                    s.max_us as f64 / 1e3
+                )
+            })
+            .collect();
+        writeln!(
+            f,
+            "cycle stages, mean/max ms over {} cycles: {}",
+            self.stages.first().map_or(0, |s| s.count),
+            stages.join(", ")
         )?;
         writeln!(
             f,
@@ -262,6 +282,7 @@ async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
         outcome.dropped += t.dropped + held.saturating_sub(t.last_seq);
         outcome.lag_ms.append(&mut t.lag_ms);
     }
+    outcome.stages = state.metrics.stages();
     service.stop().await;
     for s in streams {
         s.abort();

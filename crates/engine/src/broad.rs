@@ -266,7 +266,11 @@ fn candidates(
     stats.oversize_tracks = oversize.len() as u64;
     radix_sort(&mut entries);
 
-    let mut run_boxes: Vec<(u32, Box4)> = Vec::new();
+    // Each track's party in grid order: a cell holding one party's tracks only has no pair to
+    // test when only pairs of different parties are wanted (a party's own traffic flies
+    // together, so most cells are such).
+    let party_p: Vec<u32> = perm.iter().map(|&i| filter.party[i as usize]).collect();
+    let mut run_boxes: Vec<(u32, u32, Box4)> = Vec::new();
     let mut start = 0;
     while start < entries.len() {
         let key = entries[start].0;
@@ -274,16 +278,20 @@ fn candidates(
         while end < entries.len() && entries[end].0 == key {
             end += 1;
         }
-        if end - start >= 2 {
+        let run = &entries[start..end];
+        let mixed = || {
+            let first = party_p[run[0].1 as usize];
+            run.iter().any(|&(_, p)| party_p[p as usize] != first)
+        };
+        if run.len() >= 2 && (filter.same_party || mixed()) {
             run_boxes.clear();
             run_boxes.extend(
-                entries[start..end]
-                    .iter()
-                    .map(|&(_, p)| (p, boxes_p[p as usize])),
+                run.iter()
+                    .map(|&(_, p)| (p, party_p[p as usize], boxes_p[p as usize])),
             );
-            for (k, &(p, bp)) in run_boxes.iter().enumerate() {
-                for &(q, bq) in &run_boxes[k + 1..] {
-                    if !overlaps(&bp, &bq) {
+            for (k, &(p, party, bp)) in run_boxes.iter().enumerate() {
+                for &(q, other, bq) in &run_boxes[k + 1..] {
+                    if (!filter.same_party && party == other) || !overlaps(&bp, &bq) {
                         continue;
                     }
                     let corner = [

@@ -57,6 +57,7 @@ struct Histogram {
     buckets: [AtomicU64; STAGE_BUCKETS_S.len()],
     count: AtomicU64,
     sum_us: AtomicU64,
+    max_us: AtomicU64,
 }
 
 impl Histogram {
@@ -69,7 +70,17 @@ impl Histogram {
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_us.fetch_add(us, Ordering::Relaxed);
+        self.max_us.fetch_max(us, Ordering::Relaxed);
     }
+}
+
+/// One cycle stage's figures since start: how many, mean and longest, microseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StageFigures {
+    pub stage: CycleStage,
+    pub count: u64,
+    pub mean_us: f64,
+    pub max_us: u64,
 }
 
 /// Counters and gauges. Every field is updated without blocking except the labelled maps.
@@ -83,6 +94,8 @@ pub struct Metrics {
     pub tracks_live: AtomicU64,
     pub tracks_dropped_stale_total: AtomicU64,
     pub reports_accepted_total: AtomicU64,
+    /// Pushes that found the desk's inbox full and handed their reports to the desk themselves.
+    pub desk_inbox_full_total: AtomicU64,
     pub notifications_accepted_total: AtomicU64,
     pub conflicts_active: AtomicU64,
     pub events_total: AtomicU64,
@@ -254,6 +267,28 @@ impl Metrics {
         self.cycle_stages[i].observe(us);
     }
 
+    /// Each stage's count, mean and longest since start, in [`CycleStage::ALL`] order.
+    pub fn stages(&self) -> Vec<StageFigures> {
+        CycleStage::ALL
+            .iter()
+            .zip(&self.cycle_stages)
+            .map(|(stage, h)| {
+                let count = h.count.load(Ordering::Relaxed);
+                let sum = h.sum_us.load(Ordering::Relaxed);
+                StageFigures {
+                    stage: *stage,
+                    count,
+                    mean_us: if count == 0 {
+                        0.0
+                    } else {
+                        sum as f64 / count as f64
+                    },
+                    max_us: h.max_us.load(Ordering::Relaxed),
+                }
+            })
+            .collect()
+    }
+
     pub fn cycle(&self, us: u64) {
         self.cycles_total.fetch_add(1, Ordering::Relaxed);
         self.cycle_us_last.store(us, Ordering::Relaxed);
@@ -342,6 +377,12 @@ impl Metrics {
                 "counter",
                 "Track reports accepted.",
                 load(&self.reports_accepted_total) as f64,
+            ),
+            (
+                "deconflict_desk_inbox_full_total",
+                "counter",
+                "Pushes that found the desk's inbox full and waited for the desk themselves.",
+                load(&self.desk_inbox_full_total) as f64,
             ),
             (
                 "deconflict_store_rows_checked",
@@ -571,5 +612,13 @@ mod tests {
                 .count(),
             1
         );
+        // The figures the load bench prints: count, mean and longest per stage.
+        let desk = m.stages()[0];
+        assert_eq!(desk.stage, CycleStage::Desk);
+        assert_eq!(desk.count, 3);
+        assert!((desk.mean_us - 7_030_800.0 / 3.0).abs() < 1e-6, "{desk:?}");
+        assert_eq!(desk.max_us, 7_000_000);
+        let line = m.stages()[3];
+        assert_eq!((line.count, line.mean_us, line.max_us), (0, 0.0, 0));
     }
 }

@@ -25,6 +25,7 @@ use crate::wire::*;
 
 mod cycle;
 mod notifications;
+mod recent;
 
 use cycle::restore_conflicts;
 
@@ -49,6 +50,8 @@ pub struct Config {
     pub rate_burst_requests: f64,
     /// The alerter to run instead of the agreement's (`replay --alerter`).
     pub alerter: Option<deconflict_desk::Alerter>,
+    /// Most accepted reports waiting to enter the desk ([`DESK_INBOX_REPORTS_MAX`]).
+    pub desk_inbox_reports_max: usize,
 }
 
 impl Default for Config {
@@ -58,6 +61,7 @@ impl Default for Config {
             rate_requests_per_s: RATE_REQUESTS_PER_S,
             rate_burst_requests: RATE_BURST_REQUESTS,
             alerter: None,
+            desk_inbox_reports_max: DESK_INBOX_REPORTS_MAX,
         }
     }
 }
@@ -83,7 +87,18 @@ pub struct State {
     /// both pass against the same history.
     lifecycle_gate: tokio::sync::Mutex<()>,
     /// The desk core: tracks, notifications, the tactical picture, geography, conformance.
+    /// Reached through [`State::desk`] only, which first hands it the reports waiting in
+    /// `inbox`.
     desk: Mutex<desk::Desk>,
+    /// Reports stored and acknowledged, waiting to enter the desk, in the order they were
+    /// accepted, each with its arrival time. A push never waits for the desk (which a tick holds
+    /// for the whole broad and narrow phase); whoever takes the desk next hands them over first,
+    /// so the desk sees every report before anything reads it, at the time it arrived.
+    inbox: Mutex<Vec<(i64, String, desk::Report)>>,
+    /// The latest events of each party's stream, appended under the store's lock in the order
+    /// they were committed (at most [`STREAM_RECENT_EVENTS_MAX`] each): a stream that is up to
+    /// date reads them here and does not queue for the store behind the writers.
+    recent: Mutex<recent::RecentEvents>,
     /// The core's outputs not yet stored: a failed commit leaves them for the next cycle.
     pending: Mutex<Vec<desk::Output>>,
     /// Held from a notification's strategic check until it is stored (or undone): the check
@@ -278,6 +293,8 @@ impl State {
             lifecycle_gate: tokio::sync::Mutex::new(()),
             signed_at_open: Mutex::new(signed_at_open),
             desk: Mutex::new(desk),
+            inbox: Mutex::new(Vec::new()),
+            recent: Mutex::new(recent::RecentEvents::new(STREAM_RECENT_EVENTS_MAX)),
             pending: Mutex::new(Vec::new()),
             notify_gate: tokio::sync::Mutex::new(()),
             record_gate: tokio::sync::Mutex::new(()),
@@ -458,7 +475,17 @@ impl State {
 
     /// Commits a batch to the store and wakes the streams that received events.
     async fn store_commit(self: &Arc<Self>, writes: Vec<Write>) -> Result<(), ApiError> {
-        let committed = self.with_store(move |s| s.commit(&writes)).await??;
+        let me = self.clone();
+        let committed = self
+            .with_store(move |s| {
+                let committed = s.commit(&writes)?;
+                // Still under the store's lock: the recent events grow in commit order.
+                if let Ok(mut recent) = me.recent.lock() {
+                    recent.remember(&committed.events);
+                }
+                Ok::<_, deconflict_store::StoreError>(committed)
+            })
+            .await??;
         self.metrics
             .events_total
             .fetch_add(committed.events.len() as u64, Ordering::Relaxed);
@@ -652,9 +679,56 @@ impl State {
         Ok(self.agreement_view().await)
     }
 
+    /// The desk, once the reports waiting in the inbox are in it.
+    pub(crate) fn desk(&self) -> Result<std::sync::MutexGuard<'_, desk::Desk>, ApiError> {
+        let mut d = self
+            .desk
+            .lock()
+            .map_err(|_| ApiError::internal("desk lock poisoned"))?;
+        let waiting = std::mem::take(
+            &mut *self
+                .inbox
+                .lock()
+                .map_err(|_| ApiError::internal("desk inbox lock poisoned"))?,
+        );
+        for (at_ms, party, r) in waiting {
+            // A report older than the one held does not move the picture (the core counts it).
+            let _ = d.report(at_ms, &party, r);
+        }
+        Ok(d)
+    }
+
+    /// Stored reports of `party` into the desk at `now_ms`: queued while the inbox has room (a
+    /// tick may hold the desk), else handed over here, after those queued before them.
+    fn to_desk(
+        &self,
+        now_ms: i64,
+        party: &str,
+        reports: Vec<desk::Report>,
+    ) -> Result<(), ApiError> {
+        {
+            let mut inbox = self
+                .inbox
+                .lock()
+                .map_err(|_| ApiError::internal("desk inbox lock poisoned"))?;
+            if inbox.len() + reports.len() <= self.config.desk_inbox_reports_max {
+                inbox.extend(reports.into_iter().map(|r| (now_ms, party.to_string(), r)));
+                return Ok(());
+            }
+        }
+        self.metrics
+            .desk_inbox_full_total
+            .fetch_add(1, Ordering::Relaxed);
+        let mut d = self.desk()?;
+        for r in reports {
+            let _ = d.report(now_ms, party, r);
+        }
+        Ok(())
+    }
+
     /// Active notifications the desk holds for the strategic check.
     pub fn notifications_held(&self) -> usize {
-        self.desk.lock().map_or(0, |d| d.notifications_len())
+        self.desk().map_or(0, |d| d.notifications_len())
     }
 
     pub fn health(&self) -> Health {
@@ -746,11 +820,7 @@ impl State {
         // Durable: now into the core. A report older than the one held is kept in the store's
         // history but does not move the picture (the core counts it).
         let now_ms = self.clock.now_ms();
-        if let Ok(mut d) = self.desk.lock() {
-            for r in engine_reports {
-                let _ = d.report(now_ms, party, r);
-            }
-        }
+        self.to_desk(now_ms, party, engine_reports)?;
         self.metrics
             .reports_accepted_total
             .fetch_add(n as u64, Ordering::Relaxed);
@@ -777,7 +847,7 @@ impl State {
                 .collect();
         }
         let now_ms = self.clock.now_ms();
-        let Ok(mut d) = self.desk.lock() else {
+        let Ok(mut d) = self.desk() else {
             return records
                 .iter()
                 .map(|_| Err(desk::ReportError::Refused("desk lock poisoned".into())))
@@ -791,7 +861,7 @@ impl State {
 
     /// Tracks visible to `viewer`: its own in full, the others' disclosed fields only.
     pub fn tracks_for(&self, viewer: &str) -> Vec<TrackView> {
-        let Ok(d) = self.desk.lock() else {
+        let Ok(d) = self.desk() else {
             return Vec::new();
         };
         let mut out: Vec<TrackView> = d
@@ -887,6 +957,10 @@ impl State {
         after: u64,
         limit: usize,
     ) -> Result<Vec<deconflict_store::Event>, ApiError> {
+        let recent = self.recent.lock().ok();
+        if let Some(events) = recent.and_then(|r| r.after(party, after, limit)) {
+            return Ok(events);
+        }
         let p = party.to_string();
         Ok(self
             .with_store(move |s| s.events_after(&p, after, limit))

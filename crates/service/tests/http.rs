@@ -1090,6 +1090,58 @@ async fn tracks_single_and_batch_with_disclosure() {
 }
 
 #[tokio::test]
+async fn reports_waiting_for_the_desk_are_all_in_it_before_anything_reads_it() {
+    let h = harness_with(deconflict_service::Config {
+        desk_inbox_reports_max: 3,
+        ..Default::default()
+    });
+    let batch = |ids: [&str; 2], lat: f64| {
+        json!({"reports": [
+            report(ids[0], T0_MS, lat, 39.0, 7000.0, 90.0, 200.0),
+            report(ids[1], T0_MS, lat + 0.1, 39.0, 7000.0, 90.0, 200.0),
+        ]})
+        .to_string()
+    };
+    // Two wait in the inbox; the next two do not fit (2 + 2 > 3), so that push hands all
+    // four to the desk itself, the waiting ones first.
+    for (ids, lat) in [(["1", "2"], 35.0), (["3", "4"], 35.5)] {
+        let (s, v) = h
+            .call("POST", "/v1/tracks/batch", &batch(ids, lat), "coalition")
+            .await;
+        assert_eq!((s, v["accepted"].as_u64()), (200, Some(2)), "{v}");
+    }
+    // Two more wait; a read hands them over before it looks.
+    let (s, _) = h
+        .call(
+            "POST",
+            "/v1/tracks/batch",
+            &batch(["5", "6"], 36.0),
+            "coalition",
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, v) = h.call("GET", "/v1/tracks", "", "coalition").await;
+    let mut ids: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["track_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
+    let get = axum::http::Request::builder()
+        .uri("/metrics")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (_, metrics) = h.send(get).await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        metrics.contains("\ndeconflict_desk_inbox_full_total 1\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn a_predicted_conflict_alerts_both_parties_and_its_end_too() {
     let h = harness();
     // Head-on at 7000 m, 20 km apart, 200 m/s each: loss of separation within the lookahead.

@@ -25,10 +25,7 @@ impl State {
         let me = self.clone();
         let us = |t: std::time::Instant| t.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
         let (outputs, live) = tokio::task::spawn_blocking(move || {
-            let mut d = me
-                .desk
-                .lock()
-                .map_err(|_| ApiError::internal("desk lock poisoned"))?;
+            let mut d = me.desk()?;
             let ticked = std::time::Instant::now();
             d.tick(now_ms);
             me.metrics.stage(CycleStage::Desk, us(ticked));
@@ -117,7 +114,7 @@ impl State {
     /// The stored alerts and stream events for the core's outputs.
     fn writes_for(&self, outputs: &[desk::Output]) -> Vec<Write> {
         let mut writes = Vec::new();
-        let Ok(d) = self.desk.lock() else {
+        let Ok(d) = self.desk() else {
             return writes;
         };
         let report = |party: &str, track: &str| {

@@ -153,7 +153,7 @@ impl State {
         }
         if status == NotificationStatus::Withdrawn
             && let (Ok(mut d), Ok(nid)) = (
-                self.desk.lock(),
+                self.desk(),
                 deconflict_airspace::NotificationId::new(id.clone()),
             )
         {
@@ -179,9 +179,7 @@ impl State {
         let n = crate::strategic::notification(record)
             .map_err(|(field, msg)| ApiError::invalid(field, msg))?;
         let (ids, undo) = self
-            .desk
-            .lock()
-            .map_err(|_| ApiError::internal("desk lock poisoned"))?
+            .desk()?
             .notify(n, record.notification.callsigns.clone())
             .map_err(|e| ApiError::invalid("notification.area", e.to_string()))?;
         let ids: Vec<String> = ids.iter().map(|i| i.as_str().to_string()).collect();
@@ -313,7 +311,7 @@ impl State {
     }
 
     fn undo_notify(&self, undo: desk::Undo) {
-        if let Ok(mut d) = self.desk.lock() {
+        if let Ok(mut d) = self.desk() {
             d.undo(undo);
         }
     }
