@@ -24,11 +24,11 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{self, RequestParts};
 use crate::error::{ApiError, ErrorBody, parse_json};
-use crate::notification_entry::EntryIn;
 use crate::state::{ALERTS_LIST_MAX, BODY_BYTES_MAX, State};
-use crate::wire::*;
+use deconflict_client::auth::{self, RequestParts};
+use deconflict_client::notification_entry::EntryIn;
+use deconflict_client::wire::*;
 
 type St = Arc<State>;
 
@@ -320,7 +320,8 @@ fn path_id(
 }
 
 /// Names a field of the nested notification by its full path in the request document.
-fn in_notification(mut e: ApiError) -> ApiError {
+fn in_notification(e: deconflict_client::wire::Invalid) -> ApiError {
+    let mut e = ApiError::from(e);
     if let Some(f) = &e.body.field
         && f != "id"
         && !f.starts_with("notification")

@@ -11,10 +11,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::clock::ManualClock;
 use crate::datadir::{self, DataDir};
 use crate::state::{Config, State};
-use crate::wire::{EventView, REPORTS_PER_BATCH_MAX, TrackReportIn};
+use deconflict_client::clock::ManualClock;
+use deconflict_client::wire::{EventView, REPORTS_PER_BATCH_MAX, TrackReportIn};
 
 /// Largest tracks file line, bytes.
 pub const LINE_BYTES_MAX: usize = 64 * 1024;

@@ -15,13 +15,13 @@ use deconflict_ledger::{Opening, SignedEntry};
 use deconflict_store::{AgreementVersion, Alert, NewEvent, Store, TrackReport, Write};
 use tokio::sync::watch;
 
-use crate::auth::NonceCache;
-use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::lifecycle::LifecycleHistory;
 use crate::metrics::Metrics;
 use crate::terms::{Lifecycle, Status, Terms};
-use crate::wire::*;
+use deconflict_client::auth::NonceCache;
+use deconflict_client::clock::Clock;
+use deconflict_client::wire::*;
 
 mod cycle;
 mod notifications;

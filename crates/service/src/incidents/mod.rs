@@ -52,8 +52,8 @@ use utoipa_axum::routes;
 use crate::api::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::line::AUTHOR_SKEW_MS_MAX;
-use crate::line::ledger::{LedgerEntryError, signed_entry};
 use crate::state::State;
+use deconflict_client::line_entry::{LedgerEntryError, signed_entry};
 
 type St = Arc<State>;
 

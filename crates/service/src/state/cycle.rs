@@ -10,7 +10,7 @@ use deconflict_store::{Alert, NewEvent, Store, Write};
 
 use crate::error::ApiError;
 use crate::metrics::CycleStage;
-use crate::wire::*;
+use deconflict_client::wire::*;
 
 use super::{State, alert_for, to_json};
 
