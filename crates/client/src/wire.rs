@@ -381,11 +381,11 @@ pub struct NotificationCreate {
     pub entry_time_ms: i64,
     /// A salt (64 lower-case hex digits, each used once) for every field of the record entry
     /// the agreement does not let the caller disclose, by the field's name in the record
-    /// (`crate::notification_entry::PRIVATE_FIELDS`); none for the others.
+    /// (`deconflict_client::notification_entry::PRIVATE_FIELDS`); none for the others.
     #[serde(default)]
     pub entry_salts: BTreeMap<String, String>,
     /// Standard base64 of the caller's Ed25519 signature of the ledger entry that
-    /// `crate::notification_entry::notification_entry(party, id, 1, notification,
+    /// `deconflict_client::notification_entry::notification_entry(party, id, 1, notification,
     /// entry_salts, entry_time_ms)` builds.
     pub entry_signature: String,
     /// The id (`sha256:<hex>`) of the agreement the caller built the entry under (its own copy):
@@ -427,7 +427,7 @@ pub struct NotificationWithdraw {
     /// The ledger entry's time (the caller's clock), UNIX ms; within 5 minutes of the service's.
     pub entry_time_ms: i64,
     /// Standard base64 of the caller's Ed25519 signature of the ledger entry that
-    /// `crate::notification_entry::withdrawal_entry(party, id, entry_time_ms)`
+    /// `deconflict_client::notification_entry::withdrawal_entry(party, id, entry_time_ms)`
     /// builds.
     pub entry_signature: String,
 }
@@ -751,7 +751,7 @@ pub struct AgreementActionRequest {
     /// The ledger entry's time (the party's clock), UNIX ms; within 5 minutes of the service's.
     pub entry_time_ms: i64,
     /// Standard base64 of the party's Ed25519 signature of the ledger entry that
-    /// `crate::statement_entry::statement_entry(statement, entry_time_ms)` builds
+    /// `deconflict_client::statement_entry::statement_entry(statement, entry_time_ms)` builds
     /// (signed as every ledger entry is: `deconflict-ledger/v1/entry\n` ‖ its canonical bytes).
     pub entry_signature: String,
 }
