@@ -348,8 +348,7 @@ impl ServiceLog {
     ) -> Result<Vec<SignedEntry>, RecordError> {
         let mut out = Vec::new();
         let (level, mut geometry) = alert_geometry(a)?;
-        let views: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&a.body).unwrap_or_default();
+        let views = alert_views(a)?;
         let mut summaries = Vec::new();
         let mut advice = Vec::new();
         for (party, v) in &views {
@@ -508,12 +507,24 @@ impl ServiceLog {
     }
 }
 
+/// A stored alert's body: each recipient's view by party. The service wrote it as a JSON
+/// object; anything else is a damaged store, refused rather than read as an alert with no views.
+fn alert_views(
+    a: &deconflict_store::Alert,
+) -> Result<serde_json::Map<String, serde_json::Value>, RecordError> {
+    serde_json::from_str(&a.body).map_err(|e| {
+        RecordError::Entry(format!(
+            "alert {}: stored body is not a JSON object: {e}",
+            a.id
+        ))
+    })
+}
+
 /// The level and the clear fields (`conflict_id`, `kind`, and the geometry each recipient's
 /// view gives) of the `alert` entry a stored alert becomes: a pure function of the stored
 /// alert, so the store's alert can be checked against its entry again.
 pub(crate) fn alert_geometry(a: &deconflict_store::Alert) -> Result<(String, Fields), RecordError> {
-    let views: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&a.body).unwrap_or_default();
+    let views = alert_views(a)?;
     let mut level = String::from("none");
     let mut geometry = Fields::new();
     put(&mut geometry, "conflict_id", FieldValue::text(&a.conflict))?;

@@ -385,12 +385,17 @@ async fn party_events(state: &Arc<State>, party: &str) -> Result<Vec<EventView>,
             .map_err(|e| ReplayError::Setup(e.body.message))?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        views.extend(page.into_iter().map(|e| EventView {
-            seq: e.seq,
-            kind: e.kind,
-            created_unix_ms: e.created_ms,
-            data: serde_json::from_str(&e.body).unwrap_or_default(),
-        }));
+        for e in page {
+            let data = serde_json::from_str(&e.body).map_err(|err| {
+                ReplayError::Setup(format!("stored event {}: body is not JSON: {err}", e.seq))
+            })?;
+            views.push(EventView {
+                seq: e.seq,
+                kind: e.kind,
+                created_unix_ms: e.created_ms,
+                data,
+            });
+        }
     }
     Ok(views)
 }

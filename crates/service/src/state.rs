@@ -680,8 +680,10 @@ impl State {
         let heard = self
             .last_heard_ms
             .lock()
-            .map(|m| m.clone())
-            .unwrap_or_default();
+            // A panic elsewhere while holding the map leaves its entries valid: read them
+            // rather than report every party unheard.
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let last_cycle = self.last_cycle_ms.load(Ordering::Relaxed);
         let last_tests = crate::line::last_link_tests(self, now);
         Health {

@@ -246,6 +246,7 @@ fn content_length(head: &[u8]) -> usize {
         .filter_map(|l| l.split_once(':'))
         .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
         .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        // No (or no readable) length: read no body; the answer is `tls_required` either way.
         .unwrap_or(0)
         .min(PLAIN_REQUEST_BYTES_MAX)
 }

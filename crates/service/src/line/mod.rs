@@ -205,6 +205,7 @@ pub fn new_message_id(party: &str) -> MessageId {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
+        // A clock before 1970 only makes the id's time part 0; its random part keeps it unique.
         .unwrap_or(0);
     let hex = hex::encode(r);
     let id = format!("{party}-{ms}-{hex}");
