@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
+use deconflict_client::PartyClient;
+use deconflict_client::wire::{AreaIn, LatLon, NotificationIn};
 use deconflict_ledger::{ForkEvidence, Hash, Monitor, PublicKey, SignedTreeHead, TreeHead};
-use deconflict_service::client::PartyClient;
 use deconflict_service::datadir::{self, DataDir};
-use deconflict_service::wire::{AreaIn, LatLon, NotificationIn};
 use deconflict_service::{Clock, SystemClock};
 
 mod common;

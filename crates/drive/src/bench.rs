@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 use deconflict_sim::Scenario;
 use tokio::sync::mpsc;
 
-use deconflict_service::client::PartyClient;
-use deconflict_service::clock::{Clock, SystemClock};
+use deconflict_client::PartyClient;
+use deconflict_client::clock::{Clock, SystemClock};
+use deconflict_client::wire::*;
 use deconflict_service::datadir;
 use deconflict_service::state::{Config, State};
-use deconflict_service::wire::*;
 
 /// Reports per pushed batch.
 pub const BATCH_REPORTS: usize = 500;
@@ -44,7 +44,7 @@ pub enum BenchError {
     #[error("{0}")]
     Setup(String),
     #[error("request: {0}")]
-    Client(#[from] deconflict_service::client::ClientError),
+    Client(#[from] deconflict_client::ClientError),
 }
 
 pub(crate) fn setup(e: impl std::fmt::Display) -> BenchError {

@@ -34,11 +34,11 @@ mod live;
 use line_script::*;
 use live::*;
 
-use deconflict_service::client::PartyClient;
-use deconflict_service::clock::ManualClock;
+use deconflict_client::PartyClient;
+use deconflict_client::clock::ManualClock;
+use deconflict_client::wire::*;
 use deconflict_service::datadir::{self, DataDir};
 use deconflict_service::state::{Config, State};
-use deconflict_service::wire::*;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -48,7 +48,7 @@ pub enum DemoError {
     #[error("{0}")]
     Setup(String),
     #[error("request failed: {0}")]
-    Client(#[from] deconflict_service::client::ClientError),
+    Client(#[from] deconflict_client::ClientError),
     #[error("service: {0}")]
     Start(#[from] deconflict_service::state::StartError),
     #[error("store: {0}")]

@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 use deconflict_sim::Scenario;
 use tokio::sync::{Mutex, mpsc};
 
-use deconflict_service::client::{ClientError, PartyClient};
-use deconflict_service::clock::{Clock, SystemClock};
-use deconflict_service::wire::*;
+use deconflict_client::clock::{Clock, SystemClock};
+use deconflict_client::wire::*;
+use deconflict_client::{ClientError, PartyClient};
 
 use crate::bench::{BenchError, Grid, background, both_alerted, report, setup, start};
 

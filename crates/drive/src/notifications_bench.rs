@@ -25,12 +25,12 @@ use deconflict_desk as desk;
 use deconflict_sim::Scenario;
 use deconflict_store::{Notification, NotificationStatus, Store as _, Write};
 
-use deconflict_service::client::PartyClient;
-use deconflict_service::clock::{Clock, SystemClock};
+use deconflict_client::PartyClient;
+use deconflict_client::clock::{Clock, SystemClock};
+use deconflict_client::wire::*;
 use deconflict_service::datadir::{self, DataDir};
 use deconflict_service::state::{Config, State};
 use deconflict_service::terms::Terms;
-use deconflict_service::wire::*;
 
 /// The target: the median create at the largest size within this factor of the median at the
 /// smallest.

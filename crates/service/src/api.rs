@@ -24,11 +24,11 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{self, RequestParts};
 use crate::error::{ApiError, ErrorBody, parse_json};
-use crate::notification_entry::EntryIn;
 use crate::state::{ALERTS_LIST_MAX, BODY_BYTES_MAX, State};
-use crate::wire::*;
+use deconflict_client::auth::{self, RequestParts};
+use deconflict_client::notification_entry::EntryIn;
+use deconflict_client::wire::*;
 
 type St = Arc<State>;
 
@@ -110,7 +110,8 @@ pub fn router(state: St) -> (Router, utoipa::openapi::OpenApi) {
         .merge(open)
         .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_string();
-    let doc = serde_json::to_string_pretty(&api).unwrap_or_default();
+    // utoipa's document is plain structs with string-keyed maps: writing it cannot fail.
+    let doc = serde_json::to_string_pretty(&api).expect("the OpenAPI document serialises");
     let router = router
         .route(
             "/openapi.json",
@@ -133,7 +134,8 @@ pub fn router(state: St) -> (Router, utoipa::openapi::OpenApi) {
 /// The OpenAPI description as served, pretty-printed (the checked-in `openapi.json`).
 pub fn openapi_json(state: St) -> String {
     let (_, api) = router(state);
-    serde_json::to_string_pretty(&api).unwrap_or_default()
+    // As in `router`: plain structs with string-keyed maps, so writing cannot fail.
+    serde_json::to_string_pretty(&api).expect("the OpenAPI document serialises")
 }
 
 async fn not_found(uri: Uri) -> ApiError {
@@ -320,7 +322,8 @@ fn path_id(
 }
 
 /// Names a field of the nested notification by its full path in the request document.
-fn in_notification(mut e: ApiError) -> ApiError {
+fn in_notification(e: deconflict_client::wire::Invalid) -> ApiError {
+    let mut e = ApiError::from(e);
     if let Some(f) = &e.body.field
         && f != "id"
         && !f.starts_with("notification")
@@ -622,6 +625,7 @@ async fn list_events(
 ) -> ApiResult<Vec<EventView>> {
     no_body(&body)?;
     let q = query_u64(&uri, &["after", "limit"])?;
+    // No `after`: from the start of the stream, as documented.
     let after = param(&q, "after").unwrap_or(0);
     let limit = param(&q, "limit").unwrap_or(100);
     if limit == 0 || limit > EVENTS_LIST_MAX as u64 {
@@ -633,17 +637,23 @@ async fn list_events(
         .with_field("limit"));
     }
     let events = state.events_after(&c.party, after, limit as usize).await?;
-    Ok(Json(
-        events
-            .into_iter()
-            .map(|e| EventView {
+    let views = events
+        .into_iter()
+        .map(|e| {
+            // The service wrote every body as JSON; one that is not is a damaged store, not
+            // an event whose data is `null`.
+            let data = serde_json::from_str(&e.body).map_err(|err| {
+                ApiError::internal(format!("stored event {}: body is not JSON: {err}", e.seq))
+            })?;
+            Ok(EventView {
                 seq: e.seq,
                 kind: e.kind,
                 created_unix_ms: e.created_ms,
-                data: serde_json::from_str(&e.body).unwrap_or_default(),
+                data,
             })
-            .collect(),
-    ))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Json(views))
 }
 
 struct SubscriberGuard(St);
@@ -784,6 +794,7 @@ async fn log_tree_head(
 ) -> Result<Json<deconflict_ledger::TreeHeadUpdate>, ApiError> {
     no_body(&body)?;
     let q = query_u64(&uri, &["since"])?;
+    // No `since`: the proof from the empty tree, as documented.
     let since = param(&q, "since").unwrap_or(0);
     let log = the_log(&state)?;
     let head = log.journal().latest_tree_head();

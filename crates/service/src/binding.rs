@@ -339,7 +339,7 @@ pub type Openings<'a> =
 struct PendingRevision {
     index: u64,
     entry: Entry,
-    stored: crate::wire::NotificationStored,
+    stored: deconflict_client::wire::NotificationStored,
 }
 
 /// Checks every row of `store` that a record entry stands for against that entry, and every
@@ -464,7 +464,7 @@ fn check_revisions(
         let row = format!("{} revision {}", p.stored.id, p.stored.revision);
         let table = bound::NOTIFICATION_REVISIONS;
         let recorded = fields_of(&p.entry).unwrap_or_default();
-        let present = crate::notification_entry::private_fields(&p.stored.notification);
+        let present = deconflict_client::notification_entry::private_fields(&p.stored.notification);
         let mut salts = BTreeMap::new();
         for (name, v) in recorded.iter() {
             let FieldValue::Commitment(h) = v else {
@@ -485,7 +485,7 @@ fn check_revisions(
                 ),
             }
         }
-        let rebuilt = match crate::notification_entry::notification_entry(
+        let rebuilt = match deconflict_client::notification_entry::notification_entry(
             &p.stored.party,
             &p.stored.id,
             p.stored.revision,

@@ -30,11 +30,12 @@ use base64::Engine as _;
 use deconflict_console::session::{self, Session, SessionError, Sessions};
 use deconflict_line::{Body as LineBody, Message, PartyId, Subject, Timestamp};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use deconflict_console::session::{LOGIN_TOKEN_TTL_MS, SESSION_TTL_MS_MAX};
+
+pub use deconflict_client::wire::console::{LoginToken, LoginTokenRequest};
 
 use crate::api::Caller;
 use crate::error::{ApiError, ErrorBody, parse_json};
@@ -99,30 +100,6 @@ fn lock(c: &Console) -> Result<std::sync::MutexGuard<'_, Sessions>, ApiError> {
 }
 
 // ---- the signed route: a party asks for a sign-in link --------------------------------------
-
-/// `POST /v1/console/login-tokens`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginTokenRequest {
-    /// The duty officer signing in, on the party's roster (a contact or the party's command);
-    /// default: the first contact on duty now.
-    #[serde(default)]
-    pub officer: Option<String>,
-    /// The session's length, at most 12 h (the default).
-    #[serde(default)]
-    pub session_ttl_ms: Option<i64>,
-}
-
-/// A one-time sign-in link's token.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginToken {
-    /// The path to open on this service (append it to the service's base URL); valid once.
-    pub path: String,
-    pub expires_unix_ms: i64,
-    pub party: String,
-    pub officer: String,
-}
 
 /// The officer named in a sign-in request, checked against the party's roster, or the first
 /// contact on duty now.
@@ -574,7 +551,7 @@ async fn ack_to_sign(
     body: Bytes,
 ) -> Result<Json<ToSign>, ApiError> {
     let req: AckToSign = parse_json(&body)?;
-    let entry = crate::line::ledger::ledger_entry_for_ack(
+    let entry = deconflict_client::line_entry::ledger_entry_for_ack(
         &s.session.party,
         &req.message_id,
         &s.session.officer,
@@ -624,7 +601,7 @@ async fn message_to_sign(
         req.content,
     )
     .map_err(|e| ApiError::invalid("body", e.to_string()))?;
-    let entry = crate::line::ledger::ledger_entry_for_message(&m)
+    let entry = deconflict_client::line_entry::ledger_entry_for_message(&m)
         .map_err(|e| ApiError::invalid("body", e.to_string()))?;
     Ok(Json(ToSign {
         signing_input: signing_input(&entry),
@@ -653,20 +630,4 @@ pub(crate) fn routes(state: St, api: Router<St>) -> Router<St> {
         .route("/console/login", axum::routing::get(login))
         .merge(with_session)
         .layer(middleware::from_fn(with_secure_headers))
-}
-
-impl crate::client::PartyClient {
-    /// A one-time console sign-in link for `officer` (default: the contact on duty now).
-    /// The link is `base() + path`, valid 60 s, used once.
-    pub async fn console_login_token(
-        &self,
-        officer: Option<&str>,
-    ) -> Result<LoginToken, crate::client::ClientError> {
-        let body = LoginTokenRequest {
-            officer: officer.map(str::to_string),
-            session_ttl_ms: None,
-        };
-        self.call("POST", "/v1/console/login-tokens", Some(&body))
-            .await
-    }
 }

@@ -7,7 +7,7 @@ use deconflict_airspace as airspace;
 use deconflict_desk as desk;
 
 use crate::terms::Terms;
-use crate::wire::{REPORT_FUTURE_S_MAX, TrackReportIn};
+use deconflict_client::wire::{REPORT_FUTURE_S_MAX, TrackReportIn};
 
 /// The alerter the agreement names (a DAIDALUS configuration), the one it writes out as
 /// `.conf` text, or one level from its minima.

@@ -2,20 +2,8 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-/// The body of every error response.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct ErrorBody {
-    /// Stable machine-readable code (`invalid_field`, `signature_invalid`, `rate_limited`, …).
-    pub code: String,
-    /// What was wrong, for a person.
-    pub message: String,
-    /// The field, header or parameter at fault (`reports[3].lat_deg`, `signature-input`),
-    /// when there is one.
-    pub field: Option<String>,
-}
+pub use deconflict_client::wire::ErrorBody;
 
 /// An error to answer a request with.
 #[derive(Debug, Clone)]
@@ -62,6 +50,12 @@ impl ApiError {
 /// The `code` of an error answer, kept on the response for the metrics layer.
 #[derive(Debug, Clone)]
 pub struct ErrorCode(pub String);
+
+impl From<deconflict_client::wire::Invalid> for ApiError {
+    fn from(e: deconflict_client::wire::Invalid) -> Self {
+        ApiError::invalid(e.field, e.message)
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {

@@ -33,7 +33,7 @@ use deconflict_store::LoggedReport;
 use serde::{Deserialize, Serialize};
 
 use crate::incidents::{ApproachView, Evidence, IncidentView};
-use crate::line::ledger::recorded_message_id;
+use deconflict_client::line_entry::recorded_message_id;
 
 /// The bundle's format name and version.
 pub const FORMAT: &str = "deconflict-evidence/1";
@@ -865,7 +865,9 @@ fn window_rows(
         if !parties.contains(n.party.as_str()) {
             continue;
         }
-        let Ok(stored) = serde_json::from_str::<crate::wire::NotificationStored>(&n.body) else {
+        let Ok(stored) =
+            serde_json::from_str::<deconflict_client::wire::NotificationStored>(&n.body)
+        else {
             continue;
         };
         let w = &stored.notification;

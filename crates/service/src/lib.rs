@@ -1,17 +1,17 @@
 //! The deconfliction service: the HTTP API the parties connect to, its authentication, the
 //! parties' event streams, the fixed-rate cycle that runs the conflict engine, and metrics.
 //!
-//! What it owns: the wire documents ([`wire`]), request authentication ([`auth`], RFC 9421 and
-//! RFC 9530), authorization by party and the agreement's disclosure rules ([`state`]), the
-//! cycle that turns the engine's conflicts into alerts, the event streams (SSE, resumable by
-//! sequence number), the signed HTTP client the demo, the benchmark, the tests and the party's
-//! commands use ([`client`]), the record's countersignature routes ([`log_api`]), TLS for
-//! both ends ([`tls`], rustls), the deconfliction line run over HTTP ([`line`]: the sans-IO
-//! line crate's state machine, its log in the store, its effects on the streams), and the
-//! agreement's lifecycle as the parties' signed statements ([`lifecycle`]), notifications
-//! as entries of the record their parties sign ([`notification_entry`]), the duty officer's
-//! web console over HTTP ([`console_api`]: the page, sign-in links, sessions), and the parties'
-//! receiver feeds into their desk tracks ([`feed`]).
+//! What it owns: request authentication (the client crate's [`deconflict_client::auth`],
+//! RFC 9421 and RFC 9530, checked in [`api`]), authorization by party and the agreement's
+//! disclosure rules ([`state`]), the cycle that turns the engine's conflicts into alerts, the
+//! event streams (SSE, resumable by sequence number), the record's countersignature routes
+//! ([`log_api`]), the server's TLS ([`tls`], rustls), the deconfliction line run over HTTP
+//! ([`line`]: the sans-IO line crate's state machine, its log in the store, its effects on the
+//! streams), the agreement's lifecycle as the parties' signed statements ([`lifecycle`]), the
+//! duty officer's web console over HTTP ([`console_api`]: the page, sign-in links, sessions),
+//! and the parties' receiver feeds into their desk tracks ([`feed`]). The documents, the
+//! entries a party signs and the signed client are the party's side of the protocol, in the
+//! client crate ([`deconflict_client`]).
 //!
 //! Invariants:
 //! - Every `/v1` request is authenticated by the calling party's key from the agreement; a
@@ -21,17 +21,14 @@
 //!   the store holds, and a failed request changes nothing.
 //! - A party's stream delivers its events in sequence order with nothing skipped or repeated,
 //!   across reconnects (`Last-Event-ID`) and restarts.
-//! - `now` comes from a [`clock::Clock`]; tests and the demo use a virtual clock.
+//! - `now` comes from a [`Clock`]; tests and the demo use a virtual clock.
 //!
 //! What it never does: detect conflicts itself (the engine does), check notification volumes
 //! itself (the airspace crate does), or decide what an agreement means (the agreement crate
 //! does). It is glue: every rule it applies is one of theirs or a named limit here.
 
 pub mod api;
-pub mod auth;
 pub mod binding;
-pub mod client;
-pub mod clock;
 pub mod console_api;
 pub mod datadir;
 pub mod desk_wire;
@@ -45,23 +42,20 @@ pub mod line;
 pub mod log_api;
 pub mod metrics;
 pub mod nonce_file;
-pub mod notification_entry;
 pub mod record;
 pub mod replay;
 pub mod reports;
 pub mod server;
-pub mod sse;
 pub mod state;
 pub mod strategic;
 pub mod terms;
 pub mod tls;
-pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use deconflict_client::clock::{Clock, ManualClock, SystemClock};
 pub use state::{Config, StartError, State};
 pub use terms::{Lifecycle, PartyInfo, Status, Terms};
 

@@ -32,19 +32,16 @@
 //! A refused statement changes nothing: not the store, not the record, not memory.
 
 use axum::http::StatusCode;
-use base64::Engine as _;
+use deconflict_agreement::Agreement;
 use deconflict_agreement::lifecycle::{
-    Action, Event, History, LifecycleError, Record, SignedStatement, State, Statement, Status,
+    Action, Event, History, LifecycleError, Record, SignedStatement, State, Status,
 };
-use deconflict_agreement::{Agreement, AgreementId, PartyId, SecretKey};
-use deconflict_ledger::{
-    AgreementEventKind, Entry, EntryBody, Hash, KeyId, SignedEntry, SigningKey, Text,
-};
+use deconflict_ledger::SignedEntry;
 use deconflict_store::AgreementVersion;
 
-use crate::client::{ClientError, PartyClient};
-use crate::error::{ApiError, ErrorBody};
-use crate::wire::{
+use crate::error::ApiError;
+use deconflict_client::statement_entry::{signed_statement_entry, statement_entry};
+use deconflict_client::wire::{
     AgreementActionRequest, AgreementView, HistoryItemView, LifecycleStepView, ReactivationView,
 };
 
@@ -52,158 +49,6 @@ use crate::wire::{
 pub const ENTRY_CLOCK_SKEW_MS_MAX: i64 = 5 * 60 * 1000;
 /// Most history events listed by `GET /v1/agreement` (the latest ones; the rest are counted).
 pub const HISTORY_VIEW_MAX: usize = 1000;
-/// Largest `entry_signature` text accepted, bytes (64 bytes in base64 is 88).
-pub const ENTRY_SIGNATURE_TEXT_BYTES_MAX: usize = 128;
-
-/// Why a statement's ledger entry could not be built or assembled.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum EntryError {
-    #[error("ledger entry: {0}")]
-    Entry(String),
-    #[error("entry_signature: {0}")]
-    Signature(String),
-}
-
-fn entry_err(e: impl std::fmt::Display) -> EntryError {
-    EntryError::Entry(e.to_string())
-}
-
-/// The ledger kind and text of a statement: one party's reactivation is `reactivation_signed`
-/// (in force again once every party's entry on the same basis is in the log).
-fn entry_kind(action: &Action) -> (AgreementEventKind, Option<String>) {
-    match action {
-        Action::Suspend { reason } => (AgreementEventKind::Suspended, Some(reason.clone())),
-        Action::Reactivate { conditions } => (
-            AgreementEventKind::ReactivationSigned,
-            (!conditions.is_empty()).then(|| conditions.clone()),
-        ),
-        Action::Terminate { reason } => (AgreementEventKind::Terminated, Some(reason.clone())),
-    }
-}
-
-fn ledger_text(s: &str) -> Result<Text, EntryError> {
-    match Text::new(s) {
-        Ok(t) => Ok(t),
-        Err(_) => {
-            Text::new(format!("sha256:{}", Hash::of(s.as_bytes()).to_hex())).map_err(entry_err)
-        }
-    }
-}
-
-/// The ledger entry that records `statement` in the shared record: authored by the statement's
-/// party at `time_ms` (the party's clock). `AgreementEvent { agreement_id, digest: the
-/// agreement's SHA-256 (its id), event: suspended | reactivation_signed | terminated, reason:
-/// the reason or the conditions (absent when empty), version: the statement's basis_seq }`. Deterministic: the party builds it to sign it, the service builds
-/// it again to check that signature.
-pub fn statement_entry(statement: &Statement, time_ms: u64) -> Result<Entry, EntryError> {
-    let author = KeyId::new(statement.party().as_str()).map_err(entry_err)?;
-    let (event, reason) = entry_kind(statement.action());
-    let body = EntryBody::AgreementEvent {
-        agreement_id: ledger_text(&statement.agreement().to_text())?,
-        digest: Hash(*statement.agreement().as_bytes()),
-        event,
-        reason: reason.as_deref().map(ledger_text).transpose()?,
-        version: deconflict_ledger::field::Count::new(statement.basis_seq()).map_err(entry_err)?,
-    };
-    Entry::new(author, time_ms, body).map_err(entry_err)
-}
-
-/// The party's side: signs the statement's ledger entry; returns the signature as standard
-/// base64 (what `entry_signature` carries).
-pub fn sign_statement_entry(
-    statement: &Statement,
-    time_ms: u64,
-    key: &SigningKey,
-) -> Result<String, EntryError> {
-    let signed = SignedEntry::sign(statement_entry(statement, time_ms)?, key).map_err(entry_err)?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(signed.sig().0))
-}
-
-/// The service's side: the signed entry from the entry and the party's base64 signature, its
-/// signature checked with `key`.
-pub fn signed_statement_entry(
-    entry: Entry,
-    signature_b64: &str,
-    key: &ed25519_dalek::VerifyingKey,
-) -> Result<SignedEntry, EntryError> {
-    let bad = |m: &str| EntryError::Signature(m.to_string());
-    if signature_b64.len() > ENTRY_SIGNATURE_TEXT_BYTES_MAX {
-        return Err(bad("longer than a base64 Ed25519 signature"));
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(signature_b64)
-        .map_err(|e| EntryError::Signature(format!("not standard base64: {e}")))?;
-    let sig: [u8; 64] = bytes
-        .try_into()
-        .map_err(|_| bad("an Ed25519 signature is 64 bytes"))?;
-    let wire = serde_json::json!({"entry": entry, "sig": deconflict_ledger::Sig(sig)});
-    let signed = SignedEntry::from_bytes(&deconflict_ledger::canonical::to_canonical(&wire))
-        .map_err(entry_err)?;
-    signed
-        .verify(key)
-        .map_err(|_| bad("does not verify with the party's key over the statement's entry"))?;
-    Ok(signed)
-}
-
-/// The agreement crate's secret key for an Ed25519 signing key (the same RFC 8032 seed).
-pub fn statement_key(key: &SigningKey) -> SecretKey {
-    SecretKey::from_seed(key.to_bytes())
-}
-
-/// A request body for `statement`, its ledger entry dated `time_ms` and signed with `key`.
-pub fn action_request(
-    statement: &SignedStatement,
-    time_ms: i64,
-    key: &SigningKey,
-) -> Result<AgreementActionRequest, EntryError> {
-    let t = u64::try_from(time_ms).map_err(|_| entry_err("time before 1970"))?;
-    Ok(AgreementActionRequest {
-        statement: statement.to_value(),
-        entry_time_ms: time_ms,
-        entry_signature: sign_statement_entry(statement.statement(), t, key)?,
-    })
-}
-
-impl PartyClient {
-    /// `GET /v1/agreement`.
-    pub async fn agreement(&self) -> Result<AgreementView, ClientError> {
-        self.call::<(), _>("GET", "/v1/agreement", None).await
-    }
-
-    /// Signs `action` on the basis the service shows now, signs its ledger entry, submits both.
-    pub async fn agreement_action(&self, action: Action) -> Result<AgreementView, ClientError> {
-        let view = self.agreement().await?;
-        let id = AgreementId::from_text(&view.id)
-            .map_err(|e| ClientError::Decode(format!("agreement id: {e}")))?;
-        let party =
-            PartyId::new(self.party()).map_err(|e| ClientError::Decode(format!("party: {e}")))?;
-        let statement =
-            Statement::new(id, party, view.basis_seq, action).map_err(|e| ClientError::Status {
-                status: 422,
-                body: ErrorBody {
-                    code: "invalid_field".into(),
-                    message: e.to_string(),
-                    field: Some("statement".into()),
-                },
-            })?;
-        let signed = statement.sign(&statement_key(self.signing_key()));
-        self.submit_statement(&signed).await
-    }
-
-    /// Submits a statement signed elsewhere (e.g. on an air-gapped machine); the client signs
-    /// its ledger entry with its own key, which must be the statement's party's.
-    pub async fn submit_statement(
-        &self,
-        statement: &SignedStatement,
-    ) -> Result<AgreementView, ClientError> {
-        let body = action_request(statement, self.clock().now_ms(), self.signing_key())
-            .map_err(|e| ClientError::Decode(e.to_string()))?;
-        self.call("POST", "/v1/agreement/actions", Some(&body))
-            .await
-    }
-}
-
 // ---- the service's side ------------------------------------------------------------------
 
 /// The history with the status after each event (so views need no refold).

@@ -16,7 +16,6 @@
 //! The entry's own timestamp is the party's claim and is not judged: its place in the log,
 //! covered by the log's later signed heads, is what orders it.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,8 +26,6 @@ use axum::http::{StatusCode, Uri};
 use deconflict_journal::JournalError;
 use deconflict_ledger::canonical::CanonicalError;
 use deconflict_ledger::{EntryBody, EntryError, SignedEntry};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -36,6 +33,9 @@ use crate::api::{Caller, no_body, the_log};
 use crate::error::{ApiError, ErrorBody};
 use crate::record::ServiceLog;
 use crate::state::State;
+pub use deconflict_client::wire::log::{
+    CosignatureAccepted, CosignatureList, CosignatureView, LogKeys,
+};
 
 type St = Arc<State>;
 
@@ -49,60 +49,6 @@ pub fn routes() -> OpenApiRouter<St> {
     OpenApiRouter::new()
         .routes(routes!(post_cosignature, list_cosignatures))
         .routes(routes!(log_keys))
-}
-
-/// The answer to a countersignature.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct CosignatureAccepted {
-    /// Index of the countersignature entry in the log (of the first one, for a repeat).
-    pub index: u64,
-    /// False when the party had countersigned this tree head already: nothing was appended.
-    pub appended: bool,
-    /// The party that countersigned.
-    pub party: String,
-    /// Size of the countersigned tree head.
-    pub size: u64,
-    /// Root hash of the countersigned tree head (64 hex digits).
-    pub root: String,
-}
-
-/// One countersignature in the log.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct CosignatureView {
-    /// Index of the countersignature entry.
-    pub index: u64,
-    /// The party that countersigned (the entry's author).
-    pub party: String,
-    /// Size of the countersigned tree head.
-    pub size: u64,
-    /// Its root hash (64 hex digits).
-    pub root: String,
-    /// When the log signed that head, UNIX ms.
-    pub tree_head_time_ms: u64,
-    /// The party's timestamp on the countersignature, UNIX ms.
-    pub time_ms: u64,
-    /// The entry in its signed canonical form (`{"entry":…,"sig":…}`), to check offline.
-    #[schema(value_type = Object)]
-    pub entry: serde_json::Value,
-}
-
-/// Countersignatures, in log order.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct CosignatureList {
-    pub cosignatures: Vec<CosignatureView>,
-}
-
-/// The keys of the log: the key id that signs tree heads and every public key it knows.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct LogKeys {
-    /// Key id of the log (the service).
-    pub log: String,
-    /// Key id → Ed25519 public key, 64 hex digits (the parties' and the log's own).
-    pub keys: BTreeMap<String, String>,
 }
 
 // ---- counters --------------------------------------------------------------------------------

@@ -186,9 +186,12 @@ impl Metrics {
 
     /// How many requests were rejected for `reason` so far.
     pub fn rejected_count(&self, reason: &str) -> u64 {
+        // A reason never counted has count 0; a poisoned lock still holds valid counts.
         self.rejected_by_reason
             .lock()
-            .map(|m| m.get(reason).copied().unwrap_or(0))
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(reason)
+            .copied()
             .unwrap_or(0)
     }
 
@@ -215,9 +218,12 @@ impl Metrics {
 
     /// How many line requests were refused for `reason` so far.
     pub fn line_refused_count(&self, reason: &str) -> u64 {
+        // As `rejected_count`.
         self.line_refused_by_reason
             .lock()
-            .map(|m| m.get(reason).copied().unwrap_or(0))
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(reason)
+            .copied()
             .unwrap_or(0)
     }
 

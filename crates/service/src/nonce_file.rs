@@ -8,7 +8,7 @@
 //! Two files, `0` and `1`, one line per accepted nonce (`party TAB nonce TAB created LF`).
 //! Nonces go to the current file; every [`GENERATION_S`] seconds the other one is emptied and
 //! becomes current. A file is emptied only once every nonce in it is past its window
-//! ([`GENERATION_S`] > [`NONCE_KEPT_S`](crate::auth::NONCE_KEPT_S)), so together the two files
+//! ([`GENERATION_S`] > [`NONCE_KEPT_S`](deconflict_client::auth::NONCE_KEPT_S)), so together the two files
 //! always hold the whole window, and each holds at most one generation.
 //!
 //! A line is written (no `fsync`) before the request it belongs to goes on: it survives the
@@ -20,7 +20,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::auth::{NONCE_KEPT_S, NonceSink, Verified};
+use deconflict_client::auth::{NONCE_KEPT_S, NonceSink, Verified};
 
 /// Seconds each file stays current.
 pub const GENERATION_S: i64 = 2 * NONCE_KEPT_S;
@@ -71,7 +71,7 @@ fn parse_line(line: &str) -> Option<Verified> {
 
 impl NonceFile {
     /// Opens (creating) the files in `dir` and returns them with every nonce they hold, for
-    /// [`crate::auth::NonceCache::restore`]. Writing goes on in the newer file.
+    /// [`deconflict_client::auth::NonceCache::restore`]. Writing goes on in the newer file.
     pub fn open(dir: &Path, now_s: i64) -> std::io::Result<(NonceFile, Vec<Verified>)> {
         std::fs::create_dir_all(dir)?;
         let mut recorded = Vec::new();
@@ -122,7 +122,7 @@ impl NonceSink for NonceFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::{AuthError, NonceCache};
+    use deconflict_client::auth::{AuthError, NonceCache};
 
     fn v(nonce: &str, created: i64) -> Verified {
         Verified {

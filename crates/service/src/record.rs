@@ -2,7 +2,7 @@
 //! (with a summary of both tracks at alert time) becomes a ledger entry appended to the journal
 //! in `DATA_DIR/ledger/` before the request is answered. What a party states — a lifecycle
 //! statement ([`crate::lifecycle::statement_entry`]), a notification or its withdrawal
-//! ([`crate::notification_entry`]), a line message — is recorded by the entry the party itself
+//! ([`deconflict_client::notification_entry`]), a line message — is recorded by the entry the party itself
 //! signed, so it verifies with the party's key, not the service's; what the service generates
 //! (alerts, track summaries, the agreement's signatures as it received them) is signed by the
 //! service's key.
@@ -23,13 +23,15 @@ use std::sync::Mutex;
 use deconflict_journal::{Journal, JournalConfig, JournalError};
 use deconflict_ledger::{
     AgreementEventKind, Entry, EntryBody, FieldValue, Fields, Hash, KeyId, KeyRing, Opening,
-    PublicKey, Salt, SignedEntry, SigningKey, Text,
+    PublicKey, Salt, SignedEntry, SigningKey,
 };
 use deconflict_store::Write;
 
+use deconflict_client::notification_entry::{fixed, text};
+
 use crate::datadir::{self, DataDir, DataDirError};
 use crate::terms::Terms;
-use crate::wire::TrackView;
+use deconflict_client::wire::TrackView;
 
 mod openings;
 
@@ -318,7 +320,7 @@ impl ServiceLog {
                     out.push(self.sign(now_ms, body)?);
                 }
                 // A notification and its withdrawal are recorded by the entry their party
-                // signed (`crate::notification_entry`), passed to `State::commit_authored`.
+                // signed (`deconflict_client::notification_entry`), passed to `State::commit_authored`.
                 Write::Notification(_) => {}
                 Write::Alert(a) => {
                     out.extend(self.alert_entries(terms, a, now_ms, &mut openings)?)
@@ -346,12 +348,12 @@ impl ServiceLog {
     ) -> Result<Vec<SignedEntry>, RecordError> {
         let mut out = Vec::new();
         let (level, mut geometry) = alert_geometry(a)?;
-        let views: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&a.body).unwrap_or_default();
+        let views = alert_views(a)?;
         let mut summaries = Vec::new();
         let mut advice = Vec::new();
         for (party, v) in &views {
-            let Ok(view) = serde_json::from_value::<crate::wire::AlertView>(v.clone()) else {
+            let Ok(view) = serde_json::from_value::<deconflict_client::wire::AlertView>(v.clone())
+            else {
                 continue;
             };
             // Each party's own suggestion, from its own view (which holds it in full).
@@ -505,18 +507,31 @@ impl ServiceLog {
     }
 }
 
+/// A stored alert's body: each recipient's view by party. The service wrote it as a JSON
+/// object; anything else is a damaged store, refused rather than read as an alert with no views.
+fn alert_views(
+    a: &deconflict_store::Alert,
+) -> Result<serde_json::Map<String, serde_json::Value>, RecordError> {
+    serde_json::from_str(&a.body).map_err(|e| {
+        RecordError::Entry(format!(
+            "alert {}: stored body is not a JSON object: {e}",
+            a.id
+        ))
+    })
+}
+
 /// The level and the clear fields (`conflict_id`, `kind`, and the geometry each recipient's
 /// view gives) of the `alert` entry a stored alert becomes: a pure function of the stored
 /// alert, so the store's alert can be checked against its entry again.
 pub(crate) fn alert_geometry(a: &deconflict_store::Alert) -> Result<(String, Fields), RecordError> {
-    let views: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&a.body).unwrap_or_default();
+    let views = alert_views(a)?;
     let mut level = String::from("none");
     let mut geometry = Fields::new();
     put(&mut geometry, "conflict_id", FieldValue::text(&a.conflict))?;
     put(&mut geometry, "kind", FieldValue::text(&a.kind))?;
     for v in views.values() {
-        let Ok(view) = serde_json::from_value::<crate::wire::AlertView>(v.clone()) else {
+        let Ok(view) = serde_json::from_value::<deconflict_client::wire::AlertView>(v.clone())
+        else {
             continue;
         };
         level = view.level.clone();
@@ -643,14 +658,6 @@ fn notifying_party(
     }
 }
 
-/// A text field value; texts longer than the ledger allows are replaced by their SHA-256.
-pub(crate) fn text(s: &str) -> Text {
-    Text::new(s).unwrap_or_else(|_| {
-        Text::new(format!("sha256:{}", Hash::of(s.as_bytes()).to_hex()))
-            .unwrap_or_else(|_| Text::new("").unwrap_or_else(|_| unreachable!()))
-    })
-}
-
 fn put(
     fields: &mut Fields,
     name: &str,
@@ -679,15 +686,6 @@ fn put_private(
     fields.insert(name, c).map_err(ledger_err)
 }
 
-/// `x · scale` rounded to an integer field (millimetres from metres, …); refuses a non-finite value.
-pub(crate) fn fixed(x: f64, scale: f64) -> Result<FieldValue, RecordError> {
-    let v = x * scale;
-    if !v.is_finite() {
-        return Err(RecordError::Entry(format!("{x} is not a finite number")));
-    }
-    FieldValue::int(v.round() as i64).map_err(ledger_err)
-}
-
 /// The coordinated advice of an alert entry: `advice_at_unix_ms` (the time both reports are
 /// flown to), then per aircraft, `advice_1_…` for the name (`<party>/<track id>`) sorting first
 /// and `advice_2_…` for the other: `_track`, `_vertical` (`climb`/`descend`), `_turn`
@@ -697,10 +695,10 @@ pub(crate) fn fixed(x: f64, scale: f64) -> Result<FieldValue, RecordError> {
 fn advice_fields(
     terms: &Terms,
     fields: &mut Fields,
-    mut advice: Vec<(i64, crate::wire::ManoeuvreView)>,
+    mut advice: Vec<(i64, deconflict_client::wire::ManoeuvreView)>,
     openings: &mut Vec<Opening>,
 ) -> Result<(), RecordError> {
-    let name = |m: &crate::wire::ManoeuvreView| format!("{}/{}", m.party, m.track_id);
+    let name = |m: &deconflict_client::wire::ManoeuvreView| format!("{}/{}", m.party, m.track_id);
     advice.sort_by_key(|(_, m)| name(m));
     if let Some((at_ms, _)) = advice.first() {
         put(fields, "advice_at_unix_ms", FieldValue::int(*at_ms))?;
@@ -719,7 +717,7 @@ fn advice_fields(
             put_private(
                 fields,
                 &k("altitude_mm"),
-                fixed(alt, 1000.0)?,
+                fixed(alt, 1000.0).map_err(RecordError::Entry)?,
                 d("altitude"),
                 openings,
             )?;
@@ -728,7 +726,7 @@ fn advice_fields(
             put_private(
                 fields,
                 &k("direction_mdeg"),
-                fixed(dir, 1000.0)?,
+                fixed(dir, 1000.0).map_err(RecordError::Entry)?,
                 d("velocity"),
                 openings,
             )?;
@@ -764,7 +762,13 @@ fn track_fields(
     ];
     for (name, v, scale, field) in nums {
         if let Some(v) = v {
-            put_private(&mut f, name, fixed(v, scale)?, d(field), openings)?;
+            put_private(
+                &mut f,
+                name,
+                fixed(v, scale).map_err(RecordError::Entry)?,
+                d(field),
+                openings,
+            )?;
         }
     }
     let texts = [

@@ -11,10 +11,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::clock::ManualClock;
 use crate::datadir::{self, DataDir};
 use crate::state::{Config, State};
-use crate::wire::{EventView, REPORTS_PER_BATCH_MAX, TrackReportIn};
+use deconflict_client::clock::ManualClock;
+use deconflict_client::wire::{EventView, REPORTS_PER_BATCH_MAX, TrackReportIn};
 
 /// Largest tracks file line, bytes.
 pub const LINE_BYTES_MAX: usize = 64 * 1024;
@@ -385,12 +385,17 @@ async fn party_events(state: &Arc<State>, party: &str) -> Result<Vec<EventView>,
             .map_err(|e| ReplayError::Setup(e.body.message))?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        views.extend(page.into_iter().map(|e| EventView {
-            seq: e.seq,
-            kind: e.kind,
-            created_unix_ms: e.created_ms,
-            data: serde_json::from_str(&e.body).unwrap_or_default(),
-        }));
+        for e in page {
+            let data = serde_json::from_str(&e.body).map_err(|err| {
+                ReplayError::Setup(format!("stored event {}: body is not JSON: {err}", e.seq))
+            })?;
+            views.push(EventView {
+                seq: e.seq,
+                kind: e.kind,
+                created_unix_ms: e.created_ms,
+                data,
+            });
+        }
     }
     Ok(views)
 }

@@ -37,7 +37,7 @@ pub struct ReportCore {
 
 /// The evidence fields of a stored report, as JSON (`None` for a body that is not a report).
 pub fn core_of(body: &str) -> Option<String> {
-    let r: crate::wire::TrackReportIn = serde_json::from_str(body).ok()?;
+    let r: deconflict_client::wire::TrackReportIn = serde_json::from_str(body).ok()?;
     serde_json::to_string(&ReportCore {
         track_id: r.track_id,
         time_unix_ms: r.time_unix_ms,

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::clock::SystemClock;
 use crate::datadir::{self, DataDir};
 use crate::state::{Config, State};
+use deconflict_client::clock::SystemClock;
 
 /// What to serve, and where.
 #[derive(Debug, Clone)]
@@ -100,7 +100,7 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
             &dir,
             &loaded.terms,
             &loaded.signed_by,
-            crate::clock::Clock::now_ms(&SystemClock),
+            deconflict_client::clock::Clock::now_ms(&SystemClock),
         )?;
         // The record is the truth: a store that differs from it is refused here.
         let mut store = store;
@@ -114,7 +114,7 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
         )?;
         state.metrics.store_checked(&checked);
         // The replay window's nonces outlive a restart.
-        let now_s = crate::clock::Clock::now_s(&SystemClock);
+        let now_s = deconflict_client::clock::Clock::now_s(&SystemClock);
         let (nonce_file, recorded) =
             crate::nonce_file::NonceFile::open(&dir.root.join("nonces"), now_s).map_err(
                 |source| crate::datadir::DataDirError::Io {

@@ -15,13 +15,13 @@ use deconflict_ledger::{Opening, SignedEntry};
 use deconflict_store::{AgreementVersion, Alert, NewEvent, Store, TrackReport, Write};
 use tokio::sync::watch;
 
-use crate::auth::NonceCache;
-use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::lifecycle::LifecycleHistory;
 use crate::metrics::Metrics;
 use crate::terms::{Lifecycle, Status, Terms};
-use crate::wire::*;
+use deconflict_client::auth::NonceCache;
+use deconflict_client::clock::Clock;
+use deconflict_client::wire::*;
 
 mod cycle;
 mod notifications;
@@ -159,9 +159,27 @@ pub enum StartError {
     Unsigned { missing: String },
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> String {
-    // Serialising the service's own types cannot fail (no maps with non-string keys).
-    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+/// A type whose JSON form cannot fail to be written, so the store never holds a placeholder in
+/// its place. serde_json refuses only a map keyed by something other than a string and a
+/// hand-written `Serialize` that returns an error (a non-finite number becomes `null`). Each
+/// type below derives `Serialize`, and every type it holds is one of the client crate's `wire`
+/// documents or a primitive: `wire` has no hand-written `Serialize` and no map keyed by other
+/// than `String`; a `serde_json::Value`'s keys are strings. Implement it only after checking
+/// the same of a new type.
+pub(crate) trait InfallibleJson: serde::Serialize {}
+
+impl InfallibleJson for AgreementDoc {}
+impl InfallibleJson for serde_json::Value {}
+impl InfallibleJson for deconflict_client::wire::TrackReportIn {}
+impl InfallibleJson for deconflict_client::wire::NotificationStored {}
+impl InfallibleJson for deconflict_client::wire::AlertView {}
+impl InfallibleJson for deconflict_client::wire::GeographyView {}
+impl InfallibleJson for deconflict_client::wire::NonconformanceView {}
+
+fn to_json<T: InfallibleJson>(v: &T) -> String {
+    serde_json::to_string(v).expect(
+        "an InfallibleJson type has no map keyed by other than strings and no failing Serialize",
+    )
 }
 
 impl State {
@@ -736,8 +754,10 @@ impl State {
         let heard = self
             .last_heard_ms
             .lock()
-            .map(|m| m.clone())
-            .unwrap_or_default();
+            // A panic elsewhere while holding the map leaves its entries valid: read them
+            // rather than report every party unheard.
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let last_cycle = self.last_cycle_ms.load(Ordering::Relaxed);
         let last_tests = crate::line::last_link_tests(self, now);
         Health {
@@ -986,6 +1006,34 @@ struct AgreementDoc {
 #[cfg(test)]
 mod tests {
     use super::cycle::conflict_key;
+    use super::to_json;
+
+    /// What `InfallibleJson` rests on: a non-finite number is written as `null` rather than
+    /// refused, and a `Value`'s keys are strings, so a stored body is always a JSON document.
+    #[test]
+    fn a_non_finite_number_is_written_as_null_not_refused() {
+        let view = deconflict_client::wire::GeographyView {
+            event_id: "g:a/t1:0:l".into(),
+            kind: "line_crossed".into(),
+            party: "a".into(),
+            track_id: "t1".into(),
+            callsign: None,
+            line: Some("l".into()),
+            into_side_of: Some("b".into()),
+            zone: None,
+            time_unix_ms: 0,
+            lat_deg: f64::NAN,
+            lon_deg: f64::INFINITY,
+            alt_m: 1000.0,
+        };
+        let text = to_json(&view);
+        let back: serde_json::Value = serde_json::from_str(&text).expect("a JSON document");
+        assert_eq!(back["lat_deg"], serde_json::Value::Null);
+        assert_eq!(back["lon_deg"], serde_json::Value::Null);
+        assert_eq!(back["alt_m"], 1000.0);
+        let both = serde_json::json!({ "a": &view, "b": 1 });
+        assert!(to_json(&both).starts_with('{'));
+    }
 
     fn parties() -> Vec<String> {
         vec!["coalition".into(), "russia".into()]

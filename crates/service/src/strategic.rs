@@ -3,7 +3,7 @@
 
 use deconflict_airspace as airspace;
 
-use crate::wire::{AreaIn, NotificationIn, NotificationStored};
+use deconflict_client::wire::{AreaIn, NotificationIn, NotificationStored};
 
 fn volume(n: &NotificationIn) -> Result<airspace::Volume, (String, String)> {
     let limits = airspace::Limits::default();

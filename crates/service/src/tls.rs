@@ -1,4 +1,4 @@
-//! TLS for the service and its clients: rustls with the *ring* provider (it builds with a C
+//! TLS for the service: rustls with the *ring* provider (it builds with a C
 //! compiler alone), TLS 1.3 and 1.2 with rustls' safe defaults, HTTP/1.1.
 //!
 //! Server: [`server_config`] reads a PEM certificate chain and private key; [`serve_tls`] serves
@@ -7,8 +7,8 @@
 //! the same graceful shutdown. A client that speaks plain HTTP to the TLS port gets a plain
 //! HTTP 400 `tls_required` saying to use `https://`, rather than a closed connection.
 //!
-//! Client: [`client_config`] trusts either the system's roots or only the CA certificates of one
-//! PEM file (pinning the service's CA).
+//! The client's trust (the system's roots, or a pinned CA file) and the PEM reading both ends
+//! share are the client crate's ([`deconflict_client::tls`]).
 //!
 //! What is dropped is counted ([`render_metrics`]): connections over the limit, handshakes that
 //! failed or timed out, plain-HTTP requests refused.
@@ -22,15 +22,15 @@ use std::time::Duration;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::PrivateKeyDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+pub use deconflict_client::tls::{PEM_BYTES_MAX, TlsError, provider, read_certificates, read_pem};
+
 use crate::state::State;
 
-/// Largest PEM file read (certificate chain, key, CA bundle).
-pub const PEM_BYTES_MAX: usize = 1 << 20;
 /// Most TLS connections open at once; more are closed at accept and counted.
 pub const TLS_CONNECTIONS_MAX: usize = 4096;
 /// A TLS handshake must complete within this time.
@@ -40,25 +40,6 @@ pub const SHUTDOWN_GRACE_S: u64 = 10;
 /// Most bytes of a plain-HTTP request read before answering it with `tls_required`.
 pub const PLAIN_REQUEST_BYTES_MAX: usize = 64 * 1024;
 
-/// What went wrong setting up TLS.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TlsError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: larger than {PEM_BYTES_MAX} bytes; not a PEM file")]
-    TooLarge { path: PathBuf },
-    #[error("{path}: {why}")]
-    Pem { path: PathBuf, why: String },
-    #[error("{path}: no {what} found (expected a PEM block \"-----BEGIN {what}-----\")")]
-    Missing { path: PathBuf, what: &'static str },
-    #[error("TLS configuration: {0}")]
-    Config(String),
-}
-
 /// The certificate chain and private key a TLS server presents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -66,52 +47,6 @@ pub struct TlsFiles {
     pub cert: PathBuf,
     /// PEM: its private key (PKCS#8, PKCS#1 RSA or SEC1 EC).
     pub key: PathBuf,
-}
-
-/// Whom a client trusts to vouch for the service's certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Trust {
-    /// The system's root certificates (`/etc/ssl/certs` and the like).
-    #[default]
-    SystemRoots,
-    /// Only the CA certificates in this PEM file.
-    CaFile(PathBuf),
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-fn read_pem(path: &Path) -> Result<Vec<u8>, TlsError> {
-    let io = |source| TlsError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    if len > PEM_BYTES_MAX as u64 {
-        return Err(TlsError::TooLarge {
-            path: path.to_path_buf(),
-        });
-    }
-    std::fs::read(path).map_err(io)
-}
-
-/// Every certificate in a PEM file (at least one).
-pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let bytes = read_pem(path)?;
-    let certs = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::Pem {
-            path: path.to_path_buf(),
-            why: e.to_string(),
-        })?;
-    if certs.is_empty() {
-        return Err(TlsError::Missing {
-            path: path.to_path_buf(),
-            what: "CERTIFICATE",
-        });
-    }
-    Ok(certs)
 }
 
 fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
@@ -147,123 +82,6 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
         })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
-}
-
-/// A client's TLS configuration. With [`Trust::SystemRoots`], certificates the system store
-/// holds but rustls cannot parse are skipped (an empty store fails every handshake with
-/// "unknown issuer", which names the problem).
-pub fn client_config(trust: &Trust) -> Result<rustls::ClientConfig, TlsError> {
-    let mut roots = rustls::RootCertStore::empty();
-    match trust {
-        Trust::SystemRoots => {
-            let found = rustls_native_certs::load_native_certs();
-            let (added, ignored) = roots.add_parsable_certificates(found.certs);
-            if added == 0 {
-                tracing::warn!(
-                    ignored,
-                    errors = found.errors.len(),
-                    "no system root certificates found; https:// services need --ca-cert"
-                );
-            }
-        }
-        Trust::CaFile(path) => {
-            let certs = read_certificates(path)?;
-            for cert in &certs {
-                roots.add(cert.clone()).map_err(|e| TlsError::Pem {
-                    path: path.clone(),
-                    why: format!("not a usable CA certificate: {e}"),
-                })?;
-            }
-            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider(),
-            )
-            .build()
-            .map_err(|e| TlsError::Config(e.to_string()))?;
-            return Ok(rustls::ClientConfig::builder_with_provider(provider())
-                .with_safe_default_protocol_versions()
-                .map_err(|e| TlsError::Config(e.to_string()))?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(PinnedOrCa {
-                    pinned: certs,
-                    webpki,
-                    provider: provider(),
-                }))
-                .with_no_client_auth());
-        }
-    }
-    Ok(rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Config(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
-}
-
-/// Trust for `--ca-cert FILE`: a server presenting exactly one of the file's certificates is
-/// trusted as that certificate (pinned: a self-signed certificate made with `openssl req -x509`
-/// is marked CA:TRUE, which certificate-path validation refuses as a server's own
-/// certificate); any other server certificate must chain to one of them as to a CA. The
-/// handshake's signature is checked against the presented certificate's key either way.
-#[derive(Debug)]
-struct PinnedOrCa {
-    pinned: Vec<CertificateDer<'static>>,
-    webpki: Arc<rustls::client::WebPkiServerVerifier>,
-    provider: Arc<rustls::crypto::CryptoProvider>,
-}
-
-impl rustls::client::danger::ServerCertVerifier for PinnedOrCa {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &rustls::pki_types::ServerName<'_>,
-        ocsp_response: &[u8],
-        now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        if self
-            .pinned
-            .iter()
-            .any(|p| p.as_ref() == end_entity.as_ref())
-        {
-            return Ok(rustls::client::danger::ServerCertVerified::assertion());
-        }
-        self.webpki
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 // ---- counters --------------------------------------------------------------------------------
@@ -428,6 +246,7 @@ fn content_length(head: &[u8]) -> usize {
         .filter_map(|l| l.split_once(':'))
         .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
         .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        // No (or no readable) length: read no body; the answer is `tls_required` either way.
         .unwrap_or(0)
         .min(PLAIN_REQUEST_BYTES_MAX)
 }

@@ -19,9 +19,9 @@ use std::time::Duration;
 mod common;
 
 use common::{require_binary, run_demo, spawn_serve};
-use deconflict_service::client::PartyClient;
+use deconflict_client::PartyClient;
+use deconflict_client::wire::TrackView;
 use deconflict_service::datadir::{self, DataDir};
-use deconflict_service::wire::TrackView;
 use deconflict_service::{Clock, SystemClock};
 
 const PARTIES: [&str; 2] = ["coalition", "russia"];

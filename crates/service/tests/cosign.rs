@@ -10,11 +10,11 @@ mod common;
 use axum::body::Body;
 use axum::http::Request;
 use common::*;
+use deconflict_client::auth;
 use deconflict_ledger::{
     Entry, EntryBody, FieldValue, Fields, Hash, KeyId, KeyRing, SignedEntry, Text, TreeHead,
     TreeHeadUpdate, VerifyOptions,
 };
-use deconflict_service::auth;
 use deconflict_service::log_api::{CosignatureAccepted, CosignatureList, LogKeys};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;

@@ -17,8 +17,8 @@ use std::time::Duration;
 mod common;
 
 use common::{demo_clients, require_binary, run_demo, spawn_serve};
+use deconflict_client::wire::*;
 use deconflict_service::datadir::{self, DataDir};
-use deconflict_service::wire::*;
 use deconflict_service::{Clock, SystemClock};
 
 const PARTIES: [&str; 2] = ["coalition", "russia"];

@@ -15,8 +15,8 @@ use std::time::Duration;
 mod common;
 
 use common::{demo_clients, require_binary, run_demo, spawn_serve};
+use deconflict_client::wire::*;
 use deconflict_service::datadir::{self, DataDir};
-use deconflict_service::wire::*;
 use deconflict_service::{Clock, SystemClock};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

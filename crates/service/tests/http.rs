@@ -1339,7 +1339,7 @@ async fn the_stream_delivers_everything_in_order_and_resumes_from_a_cursor() {
                 .unwrap();
             assert_eq!(resp.status(), 200);
             let mut body = resp.into_body();
-            let mut parser = deconflict_service::sse::SseParser::new();
+            let mut parser = deconflict_client::sse::SseParser::new();
             let mut got = Vec::new();
             while got.len() < want {
                 let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())

@@ -9,11 +9,11 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
+use deconflict_client::line_entry::sign_entry;
 use deconflict_service::incidents::{
     AccountGiven, AccountIn, AssessmentGiven, FilingIn, IncidentAccount, IncidentAssess,
     IncidentFile, account_entry, assessment_entry, filing_entry,
 };
-use deconflict_service::line::ledger::sign_entry;
 use ed25519_dalek::SigningKey;
 
 fn member_key(member: &str) -> SigningKey {
@@ -168,7 +168,7 @@ async fn line_message(h: &Harness, id: &str) {
         },
     )
     .unwrap();
-    let entry = deconflict_service::line::ledger::ledger_entry_for_message(&message).unwrap();
+    let entry = deconflict_client::line_entry::ledger_entry_for_message(&message).unwrap();
     let body = serde_json::json!({
         "message": message,
         "entry_signature": sign_entry(entry, &key("russia")).unwrap(),

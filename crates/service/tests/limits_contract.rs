@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
+use deconflict_client::wire::REPORTS_PER_BATCH_MAX;
 use deconflict_service::state::BODY_BYTES_MAX;
-use deconflict_service::wire::REPORTS_PER_BATCH_MAX;
 use serde_json::json;
 
 fn batch(n: usize) -> String {

@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use deconflict_client::PartyClient;
 use deconflict_ledger::{EntryBody, FieldValue};
 use deconflict_line::Message;
-use deconflict_service::client::PartyClient;
 use deconflict_service::datadir::DataDir;
 use deconflict_service::record::ServiceLog;
 use deconflict_service::{Clock, Config, ManualClock, State, Terms};
@@ -64,9 +64,7 @@ fn strike_warning(id: &str, t_ms: i64) -> Message {
 }
 
 /// Collects `(kind, data)` of the line events on a party's stream.
-fn listen(
-    mut stream: deconflict_service::client::EventStream,
-) -> mpsc::UnboundedReceiver<(String, Value)> {
+fn listen(mut stream: deconflict_client::EventStream) -> mpsc::UnboundedReceiver<(String, Value)> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok(Some(m)) = stream.next().await {

@@ -1,9 +1,9 @@
 //! The request-document parsers over random and truncated bytes (the same code as the
 //! `request_json` fuzz target): an error naming what was wrong, never a panic.
 
+use deconflict_client::notification_entry;
+use deconflict_client::wire::{NotificationCreate, TrackBatchIn, TrackReportIn};
 use deconflict_service::error::parse_json;
-use deconflict_service::notification_entry;
-use deconflict_service::wire::{NotificationCreate, TrackBatchIn, TrackReportIn};
 use proptest::prelude::*;
 
 const NOW_MS: i64 = 1_491_984_000_000;
@@ -138,9 +138,9 @@ fn a_window_whose_length_would_overflow_is_refused() {
         let mut x = n.notification.clone();
         x.start_unix_ms = start;
         x.end_unix_ms = end;
-        x.validate().map_err(|e| e.body.field.unwrap_or_default())
+        x.validate().map_err(|e| e.field)
     };
-    let week_ms = deconflict_service::wire::WINDOW_S_MAX * 1000;
+    let week_ms = deconflict_client::wire::WINDOW_S_MAX * 1000;
     assert_eq!(
         window(-5_000_000_000_000_000_000, 5_000_000_000_000_000_000),
         Err("start_unix_ms".into())

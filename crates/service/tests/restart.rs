@@ -13,8 +13,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{require_binary, run_demo, spawn_serve};
+use deconflict_client::auth;
 use deconflict_service::datadir::{self, DataDir};
-use deconflict_service::{Clock, SystemClock, auth};
+use deconflict_service::{Clock, SystemClock};
 
 /// A signed `GET /v1/agreement` as raw HTTP/1.1 bytes, created `ahead_s` seconds from now.
 fn raw_request(dir: &DataDir, ahead_s: i64) -> Vec<u8> {

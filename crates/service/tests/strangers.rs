@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::{harness, key};
-use deconflict_service::auth;
+use deconflict_client::auth;
 use deconflict_service::limits::{self, Limits};
 
 const HEADER_TIMEOUT: Duration = Duration::from_millis(800);

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use deconflict_service::client::{ClientError, PartyClient, Trust};
+use deconflict_client::wire::AgreementView;
+use deconflict_client::{ClientError, PartyClient, Trust};
 use deconflict_service::tls::{self, TlsError, TlsFiles};
-use deconflict_service::wire::AgreementView;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
 struct Pki {
@@ -296,7 +296,8 @@ fn bad_certificate_files_are_refused_naming_the_file() {
     let e = tls::read_certificates(&broken).unwrap_err();
     assert!(matches!(e, TlsError::Pem { .. }), "{e}");
     // A CA file for the client is checked the same way.
-    let e = tls::client_config(&Trust::CaFile(p.path("server.key"))).unwrap_err();
+    let e =
+        deconflict_client::tls::client_config(&Trust::CaFile(p.path("server.key"))).unwrap_err();
     assert!(e.to_string().contains("server.key"), "{e}");
 }
 

@@ -14,8 +14,8 @@ use anyhow::{Context, bail};
 use deconflict_agreement::lifecycle::{
     Action, Event, History, RECORD_JSON_BYTES_MAX, SignedStatement, Statement,
 };
-use deconflict_service::client::ClientError;
-use deconflict_service::wire::AgreementView;
+use deconflict_client::ClientError;
+use deconflict_client::wire::AgreementView;
 
 use crate::cmd::connect::{ConnectArgs, runtime};
 use deconflict_agreement::parse::AGREEMENT_BYTES_MAX;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use deconflict_service::client::{PartyClient, Trust};
+use deconflict_client::{PartyClient, Trust};
 use deconflict_service::{SystemClock, datadir};
 
 /// Arguments shared by every command that talks to a running service.

@@ -14,9 +14,9 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use deconflict_client::wire::EventView;
+use deconflict_client::{ClientError, PartyClient};
 use deconflict_service::api::EVENTS_LIST_MAX;
-use deconflict_service::client::{ClientError, PartyClient};
-use deconflict_service::wire::EventView;
 
 use super::connect::ConnectArgs;
 use super::line::{Failure, finish};

@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use deconflict_client::line_entry::sign_entry;
 use deconflict_service::datadir;
 use deconflict_service::incidents::{
     AccountGiven, AccountIn, AssessmentGiven, FigureIn, FilingIn, IncidentAccount, IncidentAssess,
     IncidentFile, IncidentView, account_entry, assessment_entry, filing_entry,
 };
-use deconflict_service::line::ledger::sign_entry;
 
 use super::connect::ConnectArgs;
 use super::line::{EXIT_CODES, Failure, TIME_HELP, TimeArg, finish, parse_time_arg};

@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use deconflict_line::units::UtcOffset;
-use deconflict_service::client::PartyClient;
-use deconflict_service::wire::{
+use deconflict_client::PartyClient;
+use deconflict_client::wire::{
     AreaIn, LatLon, NotificationAccepted, NotificationCreate, NotificationIn, NotificationUpdate,
     NotificationView,
 };
+use deconflict_line::units::UtcOffset;
 
 use super::connect::ConnectArgs;
 use super::line::{
@@ -296,10 +296,8 @@ impl WriteArgs {
             remarks: self.remarks.clone(),
             strike_warning: self.strike_warning,
         };
-        n.validate().map_err(|e| {
-            let field = e.body.field.clone().unwrap_or_default();
-            Failure::usage(flag_of(&field), e.body.message)
-        })?;
+        n.validate()
+            .map_err(|e| Failure::usage(flag_of(&e.field), e.message))?;
         Ok(n)
     }
 }
@@ -312,7 +310,7 @@ fn client(connect: &ConnectArgs) -> Result<(PartyClient, tokio::runtime::Runtime
 
 /// Creates (`revision` None) or updates a notification, signing its record entry.
 fn write(w: Box<WriteArgs>, revision: Option<u64>) -> Result<(), Failure> {
-    use deconflict_service::notification_entry::sign_notification;
+    use deconflict_client::notification_entry::sign_notification;
     let loaded = deconflict_service::datadir::load_agreement(&w.agreement)
         .map_err(|e| Failure::usage("--agreement", e))?;
     let party = loaded.terms.party(&w.connect.party).ok_or_else(|| {
@@ -433,7 +431,7 @@ fn keep_openings(path: &Path, openings: &[deconflict_ledger::Opening]) -> anyhow
 
 /// The id as the service will check it, before it goes into a path.
 fn check_id(id: &str) -> Result<(), Failure> {
-    deconflict_service::wire::check_id("ID", id).map_err(|e| Failure::usage("ID", e.body.message))
+    deconflict_client::wire::check_id("ID", id).map_err(|e| Failure::usage("ID", e.message))
 }
 
 fn withdraw(connect: &ConnectArgs, id: &str, revision: u64) -> Result<(), Failure> {

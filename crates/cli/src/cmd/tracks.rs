@@ -16,11 +16,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use deconflict_service::client::{ClientError, PartyClient};
-use deconflict_service::error::parse_json;
-use deconflict_service::wire::{
+use deconflict_client::wire::{
     REPORTS_PER_BATCH_MAX, TrackBatchIn, TrackReportIn, TrackView, TracksAccepted,
 };
+use deconflict_client::{ClientError, PartyClient};
+use deconflict_service::error::parse_json;
 
 use super::connect::ConnectArgs;
 use super::line::{EXIT_CODES, Failure, finish};
@@ -135,7 +135,7 @@ fn check_line(
     parsed
         .report
         .validate("report", now_ms)
-        .map_err(|e| bad(e.body.field.clone(), e.body.message.clone()))?;
+        .map_err(|e| bad(Some(e.field), e.message))?;
     Ok(parsed.report)
 }
 

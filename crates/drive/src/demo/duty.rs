@@ -20,7 +20,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use deconflict_service::clock::Clock;
+use deconflict_client::clock::Clock;
 
 use deconflict_service::line::LineMessageView;
 use deconflict_service::terms::Terms;

@@ -8,13 +8,13 @@
 
 use std::path::Path;
 
-use deconflict_service::client::PartyClient;
+use deconflict_client::PartyClient;
+use deconflict_client::line_entry::sign_entry;
 use deconflict_service::evidence::{self, Bundle, Pins};
 use deconflict_service::incidents::{
     AccountGiven, AccountIn, AssessmentGiven, FigureIn, FilingIn, IncidentAccount, IncidentAssess,
     IncidentFile, IncidentView, account_entry, assessment_entry, filing_entry,
 };
-use deconflict_service::line::ledger::sign_entry;
 use deconflict_sim::Scenario;
 
 use super::DemoError;

@@ -4,7 +4,7 @@
 
 use deconflict_service::error::parse_json;
 use deconflict_service::line::{LineAck, LineSend, ledger_entry_for_message};
-use deconflict_service::wire::AgreementActionRequest;
+use deconflict_client::wire::AgreementActionRequest;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

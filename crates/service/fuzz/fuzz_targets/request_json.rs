@@ -2,8 +2,8 @@
 #![no_main]
 
 use deconflict_service::error::parse_json;
-use deconflict_service::notification_entry;
-use deconflict_service::wire::{NotificationCreate, TrackBatchIn, TrackReportIn};
+use deconflict_client::notification_entry;
+use deconflict_client::wire::{NotificationCreate, TrackBatchIn, TrackReportIn};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! The RFC 9421 / RFC 9530 header parsers and the verifier over arbitrary header text.
 #![no_main]
 
-use deconflict_service::auth;
+use deconflict_client::auth;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

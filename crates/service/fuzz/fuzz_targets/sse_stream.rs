@@ -1,7 +1,7 @@
 //! The event-stream parser over arbitrary bytes, fed whole and in two chunks: same events.
 #![no_main]
 
-use deconflict_service::sse::SseParser;
+use deconflict_client::sse::SseParser;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -320,19 +320,20 @@ impl<'r> Walk<'r> {
                 ),
             );
         }
-        let stored: crate::wire::NotificationStored = match serde_json::from_str(&n.body) {
-            Ok(s) => s,
-            Err(e) => {
-                out.mismatch(
-                    bound::NOTIFICATION_REVISIONS,
-                    &row,
-                    Some(i),
-                    "body",
-                    format!("not a stored notification: {e}"),
-                );
-                return;
-            }
-        };
+        let stored: deconflict_client::wire::NotificationStored =
+            match serde_json::from_str(&n.body) {
+                Ok(s) => s,
+                Err(e) => {
+                    out.mismatch(
+                        bound::NOTIFICATION_REVISIONS,
+                        &row,
+                        Some(i),
+                        "body",
+                        format!("not a stored notification: {e}"),
+                    );
+                    return;
+                }
+            };
         for (field, same, says) in [
             ("body.id", stored.id == n.id, stored.id.clone()),
             ("body.party", stored.party == n.party, stored.party.clone()),
@@ -392,7 +393,8 @@ impl<'r> Walk<'r> {
         } = entry.body()
             && let Some(FieldValue::Text(officer)) = fields.get("officer")
             && self.rows.line_ids.contains(
-                crate::line::ledger::ack_id(acknowledges.as_str(), officer.as_str()).as_str(),
+                deconflict_client::line_entry::ack_id(acknowledges.as_str(), officer.as_str())
+                    .as_str(),
             )
         {
             return;

@@ -52,8 +52,8 @@ use utoipa_axum::routes;
 use crate::api::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::line::AUTHOR_SKEW_MS_MAX;
-use crate::line::ledger::{LedgerEntryError, signed_entry};
 use crate::state::State;
+use deconflict_client::line_entry::{LedgerEntryError, signed_entry};
 
 type St = Arc<State>;
 
@@ -138,9 +138,13 @@ impl Incidents {
 
     /// The record entries of incident `id`, in record order.
     pub fn entries_of(&self, id: &str) -> Vec<u64> {
+        // An incident with no entries yet has none (the default is the answer). A poisoned lock
+        // still holds valid entries, which are read rather than lost.
         self.entries
             .lock()
-            .map(|e| e.get(id).cloned().unwrap_or_default())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .cloned()
             .unwrap_or_default()
     }
 

@@ -13,12 +13,13 @@ use deconflict_line::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::wire::*;
-use super::{AUTHOR_SKEW_MS_MAX, apply, ledger, view};
+use super::{AUTHOR_SKEW_MS_MAX, apply, view};
 use crate::api::{Caller, no_body};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::State;
-use crate::wire::LinkTestReachability;
+use deconflict_client::line_entry as ledger;
+use deconflict_client::wire::LinkTestReachability;
+use deconflict_client::wire::line::*;
 
 type St = Arc<State>;
 type PathRejection = axum::extract::rejection::PathRejection;

@@ -17,10 +17,7 @@
 //! message to each party of the alert, threaded on the alert) and the scheduled link tests.
 
 pub mod api;
-pub mod client;
 pub mod config;
-pub mod ledger;
-pub mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,13 +35,13 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::error::ApiError;
 use crate::state::State;
 use crate::terms::Terms;
-use crate::wire::{AlertView, LinkTestReachability};
+use deconflict_client::wire::{AlertView, LinkTestReachability};
 
 pub use config::{SERVICE_OFFICER, SERVICE_PARTY, command_of};
-pub use ledger::{
+pub use deconflict_client::line_entry::{
     LedgerEntryError, ack_id, ledger_entry_for_ack, ledger_entry_for_message, sign_entry,
 };
-pub use wire::*;
+pub use deconflict_client::wire::line::*;
 
 /// Alerts per party looked at after a restart, for conversations a crash left unopened.
 pub const CATCH_UP_ALERTS_MAX: usize = 256;
@@ -208,6 +205,7 @@ pub fn new_message_id(party: &str) -> MessageId {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
+        // A clock before 1970 only makes the id's time part 0; its random part keeps it unique.
         .unwrap_or(0);
     let hex = hex::encode(r);
     let id = format!("{party}-{ms}-{hex}");
@@ -443,7 +441,7 @@ fn alert_thread(alert: &Alert) -> Option<String> {
 /// message goes into the shared record as it is.
 fn line_advice(view: &AlertView, terms: &Terms) -> Option<Advice> {
     let adv = view.advice.as_ref()?;
-    let manoeuvre = |m: &crate::wire::ManoeuvreView| -> Option<Manoeuvre> {
+    let manoeuvre = |m: &deconflict_client::wire::ManoeuvreView| -> Option<Manoeuvre> {
         let shows = |field: &str| {
             terms
                 .party(&m.party)

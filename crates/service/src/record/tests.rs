@@ -153,3 +153,22 @@ fn entries_about_the_agreement_are_checked_against_it() {
     .unwrap();
     check(ack).unwrap();
 }
+
+/// A stored alert whose body is not the JSON object the service wrote is a damaged store: its
+/// geometry is refused, naming the alert, rather than read as an alert with no views.
+#[test]
+fn an_alert_whose_stored_body_is_not_json_is_refused_not_read_as_empty() {
+    let alert = |body: &str| deconflict_store::Alert {
+        id: "a-1".into(),
+        conflict: "c-1".into(),
+        kind: "new".into(),
+        parties: vec!["a".into(), "b".into()],
+        body: body.into(),
+        created_ms: 0,
+    };
+    let e = alert_geometry(&alert("{not json")).unwrap_err();
+    assert!(e.to_string().contains("alert a-1"), "{e}");
+    assert!(alert_geometry(&alert("[1]")).is_err());
+    let (level, _) = alert_geometry(&alert("{}")).unwrap();
+    assert_eq!(level, "none");
+}

@@ -10,7 +10,7 @@ use deconflict_store::{Alert, NewEvent, Store, Write};
 
 use crate::error::ApiError;
 use crate::metrics::CycleStage;
-use crate::wire::*;
+use deconflict_client::wire::*;
 
 use super::{State, alert_for, to_json};
 
@@ -43,11 +43,15 @@ impl State {
             .tracks_live
             .store(live as u64, Ordering::Relaxed);
         // Outputs a failed commit left over come first, in the order the core produced them.
-        let mut all = self
-            .pending
-            .lock()
-            .map(|mut p| std::mem::take(&mut *p))
-            .unwrap_or_default();
+        let mut all = {
+            // The outputs kept are valid even if a panic poisoned the lock; dropping them would
+            // lose alerts.
+            let mut pending = self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::mem::take(&mut *pending)
+        };
         all.extend(outputs);
         let stage = std::time::Instant::now();
         let writes = self.writes_for(&all);

@@ -12,8 +12,8 @@ use deconflict_store::{Alert, NewEvent, Notification, NotificationStatus, Write}
 
 use super::{State, to_json};
 use crate::error::ApiError;
-use crate::notification_entry::EntryIn;
-use crate::wire::*;
+use deconflict_client::notification_entry::EntryIn;
+use deconflict_client::wire::*;
 
 impl State {
     // ---- notifications ---------------------------------------------------------------
@@ -326,7 +326,7 @@ impl State {
         entry: &EntryIn,
         now_ms: i64,
     ) -> Result<(SignedEntry, Vec<Opening>), ApiError> {
-        use crate::notification_entry as ne;
+        use deconflict_client::notification_entry as ne;
         let field = |e: ne::NotificationEntryError| match e {
             ne::NotificationEntryError::Field { field, message } => {
                 ApiError::invalid(field, message)
@@ -358,8 +358,9 @@ impl State {
                 Vec::new(),
             ),
         };
-        let signed = crate::line::ledger::signed_entry(unsigned, &entry.signature, &party.key)
-            .map_err(crate::lifecycle::entry_signature_refused)?;
+        let signed =
+            deconflict_client::line_entry::signed_entry(unsigned, &entry.signature, &party.key)
+                .map_err(crate::lifecycle::entry_signature_refused)?;
         Ok((signed, openings))
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response};
-use deconflict_service::auth;
+use deconflict_client::auth;
 use deconflict_service::{Config, ManualClock, State, Terms};
 use ed25519_dalek::SigningKey;
 use http_body_util::BodyExt;
@@ -116,8 +116,9 @@ pub fn action_body(
     entry_signer: &str,
     time_ms: i64,
 ) -> String {
-    let req = deconflict_service::lifecycle::action_request(statement, time_ms, &key(entry_signer))
-        .unwrap();
+    let req =
+        deconflict_client::statement_entry::action_request(statement, time_ms, &key(entry_signer))
+            .unwrap();
     serde_json::to_string(&req).unwrap()
 }
 
@@ -285,11 +286,11 @@ pub fn notification(
 /// `party` signs for notification `id` at `time_ms`: salts derived from its key for the fields
 /// the test agreement leaves `party` undisclosed, its key from [`key`].
 pub fn authored_at(party: &str, id: &str, body: &serde_json::Value, time_ms: i64) -> String {
-    use deconflict_service::notification_entry as ne;
+    use deconflict_client::notification_entry as ne;
     let mut body = body.clone();
     let revision = body["revision"].as_u64().map_or(1, |r| r + 1);
     if body.get("notification").is_some() {
-        let n: deconflict_service::wire::NotificationIn =
+        let n: deconflict_client::wire::NotificationIn =
             serde_json::from_value(body["notification"].clone()).unwrap();
         let disclosed = terms()
             .party(party)
@@ -495,13 +496,13 @@ pub fn spawn_serve(
 pub fn demo_clients(
     dir: &deconflict_service::datadir::DataDir,
     base: &str,
-) -> Vec<deconflict_service::client::PartyClient> {
+) -> Vec<deconflict_client::PartyClient> {
     use deconflict_service::datadir;
     ["coalition", "russia"]
         .iter()
         .map(|p| {
             let key = datadir::read_secret_key(&dir.key(p)).unwrap();
-            deconflict_service::client::PartyClient::new(
+            deconflict_client::PartyClient::new(
                 base,
                 p,
                 datadir::signing_key(&key).unwrap(),

@@ -117,9 +117,9 @@ impl Failure {
     }
 }
 
-impl From<deconflict_service::client::ClientError> for Failure {
-    fn from(e: deconflict_service::client::ClientError) -> Failure {
-        use deconflict_service::client::ClientError;
+impl From<deconflict_client::ClientError> for Failure {
+    fn from(e: deconflict_client::ClientError) -> Failure {
+        use deconflict_client::ClientError;
         match e {
             ClientError::Status { status, body } => Failure::Refused {
                 status,
@@ -181,13 +181,13 @@ fn print_raw_json(connect: &ConnectArgs, path: String) -> Result<(), Failure> {
 }
 
 async fn print_raw_json_with(
-    client: &deconflict_service::client::PartyClient,
+    client: &deconflict_client::PartyClient,
     path: &str,
 ) -> Result<(), Failure> {
     let (status, body) = client.send("GET", path, Vec::new()).await?;
     if !(200..300).contains(&status) {
-        let e: deconflict_service::error::ErrorBody = deconflict_line::message::parse_json(&body)
-            .unwrap_or(deconflict_service::error::ErrorBody {
+        let e: deconflict_client::wire::ErrorBody = deconflict_line::message::parse_json(&body)
+            .unwrap_or(deconflict_client::wire::ErrorBody {
                 code: "unknown".into(),
                 message: String::from_utf8_lossy(&body).into_owned(),
                 field: None,

@@ -277,10 +277,8 @@ pub(super) fn conversation_text(
 }
 
 /// The calling party's language, as the agreement names it.
-async fn party_language(
-    client: &deconflict_service::client::PartyClient,
-) -> Result<String, Failure> {
-    let view: deconflict_service::wire::AgreementView =
+async fn party_language(client: &deconflict_client::PartyClient) -> Result<String, Failure> {
+    let view: deconflict_client::wire::AgreementView =
         client.call::<(), _>("GET", "/v1/agreement", None).await?;
     view.parties
         .into_iter()

@@ -80,9 +80,7 @@ enum FollowFailure {
     Check(anyhow::Error),
 }
 
-fn service_err(
-    what: &str,
-) -> impl FnOnce(deconflict_service::client::ClientError) -> FollowFailure + '_ {
+fn service_err(what: &str) -> impl FnOnce(deconflict_client::ClientError) -> FollowFailure + '_ {
     move |e| FollowFailure::Service(anyhow::anyhow!("{what}: {e}"))
 }
 
@@ -119,7 +117,7 @@ pub(super) fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
 /// key the service reports.
 async fn follow_monitor(
     a: &FollowArgs,
-    client: &deconflict_service::client::PartyClient,
+    client: &deconflict_client::PartyClient,
 ) -> Result<Monitor, FollowFailure> {
     let check = |e: anyhow::Error| FollowFailure::Check(e);
     let pinned = match &a.log_key {
@@ -213,7 +211,7 @@ async fn follow_monitor(
 /// One round: fetch, check, save, countersign; one line per step.
 async fn follow_round(
     a: &FollowArgs,
-    client: &deconflict_service::client::PartyClient,
+    client: &deconflict_client::PartyClient,
     keys: Option<&PartyKeys>,
 ) -> Result<(), FollowFailure> {
     let check = |e: anyhow::Error| FollowFailure::Check(e);
@@ -231,7 +229,7 @@ async fn follow_round(
         Ok(u) => u,
         // The service cannot prove consistency from our size: if that is because its log is now
         // shorter than a head it signed, its latest head is the evidence (checked below).
-        Err(deconflict_service::client::ClientError::Status { status: 400, .. })
+        Err(deconflict_client::ClientError::Status { status: 400, .. })
             if since > 0
                 && let Ok(latest) = client.log_tree_head(0).await
                 && latest.tree_head.tree_head().size() < since =>
@@ -341,7 +339,7 @@ const GOSSIP_COSIGNATURES_MAX: usize = 16;
 /// split view look confirmed) is caught, and the entry kept as evidence.
 async fn gossip(
     a: &FollowArgs,
-    client: &deconflict_service::client::PartyClient,
+    client: &deconflict_client::PartyClient,
     keys: Option<&PartyKeys>,
     ours: &SignedTreeHead,
     old: &Option<SignedTreeHead>,

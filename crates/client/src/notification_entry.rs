@@ -24,11 +24,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use deconflict_ledger::{Entry, EntryBody, FieldValue, Fields, KeyId, Opening, Salt};
+use deconflict_ledger::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, Opening, Salt, Text};
 use ed25519_dalek::SigningKey;
 
-use crate::line::ledger::sign_entry;
-use crate::record::{fixed, text};
+use crate::line_entry::sign_entry;
 use crate::wire::NotificationIn;
 
 /// The fields of a notification entry that a party may keep undisclosed, by their name in the
@@ -349,10 +348,27 @@ pub struct EntryIn {
     pub signature: String,
 }
 
+/// A text field value; texts longer than the ledger allows are replaced by their SHA-256.
+pub fn text(s: &str) -> Text {
+    Text::new(s).unwrap_or_else(|_| {
+        Text::new(format!("sha256:{}", Hash::of(s.as_bytes()).to_hex()))
+            .unwrap_or_else(|_| Text::new("").unwrap_or_else(|_| unreachable!()))
+    })
+}
+
+/// `x · scale` rounded to an integer field (millimetres from metres, …); refuses a non-finite value.
+pub fn fixed(x: f64, scale: f64) -> Result<FieldValue, String> {
+    let v = x * scale;
+    if !v.is_finite() {
+        return Err(format!("{x} is not a finite number"));
+    }
+    FieldValue::int(v.round() as i64).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::line::ledger::signed_entry;
+    use crate::line_entry::signed_entry;
     use crate::wire::{AreaIn, LatLon};
     use proptest::prelude::*;
 

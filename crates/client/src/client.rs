@@ -17,10 +17,10 @@ use serde::de::DeserializeOwned;
 
 use crate::auth;
 use crate::clock::Clock;
-use crate::error::ErrorBody;
 use crate::notification_entry;
 use crate::sse::{SseMessage, SseParser};
 pub use crate::tls::Trust;
+use crate::wire::ErrorBody;
 use crate::wire::{
     NotificationAccepted, NotificationCreate, NotificationIn, NotificationUpdate,
     NotificationWithdraw,
@@ -299,7 +299,7 @@ impl PartyClient {
     }
 
     /// The log's key id and every key it knows (`GET /v1/log/keys`).
-    pub async fn log_keys(&self) -> Result<crate::log_api::LogKeys, ClientError> {
+    pub async fn log_keys(&self) -> Result<crate::wire::log::LogKeys, ClientError> {
         self.call::<(), _>("GET", "/v1/log/keys", None).await
     }
 
@@ -358,7 +358,7 @@ impl PartyClient {
     pub async fn post_cosignature(
         &self,
         tree_head: &deconflict_ledger::TreeHead,
-    ) -> Result<crate::log_api::CosignatureAccepted, ClientError> {
+    ) -> Result<crate::wire::log::CosignatureAccepted, ClientError> {
         let party = deconflict_ledger::KeyId::new(self.party.as_str())
             .map_err(|e| ClientError::Decode(format!("party id: {e}")))?;
         let time_ms = u64::try_from(self.clock.now_ms()).unwrap_or(0);
@@ -376,7 +376,7 @@ impl PartyClient {
     pub async fn log_cosignatures(
         &self,
         size: Option<u64>,
-    ) -> Result<crate::log_api::CosignatureList, ClientError> {
+    ) -> Result<crate::wire::log::CosignatureList, ClientError> {
         let path = match size {
             Some(s) => format!("/v1/log/cosignatures?size={s}"),
             None => "/v1/log/cosignatures".to_string(),
@@ -390,7 +390,7 @@ impl PartyClient {
         &self,
         limit: usize,
     ) -> Result<Vec<(u64, deconflict_ledger::SignedEntry)>, ClientError> {
-        let list: crate::log_api::CosignatureList = self
+        let list: crate::wire::log::CosignatureList = self
             .call::<(), _>("GET", &format!("/v1/log/cosignatures?limit={limit}"), None)
             .await?;
         list.cosignatures

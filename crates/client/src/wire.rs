@@ -13,7 +13,41 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+pub mod console;
+pub mod line;
+pub mod log;
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ErrorBody {
+    /// Stable machine-readable code (`invalid_field`, `signature_invalid`, `rate_limited`, …).
+    pub code: String,
+    /// What was wrong, for a person.
+    pub message: String,
+    /// The field, header or parameter at fault (`reports[3].lat_deg`, `signature-input`),
+    /// when there is one.
+    pub field: Option<String>,
+}
+
+/// A document field that failed validation; the service answers it with 422 `invalid_field`
+/// naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    /// The field at fault (`reports[3].lat_deg`).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
 
 /// Longest id (track, notification) accepted, in bytes.
 pub const ID_BYTES_MAX: usize = 64;
@@ -56,9 +90,9 @@ pub const WINDOW_UNIX_MS_MAX: i64 = 253_402_300_799_999;
 
 /// Checks an id (track, notification): 1 to [`ID_BYTES_MAX`] bytes of ASCII letters, digits and
 /// `- _ . :`; the error names `field`.
-pub fn check_id(field: &str, s: &str) -> Result<(), ApiError> {
+pub fn check_id(field: &str, s: &str) -> Result<(), Invalid> {
     if s.is_empty() || s.len() > ID_BYTES_MAX {
-        return Err(ApiError::invalid(
+        return Err(Invalid::new(
             field,
             format!("must be 1 to {ID_BYTES_MAX} bytes"),
         ));
@@ -67,7 +101,7 @@ pub fn check_id(field: &str, s: &str) -> Result<(), ApiError> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
     {
-        return Err(ApiError::invalid(
+        return Err(Invalid::new(
             field,
             "may contain only ASCII letters, digits and - _ . :",
         ));
@@ -75,13 +109,13 @@ pub fn check_id(field: &str, s: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_label(field: &str, s: &Option<String>) -> Result<(), ApiError> {
+fn check_label(field: &str, s: &Option<String>) -> Result<(), Invalid> {
     if let Some(s) = s
         && (s.is_empty()
             || s.len() > LABEL_BYTES_MAX
             || !s.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
     {
-        return Err(ApiError::invalid(
+        return Err(Invalid::new(
             field,
             format!("must be 1 to {LABEL_BYTES_MAX} printable ASCII characters"),
         ));
@@ -89,9 +123,9 @@ fn check_label(field: &str, s: &Option<String>) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_text(field: &str, s: &str) -> Result<(), ApiError> {
+fn check_text(field: &str, s: &str) -> Result<(), Invalid> {
     if s.len() > TEXT_BYTES_MAX || s.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::invalid(
+        return Err(Invalid::new(
             field,
             format!("must be at most {TEXT_BYTES_MAX} bytes without control characters"),
         ));
@@ -99,9 +133,9 @@ fn check_text(field: &str, s: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_range(field: &str, v: f64, min: f64, max: f64, unit: &str) -> Result<(), ApiError> {
+fn check_range(field: &str, v: f64, min: f64, max: f64, unit: &str) -> Result<(), Invalid> {
     if !v.is_finite() || v < min || v > max {
-        return Err(ApiError::invalid(
+        return Err(Invalid::new(
             field,
             format!("{v} is outside [{min}, {max}] {unit}"),
         ));
@@ -118,7 +152,7 @@ pub struct LatLon {
 }
 
 impl LatLon {
-    fn check(&self, field: &str) -> Result<(), ApiError> {
+    fn check(&self, field: &str) -> Result<(), Invalid> {
         check_range(
             &format!("{field}.lat_deg"),
             self.lat_deg,
@@ -167,7 +201,7 @@ pub struct TrackReportIn {
 
 impl TrackReportIn {
     /// Validates the report at the boundary; `field` prefixes the names in errors.
-    pub fn validate(&self, field: &str, now_ms: i64) -> Result<(), ApiError> {
+    pub fn validate(&self, field: &str, now_ms: i64) -> Result<(), Invalid> {
         let f = |name: &str| {
             if field.is_empty() {
                 name.to_string()
@@ -177,7 +211,7 @@ impl TrackReportIn {
         };
         check_id(&f("track_id"), &self.track_id)?;
         if self.track_id.len() > TRACK_ID_BYTES_MAX {
-            return Err(ApiError::invalid(
+            return Err(Invalid::new(
                 f("track_id"),
                 format!("at most {TRACK_ID_BYTES_MAX} bytes"),
             ));
@@ -185,7 +219,7 @@ impl TrackReportIn {
         let oldest = now_ms - REPORT_AGE_S_MAX * 1000;
         let newest = now_ms + REPORT_FUTURE_S_MAX * 1000;
         if self.time_unix_ms < oldest || self.time_unix_ms > newest {
-            return Err(ApiError::invalid(
+            return Err(Invalid::new(
                 f("time_unix_ms"),
                 format!(
                     "{} is outside the accepted window [{oldest}, {newest}] (at most {REPORT_AGE_S_MAX} s old)",
@@ -197,7 +231,7 @@ impl TrackReportIn {
         check_range(&f("lon_deg"), self.lon_deg, -180.0, 180.0, "degrees")?;
         check_range(&f("alt_m"), self.alt_m, ALT_M_MIN, ALT_M_MAX, "m")?;
         if !(self.track_deg.is_finite() && (0.0..360.0).contains(&self.track_deg)) {
-            return Err(ApiError::invalid(
+            return Err(Invalid::new(
                 f("track_deg"),
                 format!("{} is outside [0, 360) degrees", self.track_deg),
             ));
@@ -274,11 +308,11 @@ pub struct NotificationIn {
 }
 
 impl NotificationIn {
-    pub fn validate(&self) -> Result<(), ApiError> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         match &self.area {
             AreaIn::Polygon { points } => {
                 if points.len() < 3 || points.len() > POLYGON_POINTS_MAX {
-                    return Err(ApiError::invalid(
+                    return Err(Invalid::new(
                         "area.points",
                         format!("a polygon has 3 to {POLYGON_POINTS_MAX} points"),
                     ));
@@ -290,7 +324,7 @@ impl NotificationIn {
             AreaIn::Circle { centre, radius_m } => {
                 centre.check("area.centre")?;
                 if !(radius_m.is_finite() && *radius_m > 0.0 && *radius_m <= RADIUS_M_MAX) {
-                    return Err(ApiError::invalid(
+                    return Err(Invalid::new(
                         "area.radius_m",
                         format!("{radius_m} is outside (0, {RADIUS_M_MAX}] m"),
                     ));
@@ -300,35 +334,32 @@ impl NotificationIn {
         check_range("alt_min_m", self.alt_min_m, ALT_M_MIN, ALT_M_MAX, "m")?;
         check_range("alt_max_m", self.alt_max_m, ALT_M_MIN, ALT_M_MAX, "m")?;
         if self.alt_max_m <= self.alt_min_m {
-            return Err(ApiError::invalid("alt_max_m", "must be above alt_min_m"));
+            return Err(Invalid::new("alt_max_m", "must be above alt_min_m"));
         }
         for (name, t) in [
             ("start_unix_ms", self.start_unix_ms),
             ("end_unix_ms", self.end_unix_ms),
         ] {
             if !(0..=WINDOW_UNIX_MS_MAX).contains(&t) {
-                return Err(ApiError::invalid(
+                return Err(Invalid::new(
                     name,
                     format!("{t} is outside [0, {WINDOW_UNIX_MS_MAX}] ms since 1970"),
                 ));
             }
         }
         if self.end_unix_ms <= self.start_unix_ms {
-            return Err(ApiError::invalid(
-                "end_unix_ms",
-                "must be after start_unix_ms",
-            ));
+            return Err(Invalid::new("end_unix_ms", "must be after start_unix_ms"));
         }
         // Checked: the values come from outside (a wrapped difference would pass any limit).
         let length_ms = self.end_unix_ms.checked_sub(self.start_unix_ms);
         if length_ms.is_none_or(|ms| ms > WINDOW_S_MAX * 1000) {
-            return Err(ApiError::invalid(
+            return Err(Invalid::new(
                 "end_unix_ms",
                 format!("a window is at most {WINDOW_S_MAX} s long"),
             ));
         }
         if self.callsigns.len() > CALLSIGNS_MAX {
-            return Err(ApiError::invalid(
+            return Err(Invalid::new(
                 "callsigns",
                 format!("at most {CALLSIGNS_MAX}"),
             ));
@@ -355,11 +386,11 @@ pub struct NotificationCreate {
     pub entry_time_ms: i64,
     /// A salt (64 lower-case hex digits, each used once) for every field of the record entry
     /// the agreement does not let the caller disclose, by the field's name in the record
-    /// (`deconflict_service::notification_entry::PRIVATE_FIELDS`); none for the others.
+    /// (`deconflict_client::notification_entry::PRIVATE_FIELDS`); none for the others.
     #[serde(default)]
     pub entry_salts: BTreeMap<String, String>,
     /// Standard base64 of the caller's Ed25519 signature of the ledger entry that
-    /// `deconflict_service::notification_entry::notification_entry(party, id, 1, notification,
+    /// `deconflict_client::notification_entry::notification_entry(party, id, 1, notification,
     /// entry_salts, entry_time_ms)` builds.
     pub entry_signature: String,
     /// The id (`sha256:<hex>`) of the agreement the caller built the entry under (its own copy):
@@ -370,7 +401,7 @@ pub struct NotificationCreate {
 }
 
 impl NotificationCreate {
-    pub fn validate(&self) -> Result<(), ApiError> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         check_id("id", &self.id)?;
         self.notification.validate()
     }
@@ -401,7 +432,7 @@ pub struct NotificationWithdraw {
     /// The ledger entry's time (the caller's clock), UNIX ms; within 5 minutes of the service's.
     pub entry_time_ms: i64,
     /// Standard base64 of the caller's Ed25519 signature of the ledger entry that
-    /// `deconflict_service::notification_entry::withdrawal_entry(party, id, entry_time_ms)`
+    /// `deconflict_client::notification_entry::withdrawal_entry(party, id, entry_time_ms)`
     /// builds.
     pub entry_signature: String,
 }
@@ -725,7 +756,7 @@ pub struct AgreementActionRequest {
     /// The ledger entry's time (the party's clock), UNIX ms; within 5 minutes of the service's.
     pub entry_time_ms: i64,
     /// Standard base64 of the party's Ed25519 signature of the ledger entry that
-    /// `deconflict_service::lifecycle::statement_entry(statement, entry_time_ms)` builds
+    /// `deconflict_client::statement_entry::statement_entry(statement, entry_time_ms)` builds
     /// (signed as every ledger entry is: `deconflict-ledger/v1/entry\n` ‖ its canonical bytes).
     pub entry_signature: String,
 }

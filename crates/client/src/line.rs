@@ -4,10 +4,10 @@
 
 use deconflict_line::Message;
 
-use super::ledger::{ledger_entry_for_ack, ledger_entry_for_message, sign_entry};
-use super::wire::*;
 use crate::client::{ClientError, PartyClient};
+use crate::line_entry::{ledger_entry_for_ack, ledger_entry_for_message, sign_entry};
 use crate::wire::LinkTestReachability;
+use crate::wire::line::*;
 
 /// Path segments and query values are sent percent-encoded (ids may hold `:` and `/`).
 fn encode(s: &str) -> String {
