@@ -60,11 +60,6 @@ pub const LABEL_BYTES_MAX: usize = 16;
 pub const TEXT_BYTES_MAX: usize = 1024;
 /// Most reports in one batch.
 pub const REPORTS_PER_BATCH_MAX: usize = 10_000;
-/// Most accepted reports waiting to enter the desk (about two cycles at 100,000 tracks a
-/// second); past it a push hands its reports to the desk itself, waiting for a running tick.
-pub const DESK_INBOX_REPORTS_MAX: usize = 250_000;
-/// Latest events of each party's stream kept in memory for the streams that are up to date.
-pub const STREAM_RECENT_EVENTS_MAX: usize = 4096;
 /// Oldest report accepted, seconds before the service's now.
 pub const REPORT_AGE_S_MAX: i64 = 30;
 /// Furthest report time ahead of the service's now, seconds (clock skew).

@@ -39,6 +39,11 @@ pub use deconflict_desk::desk::{TRACK_AGE_S_MAX, TRACKS_MAX};
 pub const BODY_BYTES_MAX: usize = 4 << 20;
 /// Most alerts listed by one `GET /v1/alerts`.
 pub const ALERTS_LIST_MAX: usize = 1000;
+/// Most accepted reports waiting to enter the desk (about two cycles at 100,000 tracks a
+/// second); past it a push hands its reports to the desk itself, waiting for a running tick.
+pub const DESK_INBOX_REPORTS_MAX: usize = 250_000;
+/// Latest events of each party's stream kept in memory for the streams that are up to date.
+pub const STREAM_RECENT_EVENTS_MAX: usize = 4096;
 
 /// Settings of one service instance.
 #[derive(Debug, Clone)]
