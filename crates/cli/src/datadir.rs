@@ -1,29 +1,25 @@
 //! `--data-dir DIR` means one thing in every command: the service's data directory, as `serve
 //! --data-dir DIR` and `demo --data-dir DIR` use it. Commands that read the record find its
-//! journal inside, in `DIR/ledger/`; given that journal directory itself, they say to pass DIR.
+//! log file inside, in `DIR/log/`; given that log file directory itself, they say to pass DIR.
 
 use std::path::{Path, PathBuf};
 
-/// The journal directory inside the data directory `dir` given as `--data-dir`.
-pub fn journal_dir(dir: &Path) -> anyhow::Result<PathBuf> {
-    let ledger = deconflict_service::record::ledger_dir(dir);
-    if ledger.is_dir() {
-        return Ok(ledger);
+/// The log file directory inside the data directory `dir` given as `--data-dir`.
+pub fn log_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    let log_dir = deconflict_service::log_entries::log_dir(dir);
+    if log_dir.is_dir() {
+        return Ok(log_dir);
     }
-    let is_journal = [
-        deconflict_journal::KEYS_FILE,
-        "ledger.journal",
-        "ledger.head",
-    ]
-    .iter()
-    .any(|f| dir.join(f).exists());
-    if is_journal {
+    let is_log_file = [deconflict_logfile::KEYS_FILE, "log.frames", "log.head"]
+        .iter()
+        .any(|f| dir.join(f).exists());
+    if is_log_file {
         let parent = dir
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         return Err(crate::failure::usage(format!(
-            "--data-dir {}: this is the journal inside a data directory; pass the data directory \
+            "--data-dir {}: this is the log file inside a data directory; pass the data directory \
              itself: --data-dir {}",
             dir.display(),
             parent.display()
@@ -39,6 +35,6 @@ pub fn journal_dir(dir: &Path) -> anyhow::Result<PathBuf> {
         "--data-dir {}: not a data directory (no record in {}; `deconflict serve --data-dir DIR` \
          or `deconflict demo --data-dir DIR` makes one)",
         dir.display(),
-        ledger.display()
+        log_dir.display()
     )))
 }

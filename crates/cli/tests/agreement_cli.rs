@@ -349,7 +349,7 @@ fn a_store_edited_on_disk_is_refused_at_restart_naming_the_version() {
 #[test]
 fn verify_checks_each_partys_signature_over_the_agreement_in_the_record() {
     use deconflict_service::datadir::{self, DataDir};
-    use deconflict_service::record::ServiceLog;
+    use deconflict_service::log_entries::ServiceLog;
     let scratch = Scratch::new("agreement-events");
     let root = &scratch.0;
     let data = signed_data_dir(root);

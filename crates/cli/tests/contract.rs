@@ -326,8 +326,8 @@ fn data_dir_is_the_services_data_directory_in_every_command() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = run(&args);
         assert!(o.status.success(), "{args:?}: {}", err(&o));
-        // The journal directory inside is refused, saying which directory to pass.
-        let args = with(&data.join("ledger"));
+        // The log file directory inside is refused, saying which directory to pass.
+        let args = with(&data.join("log"));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let e = fails(&args, 2, "pass the data directory itself");
         assert!(e.contains(&format!("--data-dir {}\n", s(&data))), "{e}");

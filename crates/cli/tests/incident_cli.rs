@@ -182,7 +182,7 @@ fn the_demo_incident_is_shown_and_its_evidence_verifies_offline() {
             "--out",
             s(&disclosed),
             "--disclose",
-            s(&data.join("ledger-openings.jsonl")),
+            s(&data.join("log-openings.jsonl")),
         ],
     );
     assert!(o.status.success(), "{}", err(&o));

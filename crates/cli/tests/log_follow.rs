@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use deconflict_client::PartyClient;
 use deconflict_client::wire::{AreaIn, LatLon, NotificationIn};
-use deconflict_ledger::{ForkEvidence, Hash, Monitor, PublicKey, SignedTreeHead, TreeHead};
+use deconflict_log::{ForkEvidence, Hash, Monitor, PublicKey, SignedTreeHead, TreeHead};
 use deconflict_service::datadir::{self, DataDir};
 use deconflict_service::{Clock, SystemClock};
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use deconflict_ledger::{FieldValue, Opening, SignedEntry};
+use deconflict_log::{FieldValue, Opening, SignedEntry};
 
 mod common;
 
@@ -21,7 +21,7 @@ fn s(p: &Path) -> &str {
 }
 
 /// Every committed field of the export: (entry index, field name, commitment).
-fn commitments(export: &Path) -> Vec<(u64, String, deconflict_ledger::Hash)> {
+fn commitments(export: &Path) -> Vec<(u64, String, deconflict_log::Hash)> {
     let text = std::fs::read_to_string(export).unwrap();
     let mut out = Vec::new();
     let entries = text.lines().filter(|l| l.starts_with(r#"{"entry":"#));
@@ -52,7 +52,7 @@ fn open_shows_each_committed_value_and_only_what_the_openings_open() {
         committed.len() >= 4,
         "the demo's undisclosed fields are committed: {committed:?}"
     );
-    let openings = data.join("ledger-openings.jsonl");
+    let openings = data.join("log-openings.jsonl");
     let salts: Vec<Opening> = std::fs::read_to_string(&openings)
         .unwrap()
         .lines()
@@ -135,7 +135,7 @@ fn open_shows_each_committed_value_and_only_what_the_openings_open() {
     }
 }
 
-/// The service rotates its openings file past a size bound (`ledger-openings.<N>.jsonl`); `log
+/// The service rotates its openings file past a size bound (`log-openings.<N>.jsonl`); `log
 /// open` and the start-up binding check (`verify --data-dir`, the same check `serve` runs) read
 /// the rotated files too, so nothing opened before a rotation is lost.
 #[test]
@@ -147,7 +147,7 @@ fn rotated_openings_files_are_read_by_log_open_and_the_binding_check() {
     let export = tmp.0.join("log.export");
     let o = run(&["log", "export", "--data-dir", s(&data), "--out", s(&export)]);
     assert!(o.status.success());
-    let live = data.join("ledger-openings.jsonl");
+    let live = data.join("log-openings.jsonl");
     let verify = || {
         let o = run(&["verify", "--data-dir", s(&data)]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -176,9 +176,9 @@ fn rotated_openings_files_are_read_by_log_open_and_the_binding_check() {
     assert!(lines.len() >= 3, "{lines:?}");
     let third = lines.len() / 3;
     let part = |l: &[&str]| l.iter().map(|l| format!("{l}\n")).collect::<String>();
-    std::fs::write(data.join("ledger-openings.1.jsonl"), part(&lines[..third])).unwrap();
+    std::fs::write(data.join("log-openings.1.jsonl"), part(&lines[..third])).unwrap();
     std::fs::write(
-        data.join("ledger-openings.2.jsonl"),
+        data.join("log-openings.2.jsonl"),
         part(&lines[third..2 * third]),
     )
     .unwrap();
@@ -191,7 +191,7 @@ fn rotated_openings_files_are_read_by_log_open_and_the_binding_check() {
     assert_eq!(verify(), before);
 
     // Without the rotated files the same openings are missing: they are really read.
-    std::fs::remove_file(data.join("ledger-openings.1.jsonl")).unwrap();
+    std::fs::remove_file(data.join("log-openings.1.jsonl")).unwrap();
     let fewer = open();
     assert!(!fewer.contains(" 0 still sealed"), "{fewer}");
 }

@@ -150,7 +150,7 @@ const EXAMPLES: &[Example] = &[
     Example {
         readme: "deconflict log open FILE --openings",
         run: run(
-            "log open {T}/log.export --openings {D}/ledger-openings.jsonl",
+            "log open {T}/log.export --openings {D}/log-openings.jsonl",
             0,
             "callsigns = ",
         ),
@@ -403,7 +403,7 @@ const EXAMPLES: &[Example] = &[
             "saved",
         ),
     },
-    // The journal's latest head with its consistency proof from the head `log follow` saved,
+    // The log file's latest head with its consistency proof from the head `log follow` saved,
     // then checked against that state.
     Example {
         readme: "deconflict log tree-head --data-dir DIR",

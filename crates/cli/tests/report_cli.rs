@@ -1,6 +1,6 @@
 //! `deconflict report` over the record the demo leaves: its figures, week by week, equal counts
 //! taken from the exported record by a reader written from the export format alone
-//! (`support/counts.rs`: plain JSON, not the ledger's types); the data directory and its export
+//! (`support/counts.rs`: plain JSON, not the log's types); the data directory and its export
 //! give the same figures; the page is written in the language asked; a changed export gives no
 //! report.
 

@@ -14,7 +14,7 @@ impl PartyClient {
         self.call::<(), _>("GET", "/v1/agreement", None).await
     }
 
-    /// Signs `action` on the basis the service shows now, signs its ledger entry, submits both.
+    /// Signs `action` on the basis the service shows now, signs its log entry, submits both.
     pub async fn agreement_action(&self, action: Action) -> Result<AgreementView, ClientError> {
         let view = self.agreement().await?;
         let id = AgreementId::from_text(&view.id)
@@ -35,7 +35,7 @@ impl PartyClient {
     }
 
     /// Submits a statement signed elsewhere (e.g. on an air-gapped machine); the client signs
-    /// its ledger entry with its own key, which must be the statement's party's.
+    /// its log entry with its own key, which must be the statement's party's.
     pub async fn submit_statement(
         &self,
         statement: &SignedStatement,

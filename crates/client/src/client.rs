@@ -136,7 +136,7 @@ impl PartyClient {
         &self.party
     }
 
-    /// The party's key: the client also signs what the party authors in the shared record
+    /// The party's key: the client also signs what the party authors in the shared log
     /// (notifications, line messages, acknowledgements, lifecycle statements,
     /// countersignatures).
     pub fn signing_key(&self) -> &SigningKey {
@@ -304,11 +304,11 @@ impl PartyClient {
     }
 
     /// The latest signed tree head with the consistency proof from `since`
-    /// (`GET /v1/log/tree-head`). Unchecked: give it to a [`deconflict_ledger::Monitor`].
+    /// (`GET /v1/log/tree-head`). Unchecked: give it to a [`deconflict_log::Monitor`].
     pub async fn log_tree_head(
         &self,
         since: u64,
-    ) -> Result<deconflict_ledger::TreeHeadUpdate, ClientError> {
+    ) -> Result<deconflict_log::TreeHeadUpdate, ClientError> {
         let (status, body) = self
             .send(
                 "GET",
@@ -317,7 +317,7 @@ impl PartyClient {
             )
             .await?;
         check_status(status, &body)?;
-        deconflict_ledger::TreeHeadUpdate::from_json(&body)
+        deconflict_log::TreeHeadUpdate::from_json(&body)
             .map_err(|e| ClientError::Decode(format!("tree head update: {e}")))
     }
 
@@ -327,7 +327,7 @@ impl PartyClient {
         &self,
         start: u64,
         end: u64,
-    ) -> Result<Vec<deconflict_ledger::SignedEntry>, ClientError> {
+    ) -> Result<Vec<deconflict_log::SignedEntry>, ClientError> {
         #[derive(serde::Deserialize)]
         struct Page {
             entries: Vec<serde_json::Value>,
@@ -344,10 +344,10 @@ impl PartyClient {
             .enumerate()
             .map(|(i, v)| {
                 // serde_json writes object keys sorted and compact: the canonical form of a
-                // ledger record, which `from_bytes` then checks exactly.
+                // log record, which `from_bytes` then checks exactly.
                 let bytes =
                     serde_json::to_vec(v).map_err(|e| ClientError::Decode(e.to_string()))?;
-                deconflict_ledger::SignedEntry::from_bytes(&bytes)
+                deconflict_log::SignedEntry::from_bytes(&bytes)
                     .map_err(|e| ClientError::Decode(format!("entry {}: {e}", start + i as u64)))
             })
             .collect()
@@ -357,13 +357,13 @@ impl PartyClient {
     /// its clock) and posts it (`POST /v1/log/cosignatures`).
     pub async fn post_cosignature(
         &self,
-        tree_head: &deconflict_ledger::TreeHead,
+        tree_head: &deconflict_log::TreeHead,
     ) -> Result<crate::wire::log::CosignatureAccepted, ClientError> {
-        let party = deconflict_ledger::KeyId::new(self.party.as_str())
+        let party = deconflict_log::KeyId::new(self.party.as_str())
             .map_err(|e| ClientError::Decode(format!("party id: {e}")))?;
         let time_ms = u64::try_from(self.clock.now_ms()).unwrap_or(0);
-        let entry = deconflict_ledger::Entry::cosignature(party, time_ms, tree_head.clone())
-            .and_then(|e| deconflict_ledger::SignedEntry::sign(e, &self.key))
+        let entry = deconflict_log::Entry::cosignature(party, time_ms, tree_head.clone())
+            .and_then(|e| deconflict_log::SignedEntry::sign(e, &self.key))
             .map_err(|e| ClientError::Decode(format!("countersignature: {e}")))?;
         let (status, body) = self
             .send("POST", "/v1/log/cosignatures", entry.as_bytes().to_vec())
@@ -389,7 +389,7 @@ impl PartyClient {
     pub async fn log_cosignature_entries(
         &self,
         limit: usize,
-    ) -> Result<Vec<(u64, deconflict_ledger::SignedEntry)>, ClientError> {
+    ) -> Result<Vec<(u64, deconflict_log::SignedEntry)>, ClientError> {
         let list: crate::wire::log::CosignatureList = self
             .call::<(), _>("GET", &format!("/v1/log/cosignatures?limit={limit}"), None)
             .await?;
@@ -398,7 +398,7 @@ impl PartyClient {
             .map(|c| {
                 let bytes =
                     serde_json::to_vec(&c.entry).map_err(|e| ClientError::Decode(e.to_string()))?;
-                let e = deconflict_ledger::SignedEntry::from_bytes(&bytes)
+                let e = deconflict_log::SignedEntry::from_bytes(&bytes)
                     .map_err(|e| ClientError::Decode(format!("entry {}: {e}", c.index)))?;
                 Ok((c.index, e))
             })
@@ -410,7 +410,7 @@ impl PartyClient {
         &self,
         old: u64,
         new: u64,
-    ) -> Result<deconflict_ledger::ConsistencyProof, ClientError> {
+    ) -> Result<deconflict_log::ConsistencyProof, ClientError> {
         self.call::<(), _>(
             "GET",
             &format!("/v1/log/consistency?old={old}&new={new}"),

@@ -1,11 +1,11 @@
 //! The line for a party's own programs: inherent methods on [`PartyClient`]. Sends and
-//! acknowledgements are signed twice: the request (RFC 9421, as every request) and the ledger
-//! entry the party authors in the shared record.
+//! acknowledgements are signed twice: the request (RFC 9421, as every request) and the log
+//! entry the party authors in the shared log.
 
 use deconflict_line::Message;
 
 use crate::client::{ClientError, PartyClient};
-use crate::line_entry::{ledger_entry_for_ack, ledger_entry_for_message, sign_entry};
+use crate::line_entry::{log_entry_for_ack, log_entry_for_message, sign_entry};
 use crate::wire::LinkTestReachability;
 use crate::wire::line::*;
 
@@ -27,7 +27,7 @@ impl PartyClient {
     /// reconnect answers `duplicate: true` and changes nothing.
     pub async fn line_send(&self, message: &Message) -> Result<LineAccepted, ClientError> {
         let entry =
-            ledger_entry_for_message(message).map_err(|e| ClientError::Decode(e.to_string()))?;
+            log_entry_for_message(message).map_err(|e| ClientError::Decode(e.to_string()))?;
         let entry_signature = sign_entry(entry, self.signing_key())
             .map_err(|e| ClientError::Decode(e.to_string()))?;
         let body = LineSend {
@@ -41,7 +41,7 @@ impl PartyClient {
     /// it (a retry) answers `duplicate: true` and counts once.
     pub async fn line_ack(&self, id: &str, officer: &str) -> Result<LineAckResult, ClientError> {
         let time_unix_ms = self.clock().now_ms();
-        let entry = ledger_entry_for_ack(self.party(), id, officer, time_unix_ms)
+        let entry = log_entry_for_ack(self.party(), id, officer, time_unix_ms)
             .map_err(|e| ClientError::Decode(e.to_string()))?;
         let entry_signature = sign_entry(entry, self.signing_key())
             .map_err(|e| ClientError::Decode(e.to_string()))?;

@@ -1,19 +1,19 @@
-//! Line messages and acknowledgements as entries of the shared record, signed by their
+//! Line messages and acknowledgements as entries of the shared log, signed by their
 //! author. The entry is a pure function of the message (or of the acknowledgement's four
 //! facts), so the party that signs it and the service that checks and appends it derive the
 //! same bytes independently; the party sends only its signature.
 
 use base64::Engine as _;
-use deconflict_ledger::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, SignedEntry, Text};
 use deconflict_line::{Body, Message, MessageId};
+use deconflict_log::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, SignedEntry, Text};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
-/// Why a ledger entry could not be built or its signature not accepted.
+/// Why a log entry could not be built or its signature not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum LedgerEntryError {
-    #[error("ledger entry: {0}")]
+pub enum LogEntryError {
+    #[error("log entry: {0}")]
     Entry(String),
     #[error("entry_signature is not base64 of 64 bytes")]
     SignatureEncoding,
@@ -21,15 +21,15 @@ pub enum LedgerEntryError {
     BadSignature { author: String },
 }
 
-fn err(e: impl std::fmt::Display) -> LedgerEntryError {
-    LedgerEntryError::Entry(e.to_string())
+fn err(e: impl std::fmt::Display) -> LogEntryError {
+    LogEntryError::Entry(e.to_string())
 }
 
-fn put(fields: &mut Fields, name: &str, value: FieldValue) -> Result<(), LedgerEntryError> {
+fn put(fields: &mut Fields, name: &str, value: FieldValue) -> Result<(), LogEntryError> {
     fields.insert(name, value).map_err(err)
 }
 
-fn text(s: &str) -> Result<FieldValue, LedgerEntryError> {
+fn text(s: &str) -> Result<FieldValue, LogEntryError> {
     FieldValue::text(s).map_err(err)
 }
 
@@ -38,7 +38,7 @@ fn text(s: &str) -> Result<FieldValue, LedgerEntryError> {
 /// canonical JSON, RFC 8785), and `message` (that canonical JSON) when it fits in one text
 /// field of the record. An incident report is an `incident_report` entry, every other kind a
 /// `line_message` entry.
-pub fn ledger_entry_for_message(m: &Message) -> Result<Entry, LedgerEntryError> {
+pub fn log_entry_for_message(m: &Message) -> Result<Entry, LogEntryError> {
     let canonical = m.canonical_json();
     let mut fields = Fields::new();
     put(&mut fields, "kind", text(m.kind().tag())?)?;
@@ -97,12 +97,12 @@ pub fn recorded_message_id(e: &Entry) -> Option<String> {
 
 /// The record's entry for `officer` of `party` acknowledging `message_id` at `time_unix_ms`
 /// (the party's clock). Fields: `officer`, `ack_id` (see [`ack_id`]).
-pub fn ledger_entry_for_ack(
+pub fn log_entry_for_ack(
     party: &str,
     message_id: &str,
     officer: &str,
     time_unix_ms: i64,
-) -> Result<Entry, LedgerEntryError> {
+) -> Result<Entry, LogEntryError> {
     let mut fields = Fields::new();
     put(&mut fields, "officer", text(officer)?)?;
     put(
@@ -132,7 +132,7 @@ pub fn ack_id(message_id: &str, officer: &str) -> MessageId {
 }
 
 /// Signs `entry` with `key`; the base64 signature the service expects in `entry_signature`.
-pub fn sign_entry(entry: Entry, key: &SigningKey) -> Result<String, LedgerEntryError> {
+pub fn sign_entry(entry: Entry, key: &SigningKey) -> Result<String, LogEntryError> {
     let signed = SignedEntry::sign(entry, key).map_err(err)?;
     Ok(base64::engine::general_purpose::STANDARD.encode(signed.sig().0))
 }
@@ -143,13 +143,13 @@ pub fn signed_entry(
     entry: Entry,
     signature_b64: &str,
     author_key: &VerifyingKey,
-) -> Result<SignedEntry, LedgerEntryError> {
+) -> Result<SignedEntry, LogEntryError> {
     let raw = base64::engine::general_purpose::STANDARD
         .decode(signature_b64.trim())
-        .map_err(|_| LedgerEntryError::SignatureEncoding)?;
+        .map_err(|_| LogEntryError::SignatureEncoding)?;
     let sig: [u8; 64] = raw
         .try_into()
-        .map_err(|_| LedgerEntryError::SignatureEncoding)?;
+        .map_err(|_| LogEntryError::SignatureEncoding)?;
     // The canonical signed form: {"entry":<entry>,"sig":"<128 hex>"} (keys sorted).
     let sig_hex = hex::encode(sig);
     let mut bytes = Vec::with_capacity(entry.to_canonical().len() + 160);
@@ -162,7 +162,7 @@ pub fn signed_entry(
     let signed = SignedEntry::from_bytes(&bytes).map_err(err)?;
     signed
         .verify(author_key)
-        .map_err(|_| LedgerEntryError::BadSignature { author })?;
+        .map_err(|_| LogEntryError::BadSignature { author })?;
     Ok(signed)
 }
 
@@ -173,32 +173,32 @@ mod tests {
     #[test]
     fn a_signature_made_by_the_party_verifies_on_the_entry_the_service_derives() {
         let key = SigningKey::from_bytes(&[1; 32]);
-        let entry = ledger_entry_for_ack("coalition", "russia-1", "Maj. Smith", 1_000).unwrap();
+        let entry = log_entry_for_ack("coalition", "russia-1", "Maj. Smith", 1_000).unwrap();
         let sig = sign_entry(entry.clone(), &key).unwrap();
-        let again = ledger_entry_for_ack("coalition", "russia-1", "Maj. Smith", 1_000).unwrap();
+        let again = log_entry_for_ack("coalition", "russia-1", "Maj. Smith", 1_000).unwrap();
         let signed = signed_entry(again, &sig, &key.verifying_key()).unwrap();
         assert_eq!(signed, SignedEntry::sign(entry, &key).unwrap());
         // Any other fact (officer, time, message) or key is refused.
         for other in [
-            ledger_entry_for_ack("coalition", "russia-1", "Col. Jones", 1_000),
-            ledger_entry_for_ack("coalition", "russia-1", "Maj. Smith", 1_001),
-            ledger_entry_for_ack("coalition", "russia-2", "Maj. Smith", 1_000),
+            log_entry_for_ack("coalition", "russia-1", "Col. Jones", 1_000),
+            log_entry_for_ack("coalition", "russia-1", "Maj. Smith", 1_001),
+            log_entry_for_ack("coalition", "russia-2", "Maj. Smith", 1_000),
         ] {
             assert!(matches!(
                 signed_entry(other.unwrap(), &sig, &key.verifying_key()),
-                Err(LedgerEntryError::BadSignature { .. })
+                Err(LogEntryError::BadSignature { .. })
             ));
         }
         let wrong = SigningKey::from_bytes(&[2; 32]).verifying_key();
-        let e = ledger_entry_for_ack("coalition", "russia-1", "Maj. Smith", 1_000).unwrap();
+        let e = log_entry_for_ack("coalition", "russia-1", "Maj. Smith", 1_000).unwrap();
         assert!(signed_entry(e.clone(), &sig, &wrong).is_err());
         assert_eq!(
             signed_entry(e.clone(), "not base64!", &wrong),
-            Err(LedgerEntryError::SignatureEncoding)
+            Err(LogEntryError::SignatureEncoding)
         );
         assert_eq!(
             signed_entry(e, "AAAA", &wrong),
-            Err(LedgerEntryError::SignatureEncoding)
+            Err(LogEntryError::SignatureEncoding)
         );
     }
 
@@ -215,7 +215,7 @@ mod tests {
             r#"{"type":"incident_report","incident_id":"I-3","at_ms":1491983000000,"position":{"lat_udeg":35000000,"lon_udeg":38000000},"track_a":{"party":"russia","track":"R1"},"track_b":{"party":"coalition","track":"C1"},"closest_horizontal_mm":800000,"closest_vertical_mm":0}"#,
             r#"{"kind":"incident","id":"I-3"}"#,
         );
-        let e = ledger_entry_for_message(&report).unwrap();
+        let e = log_entry_for_message(&report).unwrap();
         assert_eq!(e.author().as_str(), "russia");
         assert_eq!(e.time_ms(), 1_491_984_000_000);
         let EntryBody::IncidentReport {
@@ -238,7 +238,7 @@ mod tests {
             r#"{"type":"free_text","written_in":"ru","text":"Подтвердите."}"#,
             r#"{"kind":"incident","id":"I-3"}"#,
         );
-        let e = ledger_entry_for_message(&text).unwrap();
+        let e = log_entry_for_message(&text).unwrap();
         assert!(
             matches!(e.body(), EntryBody::LineMessage { message_id, .. } if message_id.as_str() == "russia-7")
         );

@@ -1,4 +1,4 @@
-//! A notification, and its withdrawal, as an entry of the shared record signed by the party that
+//! A notification, and its withdrawal, as an entry of the shared log signed by the party that
 //! notified it.
 //!
 //! The entry is a pure function of what the party sends: the notification, its id and
@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use deconflict_ledger::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, Opening, Salt, Text};
+use deconflict_log::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, Opening, Salt, Text};
 use ed25519_dalek::SigningKey;
 
 use crate::line_entry::sign_entry;
@@ -54,8 +54,8 @@ pub enum NotificationEntryError {
     /// A request field (`entry_salts.<name>`, `entry_salts`) is wrong, and why.
     #[error("{field}: {message}")]
     Field { field: String, message: String },
-    /// The ledger refused a value (out of its range).
-    #[error("ledger entry: {0}")]
+    /// The log refused a value (out of its range).
+    #[error("log entry: {0}")]
     Entry(String),
 }
 
@@ -348,7 +348,7 @@ pub struct EntryIn {
     pub signature: String,
 }
 
-/// A text field value; texts longer than the ledger allows are replaced by their SHA-256.
+/// A text field value; texts longer than the log allows are replaced by their SHA-256.
 pub fn text(s: &str) -> Text {
     Text::new(s).unwrap_or_else(|_| {
         Text::new(format!("sha256:{}", Hash::of(s.as_bytes()).to_hex()))

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use deconflict_agreement::SecretKey;
 use deconflict_agreement::lifecycle::{Action, SignedStatement, Statement};
-use deconflict_ledger::{
+use deconflict_log::{
     AgreementEventKind, Entry, EntryBody, Hash, KeyId, SignedEntry, SigningKey, Text,
 };
 
@@ -14,11 +14,11 @@ use crate::wire::AgreementActionRequest;
 /// Largest `entry_signature` text accepted, bytes (64 bytes in base64 is 88).
 pub const ENTRY_SIGNATURE_TEXT_BYTES_MAX: usize = 128;
 
-/// Why a statement's ledger entry could not be built or assembled.
+/// Why a statement's log entry could not be built or assembled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EntryError {
-    #[error("ledger entry: {0}")]
+    #[error("log entry: {0}")]
     Entry(String),
     #[error("entry_signature: {0}")]
     Signature(String),
@@ -28,7 +28,7 @@ fn entry_err(e: impl std::fmt::Display) -> EntryError {
     EntryError::Entry(e.to_string())
 }
 
-/// The ledger kind and text of a statement: one party's reactivation is `reactivation_signed`
+/// The log kind and text of a statement: one party's reactivation is `reactivation_signed`
 /// (in force again once every party's entry on the same basis is in the log).
 fn entry_kind(action: &Action) -> (AgreementEventKind, Option<String>) {
     match action {
@@ -41,7 +41,7 @@ fn entry_kind(action: &Action) -> (AgreementEventKind, Option<String>) {
     }
 }
 
-fn ledger_text(s: &str) -> Result<Text, EntryError> {
+fn entry_text(s: &str) -> Result<Text, EntryError> {
     match Text::new(s) {
         Ok(t) => Ok(t),
         Err(_) => {
@@ -50,7 +50,7 @@ fn ledger_text(s: &str) -> Result<Text, EntryError> {
     }
 }
 
-/// The ledger entry that records `statement` in the shared record: authored by the statement's
+/// The log entry that records `statement` in the shared log: authored by the statement's
 /// party at `time_ms` (the party's clock). `AgreementEvent { agreement_id, digest: the
 /// agreement's SHA-256 (its id), event: suspended | reactivation_signed | terminated, reason:
 /// the reason or the conditions (absent when empty), version: the statement's basis_seq }`. Deterministic: the party builds it to sign it, the service builds
@@ -59,16 +59,16 @@ pub fn statement_entry(statement: &Statement, time_ms: u64) -> Result<Entry, Ent
     let author = KeyId::new(statement.party().as_str()).map_err(entry_err)?;
     let (event, reason) = entry_kind(statement.action());
     let body = EntryBody::AgreementEvent {
-        agreement_id: ledger_text(&statement.agreement().to_text())?,
+        agreement_id: entry_text(&statement.agreement().to_text())?,
         digest: Hash(*statement.agreement().as_bytes()),
         event,
-        reason: reason.as_deref().map(ledger_text).transpose()?,
-        version: deconflict_ledger::field::Count::new(statement.basis_seq()).map_err(entry_err)?,
+        reason: reason.as_deref().map(entry_text).transpose()?,
+        version: deconflict_log::field::Count::new(statement.basis_seq()).map_err(entry_err)?,
     };
     Entry::new(author, time_ms, body).map_err(entry_err)
 }
 
-/// The party's side: signs the statement's ledger entry; returns the signature as standard
+/// The party's side: signs the statement's log entry; returns the signature as standard
 /// base64 (what `entry_signature` carries).
 pub fn sign_statement_entry(
     statement: &Statement,
@@ -96,8 +96,8 @@ pub fn signed_statement_entry(
     let sig: [u8; 64] = bytes
         .try_into()
         .map_err(|_| bad("an Ed25519 signature is 64 bytes"))?;
-    let wire = serde_json::json!({"entry": entry, "sig": deconflict_ledger::Sig(sig)});
-    let signed = SignedEntry::from_bytes(&deconflict_ledger::canonical::to_canonical(&wire))
+    let wire = serde_json::json!({"entry": entry, "sig": deconflict_log::Sig(sig)});
+    let signed = SignedEntry::from_bytes(&deconflict_log::canonical::to_canonical(&wire))
         .map_err(entry_err)?;
     signed
         .verify(key)
@@ -110,7 +110,7 @@ pub fn statement_key(key: &SigningKey) -> SecretKey {
     SecretKey::from_seed(key.to_bytes())
 }
 
-/// A request body for `statement`, its ledger entry dated `time_ms` and signed with `key`.
+/// A request body for `statement`, its log entry dated `time_ms` and signed with `key`.
 pub fn action_request(
     statement: &SignedStatement,
     time_ms: i64,

@@ -377,14 +377,14 @@ impl NotificationIn {
 pub struct NotificationCreate {
     pub id: String,
     pub notification: NotificationIn,
-    /// The ledger entry's time (the caller's clock), UNIX ms; within 5 minutes of the service's.
+    /// The log entry's time (the caller's clock), UNIX ms; within 5 minutes of the service's.
     pub entry_time_ms: i64,
     /// A salt (64 lower-case hex digits, each used once) for every field of the record entry
     /// the agreement does not let the caller disclose, by the field's name in the record
     /// (`deconflict_client::notification_entry::PRIVATE_FIELDS`); none for the others.
     #[serde(default)]
     pub entry_salts: BTreeMap<String, String>,
-    /// Standard base64 of the caller's Ed25519 signature of the ledger entry that
+    /// Standard base64 of the caller's Ed25519 signature of the log entry that
     /// `deconflict_client::notification_entry::notification_entry(party, id, 1, notification,
     /// entry_salts, entry_time_ms)` builds.
     pub entry_signature: String,
@@ -424,9 +424,9 @@ pub struct NotificationUpdate {
 #[serde(deny_unknown_fields)]
 pub struct NotificationWithdraw {
     pub revision: u64,
-    /// The ledger entry's time (the caller's clock), UNIX ms; within 5 minutes of the service's.
+    /// The log entry's time (the caller's clock), UNIX ms; within 5 minutes of the service's.
     pub entry_time_ms: i64,
-    /// Standard base64 of the caller's Ed25519 signature of the ledger entry that
+    /// Standard base64 of the caller's Ed25519 signature of the log entry that
     /// `deconflict_client::notification_entry::withdrawal_entry(party, id, entry_time_ms)`
     /// builds.
     pub entry_signature: String,
@@ -737,7 +737,7 @@ pub struct PartyView {
 }
 
 /// `POST /v1/agreement/actions`: one party's signed lifecycle statement, and the party's
-/// signature of the ledger entry that records it in the shared record.
+/// signature of the log entry that records it in the shared log.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgreementActionRequest {
@@ -748,11 +748,11 @@ pub struct AgreementActionRequest {
     /// the RFC 8785 bytes of `statement`, by the calling party's key.
     #[schema(value_type = Object)]
     pub statement: serde_json::Value,
-    /// The ledger entry's time (the party's clock), UNIX ms; within 5 minutes of the service's.
+    /// The log entry's time (the party's clock), UNIX ms; within 5 minutes of the service's.
     pub entry_time_ms: i64,
-    /// Standard base64 of the party's Ed25519 signature of the ledger entry that
+    /// Standard base64 of the party's Ed25519 signature of the log entry that
     /// `deconflict_client::statement_entry::statement_entry(statement, entry_time_ms)` builds
-    /// (signed as every ledger entry is: `deconflict-ledger/v1/entry\n` ‖ its canonical bytes).
+    /// (signed as every log entry is: `deconflict-ledger/v1/entry\n` ‖ its canonical bytes).
     pub entry_signature: String,
 }
 

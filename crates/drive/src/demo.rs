@@ -84,7 +84,7 @@ pub struct DemoSummary {
     pub designed_conflict: String,
     pub disclosure: Vec<String>,
     pub listen: String,
-    /// Entries in the shared record, its root hash (hex), and the service's public key (hex).
+    /// Entries in the shared log, its root hash (hex), and the service's public key (hex).
     pub log_size: u64,
     pub log_root: String,
     pub log_key_hex: String,
@@ -109,7 +109,7 @@ pub struct DemoSummary {
     pub geography: Vec<GeographySeen>,
     /// Each nonconformance event, as its party received it.
     pub nonconformance: Vec<NonconformanceSeen>,
-    /// Entries in the shared record by kind (`geography`, `nonconformance`, and each DO-365
+    /// Entries in the shared log by kind (`geography`, `nonconformance`, and each DO-365
     /// level of the tactical alerts).
     pub record_entries: BTreeMap<String, u64>,
 }
@@ -481,7 +481,7 @@ struct Session {
     loaded: datadir::LoadedAgreement,
     clock: ManualClock,
     state: Arc<State>,
-    log: Arc<deconflict_service::record::ServiceLog>,
+    log: Arc<deconflict_service::log_entries::ServiceLog>,
     service: crate::loopback::Loopback,
     clients: Vec<PartyClient>,
 }
@@ -518,7 +518,7 @@ impl Session {
             Box::new(store),
             Arc::new(clock.clone()),
         )?;
-        let log = deconflict_service::record::ServiceLog::open(
+        let log = deconflict_service::log_entries::ServiceLog::open(
             &dir,
             &loaded.terms,
             &loaded.signed_by,
@@ -728,7 +728,7 @@ async fn run_async(root: &Path, kept: bool, days: u32) -> Result<DemoSummary, De
     drop(ev_rx);
     let line_outcome = script.report(&session.clients, &got).await;
     // What the first day's checks below read: the record as the story left it.
-    let story_head = session.log.journal().latest_tree_head();
+    let story_head = session.log.log_file().latest_tree_head();
     let duty = match (&line_outcome, days) {
         (Ok(_), 2..) => {
             let duty = duty::Duty {
@@ -760,7 +760,7 @@ async fn run_async(root: &Path, kept: bool, days: u32) -> Result<DemoSummary, De
     check_authored_notifications(&log, &loaded.terms, &scenario, story_size)?;
     summary.record_entries = record_entries(&log, story_size)?;
     check_live_desk(&summary)?;
-    let head = log.journal().latest_tree_head();
+    let head = log.log_file().latest_tree_head();
     summary.log_size = head.tree_head().size();
     summary.log_root = head.tree_head().root().to_hex();
     summary.log_key_hex = log.public_key_hex();

@@ -6,7 +6,7 @@
 //! on a desk set up from the demo's agreement, as the service sets it up.
 //!
 //! HTTP: signed `POST /v1/notifications` to the service on loopback, with the party's signed
-//! record entry, recorded in the journal and committed to SQLite (WAL, synchronous=FULL) before
+//! record entry, recorded in the log file and committed to SQLite (WAL, synchronous=FULL) before
 //! the answer, as in production. Creating 100k notifications through HTTP one by one would
 //! take longer than the measurement itself, so the stored notifications are written to the
 //! store directly and the service holds them in its desk when it starts (as after a restart);
@@ -294,9 +294,13 @@ async fn http(
             )));
         }
         let signed_by: Vec<String> = terms.parties.iter().map(|p| p.id.clone()).collect();
-        let log =
-            deconflict_service::record::ServiceLog::open(&dir, terms, &signed_by, clock.now_ms())
-                .map_err(setup)?;
+        let log = deconflict_service::log_entries::ServiceLog::open(
+            &dir,
+            terms,
+            &signed_by,
+            clock.now_ms(),
+        )
+        .map_err(setup)?;
         state.attach_log(Arc::new(log));
         fill_s.push(started.elapsed().as_secs_f64());
         services.push(

@@ -1,14 +1,14 @@
 //! The facts a report counts, taken from a verified export's entries.
 //!
-//! The export is verified by `deconflict-ledger` first (structure, Merkle tree, every entry
+//! The export is verified by `deconflict-log` first (structure, Merkle tree, every entry
 //! signature, with the caller's pinned keys when given); only then are its entry lines read
-//! (again with the ledger's own [`SignedEntry::from_bytes`]) and reduced to the few facts the
+//! (again with the log's own [`SignedEntry::from_bytes`]) and reduced to the few facts the
 //! figures need. Entries of kinds no figure uses are counted and otherwise left alone.
 
 use std::collections::BTreeMap;
 
-use deconflict_ledger::export::{RecordKind, parse_header};
-use deconflict_ledger::{
+use deconflict_log::export::{RecordKind, parse_header};
+use deconflict_log::{
     EntryBody, FieldValue, Fields, KeyId, SignedEntry, SignedTreeHead, VerifyOptions, verify_export,
 };
 
@@ -175,7 +175,7 @@ pub fn read_export(bytes: &[u8], options: VerifyOptions) -> Result<Facts, Report
             continue;
         }
         // The verifier has parsed every entry line already; a failure here is a programmer
-        // error in the ledger, not bad input.
+        // error in the log, not bad input.
         let signed = SignedEntry::from_bytes(line)
             .unwrap_or_else(|e| unreachable!("a verified export's entry does not parse: {e}"));
         let author = signed.entry().author().as_str().to_string();

@@ -2,7 +2,7 @@
 //!
 //! Every party holds a copy of the same log; a report computed from that copy alone gives every
 //! party the same figures. This crate takes the bytes of a log export (the format and its
-//! verifier belong to `deconflict-ledger`; nothing here parses the format by hand), verifies
+//! verifier belong to `deconflict-log`; nothing here parses the format by hand), verifies
 //! it, reduces its entries to facts ([`facts`]), counts them per ISO week ([`figures`]) and
 //! writes the result as one self-contained HTML page with inline SVG charts, as JSON or as CSV
 //! ([`render`]), in English or Russian.
@@ -43,7 +43,7 @@ pub enum ReportError {
     },
     /// The export does not verify: the report is only made from a record that does.
     #[error("the export does not verify: {0}")]
-    Verify(#[from] deconflict_ledger::VerifyError),
+    Verify(#[from] deconflict_log::VerifyError),
     /// The window is inverted or empty.
     #[error("the window is empty or inverted: from {from_unix_ms} ms to {to_unix_ms} ms")]
     Window {

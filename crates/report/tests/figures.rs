@@ -2,9 +2,9 @@
 //! the export's verification (a changed byte, or a key the reader pins that the export
 //! contradicts, gives no report); random bytes never panic.
 
-use deconflict_ledger::export::{EndCounts, end_line, header_line};
-use deconflict_ledger::field::Salt;
-use deconflict_ledger::{
+use deconflict_log::export::{EndCounts, end_line, header_line};
+use deconflict_log::field::Salt;
+use deconflict_log::{
     Entry, EntryBody, FieldValue, Fields, KeyId, KeyRing, SignedEntry, SignedTreeHead, SigningKey,
     Text, Tree, TreeHead, VerifyOptions,
 };
@@ -159,7 +159,7 @@ impl Log {
         );
     }
 
-    /// The export, as the journal writes it: header, entries, one tree head, end record.
+    /// The export, as the log file writes it: header, entries, one tree head, end record.
     fn export(&self) -> Vec<u8> {
         let mut keys = KeyRing::new();
         let authors = self.0.iter().map(|(a, _)| a.as_str());

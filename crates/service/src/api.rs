@@ -65,7 +65,7 @@ fields in request bodies are refused (422). Units are SI; times are UNIX millise
         (name = "alerts", description = "Alerts and the party's event stream"),
         (name = "line", description = "The deconfliction line: structured messages, acknowledgements, deadlines, escalation, link tests, conversations"),
         (name = "incidents", description = "Incidents before the working group: the evidence computed from the record, each party's signed account, the members' signed assessments"),
-        (name = "log", description = "The shared record (RFC 9162 style): signed tree heads, proofs, entries; any party may read it"),
+        (name = "log", description = "The shared log (RFC 9162 style): signed tree heads, proofs, entries; any party may read it"),
         (name = "console", description = "The duty officer's web console: one-time sign-in links")
     )
 )]
@@ -383,7 +383,7 @@ async fn get_agreement(
 /// `basis_seq`), `terminate` (with a reason; final). The statement's party must be the caller;
 /// its signature is checked with that party's key from the agreement; `basis_seq` must be the
 /// current one (409 `stale_basis` otherwise, so an old statement cannot be replayed); the
-/// party's signed ledger entry (`entry_signature`) is appended to the shared record unchanged.
+/// party's signed log entry (`entry_signature`) is appended to the shared log unchanged.
 #[utoipa::path(post, path = "/v1/agreement/actions", tag = "agreement",
     request_body = AgreementActionRequest,
     responses((status = 200, body = AgreementView),
@@ -747,22 +747,22 @@ async fn stream(
     Ok(Sse::new(s).keep_alive(KeepAlive::default()))
 }
 
-// ---- the shared record ----------------------------------------------------------------------
+// ---- the shared log ----------------------------------------------------------------------
 
-/// The shared record, or 503 when this instance keeps none.
-pub(crate) fn the_log(state: &St) -> Result<Arc<crate::record::ServiceLog>, ApiError> {
+/// The shared log, or 503 when this instance keeps none.
+pub(crate) fn the_log(state: &St) -> Result<Arc<crate::log_entries::ServiceLog>, ApiError> {
     state.log().cloned().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "no_log",
-            "this service instance keeps no shared record",
+            "this service instance keeps no shared log",
         )
     })
 }
 
-fn log_err(e: deconflict_journal::JournalError) -> ApiError {
+fn log_err(e: deconflict_logfile::LogFileError) -> ApiError {
     match e {
-        deconflict_journal::JournalError::Proof(p) => {
+        deconflict_logfile::LogFileError::Proof(p) => {
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", p.to_string())
         }
         other => ApiError::internal(other.to_string()),
@@ -791,18 +791,18 @@ async fn log_tree_head(
     Extension(_c): Extension<Caller>,
     uri: Uri,
     body: Bytes,
-) -> Result<Json<deconflict_ledger::TreeHeadUpdate>, ApiError> {
+) -> Result<Json<deconflict_log::TreeHeadUpdate>, ApiError> {
     no_body(&body)?;
     let q = query_u64(&uri, &["since"])?;
     // No `since`: the proof from the empty tree, as documented.
     let since = param(&q, "since").unwrap_or(0);
     let log = the_log(&state)?;
-    let head = log.journal().latest_tree_head();
+    let head = log.log_file().latest_tree_head();
     let consistency = log
-        .journal()
+        .log_file()
         .consistency_proof(since, head.tree_head().size())
         .map_err(log_err)?;
-    Ok(Json(deconflict_ledger::TreeHeadUpdate {
+    Ok(Json(deconflict_log::TreeHeadUpdate {
         tree_head: head,
         consistency,
     }))
@@ -819,13 +819,13 @@ async fn log_inclusion(
     Extension(_c): Extension<Caller>,
     uri: Uri,
     body: Bytes,
-) -> Result<Json<deconflict_ledger::InclusionProof>, ApiError> {
+) -> Result<Json<deconflict_log::InclusionProof>, ApiError> {
     no_body(&body)?;
     let q = query_u64(&uri, &["index", "size"])?;
     let (index, size) = (required(&q, "index")?, required(&q, "size")?);
     let log = the_log(&state)?;
     Ok(Json(
-        log.journal()
+        log.log_file()
             .inclusion_proof(index, size)
             .map_err(log_err)?,
     ))
@@ -842,13 +842,15 @@ async fn log_consistency(
     Extension(_c): Extension<Caller>,
     uri: Uri,
     body: Bytes,
-) -> Result<Json<deconflict_ledger::ConsistencyProof>, ApiError> {
+) -> Result<Json<deconflict_log::ConsistencyProof>, ApiError> {
     no_body(&body)?;
     let q = query_u64(&uri, &["old", "new"])?;
     let (old, new) = (required(&q, "old")?, required(&q, "new")?);
     let log = the_log(&state)?;
     Ok(Json(
-        log.journal().consistency_proof(old, new).map_err(log_err)?,
+        log.log_file()
+            .consistency_proof(old, new)
+            .map_err(log_err)?,
     ))
 }
 
@@ -869,7 +871,7 @@ async fn log_entries(
     let q = query_u64(&uri, &["start", "end"])?;
     let (start, end) = (required(&q, "start")?, required(&q, "end")?);
     let log = the_log(&state)?;
-    let entries = tokio::task::spawn_blocking(move || log.journal().entries(start, end))
+    let entries = tokio::task::spawn_blocking(move || log.log_file().entries(start, end))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(log_err)?;

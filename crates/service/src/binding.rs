@@ -3,8 +3,8 @@
 //! Every record entry that a stored row stands for — a notification revision or its withdrawal,
 //! a line message or acknowledgement, an alert, a party's lifecycle statement — is bound to that
 //! row in the same store transaction that writes the row: the row's table and key with the
-//! entry's index in the journal and its leaf hash (`record_bindings`). The store also keeps a
-//! mark, the journal size below which every such entry is accounted for (`record_mark`).
+//! entry's index in the log file and its leaf hash (`record_bindings`). The store also keeps a
+//! mark, the log file size below which every such entry is accounted for (`record_mark`).
 //!
 //! The service appends a batch's entries and commits its rows one batch at a time
 //! (`State::commit_authored` holds one gate over both), so an entry whose row never reached the
@@ -18,7 +18,7 @@
 //! What is compared, per table:
 //! - `notification_revisions`: id, party, revision and status; every field of the notification
 //!   entry rebuilt from the stored notification (the committed ones with the salts of
-//!   `ledger-openings.jsonl`) equal to the recorded one. The latest-revision pointer of each
+//!   `log-openings.jsonl`) equal to the recorded one. The latest-revision pointer of each
 //!   notification (`notifications`) names its last revision and party.
 //! - `line_log`: the line rebuilt from the stored log; each bound entry's message is on it, and
 //!   each message on it is in the record exactly (an edited text no longer is).
@@ -32,12 +32,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
-use deconflict_ledger::{Entry, EntryBody, FieldValue, Fields, Hash, Salt, SignedEntry};
+use deconflict_log::{Entry, EntryBody, FieldValue, Fields, Hash, Salt, SignedEntry};
 use deconflict_store::{
     Alert, Binding, Notification, NotificationStatus, Store, StoreError, Write, bound,
 };
 
-use crate::record::{SERVICE_KEY_ID, ServiceLog};
+use crate::log_entries::{SERVICE_KEY_ID, ServiceLog};
 
 mod walk;
 use walk::{Rows, Walk};
@@ -287,8 +287,8 @@ pub(crate) fn unstored_writes(entries: &[(u64, Hash)]) -> impl Iterator<Item = W
     })
 }
 
-/// The salts of `ledger-openings.jsonl` (or another openings file), and of the files it was
-/// rotated to ([`crate::record::openings_files`]), for the commitments in `needed`. A missing
+/// The salts of `log-openings.jsonl` (or another openings file), and of the files it was
+/// rotated to ([`crate::log_entries::openings_files`]), for the commitments in `needed`. A missing
 /// file holds none; a line that does not parse is skipped (the commitment it should open is
 /// then reported as unopened).
 pub fn openings_from_file(
@@ -301,7 +301,7 @@ pub fn openings_from_file(
         return Ok(out);
     }
     let files =
-        crate::record::openings_files(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        crate::log_entries::openings_files(path).map_err(|e| format!("{}: {e}", path.display()))?;
     for file in files {
         let f = match std::fs::File::open(&file) {
             Ok(f) => f,
@@ -321,7 +321,7 @@ pub fn openings_from_file(
             while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                 line.pop();
             }
-            if let Ok((c, opening)) = crate::record::parse_opening_line(&line)
+            if let Ok((c, opening)) = crate::log_entries::parse_opening_line(&line)
                 && needed.contains(&c.0)
             {
                 out.insert(c.0, opening.salt);
@@ -561,7 +561,7 @@ fn check_alert(out: &mut StoreCheck, a: &Alert, index: u64, entry: &Entry) {
             format!("the store gives {stored:?}, the record holds {recorded:?}"),
         );
     }
-    match crate::record::alert_geometry(a) {
+    match crate::log_entries::alert_geometry(a) {
         Ok((stored_level, geometry)) => {
             if stored_level != level.as_str() {
                 out.mismatch(
@@ -603,15 +603,15 @@ pub enum BindError {
     Store(#[from] StoreError),
 }
 
-/// The entries of a journal within its latest tree head, read a page at a time.
-struct JournalEntries<'a> {
-    journal: &'a deconflict_journal::Journal,
+/// The entries of a log file within its latest tree head, read a page at a time.
+struct LogFileEntries<'a> {
+    log_file: &'a deconflict_logfile::LogFile,
     next: u64,
     size: u64,
     page: std::collections::VecDeque<SignedEntry>,
 }
 
-impl Iterator for JournalEntries<'_> {
+impl Iterator for LogFileEntries<'_> {
     type Item = Result<SignedEntry, String>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -619,7 +619,7 @@ impl Iterator for JournalEntries<'_> {
             if self.next >= self.size {
                 return None;
             }
-            match self.journal.entries(self.next, self.size) {
+            match self.log_file.entries(self.next, self.size) {
                 Ok(p) if !p.is_empty() => {
                     self.next += p.len() as u64;
                     self.page.extend(p);
@@ -627,7 +627,7 @@ impl Iterator for JournalEntries<'_> {
                 Ok(_) => return None,
                 Err(e) => {
                     self.next = self.size;
-                    return Some(Err(format!("journal: {e}")));
+                    return Some(Err(format!("log file: {e}")));
                 }
             }
         }
@@ -640,9 +640,9 @@ impl Iterator for JournalEntries<'_> {
 /// whose rows were never stored as unstored, and marks the store bound through the record's
 /// size.
 pub fn bind_at_start(store: &mut dyn Store, log: &ServiceLog) -> Result<StoreCheck, BindError> {
-    let size = log.journal().latest_tree_head().tree_head().size();
-    let mut entries = JournalEntries {
-        journal: log.journal(),
+    let size = log.log_file().latest_tree_head().tree_head().size();
+    let mut entries = LogFileEntries {
+        log_file: log.log_file(),
         next: 0,
         size,
         page: Default::default(),

@@ -532,8 +532,8 @@ pub struct ToSign {
     pub message: Option<Message>,
 }
 
-fn signing_input(entry: &deconflict_ledger::Entry) -> String {
-    let mut m = deconflict_ledger::entry::ENTRY_SIGNING_CONTEXT.to_vec();
+fn signing_input(entry: &deconflict_log::Entry) -> String {
+    let mut m = deconflict_log::entry::ENTRY_SIGNING_CONTEXT.to_vec();
     m.extend_from_slice(&entry.to_canonical());
     base64::engine::general_purpose::STANDARD.encode(m)
 }
@@ -551,7 +551,7 @@ async fn ack_to_sign(
     body: Bytes,
 ) -> Result<Json<ToSign>, ApiError> {
     let req: AckToSign = parse_json(&body)?;
-    let entry = deconflict_client::line_entry::ledger_entry_for_ack(
+    let entry = deconflict_client::line_entry::log_entry_for_ack(
         &s.session.party,
         &req.message_id,
         &s.session.officer,
@@ -601,7 +601,7 @@ async fn message_to_sign(
         req.content,
     )
     .map_err(|e| ApiError::invalid("body", e.to_string()))?;
-    let entry = deconflict_client::line_entry::ledger_entry_for_message(&m)
+    let entry = deconflict_client::line_entry::log_entry_for_message(&m)
         .map_err(|e| ApiError::invalid("body", e.to_string()))?;
     Ok(Json(ToSign {
         signing_input: signing_input(&entry),

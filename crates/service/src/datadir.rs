@@ -8,13 +8,13 @@
 //! DIR/store.sqlite                   the store (with -wal and -shm beside it; mode 0600)
 //! DIR/keys/service.key               the service's log signing key (created on first start)
 //! DIR/keys/service.pub               its public key (`ed25519:…`)
-//! DIR/ledger/                        the shared record (`deconflict-journal`: ledger.journal,
-//!                                    keys.json, ledger.head); `deconflict log export
+//! DIR/log/                        the shared log (`deconflict-logfile`: log.frames,
+//!                                    keys.json, log.head); `deconflict log export
 //!                                    --data-dir DIR`
-//! DIR/ledger-openings.jsonl          salt and value of every commitment in the record, one
+//! DIR/log-openings.jsonl          salt and value of every commitment in the record, one
 //!                                    JSON line each, to open them later to a working group
-//!                                    (mode 0600); rotated to ledger-openings.<N>.jsonl
-//!                                    (`crate::record::OPENINGS_FILE_BYTES_MAX`)
+//!                                    (mode 0600); rotated to log-openings.<N>.jsonl
+//!                                    (`crate::log_entries::OPENINGS_FILE_BYTES_MAX`)
 //! DIR/nonces/                        the nonces of the replay window (`crate::nonce_file`)
 //! ```
 //!

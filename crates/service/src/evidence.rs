@@ -25,7 +25,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use deconflict_incident as incident;
-use deconflict_ledger::{
+use deconflict_log::{
     EntryBody, FieldValue, InclusionProof, Opening, PublicKey, SignedEntry, SignedTreeHead,
     VerifyingKey,
 };
@@ -64,7 +64,7 @@ pub struct ProvedReport {
     /// disclose to the reader, is only bound by `rest_sha256`.
     pub core: String,
     /// The log's salted digest of the whole stored report.
-    pub rest_sha256: deconflict_ledger::Hash,
+    pub rest_sha256: deconflict_log::Hash,
     /// Index in the record of its `report_batch` entry (one of the bundle's entries).
     pub batch_entry: u64,
     pub path: InclusionProof,
@@ -124,7 +124,7 @@ impl Bundle {
     /// that open a sealed field of one of the bundle's entries; returns how many were added.
     pub fn disclose(
         &mut self,
-        openings: &std::collections::HashMap<deconflict_ledger::Hash, Opening>,
+        openings: &std::collections::HashMap<deconflict_log::Hash, Opening>,
     ) -> Result<usize, BundleError> {
         let mut added = 0;
         for (k, pe) in self.entries.iter().enumerate() {
@@ -662,14 +662,14 @@ pub(crate) async fn build(
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "record_unavailable",
-            "incidents live in the shared record, and this service runs without one",
+            "incidents live in the shared log, and this service runs without one",
         ));
     };
-    let journal = log.journal();
+    let log_file = log.log_file();
     let course: Vec<u64> = state.incidents.entries_of(id);
     let mut steps: Vec<(u64, SignedEntry)> = Vec::new();
     for i in &course {
-        let e = journal
+        let e = log_file
             .entries(*i, i + 1)
             .map_err(|e| internal(&e))?
             .pop()
@@ -707,7 +707,7 @@ pub(crate) async fn build(
         .await?
         .map_err(|e| internal(&e))?;
     let line_entries =
-        line_entries_of(journal, &line_since, &message_ids).map_err(|e| internal(&e))?;
+        line_entries_of(log_file, &line_since, &message_ids).map_err(|e| internal(&e))?;
     let mut per_track: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &proved {
         *per_track.entry((&r.party, &r.track_id)).or_default() += 1;
@@ -733,7 +733,7 @@ pub(crate) async fn build(
             ),
             other => internal(&other),
         })?;
-    let sth = journal.latest_tree_head();
+    let sth = log_file.latest_tree_head();
     let size = sth.tree_head().size();
     let mut indexes: BTreeSet<u64> = course.iter().copied().collect();
     indexes.extend(alert_entries);
@@ -749,7 +749,7 @@ pub(crate) async fn build(
             format!("entry {last} is not under a signed tree head yet: ask again in a moment"),
         ));
     }
-    let (entries, keys) = proved_at(journal, &indexes, &sth).map_err(|e| internal(&e))?;
+    let (entries, keys) = proved_at(log_file, &indexes, &sth).map_err(|e| internal(&e))?;
     let (members, incident) = folded(&state.terms, &steps, id, &sth).map_err(|e| internal(&e))?;
     Ok(Bundle {
         format: FORMAT.to_string(),
@@ -787,16 +787,16 @@ pub(crate) async fn build(
 /// The entries at `indexes`, each with its inclusion proof under `sth`, and the key of every
 /// author other than the log.
 fn proved_at(
-    journal: &deconflict_journal::Journal,
+    log_file: &deconflict_logfile::LogFile,
     indexes: &BTreeSet<u64>,
     sth: &SignedTreeHead,
 ) -> Result<(Vec<ProvedEntry>, BTreeMap<String, PublicKey>), String> {
     let size = sth.tree_head().size();
-    let ring = journal.keys();
+    let ring = log_file.keys();
     let mut entries = Vec::new();
     let mut keys = BTreeMap::new();
     for i in indexes {
-        let e = journal
+        let e = log_file
             .entries(*i, i + 1)
             .map_err(|e| e.to_string())?
             .pop()
@@ -808,7 +808,7 @@ fn proved_at(
                 .ok_or_else(|| format!("no key for {}", author.as_str()))?;
             keys.insert(author.as_str().to_string(), PublicKey(*k));
         }
-        let proof = journal
+        let proof = log_file
             .inclusion_proof(*i, size)
             .map_err(|e| e.to_string())?;
         entries.push(ProvedEntry {
@@ -917,7 +917,7 @@ fn window_rows(
 /// Of the line entries at `indexes`, those of the messages `message_ids` and of their
 /// acknowledgements.
 fn line_entries_of(
-    journal: &deconflict_journal::Journal,
+    log_file: &deconflict_logfile::LogFile,
     indexes: &[u64],
     message_ids: &BTreeSet<String>,
 ) -> Result<Vec<u64>, String> {
@@ -926,7 +926,7 @@ fn line_entries_of(
     }
     let mut out = Vec::new();
     for &i in indexes {
-        let e = journal
+        let e = log_file
             .entries(i, i + 1)
             .map_err(|e| e.to_string())?
             .pop()

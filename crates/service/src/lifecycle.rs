@@ -1,4 +1,4 @@
-//! The agreement's lifecycle over HTTP, and its place in the shared record.
+//! The agreement's lifecycle over HTTP, and its place in the shared log.
 //!
 //! The lifecycle is the agreement crate's [`History`]: each party's signature over the agreement,
 //! then the parties' signed [`Statement`]s (suspend, reactivate, terminate). The service holds
@@ -6,7 +6,7 @@
 //! [`History::check`], stores the accepted [`Record`] as a new agreement version, and refolds the
 //! whole history (verifying every signature again) when it restarts.
 //!
-//! Each accepted statement is also one entry of the shared record, *authored by the party*:
+//! Each accepted statement is also one entry of the shared log, *authored by the party*:
 //! [`statement_entry`] builds it deterministically from the statement and the party's time, the
 //! party signs it with its own key (client side), and the service appends that signed entry
 //! unchanged. So a working group verifies offline, with the party keys from the agreement, that
@@ -36,7 +36,7 @@ use deconflict_agreement::Agreement;
 use deconflict_agreement::lifecycle::{
     Action, Event, History, LifecycleError, Record, SignedStatement, State, Status,
 };
-use deconflict_ledger::SignedEntry;
+use deconflict_log::SignedEntry;
 use deconflict_store::AgreementVersion;
 
 use crate::error::ApiError;
@@ -45,7 +45,7 @@ use deconflict_client::wire::{
     AgreementActionRequest, AgreementView, HistoryItemView, LifecycleStepView, ReactivationView,
 };
 
-/// How far a party's ledger-entry time may be from the service's clock, milliseconds.
+/// How far a party's log-entry time may be from the service's clock, milliseconds.
 pub const ENTRY_CLOCK_SKEW_MS_MAX: i64 = 5 * 60 * 1000;
 /// Most history events listed by `GET /v1/agreement` (the latest ones; the rest are counted).
 pub const HISTORY_VIEW_MAX: usize = 1000;
@@ -320,7 +320,7 @@ pub fn refusal(e: &LifecycleError) -> ApiError {
 
 /// Checks a request against the agreement, statically (before looking at the history): the
 /// statement's shape, party, agreement and signature, and the entry's time and signature.
-/// Returns the statement and the party's signed ledger entry.
+/// Returns the statement and the party's signed log entry.
 pub fn check_request(
     agreement: &Agreement,
     caller: &str,

@@ -1,8 +1,8 @@
-//! Routes of the shared record that parties write to (countersignatures of tree heads), and the
+//! Routes of the shared log that parties write to (countersignatures of tree heads), and the
 //! log's keys; the read-only record routes (tree heads, proofs, entries) are in [`crate::api`].
 //!
 //! A countersignature (RFC 9162 has none; it is the "witness cosignature" idea of transparency
-//! logs) is a ledger entry `tree_head_cosignature` that the party authors and signs with its
+//! logs) is a log entry `tree_head_cosignature` that the party authors and signs with its
 //! own key over a tree head it fetched and checked. The service appends it to the log like any
 //! entry, so when and in what order each party vouched for each head is itself protected by
 //! later tree heads. It is accepted only when:
@@ -23,15 +23,15 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, State as AxState};
 use axum::http::{StatusCode, Uri};
-use deconflict_journal::JournalError;
-use deconflict_ledger::canonical::CanonicalError;
-use deconflict_ledger::{EntryBody, EntryError, SignedEntry};
+use deconflict_log::canonical::CanonicalError;
+use deconflict_log::{EntryBody, EntryError, SignedEntry};
+use deconflict_logfile::LogFileError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{Caller, no_body, the_log};
 use crate::error::{ApiError, ErrorBody};
-use crate::record::ServiceLog;
+use crate::log_entries::ServiceLog;
 use crate::state::State;
 pub use deconflict_client::wire::log::{
     CosignatureAccepted, CosignatureList, CosignatureView, LogKeys,
@@ -145,25 +145,25 @@ fn entry_error(e: EntryError) -> ApiError {
     }
 }
 
-fn journal_error(e: JournalError) -> ApiError {
+fn log_file_error(e: LogFileError) -> ApiError {
     match e {
-        JournalError::QueueFull(_) => ApiError::new(
+        LogFileError::QueueFull(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "log_busy",
             format!("{e}; nothing was appended"),
         ),
-        JournalError::Failed(_) | JournalError::Closed => ApiError::new(
+        LogFileError::Failed(_) | LogFileError::Closed => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "log_unavailable",
             format!("{e}; nothing was appended"),
         ),
-        JournalError::UnknownTreeHead(_) => ApiError::new(
+        LogFileError::UnknownTreeHead(_) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_tree_head",
             e.to_string(),
         )
         .with_field(TREE_HEAD_FIELD),
-        JournalError::BadSignature(_) | JournalError::UnknownAuthor(_) => ApiError::new(
+        LogFileError::BadSignature(_) | LogFileError::UnknownAuthor(_) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "entry_signature_invalid",
             e.to_string(),
@@ -224,7 +224,7 @@ fn check_cosignature(
         .with_field(format!("{TREE_HEAD_FIELD}.{field}"))
     };
     let size = tree_head.size();
-    match log.journal().issued_tree_head(size) {
+    match log.log_file().issued_tree_head(size) {
         None => Err(unknown(
             format!("this log issued no tree head of size {size}"),
             "size",
@@ -285,17 +285,17 @@ async fn post_cosignature(
     };
     let (size, root) = (tree_head.size(), tree_head.root().to_hex());
     let task_log = log.clone();
-    let outcome = tokio::task::spawn_blocking(move || match task_log.journal().append(entry) {
+    let outcome = tokio::task::spawn_blocking(move || match task_log.log_file().append(entry) {
         Ok(index) => Ok((index, true)),
-        Err(JournalError::DuplicateCosignature { index, .. }) => task_log
-            .journal()
+        Err(LogFileError::DuplicateCosignature { index, .. }) => task_log
+            .log_file()
             .wait_durable(index)
             .map(|index| (index, false)),
         Err(e) => Err(e),
     })
     .await
     .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?;
-    let (index, appended) = outcome.map_err(|e| refused(journal_error(e)))?;
+    let (index, appended) = outcome.map_err(|e| refused(log_file_error(e)))?;
     let counter = if appended {
         &COUNTERS.accepted
     } else {
@@ -368,8 +368,8 @@ async fn list_cosignatures(
     let log = the_log(&state)?;
     let views = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
-        for c in log.journal().cosignatures(size, limit) {
-            let entries = log.journal().entries(c.index, c.index + 1)?;
+        for c in log.log_file().cosignatures(size, limit) {
+            let entries = log.log_file().entries(c.index, c.index + 1)?;
             let entry = entries
                 .first()
                 .and_then(|e| serde_json::from_slice(e.as_bytes()).ok())
@@ -384,7 +384,7 @@ async fn list_cosignatures(
                 entry,
             });
         }
-        Ok::<_, JournalError>(out)
+        Ok::<_, LogFileError>(out)
     })
     .await
     .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?
@@ -405,15 +405,15 @@ async fn log_keys(
 ) -> Result<Json<LogKeys>, ApiError> {
     no_body(&body)?;
     let log = the_log(&state)?;
-    let head = log.journal().latest_tree_head();
+    let head = log.log_file().latest_tree_head();
     let keys = log
-        .journal()
+        .log_file()
         .keys()
         .iter()
         .map(|(id, k)| {
             (
                 id.as_str().to_string(),
-                deconflict_ledger::PublicKey(*k).to_hex(),
+                deconflict_log::PublicKey(*k).to_hex(),
             )
         })
         .collect();

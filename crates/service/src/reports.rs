@@ -5,7 +5,7 @@
 //! each party's reports accepted since its last batch: one `report_batch` entry per party per
 //! cycle, signed by the service, carrying the party, the first sequence number, the count and
 //! the root of a Merkle tree over the reports' leaves
-//! ([`deconflict_ledger::report_leaf_hash`]: party, sequence number, the report's evidence fields
+//! ([`deconflict_log::report_leaf_hash`]: party, sequence number, the report's evidence fields
 //! ([`ReportCore`]: track, time, position) and a digest of the whole stored report salted by a
 //! secret derived from the log's key, so that fields the agreement does not disclose to the other
 //! party are bound without being shown, and cannot be guessed from the digest). The
@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use deconflict_ledger::{Entry, EntryBody, Hash, InclusionProof, KeyId, Tree, report_leaf_hash};
+use deconflict_log::{Entry, EntryBody, Hash, InclusionProof, KeyId, Tree, report_leaf_hash};
 use deconflict_store::{LoggedReport, ReportBatch, Write};
 
 use crate::error::ApiError;
@@ -124,7 +124,7 @@ pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u6
             root: tree.root(),
         };
         let entry = Entry::new(
-            KeyId::new(crate::record::SERVICE_KEY_ID)
+            KeyId::new(crate::log_entries::SERVICE_KEY_ID)
                 .map_err(|e| ApiError::internal(format!("report batch: {e}")))?,
             u64::try_from(now_ms).unwrap_or(0),
             body,
@@ -165,8 +165,8 @@ pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u6
     Ok(total)
 }
 
-fn count_of(v: u64) -> Result<deconflict_ledger::field::Count, ApiError> {
-    deconflict_ledger::field::Count::new(v)
+fn count_of(v: u64) -> Result<deconflict_log::field::Count, ApiError> {
+    deconflict_log::field::Count::new(v)
         .map_err(|e| ApiError::internal(format!("report batch: {e}")))
 }
 

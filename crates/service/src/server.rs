@@ -40,8 +40,8 @@ pub enum ServeError {
     },
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    #[error("ledger: {0}")]
-    Record(#[from] crate::record::RecordError),
+    #[error("log: {0}")]
+    Record(#[from] crate::log_entries::LogError),
     #[error(transparent)]
     Binding(#[from] crate::binding::BindError),
     #[error("TLS: {0}")]
@@ -96,7 +96,7 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
     rt.block_on(async move {
         let all_signed = loaded.all_signed();
         let id = loaded.terms.id.clone();
-        let log = crate::record::ServiceLog::open(
+        let log = crate::log_entries::ServiceLog::open(
             &dir,
             &loaded.terms,
             &loaded.signed_by,
@@ -129,8 +129,8 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
         }
         tracing::info!(
             log_key = %log.public_key_hex(),
-            size = log.journal().latest_tree_head().tree_head().size(),
-            "shared record open; verify exports with --log-key <log_key>"
+            size = log.log_file().latest_tree_head().tree_head().size(),
+            "shared log open; verify exports with --log-key <log_key>"
         );
         state.attach_log(Arc::new(log));
         for f in &opts.feeds {

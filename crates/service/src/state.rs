@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
 use deconflict_desk as desk;
-use deconflict_ledger::{Opening, SignedEntry};
+use deconflict_log::{Opening, SignedEntry};
 use deconflict_store::{AgreementVersion, Alert, NewEvent, Store, TrackReport, Write};
 use tokio::sync::watch;
 
@@ -120,9 +120,9 @@ pub struct State {
     record_gate: tokio::sync::Mutex<()>,
     /// Record entries whose batch failed to commit to the store: bound as never stored by the
     /// next commit.
-    unstored: Mutex<Vec<(u64, deconflict_ledger::Hash)>>,
-    /// The shared record, when attached (`serve` and the demo attach one).
-    log: std::sync::OnceLock<Arc<crate::record::ServiceLog>>,
+    unstored: Mutex<Vec<(u64, deconflict_log::Hash)>>,
+    /// The shared log, when attached (`serve` and the demo attach one).
+    log: std::sync::OnceLock<Arc<crate::log_entries::ServiceLog>>,
     /// Parties whose signature entered the history at this start, and whether that brought the
     /// agreement into force: logged when a record that began earlier is attached.
     signed_at_open: Mutex<(Vec<String>, bool)>,
@@ -361,11 +361,11 @@ impl State {
         }
     }
 
-    /// Attaches the shared record: from now on every commit is logged before it is stored.
+    /// Attaches the shared log: from now on every commit is logged before it is stored.
     /// Returns false when one was attached already.
     /// A record that began before this start gets the signatures that entered the history
     /// since (a new record starts with them already).
-    pub fn attach_log(&self, log: Arc<crate::record::ServiceLog>) -> bool {
+    pub fn attach_log(&self, log: Arc<crate::log_entries::ServiceLog>) -> bool {
         if !log.started_new()
             && let Ok(mut pending) = self.signed_at_open.lock()
             && !pending.0.is_empty()
@@ -374,7 +374,7 @@ impl State {
             if let Err(e) =
                 log.record_signatures(&self.terms, &parties, in_force, self.clock.now_ms())
             {
-                tracing::error!(error = %e, ?parties, "signatures not recorded in the shared record");
+                tracing::error!(error = %e, ?parties, "signatures not recorded in the shared log");
             }
         }
         match crate::incidents::restore(self, &log) {
@@ -388,13 +388,13 @@ impl State {
         self.log.set(log).is_ok()
     }
 
-    /// The shared record, when attached.
-    pub fn log(&self) -> Option<&Arc<crate::record::ServiceLog>> {
+    /// The shared log, when attached.
+    pub fn log(&self) -> Option<&Arc<crate::log_entries::ServiceLog>> {
         self.log.get()
     }
 
     /// Commits a batch and wakes the streams that received events. With a record attached,
-    /// the batch's entries are durable in the journal first: a failed append fails the request
+    /// the batch's entries are durable in the log file first: a failed append fails the request
     /// and nothing is stored or acknowledged.
     pub async fn commit(self: &Arc<Self>, writes: Vec<Write>) -> Result<(), ApiError> {
         self.commit_authored(Vec::new(), Vec::new(), writes).await
@@ -420,8 +420,8 @@ impl State {
         authored: Vec<SignedEntry>,
         authored_openings: Vec<Opening>,
         writes: Vec<Write>,
-        then: impl FnOnce(&[(u64, deconflict_ledger::Hash)]) -> Vec<Write>,
-    ) -> Result<Vec<(u64, deconflict_ledger::Hash)>, ApiError> {
+        then: impl FnOnce(&[(u64, deconflict_log::Hash)]) -> Vec<Write>,
+    ) -> Result<Vec<(u64, deconflict_log::Hash)>, ApiError> {
         let Some(log) = self.log.get().cloned() else {
             return self.store_commit(writes).await.map(|()| Vec::new());
         };
@@ -465,7 +465,7 @@ impl State {
                 .lock()
                 .map_err(|_| ApiError::internal("unstored lock poisoned"))?,
         );
-        let places: Vec<(u64, deconflict_ledger::Hash)> =
+        let places: Vec<(u64, deconflict_log::Hash)> =
             recorded.iter().map(|(i, h, _)| (*i, *h)).collect();
         let mut all = writes;
         all.extend(then(&places));

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use common::*;
 use deconflict_desk::advice::state;
-use deconflict_ledger::{EntryBody, FieldValue, Fields, Hash, Opening};
+use deconflict_log::{EntryBody, FieldValue, Fields, Hash, Opening};
 use deconflict_wellclear::advice::{Turn, Vertical, coordinate};
 use serde_json::{Value, json};
 
@@ -114,7 +114,7 @@ async fn a_corrective_conflict_carries_coordinated_advice_to_both_parties_the_li
     assert_eq!(r["other"]["direction_deg"], c["own"]["direction_deg"]);
 
     // The line: each party's conflict-alert message carries its advice, in its language. The
-    // message goes into the shared record as it is, so a value to reach is said only where the
+    // message goes into the shared log as it is, so a value to reach is said only where the
     // aircraft's party discloses the field: russia's own message has no direction to turn to.
     for (party, lang, want) in [
         (
@@ -174,13 +174,13 @@ async fn a_corrective_conflict_carries_coordinated_advice_to_both_parties_the_li
 
     // The record: the signed alert entry carries the advice; recompute it offline.
     let log = h.state.log().unwrap();
-    let n = log.journal().latest_tree_head().tree_head().size();
-    let entries = log.journal().entries(0, n).unwrap();
+    let n = log.log_file().latest_tree_head().tree_head().size();
+    let entries = log.log_file().entries(0, n).unwrap();
     let openings: BTreeMap<Hash, Opening> =
-        std::fs::read_to_string(dir.path().join("ledger-openings.jsonl"))
+        std::fs::read_to_string(dir.path().join("log-openings.jsonl"))
             .unwrap()
             .lines()
-            .map(|l| deconflict_service::record::parse_opening_line(l.as_bytes()).unwrap())
+            .map(|l| deconflict_service::log_entries::parse_opening_line(l.as_bytes()).unwrap())
             .collect();
     let alert_id = views["coalition"]["alert_id"].as_str().unwrap();
     let alert = entries

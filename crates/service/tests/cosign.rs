@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::Request;
 use common::*;
 use deconflict_client::auth;
-use deconflict_ledger::{
+use deconflict_log::{
     Entry, EntryBody, FieldValue, Fields, Hash, KeyId, KeyRing, SignedEntry, Text, TreeHead,
     TreeHeadUpdate, VerifyOptions,
 };
@@ -26,7 +26,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
-/// A harness with the shared record attached (two signatures and "in force" already in it).
+/// A harness with the shared log attached (two signatures and "in force" already in it).
 fn fixture() -> Fixture {
     let h = harness();
     let dir = attach_log(&h);
@@ -36,7 +36,7 @@ fn fixture() -> Fixture {
 impl Fixture {
     fn size(&self) -> u64 {
         let log = self.h.state.log().unwrap();
-        log.journal().latest_tree_head().tree_head().size()
+        log.log_file().latest_tree_head().tree_head().size()
     }
 
     /// What a party fetches: the latest head, checked with the log's key.
@@ -50,8 +50,7 @@ impl Fixture {
         let (s, keys) = self.h.call("GET", "/v1/log/keys", "", party).await;
         assert_eq!(s, 200, "{keys}");
         let keys: LogKeys = serde_json::from_value(keys).unwrap();
-        let log_key =
-            deconflict_ledger::PublicKey::from_hex(&keys.keys[keys.log.as_str()]).unwrap();
+        let log_key = deconflict_log::PublicKey::from_hex(&keys.keys[keys.log.as_str()]).unwrap();
         update.tree_head.verify(&log_key.0).unwrap();
         update.tree_head.tree_head().clone()
     }
@@ -359,17 +358,17 @@ async fn the_exported_log_with_countersignatures_verifies_against_the_agreement_
     }
     let log = f.h.state.log().unwrap().clone();
     let mut export = Vec::new();
-    log.journal().export(&mut export).unwrap();
+    log.log_file().export(&mut export).unwrap();
     // Keys pinned from the agreement, plus the log's key: nothing is taken from the file.
     let mut ring = KeyRing::new();
     for p in &f.h.state.terms.parties {
         ring.insert(KeyId::new(p.id.as_str()).unwrap(), p.key)
             .unwrap();
     }
-    let log_id = KeyId::new(deconflict_service::record::SERVICE_KEY_ID).unwrap();
-    let log_key = *log.journal().keys().get(&log_id).unwrap();
+    let log_id = KeyId::new(deconflict_service::log_entries::SERVICE_KEY_ID).unwrap();
+    let log_key = *log.log_file().keys().get(&log_id).unwrap();
     ring.insert(log_id, log_key).unwrap();
-    let summary = deconflict_journal::verify::verify_reader(
+    let summary = deconflict_logfile::verify::verify_reader(
         &export[..],
         VerifyOptions {
             pinned_keys: Some(ring.clone()),
@@ -397,12 +396,12 @@ async fn the_exported_log_with_countersignatures_verifies_against_the_agreement_
     }
     wrong
         .insert(
-            KeyId::new(deconflict_service::record::SERVICE_KEY_ID).unwrap(),
+            KeyId::new(deconflict_service::log_entries::SERVICE_KEY_ID).unwrap(),
             log_key,
         )
         .unwrap();
     assert!(
-        deconflict_journal::verify::verify_reader(
+        deconflict_logfile::verify::verify_reader(
             &export[..],
             VerifyOptions {
                 pinned_keys: Some(wrong),
@@ -416,7 +415,7 @@ async fn the_exported_log_with_countersignatures_verifies_against_the_agreement_
 
 mod outside_bytes {
     //! The countersignature route over damaged and random bodies (the same parser as the
-    //! ledger's `records` fuzz target): always a 4xx naming what was wrong, never a 5xx, and the
+    //! log's `records` fuzz target): always a 4xx naming what was wrong, never a 5xx, and the
     //! log unchanged.
     use super::*;
     use proptest::prelude::*;

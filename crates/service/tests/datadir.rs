@@ -89,12 +89,12 @@ fn a_signature_added_later_enters_the_history_at_the_next_start() {
     assert_eq!(state.lifecycle().head_seq(), 2);
 }
 
-/// The shared record follows: a signature that entered the history at a later start is
+/// The shared log follows: a signature that entered the history at a later start is
 /// logged then, with "in force" when it completed the agreement, and not twice.
 #[test]
 fn a_signature_added_later_is_logged_in_the_record_that_began_before() {
-    use deconflict_ledger::{AgreementEventKind, EntryBody};
-    use deconflict_service::record::ServiceLog;
+    use deconflict_log::{AgreementEventKind, EntryBody};
+    use deconflict_service::log_entries::ServiceLog;
     use deconflict_service::{ManualClock, State};
     let s = scenario();
     let tmp = tempfile::tempdir().unwrap();
@@ -120,17 +120,19 @@ fn a_signature_added_later_is_logged_in_the_record_that_began_before() {
     // agreement (a `signed` event carries the party's valid signature over it).
     let kinds = |state: &State| {
         let log = state.log().unwrap();
-        let n = log.journal().latest_tree_head().tree_head().size();
+        let n = log.log_file().latest_tree_head().tree_head().size();
         let agreement = datadir::load_agreement(&dir.agreement()).unwrap().agreement;
-        log.journal()
+        log.log_file()
             .entries(0, n)
             .unwrap()
             .iter()
             .map(|e| match e.entry().body() {
                 EntryBody::AgreementEvent { event, reason, .. } => (
                     *event,
-                    match deconflict_service::record::check_against_agreement(e.entry(), &agreement)
-                    {
+                    match deconflict_service::log_entries::check_against_agreement(
+                        e.entry(),
+                        &agreement,
+                    ) {
                         Ok(()) => reason
                             .as_ref()
                             .and_then(|r| r.as_str().split(": ").next())

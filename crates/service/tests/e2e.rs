@@ -45,7 +45,7 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
         .await
         .unwrap();
     assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
-    let update = deconflict_ledger::TreeHeadUpdate::from_json(&b).unwrap();
+    let update = deconflict_log::TreeHeadUpdate::from_json(&b).unwrap();
     assert!(update.tree_head.tree_head().size() >= log_size);
     // The demo's alerts are still there for both parties.
     for c in &cs {
@@ -200,7 +200,7 @@ async fn demo_then_serve_then_kill_9_loses_nothing_acknowledged() {
                 .iter()
                 .filter(|e| {
                     matches!(e.entry().body(),
-                        deconflict_ledger::EntryBody::Notification { notification_id, .. }
+                        deconflict_log::EntryBody::Notification { notification_id, .. }
                             if notification_id.as_str() == id)
                 })
                 .collect();

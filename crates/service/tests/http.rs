@@ -693,11 +693,11 @@ async fn a_tampered_stored_history_is_refused_at_start_naming_the_version() {
 
 #[tokio::test]
 async fn lifecycle_entries_in_the_record_are_the_parties_own() {
-    use deconflict_ledger::{AgreementEventKind, EntryBody};
+    use deconflict_log::{AgreementEventKind, EntryBody};
     let h = harness();
     let _record = attach_log(&h);
     let log = h.state.log().unwrap().clone();
-    let size = || log.journal().latest_tree_head().tree_head().size();
+    let size = || log.log_file().latest_tree_head().tree_head().size();
     let start = size();
     assert_eq!(
         act(
@@ -748,11 +748,11 @@ async fn lifecycle_entries_in_the_record_are_the_parties_own() {
         200
     );
     assert_eq!(size(), start + 4);
-    let entries = log.journal().entries(start, start + 4).unwrap();
+    let entries = log.log_file().entries(start, start + 4).unwrap();
     let service_key = log
-        .journal()
+        .log_file()
         .keys()
-        .get(&deconflict_ledger::KeyId::new("service").unwrap())
+        .get(&deconflict_log::KeyId::new("service").unwrap())
         .copied()
         .unwrap();
     let expected = [
@@ -2003,7 +2003,7 @@ async fn bad_input_names_the_field_and_changes_nothing() {
 
 #[tokio::test]
 async fn the_record_holds_each_accepted_write_with_undisclosed_fields_committed() {
-    use deconflict_ledger::{EntryBody, FieldValue, Opening, TreeHeadUpdate};
+    use deconflict_log::{EntryBody, FieldValue, Opening, TreeHeadUpdate};
     let h = harness();
     let tmp = attach_log(&h);
     let (s, v) = h
@@ -2029,9 +2029,9 @@ async fn the_record_holds_each_accepted_write_with_undisclosed_fields_committed(
     let log = h.state.log().unwrap().clone();
     update
         .tree_head
-        .verify(&log.journal().keys().get(head.log()).copied().unwrap())
+        .verify(&log.log_file().keys().get(head.log()).copied().unwrap())
         .unwrap();
-    let entries = log.journal().entries(0, 4).unwrap();
+    let entries = log.log_file().entries(0, 4).unwrap();
     for (i, e) in entries.iter().enumerate() {
         let (s, p) = h
             .call(
@@ -2042,7 +2042,7 @@ async fn the_record_holds_each_accepted_write_with_undisclosed_fields_committed(
             )
             .await;
         assert_eq!(s, 200, "{p}");
-        let proof: deconflict_ledger::InclusionProof = serde_json::from_value(p).unwrap();
+        let proof: deconflict_log::InclusionProof = serde_json::from_value(p).unwrap();
         proof.verify(&e.leaf_hash(), head.root()).unwrap();
     }
     // The other party reads the entries, and Russia's undisclosed callsign is not in them.
@@ -2062,7 +2062,7 @@ async fn the_record_holds_each_accepted_write_with_undisclosed_fields_committed(
         panic!("callsigns not committed: {fields:?}");
     };
     // The opening kept beside the log reveals it.
-    let openings = std::fs::read_to_string(tmp.path().join("ledger-openings.jsonl")).unwrap();
+    let openings = std::fs::read_to_string(tmp.path().join("log-openings.jsonl")).unwrap();
     let opened: Vec<Opening> = openings
         .lines()
         .map(|l| {
@@ -2152,7 +2152,7 @@ fn damaged_statement_bodies_are_refused_and_change_nothing() {
 /// with nothing stored and nothing recorded.
 #[tokio::test]
 async fn notification_entries_are_signed_by_their_party_and_checked() {
-    use deconflict_ledger::{EntryBody, FieldValue, Salt};
+    use deconflict_log::{EntryBody, FieldValue, Salt};
     let h = harness();
     let _record = attach_log(&h);
     let service_key = h.state.log().unwrap().public_key_hex();
@@ -2160,7 +2160,7 @@ async fn notification_entries_are_signed_by_their_party_and_checked() {
         h.state
             .log()
             .unwrap()
-            .journal()
+            .log_file()
             .latest_tree_head()
             .tree_head()
             .size()
@@ -2381,7 +2381,7 @@ async fn notification_entries_are_signed_by_their_party_and_checked() {
     assert_eq!(s, 200, "{v}");
 
     let log = h.state.log().unwrap().clone();
-    let entries = log.journal().entries(0, size()).unwrap();
+    let entries = log.log_file().entries(0, size()).unwrap();
     let ours: Vec<_> = entries
         .iter()
         .filter(|e| {
@@ -2392,9 +2392,7 @@ async fn notification_entries_are_signed_by_their_party_and_checked() {
         })
         .collect();
     assert_eq!(ours.len(), 3, "create, update, withdrawal: {ours:?}");
-    let service = deconflict_ledger::PublicKey::from_hex(&service_key)
-        .unwrap()
-        .0;
+    let service = deconflict_log::PublicKey::from_hex(&service_key).unwrap().0;
     for (e, t) in ours.iter().zip([T0_MS, T0_MS + 1, T0_MS + 2]) {
         assert_eq!(e.entry().author().as_str(), "russia");
         assert_eq!(e.entry().time_ms(), t as u64);
@@ -2424,9 +2422,7 @@ async fn notification_entries_are_signed_by_their_party_and_checked() {
             panic!("{name} not committed: {fields:?}");
         };
         let salt = Salt::try_from(salts[name].as_str().unwrap().to_string()).unwrap();
-        deconflict_ledger::Opening { salt, value }
-            .verify(c)
-            .unwrap();
+        deconflict_log::Opening { salt, value }.verify(c).unwrap();
     }
     for e in &entries {
         let text = String::from_utf8_lossy(e.as_bytes());

@@ -168,7 +168,7 @@ async fn line_message(h: &Harness, id: &str) {
         },
     )
     .unwrap();
-    let entry = deconflict_client::line_entry::ledger_entry_for_message(&message).unwrap();
+    let entry = deconflict_client::line_entry::log_entry_for_message(&message).unwrap();
     let body = serde_json::json!({
         "message": message,
         "entry_signature": sign_entry(entry, &key("russia")).unwrap(),
@@ -509,11 +509,11 @@ async fn an_incident_is_filed_with_the_computed_approach_given_accounts_and_asse
 
     // The record holds each step, signed by its author: the members sign their assessments.
     let log = h.state.log().unwrap().clone();
-    let size = log.journal().latest_tree_head().tree_head().size();
+    let size = log.log_file().latest_tree_head().tree_head().size();
     let mut courses = Vec::new();
-    for e in log.journal().entries(0, size).unwrap() {
-        if let deconflict_ledger::EntryBody::IncidentReport { fields, .. } = e.entry().body()
-            && let Some(deconflict_ledger::FieldValue::Text(c)) = fields.get("course")
+    for e in log.log_file().entries(0, size).unwrap() {
+        if let deconflict_log::EntryBody::IncidentReport { fields, .. } = e.entry().body()
+            && let Some(deconflict_log::FieldValue::Text(c)) = fields.get("course")
         {
             courses.push(format!("{}:{}", c.as_str(), e.entry().author().as_str()));
         }
@@ -540,7 +540,7 @@ async fn an_incident_is_filed_with_the_computed_approach_given_accounts_and_asse
     let h2 = harness_with_terms(deconflict_service::Config::default(), terms_with_members());
     h2.clock.set_ms(now);
     let data = deconflict_service::datadir::DataDir::new(dir.path());
-    let log2 = deconflict_service::record::ServiceLog::open(
+    let log2 = deconflict_service::log_entries::ServiceLog::open(
         &data,
         &h2.state.terms,
         &["coalition".to_string(), "russia".to_string()],

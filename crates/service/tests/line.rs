@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::Request;
 use deconflict_client::auth;
 use deconflict_line::Message;
-use deconflict_service::line::{ledger_entry_for_ack, ledger_entry_for_message, sign_entry};
+use deconflict_service::line::{log_entry_for_ack, log_entry_for_message, sign_entry};
 use deconflict_service::{Config, ManualClock, State, Terms};
 use deconflict_store::{SqliteStore, Store};
 use ed25519_dalek::SigningKey;
@@ -231,12 +231,12 @@ fn free_text(id: &str, from: &str, to: &str, t_ms: i64) -> Message {
 }
 
 fn send_body(m: &Message, signer: &str) -> String {
-    let sig = sign_entry(ledger_entry_for_message(m).unwrap(), &key(signer)).unwrap();
+    let sig = sign_entry(log_entry_for_message(m).unwrap(), &key(signer)).unwrap();
     json!({"message": m, "entry_signature": sig}).to_string()
 }
 
 fn ack_body(party: &str, id: &str, officer: &str, t_ms: i64) -> String {
-    let entry = ledger_entry_for_ack(party, id, officer, t_ms).unwrap();
+    let entry = log_entry_for_ack(party, id, officer, t_ms).unwrap();
     let sig = sign_entry(entry, &key(party)).unwrap();
     json!({"officer": officer, "time_unix_ms": t_ms, "entry_signature": sig}).to_string()
 }

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deconflict_client::PartyClient;
-use deconflict_ledger::{EntryBody, FieldValue};
 use deconflict_line::Message;
+use deconflict_log::{EntryBody, FieldValue};
 use deconflict_service::datadir::DataDir;
-use deconflict_service::record::ServiceLog;
+use deconflict_service::log_entries::ServiceLog;
 use deconflict_service::{Clock, Config, ManualClock, State, Terms};
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
@@ -235,11 +235,11 @@ async fn two_parties_on_the_line_over_loopback_with_the_record() {
     // The record: the warning signed by the coalition, each acknowledgement once, signed by
     // Russia; the conflict alerts the service put on the line, signed by the service's key;
     // nothing else claims their authorship.
-    let service_key = deconflict_ledger::PublicKey::from_hex(&log.public_key_hex())
+    let service_key = deconflict_log::PublicKey::from_hex(&log.public_key_hex())
         .unwrap()
         .0;
-    let head = log.journal().latest_tree_head();
-    let entries = log.journal().entries(0, head.tree_head().size()).unwrap();
+    let head = log.log_file().latest_tree_head();
+    let entries = log.log_file().entries(0, head.tree_head().size()).unwrap();
     let mut warnings = 0;
     let mut service_alerts = Vec::new();
     let mut acks = Vec::new();

@@ -81,9 +81,9 @@ proptest! {
 
 /// A line of an openings file, as the service writes it.
 fn opening_line() -> Vec<u8> {
-    let (_, o) = deconflict_ledger::FieldValue::commit(
-        deconflict_ledger::FieldValue::text("SOKOL21").unwrap(),
-        deconflict_ledger::Salt([7; 32]),
+    let (_, o) = deconflict_log::FieldValue::commit(
+        deconflict_log::FieldValue::text("SOKOL21").unwrap(),
+        deconflict_log::Salt([7; 32]),
     )
     .unwrap();
     serde_json::json!({"commitment": o.commitment().unwrap().to_hex(), "opening": o})
@@ -94,15 +94,15 @@ fn opening_line() -> Vec<u8> {
 #[test]
 fn an_opening_line_parses_and_must_open_what_it_names() {
     let line = opening_line();
-    let (c, o) = deconflict_service::record::parse_opening_line(&line).unwrap();
+    let (c, o) = deconflict_service::log_entries::parse_opening_line(&line).unwrap();
     assert_eq!(o.commitment().unwrap(), c);
     let other = String::from_utf8(line)
         .unwrap()
         .replace("SOKOL21", "SOKOL22");
-    let e = deconflict_service::record::parse_opening_line(other.as_bytes()).unwrap_err();
+    let e = deconflict_service::log_entries::parse_opening_line(other.as_bytes()).unwrap_err();
     assert!(e.contains("hashes to"), "{e}");
-    let big = vec![b' '; deconflict_service::record::OPENING_LINE_BYTES_MAX + 1];
-    assert!(deconflict_service::record::parse_opening_line(&big).is_err());
+    let big = vec![b' '; deconflict_service::log_entries::OPENING_LINE_BYTES_MAX + 1];
+    assert!(deconflict_service::log_entries::parse_opening_line(&big).is_err());
 }
 
 proptest! {
@@ -111,7 +111,7 @@ proptest! {
     /// Any bytes: an error, never a panic.
     #[test]
     fn opening_lines_from_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = deconflict_service::record::parse_opening_line(&bytes);
+        let _ = deconflict_service::log_entries::parse_opening_line(&bytes);
     }
 
     /// One bit flipped anywhere in a valid line: refused, or read as the same opening of the
@@ -119,11 +119,11 @@ proptest! {
     #[test]
     fn a_flipped_opening_line_never_opens_something_else(at in 0usize..400, bit in 0u8..8) {
         let line = opening_line();
-        let good = deconflict_service::record::parse_opening_line(&line).unwrap();
+        let good = deconflict_service::log_entries::parse_opening_line(&line).unwrap();
         let mut bad = line.clone();
         let i = at % bad.len();
         bad[i] ^= 1 << bit;
-        if let Ok(got) = deconflict_service::record::parse_opening_line(&bad) {
+        if let Ok(got) = deconflict_service::log_entries::parse_opening_line(&bad) {
             prop_assert_eq!(got, good);
         }
     }

@@ -1,5 +1,5 @@
 //! What a restart of the real binary must neither forget nor forgive: a request accepted just
-//! before it is a replay just after it; a journal damaged while the service was stopped stops
+//! before it is a replay just after it; a log file damaged while the service was stopped stops
 //! `serve` (naming the file, the offset and the last good entry) instead of rolling the record
 //! back, and `deconflict log recover` says what it would drop before it drops it; the files
 //! holding private values are the owner's alone.
@@ -100,7 +100,7 @@ fn a_request_accepted_before_a_restart_is_refused_after_it() {
     // nonces) is readable by the service's user only.
     #[cfg(unix)]
     for p in [
-        root.join("ledger-openings.jsonl"),
+        root.join("log-openings.jsonl"),
         dir.store(),
         root.join("nonces").join("0"),
         dir.key("coalition"),
@@ -110,16 +110,16 @@ fn a_request_accepted_before_a_restart_is_refused_after_it() {
 }
 
 #[test]
-fn a_damaged_journal_stops_serve_and_recover_drops_only_when_applied() {
+fn a_damaged_log_file_stops_serve_and_recover_drops_only_when_applied() {
     let Some(bin) = require_binary() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     run_demo(&bin, &root);
-    let journal = root.join("ledger").join("ledger.journal");
-    let mut bytes = std::fs::read(&journal).unwrap();
+    let log_file = root.join("log").join("log.frames");
+    let mut bytes = std::fs::read(&log_file).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x10;
-    std::fs::write(&journal, &bytes).unwrap();
+    std::fs::write(&log_file, &bytes).unwrap();
 
     // serve refuses to start, and says where.
     let out = Command::new(&bin)
@@ -128,11 +128,11 @@ fn a_damaged_journal_stops_serve_and_recover_drops_only_when_applied() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "serve started on a damaged journal");
-    assert!(stderr.contains("ledger.journal"), "{stderr}");
+    assert!(!out.status.success(), "serve started on a damaged log file");
+    assert!(stderr.contains("log.frames"), "{stderr}");
     assert!(stderr.contains("at byte "), "{stderr}");
     assert!(stderr.contains("the last good entry is entry "), "{stderr}");
-    assert_eq!(std::fs::read(&journal).unwrap(), bytes, "serve changed it");
+    assert_eq!(std::fs::read(&log_file).unwrap(), bytes, "serve changed it");
 
     // recover says what it would drop, and changes nothing without --apply.
     let recover = |apply: bool| {
@@ -150,12 +150,12 @@ fn a_damaged_journal_stops_serve_and_recover_drops_only_when_applied() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let plan = recover(false);
-    assert!(plan.contains("recovery cuts the journal to"), "{plan}");
+    assert!(plan.contains("recovery cuts the log file to"), "{plan}");
     assert!(plan.contains("acknowledged entries"), "{plan}");
     assert!(plan.contains("--apply"), "{plan}");
     // The store follows the record it is bound to: the rows of the dropped entries go too.
     assert!(plan.contains("recovery drops from"), "{plan}");
-    assert_eq!(std::fs::read(&journal).unwrap(), bytes);
+    assert_eq!(std::fs::read(&log_file).unwrap(), bytes);
     let kept: u64 = plan
         .split(" entries, the last good entry")
         .next()

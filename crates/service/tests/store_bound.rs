@@ -294,10 +294,10 @@ fn a_lowered_mark_does_not_turn_a_deleted_row_into_an_unstored_request() {
 #[test]
 fn only_the_last_batch_may_miss_its_rows_and_it_is_bound_as_unstored() {
     use deconflict_client::notification_entry::withdrawal_entry;
-    use deconflict_ledger::SignedEntry;
+    use deconflict_log::SignedEntry;
     use deconflict_service::binding::bind_at_start;
     use deconflict_service::datadir::DataDir;
-    use deconflict_service::record::ServiceLog;
+    use deconflict_service::log_entries::ServiceLog;
     use deconflict_store::{SqliteStore, Store, Write};
 
     let tmp = tempfile::tempdir().unwrap();

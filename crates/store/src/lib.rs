@@ -233,7 +233,7 @@ pub mod bound {
     pub const NO_ROW: &str = "no_row";
 }
 
-/// The record entry a stored row stands for: its index in the journal and its leaf hash
+/// The record entry a stored row stands for: its index in the log file and its leaf hash
 /// (`SHA-256(0x00 ‖ entry bytes)`), with the row it is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
@@ -259,7 +259,7 @@ pub enum Write {
     /// Binds a row written in the same batch (or earlier) to its record entry; one binding
     /// per entry index.
     Binding(Binding),
-    /// Every record entry below this journal size has been accounted for: bound to its row,
+    /// Every record entry below this log file size has been accounted for: bound to its row,
     /// bound as [`bound::UNSTORED`], or of a kind no row stands for. Only ever increases.
     RecordMark(u64),
     /// A batch of a party's logged reports committed to the record.
@@ -324,7 +324,7 @@ pub trait Store: Send + 'static {
     fn bindings(&self) -> Result<Vec<Binding>, StoreError> {
         Ok(Vec::new())
     }
-    /// The journal size every entry below which is accounted for ([`Write::RecordMark`]);
+    /// The log file size every entry below which is accounted for ([`Write::RecordMark`]);
     /// `None` when the store was never bound to a record.
     fn record_mark(&self) -> Result<Option<u64>, StoreError> {
         Ok(None)

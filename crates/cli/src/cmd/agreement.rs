@@ -372,7 +372,7 @@ fn refused(e: ClientError) -> anyhow::Error {
 }
 
 /// Suspend, reactivate or terminate on a running service: signs the statement on the basis the
-/// service shows now (or reads one signed offline), signs its ledger entry, submits both.
+/// service shows now (or reads one signed offline), signs its log entry, submits both.
 fn act(
     connect: &ConnectArgs,
     name: &str,

@@ -172,8 +172,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 fn signature(
-    entry: deconflict_ledger::Entry,
-    key: &deconflict_ledger::SigningKey,
+    entry: deconflict_log::Entry,
+    key: &deconflict_log::SigningKey,
 ) -> Result<String, Failure> {
     sign_entry(entry, key).map_err(|e| Failure::usage("entry", e))
 }
@@ -489,7 +489,7 @@ pub(crate) fn verify_bundle(
     let mut pins = Pins::default();
     if let Some(hex) = log_key {
         pins.log_key = Some(
-            deconflict_ledger::PublicKey::from_hex(hex.trim())
+            deconflict_log::PublicKey::from_hex(hex.trim())
                 .map_err(|e| crate::failure::usage(format!("--log-key: {e}")))?
                 .0,
         );
@@ -566,9 +566,9 @@ pub(crate) fn verify_bundle(
     }
     for o in &v.opened {
         let value = match &o.value {
-            deconflict_ledger::FieldValue::Int(i) => i.get().to_string(),
-            deconflict_ledger::FieldValue::Text(t) => format!("{:?}", t.as_str()),
-            deconflict_ledger::FieldValue::Commitment(c) => c.to_hex(),
+            deconflict_log::FieldValue::Int(i) => i.get().to_string(),
+            deconflict_log::FieldValue::Text(t) => format!("{:?}", t.as_str()),
+            deconflict_log::FieldValue::Commitment(c) => c.to_hex(),
         };
         println!(
             "  disclosed: entry {} ({} by {}) {} = {value}",

@@ -1,7 +1,7 @@
 //! `deconflict log …` and `deconflict verify`: export the tamper-evident record, hand out tree
 //! heads and proofs from a data directory, keep a party's last verified tree head, and verify an
-//! export offline. The logic is in `deconflict-ledger` (formats, tree, checks) and
-//! `deconflict-journal` (storage, parallel verification); this module parses arguments, reads
+//! export offline. The logic is in `deconflict-log` (formats, tree, checks) and
+//! `deconflict-logfile` (storage, parallel verification); this module parses arguments, reads
 //! and writes files, and reports.
 
 use std::io::Write;
@@ -10,15 +10,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use deconflict_journal::verify::{VerifyFileError, verify_file};
-use deconflict_journal::{export_dir, load_dir};
-use deconflict_ledger::export::parse_header;
+use deconflict_log::export::parse_header;
+use deconflict_logfile::verify::{VerifyFileError, verify_file};
+use deconflict_logfile::{export_dir, load_dir};
 mod follow;
 
 pub(crate) use follow::agreement_keys;
 use follow::{FollowArgs, follow};
 
-use deconflict_ledger::{
+use deconflict_log::{
     KeyId, KeyRing, Monitor, PublicKey, TreeHeadUpdate, VerifyOptions, saved_tree_head_from_json,
 };
 
@@ -40,24 +40,24 @@ pub enum Command {
     /// Open the record's commitments for a working group: every committed field of an export,
     /// with its value where an opening is given, or sealed.
     Open(crate::cmd::open::OpenArgs),
-    /// Say what recovering a damaged journal would drop (the service refuses to start on one);
+    /// Say what recovering a damaged log file would drop (the service refuses to start on one);
     /// drop it only with --apply.
     Recover(RecoverArgs),
 }
 
 #[derive(clap::Args)]
 pub struct RecoverArgs {
-    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/ledger/).
+    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/log/).
     #[arg(long)]
     data_dir: PathBuf,
-    /// Cut the journal back to its last whole batch, as the plan printed says.
+    /// Cut the log file back to its last whole batch, as the plan printed says.
     #[arg(long)]
     apply: bool,
 }
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/ledger/).
+    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/log/).
     #[arg(long)]
     data_dir: PathBuf,
     /// The export file to write.
@@ -67,7 +67,7 @@ pub struct ExportArgs {
 
 #[derive(clap::Args)]
 pub struct TreeHeadArgs {
-    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/ledger/).
+    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/log/).
     #[arg(long)]
     data_dir: PathBuf,
     /// The size of the tree head the party verified last (0 when none).
@@ -80,7 +80,7 @@ pub struct TreeHeadArgs {
 
 #[derive(clap::Args)]
 pub struct ProofArgs {
-    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/ledger/).
+    /// The service's data directory (as given to `serve --data-dir`; the record is in DIR/log/).
     #[arg(long)]
     data_dir: PathBuf,
     /// The entry's index (0-based).
@@ -120,11 +120,11 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
-    let journal = crate::datadir::journal_dir(&a.data_dir)?;
+    let log_file = crate::datadir::log_dir(&a.data_dir)?;
     // Write beside the target and rename, so a reader never sees half an export.
     let tmp = a.out.with_extension("partial");
     let mut f = std::fs::File::create(&tmp).with_context(|| format!("{}", tmp.display()))?;
-    let counts = export_dir(&journal, &mut f)?;
+    let counts = export_dir(&log_file, &mut f)?;
     f.sync_all().with_context(|| format!("{}", tmp.display()))?;
     drop(f);
     std::fs::rename(&tmp, &a.out).with_context(|| format!("{}", a.out.display()))?;
@@ -138,8 +138,8 @@ fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn recover(a: RecoverArgs) -> anyhow::Result<ExitCode> {
-    use deconflict_journal::recover;
-    let dir = crate::datadir::journal_dir(&a.data_dir)?;
+    use deconflict_logfile::recover;
+    let dir = crate::datadir::log_dir(&a.data_dir)?;
     let plan = recover::plan(&dir)?;
     print!("{plan}");
     if plan.is_clean() {
@@ -158,7 +158,7 @@ fn recover(a: RecoverArgs) -> anyhow::Result<ExitCode> {
     recover::apply(&dir, &plan)?;
     println!(
         "recovered: {} holds {} entries",
-        plan.journal.display(),
+        plan.log_file.display(),
         plan.keep_entries
     );
     if let Some(store) = &store {
@@ -168,7 +168,7 @@ fn recover(a: RecoverArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn tree_head(a: TreeHeadArgs) -> anyhow::Result<ExitCode> {
-    let log = load_dir(&crate::datadir::journal_dir(&a.data_dir)?)?;
+    let log = load_dir(&crate::datadir::log_dir(&a.data_dir)?)?;
     let Some(latest) = log.latest().cloned() else {
         bail!("{}: the log has no tree head yet", a.data_dir.display());
     };
@@ -185,7 +185,7 @@ fn tree_head(a: TreeHeadArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn proof(a: ProofArgs) -> anyhow::Result<ExitCode> {
-    let log = load_dir(&crate::datadir::journal_dir(&a.data_dir)?)?;
+    let log = load_dir(&crate::datadir::log_dir(&a.data_dir)?)?;
     let Some(latest) = log.latest() else {
         bail!("{}: the log has no tree head yet", a.data_dir.display());
     };
@@ -228,7 +228,7 @@ fn check_head(a: CheckHeadArgs) -> anyhow::Result<ExitCode> {
     })?;
     let old_size = monitor.tree_head().map(|h| h.tree_head().size());
     if let Err(e) = monitor.accept(&update) {
-        if let deconflict_ledger::HeadCheckError::Fork(evidence) = &e {
+        if let deconflict_log::HeadCheckError::Fork(evidence) = &e {
             // The two signed heads are the evidence: print them whole for the working group.
             println!("{}", String::from_utf8_lossy(evidence.first.as_bytes()));
             println!("{}", String::from_utf8_lossy(evidence.second.as_bytes()));
@@ -268,7 +268,7 @@ pub struct VerifyArgs {
     )]
     pub(crate) file: PathBuf,
     /// A service's data directory (what `serve --data-dir` takes), instead of an export: its
-    /// journal is checked as an export is, then every store row against its record entry.
+    /// log file is checked as an export is, then every store row against its record entry.
     /// Keys: the directory's agreement and service key unless --agreement is given.
     #[arg(long)]
     pub(crate) data_dir: Option<PathBuf>,
@@ -342,7 +342,7 @@ fn pinned_keys(
 
 /// The entries of a verified export that are about the agreement — agreement events,
 /// notifications and withdrawals — checked against it
-/// (`deconflict_service::record::check_against_agreement`): how many of each kind there are, or
+/// (`deconflict_service::log_entries::check_against_agreement`): how many of each kind there are, or
 /// the first that fails with its entry index and line.
 fn check_export_against_agreement(
     path: &Path,
@@ -378,9 +378,9 @@ fn check_export_against_agreement(
         if line.last() == Some(&b'\n') {
             line.pop();
         }
-        let entry = deconflict_ledger::SignedEntry::from_bytes(&line)
+        let entry = deconflict_log::SignedEntry::from_bytes(&line)
             .map_err(|e| anyhow::anyhow!("entry {i} (line {line_no}): {e}"))?;
-        deconflict_service::record::check_against_agreement(entry.entry(), agreement)
+        deconflict_service::log_entries::check_against_agreement(entry.entry(), agreement)
             .map_err(|e| anyhow::anyhow!("entry {i} (line {line_no}): {e}"))?;
         if is_event {
             events += 1;

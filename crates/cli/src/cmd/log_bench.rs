@@ -1,12 +1,12 @@
-//! `deconflict bench log --entries N`: the record at speed, end to end on a real journal.
+//! `deconflict bench log --entries N`: the record at speed, end to end on a real log file.
 //!
 //! 1. Signed, durable appends: N entries signed by three parties (before the clock starts, on
-//!    every core: parties sign on their own machines) are appended to a fresh journal by
+//!    every core: parties sign on their own machines) are appended to a fresh log file by
 //!    `--appenders` threads, each submitting `--group` entries at a time
-//!    ([`Journal::submit_many`]: one Ed25519 batch check for the group) and waiting until every
+//!    ([`LogFile::submit_many`]: one Ed25519 batch check for the group) and waiting until every
 //!    one of them is durable (group commit: one `fdatasync` per batch, a signed tree head per
 //!    batch). Nothing is acknowledged before it is on disk.
-//! 2. The journal is exported (`deconflict log export`'s format) and the export is verified as
+//! 2. The log file is exported (`deconflict log export`'s format) and the export is verified as
 //!    `deconflict verify` does, on every core: every line, signature, tree head and root.
 //!
 //! The last line prints both figures against their targets; the exit code is 1 when one is
@@ -19,12 +19,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use deconflict_journal::verify::verify_file;
-use deconflict_journal::{Journal, JournalConfig, export_dir};
-use deconflict_ledger::{
+use deconflict_log::{
     Entry, EntryBody, FieldValue, Fields, Hash, KeyId, KeyRing, SignedEntry, SigningKey, Text,
     VerifyOptions,
 };
+use deconflict_logfile::verify::verify_file;
+use deconflict_logfile::{LogFile, LogFileConfig, export_dir};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -41,7 +41,7 @@ pub struct BenchArgs {
     /// Verification threads; every core when absent.
     #[arg(long)]
     threads: Option<usize>,
-    /// Directory for the benchmark's journal and export (removed afterwards); a fresh directory
+    /// Directory for the benchmark's log file and export (removed afterwards); a fresh directory
     /// under the system's temporary directory when absent.
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -195,17 +195,17 @@ fn bench_in(a: &BenchArgs, dir: &Path) -> anyhow::Result<ExitCode> {
     );
 
     // 1. Appends.
-    let journal_dir = dir.join("journal");
-    let config = JournalConfig::new(keys[0].0.clone(), keys[0].1.clone(), ring.clone());
-    let journal = Arc::new(Journal::open(&journal_dir, config)?);
+    let log_dir = dir.join("log");
+    let config = LogFileConfig::new(keys[0].0.clone(), keys[0].1.clone(), ring.clone());
+    let log_file = Arc::new(LogFile::open(&log_dir, config)?);
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let cpu0 = cpu_s();
     let started = Instant::now();
     let workers: Vec<_> = (0..a.appenders)
         .map(|_| {
-            let (journal, groups, next, done) =
-                (journal.clone(), groups.clone(), next.clone(), done.clone());
+            let (log_file, groups, next, done) =
+                (log_file.clone(), groups.clone(), next.clone(), done.clone());
             std::thread::spawn(move || -> anyhow::Result<()> {
                 loop {
                     let g = next.fetch_add(1, Ordering::Relaxed);
@@ -215,7 +215,7 @@ fn bench_in(a: &BenchArgs, dir: &Path) -> anyhow::Result<ExitCode> {
                     let entries =
                         std::mem::take(&mut *slot.lock().unwrap_or_else(|e| e.into_inner()));
                     let n = entries.len() as u64;
-                    let tickets = journal.submit_many(entries);
+                    let tickets = log_file.submit_many(entries);
                     for t in tickets {
                         t?.wait()?;
                     }
@@ -231,7 +231,7 @@ fn bench_in(a: &BenchArgs, dir: &Path) -> anyhow::Result<ExitCode> {
     let append_s = started.elapsed().as_secs_f64();
     let append_cpu = cpu_s().zip(cpu0).map(|(b, a)| b - a);
     drop(groups);
-    let stats = journal.stats();
+    let stats = log_file.stats();
     let appended = done.load(Ordering::Relaxed);
     let rate = appended as f64 / append_s;
     println!(
@@ -244,7 +244,7 @@ fn bench_in(a: &BenchArgs, dir: &Path) -> anyhow::Result<ExitCode> {
         stats.rejected_queue_full + stats.rejected_invalid + stats.rejected_too_large,
         cpu_text(append_cpu, appended)
     );
-    drop(journal);
+    drop(log_file);
 
     // 2. Export, then verify.
     let export = dir.join("export.jsonl");
@@ -252,7 +252,7 @@ fn bench_in(a: &BenchArgs, dir: &Path) -> anyhow::Result<ExitCode> {
     let counts = {
         let mut f =
             std::fs::File::create(&export).with_context(|| format!("{}", export.display()))?;
-        export_dir(&journal_dir, &mut f)?
+        export_dir(&log_dir, &mut f)?
     };
     let bytes = std::fs::metadata(&export)?.len();
     println!(
@@ -262,7 +262,7 @@ fn bench_in(a: &BenchArgs, dir: &Path) -> anyhow::Result<ExitCode> {
         bytes as f64 / 1e6,
         exported.elapsed().as_secs_f64()
     );
-    std::fs::remove_dir_all(&journal_dir).ok();
+    std::fs::remove_dir_all(&log_dir).ok();
     let threads = a.threads.unwrap_or_else(cores).max(1);
     let cpu0 = cpu_s();
     let started = Instant::now();

@@ -8,7 +8,7 @@
 //!
 //! `create`, `update`, `withdraw`, `list` and `show` talk to a running service as one party
 //! (`--service`, `--party`, `--key`). A create or update is signed twice: the request (RFC 9421)
-//! and the notification's entry in the shared record, which the party builds from its own copy
+//! and the notification's entry in the shared log, which the party builds from its own copy
 //! of the agreement (`--agreement`: what it discloses is in the clear, the rest committed with
 //! salts derived from its key) and signs with its key. `--keep-openings FILE` appends the openings of
 //! those commitments, in the format `deconflict log open` reads, so the party can open them to
@@ -408,7 +408,7 @@ fn write(w: Box<WriteArgs>, revision: Option<u64>) -> Result<(), Failure> {
 }
 
 /// Appends openings to `path` (one JSON line each) and makes them durable.
-fn keep_openings(path: &Path, openings: &[deconflict_ledger::Opening]) -> anyhow::Result<()> {
+fn keep_openings(path: &Path, openings: &[deconflict_log::Opening]) -> anyhow::Result<()> {
     if openings.is_empty() {
         return Ok(());
     }

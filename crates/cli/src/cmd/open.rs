@@ -3,7 +3,7 @@
 //!
 //! A field a party did not disclose is in the record only as `SHA-256(salt ‖ value)`. Whoever
 //! holds the salt and the value (an opening: the service keeps every one in
-//! `DATA_DIR/ledger-openings.jsonl`, a party keeps those of its own notifications) can show the
+//! `DATA_DIR/log-openings.jsonl`, a party keeps those of its own notifications) can show the
 //! value later, and anyone can check it against the record. This command reads an export and an
 //! openings file, and prints, for every entry with a commitment, each committed field either
 //! opened (its value) or still sealed. It checks every opening line against the commitment it
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use deconflict_ledger::{FieldValue, Hash, Opening, SignedEntry};
+use deconflict_log::{FieldValue, Hash, Opening, SignedEntry};
 
 #[derive(clap::Args)]
 pub struct OpenArgs {
@@ -43,7 +43,7 @@ pub(crate) fn read_openings(path: &Path) -> anyhow::Result<HashMap<Hash, Opening
     // The named file must exist; its rotated siblings are read before it.
     std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
     let mut out = HashMap::new();
-    for file in deconflict_service::record::openings_files(path)
+    for file in deconflict_service::log_entries::openings_files(path)
         .with_context(|| format!("{}", path.display()))?
     {
         read_openings_file(&file, &mut out)?;
@@ -55,7 +55,7 @@ fn read_openings_file(path: &Path, out: &mut HashMap<Hash, Opening>) -> anyhow::
     let f = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
     let mut r = std::io::BufReader::new(f);
     let mut line = Vec::new();
-    let limit = (deconflict_service::record::OPENING_LINE_BYTES_MAX + 2) as u64;
+    let limit = (deconflict_service::log_entries::OPENING_LINE_BYTES_MAX + 2) as u64;
     for n in 1u64.. {
         line.clear();
         let read = std::io::Read::take(&mut r, limit)
@@ -70,7 +70,7 @@ fn read_openings_file(path: &Path, out: &mut HashMap<Hash, Opening>) -> anyhow::
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let (c, o) = deconflict_service::record::parse_opening_line(&line)
+        let (c, o) = deconflict_service::log_entries::parse_opening_line(&line)
             .map_err(|e| anyhow::anyhow!("{} line {n}: {e}", path.display()))?;
         if out.len() >= OPENINGS_MAX {
             bail!(
@@ -98,7 +98,7 @@ pub fn open(a: OpenArgs) -> anyhow::Result<ExitCode> {
     let mut line = Vec::new();
     let (mut index, mut opened, mut sealed) = (0u64, 0u64, 0u64);
     let mut used = std::collections::HashSet::new();
-    let limit = (deconflict_ledger::export::LINE_BYTES_MAX + 2) as u64;
+    let limit = (deconflict_log::export::LINE_BYTES_MAX + 2) as u64;
     let mut out = std::io::BufWriter::new(crate::stdio::stdout());
     use std::io::Write as _;
     for n in 1u64.. {

@@ -2,7 +2,7 @@
 //! [--format html|json|csv] [--lang en|ru] [--agreement FILE]`: the working group's report,
 //! computed only from the record (see `deconflict-report`).
 //!
-//! With `--data-dir` the log is exported from the journal in memory; with `--log` the export
+//! With `--data-dir` the log is exported from the log file in memory; with `--log` the export
 //! file is read. Either way the export is verified before anything is counted. The agreement
 //! (`--agreement`, or `DIR/agreement.toml` when present) pins the parties' keys and sets the
 //! acknowledgement deadlines; without one the keys come from the export itself and the line's
@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use deconflict_ledger::VerifyOptions;
-use deconflict_ledger::export::parse_header;
+use deconflict_log::VerifyOptions;
+use deconflict_log::export::parse_header;
 use deconflict_report::{Deadlines, EXPORT_BYTES_MAX, Format, Lang, Options};
 
 use crate::cmd::log::agreement_keys;
@@ -22,7 +22,7 @@ use crate::cmd::log::agreement_keys;
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["data_dir", "log"])))]
 pub struct Args {
-    /// The service's data directory (or a journal directory): its log is exported and read.
+    /// The service's data directory (or a log file directory): its log is exported and read.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// A log export file (`deconflict log export`).
@@ -93,10 +93,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let (bytes, source) = match (&a.data_dir, &a.log) {
         (Some(dir), None) => {
-            let journal = crate::datadir::journal_dir(dir)?;
+            let log_file = crate::datadir::log_dir(dir)?;
             let mut buf = Vec::new();
-            deconflict_journal::export_dir(&journal, &mut buf)
-                .with_context(|| format!("exporting the log in {}", journal.display()))?;
+            deconflict_logfile::export_dir(&log_file, &mut buf)
+                .with_context(|| format!("exporting the log in {}", log_file.display()))?;
             (buf, dir.display().to_string())
         }
         (None, Some(path)) => (read_export(path)?, path.display().to_string()),

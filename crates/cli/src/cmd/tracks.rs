@@ -286,7 +286,7 @@ fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(e) => return finish(Err(Failure::Usage(e))),
     };
-    let now_ms = deconflict_journal::system_now_ms() as i64;
+    let now_ms = deconflict_logfile::system_now_ms() as i64;
     let read = if a.file.as_os_str() == "-" {
         read_reports(std::io::stdin().lock(), &a.connect.party, now_ms)
     } else {

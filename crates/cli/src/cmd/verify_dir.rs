@@ -1,5 +1,5 @@
 //! `deconflict verify --data-dir DIR`: a stopped (or running) service's data directory checked
-//! whole. First its journal, exactly as `verify` checks an export of it (every signature, tree
+//! whole. First its log file, exactly as `verify` checks an export of it (every signature, tree
 //! head and root; against the directory's agreement and service key unless `--agreement` is
 //! given); then every store row that a record entry stands for against that entry
 //! (`deconflict_service::binding::check`). Prints what it checked and each mismatch (table,
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use deconflict_ledger::SignedEntry;
+use deconflict_log::SignedEntry;
 use deconflict_service::binding::{check, openings_from_file};
 use deconflict_store::{SqliteStore, Store};
 
@@ -46,10 +46,10 @@ fn temp_export() -> anyhow::Result<(TempExport, std::fs::File)> {
 }
 
 pub fn run(dir: &Path, mut a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let ledger = deconflict_service::record::ledger_dir(dir);
+    let log_dir = deconflict_service::log_entries::log_dir(dir);
     let (export, mut f) = temp_export()?;
-    deconflict_journal::export_dir(&ledger, &mut f)
-        .with_context(|| format!("{}", ledger.display()))?;
+    deconflict_logfile::export_dir(&log_dir, &mut f)
+        .with_context(|| format!("{}", log_dir.display()))?;
     drop(f);
     a.file = export.0.clone();
     if a.agreement.is_none() {
@@ -61,7 +61,7 @@ pub fn run(dir: &Path, mut a: VerifyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    println!("journal {}:", ledger.display());
+    println!("log file {}:", log_dir.display());
     let code = verify_export(a)?;
     if code != ExitCode::SUCCESS {
         return Ok(code);
@@ -82,7 +82,7 @@ pub fn run(dir: &Path, mut a: VerifyArgs) -> anyhow::Result<ExitCode> {
         reader: std::io::BufReader::with_capacity(1 << 20, file),
         line: Vec::new(),
     };
-    let openings = dir.join("ledger-openings.jsonl");
+    let openings = dir.join("log-openings.jsonl");
     let found = check(store.as_ref(), &mut entries, &mut |needed| {
         openings_from_file(&openings, needed)
     })
@@ -136,7 +136,7 @@ pub fn run(dir: &Path, mut a: VerifyArgs) -> anyhow::Result<ExitCode> {
 fn service_key_hex(dir: &Path) -> anyhow::Result<Option<String>> {
     let path = dir.join("keys").join(format!(
         "{}.pub",
-        deconflict_service::record::SERVICE_KEY_ID
+        deconflict_service::log_entries::SERVICE_KEY_ID
     ));
     if !path.exists() {
         return Ok(None);

@@ -1,5 +1,5 @@
 //! An independent reader of an exported record: it knows only the export format (plain JSON
-//! lines, not the ledger's types) and the report's documented definitions, and counts per week
+//! lines, not the log's types) and the report's documented definitions, and counts per week
 //! (weeks start on Monday 00:00 UTC) what the working group's report must show.
 
 use std::collections::{BTreeMap, BTreeSet};

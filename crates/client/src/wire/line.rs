@@ -13,8 +13,8 @@ pub struct LineSend {
     /// The message in its catalogue JSON form; `from` must be the caller.
     #[schema(value_type = Object)]
     pub message: Message,
-    /// Base64 Ed25519 signature by the caller of the ledger entry that
-    /// `crate::line::ledger_entry_for_message` builds from the message.
+    /// Base64 Ed25519 signature by the caller of the log entry that
+    /// `crate::line::log_entry_for_message` builds from the message.
     pub entry_signature: String,
 }
 
@@ -37,10 +37,10 @@ pub struct LineAccepted {
 pub struct LineAck {
     /// A duty officer on the caller's roster (a contact, or the party's command).
     pub officer: String,
-    /// When the officer acknowledged, by the caller's clock (the ledger entry's time).
+    /// When the officer acknowledged, by the caller's clock (the log entry's time).
     pub time_unix_ms: i64,
-    /// Base64 Ed25519 signature by the caller of the ledger entry that
-    /// `crate::line::ledger_entry_for_ack` builds.
+    /// Base64 Ed25519 signature by the caller of the log entry that
+    /// `crate::line::log_entry_for_ack` builds.
     pub entry_signature: String,
 }
 

@@ -63,7 +63,7 @@ pub(super) async fn run(
     scenario: &Scenario,
     start_ms: i64,
     terms: &deconflict_service::Terms,
-    log_key: deconflict_ledger::VerifyingKey,
+    log_key: deconflict_log::VerifyingKey,
     keep_in: Option<&Path>,
 ) -> Result<String, DemoError> {
     let d = &scenario.conflict;

@@ -220,17 +220,17 @@ pub(super) fn live_desk(
     Ok(())
 }
 
-/// Entries of the shared record by kind: `geography`, `nonconformance`, and the level of each
+/// Entries of the shared log by kind: `geography`, `nonconformance`, and the level of each
 /// tactical alert.
 /// The record's entries below `size`, read page by page.
 fn all_entries(
-    log: &deconflict_service::record::ServiceLog,
+    log: &deconflict_service::log_entries::ServiceLog,
     size: u64,
-) -> Result<Vec<deconflict_ledger::SignedEntry>, DemoError> {
+) -> Result<Vec<deconflict_log::SignedEntry>, DemoError> {
     let mut out = Vec::new();
     while (out.len() as u64) < size {
         let page = log
-            .journal()
+            .log_file()
             .entries(out.len() as u64, size)
             .map_err(|e| DemoError::Check(format!("reading the record: {e}")))?;
         if page.is_empty() {
@@ -242,13 +242,13 @@ fn all_entries(
 }
 
 pub(super) fn record_entries(
-    log: &deconflict_service::record::ServiceLog,
+    log: &deconflict_service::log_entries::ServiceLog,
     size: u64,
 ) -> Result<BTreeMap<String, u64>, DemoError> {
     let entries = all_entries(log, size)?;
     let mut out = BTreeMap::new();
     for e in &entries {
-        if let deconflict_ledger::EntryBody::Alert { level, .. } = e.entry().body() {
+        if let deconflict_log::EntryBody::Alert { level, .. } = e.entry().body() {
             *out.entry(level.as_str().to_string()).or_default() += 1;
         }
     }
@@ -294,7 +294,7 @@ pub(super) fn check_live_desk(summary: &DemoSummary) -> Result<(), DemoError> {
 /// Every notification the scenario made is in the record once, as an entry its own party
 /// authored and signed (checked with the party's key from the agreement).
 pub(super) fn check_authored_notifications(
-    log: &deconflict_service::record::ServiceLog,
+    log: &deconflict_service::log_entries::ServiceLog,
     terms: &deconflict_service::terms::Terms,
     scenario: &Scenario,
     size: u64,
@@ -304,7 +304,7 @@ pub(super) fn check_authored_notifications(
         let found: Vec<_> = entries
             .iter()
             .filter(|e| {
-                matches!(e.entry().body(), deconflict_ledger::EntryBody::Notification {
+                matches!(e.entry().body(), deconflict_log::EntryBody::Notification {
                     notification_id, ..
                 } if notification_id.as_str() == n.id)
             })

@@ -2,7 +2,7 @@
 //! format and language, never a panic.
 #![no_main]
 
-use deconflict_ledger::VerifyOptions;
+use deconflict_log::VerifyOptions;
 use deconflict_report::figures::Deadlines;
 use deconflict_report::{Format, Lang, Options, compute, read_export, render};
 use libfuzzer_sys::fuzz_target;

@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok((c, o)) = deconflict_service::record::parse_opening_line(data) {
+    if let Ok((c, o)) = deconflict_service::log_entries::parse_opening_line(data) {
         assert_eq!(o.commitment().ok(), Some(c));
     }
 });

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use deconflict_ledger::{Entry, EntryBody, FieldValue, Hash, SignedEntry};
+use deconflict_log::{Entry, EntryBody, FieldValue, Hash, SignedEntry};
 use deconflict_store::{
     Alert, Binding, Notification, NotificationStatus, Store, StoreError, bound,
 };

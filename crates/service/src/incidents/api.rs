@@ -37,7 +37,7 @@ pub(super) fn skew(field: &str, t_ms: i64, now_ms: i64) -> Result<(), ApiError> 
     Ok(())
 }
 
-pub(super) fn signature_error(e: LedgerEntryError) -> ApiError {
+pub(super) fn signature_error(e: LogEntryError) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "entry_signature_invalid",
@@ -74,7 +74,7 @@ pub(super) async fn record(
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "record_unavailable",
-            "incidents live in the shared record, and this service runs without one",
+            "incidents live in the shared log, and this service runs without one",
         ));
     }
     let n = entries.len();
@@ -234,7 +234,7 @@ pub(super) async fn file(
     let mut entries = vec![signed];
     if let Some(log) = &log {
         let e = course_entry(
-            crate::record::SERVICE_KEY_ID,
+            crate::log_entries::SERVICE_KEY_ID,
             f.time_unix_ms,
             &f.id,
             "evidence",

@@ -42,7 +42,7 @@ use deconflict_incident::{
     Account, Action, Aircraft, Assessment, ClosestApproach, Effect, Factor, Filing, Incident,
     IncidentError, OwnFigure, Pair, RecordKind, RecordRef, RiskCategory, Seen, Window,
 };
-use deconflict_ledger::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, SignedEntry, Text};
+use deconflict_log::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, SignedEntry, Text};
 use deconflict_store::{LoggedReport, NewEvent, Write};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -53,7 +53,7 @@ use crate::api::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::line::AUTHOR_SKEW_MS_MAX;
 use crate::state::State;
-use deconflict_client::line_entry::{LedgerEntryError, signed_entry};
+use deconflict_client::line_entry::{LogEntryError, signed_entry};
 
 type St = Arc<State>;
 
@@ -196,16 +196,19 @@ pub struct Skipped {
 
 /// Folds the record's incident entries into the incidents, in record order. A step that does
 /// not apply (it never should: each was checked before it was recorded) is skipped and named.
-pub fn restore(state: &State, log: &crate::record::ServiceLog) -> Result<Vec<Skipped>, String> {
-    let journal = log.journal();
-    let size = journal.latest_tree_head().tree_head().size();
+pub fn restore(
+    state: &State,
+    log: &crate::log_entries::ServiceLog,
+) -> Result<Vec<Skipped>, String> {
+    let log_file = log.log_file();
+    let size = log_file.latest_tree_head().tree_head().size();
     let mut folder = Folder::new(config(&state.terms));
     let mut skipped = Vec::new();
     let mut indexes: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut start = 0;
     while start < size {
         // A read returns at most `ENTRIES_PER_READ_MAX` entries: the next one starts after them.
-        let entries = journal
+        let entries = log_file
             .entries(start, size)
             .map_err(|e| format!("record entries from {start}: {e}"))?;
         if entries.is_empty() {

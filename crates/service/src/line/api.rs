@@ -17,7 +17,7 @@ use super::{AUTHOR_SKEW_MS_MAX, apply, view};
 use crate::api::{Caller, no_body};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::State;
-use deconflict_client::line_entry as ledger;
+use deconflict_client::line_entry as log_entry;
 use deconflict_client::wire::LinkTestReachability;
 use deconflict_client::wire::line::*;
 
@@ -82,9 +82,9 @@ fn line_error(e: LineError) -> ApiError {
     }
 }
 
-fn entry_error(e: ledger::LedgerEntryError) -> ApiError {
+fn entry_error(e: log_entry::LogEntryError) -> ApiError {
     let code = match e {
-        ledger::LedgerEntryError::Entry(_) => "invalid_field",
+        log_entry::LogEntryError::Entry(_) => "invalid_field",
         _ => "entry_signature_invalid",
     };
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string()).with_field(
@@ -118,7 +118,7 @@ fn counted<T>(state: &State, r: Result<T, ApiError>) -> Result<T, ApiError> {
 }
 
 /// Sends a line message. The body carries the message in its catalogue JSON form (`from` must
-/// be the caller) and the caller's signature of its ledger entry. 201 when accepted; 200 with
+/// be the caller) and the caller's signature of its log entry. 201 when accepted; 200 with
 /// `duplicate: true` when the identical message was accepted before (a retry changes
 /// nothing). Acknowledgements have their own route; link tests and conflict alerts come from
 /// the service.
@@ -199,8 +199,8 @@ async fn send(state: &St, caller: &str, body: &[u8]) -> Result<LineAccepted, Api
         .party(caller)
         .map(|p| p.key)
         .ok_or_else(|| ApiError::internal("caller is not a party"))?;
-    let entry = ledger::ledger_entry_for_message(&m).map_err(entry_error)?;
-    let signed = ledger::signed_entry(entry, &req.entry_signature, &key).map_err(entry_error)?;
+    let entry = log_entry::log_entry_for_message(&m).map_err(entry_error)?;
+    let signed = log_entry::signed_entry(entry, &req.entry_signature, &key).map_err(entry_error)?;
     let now_ms = state.clock.now_ms();
     apply(state, now_ms, move |line, now| {
         let id = m.id().clone();
@@ -289,9 +289,9 @@ async fn acknowledge(
         .party(caller)
         .map(|p| p.key)
         .ok_or_else(|| ApiError::internal("caller is not a party"))?;
-    let entry = ledger::ledger_entry_for_ack(caller, id, officer.as_str(), req.time_unix_ms)
+    let entry = log_entry::log_entry_for_ack(caller, id, officer.as_str(), req.time_unix_ms)
         .map_err(entry_error)?;
-    let signed = ledger::signed_entry(entry, &req.entry_signature, &key).map_err(entry_error)?;
+    let signed = log_entry::signed_entry(entry, &req.entry_signature, &key).map_err(entry_error)?;
     let now_ms = state.clock.now_ms();
     apply(state, now_ms, move |line, now| {
         let target = line
@@ -308,7 +308,7 @@ async fn acknowledge(
                 ),
             ));
         }
-        let ack_id = ledger::ack_id(id, officer.as_str());
+        let ack_id = log_entry::ack_id(id, officer.as_str());
         if line.get(&ack_id).is_none() {
             skew("time_unix_ms", time, now)?;
         }

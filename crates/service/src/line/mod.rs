@@ -8,7 +8,7 @@
 //! deadline or an escalation in progress continues exactly once after a restart.
 //!
 //! Write order, as for the rest of the service: validate (the input is applied to a copy of
-//! the line) → the author's signed ledger entry into the record → the new log entries and the
+//! the line) → the author's signed log entry into the record → the new log entries and the
 //! stream events in one store commit → the copy replaces the line → answer. A failure before
 //! the swap changes nothing; writers are serialised, so log numbers never race.
 //!
@@ -22,12 +22,12 @@ pub mod config;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use deconflict_ledger::SignedEntry;
 use deconflict_line::{
     Advice, AlertLevel, Altitude, Body, ConflictAlert, Direction, Effect, Event, Line, LineConfig,
     LoggedEvent, Manoeuvre, Message, MessageId, PartyId, Subject, SubjectId, SubjectKind,
     TimeWindow, Timestamp, TrackId, TrackRef, Tracked, TurnSense, VerticalSense,
 };
+use deconflict_log::SignedEntry;
 use deconflict_store::{Alert, LineEntry, NewEvent, Store, Write};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -39,7 +39,7 @@ use deconflict_client::wire::{AlertView, LinkTestReachability};
 
 pub use config::{SERVICE_OFFICER, SERVICE_PARTY, command_of};
 pub use deconflict_client::line_entry::{
-    LedgerEntryError, ack_id, ledger_entry_for_ack, ledger_entry_for_message, sign_entry,
+    LogEntryError, ack_id, log_entry_for_ack, log_entry_for_message, sign_entry,
 };
 pub use deconflict_client::wire::line::*;
 
@@ -185,15 +185,15 @@ pub(crate) fn replay_stored(store: &dyn Store) -> Result<Option<Line>, String> {
 
 /// The record entry that stands for message `m` on the line: its author's acknowledgement
 /// entry for an acknowledgement, its message entry otherwise.
-pub(crate) fn entry_of_message(m: &Message) -> Result<deconflict_ledger::Entry, LedgerEntryError> {
+pub(crate) fn entry_of_message(m: &Message) -> Result<deconflict_log::Entry, LogEntryError> {
     match m.body() {
-        Body::Acknowledgement { of, officer } => ledger_entry_for_ack(
+        Body::Acknowledgement { of, officer } => log_entry_for_ack(
             m.from().as_str(),
             of.as_str(),
             officer.as_str(),
             m.sent_at().unix_ms(),
         ),
-        _ => ledger_entry_for_message(m),
+        _ => log_entry_for_message(m),
     }
 }
 
@@ -219,7 +219,7 @@ pub fn routes() -> OpenApiRouter<Arc<State>> {
     api::routes()
 }
 
-/// Applies `input` to a copy of the line at the service's now, records `input`'s ledger
+/// Applies `input` to a copy of the line at the service's now, records `input`'s log
 /// entries, commits the new log entries and stream events together, then swaps the copy in.
 /// On any error nothing changes.
 pub(crate) async fn apply<T>(
@@ -438,7 +438,7 @@ fn alert_thread(alert: &Alert) -> Option<String> {
 
 /// The advice for one recipient as the line carries it: both aircraft's senses; a value to
 /// reach only where the aircraft's party discloses the field (`altitude`, `velocity`), since the
-/// message goes into the shared record as it is.
+/// message goes into the shared log as it is.
 fn line_advice(view: &AlertView, terms: &Terms) -> Option<Advice> {
     let adv = view.advice.as_ref()?;
     let manoeuvre = |m: &deconflict_client::wire::ManoeuvreView| -> Option<Manoeuvre> {
@@ -605,7 +605,7 @@ pub(crate) async fn after_cycle(
         let mut entries = Vec::new();
         if let Some(log) = &log {
             for m in service_messages(line, before) {
-                let entry = ledger_entry_for_message(&m)
+                let entry = log_entry_for_message(&m)
                     .map_err(|e| ApiError::internal(format!("line record entry: {e}")))?;
                 entries.push(
                     log.sign_own(entry)

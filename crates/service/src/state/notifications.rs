@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use axum::http::StatusCode;
 use deconflict_desk as desk;
-use deconflict_ledger::{Opening, SignedEntry};
+use deconflict_log::{Opening, SignedEntry};
 use deconflict_store::{Alert, NewEvent, Notification, NotificationStatus, Write};
 
 use super::{State, to_json};

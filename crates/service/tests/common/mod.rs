@@ -109,7 +109,7 @@ pub fn statement(
     .sign(&secret(signer))
 }
 
-/// The body of `POST /v1/agreement/actions` for `statement`, its ledger entry signed by
+/// The body of `POST /v1/agreement/actions` for `statement`, its log entry signed by
 /// `entry_signer` at `time_ms`.
 pub fn action_body(
     statement: &deconflict_agreement::SignedStatement,
@@ -309,12 +309,12 @@ pub fn authored_at(party: &str, id: &str, body: &serde_json::Value, time_ms: i64
     body.to_string()
 }
 
-/// Attaches the shared record to `h`'s service, in a fresh directory (kept alive by the
+/// Attaches the shared log to `h`'s service, in a fresh directory (kept alive by the
 /// returned guard): it starts with both signatures over the agreement and "in force".
 pub fn attach_log(h: &Harness) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let data = deconflict_service::datadir::DataDir::new(dir.path());
-    let log = deconflict_service::record::ServiceLog::open(
+    let log = deconflict_service::log_entries::ServiceLog::open(
         &data,
         &h.state.terms,
         &["coalition".to_string(), "russia".to_string()],

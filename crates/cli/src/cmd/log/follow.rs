@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use deconflict_ledger::{
+use deconflict_log::{
     ConsistencyProof, EntryBody, KeyId, KeyRing, Monitor, PublicKey, SignedEntry, SignedTreeHead,
     TreeHeadUpdate, VerifyingKey,
 };
@@ -250,13 +250,13 @@ async fn follow_round(
         let evidence = write_evidence(&a.state, old.as_ref(), &update, &e)
             .map_err(|w| check(w.context("writing the evidence")))?;
         let what = match &e {
-            deconflict_ledger::HeadCheckError::Fork(_) => {
+            deconflict_log::HeadCheckError::Fork(_) => {
                 "FORK: the log signed two different trees of the same size (misbehaviour by the log's signer)"
             }
-            deconflict_ledger::HeadCheckError::Inconsistent { .. } => {
+            deconflict_log::HeadCheckError::Inconsistent { .. } => {
                 "INCONSISTENT: the new head does not extend the verified one (the log rewrote its history)"
             }
-            deconflict_ledger::HeadCheckError::Shrunk { .. } => {
+            deconflict_log::HeadCheckError::Shrunk { .. } => {
                 "ROLLED BACK: the log is shorter than a head it signed earlier (misbehaviour by the log's signer)"
             }
             _ => "the new head was refused",
@@ -385,7 +385,7 @@ async fn gossip(
                 path: Vec::new(),
             }
         };
-        let consistent = deconflict_ledger::in_history(tree_head, mine, &proof);
+        let consistent = deconflict_log::in_history(tree_head, mine, &proof);
         if !consistent {
             let path = write_cosignature_evidence(&a.state, "split view", ours, &entry)
                 .map_err(|e| FollowFailure::Check(e.context("writing the evidence")))?;
@@ -427,7 +427,7 @@ fn write_cosignature_evidence(
 }
 
 fn evidence_path(state: &Path) -> PathBuf {
-    let now_ms = deconflict_journal::system_now_ms();
+    let now_ms = deconflict_logfile::system_now_ms();
     let name = format!(
         "{}.evidence-{now_ms}.json",
         state
@@ -444,7 +444,7 @@ fn write_evidence(
     state: &Path,
     saved: Option<&SignedTreeHead>,
     update: &TreeHeadUpdate,
-    error: &deconflict_ledger::HeadCheckError,
+    error: &deconflict_log::HeadCheckError,
 ) -> anyhow::Result<PathBuf> {
     let path = evidence_path(state);
     let head = |h: &SignedTreeHead| String::from_utf8_lossy(h.as_bytes()).into_owned();
@@ -453,7 +453,7 @@ fn write_evidence(
         "  \"check\": {},\n",
         json_string(&error.to_string())
     ));
-    if let deconflict_ledger::HeadCheckError::Fork(evidence) = error {
+    if let deconflict_log::HeadCheckError::Fork(evidence) = error {
         text.push_str(&format!(
             "  \"fork\": [\n    {},\n    {}\n  ],\n",
             head(&evidence.first),
