@@ -260,7 +260,7 @@ impl PartyClient {
             .await
     }
 
-    /// Withdraws notification `id` at `revision`, signing the withdrawal's record entry.
+    /// Withdraws notification `id` at `revision`, signing the withdrawal's log entry.
     pub async fn notification_withdraw(
         &self,
         id: &str,

@@ -379,7 +379,7 @@ pub struct NotificationCreate {
     pub notification: NotificationIn,
     /// The log entry's time (the caller's clock), UNIX ms; within 5 minutes of the service's.
     pub entry_time_ms: i64,
-    /// A salt (64 lower-case hex digits, each used once) for every field of the record entry
+    /// A salt (64 lower-case hex digits, each used once) for every field of the log entry
     /// the agreement does not let the caller disclose, by the field's name in the record
     /// (`deconflict_client::notification_entry::PRIVATE_FIELDS`); none for the others.
     #[serde(default)]

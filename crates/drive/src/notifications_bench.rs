@@ -6,7 +6,7 @@
 //! on a desk set up from the demo's agreement, as the service sets it up.
 //!
 //! HTTP: signed `POST /v1/notifications` to the service on loopback, with the party's signed
-//! record entry, recorded in the log file and committed to SQLite (WAL, synchronous=FULL) before
+//! log entry, recorded in the log file and committed to SQLite (WAL, synchronous=FULL) before
 //! the answer, as in production. Creating 100k notifications through HTTP one by one would
 //! take longer than the measurement itself, so the stored notifications are written to the
 //! store directly and the service holds them in its desk when it starts (as after a restart);

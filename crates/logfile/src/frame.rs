@@ -1,11 +1,11 @@
-//! The log file: framing of records and the recovery scan.
+//! The log file's frames and the recovery scan.
 //!
-//! Layout: the 8-byte magic `DCLJRN\x00\x01` (name, format version 1), then records
+//! Layout: the 8-byte magic `DCLJRN\x00\x01` (name, format version 1), then frames
 //!
 //! ```text
 //! u32 LE  payload length
 //! u8      kind: 1 = signed entry, 2 = signed tree head
-//! [len]   payload: the record's canonical bytes (the export line without its newline)
+//! [len]   payload: the entry's or tree head's canonical bytes (the export line without its newline)
 //! u32 LE  CRC-32 (IEEE) of kind and payload
 //! ```
 //!
@@ -24,16 +24,16 @@ use deconflict_log::{Hash, SignedTreeHead, Tree};
 
 /// File magic and format version.
 pub const MAGIC: &[u8; 8] = b"DCLJRN\x00\x01";
-/// Record kind of a signed entry.
+/// Frame kind of a signed entry.
 pub const KIND_ENTRY: u8 = 1;
-/// Record kind of a signed tree head.
+/// Frame kind of a signed tree head.
 pub const KIND_TREE_HEAD: u8 = 2;
 /// Bytes of framing around a payload.
 pub const FRAME_BYTES: usize = 4 + 1 + 4;
-/// Largest payload of any record.
+/// Largest payload of any frame.
 pub const PAYLOAD_BYTES_MAX: usize = ENTRY_BYTES_MAX;
 
-/// Appends one framed record to `buf`.
+/// Appends one frame to `buf`.
 pub fn encode(buf: &mut Vec<u8>, kind: u8, payload: &[u8]) {
     debug_assert!(payload.len() <= PAYLOAD_BYTES_MAX);
     buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
@@ -55,13 +55,13 @@ pub enum ScanError {
     /// Not a log file.
     #[error("not a deconflict log file (bad magic or unsupported version)")]
     BadMagic,
-    /// A damaged record followed by more data than one batch can hold.
+    /// A damaged frame followed by more data than one batch can hold.
     #[error(
-        "record at byte {offset} is damaged ({why}) and {after} bytes follow it: this is corruption, not an interrupted write; the last good entry is {}; refusing to open",
+        "frame at byte {offset} is damaged ({why}) and {after} bytes follow it: this is corruption, not an interrupted write; the last good entry is {}; refusing to open",
         last_good_entry(*entries)
     )]
     Corrupt {
-        /// Byte offset of the damaged record.
+        /// Byte offset of the damaged frame.
         offset: u64,
         /// What is wrong with it.
         why: &'static str,
@@ -73,7 +73,7 @@ pub enum ScanError {
     /// A tree head that does not match the entries before it (the file was altered).
     #[error("tree head at byte {offset} does not match the {entries} entries before it: {why}")]
     Inconsistent {
-        /// Byte offset of the record.
+        /// Byte offset of the frame.
         offset: u64,
         /// Entries before it.
         entries: u64,
@@ -82,11 +82,11 @@ pub enum ScanError {
     },
 }
 
-/// One record as found in the file.
+/// One frame as found in the file.
 pub struct Found<'a> {
-    /// Byte offset of the record's frame.
+    /// Byte offset of the frame.
     pub offset: u64,
-    /// Record kind.
+    /// Frame kind.
     pub kind: u8,
     /// Payload bytes.
     pub payload: &'a [u8],
@@ -105,7 +105,7 @@ pub struct Scanned {
     pub valid_len: u64,
     /// Bytes after `valid_len` (an interrupted batch).
     pub torn_bytes: u64,
-    /// Where the records stop being whole, and why, when `torn_bytes` is not zero.
+    /// Where the frames stop being whole, and why, when `torn_bytes` is not zero.
     pub damage: Option<(u64, &'static str)>,
 }
 
@@ -118,13 +118,13 @@ pub fn last_good_entry(entries: u64) -> String {
 }
 
 /// Reads a whole log file of `file_len` bytes and rebuilds the tree. `torn_bytes_max` bounds how
-/// much damaged or uncovered data at the end is taken for an interrupted batch. `on_record` sees
-/// every record up to the last tree head, in order (the export uses it).
+/// much damaged or uncovered data at the end is taken for an interrupted batch. `on_frame` sees
+/// every frame up to the last tree head, in order (the export uses it).
 pub fn scan(
     file: &mut impl Read,
     file_len: u64,
     torn_bytes_max: u64,
-    mut on_record: impl FnMut(&Found<'_>) -> std::io::Result<()>,
+    mut on_frame: impl FnMut(&Found<'_>) -> std::io::Result<()>,
 ) -> Result<Scanned, ScanError> {
     let mut magic = [0u8; 8];
     let mut got = 0;
@@ -142,9 +142,9 @@ pub fn scan(
     let mut entry_offsets: Vec<(u64, u32)> = Vec::new();
     let mut heads = Vec::new();
     let mut valid_len = 8u64;
-    // Records read since the last tree head: not yet known to be part of a complete batch.
+    // Frames read since the last tree head: not yet known to be part of a complete batch.
     let mut pending_entries: Vec<(u64, u32, Hash)> = Vec::new();
-    let mut pending_records: Vec<(u64, u8, Vec<u8>)> = Vec::new();
+    let mut pending_frames: Vec<(u64, u8, Vec<u8>)> = Vec::new();
     let mut offset = 8u64;
     let mut buf: Vec<u8> = Vec::new();
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
@@ -164,7 +164,7 @@ pub fn scan(
         }
         buf.resize(len + 4, 0);
         if read_exact_or_eof(&mut reader, &mut buf)? != len + 4 {
-            break Some((offset, "record cut short"));
+            break Some((offset, "frame cut short"));
         }
         let payload = &buf[..len];
         let mut crc = crc32fast::Hasher::new();
@@ -177,7 +177,7 @@ pub fn scan(
         let payload_offset = offset + 5;
         if kind == KIND_ENTRY {
             pending_entries.push((payload_offset, len as u32, Hash::leaf(payload)));
-            pending_records.push((offset, kind, payload.to_vec()));
+            pending_frames.push((offset, kind, payload.to_vec()));
         } else {
             let sth = SignedTreeHead::from_bytes(payload).map_err(|e| ScanError::Inconsistent {
                 offset,
@@ -201,14 +201,14 @@ pub fn scan(
                     ),
                 });
             }
-            for (o, k, p) in pending_records.drain(..) {
-                on_record(&Found {
+            for (o, k, p) in pending_frames.drain(..) {
+                on_frame(&Found {
                     offset: o,
                     kind: k,
                     payload: &p,
                 })?;
             }
-            on_record(&Found {
+            on_frame(&Found {
                 offset,
                 kind,
                 payload,

@@ -1,6 +1,6 @@
 //! `deconflict-logfile`: durable storage of the log on the local file system.
 //!
-//! What it owns: one data directory holding `log.frames` (the append-only record file, see
+//! What it owns: one data directory holding `log.frames` (the append-only file of frames, see
 //! [`frame`]) and `keys.json` (the public keys the log knows). A [`LogFile`] accepts signed
 //! entries from many threads, makes them durable in batches with one `fdatasync` per batch (group
 //! commit), signs a tree head after every batch with the log's key, and acknowledges an append
@@ -19,7 +19,7 @@
 //! a queue without bound (a full queue refuses and counts). The log's logic (encodings, tree,
 //! proofs, verification) is `deconflict-log`'s; this crate only stores and schedules.
 //!
-//! Linux/Unix only: it reads records back with positioned reads.
+//! Linux/Unix only: it reads frames back with positioned reads.
 
 pub mod frame;
 pub mod head_file;
@@ -59,13 +59,13 @@ use deconflict_log::{
 use frame::FRAME_BYTES;
 use storage::{OsStorage, Storage, StorageFile};
 
-/// Name of the record file inside the data directory.
+/// Name of the log file (of frames) inside the log directory.
 pub const LOG_FILE: &str = "log.frames";
 /// Name of the keys file inside the data directory.
 pub const KEYS_FILE: &str = "keys.json";
 /// Most entries written in one batch (one `fdatasync`).
 pub const BATCH_ENTRIES_MAX: usize = 8192;
-/// A batch stops taking entries once its records reach this many bytes.
+/// A batch stops taking entries once its frames reach this many bytes.
 pub const BATCH_BYTES_MAX: usize = 8 << 20;
 /// Most bytes an interrupted batch can leave at the end of the file.
 pub const TORN_BYTES_MAX: u64 =

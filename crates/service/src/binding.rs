@@ -1,6 +1,6 @@
 //! The store bound to the record: the record is the truth, the store a view of it.
 //!
-//! Every record entry that a stored row stands for — a notification revision or its withdrawal,
+//! Every log entry that a stored row stands for — a notification revision or its withdrawal,
 //! a line message or acknowledgement, an alert, a party's lifecycle statement — is bound to that
 //! row in the same store transaction that writes the row: the row's table and key with the
 //! entry's index in the log file and its leaf hash (`record_bindings`). The store also keeps a
@@ -52,7 +52,7 @@ pub struct Mismatch {
     pub table: String,
     /// The row: its key as the API names it (`n-1 revision 2`, `seq 7`, an alert id…).
     pub row: String,
-    /// The record entry the row is (or should be) bound to.
+    /// The log entry the row is (or should be) bound to.
     pub entry_index: Option<u64>,
     /// The field that differs (`row` when the row or the entry is missing).
     pub field: String,
@@ -73,7 +73,7 @@ impl std::fmt::Display for Mismatch {
 /// What [`check`] found.
 #[derive(Debug, Default)]
 pub struct StoreCheck {
-    /// Record entries read.
+    /// Log entries read.
     pub entries: u64,
     /// Of them, entries that a stored row stands for.
     pub entries_with_rows: u64,
@@ -113,7 +113,7 @@ impl StoreCheck {
     }
 }
 
-/// The row a record entry stands for.
+/// The row a log entry stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Stands {
     /// A notification revision (`revision` None: a withdrawal, whose revision the store gives).
@@ -245,7 +245,7 @@ pub(crate) fn bind_batch(
             tracing::warn!(
                 entry = index,
                 row = %stands.row(),
-                "a record entry whose batch stores no row for it"
+                "a log entry whose batch stores no row for it"
             );
             (bound::NO_ROW, String::new(), 0)
         });
@@ -342,7 +342,7 @@ struct PendingRevision {
     stored: deconflict_client::wire::NotificationStored,
 }
 
-/// Checks every row of `store` that a record entry stands for against that entry, and every
+/// Checks every row of `store` that a log entry stands for against that entry, and every
 /// such entry of the record (`entries`, from index 0) against its row. `openings` gives the
 /// salts of the commitments asked for. The error is for a store or record that cannot be read
 /// at all; everything else is in [`StoreCheck::mismatches`].
@@ -668,7 +668,7 @@ pub fn bind_at_start(store: &mut dyn Store, log: &ServiceLog) -> Result<StoreChe
         let indexes: Vec<u64> = check.tail.iter().map(|(i, _)| *i).collect();
         tracing::warn!(
             ?indexes,
-            "record entries of requests never stored nor acknowledged (the service stopped \
+            "log entries of requests never stored nor acknowledged (the service stopped \
              between the record and the store): bound as unstored"
         );
     }

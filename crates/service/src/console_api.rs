@@ -13,7 +13,7 @@
 //! Every state-changing request carries the session's CSRF token in [`CSRF_HEADER`] (read by
 //! the page from `GET /console/session`, never from a cookie) and an `Origin` of this service.
 //!
-//! Record entries stay the party's own: the service builds the bytes an entry's signature
+//! Log entries stay the party's own: the service builds the bytes an entry's signature
 //! covers (`POST /console/entries/…`), the page signs them with the party's key, which it
 //! reads from a file the officer picks and never sends, and the service checks that signature
 //! against the agreement's key, as for any party.
@@ -521,7 +521,7 @@ async fn geography(AxState(state): AxState<St>) -> Json<serde_json::Value> {
     Json(serde_json::json!({"type": "FeatureCollection", "features": features}))
 }
 
-/// The bytes of a record entry the party signs: `deconflict-ledger/v1/entry\n` ‖ the entry's
+/// The bytes of a log entry the party signs: `deconflict-ledger/v1/entry\n` ‖ the entry's
 /// canonical form.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToSign {

@@ -1,7 +1,7 @@
 //! Evidence bundles: one self-contained file that proves an incident to anyone, offline.
 //!
 //! A bundle ([`Bundle`], `GET /v1/incidents/{id}/evidence`, `deconflict evidence`) holds:
-//! - the record entries of the incident's course (filing, the service's evidence, accounts,
+//! - the log entries of the incident's course (filing, the service's evidence, accounts,
 //!   assessments), of the alerts and line messages of its window and of the acknowledgements of
 //!   those messages, and of the latest revision of each notified operation of its parties whose
 //!   window meets the incident's (sealed fields as the record holds them), each with its
@@ -42,7 +42,7 @@ pub const TRACK_REPORTS_MAX: usize = 20_000;
 /// Largest bundle read.
 pub const BUNDLE_BYTES_MAX: usize = 256 * 1024 * 1024;
 
-/// A record entry with its inclusion in the bundle's tree head.
+/// A log entry with its inclusion in the bundle's tree head.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProvedEntry {
@@ -835,7 +835,7 @@ struct WindowRows {
 /// Line log rows read at a time when looking for the window's line entries.
 const LINE_ROWS_PER_READ: usize = 10_000;
 
-/// The record entries of the window's alerts (by their bindings), of every line entry that took
+/// The log entries of the window's alerts (by their bindings), of every line entry that took
 /// effect from the window's start on (by their bindings: the messages and acknowledgements among
 /// them are picked from the record), and the reports of the pairs' tracks in the window that the
 /// evidence's computation used.

@@ -19,7 +19,7 @@ pub enum CycleStage {
     Desk,
     /// The core's outputs turned into stored alerts and stream events.
     Events,
-    /// Their commit: record entries, then the store, in one batch.
+    /// Their commit: log entries, then the store, in one batch.
     Store,
     /// The line's turn: conversations for new alerts, deadlines, link tests.
     Line,
@@ -123,9 +123,9 @@ pub struct Metrics {
     line_refused_by_reason: Mutex<BTreeMap<String, u64>>,
     incident_steps_by_course: Mutex<BTreeMap<String, u64>>,
     incident_refused_by_reason: Mutex<BTreeMap<String, u64>>,
-    /// Store rows checked against their record entries at start (`crate::binding`).
+    /// Store rows checked against their log entries at start (`crate::binding`).
     pub store_rows_checked: AtomicU64,
-    /// Record entries of requests whose rows were never stored (the service stopped, or the
+    /// Log entries of requests whose rows were never stored (the service stopped, or the
     /// store commit failed, after the entry was durable; never acknowledged): found at start
     /// and since.
     pub record_entries_unstored: AtomicU64,
@@ -393,13 +393,13 @@ impl Metrics {
             (
                 "deconflict_store_rows_checked",
                 "gauge",
-                "Store rows checked against their record entries at start.",
+                "Store rows checked against their log entries at start.",
                 load(&self.store_rows_checked) as f64,
             ),
             (
                 "deconflict_record_entries_unstored",
                 "gauge",
-                "Record entries whose request was never stored nor acknowledged (bound as unstored).",
+                "Log entries whose request was never stored nor acknowledged (bound as unstored).",
                 load(&self.record_entries_unstored) as f64,
             ),
             (

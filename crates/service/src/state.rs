@@ -118,7 +118,7 @@ pub struct State {
     pub(crate) shutdown: watch::Sender<bool>,
     /// Held from a batch's append to the record until its store commit.
     record_gate: tokio::sync::Mutex<()>,
-    /// Record entries whose batch failed to commit to the store: bound as never stored by the
+    /// Log entries whose batch failed to commit to the store: bound as never stored by the
     /// next commit.
     unstored: Mutex<Vec<(u64, deconflict_log::Hash)>>,
     /// The shared log, when attached (`serve` and the demo attach one).

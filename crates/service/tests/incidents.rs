@@ -311,7 +311,7 @@ async fn an_incident_is_filed_with_the_computed_approach_given_accounts_and_asse
         )
         .await;
     assert_eq!((status, v["code"].as_str()), (409, Some("id_taken")));
-    // A filing whose record entry is signed by another key: refused, nothing filed.
+    // A filing whose log entry is signed by another key: refused, nothing filed.
     let (status, v) = h
         .call(
             "POST",

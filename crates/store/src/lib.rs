@@ -6,7 +6,7 @@
 //! bounded history), alerts, and each party's event stream with its monotonically increasing
 //! sequence number (the cursor a party resumes its stream from), and the deconfliction line's
 //! event log (the line's source of truth: its state is rebuilt from it at start), and the
-//! binding of each row that a record entry stands for to that entry (index and leaf hash).
+//! binding of each row that a log entry stands for to that entry (index and leaf hash).
 //!
 //! Invariants:
 //! - [`Store::commit`] applies a whole batch of writes in one transaction or none of it, and
@@ -147,7 +147,7 @@ pub struct LoggedReport {
     pub body: String,
 }
 
-/// A party's reports `first_seq ..= first_seq + count - 1`, committed by the record entry at
+/// A party's reports `first_seq ..= first_seq + count - 1`, committed by the log entry at
 /// `entry_index` (a `report_batch` entry).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportBatch {
@@ -233,7 +233,7 @@ pub mod bound {
     pub const NO_ROW: &str = "no_row";
 }
 
-/// The record entry a stored row stands for: its index in the log file and its leaf hash
+/// The log entry a stored row stands for: its index in the log file and its leaf hash
 /// (`SHA-256(0x00 ‖ entry bytes)`), with the row it is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
@@ -256,10 +256,10 @@ pub enum Write {
     Alert(Alert),
     Event(NewEvent),
     LineEntry(LineEntry),
-    /// Binds a row written in the same batch (or earlier) to its record entry; one binding
+    /// Binds a row written in the same batch (or earlier) to its log entry; one binding
     /// per entry index.
     Binding(Binding),
-    /// Every record entry below this log file size has been accounted for: bound to its row,
+    /// Every log entry below this log file size has been accounted for: bound to its row,
     /// bound as [`bound::UNSTORED`], or of a kind no row stands for. Only ever increases.
     RecordMark(u64),
     /// A batch of a party's logged reports committed to the record.
@@ -319,7 +319,7 @@ pub trait Store: Send + 'static {
     /// The highest line log `seq`, 0 when the log is empty.
     fn line_last_seq(&self) -> Result<u64, StoreError>;
 
-    /// Every binding of a row to its record entry, by entry index. A store that keeps none
+    /// Every binding of a row to its log entry, by entry index. A store that keeps none
     /// returns none.
     fn bindings(&self) -> Result<Vec<Binding>, StoreError> {
         Ok(Vec::new())

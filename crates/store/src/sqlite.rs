@@ -98,7 +98,7 @@ pub const MIGRATIONS: &[&str] = &[
         body  TEXT    NOT NULL
     );
     "#,
-    // 4: each row that a record entry stands for, bound to that entry (index and leaf hash).
+    // 4: each row that a log entry stands for, bound to that entry (index and leaf hash).
     r#"
     CREATE TABLE record_bindings (
         entry_index INTEGER PRIMARY KEY CHECK (entry_index >= 0),
@@ -113,7 +113,7 @@ pub const MIGRATIONS: &[&str] = &[
         bound_through INTEGER NOT NULL CHECK (bound_through >= 0)
     );
     "#,
-    // 5: every accepted report, numbered per party, and the record entries committing them.
+    // 5: every accepted report, numbered per party, and the log entries committing them.
     // The report log replaces the per-track ring of recent reports (its rows move into it).
     r#"
     CREATE TABLE report_log (

@@ -147,7 +147,7 @@ pub struct WriteArgs {
     /// A strike warning: the other parties must acknowledge it.
     #[arg(long)]
     strike_warning: bool,
-    /// Append the openings of the record entry's commitments to FILE (one JSON line each, as
+    /// Append the openings of the log entry's commitments to FILE (one JSON line each, as
     /// `deconflict log open --openings` reads them); created if missing.
     #[arg(long, value_name = "FILE")]
     keep_openings: Option<PathBuf>,
@@ -308,7 +308,7 @@ fn client(connect: &ConnectArgs) -> Result<(PartyClient, tokio::runtime::Runtime
     Ok((c, rt))
 }
 
-/// Creates (`revision` None) or updates a notification, signing its record entry.
+/// Creates (`revision` None) or updates a notification, signing its log entry.
 fn write(w: Box<WriteArgs>, revision: Option<u64>) -> Result<(), Failure> {
     use deconflict_client::notification_entry::sign_notification;
     let loaded = deconflict_service::datadir::load_agreement(&w.agreement)
@@ -338,7 +338,7 @@ fn write(w: Box<WriteArgs>, revision: Option<u64>) -> Result<(), Failure> {
         now,
         c.signing_key(),
     )
-    .map_err(|e| Failure::usage("the record entry", e))?;
+    .map_err(|e| Failure::usage("the log entry", e))?;
     // The openings are made durable first: if the request then fails they open nothing (and
     // `log open` says so); if it succeeds they are already kept. The salts are derived from the
     // key, so a retried create (answered from the store) has the openings of the entry recorded.

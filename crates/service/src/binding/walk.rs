@@ -10,7 +10,7 @@ use deconflict_store::{
 
 use super::{PendingRevision, Stands, StoreCheck, check_alert, line_what, stands_for};
 
-/// The rows of the store that record entries stand for, and the line its stored log rebuilds.
+/// The rows of the store that log entries stand for, and the line its stored log rebuilds.
 pub(super) struct Rows {
     pub(super) revisions: HashMap<(String, u64), Notification>,
     alerts: HashMap<String, Alert>,
@@ -66,7 +66,7 @@ impl Rows {
                             format!("message {}", m.id().as_str()),
                             None,
                             "message",
-                            format!("no record entry can stand for it: {e}"),
+                            format!("no log entry can stand for it: {e}"),
                         ),
                     }
                 }
@@ -451,7 +451,7 @@ impl<'r> Walk<'r> {
                 format!("{id} revision {r}"),
                 None,
                 "row",
-                "no record entry is bound to this row (not in the record)",
+                "no log entry is bound to this row (not in the log)",
             );
         }
         let mut unbound: Vec<&String> = self
@@ -467,7 +467,7 @@ impl<'r> Walk<'r> {
                 id.as_str(),
                 None,
                 "row",
-                "no record entry is bound to this row (not in the record)",
+                "no log entry is bound to this row (not in the log)",
             );
         }
         let mut unrecorded: Vec<&String> = self

@@ -12,7 +12,7 @@ pub(super) fn entry_err(e: impl std::fmt::Display) -> EntryError {
     EntryError(e.to_string())
 }
 
-/// The record entry of one step: `course`, the input as JSON (chunked) and its SHA-256.
+/// The log entry of one step: `course`, the input as JSON (chunked) and its SHA-256.
 pub(super) fn course_entry(
     author: &str,
     time_ms: i64,
@@ -81,7 +81,7 @@ pub(super) fn chunks(s: &str) -> Vec<&str> {
     out
 }
 
-/// One step of an incident, as its record entry carries it.
+/// One step of an incident, as its log entry carries it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
     pub incident_id: String,

@@ -5,7 +5,7 @@
 //!
 //! # The record is where incidents live
 //!
-//! Every step is a record entry `incident_report` whose `course` field names it:
+//! Every step is a log entry `incident_report` whose `course` field names it:
 //! - `filing` — signed by the filing party: the window, the aircraft it names and its account;
 //! - `evidence` — signed by the service, at the filing's time: the aircraft pairs found in the
 //!   window with their computed closest approaches, and the alerts and line messages of the
@@ -136,7 +136,7 @@ impl Incidents {
             .map(|i| (i.window().from_ms(), i.window().to_ms()))
     }
 
-    /// The record entries of incident `id`, in record order.
+    /// The log entries of incident `id`, in record order.
     pub fn entries_of(&self, id: &str) -> Vec<u64> {
         // An incident with no entries yet has none (the default is the answer). A poisoned lock
         // still holds valid entries, which are read rather than lost.
@@ -210,11 +210,9 @@ pub fn restore(
         // A read returns at most `ENTRIES_PER_READ_MAX` entries: the next one starts after them.
         let entries = log_file
             .entries(start, size)
-            .map_err(|e| format!("record entries from {start}: {e}"))?;
+            .map_err(|e| format!("log entries from {start}: {e}"))?;
         if entries.is_empty() {
-            return Err(format!(
-                "record entries from {start}: none read below {size}"
-            ));
+            return Err(format!("log entries from {start}: none read below {size}"));
         }
         let end = start + entries.len() as u64;
         for (k, signed) in entries.iter().enumerate() {

@@ -52,7 +52,7 @@ pub struct FilingIn {
 pub struct IncidentFile {
     #[serde(flatten)]
     pub filing: FilingIn,
-    /// The party's signature (base64) of the record entry of its filing.
+    /// The party's signature (base64) of the log entry of its filing.
     pub entry_signature: String,
 }
 
@@ -102,7 +102,7 @@ pub struct IncidentAssess {
     #[serde(default)]
     pub remarks: String,
     pub time_unix_ms: i64,
-    /// The member's signature (base64) of the record entry of its assessment.
+    /// The member's signature (base64) of the log entry of its assessment.
     pub entry_signature: String,
 }
 

@@ -282,7 +282,7 @@ pub fn notification(
 }
 
 /// `body` — a notification create, update (it has `revision`) or withdrawal (it has no
-/// `notification`) request without its `entry_*` fields — completed with the record entry
+/// `notification`) request without its `entry_*` fields — completed with the log entry
 /// `party` signs for notification `id` at `time_ms`: salts derived from its key for the fields
 /// the test agreement leaves `party` undisclosed, its key from [`key`].
 pub fn authored_at(party: &str, id: &str, body: &serde_json::Value, time_ms: i64) -> String {
