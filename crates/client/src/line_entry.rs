@@ -5,7 +5,7 @@
 
 use base64::Engine as _;
 use deconflict_line::{Body, Message, MessageId};
-use deconflict_log::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, SignedEntry, Text};
+use deconflict_log::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, Sig, SignedEntry, Text};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
@@ -150,16 +150,8 @@ pub fn signed_entry(
     let sig: [u8; 64] = raw
         .try_into()
         .map_err(|_| LogEntryError::SignatureEncoding)?;
-    // The canonical signed form: {"entry":<entry>,"sig":"<128 hex>"} (keys sorted).
-    let sig_hex = hex::encode(sig);
-    let mut bytes = Vec::with_capacity(entry.to_canonical().len() + 160);
-    bytes.extend_from_slice(br#"{"entry":"#);
-    bytes.extend_from_slice(&entry.to_canonical());
-    bytes.extend_from_slice(br#","sig":""#);
-    bytes.extend_from_slice(sig_hex.as_bytes());
-    bytes.extend_from_slice(br#""}"#);
     let author = entry.author().as_str().to_string();
-    let signed = SignedEntry::from_bytes(&bytes).map_err(err)?;
+    let signed = SignedEntry::from_parts(entry, Sig(sig)).map_err(err)?;
     signed
         .verify(author_key)
         .map_err(|_| LogEntryError::BadSignature { author })?;

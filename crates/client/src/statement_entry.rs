@@ -96,9 +96,7 @@ pub fn signed_statement_entry(
     let sig: [u8; 64] = bytes
         .try_into()
         .map_err(|_| bad("an Ed25519 signature is 64 bytes"))?;
-    let wire = serde_json::json!({"entry": entry, "sig": deconflict_log::Sig(sig)});
-    let signed = SignedEntry::from_bytes(&deconflict_log::canonical::to_canonical(&wire))
-        .map_err(entry_err)?;
+    let signed = SignedEntry::from_parts(entry, deconflict_log::Sig(sig)).map_err(entry_err)?;
     signed
         .verify(key)
         .map_err(|_| bad("does not verify with the party's key over the statement's entry"))?;

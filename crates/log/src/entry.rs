@@ -84,6 +84,94 @@ pub enum AgreementEventKind {
     ReactivationSigned,
 }
 
+/// The kinds of entry: the tag of an [`EntryBody`] in the encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// [`EntryBody::AgreementEvent`]
+    AgreementEvent,
+    /// [`EntryBody::Notification`]
+    Notification,
+    /// [`EntryBody::NotificationWithdrawal`]
+    NotificationWithdrawal,
+    /// [`EntryBody::TrackSummary`]
+    TrackSummary,
+    /// [`EntryBody::Alert`]
+    Alert,
+    /// [`EntryBody::LineMessage`]
+    LineMessage,
+    /// [`EntryBody::Acknowledgement`]
+    Acknowledgement,
+    /// [`EntryBody::IncidentReport`]
+    IncidentReport,
+    /// [`EntryBody::ReportBatch`]
+    ReportBatch,
+    /// [`EntryBody::TreeHeadCosignature`]
+    TreeHeadCosignature,
+}
+
+impl EntryKind {
+    /// Every kind.
+    pub const ALL: [EntryKind; 10] = [
+        EntryKind::AgreementEvent,
+        EntryKind::Notification,
+        EntryKind::NotificationWithdrawal,
+        EntryKind::TrackSummary,
+        EntryKind::Alert,
+        EntryKind::LineMessage,
+        EntryKind::Acknowledgement,
+        EntryKind::IncidentReport,
+        EntryKind::ReportBatch,
+        EntryKind::TreeHeadCosignature,
+    ];
+
+    /// The kind's name as spelt in the encoding (`notification`, `track_summary`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::AgreementEvent => "agreement_event",
+            EntryKind::Notification => "notification",
+            EntryKind::NotificationWithdrawal => "notification_withdrawal",
+            EntryKind::TrackSummary => "track_summary",
+            EntryKind::Alert => "alert",
+            EntryKind::LineMessage => "line_message",
+            EntryKind::Acknowledgement => "acknowledgement",
+            EntryKind::IncidentReport => "incident_report",
+            EntryKind::ReportBatch => "report_batch",
+            EntryKind::TreeHeadCosignature => "tree_head_cosignature",
+        }
+    }
+
+    /// The kind named `name` in the encoding.
+    pub fn from_name(name: &[u8]) -> Option<EntryKind> {
+        EntryKind::ALL
+            .into_iter()
+            .find(|k| k.as_str().as_bytes() == name)
+    }
+
+    /// The kind of the signed entry whose canonical bytes (a leaf, or an export line with or
+    /// without its newline) are `bytes`, told from their fixed beginning
+    /// `{"entry":{"author":"<id>","body":{"<kind>":` without parsing the rest, so that a reader
+    /// of a large log parses only the entries it wants. `None` when the bytes do not begin like
+    /// a signed entry. A filter only: nothing else is checked, so what is used is parsed
+    /// ([`SignedEntry::from_bytes`]).
+    pub fn of_signed(bytes: &[u8]) -> Option<EntryKind> {
+        let rest = bytes.strip_prefix(SIGNED_ENTRY_AUTHOR.as_bytes())?;
+        // Key ids hold no quote (`KeyId::new`), so the first one ends the author.
+        let q = rest.iter().position(|&b| b == b'"')?;
+        let rest = rest[q..].strip_prefix(AFTER_AUTHOR_BODY.as_bytes())?;
+        let q = rest.iter().position(|&b| b == b'"')?;
+        rest[q..]
+            .starts_with(b"\":")
+            .then(|| EntryKind::from_name(&rest[..q]))
+            .flatten()
+    }
+}
+
+/// How the canonical form of every signed entry begins, up to its author's id (keys sorted:
+/// `entry` < `sig`, `author` < `body`).
+const SIGNED_ENTRY_AUTHOR: &str = r#"{"entry":{"author":""#;
+/// What follows the author's id, up to the body's tag.
+const AFTER_AUTHOR_BODY: &str = r#"","body":{""#;
+
 /// The kind-specific content of an entry. Domain content that varies (areas, altitude blocks,
 /// closest approach, message text) lives in [`Fields`], where each field can be disclosed or
 /// committed to separately.
@@ -184,20 +272,25 @@ pub enum EntryBody {
 }
 
 impl EntryBody {
+    /// The entry's kind.
+    pub fn entry_kind(&self) -> EntryKind {
+        match self {
+            EntryBody::AgreementEvent { .. } => EntryKind::AgreementEvent,
+            EntryBody::Notification { .. } => EntryKind::Notification,
+            EntryBody::NotificationWithdrawal { .. } => EntryKind::NotificationWithdrawal,
+            EntryBody::TrackSummary { .. } => EntryKind::TrackSummary,
+            EntryBody::Alert { .. } => EntryKind::Alert,
+            EntryBody::LineMessage { .. } => EntryKind::LineMessage,
+            EntryBody::Acknowledgement { .. } => EntryKind::Acknowledgement,
+            EntryBody::IncidentReport { .. } => EntryKind::IncidentReport,
+            EntryBody::ReportBatch { .. } => EntryKind::ReportBatch,
+            EntryBody::TreeHeadCosignature { .. } => EntryKind::TreeHeadCosignature,
+        }
+    }
+
     /// The kind's name as spelt in the encoding (`notification`, `track_summary`, …).
     pub fn kind(&self) -> &'static str {
-        match self {
-            EntryBody::AgreementEvent { .. } => "agreement_event",
-            EntryBody::Notification { .. } => "notification",
-            EntryBody::NotificationWithdrawal { .. } => "notification_withdrawal",
-            EntryBody::TrackSummary { .. } => "track_summary",
-            EntryBody::Alert { .. } => "alert",
-            EntryBody::LineMessage { .. } => "line_message",
-            EntryBody::Acknowledgement { .. } => "acknowledgement",
-            EntryBody::IncidentReport { .. } => "incident_report",
-            EntryBody::ReportBatch { .. } => "report_batch",
-            EntryBody::TreeHeadCosignature { .. } => "tree_head_cosignature",
-        }
+        self.entry_kind().as_str()
     }
 
     /// What the entry is about: the notification, track, alert, message, acknowledged message or
@@ -369,8 +462,20 @@ impl SignedEntry {
     /// Signs `entry` with the author's key.
     pub fn sign(entry: Entry, key: &SigningKey) -> Result<SignedEntry, EntryError> {
         entry.check()?;
-        let entry_bytes = entry.to_canonical();
-        let sig = Sig(key.sign(&signing_message(&entry_bytes)).to_bytes());
+        let sig = Sig(key.sign(&signing_message(&entry.to_canonical())).to_bytes());
+        SignedEntry::assemble(entry, sig)
+    }
+
+    /// The signed entry from `entry` and its author's signature `sig` made elsewhere (the
+    /// author signed [`SignedEntry::signing_message`] of these bytes). Does not check the
+    /// signature: see [`SignedEntry::verify`].
+    pub fn from_parts(entry: Entry, sig: Sig) -> Result<SignedEntry, EntryError> {
+        entry.check()?;
+        SignedEntry::assemble(entry, sig)
+    }
+
+    /// The canonical signed form `{"entry":<entry>,"sig":"<128 hex>"}` of a checked entry.
+    fn assemble(entry: Entry, sig: Sig) -> Result<SignedEntry, EntryError> {
         let wire = SignedEntryWire { entry, sig };
         let bytes = to_canonical(&wire);
         if bytes.len() > ENTRY_BYTES_MAX {
@@ -381,7 +486,7 @@ impl SignedEntry {
         }
         Ok(SignedEntry {
             entry: wire.entry,
-            sig,
+            sig: wire.sig,
             bytes,
         })
     }
@@ -577,7 +682,51 @@ mod tests {
             if let Some(fields) = b.fields() {
                 assert_eq!(fields.iter().count(), fields.len());
             }
+            // Its signed form tells its kind from its first bytes, newline or not.
+            let author = KeyId::new("coalition").unwrap();
+            let signed =
+                SignedEntry::sign(Entry::new(author, 5, b.clone()).unwrap(), &key()).unwrap();
+            let mut line = signed.as_bytes().to_vec();
+            assert_eq!(EntryKind::of_signed(&line), Some(b.entry_kind()));
+            line.push(b'\n');
+            assert_eq!(EntryKind::of_signed(&line), Some(b.entry_kind()));
+            assert_eq!(
+                EntryKind::from_name(b.kind().as_bytes()),
+                Some(b.entry_kind())
+            );
         }
+    }
+
+    #[test]
+    fn bytes_that_do_not_begin_like_a_signed_entry_have_no_kind() {
+        let signed = SignedEntry::sign(alert(), &key()).unwrap();
+        let bytes = signed.as_bytes();
+        assert_eq!(EntryKind::of_signed(bytes), Some(EntryKind::Alert));
+        for cut in 0..br#"{"entry":{"author":"service","body":{"alert":"#.len() {
+            assert_eq!(EntryKind::of_signed(&bytes[..cut]), None, "cut at {cut}");
+        }
+        for other in [
+            &br#"{"sig":"00","sth":{}}"#[..],
+            br#"{"end":{"entries":1,"tree_heads":1}}"#,
+            br#"{"entry":{"author":"x","body":{"no_such_kind":{}}}}"#,
+            br#"{"entry":{"body":{"alert":{}}}}"#,
+            b"",
+        ] {
+            assert_eq!(EntryKind::of_signed(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_signature_made_elsewhere_joins_its_entry_in_the_signed_form() {
+        let signed = SignedEntry::sign(alert(), &key()).unwrap();
+        let joined = SignedEntry::from_parts(alert(), *signed.sig()).unwrap();
+        assert_eq!(joined, signed);
+        assert_eq!(SignedEntry::from_bytes(joined.as_bytes()).unwrap(), signed);
+        assert!(joined.verify(&key().verifying_key()).is_ok());
+        // Joined to another entry, the signature is kept as given and does not verify.
+        let other = Entry::new(alert().author().clone(), 1, alert().body().clone()).unwrap();
+        let wrong = SignedEntry::from_parts(other, *signed.sig()).unwrap();
+        assert!(wrong.verify(&key().verifying_key()).is_err());
     }
 
     /// Each agreement event kind has one spelling; the ones written before the last two were

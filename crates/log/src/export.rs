@@ -120,29 +120,32 @@ pub fn parse_header(line: &[u8]) -> Result<(KeyId, KeyRing), VerifyError> {
     Ok((header.log, header.keys))
 }
 
-/// A record of a log: what the lines between header and end (and the log file's records) hold.
+/// An item of a log: what each line between an export's header and end holds (and each frame of
+/// a log file).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Record {
+pub enum LogItem {
     /// A signed entry (a leaf).
     Entry(SignedEntry),
     /// A tree head signed by the log.
     TreeHead(SignedTreeHead),
 }
 
-impl Record {
+impl LogItem {
     /// Canonical bytes.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            Record::Entry(e) => e.as_bytes(),
-            Record::TreeHead(t) => t.as_bytes(),
+            LogItem::Entry(e) => e.as_bytes(),
+            LogItem::TreeHead(t) => t.as_bytes(),
         }
     }
 }
 
-/// Which record a line holds, told by its first bytes (canonical JSON sorts keys, so each record
-/// type has one fixed beginning).
+/// What a line of an export holds, told by its first bytes (canonical JSON sorts keys, so each
+/// kind of line has one fixed beginning). The one place these beginnings are spelt: readers of
+/// exports classify lines with [`ExportLineKind::of`] (and entries with
+/// [`crate::EntryKind::of_signed`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecordKind {
+pub enum ExportLineKind {
     /// `{"entry":`
     Entry,
     /// `{"sig":` (a signed tree head)
@@ -153,14 +156,14 @@ pub enum RecordKind {
     Header,
 }
 
-impl RecordKind {
-    /// Classifies a line by its prefix; `None` when it is none of the records.
-    pub fn of(line: &[u8]) -> Option<RecordKind> {
-        const KINDS: [(&[u8], RecordKind); 4] = [
-            (br#"{"entry":"#, RecordKind::Entry),
-            (br#"{"sig":"#, RecordKind::TreeHead),
-            (br#"{"end":"#, RecordKind::End),
-            (br#"{"deconflict_log_export":"#, RecordKind::Header),
+impl ExportLineKind {
+    /// Classifies a line by its prefix; `None` when it is none of the kinds.
+    pub fn of(line: &[u8]) -> Option<ExportLineKind> {
+        const KINDS: [(&[u8], ExportLineKind); 4] = [
+            (br#"{"entry":"#, ExportLineKind::Entry),
+            (br#"{"sig":"#, ExportLineKind::TreeHead),
+            (br#"{"end":"#, ExportLineKind::End),
+            (br#"{"deconflict_log_export":"#, ExportLineKind::Header),
         ];
         KINDS
             .iter()
@@ -413,11 +416,11 @@ impl Verifier {
         match self.state {
             State::Header => self.header(line),
             State::Ended => Err(self.err(None, VerifyErrorKind::AfterEnd)),
-            State::Body => match RecordKind::of(line) {
-                Some(RecordKind::Entry) => self.entry(line),
-                Some(RecordKind::TreeHead) => self.tree_head(line),
-                Some(RecordKind::End) => self.end(line),
-                Some(RecordKind::Header) => Err(self.err(None, VerifyErrorKind::SecondHeader)),
+            State::Body => match ExportLineKind::of(line) {
+                Some(ExportLineKind::Entry) => self.entry(line),
+                Some(ExportLineKind::TreeHead) => self.tree_head(line),
+                Some(ExportLineKind::End) => self.end(line),
+                Some(ExportLineKind::Header) => Err(self.err(None, VerifyErrorKind::SecondHeader)),
                 None => Err(self.err(None, VerifyErrorKind::UnknownRecord)),
             },
         }

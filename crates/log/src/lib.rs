@@ -1,4 +1,5 @@
-//! `deconflict-log`: the tamper-evident record, as a sans-IO library.
+//! `deconflict-log`: the tamper-evident shared log, as a sans-IO library; the one owner of its
+//! byte format (entry encoding and kinds, signing bytes, parsing, the export format).
 //!
 //! What it owns:
 //! - log entries (agreement events, notifications and withdrawals, track summaries, alerts, line
@@ -24,10 +25,12 @@ pub mod keys;
 pub mod merkle;
 pub mod sth;
 
-pub use entry::{AgreementEventKind, Entry, EntryBody, EntryError, SignedEntry, report_leaf_hash};
+pub use entry::{
+    AgreementEventKind, Entry, EntryBody, EntryError, EntryKind, SignedEntry, report_leaf_hash,
+};
 pub use export::{
-    CosignatureRef, Record, RecordKind, SignatureBatch, Verifier, VerifyError, VerifyErrorKind,
-    VerifyOptions, VerifySummary, verify_export,
+    CosignatureRef, ExportLineKind, LogItem, SignatureBatch, Verifier, VerifyError,
+    VerifyErrorKind, VerifyOptions, VerifySummary, verify_export,
 };
 pub use field::{FieldError, FieldValue, Fields, Opening, Salt, Text};
 pub use hash::Hash;

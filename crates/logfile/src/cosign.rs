@@ -3,12 +3,7 @@
 
 use std::collections::HashMap;
 
-use deconflict_log::{EntryBody, KeyId, SignedEntry, TreeHead};
-
-/// How every entry's canonical form begins, up to its author's id.
-const ENTRY_AUTHOR_PREFIX: &[u8] = br#"{"entry":{"author":""#;
-/// What follows the author's id in a countersignature's canonical form.
-const AFTER_AUTHOR_COSIGNATURE: &[u8] = br#"","body":{"tree_head_cosignature":"#;
+use deconflict_log::{EntryBody, EntryKind, KeyId, SignedEntry, TreeHead};
 
 /// A party's countersignature of a tree head, as found in the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,18 +88,10 @@ impl Cosignatures {
     }
 }
 
-/// Whether a record's canonical bytes are a countersignature, told from the fixed beginning of
-/// the canonical form (`{"entry":{"author":"<id>","body":{"tree_head_cosignature":`), so that
-/// opening a large log parses only the countersignatures.
+/// Whether a frame's canonical bytes are a countersignature, told from their fixed beginning
+/// ([`EntryKind::of_signed`]), so that opening a large log parses only the countersignatures.
 pub(crate) fn looks_like_cosignature(payload: &[u8]) -> bool {
-    let Some(rest) = payload.strip_prefix(ENTRY_AUTHOR_PREFIX) else {
-        return false;
-    };
-    // Key ids hold no quote, so the first one ends the author.
-    let Some(q) = rest.iter().position(|&b| b == b'"') else {
-        return false;
-    };
-    rest[q..].starts_with(AFTER_AUTHOR_COSIGNATURE)
+    EntryKind::of_signed(payload) == Some(EntryKind::TreeHeadCosignature)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use deconflict_log::export::{RecordKind, parse_header};
+use deconflict_log::export::{ExportLineKind, parse_header};
 use deconflict_log::{
     EntryBody, FieldValue, Fields, KeyId, SignedEntry, SignedTreeHead, VerifyOptions, verify_export,
 };
@@ -171,7 +171,7 @@ pub fn read_export(bytes: &[u8], options: VerifyOptions) -> Result<Facts, Report
     let mut assessors: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut other: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for line in lines {
-        if RecordKind::of(line) != Some(RecordKind::Entry) {
+        if ExportLineKind::of(line) != Some(ExportLineKind::Entry) {
             continue;
         }
         // The verifier has parsed every entry line already; a failure here is a programmer

@@ -1,5 +1,5 @@
 //! `deconflict incidents file|account|assess|list|show`: incidents before the working group, on
-//! a running service, with the party's signed client. The party signs the record entry of its
+//! a running service, with the party's signed client. The party signs the log entry of its
 //! filing and of its account itself; a working-group member signs its assessment with its own
 //! key (`--member-key`), sent by its party.
 
@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use deconflict_client::line_entry::sign_entry;
+use deconflict_log::ExportLineKind;
 use deconflict_service::datadir;
 use deconflict_service::incidents::{
     AccountGiven, AccountIn, AssessmentGiven, FigureIn, FilingIn, IncidentAccount, IncidentAssess,
@@ -463,7 +464,7 @@ pub(crate) fn is_bundle(path: &std::path::Path) -> bool {
         }
         if first {
             let head = &chunk[..n];
-            if !head.starts_with(b"{") || head.starts_with(br#"{"deconflict_log_export""#) {
+            if !head.starts_with(b"{") || ExportLineKind::of(head) == Some(ExportLineKind::Header) {
                 return false;
             }
             first = false;

@@ -19,7 +19,8 @@ pub(crate) use follow::agreement_keys;
 use follow::{FollowArgs, follow};
 
 use deconflict_log::{
-    KeyId, KeyRing, Monitor, PublicKey, TreeHeadUpdate, VerifyOptions, saved_tree_head_from_json,
+    EntryKind, ExportLineKind, KeyId, KeyRing, Monitor, PublicKey, TreeHeadUpdate, VerifyOptions,
+    saved_tree_head_from_json,
 };
 
 #[derive(clap::Subcommand)]
@@ -268,7 +269,7 @@ pub struct VerifyArgs {
     )]
     pub(crate) file: PathBuf,
     /// A service's data directory (what `serve --data-dir` takes), instead of an export: its
-    /// log file is checked as an export is, then every store row against its record entry.
+    /// log file is checked as an export is, then every store row against its log entry.
     /// Keys: the directory's agreement and service key unless --agreement is given.
     #[arg(long)]
     pub(crate) data_dir: Option<PathBuf>,
@@ -363,18 +364,17 @@ fn check_export_against_agreement(
             break;
         }
         line_no += 1;
-        if !line.starts_with(br#"{"entry":"#) {
+        if ExportLineKind::of(&line) != Some(ExportLineKind::Entry) {
             continue;
         }
         let i = index;
         index += 1;
-        // Cheap filter on the canonical form (keys sorted, so the body's kind follows "body"):
-        // only these kinds need parsing again.
-        let about = |kind: &[u8]| line.windows(kind.len()).any(|w| w == kind);
-        let is_event = about(br#""body":{"agreement_event""#);
-        if !is_event && !about(br#""body":{"notification"#) {
-            continue;
-        }
+        // Told from the entry's first bytes: only these kinds need parsing again.
+        let is_event = match EntryKind::of_signed(&line) {
+            Some(EntryKind::AgreementEvent) => true,
+            Some(EntryKind::Notification | EntryKind::NotificationWithdrawal) => false,
+            _ => continue,
+        };
         if line.last() == Some(&b'\n') {
             line.pop();
         }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use deconflict_log::{FieldValue, Hash, Opening, SignedEntry};
+use deconflict_log::{ExportLineKind, FieldValue, Hash, Opening, SignedEntry};
 
 #[derive(clap::Args)]
 pub struct OpenArgs {
@@ -109,7 +109,7 @@ pub fn open(a: OpenArgs) -> anyhow::Result<ExitCode> {
         if read == 0 {
             break;
         }
-        if !line.starts_with(br#"{"entry":"#) {
+        if ExportLineKind::of(&line) != Some(ExportLineKind::Entry) {
             continue;
         }
         if line.last() == Some(&b'\n') {
