@@ -8,10 +8,10 @@
 //! DIR/store.sqlite                   the store (with -wal and -shm beside it; mode 0600)
 //! DIR/keys/service.key               the service's log signing key (created on first start)
 //! DIR/keys/service.pub               its public key (`ed25519:…`)
-//! DIR/log/                        the shared log (`deconflict-logfile`: log.frames,
+//! DIR/log/                           the shared log (`deconflict-logfile`: log.frames,
 //!                                    keys.json, log.head); `deconflict log export
 //!                                    --data-dir DIR`
-//! DIR/log-openings.jsonl          salt and value of every commitment in the record, one
+//! DIR/log-openings.jsonl             salt and value of every commitment in the log, one
 //!                                    JSON line each, to open them later to a working group
 //!                                    (mode 0600); rotated to log-openings.<N>.jsonl
 //!                                    (`crate::log_entries::OPENINGS_FILE_BYTES_MAX`)
@@ -103,6 +103,87 @@ impl DataDir {
     pub fn create(&self) -> Result<(), DataDirError> {
         std::fs::create_dir_all(self.root.join("keys")).map_err(io(&self.root))
     }
+}
+
+/// The log directory inside a data directory, and the openings file's name (rotated copies
+/// insert `.<N>` before `.jsonl`).
+pub const LOG_DIR: &str = "log";
+pub const OPENINGS_FILE: &str = "log-openings.jsonl";
+
+/// The legacy names of the same files, from before the log had one name. A data directory
+/// written with them still opens: [`rename_legacy_names`] renames them at open.
+const LEGACY_LOG_DIR: &str = "ledger";
+const LEGACY_LOG_FILE: &str = "ledger.journal";
+const LEGACY_HEAD_FILE: &str = "ledger.head";
+const LEGACY_OPENINGS_STEM: &str = "ledger-openings";
+
+/// Renames the files of a data directory written with the legacy names to the current ones:
+/// `DIR/<LEGACY_LOG_DIR>/` → `DIR/log/`, inside it the log file and head file (to
+/// [`deconflict_logfile::LOG_FILE`] and [`deconflict_logfile::head_file::HEAD_FILE`]), and the
+/// openings file with its rotated copies → `DIR/log-openings[.<N>].jsonl`. A name is renamed
+/// only when the new one does not exist (so a directory with both is left as it is, and a second
+/// run changes nothing); each rename is atomic and its directory is synced before this returns.
+/// Says once, through `tracing`, what it renamed. Returns the renames, `(from, to)`.
+pub fn rename_legacy_names(root: &Path) -> Result<Vec<(PathBuf, PathBuf)>, DataDirError> {
+    let mut done = Vec::new();
+    let mut synced = Vec::new();
+    let mut rename = |dir: &Path, from: &str, to: &str| -> Result<(), DataDirError> {
+        let (old, new) = (dir.join(from), dir.join(to));
+        if std::fs::symlink_metadata(&old).is_err() || std::fs::symlink_metadata(&new).is_ok() {
+            return Ok(());
+        }
+        std::fs::rename(&old, &new).map_err(io(&old))?;
+        if !synced.contains(&dir.to_path_buf()) {
+            synced.push(dir.to_path_buf());
+        }
+        done.push((old, new));
+        Ok(())
+    };
+    rename(root, LEGACY_LOG_DIR, LOG_DIR)?;
+    let log_dir = root.join(LOG_DIR);
+    rename(&log_dir, LEGACY_LOG_FILE, deconflict_logfile::LOG_FILE)?;
+    rename(
+        &log_dir,
+        LEGACY_HEAD_FILE,
+        deconflict_logfile::head_file::HEAD_FILE,
+    )?;
+    let new_stem = OPENINGS_FILE.trim_end_matches(".jsonl");
+    if root.is_dir() {
+        for item in std::fs::read_dir(root).map_err(io(root))? {
+            let name = item.map_err(io(root))?.file_name();
+            let Some(rest) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(LEGACY_OPENINGS_STEM))
+            else {
+                continue;
+            };
+            let rotation = rest
+                .strip_prefix('.')
+                .and_then(|r| r.strip_suffix(".jsonl"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if rest == ".jsonl" || rotation {
+                let from = format!("{LEGACY_OPENINGS_STEM}{rest}");
+                rename(root, &from, &format!("{new_stem}{rest}"))?;
+            }
+        }
+    }
+    for dir in &synced {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
+    }
+    if !done.is_empty() {
+        let renamed: Vec<String> = done
+            .iter()
+            .map(|(from, to)| format!("{} -> {}", from.display(), to.display()))
+            .collect();
+        tracing::info!(
+            data_dir = %root.display(),
+            "renamed the log's files to their current names: {}",
+            renamed.join(", ")
+        );
+    }
+    Ok(done)
 }
 
 /// A loaded agreement: its terms and which parties' signatures verified.

@@ -123,11 +123,12 @@ impl ServiceLog {
                 keys.insert(id, key).map_err(entry_err)?;
             }
         }
+        datadir::rename_legacy_names(&dir.root)?;
         let log_file = LogFile::open(
-            &dir.root.join("log"),
+            &log_dir(&dir.root),
             LogFileConfig::new(id.clone(), key.clone(), keys),
         )?;
-        let openings_path = dir.root.join("log-openings.jsonl");
+        let openings_path = dir.root.join(datadir::OPENINGS_FILE);
         let openings =
             OpeningsFile::open(&openings_path, OPENINGS_FILE_BYTES_MAX).map_err(|source| {
                 LogError::Io {
@@ -786,7 +787,7 @@ fn track_fields(
 
 /// Where the service keeps its log inside a data directory.
 pub fn log_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("log")
+    data_dir.join(datadir::LOG_DIR)
 }
 
 #[cfg(test)]

@@ -232,3 +232,71 @@ fn a_key_pair_is_written_once_and_reads_back() {
     let sk = datadir::signing_key(&key).unwrap();
     assert_eq!(sk.verifying_key().as_bytes(), key.public_key().as_bytes());
 }
+
+/// A data directory written with the legacy names of the log's files opens: they are renamed
+/// to the current ones (atomically, the directory synced), the log reads back whole, and a
+/// second open renames nothing. Files that only look alike are left alone.
+#[test]
+fn a_data_directory_with_the_legacy_names_opens_under_the_current_ones() {
+    use deconflict_service::log_entries::ServiceLog;
+    let s = scenario();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let dir = DataDir::new(root);
+    write_signed(&dir, &s, &[0, 1]);
+    let open = || {
+        let loaded = datadir::load_agreement(&dir.agreement()).unwrap();
+        ServiceLog::open(&dir, &loaded.terms, &loaded.signed_by, 1_491_984_000_000).unwrap()
+    };
+    let log = open();
+    let head = log.log_file().latest_tree_head();
+    assert_eq!(head.tree_head().size(), 3, "two signatures and in force");
+    drop(log);
+    std::fs::write(root.join("log-openings.1.jsonl"), "rotated\n").unwrap();
+    // (current, legacy) relative to the data directory, innermost first.
+    let names = [
+        ("log/log.frames", "log/ledger.journal"), // legacy log file
+        ("log/log.head", "log/ledger.head"),      // legacy head file
+        ("log", "ledger"),                        // legacy log directory
+        ("log-openings.jsonl", "ledger-openings.jsonl"), // legacy openings
+        ("log-openings.1.jsonl", "ledger-openings.1.jsonl"), // legacy rotated openings
+    ];
+    let mut bytes = Vec::new();
+    for (current, legacy) in names {
+        let (current, legacy) = (root.join(current), root.join(legacy));
+        bytes.push(std::fs::read(&current).ok());
+        std::fs::rename(&current, &legacy).unwrap();
+    }
+    // Not an openings file of the legacy layout: stays as it is.
+    let lookalike = root.join("ledger-openings.x.jsonl"); // legacy-like
+    std::fs::write(&lookalike, "other\n").unwrap();
+    assert!(!root.join("log").exists());
+
+    let log = open();
+    assert_eq!(
+        log.log_file().latest_tree_head(),
+        head,
+        "the same log, nothing lost"
+    );
+    drop(log);
+    for ((current, legacy), before) in names.iter().zip(&bytes) {
+        assert!(!root.join(legacy).exists(), "{legacy} is still there");
+        assert!(root.join(current).exists(), "{current} is missing");
+        if before.is_some() {
+            assert_eq!(&std::fs::read(root.join(current)).ok(), before, "{current}");
+        }
+    }
+    assert!(lookalike.exists());
+    assert!(!root.join("log-openings.x.jsonl").exists());
+    assert_eq!(
+        datadir::rename_legacy_names(root).unwrap(),
+        vec![],
+        "a second run renames nothing"
+    );
+
+    // Both names present: neither is touched (the current one is what opens).
+    let legacy_openings = root.join("ledger-openings.jsonl"); // legacy
+    std::fs::write(&legacy_openings, "old\n").unwrap();
+    assert_eq!(datadir::rename_legacy_names(root).unwrap(), vec![]);
+    assert_eq!(std::fs::read_to_string(&legacy_openings).unwrap(), "old\n");
+}

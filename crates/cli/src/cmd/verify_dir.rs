@@ -1,7 +1,7 @@
 //! `deconflict verify --data-dir DIR`: a stopped (or running) service's data directory checked
 //! whole. First its log file, exactly as `verify` checks an export of it (every signature, tree
 //! head and root; against the directory's agreement and service key unless `--agreement` is
-//! given); then every store row that a record entry stands for against that entry
+//! given); then every store row that a log entry stands for against that entry
 //! (`deconflict_service::binding::check`). Prints what it checked and each mismatch (table,
 //! row, entry index, field); exits 1 on any.
 
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use deconflict_log::SignedEntry;
+use deconflict_log::{ExportLineKind, SignedEntry};
 use deconflict_service::binding::{check, openings_from_file};
 use deconflict_store::{SqliteStore, Store};
 
@@ -61,7 +61,7 @@ pub fn run(dir: &Path, mut a: VerifyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    println!("log file {}:", log_dir.display());
+    println!("log {}:", log_dir.display());
     let code = verify_export(a)?;
     if code != ExitCode::SUCCESS {
         return Ok(code);
@@ -82,7 +82,7 @@ pub fn run(dir: &Path, mut a: VerifyArgs) -> anyhow::Result<ExitCode> {
         reader: std::io::BufReader::with_capacity(1 << 20, file),
         line: Vec::new(),
     };
-    let openings = dir.join("log-openings.jsonl");
+    let openings = dir.join(deconflict_service::datadir::OPENINGS_FILE);
     let found = check(store.as_ref(), &mut entries, &mut |needed| {
         openings_from_file(&openings, needed)
     })
@@ -93,7 +93,7 @@ pub fn run(dir: &Path, mut a: VerifyArgs) -> anyhow::Result<ExitCode> {
         .map(|(t, n)| format!("{t} {n}"))
         .collect();
     println!(
-        "store {}: {} record entries read, {} of them stand for store rows; {} rows checked against their entries ({})",
+        "store {}: {} log entries read, {} of them stand for store rows; {} rows checked against their entries ({})",
         path.display(),
         found.entries,
         found.entries_with_rows,
@@ -118,7 +118,7 @@ pub fn run(dir: &Path, mut a: VerifyArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if found.mismatches.is_empty() {
-        println!("store: OK — every row matches its record entry");
+        println!("store: OK — every row matches its log entry");
         return Ok(ExitCode::SUCCESS);
     }
     for m in &found.mismatches {
@@ -163,7 +163,7 @@ impl Iterator for ExportEntries {
                 Ok(_) => {}
                 Err(e) => return Some(Err(e.to_string())),
             }
-            if !self.line.starts_with(br#"{"entry":"#) {
+            if ExportLineKind::of(&self.line) != Some(ExportLineKind::Entry) {
                 continue;
             }
             if self.line.last() == Some(&b'\n') {
@@ -174,7 +174,7 @@ impl Iterator for ExportEntries {
     }
 }
 
-/// The store rows bound to the record entries a recovery drops (those from `keep_entries` on):
+/// The store rows bound to the log entries a recovery drops (those from `keep_entries` on):
 /// printed, and with `apply` deleted, so the store matches the recovered record (see
 /// `SqliteStore::drop_bound_from`).
 pub(crate) fn recover_store(path: &Path, keep_entries: u64, apply: bool) -> anyhow::Result<()> {
