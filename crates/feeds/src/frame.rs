@@ -43,12 +43,10 @@ impl ModeSFrame {
     }
 }
 
+/// Lowercase hex of the frame's bytes, as receivers print frames.
 impl std::fmt::Debug for ModeSFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for b in self.as_bytes() {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        f.write_str(&hex::encode(self.as_bytes()))
     }
 }
 
