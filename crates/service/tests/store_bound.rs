@@ -298,7 +298,6 @@ fn only_the_last_batch_may_miss_its_rows_and_it_is_bound_as_unstored() {
     use deconflict_service::binding::bind_at_start;
     use deconflict_service::datadir::DataDir;
     use deconflict_service::log_entries::ServiceLog;
-    use deconflict_service::notification_entry::withdrawal_entry;
     use deconflict_store::{SqliteStore, Store, Write};
 
     let tmp = tempfile::tempdir().unwrap();
