@@ -18,6 +18,7 @@
 //! [`lifecycle::History`] and [`lifecycle::fold`].
 
 pub mod canonical;
+pub mod decode;
 pub mod ids;
 pub mod keys;
 pub mod lifecycle;
@@ -25,7 +26,7 @@ pub mod model;
 pub mod parse;
 pub mod signature;
 
-pub use canonical::CanonicalError;
+pub use decode::CanonicalError;
 pub use ids::{AgreementId, IdError, PartyId};
 pub use keys::{KeyError, PublicKey, SecretKey, Signature};
 pub use lifecycle::{

@@ -53,11 +53,6 @@ impl std::fmt::Debug for Agreement {
 }
 
 impl Agreement {
-    /// Reads an agreement from its canonical bytes (see [`crate::canonical::from_canonical_json`]).
-    pub fn from_canonical_json(bytes: &[u8]) -> Result<Self, crate::canonical::CanonicalError> {
-        crate::canonical::from_canonical_json(bytes)
-    }
-
     /// SHA-256 of [`Agreement::canonical_bytes`]: names this exact version.
     pub fn id(&self) -> AgreementId {
         self.id

@@ -122,11 +122,16 @@ fn canonical_bytes_are_integers_and_strings_only() {
 #[test]
 fn canonical_bytes_read_back_to_the_same_agreement() {
     let a = parse_toml(TEMPLATE_TOML).unwrap();
-    let b = canonical::from_canonical_json(a.canonical_bytes()).unwrap();
+    let b = deconflict_agreement::decode::from_canonical_json(a.canonical_bytes()).unwrap();
     assert_eq!(a, b);
     // The golden bytes too, which this crate did not write.
     let golden = include_bytes!("../testdata/template.canonical.json");
-    assert_eq!(canonical::from_canonical_json(golden).unwrap().id(), a.id());
+    assert_eq!(
+        deconflict_agreement::decode::from_canonical_json(golden)
+            .unwrap()
+            .id(),
+        a.id()
+    );
 }
 
 #[test]
@@ -151,7 +156,7 @@ fn non_canonical_or_invalid_json_is_refused() {
         (text[..text.len() - 1].to_owned(), "not JSON"),
     ];
     for (input, fragment) in cases {
-        let e = canonical::from_canonical_json(input.as_bytes()).unwrap_err();
+        let e = deconflict_agreement::decode::from_canonical_json(input.as_bytes()).unwrap_err();
         assert!(e.to_string().contains(fragment), "{fragment}: {e}");
     }
 }
@@ -166,7 +171,7 @@ proptest::proptest! {
         let at = at % bytes.len();
         bytes[at] = byte;
         bytes.truncate(cut.min(bytes.len()));
-        if let Ok(b) = canonical::from_canonical_json(&bytes) {
+        if let Ok(b) = deconflict_agreement::decode::from_canonical_json(&bytes) {
             proptest::prop_assert_eq!(b.canonical_bytes(), &bytes[..]);
         }
     }

@@ -451,7 +451,7 @@ fn a_party_names_itself_in_other_languages_and_the_names_are_signed() {
     assert_eq!(a.parties()[0].name_in("ru"), "Coalition");
     // Part of the signed document: the id changes, and the canonical form carries them back.
     assert_ne!(a.id(), plain.id());
-    let back = canonical::from_canonical_json(a.canonical_bytes()).unwrap();
+    let back = deconflict_agreement::decode::from_canonical_json(a.canonical_bytes()).unwrap();
     assert_eq!(back.id(), a.id());
     assert_eq!(back.parties()[1].names(), russia.names());
 }

@@ -9,10 +9,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-/// Exit code of a reported failure (bad input, failed verification, a refusal).
-pub const EXIT_FAILURE: u8 = 1;
-/// Exit code of a usage error (a bad or missing flag: nothing was done).
-pub const EXIT_USAGE: u8 = 2;
+pub use crate::exit_codes::{EXIT_FAILURE, EXIT_USAGE};
 
 /// An error that ends the command with a chosen exit code.
 #[derive(Debug)]

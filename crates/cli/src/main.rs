@@ -36,6 +36,7 @@ macro_rules! eprintln {
 }
 
 mod datadir;
+mod exit_codes;
 mod failure;
 mod stdio;
 

@@ -25,7 +25,7 @@ pub fn stdout_failed(e: &io::Error) -> ! {
     write_stderr(&format!(
         "deconflict: error: writing to standard output: {e}\n"
     ));
-    std::process::exit(i32::from(crate::failure::EXIT_FAILURE));
+    std::process::exit(i32::from(crate::exit_codes::EXIT_FAILURE));
 }
 
 /// `print!` for the whole crate.

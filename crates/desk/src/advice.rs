@@ -16,7 +16,7 @@ use wellclear::encounter::{AircraftState, Position};
 use wellclear::geom::Vec3;
 use wellclear::projection::{LatLonAlt, great_circle_after};
 
-use crate::desk::Report;
+use crate::input::Report;
 
 /// Record units per degree of latitude or longitude (µ°).
 pub const POSITION_PER_DEG: f64 = 1e6;

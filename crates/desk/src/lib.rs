@@ -16,6 +16,7 @@
 pub mod advice;
 pub mod alerter;
 pub mod desk;
+pub mod input;
 pub mod level;
 
 pub use advice::{Bands, PairAdvice, Range, SideAdvice};

@@ -39,10 +39,10 @@
 //! A box spanning more than [`CELLS_PER_TRACK_MAX`] cells (a very fast climber) is kept out of the
 //! grid and tested against every other box.
 
+use crate::config::ProbeConfig;
 use crate::encounter::{Kin, basis_around};
 use crate::geodesy::WGS84_CURVATURE_RADIUS_M_MIN;
 use crate::geodesy::{Vec3, add, dot, norm, scale};
-use crate::probe::ProbeConfig;
 
 /// Most grid cells one track's box may be entered in; beyond, the track is tested against all.
 pub const CELLS_PER_TRACK_MAX: u64 = 512;

@@ -24,9 +24,9 @@
 //! only touches a minimum (discriminant 0, or an interval that closes at t = 0 or opens at
 //! t = lookahead) is not in conflict.
 
+use crate::config::ProbeConfig;
 use crate::geodesy::{EnuFrame, Vec3, add, cross, dot, norm, scale, sub};
 use crate::kinematics::AircraftState;
-use crate::probe::ProbeConfig;
 
 /// When and how close a pair is inside both minima within the lookahead.
 #[derive(Debug, Clone, Copy, PartialEq)]

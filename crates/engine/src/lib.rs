@@ -21,6 +21,7 @@
 //! angles in degrees or radians named as such; the unit is the last part of every name.
 
 pub mod broad;
+pub mod config;
 pub mod encounter;
 pub mod geodesy;
 pub mod ids;

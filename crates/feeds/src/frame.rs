@@ -104,5 +104,23 @@ pub enum Record {
     /// A receiver status record (Beast type `4`): counted, not used.
     Status,
     /// A BaseStation line, already decoded by the receiver.
-    Sbs(crate::framing::sbs::SbsMessage),
+    Sbs(SbsMessage),
+}
+
+/// One `MSG` line, with the receiver's units as sent (feet, knots, ft/min): the decoder converts
+/// them to SI once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SbsMessage {
+    pub transmission_type: u8,
+    pub icao: u32,
+    pub time: RecordTime,
+    pub callsign: Option<String>,
+    pub alt_ft: Option<f64>,
+    pub gs_kt: Option<f64>,
+    pub trk_deg: Option<f64>,
+    pub lat_deg: Option<f64>,
+    pub lon_deg: Option<f64>,
+    pub vs_fpm: Option<f64>,
+    pub squawk: Option<u16>,
+    pub on_ground: Option<bool>,
 }

@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(a) = deconflict_agreement::canonical::from_canonical_json(data) {
+    if let Ok(a) = deconflict_agreement::decode::from_canonical_json(data) {
         assert_eq!(a.canonical_bytes(), data);
     }
     if let Ok(text) = std::str::from_utf8(data) {

@@ -14,23 +14,7 @@ use crate::frame::{Record, RecordTime};
 /// Fields in an SBS `MSG` line.
 pub const SBS_FIELDS: usize = 22;
 
-/// One `MSG` line, with the receiver's units as sent (feet, knots, ft/min): the decoder converts
-/// them to SI once.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SbsMessage {
-    pub transmission_type: u8,
-    pub icao: u32,
-    pub time: RecordTime,
-    pub callsign: Option<String>,
-    pub alt_ft: Option<f64>,
-    pub gs_kt: Option<f64>,
-    pub trk_deg: Option<f64>,
-    pub lat_deg: Option<f64>,
-    pub lon_deg: Option<f64>,
-    pub vs_fpm: Option<f64>,
-    pub squawk: Option<u16>,
-    pub on_ground: Option<bool>,
-}
+pub use crate::frame::SbsMessage;
 
 /// Why a line was rejected: the 1-based field number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
