@@ -450,6 +450,16 @@ impl Metrics {
                 "Nonces held for replay protection.",
                 load(&self.nonces_held) as f64,
             ),
+        ]
+        .into_iter()
+        .chain(self.line_figures())
+        .collect()
+    }
+
+    /// The line's unlabelled figures: name, kind, help, value.
+    fn line_figures(&self) -> Vec<(&'static str, &'static str, &'static str, f64)> {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        vec![
             (
                 "deconflict_line_messages_total",
                 "counter",

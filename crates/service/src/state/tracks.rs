@@ -1,0 +1,220 @@
+//! The tracks: a party's pushed reports, stored and then handed to the desk through the inbox
+//! (a push never waits for a running tick), its receivers' records, and each party's view of
+//! the picture.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::http::StatusCode;
+use deconflict_desk as desk;
+use deconflict_store::{TrackReport, Write};
+
+use crate::error::ApiError;
+use deconflict_client::wire::*;
+
+use super::{State, to_json};
+
+impl State {
+    /// The desk, once the reports waiting in the inbox are in it.
+    pub(crate) fn desk(&self) -> Result<std::sync::MutexGuard<'_, desk::Desk>, ApiError> {
+        let mut d = self
+            .desk
+            .lock()
+            .map_err(|_| ApiError::internal("desk lock poisoned"))?;
+        let waiting = std::mem::take(
+            &mut *self
+                .inbox
+                .lock()
+                .map_err(|_| ApiError::internal("desk inbox lock poisoned"))?,
+        );
+        for (at_ms, party, r) in waiting {
+            // A report older than the one held does not move the picture (the core counts it).
+            let _ = d.report(at_ms, &party, r);
+        }
+        Ok(d)
+    }
+
+    /// Stored reports of `party` into the desk at `now_ms`: queued while the inbox has room (a
+    /// tick may hold the desk), else handed over here, after those queued before them.
+    fn to_desk(
+        &self,
+        now_ms: i64,
+        party: &str,
+        reports: Vec<desk::Report>,
+    ) -> Result<(), ApiError> {
+        {
+            let mut inbox = self
+                .inbox
+                .lock()
+                .map_err(|_| ApiError::internal("desk inbox lock poisoned"))?;
+            if inbox.len() + reports.len() <= self.config.desk_inbox_reports_max {
+                inbox.extend(reports.into_iter().map(|r| (now_ms, party.to_string(), r)));
+                return Ok(());
+            }
+        }
+        self.metrics
+            .desk_inbox_full_total
+            .fetch_add(1, Ordering::Relaxed);
+        let mut d = self.desk()?;
+        for r in reports {
+            let _ = d.report(now_ms, party, r);
+        }
+        Ok(())
+    }
+
+    /// Accepts a batch of the party's reports: all or none.
+    pub async fn push_reports(
+        self: &Arc<Self>,
+        party: &str,
+        reports: Vec<TrackReportIn>,
+        batch: bool,
+    ) -> Result<TracksAccepted, ApiError> {
+        self.require_in_force()?;
+        if reports.len() > REPORTS_PER_BATCH_MAX {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_reports",
+                format!(
+                    "{} reports; at most {REPORTS_PER_BATCH_MAX} per batch",
+                    reports.len()
+                ),
+            )
+            .with_field("reports"));
+        }
+        let now = self.clock.now_ms();
+        let mut writes = Vec::with_capacity(reports.len());
+        let mut engine_reports = Vec::with_capacity(reports.len());
+        for (i, r) in reports.iter().enumerate() {
+            let field = if batch {
+                format!("reports[{i}]")
+            } else {
+                String::new()
+            };
+            r.validate(&field, now)?;
+            let report = crate::desk_wire::report(r);
+            desk::Desk::check_report(party, &report).map_err(|e| {
+                ApiError::invalid(
+                    if batch {
+                        format!("reports[{i}]")
+                    } else {
+                        "track_id".into()
+                    },
+                    e.to_string(),
+                )
+            })?;
+            engine_reports.push(report);
+            writes.push(Write::TrackReport(TrackReport {
+                party: party.to_string(),
+                track_id: r.track_id.clone(),
+                time_ms: r.time_unix_ms,
+                body: to_json(r),
+            }));
+        }
+        let n = reports.len();
+        self.commit(writes).await?;
+        // Durable: now into the core. A report older than the one held is kept in the store's
+        // history but does not move the picture (the core counts it).
+        let now_ms = self.clock.now_ms();
+        self.to_desk(now_ms, party, engine_reports)?;
+        self.metrics
+            .reports_accepted_total
+            .fetch_add(n as u64, Ordering::Relaxed);
+        Ok(TracksAccepted { accepted: n })
+    }
+
+    /// Records decoded from `party`'s receiver feed `feed` ([`crate::feed`]), into the desk at
+    /// the clock's now: each joins the party's track of the same `icao24`. Not stored (see
+    /// [`crate::feed`]); refused, each, while the agreement is not in force.
+    pub fn receiver_reports(
+        &self,
+        party: &str,
+        feed: &str,
+        records: Vec<desk::ReceiverReport>,
+    ) -> Vec<Result<(), desk::ReportError>> {
+        if self.require_in_force().is_err() {
+            return records
+                .iter()
+                .map(|_| {
+                    Err(desk::ReportError::Refused(
+                        "the agreement is not in force".into(),
+                    ))
+                })
+                .collect();
+        }
+        let now_ms = self.clock.now_ms();
+        let Ok(mut d) = self.desk() else {
+            return records
+                .iter()
+                .map(|_| Err(desk::ReportError::Refused("desk lock poisoned".into())))
+                .collect();
+        };
+        records
+            .into_iter()
+            .map(|r| d.receiver(now_ms, party, feed, r))
+            .collect()
+    }
+
+    /// Tracks visible to `viewer`: its own in full, the others' disclosed fields only.
+    pub fn tracks_for(&self, viewer: &str) -> Vec<TrackView> {
+        let Ok(d) = self.desk() else {
+            return Vec::new();
+        };
+        let mut out: Vec<TrackView> = d
+            .tracks()
+            .map(|t| {
+                let mut v =
+                    self.track_view(viewer, &t.party, &crate::desk_wire::report_in(&t.report));
+                if viewer == t.party {
+                    v.sources = t.sources.iter().cloned().collect();
+                }
+                v
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.party, &a.track_id).cmp(&(&b.party, &b.track_id)));
+        out
+    }
+
+    pub(super) fn track_view(&self, viewer: &str, owner: &str, r: &TrackReportIn) -> TrackView {
+        let own = viewer == owner;
+        let shows = |field: &str| {
+            own || self
+                .terms
+                .party(owner)
+                .is_some_and(|p| p.disclose_track.contains(field))
+        };
+        let pos = shows("position");
+        let vel = shows("velocity");
+        TrackView {
+            party: owner.to_string(),
+            track_id: r.track_id.clone(),
+            time_unix_ms: r.time_unix_ms,
+            lat_deg: pos.then_some(r.lat_deg),
+            lon_deg: pos.then_some(r.lon_deg),
+            alt_m: shows("altitude").then_some(r.alt_m),
+            track_deg: vel.then_some(r.track_deg),
+            ground_speed_mps: vel.then_some(r.ground_speed_mps),
+            vertical_rate_mps: vel.then_some(r.vertical_rate_mps),
+            callsign: if shows("callsign") {
+                r.callsign.clone()
+            } else {
+                None
+            },
+            aircraft_type: if shows("aircraft_type") {
+                r.aircraft_type.clone()
+            } else {
+                None
+            },
+            icao24: if shows("icao24") {
+                r.icao24.clone()
+            } else {
+                None
+            },
+            squawk: if shows("squawk") {
+                r.squawk.clone()
+            } else {
+                None
+            },
+            sources: Vec::new(),
+        }
+    }
+}
