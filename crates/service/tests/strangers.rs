@@ -174,6 +174,17 @@ async fn strangers_cannot_hold_connections_time_or_memory() {
         assert!(statuses.contains(&Some(408)), "{statuses:?}");
         assert!(statuses.contains(&Some(503)), "{statuses:?}");
         drop(uploads);
+        // The server sees those connections close in its own time; until it has, they still
+        // count against the cap, and one of the connections below could take a slot that frees
+        // meanwhile. Wait until only the metrics request's own connection is open.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while try_metric(&get_metrics(port), "deconflict_connections_open") != Some(1) {
+            assert!(
+                Instant::now() < deadline,
+                "the uploads' connections stay open"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
 
         // 4. Connections beyond the per-address cap are closed at accept.
         let held_open: Vec<TcpStream> = (0..PER_ADDRESS + 10)
