@@ -66,6 +66,7 @@ pub async fn run_cycle_loop(state: Arc<State>) {
     let mut ticker = tokio::time::interval(period);
     // A late cycle runs once, not in a burst: the picture is projected to `now` anyway.
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let feeding = tokio::spawn(hand_reports_to_desk_loop(state.clone()));
     loop {
         tokio::select! {
             _ = ticker.tick() => {
@@ -74,6 +75,21 @@ pub async fn run_cycle_loop(state: Arc<State>) {
                 }
             }
             _ = shutdown.changed() => break,
+        }
+    }
+    feeding.abort();
+}
+
+/// Between cycles, hands the reports waiting in the desk's inbox to the desk every
+/// [`state::DESK_INBOX_HAND_OVER_MS`], so that a cycle's tick finds them in the picture already
+/// instead of taking a second's worth of them in first.
+async fn hand_reports_to_desk_loop(state: Arc<State>) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(state::DESK_INBOX_HAND_OVER_MS));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(e) = state.hand_inbox_to_desk().await {
+            tracing::error!(error = ?e.body, "waiting reports not handed to the desk");
         }
     }
 }

@@ -96,6 +96,8 @@ pub struct Metrics {
     pub reports_accepted_total: AtomicU64,
     /// Pushes that found the desk's inbox full and handed their reports to the desk themselves.
     pub desk_inbox_full_total: AtomicU64,
+    /// Reports waiting in the desk's inbox.
+    pub desk_inbox_reports: AtomicU64,
     pub notifications_accepted_total: AtomicU64,
     pub conflicts_active: AtomicU64,
     pub events_total: AtomicU64,
@@ -386,6 +388,12 @@ impl Metrics {
                 "counter",
                 "Pushes that found the desk's inbox full and waited for the desk themselves.",
                 load(&self.desk_inbox_full_total) as f64,
+            ),
+            (
+                "deconflict_desk_inbox_reports",
+                "gauge",
+                "Accepted reports waiting to enter the desk.",
+                load(&self.desk_inbox_reports) as f64,
             ),
             (
                 "deconflict_store_rows_checked",

@@ -26,6 +26,7 @@ use deconflict_client::wire::*;
 mod cycle;
 mod notifications;
 mod recent;
+mod store_turns;
 mod tracks;
 
 use cycle::restore_conflicts;
@@ -43,6 +44,8 @@ pub const ALERTS_LIST_MAX: usize = 1000;
 /// Most accepted reports waiting to enter the desk (about two cycles at 100,000 tracks a
 /// second); past it a push hands its reports to the desk itself, waiting for a running tick.
 pub const DESK_INBOX_REPORTS_MAX: usize = 250_000;
+/// How often, between cycles, the reports waiting in the inbox are handed to the desk, ms.
+pub const DESK_INBOX_HAND_OVER_MS: u64 = 100;
 /// Latest events of each party's stream kept in memory for the streams that are up to date.
 pub const STREAM_RECENT_EVENTS_MAX: usize = 4096;
 
@@ -78,6 +81,15 @@ struct Bucket {
     at_ms: i64,
 }
 
+/// When a caller takes the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// Before any bulk writer: alerts, streams, the line, every read.
+    Before,
+    /// After everyone else waiting: a push of reports.
+    Bulk,
+}
+
 /// Shared state of a running service.
 pub struct State {
     pub config: Config,
@@ -87,6 +99,8 @@ pub struct State {
     /// Requests signed before this instant are refused (replay across a restart).
     pub started_s: i64,
     store: Arc<Mutex<Box<dyn Store>>>,
+    /// Report pushes yield the store to every other waiter ([`store_turns`]).
+    store_turns: Arc<store_turns::StoreTurns>,
     /// The agreement's signed history and its fold.
     lifecycle: Mutex<LifecycleHistory>,
     /// Held from a statement's check until its record is stored, so two statements never
@@ -313,6 +327,7 @@ impl State {
             clock,
             metrics: Metrics::default(),
             store: Arc::new(Mutex::new(store)),
+            store_turns: Arc::default(),
             lifecycle: Mutex::new(history),
             lifecycle_gate: tokio::sync::Mutex::new(()),
             signed_at_open: Mutex::new(signed_at_open),
@@ -345,13 +360,39 @@ impl State {
         self: &Arc<Self>,
         f: impl FnOnce(&mut dyn Store) -> R + Send + 'static,
     ) -> Result<R, ApiError> {
+        self.with_store_as(Turn::Before, f).await
+    }
+
+    /// As [`Self::with_store`], taking the store as `turn` says.
+    async fn with_store_as<R: Send + 'static>(
+        self: &Arc<Self>,
+        turn: Turn,
+        f: impl FnOnce(&mut dyn Store) -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
         let store = self.store.clone();
+        let turns = self.store_turns.clone();
         let me = self.clone();
         me.metrics.store_waiting.fetch_add(1, Ordering::Relaxed);
         let r = tokio::task::spawn_blocking(move || {
-            let mut guard = store
-                .lock()
-                .map_err(|_| ApiError::internal("store lock poisoned"))?;
+            let lock = || {
+                store
+                    .lock()
+                    .map_err(|_| ApiError::internal("store lock poisoned"))
+            };
+            let mut guard = match turn {
+                Turn::Before => {
+                    let _waiting = turns.wait();
+                    lock()?
+                }
+                Turn::Bulk => loop {
+                    let guard = lock()?;
+                    if !turns.others_waiting() {
+                        break guard;
+                    }
+                    drop(guard);
+                    turns.until_quiet();
+                },
+            };
             Ok(f(guard.as_mut()))
         })
         .await;
@@ -401,6 +442,17 @@ impl State {
         self.commit_authored(Vec::new(), Vec::new(), writes).await
     }
 
+    /// As [`Self::commit`], for a push of reports: it takes the store after every other
+    /// waiter ([`Turn::Bulk`]).
+    pub(crate) async fn commit_reports(
+        self: &Arc<Self>,
+        writes: Vec<Write>,
+    ) -> Result<(), ApiError> {
+        self.commit_recorded_as(Turn::Bulk, Vec::new(), Vec::new(), writes, |_| Vec::new())
+            .await
+            .map(|_| ())
+    }
+
     /// As [`Self::commit`], with entries their parties signed (and the openings of their
     /// commitments) recorded first, ahead of the entries the writes become.
     pub async fn commit_authored(
@@ -423,8 +475,20 @@ impl State {
         writes: Vec<Write>,
         then: impl FnOnce(&[(u64, deconflict_log::Hash)]) -> Vec<Write>,
     ) -> Result<Vec<(u64, deconflict_log::Hash)>, ApiError> {
+        self.commit_recorded_as(Turn::Before, authored, authored_openings, writes, then)
+            .await
+    }
+
+    async fn commit_recorded_as(
+        self: &Arc<Self>,
+        turn: Turn,
+        authored: Vec<SignedEntry>,
+        authored_openings: Vec<Opening>,
+        writes: Vec<Write>,
+        then: impl FnOnce(&[(u64, deconflict_log::Hash)]) -> Vec<Write>,
+    ) -> Result<Vec<(u64, deconflict_log::Hash)>, ApiError> {
         let Some(log) = self.log.get().cloned() else {
-            return self.store_commit(writes).await.map(|()| Vec::new());
+            return self.store_commit(turn, writes).await.map(|()| Vec::new());
         };
         let me = self.clone();
         let now_ms = self.clock.now_ms();
@@ -442,7 +506,7 @@ impl State {
         .await
         .map_err(|e| ApiError::internal(format!("record task failed: {e}")))??;
         if entries.is_empty() && openings.is_empty() {
-            return self.store_commit(writes).await.map(|()| Vec::new());
+            return self.store_commit(turn, writes).await.map(|()| Vec::new());
         }
         // From the append to the store commit, one batch at a time: an entry whose row is not
         // stored can then only be the record's last (see `crate::binding`).
@@ -476,7 +540,7 @@ impl State {
         if let Some(end) = recorded.iter().map(|(i, _, _)| i + 1).max() {
             all.push(Write::RecordMark(end));
         }
-        if let Err(e) = self.store_commit(all).await {
+        if let Err(e) = self.store_commit(turn, all).await {
             // The entries are in the record, their rows are not: the next commit binds them
             // as never stored (and a start does, if none comes first).
             let mut failed = earlier;
@@ -498,10 +562,14 @@ impl State {
     }
 
     /// Commits a batch to the store and wakes the streams that received events.
-    async fn store_commit(self: &Arc<Self>, writes: Vec<Write>) -> Result<(), ApiError> {
+    async fn store_commit(
+        self: &Arc<Self>,
+        turn: Turn,
+        writes: Vec<Write>,
+    ) -> Result<(), ApiError> {
         let me = self.clone();
         let committed = self
-            .with_store(move |s| {
+            .with_store_as(turn, move |s| {
                 let committed = s.commit(&writes)?;
                 // Still under the store's lock: the recent events grow in commit order.
                 if let Ok(mut recent) = me.recent.lock() {

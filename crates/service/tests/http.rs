@@ -1142,6 +1142,62 @@ async fn reports_waiting_for_the_desk_are_all_in_it_before_anything_reads_it() {
 }
 
 #[tokio::test]
+async fn between_cycles_waiting_reports_are_handed_to_the_desk_without_a_tick() {
+    // A cycle an hour long: after the first (at once), no tick comes during the test.
+    let h = harness_with(deconflict_service::Config {
+        cycle_interval_ms: 3_600_000,
+        ..Default::default()
+    });
+    let cycling = tokio::spawn(deconflict_service::run_cycle_loop(h.state.clone()));
+    let metric = |name: &'static str| {
+        let h = &h;
+        async move {
+            let get = axum::http::Request::builder()
+                .uri("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let (_, text) = h.send(get).await;
+            let text = String::from_utf8(text).unwrap();
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("no {name} in {text}"))
+                .to_string();
+            line[name.len() + 1..].parse::<f64>().unwrap()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while metric("deconflict_cycles_total").await < 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first cycle never ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let body = json!({"reports": [
+        report("1", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0),
+        report("2", T0_MS, 35.5, 39.0, 7000.0, 90.0, 200.0),
+    ]})
+    .to_string();
+    let (s, _) = h.call("POST", "/v1/tracks/batch", &body, "coalition").await;
+    assert_eq!(s, 200);
+    // The push left them in the inbox; the hand-over empties it, and nothing read the desk.
+    let mut waiting = metric("deconflict_desk_inbox_reports").await;
+    while waiting > 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{waiting} reports still wait for the desk"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waiting = metric("deconflict_desk_inbox_reports").await;
+    }
+    assert_eq!(metric("deconflict_cycles_total").await, 1.0);
+    assert_eq!(metric("deconflict_desk_inbox_full_total").await, 0.0);
+    h.state.begin_shutdown();
+    cycling.await.unwrap();
+}
+
+#[tokio::test]
 async fn a_predicted_conflict_alerts_both_parties_and_its_end_too() {
     let h = harness();
     // Head-on at 7000 m, 20 km apart, 200 m/s each: loss of separation within the lookahead.

@@ -26,7 +26,7 @@
 
 mod sqlite;
 
-pub use sqlite::{DroppedRows, MIGRATIONS, SqliteStore};
+pub use sqlite::{DroppedRows, MIGRATIONS, PAGE_CACHE_KIB, SqliteStore};
 
 /// Longest key (party id, notification id, track id, alert id, event kind) accepted, in bytes.
 pub const KEY_BYTES_MAX: usize = 128;

@@ -141,6 +141,10 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// The page cache of the store's connection, KiB (SQLite's `cache_size`): the memory it holds
+/// at most for pages of the database.
+pub const PAGE_CACHE_KIB: i64 = 64 * 1024;
+
 /// What [`SqliteStore::drop_bound_from`] dropped (or would drop).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DroppedRows {
@@ -203,6 +207,10 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A page cache of PAGE_CACHE_KIB: with SQLite's default (2 MiB) a transaction of a few
+        // thousand reports spills dirty pages into the WAL before its commit and reads the
+        // report log's index pages back from the file, at every batch.
+        conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn, migrations)?;
         Self::load(conn)

@@ -305,6 +305,7 @@ fn track_history_is_bounded_and_latest_is_the_newest() {
     let latest = store.latest_reports().unwrap();
     assert_eq!(latest.len(), 1);
     assert_eq!(latest[0].time_ms, n);
+    assert_eq!(latest[0].body, format!("{{\"t\":{n}}}"));
     let history = store.track_history("p", "T").unwrap();
     assert_eq!(history.len() as u64, TRACK_HISTORY_REPORTS_MAX);
     let times: Vec<i64> = history.iter().map(|r| r.time_ms).collect();
@@ -327,6 +328,35 @@ fn track_history_is_bounded_and_latest_is_the_newest() {
             .collect::<Vec<_>>(),
         [(2, 2), (3, 3), (3, n as u64 + 2), (4, 4)]
     );
+}
+
+#[test]
+fn the_latest_report_is_the_newest_and_the_later_one_at_an_equal_time() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let with_body = |time_ms: i64, body: &str| {
+        Write::TrackReport(TrackReport {
+            party: "p".into(),
+            track_id: "T".into(),
+            time_ms,
+            body: body.into(),
+        })
+    };
+    store.commit(&[with_body(10, "first")]).unwrap();
+    store.commit(&[with_body(10, "second")]).unwrap();
+    store
+        .commit(&[with_body(9, "late"), with_body(3, "later still")])
+        .unwrap();
+    let latest = store.latest_reports().unwrap();
+    assert_eq!(
+        latest
+            .iter()
+            .map(|r| (r.time_ms, r.body.as_str()))
+            .collect::<Vec<_>>(),
+        [(10, "second")]
+    );
+    store.commit(&[with_body(11, "newest")]).unwrap();
+    assert_eq!(store.latest_reports().unwrap()[0].body, "newest");
+    assert_eq!(store.reports_after("p", 0, 100).unwrap().len(), 5);
 }
 
 #[test]

@@ -21,17 +21,36 @@ impl State {
             .desk
             .lock()
             .map_err(|_| ApiError::internal("desk lock poisoned"))?;
-        let waiting = std::mem::take(
-            &mut *self
+        let waiting = {
+            let mut inbox = self
                 .inbox
                 .lock()
-                .map_err(|_| ApiError::internal("desk inbox lock poisoned"))?,
-        );
+                .map_err(|_| ApiError::internal("desk inbox lock poisoned"))?;
+            self.metrics.desk_inbox_reports.store(0, Ordering::Relaxed);
+            std::mem::take(&mut *inbox)
+        };
         for (at_ms, party, r) in waiting {
             // A report older than the one held does not move the picture (the core counts it).
             let _ = d.report(at_ms, &party, r);
         }
         Ok(d)
+    }
+
+    /// Hands the reports waiting in the inbox to the desk now, on a blocking thread (the desk
+    /// may be held by a tick). Nothing to do when the inbox is empty.
+    pub async fn hand_inbox_to_desk(self: &Arc<Self>) -> Result<(), ApiError> {
+        let waiting = self
+            .inbox
+            .lock()
+            .map_err(|_| ApiError::internal("desk inbox lock poisoned"))?
+            .len();
+        if waiting == 0 {
+            return Ok(());
+        }
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.desk().map(drop))
+            .await
+            .map_err(|e| ApiError::internal(format!("desk task failed: {e}")))?
     }
 
     /// Stored reports of `party` into the desk at `now_ms`: queued while the inbox has room (a
@@ -49,6 +68,9 @@ impl State {
                 .map_err(|_| ApiError::internal("desk inbox lock poisoned"))?;
             if inbox.len() + reports.len() <= self.config.desk_inbox_reports_max {
                 inbox.extend(reports.into_iter().map(|r| (now_ms, party.to_string(), r)));
+                self.metrics
+                    .desk_inbox_reports
+                    .store(inbox.len() as u64, Ordering::Relaxed);
                 return Ok(());
             }
         }
@@ -111,7 +133,7 @@ impl State {
             }));
         }
         let n = reports.len();
-        self.commit(writes).await?;
+        self.commit_reports(writes).await?;
         // Durable: now into the core. A report older than the one held is kept in the store's
         // history but does not move the picture (the core counts it).
         let now_ms = self.clock.now_ms();

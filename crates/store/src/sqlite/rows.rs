@@ -221,32 +221,17 @@ pub(super) fn put_report(tx: &Transaction<'_>, r: &TrackReport) -> Result<(), St
     check_key("report.party", &r.party)?;
     check_key("report.track_id", &r.track_id)?;
     check_body("report.body", r.body.len())?;
-    let mut get = tx.prepare_cached(
-        "SELECT time_ms, report_count FROM tracks WHERE party = ?1 AND track_id = ?2",
-    )?;
-    let stored: Option<(i64, i64)> = get
-        .query_row([&r.party, &r.track_id], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .optional()?;
-    let count = stored.map_or(0, |(_, c)| to_u64(c));
-    // The latest report is the newest by observation time; a late report goes to history only.
-    let newest = stored.is_none_or(|(t, _)| r.time_ms >= t);
+    // One statement, no read first: the latest report is the newest by observation time (a
+    // late report goes to the log only; at an equal time the later one wins), and the count
+    // grows by one either way.
     let mut put_latest = tx.prepare_cached(
-        "INSERT INTO tracks (party, track_id, time_ms, body, report_count) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO tracks (party, track_id, time_ms, body, report_count) VALUES (?1, ?2, ?3, ?4, 1)
          ON CONFLICT(party, track_id) DO UPDATE SET
-           time_ms = CASE WHEN ?6 THEN excluded.time_ms ELSE time_ms END,
-           body = CASE WHEN ?6 THEN excluded.body ELSE body END,
-           report_count = excluded.report_count",
+           body = CASE WHEN excluded.time_ms >= time_ms THEN excluded.body ELSE body END,
+           time_ms = max(time_ms, excluded.time_ms),
+           report_count = report_count + 1",
     )?;
-    put_latest.execute(params![
-        r.party,
-        r.track_id,
-        r.time_ms,
-        r.body,
-        to_i64("report.count", count + 1)?,
-        newest
-    ])?;
+    put_latest.execute(params![r.party, r.track_id, r.time_ms, r.body])?;
     Ok(())
 }
 
