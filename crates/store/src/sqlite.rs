@@ -139,6 +139,44 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (party, first_seq)
     ) WITHOUT ROWID;
     "#,
+    // 6: a track's reports linked in the order accepted, and each track's head in a narrow
+    // table, in place of the per-track index and the copy of each track's latest report. Both
+    // took a random page write per report (a batch of thousands of tracks wrote a page per
+    // track); a report is now an append to the log and a small update of its head.
+    // `prev_seq`: the same track's report accepted before (NULL for its first); `time_max`: the
+    // newest observation time among this report and every earlier one of its track, so a walk
+    // back from the head knows when nothing older can follow.
+    r#"
+    ALTER TABLE report_log ADD COLUMN prev_seq INTEGER CHECK (prev_seq >= 1);
+    ALTER TABLE report_log ADD COLUMN time_max INTEGER;
+    UPDATE report_log SET prev_seq = w.prev_seq, time_max = w.time_max FROM (
+        SELECT party, seq,
+               LAG(seq) OVER (PARTITION BY party, track_id ORDER BY seq) AS prev_seq,
+               MAX(time_ms) OVER (PARTITION BY party, track_id ORDER BY seq
+                                  ROWS UNBOUNDED PRECEDING) AS time_max
+        FROM report_log) AS w
+    WHERE report_log.party = w.party AND report_log.seq = w.seq;
+    CREATE TABLE track_heads (
+        party      TEXT    NOT NULL,
+        track_id   TEXT    NOT NULL,
+        last_seq   INTEGER NOT NULL CHECK (last_seq >= 1),
+        newest_seq INTEGER NOT NULL CHECK (newest_seq >= 1),
+        newest_ms  INTEGER NOT NULL,
+        reports    INTEGER NOT NULL CHECK (reports >= 1),
+        PRIMARY KEY (party, track_id)
+    ) WITHOUT ROWID;
+    INSERT INTO track_heads (party, track_id, last_seq, newest_seq, newest_ms, reports)
+        SELECT party, track_id, last_seq, seq, time_ms, reports FROM (
+            SELECT party, track_id, seq, time_ms,
+                   MAX(seq) OVER (PARTITION BY party, track_id) AS last_seq,
+                   COUNT(*) OVER (PARTITION BY party, track_id) AS reports,
+                   ROW_NUMBER() OVER (PARTITION BY party, track_id
+                                      ORDER BY time_ms DESC, seq DESC) AS newest
+            FROM report_log)
+        WHERE newest = 1;
+    DROP INDEX report_log_by_track;
+    DROP TABLE tracks;
+    "#,
 ];
 
 /// The page cache of the store's connection, KiB (SQLite's `cache_size`): the memory it holds
@@ -490,7 +528,6 @@ impl Store for SqliteStore {
                 Write::AgreementSignature(s) => put_agreement_signature(&tx, s)?,
                 Write::Notification(n) => put_notification(&tx, n)?,
                 Write::TrackReport(r) => {
-                    put_report(&tx, r)?;
                     log_report(&tx, r, &self.report_seq, &mut staged.report_seq)?;
                 }
                 Write::ReportBatch(b) => put_report_batch(&tx, b)?,
@@ -583,24 +620,42 @@ impl Store for SqliteStore {
 
     fn latest_reports(&self) -> Result<Vec<TrackReport>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT party, track_id, time_ms, body FROM tracks ORDER BY party, track_id",
+            "SELECT h.party, h.track_id, r.time_ms, r.body
+             FROM track_heads h JOIN report_log r ON r.party = h.party AND r.seq = h.newest_seq
+             ORDER BY h.party, h.track_id",
         )?;
         let rows = stmt.query_map([], report_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn track_history(&self, party: &str, track_id: &str) -> Result<Vec<TrackReport>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT party, track_id, time_ms, body FROM (
-                SELECT party, track_id, time_ms, body, seq FROM report_log
-                WHERE party = ?1 AND track_id = ?2 ORDER BY time_ms DESC, seq DESC LIMIT ?3
-             ) ORDER BY time_ms, seq",
-        )?;
-        let rows = stmt.query_map(
-            params![party, track_id, TRACK_HISTORY_REPORTS_MAX as i64],
-            report_row,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let most = TRACK_HISTORY_REPORTS_MAX as usize;
+        // The most recent by (time, seq), found walking back from the track's last report: once
+        // `most` are held, a report whose `time_max` is no newer than the oldest held ends the
+        // walk (it and every earlier one are older: not newer in time, and lower in sequence).
+        let mut held: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u64, String)>> =
+            std::collections::BinaryHeap::new();
+        walk_track(&self.conn, party, track_id, |row| {
+            if held.len() == most && held.peek().is_some_and(|m| row.time_max <= m.0.0) {
+                return false;
+            }
+            held.push(std::cmp::Reverse((row.time_ms, row.seq, row.body.clone())));
+            if held.len() > most {
+                held.pop();
+            }
+            true
+        })?;
+        let mut out: Vec<(i64, u64, String)> = held.into_iter().map(|r| r.0).collect();
+        out.sort_unstable_by_key(|(t, seq, _)| (*t, *seq));
+        Ok(out
+            .into_iter()
+            .map(|(time_ms, _, body)| TrackReport {
+                party: party.to_string(),
+                track_id: track_id.to_string(),
+                time_ms,
+                body,
+            })
+            .collect())
     }
 
     fn reports_after(
@@ -632,22 +687,27 @@ impl Store for SqliteStore {
         to_ms: i64,
         limit: usize,
     ) -> Result<Vec<LoggedReport>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT party, seq, track_id, time_ms, body FROM report_log
-             WHERE party = ?1 AND track_id = ?2 AND time_ms BETWEEN ?3 AND ?4
-             ORDER BY time_ms, seq LIMIT ?5",
-        )?;
-        let rows = stmt.query_map(
-            params![
-                party,
-                track_id,
-                from_ms,
-                to_ms,
-                i64::try_from(limit).unwrap_or(i64::MAX)
-            ],
-            logged_row,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut found = Vec::new();
+        // Walking back from the track's last report: a report whose `time_max` is before the
+        // window ends the walk (it and every earlier one were observed before it).
+        walk_track(&self.conn, party, track_id, |row| {
+            if row.time_max < from_ms {
+                return false;
+            }
+            if (from_ms..=to_ms).contains(&row.time_ms) {
+                found.push(LoggedReport {
+                    party: party.to_string(),
+                    seq: row.seq,
+                    track_id: track_id.to_string(),
+                    time_ms: row.time_ms,
+                    body: row.body.clone(),
+                });
+            }
+            true
+        })?;
+        found.sort_unstable_by_key(|r| (r.time_ms, r.seq));
+        found.truncate(limit);
+        Ok(found)
     }
 
     fn report_batch_of(&self, party: &str, seq: u64) -> Result<Option<ReportBatch>, StoreError> {

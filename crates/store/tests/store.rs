@@ -641,3 +641,156 @@ fn rows_are_bound_to_record_entries_and_a_recovery_drops_the_later_ones() {
         .collect();
     assert_eq!(indexes, vec![3]);
 }
+
+/// Every report of `party`/`track` the log holds, by (time, seq): the oracle for the walks.
+fn logged_by_time(store: &SqliteStore, party: &str, track: &str) -> Vec<(i64, u64, String)> {
+    let mut all: Vec<(i64, u64, String)> = store
+        .reports_after(party, 0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.track_id == track)
+        .map(|r| (r.time_ms, r.seq, r.body))
+        .collect();
+    all.sort_unstable_by_key(|(t, seq, _)| (*t, *seq));
+    all
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A track's history, its reports in a window and its latest report, read by walking its
+    /// chain back from the head, are exactly what sorting all of its logged reports gives, with
+    /// late reports, equal times and other tracks interleaved.
+    #[test]
+    fn walking_a_tracks_reports_back_finds_what_sorting_them_all_does(
+        reports in prop::collection::vec((0usize..3, 0i64..60, any::<bool>()), 1..160),
+        batch in 1usize..40,
+        windows in prop::collection::vec((0i64..70, 0i64..30, 1usize..50), 1..6),
+    ) {
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        let tracks = ["A", "B", "C"];
+        // Mostly in order (a clock that moves on), sometimes late or early.
+        let mut clock = 0i64;
+        let writes: Vec<Write> = reports
+            .iter()
+            .enumerate()
+            .map(|(i, &(k, jitter, late))| {
+                clock += 1;
+                let time_ms = if late { clock - jitter } else { clock + jitter / 10 };
+                Write::TrackReport(TrackReport {
+                    party: "p".into(),
+                    track_id: tracks[k].into(),
+                    time_ms: time_ms * 1000,
+                    body: format!("{{\"i\":{i}}}"),
+                })
+            })
+            .collect();
+        for chunk in writes.chunks(batch) {
+            store.commit(chunk).unwrap();
+        }
+        let latest = store.latest_reports().unwrap();
+        for track in tracks {
+            let all = logged_by_time(&store, "p", track);
+            let history: Vec<(i64, String)> = store
+                .track_history("p", track)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.time_ms, r.body))
+                .collect();
+            let most = TRACK_HISTORY_REPORTS_MAX as usize;
+            let expect: Vec<(i64, String)> = all[all.len().saturating_sub(most)..]
+                .iter()
+                .map(|(t, _, b)| (*t, b.clone()))
+                .collect();
+            prop_assert_eq!(&history, &expect, "history of {}", track);
+            let newest = all.last().map(|(t, _, b)| (*t, b.clone()));
+            let held = latest
+                .iter()
+                .find(|r| r.track_id == track)
+                .map(|r| (r.time_ms, r.body.clone()));
+            prop_assert_eq!(held, newest, "latest of {}", track);
+            for &(from_s, len_s, limit) in &windows {
+                let (from, to) = (from_s * 1000, (from_s + len_s) * 1000);
+                let got: Vec<u64> = store
+                    .track_reports_between("p", track, from, to, limit)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.seq)
+                    .collect();
+                let want: Vec<u64> = all
+                    .iter()
+                    .filter(|(t, _, _)| (from..=to).contains(t))
+                    .take(limit)
+                    .map(|(_, seq, _)| *seq)
+                    .collect();
+                prop_assert_eq!(got, want, "{} in [{}, {}] at most {}", track, from, to, limit);
+            }
+        }
+    }
+}
+
+#[test]
+fn reports_stored_before_the_chains_are_chained_by_the_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    drop(SqliteStore::open_with_migrations(&path, &MIGRATIONS[..5]).unwrap());
+    {
+        // As the release before the chains wrote them: each report in the log, and the
+        // track's newest by time (the later one at an equal time) copied into `tracks`.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let rows = [
+            ("A", 1, 10),
+            ("B", 2, 11),
+            ("A", 3, 12),
+            ("A", 4, 9),
+            ("B", 5, 11),
+            ("A", 6, 12),
+        ];
+        for (track, seq, t) in rows {
+            conn.execute(
+                "INSERT INTO report_log (party, seq, track_id, time_ms, body) VALUES ('p', ?1, ?2, ?3, ?4)",
+                rusqlite::params![seq, track, t, format!("{track}{seq}")],
+            )
+            .unwrap();
+        }
+        for (track, t, body, n) in [("A", 12, "A6", 4), ("B", 11, "B5", 2)] {
+            conn.execute(
+                "INSERT INTO tracks (party, track_id, time_ms, body, report_count) VALUES ('p', ?1, ?2, ?3, ?4)",
+                rusqlite::params![track, t, body, n],
+            )
+            .unwrap();
+        }
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u64);
+    let latest: Vec<(String, i64, String)> = store
+        .latest_reports()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.track_id, r.time_ms, r.body))
+        .collect();
+    assert_eq!(
+        latest,
+        [("A".into(), 12, "A6".into()), ("B".into(), 11, "B5".into())]
+    );
+    let history = |store: &SqliteStore| -> Vec<String> {
+        store
+            .track_history("p", "A")
+            .unwrap()
+            .into_iter()
+            .map(|r| r.body)
+            .collect()
+    };
+    assert_eq!(history(&store), ["A4", "A1", "A3", "A6"]);
+    // New reports continue the migrated chains and numbering.
+    store.commit(&[report("p", "A", 8)]).unwrap();
+    assert_eq!(history(&store)[0], "{\"t\":8}");
+    let between: Vec<u64> = store
+        .track_reports_between("p", "A", 9, 12, 10)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(between, [4, 1, 3, 6]);
+    assert_eq!(store.reports_after("p", 6, 10).unwrap()[0].seq, 7);
+}

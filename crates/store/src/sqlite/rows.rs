@@ -148,31 +148,133 @@ pub(super) fn put_notification(tx: &Transaction<'_>, n: &Notification) -> Result
     Ok(())
 }
 
-/// Appends `r` to the report log with its party's next sequence number.
+/// Appends `r` to the report log with its party's next sequence number, linked to its track's
+/// report accepted before, and moves the track's head: its last report, and its newest by
+/// observation time (at an equal time the later one; a late report goes to the log only).
 pub(super) fn log_report(
     tx: &Transaction<'_>,
     r: &TrackReport,
     committed: &HashMap<String, u64>,
     staged: &mut HashMap<String, u64>,
 ) -> Result<u64, StoreError> {
+    check_key("report.party", &r.party)?;
+    check_key("report.track_id", &r.track_id)?;
+    check_body("report.body", r.body.len())?;
     let seq = staged
         .get(&r.party)
         .or_else(|| committed.get(&r.party))
         .copied()
         .unwrap_or(0)
         + 1;
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO report_log (party, seq, track_id, time_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    let seq_i = to_i64("report.seq", seq)?;
+    let mut head = tx.prepare_cached(
+        "SELECT last_seq, newest_ms FROM track_heads WHERE party = ?1 AND track_id = ?2",
     )?;
-    stmt.execute(params![
+    let before: Option<(i64, i64)> = head
+        .query_row([&r.party, &r.track_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    let time_max = before.map_or(r.time_ms, |(_, newest)| newest.max(r.time_ms));
+    let mut append = tx.prepare_cached(
+        "INSERT INTO report_log (party, seq, track_id, time_ms, body, prev_seq, time_max)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    append.execute(params![
         r.party,
-        to_i64("report.seq", seq)?,
+        seq_i,
         r.track_id,
         r.time_ms,
-        r.body
+        r.body,
+        before.map(|(last, _)| last),
+        time_max
     ])?;
+    let mut move_head = tx.prepare_cached(
+        "INSERT INTO track_heads (party, track_id, last_seq, newest_seq, newest_ms, reports)
+         VALUES (?1, ?2, ?3, ?3, ?4, 1)
+         ON CONFLICT(party, track_id) DO UPDATE SET
+           last_seq = excluded.last_seq,
+           newest_seq = CASE WHEN excluded.newest_ms >= newest_ms THEN excluded.newest_seq ELSE newest_seq END,
+           newest_ms = max(newest_ms, excluded.newest_ms),
+           reports = reports + 1",
+    )?;
+    move_head.execute(params![r.party, r.track_id, seq_i, r.time_ms])?;
     staged.insert(r.party.clone(), seq);
     Ok(seq)
+}
+
+/// One report of a track's chain, as [`walk_track`] gives it.
+pub(super) struct ChainRow {
+    pub seq: u64,
+    pub time_ms: i64,
+    pub time_max: i64,
+    pub body: String,
+}
+
+/// Visits one track's reports from its last accepted back to its first while `visit` says to
+/// go on. A chain that does not lead strictly back, or that reaches another track's report,
+/// is an error (the log was edited), not a loop.
+pub(super) fn walk_track(
+    conn: &Connection,
+    party: &str,
+    track_id: &str,
+    mut visit: impl FnMut(&ChainRow) -> bool,
+) -> Result<(), StoreError> {
+    let mut head =
+        conn.prepare_cached("SELECT last_seq FROM track_heads WHERE party = ?1 AND track_id = ?2")?;
+    let mut next: Option<i64> = head
+        .query_row([party, track_id], |row| row.get(0))
+        .optional()?;
+    let mut get = conn.prepare_cached(
+        "SELECT track_id, time_ms, body, prev_seq, time_max FROM report_log
+         WHERE party = ?1 AND seq = ?2",
+    )?;
+    while let Some(seq) = next {
+        let (track, time_ms, body, prev, time_max): (
+            String,
+            i64,
+            String,
+            Option<i64>,
+            Option<i64>,
+        ) = get
+            .query_row(params![party, seq], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound {
+                field: "report_log.prev_seq",
+                id: format!("{party}/{seq}"),
+            })?;
+        let broken = |reason: String| StoreError::Invalid {
+            field: "report_log.prev_seq",
+            reason: format!("report {party}/{seq}: {reason}"),
+        };
+        if track != track_id {
+            return Err(broken(format!(
+                "belongs to track {track:?}, not {track_id:?}"
+            )));
+        }
+        if prev.is_some_and(|p| p >= seq) {
+            return Err(broken(format!("links forward to {prev:?}")));
+        }
+        let row = ChainRow {
+            seq: to_u64(seq),
+            time_ms,
+            time_max: time_max.ok_or_else(|| broken("has no time_max".into()))?,
+            body,
+        };
+        if !visit(&row) {
+            break;
+        }
+        next = prev;
+    }
+    Ok(())
 }
 
 pub(super) fn put_report_batch(tx: &Transaction<'_>, b: &ReportBatch) -> Result<(), StoreError> {
@@ -215,24 +317,6 @@ pub(super) fn batch_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportBatch> 
         count: to_u64(r.get(2)?),
         entry_index: to_u64(r.get(3)?),
     })
-}
-
-pub(super) fn put_report(tx: &Transaction<'_>, r: &TrackReport) -> Result<(), StoreError> {
-    check_key("report.party", &r.party)?;
-    check_key("report.track_id", &r.track_id)?;
-    check_body("report.body", r.body.len())?;
-    // One statement, no read first: the latest report is the newest by observation time (a
-    // late report goes to the log only; at an equal time the later one wins), and the count
-    // grows by one either way.
-    let mut put_latest = tx.prepare_cached(
-        "INSERT INTO tracks (party, track_id, time_ms, body, report_count) VALUES (?1, ?2, ?3, ?4, 1)
-         ON CONFLICT(party, track_id) DO UPDATE SET
-           body = CASE WHEN excluded.time_ms >= time_ms THEN excluded.body ELSE body END,
-           time_ms = max(time_ms, excluded.time_ms),
-           report_count = report_count + 1",
-    )?;
-    put_latest.execute(params![r.party, r.track_id, r.time_ms, r.body])?;
-    Ok(())
 }
 
 pub(super) fn put_alert(
