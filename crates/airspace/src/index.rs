@@ -10,7 +10,7 @@
 //! [`crate::packed`]), and a run is merged into the one before it while that one is less than
 //! [`MERGE_FACTOR`] times larger, so runs grow geometrically: O(log n) of them, each entry
 //! re-packed O(log n) times over its life (amortised O(log n) per insert; merging is linear
-//! because every run is kept in the same Hilbert order). Each run keeps, in its own order, what
+//! because every run is kept in the same key order). Each run keeps, in its own order, what
 //! the exact test reads (bands, windows, footprints, ids), so a query reads no slot. Removal
 //! empties the volume's box in its run (found by its key) and bumps its slot's generation (which
 //! the buffer and merges check); stale entries are dropped at the next merge, or all at once
@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Rule};
-use crate::packed::{Box4, Box32, Entry, Run, intersects, narrow, sort_key};
+use crate::packed::{Box4, Box32, Entry, Run, intersects, narrow, query_runs, sort_key};
 use crate::planar::{Frame, Planar, Shape, shapes_conflict};
 use crate::volume::{AltitudeBand, LonLat, Notification, NotificationId, PartyId, TimeWindow};
 
@@ -133,49 +133,62 @@ struct Stored {
     volume: PlanarVolume,
 }
 
-/// What the exact test reads of each entry of a run, in the run's order: bands, windows, shapes
-/// and ids side by side, so that the candidates of one query, neighbours on the ground, are
-/// neighbours in memory too (a query over a million volumes waits on memory; entries kept in
-/// insertion order would cost a page each).
+/// What the exact test reads of each entry of a run, in the run's order, so that the candidates
+/// of one query, neighbours on the ground and in time, are neighbours in memory too (a query
+/// over a million volumes waits on memory: entries kept in insertion order would cost a page
+/// each).
 #[derive(Debug, Default)]
 struct Shapes {
+    /// One cache line per entry, at the entry's position in the run.
     meta: Vec<Meta>,
-    /// Polygons' closed rings, one after the other; a circle's centre.
+    /// Per entry: a polygon's bounding box (its two corners) then its closed ring; a circle's
+    /// centre then its radius (as `x`). One after the other.
     coords: Vec<geo::Coord<f64>>,
     /// Notification ids, one after the other.
     names: String,
 }
 
+/// An entry's band, window and party, and where its coordinates and id are: one cache line, so
+/// that a candidate costs one load before its coordinates (whose place it gives).
 #[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
 struct Meta {
     band: AltitudeBand,
     window: TimeWindow,
-    bbox: [f64; 4],
-    /// A circle's radius; `None` for a polygon.
-    radius_m: Option<f64>,
     coords: (u32, u32),
     name: (u32, u32),
+    party: u32,
+    circle: bool,
 }
+
+const _: () = assert!(std::mem::size_of::<Meta>() == 64);
 
 impl Shapes {
     fn with_capacity(n: usize) -> Self {
         Shapes {
             meta: Vec::with_capacity(n),
-            coords: Vec::with_capacity(n * 12),
+            coords: Vec::with_capacity(n * 14),
             names: String::with_capacity(n * 8),
         }
     }
 
-    fn push(&mut self, id: &str, v: &PlanarVolume) {
+    fn push(&mut self, id: &str, v: &PlanarVolume, party: u32) {
         let start = self.coords.len() as u32;
-        let radius_m = match &v.footprint {
+        let circle = match &v.footprint {
             Planar::Polygon { polygon, .. } => {
+                let [x0, y0, x1, y1] = v.footprint.bbox();
+                self.coords.push(geo::Coord { x: x0, y: y0 });
+                self.coords.push(geo::Coord { x: x1, y: y1 });
                 self.coords.extend_from_slice(&polygon.exterior().0);
-                None
+                false
             }
             Planar::Circle { centre, radius_m } => {
                 self.coords.push(*centre);
-                Some(*radius_m)
+                self.coords.push(geo::Coord {
+                    x: *radius_m,
+                    y: 0.0,
+                });
+                true
             }
         };
         let name_start = self.names.len() as u32;
@@ -183,10 +196,10 @@ impl Shapes {
         self.meta.push(Meta {
             band: v.band,
             window: v.window,
-            bbox: v.footprint.bbox(),
-            radius_m,
             coords: (start, self.coords.len() as u32),
             name: (name_start, self.names.len() as u32),
+            party,
+            circle,
         });
     }
 
@@ -211,20 +224,22 @@ impl Shapes {
 
     fn shape(&self, k: usize) -> Shape<'_> {
         let m = &self.meta[k];
-        let coords = &self.coords[m.coords.0 as usize..m.coords.1 as usize];
-        match m.radius_m {
-            None => Shape::Polygon {
-                ring: coords,
-                bbox: m.bbox,
-            },
-            Some(radius_m) => Shape::Circle {
-                centre: coords[0],
-                radius_m,
-            },
+        let c = &self.coords[m.coords.0 as usize..m.coords.1 as usize];
+        if m.circle {
+            Shape::Circle {
+                centre: c[0],
+                radius_m: c[1].x,
+            }
+        } else {
+            Shape::Polygon {
+                ring: &c[2..],
+                bbox: [c[0].x, c[0].y, c[1].x, c[1].y],
+            }
         }
     }
 
-    /// A sum over the entry's data, one read per cache line: brings it into cache.
+    /// A sum over the entry's coordinates and id, one read per cache line: brings them into
+    /// cache.
     fn first_bytes(&self, k: usize) -> f64 {
         let m = &self.meta[k];
         let coords = &self.coords[m.coords.0 as usize..m.coords.1 as usize];
@@ -415,11 +430,11 @@ impl StrategicIndex {
     /// `run` with its entries' exact data, read from their slots.
     fn packed(&self, run: Run) -> Packed {
         let mut shapes = Shapes::with_capacity(run.len());
-        for &(slot, _, _) in run.ids() {
+        for &(slot, _, party) in run.ids() {
             let stored = self.slots[slot as usize]
                 .as_ref()
                 .expect("a packed entry's slot is live");
-            shapes.push(stored.notification.as_str(), &stored.volume);
+            shapes.push(stored.notification.as_str(), &stored.volume, party);
         }
         Packed { run, shapes }
     }
@@ -467,9 +482,11 @@ impl StrategicIndex {
             }
         };
         for packed in &self.runs {
-            packed
-                .run
-                .query(q, &mut |_, slot, generation, _| each(slot, generation));
+            let ids = packed.run.ids();
+            packed.run.query(q, &mut |j| {
+                let (slot, generation, _) = ids[j];
+                each(slot, generation);
+            });
         }
         for e in &self.buffer {
             if intersects(&e.bounds, q) {
@@ -602,15 +619,17 @@ impl StrategicIndex {
             let q = self.narrow(&query);
             // Packed runs: removed entries match no box, so no slot is looked up.
             candidates.clear();
-            for (r, packed) in self.runs.iter().enumerate() {
-                packed.run.query(&q, &mut |j, _, _, p| {
-                    if Some(p) != party {
-                        candidates.push((r, j));
-                    }
-                });
-            }
+            query_runs(self.runs.len(), |r| &self.runs[r].run, &q, &mut |r, j| {
+                candidates.push((r, j))
+            });
             // Every candidate's data is read from memory first, all at once (independent loads
-            // overlap), then the exact tests run on what is already in cache.
+            // overlap): its line of band, window and party, then its coordinates and id (whose
+            // place that line gives); the exact tests then run on what is already in cache.
+            let lines = candidates.iter().fold(0u32, |acc, &(r, j)| {
+                acc.wrapping_add(self.runs[r].shapes.meta[j].party)
+            });
+            std::hint::black_box(lines);
+            candidates.retain(|&(r, j)| Some(self.runs[r].shapes.meta[j].party) != party);
             let warm: f64 = candidates
                 .iter()
                 .map(|&(r, j)| self.runs[r].shapes.first_bytes(j))

@@ -1,10 +1,10 @@
 //! Packed runs of 4D boxes: the strategic index's filter.
 //!
-//! A [`Run`] holds boxes sorted along a Hilbert curve over their footprints' centres, in flat
-//! arrays, with a hierarchy of enclosing boxes above them (each of [`NODE`] consecutive boxes
-//! of the level below), built bottom-up in one pass. Neighbours on the curve are neighbours on
-//! the ground, so a query descends a few narrow nodes and scans short contiguous stretches of
-//! boxes. A run is immutable; the index keeps a few of them, of sizes growing geometrically, and
+//! A [`Run`] holds boxes sorted by [`sort_key`] (a Hilbert curve over their footprints' and
+//! windows' centres), in flat arrays, with a hierarchy of enclosing boxes above them (each of
+//! [`NODE`] consecutive boxes of the level below), built bottom-up in one pass. Neighbours on the
+//! curve are neighbours on the ground and in time, so a query descends a few narrow nodes and
+//! scans short contiguous stretches of boxes. A run is immutable; the index keeps a few of them, of sizes growing geometrically, and
 //! merges them as inserts arrive (see `StrategicIndex`).
 //!
 //! Boxes are closed: two boxes sharing a face intersect. The filter only ever widens what the
@@ -84,36 +84,80 @@ pub(crate) struct Entry {
     pub(crate) party: u32,
 }
 
-/// Sort key of a box: the position of its footprint's centre on a Hilbert curve of order 16 over
-/// the square `[-half_m, half_m]²` (clamped to it).
+/// Speed relating the sort key's time axis to its ground axes: a volume 10 km across and 2 h
+/// long is about as long in time as it is wide, so a run's neighbours are near in time as well as
+/// on the ground (most volumes near a query on the ground are far from it in time).
+const KEY_SPEED_M_PER_S: f64 = 5_000.0 / 3_600.0;
+
+/// Bits per axis of the sort key's curve.
+const KEY_BITS: u32 = 16;
+
+/// Sort key of a box: the epoch of its centre's time (a span of `2 * half_m / KEY_SPEED_M_PER_S`
+/// seconds, about 16.7 days for a 1,000 km frame), then the position of its centre (footprint
+/// and time, altitude aside) on a 3D Hilbert curve over the cube `[-half_m, half_m]²` × epoch,
+/// clamped to it. Any times are ordered (epochs first), and within an epoch neighbours in the
+/// key are neighbours in space and time.
 pub(crate) fn sort_key(b: &Box32, half_m: f64) -> u64 {
-    u64::from(hilbert(b, half_m))
+    const SIDE: f64 = (1u64 << KEY_BITS) as f64;
+    let epoch_s = 2.0 * half_m / KEY_SPEED_M_PER_S;
+    let cell = |t: f64| -> u32 {
+        // NaN and out-of-range centres clamp to the cube's faces.
+        (t * SIDE).clamp(0.0, SIDE - 1.0) as u32
+    };
+    let ground =
+        |lo: f32, hi: f32| cell(((f64::from(lo) + f64::from(hi)) / 2.0 + half_m) / (2.0 * half_m));
+    let t = (f64::from(b[3]) + f64::from(b[7])) / 2.0 / epoch_s;
+    let epoch = t.floor();
+    // Epochs from the origin's, offset to be unsigned, clamped to 16 bits (about ±1,500 years for a 1,000 km frame).
+    let e = (epoch + 32_768.0).clamp(0.0, 65_535.0) as u64;
+    let within = if epoch.is_finite() { t - epoch } else { 0.0 };
+    let h = hilbert3(
+        [ground(b[0], b[4]), ground(b[1], b[5]), cell(within)],
+        KEY_BITS,
+    );
+    (e << (3 * KEY_BITS)) | h
 }
 
-fn hilbert(b: &Box32, half_m: f64) -> u32 {
-    const SIDE: u32 = 1 << 16;
-    let cell = |lo: f32, hi: f32| -> u32 {
-        let t = ((f64::from(lo) + f64::from(hi)) / 2.0 + half_m) / (2.0 * half_m);
-        // NaN and out-of-range centres clamp to the square's edges.
-        (t * SIDE as f64).clamp(0.0, (SIDE - 1) as f64) as u32
-    };
-    let (mut x, mut y) = (cell(b[0], b[4]), cell(b[1], b[5]));
-    let mut d: u32 = 0;
-    let mut s = SIDE / 2;
-    while s > 0 {
-        let rx = u32::from(x & s != 0);
-        let ry = u32::from(y & s != 0);
-        d = d.wrapping_add(s.wrapping_mul(s).wrapping_mul((3 * rx) ^ ry));
-        if ry == 0 {
-            if rx == 1 {
-                x = SIDE - 1 - x;
-                y = SIDE - 1 - y;
+/// Position of the cell `x` (each coordinate below `2^bits`) on a 3D Hilbert curve of that
+/// order (J. Skilling, "Programming the Hilbert curve", AIP Conf. Proc. 707, 2004: the axes
+/// transposed, then their bits interleaved).
+fn hilbert3(mut x: [u32; 3], bits: u32) -> u64 {
+    let m = 1u32 << (bits - 1);
+    let mut q = m;
+    while q > 1 {
+        let p = q - 1;
+        for i in 0..3 {
+            if x[i] & q != 0 {
+                x[0] ^= p;
+            } else {
+                let t = (x[0] ^ x[i]) & p;
+                x[0] ^= t;
+                x[i] ^= t;
             }
-            std::mem::swap(&mut x, &mut y);
         }
-        s /= 2;
+        q >>= 1;
     }
-    d
+    for i in 1..3 {
+        x[i] ^= x[i - 1];
+    }
+    let mut t = 0;
+    let mut q = m;
+    while q > 1 {
+        if x[2] & q != 0 {
+            t ^= q - 1;
+        }
+        q >>= 1;
+    }
+    let mut h = 0u64;
+    for bit in (0..bits).rev() {
+        for xi in &mut x {
+            if bit == bits - 1 {
+                *xi ^= t;
+            }
+            h = (h << 1) | u64::from((*xi >> bit) & 1);
+        }
+    }
+    h
 }
 
 /// An immutable packed run.
@@ -254,32 +298,106 @@ impl Run {
         )
     }
 
-    /// Calls `f(index, slot, generation, party)` for every box intersecting `q` (`index`: the
-    /// entry's position in the run).
-    ///
-    /// Level by level rather than depth first: the nodes of one level that intersect `q` are
-    /// listed, then all their children are tested, so the loads of different nodes do not wait
-    /// on each other (a query over a million boxes is bound by memory latency, not by the
-    /// comparisons). The lists are filled without branches.
-    pub(crate) fn query(&self, q: &Box32, f: &mut impl FnMut(usize, u32, u32, u32)) {
-        let Some(top) = self.levels.len().checked_sub(1) else {
-            return;
-        };
-        if !intersects(&self.levels[top][0], q) {
-            return;
-        }
-        let mut frontier: Vec<u32> = vec![0];
-        let mut next: Vec<u32> = Vec::new();
-        for level in (0..top).rev() {
-            select(&self.levels[level], &frontier, q, &mut next);
-            std::mem::swap(&mut frontier, &mut next);
-        }
-        select(&self.boxes, &frontier, q, &mut next);
-        for &j in &next {
-            let (slot, generation, party) = self.ids[j as usize];
-            f(j as usize, slot, generation, party);
+    /// Calls `f(index)` for every box intersecting `q` (`index`: the entry's position in the
+    /// run, also that of its [`Run::ids`]). See [`query_runs`].
+    pub(crate) fn query(&self, q: &Box32, f: &mut impl FnMut(usize)) {
+        query_runs(1, |_| self, q, &mut |_, j| f(j));
+    }
+
+    /// The child level of level `height` (counted from the boxes: the boxes are below level 0).
+    fn below(&self, height: usize) -> &[Box32] {
+        match height {
+            0 => &self.boxes,
+            h => &self.levels[h - 1],
         }
     }
+}
+
+/// Calls `f(r, index)` for every box of run `run(r)` (`r < runs`) intersecting `q` (`index`: the
+/// entry's position in its run, also that of its [`Run::ids`]).
+///
+/// Level by level rather than depth first, and all runs together: at each step the nodes of every
+/// run that intersect `q` are listed, then all their children are read from memory at once (one
+/// load per cache line, none waiting on another) and only then tested, so that the loads of
+/// different nodes and different runs overlap (a query over a million boxes is bound by memory
+/// latency, not by the comparisons; testing while loading keeps only a few nodes' loads in
+/// flight). The runs join so that all reach their boxes in the same step. The lists are kept
+/// per thread and reused (a query allocates nothing) and filled without branches.
+pub(crate) fn query_runs<'a>(
+    runs: usize,
+    run: impl Fn(usize) -> &'a Run,
+    q: &Box32,
+    f: &mut impl FnMut(usize, usize),
+) {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut lists) => descend(runs, &run, q, &mut lists, f),
+        // Only if `f` queries a run itself.
+        Err(_) => descend(runs, &run, q, &mut Vec::new(), f),
+    });
+}
+
+fn descend<'a>(
+    runs: usize,
+    run: &impl Fn(usize) -> &'a Run,
+    q: &Box32,
+    lists: &mut Vec<(Vec<u32>, Vec<u32>)>,
+    f: &mut impl FnMut(usize, usize),
+) {
+    if lists.len() < runs {
+        lists.resize_with(runs, Default::default);
+    }
+    for (frontier, _) in lists.iter_mut() {
+        frontier.clear();
+    }
+    let height = |r: usize| run(r).levels.len();
+    let top = (0..runs).map(height).max().unwrap_or(0);
+    // Step `h` tests the children of the listed nodes at height `h`.
+    for h in (0..top).rev() {
+        let mut warm = 0f32;
+        for (r, (frontier, _)) in lists.iter_mut().enumerate().take(runs) {
+            let run = run(r);
+            if height(r) == h + 1 && intersects(&run.levels[h][0], q) {
+                frontier.push(0);
+            }
+            if !frontier.is_empty() {
+                warm += touch(run.below(h), frontier);
+            }
+        }
+        std::hint::black_box(warm);
+        for (r, (frontier, next)) in lists.iter_mut().enumerate().take(runs) {
+            if !frontier.is_empty() {
+                select(run(r).below(h), frontier, q, next);
+                std::mem::swap(frontier, next);
+            }
+        }
+    }
+    for (r, (found, _)) in lists.iter().enumerate().take(runs) {
+        for &j in found {
+            f(r, j as usize);
+        }
+    }
+}
+
+thread_local! {
+    /// Per run, the two lists of node indices a query's descent fills.
+    static SCRATCH: std::cell::RefCell<Vec<(Vec<u32>, Vec<u32>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A sum over the children of `nodes` in `level`, one read per cache line: brings them into
+/// cache, every load independent of the others. Portable in place of a prefetch instruction,
+/// which needs `unsafe`.
+fn touch(level: &[Box32], nodes: &[u32]) -> f32 {
+    let mut warm = 0f32;
+    for &i in nodes {
+        let lo = i as usize * NODE;
+        let hi = (lo + NODE).min(level.len());
+        // Two boxes of 32 bytes per 64-byte line.
+        for b in level[lo..hi].iter().step_by(2) {
+            warm += b[0];
+        }
+    }
+    warm
 }
 
 /// Into `out`, the indices of the boxes of `level` that intersect `q` among the children of
@@ -328,7 +446,7 @@ mod tests {
 
     fn found(run: &Run, q: &Box32) -> Vec<u32> {
         let mut v = Vec::new();
-        run.query(q, &mut |_, slot, _, _| v.push(slot));
+        run.query(q, &mut |j| v.push(run.ids()[j].0));
         v.sort_unstable();
         v
     }
@@ -354,6 +472,49 @@ mod tests {
                     .filter(|&i| intersects(&boxes[i as usize], &q))
                     .collect();
                 assert_eq!(found(&run, &q), expect, "n = {n}, query {q:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn runs_of_different_heights_queried_together_find_what_each_finds() {
+        // Heights 0 (empty) to 4, so that runs join the descent at different steps.
+        let sizes = [0, 5, 17, 300, 5_000, 70_000];
+        let runs: Vec<Run> = sizes
+            .iter()
+            .map(|&n| {
+                let boxes: Vec<Box32> = (0..n)
+                    .map(|i| {
+                        let (x, y) = ((i * 37 % 1009) as f32, (i * 53 % 997) as f32);
+                        bx(x - 500.0, y - 500.0, 3.0 + (i % 5) as f32)
+                    })
+                    .collect();
+                run_of(&boxes)
+            })
+            .collect();
+        for q in [
+            bx(-500.0, -500.0, 30.0),
+            bx(0.0, 0.0, 2.0),
+            bx(-1e4, -1e4, 2e4),
+            bx(5e3, 5e3, 1.0),
+        ] {
+            let mut together: Vec<(usize, u32)> = Vec::new();
+            query_runs(runs.len(), |r| &runs[r], &q, &mut |r, j| {
+                together.push((r, runs[r].ids()[j].0))
+            });
+            together.sort_unstable();
+            let alone: Vec<(usize, u32)> = runs
+                .iter()
+                .enumerate()
+                .flat_map(|(r, run)| found(run, &q).into_iter().map(move |s| (r, s)))
+                .collect();
+            assert_eq!(together, alone, "query {q:?}");
+            // And what each finds is what intersects.
+            for (r, run) in runs.iter().enumerate() {
+                let expect = (0..run.len())
+                    .filter(|&j| intersects(&run.boxes[j], &q))
+                    .count();
+                assert_eq!(found(run, &q).len(), expect, "run {r}, query {q:?}");
             }
         }
     }
@@ -431,23 +592,39 @@ mod tests {
     }
 
     #[test]
-    fn hilbert_keys_are_distinct_on_a_grid_and_clamp_outside() {
-        let mut keys: Vec<u32> = (0..64)
-            .flat_map(|i| {
-                (0..64).map(move |j| {
-                    hilbert(
-                        &bx(i as f32 * 30.0 - 960.0, j as f32 * 30.0 - 960.0, 0.0),
-                        1_000.0,
-                    )
-                })
-            })
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        assert_eq!(keys.len(), 64 * 64);
-        // Far outside and NaN centres do not panic and land on the square's edge.
-        let _ = hilbert(&bx(1e12, -1e12, 0.0), 1_000.0);
-        let _ = hilbert(&[f32::NAN; 8], 1_000.0);
+    fn the_curve_visits_a_corner_cube_cell_by_neighbouring_cell() {
+        // The first 8³ positions of the order-16 curve fill the 8 × 8 × 8 corner, each a face
+        // neighbour of the one before: what makes key order keep neighbours together.
+        let mut at = vec![None; 512];
+        for x in 0..8u32 {
+            for y in 0..8u32 {
+                for z in 0..8u32 {
+                    let h = hilbert3([x, y, z], KEY_BITS) as usize;
+                    assert!(h < 512, "{x} {y} {z} -> {h}");
+                    assert!(at[h].is_none(), "{h} twice");
+                    at[h] = Some([x, y, z]);
+                }
+            }
+        }
+        for w in at.windows(2) {
+            let (a, b) = (w[0].expect("filled"), w[1].expect("filled"));
+            let d: u32 = (0..3).map(|i| a[i].abs_diff(b[i])).sum();
+            assert_eq!(d, 1, "{a:?} then {b:?}");
+        }
+    }
+
+    #[test]
+    fn keys_order_epochs_first_and_clamp_outside() {
+        let at = |x: f32, t: f32| [x, 0.0, 0.0, t, x + 1.0, 1.0, 1.0, t + 60.0];
+        let epoch_s = (2.0 * 1_000.0 / KEY_SPEED_M_PER_S) as f32;
+        // Whatever the place, a later epoch sorts after an earlier one, and before the origin.
+        assert!(sort_key(&at(900.0, 0.0), 1_000.0) < sort_key(&at(-900.0, epoch_s), 1_000.0));
+        assert!(sort_key(&at(900.0, -epoch_s), 1_000.0) < sort_key(&at(-900.0, 0.0), 1_000.0));
+        // Far outside, infinite and NaN centres do not panic.
+        let _ = sort_key(&at(1e30, 1e30), 1_000.0);
+        let _ = sort_key(&at(-1e30, -1e30), 1_000.0);
+        let _ = sort_key(&[f32::NAN; 8], 1_000.0);
+        let _ = sort_key(&at(f32::INFINITY, f32::NEG_INFINITY), 1_000.0);
     }
 
     #[test]

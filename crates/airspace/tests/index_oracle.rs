@@ -105,6 +105,22 @@ fn footprint(s: &Spec) -> Footprint {
 }
 
 fn notification(i: usize, s: &Spec) -> Notification {
+    notification_timed(i, s, 600_000, 600_000)
+}
+
+/// As [`notification`], but starting up to 48 days after the others, every 2 days, and lasting
+/// half a day to 6 days: the index orders time by epochs (about 16.7 days for this frame), so volumes
+/// fall in different epochs and straddle their boundaries.
+fn notification_far(i: usize, s: &Spec) -> Notification {
+    notification_timed(i, s, 2 * 86_400_000, 43_200_000)
+}
+
+fn notification_timed(
+    i: usize,
+    s: &Spec,
+    start_unit_ms: i64,
+    duration_unit_ms: i64,
+) -> Notification {
     let limits = Limits::default();
     let band = AltitudeBand::new(
         s.alt_lo as f64 * 500.0,
@@ -112,8 +128,8 @@ fn notification(i: usize, s: &Spec) -> Notification {
         &limits,
     )
     .unwrap();
-    let t0_ms = 1_795_600_800_000 + s.t0 as i64 * 600_000;
-    let window = TimeWindow::new(t0_ms, t0_ms + s.dur as i64 * 600_000, &limits).unwrap();
+    let t0_ms = 1_795_600_800_000 + s.t0 as i64 * start_unit_ms;
+    let window = TimeWindow::new(t0_ms, t0_ms + s.dur as i64 * duration_unit_ms, &limits).unwrap();
     Notification::new(
         NotificationId::new(format!("N{i:03}")).unwrap(),
         PartyId::new(["blue", "red", "green"][s.party as usize]).unwrap(),
@@ -210,6 +226,32 @@ proptest! {
         }
         prop_assert_eq!(index.volumes_len(), set.len());
         check_all(&index, &set, buffers(h, 2));
+        check_active(&index, &set);
+    }
+
+    #[test]
+    fn index_equals_every_pair_with_volumes_weeks_apart(
+        specs in prop::collection::vec(spec(), 1..60),
+        h in 0u8..3,
+        buffer in 1usize..12,
+    ) {
+        // Every other notification days to weeks later, some lasting days.
+        let timed = |i: usize, s: &Spec| if i.is_multiple_of(2) { notification(i, s) } else { notification_far(i, s) };
+        let mut set: Vec<Notification> = specs.iter().enumerate().map(|(i, s)| timed(i, s)).collect();
+        let mut index = StrategicIndex::with_limits(frame(), VOLUMES_MAX, buffer);
+        for n in &set {
+            index.insert(n.clone()).unwrap();
+        }
+        check_all(&index, &set, buffers(h, 1));
+        let packed = StrategicIndex::bulk_load(frame(), set.clone()).unwrap();
+        check_all(&packed, &set, buffers(h, 1));
+        // Removal finds each entry by its key, whatever its epoch.
+        let removed: Vec<Notification> = set.iter().step_by(3).cloned().collect();
+        for n in &removed {
+            index.remove(n.id()).unwrap();
+        }
+        set.retain(|n| !removed.contains(n));
+        check_all(&index, &set, buffers(h, 1));
         check_active(&index, &set);
     }
 
