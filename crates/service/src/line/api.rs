@@ -363,13 +363,6 @@ async fn pending(
     Ok(Json(p))
 }
 
-fn subject_kind_name(k: SubjectKind) -> String {
-    serde_json::to_value(k)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// The conversations (threads by subject) the caller takes part in, in order of their first
 /// message.
 #[utoipa::path(get, path = "/v1/line/conversations", tag = "line",
@@ -393,7 +386,7 @@ async fn conversations(
                 None => out.push((
                     s.clone(),
                     ConversationSummary {
-                        subject_kind: subject_kind_name(s.kind),
+                        subject_kind: s.kind.tag().to_string(),
                         subject_id: s.id.to_string(),
                         messages: 1,
                         last_unix_ms: at,

@@ -754,7 +754,7 @@ pub(super) fn sent_text(m: &Message, a: &deconflict_service::line::LineAccepted)
             a.message_id,
             m.kind(),
             m.to(),
-            subject_kind_tag(m.subject().kind),
+            m.subject().kind.tag(),
             m.subject().id,
             format_time(a.accepted_unix_ms, UtcOffset::UTC)
         )
