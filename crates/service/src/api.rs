@@ -909,9 +909,16 @@ async fn log_entries(
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(log_err)?;
-    let list: Vec<serde_json::Value> = entries
+    // Every entry in the log file was written as canonical JSON; one that does not read is a
+    // damaged log, not an entry to show as `null`.
+    let list = entries
         .iter()
-        .map(|e| serde_json::from_slice(e.as_bytes()).unwrap_or(serde_json::Value::Null))
-        .collect();
+        .enumerate()
+        .map(|(i, e)| {
+            serde_json::from_slice(e.as_bytes()).map_err(|err| {
+                ApiError::internal(format!("log entry {}: not JSON: {err}", start + i as u64))
+            })
+        })
+        .collect::<Result<Vec<serde_json::Value>, ApiError>>()?;
     Ok(Json(serde_json::json!({ "start": start, "entries": list })))
 }

@@ -329,11 +329,20 @@ async fn list_cosignatures(
     let views = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
         for c in log.log_file().cosignatures(size, limit) {
-            let entries = log.log_file().entries(c.index, c.index + 1)?;
+            let entries = log
+                .log_file()
+                .entries(c.index, c.index + 1)
+                .map_err(|e| ApiError::internal(format!("record: {e}")))?;
+            // The countersignature's own entry, which the log holds as canonical JSON: a
+            // missing or unreadable one is a damaged log, not an entry to show as `null`.
             let entry = entries
                 .first()
-                .and_then(|e| serde_json::from_slice(e.as_bytes()).ok())
-                .unwrap_or(serde_json::Value::Null);
+                .ok_or_else(|| format!("log entry {} is missing", c.index))
+                .and_then(|e| {
+                    serde_json::from_slice(e.as_bytes())
+                        .map_err(|err| format!("log entry {}: not JSON: {err}", c.index))
+                })
+                .map_err(ApiError::internal)?;
             out.push(CosignatureView {
                 index: c.index,
                 party: c.party.as_str().to_string(),
@@ -344,11 +353,10 @@ async fn list_cosignatures(
                 entry,
             });
         }
-        Ok::<_, LogFileError>(out)
+        Ok::<_, ApiError>(out)
     })
     .await
-    .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?
-    .map_err(|e| ApiError::internal(format!("record: {e}")))?;
+    .map_err(|e| ApiError::internal(format!("record task failed: {e}")))??;
     Ok(Json(CosignatureList {
         cosignatures: views,
     }))

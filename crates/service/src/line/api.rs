@@ -443,11 +443,13 @@ async fn conversation(
 ) -> Result<Json<ConversationView>, ApiError> {
     no_body(&body)?;
     let (kind, id) = path_param(params)?;
+    // The authentication layer found the caller in the agreement: a miss is the service's fault,
+    // not a reader without a language.
     let default_lang = state
         .terms
         .party(&c.party)
         .map(|p| p.language.clone())
-        .unwrap_or_default();
+        .ok_or_else(|| ApiError::internal("the authenticated party is not in the agreement"))?;
     let reader = reader(&uri, &default_lang)?;
     let names = super::config::party_names(&state.terms.agreement, reader.lang);
     let reader = reader.with_names(names);

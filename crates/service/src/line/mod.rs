@@ -310,7 +310,12 @@ pub(crate) async fn apply<T>(
 }
 
 fn effect_json(effect: &Effect) -> serde_json::Value {
-    serde_json::to_value(effect).unwrap_or_default()
+    // An effect is plain data; were one ever not encodable, its events still go out (the
+    // parties must hear of it), with the fields added below only, and the log says why.
+    serde_json::to_value(effect).unwrap_or_else(|e| {
+        tracing::error!(error = %e, ?effect, "a line effect is not encodable as JSON");
+        serde_json::Value::Null
+    })
 }
 
 /// The stream events an effect becomes: a delivery to the recipient (`line_message`, first
