@@ -398,16 +398,24 @@ pub fn parse_signature(value: &str, label: &str) -> Result<[u8; 64], AuthError> 
             format!("label {l:?} does not match signature-input's {label:?}"),
         ));
     }
-    let b64 = rest
+    byte_sequence(H, rest, "an Ed25519 signature is 64 bytes")
+}
+
+/// An RFC 8941 byte sequence `:base64:` in header `h` holding exactly `N` bytes (`size` says
+/// what those are when it does not).
+fn byte_sequence<const N: usize>(
+    h: &'static str,
+    item: &str,
+    size: &str,
+) -> Result<[u8; N], AuthError> {
+    let b64 = item
         .strip_prefix(':')
         .and_then(|s| s.strip_suffix(':'))
-        .ok_or_else(|| malformed(H, "expected a byte sequence :…:"))?;
+        .ok_or_else(|| malformed(h, "expected a byte sequence :…:"))?;
     let bytes = B64
         .decode(b64)
-        .map_err(|_| malformed(H, "invalid base64"))?;
-    bytes
-        .try_into()
-        .map_err(|_| malformed(H, "an Ed25519 signature is 64 bytes"))
+        .map_err(|_| malformed(h, "invalid base64"))?;
+    bytes.try_into().map_err(|_| malformed(h, size))
 }
 
 /// Parses a `content-digest` value and returns its `sha-256` digest (RFC 9530 §2).
@@ -424,16 +432,7 @@ pub fn parse_content_digest(value: &str) -> Result<[u8; 32], AuthError> {
         if alg != "sha-256" {
             continue;
         }
-        let b64 = rest
-            .strip_prefix(':')
-            .and_then(|s| s.strip_suffix(':'))
-            .ok_or_else(|| malformed(H, "expected a byte sequence :…:"))?;
-        let bytes = B64
-            .decode(b64)
-            .map_err(|_| malformed(H, "invalid base64"))?;
-        return bytes
-            .try_into()
-            .map_err(|_| malformed(H, "a sha-256 digest is 32 bytes"));
+        return byte_sequence(H, rest, "a sha-256 digest is 32 bytes");
     }
     Err(malformed(H, "a sha-256 member is required"))
 }

@@ -289,6 +289,14 @@ struct Held {
     state: AircraftState,
 }
 
+/// The held tracks projected to one instant, in identifier order, with the probe's inputs.
+struct Projected<'a> {
+    held: Vec<(&'a TrackId, &'a Held, AircraftState)>,
+    kins: Vec<Kin>,
+    party: Vec<u32>,
+    failed: u64,
+}
+
 /// What [`Picture::candidates`] found: the live tracks projected to `now` and the pairs (indices
 /// into `tracks`, `i < j`, sorted) a narrow phase must examine.
 #[derive(Debug, Clone)]
@@ -407,36 +415,54 @@ impl Picture {
         removed
     }
 
-    /// Drops expired tracks, projects the others to `now` and returns every conflict, sorted by
-    /// (a, b).
-    pub fn tick(&mut self, now: Timestamp) -> Vec<Conflict> {
+    /// Counts a tick and drops the tracks older than the configured age at `now`.
+    fn expire(&mut self, now: Timestamp) {
         self.counters.ticks += 1;
         let age_max = self.config.track_age_s_max;
         let before = self.tracks.len();
         self.tracks
             .retain(|_, h| now.seconds_since(h.time) <= age_max);
         self.counters.tracks_expired += (before - self.tracks.len()) as u64;
+    }
 
-        let mut ids: Vec<(&TrackId, &Held)> = Vec::with_capacity(self.tracks.len());
-        let mut kins = Vec::with_capacity(self.tracks.len());
-        let mut party = Vec::with_capacity(self.tracks.len());
-        let mut failed = 0;
+    /// Every held track projected to `now` (identifier order), with the probe's inputs; a
+    /// track whose projection fails is left out and counted in `failed`.
+    fn project(&self, now: Timestamp) -> Projected<'_> {
+        let mut out = Projected {
+            held: Vec::with_capacity(self.tracks.len()),
+            kins: Vec::with_capacity(self.tracks.len()),
+            party: Vec::with_capacity(self.tracks.len()),
+            failed: 0,
+        };
         for (id, held) in &self.tracks {
             match held.state.extrapolate(now.seconds_since(held.time)) {
                 Ok(s) => {
-                    ids.push((id, held));
-                    kins.push(Kin::new(&s));
-                    party.push(held.party_index);
+                    out.kins.push(Kin::new(&s));
+                    out.party.push(held.party_index);
+                    out.held.push((id, held, s));
                 }
-                Err(_) => failed += 1,
+                Err(_) => out.failed += 1,
             }
         }
+        out
+    }
+
+    /// Drops expired tracks, projects the others to `now` and returns every conflict, sorted by
+    /// (a, b).
+    pub fn tick(&mut self, now: Timestamp) -> Vec<Conflict> {
+        self.expire(now);
+        let Projected {
+            held: ids,
+            kins,
+            party,
+            failed,
+        } = self.project(now);
         let (found, stats) = probe::run(&kins, &party, &self.config.probe, false);
         let conflicts = found
             .into_iter()
             .map(|(i, j, window)| {
-                let (a, ha) = ids[i as usize];
-                let (b, hb) = ids[j as usize];
+                let (a, ha) = (ids[i as usize].0, ids[i as usize].1);
+                let (b, hb) = (ids[j as usize].0, ids[j as usize].1);
                 Conflict {
                     a: a.clone(),
                     party_a: ha.party.clone(),
@@ -460,26 +486,17 @@ impl Picture {
     ///
     /// [`PairPolicy::AllPairs`]: crate::probe::PairPolicy::AllPairs
     pub fn candidates(&mut self, now: Timestamp, exact: bool) -> Candidates {
-        self.counters.ticks += 1;
-        let age_max = self.config.track_age_s_max;
-        let before = self.tracks.len();
-        self.tracks
-            .retain(|_, h| now.seconds_since(h.time) <= age_max);
-        self.counters.tracks_expired += (before - self.tracks.len()) as u64;
-        let mut tracks = Vec::with_capacity(self.tracks.len());
-        let mut kins = Vec::with_capacity(self.tracks.len());
-        let mut party = Vec::with_capacity(self.tracks.len());
-        let mut failed = 0;
-        for (id, held) in &self.tracks {
-            match held.state.extrapolate(now.seconds_since(held.time)) {
-                Ok(s) => {
-                    kins.push(Kin::new(&s));
-                    party.push(held.party_index);
-                    tracks.push((id.clone(), held.party.clone(), s));
-                }
-                Err(_) => failed += 1,
-            }
-        }
+        self.expire(now);
+        let Projected {
+            held,
+            kins,
+            party,
+            failed,
+        } = self.project(now);
+        let tracks: Vec<_> = held
+            .into_iter()
+            .map(|(id, h, s)| (id.clone(), h.party.clone(), s))
+            .collect();
         self.counters.projections_failed += failed;
         let same_party = self.config.probe.pairs() == crate::probe::PairPolicy::AllPairs;
         let mut pairs = Vec::new();

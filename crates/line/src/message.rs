@@ -28,6 +28,27 @@ pub enum SubjectKind {
     General,
 }
 
+impl SubjectKind {
+    pub const ALL: [SubjectKind; 5] = [
+        SubjectKind::Alert,
+        SubjectKind::Notification,
+        SubjectKind::Incident,
+        SubjectKind::LinkTest,
+        SubjectKind::General,
+    ];
+
+    /// The JSON name (`link_test`), as the wire and the command line spell it.
+    pub fn tag(self) -> &'static str {
+        match self {
+            SubjectKind::Alert => "alert",
+            SubjectKind::Notification => "notification",
+            SubjectKind::Incident => "incident",
+            SubjectKind::LinkTest => "link_test",
+            SubjectKind::General => "general",
+        }
+    }
+}
+
 /// The thread a message belongs to (`{"kind":"alert","id":"A-17"}`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

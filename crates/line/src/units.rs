@@ -68,6 +68,45 @@ pub(crate) fn div_round(n: i64, d: i64) -> i64 {
     if 2 * r.abs() >= d { q + n.signum() } else { q }
 }
 
+/// Millimetres, rounded half away from zero, in `ft` international feet (saturating).
+fn ft_to_mm(ft: i64) -> i64 {
+    div_round(ft.saturating_mul(MM_PER_FT_X10), 10)
+}
+
+/// Whole feet in `mm` millimetres, rounded half away from zero.
+fn mm_to_ft(mm: i64) -> i64 {
+    div_round(mm * 10, MM_PER_FT_X10)
+}
+
+/// The serde form of a quantity is its integer: `TryFrom<i64>` through the checking
+/// constructor, `Into<i64>` of the stored value. (A blanket impl over a trait would collide
+/// with the standard library's own `TryFrom` impl, hence a macro.)
+macro_rules! integer_form {
+    ($($ty:ident: $new:ident),+ $(,)?) => {$(
+        impl TryFrom<i64> for $ty {
+            type Error = RangeError;
+            fn try_from(v: i64) -> Result<Self, RangeError> {
+                $ty::$new(v)
+            }
+        }
+        impl From<$ty> for i64 {
+            fn from(v: $ty) -> i64 {
+                i64::from(v.0)
+            }
+        }
+    )+};
+}
+
+integer_form!(
+    Timestamp: from_unix_ms,
+    Altitude: from_mm,
+    Distance: from_mm,
+    Span: from_ms,
+    Direction: from_mdeg,
+    Latitude: from_udeg,
+    Longitude: from_udeg,
+);
+
 /// An instant, milliseconds since 1970-01-01T00:00:00Z (UTC, leap seconds not counted, as POSIX).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "i64")]
@@ -115,18 +154,6 @@ impl Timestamp {
     /// 00:00:00 UTC of this instant's day.
     pub fn start_of_day_utc(self) -> Timestamp {
         Timestamp(self.0 - self.0.rem_euclid(86_400_000))
-    }
-}
-
-impl TryFrom<i64> for Timestamp {
-    type Error = RangeError;
-    fn try_from(ms: i64) -> Result<Self, RangeError> {
-        Timestamp::from_unix_ms(ms)
-    }
-}
-impl From<Timestamp> for i64 {
-    fn from(t: Timestamp) -> i64 {
-        t.0
     }
 }
 
@@ -238,29 +265,18 @@ impl Altitude {
     }
     /// Exact for whole feet: rendering gives the same number of feet back.
     pub fn from_ft(ft: i64) -> Result<Self, RangeError> {
-        Self::from_mm(div_round(ft.saturating_mul(MM_PER_FT_X10), 10))
+        Self::from_mm(ft_to_mm(ft))
     }
     pub fn mm(self) -> i64 {
         self.0
     }
     /// Whole feet, rounded half away from zero.
     pub fn ft(self) -> i64 {
-        div_round(self.0 * 10, MM_PER_FT_X10)
+        mm_to_ft(self.0)
     }
     /// Whole metres, rounded half away from zero.
     pub fn m(self) -> i64 {
         div_round(self.0, 1000)
-    }
-}
-impl TryFrom<i64> for Altitude {
-    type Error = RangeError;
-    fn try_from(v: i64) -> Result<Self, RangeError> {
-        Altitude::from_mm(v)
-    }
-}
-impl From<Altitude> for i64 {
-    fn from(a: Altitude) -> i64 {
-        a.0
     }
 }
 
@@ -277,7 +293,7 @@ impl Distance {
         Self::from_mm(finite_round("distance (m)", m * 1000.0)?)
     }
     pub fn from_ft(ft: i64) -> Result<Self, RangeError> {
-        Self::from_mm(div_round(ft.saturating_mul(MM_PER_FT_X10), 10))
+        Self::from_mm(ft_to_mm(ft))
     }
     pub fn from_nm(nm: f64) -> Result<Self, RangeError> {
         Self::from_mm(finite_round("distance (NM)", nm * MM_PER_NM as f64)?)
@@ -286,7 +302,7 @@ impl Distance {
         self.0
     }
     pub fn ft(self) -> i64 {
-        div_round(self.0 * 10, MM_PER_FT_X10)
+        mm_to_ft(self.0)
     }
     pub fn m(self) -> i64 {
         div_round(self.0, 1000)
@@ -294,17 +310,6 @@ impl Distance {
     /// Thousandths of a nautical mile (1.852 m), rounded.
     pub fn nm_x1000(self) -> i64 {
         div_round(self.0 * 1000, MM_PER_NM)
-    }
-}
-impl TryFrom<i64> for Distance {
-    type Error = RangeError;
-    fn try_from(v: i64) -> Result<Self, RangeError> {
-        Distance::from_mm(v)
-    }
-}
-impl From<Distance> for i64 {
-    fn from(d: Distance) -> i64 {
-        d.0
     }
 }
 
@@ -329,17 +334,6 @@ impl Span {
         div_round(self.0, 1000)
     }
 }
-impl TryFrom<i64> for Span {
-    type Error = RangeError;
-    fn try_from(v: i64) -> Result<Self, RangeError> {
-        Span::from_ms(v)
-    }
-}
-impl From<Span> for i64 {
-    fn from(d: Span) -> i64 {
-        d.0
-    }
-}
 
 /// A direction (track over the ground) from true north, clockwise, millidegrees in
 /// `0..360_000`.
@@ -358,17 +352,6 @@ impl Direction {
     }
     pub fn mdeg(self) -> u32 {
         self.0
-    }
-}
-impl TryFrom<i64> for Direction {
-    type Error = RangeError;
-    fn try_from(v: i64) -> Result<Self, RangeError> {
-        Direction::from_mdeg(v)
-    }
-}
-impl From<Direction> for i64 {
-    fn from(v: Direction) -> i64 {
-        i64::from(v.0)
     }
 }
 
@@ -401,28 +384,6 @@ impl Longitude {
     }
     pub fn udeg(self) -> i32 {
         self.0
-    }
-}
-impl TryFrom<i64> for Latitude {
-    type Error = RangeError;
-    fn try_from(v: i64) -> Result<Self, RangeError> {
-        Latitude::from_udeg(v)
-    }
-}
-impl From<Latitude> for i64 {
-    fn from(v: Latitude) -> i64 {
-        i64::from(v.0)
-    }
-}
-impl TryFrom<i64> for Longitude {
-    type Error = RangeError;
-    fn try_from(v: i64) -> Result<Self, RangeError> {
-        Longitude::from_udeg(v)
-    }
-}
-impl From<Longitude> for i64 {
-    fn from(v: Longitude) -> i64 {
-        i64::from(v.0)
     }
 }
 

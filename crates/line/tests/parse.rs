@@ -88,6 +88,15 @@ fn every_sample_round_trips_through_canonical_json() {
 }
 
 #[test]
+fn a_subject_kinds_tag_is_its_json_name() {
+    for kind in SubjectKind::ALL {
+        let json = serde_json::to_value(kind).unwrap();
+        assert_eq!(json, kind.tag(), "{kind:?}");
+        assert_eq!(serde_json::from_value::<SubjectKind>(json).unwrap(), kind);
+    }
+}
+
+#[test]
 fn catalogue_lists_exactly_each_kinds_body_fields() {
     for kind in MessageKind::ALL {
         let v: serde_json::Value = serde_json::from_slice(&sample(kind).canonical_json()).unwrap();

@@ -163,7 +163,7 @@ fn reject(state: &State, e: ApiError) -> Response {
 /// The signed headers are checked before any body byte is read: a stranger cannot make the
 /// service buffer a body ([`crate::limits`]).
 pub async fn authenticate(AxState(state): AxState<St>, req: Request, next: Next) -> Response {
-    let (mut parts, body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -250,13 +250,23 @@ pub async fn authenticate(AxState(state): AxState<St>, req: Request, next: Next)
         Ok(v) => v,
         Err(e) => return reject(&state, auth_err(e)),
     };
-    if let Err(e) = state.take_token(&verified.party) {
-        return reject(&state, e);
+    run_as(&state, verified.party, parts, bytes, next).await
+}
+
+/// Runs an authenticated request as `party`, for the signed API and the console alike: the
+/// party's rate is checked (429), it is heard from, and the handler sees it as the [`Caller`].
+pub(crate) async fn run_as(
+    state: &State,
+    party: String,
+    mut parts: axum::http::request::Parts,
+    bytes: Bytes,
+    next: Next,
+) -> Response {
+    if let Err(e) = state.take_token(&party) {
+        return reject(state, e);
     }
-    state.heard_from(&verified.party);
-    parts.extensions.insert(Caller {
-        party: verified.party,
-    });
+    state.heard_from(&party);
+    parts.extensions.insert(Caller { party });
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
@@ -271,7 +281,7 @@ pub async fn authenticate(AxState(state): AxState<St>, req: Request, next: Next)
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// Parses `a=1&b=2` into the allowed unsigned parameters; anything else is a 400 naming it.
-fn query_u64(uri: &Uri, allowed: &[&str]) -> Result<Vec<(String, u64)>, ApiError> {
+pub(crate) fn query_u64(uri: &Uri, allowed: &[&str]) -> Result<Vec<(String, u64)>, ApiError> {
     let mut out = Vec::new();
     let Some(q) = uri.query() else {
         return Ok(out);
@@ -303,8 +313,30 @@ fn query_u64(uri: &Uri, allowed: &[&str]) -> Result<Vec<(String, u64)>, ApiError
     Ok(out)
 }
 
-fn param(params: &[(String, u64)], name: &str) -> Option<u64> {
+pub(crate) fn param(params: &[(String, u64)], name: &str) -> Option<u64> {
     params.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+}
+
+/// Lists a route returns when the request gives no `limit`.
+const LIST_DEFAULT: usize = 100;
+
+/// The `limit` parameter of a list: `default` when absent, 1 to `max` when given (400
+/// otherwise).
+pub(crate) fn list_limit(
+    params: &[(String, u64)],
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    let limit = param(params, "limit").unwrap_or(default as u64);
+    if limit == 0 || limit > max as u64 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            format!("limit must be 1 to {max}"),
+        )
+        .with_field("limit"));
+    }
+    Ok(limit as usize)
 }
 
 fn path_id(
@@ -331,6 +363,19 @@ fn in_notification(e: deconflict_client::wire::Invalid) -> ApiError {
         e.body.field = Some(format!("notification.{f}"));
     }
     e
+}
+
+/// The agreement's key of `party`, the authenticated caller (which the authentication layer
+/// found in the agreement, so a miss is the service's fault).
+pub(crate) fn party_key(
+    state: &State,
+    party: &str,
+) -> Result<ed25519_dalek::VerifyingKey, ApiError> {
+    state
+        .terms
+        .party(party)
+        .map(|p| p.key)
+        .ok_or_else(|| ApiError::internal("the authenticated party is not in the agreement"))
 }
 
 /// Refuses a body on a route that takes none.
@@ -586,16 +631,8 @@ async fn list_alerts(
 ) -> ApiResult<Vec<AlertView>> {
     no_body(&body)?;
     let q = query_u64(&uri, &["limit"])?;
-    let limit = param(&q, "limit").unwrap_or(100);
-    if limit == 0 || limit > ALERTS_LIST_MAX as u64 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            format!("limit must be 1 to {ALERTS_LIST_MAX}"),
-        )
-        .with_field("limit"));
-    }
-    Ok(Json(state.alerts_for(&c.party, limit as usize).await?))
+    let limit = list_limit(&q, LIST_DEFAULT, ALERTS_LIST_MAX)?;
+    Ok(Json(state.alerts_for(&c.party, limit).await?))
 }
 
 /// One alert addressed to the caller.
@@ -627,16 +664,8 @@ async fn list_events(
     let q = query_u64(&uri, &["after", "limit"])?;
     // No `after`: from the start of the stream, as documented.
     let after = param(&q, "after").unwrap_or(0);
-    let limit = param(&q, "limit").unwrap_or(100);
-    if limit == 0 || limit > EVENTS_LIST_MAX as u64 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            format!("limit must be 1 to {EVENTS_LIST_MAX}"),
-        )
-        .with_field("limit"));
-    }
-    let events = state.events_after(&c.party, after, limit as usize).await?;
+    let limit = list_limit(&q, LIST_DEFAULT, EVENTS_LIST_MAX)?;
+    let events = state.events_after(&c.party, after, limit).await?;
     let views = events
         .into_iter()
         .map(|e| {
@@ -769,6 +798,20 @@ fn log_err(e: deconflict_logfile::LogFileError) -> ApiError {
     }
 }
 
+/// What a log read that takes two required parameters and no body needs: the log and the two
+/// values, in the order named.
+fn log_query(
+    state: &St,
+    uri: &Uri,
+    body: &Bytes,
+    names: [&str; 2],
+) -> Result<(Arc<crate::log_entries::ServiceLog>, u64, u64), ApiError> {
+    no_body(body)?;
+    let q = query_u64(uri, &names)?;
+    let (a, b) = (required(&q, names[0])?, required(&q, names[1])?);
+    Ok((the_log(state)?, a, b))
+}
+
 fn required(q: &[(String, u64)], name: &str) -> Result<u64, ApiError> {
     param(q, name).ok_or_else(|| {
         ApiError::new(
@@ -820,10 +863,7 @@ async fn log_inclusion(
     uri: Uri,
     body: Bytes,
 ) -> Result<Json<deconflict_log::InclusionProof>, ApiError> {
-    no_body(&body)?;
-    let q = query_u64(&uri, &["index", "size"])?;
-    let (index, size) = (required(&q, "index")?, required(&q, "size")?);
-    let log = the_log(&state)?;
+    let (log, index, size) = log_query(&state, &uri, &body, ["index", "size"])?;
     Ok(Json(
         log.log_file()
             .inclusion_proof(index, size)
@@ -843,10 +883,7 @@ async fn log_consistency(
     uri: Uri,
     body: Bytes,
 ) -> Result<Json<deconflict_log::ConsistencyProof>, ApiError> {
-    no_body(&body)?;
-    let q = query_u64(&uri, &["old", "new"])?;
-    let (old, new) = (required(&q, "old")?, required(&q, "new")?);
-    let log = the_log(&state)?;
+    let (log, old, new) = log_query(&state, &uri, &body, ["old", "new"])?;
     Ok(Json(
         log.log_file()
             .consistency_proof(old, new)
@@ -867,17 +904,21 @@ async fn log_entries(
     uri: Uri,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    no_body(&body)?;
-    let q = query_u64(&uri, &["start", "end"])?;
-    let (start, end) = (required(&q, "start")?, required(&q, "end")?);
-    let log = the_log(&state)?;
+    let (log, start, end) = log_query(&state, &uri, &body, ["start", "end"])?;
     let entries = tokio::task::spawn_blocking(move || log.log_file().entries(start, end))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(log_err)?;
-    let list: Vec<serde_json::Value> = entries
+    // Every entry in the log file was written as canonical JSON; one that does not read is a
+    // damaged log, not an entry to show as `null`.
+    let list = entries
         .iter()
-        .map(|e| serde_json::from_slice(e.as_bytes()).unwrap_or(serde_json::Value::Null))
-        .collect();
+        .enumerate()
+        .map(|(i, e)| {
+            serde_json::from_slice(e.as_bytes()).map_err(|err| {
+                ApiError::internal(format!("log entry {}: not JSON: {err}", start + i as u64))
+            })
+        })
+        .collect::<Result<Vec<serde_json::Value>, ApiError>>()?;
     Ok(Json(serde_json::json!({ "start": start, "entries": list })))
 }

@@ -20,7 +20,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Extension, Path, Request, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
@@ -398,22 +398,9 @@ async fn authenticate_session(
             "the body is too large",
         );
     };
-    if let Err(e) = state.take_token(&session.party) {
-        state.metrics.rejected(&e.body.code);
-        return e.into_response();
-    }
-    state.heard_from(&session.party);
-    parts.extensions.insert(Caller {
-        party: session.party.clone(),
-    });
+    let party = session.party.clone();
     parts.extensions.insert(ConsoleSession { id, session });
-    let resp = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    if let Some(code) = resp.extensions().get::<crate::error::ErrorCode>() {
-        state.metrics.rejected(&code.0);
-    }
-    resp
+    crate::api::run_as(&state, party, parts, bytes, next).await
 }
 
 // ---- console-only routes (session) ----------------------------------------------------------

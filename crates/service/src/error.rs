@@ -89,6 +89,18 @@ impl From<deconflict_store::StoreError> for ApiError {
     }
 }
 
+/// Refuses a body of more than `max` bytes (413), naming `what` takes at most that.
+pub fn body_within(body: &[u8], max: usize, what: &str) -> Result<(), ApiError> {
+    if body.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("{} bytes; {what} is at most {max}", body.len()),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a JSON body, naming the field at fault on error (`reports[2].alt_m`). The body must be
 /// one JSON value and nothing else: bytes after it (a second object, NULs, text) are refused,
 /// since what was signed and what is acted on must be the same document.

@@ -26,7 +26,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use sha2::{Digest as _, Sha256};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::state::{BODY_BYTES_MAX, State};
 
@@ -218,17 +218,12 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let (tcp, peer): (_, SocketAddr) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(c) => c,
-                Err(e) => {
-                    // Out of file descriptors and the like: pause instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let accepted = tokio::select! {
+            accepted = accept(&listener) => accepted,
             () = &mut shutdown => break,
+        };
+        let Some((tcp, peer)) = accepted else {
+            continue;
         };
         let Some(permit) = gate.admit(peer.ip()) else {
             drop(tcp);
@@ -248,6 +243,19 @@ pub async fn serve(
     drop(listener);
     drain(&state, graceful, cycle).await;
     Ok(())
+}
+
+/// The next connection on `listener`, for plain HTTP and TLS alike; `None` after a failed
+/// accept (out of file descriptors and the like), which pauses instead of spinning.
+pub(crate) async fn accept(listener: &TcpListener) -> Option<(TcpStream, SocketAddr)> {
+    match listener.accept().await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "accept failed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            None
+        }
+    }
 }
 
 /// After the listener closed, for plain HTTP and TLS alike: streams end, open connections get

@@ -29,7 +29,7 @@ use deconflict_logfile::LogFileError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{Caller, no_body, the_log};
+use crate::api::{Caller, list_limit, no_body, param, party_key, query_u64, the_log};
 use crate::error::{ApiError, ErrorBody};
 use crate::log_entries::ServiceLog;
 use crate::state::State;
@@ -202,11 +202,7 @@ fn check_cosignature(
         )
         .with_field("entry.author"));
     }
-    let key = state
-        .terms
-        .party(caller)
-        .map(|p| p.key)
-        .ok_or_else(|| ApiError::internal("the authenticated party is not in the agreement"))?;
+    let key = party_key(state, caller)?;
     entry.verify(&key).map_err(|_| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -312,44 +308,6 @@ async fn post_cosignature(
     }))
 }
 
-/// Parses `size` and `limit` from the query; anything else is a 400 naming it.
-fn list_query(uri: &Uri) -> Result<(Option<u64>, usize), ApiError> {
-    let (mut size, mut limit) = (None, COSIGNATURES_LIST_DEFAULT);
-    for pair in uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let n = v
-            .parse::<u64>()
-            .ok()
-            .filter(|_| v.len() <= 19 && v.bytes().all(|b| b.is_ascii_digit()));
-        let bad = |message: &str, field: &str| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_field(field)
-        };
-        match k {
-            "size" => size = Some(n.ok_or_else(|| bad("must be a non-negative integer", k))?),
-            "limit" => {
-                limit = n
-                    .filter(|n| (1..=COSIGNATURES_LIST_MAX as u64).contains(n))
-                    .ok_or_else(|| bad(&format!("limit must be 1 to {COSIGNATURES_LIST_MAX}"), k))?
-                    as usize;
-            }
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "unknown_parameter",
-                    "unknown query parameter; allowed: size, limit",
-                )
-                .with_field(k.chars().take(64).collect::<String>()));
-            }
-        }
-    }
-    Ok((size, limit))
-}
-
 /// Who countersigned which tree head: the countersignatures of the head of `size`, or the
 /// latest ones of any head, in log order, each with its signed entry.
 #[utoipa::path(get, path = "/v1/log/cosignatures", tag = "log",
@@ -364,16 +322,27 @@ async fn list_cosignatures(
     body: Bytes,
 ) -> Result<Json<CosignatureList>, ApiError> {
     no_body(&body)?;
-    let (size, limit) = list_query(&uri)?;
+    let q = query_u64(&uri, &["size", "limit"])?;
+    let size = param(&q, "size");
+    let limit = list_limit(&q, COSIGNATURES_LIST_DEFAULT, COSIGNATURES_LIST_MAX)?;
     let log = the_log(&state)?;
     let views = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
         for c in log.log_file().cosignatures(size, limit) {
-            let entries = log.log_file().entries(c.index, c.index + 1)?;
+            let entries = log
+                .log_file()
+                .entries(c.index, c.index + 1)
+                .map_err(|e| ApiError::internal(format!("record: {e}")))?;
+            // The countersignature's own entry, which the log holds as canonical JSON: a
+            // missing or unreadable one is a damaged log, not an entry to show as `null`.
             let entry = entries
                 .first()
-                .and_then(|e| serde_json::from_slice(e.as_bytes()).ok())
-                .unwrap_or(serde_json::Value::Null);
+                .ok_or_else(|| format!("log entry {} is missing", c.index))
+                .and_then(|e| {
+                    serde_json::from_slice(e.as_bytes())
+                        .map_err(|err| format!("log entry {}: not JSON: {err}", c.index))
+                })
+                .map_err(ApiError::internal)?;
             out.push(CosignatureView {
                 index: c.index,
                 party: c.party.as_str().to_string(),
@@ -384,11 +353,10 @@ async fn list_cosignatures(
                 entry,
             });
         }
-        Ok::<_, LogFileError>(out)
+        Ok::<_, ApiError>(out)
     })
     .await
-    .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?
-    .map_err(|e| ApiError::internal(format!("record: {e}")))?;
+    .map_err(|e| ApiError::internal(format!("record task failed: {e}")))??;
     Ok(Json(CosignatureList {
         cosignatures: views,
     }))

@@ -26,6 +26,7 @@ use deconflict_log::{
 };
 use deconflict_logfile::{LogFile, LogFileConfig, LogFileError};
 use deconflict_store::Write;
+use serde::Deserialize as _;
 
 use deconflict_client::notification_entry::{fixed, text};
 
@@ -76,6 +77,33 @@ impl std::fmt::Debug for ServiceLog {
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
+}
+
+/// What every geography and nonconformance event carries (`GeographyView`,
+/// `NonconformanceView`), as its entry needs it.
+#[derive(Debug, serde::Deserialize)]
+struct EventCore {
+    event_id: String,
+    party: String,
+    time_unix_ms: i64,
+    lat_deg: f64,
+    lon_deg: f64,
+    alt_m: f64,
+}
+
+/// The stored body of a geography or nonconformance event, and its core. The service wrote it
+/// from a typed view: one without these fields is damaged, and signing zeros and empty names in
+/// their place would put a false entry in the log.
+fn event_core(e: &deconflict_store::NewEvent) -> Result<(serde_json::Value, EventCore), LogError> {
+    let bad = |err: serde_json::Error| {
+        LogError::Entry(format!(
+            "{} event for {}: the body is not the event's view: {err}",
+            e.kind, e.party
+        ))
+    };
+    let v = serde_json::from_str::<serde_json::Value>(&e.body).map_err(bad)?;
+    let core = EventCore::deserialize(&v).map_err(bad)?;
+    Ok((v, core))
 }
 
 fn entry_err(e: impl std::fmt::Display) -> LogError {
@@ -396,10 +424,8 @@ impl ServiceLog {
         e: &deconflict_store::NewEvent,
         now_ms: i64,
     ) -> Result<Option<SignedEntry>, LogError> {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.body) else {
-            return Ok(None);
-        };
-        let owner = v["party"].as_str().unwrap_or_default();
+        let (v, core) = event_core(e)?;
+        let owner = core.party.as_str();
         if owner != e.party {
             return Ok(None);
         }
@@ -428,26 +454,19 @@ impl ServiceLog {
         put(
             &mut fields,
             "time_unix_ms",
-            FieldValue::int(v["time_unix_ms"].as_i64().unwrap_or(0)),
+            FieldValue::int(core.time_unix_ms),
         )?;
-        for (name, scale) in [("lat_e7", 1e7), ("lon_e7", 1e7)] {
-            let deg = v[if name == "lat_e7" {
-                "lat_deg"
-            } else {
-                "lon_deg"
-            }]
-            .as_f64()
-            .unwrap_or(0.0);
+        for (name, deg) in [("lat_e7", core.lat_deg), ("lon_e7", core.lon_deg)] {
             put(
                 &mut fields,
                 name,
-                FieldValue::int((deg * scale).round() as i64),
+                FieldValue::int((deg * 1e7).round() as i64),
             )?;
         }
         put(
             &mut fields,
             "alt_mm",
-            FieldValue::int((v["alt_m"].as_f64().unwrap_or(0.0) * 1000.0).round() as i64),
+            FieldValue::int((core.alt_m * 1000.0).round() as i64),
         )?;
         let mut parties = Vec::new();
         if e.kind == "geography" {
@@ -460,7 +479,7 @@ impl ServiceLog {
         Ok(Some(self.sign(
             now_ms,
             EntryBody::Alert {
-                alert_id: text(v["event_id"].as_str().unwrap_or_default()),
+                alert_id: text(&core.event_id),
                 fields,
                 level: text(&e.kind),
                 parties,

@@ -134,17 +134,12 @@ pub async fn serve_tls(
     let slots = Arc::new(tokio::sync::Semaphore::new(TLS_CONNECTIONS_MAX));
     tokio::pin!(shutdown);
     loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(c) => c,
-                Err(e) => {
-                    // Out of file descriptors and the like: pause instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let accepted = tokio::select! {
+            accepted = crate::limits::accept(&listener) => accepted,
             () = &mut shutdown => break,
+        };
+        let Some((tcp, peer)) = accepted else {
+            continue;
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             CONNECTIONS_REFUSED_LIMIT.fetch_add(1, Ordering::Relaxed);

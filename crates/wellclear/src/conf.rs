@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::detect::{Cylinder, WcvTaumod};
-use crate::error::{ErrorKind, Location, ParseError};
+use crate::error::{ErrorKind, ParseError};
 use crate::tcas::{TCAS_LEVELS, TcasTable};
 use crate::units::{self, Dimension};
 
@@ -267,14 +267,7 @@ struct Entries<'a> {
 
 impl Entries<'_> {
     fn err_at(&self, line: usize, column: usize, kind: ErrorKind) -> ParseError {
-        ParseError {
-            location: Location {
-                file: self.file.to_string(),
-                line,
-                column,
-            },
-            kind,
-        }
+        ParseError::at(self.file, line, column, kind)
     }
 
     fn missing(&self, key: &str) -> ParseError {
@@ -460,24 +453,8 @@ fn is_key_char(c: char) -> bool {
 
 /// Parses a DAIDALUS `.conf` text. `file` names the input in error messages.
 pub fn parse_conf(file: &str, text: &str) -> Result<Config, ParseError> {
-    let err = |line, column, kind| ParseError {
-        location: Location {
-            file: file.to_string(),
-            line,
-            column,
-        },
-        kind,
-    };
-    if text.len() > CONF_BYTES_MAX {
-        return Err(err(
-            1,
-            1,
-            ErrorKind::TooLarge {
-                bytes: text.len(),
-                limit: CONF_BYTES_MAX,
-            },
-        ));
-    }
+    let err = |line, column, kind| ParseError::at(file, line, column, kind);
+    ParseError::check_size(file, text, CONF_BYTES_MAX)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut entries = Entries {
         file,
@@ -488,16 +465,7 @@ pub fn parse_conf(file: &str, text: &str) -> Result<Config, ParseError> {
     for (idx, raw) in text.lines().enumerate() {
         let line = idx + 1;
         entries.last_line = line;
-        if raw.len() > CONF_LINE_BYTES_MAX {
-            return Err(err(
-                line,
-                1,
-                ErrorKind::LineTooLong {
-                    bytes: raw.len(),
-                    limit: CONF_LINE_BYTES_MAX,
-                },
-            ));
-        }
+        ParseError::check_line(file, line, raw, CONF_LINE_BYTES_MAX)?;
         let trimmed = raw.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::conf::column_of;
-use crate::error::{ErrorKind, Location, ParseError};
+use crate::error::{ErrorKind, ParseError};
 use crate::geom::Vec3;
 use crate::projection::LatLonAlt;
 use crate::units::{self, Dimension, Unit};
@@ -164,45 +164,18 @@ struct At<'a> {
 
 impl At<'_> {
     fn err(&self, line: usize, column: usize, kind: ErrorKind) -> ParseError {
-        ParseError {
-            location: Location {
-                file: self.file.to_string(),
-                line,
-                column,
-            },
-            kind,
-        }
+        ParseError::at(self.file, line, column, kind)
     }
 
     fn check_len(&self, n: usize, l: &str) -> Result<(), ParseError> {
-        if l.len() > ENCOUNTER_LINE_BYTES_MAX {
-            Err(self.err(
-                n,
-                1,
-                ErrorKind::LineTooLong {
-                    bytes: l.len(),
-                    limit: ENCOUNTER_LINE_BYTES_MAX,
-                },
-            ))
-        } else {
-            Ok(())
-        }
+        ParseError::check_line(self.file, n, l, ENCOUNTER_LINE_BYTES_MAX)
     }
 }
 
 /// Parses an encounter file. `file` names the input in error messages.
 pub fn parse_encounter(file: &str, text: &str) -> Result<Encounter, ParseError> {
     let at = At { file };
-    if text.len() > ENCOUNTER_BYTES_MAX {
-        return Err(at.err(
-            1,
-            1,
-            ErrorKind::TooLarge {
-                bytes: text.len(),
-                limit: ENCOUNTER_BYTES_MAX,
-            },
-        ));
-    }
+    ParseError::check_size(file, text, ENCOUNTER_BYTES_MAX)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .lines()
@@ -466,14 +439,7 @@ fn parse_row(
     f: &[(usize, &str)],
     layout: &Layout,
 ) -> Result<(f64, AircraftState), ParseError> {
-    let err = |column, kind| ParseError {
-        location: Location {
-            file: file.to_string(),
-            line: n,
-            column,
-        },
-        kind,
-    };
+    let err = |column, kind| ParseError::at(file, n, column, kind);
     let raw = |c: Col| layout.index(c).and_then(|i| f.get(i).map(|x| (i, *x)));
     // A numeric field in SI; absent columns read as None.
     let num = |c: Col| -> Result<Option<f64>, ParseError> {

@@ -29,6 +29,49 @@ pub struct ParseError {
     pub kind: ErrorKind,
 }
 
+impl ParseError {
+    /// `kind` at `line` and `column` of `file`.
+    pub(crate) fn at(file: &str, line: usize, column: usize, kind: ErrorKind) -> ParseError {
+        ParseError {
+            location: Location {
+                file: file.to_string(),
+                line,
+                column,
+            },
+            kind,
+        }
+    }
+
+    /// Refuses an input `file` of more than `limit` bytes.
+    pub(crate) fn check_size(file: &str, text: &str, limit: usize) -> Result<(), ParseError> {
+        if text.len() > limit {
+            let kind = ErrorKind::TooLarge {
+                bytes: text.len(),
+                limit,
+            };
+            return Err(ParseError::at(file, 1, 1, kind));
+        }
+        Ok(())
+    }
+
+    /// Refuses line `n` of `file` when it is longer than `limit` bytes.
+    pub(crate) fn check_line(
+        file: &str,
+        n: usize,
+        l: &str,
+        limit: usize,
+    ) -> Result<(), ParseError> {
+        if l.len() > limit {
+            let kind = ErrorKind::LineTooLong {
+                bytes: l.len(),
+                limit,
+            };
+            return Err(ParseError::at(file, n, 1, kind));
+        }
+        Ok(())
+    }
+}
+
 /// What was wrong with an input file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]

@@ -12,29 +12,8 @@ pub(crate) fn routes() -> OpenApiRouter<St> {
 }
 
 pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.len() > BODY_BYTES_MAX {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!(
-                "{} bytes; an incident request is at most {BODY_BYTES_MAX}",
-                body.len()
-            ),
-        ));
-    }
+    crate::error::body_within(body, BODY_BYTES_MAX, "an incident request")?;
     crate::error::parse_json(body)
-}
-
-pub(super) fn skew(field: &str, t_ms: i64, now_ms: i64) -> Result<(), ApiError> {
-    if (t_ms - now_ms).abs() > AUTHOR_SKEW_MS_MAX {
-        return Err(ApiError::invalid(
-            field,
-            format!(
-                "{t_ms} ms is more than {AUTHOR_SKEW_MS_MAX} ms from the service's clock ({now_ms} ms)"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 pub(super) fn signature_error(e: LogEntryError) -> ApiError {
@@ -295,18 +274,6 @@ pub(super) async fn account(
         i.account(account, at)
     })
     .await
-}
-
-/// The key of `party`, the caller.
-pub(super) fn party_key(
-    state: &State,
-    party: &str,
-) -> Result<ed25519_dalek::VerifyingKey, ApiError> {
-    state
-        .terms
-        .party(party)
-        .map(|p| p.key)
-        .ok_or_else(|| ApiError::internal("caller is not a party"))
 }
 
 /// Applies one signed step to incident `id`, one step at a time: first the account deadlines

@@ -49,9 +49,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::Caller;
+use crate::api::{Caller, party_key};
 use crate::error::{ApiError, ErrorBody};
-use crate::line::AUTHOR_SKEW_MS_MAX;
+use crate::line::{AUTHOR_SKEW_MS_MAX, skew};
 use crate::state::State;
 use deconflict_client::line_entry::{LogEntryError, signed_entry};
 

@@ -13,9 +13,9 @@ use deconflict_line::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AUTHOR_SKEW_MS_MAX, apply, view};
-use crate::api::{Caller, no_body};
-use crate::error::{ApiError, ErrorBody};
+use super::{apply, skew, view};
+use crate::api::{Caller, no_body, party_key};
+use crate::error::{ApiError, ErrorBody, body_within};
 use crate::state::State;
 use deconflict_client::line_entry as log_entry;
 use deconflict_client::wire::LinkTestReachability;
@@ -96,20 +96,6 @@ fn entry_error(e: log_entry::LogEntryError) -> ApiError {
     )
 }
 
-fn skew(field: &str, t: Timestamp, now: Timestamp) -> Result<(), ApiError> {
-    if t.ms_since(now).abs() > AUTHOR_SKEW_MS_MAX {
-        return Err(ApiError::invalid(
-            field,
-            format!(
-                "{} ms is more than {AUTHOR_SKEW_MS_MAX} ms from the service's clock ({} ms)",
-                t.unix_ms(),
-                now.unix_ms()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 fn counted<T>(state: &State, r: Result<T, ApiError>) -> Result<T, ApiError> {
     if let Err(e) = &r {
         state.metrics.line_refused(&e.body.code);
@@ -149,16 +135,7 @@ async fn send_message(
 pub const SEND_BYTES_MAX: usize = deconflict_line::message::MESSAGE_BYTES_MAX + 4096;
 
 async fn send(state: &St, caller: &str, body: &[u8]) -> Result<LineAccepted, ApiError> {
-    if body.len() > SEND_BYTES_MAX {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!(
-                "{} bytes; a line message request is at most {SEND_BYTES_MAX}",
-                body.len()
-            ),
-        ));
-    }
+    body_within(body, SEND_BYTES_MAX, "a line message request")?;
     line_open(state.status())?;
     let req: LineSend = parse(body)?;
     let m = req.message;
@@ -194,18 +171,14 @@ async fn send(state: &St, caller: &str, body: &[u8]) -> Result<LineAccepted, Api
         }
         _ => {}
     }
-    let key = state
-        .terms
-        .party(caller)
-        .map(|p| p.key)
-        .ok_or_else(|| ApiError::internal("caller is not a party"))?;
+    let key = party_key(state, caller)?;
     let entry = log_entry::log_entry_for_message(&m).map_err(entry_error)?;
     let signed = log_entry::signed_entry(entry, &req.entry_signature, &key).map_err(entry_error)?;
     let now_ms = state.clock.now_ms();
     apply(state, now_ms, move |line, now| {
         let id = m.id().clone();
         if line.get(&id).is_none() {
-            skew("message.sent_at_ms", m.sent_at(), now)?;
+            skew("message.sent_at_ms", m.sent_at().unix_ms(), now.unix_ms())?;
         }
         let accepted = line
             .handle(Event::Send { message: m }, now)
@@ -217,14 +190,14 @@ async fn send(state: &St, caller: &str, body: &[u8]) -> Result<LineAccepted, Api
             deadline_unix_ms: t.first_deadline_at().map(Timestamp::unix_ms),
             duplicate: accepted.duplicate,
         };
-        let entries = if accepted.duplicate {
-            Vec::new()
-        } else {
-            vec![signed]
-        };
-        Ok((answer, entries))
+        Ok((answer, unless_duplicate(accepted.duplicate, signed)))
     })
     .await
+}
+
+/// The entries a send records: its signed entry, or none for a repeat the line counted once.
+fn unless_duplicate<E>(duplicate: bool, signed: E) -> Vec<E> {
+    if duplicate { Vec::new() } else { vec![signed] }
 }
 
 /// Whether the line takes a new message in the agreement's `status`. The line carries an
@@ -284,11 +257,7 @@ async fn acknowledge(
     let time = Timestamp::from_unix_ms(req.time_unix_ms)
         .map_err(|e| ApiError::invalid("time_unix_ms", e.to_string()))?;
     let party = PartyId::new(caller).map_err(|e| ApiError::internal(e.to_string()))?;
-    let key = state
-        .terms
-        .party(caller)
-        .map(|p| p.key)
-        .ok_or_else(|| ApiError::internal("caller is not a party"))?;
+    let key = party_key(state, caller)?;
     let entry = log_entry::log_entry_for_ack(caller, id, officer.as_str(), req.time_unix_ms)
         .map_err(entry_error)?;
     let signed = log_entry::signed_entry(entry, &req.entry_signature, &key).map_err(entry_error)?;
@@ -310,7 +279,7 @@ async fn acknowledge(
         }
         let ack_id = log_entry::ack_id(id, officer.as_str());
         if line.get(&ack_id).is_none() {
-            skew("time_unix_ms", time, now)?;
+            skew("time_unix_ms", time.unix_ms(), now.unix_ms())?;
         }
         let ack = Message::new(
             ack_id,
@@ -338,12 +307,7 @@ async fn acknowledge(
             escalations: t.level(),
             duplicate: accepted.duplicate,
         };
-        let entries = if accepted.duplicate {
-            Vec::new()
-        } else {
-            vec![signed]
-        };
-        Ok((answer, entries))
+        Ok((answer, unless_duplicate(accepted.duplicate, signed)))
     })
     .await
 }
@@ -399,13 +363,6 @@ async fn pending(
     Ok(Json(p))
 }
 
-fn subject_kind_name(k: SubjectKind) -> String {
-    serde_json::to_value(k)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// The conversations (threads by subject) the caller takes part in, in order of their first
 /// message.
 #[utoipa::path(get, path = "/v1/line/conversations", tag = "line",
@@ -429,7 +386,7 @@ async fn conversations(
                 None => out.push((
                     s.clone(),
                     ConversationSummary {
-                        subject_kind: subject_kind_name(s.kind),
+                        subject_kind: s.kind.tag().to_string(),
                         subject_id: s.id.to_string(),
                         messages: 1,
                         last_unix_ms: at,
@@ -486,11 +443,13 @@ async fn conversation(
 ) -> Result<Json<ConversationView>, ApiError> {
     no_body(&body)?;
     let (kind, id) = path_param(params)?;
+    // The authentication layer found the caller in the agreement: a miss is the service's fault,
+    // not a reader without a language.
     let default_lang = state
         .terms
         .party(&c.party)
         .map(|p| p.language.clone())
-        .unwrap_or_default();
+        .ok_or_else(|| ApiError::internal("the authenticated party is not in the agreement"))?;
     let reader = reader(&uri, &default_lang)?;
     let names = super::config::party_names(&state.terms.agreement, reader.lang);
     let reader = reader.with_names(names);

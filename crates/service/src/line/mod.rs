@@ -54,6 +54,20 @@ pub const REACHABILITY_WINDOW_MS: i64 = deconflict_line::units::DURATION_MS_MAX;
 /// How far a message's or acknowledgement's own time may be from the service's clock.
 pub const AUTHOR_SKEW_MS_MAX: i64 = 300_000;
 
+/// Refuses an author's time `t_ms` (in `field`) further than [`AUTHOR_SKEW_MS_MAX`] from the
+/// service's clock.
+pub(crate) fn skew(field: &str, t_ms: i64, now_ms: i64) -> Result<(), ApiError> {
+    if t_ms.abs_diff(now_ms) > AUTHOR_SKEW_MS_MAX.unsigned_abs() {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "{t_ms} ms is more than {AUTHOR_SKEW_MS_MAX} ms from the service's clock ({now_ms} ms)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// One entry of the stored line log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -296,7 +310,12 @@ pub(crate) async fn apply<T>(
 }
 
 fn effect_json(effect: &Effect) -> serde_json::Value {
-    serde_json::to_value(effect).unwrap_or_default()
+    // An effect is plain data; were one ever not encodable, its events still go out (the
+    // parties must hear of it), with the fields added below only, and the log says why.
+    serde_json::to_value(effect).unwrap_or_else(|e| {
+        tracing::error!(error = %e, ?effect, "a line effect is not encodable as JSON");
+        serde_json::Value::Null
+    })
 }
 
 /// The stream events an effect becomes: a delivery to the recipient (`line_message`, first
@@ -632,15 +651,12 @@ fn service_messages(line: &Line, before: usize) -> Vec<Message> {
         .collect()
 }
 
-/// Per party: how it answered the latest decided link test scheduled in the last
-/// [`REACHABILITY_WINDOW_MS`] (`None`: none decided in that window).
-pub(crate) fn last_link_tests(
-    state: &State,
-    now_ms: i64,
-) -> std::collections::BTreeMap<String, deconflict_line::LinkTestOutcome> {
-    let Ok(window) = reachability_window(now_ms) else {
-        return Default::default();
-    };
+/// One value per party of the agreement, read off the line. A line that cannot be read (its
+/// lock poisoned by a panic) is logged and shows no party: these are views, not decisions.
+fn per_party<B, T>(state: &State, f: impl Fn(&Line, &PartyId) -> Option<T>) -> B
+where
+    B: FromIterator<(String, T)> + Default,
+{
     state
         .line
         .read(|line| {
@@ -650,11 +666,26 @@ pub(crate) fn last_link_tests(
                 .iter()
                 .filter_map(|p| {
                     let id = PartyId::new(p.id.as_str()).ok()?;
-                    Some((p.id.clone(), line.last_link_test(&id, window)?))
+                    Some((p.id.clone(), f(line, &id)?))
                 })
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e.body.message, "the line cannot be read; no party shown");
+            B::default()
+        })
+}
+
+/// Per party: how it answered the latest decided link test scheduled in the last
+/// [`REACHABILITY_WINDOW_MS`] (`None`: none decided in that window).
+pub(crate) fn last_link_tests(
+    state: &State,
+    now_ms: i64,
+) -> std::collections::BTreeMap<String, deconflict_line::LinkTestOutcome> {
+    let Ok(window) = reachability_window(now_ms) else {
+        return Default::default();
+    };
+    per_party(state, |line, id| line.last_link_test(id, window))
 }
 
 /// The last [`REACHABILITY_WINDOW_MS`] up to and including `now_ms`.
@@ -668,30 +699,22 @@ fn reachability_window(now_ms: i64) -> Result<TimeWindow, deconflict_line::Range
 /// [`REACHABILITY_WINDOW_MS`].
 pub(crate) fn link_tests(state: &State, now_ms: i64) -> Vec<LinkTestReachability> {
     let all = reachability_window(now_ms);
-    state
-        .line
-        .read(|line| {
-            state
-                .terms
-                .parties
-                .iter()
-                .filter_map(|p| {
-                    let id = PartyId::new(p.id.as_str()).ok()?;
-                    let r = match &all {
-                        Ok(w) => line.reachability(&id, *w),
-                        Err(_) => Default::default(),
-                    };
-                    Some(LinkTestReachability {
-                        party: p.id.clone(),
-                        in_time: r.in_time,
-                        late: r.late,
-                        missed: r.missed,
-                        pending: r.pending,
-                    })
-                })
-                .collect()
+    let answers: Vec<(String, _)> = per_party(state, |line, id| {
+        Some(match &all {
+            Ok(w) => line.reachability(id, *w),
+            Err(_) => Default::default(),
         })
-        .unwrap_or_default()
+    });
+    answers
+        .into_iter()
+        .map(|(party, r)| LinkTestReachability {
+            party,
+            in_time: r.in_time,
+            late: r.late,
+            missed: r.missed,
+            pending: r.pending,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -172,3 +172,25 @@ fn an_alert_whose_stored_body_is_not_json_is_refused_not_read_as_empty() {
     let (level, _) = alert_geometry(&alert("{}")).unwrap();
     assert_eq!(level, "none");
 }
+
+/// A geography or nonconformance event whose stored body lacks its time, place or id is refused,
+/// naming the event, rather than signed into the log with zeros and empty names.
+#[test]
+fn an_event_body_without_its_core_fields_is_refused_not_signed_as_zeros() {
+    let event = |body: &str| deconflict_store::NewEvent {
+        party: "a".into(),
+        kind: "geography".into(),
+        body: body.into(),
+        created_ms: 0,
+    };
+    let full = r#"{"event_id":"g:a/t1:5:z","kind":"zone_entered","party":"a","track_id":"t1",
+        "time_unix_ms":5,"lat_deg":1.5,"lon_deg":2.5,"alt_m":100.0}"#;
+    let (_, core) = event_core(&event(full)).unwrap();
+    assert_eq!((core.time_unix_ms, core.alt_m), (5, 100.0));
+    assert_eq!(core.event_id, "g:a/t1:5:z");
+    let e = event_core(&event(&full.replace(r#""time_unix_ms":5,"#, ""))).unwrap_err();
+    assert!(e.to_string().contains("geography event for a"), "{e}");
+    assert!(e.to_string().contains("time_unix_ms"), "{e}");
+    assert!(event_core(&event("{not json")).is_err());
+    assert!(event_core(&event(&full.replace(r#""party":"a","#, ""))).is_err());
+}

@@ -299,43 +299,50 @@ impl BandsMemory {
             return;
         }
         let since = now - self.time_of_dir.unwrap_or(now);
-        let n = ranges.len() as i64;
-        let mut idx: i64 = -1;
-        if self.raw_up.is_finite()
-            && self.resolution_up.is_finite()
-            && self.to_the_left(val, self.resolution_up)
-            && (since < s.persistence_s
-                || self.nfactor_up < nfactor
-                || alt(
-                    safe_modulo(self.resolution_up - self.raw_up, self.modulus),
-                    delta,
-                ))
-        {
-            idx = index_of(ranges, self.resolution_up, self.modulus).map_or(-1, |i| i as i64);
-        }
-        let keep_up = 0 <= idx
-            && idx < n
-            && self.contiguous_resolution(ranges, corrective, self.preferred_up, idx_u, idx);
+        // Either side's previous resolution persists while the direction is young, the
+        // resolution was found at a lower factor, or it moved less than `delta`, and it still
+        // lies, contiguous with the preferred side, in a range of the bands.
+        let recent = since < s.persistence_s;
+        let keep = |raw: f64, resolution: f64, nfactor_side: i32, idx_from: i64, up: bool| {
+            let (left, right, moved) = if up {
+                (val, resolution, resolution - raw)
+            } else {
+                (resolution, val, raw - resolution)
+            };
+            let held = raw.is_finite()
+                && resolution.is_finite()
+                && self.to_the_left(left, right)
+                && (recent
+                    || nfactor_side < nfactor
+                    || alt(safe_modulo(moved, self.modulus), delta));
+            let idx = if held {
+                index_of(ranges, resolution, self.modulus).map_or(-1, |i| i as i64)
+            } else {
+                -1
+            };
+            0 <= idx
+                && idx < ranges.len() as i64
+                && self.contiguous_resolution(ranges, corrective, self.preferred_up, idx_from, idx)
+        };
+        // Each side reads only its own fields, so both are judged before either changes.
+        let keep_up = keep(
+            self.raw_up,
+            self.resolution_up,
+            self.nfactor_up,
+            idx_u,
+            true,
+        );
+        let keep_low = keep(
+            self.raw_low,
+            self.resolution_low,
+            self.nfactor_low,
+            idx_l,
+            false,
+        );
         if !keep_up {
             self.resolution_up = self.raw_up;
             self.nfactor_up = nfactor;
         }
-        idx = -1;
-        if self.raw_low.is_finite()
-            && self.resolution_low.is_finite()
-            && self.to_the_left(self.resolution_low, val)
-            && (since < s.persistence_s
-                || self.nfactor_low < nfactor
-                || alt(
-                    safe_modulo(self.raw_low - self.resolution_low, self.modulus),
-                    delta,
-                ))
-        {
-            idx = index_of(ranges, self.resolution_low, self.modulus).map_or(-1, |i| i as i64);
-        }
-        let keep_low = 0 <= idx
-            && idx < n
-            && self.contiguous_resolution(ranges, corrective, self.preferred_up, idx_l, idx);
         if !keep_low {
             self.resolution_low = self.raw_low;
             self.nfactor_low = nfactor;

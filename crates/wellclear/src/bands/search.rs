@@ -114,7 +114,19 @@ impl Search<'_> {
         up: bool,
         tsk: f64,
     ) -> bool {
-        let st = self.traj(tsk, up);
+        self.clear_from(conflict, rec, b, t, self.traj(tsk, up), tsk)
+    }
+
+    /// No conflict in `[b, t]` from `st`, and no recovery-volume conflict before `b`.
+    fn clear_from(
+        &self,
+        conflict: &Detector,
+        rec: Option<&Detector>,
+        b: f64,
+        t: f64,
+        st: (Vec3, Vec3),
+        tsk: f64,
+    ) -> bool {
         !self.cd_future(conflict, b, t, st, tsk)
             && !rec.is_some_and(|r| self.cd_future(r, 0.0, b, st, tsk))
     }
@@ -132,9 +144,7 @@ impl Search<'_> {
         up: bool,
         j: i64,
     ) -> bool {
-        let st = self.inst_state(up, j);
-        !self.cd_future(conflict, b, t, st, 0.0)
-            && !rec.is_some_and(|r| self.cd_future(r, 0.0, b, st, 0.0))
+        self.clear_from(conflict, rec, b, t, self.inst_state(up, j), 0.0)
     }
 
     pub(super) fn max(&self, up: bool) -> i64 {

@@ -109,28 +109,18 @@ impl BlockArgs {
             || self.ceiling_m.is_some()
     }
     pub(super) fn block(&self) -> Result<AltitudeBlock, Failure> {
-        let lower = match (self.floor_ft, self.floor_m) {
-            (Some(ft), _) => Altitude::from_ft(ft).map_err(|e| Failure::usage("--floor-ft", e))?,
-            (None, Some(m)) => Altitude::from_m(m).map_err(|e| Failure::usage("--floor-m", e))?,
-            (None, None) => {
-                return Err(Failure::usage(
-                    "--floor-ft/--floor-m",
-                    "the altitude block needs a lower bound",
-                ));
-            }
-        };
-        let upper = match (self.ceiling_ft, self.ceiling_m) {
-            (Some(ft), _) => {
-                Altitude::from_ft(ft).map_err(|e| Failure::usage("--ceiling-ft", e))?
-            }
-            (None, Some(m)) => Altitude::from_m(m).map_err(|e| Failure::usage("--ceiling-m", e))?,
-            (None, None) => {
-                return Err(Failure::usage(
-                    "--ceiling-ft/--ceiling-m",
-                    "the altitude block needs an upper bound",
-                ));
-            }
-        };
+        let lower = block_bound(
+            self.floor_ft,
+            self.floor_m,
+            ["--floor-ft", "--floor-m"],
+            "lower",
+        )?;
+        let upper = block_bound(
+            self.ceiling_ft,
+            self.ceiling_m,
+            ["--ceiling-ft", "--ceiling-m"],
+            "upper",
+        )?;
         let flag = if self.ceiling_ft.is_some() {
             "--ceiling-ft"
         } else {
@@ -146,6 +136,23 @@ impl BlockArgs {
                 ),
             )
         })
+    }
+}
+
+/// One bound of an altitude block from its feet flag or, failing that, its metres flag.
+fn block_bound(
+    ft: Option<i64>,
+    m: Option<f64>,
+    [flag_ft, flag_m]: [&str; 2],
+    which: &str,
+) -> Result<Altitude, Failure> {
+    match (ft, m) {
+        (Some(ft), _) => Altitude::from_ft(ft).map_err(|e| Failure::usage(flag_ft, e)),
+        (None, Some(m)) => Altitude::from_m(m).map_err(|e| Failure::usage(flag_m, e)),
+        (None, None) => Err(Failure::usage(
+            &format!("{flag_ft}/{flag_m}"),
+            format!("the altitude block needs a {which} bound"),
+        )),
     }
 }
 
@@ -747,7 +754,7 @@ pub(super) fn sent_text(m: &Message, a: &deconflict_service::line::LineAccepted)
             a.message_id,
             m.kind(),
             m.to(),
-            subject_kind_tag(m.subject().kind),
+            m.subject().kind.tag(),
             m.subject().id,
             format_time(a.accepted_unix_ms, UtcOffset::UTC)
         )

@@ -206,15 +206,6 @@ pub(super) fn parse_subject_kind(s: &str) -> Result<SubjectKind, String> {
         }
     })
 }
-pub(super) fn subject_kind_tag(k: SubjectKind) -> &'static str {
-    match k {
-        SubjectKind::Alert => "alert",
-        SubjectKind::Notification => "notification",
-        SubjectKind::Incident => "incident",
-        SubjectKind::LinkTest => "link_test",
-        SubjectKind::General => "general",
-    }
-}
 /// `PARTY=TRACK`: `=` appears in neither identifier.
 pub(super) fn parse_track_ref(s: &str) -> Result<TrackRef, String> {
     let (party, track) = s

@@ -135,7 +135,7 @@ pub(super) fn view_text(
         v.kind,
         v.from,
         v.to,
-        subject_kind_tag(s.kind),
+        s.kind.tag(),
         s.id,
         format_time(v.sent_unix_ms, o)
     );
@@ -229,7 +229,7 @@ pub(super) fn ack_text(r: &deconflict_service::line::LineAckResult, officer: &st
 }
 
 pub(super) fn show(a: ShowArgs) -> Result<(), Failure> {
-    let kind = subject_kind_tag(a.kind);
+    let kind = a.kind.tag();
     let offset = a.utc_offset.to_string();
     let client = a.connect.client().map_err(Failure::Usage)?;
     block_on(async move {
