@@ -24,7 +24,10 @@ impl State {
         let now_ms = self.clock.now_ms();
         let me = self.clone();
         let us = |t: std::time::Instant| t.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
-        let (outputs, live) = tokio::task::spawn_blocking(move || {
+        // The stored alerts and events are built under the same hold of the desk as the tick:
+        // taking the desk again would first take in the reports that came meanwhile, and wait
+        // behind their hand-over, on the way from the tick to the streams.
+        let (all, writes, live) = tokio::task::spawn_blocking(move || {
             let mut d = me.desk()?;
             let ticked = std::time::Instant::now();
             d.tick(now_ms);
@@ -35,27 +38,26 @@ impl State {
             me.metrics
                 .conflicts_active
                 .store(d.counters().conflicts_active, Ordering::Relaxed);
-            Ok::<_, ApiError>((d.poll(), d.tracks().count()))
+            // Outputs a failed commit left over come first, in the order the core produced
+            // them. They are valid even if a panic poisoned the lock; dropping them would lose
+            // alerts.
+            let mut all = std::mem::take(
+                &mut *me
+                    .pending
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            all.extend(d.poll());
+            let stage = std::time::Instant::now();
+            let writes = me.writes_for(&d, &all);
+            me.metrics.stage(CycleStage::Events, us(stage));
+            Ok::<_, ApiError>((all, writes, d.tracks().count()))
         })
         .await
         .map_err(|e| ApiError::internal(e.to_string()))??;
         self.metrics
             .tracks_live
             .store(live as u64, Ordering::Relaxed);
-        // Outputs a failed commit left over come first, in the order the core produced them.
-        let mut all = {
-            // The outputs kept are valid even if a panic poisoned the lock; dropping them would
-            // lose alerts.
-            let mut pending = self
-                .pending
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            std::mem::take(&mut *pending)
-        };
-        all.extend(outputs);
-        let stage = std::time::Instant::now();
-        let writes = self.writes_for(&all);
-        self.metrics.stage(CycleStage::Events, us(stage));
         let alerts: Vec<Alert> = writes
             .iter()
             .filter_map(|w| match w {
@@ -115,12 +117,10 @@ impl State {
         Ok(n)
     }
 
-    /// The stored alerts and stream events for the core's outputs.
-    fn writes_for(&self, outputs: &[desk::Output]) -> Vec<Write> {
+    /// The stored alerts and stream events for the core's outputs, with the tracks as `d`
+    /// holds them.
+    fn writes_for(&self, d: &desk::Desk, outputs: &[desk::Output]) -> Vec<Write> {
         let mut writes = Vec::new();
-        let Ok(d) = self.desk() else {
-            return writes;
-        };
         let report = |party: &str, track: &str| {
             d.track(party, track)
                 .map(|t| crate::desk_wire::report_in(&t.report))
