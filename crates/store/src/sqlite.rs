@@ -206,7 +206,17 @@ pub struct SqliteStore {
     line_seq: u64,
     /// Highest report log `seq` per party, for the same reason.
     report_seq: HashMap<String, u64>,
+    /// The heads of the tracks reported since the store was opened, so that a report does not
+    /// read its track's head before moving it: at most [`HEADS_CACHED_MAX`] (then emptied, and
+    /// refilled from the table as tracks report again). Updated only after a commit succeeds.
+    heads: Heads,
+    /// How many heads `heads` holds.
+    heads_cached: usize,
 }
+
+/// Track heads kept in memory at most (about 100 bytes each): ten times the live tracks of a
+/// full picture.
+pub const HEADS_CACHED_MAX: usize = 1_000_000;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -331,7 +341,27 @@ impl SqliteStore {
             alert_ordinal,
             line_seq: line_seq.map_or(0, to_u64),
             report_seq,
+            heads: Heads::new(),
+            heads_cached: 0,
         })
+    }
+
+    /// Keeps the heads a commit moved, emptying the cache first when they would take it past
+    /// [`HEADS_CACHED_MAX`].
+    fn cache_heads(&mut self, moved: Heads) {
+        let incoming: usize = moved.values().map(HashMap::len).sum();
+        if self.heads_cached + incoming > HEADS_CACHED_MAX {
+            self.heads.clear();
+            self.heads_cached = 0;
+        }
+        for (party, tracks) in moved {
+            let held = self.heads.entry(party).or_default();
+            for (track, head) in tracks {
+                if held.insert(track, head).is_none() {
+                    self.heads_cached += 1;
+                }
+            }
+        }
     }
 
     /// Brings the store back to a record cut to `size` entries (`deconflict log recover
@@ -513,6 +543,7 @@ fn to_i64(field: &'static str, v: u64) -> Result<i64, StoreError> {
 struct Staged {
     last_seq: HashMap<String, u64>,
     report_seq: HashMap<String, u64>,
+    heads: Heads,
     alert_ordinal: HashMap<String, u64>,
     line_seq: Option<u64>,
 }
@@ -528,7 +559,13 @@ impl Store for SqliteStore {
                 Write::AgreementSignature(s) => put_agreement_signature(&tx, s)?,
                 Write::Notification(n) => put_notification(&tx, n)?,
                 Write::TrackReport(r) => {
-                    log_report(&tx, r, &self.report_seq, &mut staged.report_seq)?;
+                    let mut cursor = ReportCursor {
+                        committed: &self.report_seq,
+                        heads: &self.heads,
+                        staged: &mut staged.report_seq,
+                        staged_heads: &mut staged.heads,
+                    };
+                    log_report(&tx, r, &mut cursor)?;
                 }
                 Write::ReportBatch(b) => put_report_batch(&tx, b)?,
                 Write::Alert(a) => {
@@ -548,6 +585,7 @@ impl Store for SqliteStore {
         tx.commit()?;
         self.last_seq.extend(staged.last_seq);
         self.report_seq.extend(staged.report_seq);
+        self.cache_heads(staged.heads);
         self.alert_ordinal.extend(staged.alert_ordinal);
         if let Some(seq) = staged.line_seq {
             self.line_seq = seq;

@@ -360,6 +360,55 @@ fn the_latest_report_is_the_newest_and_the_later_one_at_an_equal_time() {
 }
 
 #[test]
+fn a_refused_commit_moves_no_track_head_and_the_next_report_links_to_the_last_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let with_body = |time_ms: i64, body: &str| {
+        Write::TrackReport(TrackReport {
+            party: "p".into(),
+            track_id: "T".into(),
+            time_ms,
+            body: body.into(),
+        })
+    };
+    store.commit(&[with_body(10, "first")]).unwrap();
+    // The second report is staged, then the bad key refuses the whole commit.
+    assert!(
+        store
+            .commit(&[with_body(20, "lost"), report("p", "", 1)])
+            .is_err()
+    );
+    store.commit(&[with_body(15, "third")]).unwrap();
+    let bodies = |v: Vec<TrackReport>| v.into_iter().map(|r| r.body).collect::<Vec<_>>();
+    let between = |s: &SqliteStore, from, to| {
+        s.track_reports_between("p", "T", from, to, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.body)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        bodies(store.track_history("p", "T").unwrap()),
+        ["first", "third"]
+    );
+    assert_eq!(between(&store, 11, 20), ["third"]);
+    assert_eq!(bodies(store.latest_reports().unwrap()), ["third"]);
+    // A later report links to "third", whether the head comes from memory or, reopened, from
+    // the table.
+    store.commit(&[with_body(12, "fourth")]).unwrap();
+    drop(store);
+    let mut store = SqliteStore::open(&path).unwrap();
+    store.commit(&[with_body(30, "fifth")]).unwrap();
+    assert_eq!(
+        bodies(store.track_history("p", "T").unwrap()),
+        ["first", "fourth", "third", "fifth"]
+    );
+    assert_eq!(between(&store, 11, 29), ["fourth", "third"]);
+    assert_eq!(bodies(store.latest_reports().unwrap()), ["fifth"]);
+}
+
+#[test]
 fn bad_keys_are_refused_naming_the_field() {
     let mut store = SqliteStore::open_in_memory().unwrap();
     let long = "x".repeat(deconflict_store::KEY_BYTES_MAX + 1);

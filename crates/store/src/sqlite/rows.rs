@@ -148,34 +148,75 @@ pub(super) fn put_notification(tx: &Transaction<'_>, n: &Notification) -> Result
     Ok(())
 }
 
+/// What the next report of a track needs of its head: the track's last report and its newest
+/// observation time so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Head {
+    pub last_seq: i64,
+    pub newest_ms: i64,
+}
+
+/// Track heads by party, then track id (looked up by `&str`, without building a key).
+pub(super) type Heads = HashMap<String, HashMap<String, Head>>;
+
+/// The report counters and track heads a commit reads and stages: what earlier commits left
+/// (`committed`, `heads`), and what this one has staged so far.
+pub(super) struct ReportCursor<'a> {
+    pub committed: &'a HashMap<String, u64>,
+    pub heads: &'a Heads,
+    pub staged: &'a mut HashMap<String, u64>,
+    pub staged_heads: &'a mut Heads,
+}
+
+impl ReportCursor<'_> {
+    /// The head of `party`'s `track`: staged by this commit, cached by an earlier one, or read
+    /// from the table (a track not reported since the store was opened, or since the cache was
+    /// cleared).
+    fn head(
+        &self,
+        tx: &Transaction<'_>,
+        party: &str,
+        track: &str,
+    ) -> Result<Option<Head>, StoreError> {
+        let cached = |h: &Heads| h.get(party).and_then(|t| t.get(track)).copied();
+        if let Some(h) = cached(self.staged_heads).or_else(|| cached(self.heads)) {
+            return Ok(Some(h));
+        }
+        let mut read = tx.prepare_cached(
+            "SELECT last_seq, newest_ms FROM track_heads WHERE party = ?1 AND track_id = ?2",
+        )?;
+        Ok(read
+            .query_row([party, track], |row| {
+                Ok(Head {
+                    last_seq: row.get(0)?,
+                    newest_ms: row.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+}
+
 /// Appends `r` to the report log with its party's next sequence number, linked to its track's
 /// report accepted before, and moves the track's head: its last report, and its newest by
 /// observation time (at an equal time the later one; a late report goes to the log only).
 pub(super) fn log_report(
     tx: &Transaction<'_>,
     r: &TrackReport,
-    committed: &HashMap<String, u64>,
-    staged: &mut HashMap<String, u64>,
+    cursor: &mut ReportCursor<'_>,
 ) -> Result<u64, StoreError> {
     check_key("report.party", &r.party)?;
     check_key("report.track_id", &r.track_id)?;
     check_body("report.body", r.body.len())?;
-    let seq = staged
+    let seq = cursor
+        .staged
         .get(&r.party)
-        .or_else(|| committed.get(&r.party))
+        .or_else(|| cursor.committed.get(&r.party))
         .copied()
         .unwrap_or(0)
         + 1;
     let seq_i = to_i64("report.seq", seq)?;
-    let mut head = tx.prepare_cached(
-        "SELECT last_seq, newest_ms FROM track_heads WHERE party = ?1 AND track_id = ?2",
-    )?;
-    let before: Option<(i64, i64)> = head
-        .query_row([&r.party, &r.track_id], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .optional()?;
-    let time_max = before.map_or(r.time_ms, |(_, newest)| newest.max(r.time_ms));
+    let before = cursor.head(tx, &r.party, &r.track_id)?;
+    let time_max = before.map_or(r.time_ms, |h| h.newest_ms.max(r.time_ms));
     let mut append = tx.prepare_cached(
         "INSERT INTO report_log (party, seq, track_id, time_ms, body, prev_seq, time_max)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -186,7 +227,7 @@ pub(super) fn log_report(
         r.track_id,
         r.time_ms,
         r.body,
-        before.map(|(last, _)| last),
+        before.map(|h| h.last_seq),
         time_max
     ])?;
     let mut move_head = tx.prepare_cached(
@@ -199,7 +240,21 @@ pub(super) fn log_report(
            reports = reports + 1",
     )?;
     move_head.execute(params![r.party, r.track_id, seq_i, r.time_ms])?;
-    staged.insert(r.party.clone(), seq);
+    cursor.staged.insert(r.party.clone(), seq);
+    let head = Head {
+        last_seq: seq_i,
+        newest_ms: time_max,
+    };
+    match cursor.staged_heads.get_mut(&r.party) {
+        Some(tracks) => {
+            tracks.insert(r.track_id.clone(), head);
+        }
+        None => {
+            cursor
+                .staged_heads
+                .insert(r.party.clone(), HashMap::from([(r.track_id.clone(), head)]));
+        }
+    }
     Ok(seq)
 }
 
