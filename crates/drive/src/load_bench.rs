@@ -67,7 +67,13 @@ pub struct LoadOutcome {
     pub latency_ms: Vec<f64>,
     pub lost_pairs: usize,
     pub lag_ms: Vec<f64>,
+    /// Events missing from the streams: gaps in their sequence numbers, and what a stream
+    /// still lacked at the end of what the store held when the load stopped.
     pub dropped: u64,
+    /// Of `dropped`, those a stream still lacked at the end (after [`CATCH_UP_S_MAX`]).
+    pub short_at_end: u64,
+    /// Streams that ended before the run did (the service or the connection closed them).
+    pub streams_ended: usize,
     /// (second, RSS in MiB).
     pub rss_mib: Vec<(u64, f64)>,
     /// The service's cycle, stage by stage, over the run.
@@ -141,11 +147,14 @@ impl std::fmt::Display for LoadOutcome {
         )?;
         writeln!(
             f,
-            "stream lag (alert created -> received, {} streams): p50 {:.0} ms, p99 {:.0} ms; events dropped {}",
+            "stream lag (alert created -> received, {} streams): p50 {:.0} ms, p99 {:.0} ms; events dropped {} ({} in gaps, {} short at the end); streams ended early {}",
             o.streams,
             pct(&self.lag_ms, 0.5),
             pct(&self.lag_ms, 0.99),
-            self.dropped
+            self.dropped,
+            self.dropped - self.short_at_end,
+            self.short_at_end,
+            self.streams_ended
         )?;
         let stages: Vec<String> = self
             .stages
@@ -225,7 +234,12 @@ struct StreamTally {
     last_seq: u64,
     dropped: u64,
     lag_ms: Vec<f64>,
+    /// The stream ended (it is read until the run stops it).
+    ended: bool,
 }
+
+/// How long the streams may take, once the load stops, to reach what the store held then.
+const CATCH_UP_S_MAX: u64 = 10;
 
 async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
     let scenario = Scenario::generate(&deconflict_sim::Config::default()).map_err(setup)?;
@@ -269,17 +283,37 @@ async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
     outcome.refused_capacity = counts.refused.load(Ordering::Relaxed);
     outcome.failed = counts.failed.load(Ordering::Relaxed);
 
-    // Let the streams catch up with the store (one more cycle), then count what they missed.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    for (pi, tally) in &tallies {
+    // What the store holds once the load stops is what every stream must reach; they have
+    // CATCH_UP_S_MAX to (events committed after this, e.g. conflicts ending as the tracks go
+    // stale, are not counted).
+    let mut held = Vec::new();
+    for (pi, _) in &tallies {
         let party = clients[*pi].party().to_string();
-        let held = state
+        let last = state
             .with_store(move |s| s.last_seq(&party))
             .await
             .map_err(|e| setup(e.body.message))?
             .map_err(setup)?;
+        held.push(last);
+    }
+    let caught_up_by = Instant::now() + Duration::from_secs(CATCH_UP_S_MAX);
+    loop {
+        let mut behind = false;
+        for ((_, tally), &h) in tallies.iter().zip(&held) {
+            let t = tally.lock().await;
+            behind |= !t.ended && t.last_seq < h;
+        }
+        if !behind || Instant::now() >= caught_up_by {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for ((_, tally), &h) in tallies.iter().zip(&held) {
         let mut t = tally.lock().await;
-        outcome.dropped += t.dropped + held.saturating_sub(t.last_seq);
+        let short = h.saturating_sub(t.last_seq);
+        outcome.short_at_end += short;
+        outcome.dropped += t.dropped + short;
+        outcome.streams_ended += usize::from(t.ended);
         outcome.lag_ms.append(&mut t.lag_ms);
     }
     outcome.stages = state.metrics.stages();
@@ -338,6 +372,7 @@ async fn open_streams(
                     let _ = tx.send((pi, id, Instant::now()));
                 }
             }
+            tally.lock().await.ended = true;
         }));
     }
     drop(alerts_tx);

@@ -36,7 +36,7 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 1.0)]
     hz: f64,
     /// Concurrent pushers, split between the parties.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 8)]
     pushers: usize,
     /// Seconds of load.
     #[arg(long, default_value_t = 60)]
