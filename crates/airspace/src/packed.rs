@@ -53,17 +53,21 @@ pub(crate) fn intersects(a: &Box32, b: &Box32) -> bool {
         & (b[3] <= a[7])
 }
 
+/// The empty box: every minimum above every maximum, so it intersects nothing, and enclosing it
+/// with any box gives that box.
+const EMPTY: Box32 = [
+    f32::INFINITY,
+    f32::INFINITY,
+    f32::INFINITY,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    f32::NEG_INFINITY,
+    f32::NEG_INFINITY,
+    f32::NEG_INFINITY,
+];
+
 fn enclose(boxes: &[Box32]) -> Box32 {
-    let mut out = [
-        f32::INFINITY,
-        f32::INFINITY,
-        f32::INFINITY,
-        f32::INFINITY,
-        f32::NEG_INFINITY,
-        f32::NEG_INFINITY,
-        f32::NEG_INFINITY,
-        f32::NEG_INFINITY,
-    ];
+    let mut out = EMPTY;
     for b in boxes {
         for d in 0..4 {
             out[d] = out[d].min(b[d]);
@@ -265,16 +269,7 @@ impl Run {
         let to = from + self.keys[from..].partition_point(|&k| k == key);
         for j in from..to {
             if self.ids[j].0 == slot && self.ids[j].1 == generation {
-                self.boxes[j] = [
-                    f32::INFINITY,
-                    f32::INFINITY,
-                    f32::INFINITY,
-                    f32::INFINITY,
-                    f32::NEG_INFINITY,
-                    f32::NEG_INFINITY,
-                    f32::NEG_INFINITY,
-                    f32::NEG_INFINITY,
-                ];
+                self.boxes[j] = EMPTY;
                 return true;
             }
         }

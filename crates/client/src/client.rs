@@ -181,20 +181,20 @@ impl PartyClient {
         path: &str,
         body: Vec<u8>,
     ) -> Result<(u16, Bytes), ClientError> {
-        let req = self.signed(method, path, body)?;
-        let resp = self
-            .http
+        let resp = self.request(self.signed(method, path, body)?).await?;
+        let status = resp.status().as_u16();
+        Ok((status, body_bytes(resp).await?))
+    }
+
+    /// Sends a built request; a failure to reach the service is an error naming it.
+    async fn request(
+        &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, ClientError> {
+        self.http
             .request(req)
             .await
-            .map_err(|e| request_error(&self.base, &e))?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| ClientError::Http(e.to_string()))?
-            .to_bytes();
-        Ok((status, bytes))
+            .map_err(|e| request_error(&self.base, &e))
     }
 
     /// Sends a signed JSON request and decodes a 2xx JSON answer; a 4xx/5xx is an error
@@ -427,25 +427,10 @@ impl PartyClient {
         {
             req.headers_mut().insert("last-event-id", v);
         }
-        let resp = self
-            .http
-            .request(req)
-            .await
-            .map_err(|e| request_error(&self.base, &e))?;
+        let resp = self.request(req).await?;
         let status = resp.status().as_u16();
         if status != 200 {
-            let bytes = resp
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| ClientError::Http(e.to_string()))?
-                .to_bytes();
-            let body = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
-                code: "unknown".into(),
-                message: String::from_utf8_lossy(&bytes).into_owned(),
-                field: None,
-            });
-            return Err(ClientError::Status { status, body });
+            return Err(status_error(status, &body_bytes(resp).await?));
         }
         Ok(EventStream {
             body: resp.into_body(),
@@ -503,12 +488,27 @@ fn check_status(status: u16, body: &[u8]) -> Result<(), ClientError> {
     if (200..300).contains(&status) {
         return Ok(());
     }
+    Err(status_error(status, body))
+}
+
+/// The error of an answer with `status`: its error body, or the body as text when it is not one.
+fn status_error(status: u16, body: &[u8]) -> ClientError {
     let body = serde_json::from_slice(body).unwrap_or(ErrorBody {
         code: "unknown".into(),
         message: String::from_utf8_lossy(body).into_owned(),
         field: None,
     });
-    Err(ClientError::Status { status, body })
+    ClientError::Status { status, body }
+}
+
+/// The whole body of an answer.
+async fn body_bytes(resp: hyper::Response<hyper::body::Incoming>) -> Result<Bytes, ClientError> {
+    Ok(resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| ClientError::Http(e.to_string()))?
+        .to_bytes())
 }
 
 /// An open event stream.

@@ -97,6 +97,30 @@ pub(crate) async fn both_alerted(
     }
 }
 
+/// Pushes a head-on pair at 6,000 m on latitude `lat`: party index 0's aircraft `want[0]` at
+/// `lons.0` flying east, party index 1's `want[1]` at `lons.1` flying west, both reported at
+/// `now_ms`; returns the time until both parties' streams carried its `new` alert, ms, or `None`
+/// when one never came (see [`both_alerted`]).
+pub(crate) async fn head_on_pair(
+    clients: &[PartyClient],
+    now_ms: i64,
+    want: [String; 2],
+    lat: f64,
+    lons: (f64, f64),
+    alerts: &mut mpsc::UnboundedReceiver<(usize, String, Instant)>,
+) -> Result<Option<f64>, BenchError> {
+    let a = report(want[0].clone(), now_ms, lat, lons.0, 6000.0, 90.0);
+    let b = report(want[1].clone(), now_ms, lat, lons.1, 6000.0, 270.0);
+    let t0 = Instant::now();
+    let (ra, rb) = tokio::join!(
+        clients[0].call::<_, TracksAccepted>("POST", "/v1/tracks", Some(&a)),
+        clients[1].call::<_, TracksAccepted>("POST", "/v1/tracks", Some(&b)),
+    );
+    ra?;
+    rb?;
+    Ok(both_alerted(alerts, &want, t0).await)
+}
+
 /// Where a benchmark's background aircraft fly: a grid from (`lat0`, `lon0`) with `columns`
 /// aircraft a row, `step_deg` apart; each party at its own altitude, 6,000 m apart, so the
 /// background holds no conflict.
@@ -277,20 +301,10 @@ async fn latency(
         // wait a whole period.
         let phase = (s as f64 * 0.618_034).fract();
         tokio::time::sleep(Duration::from_millis((phase * 1000.0) as u64)).await;
-        let now = clock.now_ms();
         // Head-on at 6000 m, 20 km apart, south of the background grid.
-        let lat = 20.0 + s as f64 * 0.5;
-        let a = report(format!("lat-c-{s}"), now, lat, 40.0, 6000.0, 90.0);
-        let b = report(format!("lat-r-{s}"), now, lat, 40.22, 6000.0, 270.0);
-        let t0 = Instant::now();
-        let (ra, rb) = tokio::join!(
-            clients[0].call::<_, TracksAccepted>("POST", "/v1/tracks", Some(&a)),
-            clients[1].call::<_, TracksAccepted>("POST", "/v1/tracks", Some(&b)),
-        );
-        ra?;
-        rb?;
         let want = [format!("lat-c-{s}"), format!("lat-r-{s}")];
-        match both_alerted(&mut rx, &want, t0).await {
+        let lat = 20.0 + s as f64 * 0.5;
+        match head_on_pair(clients, clock.now_ms(), want, lat, (40.0, 40.22), &mut rx).await? {
             Some(ms) => samples.push(ms),
             None => lost += 1,
         }

@@ -27,7 +27,7 @@ use deconflict_client::clock::{Clock, SystemClock};
 use deconflict_client::wire::*;
 use deconflict_client::{ClientError, PartyClient};
 
-use crate::bench::{BenchError, Grid, background, both_alerted, report, setup, start};
+use crate::bench::{BenchError, Grid, background, head_on_pair, setup, start};
 
 /// Where the background aircraft fly: 300 a row, 0.05° apart (100k tracks fit in 25°–33° N).
 const LOAD_GRID: Grid = Grid {
@@ -461,20 +461,10 @@ async fn timed_pair(
     k: usize,
     alerts: &mut mpsc::UnboundedReceiver<(usize, String, Instant)>,
 ) -> Result<Option<f64>, BenchError> {
-    let now = clock.now_ms();
     let lat = 10.0 + (k % 20) as f64 * 0.5;
     let lon = 40.0 + (k / 20) as f64 * 0.5;
     let want = [format!("load-c-{k}"), format!("load-r-{k}")];
-    let a = report(want[0].clone(), now, lat, lon, 6000.0, 90.0);
-    let b = report(want[1].clone(), now, lat, lon + 0.2, 6000.0, 270.0);
-    let t0 = Instant::now();
-    let (ra, rb) = tokio::join!(
-        clients[0].call::<_, TracksAccepted>("POST", "/v1/tracks", Some(&a)),
-        clients[1].call::<_, TracksAccepted>("POST", "/v1/tracks", Some(&b)),
-    );
-    ra?;
-    rb?;
-    Ok(both_alerted(alerts, &want, t0).await)
+    head_on_pair(clients, clock.now_ms(), want, lat, (lon, lon + 0.2), alerts).await
 }
 
 #[cfg(test)]

@@ -70,12 +70,8 @@ pub enum Command {
     Suspend {
         #[command(flatten)]
         connect: ConnectArgs,
-        /// Why (required unless --statement).
-        #[arg(long, required_unless_present = "statement")]
-        reason: Option<String>,
-        /// Submit this statement (signed offline) instead of signing one now.
-        #[arg(long, value_name = "FILE", conflicts_with = "reason")]
-        statement: Option<PathBuf>,
+        #[command(flatten)]
+        why: ReasonArgs,
     },
     /// Sign a reactivation on a running service; in force again once every party has signed
     /// the same conditions on the same basis.
@@ -93,13 +89,21 @@ pub enum Command {
     Terminate {
         #[command(flatten)]
         connect: ConnectArgs,
-        /// Why (required unless --statement).
-        #[arg(long, required_unless_present = "statement")]
-        reason: Option<String>,
-        /// Submit this statement (signed offline) instead of signing one now.
-        #[arg(long, value_name = "FILE", conflicts_with = "reason")]
-        statement: Option<PathBuf>,
+        #[command(flatten)]
+        why: ReasonArgs,
     },
+}
+
+// The reason of a suspension or a termination, or the statement signed offline instead. (A
+// plain comment: a flattened struct's doc comment would replace the subcommand's description.)
+#[derive(clap::Args)]
+pub struct ReasonArgs {
+    /// Why (required unless --statement).
+    #[arg(long, required_unless_present = "statement")]
+    reason: Option<String>,
+    /// Submit this statement (signed offline) instead of signing one now.
+    #[arg(long, value_name = "FILE", conflicts_with = "reason")]
+    statement: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -197,15 +201,11 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             ),
         },
         Command::Statement(a) => statement(a),
-        Command::Suspend {
-            connect,
-            reason,
-            statement,
-        } => act(
+        Command::Suspend { connect, why } => act(
             &connect,
             "suspend",
-            reason.map(|reason| Action::Suspend { reason }),
-            statement,
+            why.reason.map(|reason| Action::Suspend { reason }),
+            why.statement,
         ),
         Command::Reactivate {
             connect,
@@ -219,15 +219,11 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             }),
             statement,
         ),
-        Command::Terminate {
-            connect,
-            reason,
-            statement,
-        } => act(
+        Command::Terminate { connect, why } => act(
             &connect,
             "terminate",
-            reason.map(|reason| Action::Terminate { reason }),
-            statement,
+            why.reason.map(|reason| Action::Terminate { reason }),
+            why.statement,
         ),
     }
 }
