@@ -97,10 +97,17 @@ pub(crate) async fn both_alerted(
     }
 }
 
+/// A timed pair: how long its two pushes took to be answered (durable), and how long until
+/// both parties' streams carried its `new` alert (`None` when one never came, see
+/// [`both_alerted`]), both from the pushes, ms.
+pub(crate) struct PairTiming {
+    pub answered_ms: f64,
+    pub alerted_ms: Option<f64>,
+}
+
 /// Pushes a head-on pair at 6,000 m on latitude `lat`: party index 0's aircraft `want[0]` at
 /// `lons.0` flying east, party index 1's `want[1]` at `lons.1` flying west, both reported at
-/// `now_ms`; returns the time until both parties' streams carried its `new` alert, ms, or `None`
-/// when one never came (see [`both_alerted`]).
+/// `now_ms`, and times it.
 pub(crate) async fn head_on_pair(
     clients: &[PartyClient],
     now_ms: i64,
@@ -108,7 +115,7 @@ pub(crate) async fn head_on_pair(
     lat: f64,
     lons: (f64, f64),
     alerts: &mut mpsc::UnboundedReceiver<(usize, String, Instant)>,
-) -> Result<Option<f64>, BenchError> {
+) -> Result<PairTiming, BenchError> {
     let a = report(want[0].clone(), now_ms, lat, lons.0, 6000.0, 90.0);
     let b = report(want[1].clone(), now_ms, lat, lons.1, 6000.0, 270.0);
     let t0 = Instant::now();
@@ -118,7 +125,11 @@ pub(crate) async fn head_on_pair(
     );
     ra?;
     rb?;
-    Ok(both_alerted(alerts, &want, t0).await)
+    let answered_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    Ok(PairTiming {
+        answered_ms,
+        alerted_ms: both_alerted(alerts, &want, t0).await,
+    })
 }
 
 /// Where a benchmark's background aircraft fly: a grid from (`lat0`, `lon0`) with `columns`
@@ -304,7 +315,8 @@ async fn latency(
         // Head-on at 6000 m, 20 km apart, south of the background grid.
         let want = [format!("lat-c-{s}"), format!("lat-r-{s}")];
         let lat = 20.0 + s as f64 * 0.5;
-        match head_on_pair(clients, clock.now_ms(), want, lat, (40.0, 40.22), &mut rx).await? {
+        let timing = head_on_pair(clients, clock.now_ms(), want, lat, (40.0, 40.22), &mut rx);
+        match timing.await?.alerted_ms {
             Some(ms) => samples.push(ms),
             None => lost += 1,
         }
