@@ -207,7 +207,7 @@ pub async fn authenticate(AxState(state): AxState<St>, req: Request, next: Next)
         .extensions
         .get::<crate::limits::BodyLimits>()
         .cloned()
-        .unwrap_or_else(crate::limits::BodyLimits::fallback);
+        .unwrap_or_else(|| state.default_body_limits.clone());
     let (bytes, _held) = match crate::limits::read_body(body, &signed.digest, &limits).await {
         Ok(b) => b,
         Err(e) => {

@@ -11,7 +11,7 @@
 //!   [`BODY_BYTES_MAX`](crate::state::BODY_BYTES_MAX), and every byte held counts against
 //!   [`BODY_BYTES_BUFFERED_MAX`] for the whole process (503 beyond).
 //!
-//! Every refusal is counted ([`render_metrics`]); the bytes held are a gauge.
+//! Every refusal is counted ([`ServerMetrics`]); the bytes held are a gauge.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -67,69 +67,71 @@ impl Default for Limits {
 
 // ---- counters --------------------------------------------------------------------------------
 
-static CONNECTIONS_OPEN: AtomicU64 = AtomicU64::new(0);
-static CONNECTIONS_ACCEPTED: AtomicU64 = AtomicU64::new(0);
-static REFUSED_TOTAL: AtomicU64 = AtomicU64::new(0);
-static REFUSED_PER_ADDRESS: AtomicU64 = AtomicU64::new(0);
-static BODY_BYTES_HELD: AtomicU64 = AtomicU64::new(0);
-static BODIES_TIMED_OUT: AtomicU64 = AtomicU64::new(0);
-static BODIES_TOO_LARGE: AtomicU64 = AtomicU64::new(0);
-static BODIES_OVER_BUDGET: AtomicU64 = AtomicU64::new(0);
-
-/// This process's connection and body counters, in the Prometheus text format (0.0.4).
-pub fn render_metrics() -> String {
-    let mut s = String::new();
-    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    s.push_str(
-        "# HELP deconflict_connections_open Connections open now.\n\
-         # TYPE deconflict_connections_open gauge\n",
-    );
-    s.push_str(&format!(
-        "deconflict_connections_open {}\n",
-        load(&CONNECTIONS_OPEN)
-    ));
-    s.push_str(
-        "# HELP deconflict_connections_total Connections by outcome at accept.\n\
-         # TYPE deconflict_connections_total counter\n",
-    );
-    for (outcome, n) in [
-        ("accepted", &CONNECTIONS_ACCEPTED),
-        ("refused_over_total", &REFUSED_TOTAL),
-        ("refused_over_per_address", &REFUSED_PER_ADDRESS),
-    ] {
-        s.push_str(&format!(
-            "deconflict_connections_total{{outcome=\"{outcome}\"}} {}\n",
-            load(n)
-        ));
-    }
-    s.push_str(
-        "# HELP deconflict_body_bytes_buffered Request body bytes held now.\n\
-         # TYPE deconflict_body_bytes_buffered gauge\n",
-    );
-    s.push_str(&format!(
-        "deconflict_body_bytes_buffered {}\n",
-        load(&BODY_BYTES_HELD)
-    ));
-    s.push_str(
-        "# HELP deconflict_bodies_refused_total Request bodies refused while being read.\n\
-         # TYPE deconflict_bodies_refused_total counter\n",
-    );
-    for (reason, n) in [
-        ("timeout", &BODIES_TIMED_OUT),
-        ("too_large", &BODIES_TOO_LARGE),
-        ("over_budget", &BODIES_OVER_BUDGET),
-    ] {
-        s.push_str(&format!(
-            "deconflict_bodies_refused_total{{reason=\"{reason}\"}} {}\n",
-            load(n)
-        ));
-    }
-    s
+/// The listener's connections and the request bodies it held, of one service
+/// ([`crate::metrics::Metrics::server`]); shared by its [`Gate`] and [`BodyLimits`].
+#[derive(Debug, Default)]
+pub struct ServerMetrics {
+    connections_open: AtomicU64,
+    connections_accepted: AtomicU64,
+    refused_total: AtomicU64,
+    refused_per_address: AtomicU64,
+    body_bytes_held: AtomicU64,
+    bodies_timed_out: AtomicU64,
+    bodies_too_large: AtomicU64,
+    bodies_over_budget: AtomicU64,
 }
 
-/// Body bytes held right now, by the whole process.
-pub fn body_bytes_buffered() -> u64 {
-    BODY_BYTES_HELD.load(Ordering::Relaxed)
+impl ServerMetrics {
+    /// The counters in the Prometheus text format (0.0.4).
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        s.push_str(
+            "# HELP deconflict_connections_open Connections open now.\n\
+             # TYPE deconflict_connections_open gauge\n",
+        );
+        s.push_str(&format!(
+            "deconflict_connections_open {}\n",
+            load(&self.connections_open)
+        ));
+        s.push_str(
+            "# HELP deconflict_connections_total Connections by outcome at accept.\n\
+             # TYPE deconflict_connections_total counter\n",
+        );
+        for (outcome, n) in [
+            ("accepted", &self.connections_accepted),
+            ("refused_over_total", &self.refused_total),
+            ("refused_over_per_address", &self.refused_per_address),
+        ] {
+            s.push_str(&format!(
+                "deconflict_connections_total{{outcome=\"{outcome}\"}} {}\n",
+                load(n)
+            ));
+        }
+        s.push_str(
+            "# HELP deconflict_body_bytes_buffered Request body bytes held now.\n\
+             # TYPE deconflict_body_bytes_buffered gauge\n",
+        );
+        s.push_str(&format!(
+            "deconflict_body_bytes_buffered {}\n",
+            load(&self.body_bytes_held)
+        ));
+        s.push_str(
+            "# HELP deconflict_bodies_refused_total Request bodies refused while being read.\n\
+             # TYPE deconflict_bodies_refused_total counter\n",
+        );
+        for (reason, n) in [
+            ("timeout", &self.bodies_timed_out),
+            ("too_large", &self.bodies_too_large),
+            ("over_budget", &self.bodies_over_budget),
+        ] {
+            s.push_str(&format!(
+                "deconflict_bodies_refused_total{{reason=\"{reason}\"}} {}\n",
+                load(n)
+            ));
+        }
+        s
+    }
 }
 
 // ---- connections -----------------------------------------------------------------------------
@@ -139,6 +141,7 @@ pub fn body_bytes_buffered() -> u64 {
 pub struct Gate {
     limits: Limits,
     open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    counts: Arc<ServerMetrics>,
 }
 
 /// One admitted connection; dropping it frees its place.
@@ -149,10 +152,11 @@ pub struct Permit {
 }
 
 impl Gate {
-    pub fn new(limits: Limits) -> Arc<Gate> {
+    pub fn new(limits: Limits, counts: Arc<ServerMetrics>) -> Arc<Gate> {
         Arc::new(Gate {
             limits,
             open: Mutex::new((0, HashMap::new())),
+            counts,
         })
     }
 
@@ -160,18 +164,22 @@ impl Gate {
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Permit> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if open.0 >= self.limits.connections_max {
-            REFUSED_TOTAL.fetch_add(1, Ordering::Relaxed);
+            self.counts.refused_total.fetch_add(1, Ordering::Relaxed);
             return None;
         }
         let from_ip = open.1.entry(ip).or_insert(0);
         if *from_ip >= self.limits.connections_per_address_max {
-            REFUSED_PER_ADDRESS.fetch_add(1, Ordering::Relaxed);
+            self.counts
+                .refused_per_address
+                .fetch_add(1, Ordering::Relaxed);
             return None;
         }
         *from_ip += 1;
         open.0 += 1;
-        CONNECTIONS_ACCEPTED.fetch_add(1, Ordering::Relaxed);
-        CONNECTIONS_OPEN.fetch_add(1, Ordering::Relaxed);
+        self.counts
+            .connections_accepted
+            .fetch_add(1, Ordering::Relaxed);
+        self.counts.connections_open.fetch_add(1, Ordering::Relaxed);
         Some(Permit {
             gate: self.clone(),
             ip,
@@ -189,7 +197,10 @@ impl Drop for Permit {
                 open.1.remove(&self.ip);
             }
         }
-        CONNECTIONS_OPEN.fetch_sub(1, Ordering::Relaxed);
+        self.gate
+            .counts
+            .connections_open
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -212,9 +223,10 @@ pub async fn serve(
     limits: Limits,
 ) -> std::io::Result<()> {
     let (router, _) = crate::api::router(state.clone());
-    let router = router.layer(axum::Extension(BodyLimits::new(&limits)));
+    let counts = state.metrics.server.clone();
+    let router = router.layer(axum::Extension(BodyLimits::new(&limits, counts.clone())));
     let cycle = run_cycle.then(|| tokio::spawn(crate::run_cycle_loop(state.clone())));
-    let gate = Gate::new(limits.clone());
+    let gate = Gate::new(limits.clone(), counts);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -291,23 +303,17 @@ struct BodyBudget {
     timeout: Duration,
     held_max: u64,
     held: AtomicU64,
+    counts: Arc<ServerMetrics>,
 }
 
 impl BodyLimits {
-    pub fn new(limits: &Limits) -> BodyLimits {
+    pub fn new(limits: &Limits, counts: Arc<ServerMetrics>) -> BodyLimits {
         BodyLimits(Arc::new(BodyBudget {
             timeout: limits.body_read_timeout,
             held_max: limits.body_bytes_buffered_max,
             held: AtomicU64::new(0),
+            counts,
         }))
-    }
-
-    /// The limits of a server started without any (the tests' in-process router).
-    pub fn fallback() -> BodyLimits {
-        static DEFAULT: std::sync::OnceLock<BodyLimits> = std::sync::OnceLock::new();
-        DEFAULT
-            .get_or_init(|| BodyLimits::new(&Limits::default()))
-            .clone()
     }
 
     fn reserve(&self, n: u64) -> bool {
@@ -322,7 +328,7 @@ impl BodyLimits {
                 .compare_exchange_weak(held, next, Ordering::AcqRel, Ordering::Relaxed)
             {
                 Ok(_) => {
-                    BODY_BYTES_HELD.fetch_add(n, Ordering::Relaxed);
+                    b.counts.body_bytes_held.fetch_add(n, Ordering::Relaxed);
                     return true;
                 }
                 Err(now) => held = now,
@@ -340,8 +346,11 @@ pub struct Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        self.limits.0.held.fetch_sub(self.bytes, Ordering::AcqRel);
-        BODY_BYTES_HELD.fetch_sub(self.bytes, Ordering::Relaxed);
+        let b = &self.limits.0;
+        b.held.fetch_sub(self.bytes, Ordering::AcqRel);
+        b.counts
+            .body_bytes_held
+            .fetch_sub(self.bytes, Ordering::Relaxed);
     }
 }
 
@@ -372,6 +381,7 @@ pub async fn read_body(
         limits: limits.clone(),
         bytes: 0,
     };
+    let counts = &limits.0.counts;
     let read = async {
         let mut body = body;
         let mut hasher = Sha256::new();
@@ -382,12 +392,12 @@ pub async fn read_body(
                 continue; // trailers: not part of the content
             };
             if buf.len().saturating_add(data.len()) > BODY_BYTES_MAX {
-                BODIES_TOO_LARGE.fetch_add(1, Ordering::Relaxed);
+                counts.bodies_too_large.fetch_add(1, Ordering::Relaxed);
                 return Err(BodyError::TooLarge);
             }
             let n = data.len() as u64;
             if !limits.reserve(n) {
-                BODIES_OVER_BUDGET.fetch_add(1, Ordering::Relaxed);
+                counts.bodies_over_budget.fetch_add(1, Ordering::Relaxed);
                 return Err(BodyError::OverBudget);
             }
             held.bytes += n;
@@ -403,7 +413,7 @@ pub async fn read_body(
         Ok(Ok(bytes)) => Ok((bytes, held)),
         Ok(Err(e)) => Err(e),
         Err(_) => {
-            BODIES_TIMED_OUT.fetch_add(1, Ordering::Relaxed);
+            counts.bodies_timed_out.fetch_add(1, Ordering::Relaxed);
             Err(BodyError::Timeout(limits.0.timeout.as_secs()))
         }
     }
@@ -415,11 +425,15 @@ mod tests {
 
     #[test]
     fn the_gate_caps_connections_in_total_and_per_address() {
-        let gate = Gate::new(Limits {
-            connections_max: 5,
-            connections_per_address_max: 3,
-            ..Limits::default()
-        });
+        let counts = Arc::new(ServerMetrics::default());
+        let gate = Gate::new(
+            Limits {
+                connections_max: 5,
+                connections_per_address_max: 3,
+                ..Limits::default()
+            },
+            counts.clone(),
+        );
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         let from_a: Vec<_> = (0..3).map(|_| gate.admit(a).unwrap()).collect();
@@ -429,14 +443,23 @@ mod tests {
         drop(from_a);
         assert!(gate.admit(a).is_some(), "places are given back");
         drop(from_b);
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        assert_eq!(load(&counts.connections_accepted), 6);
+        assert_eq!(load(&counts.refused_per_address), 1);
+        assert_eq!(load(&counts.refused_total), 1);
+        assert_eq!(load(&counts.connections_open), 0, "every permit dropped");
     }
 
     #[tokio::test]
     async fn a_body_is_read_against_its_digest_within_the_budget() {
-        let limits = BodyLimits::new(&Limits {
-            body_bytes_buffered_max: 10,
-            ..Limits::default()
-        });
+        let counts = Arc::new(ServerMetrics::default());
+        let limits = BodyLimits::new(
+            &Limits {
+                body_bytes_buffered_max: 10,
+                ..Limits::default()
+            },
+            counts.clone(),
+        );
         let digest: [u8; 32] = Sha256::digest(b"hello").into();
         let (bytes, held) = read_body(Body::from("hello"), &digest, &limits)
             .await
@@ -463,5 +486,7 @@ mod tests {
             BodyError::DigestMismatch
         );
         assert_eq!(limits.0.held.load(Ordering::Relaxed), 0, "all given back");
+        assert_eq!(counts.body_bytes_held.load(Ordering::Relaxed), 0);
+        assert_eq!(counts.bodies_over_budget.load(Ordering::Relaxed), 1);
     }
 }

@@ -66,59 +66,49 @@ const REFUSAL_REASONS: [&str; 9] = [
     "log_unavailable",
 ];
 
-struct Counters {
+/// Countersignatures accepted (appended), repeated (already there) and refused by reason, of
+/// one service ([`crate::metrics::Metrics::cosignatures`]).
+#[derive(Debug, Default)]
+pub struct CosignatureMetrics {
     accepted: AtomicU64,
     repeated: AtomicU64,
     refused: [AtomicU64; REFUSAL_REASONS.len()],
 }
 
-static COUNTERS: Counters = Counters {
-    accepted: AtomicU64::new(0),
-    repeated: AtomicU64::new(0),
-    refused: [const { AtomicU64::new(0) }; REFUSAL_REASONS.len()],
-};
-
-fn refused(e: ApiError) -> ApiError {
-    if let Some(i) = REFUSAL_REASONS.iter().position(|r| *r == e.body.code) {
-        COUNTERS.refused[i].fetch_add(1, Ordering::Relaxed);
+impl CosignatureMetrics {
+    /// Counts `e` by its reason, and gives it back.
+    fn refused(&self, e: ApiError) -> ApiError {
+        if let Some(i) = REFUSAL_REASONS.iter().position(|r| *r == e.body.code) {
+            self.refused[i].fetch_add(1, Ordering::Relaxed);
+        }
+        e
     }
-    e
-}
 
-/// Countersignatures accepted (appended), repeated (already there) and refused by reason, for
-/// this process, in the Prometheus text format (0.0.4).
-pub fn render_metrics() -> String {
-    let mut s = String::new();
-    s.push_str(
-        "# HELP deconflict_log_cosignatures_total Countersignatures of tree heads by outcome.\n",
-    );
-    s.push_str("# TYPE deconflict_log_cosignatures_total counter\n");
-    let line = |s: &mut String, outcome: &str, n: u64| {
-        s.push_str(&format!(
-            "deconflict_log_cosignatures_total{{outcome=\"{outcome}\"}} {n}\n"
-        ));
-    };
-    line(
-        &mut s,
-        "appended",
-        COUNTERS.accepted.load(Ordering::Relaxed),
-    );
-    line(
-        &mut s,
-        "repeated",
-        COUNTERS.repeated.load(Ordering::Relaxed),
-    );
-    s.push_str(
-        "# HELP deconflict_log_cosignatures_refused_total Countersignatures refused, by reason.\n",
-    );
-    s.push_str("# TYPE deconflict_log_cosignatures_refused_total counter\n");
-    for (reason, n) in REFUSAL_REASONS.iter().zip(&COUNTERS.refused) {
-        s.push_str(&format!(
-            "deconflict_log_cosignatures_refused_total{{reason=\"{reason}\"}} {}\n",
-            n.load(Ordering::Relaxed)
-        ));
+    /// The counters in the Prometheus text format (0.0.4).
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        s.push_str(
+            "# HELP deconflict_log_cosignatures_total Countersignatures of tree heads by outcome.\n",
+        );
+        s.push_str("# TYPE deconflict_log_cosignatures_total counter\n");
+        for (outcome, n) in [("appended", &self.accepted), ("repeated", &self.repeated)] {
+            s.push_str(&format!(
+                "deconflict_log_cosignatures_total{{outcome=\"{outcome}\"}} {}\n",
+                n.load(Ordering::Relaxed)
+            ));
+        }
+        s.push_str(
+            "# HELP deconflict_log_cosignatures_refused_total Countersignatures refused, by reason.\n",
+        );
+        s.push_str("# TYPE deconflict_log_cosignatures_refused_total counter\n");
+        for (reason, n) in REFUSAL_REASONS.iter().zip(&self.refused) {
+            s.push_str(&format!(
+                "deconflict_log_cosignatures_refused_total{{reason=\"{reason}\"}} {}\n",
+                n.load(Ordering::Relaxed)
+            ));
+        }
+        s
     }
-    s
 }
 
 // ---- handlers --------------------------------------------------------------------------------
@@ -272,8 +262,9 @@ async fn post_cosignature(
     Extension(c): Extension<Caller>,
     body: Bytes,
 ) -> Result<Json<CosignatureAccepted>, ApiError> {
-    let log = the_log(&state).map_err(refused)?;
-    let entry = check_cosignature(&state, &log, &c.party, &body).map_err(refused)?;
+    let counts = &state.metrics.cosignatures;
+    let log = the_log(&state).map_err(|e| counts.refused(e))?;
+    let entry = check_cosignature(&state, &log, &c.party, &body).map_err(|e| counts.refused(e))?;
     let EntryBody::TreeHeadCosignature { tree_head } = entry.entry().body() else {
         return Err(ApiError::internal(
             "checked entry is not a countersignature",
@@ -291,11 +282,11 @@ async fn post_cosignature(
     })
     .await
     .map_err(|e| ApiError::internal(format!("record task failed: {e}")))?;
-    let (index, appended) = outcome.map_err(|e| refused(log_file_error(e)))?;
+    let (index, appended) = outcome.map_err(|e| counts.refused(log_file_error(e)))?;
     let counter = if appended {
-        &COUNTERS.accepted
+        &counts.accepted
     } else {
-        &COUNTERS.repeated
+        &counts.repeated
     };
     counter.fetch_add(1, Ordering::Relaxed);
     tracing::info!(party = %c.party, size, index, appended, "tree head countersigned");

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Upper bounds of the buckets of the cycle stage histograms, seconds (`+Inf` is the count).
 pub const STAGE_BUCKETS_S: [f64; 12] = [
@@ -137,6 +137,13 @@ pub struct Metrics {
     pub reports_committed_total: AtomicU64,
     /// Receiver feeds' counters, by party and feed ([`crate::feed`]).
     pub feeds: crate::feed::FeedMetrics,
+    /// The countersignatures the record's write route took and refused.
+    pub cosignatures: crate::log_api::CosignatureMetrics,
+    /// The TLS listener's connections.
+    pub tls: crate::tls::TlsMetrics,
+    /// The listener's connections and the request bodies it held, shared with the listener's
+    /// gate and body budget.
+    pub server: Arc<crate::limits::ServerMetrics>,
     /// Each cycle stage's durations, in [`CycleStage::ALL`] order.
     cycle_stages: [Histogram; 6],
 }
@@ -335,10 +342,9 @@ impl Metrics {
                 "{name}_bucket{{stage=\"{stage}\",le=\"+Inf\"}} {count}\n{name}_sum{{stage=\"{stage}\"}} {sum}\n{name}_count{{stage=\"{stage}\"}} {count}"
             );
         }
-        // Counters kept by the record's write routes and the TLS listener.
-        out.push_str(&crate::log_api::render_metrics());
-        out.push_str(&crate::tls::render_metrics());
-        out.push_str(&crate::limits::render_metrics());
+        out.push_str(&self.cosignatures.render());
+        out.push_str(&self.tls.render());
+        out.push_str(&self.server.render());
         out.push_str(&self.feeds.render());
         out
     }

@@ -96,6 +96,9 @@ pub struct State {
     pub terms: Terms,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    /// How request bodies are read when the server did not say (a router driven in process):
+    /// the default limits, counted in `metrics`.
+    pub(crate) default_body_limits: crate::limits::BodyLimits,
     /// Requests signed before this instant are refused (replay across a restart).
     pub started_s: i64,
     store: Arc<Mutex<Box<dyn Store>>>,
@@ -320,12 +323,18 @@ impl State {
         let line = crate::line::LineState::open(&terms, store.as_mut(), now_ms)
             .map_err(StartError::Line)?;
         let (shutdown, _) = watch::channel(false);
+        let metrics = Metrics::default();
+        let default_body_limits = crate::limits::BodyLimits::new(
+            &crate::limits::Limits::default(),
+            metrics.server.clone(),
+        );
         let state = Arc::new(State {
             started_s: clock.now_s(),
             config,
             terms,
             clock,
-            metrics: Metrics::default(),
+            metrics,
+            default_body_limits,
             store: Arc::new(Mutex::new(store)),
             store_turns: Arc::default(),
             lifecycle: Mutex::new(history),

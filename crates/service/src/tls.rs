@@ -10,7 +10,7 @@
 //! The client's trust (the system's roots, or a pinned CA file) and the PEM reading both ends
 //! share are the client crate's ([`deconflict_client::tls`]).
 //!
-//! What is dropped is counted ([`render_metrics`]): connections over the limit, handshakes that
+//! What is dropped is counted ([`TlsMetrics`]): connections over the limit, handshakes that
 //! failed or timed out, plain-HTTP requests refused.
 
 use std::future::Future;
@@ -86,28 +86,35 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
 
 // ---- counters --------------------------------------------------------------------------------
 
-static CONNECTIONS_ACCEPTED: AtomicU64 = AtomicU64::new(0);
-static CONNECTIONS_REFUSED_LIMIT: AtomicU64 = AtomicU64::new(0);
-static HANDSHAKES_FAILED: AtomicU64 = AtomicU64::new(0);
-static PLAIN_HTTP_REFUSED: AtomicU64 = AtomicU64::new(0);
+/// The TLS listener's connections by outcome, of one service
+/// ([`crate::metrics::Metrics::tls`]).
+#[derive(Debug, Default)]
+pub struct TlsMetrics {
+    accepted: AtomicU64,
+    refused_limit: AtomicU64,
+    handshakes_failed: AtomicU64,
+    plain_http_refused: AtomicU64,
+}
 
-/// TLS connection counters of this process, in the Prometheus text format (0.0.4).
-pub fn render_metrics() -> String {
-    let mut s = String::new();
-    s.push_str("# HELP deconflict_tls_connections_total TLS connections by outcome.\n");
-    s.push_str("# TYPE deconflict_tls_connections_total counter\n");
-    for (outcome, n) in [
-        ("accepted", &CONNECTIONS_ACCEPTED),
-        ("refused_over_limit", &CONNECTIONS_REFUSED_LIMIT),
-        ("handshake_failed", &HANDSHAKES_FAILED),
-        ("plain_http_refused", &PLAIN_HTTP_REFUSED),
-    ] {
-        s.push_str(&format!(
-            "deconflict_tls_connections_total{{outcome=\"{outcome}\"}} {}\n",
-            n.load(Ordering::Relaxed)
-        ));
+impl TlsMetrics {
+    /// The counters in the Prometheus text format (0.0.4).
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        s.push_str("# HELP deconflict_tls_connections_total TLS connections by outcome.\n");
+        s.push_str("# TYPE deconflict_tls_connections_total counter\n");
+        for (outcome, n) in [
+            ("accepted", &self.accepted),
+            ("refused_over_limit", &self.refused_limit),
+            ("handshake_failed", &self.handshakes_failed),
+            ("plain_http_refused", &self.plain_http_refused),
+        ] {
+            s.push_str(&format!(
+                "deconflict_tls_connections_total{{outcome=\"{outcome}\"}} {}\n",
+                n.load(Ordering::Relaxed)
+            ));
+        }
+        s
     }
-    s
 }
 
 // ---- the server ------------------------------------------------------------------------------
@@ -124,8 +131,12 @@ pub async fn serve_tls(
 ) -> std::io::Result<()> {
     let limits = crate::limits::Limits::default();
     let (router, _) = crate::api::router(state.clone());
-    let router = router.layer(axum::Extension(crate::limits::BodyLimits::new(&limits)));
-    let gate = crate::limits::Gate::new(limits.clone());
+    let server = state.metrics.server.clone();
+    let router = router.layer(axum::Extension(crate::limits::BodyLimits::new(
+        &limits,
+        server.clone(),
+    )));
+    let gate = crate::limits::Gate::new(limits.clone(), server);
     // The console's session cookie is `Secure` over TLS.
     let router = router.layer(axum::Extension(crate::console_api::Https));
     let cycle = run_cycle.then(|| tokio::spawn(crate::run_cycle_loop(state.clone())));
@@ -142,7 +153,11 @@ pub async fn serve_tls(
             continue;
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            CONNECTIONS_REFUSED_LIMIT.fetch_add(1, Ordering::Relaxed);
+            state
+                .metrics
+                .tls
+                .refused_limit
+                .fetch_add(1, Ordering::Relaxed);
             drop(tcp);
             continue;
         };
@@ -156,29 +171,31 @@ pub async fn serve_tls(
         let service = TowerToHyperService::new(router.clone());
         let watcher = graceful.watcher();
         let http1 = crate::limits::http1(&limits);
+        let state = state.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let _permit = permit;
+            let counts = &state.metrics.tls;
             let handshake = tokio::time::timeout(
                 Duration::from_secs(TLS_HANDSHAKE_TIMEOUT_S),
-                handshake(&acceptor, tcp),
+                handshake(&acceptor, tcp, counts),
             )
             .await;
             let stream = match handshake {
                 Ok(Ok(Some(s))) => s,
                 Ok(Ok(None)) => return,
                 Ok(Err(e)) => {
-                    HANDSHAKES_FAILED.fetch_add(1, Ordering::Relaxed);
+                    counts.handshakes_failed.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
                     return;
                 }
                 Err(_) => {
-                    HANDSHAKES_FAILED.fetch_add(1, Ordering::Relaxed);
+                    counts.handshakes_failed.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%peer, "TLS handshake timed out");
                     return;
                 }
             };
-            CONNECTIONS_ACCEPTED.fetch_add(1, Ordering::Relaxed);
+            counts.accepted.fetch_add(1, Ordering::Relaxed);
             let conn = http1.serve_connection(TokioIo::new(stream), service);
             if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -195,6 +212,7 @@ pub async fn serve_tls(
 async fn handshake(
     acceptor: &tokio_rustls::TlsAcceptor,
     tcp: TcpStream,
+    counts: &TlsMetrics,
 ) -> std::io::Result<Option<tokio_rustls::server::TlsStream<TcpStream>>> {
     let mut first = [0u8; 1];
     if tcp.peek(&mut first).await? == 0 {
@@ -202,7 +220,7 @@ async fn handshake(
     }
     // Every TLS connection opens with a handshake record, content type 22 (RFC 8446 §5.1).
     if first[0] != 0x16 {
-        PLAIN_HTTP_REFUSED.fetch_add(1, Ordering::Relaxed);
+        counts.plain_http_refused.fetch_add(1, Ordering::Relaxed);
         refuse_plain_http(tcp).await;
         return Ok(None);
     }

@@ -177,11 +177,14 @@ async fn a_party_countersigns_a_head_it_fetched_and_it_is_listed_once() {
         .map(|c| c["party"].as_str().unwrap())
         .collect();
     assert_eq!(parties, ["coalition", "russia"]);
-    let metrics = deconflict_service::log_api::render_metrics();
-    assert!(
-        metrics.contains("deconflict_log_cosignatures_total{outcome=\"appended\"}"),
-        "{metrics}"
-    );
+    // This service's counters: two appended (one per party), two repeated.
+    let metrics = f.h.state.metrics.cosignatures.render();
+    for line in [
+        "deconflict_log_cosignatures_total{outcome=\"appended\"} 2\n",
+        "deconflict_log_cosignatures_total{outcome=\"repeated\"} 2\n",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 }
 
 #[tokio::test]
@@ -293,6 +296,16 @@ async fn refused_countersignatures_name_the_check_and_append_nothing() {
     }
     let (_, v) = f.h.call("GET", PATH, "", "coalition").await;
     assert_eq!(v["cosignatures"], Value::Array(vec![]));
+    // Each refusal counted by its reason, in this service's metrics; nothing appended.
+    let metrics = f.h.state.metrics.cosignatures.render();
+    for line in [
+        "deconflict_log_cosignatures_refused_total{reason=\"unknown_tree_head\"} 3\n",
+        "deconflict_log_cosignatures_refused_total{reason=\"author_mismatch\"} 1\n",
+        "deconflict_log_cosignatures_refused_total{reason=\"not_a_cosignature\"} 1\n",
+        "deconflict_log_cosignatures_total{outcome=\"appended\"} 0\n",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 
     // A replayed request: the first copy is appended, the second refused by the nonce check.
     let headers = auth::sign_request(

@@ -176,11 +176,16 @@ async fn signed_requests_over_tls_with_the_ca_pinned_and_clear_failures_without(
         .await
         .unwrap();
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
-    let metrics = tls::render_metrics();
-    assert!(
-        metrics.contains("deconflict_tls_connections_total{outcome=\"plain_http_refused\"}"),
-        "{metrics}"
-    );
+    // This service's counters: the two pinned clients' connections accepted, the two
+    // untrusting clients' handshakes failed, both plain requests refused.
+    let metrics = s.h.state.metrics.tls.render();
+    for line in [
+        "deconflict_tls_connections_total{outcome=\"accepted\"} 2\n",
+        "deconflict_tls_connections_total{outcome=\"handshake_failed\"} 2\n",
+        "deconflict_tls_connections_total{outcome=\"plain_http_refused\"} 2\n",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     s.stop().await;
 }
 
