@@ -197,17 +197,20 @@ pub struct TrackReportIn {
 impl TrackReportIn {
     /// Validates the report at the boundary; `field` prefixes the names in errors.
     pub fn validate(&self, field: &str, now_ms: i64) -> Result<(), Invalid> {
-        let f = |name: &str| {
-            if field.is_empty() {
-                name.to_string()
-            } else {
-                format!("{field}.{name}")
+        // The names are built only for an error: a feed validates 100,000 reports a second.
+        self.check(now_ms).map_err(|mut e| {
+            if !field.is_empty() {
+                e.field = format!("{field}.{}", e.field);
             }
-        };
-        check_id(&f("track_id"), &self.track_id)?;
+            e
+        })
+    }
+
+    fn check(&self, now_ms: i64) -> Result<(), Invalid> {
+        check_id("track_id", &self.track_id)?;
         if self.track_id.len() > TRACK_ID_BYTES_MAX {
             return Err(Invalid::new(
-                f("track_id"),
+                "track_id",
                 format!("at most {TRACK_ID_BYTES_MAX} bytes"),
             ));
         }
@@ -215,40 +218,40 @@ impl TrackReportIn {
         let newest = now_ms + REPORT_FUTURE_S_MAX * 1000;
         if self.time_unix_ms < oldest || self.time_unix_ms > newest {
             return Err(Invalid::new(
-                f("time_unix_ms"),
+                "time_unix_ms",
                 format!(
                     "{} is outside the accepted window [{oldest}, {newest}] (at most {REPORT_AGE_S_MAX} s old)",
                     self.time_unix_ms
                 ),
             ));
         }
-        check_range(&f("lat_deg"), self.lat_deg, -90.0, 90.0, "degrees")?;
-        check_range(&f("lon_deg"), self.lon_deg, -180.0, 180.0, "degrees")?;
-        check_range(&f("alt_m"), self.alt_m, ALT_M_MIN, ALT_M_MAX, "m")?;
+        check_range("lat_deg", self.lat_deg, -90.0, 90.0, "degrees")?;
+        check_range("lon_deg", self.lon_deg, -180.0, 180.0, "degrees")?;
+        check_range("alt_m", self.alt_m, ALT_M_MIN, ALT_M_MAX, "m")?;
         if !(self.track_deg.is_finite() && (0.0..360.0).contains(&self.track_deg)) {
             return Err(Invalid::new(
-                f("track_deg"),
+                "track_deg",
                 format!("{} is outside [0, 360) degrees", self.track_deg),
             ));
         }
         check_range(
-            &f("ground_speed_mps"),
+            "ground_speed_mps",
             self.ground_speed_mps,
             0.0,
             GROUND_SPEED_MPS_MAX,
             "m/s",
         )?;
         check_range(
-            &f("vertical_rate_mps"),
+            "vertical_rate_mps",
             self.vertical_rate_mps,
             -VERTICAL_RATE_MPS_MAX,
             VERTICAL_RATE_MPS_MAX,
             "m/s",
         )?;
-        check_label(&f("callsign"), &self.callsign)?;
-        check_label(&f("aircraft_type"), &self.aircraft_type)?;
-        check_label(&f("icao24"), &self.icao24)?;
-        check_label(&f("squawk"), &self.squawk)?;
+        check_label("callsign", &self.callsign)?;
+        check_label("aircraft_type", &self.aircraft_type)?;
+        check_label("icao24", &self.icao24)?;
+        check_label("squawk", &self.squawk)?;
         Ok(())
     }
 }

@@ -107,12 +107,13 @@ impl State {
         let mut writes = Vec::with_capacity(reports.len());
         let mut engine_reports = Vec::with_capacity(reports.len());
         for (i, r) in reports.iter().enumerate() {
-            let field = if batch {
-                format!("reports[{i}]")
-            } else {
-                String::new()
-            };
-            r.validate(&field, now)?;
+            // A batch's field names are built only for an error.
+            r.validate("", now).map_err(|mut e| {
+                if batch {
+                    e.field = format!("reports[{i}].{}", e.field);
+                }
+                e
+            })?;
             let report = crate::desk_wire::report(r);
             desk::Desk::check_report(party, &report).map_err(|e| {
                 ApiError::invalid(
