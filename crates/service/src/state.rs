@@ -45,7 +45,7 @@ pub const ALERTS_LIST_MAX: usize = 1000;
 /// second); past it a push hands its reports to the desk itself, waiting for a running tick.
 pub const DESK_INBOX_REPORTS_MAX: usize = 250_000;
 /// How often, between cycles, the reports waiting in the inbox are handed to the desk, ms.
-pub const DESK_INBOX_HAND_OVER_MS: u64 = 100;
+pub const DESK_INBOX_HAND_OVER_MS: u64 = 25;
 /// Latest events of each party's stream kept in memory for the streams that are up to date.
 pub const STREAM_RECENT_EVENTS_MAX: usize = 4096;
 

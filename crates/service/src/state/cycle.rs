@@ -24,6 +24,10 @@ impl State {
         let now_ms = self.clock.now_ms();
         let me = self.clone();
         let us = |t: std::time::Instant| t.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+        // The cycle is coming for the store: from the tick on, report pushes yield it (a batch
+        // already being stored finishes), so that they neither take the cores the tick needs nor
+        // hold the store when the cycle's alerts are ready.
+        let cycle_first = self.store_turns.wait();
         // The stored alerts and events are built under the same hold of the desk as the tick:
         // taking the desk again would first take in the reports that came meanwhile, and wait
         // behind their hand-over, on the way from the tick to the streams.
@@ -73,6 +77,7 @@ impl State {
             self.commit(writes).await
         };
         self.metrics.stage(CycleStage::Store, us(stage));
+        drop(cycle_first);
         if let Err(e) = committed {
             if let Ok(mut p) = self.pending.lock() {
                 let later = std::mem::take(&mut *p);
