@@ -29,20 +29,13 @@ impl Desk {
         self.counters.last_candidates = c.pairs.len() as u64;
         let oldest = now_ms.saturating_sub((TRACK_AGE_S_MAX * 1000.0) as i64);
         self.tracks.retain(|_, t| t.report.time_ms >= oldest);
-        let ids: Vec<String> = c
-            .tracks
-            .iter()
-            .map(|(id, _, _)| id.as_str().to_string())
-            .collect();
-        let position: HashMap<&str, u32> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.as_str(), i as u32))
-            .collect();
-        let pairs = self.pairs_to_grade(&c.pairs, &position);
+        // The cycle's tracks are in identifier order: a track's index is found by a search,
+        // without a map of every track built each cycle.
+        let ids = Ids(&c.tracks);
+        let pairs = self.pairs_to_grade(&c.pairs, ids);
         let config = self.alerter.config().clone();
-        let graded = self.grade(&c, &ids, &position, &pairs, now_ms, &config);
-        let now_open = open_conflicts(&ids, &pairs, &graded, &config);
+        let graded = self.grade(&c, ids, &pairs, now_ms, &config);
+        let now_open = open_conflicts(ids, &pairs, &graded, &config);
         let out = self.changes(&now_open, now_ms);
         let n = self.publish(out, &config);
         self.counters.conflicts_active = self.active.len() as u64;
@@ -51,14 +44,10 @@ impl Desk {
 
     /// The candidate pairs, and the open conflicts whatever the broad phase says (hysteresis
     /// holds them until they end).
-    fn pairs_to_grade(
-        &self,
-        candidates: &[(u32, u32)],
-        position: &HashMap<&str, u32>,
-    ) -> BTreeSet<(u32, u32)> {
+    fn pairs_to_grade(&self, candidates: &[(u32, u32)], ids: Ids<'_>) -> BTreeSet<(u32, u32)> {
         let mut pairs: BTreeSet<(u32, u32)> = candidates.iter().copied().collect();
         for (a, b) in self.active.keys() {
-            if let (Some(&i), Some(&j)) = (position.get(a.as_str()), position.get(b.as_str())) {
+            if let (Some(i), Some(j)) = (ids.index(a), ids.index(b)) {
                 pairs.insert((i.min(j), i.max(j)));
             }
         }
@@ -70,8 +59,7 @@ impl Desk {
     fn grade(
         &mut self,
         c: &engine::Candidates,
-        ids: &[String],
-        position: &HashMap<&str, u32>,
+        ids: Ids<'_>,
         pairs: &BTreeSet<(u32, u32)>,
         now_ms: i64,
         config: &wellclear::Config,
@@ -83,7 +71,7 @@ impl Desk {
         }
         let states: HashMap<u32, wellclear::encounter::AircraftState> = by_own
             .keys()
-            .map(|&i| (i, to_wellclear(&ids[i as usize], &c.tracks[i as usize].2)))
+            .map(|&i| (i, to_wellclear(ids.id(i), &c.tracks[i as usize].2)))
             .collect();
         let time_s = now_ms as f64 / 1000.0;
         let mut graded: Graded = HashMap::new();
@@ -92,15 +80,20 @@ impl Desk {
                 intruders.iter().map(|j| states[j].clone()).collect();
             let daa = self
                 .daa
-                .entry(ids[*own as usize].clone())
+                .entry(ids.id(*own).to_string())
                 .or_insert_with(|| wellclear::Daa::new(config.clone()));
             for alert in daa.step(time_s, &states[own], &traffic) {
-                if let Some(&j) = position.get(alert.traffic_id.as_str()) {
+                // One of this aircraft's few intruders: looked up among them.
+                let j = intruders
+                    .iter()
+                    .copied()
+                    .find(|&j| ids.id(j) == alert.traffic_id);
+                if let Some(j) = j {
                     graded.insert((*own, j), alert);
                 }
             }
         }
-        self.daa.retain(|id, _| position.contains_key(id.as_str()));
+        self.daa.retain(|id, _| ids.index(id).is_some());
         graded
     }
 
@@ -201,6 +194,24 @@ impl Desk {
     }
 }
 
+/// The cycle's tracks, in identifier order, by index.
+#[derive(Clone, Copy)]
+struct Ids<'a>(&'a [(engine::TrackId, engine::PartyId, engine::AircraftState)]);
+
+impl Ids<'_> {
+    /// The identifier of track `i`.
+    fn id(&self, i: u32) -> &str {
+        self.0[i as usize].0.as_str()
+    }
+
+    /// The index of the track `id`, if it is among the cycle's.
+    fn index(&self, id: &str) -> Option<u32> {
+        let key = engine::TrackId::new(id).ok()?;
+        let i = self.0.binary_search_by(|(t, _, _)| t.cmp(&key)).ok()?;
+        u32::try_from(i).ok()
+    }
+}
+
 /// A side with nothing to say: the track of `id` (party and track), no alert.
 fn quiet_side(id: &str) -> Side {
     let (party, track) = split_id(id);
@@ -215,8 +226,8 @@ fn quiet_side(id: &str) -> Side {
 }
 
 /// `own`'s side of its pair with `other`: its level, time to violation and closest approach.
-fn side(ids: &[String], graded: &Graded, config: &wellclear::Config, own: u32, other: u32) -> Side {
-    let mut s = quiet_side(&ids[own as usize]);
+fn side(ids: Ids<'_>, graded: &Graded, config: &wellclear::Config, own: u32, other: u32) -> Side {
+    let mut s = quiet_side(ids.id(own));
     if let Some(a) = graded.get(&(own, other)) {
         s.level = Level::of(config, a.alerter_index, a.alert_level);
         s.alert_level = u8::try_from(a.alert_level).unwrap_or(u8::MAX);
@@ -235,7 +246,7 @@ fn side(ids: &[String], graded: &Graded, config: &wellclear::Config, own: u32, o
 
 /// The pairs where either aircraft's alerter raises an alert, with both sides.
 fn open_conflicts(
-    ids: &[String],
+    ids: Ids<'_>,
     pairs: &BTreeSet<(u32, u32)>,
     graded: &Graded,
     config: &wellclear::Config,
@@ -256,7 +267,7 @@ fn open_conflicts(
             side(ids, graded, config, j, i),
         ];
         if sides.iter().any(|s| s.level != Level::None) {
-            now_open.insert((ids[i as usize].clone(), ids[j as usize].clone()), sides);
+            now_open.insert((ids.id(i).to_string(), ids.id(j).to_string()), sides);
         }
     }
     now_open
