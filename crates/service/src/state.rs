@@ -393,14 +393,7 @@ impl State {
                     let _waiting = turns.wait();
                     lock()?
                 }
-                Turn::Bulk => loop {
-                    let guard = lock()?;
-                    if !turns.others_waiting() {
-                        break guard;
-                    }
-                    drop(guard);
-                    turns.until_quiet();
-                },
+                Turn::Bulk => turns.take_bulk(lock)?,
             };
             Ok(f(guard.as_mut()))
         })

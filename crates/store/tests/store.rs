@@ -36,6 +36,16 @@ fn report(party: &str, track: &str, time_ms: i64) -> Write {
     })
 }
 
+/// A report of party `p`'s track `T` at `time_ms`, told apart by its body.
+fn with_body(time_ms: i64, body: &str) -> Write {
+    Write::TrackReport(TrackReport {
+        party: "p".into(),
+        track_id: "T".into(),
+        time_ms,
+        body: body.into(),
+    })
+}
+
 #[test]
 fn a_fresh_database_gets_every_migration_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -333,14 +343,6 @@ fn track_history_is_bounded_and_latest_is_the_newest() {
 #[test]
 fn the_latest_report_is_the_newest_and_the_later_one_at_an_equal_time() {
     let mut store = SqliteStore::open_in_memory().unwrap();
-    let with_body = |time_ms: i64, body: &str| {
-        Write::TrackReport(TrackReport {
-            party: "p".into(),
-            track_id: "T".into(),
-            time_ms,
-            body: body.into(),
-        })
-    };
     store.commit(&[with_body(10, "first")]).unwrap();
     store.commit(&[with_body(10, "second")]).unwrap();
     store
@@ -364,14 +366,6 @@ fn a_refused_commit_moves_no_track_head_and_the_next_report_links_to_the_last_ke
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let mut store = SqliteStore::open(&path).unwrap();
-    let with_body = |time_ms: i64, body: &str| {
-        Write::TrackReport(TrackReport {
-            party: "p".into(),
-            track_id: "T".into(),
-            time_ms,
-            body: body.into(),
-        })
-    };
     store.commit(&[with_body(10, "first")]).unwrap();
     // The second report is staged, then the bad key refuses the whole commit.
     assert!(

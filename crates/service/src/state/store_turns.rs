@@ -14,6 +14,11 @@ use std::time::Duration;
 /// first when the last waiter takes the store).
 const BULK_RECHECK: Duration = Duration::from_millis(10);
 
+/// How long a bulk writer yields at most, ms: past it, it takes the store even while others
+/// wait. The cycle waits from its tick on, and a tick longer than the cycle's period (an
+/// overloaded picture) must not stop the feed altogether.
+pub const BULK_YIELD_MS_MAX: u64 = 250;
+
 /// Who waits for the store besides the bulk writers.
 #[derive(Debug, Default)]
 pub(crate) struct StoreTurns {
@@ -37,6 +42,20 @@ impl StoreTurns {
     /// Whether a bulk writer that holds the store should let it go.
     pub(crate) fn others_waiting(&self) -> bool {
         self.others_waiting.load(Ordering::SeqCst) > 0
+    }
+
+    /// Takes the store for a bulk writer with `lock`: letting it go again while anyone else
+    /// waits, for at most [`BULK_YIELD_MS_MAX`] in all.
+    pub(crate) fn take_bulk<G, E>(&self, lock: impl Fn() -> Result<G, E>) -> Result<G, E> {
+        let yield_until = std::time::Instant::now() + Duration::from_millis(BULK_YIELD_MS_MAX);
+        loop {
+            let guard = lock()?;
+            if !self.others_waiting() || std::time::Instant::now() >= yield_until {
+                return Ok(guard);
+            }
+            drop(guard);
+            self.until_quiet();
+        }
     }
 
     /// Blocks a bulk writer until no one else waits (or [`BULK_RECHECK`] passes).
@@ -99,5 +118,34 @@ mod tests {
             served - went_on
         );
         assert!(!turns.others_waiting());
+    }
+
+    #[test]
+    fn a_bulk_writer_yields_for_a_bounded_time_only() {
+        let turns = StoreTurns::default();
+        let store = Mutex::new(());
+        // Nobody waits: taken at once.
+        let started = std::time::Instant::now();
+        drop(turns.take_bulk(|| store.lock()).unwrap());
+        assert!(started.elapsed() < Duration::from_millis(BULK_YIELD_MS_MAX));
+        // Someone waits and never takes the store (a cycle in a long tick): the bulk writer
+        // yields, then goes on.
+        let turns = Arc::new(turns);
+        let _forever = turns.wait();
+        let (done, went_on) = std::sync::mpsc::channel();
+        let bulk = turns.clone();
+        std::thread::spawn(move || {
+            let store = Mutex::new(());
+            let started = std::time::Instant::now();
+            drop(bulk.take_bulk(|| store.lock()).unwrap());
+            let _ = done.send(started.elapsed());
+        });
+        let waited = went_on
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the bulk writer was still yielding after 5 s");
+        assert!(
+            waited >= Duration::from_millis(BULK_YIELD_MS_MAX),
+            "went on after {waited:?}"
+        );
     }
 }
