@@ -210,8 +210,6 @@ pub struct SqliteStore {
     /// read its track's head before moving it: at most [`HEADS_CACHED_MAX`] (then emptied, and
     /// refilled from the table as tracks report again). Updated only after a commit succeeds.
     heads: Heads,
-    /// How many heads `heads` holds.
-    heads_cached: usize,
 }
 
 /// Track heads kept in memory at most (about 100 bytes each): ten times the live tracks of a
@@ -342,25 +340,18 @@ impl SqliteStore {
             line_seq: line_seq.map_or(0, to_u64),
             report_seq,
             heads: Heads::new(),
-            heads_cached: 0,
         })
     }
 
     /// Keeps the heads a commit moved, emptying the cache first when they would take it past
     /// [`HEADS_CACHED_MAX`].
     fn cache_heads(&mut self, moved: Heads) {
-        let incoming: usize = moved.values().map(HashMap::len).sum();
-        if self.heads_cached + incoming > HEADS_CACHED_MAX {
+        let count = |h: &Heads| h.values().map(HashMap::len).sum::<usize>();
+        if count(&self.heads) + count(&moved) > HEADS_CACHED_MAX {
             self.heads.clear();
-            self.heads_cached = 0;
         }
         for (party, tracks) in moved {
-            let held = self.heads.entry(party).or_default();
-            for (track, head) in tracks {
-                if held.insert(track, head).is_none() {
-                    self.heads_cached += 1;
-                }
-            }
+            self.heads.entry(party).or_default().extend(tracks);
         }
     }
 
