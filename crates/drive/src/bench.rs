@@ -97,6 +97,13 @@ pub(crate) async fn both_alerted(
     }
 }
 
+/// Waits for the `k`th of phases spread over a 1 s cycle by golden-ratio steps, before timed
+/// pair `k`: pairs pushed at one phase would all measure the same wait for the next cycle.
+pub(crate) async fn pause_to_phase(k: usize) {
+    let phase = (k as f64 * 0.618_034).fract();
+    tokio::time::sleep(Duration::from_millis((phase * 1000.0) as u64)).await;
+}
+
 /// A timed pair: how long its two pushes took to be answered (durable), and how long until
 /// both parties' streams carried its `new` alert (`None` when one never came, see
 /// [`both_alerted`]), both from the pushes, ms.
@@ -307,11 +314,8 @@ async fn latency(
     let mut samples = Vec::new();
     let mut lost = 0;
     for s in 0..LATENCY_SAMPLES {
-        // Each sample starts right after the previous alert, i.e. right after a cycle: push at
-        // spread-out phases of the cycle instead (golden-ratio steps), or every sample would
-        // wait a whole period.
-        let phase = (s as f64 * 0.618_034).fract();
-        tokio::time::sleep(Duration::from_millis((phase * 1000.0) as u64)).await;
+        // Each sample starts right after the previous alert, i.e. right after a cycle.
+        pause_to_phase(s).await;
         // Head-on at 6000 m, 20 km apart, south of the background grid.
         let want = [format!("lat-c-{s}"), format!("lat-r-{s}")];
         let lat = 20.0 + s as f64 * 0.5;

@@ -30,7 +30,9 @@ use deconflict_client::clock::{Clock, SystemClock};
 use deconflict_client::wire::*;
 use deconflict_client::{ClientError, PartyClient};
 
-use crate::bench::{BenchError, Grid, PairTiming, background, head_on_pair, setup, start};
+use crate::bench::{
+    BenchError, Grid, PairTiming, background, head_on_pair, pause_to_phase, setup, start,
+};
 
 /// Where the background aircraft fly: 300 a row, 0.05° apart (100k tracks fit in 25°–33° N).
 const LOAD_GRID: Grid = Grid {
@@ -280,10 +282,7 @@ async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
             outcome.rss_mib.push((s, m));
         }
         if s.is_multiple_of(PAIR_EVERY_S) && s > 0 {
-            // Spread over the phases of the service's cycle (golden-ratio steps): a pair pushed
-            // at a fixed phase would measure one wait for the next cycle, not their spread.
-            let phase = (pair as f64 * 0.618_034).fract();
-            tokio::time::sleep(Duration::from_millis((phase * 1000.0) as u64)).await;
+            pause_to_phase(pair).await;
             let timing = timed_pair(&clients, &clock, pair, &mut alerts_rx).await?;
             outcome.answered_ms.push(timing.answered_ms);
             match timing.alerted_ms {
