@@ -133,29 +133,6 @@ fn the_documented_crate_graph_is_the_workspace_graph() {
 
 // ---- module layers inside each crate -----------------------------------------------------------
 
-/// Cycles among the top-level modules of one crate that are known and not yet undone, each as
-/// `(crate directory, the modules of the cycle, sorted)`. A cycle not listed here fails the test, so
-/// does one that grew, and so does an entry that no longer matches a cycle in the code (remove it
-/// when the modules are layered).
-const KNOWN_MODULE_CYCLES: &[(&str, &[&str])] = &[(
-    "service",
-    &[
-        "api",
-        "binding",
-        "console_api",
-        "evidence",
-        "feed",
-        "incidents",
-        "limits",
-        "line",
-        "log_api",
-        "metrics",
-        "reports",
-        "state",
-        "tls",
-    ],
-)];
-
 /// `text` without comments and string contents, so a path in a doc comment or a message is not
 /// an import.
 fn strip_comments_and_strings(text: &str) -> String {
@@ -435,7 +412,6 @@ fn the_top_level_modules_of_each_crate_form_no_cycle() {
     dirs.sort();
     assert!(dirs.len() > 10, "found only {} crates", dirs.len());
     let mut wrong = Vec::new();
-    let mut seen_known = BTreeSet::new();
     for dir in dirs {
         let name = dir
             .file_name()
@@ -444,27 +420,10 @@ fn the_top_level_modules_of_each_crate_form_no_cycle() {
             .into_owned();
         let graph = module_graph(&dir.join("src"));
         for cycle in cycles(&graph) {
-            let known = KNOWN_MODULE_CYCLES
-                .iter()
-                .find(|(c, mods)| *c == name && cycle.iter().all(|m| mods.contains(&m.as_str())));
-            match known {
-                Some((_, mods)) if mods.len() == cycle.len() => {
-                    seen_known.insert((name.clone(), cycle.clone()));
-                }
-                _ => wrong.push(format!(
-                    "crates/{name}: the modules {} import each other in a loop:\n{}",
-                    cycle.join(", "),
-                    describe(&graph, &cycle)
-                )),
-            }
-        }
-    }
-    for (name, mods) in KNOWN_MODULE_CYCLES {
-        let mods: Vec<String> = mods.iter().map(|m| m.to_string()).collect();
-        if !seen_known.contains(&(name.to_string(), mods.clone())) {
             wrong.push(format!(
-                "crates/{name}: the known cycle {} is no longer one: update KNOWN_MODULE_CYCLES",
-                mods.join(", ")
+                "crates/{name}: the modules {} import each other in a loop:\n{}",
+                cycle.join(", "),
+                describe(&graph, &cycle)
             ));
         }
     }

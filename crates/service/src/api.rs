@@ -2,7 +2,7 @@
 //!
 //! Every `/v1` route goes through [`authenticate`]: the RFC 9421 signature is verified against
 //! the key of the party named by `keyid` (401 otherwise) before any body byte is read; the body
-//! is then read up to [`BODY_BYTES_MAX`](crate::state::BODY_BYTES_MAX) (413 beyond) within the
+//! is then read up to [`BODY_BYTES_MAX`](crate::limits::BODY_BYTES_MAX) (413 beyond) within the
 //! limits of [`crate::limits`] and checked against its RFC 9530 digest (401), the nonce is
 //! recorded (401 on a replay), and the party's rate is checked (429). Handlers then see the
 //! calling party and the exact bytes that were signed.
@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Extension, Path, Request, State as AxState};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
@@ -25,18 +25,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody, parse_json};
-use crate::state::{ALERTS_LIST_MAX, BODY_BYTES_MAX, State};
+use crate::limits::BODY_BYTES_MAX;
+use crate::request::{
+    Caller, LIST_DEFAULT, list_limit, no_body, param, query_u64, reject, run_as, the_log,
+};
+use crate::state::{ALERTS_LIST_MAX, State};
 use deconflict_client::auth::{self, RequestParts};
 use deconflict_client::notification_entry::EntryIn;
 use deconflict_client::wire::*;
 
 type St = Arc<State>;
-
-/// The authenticated caller, set by [`authenticate`].
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub party: String,
-}
 
 /// Events sent per store read while a stream catches up.
 pub const STREAM_PAGE_EVENTS: usize = 256;
@@ -90,8 +88,8 @@ fn v1_routes() -> OpenApiRouter<St> {
         .routes(routes!(log_inclusion))
         .routes(routes!(log_consistency))
         .routes(routes!(log_entries))
-        .merge(crate::line::routes())
-        .merge(crate::incidents::routes())
+        .merge(crate::line_api::routes())
+        .merge(crate::incidents_api::routes())
         .merge(crate::log_api::routes())
 }
 
@@ -152,11 +150,6 @@ async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this route does not take that method",
     )
-}
-
-fn reject(state: &State, e: ApiError) -> Response {
-    state.metrics.rejected(&e.body.code);
-    e.into_response()
 }
 
 /// Verifies the signature, the digest, the nonce and the rate; see the module documentation.
@@ -253,91 +246,7 @@ pub async fn authenticate(AxState(state): AxState<St>, req: Request, next: Next)
     run_as(&state, verified.party, parts, bytes, next).await
 }
 
-/// Runs an authenticated request as `party`, for the signed API and the console alike: the
-/// party's rate is checked (429), it is heard from, and the handler sees it as the [`Caller`].
-pub(crate) async fn run_as(
-    state: &State,
-    party: String,
-    mut parts: axum::http::request::Parts,
-    bytes: Bytes,
-    next: Next,
-) -> Response {
-    if let Err(e) = state.take_token(&party) {
-        return reject(state, e);
-    }
-    state.heard_from(&party);
-    parts.extensions.insert(Caller { party });
-    let resp = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    // Every refusal of an authenticated request is counted by its code, as the authentication
-    // layer's own refusals are.
-    if let Some(code) = resp.extensions().get::<crate::error::ErrorCode>() {
-        state.metrics.rejected(&code.0);
-    }
-    resp
-}
-
 type ApiResult<T> = Result<Json<T>, ApiError>;
-
-/// Parses `a=1&b=2` into the allowed unsigned parameters; anything else is a 400 naming it.
-pub(crate) fn query_u64(uri: &Uri, allowed: &[&str]) -> Result<Vec<(String, u64)>, ApiError> {
-    let mut out = Vec::new();
-    let Some(q) = uri.query() else {
-        return Ok(out);
-    };
-    for pair in q.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        if !allowed.contains(&k) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "unknown_parameter",
-                format!("unknown query parameter; allowed: {}", allowed.join(", ")),
-            )
-            .with_field(k.chars().take(64).collect::<String>()));
-        }
-        let n = v
-            .parse::<u64>()
-            .ok()
-            .filter(|_| v.len() <= 19 && v.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_parameter",
-                    "must be a non-negative integer",
-                )
-                .with_field(k)
-            })?;
-        out.push((k.to_string(), n));
-    }
-    Ok(out)
-}
-
-pub(crate) fn param(params: &[(String, u64)], name: &str) -> Option<u64> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
-}
-
-/// Lists a route returns when the request gives no `limit`.
-const LIST_DEFAULT: usize = 100;
-
-/// The `limit` parameter of a list: `default` when absent, 1 to `max` when given (400
-/// otherwise).
-pub(crate) fn list_limit(
-    params: &[(String, u64)],
-    default: usize,
-    max: usize,
-) -> Result<usize, ApiError> {
-    let limit = param(params, "limit").unwrap_or(default as u64);
-    if limit == 0 || limit > max as u64 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            format!("limit must be 1 to {max}"),
-        )
-        .with_field("limit"));
-    }
-    Ok(limit as usize)
-}
 
 fn path_id(
     p: Result<Path<String>, axum::extract::rejection::PathRejection>,
@@ -363,32 +272,6 @@ fn in_notification(e: deconflict_client::wire::Invalid) -> ApiError {
         e.body.field = Some(format!("notification.{f}"));
     }
     e
-}
-
-/// The agreement's key of `party`, the authenticated caller (which the authentication layer
-/// found in the agreement, so a miss is the service's fault).
-pub(crate) fn party_key(
-    state: &State,
-    party: &str,
-) -> Result<ed25519_dalek::VerifyingKey, ApiError> {
-    state
-        .terms
-        .party(party)
-        .map(|p| p.key)
-        .ok_or_else(|| ApiError::internal("the authenticated party is not in the agreement"))
-}
-
-/// Refuses a body on a route that takes none.
-pub(crate) fn no_body(body: &Bytes) -> Result<(), ApiError> {
-    if body.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unexpected_body",
-            "this request takes no body",
-        ))
-    }
 }
 
 /// Health, for anyone: the service answers, the agreement's declared status, the last cycle.
@@ -777,17 +660,6 @@ async fn stream(
 }
 
 // ---- the shared log ----------------------------------------------------------------------
-
-/// The shared log, or 503 when this instance keeps none.
-pub(crate) fn the_log(state: &St) -> Result<Arc<crate::log_entries::ServiceLog>, ApiError> {
-    state.log().cloned().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_log",
-            "this service instance keeps no shared log",
-        )
-    })
-}
 
 fn log_err(e: deconflict_logfile::LogFileError) -> ApiError {
     match e {

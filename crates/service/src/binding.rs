@@ -182,7 +182,7 @@ pub(crate) fn stands_for(e: &Entry) -> Option<Stands> {
         }),
         // An incident's steps live in the record alone (`crate::incidents`): no row.
         EntryBody::IncidentReport { fields, .. }
-            if fields.get(crate::incidents::COURSE_FIELD).is_some() =>
+            if fields.get(deconflict_incident::COURSE_FIELD).is_some() =>
         {
             None
         }

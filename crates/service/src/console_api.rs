@@ -37,9 +37,10 @@ pub use deconflict_console::session::{LOGIN_TOKEN_TTL_MS, SESSION_TTL_MS_MAX};
 
 pub use deconflict_client::wire::console::{LoginToken, LoginTokenRequest};
 
-use crate::api::Caller;
 use crate::error::{ApiError, ErrorBody, parse_json};
-use crate::state::{BODY_BYTES_MAX, State};
+use crate::limits::BODY_BYTES_MAX;
+use crate::request::Caller;
+use crate::state::State;
 
 type St = Arc<State>;
 
@@ -400,7 +401,7 @@ async fn authenticate_session(
     };
     let party = session.party.clone();
     parts.extensions.insert(ConsoleSession { id, session });
-    crate::api::run_as(&state, party, parts, bytes, next).await
+    crate::request::run_as(&state, party, parts, bytes, next).await
 }
 
 // ---- console-only routes (session) ----------------------------------------------------------

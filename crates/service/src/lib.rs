@@ -2,16 +2,17 @@
 //! parties' event streams, the fixed-rate cycle that runs the conflict engine, and metrics.
 //!
 //! What it owns: request authentication (the client crate's [`deconflict_client::auth`],
-//! RFC 9421 and RFC 9530, checked in [`api`]), authorization by party and the agreement's
-//! disclosure rules ([`state`]), the cycle that turns the engine's conflicts into alerts, the
-//! event streams (SSE, resumable by sequence number), the record's countersignature routes
-//! ([`log_api`]), the server's TLS ([`tls`], rustls), the deconfliction line run over HTTP
-//! ([`line`]: the sans-IO line crate's state machine, its log in the store, its effects on the
-//! streams), the agreement's lifecycle as the parties' signed statements ([`lifecycle`]), the
-//! duty officer's web console over HTTP ([`console_api`]: the page, sign-in links, sessions),
-//! and the parties' receiver feeds into their desk tracks ([`feed`]). The documents, the
-//! entries a party signs and the signed client are the party's side of the protocol, in the
-//! client crate ([`deconflict_client`]).
+//! RFC 9421 and RFC 9530, checked in [`api`]; what the handlers share in [`request`]),
+//! authorization by party and the agreement's disclosure rules ([`state`]), the cycle that
+//! turns the engine's conflicts into alerts ([`cycle`], its stages in order), the event streams
+//! (SSE, resumable by sequence number), the record's countersignature routes ([`log_api`]),
+//! the server's TLS ([`tls`], rustls), the deconfliction line run over HTTP ([`line`]: the
+//! sans-IO line crate's state machine, its log in the store, its effects on the streams; its
+//! routes and its turn in the cycle in [`line_api`]), the agreement's lifecycle as the parties'
+//! signed statements ([`lifecycle`]), the duty officer's web console over HTTP
+//! ([`console_api`]: the page, sign-in links, sessions), and the parties' receiver feeds into
+//! their desk tracks ([`feed`]). The documents, the entries a party signs and the signed client
+//! are the party's side of the protocol, in the client crate ([`deconflict_client`]).
 //!
 //! Invariants:
 //! - Every `/v1` request is authenticated by the calling party's key from the agreement; a
@@ -30,21 +31,26 @@
 pub mod api;
 pub mod binding;
 pub mod console_api;
+pub mod cycle;
 pub mod datadir;
 pub mod desk_wire;
 pub mod error;
 pub mod evidence;
 pub mod feed;
 pub mod incidents;
+pub mod incidents_api;
 pub mod lifecycle;
 pub mod limits;
 pub mod line;
+pub mod line_api;
+pub mod listener;
 pub mod log_api;
 pub mod log_entries;
 pub mod metrics;
 pub mod nonce_file;
 pub mod replay;
 pub mod reports;
+pub mod request;
 pub mod server;
 pub mod state;
 pub mod strategic;
@@ -103,7 +109,7 @@ pub async fn serve(
     run_cycle: bool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    limits::serve(
+    listener::serve(
         state,
         listener,
         run_cycle,

@@ -8,28 +8,25 @@
 //! - Body bytes: the signed headers are checked before any body byte is read (the signature
 //!   covers `content-digest`), so only a party can make the service buffer a body; it is then
 //!   read as it arrives, hashed on the way, refused as soon as it passes
-//!   [`BODY_BYTES_MAX`](crate::state::BODY_BYTES_MAX), and every byte held counts against
+//!   [`BODY_BYTES_MAX`], and every byte held counts against
 //!   [`BODY_BYTES_BUFFERED_MAX`] for the whole process (503 beyond).
 //!
 //! Every refusal is counted ([`ServerMetrics`]); the bytes held are a gauge.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use http_body_util::BodyExt as _;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use sha2::{Digest as _, Sha256};
-use tokio::net::{TcpListener, TcpStream};
 
-use crate::state::{BODY_BYTES_MAX, State};
+use crate::metrics::ServerMetrics;
 
+/// Largest request body accepted, bytes (a batch of 10,000 reports fits).
+pub const BODY_BYTES_MAX: usize = 4 << 20;
 /// Most connections open at once.
 pub const CONNECTIONS_MAX: usize = 4096;
 /// Most connections open at once from one IP address.
@@ -62,75 +59,6 @@ impl Default for Limits {
             body_read_timeout: Duration::from_secs(BODY_READ_TIMEOUT_S),
             body_bytes_buffered_max: BODY_BYTES_BUFFERED_MAX,
         }
-    }
-}
-
-// ---- counters --------------------------------------------------------------------------------
-
-/// The listener's connections and the request bodies it held, of one service
-/// ([`crate::metrics::Metrics::server`]); shared by its [`Gate`] and [`BodyLimits`].
-#[derive(Debug, Default)]
-pub struct ServerMetrics {
-    connections_open: AtomicU64,
-    connections_accepted: AtomicU64,
-    refused_total: AtomicU64,
-    refused_per_address: AtomicU64,
-    body_bytes_held: AtomicU64,
-    bodies_timed_out: AtomicU64,
-    bodies_too_large: AtomicU64,
-    bodies_over_budget: AtomicU64,
-}
-
-impl ServerMetrics {
-    /// The counters in the Prometheus text format (0.0.4).
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        s.push_str(
-            "# HELP deconflict_connections_open Connections open now.\n\
-             # TYPE deconflict_connections_open gauge\n",
-        );
-        s.push_str(&format!(
-            "deconflict_connections_open {}\n",
-            load(&self.connections_open)
-        ));
-        s.push_str(
-            "# HELP deconflict_connections_total Connections by outcome at accept.\n\
-             # TYPE deconflict_connections_total counter\n",
-        );
-        for (outcome, n) in [
-            ("accepted", &self.connections_accepted),
-            ("refused_over_total", &self.refused_total),
-            ("refused_over_per_address", &self.refused_per_address),
-        ] {
-            s.push_str(&format!(
-                "deconflict_connections_total{{outcome=\"{outcome}\"}} {}\n",
-                load(n)
-            ));
-        }
-        s.push_str(
-            "# HELP deconflict_body_bytes_buffered Request body bytes held now.\n\
-             # TYPE deconflict_body_bytes_buffered gauge\n",
-        );
-        s.push_str(&format!(
-            "deconflict_body_bytes_buffered {}\n",
-            load(&self.body_bytes_held)
-        ));
-        s.push_str(
-            "# HELP deconflict_bodies_refused_total Request bodies refused while being read.\n\
-             # TYPE deconflict_bodies_refused_total counter\n",
-        );
-        for (reason, n) in [
-            ("timeout", &self.bodies_timed_out),
-            ("too_large", &self.bodies_too_large),
-            ("over_budget", &self.bodies_over_budget),
-        ] {
-            s.push_str(&format!(
-                "deconflict_bodies_refused_total{{reason=\"{reason}\"}} {}\n",
-                load(n)
-            ));
-        }
-        s
     }
 }
 
@@ -201,93 +129,6 @@ impl Drop for Permit {
             .counts
             .connections_open
             .fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// The HTTP/1 server settings every connection gets: the header timeout.
-pub fn http1(limits: &Limits) -> hyper::server::conn::http1::Builder {
-    let mut b = hyper::server::conn::http1::Builder::new();
-    b.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
-    b
-}
-
-/// Serves the API over plain HTTP on `listener` until `shutdown` resolves, within `limits`;
-/// then stops gracefully: no new connections, streams end, the cycle stops, requests in flight
-/// finish (within [`SHUTDOWN_GRACE_S`]).
-pub async fn serve(
-    state: Arc<State>,
-    listener: TcpListener,
-    run_cycle: bool,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    limits: Limits,
-) -> std::io::Result<()> {
-    let (router, _) = crate::api::router(state.clone());
-    let counts = state.metrics.server.clone();
-    let router = router.layer(axum::Extension(BodyLimits::new(&limits, counts.clone())));
-    let cycle = run_cycle.then(|| tokio::spawn(crate::run_cycle_loop(state.clone())));
-    let gate = Gate::new(limits.clone(), counts);
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            accepted = accept(&listener) => accepted,
-            () = &mut shutdown => break,
-        };
-        let Some((tcp, peer)) = accepted else {
-            continue;
-        };
-        let Some(permit) = gate.admit(peer.ip()) else {
-            drop(tcp);
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        let conn = http1(&limits)
-            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router.clone()));
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _permit = permit;
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    drain(&state, graceful, cycle).await;
-    Ok(())
-}
-
-/// The next connection on `listener`, for plain HTTP and TLS alike; `None` after a failed
-/// accept (out of file descriptors and the like), which pauses instead of spinning.
-pub(crate) async fn accept(listener: &TcpListener) -> Option<(TcpStream, SocketAddr)> {
-    match listener.accept().await {
-        Ok(c) => Some(c),
-        Err(e) => {
-            tracing::warn!(error = %e, "accept failed");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            None
-        }
-    }
-}
-
-/// After the listener closed, for plain HTTP and TLS alike: streams end, open connections get
-/// [`SHUTDOWN_GRACE_S`] to finish, then the cycle stops.
-pub(crate) async fn drain(
-    state: &State,
-    graceful: GracefulShutdown,
-    cycle: Option<tokio::task::JoinHandle<()>>,
-) {
-    // Streams end now, so that their connections can close.
-    state.begin_shutdown();
-    let grace = Duration::from_secs(SHUTDOWN_GRACE_S);
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("connections still open after {SHUTDOWN_GRACE_S} s; stopping anyway");
-    }
-    if let Some(c) = cycle {
-        let _ = c.await;
     }
 }
 

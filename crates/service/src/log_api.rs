@@ -17,7 +17,7 @@
 //! covered by the log's later signed heads, is what orders it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -29,9 +29,9 @@ use deconflict_logfile::LogFileError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{Caller, list_limit, no_body, param, party_key, query_u64, the_log};
 use crate::error::{ApiError, ErrorBody};
 use crate::log_entries::ServiceLog;
+use crate::request::{Caller, list_limit, no_body, param, party_key, query_u64, the_log};
 use crate::state::State;
 pub use deconflict_client::wire::log::{
     CosignatureAccepted, CosignatureList, CosignatureView, LogKeys,
@@ -52,64 +52,6 @@ pub fn routes() -> OpenApiRouter<St> {
 }
 
 // ---- counters --------------------------------------------------------------------------------
-
-/// Why a countersignature was refused, as counted.
-const REFUSAL_REASONS: [&str; 9] = [
-    "malformed_entry",
-    "not_canonical",
-    "invalid_field",
-    "not_a_cosignature",
-    "author_mismatch",
-    "entry_signature_invalid",
-    "unknown_tree_head",
-    "log_busy",
-    "log_unavailable",
-];
-
-/// Countersignatures accepted (appended), repeated (already there) and refused by reason, of
-/// one service ([`crate::metrics::Metrics::cosignatures`]).
-#[derive(Debug, Default)]
-pub struct CosignatureMetrics {
-    accepted: AtomicU64,
-    repeated: AtomicU64,
-    refused: [AtomicU64; REFUSAL_REASONS.len()],
-}
-
-impl CosignatureMetrics {
-    /// Counts `e` by its reason, and gives it back.
-    fn refused(&self, e: ApiError) -> ApiError {
-        if let Some(i) = REFUSAL_REASONS.iter().position(|r| *r == e.body.code) {
-            self.refused[i].fetch_add(1, Ordering::Relaxed);
-        }
-        e
-    }
-
-    /// The counters in the Prometheus text format (0.0.4).
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        s.push_str(
-            "# HELP deconflict_log_cosignatures_total Countersignatures of tree heads by outcome.\n",
-        );
-        s.push_str("# TYPE deconflict_log_cosignatures_total counter\n");
-        for (outcome, n) in [("appended", &self.accepted), ("repeated", &self.repeated)] {
-            s.push_str(&format!(
-                "deconflict_log_cosignatures_total{{outcome=\"{outcome}\"}} {}\n",
-                n.load(Ordering::Relaxed)
-            ));
-        }
-        s.push_str(
-            "# HELP deconflict_log_cosignatures_refused_total Countersignatures refused, by reason.\n",
-        );
-        s.push_str("# TYPE deconflict_log_cosignatures_refused_total counter\n");
-        for (reason, n) in REFUSAL_REASONS.iter().zip(&self.refused) {
-            s.push_str(&format!(
-                "deconflict_log_cosignatures_refused_total{{reason=\"{reason}\"}} {}\n",
-                n.load(Ordering::Relaxed)
-            ));
-        }
-        s
-    }
-}
 
 // ---- handlers --------------------------------------------------------------------------------
 

@@ -6,6 +6,16 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+mod cosignature;
+mod feed;
+mod server;
+mod tls;
+
+pub use cosignature::CosignatureMetrics;
+pub use feed::{FeedMetrics, FeedStats};
+pub use server::ServerMetrics;
+pub use tls::TlsMetrics;
+
 /// Upper bounds of the buckets of the cycle stage histograms, seconds (`+Inf` is the count).
 pub const STAGE_BUCKETS_S: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
@@ -136,14 +146,14 @@ pub struct Metrics {
     /// Reports committed to the record by those batches.
     pub reports_committed_total: AtomicU64,
     /// Receiver feeds' counters, by party and feed ([`crate::feed`]).
-    pub feeds: crate::feed::FeedMetrics,
+    pub feeds: FeedMetrics,
     /// The countersignatures the record's write route took and refused.
-    pub cosignatures: crate::log_api::CosignatureMetrics,
+    pub cosignatures: CosignatureMetrics,
     /// The TLS listener's connections.
-    pub tls: crate::tls::TlsMetrics,
+    pub tls: TlsMetrics,
     /// The listener's connections and the request bodies it held, shared with the listener's
     /// gate and body budget.
-    pub server: Arc<crate::limits::ServerMetrics>,
+    pub server: Arc<ServerMetrics>,
     /// Each cycle stage's durations, in [`CycleStage::ALL`] order.
     cycle_stages: [Histogram; 6],
 }

@@ -161,7 +161,7 @@ fn recordings(
             &spec.name(),
             spec.format,
             anchor_ms.unwrap_or(0),
-            std::sync::Arc::new(crate::feed::FeedStats::default()),
+            std::sync::Arc::new(crate::metrics::FeedStats::default()),
         );
         let records = crate::feed::decode_recording(&mut ingest, &bytes);
         out.extend(records.into_iter().enumerate().map(|(k, r)| (i, k, r)));
@@ -227,10 +227,10 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
             opts.cycle_ms
         )));
     }
-    let feed_stats: Vec<crate::feed::FeedStats> = opts
+    let feed_stats: Vec<crate::metrics::FeedStats> = opts
         .feeds
         .iter()
-        .map(|_| crate::feed::FeedStats::default())
+        .map(|_| crate::metrics::FeedStats::default())
         .collect();
     let clock = ManualClock::new(first);
     let store = deconflict_store::SqliteStore::open_in_memory()

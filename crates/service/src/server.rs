@@ -151,6 +151,8 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
                 source,
             })?;
         let addr = listener.local_addr()?;
+        // Handlers first: whoever reads the address below may signal at once.
+        let shutdown = shutdown_signal()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         // A closed standard output (nobody reading) must not stop the service.
         let _ = {
@@ -159,33 +161,34 @@ pub fn run(opts: ServeOptions) -> Result<(), ServeError> {
         };
         tracing::info!(%addr, scheme, agreement = %id, "serving");
         match tls {
-            Some(config) => {
-                crate::tls::serve_tls(state, listener, config, true, shutdown_signal()).await?
-            }
-            None => crate::serve(state, listener, true, shutdown_signal()).await?,
+            Some(config) => crate::tls::serve_tls(state, listener, config, true, shutdown).await?,
+            None => crate::serve(state, listener, true, shutdown).await?,
         }
         tracing::info!("stopped");
         Ok(())
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT or SIGTERM, their handlers installed now: a signal that comes at any time after this
+/// call, even before the future is first polled, stops the service gracefully instead of
+/// killing it.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

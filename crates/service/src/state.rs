@@ -37,8 +37,6 @@ pub const RATE_REQUESTS_PER_S: f64 = 200.0;
 pub const RATE_BURST_REQUESTS: f64 = 400.0;
 /// Most live tracks in the picture, and how long a track without a report stays: the core's.
 pub use deconflict_desk::desk::{TRACK_AGE_S_MAX, TRACKS_MAX};
-/// Largest request body accepted, bytes (a batch of 10,000 reports fits).
-pub const BODY_BYTES_MAX: usize = 4 << 20;
 /// Most alerts listed by one `GET /v1/alerts`.
 pub const ALERTS_LIST_MAX: usize = 1000;
 /// Most accepted reports waiting to enter the desk (about two cycles at 100,000 tracks a
@@ -131,7 +129,7 @@ pub struct State {
     pub(crate) nonces: Mutex<NonceCache>,
     buckets: Mutex<HashMap<String, Bucket>>,
     last_heard_ms: Mutex<HashMap<String, i64>>,
-    last_cycle_ms: AtomicI64,
+    pub(crate) last_cycle_ms: AtomicI64,
     streams: HashMap<String, watch::Sender<u64>>,
     pub(crate) shutdown: watch::Sender<bool>,
     /// Held from a batch's append to the record until its store commit.
@@ -421,7 +419,10 @@ impl State {
                 tracing::error!(error = %e, ?parties, "signatures not recorded in the shared log");
             }
         }
-        match crate::incidents::restore(self, &log) {
+        match self
+            .incidents
+            .restore(&self.terms, &log, self.clock.now_ms())
+        {
             Ok(skipped) => {
                 for s in skipped {
                     tracing::error!(entry = s.entry_index, why = %s.why, "an incident step of the record does not apply");
@@ -788,7 +789,7 @@ impl State {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         let last_cycle = self.last_cycle_ms.load(Ordering::Relaxed);
-        let last_tests = crate::line::last_link_tests(self, now);
+        let last_tests = self.line.last_link_tests(&self.terms, now);
         Health {
             service: "ok".into(),
             agreement_status: self.status().as_str().into(),
@@ -810,7 +811,7 @@ impl State {
                 })
                 .collect(),
             last_cycle_unix_ms: (last_cycle > 0).then_some(last_cycle),
-            link_tests: crate::line::link_tests(self, now),
+            link_tests: self.line.link_tests(&self.terms, now),
         }
     }
 

@@ -16,7 +16,7 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
@@ -29,6 +29,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub use deconflict_client::tls::{PEM_BYTES_MAX, TlsError, provider, read_certificates, read_pem};
 
+use crate::metrics::TlsMetrics;
 use crate::state::State;
 
 /// Most TLS connections open at once; more are closed at accept and counted.
@@ -86,37 +87,6 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
 
 // ---- counters --------------------------------------------------------------------------------
 
-/// The TLS listener's connections by outcome, of one service
-/// ([`crate::metrics::Metrics::tls`]).
-#[derive(Debug, Default)]
-pub struct TlsMetrics {
-    accepted: AtomicU64,
-    refused_limit: AtomicU64,
-    handshakes_failed: AtomicU64,
-    plain_http_refused: AtomicU64,
-}
-
-impl TlsMetrics {
-    /// The counters in the Prometheus text format (0.0.4).
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        s.push_str("# HELP deconflict_tls_connections_total TLS connections by outcome.\n");
-        s.push_str("# TYPE deconflict_tls_connections_total counter\n");
-        for (outcome, n) in [
-            ("accepted", &self.accepted),
-            ("refused_over_limit", &self.refused_limit),
-            ("handshake_failed", &self.handshakes_failed),
-            ("plain_http_refused", &self.plain_http_refused),
-        ] {
-            s.push_str(&format!(
-                "deconflict_tls_connections_total{{outcome=\"{outcome}\"}} {}\n",
-                n.load(Ordering::Relaxed)
-            ));
-        }
-        s
-    }
-}
-
 // ---- the server ------------------------------------------------------------------------------
 
 /// Serves the API over TLS on `listener` until `shutdown` resolves, then stops gracefully as
@@ -146,7 +116,7 @@ pub async fn serve_tls(
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
-            accepted = crate::limits::accept(&listener) => accepted,
+            accepted = crate::listener::accept(&listener) => accepted,
             () = &mut shutdown => break,
         };
         let Some((tcp, peer)) = accepted else {
@@ -170,7 +140,7 @@ pub async fn serve_tls(
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
         let watcher = graceful.watcher();
-        let http1 = crate::limits::http1(&limits);
+        let http1 = crate::listener::http1(&limits);
         let state = state.clone();
         tokio::spawn(async move {
             let _slot = slot;
@@ -203,7 +173,7 @@ pub async fn serve_tls(
         });
     }
     drop(listener);
-    crate::limits::drain(&state, graceful, cycle).await;
+    crate::listener::drain(&state, graceful, cycle).await;
     Ok(())
 }
 

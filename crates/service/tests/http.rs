@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use deconflict_service::state::BODY_BYTES_MAX;
+use deconflict_service::limits::BODY_BYTES_MAX;
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use deconflict_client::wire::REPORTS_PER_BATCH_MAX;
-use deconflict_service::state::BODY_BYTES_MAX;
+use deconflict_service::limits::BODY_BYTES_MAX;
 use serde_json::json;
 
 fn batch(n: usize) -> String {

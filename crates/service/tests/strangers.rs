@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::{harness, key};
 use deconflict_client::auth;
-use deconflict_service::limits::{self, Limits};
+use deconflict_service::limits::Limits;
+use deconflict_service::listener;
 
 const HEADER_TIMEOUT: Duration = Duration::from_millis(800);
 const BODY_TIMEOUT: Duration = Duration::from_millis(800);
@@ -106,7 +107,7 @@ async fn strangers_cannot_hold_connections_time_or_memory() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(limits::serve(
+    let server = tokio::spawn(listener::serve(
         h.state.clone(),
         listener,
         false,

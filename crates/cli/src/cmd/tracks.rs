@@ -28,8 +28,8 @@ use super::line::{EXIT_CODES, Failure, finish};
 /// Reports per request unless `--batch` says otherwise.
 pub const PUSH_BATCH_DEFAULT: usize = 1000;
 /// Most bytes of one request body the command builds: below the service's body limit
-/// (`deconflict_service::state::BODY_BYTES_MAX`), with room for the envelope.
-pub const PUSH_BODY_BYTES_MAX: usize = deconflict_service::state::BODY_BYTES_MAX - 4096;
+/// (`deconflict_service::limits::BODY_BYTES_MAX`), with room for the envelope.
+pub const PUSH_BODY_BYTES_MAX: usize = deconflict_service::limits::BODY_BYTES_MAX - 4096;
 /// Longest line read from the file; a longer one is refused with its number.
 pub const LINE_BYTES_MAX: usize = 64 * 1024;
 /// Most lines one file may hold (the file is checked whole before anything is sent).

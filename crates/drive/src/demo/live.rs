@@ -34,7 +34,7 @@ impl ReceiverReplay {
         let party = terms.parties.first()?.id.clone();
         let bytes = std::fs::read(RECEIVER_RECORDING).ok()?;
         let name = "sbs:sbs1_msgs_lax.sbs";
-        let stats = Arc::new(deconflict_service::feed::FeedStats::default());
+        let stats = Arc::new(deconflict_service::metrics::FeedStats::default());
         let mut ingest = deconflict_service::feed::Ingest::live(
             &party,
             name,

@@ -8,12 +8,12 @@ use super::*;
 #[error("incident entry: {0}")]
 pub struct EntryError(String);
 
-pub(super) fn entry_err(e: impl std::fmt::Display) -> EntryError {
+pub(crate) fn entry_err(e: impl std::fmt::Display) -> EntryError {
     EntryError(e.to_string())
 }
 
 /// The log entry of one step: `course`, the input as JSON (chunked) and its SHA-256.
-pub(super) fn course_entry(
+pub(crate) fn course_entry(
     author: &str,
     time_ms: i64,
     incident_id: &str,
@@ -66,7 +66,7 @@ pub(super) fn course_entry(
 }
 
 /// `s` in pieces of at most [`CHUNK_BYTES`], cut at character boundaries.
-pub(super) fn chunks(s: &str) -> Vec<&str> {
+pub(crate) fn chunks(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = s;
     while rest.len() > CHUNK_BYTES {
@@ -142,13 +142,13 @@ impl Folder {
         self.held.get(id).map(view)
     }
 
-    pub(super) fn into_held(self) -> BTreeMap<String, Incident> {
+    pub(crate) fn into_held(self) -> BTreeMap<String, Incident> {
         self.held
     }
 }
 
 /// The input an incident entry carries, or `None` for an entry that is not an incident step.
-pub(super) fn entry_input(e: &Entry) -> Option<(&str, &str, String)> {
+pub(crate) fn entry_input(e: &Entry) -> Option<(&str, &str, String)> {
     let EntryBody::IncidentReport {
         fields,
         incident_id,
@@ -175,7 +175,7 @@ pub(super) fn entry_input(e: &Entry) -> Option<(&str, &str, String)> {
     Some((incident_id.as_str(), course.as_str(), input))
 }
 
-pub(super) fn json<T: Serialize>(v: &T) -> Result<String, EntryError> {
+pub(crate) fn json<T: Serialize>(v: &T) -> Result<String, EntryError> {
     serde_json::to_string(v).map_err(entry_err)
 }
 
@@ -215,7 +215,7 @@ pub fn assessment_entry(party: &str, a: &AssessmentGiven) -> Result<Entry, Entry
 // ---------------------------------------------------------------------------------------------
 // The model's inputs from the wire.
 
-pub(super) fn account_of(party: &str, a: &AccountIn) -> Result<Account, ApiError> {
+pub(crate) fn account_of(party: &str, a: &AccountIn) -> Result<Account, ApiError> {
     let seen = Seen::from_name(&a.seen).ok_or_else(|| {
         ApiError::invalid(
             "account.seen",
@@ -249,7 +249,7 @@ pub(super) fn account_of(party: &str, a: &AccountIn) -> Result<Account, ApiError
     })
 }
 
-pub(super) fn assessment_of(party: &str, a: &AssessmentGiven) -> Result<Assessment, ApiError> {
+pub(crate) fn assessment_of(party: &str, a: &AssessmentGiven) -> Result<Assessment, ApiError> {
     let category = RiskCategory::from_name(&a.category).ok_or_else(|| {
         ApiError::invalid(
             "category",
@@ -298,7 +298,7 @@ pub(crate) fn approach_view(c: &ClosestApproach) -> ApproachView {
     }
 }
 
-pub(super) fn approach_of(v: &ApproachView) -> ClosestApproach {
+pub(crate) fn approach_of(v: &ApproachView) -> ClosestApproach {
     let p = |p: &PositionView| incident::Position {
         lat_deg: p.lat_deg,
         lon_deg: p.lon_deg,
@@ -314,7 +314,7 @@ pub(super) fn approach_of(v: &ApproachView) -> ClosestApproach {
     }
 }
 
-pub(super) fn filing_of(party: &str, f: &FilingIn, e: &Evidence) -> Result<Filing, ApiError> {
+pub(crate) fn filing_of(party: &str, f: &FilingIn, e: &Evidence) -> Result<Filing, ApiError> {
     Ok(Filing {
         id: f.id.clone(),
         window: Window::new(f.from_unix_ms, f.to_unix_ms).map_err(incident_error)?,
@@ -352,7 +352,7 @@ pub(super) fn filing_of(party: &str, f: &FilingIn, e: &Evidence) -> Result<Filin
 }
 
 /// The API's refusal for a model's refusal: each has its own code.
-pub(super) fn incident_error(e: IncidentError) -> ApiError {
+pub(crate) fn incident_error(e: IncidentError) -> ApiError {
     let status = match &e {
         IncidentError::NotAParty { .. } | IncidentError::NotMember { .. } => StatusCode::FORBIDDEN,
         IncidentError::AccountGiven { .. } | IncidentError::AccountsPending { .. } => {

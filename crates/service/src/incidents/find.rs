@@ -13,7 +13,7 @@ struct Positioned {
     alt_m: f64,
 }
 
-pub(super) fn report_of(body: &str) -> Option<incident::Report> {
+pub(crate) fn report_of(body: &str) -> Option<incident::Report> {
     let r: Positioned = serde_json::from_str(body).ok()?;
     Some(incident::Report {
         time_ms: r.time_unix_ms,
@@ -39,7 +39,7 @@ pub(crate) fn track_reports<'a>(
 
 /// The tracks with logged reports in the window, per (party, track), and the last report
 /// number each party's reports there carry.
-pub(super) fn tracks_in(
+pub(crate) fn tracks_in(
     store: &mut dyn deconflict_store::Store,
     f: &FilingIn,
     caller: &str,
@@ -104,7 +104,7 @@ pub(super) fn tracks_in(
 }
 
 /// The pairs of different parties that came near in the window (see the module's text).
-pub(super) fn pairs_of(
+pub(crate) fn pairs_of(
     tracks: &Tracks,
     f: &FilingIn,
     caller: &str,
@@ -150,46 +150,4 @@ pub(super) fn pairs_of(
     found.sort_by(|x, y| x.0.total_cmp(&y.0));
     found.truncate(PAIRS_MAX);
     found.into_iter().map(|(_, p)| p).collect()
-}
-
-/// The alerts and line messages of the window that concern the incident's parties.
-pub(super) async fn records_of(
-    state: &St,
-    f: &FilingIn,
-    parties: &BTreeSet<String>,
-) -> Result<Vec<RecordView>, ApiError> {
-    let (from, to) = (f.from_unix_ms, f.to_unix_ms);
-    let alerts = state
-        .with_store(|s| s.alerts_all())
-        .await?
-        .map_err(|e| ApiError::internal(format!("store: {e}")))?;
-    let mut out: Vec<RecordView> = alerts
-        .iter()
-        .filter(|a| (from..=to).contains(&a.created_ms))
-        .filter(|a| a.parties.iter().any(|p| parties.contains(p)))
-        .map(|a| RecordView {
-            time_unix_ms: a.created_ms,
-            kind: RecordKind::Alert.as_str().into(),
-            id: a.id.clone(),
-            label: a.kind.clone(),
-        })
-        .collect();
-    out.extend(state.line.read(|line| {
-        line.messages()
-            .filter(|t| (from..=to).contains(&t.received_at().unix_ms()))
-            .filter(|t| {
-                let m = t.message();
-                parties.contains(m.from().as_str()) || parties.contains(m.to().as_str())
-            })
-            .map(|t| RecordView {
-                time_unix_ms: t.received_at().unix_ms(),
-                kind: RecordKind::LineMessage.as_str().into(),
-                id: t.message().id().to_string(),
-                label: t.message().kind().to_string(),
-            })
-            .collect::<Vec<_>>()
-    })?);
-    out.sort_by(|a, b| (a.time_unix_ms, &a.id).cmp(&(b.time_unix_ms, &b.id)));
-    out.truncate(RECORDS_MAX);
-    Ok(out)
 }

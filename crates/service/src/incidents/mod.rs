@@ -1,5 +1,5 @@
-//! Incidents before the working group, as the service runs them: filed by a party over
-//! `POST /v1/incidents`, with the evidence computed from the recorded track reports, each
+//! Incidents before the working group, as the service holds them (their routes and deadlines:
+//! [`crate::incidents_api`]): filed by a party over `POST /v1/incidents`, with the evidence computed from the recorded track reports, each
 //! party's signed account, and the working-group members' signed assessments
 //! ([`deconflict_incident::Incident`] is the sans-IO course of one incident).
 //!
@@ -17,7 +17,7 @@
 //! Each entry carries its input as JSON (`input`, split over `input_1`, `input_2`, … when longer
 //! than one text field) and its SHA-256 (`input_sha256`). No store row stands for these entries:
 //! at start the service folds them again, in record order, into the incidents
-//! ([`restore`]), so an incident is exactly what the record says and survives every restart.
+//! ([`Incidents::restore`]), so an incident is exactly what the record says and survives every restart.
 //! Accounts and assessments take effect at their signed time (within
 //! [`crate::line::AUTHOR_SKEW_MS_MAX`] of the service's clock when they arrive), so the fold at
 //! start gives the same incidents, lateness included.
@@ -31,31 +31,21 @@
 //! that names its own track keeps that track's closest pair even when it is farther.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Extension, Path, State as AxState};
 use axum::http::StatusCode;
 use deconflict_incident as incident;
 use deconflict_incident::{
     Account, Action, Aircraft, Assessment, ClosestApproach, Effect, Factor, Filing, Incident,
     IncidentError, OwnFigure, Pair, RecordKind, RecordRef, RiskCategory, Seen, Window,
 };
-use deconflict_log::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, SignedEntry, Text};
+use deconflict_log::{Entry, EntryBody, FieldValue, Fields, Hash, KeyId, Text};
 use deconflict_store::{LoggedReport, NewEvent, Write};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use crate::api::{Caller, party_key};
-use crate::error::{ApiError, ErrorBody};
-use crate::line::{AUTHOR_SKEW_MS_MAX, skew};
-use crate::state::State;
-use deconflict_client::line_entry::{LogEntryError, signed_entry};
-
-type St = Arc<State>;
+use crate::error::ApiError;
+use crate::terms::Terms;
 
 pub use deconflict_incident::{ASSESSED_FOR_FIELD, COURSE_FIELD, RISK_CATEGORY_FIELD};
 /// A pair is found when its closest approach comes within this many times the agreement's
@@ -76,13 +66,11 @@ pub const BODY_BYTES_MAX: usize = 64 * 1024;
 /// Bytes of one text field of an entry's input (below the record's text limit).
 const CHUNK_BYTES: usize = 4_000;
 
-mod api;
 mod course;
 mod find;
 mod views;
 mod wire;
 
-pub(crate) use api::{routes, tick};
 pub(crate) use course::*;
 pub use course::{Folder, Step, account_entry, assessment_entry, filing_entry, step_of};
 pub(crate) use find::*;
@@ -98,7 +86,7 @@ pub struct Incidents {
     entries: Mutex<BTreeMap<String, Vec<u64>>>,
     /// Held from a step's check until its entry is recorded, so two steps never both pass
     /// against the same incident.
-    writer: tokio::sync::Mutex<()>,
+    pub(crate) writer: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Incidents {
@@ -108,7 +96,10 @@ impl std::fmt::Debug for Incidents {
 }
 
 impl Incidents {
-    fn read<R>(&self, f: impl FnOnce(&BTreeMap<String, Incident>) -> R) -> Result<R, ApiError> {
+    pub(crate) fn read<R>(
+        &self,
+        f: impl FnOnce(&BTreeMap<String, Incident>) -> R,
+    ) -> Result<R, ApiError> {
         let held = self
             .held
             .lock()
@@ -116,7 +107,7 @@ impl Incidents {
         Ok(f(&held))
     }
 
-    fn write<R>(
+    pub(crate) fn write<R>(
         &self,
         f: impl FnOnce(&mut BTreeMap<String, Incident>) -> R,
     ) -> Result<R, ApiError> {
@@ -148,7 +139,59 @@ impl Incidents {
             .unwrap_or_default()
     }
 
-    fn add_entries(&self, id: &str, indexes: impl IntoIterator<Item = u64>) {
+    /// Folds the record's incident entries into the incidents, in record order. A step that
+    /// does not apply (it never should: each was checked before it was recorded) is skipped and
+    /// named.
+    pub fn restore(
+        &self,
+        terms: &Terms,
+        log: &crate::log_entries::ServiceLog,
+        now_ms: i64,
+    ) -> Result<Vec<Skipped>, String> {
+        let log_file = log.log_file();
+        let size = log_file.latest_tree_head().tree_head().size();
+        let mut folder = Folder::new(config(terms));
+        let mut skipped = Vec::new();
+        let mut indexes: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        let mut start = 0;
+        while start < size {
+            // A read returns at most `ENTRIES_PER_READ_MAX` entries: the next one starts after them.
+            let entries = log_file
+                .entries(start, size)
+                .map_err(|e| format!("log entries from {start}: {e}"))?;
+            if entries.is_empty() {
+                return Err(format!("log entries from {start}: none read below {size}"));
+            }
+            let end = start + entries.len() as u64;
+            for (k, signed) in entries.iter().enumerate() {
+                let index = start + k as u64;
+                let e = signed.entry();
+                let Some(step) = step_of(e) else {
+                    continue;
+                };
+                indexes
+                    .entry(step.incident_id.clone())
+                    .or_default()
+                    .push(index);
+                if let Err(why) = folder.apply(e.author().as_str(), &step) {
+                    skipped.push(Skipped {
+                        entry_index: index,
+                        why,
+                    });
+                }
+            }
+            start = end;
+        }
+        folder.timeout(now_ms);
+        let held = folder.into_held();
+        self.write(|h| *h = held).map_err(|e| e.body.message)?;
+        if let Ok(mut e) = self.entries.lock() {
+            *e = indexes;
+        }
+        Ok(skipped)
+    }
+
+    pub(crate) fn add_entries(&self, id: &str, indexes: impl IntoIterator<Item = u64>) {
         if let Ok(mut e) = self.entries.lock() {
             e.entry(id.to_string()).or_default().extend(indexes);
         }
@@ -174,7 +217,7 @@ pub fn config(terms: &crate::terms::Terms) -> incident::Config {
 }
 
 /// The party of working-group member `member`, and its key.
-fn member_key(
+pub(crate) fn member_key(
     terms: &crate::terms::Terms,
     member: &str,
 ) -> Option<(String, ed25519_dalek::VerifyingKey)> {
@@ -192,58 +235,6 @@ fn member_key(
 pub struct Skipped {
     pub entry_index: u64,
     pub why: String,
-}
-
-/// Folds the record's incident entries into the incidents, in record order. A step that does
-/// not apply (it never should: each was checked before it was recorded) is skipped and named.
-pub fn restore(
-    state: &State,
-    log: &crate::log_entries::ServiceLog,
-) -> Result<Vec<Skipped>, String> {
-    let log_file = log.log_file();
-    let size = log_file.latest_tree_head().tree_head().size();
-    let mut folder = Folder::new(config(&state.terms));
-    let mut skipped = Vec::new();
-    let mut indexes: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let mut start = 0;
-    while start < size {
-        // A read returns at most `ENTRIES_PER_READ_MAX` entries: the next one starts after them.
-        let entries = log_file
-            .entries(start, size)
-            .map_err(|e| format!("log entries from {start}: {e}"))?;
-        if entries.is_empty() {
-            return Err(format!("log entries from {start}: none read below {size}"));
-        }
-        let end = start + entries.len() as u64;
-        for (k, signed) in entries.iter().enumerate() {
-            let index = start + k as u64;
-            let e = signed.entry();
-            let Some(step) = step_of(e) else {
-                continue;
-            };
-            indexes
-                .entry(step.incident_id.clone())
-                .or_default()
-                .push(index);
-            if let Err(why) = folder.apply(e.author().as_str(), &step) {
-                skipped.push(Skipped {
-                    entry_index: index,
-                    why,
-                });
-            }
-        }
-        start = end;
-    }
-    folder.timeout(state.clock.now_ms());
-    let held = folder.into_held();
-    state
-        .incidents
-        .write(|h| *h = held)
-        .map_err(|e| e.body.message)?;
-    if let Ok(mut e) = state.incidents.entries.lock() {
-        *e = indexes;
-    }
-    Ok(skipped)
 }
 
 fn fold(

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn account_in(a: &Account) -> AccountIn {
+pub(crate) fn account_in(a: &Account) -> AccountIn {
     AccountIn {
         language: a.language.clone(),
         text: a.text.clone(),
@@ -15,7 +15,7 @@ pub(super) fn account_in(a: &Account) -> AccountIn {
     }
 }
 
-pub(super) fn assessment_view(g: &incident::GivenAssessment) -> AssessmentView {
+pub(crate) fn assessment_view(g: &incident::GivenAssessment) -> AssessmentView {
     let a = &g.assessment;
     AssessmentView {
         member: a.member.clone(),
@@ -83,7 +83,7 @@ pub fn view(i: &Incident) -> IncidentView {
 }
 
 /// The stream events of a step's effects, to every party of the incident.
-pub(super) fn events(i: &Incident, effects: &[Effect], now_ms: i64) -> Vec<Write> {
+pub(crate) fn events(i: &Incident, effects: &[Effect], now_ms: i64) -> Vec<Write> {
     let mut out = Vec::new();
     for e in effects {
         let (what, detail): (&str, serde_json::Value) = match e {

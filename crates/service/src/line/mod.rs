@@ -16,24 +16,19 @@
 //! party on the line ([`config::SERVICE_PARTY`]) that sends the engine's conflict alerts (one
 //! message to each party of the alert, threaded on the alert) and the scheduled link tests.
 
-pub mod api;
 pub mod config;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use deconflict_line::{
-    Advice, AlertLevel, Altitude, Body, ConflictAlert, Direction, Effect, Event, Line, LineConfig,
+    Advice, AlertLevel, Altitude, Body, ConflictAlert, Direction, Effect, Line, LineConfig,
     LoggedEvent, Manoeuvre, Message, MessageId, PartyId, Subject, SubjectId, SubjectKind,
     TimeWindow, Timestamp, TrackId, TrackRef, Tracked, TurnSense, VerticalSense,
 };
-use deconflict_log::SignedEntry;
 use deconflict_store::{Alert, LineEntry, NewEvent, Store, Write};
 use serde::{Deserialize, Serialize};
-use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
-use crate::state::State;
 use crate::terms::Terms;
 use deconflict_client::wire::{AlertView, LinkTestReachability};
 
@@ -95,6 +90,83 @@ pub struct LineState {
     caught_up: AtomicBool,
 }
 
+/// One writer's turn on the line ([`LineState::begin_write`]): the line's copy to change, with
+/// the log as it was when the turn began.
+pub(crate) struct LineWrite<'a> {
+    shared: &'a LineState,
+    _writer: tokio::sync::MutexGuard<'a, ()>,
+    /// The copy's log length when the turn began: what follows is new.
+    before: usize,
+    /// The copy being changed.
+    pub(crate) line: Line,
+    /// The last stored log number when the turn began.
+    seq: u64,
+}
+
+impl LineWrite<'_> {
+    /// The log entries the copy gained, as store rows numbered after the stored ones; then
+    /// the effects it raised, as stream events to the parties of `terms`, with the effects
+    /// and how many were first deliveries of a message that is not an acknowledgement.
+    pub(crate) fn staged(
+        &mut self,
+        terms: &Terms,
+        now_ms: i64,
+    ) -> Result<(Vec<Write>, Vec<Effect>, u64), ApiError> {
+        let mut writes = Vec::new();
+        let mut n = 0;
+        for l in &self.line.log()[self.before..] {
+            n += 1;
+            let body = serde_json::to_string(&Stored::Logged(l.clone()))
+                .map_err(|e| ApiError::internal(format!("line log: {e}")))?;
+            writes.push(Write::LineEntry(LineEntry {
+                seq: self.seq + n,
+                at_ms: l.at_ms.unix_ms(),
+                body,
+            }));
+        }
+        self.seq += n;
+        self.before = self.line.log().len();
+        let mut effects = Vec::new();
+        let mut delivered = 0;
+        while let Some(e) = self.line.poll_effect() {
+            if let Effect::Deliver {
+                message_id,
+                level: 0,
+                ..
+            } = &e
+                && self
+                    .line
+                    .get(message_id)
+                    .is_some_and(|t| !matches!(t.message().body(), Body::Acknowledgement { .. }))
+            {
+                delivered += 1;
+            }
+            effects.push(e);
+        }
+        for e in &effects {
+            writes.extend(stream_events(terms, &self.line, e, now_ms));
+        }
+        Ok((writes, effects, delivered))
+    }
+
+    /// Ends the turn: the copy, its log dropped (the store keeps it), replaces the line.
+    /// Called once what [`LineWrite::staged`] gave is durable. Gives the line's counters and
+    /// how many messages it holds pending.
+    pub(crate) fn finish(mut self) -> Result<(deconflict_line::Counters, u64), ApiError> {
+        self.line.forget_log();
+        let counters = self.line.counters();
+        let pending = self.line.messages().filter(|t| t.is_pending()).count() as u64;
+        let mut inner = self
+            .shared
+            .inner
+            .lock()
+            .map_err(|_| ApiError::internal("line lock poisoned"))?;
+        inner.line = self.line;
+        inner.seq = self.seq;
+        Ok((counters, pending))
+    }
+}
+
 impl LineState {
     /// Rebuilds the line from what the store holds.
     pub(crate) fn open(
@@ -147,6 +219,93 @@ impl LineState {
             .lock()
             .map_err(|_| ApiError::internal("line lock poisoned"))?;
         Ok(f(&inner.line))
+    }
+
+    /// Starts a write: waits for the writers before it, then copies the line and its last
+    /// stored log number. The copy replaces the line only through [`LineWrite::finish`].
+    pub(crate) async fn begin_write(&self) -> Result<LineWrite<'_>, ApiError> {
+        let writer = self.writer.lock().await;
+        let (line, seq) = {
+            let inner = self
+                .inner
+                .lock()
+                .map_err(|_| ApiError::internal("line lock poisoned"))?;
+            (inner.line.clone(), inner.seq)
+        };
+        Ok(LineWrite {
+            shared: self,
+            _writer: writer,
+            before: line.log().len(),
+            line,
+            seq,
+        })
+    }
+
+    /// Conversations of alerts stored before a restart have been looked for.
+    pub(crate) fn caught_up(&self) -> bool {
+        self.caught_up.load(Ordering::Relaxed)
+    }
+
+    /// Records that they have.
+    pub(crate) fn mark_caught_up(&self) {
+        self.caught_up.store(true, Ordering::Relaxed);
+    }
+
+    /// One value per party of the agreement, read off the line. A line that cannot be read (its
+    /// lock poisoned by a panic) is logged and shows no party: these are views, not decisions.
+    fn per_party<B, T>(&self, terms: &Terms, f: impl Fn(&Line, &PartyId) -> Option<T>) -> B
+    where
+        B: FromIterator<(String, T)> + Default,
+    {
+        self.read(|line| {
+            terms
+                .parties
+                .iter()
+                .filter_map(|p| {
+                    let id = PartyId::new(p.id.as_str()).ok()?;
+                    Some((p.id.clone(), f(line, &id)?))
+                })
+                .collect()
+        })
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e.body.message, "the line cannot be read; no party shown");
+            B::default()
+        })
+    }
+
+    /// Per party: how it answered the latest decided link test scheduled in the last
+    /// [`REACHABILITY_WINDOW_MS`] (`None`: none decided in that window).
+    pub(crate) fn last_link_tests(
+        &self,
+        terms: &Terms,
+        now_ms: i64,
+    ) -> std::collections::BTreeMap<String, deconflict_line::LinkTestOutcome> {
+        let Ok(window) = reachability_window(now_ms) else {
+            return Default::default();
+        };
+        self.per_party(terms, |line, id| line.last_link_test(id, window))
+    }
+
+    /// Per party: its answers to the link tests scheduled in the last
+    /// [`REACHABILITY_WINDOW_MS`].
+    pub(crate) fn link_tests(&self, terms: &Terms, now_ms: i64) -> Vec<LinkTestReachability> {
+        let all = reachability_window(now_ms);
+        let answers: Vec<(String, _)> = self.per_party(terms, |line, id| {
+            Some(match &all {
+                Ok(w) => line.reachability(id, *w),
+                Err(_) => Default::default(),
+            })
+        });
+        answers
+            .into_iter()
+            .map(|(party, r)| LinkTestReachability {
+                party,
+                in_time: r.in_time,
+                late: r.late,
+                missed: r.missed,
+                pending: r.pending,
+            })
+            .collect()
     }
 }
 
@@ -228,87 +387,6 @@ pub fn new_message_id(party: &str) -> MessageId {
     })
 }
 
-/// The line's `/v1` routes (authenticated by the caller's layer).
-pub fn routes() -> OpenApiRouter<Arc<State>> {
-    api::routes()
-}
-
-/// Applies `input` to a copy of the line at the service's now, records `input`'s log
-/// entries, commits the new log entries and stream events together, then swaps the copy in.
-/// On any error nothing changes.
-pub(crate) async fn apply<T>(
-    state: &Arc<State>,
-    now_ms: i64,
-    input: impl FnOnce(&mut Line, Timestamp) -> Result<(T, Vec<SignedEntry>), ApiError>,
-) -> Result<T, ApiError> {
-    let shared = &state.line;
-    let _writer = shared.writer.lock().await;
-    let (mut line, seq) = {
-        let inner = shared
-            .inner
-            .lock()
-            .map_err(|_| ApiError::internal("line lock poisoned"))?;
-        (inner.line.clone(), inner.seq)
-    };
-    let now = Timestamp::from_unix_ms(now_ms.max(0))
-        .map_err(|e| ApiError::internal(format!("clock: {e}")))?;
-    let before = line.log().len();
-    let (out, entries) = input(&mut line, now)?;
-    let mut writes = Vec::new();
-    let mut n = 0;
-    for l in &line.log()[before..] {
-        n += 1;
-        let body = serde_json::to_string(&Stored::Logged(l.clone()))
-            .map_err(|e| ApiError::internal(format!("line log: {e}")))?;
-        writes.push(Write::LineEntry(LineEntry {
-            seq: seq + n,
-            at_ms: l.at_ms.unix_ms(),
-            body,
-        }));
-    }
-    let mut effects = Vec::new();
-    let mut delivered = 0;
-    while let Some(e) = line.poll_effect() {
-        if let Effect::Deliver {
-            message_id,
-            level: 0,
-            ..
-        } = &e
-            && line
-                .get(message_id)
-                .is_some_and(|t| !matches!(t.message().body(), Body::Acknowledgement { .. }))
-        {
-            delivered += 1;
-        }
-        effects.push(e);
-    }
-    for e in &effects {
-        writes.extend(stream_events(state, &line, e, now_ms));
-    }
-    // The entries durable in the record first, then the log entries bound to them.
-    if !entries.is_empty() || !writes.is_empty() {
-        state.commit_authored(entries, Vec::new(), writes).await?;
-    }
-    line.forget_log();
-    let counters = line.counters();
-    let pending = line.messages().filter(|t| t.is_pending()).count();
-    {
-        let mut inner = shared
-            .inner
-            .lock()
-            .map_err(|_| ApiError::internal("line lock poisoned"))?;
-        inner.line = line;
-        inner.seq = seq + n;
-    }
-    state.metrics.line_effects(&effects, delivered);
-    state.metrics.line_state(
-        counters.effects_dropped,
-        pending as u64,
-        counters.link_tests_skipped,
-    );
-    Ok(out)
-}
-
 fn effect_json(effect: &Effect) -> serde_json::Value {
     // An effect is plain data; were one ever not encodable, its events still go out (the
     // parties must hear of it), with the fields added below only, and the log says why.
@@ -320,7 +398,7 @@ fn effect_json(effect: &Effect) -> serde_json::Value {
 
 /// The stream events an effect becomes: a delivery to the recipient (`line_message`, first
 /// delivery only: escalations are their own events), the rest to both parties.
-fn stream_events(state: &State, line: &Line, effect: &Effect, now_ms: i64) -> Vec<Write> {
+fn stream_events(terms: &Terms, line: &Line, effect: &Effect, now_ms: i64) -> Vec<Write> {
     let mut body = effect_json(effect);
     let tracked = |id: &MessageId| line.get(id);
     let (kind, id, parties): (&str, &MessageId, Vec<&PartyId>) = match effect {
@@ -373,7 +451,7 @@ fn stream_events(state: &State, line: &Line, effect: &Effect, now_ms: i64) -> Ve
     }
     parties
         .into_iter()
-        .filter(|p| state.terms.party(p.as_str()).is_some())
+        .filter(|p| terms.party(p.as_str()).is_some())
         .map(|p| {
             Write::Event(NewEvent {
                 party: p.to_string(),
@@ -447,7 +525,7 @@ fn conflict_message_id(alert_id: &str, party: &str) -> Option<MessageId> {
 /// The conversation an alert belongs to: a new conflict's alert opens one; a level change
 /// continues it (the service numbers a conflict's alerts `<conflict>:1`, `:2`, …, the first
 /// being the one that opened it). An end or a strategic overlap opens none.
-fn alert_thread(alert: &Alert) -> Option<String> {
+pub(crate) fn alert_thread(alert: &Alert) -> Option<String> {
     match alert.kind.as_str() {
         "new" => Some(alert.id.clone()),
         "level" => Some(format!("{}:1", alert.conflict)),
@@ -567,125 +645,16 @@ pub(crate) fn conflict_messages(alert: &Alert, terms: &Terms) -> Option<Vec<Mess
     Some(out)
 }
 
-/// Called after every cycle's alerts are committed: opens a conversation on both sides for
-/// each new conflict, continues it when the conflict's level changes (and, once after a start,
-/// does both for stored alerts a crash left without their messages),
-/// then lets deadlines and link tests fall due.
-pub(crate) async fn after_cycle(
-    state: &Arc<State>,
-    alerts: &[Alert],
-    now_ms: i64,
-) -> Result<(), ApiError> {
-    let mut alerts = alerts.to_vec();
-    if !state.line.caught_up.load(Ordering::Relaxed) {
-        for p in &state.terms.parties {
-            let party = p.id.clone();
-            let stored = state
-                .with_store(move |s| s.alerts_for(&party, CATCH_UP_ALERTS_MAX))
-                .await??;
-            alerts.extend(stored.into_iter().filter(|a| {
-                alert_thread(a).is_some()
-                    && now_ms.saturating_sub(a.created_ms) <= CATCH_UP_AGE_MS_MAX
-            }));
-        }
-    }
-    let mut messages: Vec<Message> = Vec::new();
-    for a in &alerts {
-        match conflict_messages(a, &state.terms) {
-            Some(m) => messages.extend(m),
-            None if alert_thread(a).is_some() => {
-                tracing::warn!(alert = %a.id, "alert without both tracks' figures: no line message");
-            }
-            None => {}
-        }
-    }
-    // Most cycles have nothing for the line: no copy, no commit.
-    let due = state
-        .line
-        .read(|line| line.poll_timeout())?
-        .is_some_and(|t| t.unix_ms() <= now_ms);
-    if messages.is_empty() && !due {
-        state.line.caught_up.store(true, Ordering::Relaxed);
-        return Ok(());
-    }
-    let log = state.log().cloned();
-    apply(state, now_ms, |line, now| {
-        let before = line.messages().count();
-        for m in messages {
-            let id = m.id().clone();
-            // A conversation opened before (a repeat after a restart) is left as it is.
-            if let Err(e) = line.handle(Event::Send { message: m }, now) {
-                tracing::warn!(message = %id, error = %e, "conflict alert not put on the line");
-            }
-        }
-        line.handle_timeout(now);
-        // What the service put on the line (conflict alerts; link tests, which the line
-        // generates from its schedule) enters the record signed by the service's key.
-        let mut entries = Vec::new();
-        if let Some(log) = &log {
-            for m in service_messages(line, before) {
-                let entry = log_entry_for_message(&m)
-                    .map_err(|e| ApiError::internal(format!("line record entry: {e}")))?;
-                entries.push(
-                    log.sign_own(entry)
-                        .map_err(|e| ApiError::internal(format!("line record entry: {e}")))?,
-                );
-            }
-        }
-        Ok(((), entries))
-    })
-    .await?;
-    state.line.caught_up.store(true, Ordering::Relaxed);
-    Ok(())
-}
-
 /// The messages the service put on the line after the first `before` it held: the conflict
 /// alerts it was given and the link tests the line generated from its schedule (the line keeps
 /// messages in the order it received them).
-fn service_messages(line: &Line, before: usize) -> Vec<Message> {
+pub(crate) fn service_messages(line: &Line, before: usize) -> Vec<Message> {
     line.messages()
         .skip(before)
         .map(|t| t.message())
         .filter(|m| m.from().as_str() == SERVICE_PARTY)
         .cloned()
         .collect()
-}
-
-/// One value per party of the agreement, read off the line. A line that cannot be read (its
-/// lock poisoned by a panic) is logged and shows no party: these are views, not decisions.
-fn per_party<B, T>(state: &State, f: impl Fn(&Line, &PartyId) -> Option<T>) -> B
-where
-    B: FromIterator<(String, T)> + Default,
-{
-    state
-        .line
-        .read(|line| {
-            state
-                .terms
-                .parties
-                .iter()
-                .filter_map(|p| {
-                    let id = PartyId::new(p.id.as_str()).ok()?;
-                    Some((p.id.clone(), f(line, &id)?))
-                })
-                .collect()
-        })
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e.body.message, "the line cannot be read; no party shown");
-            B::default()
-        })
-}
-
-/// Per party: how it answered the latest decided link test scheduled in the last
-/// [`REACHABILITY_WINDOW_MS`] (`None`: none decided in that window).
-pub(crate) fn last_link_tests(
-    state: &State,
-    now_ms: i64,
-) -> std::collections::BTreeMap<String, deconflict_line::LinkTestOutcome> {
-    let Ok(window) = reachability_window(now_ms) else {
-        return Default::default();
-    };
-    per_party(state, |line, id| line.last_link_test(id, window))
 }
 
 /// The last [`REACHABILITY_WINDOW_MS`] up to and including `now_ms`.
@@ -695,31 +664,10 @@ fn reachability_window(now_ms: i64) -> Result<TimeWindow, deconflict_line::Range
         .and_then(|start| TimeWindow::new(start, Timestamp::from_unix_ms(end)?))
 }
 
-/// Per party: its answers to the link tests scheduled in the last
-/// [`REACHABILITY_WINDOW_MS`].
-pub(crate) fn link_tests(state: &State, now_ms: i64) -> Vec<LinkTestReachability> {
-    let all = reachability_window(now_ms);
-    let answers: Vec<(String, _)> = per_party(state, |line, id| {
-        Some(match &all {
-            Ok(w) => line.reachability(id, *w),
-            Err(_) => Default::default(),
-        })
-    });
-    answers
-        .into_iter()
-        .map(|(party, r)| LinkTestReachability {
-            party,
-            in_time: r.in_time,
-            late: r.late,
-            missed: r.missed,
-            pending: r.pending,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use deconflict_line::Event;
 
     /// The stored log is durable: its encoding must not change unnoticed, or a restart could
     /// not rebuild the line from what an earlier release wrote.

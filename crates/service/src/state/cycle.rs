@@ -1,6 +1,6 @@
-//! The fixed-rate cycle: the desk's tick, its outputs turned into stored alerts, geography and
-//! nonconformance events and line conversations, one commit per cycle; and the conflicts the
-//! core is given back at start.
+//! The desk's part of the fixed-rate cycle ([`crate::cycle`] runs the whole): the desk's tick,
+//! its outputs turned into stored alerts, geography and nonconformance events, one commit per
+//! cycle; and the conflicts the core is given back at start.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,11 +17,10 @@ use super::{State, alert_for, to_json};
 impl State {
     // ---- the cycle -------------------------------------------------------------------
 
-    /// One cycle at the clock's now: the core ticks (broad phase, the alerter on the
-    /// candidates), and its outputs become stored alerts and events, committed together.
-    pub async fn run_cycle(self: &Arc<Self>) -> Result<usize, ApiError> {
-        let started = std::time::Instant::now();
-        let now_ms = self.clock.now_ms();
+    /// The desk's part of a cycle at `now_ms` ([`crate::cycle`] runs the rest): the core
+    /// ticks (broad phase, the alerter on the candidates), and its outputs become stored
+    /// alerts and events, committed together. Gives the alerts stored.
+    pub(crate) async fn desk_cycle(self: &Arc<Self>, now_ms: i64) -> Result<Vec<Alert>, ApiError> {
         let me = self.clone();
         let us = |t: std::time::Instant| t.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
         // The cycle is coming for the store: from the tick on, report pushes yield it (a batch
@@ -69,7 +68,6 @@ impl State {
                 _ => None,
             })
             .collect();
-        let n = alerts.len();
         let stage = std::time::Instant::now();
         let committed = if writes.is_empty() {
             Ok(())
@@ -98,28 +96,7 @@ impl State {
                 desk::Output::Nonconformance(c) => self.metrics.nonconformance(&c.party),
             }
         }
-        // The line's turn: conversations for the new alerts, deadlines, link tests. Its
-        // failure does not undo the alerts (they are stored and streamed already).
-        let stage = std::time::Instant::now();
-        if let Err(e) = crate::line::after_cycle(self, &alerts, now_ms).await {
-            tracing::error!(error = ?e.body, "line cycle failed");
-        }
-        self.metrics.stage(CycleStage::Line, us(stage));
-        let stage = std::time::Instant::now();
-        if let Err(e) = crate::incidents::tick(self, now_ms).await {
-            tracing::error!(error = ?e.body, "incident deadlines not checked");
-        }
-        self.metrics.stage(CycleStage::Incidents, us(stage));
-        // The cycle's accepted reports, committed to the record per party.
-        let stage = std::time::Instant::now();
-        if let Err(e) = crate::reports::commit_batches(self, now_ms).await {
-            tracing::error!(error = ?e.body, "report batches not committed");
-        }
-        self.metrics.stage(CycleStage::Record, us(stage));
-        self.last_cycle_ms.store(now_ms, Ordering::Relaxed);
-        self.metrics
-            .cycle(started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64);
-        Ok(n)
+        Ok(alerts)
     }
 
     /// The stored alerts and stream events for the core's outputs, with the tracks as `d`

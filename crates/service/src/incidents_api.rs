@@ -1,8 +1,31 @@
-//! The incident routes' handlers (the caller is the party that signed the request).
+//! The incident routes' handlers (the caller is the party that signed the request), and the
+//! incidents' turn in the service's cycle ([`tick`]): account deadlines falling due.
 
-use super::*;
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
-pub(crate) fn routes() -> OpenApiRouter<St> {
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, State as AxState};
+use axum::http::StatusCode;
+use deconflict_incident as incident;
+use deconflict_incident::{Effect, Incident, IncidentError, RecordKind, Window};
+use deconflict_log::SignedEntry;
+use deconflict_store::Write;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::incidents::*;
+use crate::line::{AUTHOR_SKEW_MS_MAX, skew};
+use crate::request::{Caller, party_key};
+use crate::state::State;
+use deconflict_client::line_entry::{LogEntryError, signed_entry};
+
+type St = Arc<State>;
+
+/// The incidents' `/v1` routes (authenticated by the caller's layer).
+pub fn routes() -> OpenApiRouter<St> {
     OpenApiRouter::new()
         .routes(routes!(list_incidents, file_incident))
         .routes(routes!(get_incident))
@@ -11,12 +34,12 @@ pub(crate) fn routes() -> OpenApiRouter<St> {
         .routes(routes!(incident_evidence))
 }
 
-pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     crate::error::body_within(body, BODY_BYTES_MAX, "an incident request")?;
     crate::error::parse_json(body)
 }
 
-pub(super) fn signature_error(e: LogEntryError) -> ApiError {
+pub(crate) fn signature_error(e: LogEntryError) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "entry_signature_invalid",
@@ -25,12 +48,12 @@ pub(super) fn signature_error(e: LogEntryError) -> ApiError {
     .with_field("entry_signature")
 }
 
-pub(super) fn not_found(id: &str) -> ApiError {
+pub(crate) fn not_found(id: &str) -> ApiError {
     ApiError::not_found("incident", id)
 }
 
 /// Counts a refusal by its code.
-pub(super) fn refused<T>(state: &State, r: Result<T, ApiError>) -> Result<T, ApiError> {
+pub(crate) fn refused<T>(state: &State, r: Result<T, ApiError>) -> Result<T, ApiError> {
     if let Err(e) = &r {
         state.metrics.incident_refused(&e.body.code);
     }
@@ -38,12 +61,12 @@ pub(super) fn refused<T>(state: &State, r: Result<T, ApiError>) -> Result<T, Api
 }
 
 /// An incident only its parties may see.
-pub(super) fn visible(i: &Incident, caller: &str) -> bool {
+pub(crate) fn visible(i: &Incident, caller: &str) -> bool {
     i.parties().contains(caller)
 }
 
 /// The entries and events of a step, recorded and stored before the answer.
-pub(super) async fn record(
+pub(crate) async fn record(
     state: &St,
     id: &str,
     entries: Vec<SignedEntry>,
@@ -70,7 +93,7 @@ pub(super) async fn record(
 /// Incidents the calling party is a party to, newest first.
 #[utoipa::path(get, path = "/v1/incidents", tag = "incidents",
     responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ErrorBody)))]
-pub(super) async fn list_incidents(
+pub(crate) async fn list_incidents(
     AxState(state): AxState<St>,
     Extension(c): Extension<Caller>,
 ) -> Result<Json<Vec<IncidentView>>, ApiError> {
@@ -89,7 +112,7 @@ pub(super) async fn list_incidents(
     params(("id" = String, Path, description = "Incident id")),
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
-pub(super) async fn get_incident(
+pub(crate) async fn get_incident(
     AxState(state): AxState<St>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
@@ -109,7 +132,7 @@ pub(super) async fn get_incident(
     responses((status = 200, description = "The bundle (deconflict-evidence/1)"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub(super) async fn incident_evidence(
+pub(crate) async fn incident_evidence(
     AxState(state): AxState<St>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
@@ -131,7 +154,7 @@ pub(super) async fn incident_evidence(
     request_body = IncidentFile,
     responses((status = 201, body = IncidentView), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub(super) async fn file_incident(
+pub(crate) async fn file_incident(
     AxState(state): AxState<St>,
     Extension(c): Extension<Caller>,
     body: Bytes,
@@ -140,7 +163,7 @@ pub(super) async fn file_incident(
     refused(&state, r)
 }
 
-pub(super) async fn file(
+pub(crate) async fn file(
     state: &St,
     caller: &str,
     body: &[u8],
@@ -240,7 +263,7 @@ pub(super) async fn file(
     responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub(super) async fn give_account(
+pub(crate) async fn give_account(
     AxState(state): AxState<St>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
@@ -250,7 +273,7 @@ pub(super) async fn give_account(
     refused(&state, r)
 }
 
-pub(super) async fn account(
+pub(crate) async fn account(
     state: &St,
     caller: &str,
     id: String,
@@ -280,7 +303,7 @@ pub(super) async fn account(
 /// that fell due by the step's time, then `step`; records its entry and events, then keeps
 /// the incident as it now stands. An incident `caller` is not a party to is answered as an
 /// unknown one (404), as `GET` answers it, so that no other party learns that it exists.
-pub(super) async fn take_step(
+pub(crate) async fn take_step(
     state: &St,
     caller: &str,
     id: String,
@@ -313,7 +336,7 @@ pub(super) async fn take_step(
     responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub(super) async fn assess_incident(
+pub(crate) async fn assess_incident(
     AxState(state): AxState<St>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
@@ -323,7 +346,7 @@ pub(super) async fn assess_incident(
     refused(&state, r)
 }
 
-pub(super) async fn assess(
+pub(crate) async fn assess(
     state: &St,
     caller: &str,
     id: String,
@@ -404,4 +427,45 @@ pub(crate) async fn tick(state: &St, now_ms: i64) -> Result<(), ApiError> {
         }
     })?;
     Ok(())
+}
+/// The alerts and line messages of the window that concern the incident's parties.
+async fn records_of(
+    state: &St,
+    f: &FilingIn,
+    parties: &BTreeSet<String>,
+) -> Result<Vec<RecordView>, ApiError> {
+    let (from, to) = (f.from_unix_ms, f.to_unix_ms);
+    let alerts = state
+        .with_store(|s| s.alerts_all())
+        .await?
+        .map_err(|e| ApiError::internal(format!("store: {e}")))?;
+    let mut out: Vec<RecordView> = alerts
+        .iter()
+        .filter(|a| (from..=to).contains(&a.created_ms))
+        .filter(|a| a.parties.iter().any(|p| parties.contains(p)))
+        .map(|a| RecordView {
+            time_unix_ms: a.created_ms,
+            kind: RecordKind::Alert.as_str().into(),
+            id: a.id.clone(),
+            label: a.kind.clone(),
+        })
+        .collect();
+    out.extend(state.line.read(|line| {
+        line.messages()
+            .filter(|t| (from..=to).contains(&t.received_at().unix_ms()))
+            .filter(|t| {
+                let m = t.message();
+                parties.contains(m.from().as_str()) || parties.contains(m.to().as_str())
+            })
+            .map(|t| RecordView {
+                time_unix_ms: t.received_at().unix_ms(),
+                kind: RecordKind::LineMessage.as_str().into(),
+                id: t.message().id().to_string(),
+                label: t.message().kind().to_string(),
+            })
+            .collect::<Vec<_>>()
+    })?);
+    out.sort_by(|a, b| (a.time_unix_ms, &a.id).cmp(&(b.time_unix_ms, &b.id)));
+    out.truncate(RECORDS_MAX);
+    Ok(out)
 }

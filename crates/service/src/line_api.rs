@@ -1,4 +1,6 @@
-//! The line's HTTP handlers under `/v1/line` (the caller is the party that signed the request).
+//! The line's HTTP handlers under `/v1/line` (the caller is the party that signed the request),
+//! and the line's turn in the service's cycle: [`apply`] is every write to the line
+//! ([`crate::line::LineState`]), [`after_cycle`] what each cycle brings it.
 
 use std::sync::Arc;
 
@@ -7,15 +9,20 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, State as AxState};
 use axum::http::{StatusCode, Uri};
 use deconflict_line::{
-    Body, CoordFormat, Event, Language, LineError, Message, MessageId, MessageKind, OfficerName,
-    PartyId, ReaderProfile, Subject, SubjectId, SubjectKind, Timestamp, UtcOffset,
+    Body, CoordFormat, Event, Language, Line, LineError, Message, MessageId, MessageKind,
+    OfficerName, PartyId, ReaderProfile, Subject, SubjectId, SubjectKind, Timestamp, UtcOffset,
 };
+use deconflict_log::SignedEntry;
+use deconflict_store::Alert;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{apply, skew, view};
-use crate::api::{Caller, no_body, party_key};
 use crate::error::{ApiError, ErrorBody, body_within};
+use crate::line::{
+    CATCH_UP_AGE_MS_MAX, CATCH_UP_ALERTS_MAX, alert_thread, conflict_messages,
+    log_entry_for_message, service_messages, skew, view,
+};
+use crate::request::{Caller, no_body, party_key};
 use crate::state::State;
 use deconflict_client::line_entry as log_entry;
 use deconflict_client::wire::LinkTestReachability;
@@ -24,7 +31,8 @@ use deconflict_client::wire::line::*;
 type St = Arc<State>;
 type PathRejection = axum::extract::rejection::PathRejection;
 
-pub(super) fn routes() -> OpenApiRouter<St> {
+/// The line's `/v1` routes (authenticated by the caller's layer).
+pub fn routes() -> OpenApiRouter<St> {
     OpenApiRouter::new()
         .routes(routes!(send_message))
         .routes(routes!(get_message))
@@ -33,6 +41,105 @@ pub(super) fn routes() -> OpenApiRouter<St> {
         .routes(routes!(conversations))
         .routes(routes!(conversation))
         .routes(routes!(reachability))
+}
+
+/// Applies `input` to a copy of the line at the service's now, records `input`'s log
+/// entries, commits the new log entries and stream events together, then swaps the copy in.
+/// On any error nothing changes.
+pub(crate) async fn apply<T>(
+    state: &Arc<State>,
+    now_ms: i64,
+    input: impl FnOnce(&mut Line, Timestamp) -> Result<(T, Vec<SignedEntry>), ApiError>,
+) -> Result<T, ApiError> {
+    let mut write = state.line.begin_write().await?;
+    let now = Timestamp::from_unix_ms(now_ms.max(0))
+        .map_err(|e| ApiError::internal(format!("clock: {e}")))?;
+    let (out, entries) = input(&mut write.line, now)?;
+    let (writes, effects, delivered) = write.staged(&state.terms, now_ms)?;
+    // The entries durable in the record first, then the log entries bound to them.
+    if !entries.is_empty() || !writes.is_empty() {
+        state.commit_authored(entries, Vec::new(), writes).await?;
+    }
+    let (counters, pending) = write.finish()?;
+    state.metrics.line_effects(&effects, delivered);
+    state.metrics.line_state(
+        counters.effects_dropped,
+        pending,
+        counters.link_tests_skipped,
+    );
+    Ok(out)
+}
+
+/// Called after every cycle's alerts are committed: opens a conversation on both sides for
+/// each new conflict, continues it when the conflict's level changes (and, once after a start,
+/// does both for stored alerts a crash left without their messages),
+/// then lets deadlines and link tests fall due.
+pub(crate) async fn after_cycle(
+    state: &Arc<State>,
+    alerts: &[Alert],
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let mut alerts = alerts.to_vec();
+    if !state.line.caught_up() {
+        for p in &state.terms.parties {
+            let party = p.id.clone();
+            let stored = state
+                .with_store(move |s| s.alerts_for(&party, CATCH_UP_ALERTS_MAX))
+                .await??;
+            alerts.extend(stored.into_iter().filter(|a| {
+                alert_thread(a).is_some()
+                    && now_ms.saturating_sub(a.created_ms) <= CATCH_UP_AGE_MS_MAX
+            }));
+        }
+    }
+    let mut messages: Vec<Message> = Vec::new();
+    for a in &alerts {
+        match conflict_messages(a, &state.terms) {
+            Some(m) => messages.extend(m),
+            None if alert_thread(a).is_some() => {
+                tracing::warn!(alert = %a.id, "alert without both tracks' figures: no line message");
+            }
+            None => {}
+        }
+    }
+    // Most cycles have nothing for the line: no copy, no commit.
+    let due = state
+        .line
+        .read(|line| line.poll_timeout())?
+        .is_some_and(|t| t.unix_ms() <= now_ms);
+    if messages.is_empty() && !due {
+        state.line.mark_caught_up();
+        return Ok(());
+    }
+    let log = state.log().cloned();
+    apply(state, now_ms, |line, now| {
+        let before = line.messages().count();
+        for m in messages {
+            let id = m.id().clone();
+            // A conversation opened before (a repeat after a restart) is left as it is.
+            if let Err(e) = line.handle(Event::Send { message: m }, now) {
+                tracing::warn!(message = %id, error = %e, "conflict alert not put on the line");
+            }
+        }
+        line.handle_timeout(now);
+        // What the service put on the line (conflict alerts; link tests, which the line
+        // generates from its schedule) enters the record signed by the service's key.
+        let mut entries = Vec::new();
+        if let Some(log) = &log {
+            for m in service_messages(line, before) {
+                let entry = log_entry_for_message(&m)
+                    .map_err(|e| ApiError::internal(format!("line record entry: {e}")))?;
+                entries.push(
+                    log.sign_own(entry)
+                        .map_err(|e| ApiError::internal(format!("line record entry: {e}")))?,
+                );
+            }
+        }
+        Ok(((), entries))
+    })
+    .await?;
+    state.line.mark_caught_up();
+    Ok(())
 }
 
 fn path_param<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
@@ -451,7 +558,7 @@ async fn conversation(
         .map(|p| p.language.clone())
         .ok_or_else(|| ApiError::internal("the authenticated party is not in the agreement"))?;
     let reader = reader(&uri, &default_lang)?;
-    let names = super::config::party_names(&state.terms.agreement, reader.lang);
+    let names = crate::line::config::party_names(&state.terms.agreement, reader.lang);
     let reader = reader.with_names(names);
     let missing = || ApiError::not_found("conversation", &format!("{kind}/{id}"));
     let subject_kind: SubjectKind =
@@ -497,7 +604,7 @@ async fn reachability(
 ) -> Result<Json<Vec<LinkTestReachability>>, ApiError> {
     no_body(&body)?;
     let now = state.clock.now_ms();
-    Ok(Json(super::link_tests(&state, now)))
+    Ok(Json(state.line.link_tests(&state.terms, now)))
 }
 
 #[cfg(test)]
