@@ -280,44 +280,12 @@ impl State {
                 missing: missing.join(", "),
             });
         }
-        let alerter = match &config.alerter {
-            Some(a) => a.clone(),
-            None => crate::desk_wire::alerter(&terms).map_err(StartError::Engine)?,
-        };
-        let setup = crate::desk_wire::setup(&terms, alerter).map_err(StartError::Engine)?;
-        let mut desk = desk::Desk::new(setup).map_err(|e| StartError::Engine(e.to_string()))?;
-        for r in store.latest_reports()? {
-            let Ok(report) = serde_json::from_str::<TrackReportIn>(&r.body) else {
-                continue;
-            };
-            // Reports too old for the picture are simply not live any more.
-            let _ = desk.report(now_ms, &r.party, crate::desk_wire::report(&report));
-        }
-        for n in store.notifications(None)? {
-            let Some(n) = Self::stored_from(&n).filter(|n| n.status == "active") else {
-                continue;
-            };
-            match crate::strategic::notification(&n) {
-                Ok(an) => {
-                    if let Err(e) = desk.restore(an, n.notification.callsigns.clone()) {
-                        tracing::warn!(id = %n.id, error = %e, "stored notification not held by the desk");
-                    }
-                }
-                Err((field, e)) => {
-                    tracing::warn!(id = %n.id, %field, error = %e, "stored notification not understood")
-                }
-            }
-        }
-        // What the reports above revealed was announced before the restart.
-        let _ = desk.poll();
+        let (desk, restored) = Self::open_desk(&config, &terms, store.as_ref(), now_ms)?;
         let mut streams = HashMap::new();
         for p in &terms.parties {
             let (tx, _) = watch::channel(store.last_seq(&p.id)?);
             streams.insert(p.id.clone(), tx);
         }
-        // Conflicts alerted before a restart and not yet ended: the first cycle after the
-        // restart neither announces them again nor forgets to announce their end.
-        let restored = restore_conflicts(store.as_ref(), &mut desk)?;
         let line = crate::line::LineState::open(&terms, store.as_mut(), now_ms)
             .map_err(StartError::Line)?;
         let (shutdown, _) = watch::channel(false);
@@ -360,6 +328,50 @@ impl State {
             .conflicts_active
             .store(restored, Ordering::Relaxed);
         Ok(state)
+    }
+
+    /// The desk as the store leaves it: the agreement's setup, the latest report of each track
+    /// still young enough, the active notifications, and the conflicts alerted before a restart
+    /// and not yet ended (so that the first cycle neither announces them again nor forgets to
+    /// announce their end). Gives the desk and how many conflicts it holds open.
+    fn open_desk(
+        config: &Config,
+        terms: &Terms,
+        store: &dyn Store,
+        now_ms: i64,
+    ) -> Result<(desk::Desk, u64), StartError> {
+        let alerter = match &config.alerter {
+            Some(a) => a.clone(),
+            None => crate::desk_wire::alerter(terms).map_err(StartError::Engine)?,
+        };
+        let setup = crate::desk_wire::setup(terms, alerter).map_err(StartError::Engine)?;
+        let mut desk = desk::Desk::new(setup).map_err(|e| StartError::Engine(e.to_string()))?;
+        for r in store.latest_reports()? {
+            let Ok(report) = serde_json::from_str::<TrackReportIn>(&r.body) else {
+                continue;
+            };
+            // Reports too old for the picture are simply not live any more.
+            let _ = desk.report(now_ms, &r.party, crate::desk_wire::report(&report));
+        }
+        for n in store.notifications(None)? {
+            let Some(n) = Self::stored_from(&n).filter(|n| n.status == "active") else {
+                continue;
+            };
+            match crate::strategic::notification(&n) {
+                Ok(an) => {
+                    if let Err(e) = desk.restore(an, n.notification.callsigns.clone()) {
+                        tracing::warn!(id = %n.id, error = %e, "stored notification not held by the desk");
+                    }
+                }
+                Err((field, e)) => {
+                    tracing::warn!(id = %n.id, %field, error = %e, "stored notification not understood")
+                }
+            }
+        }
+        // What the reports above revealed was announced before the restart.
+        let _ = desk.poll();
+        let restored = restore_conflicts(store, &mut desk)?;
+        Ok((desk, restored))
     }
 
     /// Runs `f` on the store in a blocking task (SQLite calls block on fsync).

@@ -95,11 +95,12 @@ pub struct LineState {
 pub(crate) struct LineWrite<'a> {
     shared: &'a LineState,
     _writer: tokio::sync::MutexGuard<'a, ()>,
-    /// The copy's log length when the turn began: what follows is new.
+    /// The copy's log length when it was last staged (at first, when the turn began): what
+    /// follows is new.
     before: usize,
     /// The copy being changed.
     pub(crate) line: Line,
-    /// The last stored log number when the turn began.
+    /// The last log number: the stored one, then that of the last row staged.
     seq: u64,
 }
 
