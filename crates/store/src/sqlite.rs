@@ -347,12 +347,15 @@ impl SqliteStore {
     /// [`HEADS_CACHED_MAX`].
     fn cache_heads(&mut self, moved: Heads) {
         let count = |h: &Heads| h.values().map(HashMap::len).sum::<usize>();
+        // One commit moves at most a batch's heads, far fewer than the cache holds.
+        assert!(count(&moved) <= HEADS_CACHED_MAX);
         if count(&self.heads) + count(&moved) > HEADS_CACHED_MAX {
             self.heads.clear();
         }
         for (party, tracks) in moved {
             self.heads.entry(party).or_default().extend(tracks);
         }
+        assert!(count(&self.heads) <= HEADS_CACHED_MAX);
     }
 
     /// Brings the store back to a record cut to `size` entries (`deconflict log recover
@@ -574,6 +577,14 @@ impl Store for SqliteStore {
             }
         }
         tx.commit()?;
+        // Sequence numbers only grow: a stream's cursor never sees one again.
+        for (party, seq) in &staged.last_seq {
+            assert!(self.last_seq.get(party).is_none_or(|s| s < seq));
+        }
+        for (party, seq) in &staged.report_seq {
+            assert!(self.report_seq.get(party).is_none_or(|s| s < seq));
+        }
+        assert!(staged.line_seq.is_none_or(|s| s > self.line_seq));
         self.last_seq.extend(staged.last_seq);
         self.report_seq.extend(staged.report_seq);
         self.cache_heads(staged.heads);

@@ -32,6 +32,8 @@ impl Desk {
         // The cycle's tracks are in identifier order: a track's index is found by a search,
         // without a map of every track built each cycle.
         let ids = Ids(&c.tracks);
+        // What the search relies on (linear: checked where tests run).
+        debug_assert!(c.tracks.windows(2).all(|w| w[0].0 < w[1].0));
         let pairs = self.pairs_to_grade(&c.pairs, ids);
         let config = self.alerter.config().clone();
         let graded = self.grade(&c, ids, &pairs, now_ms, &config);

@@ -154,6 +154,12 @@ impl LineWrite<'_> {
     /// Called once what [`LineWrite::staged`] gave is durable. Gives the line's counters and
     /// how many messages it holds pending.
     pub(crate) fn finish(mut self) -> Result<(deconflict_line::Counters, u64), ApiError> {
+        // Every log entry was staged for the store: forgetting one unstaged would lose it.
+        assert_eq!(
+            self.before,
+            self.line.log().len(),
+            "a line write finished with log entries not staged"
+        );
         self.line.forget_log();
         let counters = self.line.counters();
         let pending = self.line.messages().filter(|t| t.is_pending()).count() as u64;

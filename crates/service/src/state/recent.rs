@@ -34,6 +34,11 @@ impl RecentEvents {
             if q.len() > self.max {
                 q.pop_front();
             }
+            // Without a gap, as `after` relies on: the numbers from the front to the back are
+            // as many as the events held.
+            if let (Some(f), Some(b)) = (q.front(), q.back()) {
+                assert_eq!(b.seq - f.seq + 1, q.len() as u64, "party {}", e.party);
+            }
         }
     }
 

@@ -72,7 +72,9 @@ impl StoreTurns {
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        if self.0.others_waiting.fetch_sub(1, Ordering::SeqCst) == 1 {
+        let before = self.0.others_waiting.fetch_sub(1, Ordering::SeqCst);
+        assert!(before > 0, "a store waiter left twice");
+        if before == 1 {
             // Under the lock the bulk writers check under, so no wake-up is lost between their
             // check and their wait.
             let _quiet = self

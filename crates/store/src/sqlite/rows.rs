@@ -216,6 +216,13 @@ pub(super) fn log_report(
         + 1;
     let seq_i = to_i64("report.seq", seq)?;
     let before = cursor.head(tx, &r.party, &r.track_id)?;
+    // The chain a track's reports form leads strictly back (what `walk_track` relies on), and
+    // a track's newest time never goes back.
+    assert!(
+        before.is_none_or(|h| h.last_seq < seq_i),
+        "report {}/{seq}: its track's head is not behind it",
+        r.party
+    );
     let time_max = before.map_or(r.time_ms, |h| h.newest_ms.max(r.time_ms));
     let mut append = tx.prepare_cached(
         "INSERT INTO report_log (party, seq, track_id, time_ms, body, prev_seq, time_max)
@@ -245,6 +252,7 @@ pub(super) fn log_report(
         last_seq: seq_i,
         newest_ms: time_max,
     };
+    assert!(before.is_none_or(|h| h.newest_ms <= head.newest_ms));
     match cursor.staged_heads.get_mut(&r.party) {
         Some(tracks) => {
             tracks.insert(r.track_id.clone(), head);
