@@ -303,16 +303,31 @@ fn polygons_intersect(pc: &[Coord<f64>], pb: &[f64; 4], qc: &[Coord<f64>], qb: &
             continue;
         }
         let edge = geo::Line::new(e[0], e[1]);
-        for f in qc.windows(2) {
-            if f[0].x.max(f[1].x) < ex0
-                || f[0].x.min(f[1].x) > ex1
-                || f[0].y.max(f[1].y) < ey0
-                || f[0].y.min(f[1].y) > ey1
-            {
-                continue;
+        // The edges of `qc` whose boxes meet this edge's, found without branches (a bit each,
+        // when it has at most 64; coordinates are finite, so no NaN to mind), then tested.
+        let meets = |f: &[Coord<f64>]| {
+            (f[0].x.min(f[1].x) <= ex1)
+                & (f[0].x.max(f[1].x) >= ex0)
+                & (f[0].y.min(f[1].y) <= ey1)
+                & (f[0].y.max(f[1].y) >= ey0)
+        };
+        if qc.len() <= 65 {
+            let mut near = 0u64;
+            for (k, f) in qc.windows(2).enumerate() {
+                near |= u64::from(meets(f)) << k;
             }
-            if edge.intersects(&geo::Line::new(f[0], f[1])) {
-                return true;
+            while near != 0 {
+                let k = near.trailing_zeros() as usize;
+                if edge.intersects(&geo::Line::new(qc[k], qc[k + 1])) {
+                    return true;
+                }
+                near &= near - 1;
+            }
+        } else {
+            for f in qc.windows(2) {
+                if meets(f) && edge.intersects(&geo::Line::new(f[0], f[1])) {
+                    return true;
+                }
             }
         }
     }
@@ -509,6 +524,38 @@ mod tests {
         assert!(square(0.0, 0.0, 10.0).conflicts_with(&apex, 0.0));
         let above = Planar::polygon(vec![c(5.0, 10.001), c(8.0, 14.0), c(2.0, 14.0)]);
         assert!(!square(0.0, 0.0, 10.0).conflicts_with(&above, 0.0));
+    }
+
+    #[test]
+    fn polygons_of_more_than_64_edges_are_decided_as_the_full_test() {
+        // Either side of the 64 edges up to which the edges near each edge are found as bits.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let star = |rng: &mut rand_chacha::ChaCha8Rng| {
+            let (cx, cy) = (rng.gen_range(0.0..12.0), rng.gen_range(0.0..12.0));
+            let k = rng.gen_range(60..70);
+            let ring: Vec<Coord<f64>> = (0..k)
+                .map(|i| {
+                    let a = std::f64::consts::TAU * (i as f64 + rng.gen_range(0.0..0.8)) / k as f64;
+                    let r = rng.gen_range(1.0..6.0);
+                    c(cx + r * a.cos(), cy + r * a.sin())
+                })
+                .collect();
+            Planar::polygon(ring)
+        };
+        let mut hits = 0;
+        for _ in 0..2_000 {
+            let (a, b) = (star(&mut rng), star(&mut rng));
+            let ((p, pb), (q, qb)) = (parts(&a), parts(&b));
+            let full = p.intersects(q);
+            assert_eq!(
+                polygons_intersect(&p.exterior().0, &pb, &q.exterior().0, &qb),
+                full,
+                "{p:?} {q:?}"
+            );
+            hits += usize::from(full);
+        }
+        assert!(hits > 200 && hits < 1_800, "{hits} of 2,000 intersect");
     }
 
     #[test]
