@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use crate::error::{Error, Rule};
 use crate::packed::{Box4, Box32, Entry, Run, intersects, narrow, query_runs, sort_key};
 use crate::pages::Pages;
-use crate::planar::{Frame, Planar, Shape, shapes_conflict};
+use crate::planar::{Frame, Planar, Shape, Vertex, shapes_conflict};
 use crate::volume::{AltitudeBand, LonLat, Notification, NotificationId, PartyId, TimeWindow};
 
 /// Default for the most volumes one index holds.
@@ -273,23 +273,18 @@ impl<'a> View<'a> {
         std::str::from_utf8(&self.names[a as usize..b as usize]).expect("ids are stored whole")
     }
 
-    /// Entry `k`'s footprint, its ring (if a polygon) copied into `ring`.
-    fn shape<'r>(&self, k: usize, ring: &'r mut Vec<geo::Coord<f64>>) -> Shape<'r> {
+    /// Entry `k`'s footprint, borrowed.
+    fn shape(&self, k: usize) -> Shape<'a, [f64; 2]> {
         let m = &self.meta[k];
         let c = &self.coords[m.coords[0] as usize..m.coords[1] as usize];
         if m.circle != 0 {
             Shape::Circle {
-                centre: geo::Coord {
-                    x: c[0][0],
-                    y: c[0][1],
-                },
+                centre: c[0].coord(),
                 radius_m: c[1][0],
             }
         } else {
-            ring.clear();
-            ring.extend(c[2..].iter().map(|&[x, y]| geo::Coord { x, y }));
             Shape::Polygon {
-                ring,
+                ring: &c[2..],
                 bbox: [c[0][0], c[0][1], c[1][0], c[1][1]],
             }
         }
@@ -682,7 +677,6 @@ impl StrategicIndex {
         let mut found: Vec<&str> = Vec::new();
         let mut candidates: Vec<(usize, usize)> = Vec::new();
         let views: Vec<View<'_>> = self.runs.iter().map(|p| p.shapes.view()).collect();
-        let mut ring: Vec<geo::Coord<f64>> = Vec::new();
         for volume in &planar {
             let query = volume.envelope(margin(buffers.h_m), margin(buffers.v_m));
             let q = self.narrow(&query);
@@ -710,11 +704,7 @@ impl StrategicIndex {
                 // As `PlanarVolume::conflicts_with`, the query's volume first.
                 if volume.window.overlaps(&m.window())
                     && volume.band.overlaps(&m.band(), buffers.v_m)
-                    && shapes_conflict(
-                        volume.footprint.shape(),
-                        view.shape(j, &mut ring),
-                        buffers.h_m,
-                    )
+                    && shapes_conflict(volume.footprint.shape(), view.shape(j), buffers.h_m)
                 {
                     found.push(view.name(j));
                 }
