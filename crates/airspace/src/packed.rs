@@ -465,7 +465,7 @@ fn descend<'a>(
                 frontier.push(0);
             }
             if !frontier.is_empty() {
-                warm += touch(run.below(h), frontier);
+                warm = warm.wrapping_add(touch(run.below(h), frontier));
             }
         }
         std::hint::black_box(warm);
