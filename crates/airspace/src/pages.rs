@@ -5,9 +5,9 @@
 //! misses the TLB, and the walk of the page tables (whose entries, 640 KB of them, are evicted
 //! from the caches along with the data by whatever else runs) costs as much as the line itself.
 //! In 2 MiB pages the same arrays take some 170 TLB entries, and their page-table entries fit in
-//! a few cache lines. Where the kernel's setting is `madvise` (common, and the case on the
-//! machines this service runs on), only memory that asks for huge pages gets them, whichever
-//! allocator the process uses; so the arrays of the packed runs ask for them themselves.
+//! a few cache lines. Where the kernel's setting is `madvise` (a common default, and this
+//! project's machines'), only memory that asks for huge pages gets them, whichever allocator the
+//! process uses; so the arrays of the packed runs ask for them themselves.
 //!
 //! This is a hint about memory the index owns, not I/O: an anonymous private mapping (what an
 //! allocator itself does for large blocks) with `madvise(MADV_HUGEPAGE)`, through `memmap2`'s
