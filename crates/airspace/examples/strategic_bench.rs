@@ -13,6 +13,11 @@
 //! round 0, to `DIR/rust_answers.tsv`), and answers `done K` on standard output. The script
 //! alternates these rounds with PostGIS's, so both sides are timed under the same conditions.
 //!
+//! `plain N Q SEED V_BUFFER_M REPEATS SWEEP_MB`: draws and inserts as `rounds` does (nothing is
+//! written), then runs the Q queries REPEATS times in this process, each round after touching
+//! SWEEP_MB of other memory (0: none; about what a PostGIS round leaves in the caches), and
+//! prints each round's median and p99.
+//!
 //! `compare DIR ROUNDS`: reads PostGIS's answers and per-round query times written by the
 //! script, checks that every answer is identical, and prints, for rounds 1..=ROUNDS, the median
 //! and p99 of each side, their ratios per round, and as the last line the median ratio with its
@@ -33,6 +38,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+// The service's allocator (see `crates/cli`): queries are timed as the service runs them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const AREA_HALF_M: f64 = 500_000.0;
 const T0_MS: i64 = 1_795_564_800_000; // 2026-11-25T00:00:00Z
@@ -118,7 +127,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn generate(dir: &str, n: usize, q: usize, seed: u64, v_buffer_m: f64) {
+/// The N notifications and Q queries of `seed`.
+fn draw_all(n: usize, q: usize, seed: u64) -> (Vec<Notification>, Vec<Notification>) {
     let frame = frame();
     let limits = Limits::default();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -134,7 +144,22 @@ fn generate(dir: &str, n: usize, q: usize, seed: u64, v_buffer_m: f64) {
         n + q,
         started.elapsed().as_secs_f64()
     );
+    (notifications, queries)
+}
 
+/// The index of `notifications`, inserted one by one; the time taken, seconds.
+fn insert_all(notifications: Vec<Notification>) -> (StrategicIndex, f64) {
+    let mut index = StrategicIndex::new(frame());
+    let started = Instant::now();
+    for nt in notifications {
+        index.insert(nt).expect("valid and unique");
+    }
+    (index, started.elapsed().as_secs_f64())
+}
+
+fn generate(dir: &str, n: usize, q: usize, seed: u64, v_buffer_m: f64) {
+    let frame = frame();
+    let (notifications, queries) = draw_all(n, q, seed);
     let write = |name: &str, rows: &[Notification], v: f64| {
         let mut out = String::with_capacity(rows.len() * 400);
         for (i, r) in rows.iter().enumerate() {
@@ -153,12 +178,7 @@ fn generate(dir: &str, n: usize, q: usize, seed: u64, v_buffer_m: f64) {
     let packed = StrategicIndex::bulk_load(frame, notifications.clone()).expect("valid and unique");
     let bulk_s = started.elapsed().as_secs_f64();
     drop(packed);
-    let mut index = StrategicIndex::new(frame);
-    let started = Instant::now();
-    for nt in notifications {
-        index.insert(nt).expect("valid and unique");
-    }
-    let insert_s = started.elapsed().as_secs_f64();
+    let (index, insert_s) = insert_all(notifications);
     println!(
         "deconflict: {n} notifications inserted one by one in {insert_s:.2} s ({:.0} inserts/s); bulk load {bulk_s:.2} s",
         n as f64 / insert_s
@@ -201,6 +221,38 @@ fn generate(dir: &str, n: usize, q: usize, seed: u64, v_buffer_m: f64) {
         println!("done {k}");
         let _ = std::io::stdout().flush();
     }
+}
+
+fn plain(n: usize, q: usize, seed: u64, v_buffer_m: f64, repeats: usize, sweep_mb: usize) {
+    let (notifications, queries) = draw_all(n, q, seed);
+    let (index, insert_s) = insert_all(notifications);
+    println!("{n} notifications inserted in {insert_s:.2} s");
+    let buffers = Buffers::new(0.0, v_buffer_m).expect("valid buffers");
+    let mut other = vec![0u8; sweep_mb << 20];
+    let mut conflicts = 0;
+    for k in 0..repeats {
+        // Written, not only read, as another process's work would leave the caches.
+        for (i, b) in other.iter_mut().enumerate().step_by(64) {
+            *b = b.wrapping_add(i as u8);
+        }
+        std::hint::black_box(&other);
+        let mut us: Vec<f64> = Vec::with_capacity(q);
+        conflicts = 0;
+        for query in &queries {
+            let t = Instant::now();
+            let found = index.conflicts(query, buffers).expect("inside the frame");
+            us.push(t.elapsed().as_secs_f64() * 1e6);
+            conflicts += found.len();
+        }
+        us.sort_by(f64::total_cmp);
+        println!(
+            "round {k}: median {:.2} µs p99 {:.2} µs max {:.1} µs",
+            percentile(&us, 0.5),
+            percentile(&us, 0.99),
+            us[us.len() - 1]
+        );
+    }
+    println!("{conflicts} conflicts");
 }
 
 /// Ids sorted as strings, comma-joined: the form both sides write.
@@ -308,12 +360,18 @@ fn compare(dir: &str, rounds: usize) -> bool {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: strategic_bench rounds DIR N Q SEED V_BUFFER_M | compare DIR ROUNDS";
+    let usage = "usage: strategic_bench rounds DIR N Q SEED V_BUFFER_M \
+                 | plain N Q SEED V_BUFFER_M REPEATS SWEEP_MB | compare DIR ROUNDS";
     match args.get(1).map(String::as_str) {
         Some("rounds") if args.len() == 7 => {
             let num = |i: usize| -> u64 { args[i].parse().expect(usage) };
             let v: f64 = args[6].parse().expect(usage);
             generate(&args[2], num(3) as usize, num(4) as usize, num(5), v);
+        }
+        Some("plain") if args.len() == 8 => {
+            let num = |i: usize| -> usize { args[i].parse().expect(usage) };
+            let v: f64 = args[5].parse().expect(usage);
+            plain(num(2), num(3), num(4) as u64, v, num(6), num(7));
         }
         Some("compare") if args.len() == 4 => {
             if !compare(&args[2], args[3].parse().expect(usage)) {

@@ -20,7 +20,8 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Rule};
 use crate::packed::{Box4, Box32, Entry, Run, intersects, narrow, query_runs, sort_key};
-use crate::planar::{Frame, Planar, Shape, shapes_conflict};
+use crate::pages::Pages;
+use crate::planar::{Frame, Planar, Shape, Vertex, shapes_conflict};
 use crate::volume::{AltitudeBand, LonLat, Notification, NotificationId, PartyId, TimeWindow};
 
 /// Default for the most volumes one index holds.
@@ -136,39 +137,60 @@ struct Stored {
 /// What the exact test reads of each entry of a run, in the run's order, so that the candidates
 /// of one query, neighbours on the ground and in time, are neighbours in memory too (a query
 /// over a million volumes waits on memory: entries kept in insertion order would cost a page
-/// each).
+/// each). In huge pages when large, as the run's boxes (see [`Pages`]).
 #[derive(Debug, Default)]
 struct Shapes {
     /// One cache line per entry, at the entry's position in the run.
-    meta: Vec<Meta>,
+    meta: Pages<Meta>,
     /// Per entry: a polygon's bounding box (its two corners) then its closed ring; a circle's
     /// centre then its radius (as `x`). One after the other.
-    coords: Vec<geo::Coord<f64>>,
-    /// Notification ids, one after the other.
-    names: String,
+    coords: Pages<[f64; 2]>,
+    /// Notification ids (UTF-8), one after the other.
+    names: Pages<u8>,
+}
+
+/// [`Shapes`] being filled, before it is fixed.
+#[derive(Debug, Default)]
+struct ShapesBuilder {
+    meta: Vec<Meta>,
+    coords: Vec<[f64; 2]>,
+    names: Vec<u8>,
 }
 
 /// An entry's band, window and party, and where its coordinates and id are: one cache line, so
 /// that a candidate costs one load before its coordinates (whose place it gives).
-#[derive(Debug, Clone, Copy)]
-#[repr(align(64))]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, align(64))]
 struct Meta {
-    band: AltitudeBand,
-    window: TimeWindow,
-    coords: (u32, u32),
-    name: (u32, u32),
+    /// The band's bounds, metres.
+    band: [f64; 2],
+    /// The window's bounds, ms.
+    window: [i64; 2],
+    coords: [u32; 2],
+    name: [u32; 2],
     party: u32,
-    circle: bool,
+    /// 1 for a circle, 0 for a polygon.
+    circle: u32,
+    _unused: [u32; 2],
 }
 
 const _: () = assert!(std::mem::size_of::<Meta>() == 64);
 
-impl Shapes {
-    fn with_capacity(n: usize) -> Self {
-        Shapes {
+impl Meta {
+    fn band(&self) -> AltitudeBand {
+        AltitudeBand::from_parts(self.band[0], self.band[1])
+    }
+    fn window(&self) -> TimeWindow {
+        TimeWindow::from_parts(self.window[0], self.window[1])
+    }
+}
+
+impl ShapesBuilder {
+    fn with_capacity(n: usize, coords: usize, names: usize) -> Self {
+        ShapesBuilder {
             meta: Vec::with_capacity(n),
-            coords: Vec::with_capacity(n * 14),
-            names: String::with_capacity(n * 8),
+            coords: Vec::with_capacity(coords),
+            names: Vec::with_capacity(names),
         }
     }
 
@@ -177,29 +199,28 @@ impl Shapes {
         let circle = match &v.footprint {
             Planar::Polygon { polygon, .. } => {
                 let [x0, y0, x1, y1] = v.footprint.bbox();
-                self.coords.push(geo::Coord { x: x0, y: y0 });
-                self.coords.push(geo::Coord { x: x1, y: y1 });
-                self.coords.extend_from_slice(&polygon.exterior().0);
+                self.coords.push([x0, y0]);
+                self.coords.push([x1, y1]);
+                self.coords
+                    .extend(polygon.exterior().0.iter().map(|c| [c.x, c.y]));
                 false
             }
             Planar::Circle { centre, radius_m } => {
-                self.coords.push(*centre);
-                self.coords.push(geo::Coord {
-                    x: *radius_m,
-                    y: 0.0,
-                });
+                self.coords.push([centre.x, centre.y]);
+                self.coords.push([*radius_m, 0.0]);
                 true
             }
         };
         let name_start = self.names.len() as u32;
-        self.names.push_str(id);
+        self.names.extend_from_slice(id.as_bytes());
         self.meta.push(Meta {
-            band: v.band,
-            window: v.window,
-            coords: (start, self.coords.len() as u32),
-            name: (name_start, self.names.len() as u32),
+            band: [v.band.lower_m(), v.band.upper_m()],
+            window: [v.window.start_ms(), v.window.end_ms()],
+            coords: [start, self.coords.len() as u32],
+            name: [name_start, self.names.len() as u32],
             party,
-            circle,
+            circle: u32::from(circle),
+            _unused: [0; 2],
         });
     }
 
@@ -207,33 +228,64 @@ impl Shapes {
         let m = other.meta[k];
         let start = self.coords.len() as u32;
         self.coords
-            .extend_from_slice(&other.coords[m.coords.0 as usize..m.coords.1 as usize]);
+            .extend_from_slice(&other.coords[m.coords[0] as usize..m.coords[1] as usize]);
         let name_start = self.names.len() as u32;
-        self.names.push_str(other.name(k));
+        self.names
+            .extend_from_slice(&other.names[m.name[0] as usize..m.name[1] as usize]);
         self.meta.push(Meta {
-            coords: (start, self.coords.len() as u32),
-            name: (name_start, self.names.len() as u32),
+            coords: [start, self.coords.len() as u32],
+            name: [name_start, self.names.len() as u32],
             ..m
         });
     }
 
-    fn name(&self, k: usize) -> &str {
-        let (a, b) = self.meta[k].name;
-        &self.names[a as usize..b as usize]
+    fn build(self) -> Shapes {
+        Shapes {
+            meta: Pages::new(self.meta),
+            coords: Pages::new(self.coords),
+            names: Pages::new(self.names),
+        }
+    }
+}
+
+impl Shapes {
+    /// The arrays as slices, for a query to look at many entries.
+    fn view(&self) -> View<'_> {
+        View {
+            meta: &self.meta,
+            coords: &self.coords,
+            names: &self.names,
+        }
+    }
+}
+
+/// A [`Shapes`] borrowed as slices.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    meta: &'a [Meta],
+    coords: &'a [[f64; 2]],
+    names: &'a [u8],
+}
+
+impl<'a> View<'a> {
+    fn name(&self, k: usize) -> &'a str {
+        let [a, b] = self.meta[k].name;
+        std::str::from_utf8(&self.names[a as usize..b as usize]).expect("ids are stored whole")
     }
 
-    fn shape(&self, k: usize) -> Shape<'_> {
+    /// Entry `k`'s footprint, borrowed.
+    fn shape(&self, k: usize) -> Shape<'a, [f64; 2]> {
         let m = &self.meta[k];
-        let c = &self.coords[m.coords.0 as usize..m.coords.1 as usize];
-        if m.circle {
+        let c = &self.coords[m.coords[0] as usize..m.coords[1] as usize];
+        if m.circle != 0 {
             Shape::Circle {
-                centre: c[0],
-                radius_m: c[1].x,
+                centre: c[0].coord(),
+                radius_m: c[1][0],
             }
         } else {
             Shape::Polygon {
                 ring: &c[2..],
-                bbox: [c[0].x, c[0].y, c[1].x, c[1].y],
+                bbox: [c[0][0], c[0][1], c[1][0], c[1][1]],
             }
         }
     }
@@ -242,9 +294,9 @@ impl Shapes {
     /// cache.
     fn first_bytes(&self, k: usize) -> f64 {
         let m = &self.meta[k];
-        let coords = &self.coords[m.coords.0 as usize..m.coords.1 as usize];
-        coords.iter().step_by(4).map(|c| c.x).sum::<f64>()
-            + f64::from(self.names.as_bytes()[m.name.0 as usize])
+        let coords = &self.coords[m.coords[0] as usize..m.coords[1] as usize];
+        coords.iter().step_by(4).map(|c| c[0]).sum::<f64>()
+            + f64::from(self.names[m.name[0] as usize])
     }
 }
 
@@ -407,7 +459,11 @@ impl StrategicIndex {
             let b = self.runs.pop().expect("two runs");
             let a = self.runs.pop().expect("two runs");
             let both = a.run.len() + b.run.len();
-            let mut shapes = Shapes::with_capacity(both);
+            let mut shapes = ShapesBuilder::with_capacity(
+                both,
+                a.shapes.coords.len() + b.shapes.coords.len(),
+                a.shapes.names.len() + b.shapes.names.len(),
+            );
             let kept = |from_a: bool, k: usize| {
                 shapes.push_from(if from_a { &a.shapes } else { &b.shapes }, k)
             };
@@ -423,20 +479,26 @@ impl StrategicIndex {
                 )
             };
             self.stale -= both - run.len();
-            self.runs.push(Packed { run, shapes });
+            self.runs.push(Packed {
+                run,
+                shapes: shapes.build(),
+            });
         }
     }
 
     /// `run` with its entries' exact data, read from their slots.
     fn packed(&self, run: Run) -> Packed {
-        let mut shapes = Shapes::with_capacity(run.len());
+        let mut shapes = ShapesBuilder::with_capacity(run.len(), run.len() * 14, run.len() * 8);
         for &(slot, _, party) in run.ids() {
             let stored = self.slots[slot as usize]
                 .as_ref()
                 .expect("a packed entry's slot is live");
             shapes.push(stored.notification.as_str(), &stored.volume, party);
         }
-        Packed { run, shapes }
+        Packed {
+            run,
+            shapes: shapes.build(),
+        }
     }
 
     /// All entries in one run, stale ones dropped.
@@ -614,6 +676,7 @@ impl StrategicIndex {
         let party = self.parties.get(n.party()).copied();
         let mut found: Vec<&str> = Vec::new();
         let mut candidates: Vec<(usize, usize)> = Vec::new();
+        let views: Vec<View<'_>> = self.runs.iter().map(|p| p.shapes.view()).collect();
         for volume in &planar {
             let query = volume.envelope(margin(buffers.h_m), margin(buffers.v_m));
             let q = self.narrow(&query);
@@ -626,24 +689,24 @@ impl StrategicIndex {
             // overlap): its line of band, window and party, then its coordinates and id (whose
             // place that line gives); the exact tests then run on what is already in cache.
             let lines = candidates.iter().fold(0u32, |acc, &(r, j)| {
-                acc.wrapping_add(self.runs[r].shapes.meta[j].party)
+                acc.wrapping_add(views[r].meta[j].party)
             });
             std::hint::black_box(lines);
-            candidates.retain(|&(r, j)| Some(self.runs[r].shapes.meta[j].party) != party);
+            candidates.retain(|&(r, j)| Some(views[r].meta[j].party) != party);
             let warm: f64 = candidates
                 .iter()
-                .map(|&(r, j)| self.runs[r].shapes.first_bytes(j))
+                .map(|&(r, j)| views[r].first_bytes(j))
                 .sum();
             std::hint::black_box(warm);
             for &(r, j) in &candidates {
-                let shapes = &self.runs[r].shapes;
-                let m = &shapes.meta[j];
+                let view = &views[r];
+                let m = &view.meta[j];
                 // As `PlanarVolume::conflicts_with`, the query's volume first.
-                if volume.window.overlaps(&m.window)
-                    && volume.band.overlaps(&m.band, buffers.v_m)
-                    && shapes_conflict(volume.footprint.shape(), shapes.shape(j), buffers.h_m)
+                if volume.window.overlaps(&m.window())
+                    && volume.band.overlaps(&m.band(), buffers.v_m)
+                    && shapes_conflict(volume.footprint.shape(), view.shape(j), buffers.h_m)
                 {
-                    found.push(shapes.name(j));
+                    found.push(view.name(j));
                 }
             }
             // The buffer, box by box, from the slots.

@@ -19,6 +19,7 @@ pub mod geojson_io;
 pub mod index;
 pub mod instant;
 mod packed;
+mod pages;
 pub mod planar;
 pub mod volume;
 

@@ -4,11 +4,16 @@
 //! windows' centres), in flat arrays, with a hierarchy of enclosing boxes above them (each of
 //! [`NODE`] consecutive boxes of the level below), built bottom-up in one pass. Neighbours on the
 //! curve are neighbours on the ground and in time, so a query descends a few narrow nodes and
-//! scans short contiguous stretches of boxes. A run is immutable; the index keeps a few of them, of sizes growing geometrically, and
-//! merges them as inserts arrive (see `StrategicIndex`).
+//! scans short contiguous stretches of boxes. What a query reads, the boxes and the levels
+//! above them, is kept in the run's [`Grid`] (16 bits a bound, rounded outwards: half the cache
+//! lines of single precision) and in huge pages (see [`Pages`]). A run is immutable; the index
+//! keeps a few of them, of sizes growing geometrically, and merges them as inserts arrive (see
+//! `StrategicIndex`).
 //!
 //! Boxes are closed: two boxes sharing a face intersect. The filter only ever widens what the
 //! exact test sees, never narrows it.
+
+use crate::pages::Pages;
 
 /// A box in (x, y, altitude, time): lower corner in `[0..4]`, upper corner in `[4..8]`.
 pub(crate) type Box4 = [f64; 8];
@@ -168,30 +173,129 @@ fn hilbert3(mut x: [u32; 3], bits: u32) -> u64 {
 #[derive(Debug, Default)]
 pub(crate) struct Run {
     keys: Vec<u64>,
+    /// The entries' boxes: what merges and removals read. A query reads their coarse copies.
     boxes: Vec<Box32>,
     ids: Vec<(u32, u32, u32)>,
+    /// The grid of the coarse boxes: the run's enclosing box in [`CELLS`] cells per axis.
+    grid: Grid,
+    /// The boxes in the grid, in the same order.
+    coarse: Pages<Box16>,
     /// `levels[0]` encloses groups of [`NODE`] boxes, `levels[k]` groups of `levels[k - 1]`;
-    /// the last level has one box.
-    levels: Vec<Vec<Box32>>,
+    /// the last level has one box. In the grid, as the boxes. What a query reads, in huge
+    /// pages when large (see [`Pages`]).
+    levels: Vec<Pages<Box16>>,
+}
+
+/// A box in a run's grid: per axis the cell of its lower bound (`[0..4]`, rounded down) and of
+/// its upper bound (`[4..8]`, rounded up). Half the bytes of a [`Box32`]: a node's sixteen fit
+/// in four cache lines.
+pub(crate) type Box16 = [u16; 8];
+
+/// Cells per axis of a run's grid (one value of `u16` is left above them, see [`DEAD`]).
+const CELLS: f32 = 65_534.0;
+
+/// The coarse box of an entry that matches nothing (removed): its lower bound on the first axis
+/// is above every cell.
+const DEAD: Box16 = [u16::MAX, 0, 0, 0, 0, 0, 0, 0];
+
+/// A run's grid: the run's enclosing box cut in [`CELLS`] cells per axis (about 15 m over a
+/// 1,000 km frame, 1.3 s over a day).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(crate) struct Grid {
+    origin: [f32; 4],
+    /// Cells per unit; 0 when the box is flat or empty on that axis (every bound is then in
+    /// cell 0).
+    scale: [f32; 4],
+}
+
+impl Grid {
+    fn over(b: &Box32) -> Grid {
+        let mut g = Grid::default();
+        for d in 0..4 {
+            let w = b[d + 4] - b[d];
+            if b[d].is_finite() && w > 0.0 && (CELLS / w).is_finite() {
+                g.origin[d] = b[d];
+                g.scale[d] = CELLS / w;
+            }
+        }
+        g
+    }
+
+    /// `b` in the grid: lower bounds rounded down, upper bounds up, each clamped to the grid.
+    /// Conservative for a query and a stored box alike, by monotonicity: a rounded subtraction,
+    /// a multiplication by a number not negative and a clamp never reverse an order, so a box's
+    /// lower bound at most a query's upper has a cell at most the query's (rounded down, then
+    /// up), and likewise above. An empty box becomes [`DEAD`].
+    fn coarse(&self, b: &Box32) -> Box16 {
+        if (0..4).any(|d| b[d].partial_cmp(&b[d + 4]).is_none_or(|o| o.is_gt())) {
+            return DEAD;
+        }
+        let mut out = [0u16; 8];
+        for d in 0..4 {
+            let cell = |x: f32| {
+                let c = (x - self.origin[d]) * self.scale[d];
+                // Clamped to [0, CELLS] (NaN to 0).
+                let c = if c > 0.0 { c } else { 0.0 };
+                if c < CELLS { c } else { CELLS }
+            };
+            // In [0, CELLS]: the truncation is the floor, and the ceiling one more unless exact
+            // (no library call for either).
+            let lo = cell(b[d]);
+            out[d] = lo as u16;
+            let hi = cell(b[d + 4]);
+            let t = hi as u16;
+            out[d + 4] = t + u16::from(f32::from(t) < hi);
+        }
+        out
+    }
+}
+
+/// Closed intersection of two coarse boxes (without branches).
+#[inline]
+fn meets(a: &Box16, b: &Box16) -> bool {
+    (a[0] <= b[4])
+        & (b[0] <= a[4])
+        & (a[1] <= b[5])
+        & (b[1] <= a[5])
+        & (a[2] <= b[6])
+        & (b[2] <= a[6])
+        & (a[3] <= b[7])
+        & (b[3] <= a[7])
 }
 
 impl Run {
     /// Packs `keyed` (entries with their keys, in any order).
     pub(crate) fn build(mut keyed: Vec<(u64, Entry)>) -> Run {
         keyed.sort_by_key(|(k, _)| *k);
-        let mut run = Run {
-            keys: Vec::with_capacity(keyed.len()),
-            boxes: Vec::with_capacity(keyed.len()),
-            ids: Vec::with_capacity(keyed.len()),
-            levels: Vec::new(),
-        };
+        let n = keyed.len();
+        let (mut keys, mut boxes, mut ids) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for (k, e) in keyed {
-            run.keys.push(k);
-            run.boxes.push(e.bounds);
-            run.ids.push((e.slot, e.generation, e.party));
+            keys.push(k);
+            boxes.push(e.bounds);
+            ids.push((e.slot, e.generation, e.party));
         }
-        run.levels = levels_over(&run.boxes);
-        run
+        Run::of(keys, boxes, ids)
+    }
+
+    /// The run of these arrays (in key order), with its levels.
+    fn of(keys: Vec<u64>, boxes: Vec<Box32>, ids: Vec<(u32, u32, u32)>) -> Run {
+        let levels = levels_over(&boxes);
+        let grid = levels
+            .last()
+            .map_or(Grid::default(), |top| Grid::over(&top[0]));
+        let in_grid = |level: &[Box32]| Pages::new(level.iter().map(|b| grid.coarse(b)).collect());
+        Run {
+            keys,
+            coarse: in_grid(&boxes),
+            levels: levels.iter().map(|l| in_grid(l)).collect(),
+            boxes,
+            ids,
+            grid,
+        }
     }
 
     /// The entries of `a` and `b` (each in key order) for which `keep(slot, generation)` holds,
@@ -205,12 +309,11 @@ impl Run {
         mut kept: impl FnMut(bool, usize),
     ) -> Run {
         let n = a.len() + b.len();
-        let mut run = Run {
-            keys: Vec::with_capacity(n),
-            boxes: Vec::with_capacity(n),
-            ids: Vec::with_capacity(n),
-            levels: Vec::new(),
-        };
+        let (mut keys, mut boxes, mut ids) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         let (mut i, mut j) = (0, 0);
         while i < a.len() || j < b.len() {
             let from_a = j == b.len() || (i < a.len() && a.keys[i] <= b.keys[j]);
@@ -224,13 +327,12 @@ impl Run {
             let (slot, generation, _) = r.ids[k];
             if keep(slot, generation) {
                 kept(from_a, k);
-                run.keys.push(r.keys[k]);
-                run.boxes.push(r.boxes[k]);
-                run.ids.push(r.ids[k]);
+                keys.push(r.keys[k]);
+                boxes.push(r.boxes[k]);
+                ids.push(r.ids[k]);
             }
         }
-        run.levels = levels_over(&run.boxes);
-        run
+        Run::of(keys, boxes, ids)
     }
 }
 
@@ -270,6 +372,7 @@ impl Run {
         for j in from..to {
             if self.ids[j].0 == slot && self.ids[j].1 == generation {
                 self.boxes[j] = EMPTY;
+                self.coarse[j] = DEAD;
                 return true;
             }
         }
@@ -278,38 +381,44 @@ impl Run {
 
     /// The entries with their keys, in key order.
     pub(crate) fn into_keyed(self) -> impl Iterator<Item = (u64, Entry)> {
-        self.keys.into_iter().zip(self.boxes).zip(self.ids).map(
-            |((k, bounds), (slot, generation, party))| {
+        let Run {
+            keys, boxes, ids, ..
+        } = self;
+        keys.into_iter()
+            .zip(ids)
+            .enumerate()
+            .map(move |(j, (k, (slot, generation, party)))| {
                 (
                     k,
                     Entry {
-                        bounds,
+                        bounds: boxes[j],
                         slot,
                         generation,
                         party,
                     },
                 )
-            },
-        )
+            })
     }
 
-    /// Calls `f(index)` for every box intersecting `q` (`index`: the entry's position in the
-    /// run, also that of its [`Run::ids`]). See [`query_runs`].
+    /// Calls `f(index)` for every box intersecting `q`, and perhaps a few more near it (`index`:
+    /// the entry's position in the run, also that of its [`Run::ids`]). See [`query_runs`].
     pub(crate) fn query(&self, q: &Box32, f: &mut impl FnMut(usize)) {
         query_runs(1, |_| self, q, &mut |_, j| f(j));
     }
 
     /// The child level of level `height` (counted from the boxes: the boxes are below level 0).
-    fn below(&self, height: usize) -> &[Box32] {
+    fn below(&self, height: usize) -> &[Box16] {
         match height {
-            0 => &self.boxes,
+            0 => &self.coarse,
             h => &self.levels[h - 1],
         }
     }
 }
 
 /// Calls `f(r, index)` for every box of run `run(r)` (`r < runs`) intersecting `q` (`index`: the
-/// entry's position in its run, also that of its [`Run::ids`]).
+/// entry's position in its run, also that of its [`Run::ids`]), and perhaps a few boxes near it
+/// that do not: boxes are tested in their run's grid, rounded outwards (see [`Grid`]), so a
+/// caller tests exactly what it is given.
 ///
 /// Level by level rather than depth first, and all runs together: at each step the nodes of every
 /// run that intersect `q` are listed, then all their children are read from memory at once (one
@@ -335,61 +444,66 @@ fn descend<'a>(
     runs: usize,
     run: &impl Fn(usize) -> &'a Run,
     q: &Box32,
-    lists: &mut Vec<(Vec<u32>, Vec<u32>)>,
+    lists: &mut Vec<Lists>,
     f: &mut impl FnMut(usize, usize),
 ) {
     if lists.len() < runs {
         lists.resize_with(runs, Default::default);
     }
-    for (frontier, _) in lists.iter_mut() {
+    for (r, (frontier, _, q16)) in lists.iter_mut().enumerate().take(runs) {
         frontier.clear();
+        *q16 = run(r).grid.coarse(q);
     }
     let height = |r: usize| run(r).levels.len();
     let top = (0..runs).map(height).max().unwrap_or(0);
     // Step `h` tests the children of the listed nodes at height `h`.
     for h in (0..top).rev() {
-        let mut warm = 0f32;
-        for (r, (frontier, _)) in lists.iter_mut().enumerate().take(runs) {
+        let mut warm = 0u32;
+        for (r, (frontier, _, q16)) in lists.iter_mut().enumerate().take(runs) {
             let run = run(r);
-            if height(r) == h + 1 && intersects(&run.levels[h][0], q) {
+            if height(r) == h + 1 && meets(&run.levels[h][0], q16) {
                 frontier.push(0);
             }
             if !frontier.is_empty() {
-                warm += touch(run.below(h), frontier);
+                warm = warm.wrapping_add(touch(run.below(h), frontier));
             }
         }
         std::hint::black_box(warm);
-        for (r, (frontier, next)) in lists.iter_mut().enumerate().take(runs) {
+        for (r, (frontier, next, q16)) in lists.iter_mut().enumerate().take(runs) {
             if !frontier.is_empty() {
-                select(run(r).below(h), frontier, q, next);
+                select(run(r).below(h), frontier, q16, next);
                 std::mem::swap(frontier, next);
             }
         }
     }
-    for (r, (found, _)) in lists.iter().enumerate().take(runs) {
+    for (r, (found, _, _)) in lists.iter().enumerate().take(runs) {
         for &j in found {
             f(r, j as usize);
         }
     }
 }
 
+/// Per run, the two lists of node indices a query's descent fills, and the query in the run's
+/// grid.
+type Lists = (Vec<u32>, Vec<u32>, Box16);
+
 thread_local! {
-    /// Per run, the two lists of node indices a query's descent fills.
-    static SCRATCH: std::cell::RefCell<Vec<(Vec<u32>, Vec<u32>)>> =
+    /// The [`Lists`] of every run.
+    static SCRATCH: std::cell::RefCell<Vec<Lists>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A sum over the children of `nodes` in `level`, one read per cache line: brings them into
 /// cache, every load independent of the others. Portable in place of a prefetch instruction,
 /// which needs `unsafe`.
-fn touch(level: &[Box32], nodes: &[u32]) -> f32 {
-    let mut warm = 0f32;
+fn touch(level: &[Box16], nodes: &[u32]) -> u32 {
+    let mut warm = 0u32;
     for &i in nodes {
         let lo = i as usize * NODE;
         let hi = (lo + NODE).min(level.len());
-        // Two boxes of 32 bytes per 64-byte line.
-        for b in level[lo..hi].iter().step_by(2) {
-            warm += b[0];
+        // Four boxes of 16 bytes per 64-byte line.
+        for b in level[lo..hi].iter().step_by(4) {
+            warm = warm.wrapping_add(u32::from(b[0]));
         }
     }
     warm
@@ -397,7 +511,7 @@ fn touch(level: &[Box32], nodes: &[u32]) -> f32 {
 
 /// Into `out`, the indices of the boxes of `level` that intersect `q` among the children of
 /// `nodes` (node `i` has children `i * NODE ..`).
-fn select(level: &[Box32], nodes: &[u32], q: &Box32, out: &mut Vec<u32>) {
+fn select(level: &[Box16], nodes: &[u32], q: &Box16, out: &mut Vec<u32>) {
     out.clear();
     out.resize(nodes.len() * NODE, 0);
     let mut n = 0;
@@ -406,7 +520,7 @@ fn select(level: &[Box32], nodes: &[u32], q: &Box32, out: &mut Vec<u32>) {
         let hi = (lo + NODE).min(level.len());
         for (j, b) in level[lo..hi].iter().enumerate() {
             out[n] = (lo + j) as u32;
-            n += usize::from(intersects(b, q));
+            n += usize::from(meets(b, q));
         }
     }
     out.truncate(n);
@@ -439,10 +553,21 @@ mod tests {
         Run::build(keyed)
     }
 
+    /// The slots of the boxes found intersecting `q`, after checking that what the query gave
+    /// holds every one of them.
     fn found(run: &Run, q: &Box32) -> Vec<u32> {
-        let mut v = Vec::new();
-        run.query(q, &mut |j| v.push(run.ids()[j].0));
+        let mut given = Vec::new();
+        run.query(q, &mut |j| given.push(j));
+        let mut v: Vec<u32> = given
+            .iter()
+            .filter(|&&j| intersects(&run.boxes[j], q))
+            .map(|&j| run.ids()[j].0)
+            .collect();
         v.sort_unstable();
+        let all = (0..run.len())
+            .filter(|&j| intersects(&run.boxes[j], q))
+            .count();
+        assert_eq!(v.len(), all, "a box intersecting {q:?} was not given");
         v
     }
 
@@ -495,7 +620,9 @@ mod tests {
         ] {
             let mut together: Vec<(usize, u32)> = Vec::new();
             query_runs(runs.len(), |r| &runs[r], &q, &mut |r, j| {
-                together.push((r, runs[r].ids()[j].0))
+                if intersects(&runs[r].boxes[j], &q) {
+                    together.push((r, runs[r].ids()[j].0))
+                }
             });
             together.sort_unstable();
             let alone: Vec<(usize, u32)> = runs
@@ -571,6 +698,89 @@ mod tests {
         assert!(run.kill(key, 3, 0));
         assert!(!found(&run, &q).contains(&3));
         assert_eq!(found(&run, &q).len(), live - 1);
+    }
+
+    #[test]
+    fn coarse_boxes_keep_every_box_that_meets_and_drop_those_well_apart() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut pick = |scale: f32| -> Box32 {
+            let mut b = [0f32; 8];
+            for d in 0..4 {
+                let lo = rng.gen_range(-scale..scale);
+                // Some flat boxes, some with sides single precision barely resolves.
+                let w = match rng.gen_range(0..4) {
+                    0 => 0.0,
+                    1 => lo.abs() * 1e-7,
+                    _ => rng.gen_range(0.0..scale),
+                };
+                b[d] = lo;
+                b[d + 4] = lo + w;
+            }
+            b
+        };
+        let (mut kept, mut dropped) = (0, 0);
+        for round in 0..3_000 {
+            let scale = [1.0, 1e3, 1e6][round % 3];
+            let boxes: Vec<Box32> = (0..20).map(|_| pick(scale)).collect();
+            let grid = Grid::over(&enclose(&boxes));
+            for _ in 0..20 {
+                // Queries inside, across and outside the grid's box.
+                let q = pick(scale * 1.5);
+                let q16 = grid.coarse(&q);
+                for b in &boxes {
+                    let meet = meets(&grid.coarse(b), &q16);
+                    if intersects(b, &q) {
+                        assert!(meet, "{b:?} meets {q:?} in {grid:?}");
+                        kept += 1;
+                    } else if !meet {
+                        dropped += 1;
+                    }
+                    // Apart by more than a cell on an axis, within the grid: dropped.
+                    let apart = (0..4).any(|d| {
+                        let cell = 1.0 / f64::from(grid.scale[d]);
+                        let (g0, g1) = (
+                            f64::from(grid.origin[d]),
+                            f64::from(grid.origin[d]) + f64::from(CELLS) * cell,
+                        );
+                        let (lo, hi) = (f64::from(b[d]), f64::from(b[d + 4]));
+                        let (qlo, qhi) = (f64::from(q[d]), f64::from(q[d + 4]));
+                        grid.scale[d] > 0.0
+                            && (lo - qhi > 1.01 * cell && qhi >= g0
+                                || qlo - hi > 1.01 * cell && qlo <= g1)
+                    });
+                    assert!(!apart || !meet, "{b:?} apart from {q:?} in {grid:?}");
+                }
+            }
+        }
+        assert!(
+            kept > 1_000 && dropped > 100_000,
+            "{kept} kept, {dropped} dropped"
+        );
+        // A removed box meets nothing, not even a query over everything; an empty box is one.
+        let everything = [
+            f32::MIN,
+            f32::MIN,
+            f32::MIN,
+            f32::MIN,
+            f32::MAX,
+            f32::MAX,
+            f32::MAX,
+            f32::MAX,
+        ];
+        let grid = Grid::over(&bx(0.0, 0.0, 10.0));
+        assert!(!meets(&DEAD, &grid.coarse(&everything)));
+        assert!(meets(
+            &grid.coarse(&bx(1.0, 1.0, 1.0)),
+            &grid.coarse(&everything)
+        ));
+        assert_eq!(grid.coarse(&EMPTY), DEAD);
+        // A flat grid puts everything in cell 0 on that axis.
+        let flat = Grid::over(&[0.0, 0.0, 5.0, 5.0, 10.0, 10.0, 5.0, 5.0]);
+        assert!(meets(
+            &flat.coarse(&bx(1.0, 1.0, 1.0)),
+            &flat.coarse(&bx(0.0, 0.0, 3.0))
+        ));
     }
 
     #[test]

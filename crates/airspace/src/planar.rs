@@ -181,22 +181,38 @@ impl Planar {
     }
 }
 
-/// A footprint in a frame's metres, borrowed: a polygon's closed ring (first vertex repeated at
-/// the end) with its bounding box, or a circle. What the exact test reads, wherever the
-/// coordinates are kept.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Shape<'a> {
-    Polygon {
-        ring: &'a [Coord<f64>],
-        bbox: [f64; 4],
-    },
-    Circle {
-        centre: Coord<f64>,
-        radius_m: f64,
-    },
+/// A vertex as an array keeps it: a [`Coord`], or `[x, y]`.
+pub trait Vertex: Copy {
+    fn coord(self) -> Coord<f64>;
 }
 
-impl Shape<'_> {
+impl Vertex for Coord<f64> {
+    #[inline]
+    fn coord(self) -> Coord<f64> {
+        self
+    }
+}
+
+impl Vertex for [f64; 2] {
+    #[inline]
+    fn coord(self) -> Coord<f64> {
+        Coord {
+            x: self[0],
+            y: self[1],
+        }
+    }
+}
+
+/// A footprint in a frame's metres, borrowed: a polygon's closed ring (first vertex repeated at
+/// the end) with its bounding box, or a circle. What the exact test reads, wherever the
+/// coordinates are kept and in whichever form (see [`Vertex`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape<'a, V: Vertex = Coord<f64>> {
+    Polygon { ring: &'a [V], bbox: [f64; 4] },
+    Circle { centre: Coord<f64>, radius_m: f64 },
+}
+
+impl<V: Vertex> Shape<'_, V> {
     /// `[x_min, y_min, x_max, y_max]`, metres.
     pub fn bbox(&self) -> [f64; 4] {
         match self {
@@ -213,7 +229,11 @@ impl Shape<'_> {
 
 /// The exact horizontal test on two shapes: the closed footprints intersect, or their distance
 /// is below `h_buffer_m`.
-pub fn shapes_conflict(a: Shape<'_>, b: Shape<'_>, h_buffer_m: f64) -> bool {
+pub fn shapes_conflict<A: Vertex, B: Vertex>(
+    a: Shape<'_, A>,
+    b: Shape<'_, B>,
+    h_buffer_m: f64,
+) -> bool {
     let (ab, bb) = (a.bbox(), b.bbox());
     let gap_x = (bb[0] - ab[2]).max(ab[0] - bb[2]);
     let gap_y = (bb[1] - ab[3]).max(ab[1] - bb[3]);
@@ -226,13 +246,11 @@ pub fn shapes_conflict(a: Shape<'_>, b: Shape<'_>, h_buffer_m: f64) -> bool {
             polygons_intersect(p, &pb, q, &qb)
                 || (h_buffer_m > 0.0 && rings_closer_than(p, q, h_buffer_m))
         }
-        (Shape::Polygon { ring, .. }, Shape::Circle { centre, radius_m })
-        | (Shape::Circle { centre, radius_m }, Shape::Polygon { ring, .. }) => {
-            if in_ring(centre, ring) {
-                return true;
-            }
-            let d = point_ring_distance(centre, ring);
-            d <= radius_m || d < radius_m + h_buffer_m
+        (Shape::Polygon { ring, .. }, Shape::Circle { centre, radius_m }) => {
+            polygon_circle_conflict(ring, centre, radius_m, h_buffer_m)
+        }
+        (Shape::Circle { centre, radius_m }, Shape::Polygon { ring, .. }) => {
+            polygon_circle_conflict(ring, centre, radius_m, h_buffer_m)
         }
         (
             Shape::Circle {
@@ -250,12 +268,25 @@ pub fn shapes_conflict(a: Shape<'_>, b: Shape<'_>, h_buffer_m: f64) -> bool {
     }
 }
 
+fn polygon_circle_conflict<V: Vertex>(
+    ring: &[V],
+    centre: Coord<f64>,
+    radius_m: f64,
+    h_buffer_m: f64,
+) -> bool {
+    if in_ring(centre, ring) {
+        return true;
+    }
+    let d = point_ring_distance(centre, ring);
+    d <= radius_m || d < radius_m + h_buffer_m
+}
+
 /// Closed point-in-polygon on a closed ring, with exact orientation predicates: a point on an
 /// edge or a vertex is inside. Crossing number along +x, each edge counted half-open in y.
-fn in_ring(p: Coord<f64>, ring: &[Coord<f64>]) -> bool {
+fn in_ring<V: Vertex>(p: Coord<f64>, ring: &[V]) -> bool {
     let mut inside = false;
     for e in ring.windows(2) {
-        let (a, b) = (e[0], e[1]);
+        let (a, b) = (e[0].coord(), e[1].coord());
         let o = RobustKernel::orient2d(a, b, p);
         if o == Orientation::Collinear
             && p.x >= a.x.min(b.x)
@@ -283,7 +314,12 @@ fn in_ring(p: Coord<f64>, ring: &[Coord<f64>]) -> bool {
 /// count: a shared point lies in the overlap of the two bounding boxes, so a vertex or an edge
 /// outside that overlap, and a pair of edges whose boxes are disjoint, are not looked at.
 /// Allocates nothing.
-fn polygons_intersect(pc: &[Coord<f64>], pb: &[f64; 4], qc: &[Coord<f64>], qb: &[f64; 4]) -> bool {
+fn polygons_intersect<A: Vertex, B: Vertex>(
+    pc: &[A],
+    pb: &[f64; 4],
+    qc: &[B],
+    qb: &[f64; 4],
+) -> bool {
     let r = [
         pb[0].max(qb[0]),
         pb[1].max(qb[1]),
@@ -297,28 +333,48 @@ fn polygons_intersect(pc: &[Coord<f64>], pb: &[f64; 4], qc: &[Coord<f64>], qb: &
     // Edges first: most footprints that meet have edges that cross, and finding one is cheaper
     // than a point-in-polygon test.
     for e in pc.windows(2) {
+        let e = [e[0].coord(), e[1].coord()];
         let (ex0, ex1) = (e[0].x.min(e[1].x), e[0].x.max(e[1].x));
         let (ey0, ey1) = (e[0].y.min(e[1].y), e[0].y.max(e[1].y));
         if ex1 < r[0] || ex0 > r[2] || ey1 < r[1] || ey0 > r[3] {
             continue;
         }
         let edge = geo::Line::new(e[0], e[1]);
-        for f in qc.windows(2) {
-            if f[0].x.max(f[1].x) < ex0
-                || f[0].x.min(f[1].x) > ex1
-                || f[0].y.max(f[1].y) < ey0
-                || f[0].y.min(f[1].y) > ey1
-            {
-                continue;
+        // The edges of `qc` whose boxes meet this edge's, found without branches (a bit each,
+        // when it has at most 64; coordinates are finite, so no NaN to mind), then tested.
+        let meets = |f: &[B]| {
+            let f = [f[0].coord(), f[1].coord()];
+            (f[0].x.min(f[1].x) <= ex1)
+                & (f[0].x.max(f[1].x) >= ex0)
+                & (f[0].y.min(f[1].y) <= ey1)
+                & (f[0].y.max(f[1].y) >= ey0)
+        };
+        if qc.len() <= 65 {
+            let mut near = 0u64;
+            for (k, f) in qc.windows(2).enumerate() {
+                near |= u64::from(meets(f)) << k;
             }
-            if edge.intersects(&geo::Line::new(f[0], f[1])) {
-                return true;
+            while near != 0 {
+                let k = near.trailing_zeros() as usize;
+                if edge.intersects(&geo::Line::new(qc[k].coord(), qc[k + 1].coord())) {
+                    return true;
+                }
+                near &= near - 1;
+            }
+        } else {
+            for f in qc.windows(2) {
+                if meets(f) && edge.intersects(&geo::Line::new(f[0].coord(), f[1].coord())) {
+                    return true;
+                }
             }
         }
     }
     // No edges meet: they share a point only if one lies inside the other, vertices included.
-    pc.first().is_some_and(|c| in_r(c) && in_ring(*c, qc))
-        || qc.first().is_some_and(|c| in_r(c) && in_ring(*c, pc))
+    pc.first()
+        .is_some_and(|c| in_r(&c.coord()) && in_ring(c.coord(), qc))
+        || qc
+            .first()
+            .is_some_and(|c| in_r(&c.coord()) && in_ring(c.coord(), pc))
 }
 
 fn point_segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
@@ -342,21 +398,21 @@ fn segment_distance(a: Coord<f64>, b: Coord<f64>, c: Coord<f64>, d: Coord<f64>) 
         .min(point_segment_distance(d, a, b))
 }
 
-fn point_ring_distance(p: Coord<f64>, ring: &[Coord<f64>]) -> f64 {
+fn point_ring_distance<V: Vertex>(p: Coord<f64>, ring: &[V]) -> f64 {
     ring.windows(2)
-        .map(|e| point_segment_distance(p, e[0], e[1]))
+        .map(|e| point_segment_distance(p, e[0].coord(), e[1].coord()))
         .fold(f64::INFINITY, f64::min)
 }
 
 /// Whether two disjoint polygons' boundaries come closer than `d_m`: for polygons without holes
 /// that do not intersect, the distance between them is the distance between their rings.
-fn rings_closer_than(p: &[Coord<f64>], q: &[Coord<f64>], d_m: f64) -> bool {
+fn rings_closer_than<A: Vertex, B: Vertex>(p: &[A], q: &[B], d_m: f64) -> bool {
     for l in p.windows(2) {
-        let (l0, l1) = (l[0], l[1]);
+        let (l0, l1) = (l[0].coord(), l[1].coord());
         let (lx0, lx1) = (l0.x.min(l1.x), l0.x.max(l1.x));
         let (ly0, ly1) = (l0.y.min(l1.y), l0.y.max(l1.y));
         for m in q.windows(2) {
-            let (m0, m1) = (m[0], m[1]);
+            let (m0, m1) = (m[0].coord(), m[1].coord());
             // Per-segment box gap first: the segment distance is at least the box gap.
             let gx = (m0.x.min(m1.x) - lx1).max(lx0 - m0.x.max(m1.x));
             let gy = (m0.y.min(m1.y) - ly1).max(ly0 - m0.y.max(m1.y));
@@ -509,6 +565,38 @@ mod tests {
         assert!(square(0.0, 0.0, 10.0).conflicts_with(&apex, 0.0));
         let above = Planar::polygon(vec![c(5.0, 10.001), c(8.0, 14.0), c(2.0, 14.0)]);
         assert!(!square(0.0, 0.0, 10.0).conflicts_with(&above, 0.0));
+    }
+
+    #[test]
+    fn polygons_of_more_than_64_edges_are_decided_as_the_full_test() {
+        // Either side of the 64 edges up to which the edges near each edge are found as bits.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let star = |rng: &mut rand_chacha::ChaCha8Rng| {
+            let (cx, cy) = (rng.gen_range(0.0..12.0), rng.gen_range(0.0..12.0));
+            let k = rng.gen_range(60..70);
+            let ring: Vec<Coord<f64>> = (0..k)
+                .map(|i| {
+                    let a = std::f64::consts::TAU * (i as f64 + rng.gen_range(0.0..0.8)) / k as f64;
+                    let r = rng.gen_range(1.0..6.0);
+                    c(cx + r * a.cos(), cy + r * a.sin())
+                })
+                .collect();
+            Planar::polygon(ring)
+        };
+        let mut hits = 0;
+        for _ in 0..2_000 {
+            let (a, b) = (star(&mut rng), star(&mut rng));
+            let ((p, pb), (q, qb)) = (parts(&a), parts(&b));
+            let full = p.intersects(q);
+            assert_eq!(
+                polygons_intersect(&p.exterior().0, &pb, &q.exterior().0, &qb),
+                full,
+                "{p:?} {q:?}"
+            );
+            hits += usize::from(full);
+        }
+        assert!(hits > 200 && hits < 1_800, "{hits} of 2,000 intersect");
     }
 
     #[test]

@@ -315,6 +315,10 @@ impl AltitudeBand {
         }
         Ok(AltitudeBand { lower_m, upper_m })
     }
+    /// The band of these bounds, as they were checked when it was made.
+    pub(crate) fn from_parts(lower_m: f64, upper_m: f64) -> Self {
+        AltitudeBand { lower_m, upper_m }
+    }
     pub fn lower_m(&self) -> f64 {
         self.lower_m
     }
@@ -351,6 +355,10 @@ impl TimeWindow {
             });
         }
         Ok(TimeWindow { start_ms, end_ms })
+    }
+    /// The window of these bounds, as they were checked when it was made.
+    pub(crate) fn from_parts(start_ms: i64, end_ms: i64) -> Self {
+        TimeWindow { start_ms, end_ms }
     }
     pub fn start_ms(&self) -> i64 {
         self.start_ms
