@@ -486,6 +486,8 @@ async fn push_batch(
     Extension(c): Extension<Caller>,
     body: Bytes,
 ) -> ApiResult<TracksAccepted> {
+    // The cycle goes first: the batch's parsing and checks wait while it runs.
+    state.after_the_cycle().await;
     let b: TrackBatchIn = parse_json(&body)?;
     Ok(Json(state.push_reports(&c.party, b.reports, true).await?))
 }

@@ -23,10 +23,10 @@ impl State {
     pub(crate) async fn desk_cycle(self: &Arc<Self>, now_ms: i64) -> Result<Vec<Alert>, ApiError> {
         let me = self.clone();
         let us = |t: std::time::Instant| t.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
-        // The cycle is coming for the store: from the tick on, report pushes yield it (a batch
-        // already being stored finishes), so that they neither take the cores the tick needs nor
-        // hold the store when the cycle's alerts are ready.
-        let cycle_first = self.store_turns.wait();
+        // The cycle goes first: from the tick on, report pushes wait before their work and
+        // yield the store (a batch already being stored finishes), so that they neither take
+        // the cores the tick needs nor hold the store when the cycle's alerts are ready.
+        let cycle_first = self.store_turns.cycle_first();
         // The stored alerts and events are built under the same hold of the desk as the tick:
         // taking the desk again would first take in the reports that came meanwhile, and wait
         // behind their hand-over, on the way from the tick to the streams.

@@ -5,6 +5,11 @@
 //! could queue behind several batches. Here a bulk writer, once it holds the store, lets it go
 //! again while anyone else is waiting for it, so a waiting alert, stream or line query waits for
 //! at most the one batch in progress.
+//!
+//! The cycle goes first for the cores too: from its tick until its alerts are stored
+//! ([`StoreTurns::cycle_first`]), a report push waits before it begins its work (parsing,
+//! checking, storing: [`StoreTurns::after_the_cycle`]), so that the tick is not slowed by the
+//! reports of the next second. Both waits are bounded by [`BULK_YIELD_MS_MAX`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -19,10 +24,15 @@ const BULK_RECHECK: Duration = Duration::from_millis(10);
 /// overloaded picture) must not stop the feed altogether.
 pub const BULK_YIELD_MS_MAX: u64 = 250;
 
+/// How often a report push waiting for the cycle looks again.
+const CYCLE_RECHECK: Duration = Duration::from_millis(2);
+
 /// Who waits for the store besides the bulk writers.
 #[derive(Debug, Default)]
 pub(crate) struct StoreTurns {
     others_waiting: AtomicUsize,
+    /// Cycles between their tick and their stored alerts.
+    cycles_running: AtomicUsize,
     quiet: Mutex<()>,
     freed: Condvar,
 }
@@ -37,6 +47,25 @@ impl StoreTurns {
     pub(crate) fn wait(&self) -> Waiting<'_> {
         self.others_waiting.fetch_add(1, Ordering::SeqCst);
         Waiting(self)
+    }
+
+    /// Announces the cycle, from its tick until its alerts are stored: a waiter for the store
+    /// that bulk writers yield to, and the one report pushes wait for before their work.
+    pub(crate) fn cycle_first(&self) -> CycleFirst<'_> {
+        self.cycles_running.fetch_add(1, Ordering::SeqCst);
+        CycleFirst {
+            turns: self,
+            _store: self.wait(),
+        }
+    }
+
+    /// For a report push about to begin its work: waits while a cycle runs from its tick to
+    /// its stored alerts, for at most [`BULK_YIELD_MS_MAX`].
+    pub(crate) async fn after_the_cycle(&self) {
+        let until = std::time::Instant::now() + Duration::from_millis(BULK_YIELD_MS_MAX);
+        while self.cycles_running.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < until {
+            tokio::time::sleep(CYCLE_RECHECK).await;
+        }
     }
 
     /// Whether a bulk writer that holds the store should let it go.
@@ -67,6 +96,19 @@ impl StoreTurns {
         if self.others_waiting() {
             let _ = self.freed.wait_timeout(guard, BULK_RECHECK);
         }
+    }
+}
+
+/// Held by the cycle from its tick until its alerts are stored ([`StoreTurns::cycle_first`]).
+#[derive(Debug)]
+pub(crate) struct CycleFirst<'a> {
+    turns: &'a StoreTurns,
+    _store: Waiting<'a>,
+}
+
+impl Drop for CycleFirst<'_> {
+    fn drop(&mut self) {
+        self.turns.cycles_running.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -149,5 +191,38 @@ mod tests {
             waited >= Duration::from_millis(BULK_YIELD_MS_MAX),
             "went on after {waited:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_push_begins_after_the_cycle_has_stored_its_alerts_or_after_the_bound() {
+        let turns = Arc::new(StoreTurns::default());
+        // No cycle: at once.
+        let started = std::time::Instant::now();
+        turns.after_the_cycle().await;
+        assert!(started.elapsed() < Duration::from_millis(BULK_YIELD_MS_MAX));
+        // A cycle that ends after 60 ms: the push goes on then, not before.
+        let cycle = turns.clone();
+        let ended = tokio::task::spawn_blocking(move || {
+            let first = cycle.cycle_first();
+            assert!(
+                cycle.others_waiting(),
+                "bulk writers yield the store to the cycle"
+            );
+            std::thread::sleep(Duration::from_millis(60));
+            let at = std::time::Instant::now();
+            drop(first);
+            at
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        turns.after_the_cycle().await;
+        let went_on = std::time::Instant::now();
+        let ended = ended.await.unwrap();
+        assert!(went_on >= ended, "went on {:?} early", ended - went_on);
+        assert!(!turns.others_waiting());
+        // A cycle that never ends: the push goes on after the bound.
+        let _forever = turns.cycle_first();
+        let started = std::time::Instant::now();
+        turns.after_the_cycle().await;
+        assert!(started.elapsed() >= Duration::from_millis(BULK_YIELD_MS_MAX));
     }
 }

@@ -84,6 +84,12 @@ impl State {
         Ok(())
     }
 
+    /// Waits, before a report push begins its work, while a cycle runs from its tick to its
+    /// stored alerts, for at most [`BULK_YIELD_MS_MAX`](super::store_turns::BULK_YIELD_MS_MAX): the cycle goes first.
+    pub(crate) async fn after_the_cycle(&self) {
+        self.store_turns.after_the_cycle().await;
+    }
+
     /// Accepts a batch of the party's reports: all or none.
     pub async fn push_reports(
         self: &Arc<Self>,
