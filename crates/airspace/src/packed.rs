@@ -45,9 +45,10 @@ pub(crate) fn narrow(b: &Box4, t0: f64) -> Box32 {
 /// Boxes per node at every level.
 const NODE: usize = 16;
 
-/// Closed intersection of two boxes (without branches: all eight comparisons are made).
+/// Closed intersection of two boxes, fine ([`Box32`]) or coarse ([`Box16`]), without branches:
+/// all eight comparisons are made.
 #[inline]
-pub(crate) fn intersects(a: &Box32, b: &Box32) -> bool {
+pub(crate) fn intersects<T: PartialOrd>(a: &[T; 8], b: &[T; 8]) -> bool {
     (a[0] <= b[4])
         & (b[0] <= a[4])
         & (a[1] <= b[5])
@@ -250,19 +251,6 @@ impl Grid {
     }
 }
 
-/// Closed intersection of two coarse boxes (without branches).
-#[inline]
-fn meets(a: &Box16, b: &Box16) -> bool {
-    (a[0] <= b[4])
-        & (b[0] <= a[4])
-        & (a[1] <= b[5])
-        & (b[1] <= a[5])
-        & (a[2] <= b[6])
-        & (b[2] <= a[6])
-        & (a[3] <= b[7])
-        & (b[3] <= a[7])
-}
-
 impl Run {
     /// Packs `keyed` (entries with their keys, in any order).
     pub(crate) fn build(mut keyed: Vec<(u64, Entry)>) -> Run {
@@ -461,7 +449,7 @@ fn descend<'a>(
         let mut warm = 0u32;
         for (r, (frontier, _, q16)) in lists.iter_mut().enumerate().take(runs) {
             let run = run(r);
-            if height(r) == h + 1 && meets(&run.levels[h][0], q16) {
+            if height(r) == h + 1 && intersects(&run.levels[h][0], q16) {
                 frontier.push(0);
             }
             if !frontier.is_empty() {
@@ -520,7 +508,7 @@ fn select(level: &[Box16], nodes: &[u32], q: &Box16, out: &mut Vec<u32>) {
         let hi = (lo + NODE).min(level.len());
         for (j, b) in level[lo..hi].iter().enumerate() {
             out[n] = (lo + j) as u32;
-            n += usize::from(meets(b, q));
+            n += usize::from(intersects(b, q));
         }
     }
     out.truncate(n);
@@ -729,7 +717,7 @@ mod tests {
                 let q = pick(scale * 1.5);
                 let q16 = grid.coarse(&q);
                 for b in &boxes {
-                    let meet = meets(&grid.coarse(b), &q16);
+                    let meet = intersects(&grid.coarse(b), &q16);
                     if intersects(b, &q) {
                         assert!(meet, "{b:?} meets {q:?} in {grid:?}");
                         kept += 1;
@@ -769,15 +757,15 @@ mod tests {
             f32::MAX,
         ];
         let grid = Grid::over(&bx(0.0, 0.0, 10.0));
-        assert!(!meets(&DEAD, &grid.coarse(&everything)));
-        assert!(meets(
+        assert!(!intersects(&DEAD, &grid.coarse(&everything)));
+        assert!(intersects(
             &grid.coarse(&bx(1.0, 1.0, 1.0)),
             &grid.coarse(&everything)
         ));
         assert_eq!(grid.coarse(&EMPTY), DEAD);
         // A flat grid puts everything in cell 0 on that axis.
         let flat = Grid::over(&[0.0, 0.0, 5.0, 5.0, 10.0, 10.0, 5.0, 5.0]);
-        assert!(meets(
+        assert!(intersects(
             &flat.coarse(&bx(1.0, 1.0, 1.0)),
             &flat.coarse(&bx(0.0, 0.0, 3.0))
         ));
