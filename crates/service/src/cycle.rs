@@ -4,7 +4,6 @@
 //! are stored and streamed already.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use crate::error::ApiError;
 use crate::metrics::CycleStage;
@@ -40,7 +39,7 @@ impl State {
             tracing::error!(error = ?e.body, "report batches not committed");
         }
         self.metrics.stage(CycleStage::Record, us(stage));
-        self.last_cycle_ms.store(now_ms, Ordering::Relaxed);
+        self.cycle_ran(now_ms);
         self.metrics.cycle(us(started));
         Ok(alerts.len())
     }

@@ -192,7 +192,7 @@ pub(crate) async fn file(
     let key = party_key(state, caller)?;
     let entry = filing_entry(caller, &f).map_err(|e| ApiError::invalid("id", e.to_string()))?;
     let signed = signed_entry(entry, &req.entry_signature, &key).map_err(signature_error)?;
-    let _writer = state.incidents.writer.lock().await;
+    let _writer = state.incidents.step_turn().await;
     let (exists, count) = state.incidents.read(|h| (h.contains_key(&f.id), h.len()))?;
     if exists {
         return Err(ApiError::new(
@@ -313,7 +313,7 @@ pub(crate) async fn take_step(
     step: impl FnOnce(&mut Incident) -> Result<Vec<Effect>, IncidentError>,
 ) -> Result<Json<IncidentView>, ApiError> {
     let now = state.clock.now_ms();
-    let _writer = state.incidents.writer.lock().await;
+    let _writer = state.incidents.step_turn().await;
     let Some(mut i) = state
         .incidents
         .read(|h| h.get(&id).filter(|i| visible(i, caller)).cloned())?
@@ -405,7 +405,7 @@ pub(crate) async fn tick(state: &St, now_ms: i64) -> Result<(), ApiError> {
     if !due {
         return Ok(());
     }
-    let _writer = state.incidents.writer.lock().await;
+    let _writer = state.incidents.step_turn().await;
     let changed: Vec<(Incident, Vec<Effect>)> = state.incidents.read(|h| {
         h.values()
             .filter(|i| i.poll_timeout().is_some_and(|t| t <= now_ms))

@@ -129,7 +129,7 @@ pub struct State {
     pub(crate) nonces: Mutex<NonceCache>,
     buckets: Mutex<HashMap<String, Bucket>>,
     last_heard_ms: Mutex<HashMap<String, i64>>,
-    pub(crate) last_cycle_ms: AtomicI64,
+    last_cycle_ms: AtomicI64,
     streams: HashMap<String, watch::Sender<u64>>,
     pub(crate) shutdown: watch::Sender<bool>,
     /// Held from a batch's append to the record until its store commit.
@@ -372,6 +372,11 @@ impl State {
         let _ = desk.poll();
         let restored = restore_conflicts(store, &mut desk)?;
         Ok((desk, restored))
+    }
+
+    /// Records that a cycle ran at `now_ms` (shown by health and status).
+    pub(crate) fn cycle_ran(&self, now_ms: i64) {
+        self.last_cycle_ms.store(now_ms, Ordering::Relaxed);
     }
 
     /// Runs `f` on the store in a blocking task (SQLite calls block on fsync).

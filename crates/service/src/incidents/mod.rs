@@ -86,7 +86,7 @@ pub struct Incidents {
     entries: Mutex<BTreeMap<String, Vec<u64>>>,
     /// Held from a step's check until its entry is recorded, so two steps never both pass
     /// against the same incident.
-    pub(crate) writer: tokio::sync::Mutex<()>,
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Incidents {
@@ -189,6 +189,11 @@ impl Incidents {
             *e = indexes;
         }
         Ok(skipped)
+    }
+
+    /// Waits for the turn of one step: held from its check until its entry is recorded.
+    pub(crate) async fn step_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writer.lock().await
     }
 
     pub(crate) fn add_entries(&self, id: &str, indexes: impl IntoIterator<Item = u64>) {
