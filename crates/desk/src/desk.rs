@@ -18,6 +18,10 @@ pub const TRACKS_MAX: usize = 200_000;
 pub const TRACK_AGE_S_MAX: f64 = 30.0;
 /// Most outputs waiting to be polled; beyond it new ones are dropped and counted.
 pub const OUTBOX_MAX: usize = 1_000_000;
+/// Most tracks new to the picture held for [`Desk::grade_arrivals`] between two passes; later
+/// ones wait for the next tick, which grades every track (counted in
+/// [`Counters::arrivals_left_to_tick`]).
+pub const ARRIVALS_MAX: usize = 64;
 /// Where a report comes from when a party pushes it.
 pub const SOURCE_PUSH: &str = "push";
 
@@ -220,6 +224,14 @@ pub struct Counters {
     /// Corrective or warning alerts left without advice (a report missing or refused by the
     /// advice).
     pub advice_failed: u64,
+    /// Passes of [`Desk::grade_arrivals`] that had tracks to grade.
+    pub arrival_passes: u64,
+    /// Tracks new to the picture graded on arrival, before the next tick.
+    pub arrivals_graded: u64,
+    /// Tracks new to the picture beyond [`ARRIVALS_MAX`], left to the next tick.
+    pub arrivals_left_to_tick: u64,
+    /// Conflicts opened on arrival, before the next tick.
+    pub arrival_conflicts: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -267,6 +279,9 @@ pub struct Desk {
     monitor: Option<airspace::ConformanceMonitor>,
     outbox: Vec<Output>,
     counters: Counters,
+    /// Tracks new to the picture since the last tick or arrival pass (engine ids, in the order
+    /// they came), at most [`ARRIVALS_MAX`].
+    arrived: Vec<String>,
 }
 
 fn engine_id(party: &str, track_id: &str) -> String {
@@ -326,6 +341,7 @@ impl Desk {
             monitor: None,
             outbox: Vec::new(),
             counters: Counters::default(),
+            arrived: Vec::new(),
         };
         if !setup.lines.is_empty() || !setup.zones.is_empty() {
             let mut pts: Vec<airspace::LonLat> = Vec::new();
@@ -489,6 +505,11 @@ impl Desk {
                 }
             }
             None => {
+                if self.arrived.len() < ARRIVALS_MAX {
+                    self.arrived.push(engine_id(party, &r.track_id));
+                } else {
+                    self.counters.arrivals_left_to_tick += 1;
+                }
                 self.tracks.insert(
                     key,
                     Track {

@@ -22,8 +22,8 @@ pub mod level;
 pub use advice::{Bands, PairAdvice, Range, SideAdvice};
 pub use alerter::{Alerter, AlerterError};
 pub use desk::{
-    Change, Closest, Counters, Desk, GeographyEvent, GeographyKind, LineSpec, NonconformanceEvent,
-    NotifyError, Output, ReceiverReport, Report, ReportError, Setup, SetupError, Side,
-    TacticalAlert, Track, Undo,
+    ARRIVALS_MAX, Change, Closest, Counters, Desk, GeographyEvent, GeographyKind, LineSpec,
+    NonconformanceEvent, NotifyError, Output, ReceiverReport, Report, ReportError, Setup,
+    SetupError, Side, TacticalAlert, Track, Undo,
 };
 pub use level::Level;

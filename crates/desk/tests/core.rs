@@ -76,6 +76,74 @@ fn geography(outputs: &[Output]) -> Vec<(String, GeographyKind)> {
         .collect()
 }
 
+/// A head-on pair that appears between two ticks: alerted by the arrival pass at once, on both
+/// sides, and held by the tick that follows without a second alert.
+#[test]
+fn a_conflict_new_aircraft_open_is_alerted_on_arrival_once() {
+    let mut d = desk();
+    d.report(T0, "a", report("far", T0, 30.0, 30.0, 0.0))
+        .unwrap();
+    d.tick(T0);
+    d.poll();
+    let t = T0 + 300;
+    d.report(t, "a", report("west", t, 35.0, 39.0, 90.0))
+        .unwrap();
+    d.report(t, "b", report("east", t, 35.0, 39.2, 270.0))
+        .unwrap();
+    assert_eq!(d.arrivals_waiting(), 2);
+    assert_eq!(d.grade_arrivals(t), 1);
+    let out = d.poll();
+    let [Output::Tactical(a)] = out.as_slice() else {
+        panic!("one tactical alert expected, got {out:?}");
+    };
+    assert_eq!(a.change, deconflict_desk::Change::New);
+    assert_eq!(a.at_ms, t);
+    assert!(
+        a.sides
+            .iter()
+            .all(|s| s.level != deconflict_desk::Level::None)
+    );
+    assert_eq!(d.counters().arrival_conflicts, 1);
+    assert_eq!(d.counters().conflicts_active, 1);
+    // Nothing waits any more: a second pass grades nothing.
+    assert_eq!(d.grade_arrivals(t + 10), 0);
+    assert_eq!(d.counters().arrival_passes, 1);
+    // The tick a second later keeps the conflict open; its level is the tick's own.
+    let later = T0 + 1000;
+    d.report(later, "a", report("west", later, 35.0, 39.0 + 0.0015, 90.0))
+        .unwrap();
+    d.report(
+        later,
+        "b",
+        report("east", later, 35.0, 39.2 - 0.0015, 270.0),
+    )
+    .unwrap();
+    d.tick(later);
+    let out = d.poll();
+    assert!(
+        out.iter()
+            .all(|o| matches!(o, Output::Tactical(x) if x.change != deconflict_desk::Change::New)),
+        "{out:?}"
+    );
+    assert_eq!(d.counters().conflicts_active, 1);
+}
+
+/// At most ARRIVALS_MAX new tracks wait for a pass; the rest are the tick's, and counted.
+#[test]
+fn new_tracks_beyond_the_bound_are_left_to_the_tick() {
+    let mut d = desk();
+    let n = deconflict_desk::ARRIVALS_MAX + 5;
+    for i in 0..n {
+        let lat = 30.0 + i as f64 * 0.1;
+        d.report(T0, "a", report(&format!("n{i}"), T0, lat, 30.0, 0.0))
+            .unwrap();
+    }
+    assert_eq!(d.arrivals_waiting(), deconflict_desk::ARRIVALS_MAX);
+    assert_eq!(d.counters().arrivals_left_to_tick, 5);
+    d.tick(T0);
+    assert_eq!(d.arrivals_waiting(), 0);
+}
+
 #[test]
 fn a_receiver_record_joins_the_pushed_track_with_its_icao_address() {
     let mut d = desk();
@@ -284,6 +352,74 @@ proptest! {
 
     /// The broad phase loses no alert: the desk gives the same outputs as when every pair goes
     /// to the narrow phase.
+    /// Grading new aircraft on arrival changes when an alert comes, not what it says: a desk
+    /// that grades each second's new tracks as they arrive and then ticks gives, each second,
+    /// the same outputs as one that only ticks, and the tick adds nothing to what the arrival
+    /// pass opened.
+    #[test]
+    fn grading_on_arrival_opens_what_the_tick_would_and_the_tick_takes_it_over(
+        tracks in prop::collection::vec(
+            (0..2usize, 0..3i64, 34.9f64..35.1, 38.9f64..39.1, 4500.0f64..5500.0, 0.0f64..360.0, 50.0f64..250.0),
+            2..24,
+        ),
+        name in prop::sample::select(vec!["DO_365B_no_SUM", "CD3D", "Buffered_DWC_SC_228_nom_a"]),
+    ) {
+        let mut early = Desk::new(setup(Alerter::named(name).unwrap(), false)).unwrap();
+        let mut ticked = Desk::new(setup(Alerter::named(name).unwrap(), false)).unwrap();
+        let key = |o: &Output| format!("{o:?}");
+        for step in 0..4i64 {
+            let t = T0 + step * 1000;
+            let mut new = 0;
+            for (i, (p, from, lat, lon, alt, trk, gs)) in tracks.iter().enumerate() {
+                if step < *from {
+                    continue;
+                }
+                new += usize::from(step == *from);
+                let mut r = report(&format!("t{i}"), t, *lat, *lon, *trk);
+                r.lat_deg += step as f64 * gs * trk.to_radians().cos() / 111_000.0;
+                r.alt_m = *alt;
+                r.ground_speed_mps = *gs;
+                let party = ["a", "b"][*p];
+                early.report(t, party, r.clone()).unwrap();
+                ticked.report(t, party, r).unwrap();
+            }
+            prop_assert_eq!(early.arrivals_waiting(), new);
+            early.grade_arrivals(t);
+            prop_assert_eq!(early.arrivals_waiting(), 0);
+            let on_arrival = early.poll();
+            // Only openings, and only of pairs holding a track new this second.
+            for o in &on_arrival {
+                let Output::Tactical(a) = o else { continue };
+                prop_assert_eq!(a.change, deconflict_desk::Change::New);
+            }
+            early.tick(t);
+            let mut got: Vec<Output> = on_arrival;
+            let after = early.poll();
+            // What a new track opens, the arrival pass opened: the tick opens only pairs of
+            // tracks it held before.
+            let is_new = |id: &str| {
+                id.strip_prefix('t')
+                    .and_then(|k| k.parse::<usize>().ok())
+                    .is_some_and(|k| tracks[k].1 == step)
+            };
+            for o in &after {
+                let Output::Tactical(a) = o else { continue };
+                if a.change == deconflict_desk::Change::New {
+                    prop_assert!(a.sides.iter().all(|s| !is_new(&s.track_id)), "{:?}", a);
+                }
+            }
+            got.extend(after.iter().cloned());
+            let mut want = ticked.poll();
+            ticked.tick(t);
+            want.extend(ticked.poll());
+            let mut got: Vec<String> = got.iter().map(key).collect();
+            let mut want: Vec<String> = want.iter().map(key).collect();
+            got.sort();
+            want.sort();
+            prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn the_broad_phase_gives_what_every_pair_gives(
         tracks in prop::collection::vec(

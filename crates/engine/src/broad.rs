@@ -201,17 +201,8 @@ fn candidates(
         return stats;
     }
     let admits = |i: usize, j: usize| filter.same_party || filter.party[i] != filter.party[j];
-    let t_s = config.lookahead_s();
-    let (h_m, v_m) = (config.h_sep_m(), config.v_sep_m());
-    let gs_max = kins.iter().map(|k| k.gs).fold(0.0, f64::max);
-    let d_max = h_m + 2.0 * gs_max * t_s;
-    let theta = 2.0
-        * (d_max / (2.0 * WGS84_CURVATURE_RADIUS_M_MIN))
-            .min(1.0)
-            .asin();
-    let phi = 1.5 * theta;
     let n_u32 = u32::try_from(n).expect("track count fits u32 (bounded by tracks_max)");
-    if phi >= 1.0 {
+    let Some(boxes) = swept_boxes(kins, config) else {
         for i in 0..n_u32 {
             for j in i + 1..n_u32 {
                 if admits(i as usize, j as usize) {
@@ -221,17 +212,9 @@ fn candidates(
             }
         }
         return stats;
-    }
-    let k_h = phi.tan() + 1.0 / phi.cos() - 1.0;
-
-    // A rotation of ECEF whose third axis is the mean vertical of the picture: a regional picture
-    // then lies almost flat in the first two axes and its boxes are thin along the third, so each
-    // box enters fewer cells. Any rotation keeps distances, hence the proof above.
-    let rot = picture_rotation(kins);
-    let boxes: Vec<Box4> = kins
-        .iter()
-        .map(|k| swept_box(k, &rot, (h_m, v_m), t_s, k_h))
-        .collect();
+    };
+    let t_s = config.lookahead_s();
+    let (h_m, v_m) = (config.h_sep_m(), config.v_sep_m());
     let gs_mean = kins.iter().map(|k| k.gs).sum::<f64>() / n as f64;
     let grid = grid_for(&boxes, (h_m, v_m), gs_mean * t_s, key_mode);
 
@@ -321,6 +304,80 @@ fn candidates(
                 continue;
             }
             on_pair(o, q as u32, &mut stats);
+        }
+    }
+    stats
+}
+
+/// Every track's swept box, grown by the margins the proof above needs for this set of tracks
+/// (the fastest of them sets the curvature allowance); `None` when the allowance would reach
+/// 1 rad, where every pair must be examined.
+fn swept_boxes(kins: &[Kin], config: &ProbeConfig) -> Option<Vec<Box4>> {
+    let t_s = config.lookahead_s();
+    let (h_m, v_m) = (config.h_sep_m(), config.v_sep_m());
+    let gs_max = kins.iter().map(|k| k.gs).fold(0.0, f64::max);
+    let d_max = h_m + 2.0 * gs_max * t_s;
+    let theta = 2.0
+        * (d_max / (2.0 * WGS84_CURVATURE_RADIUS_M_MIN))
+            .min(1.0)
+            .asin();
+    let phi = 1.5 * theta;
+    if phi >= 1.0 {
+        return None;
+    }
+    let k_h = phi.tan() + 1.0 / phi.cos() - 1.0;
+    // A rotation of ECEF whose third axis is the mean vertical of the picture: a regional picture
+    // then lies almost flat in the first two axes and its boxes are thin along the third, so each
+    // box enters fewer cells. Any rotation keeps distances, hence the proof above.
+    let rot = picture_rotation(kins);
+    Some(
+        kins.iter()
+            .map(|k| swept_box(k, &rot, (h_m, v_m), t_s, k_h))
+            .collect(),
+    )
+}
+
+/// Calls `visit(i, j, &kins[i], &kins[j])` with i < j once for every pair admitted by the
+/// filter that holds at least one track of `of` and whose swept boxes overlap: the pairs
+/// [`for_each_candidate`] gives that involve those tracks, found without a grid, by testing each
+/// of them against every box (a few new tracks against a whole picture, between two cycles).
+pub(crate) fn for_each_candidate_of(
+    kins: &[Kin],
+    filter: PairFilter<'_>,
+    config: &ProbeConfig,
+    of: &[u32],
+    mut visit: impl FnMut(u32, u32, &Kin, &Kin),
+) -> BroadStats {
+    let mut stats = BroadStats::default();
+    let n = kins.len();
+    if n < 2 || of.is_empty() {
+        return stats;
+    }
+    let admits = |i: usize, j: usize| filter.same_party || filter.party[i] != filter.party[j];
+    let mut is_of = vec![false; n];
+    let mut mine: Vec<usize> = Vec::with_capacity(of.len());
+    for &i in of {
+        let i = i as usize;
+        if i < n && !is_of[i] {
+            is_of[i] = true;
+            mine.push(i);
+        }
+    }
+    let boxes = swept_boxes(kins, config);
+    for &i in &mine {
+        for j in 0..n {
+            // A pair of two such tracks is visited from its smaller index only.
+            if j == i || (is_of[j] && j < i) || !admits(i, j) {
+                continue;
+            }
+            if let Some(b) = &boxes
+                && !overlaps(&b[i], &b[j])
+            {
+                continue;
+            }
+            stats.box_pairs += 1;
+            let (a, c) = (i.min(j), i.max(j));
+            visit(a as u32, c as u32, &kins[a], &kins[c]);
         }
     }
     stats

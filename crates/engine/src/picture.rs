@@ -287,7 +287,21 @@ struct Held {
     party_index: u32,
     time: Timestamp,
     state: AircraftState,
+    /// The ECEF point on the ellipsoid under the reported position: what
+    /// [`Picture::candidates_of`] measures distances with before projecting anything.
+    ground: crate::geodesy::Vec3,
 }
+
+/// The ECEF point on the ellipsoid under a state's position.
+fn ground_of(s: &AircraftState) -> crate::geodesy::Vec3 {
+    let p = s.position();
+    crate::geodesy::geodetic_to_ecef(p.lat_deg().to_radians(), p.lon_deg().to_radians(), 0.0)
+}
+
+/// Slack on the distance a track is taken to have flown since its report, for the extrapolation
+/// leaving the tangent plane (its drop to the ellipsoid is below 0.1 % of the distance flown
+/// within the age limit) and rounding: a factor and metres.
+const FLOWN_SLACK: (f64, f64) = (1.01, 100.0);
 
 /// The held tracks projected to one instant, in identifier order, with the probe's inputs.
 struct Projected<'a> {
@@ -380,6 +394,7 @@ impl Picture {
                 });
             }
             held.time = report.time;
+            held.ground = ground_of(&report.state);
             held.state = report.state;
             self.counters.reports_accepted += 1;
             return Ok(UpdateOutcome::Updated);
@@ -399,6 +414,7 @@ impl Picture {
                 party: report.party,
                 party_index,
                 time: report.time,
+                ground: ground_of(&report.state),
                 state: report.state,
             },
         );
@@ -428,13 +444,23 @@ impl Picture {
     /// Every held track projected to `now` (identifier order), with the probe's inputs; a
     /// track whose projection fails is left out and counted in `failed`.
     fn project(&self, now: Timestamp) -> Projected<'_> {
+        self.project_where(now, self.tracks.len(), |_, _| true)
+    }
+
+    /// [`Self::project`] for the tracks `keep` admits only (room made for `capacity`).
+    fn project_where(
+        &self,
+        now: Timestamp,
+        capacity: usize,
+        keep: impl Fn(&TrackId, &Held) -> bool,
+    ) -> Projected<'_> {
         let mut out = Projected {
-            held: Vec::with_capacity(self.tracks.len()),
-            kins: Vec::with_capacity(self.tracks.len()),
-            party: Vec::with_capacity(self.tracks.len()),
+            held: Vec::with_capacity(capacity),
+            kins: Vec::with_capacity(capacity),
+            party: Vec::with_capacity(capacity),
             failed: 0,
         };
-        for (id, held) in &self.tracks {
+        for (id, held) in self.tracks.iter().filter(|(id, h)| keep(id, h)) {
             match held.state.extrapolate(now.seconds_since(held.time)) {
                 Ok(s) => {
                     out.kins.push(Kin::new(&s));
@@ -526,6 +552,117 @@ impl Picture {
             );
             pairs.sort_unstable();
         }
+        stats.narrow_pairs = pairs.len() as u64;
+        Candidates {
+            tracks,
+            pairs,
+            stats,
+        }
+    }
+
+    /// The broad phase for a few tracks only, between two cycles: every admitted pair holding a
+    /// track of `of` that [`Self::candidates`] at `now` could give (every pair whose tracks
+    /// could conflict is among them; every admitted pair under `exact`), with the tracks of
+    /// those pairs only, projected to `now`, in identifier order. Ids of `of` not held are
+    /// ignored; tracks past the age limit at `now` are left out, not dropped (the next
+    /// [`Self::candidates`] does that and counts them).
+    ///
+    /// Its cost grows with the tracks near those of `of`, not with the picture: a track is
+    /// projected only if its reported ground point is within reach of one of them — the
+    /// horizontal separation, the distance both can close over the lookahead, and what each
+    /// has flown since its report ([`FLOWN_SLACK`] added) — since a pair farther apart now
+    /// cannot conflict (see [`crate::encounter`]). The boxes are then swept as in
+    /// [`crate::broad`] over those tracks, which the proof there allows: it holds for any
+    /// rotation and for any set holding both tracks of a pair.
+    pub fn candidates_of(&self, now: Timestamp, of: &[TrackId], exact: bool) -> Candidates {
+        let age_max = self.config.track_age_s_max;
+        let live = |h: &Held| now.seconds_since(h.time) <= age_max;
+        let flown = |h: &Held| {
+            h.state.velocity().gs_mps() * now.seconds_since(h.time).abs() * FLOWN_SLACK.0
+                + FLOWN_SLACK.1
+        };
+        let mut ids: Vec<&TrackId> = of.iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let (t_s, h_m) = (self.config.probe.lookahead_s(), self.config.probe.h_sep_m());
+        // Each track of `of` held and live: its ground point, speed and distance flown.
+        let near: Vec<(crate::geodesy::Vec3, f64, f64)> = ids
+            .iter()
+            .filter_map(|id| self.tracks.get(*id))
+            .filter(|h| live(h))
+            .map(|h| (h.ground, h.state.velocity().gs_mps(), flown(h)))
+            .collect();
+        let within_reach = |h: &Held| {
+            let gs = h.state.velocity().gs_mps();
+            let own = flown(h);
+            near.iter().any(|(g, gs_of, flown_of)| {
+                let reach = h_m + (gs + gs_of) * t_s + own + flown_of;
+                let d = crate::geodesy::sub(h.ground, *g);
+                crate::geodesy::dot(d, d) <= reach * reach
+            })
+        };
+        let Projected {
+            held,
+            kins,
+            party,
+            ..
+        // A track of `of` is within reach of itself.
+        } = self.project_where(now, 0, |_, h| live(h) && (exact || within_reach(h)));
+        let wanted: Vec<u32> = ids
+            .iter()
+            .filter_map(|id| {
+                let k = held.binary_search_by(|(t, _, _)| (*t).cmp(id)).ok()?;
+                u32::try_from(k).ok()
+            })
+            .collect();
+        let same_party = self.config.probe.pairs() == crate::probe::PairPolicy::AllPairs;
+        let filter = crate::broad::PairFilter {
+            party: &party,
+            same_party,
+        };
+        let mut found: Vec<(u32, u32)> = Vec::new();
+        let mut stats = ProbeStats {
+            tracks: kins.len() as u64,
+            ..ProbeStats::default()
+        };
+        if exact {
+            // Every admitted pair goes on, as in `candidates`.
+            let mut is_of = vec![false; kins.len()];
+            for &i in &wanted {
+                is_of[i as usize] = true;
+            }
+            for &i in &wanted {
+                for j in 0..kins.len() as u32 {
+                    let admitted = same_party || party[i as usize] != party[j as usize];
+                    if j != i && !(is_of[j as usize] && j < i) && admitted {
+                        found.push((i.min(j), i.max(j)));
+                    }
+                }
+            }
+        } else {
+            stats.broad = crate::broad::for_each_candidate_of(
+                &kins,
+                filter,
+                &self.config.probe,
+                &wanted,
+                |i, j, _, _| found.push((i, j)),
+            );
+        }
+        // Only the tracks of the pairs, renumbered in identifier order.
+        let mut used: Vec<u32> = found.iter().flat_map(|&(i, j)| [i, j]).collect();
+        used.sort_unstable();
+        used.dedup();
+        let tracks = used
+            .iter()
+            .map(|&w| {
+                let (id, h, s) = &held[w as usize];
+                ((*id).clone(), h.party.clone(), *s)
+            })
+            .collect();
+        let at = |w: u32| used.binary_search(&w).map_or(0, |k| k as u32);
+        let mut pairs: Vec<(u32, u32)> = found.iter().map(|&(i, j)| (at(i), at(j))).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
         stats.narrow_pairs = pairs.len() as u64;
         Candidates {
             tracks,

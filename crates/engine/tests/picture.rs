@@ -173,3 +173,153 @@ fn config_limits_are_validated() {
     assert!(ProbeConfig::new(120.0, 9260.0, f64::INFINITY, Default::default()).is_err());
     assert!(ProbeConfig::new(601.0, 9260.0, 304.8, Default::default()).is_err());
 }
+
+/// The candidates of a few tracks, as ids, against the whole picture's.
+fn pairs_as_ids(c: &deconflict_engine::picture::Candidates) -> Vec<(String, String)> {
+    c.pairs
+        .iter()
+        .map(|&(i, j)| {
+            (
+                c.tracks[i as usize].0.as_str().to_string(),
+                c.tracks[j as usize].0.as_str().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Every pair holding one of a few tracks that the whole picture's tick finds in conflict is
+/// among those tracks' candidates, with reports of any age up to the limit; under `exact`,
+/// they are every admitted pair holding them.
+#[test]
+fn the_candidates_of_a_few_tracks_hold_every_conflict_of_theirs() {
+    for (seed, side_m) in [(3, 300_000.0), (4, 800_000.0), (5, 60_000.0)] {
+        let s = world(
+            &WorldConfig {
+                tracks: 3000,
+                side_m,
+                ..WorldConfig::default()
+            },
+            seed,
+        )
+        .unwrap();
+        let mut p = Picture::new(config(5000));
+        // Reports from 0 to 25 s old at `now` (the age limit is 30 s); one past the limit.
+        let now_ms = 30_000;
+        for (k, t) in s.tracks().iter().enumerate() {
+            let ms = if k == 17 {
+                -5_000
+            } else {
+                now_ms - (k as i64 * 7919) % 25_000
+            };
+            p.update(
+                at(ms),
+                TrackReport::new(t.id().clone(), t.party().clone(), at(ms), *t.state()),
+            )
+            .unwrap();
+        }
+        let now = at(now_ms);
+        let of: Vec<TrackId> = s
+            .tracks()
+            .iter()
+            .step_by(29)
+            .map(|t| t.id().clone())
+            .chain([
+                s.tracks()[17].id().clone(),
+                TrackId::new("not-held").unwrap(),
+            ])
+            .collect();
+        let holds =
+            |(a, b): &(String, String)| of.iter().any(|t| t.as_str() == a || t.as_str() == b);
+        let few = p.candidates_of(now, &of, false);
+        let few_exact = p.candidates_of(now, &of, true);
+        let got: std::collections::BTreeSet<_> = pairs_as_ids(&few).into_iter().collect();
+        // Read-only: the whole picture's tick afterwards still sees it as it was.
+        let conflicts: Vec<(String, String)> = p
+            .clone()
+            .tick(now)
+            .iter()
+            .map(|c| (c.a().as_str().to_string(), c.b().as_str().to_string()))
+            .filter(holds)
+            .collect();
+        assert!(
+            !conflicts.is_empty(),
+            "seed {seed}: the test needs conflicts"
+        );
+        for c in &conflicts {
+            assert!(
+                got.contains(c),
+                "seed {seed}: conflict {c:?} is not a candidate"
+            );
+        }
+        // Under `exact`, every admitted pair holding them, as the whole picture's.
+        let all_exact = p.candidates(now, true);
+        let mut got_exact = pairs_as_ids(&few_exact);
+        got_exact.sort();
+        let mut want_exact: Vec<_> = pairs_as_ids(&all_exact).into_iter().filter(holds).collect();
+        want_exact.sort();
+        assert_eq!(got_exact, want_exact, "seed {seed}, exact");
+        assert!(got.iter().all(|c| got_exact.binary_search(c).is_ok()));
+        // Far fewer candidates than the exact ones: the reach test left most tracks out.
+        assert!(
+            got.len() * 10 < got_exact.len(),
+            "seed {seed}: {} of {}",
+            got.len(),
+            got_exact.len()
+        );
+        // The tracks given are exactly those of the pairs, in identifier order, projected alike.
+        assert!(few.tracks.windows(2).all(|w| w[0].0 < w[1].0));
+        for (id, party, state) in &few.tracks {
+            let k = all_exact.tracks.iter().position(|t| &t.0 == id).unwrap();
+            assert_eq!(
+                (&all_exact.tracks[k].1, &all_exact.tracks[k].2),
+                (party, state)
+            );
+        }
+    }
+}
+
+/// A head-on pair at the edge of reach now, whose reports are 20 s old (each was then 5 km
+/// farther out): what they flew since is part of the reach, so the pair is still a candidate.
+#[test]
+fn the_candidates_of_a_track_count_what_both_flew_since_their_reports() {
+    let mut p = Picture::new(config(10));
+    let probe = *p.config().probe();
+    let (t_s, h_m) = (probe.lookahead_s(), probe.h_sep_m());
+    let gs = 250.0;
+    let m_per_deg = 111_319.49;
+    // Apart by a kilometre less than the horizontal separation plus what both close over the
+    // lookahead, at `now`; each report 20 s before, 5 km farther out.
+    let apart_now = h_m + 2.0 * gs * t_s - 1_000.0;
+    let half_then = (apart_now / 2.0 + gs * 20.0) / m_per_deg;
+    let now_ms = 20_000;
+    let state = |lon: f64, trk: f64| {
+        AircraftState::new(
+            Position::new(0.0, lon, 9144.0).unwrap(),
+            Velocity::new(trk, gs, 0.0).unwrap(),
+        )
+    };
+    for (id, party, lon, trk) in [
+        ("w", "blue", -half_then, 90.0),
+        ("e", "red", half_then, 270.0),
+    ] {
+        p.update(
+            at(now_ms),
+            TrackReport::new(
+                TrackId::new(id).unwrap(),
+                PartyId::new(party).unwrap(),
+                at(0),
+                state(lon, trk),
+            ),
+        )
+        .unwrap();
+    }
+    let now = at(now_ms);
+    let conflicts = p.clone().tick(now);
+    assert_eq!(
+        conflicts.len(),
+        1,
+        "the pair conflicts within the lookahead"
+    );
+    let c = p.candidates_of(now, &[TrackId::new("e").unwrap()], false);
+    assert_eq!(pairs_as_ids(&c), [("e".to_string(), "w".to_string())]);
+}

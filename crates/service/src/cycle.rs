@@ -43,4 +43,18 @@ impl State {
         self.metrics.cycle(us(started));
         Ok(alerts.len())
     }
+
+    /// Between cycles: when tracks new to the picture wait, the core grades them now and the
+    /// conflicts they open are stored, streamed and put on the line without waiting for the
+    /// next cycle. Gives the number of alerts stored.
+    pub async fn run_arrivals(self: &Arc<Self>) -> Result<usize, ApiError> {
+        let now_ms = self.clock.now_ms();
+        let alerts = self.arrivals_step(now_ms).await?;
+        if !alerts.is_empty()
+            && let Err(e) = crate::line_api::after_cycle(self, &alerts, now_ms).await
+        {
+            tracing::error!(error = ?e.body, "line messages for alerts on arrival failed");
+        }
+        Ok(alerts.len())
+    }
 }

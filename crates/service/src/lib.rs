@@ -88,14 +88,26 @@ pub async fn run_cycle_loop(state: Arc<State>) {
 
 /// Between cycles, hands the reports waiting in the desk's inbox to the desk every
 /// [`state::DESK_INBOX_HAND_OVER_MS`], so that a cycle's tick finds them in the picture already
-/// instead of taking a second's worth of them in first.
+/// instead of taking a second's worth of them in first; and when tracks new to the picture
+/// came with them (or from a receiver), grades those at once ([`State::run_arrivals`]), so
+/// that a conflict a new aircraft opens is alerted within [`state::ARRIVALS_PASS_EVERY_MS`],
+/// not at the next cycle.
 async fn hand_reports_to_desk_loop(state: Arc<State>) {
     let mut ticker = tokio::time::interval(Duration::from_millis(state::DESK_INBOX_HAND_OVER_MS));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let pass_every = Duration::from_millis(state::ARRIVALS_PASS_EVERY_MS);
+    let mut last_pass: Option<tokio::time::Instant> = None;
     loop {
         ticker.tick().await;
         if let Err(e) = state.hand_inbox_to_desk().await {
             tracing::error!(error = ?e.body, "waiting reports not handed to the desk");
+        }
+        if last_pass.is_some_and(|t| t.elapsed() < pass_every) || !state.arrivals_wait() {
+            continue;
+        }
+        last_pass = Some(tokio::time::Instant::now());
+        if let Err(e) = state.run_arrivals().await {
+            tracing::error!(error = ?e.body, "new tracks not graded on arrival");
         }
     }
 }

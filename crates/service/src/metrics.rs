@@ -37,16 +37,21 @@ pub enum CycleStage {
     Incidents,
     /// The cycle's accepted reports committed to the record (`report_batch` entries).
     Record,
+    /// Between cycles, a pass that grades tracks new to the picture (`Desk::grade_arrivals`),
+    /// from taking the desk to its alerts stored (passes that found the tracks graded by a
+    /// tick meanwhile are not timed).
+    Arrivals,
 }
 
 impl CycleStage {
-    pub const ALL: [CycleStage; 6] = [
+    pub const ALL: [CycleStage; 7] = [
         CycleStage::Desk,
         CycleStage::Events,
         CycleStage::Store,
         CycleStage::Line,
         CycleStage::Incidents,
         CycleStage::Record,
+        CycleStage::Arrivals,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +62,7 @@ impl CycleStage {
             CycleStage::Line => "line",
             CycleStage::Incidents => "incidents",
             CycleStage::Record => "record",
+            CycleStage::Arrivals => "arrivals",
         }
     }
 }
@@ -108,6 +114,12 @@ pub struct Metrics {
     pub desk_inbox_full_total: AtomicU64,
     /// Reports waiting in the desk's inbox.
     pub desk_inbox_reports: AtomicU64,
+    /// Tracks new to the picture graded on arrival, between cycles.
+    pub arrivals_graded_total: AtomicU64,
+    /// Tracks new to the picture beyond the desk's bound, left to the next cycle.
+    pub arrivals_left_to_cycle_total: AtomicU64,
+    /// Conflicts opened on arrival, between cycles.
+    pub arrival_conflicts_total: AtomicU64,
     pub notifications_accepted_total: AtomicU64,
     pub conflicts_active: AtomicU64,
     pub events_total: AtomicU64,
@@ -155,7 +167,7 @@ pub struct Metrics {
     /// gate and body budget.
     pub server: Arc<ServerMetrics>,
     /// Each cycle stage's durations, in [`CycleStage::ALL`] order.
-    cycle_stages: [Histogram; 6],
+    cycle_stages: [Histogram; 7],
 }
 
 /// A counter by label: name, help, label, counts.
@@ -410,6 +422,24 @@ impl Metrics {
                 "gauge",
                 "Accepted reports waiting to enter the desk.",
                 load(&self.desk_inbox_reports) as f64,
+            ),
+            (
+                "deconflict_arrivals_graded_total",
+                "counter",
+                "Tracks new to the picture graded as they arrived, before the next cycle.",
+                load(&self.arrivals_graded_total) as f64,
+            ),
+            (
+                "deconflict_arrivals_left_to_cycle_total",
+                "counter",
+                "Tracks new to the picture beyond the bound of one arrival pass, graded by the next cycle.",
+                load(&self.arrivals_left_to_cycle_total) as f64,
+            ),
+            (
+                "deconflict_arrival_conflicts_total",
+                "counter",
+                "Conflicts opened on arrival, before the next cycle.",
+                load(&self.arrival_conflicts_total) as f64,
             ),
             (
                 "deconflict_store_rows_checked",

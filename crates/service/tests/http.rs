@@ -1198,6 +1198,93 @@ async fn between_cycles_waiting_reports_are_handed_to_the_desk_without_a_tick() 
 }
 
 #[tokio::test]
+async fn a_conflict_new_aircraft_open_is_alerted_between_cycles() {
+    // A cycle an hour long: after the first (at once), no tick comes during the test.
+    let h = harness_with(deconflict_service::Config {
+        cycle_interval_ms: 3_600_000,
+        ..Default::default()
+    });
+    let cycling = tokio::spawn(deconflict_service::run_cycle_loop(h.state.clone()));
+    let metric = |name: &'static str| {
+        let h = &h;
+        async move {
+            let get = axum::http::Request::builder()
+                .uri("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let (_, text) = h.send(get).await;
+            let text = String::from_utf8(text).unwrap();
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("no {name} in {text}"))
+                .to_string();
+            line[name.len() + 1..].parse::<f64>().unwrap()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while metric("deconflict_cycles_total").await < 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first cycle never ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Head-on at 7000 m, 20 km apart, 200 m/s each.
+    let (s, _) = h
+        .call(
+            "POST",
+            "/v1/tracks",
+            &report("c1", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0).to_string(),
+            "coalition",
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = h
+        .call(
+            "POST",
+            "/v1/tracks",
+            &report("r1", T0_MS, 35.0, 39.22, 7000.0, 270.0, 200.0).to_string(),
+            "russia",
+        )
+        .await;
+    assert_eq!(s, 200);
+    for (party, own) in [("coalition", "c1"), ("russia", "r1")] {
+        loop {
+            // The party's stream as the store holds it (polling through the API would meet
+            // the party's request rate).
+            let events = h.state.events_after(party, 0, 100).await.unwrap();
+            if let Some(e) = events.iter().find(|e| e.kind == "alert") {
+                let data: serde_json::Value = serde_json::from_str(&e.body).unwrap();
+                assert_eq!(data["kind"], "new", "{data}");
+                assert_eq!(data["level"], "warning", "{data}");
+                assert_eq!(data["own"]["track_id"], own, "{data}");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no alert reached {party}'s stream between cycles"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    // No cycle ran: the pass on arrival alerted.
+    assert_eq!(metric("deconflict_cycles_total").await, 1.0);
+    assert_eq!(metric("deconflict_arrival_conflicts_total").await, 1.0);
+    assert!(metric("deconflict_arrivals_graded_total").await >= 2.0);
+    // The pass is timed once its commit returns, just after the events are readable.
+    while metric("deconflict_cycle_stage_seconds_count{stage=\"arrivals\"}").await < 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pass on arrival was not timed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    h.state.begin_shutdown();
+    cycling.await.unwrap();
+}
+
+#[tokio::test]
 async fn a_predicted_conflict_alerts_both_parties_and_its_end_too() {
     let h = harness();
     // Head-on at 7000 m, 20 km apart, 200 m/s each: loss of separation within the lookahead.

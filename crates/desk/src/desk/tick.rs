@@ -24,6 +24,8 @@ impl Desk {
     /// changed level or ended in the outbox. Returns the number of tactical alerts.
     pub fn tick(&mut self, now_ms: i64) -> usize {
         self.counters.ticks += 1;
+        // The tick grades every track: the new ones too.
+        self.arrived.clear();
         let now = engine::Timestamp::from_unix_ms(now_ms);
         let c = self.picture.candidates(now, self.exact);
         self.counters.last_candidates = c.pairs.len() as u64;
@@ -36,9 +38,57 @@ impl Desk {
         debug_assert!(c.tracks.windows(2).all(|w| w[0].0 < w[1].0));
         let pairs = self.pairs_to_grade(&c.pairs, ids);
         let config = self.alerter.config().clone();
-        let graded = self.grade(&c, ids, &pairs, now_ms, &config);
+        let graded = self.grade(&c, ids, &pairs, now_ms, &config, Histories::Kept);
+        self.daa.retain(|id, _| ids.index(id).is_some());
         let now_open = open_conflicts(ids, &pairs, &graded, &config);
-        let out = self.changes(&now_open, now_ms);
+        let mut out = self.began_or_changed(&now_open, now_ms);
+        out.extend(self.ended(&now_open, now_ms));
+        let n = self.publish(out, &config);
+        self.counters.conflicts_active = self.active.len() as u64;
+        n
+    }
+
+    /// How many tracks new to the picture wait for [`Desk::grade_arrivals`].
+    pub fn arrivals_waiting(&self) -> usize {
+        self.arrived.len()
+    }
+
+    /// Grades the tracks that joined the picture since the last tick or pass (at most
+    /// [`ARRIVALS_MAX`](super::ARRIVALS_MAX)) at `now_ms`, against every track, without waiting
+    /// for the next tick: a conflict that a new aircraft opens is alerted as soon as it is in
+    /// the picture. Only pairs that no conflict holds yet are graded, each side by an alerter
+    /// with no history — as the next tick's alerter, which has none for a new pair, grades
+    /// them — so this opens conflicts and never changes or ends one: the tick that follows
+    /// takes the pairs over with their alerting histories. Returns the alerts published.
+    pub fn grade_arrivals(&mut self, now_ms: i64) -> usize {
+        let waiting = std::mem::take(&mut self.arrived);
+        let ids: Vec<engine::TrackId> = waiting
+            .iter()
+            .filter_map(|id| engine::TrackId::new(id).ok())
+            .collect();
+        if ids.is_empty() {
+            return 0;
+        }
+        self.counters.arrival_passes += 1;
+        self.counters.arrivals_graded += ids.len() as u64;
+        let now = engine::Timestamp::from_unix_ms(now_ms);
+        let c = self.picture.candidates_of(now, &ids, self.exact);
+        let ids = Ids(&c.tracks);
+        let pairs: BTreeSet<(u32, u32)> = c
+            .pairs
+            .iter()
+            .copied()
+            .filter(|&(i, j)| {
+                !self
+                    .active
+                    .contains_key(&(ids.id(i).to_string(), ids.id(j).to_string()))
+            })
+            .collect();
+        let config = self.alerter.config().clone();
+        let graded = self.grade(&c, ids, &pairs, now_ms, &config, Histories::None);
+        let now_open = open_conflicts(ids, &pairs, &graded, &config);
+        let out = self.began_or_changed(&now_open, now_ms);
+        self.counters.arrival_conflicts += out.len() as u64;
         let n = self.publish(out, &config);
         self.counters.conflicts_active = self.active.len() as u64;
         n
@@ -65,6 +115,7 @@ impl Desk {
         pairs: &BTreeSet<(u32, u32)>,
         now_ms: i64,
         config: &wellclear::Config,
+        histories: Histories,
     ) -> Graded {
         let mut by_own: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         for &(i, j) in pairs {
@@ -80,10 +131,17 @@ impl Desk {
         for (own, intruders) in &by_own {
             let traffic: Vec<wellclear::encounter::AircraftState> =
                 intruders.iter().map(|j| states[j].clone()).collect();
-            let daa = self
-                .daa
-                .entry(ids.id(*own).to_string())
-                .or_insert_with(|| wellclear::Daa::new(config.clone()));
+            let mut scratch;
+            let daa = match histories {
+                Histories::Kept => self
+                    .daa
+                    .entry(ids.id(*own).to_string())
+                    .or_insert_with(|| wellclear::Daa::new(config.clone())),
+                Histories::None => {
+                    scratch = wellclear::Daa::new(config.clone());
+                    &mut scratch
+                }
+            };
             for alert in daa.step(time_s, &states[own], &traffic) {
                 // One of this aircraft's few intruders: looked up among them.
                 let j = intruders
@@ -95,13 +153,12 @@ impl Desk {
                 }
             }
         }
-        self.daa.retain(|id, _| ids.index(id).is_some());
         graded
     }
 
-    /// The alerts of conflicts that began or changed level, then of those that ended; the
-    /// record of open conflicts follows.
-    fn changes(&mut self, now_open: &Open, now_ms: i64) -> Vec<TacticalAlert> {
+    /// The alerts of conflicts that began or changed level; the record of open conflicts
+    /// follows.
+    fn began_or_changed(&mut self, now_open: &Open, now_ms: i64) -> Vec<TacticalAlert> {
         let mut out = Vec::new();
         for (key, sides) in now_open.iter() {
             let levels = [sides[0].level, sides[1].level];
@@ -134,6 +191,12 @@ impl Desk {
                 advice: None,
             });
         }
+        out
+    }
+
+    /// The alerts of the open conflicts that `now_open` no longer holds, which the record drops.
+    fn ended(&mut self, now_open: &Open, now_ms: i64) -> Vec<TacticalAlert> {
+        let mut out = Vec::new();
         let ended: Vec<(String, String)> = self
             .active
             .keys()
@@ -194,6 +257,14 @@ impl Desk {
             .ok()
             .map(Box::new)
     }
+}
+
+/// Whether a grading steps each aircraft's alerting history (the tick) or grades with none
+/// (a pass on arrival, between ticks, which must not step the histories the tick keeps).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Histories {
+    Kept,
+    None,
 }
 
 /// The cycle's tracks, in identifier order, by index.

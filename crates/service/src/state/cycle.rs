@@ -14,6 +14,15 @@ use deconflict_client::wire::*;
 
 use super::{State, alert_for, to_json};
 
+/// What the desk does in a [`State::desk_step`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The cycle's tick: every track.
+    Tick,
+    /// A pass on arrival: the tracks new since the last tick or pass.
+    Arrivals,
+}
+
 impl State {
     // ---- the cycle -------------------------------------------------------------------
 
@@ -21,26 +30,77 @@ impl State {
     /// ticks (broad phase, the alerter on the candidates), and its outputs become stored
     /// alerts and events, committed together. Gives the alerts stored.
     pub(crate) async fn desk_cycle(self: &Arc<Self>, now_ms: i64) -> Result<Vec<Alert>, ApiError> {
+        self.desk_step(now_ms, Step::Tick).await
+    }
+
+    /// Between cycles, when tracks new to the picture wait: the core grades them against the
+    /// picture at `now_ms` ([`desk::Desk::grade_arrivals`]) and the conflicts they open become
+    /// stored alerts and events at once, not at the next cycle. Gives the alerts stored (none
+    /// when nothing waited).
+    pub(crate) async fn arrivals_step(
+        self: &Arc<Self>,
+        now_ms: i64,
+    ) -> Result<Vec<Alert>, ApiError> {
+        if !self.arrivals_wait() {
+            return Ok(Vec::new());
+        }
+        self.desk_step(now_ms, Step::Arrivals).await
+    }
+
+    /// Whether tracks new to the picture wait for a pass on arrival.
+    pub fn arrivals_wait(&self) -> bool {
+        self.arrivals_waiting.load(Ordering::Relaxed) > 0
+    }
+
+    /// Records how many new tracks wait for a pass on arrival, as `d` says.
+    pub(super) fn note_arrivals(&self, d: &desk::Desk) {
+        self.arrivals_waiting
+            .store(d.arrivals_waiting(), Ordering::Relaxed);
+    }
+
+    async fn desk_step(self: &Arc<Self>, now_ms: i64, step: Step) -> Result<Vec<Alert>, ApiError> {
         let me = self.clone();
         let us = |t: std::time::Instant| t.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
         // The cycle goes first: from the tick on, report pushes wait before their work and
         // yield the store (a batch already being stored finishes), so that they neither take
         // the cores the tick needs nor hold the store when the cycle's alerts are ready.
-        let cycle_first = self.store_turns.cycle_first();
+        let cycle_first = (step == Step::Tick).then(|| self.store_turns.cycle_first());
+        let turn = self.outputs_turn.lock().await;
         // The stored alerts and events are built under the same hold of the desk as the tick:
         // taking the desk again would first take in the reports that came meanwhile, and wait
         // behind their hand-over, on the way from the tick to the streams.
-        let (all, writes, live) = tokio::task::spawn_blocking(move || {
+        let (all, writes, live, ticked, graded) = tokio::task::spawn_blocking(move || {
             let mut d = me.desk()?;
             let ticked = std::time::Instant::now();
-            d.tick(now_ms);
-            me.metrics.stage(CycleStage::Desk, us(ticked));
+            let mut graded = false;
+            match step {
+                Step::Tick => {
+                    d.tick(now_ms);
+                    me.metrics.stage(CycleStage::Desk, us(ticked));
+                }
+                Step::Arrivals => {
+                    let before = d.counters().arrivals_graded;
+                    d.grade_arrivals(now_ms);
+                    graded = d.counters().arrivals_graded > before;
+                }
+            }
+            me.note_arrivals(&d);
             me.metrics
                 .tracks_dropped_stale_total
                 .store(d.picture_counters().tracks_expired, Ordering::Relaxed);
+            let c = d.counters();
             me.metrics
                 .conflicts_active
-                .store(d.counters().conflicts_active, Ordering::Relaxed);
+                .store(c.conflicts_active, Ordering::Relaxed);
+            me.metrics
+                .arrivals_graded_total
+                .store(c.arrivals_graded, Ordering::Relaxed);
+            me.metrics
+                .arrivals_left_to_cycle_total
+                .store(c.arrivals_left_to_tick, Ordering::Relaxed);
+            me.metrics
+                .arrival_conflicts_total
+                .store(c.arrival_conflicts, Ordering::Relaxed);
             // Outputs a failed commit left over come first, in the order the core produced
             // them. They are valid even if a panic poisoned the lock; dropping them would lose
             // alerts.
@@ -53,8 +113,10 @@ impl State {
             all.extend(d.poll());
             let stage = std::time::Instant::now();
             let writes = me.writes_for(&d, &all);
-            me.metrics.stage(CycleStage::Events, us(stage));
-            Ok::<_, ApiError>((all, writes, d.tracks().count()))
+            if step == Step::Tick {
+                me.metrics.stage(CycleStage::Events, us(stage));
+            }
+            Ok::<_, ApiError>((all, writes, d.tracks().count(), ticked, graded))
         })
         .await
         .map_err(|e| ApiError::internal(e.to_string()))??;
@@ -74,7 +136,9 @@ impl State {
         } else {
             self.commit(writes).await
         };
-        self.metrics.stage(CycleStage::Store, us(stage));
+        if step == Step::Tick {
+            self.metrics.stage(CycleStage::Store, us(stage));
+        }
         drop(cycle_first);
         if let Err(e) = committed {
             if let Ok(mut p) = self.pending.lock() {
@@ -83,6 +147,10 @@ impl State {
                 p.extend(later);
             }
             return Err(e);
+        }
+        drop(turn);
+        if graded {
+            self.metrics.stage(CycleStage::Arrivals, us(ticked));
         }
         for o in &all {
             match o {

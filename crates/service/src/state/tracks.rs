@@ -29,9 +29,13 @@ impl State {
             self.metrics.desk_inbox_reports.store(0, Ordering::Relaxed);
             std::mem::take(&mut *inbox)
         };
+        let handed = !waiting.is_empty();
         for (at_ms, party, r) in waiting {
             // A report older than the one held does not move the picture (the core counts it).
             let _ = d.report(at_ms, &party, r);
+        }
+        if handed {
+            self.note_arrivals(&d);
         }
         Ok(d)
     }
@@ -81,6 +85,7 @@ impl State {
         for r in reports {
             let _ = d.report(now_ms, party, r);
         }
+        self.note_arrivals(&d);
         Ok(())
     }
 
@@ -177,10 +182,12 @@ impl State {
                 .map(|_| Err(desk::ReportError::Refused("desk lock poisoned".into())))
                 .collect();
         };
-        records
+        let taken = records
             .into_iter()
             .map(|r| d.receiver(now_ms, party, feed, r))
-            .collect()
+            .collect();
+        self.note_arrivals(&d);
+        taken
     }
 
     /// Tracks visible to `viewer`: its own in full, the others' disclosed fields only.
