@@ -221,7 +221,19 @@ pub(crate) async fn start(
         rate_burst_requests: 1e9,
         ..Config::default()
     };
-    let state = State::open(config, terms, true, Box::new(store), clock.clone()).map_err(setup)?;
+    let signed_by: Vec<String> = terms.parties.iter().map(|p| p.id.clone()).collect();
+    let state =
+        State::open(config, terms.clone(), true, Box::new(store), clock.clone()).map_err(setup)?;
+    // The record, as `serve` keeps it: the cycle's alerts and each cycle's report batches are
+    // signed into it, at the cost they have in service.
+    let log = deconflict_service::log_entries::ServiceLog::open(
+        &deconflict_service::datadir::DataDir::new(dir),
+        &terms,
+        &signed_by,
+        clock.now_ms(),
+    )
+    .map_err(setup)?;
+    state.attach_log(Arc::new(log));
     let service = crate::loopback::Loopback::start(state.clone(), true)
         .await
         .map_err(setup)?;

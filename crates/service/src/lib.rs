@@ -49,6 +49,7 @@ pub mod log_entries;
 pub mod metrics;
 pub mod nonce_file;
 pub mod replay;
+pub mod report_leaves;
 pub mod reports;
 pub mod request;
 pub mod server;

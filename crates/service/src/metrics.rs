@@ -157,6 +157,9 @@ pub struct Metrics {
     pub report_batches_total: AtomicU64,
     /// Reports committed to the record by those batches.
     pub reports_committed_total: AtomicU64,
+    /// Leaves of accepted reports let go past `PENDING_LEAVES_MAX` (their batch reads the
+    /// reports back from the store instead).
+    pub report_leaves_dropped_total: AtomicU64,
     /// Receiver feeds' counters, by party and feed ([`crate::feed`]).
     pub feeds: FeedMetrics,
     /// The countersignatures the record's write route took and refused.
@@ -464,6 +467,12 @@ impl Metrics {
                 "counter",
                 "Track reports committed to the record by report batches.",
                 load(&self.reports_committed_total) as f64,
+            ),
+            (
+                "deconflict_report_leaves_dropped_total",
+                "counter",
+                "Leaves of accepted reports not held for their batch (past the bound); that batch reads the reports back from the store.",
+                load(&self.report_leaves_dropped_total) as f64,
             ),
             (
                 "deconflict_notifications_accepted_total",

@@ -24,62 +24,28 @@ use deconflict_store::{LoggedReport, ReportBatch, Write};
 use crate::error::ApiError;
 use crate::state::State;
 
-/// What any reader of an incident's evidence sees of a report: its track, time and position.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReportCore {
-    pub track_id: String,
-    pub time_unix_ms: i64,
-    pub lat_deg: f64,
-    pub lon_deg: f64,
-    pub alt_m: f64,
-}
-
-/// The evidence fields of a stored report, as JSON (`None` for a body that is not a report).
-pub fn core_of(body: &str) -> Option<String> {
-    let r: deconflict_client::wire::TrackReportIn = serde_json::from_str(body).ok()?;
-    serde_json::to_string(&ReportCore {
-        track_id: r.track_id,
-        time_unix_ms: r.time_unix_ms,
-        lat_deg: r.lat_deg,
-        lon_deg: r.lon_deg,
-        alt_m: r.alt_m,
-    })
-    .ok()
-}
-
-/// The salted digest of a whole stored report: `SHA-256(salt ‖ party ‖ \n ‖ seq ‖ \n ‖ body)`.
-pub fn rest_digest(salt: &[u8; 32], party: &str, seq: u64, body: &str) -> Hash {
-    let mut b = Vec::with_capacity(32 + party.len() + body.len() + 24);
-    b.extend_from_slice(salt);
-    b.extend_from_slice(party.as_bytes());
-    b.push(b'\n');
-    b.extend_from_slice(seq.to_string().as_bytes());
-    b.push(b'\n');
-    b.extend_from_slice(body.as_bytes());
-    Hash::of(&b)
-}
-
-/// The leaf hash of a logged report.
-pub fn leaf_of(salt: &[u8; 32], r: &LoggedReport) -> Hash {
-    report_leaf_hash(
-        &r.party,
-        r.seq,
-        &core_of(&r.body).unwrap_or_default(),
-        &rest_digest(salt, &r.party, r.seq, &r.body),
-    )
-}
+pub use crate::report_leaves::{ReportCore, core_of, leaf_of, rest_digest};
 
 /// Most reports of one party one batch commits; the rest go in the next cycle's.
 pub const BATCH_REPORTS_MAX: usize = 250_000;
 
+/// One party's reports to batch: their leaves, held since the pushes or read back.
+enum Pending {
+    Held(Vec<Hash>),
+    Read(Vec<LoggedReport>),
+}
+
 /// Commits each party's reports accepted since its last batch. Returns the reports committed.
+/// The leaves come from those held since the pushes ([`crate::report_leaves::PendingLeaves`]);
+/// a party whose next report's leaf is not held (after a start, or past the bound) has its
+/// reports read back from the store.
 pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u64, ApiError> {
     let Some(log) = state.log().cloned() else {
         return Ok(0);
     };
     let salt = log.report_salt();
     let parties: Vec<String> = state.terms.parties.iter().map(|p| p.id.clone()).collect();
+    let me = state.clone();
     let pending = state
         .with_store(move |s| {
             let mut out = Vec::new();
@@ -87,9 +53,16 @@ pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u6
                 let after = s
                     .last_report_batch(&party)?
                     .map_or(0, |b| b.first_seq + b.count - 1);
+                let held = me
+                    .pending_leaves
+                    .take_run(&party, after + 1, BATCH_REPORTS_MAX);
+                if !held.is_empty() {
+                    out.push((party, after, Pending::Held(held)));
+                    continue;
+                }
                 let rows = s.reports_after(&party, after, BATCH_REPORTS_MAX)?;
                 if !rows.is_empty() {
-                    out.push((party, after, rows));
+                    out.push((party, after, Pending::Read(rows)));
                 }
             }
             Ok::<_, deconflict_store::StoreError>(out)
@@ -99,29 +72,49 @@ pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u6
     if pending.is_empty() {
         return Ok(0);
     }
+    // The leaves and trees of a cycle's reports (a hundred thousand at full load) are built
+    // off the runtime's threads.
+    let roots = tokio::task::spawn_blocking(move || {
+        pending
+            .into_iter()
+            .map(|(party, after, p)| {
+                let first_seq = after + 1;
+                let leaves = match p {
+                    Pending::Held(leaves) => leaves,
+                    Pending::Read(rows) => {
+                        if let Some((k, r)) = rows
+                            .iter()
+                            .enumerate()
+                            .find(|(k, r)| r.seq != first_seq + *k as u64)
+                        {
+                            return Err(ApiError::internal(format!(
+                                "report log of {party}: report {k} of the batch has sequence number {}, expected {}",
+                                r.seq,
+                                first_seq + k as u64
+                            )));
+                        }
+                        rows.iter().map(|r| leaf_of(&salt, r)).collect()
+                    }
+                };
+                let mut tree = Tree::new();
+                for leaf in &leaves {
+                    tree.push_leaf_hash(*leaf);
+                }
+                Ok((party, first_seq, leaves.len() as u64, tree.root()))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("report batch task failed: {e}")))??;
     let mut entries = Vec::new();
     let mut batches = Vec::new();
-    for (party, after, rows) in pending {
-        let first_seq = after + 1;
-        if let Some((k, r)) = rows
-            .iter()
-            .enumerate()
-            .find(|(k, r)| r.seq != first_seq + *k as u64)
-        {
-            return Err(ApiError::internal(format!(
-                "report log of {party}: report {k} of the batch has sequence number {}, expected {}",
-                r.seq,
-                first_seq + k as u64
-            )));
-        }
-        let tree = tree_of(&salt, &rows);
-        let count = rows.len() as u64;
+    for (party, first_seq, count, root) in roots {
         let body = EntryBody::ReportBatch {
             count: count_of(count)?,
             first_seq: count_of(first_seq)?,
             party: KeyId::new(party.as_str())
                 .map_err(|e| ApiError::internal(format!("report batch: {e}")))?,
-            root: tree.root(),
+            root,
         };
         let entry = Entry::new(
             KeyId::new(crate::log_entries::SERVICE_KEY_ID)
@@ -138,6 +131,10 @@ pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u6
     }
     let total: u64 = batches.iter().map(|b| b.2).sum();
     let n = batches.len() as u64;
+    let done: Vec<(String, u64)> = batches
+        .iter()
+        .map(|(party, first, count)| (party.clone(), first + count - 1))
+        .collect();
     state
         .commit_recorded(entries, Vec::new(), Vec::new(), move |places| {
             batches
@@ -154,6 +151,10 @@ pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u6
                 .collect()
         })
         .await?;
+    // Leaves held for reports a batch read back are let go too.
+    for (party, last) in done {
+        state.pending_leaves.forget_through(&party, last);
+    }
     state
         .metrics
         .report_batches_total

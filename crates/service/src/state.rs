@@ -132,6 +132,9 @@ pub struct State {
     outputs_turn: tokio::sync::Mutex<()>,
     /// Tracks new to the picture waiting for a pass on arrival, as the desk last said.
     arrivals_waiting: std::sync::atomic::AtomicUsize,
+    /// The leaves of reports accepted since their party's last batch, computed as each push is
+    /// stored (with the record only), for the cycle's report batches.
+    pub(crate) pending_leaves: crate::report_leaves::PendingLeaves,
     /// Held from a notification's strategic check until it is stored (or undone): the check
     /// and the commit are one step, so two overlapping notifications sent at the same moment
     /// are each checked against the other.
@@ -322,6 +325,7 @@ impl State {
             pending: Mutex::new(Vec::new()),
             outputs_turn: tokio::sync::Mutex::new(()),
             arrivals_waiting: std::sync::atomic::AtomicUsize::new(0),
+            pending_leaves: Default::default(),
             notify_gate: tokio::sync::Mutex::new(()),
             record_gate: tokio::sync::Mutex::new(()),
             unstored: Mutex::new(Vec::new()),
@@ -479,10 +483,10 @@ impl State {
     pub(crate) async fn commit_reports(
         self: &Arc<Self>,
         writes: Vec<Write>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<u64>, ApiError> {
         self.commit_recorded_as(Turn::Bulk, Vec::new(), Vec::new(), writes, |_| Vec::new())
             .await
-            .map(|_| ())
+            .map(|(_, seqs)| seqs)
     }
 
     /// As [`Self::commit`], with entries their parties signed (and the openings of their
@@ -509,6 +513,7 @@ impl State {
     ) -> Result<Vec<(u64, deconflict_log::Hash)>, ApiError> {
         self.commit_recorded_as(Turn::Before, authored, authored_openings, writes, then)
             .await
+            .map(|(places, _)| places)
     }
 
     async fn commit_recorded_as(
@@ -518,9 +523,12 @@ impl State {
         authored_openings: Vec<Opening>,
         writes: Vec<Write>,
         then: impl FnOnce(&[(u64, deconflict_log::Hash)]) -> Vec<Write>,
-    ) -> Result<Vec<(u64, deconflict_log::Hash)>, ApiError> {
+    ) -> Result<(Vec<(u64, deconflict_log::Hash)>, Vec<u64>), ApiError> {
         let Some(log) = self.log.get().cloned() else {
-            return self.store_commit(turn, writes).await.map(|()| Vec::new());
+            return self
+                .store_commit(turn, writes)
+                .await
+                .map(|seqs| (Vec::new(), seqs));
         };
         let me = self.clone();
         let now_ms = self.clock.now_ms();
@@ -538,7 +546,10 @@ impl State {
         .await
         .map_err(|e| ApiError::internal(format!("record task failed: {e}")))??;
         if entries.is_empty() && openings.is_empty() {
-            return self.store_commit(turn, writes).await.map(|()| Vec::new());
+            return self
+                .store_commit(turn, writes)
+                .await
+                .map(|seqs| (Vec::new(), seqs));
         }
         // From the append to the store commit, one batch at a time: an entry whose row is not
         // stored can then only be the record's last (see `crate::binding`).
@@ -572,33 +583,37 @@ impl State {
         if let Some(end) = recorded.iter().map(|(i, _, _)| i + 1).max() {
             all.push(Write::RecordMark(end));
         }
-        if let Err(e) = self.store_commit(turn, all).await {
-            // The entries are in the record, their rows are not: the next commit binds them
-            // as never stored (and a start does, if none comes first).
-            let mut failed = earlier;
-            failed.extend(
-                recorded
-                    .iter()
-                    .filter(|(_, _, s)| s.is_some())
-                    .map(|(i, h, _)| (*i, *h)),
-            );
-            self.metrics
-                .record_entries_unstored
-                .fetch_add((failed.len()) as u64, Ordering::Relaxed);
-            if let Ok(mut u) = self.unstored.lock() {
-                u.extend(failed);
+        let seqs = match self.store_commit(turn, all).await {
+            Ok(seqs) => seqs,
+            Err(e) => {
+                // The entries are in the record, their rows are not: the next commit binds them
+                // as never stored (and a start does, if none comes first).
+                let mut failed = earlier;
+                failed.extend(
+                    recorded
+                        .iter()
+                        .filter(|(_, _, s)| s.is_some())
+                        .map(|(i, h, _)| (*i, *h)),
+                );
+                self.metrics
+                    .record_entries_unstored
+                    .fetch_add((failed.len()) as u64, Ordering::Relaxed);
+                if let Ok(mut u) = self.unstored.lock() {
+                    u.extend(failed);
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
-        Ok(places)
+        };
+        Ok((places, seqs))
     }
 
-    /// Commits a batch to the store and wakes the streams that received events.
+    /// Commits a batch to the store and wakes the streams that received events. Gives the
+    /// sequence numbers the batch's track reports were given, in order.
     async fn store_commit(
         self: &Arc<Self>,
         turn: Turn,
         writes: Vec<Write>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<u64>, ApiError> {
         let me = self.clone();
         let committed = self
             .with_store_as(turn, move |s| {
@@ -622,7 +637,7 @@ impl State {
                 });
             }
         }
-        Ok(())
+        Ok(committed.report_seqs)
     }
 
     /// A receiver that changes whenever `party`'s stream grows.

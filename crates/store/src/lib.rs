@@ -271,6 +271,9 @@ pub enum Write {
 pub struct Committed {
     /// The events appended, in the order given, with their sequence numbers.
     pub events: Vec<Event>,
+    /// The sequence number each track report was given in its party's report log, in the
+    /// order the reports were given.
+    pub report_seqs: Vec<u64>,
 }
 
 /// The service's storage. Implementations must make [`Store::commit`] atomic and durable

@@ -559,7 +559,7 @@ impl Store for SqliteStore {
                         staged: &mut staged.report_seq,
                         staged_heads: &mut staged.heads,
                     };
-                    log_report(&tx, r, &mut cursor)?;
+                    committed.report_seqs.push(log_report(&tx, r, &mut cursor)?);
                 }
                 Write::ReportBatch(b) => put_report_batch(&tx, b)?,
                 Write::Alert(a) => {

@@ -145,7 +145,20 @@ impl State {
             }));
         }
         let n = reports.len();
-        self.commit_reports(writes).await?;
+        // With the record, each report's leaf in its coming batch needs the stored body.
+        let bodies: Option<Vec<String>> = self.log().is_some().then(|| {
+            writes
+                .iter()
+                .filter_map(|w| match w {
+                    Write::TrackReport(t) => Some(t.body.clone()),
+                    _ => None,
+                })
+                .collect()
+        });
+        let seqs = self.commit_reports(writes).await?;
+        if let (Some(log), Some(bodies)) = (self.log(), bodies) {
+            self.hold_leaves(&log.report_salt(), party, &seqs, &reports, &bodies);
+        }
         // Durable: now into the core. A report older than the one held is kept in the store's
         // history but does not move the picture (the core counts it).
         let now_ms = self.clock.now_ms();
@@ -154,6 +167,32 @@ impl State {
             .reports_accepted_total
             .fetch_add(n as u64, Ordering::Relaxed);
         Ok(TracksAccepted { accepted: n })
+    }
+
+    /// Holds the leaves of `party`'s reports just stored as `seqs` (`reports` as accepted,
+    /// `bodies` as stored) for the cycle's report batch.
+    fn hold_leaves(
+        &self,
+        salt: &[u8; 32],
+        party: &str,
+        seqs: &[u64],
+        reports: &[TrackReportIn],
+        bodies: &[String],
+    ) {
+        debug_assert_eq!(seqs.len(), reports.len());
+        let leaves = seqs
+            .iter()
+            .zip(reports.iter().zip(bodies))
+            .map(|(&seq, (r, body))| {
+                (
+                    seq,
+                    crate::report_leaves::leaf_of_accepted(salt, party, seq, r, body),
+                )
+            });
+        let dropped = self.pending_leaves.hold(party, leaves);
+        self.metrics
+            .report_leaves_dropped_total
+            .fetch_add(dropped as u64, Ordering::Relaxed);
     }
 
     /// Records decoded from `party`'s receiver feed `feed` ([`crate::feed`]), into the desk at
