@@ -1141,39 +1141,46 @@ async fn reports_waiting_for_the_desk_are_all_in_it_before_anything_reads_it() {
     );
 }
 
-#[tokio::test]
-async fn between_cycles_waiting_reports_are_handed_to_the_desk_without_a_tick() {
-    // A cycle an hour long: after the first (at once), no tick comes during the test.
+/// A value of `/metrics`.
+async fn metric_of(h: &Harness, name: &str) -> f64 {
+    let get = axum::http::Request::builder()
+        .uri("/metrics")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (_, text) = h.send(get).await;
+    let text = String::from_utf8(text).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .to_string();
+    line[name.len() + 1..].parse::<f64>().unwrap()
+}
+
+/// A service whose cycle runs every hour, once its first cycle (at once) has run: no tick comes
+/// during a test. The cycle loop's task is stopped by `begin_shutdown`.
+async fn after_the_first_of_hour_long_cycles() -> (Harness, tokio::task::JoinHandle<()>) {
     let h = harness_with(deconflict_service::Config {
         cycle_interval_ms: 3_600_000,
         ..Default::default()
     });
     let cycling = tokio::spawn(deconflict_service::run_cycle_loop(h.state.clone()));
-    let metric = |name: &'static str| {
-        let h = &h;
-        async move {
-            let get = axum::http::Request::builder()
-                .uri("/metrics")
-                .body(axum::body::Body::empty())
-                .unwrap();
-            let (_, text) = h.send(get).await;
-            let text = String::from_utf8(text).unwrap();
-            let line = text
-                .lines()
-                .find(|l| l.starts_with(&format!("{name} ")))
-                .unwrap_or_else(|| panic!("no {name} in {text}"))
-                .to_string();
-            line[name.len() + 1..].parse::<f64>().unwrap()
-        }
-    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while metric("deconflict_cycles_total").await < 1.0 {
+    while metric_of(&h, "deconflict_cycles_total").await < 1.0 {
         assert!(
             std::time::Instant::now() < deadline,
             "the first cycle never ran"
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    (h, cycling)
+}
+
+#[tokio::test]
+async fn between_cycles_waiting_reports_are_handed_to_the_desk_without_a_tick() {
+    let (h, cycling) = after_the_first_of_hour_long_cycles().await;
+    let metric = |name: &'static str| metric_of(&h, name);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let body = json!({"reports": [
         report("1", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0),
         report("2", T0_MS, 35.5, 39.0, 7000.0, 90.0, 200.0),
@@ -1199,37 +1206,9 @@ async fn between_cycles_waiting_reports_are_handed_to_the_desk_without_a_tick() 
 
 #[tokio::test]
 async fn a_conflict_new_aircraft_open_is_alerted_between_cycles() {
-    // A cycle an hour long: after the first (at once), no tick comes during the test.
-    let h = harness_with(deconflict_service::Config {
-        cycle_interval_ms: 3_600_000,
-        ..Default::default()
-    });
-    let cycling = tokio::spawn(deconflict_service::run_cycle_loop(h.state.clone()));
-    let metric = |name: &'static str| {
-        let h = &h;
-        async move {
-            let get = axum::http::Request::builder()
-                .uri("/metrics")
-                .body(axum::body::Body::empty())
-                .unwrap();
-            let (_, text) = h.send(get).await;
-            let text = String::from_utf8(text).unwrap();
-            let line = text
-                .lines()
-                .find(|l| l.starts_with(&format!("{name} ")))
-                .unwrap_or_else(|| panic!("no {name} in {text}"))
-                .to_string();
-            line[name.len() + 1..].parse::<f64>().unwrap()
-        }
-    };
+    let (h, cycling) = after_the_first_of_hour_long_cycles().await;
+    let metric = |name: &'static str| metric_of(&h, name);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while metric("deconflict_cycles_total").await < 1.0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first cycle never ran"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
     // Head-on at 7000 m, 20 km apart, 200 m/s each.
     let (s, _) = h
         .call(
