@@ -601,13 +601,11 @@ impl Picture {
                 crate::geodesy::dot(d, d) <= reach * reach
             })
         };
+        // A track of `of` is within reach of itself: it is projected too.
+        let keep = |_: &TrackId, h: &Held| live(h) && (exact || within_reach(h));
         let Projected {
-            held,
-            kins,
-            party,
-            ..
-        // A track of `of` is within reach of itself.
-        } = self.project_where(now, 0, |_, h| live(h) && (exact || within_reach(h)));
+            held, kins, party, ..
+        } = self.project_where(now, 0, keep);
         let wanted: Vec<u32> = ids
             .iter()
             .filter_map(|id| {
