@@ -69,7 +69,8 @@ pub fn run(opts: &BenchOptions) -> Result<String, BenchError> {
     out.push_str(
         "\nheadroom = reports accepted per second / live tracks: how many times per second every \
          track could be updated (>= 1 keeps all of them at 1 Hz).\nalert latency = push of a \
-         colliding pair -> `new` alert on both parties' streams; bounded by the cycle period (1000 ms).\n",
+         colliding pair of new aircraft -> `new` alert on both parties' streams; new aircraft are \
+         graded on arrival (a pass at most every 100 ms), not at the next cycle.\n",
     );
     Ok(out)
 }
