@@ -87,7 +87,14 @@ pub const PENDING_LEAVES_MAX: usize = 1_000_000;
 /// Each party's leaves of reports accepted since its last batch, by sequence number.
 #[derive(Debug, Default)]
 pub struct PendingLeaves {
-    held: Mutex<HashMap<String, BTreeMap<u64, Hash>>>,
+    held: Mutex<Held>,
+}
+
+#[derive(Debug, Default)]
+struct Held {
+    leaves: HashMap<String, BTreeMap<u64, Hash>>,
+    /// Per party, the report whose leaf a batch waited for once ([`PendingLeaves::wait_for`]).
+    waited: HashMap<String, u64>,
 }
 
 impl PendingLeaves {
@@ -98,7 +105,7 @@ impl PendingLeaves {
             .held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mine = held.entry(party.to_string()).or_default();
+        let mine = held.leaves.entry(party.to_string()).or_default();
         mine.extend(leaves);
         if mine.len() > PENDING_LEAVES_MAX {
             let n = mine.len();
@@ -116,7 +123,7 @@ impl PendingLeaves {
             .held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(mine) = held.get_mut(party) else {
+        let Some(mine) = held.leaves.get_mut(party) else {
             return Vec::new();
         };
         *mine = mine.split_off(&first);
@@ -139,9 +146,29 @@ impl PendingLeaves {
             .held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(mine) = held.get_mut(party) {
+        if let Some(mine) = held.leaves.get_mut(party) {
             *mine = mine.split_off(&(last + 1));
         }
+    }
+
+    /// Whether the batch of `party` from `first` should wait a cycle for that report's leaf:
+    /// yes when later leaves are held (the push that stored `first` is still computing its
+    /// own), once; a leaf still missing then is taken for lost (its push was dropped between
+    /// its commit and its leaves), and the batch reads the reports back.
+    pub fn wait_for(&self, party: &str, first: u64) -> bool {
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let later = held
+            .leaves
+            .get(party)
+            .is_some_and(|m| m.range(first + 1..).next().is_some());
+        if !later || held.waited.get(party) == Some(&first) {
+            return false;
+        }
+        held.waited.insert(party.to_string(), first);
+        true
     }
 }
 
@@ -177,6 +204,22 @@ mod tests {
         // Taking from 12 lets 11 go, as batched.
         assert_eq!(p.take_run("a", 12, 10), vec![h(12)]);
         assert!(p.take_run("a", 11, 10).is_empty());
+    }
+
+    #[test]
+    fn a_batch_waits_once_for_a_leaf_on_its_way_then_reads_back() {
+        let p = PendingLeaves::default();
+        // Nothing held: nothing to wait for (after a start): read back.
+        assert!(!p.wait_for("a", 1));
+        p.hold("a", (3..=5).map(|k| (k, h(k))));
+        // 1 and 2 not held, 3.. held: their push is on its way; wait, once.
+        assert!(p.wait_for("a", 1));
+        assert!(!p.wait_for("a", 1));
+        // Another first report: a wait of its own.
+        assert!(p.wait_for("a", 2));
+        // Nothing later than 5 held: read back.
+        assert!(!p.wait_for("a", 5));
+        assert!(!p.wait_for("b", 1));
     }
 
     #[test]

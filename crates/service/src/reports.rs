@@ -37,8 +37,9 @@ enum Pending {
 
 /// Commits each party's reports accepted since its last batch. Returns the reports committed.
 /// The leaves come from those held since the pushes ([`crate::report_leaves::PendingLeaves`]);
-/// a party whose next report's leaf is not held (after a start, or past the bound) has its
-/// reports read back from the store.
+/// a party whose next report's leaf is not held while later ones are waits a cycle for it (its
+/// push is computing it), once; one whose next leaf is not held otherwise (after a start, past
+/// the bound, or still missing after that wait) has its reports read back from the store.
 pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u64, ApiError> {
     let Some(log) = state.log().cloned() else {
         return Ok(0);
@@ -58,6 +59,9 @@ pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u6
                     .take_run(&party, after + 1, BATCH_REPORTS_MAX);
                 if !held.is_empty() {
                     out.push((party, after, Pending::Held(held)));
+                    continue;
+                }
+                if me.pending_leaves.wait_for(&party, after + 1) {
                     continue;
                 }
                 let rows = s.reports_after(&party, after, BATCH_REPORTS_MAX)?;
