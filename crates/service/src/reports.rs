@@ -100,11 +100,8 @@ pub(crate) async fn commit_batches(state: &Arc<State>, now_ms: i64) -> Result<u6
                         rows.iter().map(|r| leaf_of(&salt, r)).collect()
                     }
                 };
-                let mut tree = Tree::new();
-                for leaf in &leaves {
-                    tree.push_leaf_hash(*leaf);
-                }
-                Ok((party, first_seq, leaves.len() as u64, tree.root()))
+                let root = tree_of_leaves(&leaves).root();
+                Ok((party, first_seq, leaves.len() as u64, root))
             })
             .collect::<Result<Vec<_>, ApiError>>()
     })
@@ -177,9 +174,15 @@ fn count_of(v: u64) -> Result<deconflict_log::field::Count, ApiError> {
 
 /// The batch tree of `rows` (one party's, consecutive).
 pub fn tree_of(salt: &[u8; 32], rows: &[LoggedReport]) -> Tree {
+    let leaves: Vec<Hash> = rows.iter().map(|r| leaf_of(salt, r)).collect();
+    tree_of_leaves(&leaves)
+}
+
+/// The batch tree of these leaves, in order.
+fn tree_of_leaves(leaves: &[Hash]) -> Tree {
     let mut tree = Tree::new();
-    for r in rows {
-        tree.push_leaf_hash(leaf_of(salt, r));
+    for leaf in leaves {
+        tree.push_leaf_hash(*leaf);
     }
     tree
 }
