@@ -1204,12 +1204,9 @@ async fn between_cycles_waiting_reports_are_handed_to_the_desk_without_a_tick() 
     cycling.await.unwrap();
 }
 
-#[tokio::test]
-async fn a_conflict_new_aircraft_open_is_alerted_between_cycles() {
-    let (h, cycling) = after_the_first_of_hour_long_cycles().await;
-    let metric = |name: &'static str| metric_of(&h, name);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    // Head-on at 7000 m, 20 km apart, 200 m/s each.
+/// Pushes coalition's `c1` and russia's `r1` head-on at 7000 m, 20 km apart, 200 m/s each: a
+/// loss of separation within the lookahead.
+async fn push_head_on_pair(h: &Harness) {
     let (s, _) = h
         .call(
             "POST",
@@ -1228,6 +1225,14 @@ async fn a_conflict_new_aircraft_open_is_alerted_between_cycles() {
         )
         .await;
     assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn a_conflict_new_aircraft_open_is_alerted_between_cycles() {
+    let (h, cycling) = after_the_first_of_hour_long_cycles().await;
+    let metric = |name: &'static str| metric_of(&h, name);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    push_head_on_pair(&h).await;
     for (party, own) in [("coalition", "c1"), ("russia", "r1")] {
         loop {
             // The party's stream as the store holds it (polling through the API would meet
@@ -1266,25 +1271,7 @@ async fn a_conflict_new_aircraft_open_is_alerted_between_cycles() {
 #[tokio::test]
 async fn a_predicted_conflict_alerts_both_parties_and_its_end_too() {
     let h = harness();
-    // Head-on at 7000 m, 20 km apart, 200 m/s each: loss of separation within the lookahead.
-    let (s, _) = h
-        .call(
-            "POST",
-            "/v1/tracks",
-            &report("c1", T0_MS, 35.0, 39.0, 7000.0, 90.0, 200.0).to_string(),
-            "coalition",
-        )
-        .await;
-    assert_eq!(s, 200);
-    let (s, _) = h
-        .call(
-            "POST",
-            "/v1/tracks",
-            &report("r1", T0_MS, 35.0, 39.22, 7000.0, 270.0, 200.0).to_string(),
-            "russia",
-        )
-        .await;
-    assert_eq!(s, 200);
+    push_head_on_pair(&h).await;
     let n = h.state.run_cycle().await.unwrap();
     assert_eq!(n, 1);
     for (party, own, other) in [("coalition", "c1", "r1"), ("russia", "r1", "c1")] {
