@@ -32,6 +32,13 @@ pub use sqlite::{DroppedRows, MIGRATIONS, PAGE_CACHE_KIB, SqliteStore};
 pub const KEY_BYTES_MAX: usize = 128;
 /// Largest body accepted for one record, in bytes. The service's own request limit is lower.
 pub const BODY_BYTES_MAX: usize = 1 << 20;
+/// Most reports in one [`Write::ReportRun`] (a track stream frame holds at most as many).
+pub const RUN_REPORTS_MAX: usize = 10_000;
+/// How far back in observation time, from the newest run, [`Store::latest_reports`] reads
+/// runs: a track reported only in runs and silent for longer is not in it. The picture drops
+/// a track after 30 s by default (`track_age_s_max`), so a start loses nothing live unless
+/// the picture is configured to keep tracks longer than this.
+pub const RUNS_RESTORED_MS: i64 = 2 * 60 * 1000;
 /// Reports kept per track besides the latest one; older ones are overwritten in a ring.
 pub const TRACK_HISTORY_REPORTS_MAX: u64 = 32;
 /// Most events returned by one [`Store::events_after`] call, whatever the caller asks.
@@ -264,6 +271,12 @@ pub enum Write {
     RecordMark(u64),
     /// A batch of a party's logged reports committed to the record.
     ReportBatch(ReportBatch),
+    /// One party's reports accepted together (a frame of the track stream), stored as one row
+    /// of the report log: each report still takes the party's next sequence number, in order,
+    /// and reads ([`Store::reports_after`], [`Store::track_reports_between`],
+    /// [`Store::latest_reports`], [`Store::tracks_between`]) give them as they give reports
+    /// written one by one. Every report names the same party; at most [`RUN_REPORTS_MAX`].
+    ReportRun(Vec<TrackReport>),
 }
 
 /// What a successful commit assigned.
@@ -294,10 +307,27 @@ pub trait Store: Send + 'static {
     /// Every revision of one notification, oldest first.
     fn notification_history(&self, id: &str) -> Result<Vec<Notification>, StoreError>;
 
-    /// The latest report of every track, ordered by party then track id.
+    /// The latest report of every track, ordered by party then track id: every track of the
+    /// reports written one by one, and every track of the runs observed within
+    /// [`RUNS_RESTORED_MS`] of the newest run ([`Write::ReportRun`]).
     fn latest_reports(&self) -> Result<Vec<TrackReport>, StoreError>;
+    /// Every (party, track id) with a report observed within `[from_ms, to_ms]`, ordered; and
+    /// perhaps more: a track whose latest report written one by one is at or after `from_ms`.
+    /// The default reads [`Store::latest_reports`]: a store without runs loses nothing by it.
+    fn tracks_between(
+        &self,
+        from_ms: i64,
+        _to_ms: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .latest_reports()?
+            .into_iter()
+            .filter(|r| r.time_ms >= from_ms)
+            .map(|r| (r.party, r.track_id))
+            .collect())
+    }
     /// Up to [`TRACK_HISTORY_REPORTS_MAX`] most recent reports of one track by observation
-    /// time, oldest first (from the report log).
+    /// time, oldest first (from the reports written one by one, not from runs).
     fn track_history(&self, party: &str, track_id: &str) -> Result<Vec<TrackReport>, StoreError>;
 
     /// One alert by id.

@@ -1,6 +1,6 @@
 //! The embedded default: one SQLite database file in WAL mode.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -8,11 +8,12 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::{
     AgreementSignature, AgreementVersion, Alert, Binding, Committed, EVENTS_PAGE_MAX, Event,
     KEY_BYTES_MAX, LINE_PAGE_MAX, LineEntry, LoggedReport, NewEvent, Notification,
-    NotificationStatus, ReportBatch, Store, StoreError, TRACK_HISTORY_REPORTS_MAX, TrackReport,
-    Write, check_body, check_key,
+    NotificationStatus, RUN_REPORTS_MAX, RUNS_RESTORED_MS, ReportBatch, Store, StoreError,
+    TRACK_HISTORY_REPORTS_MAX, TrackReport, Write, check_body, check_key,
 };
 
 mod rows;
+mod runs;
 use rows::*;
 
 /// Schema migrations, in order: entry `i` takes the schema from version `i` to `i + 1`.
@@ -177,6 +178,21 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX report_log_by_track;
     DROP TABLE tracks;
     "#,
+    // 7: runs of reports accepted together (track stream frames): one row per run, its reports
+    // packed, numbered in the party's report log sequence (see `runs`). A rowid table: its
+    // rows are large. The index on times is covering for finding runs in a time window.
+    r#"
+    CREATE TABLE report_runs (
+        party     TEXT    NOT NULL,
+        first_seq INTEGER NOT NULL CHECK (first_seq >= 1),
+        count     INTEGER NOT NULL CHECK (count >= 1),
+        time_min  INTEGER NOT NULL,
+        time_max  INTEGER NOT NULL CHECK (time_max >= time_min),
+        reports   BLOB    NOT NULL,
+        UNIQUE (party, first_seq)
+    );
+    CREATE INDEX report_runs_by_time ON report_runs(time_max, time_min, party, first_seq);
+    "#,
 ];
 
 /// The page cache of the store's connection, KiB (SQLite's `cache_size`): the memory it holds
@@ -331,6 +347,23 @@ impl SqliteStore {
             for row in rows {
                 let (party, seq) = row?;
                 report_seq.insert(party, to_u64(seq));
+            }
+        }
+        let has_runs: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'report_runs')",
+            [],
+            |r| r.get(0),
+        )?;
+        if has_runs {
+            let mut stmt = conn.prepare(
+                "SELECT party, MAX(first_seq + count - 1) FROM report_runs GROUP BY party",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (party, seq) = row?;
+                let seq = to_u64(seq);
+                let held = report_seq.entry(party).or_insert(0);
+                *held = (*held).max(seq);
             }
         }
         Ok(SqliteStore {
@@ -561,6 +594,11 @@ impl Store for SqliteStore {
                     };
                     committed.report_seqs.push(log_report(&tx, r, &mut cursor)?);
                 }
+                Write::ReportRun(reports) => {
+                    let seqs =
+                        runs::put_run(&tx, reports, &self.report_seq, &mut staged.report_seq)?;
+                    committed.report_seqs.extend(seqs);
+                }
                 Write::ReportBatch(b) => put_report_batch(&tx, b)?,
                 Write::Alert(a) => {
                     put_alert(&tx, a, &self.alert_ordinal, &mut staged.alert_ordinal)?;
@@ -660,12 +698,73 @@ impl Store for SqliteStore {
 
     fn latest_reports(&self) -> Result<Vec<TrackReport>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT h.party, h.track_id, r.time_ms, r.body
+            "SELECT h.party, h.track_id, r.time_ms, r.body, h.newest_seq
              FROM track_heads h JOIN report_log r ON r.party = h.party AND r.seq = h.newest_seq
              ORDER BY h.party, h.track_id",
         )?;
-        let rows = stmt.query_map([], report_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let logged = stmt.query_map([], |r| Ok((report_row(r)?, to_u64(r.get(4)?))))?;
+        // Per track, the newest by observation time, the later accepted at an equal time.
+        let mut latest: BTreeMap<(String, String), (i64, u64, TrackReport)> = BTreeMap::new();
+        let mut keep = |seq: u64, r: TrackReport| {
+            let key = (r.party.clone(), r.track_id.clone());
+            if latest
+                .get(&key)
+                .is_none_or(|(t, s, _)| (r.time_ms, seq) > (*t, *s))
+            {
+                latest.insert(key, (r.time_ms, seq, r));
+            }
+        };
+        for row in logged {
+            let (r, seq) = row?;
+            keep(seq, r);
+        }
+        if let Some(newest) = runs::newest_run_ms(&self.conn)? {
+            runs::runs_overlapping(
+                &self.conn,
+                None,
+                newest.saturating_sub(RUNS_RESTORED_MS),
+                i64::MAX,
+                |run| {
+                    let packed = runs::unpack(&run.party, run.first_seq, run.count, &run.reports)?;
+                    for (k, p) in packed.into_iter().enumerate() {
+                        keep(
+                            run.first_seq + k as u64,
+                            TrackReport {
+                                party: run.party.clone(),
+                                track_id: p.track_id.to_string(),
+                                time_ms: p.time_ms,
+                                body: p.body.to_string(),
+                            },
+                        );
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(latest.into_values().map(|(_, _, r)| r).collect())
+    }
+
+    fn tracks_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT party, track_id FROM track_heads WHERE newest_ms >= ?1")?;
+        let mut tracks: BTreeSet<(String, String)> = stmt
+            .query_map([from_ms], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        runs::runs_overlapping(&self.conn, None, from_ms, to_ms, |run| {
+            let packed = runs::unpack(&run.party, run.first_seq, run.count, &run.reports)?;
+            for p in packed {
+                if (from_ms..=to_ms).contains(&p.time_ms) {
+                    tracks.insert((run.party.clone(), p.track_id.to_string()));
+                }
+            }
+            Ok(())
+        })?;
+        Ok(tracks.into_iter().collect())
     }
 
     fn track_history(&self, party: &str, track_id: &str) -> Result<Vec<TrackReport>, StoreError> {
@@ -716,7 +815,30 @@ impl Store for SqliteStore {
             ],
             logged_row,
         )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let logged: Vec<LoggedReport> = rows.collect::<Result<_, _>>()?;
+        let in_runs = runs::run_reports_after(&self.conn, party, after, limit)?;
+        if in_runs.is_empty() {
+            return Ok(logged);
+        }
+        // Both in order of number, and no number in both: merge, then the first `limit`.
+        let mut out = Vec::with_capacity(limit.min(logged.len() + in_runs.len()));
+        let (mut a, mut b) = (
+            logged.into_iter().peekable(),
+            in_runs.into_iter().peekable(),
+        );
+        while out.len() < limit {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.seq < y.seq => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, _) => b.next(),
+            };
+            match next {
+                Some(r) => out.push(r),
+                None => break,
+            }
+        }
+        Ok(out)
     }
 
     fn track_reports_between(
@@ -744,6 +866,23 @@ impl Store for SqliteStore {
                 });
             }
             true
+        })?;
+        runs::runs_overlapping(&self.conn, Some(party), from_ms, to_ms, |run| {
+            for (k, p) in runs::unpack(&run.party, run.first_seq, run.count, &run.reports)?
+                .into_iter()
+                .enumerate()
+            {
+                if p.track_id == track_id && (from_ms..=to_ms).contains(&p.time_ms) {
+                    found.push(LoggedReport {
+                        party: party.to_string(),
+                        seq: run.first_seq + k as u64,
+                        track_id: track_id.to_string(),
+                        time_ms: p.time_ms,
+                        body: p.body.to_string(),
+                    });
+                }
+            }
+            Ok(())
         })?;
         found.sort_unstable_by_key(|r| (r.time_ms, r.seq));
         found.truncate(limit);

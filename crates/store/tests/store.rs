@@ -837,3 +837,193 @@ fn reports_stored_before_the_chains_are_chained_by_the_migration() {
     assert_eq!(between, [4, 1, 3, 6]);
     assert_eq!(store.reports_after("p", 6, 10).unwrap()[0].seq, 7);
 }
+
+/// A report of `party`'s `track` at `time_ms`, with body `i` (told apart).
+fn stored(party: &str, track: &str, time_ms: i64, i: usize) -> TrackReport {
+    TrackReport {
+        party: party.into(),
+        track_id: track.into(),
+        time_ms,
+        body: format!("{{\"i\":{i}}}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Reports stored as runs (one row each) and reports written one by one share the party's
+    /// numbering, and every read gives what a model of all the reports in order gives: by
+    /// number, by track and time window, the latest per track, the tracks in a window.
+    #[test]
+    fn runs_and_single_reports_read_as_one_log(
+        commits in prop::collection::vec(
+            (any::<bool>(), prop::collection::vec((0usize..2, 0usize..3, 0i64..40), 1..12)),
+            1..24,
+        ),
+        afters in prop::collection::vec((0u64..200, 1usize..60), 1..5),
+        windows in prop::collection::vec((0i64..50, 0i64..20, 1usize..30), 1..5),
+    ) {
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        let parties = ["p", "q"];
+        let tracks = ["A", "B", "C"];
+        // The model: every report with its party's number, in the order accepted.
+        let mut model: Vec<(String, u64, String, i64, String)> = Vec::new();
+        let mut next = [0u64; 2];
+        let mut i = 0;
+        for (as_run, reports) in &commits {
+            let mut writes = Vec::new();
+            for pi in 0..2 {
+                let of_party: Vec<TrackReport> = reports
+                    .iter()
+                    .filter(|(p, _, _)| *p == pi)
+                    .map(|&(_, k, t)| {
+                        i += 1;
+                        stored(parties[pi], tracks[k], t * 1000, i)
+                    })
+                    .collect();
+                for r in &of_party {
+                    next[pi] += 1;
+                    model.push((r.party.clone(), next[pi], r.track_id.clone(), r.time_ms, r.body.clone()));
+                }
+                if *as_run && !of_party.is_empty() {
+                    writes.push(Write::ReportRun(of_party));
+                } else {
+                    writes.extend(of_party.into_iter().map(Write::TrackReport));
+                }
+            }
+            let committed = store.commit(&writes).unwrap();
+            prop_assert_eq!(committed.report_seqs.len(), reports.len());
+        }
+        for party in parties {
+            for &(after, limit) in &afters {
+                let got: Vec<(u64, String)> = store
+                    .reports_after(party, after, limit)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| (r.seq, r.body))
+                    .collect();
+                let want: Vec<(u64, String)> = model
+                    .iter()
+                    .filter(|m| m.0 == party && m.1 > after)
+                    .take(limit)
+                    .map(|m| (m.1, m.4.clone()))
+                    .collect();
+                prop_assert_eq!(got, want, "{} after {} at most {}", party, after, limit);
+            }
+            for track in tracks {
+                let mut all: Vec<&(String, u64, String, i64, String)> =
+                    model.iter().filter(|m| m.0 == party && m.2 == track).collect();
+                all.sort_by_key(|m| (m.3, m.1));
+                for &(from_s, len_s, limit) in &windows {
+                    let (from, to) = (from_s * 1000, (from_s + len_s) * 1000);
+                    let got: Vec<u64> = store
+                        .track_reports_between(party, track, from, to, limit)
+                        .unwrap()
+                        .into_iter()
+                        .map(|r| r.seq)
+                        .collect();
+                    let want: Vec<u64> = all
+                        .iter()
+                        .filter(|m| (from..=to).contains(&m.3))
+                        .take(limit)
+                        .map(|m| m.1)
+                        .collect();
+                    prop_assert_eq!(got, want, "{}/{} in [{}, {}]", party, track, from, to);
+                }
+                let newest = all.last().map(|m| (m.3, m.4.clone()));
+                let held = store
+                    .latest_reports()
+                    .unwrap()
+                    .into_iter()
+                    .find(|r| r.party == party && r.track_id == track)
+                    .map(|r| (r.time_ms, r.body));
+                prop_assert_eq!(held, newest, "latest of {}/{}", party, track);
+            }
+        }
+        for &(from_s, len_s, _) in &windows {
+            let (from, to) = (from_s * 1000, (from_s + len_s) * 1000);
+            let got = store.tracks_between(from, to).unwrap();
+            for m in model.iter().filter(|m| (from..=to).contains(&m.3)) {
+                prop_assert!(
+                    got.contains(&(m.0.clone(), m.2.clone())),
+                    "{}/{} reported at {} is not among the tracks of [{}, {}]", m.0, m.2, m.3, from, to
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_run_continues_the_numbering_across_a_reopen_and_bad_runs_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let c = store
+        .commit(&[
+            report("p", "A", 1_000),
+            Write::ReportRun(vec![stored("p", "A", 2_000, 1), stored("p", "B", 2_000, 2)]),
+        ])
+        .unwrap();
+    assert_eq!(c.report_seqs, vec![1, 2, 3]);
+    drop(store);
+    let mut store = SqliteStore::open(&path).unwrap();
+    // A run of two parties, an empty run, and one too long: each refused, naming what is wrong.
+    let mixed = Write::ReportRun(vec![stored("p", "A", 3_000, 3), stored("q", "A", 3_000, 4)]);
+    let err = store.commit(&[report("p", "C", 3_000), mixed]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a run of \"p\" holds a report of \"q\""),
+        "{err}"
+    );
+    let err = store.commit(&[Write::ReportRun(Vec::new())]).unwrap_err();
+    assert!(err.to_string().contains("at least one report"), "{err}");
+    let long = (0..=deconflict_store::RUN_REPORTS_MAX)
+        .map(|i| stored("p", "A", 4_000, i))
+        .collect();
+    let err = store.commit(&[Write::ReportRun(long)]).unwrap_err();
+    assert!(
+        err.to_string().contains("10001 reports, more than 10000"),
+        "{err}"
+    );
+    // Nothing of the refused commits took a number: the next run follows the first three.
+    let c = store
+        .commit(&[Write::ReportRun(vec![stored("p", "C", 5_000, 9)])])
+        .unwrap();
+    assert_eq!(c.report_seqs, vec![4]);
+    let seqs: Vec<u64> = store
+        .reports_after("p", 0, 100)
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn a_damaged_run_is_an_error_naming_it_not_a_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut store = SqliteStore::open(&path).unwrap();
+    store
+        .commit(&[Write::ReportRun(vec![
+            stored("p", "A", 1_000, 1),
+            stored("p", "B", 1_000, 2),
+        ])])
+        .unwrap();
+    drop(store);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        // Cut the packed reports short, in the middle of the second report.
+        conn.execute(
+            "UPDATE report_runs SET reports = substr(reports, 1, length(reports) - 3)",
+            [],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let err = store.reports_after("p", 0, 10).unwrap_err();
+    assert!(
+        err.to_string().contains("run p/1") && err.to_string().contains("inside a report"),
+        "{err}"
+    );
+}
