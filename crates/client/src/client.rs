@@ -51,6 +51,8 @@ pub struct PartyClient {
     party: String,
     key: Arc<SigningKey>,
     clock: Arc<dyn Clock>,
+    /// The TLS configuration of connections made outside `http` (the track stream's WebSocket).
+    tls: Arc<rustls::ClientConfig>,
     http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
@@ -111,6 +113,8 @@ impl PartyClient {
             })
             .unwrap_or_else(|e| unreachable!("ring supports the default protocol versions: {e}"))
         });
+        let mut ws_tls = tls.clone();
+        ws_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -121,6 +125,7 @@ impl PartyClient {
             party: party.to_string(),
             key: Arc::new(key),
             clock,
+            tls: Arc::new(ws_tls),
             http: Client::builder(TokioExecutor::new())
                 .pool_max_idle_per_host(16)
                 .build(connector),
@@ -146,6 +151,16 @@ impl PartyClient {
     /// The clock that dates the party's signatures.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// The party's key, shared with what outlives a borrow of the client (a track stream).
+    pub(crate) fn shared_key(&self) -> Arc<SigningKey> {
+        Arc::clone(&self.key)
+    }
+
+    /// The TLS configuration for connections the client makes itself (`https://` bases).
+    pub(crate) fn tls_config(&self) -> Arc<rustls::ClientConfig> {
+        Arc::clone(&self.tls)
     }
 
     fn signed(
@@ -440,14 +455,14 @@ impl PartyClient {
     }
 }
 
-fn is_https(base: &str) -> bool {
+pub(crate) fn is_https(base: &str) -> bool {
     base.get(..8)
         .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }
 
 /// A failed request, with every cause in the chain (hyper's own message is only "client error
 /// (Connect)") and a hint for the TLS failures a party is likely to meet.
-fn request_error(base: &str, e: &(dyn std::error::Error + 'static)) -> ClientError {
+pub(crate) fn request_error(base: &str, e: &(dyn std::error::Error + 'static)) -> ClientError {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -492,7 +507,7 @@ fn check_status(status: u16, body: &[u8]) -> Result<(), ClientError> {
 }
 
 /// The error of an answer with `status`: its error body, or the body as text when it is not one.
-fn status_error(status: u16, body: &[u8]) -> ClientError {
+pub(crate) fn status_error(status: u16, body: &[u8]) -> ClientError {
     let body = serde_json::from_slice(body).unwrap_or(ErrorBody {
         code: "unknown".into(),
         message: String::from_utf8_lossy(body).into_owned(),

@@ -4,8 +4,9 @@
 //! in [`wire::line`] and the log's in [`wire::log`]), the RFC 9421 request signature both ends
 //! compute ([`auth`]), the record entries a party signs itself and the service checks
 //! ([`notification_entry`], [`line_entry`], [`statement_entry`]), the clock that dates them
-//! ([`clock`]), the event-stream parser ([`sse`]), the client's TLS trust ([`tls`]), and the
-//! signed HTTP client the CLI, the demo, the benchmarks and the tests use ([`PartyClient`]).
+//! ([`clock`]), the event-stream parser ([`sse`]), the client's TLS trust ([`tls`]), the
+//! signed HTTP client the CLI, the demo, the benchmarks and the tests use ([`PartyClient`]), and
+//! its streaming track reports ([`track_stream`], frames in [`wire::frame`]).
 //!
 //! The service depends on this crate for the documents and the signed bytes, never the other
 //! way round: both ends then agree on every byte by construction.
@@ -21,6 +22,7 @@ pub mod notification_entry;
 pub mod sse;
 pub mod statement_entry;
 pub mod tls;
+pub mod track_stream;
 pub mod wire;
 
 pub use client::{ClientError, EventStream, PartyClient};

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub mod console;
+pub mod frame;
 pub mod line;
 pub mod log;
 
