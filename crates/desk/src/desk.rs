@@ -499,7 +499,9 @@ impl Desk {
         let key = (party.to_string(), r.track_id.clone());
         match self.tracks.get_mut(&key) {
             Some(t) => {
-                t.sources.insert(source.to_string());
+                if !t.sources.contains(source) {
+                    t.sources.insert(source.to_string());
+                }
                 if t.report.time_ms <= r.time_ms {
                     t.report = r;
                 }

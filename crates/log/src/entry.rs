@@ -337,15 +337,19 @@ impl EntryBody {
 /// whole report, salted by the log, so that fields the agreement does not disclose are bound
 /// without being shown), separated by single newlines.
 pub fn report_leaf_hash(party: &str, seq: u64, core: &str, rest: &Hash) -> Hash {
-    let mut leaf = Vec::with_capacity(party.len() + core.len() + 96);
-    leaf.extend_from_slice(party.as_bytes());
-    leaf.push(b'\n');
-    leaf.extend_from_slice(seq.to_string().as_bytes());
-    leaf.push(b'\n');
-    leaf.extend_from_slice(core.as_bytes());
-    leaf.push(b'\n');
-    leaf.extend_from_slice(rest.to_hex().as_bytes());
-    Hash::leaf(&leaf)
+    // `party \n seq \n core \n hex(rest)`, hashed as it is written.
+    let mut digits = [0u8; 64];
+    // 32 bytes fill exactly 64 digits: the sizes match, so this cannot fail.
+    let _ = hex::encode_to_slice(rest.0, &mut digits);
+    Hash::leaf_of_parts(&[
+        party.as_bytes(),
+        b"\n",
+        seq.to_string().as_bytes(),
+        b"\n",
+        core.as_bytes(),
+        b"\n",
+        &digits,
+    ])
 }
 
 /// An unsigned entry.
@@ -597,6 +601,18 @@ fn signing_message(entry_bytes: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::field::FieldValue;
+
+    /// The leaf format, fixed: `SHA-256(0x00 ‖ party \n seq \n core \n hex(rest))`, the value
+    /// computed outside this code (Python's hashlib) for these inputs.
+    #[test]
+    fn a_report_leaf_is_the_documented_hash() {
+        let core = r#"{"track_id":"T1","time_unix_ms":1700000000000,"lat_deg":35.5,"lon_deg":39.25,"alt_m":3000.0}"#;
+        let leaf = report_leaf_hash("coalition", 7, core, &Hash::of(b"x"));
+        assert_eq!(
+            leaf.to_hex(),
+            "780c156dd454f33bcadecdfd89c17a5b79aae6727cce59d191fc1eb946b0b899"
+        );
+    }
 
     fn key() -> SigningKey {
         SigningKey::from_bytes(&[42; 32])

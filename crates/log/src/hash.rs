@@ -31,6 +31,25 @@ impl Hash {
         Hash(h.finalize().into())
     }
 
+    /// [`Hash::leaf`] of the concatenation of `parts`, without building it.
+    pub fn leaf_of_parts(parts: &[&[u8]]) -> Hash {
+        let mut h = Sha256::new();
+        h.update([LEAF_PREFIX]);
+        for p in parts {
+            h.update(p);
+        }
+        Hash(h.finalize().into())
+    }
+
+    /// [`Hash::of`] the concatenation of `parts`, without building it.
+    pub fn of_parts(parts: &[&[u8]]) -> Hash {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        Hash(h.finalize().into())
+    }
+
     /// `SHA-256(0x01 || left || right)`: the hash of an interior node.
     pub fn node(left: &Hash, right: &Hash) -> Hash {
         let mut h = Sha256::new();
@@ -47,7 +66,13 @@ impl Hash {
 
     /// Lower-case hexadecimal.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        // Into a fixed buffer, not through `hex::encode`'s character iterator: a report's leaf
+        // writes one for every report accepted.
+        let mut digits = [0u8; 64];
+        // 32 bytes fill exactly 64 digits: the sizes match, so this cannot fail.
+        let _ = hex::encode_to_slice(self.0, &mut digits);
+        // Hexadecimal digits are ASCII: always UTF-8.
+        std::str::from_utf8(&digits).unwrap_or_default().to_owned()
     }
 
     /// Parses exactly 64 lower-case hexadecimal digits.

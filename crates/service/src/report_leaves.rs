@@ -43,14 +43,14 @@ pub fn core_of(body: &str) -> Option<String> {
 
 /// The salted digest of a whole stored report: `SHA-256(salt ‖ party ‖ \n ‖ seq ‖ \n ‖ body)`.
 pub fn rest_digest(salt: &[u8; 32], party: &str, seq: u64, body: &str) -> Hash {
-    let mut b = Vec::with_capacity(32 + party.len() + body.len() + 24);
-    b.extend_from_slice(salt);
-    b.extend_from_slice(party.as_bytes());
-    b.push(b'\n');
-    b.extend_from_slice(seq.to_string().as_bytes());
-    b.push(b'\n');
-    b.extend_from_slice(body.as_bytes());
-    Hash::of(&b)
+    Hash::of_parts(&[
+        salt,
+        party.as_bytes(),
+        b"\n",
+        seq.to_string().as_bytes(),
+        b"\n",
+        body.as_bytes(),
+    ])
 }
 
 /// The leaf hash of a logged report.
@@ -178,6 +178,17 @@ mod tests {
 
     fn h(k: u64) -> Hash {
         Hash::of(&k.to_be_bytes())
+    }
+
+    /// `SHA-256(salt ‖ party \n seq \n body)`, the value computed outside this code (Python's
+    /// hashlib) for these inputs.
+    #[test]
+    fn the_rest_digest_is_the_documented_hash() {
+        let salt: [u8; 32] = std::array::from_fn(|i| i as u8);
+        assert_eq!(
+            rest_digest(&salt, "coalition", 7, r#"{"a":1}"#).to_hex(),
+            "ee8683eb39e25a4b9e381bd66a93b27bd893a6a119858fccc2cd66b5bdd01664"
+        );
     }
 
     #[test]
