@@ -29,7 +29,7 @@ use crate::limits::BODY_BYTES_MAX;
 use crate::request::{
     Caller, LIST_DEFAULT, list_limit, no_body, param, query_u64, reject, run_as, the_log,
 };
-use crate::state::{ALERTS_LIST_MAX, State};
+use crate::state::{ALERTS_LIST_MAX, Pushed, State};
 use deconflict_client::auth::{self, RequestParts};
 use deconflict_client::notification_entry::EntryIn;
 use deconflict_client::wire::*;
@@ -80,6 +80,7 @@ fn v1_routes() -> OpenApiRouter<St> {
         .routes(routes!(withdraw_notification))
         .routes(routes!(push_track, list_tracks))
         .routes(routes!(push_batch))
+        .routes(routes!(track_stream))
         .routes(routes!(list_alerts))
         .routes(routes!(get_alert))
         .routes(routes!(list_events))
@@ -243,6 +244,10 @@ pub async fn authenticate(AxState(state): AxState<St>, req: Request, next: Next)
         Ok(v) => v,
         Err(e) => return reject(&state, auth_err(e)),
     };
+    let mut parts = parts;
+    parts
+        .extensions
+        .insert(crate::request::SignedNonce(verified.nonce));
     run_as(&state, verified.party, parts, bytes, next).await
 }
 
@@ -473,7 +478,9 @@ async fn push_track(
     body: Bytes,
 ) -> ApiResult<TracksAccepted> {
     let r: TrackReportIn = parse_json(&body)?;
-    Ok(Json(state.push_reports(&c.party, vec![r], false).await?))
+    Ok(Json(
+        state.push_reports(&c.party, vec![r], Pushed::One).await?,
+    ))
 }
 
 /// Up to 10,000 reports, accepted or refused as a whole. Durable when answered.
@@ -489,7 +496,53 @@ async fn push_batch(
     // The cycle goes first: the batch's parsing and checks wait while it runs.
     state.after_the_cycle().await;
     let b: TrackBatchIn = parse_json(&body)?;
-    Ok(Json(state.push_reports(&c.party, b.reports, true).await?))
+    Ok(Json(
+        state
+            .push_reports(&c.party, b.reports, Pushed::Batch)
+            .await?,
+    ))
+}
+
+/// The caller's reports as a long-lived WebSocket of signed frames, each a batch bound to the
+/// party's key, to this stream (the nonce of this request's signature) and to its place in
+/// it; each answered once durable (`{"frame": n, "accepted": k}`), refused as a batch would
+/// be (`refused`), or, when its integrity fails, answered with `error` and the stream closed.
+/// The frame format and the answers: the README's "Track stream".
+#[utoipa::path(get, path = "/v1/tracks/stream", tag = "tracks",
+    responses((status = 101, description = "Switching to the WebSocket protocol: binary frames \
+in, text answers (FrameAnswer) out"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 426, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn track_stream(
+    AxState(state): AxState<St>,
+    Extension(c): Extension<Caller>,
+    nonce: Option<Extension<crate::request::SignedNonce>>,
+    ws: Result<
+        axum::extract::ws::WebSocketUpgrade,
+        axum::extract::ws::rejection::WebSocketUpgradeRejection,
+    >,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    no_body(&body)?;
+    let Some(Extension(nonce)) = nonce else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "signature_required",
+            "a track stream is opened by a request signed with the party's key, whose nonce \
+             names the stream; a console session cannot open one",
+        ));
+    };
+    let ws = ws.map_err(|e| {
+        ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            format!("the track stream is a WebSocket: {}", e.body_text()),
+        )
+    })?;
+    let held = crate::track_stream::Held::take(&state)?;
+    Ok(crate::track_stream::upgrade(
+        state, c.party, nonce.0, ws, held,
+    ))
 }
 
 /// Live tracks: the caller's own in full, the others' disclosed fields only.

@@ -57,6 +57,7 @@ pub mod state;
 pub mod strategic;
 pub mod terms;
 pub mod tls;
+pub mod track_stream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -132,6 +132,11 @@ pub struct Metrics {
     geography_by_party: Mutex<BTreeMap<String, u64>>,
     nonconformance_by_party: Mutex<BTreeMap<String, u64>>,
     rejected_by_reason: Mutex<BTreeMap<String, u64>>,
+    /// Track stream frames, by outcome: `accepted`, `refused` (its reports, as a batch would
+    /// be), `broken` (its integrity: the stream was closed) ([`crate::track_stream`]).
+    stream_frames_by_outcome: Mutex<BTreeMap<String, u64>>,
+    /// Track streams open now.
+    pub track_streams_open: AtomicU64,
     /// Line messages delivered (first delivery; acknowledgements not counted).
     pub line_messages_total: AtomicU64,
     pub line_acks_total: AtomicU64,
@@ -182,7 +187,7 @@ type Figure<'a> = (
 );
 
 /// How many counters by label `/metrics` shows.
-const LABELLED_N: usize = 8;
+const LABELLED_N: usize = 9;
 
 impl Metrics {
     pub fn alert(&self, kind: &str) {
@@ -215,6 +220,13 @@ impl Metrics {
     pub fn rejected(&self, reason: &str) {
         if let Ok(mut m) = self.rejected_by_reason.lock() {
             *m.entry(reason.to_string()).or_default() += 1;
+        }
+    }
+
+    /// A track stream frame answered with `outcome`.
+    pub fn stream_frame(&self, outcome: &str) {
+        if let Ok(mut m) = self.stream_frames_by_outcome.lock() {
+            *m.entry(outcome.to_string()).or_default() += 1;
         }
     }
 
@@ -469,6 +481,12 @@ impl Metrics {
                 load(&self.reports_committed_total) as f64,
             ),
             (
+                "deconflict_track_streams_open",
+                "gauge",
+                "Track streams (GET /v1/tracks/stream) open now.",
+                load(&self.track_streams_open) as f64,
+            ),
+            (
                 "deconflict_report_leaves_dropped_total",
                 "counter",
                 "Leaves of accepted reports not held for their batch (past the bound); that batch reads the reports back from the store.",
@@ -621,6 +639,12 @@ impl Metrics {
                 "Incident requests refused, by reason.",
                 "reason",
                 &self.incident_refused_by_reason,
+            ),
+            (
+                "deconflict_stream_frames_total",
+                "Track stream frames, by outcome (accepted; refused, as a batch would be; broken, closing the stream).",
+                "outcome",
+                &self.stream_frames_by_outcome,
             ),
         ]
     }

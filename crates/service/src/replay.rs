@@ -329,7 +329,10 @@ async fn push_batch(
             batch.iter().filter(|(_, q, _)| q == p).collect();
         for chunk in mine.chunks(REPORTS_PER_BATCH_MAX) {
             let list: Vec<TrackReportIn> = chunk.iter().map(|x| x.2.clone()).collect();
-            if let Err(e) = state.push_reports(p, list, true).await {
+            if let Err(e) = state
+                .push_reports(p, list, crate::state::Pushed::Batch)
+                .await
+            {
                 // Name the line of the report refused.
                 let line = e
                     .body

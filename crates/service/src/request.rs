@@ -19,6 +19,11 @@ pub struct Caller {
     pub party: String,
 }
 
+/// The nonce of the request's signature, for a request signed with the party's key (not a
+/// console session's): it names a track stream ([`crate::track_stream`]).
+#[derive(Debug, Clone)]
+pub struct SignedNonce(pub String);
+
 /// Answers `e`, counted by its code.
 pub(crate) fn reject(state: &State, e: ApiError) -> Response {
     state.metrics.rejected(&e.body.code);

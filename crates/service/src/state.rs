@@ -28,6 +28,7 @@ mod notifications;
 mod recent;
 mod store_turns;
 mod tracks;
+pub use tracks::Pushed;
 
 use cycle::restore_conflicts;
 

@@ -20,7 +20,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::PrivateKeyDer;
 use rustls::pki_types::pem::PemObject;
@@ -111,7 +110,7 @@ pub async fn serve_tls(
     let router = router.layer(axum::Extension(crate::console_api::Https));
     let cycle = run_cycle.then(|| tokio::spawn(crate::run_cycle_loop(state.clone())));
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    let graceful = GracefulShutdown::new();
+    let connections = crate::listener::Connections::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(TLS_CONNECTIONS_MAX));
     tokio::pin!(shutdown);
     loop {
@@ -139,8 +138,8 @@ pub async fn serve_tls(
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
-        let watcher = graceful.watcher();
         let http1 = crate::listener::http1(&limits);
+        let watcher = connections.watcher();
         let state = state.clone();
         tokio::spawn(async move {
             let _slot = slot;
@@ -166,14 +165,13 @@ pub async fn serve_tls(
                 }
             };
             counts.accepted.fetch_add(1, Ordering::Relaxed);
-            let conn = http1.serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(conn).await {
+            if let Err(e) = watcher.serve(&http1, TokioIo::new(stream), service).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    crate::listener::drain(&state, graceful, cycle).await;
+    crate::listener::drain(&state, connections, cycle).await;
     Ok(())
 }
 

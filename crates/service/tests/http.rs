@@ -1511,6 +1511,7 @@ fn endpoints() -> Vec<(&'static str, String, String)> {
     let n = notification("m-1", 35.0, 39.0, 1000.0, "r");
     vec![
         ("GET", "/v1/agreement".into(), String::new()),
+        ("GET", "/v1/tracks/stream".into(), String::new()),
         (
             "POST",
             "/v1/agreement/actions".into(),
@@ -1764,6 +1765,30 @@ async fn a_replayed_stream_request_is_refused() {
     assert_eq!(resp.status(), 200);
     let (s, _) = h.send(copy.body(axum::body::Body::empty()).unwrap()).await;
     assert_eq!(s, 401);
+}
+
+/// The track stream is a WebSocket: a signed GET that is no upgrade is told so, and its nonce,
+/// which would have named the stream, is spent: the same request again is a replay.
+#[tokio::test]
+async fn a_track_stream_needs_an_upgrade_and_its_nonce_opens_one_stream_only() {
+    let h = harness();
+    let req = h.signed("GET", "/v1/tracks/stream", b"", "coalition");
+    let mut copy = axum::http::Request::builder()
+        .method("GET")
+        .uri("/v1/tracks/stream");
+    for (k, v) in req.headers() {
+        copy = copy.header(k, v);
+    }
+    let (s, body) = h.send(req).await;
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (426, Some("upgrade_required")),
+        "{v}"
+    );
+    let (s, body) = h.send(copy.body(axum::body::Body::empty()).unwrap()).await;
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((s, v["code"].as_str()), (401, Some("replayed")), "{v}");
 }
 
 #[tokio::test]

@@ -45,20 +45,18 @@ pub(crate) fn tracks_in(
     caller: &str,
 ) -> Result<(Tracks, BTreeMap<String, u64>), ApiError> {
     let store_err = |e: deconflict_store::StoreError| ApiError::internal(format!("store: {e}"));
-    // A track whose latest report is older than the window has none in it.
+    // The tracks with a report in the window (and perhaps a few whose latest is after it).
     let candidates: Vec<(String, String)> = store
-        .latest_reports()
+        .tracks_between(f.from_unix_ms, f.to_unix_ms)
         .map_err(store_err)?
         .into_iter()
-        .filter(|r| r.time_ms >= f.from_unix_ms)
-        .filter(|r| {
-            if r.party == caller {
-                f.own_track.as_ref().is_none_or(|t| *t == r.track_id)
+        .filter(|(party, track)| {
+            if *party == caller {
+                f.own_track.as_ref().is_none_or(|t| t == track)
             } else {
-                f.other_party.as_ref().is_none_or(|p| *p == r.party)
+                f.other_party.as_ref().is_none_or(|p| p == party)
             }
         })
-        .map(|r| (r.party, r.track_id))
         .collect();
     if candidates.len() > TRACKS_MAX {
         return Err(ApiError::new(

@@ -14,6 +14,17 @@ use deconflict_client::wire::*;
 
 use super::{State, to_json};
 
+/// How a push's reports came, which names them in errors and decides how they are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// One report (`POST /v1/tracks`): errors name its fields.
+    One,
+    /// A batch (`POST /v1/tracks/batch`): errors name `reports[i]`; a row per report.
+    Batch,
+    /// A track stream frame ([`crate::track_stream`]): as a batch, stored as one run.
+    Frame,
+}
+
 impl State {
     /// The desk, once the reports waiting in the inbox are in it.
     pub(crate) fn desk(&self) -> Result<std::sync::MutexGuard<'_, desk::Desk>, ApiError> {
@@ -95,12 +106,13 @@ impl State {
         self.store_turns.after_the_cycle().await;
     }
 
-    /// Accepts a batch of the party's reports: all or none.
+    /// Accepts a batch of the party's reports: all or none. `how` names the reports in errors
+    /// and decides how they are stored.
     pub async fn push_reports(
         self: &Arc<Self>,
         party: &str,
         reports: Vec<TrackReportIn>,
-        batch: bool,
+        how: Pushed,
     ) -> Result<TracksAccepted, ApiError> {
         self.require_in_force()?;
         if reports.len() > REPORTS_PER_BATCH_MAX {
@@ -114,13 +126,14 @@ impl State {
             )
             .with_field("reports"));
         }
+        let listed = how != Pushed::One;
         let now = self.clock.now_ms();
-        let mut writes = Vec::with_capacity(reports.len());
+        let mut stored = Vec::with_capacity(reports.len());
         let mut engine_reports = Vec::with_capacity(reports.len());
         for (i, r) in reports.iter().enumerate() {
             // A batch's field names are built only for an error.
             r.validate("", now).map_err(|mut e| {
-                if batch {
+                if listed {
                     e.field = format!("reports[{i}].{}", e.field);
                 }
                 e
@@ -128,7 +141,7 @@ impl State {
             let report = crate::desk_wire::report(r);
             desk::Desk::check_report(party, &report).map_err(|e| {
                 ApiError::invalid(
-                    if batch {
+                    if listed {
                         format!("reports[{i}]")
                     } else {
                         "track_id".into()
@@ -137,24 +150,23 @@ impl State {
                 )
             })?;
             engine_reports.push(report);
-            writes.push(Write::TrackReport(TrackReport {
+            stored.push(TrackReport {
                 party: party.to_string(),
                 track_id: r.track_id.clone(),
                 time_ms: r.time_unix_ms,
                 body: to_json(r),
-            }));
+            });
         }
         let n = reports.len();
         // With the record, each report's leaf in its coming batch needs the stored body.
-        let bodies: Option<Vec<String>> = self.log().is_some().then(|| {
-            writes
-                .iter()
-                .filter_map(|w| match w {
-                    Write::TrackReport(t) => Some(t.body.clone()),
-                    _ => None,
-                })
-                .collect()
-        });
+        let bodies: Option<Vec<String>> = self
+            .log()
+            .is_some()
+            .then(|| stored.iter().map(|t| t.body.clone()).collect());
+        let writes = match how {
+            Pushed::Frame if !stored.is_empty() => vec![Write::ReportRun(stored)],
+            _ => stored.into_iter().map(Write::TrackReport).collect(),
+        };
         let seqs = self.commit_reports(writes).await?;
         if let (Some(log), Some(bodies)) = (self.log(), bodies) {
             self.hold_leaves(&log.report_salt(), party, &seqs, &reports, &bodies);
