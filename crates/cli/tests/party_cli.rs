@@ -97,6 +97,20 @@ fn a_party_pushes_lists_and_follows_its_stream_across_a_restart() {
         out(&o)
     );
 
+    // The same lines as frames of one track stream: every report accepted, numbered after.
+    let o = cmd(
+        &["tracks", "push"],
+        &russia,
+        &["--file", s(&file), "--batch", "10", "--stream"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(
+        out(&o).contains("25 of 25 reports accepted")
+            && out(&o).contains("in 3 frames of one track stream"),
+        "{}",
+        out(&o)
+    );
+
     // The owner sees its tracks in full; the other party what the agreement discloses.
     let o = cmd(&["tracks", "list"], &russia, &["--json"]);
     assert!(o.status.success(), "{}", err(&o));
@@ -194,6 +208,17 @@ fn a_party_pushes_lists_and_follows_its_stream_across_a_restart() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(err(&o).contains("HTTP 401"), "{}", err(&o));
+    let o = cmd(
+        &["tracks", "push"],
+        &who("russia", &ckey),
+        &["--file", s(&file), "--stream"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("HTTP 401") && err(&o).contains("signature_invalid"),
+        "{}",
+        err(&o)
+    );
     let o = cmd(&["tracks", "list"], &who("nobody", &rkey), &[]);
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(err(&o).contains("401"), "{}", err(&o));

@@ -128,6 +128,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         tracks: args.tracks,
         seconds: args.seconds,
     })?;
-    print!("{report}");
-    Ok(ExitCode::SUCCESS)
+    print!("{}", report.text);
+    Ok(if report.met {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -68,6 +68,10 @@ pub struct PushArgs {
     /// Reports per request (1 to 10,000).
     #[arg(long, default_value_t = PUSH_BATCH_DEFAULT)]
     batch: usize,
+    /// Send the batches as frames of one track stream (GET /v1/tracks/stream) instead of one
+    /// request each.
+    #[arg(long)]
+    stream: bool,
 }
 
 #[derive(clap::Args)]
@@ -275,6 +279,64 @@ async fn send_batch(
     }
 }
 
+/// Sends the batches `ranges` of `reports` as the frames of one track stream, keeping at most
+/// [`STREAM_FRAMES_AHEAD_MAX`] unanswered; gives each batch's outcome, in order. Once the stream
+/// ends (an integrity error, a dropped connection), every batch not answered is not accepted,
+/// with the reason.
+async fn send_stream(
+    client: &PartyClient,
+    reports: &[(usize, TrackReportIn)],
+    ranges: &[std::ops::Range<usize>],
+) -> Vec<Result<usize, ClientError>> {
+    use deconflict_client::track_stream::TrackStream;
+    use deconflict_client::wire::frame::STREAM_FRAMES_AHEAD_MAX;
+    let mut stream = match TrackStream::open(client).await {
+        Ok(s) => s,
+        Err(e) => return ranges.iter().map(|_| Err(clone_error(&e))).collect(),
+    };
+    let batch = |r: &std::ops::Range<usize>| -> Vec<TrackReportIn> {
+        reports[r.clone()].iter().map(|(_, t)| t.clone()).collect()
+    };
+    let mut out: Vec<Result<usize, ClientError>> = Vec::with_capacity(ranges.len());
+    let mut sent = 0;
+    while out.len() < ranges.len() {
+        while sent < ranges.len() && sent - out.len() < STREAM_FRAMES_AHEAD_MAX {
+            if let Err(e) = stream.send(&batch(&ranges[sent])).await {
+                out.extend(ranges[out.len()..].iter().map(|_| Err(clone_error(&e))));
+                return out;
+            }
+            sent += 1;
+        }
+        match stream.answer().await {
+            Ok(a) => out.push(match (a.accepted, a.refused.or(a.error)) {
+                (Some(n), _) => Ok(n),
+                (None, Some(body)) => Err(ClientError::Status { status: 422, body }),
+                (None, None) => Err(ClientError::Decode(format!(
+                    "frame {}: an empty answer",
+                    a.frame
+                ))),
+            }),
+            Err(e) => {
+                out.extend(ranges[out.len()..].iter().map(|_| Err(clone_error(&e))));
+                return out;
+            }
+        }
+    }
+    let _ = stream.close().await;
+    out
+}
+
+/// The same error again, for each batch it stopped.
+fn clone_error(e: &ClientError) -> ClientError {
+    match e {
+        ClientError::Status { status, body } => ClientError::Status {
+            status: *status,
+            body: body.clone(),
+        },
+        other => ClientError::Stream(other.to_string()),
+    }
+}
+
 fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
     if a.batch == 0 || a.batch > REPORTS_PER_BATCH_MAX {
         return finish(Err(Failure::usage(
@@ -323,10 +385,21 @@ fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
     let mut accepted = 0usize;
     let mut lines_failed = 0usize;
     let mut unreachable = 0usize;
+    let streamed = a
+        .stream
+        .then(|| rt.block_on(send_stream(&client, &reports, &ranges)));
+    let mut streamed = streamed.map(Vec::into_iter);
     for range in &ranges {
         let slice = &reports[range.clone()];
         let (first, last) = (slice[0].0, slice[slice.len() - 1].0);
-        match rt.block_on(send_batch(&client, slice)) {
+        let outcome = match streamed.as_mut() {
+            // One outcome per batch, in order.
+            Some(outcomes) => outcomes
+                .next()
+                .unwrap_or_else(|| Err(ClientError::Stream("no answer".into()))),
+            None => rt.block_on(send_batch(&client, slice)),
+        };
+        match outcome {
             Ok(n) => accepted += n,
             Err(e) => {
                 lines_failed += slice.len();
@@ -348,11 +421,16 @@ fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "{accepted} of {} reports accepted by {} as {} in {} batches; {lines_failed} not accepted",
+        "{accepted} of {} reports accepted by {} as {} in {} {}; {lines_failed} not accepted",
         reports.len(),
         client.base(),
         a.connect.party,
-        ranges.len()
+        ranges.len(),
+        if a.stream {
+            "frames of one track stream"
+        } else {
+            "batches"
+        }
     );
     if lines_failed == 0 {
         Ok(ExitCode::SUCCESS)
