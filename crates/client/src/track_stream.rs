@@ -667,14 +667,12 @@ mod tests {
         service.await.unwrap();
     }
 
-    #[tokio::test]
-    async fn wss_uses_the_clients_trust() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A TLS server configuration for `localhost` with a fresh self-signed certificate, and
+    /// that certificate's PEM.
+    fn self_signed_server() -> (String, rustls::ServerConfig) {
         let rcgen::CertifiedKey { cert, signing_key } =
             rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-        let ca = dir.path().join("self.pem");
-        std::fs::write(&ca, cert.pem()).unwrap();
-        let mut server = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
+        let server = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
@@ -683,6 +681,15 @@ mod tests {
                 rustls_pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into()),
             )
             .unwrap();
+        (cert.pem(), server)
+    }
+
+    #[tokio::test]
+    async fn wss_uses_the_clients_trust() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pem, mut server) = self_signed_server();
+        let ca = dir.path().join("self.pem");
+        std::fs::write(&ca, pem).unwrap();
         server.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -719,17 +726,7 @@ mod tests {
 
     #[tokio::test]
     async fn wss_refuses_an_untrusted_certificate() {
-        let rcgen::CertifiedKey { cert, signing_key } =
-            rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-        let server = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                rustls_pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into()),
-            )
-            .unwrap();
+        let (_, server) = self_signed_server();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();

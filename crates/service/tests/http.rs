@@ -1129,12 +1129,7 @@ async fn reports_waiting_for_the_desk_are_all_in_it_before_anything_reads_it() {
         .collect();
     ids.sort_unstable();
     assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
-    let get = axum::http::Request::builder()
-        .uri("/metrics")
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let (_, metrics) = h.send(get).await;
-    let metrics = String::from_utf8(metrics).unwrap();
+    let metrics = h.metrics_text().await;
     assert!(
         metrics.contains("\ndeconflict_desk_inbox_full_total 1\n"),
         "{metrics}"
@@ -1143,12 +1138,7 @@ async fn reports_waiting_for_the_desk_are_all_in_it_before_anything_reads_it() {
 
 /// A value of `/metrics`.
 async fn metric_of(h: &Harness, name: &str) -> f64 {
-    let get = axum::http::Request::builder()
-        .uri("/metrics")
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let (_, text) = h.send(get).await;
-    let text = String::from_utf8(text).unwrap();
+    let text = h.metrics_text().await;
     let line = text
         .lines()
         .find(|l| l.starts_with(&format!("{name} ")))
@@ -2448,15 +2438,7 @@ async fn notification_entries_are_signed_by_their_party_and_checked() {
         "a refused notification changed the store or the record"
     );
     // Each refusal is counted by its code.
-    let (_, bytes) = h
-        .send(
-            axum::http::Request::builder()
-                .uri("/metrics")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await;
-    let metrics = String::from_utf8(bytes).unwrap();
+    let metrics = h.metrics_text().await;
     for (code, n) in [("entry_signature_invalid", 5), ("invalid_field", 9)] {
         let line = format!("deconflict_requests_rejected_total{{reason=\"{code}\"}} {n}");
         assert!(metrics.contains(&line), "{line} not in:\n{metrics}");

@@ -109,15 +109,7 @@ async fn frames_are_answered_in_order_once_durable_and_their_reports_are_live_an
         .collect();
     assert_eq!(ids, ["S1", "S2", "S3", "S4", "S5", "S6"]);
     assert!(seen[0]["squawk"].is_null(), "undisclosed: {}", seen[0]);
-    let (_, metrics) = h
-        .send(
-            axum::http::Request::builder()
-                .uri("/metrics")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await;
-    let metrics = String::from_utf8(metrics).unwrap();
+    let metrics = h.metrics_text().await;
     assert!(
         metrics.contains("deconflict_stream_frames_total{outcome=\"accepted\"} 3"),
         "{metrics}"

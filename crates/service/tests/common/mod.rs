@@ -235,6 +235,17 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// The service's `/metrics` text.
+    pub async fn metrics_text(&self) -> String {
+        let get = Request::builder()
+            .uri("/metrics")
+            .body(Body::empty())
+            .unwrap();
+        String::from_utf8(self.send(get).await.1).unwrap()
+    }
+}
+
 /// A report at the harness clock's now.
 pub fn report(
     track: &str,
