@@ -1739,21 +1739,27 @@ async fn security_matrix_every_endpoint_refuses_every_bad_signature() {
     assert!(h.state.metrics.rejected_count("replayed") >= 13);
 }
 
+/// A bodiless GET with the same path and headers as `req`: its replay.
+fn replay_of(req: &axum::http::Request<axum::body::Body>) -> axum::http::Request<axum::body::Body> {
+    let mut copy = axum::http::Request::builder()
+        .method("GET")
+        .uri(req.uri().clone());
+    for (k, v) in req.headers() {
+        copy = copy.header(k, v);
+    }
+    copy.body(axum::body::Body::empty()).unwrap()
+}
+
 #[tokio::test]
 async fn a_replayed_stream_request_is_refused() {
     let h = harness();
     let req = h.signed("GET", "/v1/stream", b"", "russia");
-    let mut copy = axum::http::Request::builder()
-        .method("GET")
-        .uri("/v1/stream");
-    for (k, v) in req.headers() {
-        copy = copy.header(k, v);
-    }
+    let copy = replay_of(&req);
     let resp = tower::ServiceExt::oneshot(h.router.clone(), req)
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let (s, _) = h.send(copy.body(axum::body::Body::empty()).unwrap()).await;
+    let (s, _) = h.send(copy).await;
     assert_eq!(s, 401);
 }
 
@@ -1763,12 +1769,7 @@ async fn a_replayed_stream_request_is_refused() {
 async fn a_track_stream_needs_an_upgrade_and_its_nonce_opens_one_stream_only() {
     let h = harness();
     let req = h.signed("GET", "/v1/tracks/stream", b"", "coalition");
-    let mut copy = axum::http::Request::builder()
-        .method("GET")
-        .uri("/v1/tracks/stream");
-    for (k, v) in req.headers() {
-        copy = copy.header(k, v);
-    }
+    let copy = replay_of(&req);
     let (s, body) = h.send(req).await;
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(
@@ -1776,7 +1777,7 @@ async fn a_track_stream_needs_an_upgrade_and_its_nonce_opens_one_stream_only() {
         (426, Some("upgrade_required")),
         "{v}"
     );
-    let (s, body) = h.send(copy.body(axum::body::Body::empty()).unwrap()).await;
+    let (s, body) = h.send(copy).await;
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!((s, v["code"].as_str()), (401, Some("replayed")), "{v}");
 }
