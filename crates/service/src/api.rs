@@ -512,7 +512,8 @@ async fn push_batch(
     responses((status = 101, description = "Switching to the WebSocket protocol: binary frames \
 in, text answers (FrameAnswer) out"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 426, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 426, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 async fn track_stream(
     AxState(state): AxState<St>,
     Extension(c): Extension<Caller>,
@@ -539,7 +540,7 @@ async fn track_stream(
             format!("the track stream is a WebSocket: {}", e.body_text()),
         )
     })?;
-    let held = crate::track_stream::Held::take(&state)?;
+    let held = crate::track_stream::Held::take(&state, &c.party)?;
     Ok(crate::track_stream::upgrade(
         state, c.party, nonce.0, ws, held,
     ))

@@ -136,6 +136,8 @@ pub struct State {
     /// The leaves of reports accepted since their party's last batch, computed as each push is
     /// stored (with the record only), for the cycle's report batches.
     pub(crate) pending_leaves: crate::report_leaves::PendingLeaves,
+    /// Track streams open per party ([`crate::track_stream::Held`]).
+    pub(crate) track_streams: Mutex<HashMap<String, usize>>,
     /// Held from a notification's strategic check until it is stored (or undone): the check
     /// and the commit are one step, so two overlapping notifications sent at the same moment
     /// are each checked against the other.
@@ -327,6 +329,7 @@ impl State {
             outputs_turn: tokio::sync::Mutex::new(()),
             arrivals_waiting: std::sync::atomic::AtomicUsize::new(0),
             pending_leaves: Default::default(),
+            track_streams: Default::default(),
             notify_gate: tokio::sync::Mutex::new(()),
             record_gate: tokio::sync::Mutex::new(()),
             unstored: Mutex::new(Vec::new()),

@@ -45,18 +45,39 @@ pub const STREAM_MESSAGE_SLACK_BYTES: usize = 64 * 1024;
 /// Track streams open at once, all parties together; one more is refused with 503
 /// `too_many_streams`.
 pub const TRACK_STREAMS_MAX: u64 = 64;
+/// Track streams one party may hold open at once, so that one party cannot take every place;
+/// one more is refused with 429 `too_many_streams`.
+pub const TRACK_STREAMS_PER_PARTY_MAX: usize = 16;
 
 /// WebSocket close codes (RFC 6455 §7.4.1).
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_GOING_AWAY: u16 = 1001;
 
-/// One of the [`TRACK_STREAMS_MAX`] places, held from the upgrade to the stream's end.
-pub struct Held(Arc<State>);
+/// A place for one stream of one party, held from the upgrade to the stream's end.
+pub struct Held {
+    state: Arc<State>,
+    party: String,
+}
 
 impl Held {
-    /// A place for one more stream, or 503 when every place is taken.
-    pub fn take(state: &Arc<State>) -> Result<Held, ApiError> {
+    /// A place for one more stream of `party`: 429 when the party holds
+    /// [`TRACK_STREAMS_PER_PARTY_MAX`], 503 when all [`TRACK_STREAMS_MAX`] are taken.
+    pub fn take(state: &Arc<State>, party: &str) -> Result<Held, ApiError> {
+        let mut mine = state
+            .track_streams
+            .lock()
+            .map_err(|_| ApiError::internal("track streams lock poisoned"))?;
+        let held = mine.entry(party.to_string()).or_default();
+        if *held >= TRACK_STREAMS_PER_PARTY_MAX {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                format!(
+                    "{party} holds {TRACK_STREAMS_PER_PARTY_MAX} track streams open, the most one party may"
+                ),
+            ));
+        }
         let open = &state.metrics.track_streams_open;
         if open.fetch_add(1, Ordering::AcqRel) >= TRACK_STREAMS_MAX {
             open.fetch_sub(1, Ordering::AcqRel);
@@ -66,16 +87,28 @@ impl Held {
                 format!("{TRACK_STREAMS_MAX} track streams are open, the most this service takes"),
             ));
         }
-        Ok(Held(state.clone()))
+        *held += 1;
+        Ok(Held {
+            state: state.clone(),
+            party: party.to_string(),
+        })
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        self.0
+        self.state
             .metrics
             .track_streams_open
             .fetch_sub(1, Ordering::AcqRel);
+        let mut mine = self
+            .state
+            .track_streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(held) = mine.get_mut(&self.party) {
+            *held = held.saturating_sub(1);
+        }
     }
 }
 

@@ -255,3 +255,36 @@ async fn the_upgrade_is_refused_to_anyone_but_a_party() {
     let e = TrackStream::open(&impostor).await.unwrap_err().to_string();
     assert!(e.contains("401") && e.contains("signature_invalid"), "{e}");
 }
+
+/// One party holds at most 16 streams open, so it cannot take every place; the others still
+/// open theirs, and a place closed is free again.
+#[tokio::test]
+async fn one_party_cannot_take_every_stream() {
+    let (h, base, _stop) = served().await;
+    let coalition = client(&h, &base, "coalition");
+    let mut held = Vec::new();
+    for _ in 0..deconflict_service::track_stream::TRACK_STREAMS_PER_PARTY_MAX {
+        held.push(TrackStream::open(&coalition).await.unwrap());
+    }
+    let e = TrackStream::open(&coalition).await.unwrap_err().to_string();
+    assert!(e.contains("429") && e.contains("too_many_streams"), "{e}");
+    let mut other = TrackStream::open(&client(&h, &base, "russia"))
+        .await
+        .unwrap();
+    other.send_payload(&payload(&h, &["R1"])).await.unwrap();
+    assert_eq!(other.answer().await.unwrap(), accepted(1, 1));
+    held.pop().unwrap().close().await.unwrap();
+    // The service lets the place go once it has seen the close.
+    let mut reopened = None;
+    for _ in 0..100 {
+        if let Ok(s) = TrackStream::open(&coalition).await {
+            reopened = Some(s);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        reopened.is_some(),
+        "the closed stream's place was not freed"
+    );
+}
