@@ -273,7 +273,7 @@ pub fn verify(bytes: &[u8], pins: &Pins) -> Result<Verified, BundleError> {
     let sth = tree_head(&b, pins)?;
     let keys = author_keys(&b, pins)?;
     let by_index = proved_entries(&b, &keys, &sth)?;
-    let evidence = fold_incident(&b, pins, &by_index)?;
+    let evidence = fold_incident(&b, pins, &by_index, sth.tree_head().time_ms())?;
     named_records(&evidence, &by_index)?;
     let opened = opened(&b, &by_index)?;
     let logged = proved_reports(&b, &by_index)?;
@@ -393,12 +393,14 @@ fn proved_entries(
     Ok(by_index)
 }
 
-/// The incident folded again from its entries in record order, equal to the bundle's; returns
-/// the service's evidence entry.
+/// The incident folded again from its entries in record order and brought to the tree head's
+/// time (`at_ms`: an account due by then and missing is overdue, as the service shows it),
+/// equal to the bundle's; returns the service's evidence entry.
 fn fold_incident(
     b: &Bundle,
     pins: &Pins,
     by_index: &BTreeMap<u64, SignedEntry>,
+    at_ms: u64,
 ) -> Result<Evidence, BundleError> {
     let members: BTreeMap<String, String> = match &pins.members {
         Some(m) => m.clone(),
@@ -457,6 +459,7 @@ fn fold_incident(
     let Some(evidence) = evidence else {
         return fail("the bundle holds no evidence entry of the incident");
     };
+    folded.timeout(i64::try_from(at_ms).unwrap_or(i64::MAX));
     let view = folded
         .view(&b.incident.id)
         .ok_or_else(|| BundleError("the bundle's entries file no incident".into()))?;

@@ -121,6 +121,16 @@ fn expected_approach() -> (f64, i64) {
 
 /// Pushes both aircraft's reports number `ks` (one every 4 s), advancing the clock.
 async fn fly_reports(h: &Harness, ks: std::ops::RangeInclusive<u32>) {
+    fly_reports_as(h, ks, None).await
+}
+
+/// As [`fly_reports`]; with `Some(how)` each report goes straight to the service's push as
+/// `how` (a track stream frame: stored as a run), not through `POST /v1/tracks`.
+async fn fly_reports_as(
+    h: &Harness,
+    ks: std::ops::RangeInclusive<u32>,
+    how: Option<deconflict_service::state::Pushed>,
+) {
     let (m_lon, _) = metres_per_degree(LAT);
     let dlon_per_s = SPEED_MPS / m_lon;
     for k in ks {
@@ -146,6 +156,14 @@ async fn fly_reports(h: &Harness, ks: std::ops::RangeInclusive<u32>) {
             SPEED_MPS,
         );
         for (party, body) in [("coalition", c), ("russia", r)] {
+            if let Some(how) = how {
+                let report = serde_json::from_value(body).unwrap();
+                h.state
+                    .push_reports(party, vec![report], how)
+                    .await
+                    .unwrap_or_else(|e| panic!("{party} report {k}: {e:?}"));
+                continue;
+            }
             let (status, v) = h.call("POST", "/v1/tracks", &body.to_string(), party).await;
             assert_eq!(status, 200, "{party} report {k}: {v}");
         }
@@ -670,6 +688,51 @@ fn pins(h: &Harness) -> deconflict_service::evidence::Pins {
         Some(h.state.log().unwrap().public_key()),
     )
     .unwrap()
+}
+
+/// Reports that came as track stream frames (each stored as a run) are found for the incident,
+/// committed to the record in the cycle's batches, and proved in its evidence as any others.
+/// Russia's account is missing and the record's tree head (signed on the system clock, years
+/// after this scenario's) is past its deadline: the bundle shows Russia overdue, and the
+/// verifier, folding the entries to the tree head's time, agrees.
+#[tokio::test]
+async fn an_evidence_bundle_of_streamed_reports_verifies_offline() {
+    use deconflict_service::evidence::verify;
+    let h = harness_with_terms(deconflict_service::Config::default(), terms_with_members());
+    let _dir = attach_log(&h);
+    fly_reports_as(&h, 0..=20, Some(deconflict_service::state::Pushed::Frame)).await;
+    h.clock.set_ms(T0_MS + 90_000);
+    let (expected_m, _) = expected_approach();
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents",
+            &file_body(filing(&h, "inc-s"), &key("coalition")),
+            "coalition",
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    h.state.run_cycle().await.unwrap();
+    let (status, bytes) = h
+        .send(h.signed("GET", "/v1/incidents/inc-s/evidence", b"", "russia"))
+        .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let bundle: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(bundle["reports"].as_array().unwrap().len(), 42);
+    assert_eq!(bundle["incident"]["overdue"], serde_json::json!(["russia"]));
+    let v = verify(&bytes, &pins(&h)).unwrap();
+    let a = v.approaches[0].as_ref().unwrap();
+    assert!(
+        (a.horizontal_m - expected_m).abs() <= (0.02 * expected_m).max(20.0),
+        "recomputed {} m, expected {expected_m} m",
+        a.horizontal_m
+    );
+    let mut swapped = bundle.clone();
+    let reports = swapped["reports"].as_array_mut().unwrap();
+    let second = reports[1]["core"].clone();
+    reports[0]["core"] = second;
+    let e = verify(&serde_json::to_vec(&swapped).unwrap(), &pins(&h)).unwrap_err();
+    assert!(e.0.contains("report 0"), "{e}");
 }
 
 #[tokio::test]
