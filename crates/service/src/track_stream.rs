@@ -325,3 +325,18 @@ fn check(
         reports: parse_json::<TrackBatchIn>(frame.payload).map(|b| b.reports),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame holds what a batch request may: the limits are the same numbers, kept in step.
+    #[test]
+    fn a_frame_is_bounded_as_a_batch_is() {
+        assert_eq!(FRAME_PAYLOAD_BYTES_MAX, crate::limits::BODY_BYTES_MAX);
+        assert_eq!(
+            deconflict_store::RUN_REPORTS_MAX,
+            deconflict_client::wire::REPORTS_PER_BATCH_MAX
+        );
+    }
+}
