@@ -64,6 +64,27 @@ pub struct LoadOptions {
     pub pushers: usize,
     pub seconds: u64,
     pub streams: usize,
+    /// How the pushers feed the service.
+    pub via: FeedPath,
+}
+
+/// The feed path the pushers take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedPath {
+    /// Signed `POST /v1/tracks/batch` requests, each answered before the next.
+    Batch,
+    /// One track stream (`GET /v1/tracks/stream`) per pusher, a frame per batch, every frame
+    /// of a refresh sent before its answers are read.
+    Stream,
+}
+
+impl std::fmt::Display for FeedPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FeedPath::Batch => "batch",
+            FeedPath::Stream => "stream",
+        })
+    }
 }
 
 /// What the run measured; `Display` is the printed report, its last line the verdict.
@@ -212,10 +233,11 @@ impl std::fmt::Display for LoadOutcome {
         )?;
         writeln!(
             f,
-            "bench load, {} tracks at {} Hz, {} pushers, {} streams, {} s: refused {} (target 0) · dropped {} (target 0) · alerts never come {} (target 0) · alert p99 {:.0} ms (target <= {ALERT_P99_MS_TARGET:.0}) · RSS growth {:.1} % over the last 30 s (target <= {RSS_GROWTH_PCT_TARGET:.0}) — {}",
+            "bench load, {} tracks at {} Hz, {} pushers via {}, {} streams, {} s: refused {} (target 0) · dropped {} (target 0) · alerts never come {} (target 0) · alert p99 {:.0} ms (target <= {ALERT_P99_MS_TARGET:.0}) · RSS growth {:.1} % over the last 30 s (target <= {RSS_GROWTH_PCT_TARGET:.0}) — {}",
             o.tracks,
             o.hz,
             o.pushers,
+            o.via,
             o.streams,
             o.seconds,
             self.refused_capacity,
@@ -479,6 +501,17 @@ fn spawn_pushers(
             failed,
         } = counts.clone();
         let clock = clock.clone();
+        if o.via == FeedPath::Stream {
+            let counts = Counts {
+                accepted,
+                refused,
+                failed,
+            };
+            pushers.push(tokio::spawn(stream_pusher(
+                c, clock, counts, pi, first, last, period, stop_at,
+            )));
+            continue;
+        }
         pushers.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -515,6 +548,70 @@ fn spawn_pushers(
     }
 
     pushers
+}
+
+/// A pusher on the track stream: tracks `first..last` of party `pi` refreshed every `period`
+/// until `stop_at`, each refresh's frames all sent and then their answers read. A frame refused
+/// counts its reports refused; a stream that ends counts every report it still owed failed.
+#[allow(clippy::too_many_arguments)]
+async fn stream_pusher(
+    c: PartyClient,
+    clock: Arc<dyn Clock>,
+    counts: Counts,
+    pi: usize,
+    first: usize,
+    last: usize,
+    period: Duration,
+    stop_at: Instant,
+) {
+    use deconflict_client::track_stream::TrackStream;
+    let owed = |n: usize| {
+        counts.failed.fetch_add(n as u64, Ordering::Relaxed);
+    };
+    let Ok(mut stream) = TrackStream::open(&c).await else {
+        owed(last - first);
+        return;
+    };
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while Instant::now() < stop_at {
+        tick.tick().await;
+        let now = clock.now_ms();
+        let mut sizes = std::collections::VecDeque::new();
+        let mut i = first;
+        while i < last || !sizes.is_empty() {
+            // Send while the service reads ahead; then take the oldest answer.
+            if i < last && sizes.len() < deconflict_client::wire::frame::STREAM_FRAMES_AHEAD_MAX {
+                let end = (i + BATCH_MAX).min(last);
+                let reports: Vec<TrackReportIn> = (i..end)
+                    .map(|j| background(&LOAD_GRID, j, now, pi))
+                    .collect();
+                if stream.send(&reports).await.is_err() {
+                    owed(last - i + sizes.iter().sum::<usize>());
+                    return;
+                }
+                sizes.push_back(end - i);
+                i = end;
+                continue;
+            }
+            let n = sizes.pop_front().unwrap_or(0);
+            match stream.answer().await {
+                Ok(a) => match a.accepted {
+                    Some(k) => {
+                        counts.accepted.fetch_add(k as u64, Ordering::Relaxed);
+                    }
+                    None => {
+                        counts.refused.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                },
+                Err(_) => {
+                    owed(n + last - i + sizes.iter().sum::<usize>());
+                    return;
+                }
+            }
+        }
+    }
+    let _ = stream.close().await;
 }
 
 /// Pushes collision pair `k` (head-on at 6,000 m, 20 km apart, south of the background) and

@@ -44,6 +44,15 @@ pub struct LoadArgs {
     /// Event stream clients, split between the parties.
     #[arg(long, default_value_t = 100)]
     streams: usize,
+    /// The pushers' feed path: signed batch requests, or one track stream each.
+    #[arg(long, value_enum, default_value_t = Via::Batch)]
+    via: Via,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Via {
+    Batch,
+    Stream,
 }
 
 fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
@@ -53,6 +62,10 @@ fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
         pushers: a.pushers,
         seconds: a.seconds,
         streams: a.streams,
+        via: match a.via {
+            Via::Batch => deconflict_drive::load_bench::FeedPath::Batch,
+            Via::Stream => deconflict_drive::load_bench::FeedPath::Stream,
+        },
     })?;
     print!("{outcome}");
     Ok(if outcome.met() {
