@@ -322,16 +322,20 @@ impl ConformanceMonitor {
         }
 
         self.count(party, &events);
-        self.tracks.insert(
-            track.to_owned(),
-            TrackState {
-                last: position,
-                last_xy: xy,
-                inside_own,
-                in_other,
-                in_zones,
-            },
-        );
+        let state = TrackState {
+            last: position,
+            last_xy: xy,
+            inside_own,
+            in_other,
+            in_zones,
+        };
+        // A track seen before keeps its key: no allocation per position.
+        match self.tracks.get_mut(track) {
+            Some(held) => *held = state,
+            None => {
+                self.tracks.insert(track.to_owned(), state);
+            }
+        }
         events
     }
 }

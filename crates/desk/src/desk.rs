@@ -262,7 +262,8 @@ pub struct Desk {
     alerter: Alerter,
     exact: bool,
     picture: engine::Picture,
-    tracks: BTreeMap<(String, String), Track>,
+    /// By party, then the party's track id (looked up by `&str`: a report allocates no key).
+    tracks: BTreeMap<String, BTreeMap<String, Track>>,
     /// (party, icao24 lower-case) → track id.
     by_icao: HashMap<(String, String), String>,
     daa: HashMap<String, wellclear::Daa>,
@@ -400,12 +401,12 @@ impl Desk {
 
     /// Live tracks, by (party, track id).
     pub fn tracks(&self) -> impl Iterator<Item = &Track> {
-        self.tracks.values()
+        self.tracks.values().flat_map(BTreeMap::values)
     }
 
     /// A live track by party and the party's track id.
     pub fn track(&self, party: &str, track_id: &str) -> Option<&Track> {
-        self.tracks.get(&(party.to_string(), track_id.to_string()))
+        self.tracks.get(party)?.get(track_id)
     }
 
     /// Checks that a report makes a track, without taking it.
@@ -456,7 +457,7 @@ impl Desk {
             }
         };
         // Fields a receiver does not give are kept from the track's pushes.
-        let held = self.tracks.get(&(party.to_string(), track_id.clone()));
+        let held = self.tracks.get(party).and_then(|mine| mine.get(&track_id));
         let report = Report {
             track_id,
             time_ms: r.time_ms,
@@ -496,8 +497,13 @@ impl Desk {
         self.counters.reports_accepted += 1;
         self.geography_of(party, &r);
         self.conformance_of(party, &r);
-        let key = (party.to_string(), r.track_id.clone());
-        match self.tracks.get_mut(&key) {
+        if !self.tracks.contains_key(party) {
+            self.tracks.insert(party.to_string(), BTreeMap::new());
+        }
+        let Some(mine) = self.tracks.get_mut(party) else {
+            return Ok(());
+        };
+        match mine.get_mut(&r.track_id) {
             Some(t) => {
                 if !t.sources.contains(source) {
                     t.sources.insert(source.to_string());
@@ -512,8 +518,8 @@ impl Desk {
                 } else {
                     self.counters.arrivals_left_to_tick += 1;
                 }
-                self.tracks.insert(
-                    key,
+                mine.insert(
+                    r.track_id.clone(),
                     Track {
                         party: party.to_string(),
                         report: r,

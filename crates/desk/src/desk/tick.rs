@@ -30,7 +30,10 @@ impl Desk {
         let c = self.picture.candidates(now, self.exact);
         self.counters.last_candidates = c.pairs.len() as u64;
         let oldest = now_ms.saturating_sub((TRACK_AGE_S_MAX * 1000.0) as i64);
-        self.tracks.retain(|_, t| t.report.time_ms >= oldest);
+        for mine in self.tracks.values_mut() {
+            mine.retain(|_, t| t.report.time_ms >= oldest);
+        }
+        self.tracks.retain(|_, mine| !mine.is_empty());
         // The cycle's tracks are in identifier order: a track's index is found by a search,
         // without a map of every track built each cycle.
         let ids = Ids(&c.tracks);
