@@ -17,7 +17,7 @@
 //! A frame whose reports are refused (out of range, the agreement not in force) is answered
 //! `refused` and the stream goes on; a frame whose integrity fails is answered `error` and the
 //! stream is closed. Nothing is answered `accepted` before it is durable, so a party that
-//! resends every frame not answered `accepted` loses nothing.
+//! resends, on a new stream, every frame left unanswered loses nothing.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
