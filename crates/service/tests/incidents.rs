@@ -291,15 +291,7 @@ async fn an_incident_is_filed_with_the_computed_approach_given_accounts_and_asse
     let (expected_m, expected_ms) = fly(&h).await;
 
     // Filed by the coalition: the pair and its closest approach, computed from the reports.
-    let (status, v) = h
-        .call(
-            "POST",
-            "/v1/incidents",
-            &file_body(filing(&h, "inc-1"), &key("coalition")),
-            "coalition",
-        )
-        .await;
-    assert_eq!(status, 201, "{v}");
+    let v = filed_by_coalition(&h, "inc-1").await;
     let c = &v["closest_approach"];
     let got = c["horizontal_m"].as_f64().unwrap();
     assert!(
@@ -579,15 +571,7 @@ async fn a_party_outside_the_incident_cannot_tell_it_exists() {
     );
     let _dir = attach_log(&h);
     fly(&h).await;
-    let (status, v) = h
-        .call(
-            "POST",
-            "/v1/incidents",
-            &file_body(filing(&h, "inc-1"), &key("coalition")),
-            "coalition",
-        )
-        .await;
-    assert_eq!(status, 201, "{v}");
+    filed_by_coalition(&h, "inc-1").await;
     // The third party gets for the coalition–Russia incident exactly what it gets for an id
     // that does not exist, whether it reads, gives an account or has its member assess.
     for id in ["inc-1", "inc-none"] {
@@ -690,6 +674,32 @@ fn pins(h: &Harness) -> deconflict_service::evidence::Pins {
     .unwrap()
 }
 
+/// Files incident `id` as the coalition (the test filing), which must be accepted; its view.
+async fn filed_by_coalition(h: &Harness, id: &str) -> serde_json::Value {
+    let (status, v) = h
+        .call(
+            "POST",
+            "/v1/incidents",
+            &file_body(filing(h, id), &key("coalition")),
+            "coalition",
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    v
+}
+
+/// `bundle` with its first report's evidence fields swapped for the second's is refused,
+/// naming the report.
+fn a_swapped_report_is_refused(h: &Harness, bundle: &serde_json::Value) {
+    let mut swapped = bundle.clone();
+    let reports = swapped["reports"].as_array_mut().unwrap();
+    let second = reports[1]["core"].clone();
+    reports[0]["core"] = second;
+    let e = deconflict_service::evidence::verify(&serde_json::to_vec(&swapped).unwrap(), &pins(h))
+        .unwrap_err();
+    assert!(e.0.contains("report 0"), "{e}");
+}
+
 /// Reports that came as track stream frames (each stored as a run) are found for the incident,
 /// committed to the record in the cycle's batches, and proved in its evidence as any others.
 /// Russia's account is missing and the record's tree head (signed on the system clock, years
@@ -703,15 +713,7 @@ async fn an_evidence_bundle_of_streamed_reports_verifies_offline() {
     fly_reports_as(&h, 0..=20, Some(deconflict_service::state::Pushed::Frame)).await;
     h.clock.set_ms(T0_MS + 90_000);
     let (expected_m, _) = expected_approach();
-    let (status, v) = h
-        .call(
-            "POST",
-            "/v1/incidents",
-            &file_body(filing(&h, "inc-s"), &key("coalition")),
-            "coalition",
-        )
-        .await;
-    assert_eq!(status, 201, "{v}");
+    filed_by_coalition(&h, "inc-s").await;
     h.state.run_cycle().await.unwrap();
     let (status, bytes) = h
         .send(h.signed("GET", "/v1/incidents/inc-s/evidence", b"", "russia"))
@@ -727,12 +729,7 @@ async fn an_evidence_bundle_of_streamed_reports_verifies_offline() {
         "recomputed {} m, expected {expected_m} m",
         a.horizontal_m
     );
-    let mut swapped = bundle.clone();
-    let reports = swapped["reports"].as_array_mut().unwrap();
-    let second = reports[1]["core"].clone();
-    reports[0]["core"] = second;
-    let e = verify(&serde_json::to_vec(&swapped).unwrap(), &pins(&h)).unwrap_err();
-    assert!(e.0.contains("report 0"), "{e}");
+    a_swapped_report_is_refused(&h, &bundle);
 }
 
 #[tokio::test]
@@ -746,15 +743,7 @@ async fn an_evidence_bundle_verifies_offline_and_any_change_fails() {
     fly_reports(&h, 11..=20).await;
     h.clock.set_ms(T0_MS + 90_000);
     let (expected_m, _) = expected_approach();
-    let (status, v) = h
-        .call(
-            "POST",
-            "/v1/incidents",
-            &file_body(filing(&h, "inc-e"), &key("coalition")),
-            "coalition",
-        )
-        .await;
-    assert_eq!(status, 201, "{v}");
+    filed_by_coalition(&h, "inc-e").await;
     // Before the cycle commits the window's reports, there is no proof of them yet.
     let (status, v) = h
         .call("GET", "/v1/incidents/inc-e/evidence", "", "coalition")
@@ -839,12 +828,7 @@ async fn an_evidence_bundle_verifies_offline_and_any_change_fails() {
     assert!(verify(&bytes, &other).unwrap_err().0.contains("pinned"));
 
     // A report swapped for another of the same track: refused.
-    let mut swapped = bundle.clone();
-    let reports = swapped["reports"].as_array_mut().unwrap();
-    let second = reports[1]["core"].clone();
-    reports[0]["core"] = second;
-    let e = verify(&serde_json::to_vec(&swapped).unwrap(), &pins(&h)).unwrap_err();
-    assert!(e.0.contains("report 0"), "{e}");
+    a_swapped_report_is_refused(&h, &bundle);
     // The window's alerts and line messages the evidence names are all in the bundle; one
     // left out is refused by name.
     assert_eq!(v.records, 1, "the window's line message");
