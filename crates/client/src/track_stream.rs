@@ -362,15 +362,6 @@ mod tests {
         Message::text(serde_json::to_string(answer).unwrap())
     }
 
-    fn accepted(frame: u64, n: usize) -> FrameAnswer {
-        FrameAnswer {
-            frame,
-            accepted: Some(n),
-            refused: None,
-            error: None,
-        }
-    }
-
     /// The next binary message, skipping the client's pongs.
     async fn next_binary(ws: &mut WebSocketStream<TcpStream>) -> Vec<u8> {
         loop {
@@ -435,9 +426,12 @@ mod tests {
                 frame.verify(&vk, PARTY, &nonce).unwrap();
                 assert!(frame.verify(&vk, PARTY, "another-stream").is_err());
                 let batch: TrackBatchIn = serde_json::from_slice(frame.payload).unwrap();
-                ws.send(answer_text(&accepted(frame.number, batch.reports.len())))
-                    .await
-                    .unwrap();
+                ws.send(answer_text(&FrameAnswer::accepted(
+                    frame.number,
+                    batch.reports.len(),
+                )))
+                .await
+                .unwrap();
             }
             assert!(matches!(ws.next().await, Some(Ok(Message::Close(_)))));
         });
@@ -446,13 +440,13 @@ mod tests {
         let mut stream = TrackStream::open(&client).await.unwrap();
         assert_eq!(stream.sent(), 0);
         assert_eq!(stream.send(&[report("a1"), report("a2")]).await.unwrap(), 1);
-        assert_eq!(stream.answer().await.unwrap(), accepted(1, 2));
+        assert_eq!(stream.answer().await.unwrap(), FrameAnswer::accepted(1, 2));
         // A window: two frames out before their answers are read.
         assert_eq!(stream.send(&[]).await.unwrap(), 2);
         assert_eq!(stream.send_payload(br#"{"reports":[]}"#).await.unwrap(), 3);
         assert_eq!(stream.sent(), 3);
-        assert_eq!(stream.answer().await.unwrap(), accepted(2, 0));
-        assert_eq!(stream.answer().await.unwrap(), accepted(3, 0));
+        assert_eq!(stream.answer().await.unwrap(), FrameAnswer::accepted(2, 0));
+        assert_eq!(stream.answer().await.unwrap(), FrameAnswer::accepted(3, 0));
         let upgrade = seen_by_service_of(&seen);
         assert_eq!(upgrade.party, PARTY);
         assert_eq!(upgrade.nonce, stream.nonce());
@@ -539,16 +533,14 @@ mod tests {
         let (base, service) = service(|mut ws| async move {
             let bytes = next_binary(&mut ws).await;
             assert_eq!(bytes, b"not a frame");
-            let error = FrameAnswer {
-                frame: 1,
-                accepted: None,
-                refused: None,
-                error: Some(ErrorBody {
+            let error = FrameAnswer::error(
+                1,
+                ErrorBody {
                     code: "frame_too_short".into(),
                     message: "short".into(),
                     field: None,
-                }),
-            };
+                },
+            );
             ws.send(answer_text(&error)).await.unwrap();
             ws.close(Some(CloseFrame {
                 code: CloseCode::Policy,
@@ -588,16 +580,14 @@ mod tests {
             ws.send(Message::Ping(b"hello".to_vec().into()))
                 .await
                 .unwrap();
-            let refused = FrameAnswer {
-                frame: 1,
-                accepted: None,
-                refused: Some(ErrorBody {
+            let refused = FrameAnswer::refused(
+                1,
+                ErrorBody {
                     code: "invalid_field".into(),
                     message: "latitude out of range".into(),
                     field: Some("reports[0].lat_deg".into()),
-                }),
-                error: None,
-            };
+                },
+            );
             ws.send(answer_text(&refused)).await.unwrap();
             // The client answers the ping with a pong before or after its next frame.
             let mut pong = false;
@@ -608,7 +598,9 @@ mod tests {
                         pong = true;
                     }
                     Some(Ok(Message::Binary(_))) => {
-                        ws.send(answer_text(&accepted(2, 1))).await.unwrap();
+                        ws.send(answer_text(&FrameAnswer::accepted(2, 1)))
+                            .await
+                            .unwrap();
                     }
                     Some(Ok(Message::Close(_))) | None => break,
                     other => panic!("unexpected {other:?}"),
@@ -625,7 +617,7 @@ mod tests {
             Some(Some("reports[0].lat_deg".to_string()))
         );
         assert_eq!(stream.send(&[report("a1")]).await.unwrap(), 2);
-        assert_eq!(stream.answer().await.unwrap(), accepted(2, 1));
+        assert_eq!(stream.answer().await.unwrap(), FrameAnswer::accepted(2, 1));
         stream.close().await.unwrap();
         service.await.unwrap();
     }
@@ -703,7 +695,7 @@ mod tests {
                 other => panic!("expected a frame, got {other:?}"),
             };
             let frame = decode_frame(&bytes, FRAME_PAYLOAD_BYTES_MAX).unwrap();
-            ws.send(answer_text(&accepted(frame.number, 0)))
+            ws.send(answer_text(&FrameAnswer::accepted(frame.number, 0)))
                 .await
                 .unwrap();
             let _ = ws.next().await;
@@ -719,7 +711,7 @@ mod tests {
         .unwrap();
         let mut stream = TrackStream::open(&client).await.unwrap();
         assert_eq!(stream.send(&[]).await.unwrap(), 1);
-        assert_eq!(stream.answer().await.unwrap(), accepted(1, 0));
+        assert_eq!(stream.answer().await.unwrap(), FrameAnswer::accepted(1, 0));
         stream.close().await.unwrap();
         service.await.unwrap();
     }

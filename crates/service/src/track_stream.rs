@@ -197,22 +197,12 @@ async fn run(state: Arc<State>, party: String, nonce: String, socket: WebSocket)
                 let answer = match outcome {
                     Ok(a) => {
                         state.metrics.stream_frame("accepted");
-                        FrameAnswer {
-                            frame: number,
-                            accepted: Some(a.accepted),
-                            refused: None,
-                            error: None,
-                        }
+                        FrameAnswer::accepted(number, a.accepted)
                     }
                     Err(e) => {
                         state.metrics.stream_frame("refused");
                         state.metrics.rejected(&e.body.code);
-                        FrameAnswer {
-                            frame: number,
-                            accepted: None,
-                            refused: Some(e.body),
-                            error: None,
-                        }
+                        FrameAnswer::refused(number, e.body)
                     }
                 };
                 (answer, None)
@@ -225,12 +215,7 @@ async fn run(state: Arc<State>, party: String, nonce: String, socket: WebSocket)
                 state.metrics.stream_frame("broken");
                 state.metrics.rejected(&error.code);
                 let reason = error.code.clone();
-                let answer = FrameAnswer {
-                    frame: number,
-                    accepted: None,
-                    refused: None,
-                    error: Some(error),
-                };
+                let answer = FrameAnswer::error(number, error);
                 (answer, Some((close, reason)))
             }
         };

@@ -61,15 +61,6 @@ async fn logged(h: &Harness, party: &'static str) -> Vec<(u64, String)> {
         .unwrap()
 }
 
-fn accepted(frame: u64, n: usize) -> FrameAnswer {
-    FrameAnswer {
-        frame,
-        accepted: Some(n),
-        refused: None,
-        error: None,
-    }
-}
-
 #[tokio::test]
 async fn frames_are_answered_in_order_once_durable_and_their_reports_are_live_and_logged() {
     let (h, base, _stop) = served().await;
@@ -81,7 +72,7 @@ async fn frames_are_answered_in_order_once_durable_and_their_reports_are_live_an
         s.send_payload(&payload(&h, tracks)).await.unwrap();
     }
     for (frame, n) in [(1, 2), (2, 1), (3, 3)] {
-        assert_eq!(s.answer().await.unwrap(), accepted(frame, n));
+        assert_eq!(s.answer().await.unwrap(), FrameAnswer::accepted(frame, n));
     }
     let tracks = logged(&h, "coalition").await;
     let want: Vec<(u64, String)> = ["S1", "S2", "S3", "S4", "S5", "S1"]
@@ -141,7 +132,7 @@ async fn a_frame_of_refused_reports_changes_nothing_and_the_stream_goes_on() {
         (a.frame, a.refused.unwrap().code.as_str()),
         (2, "malformed_json")
     );
-    assert_eq!(s.answer().await.unwrap(), accepted(3, 1));
+    assert_eq!(s.answer().await.unwrap(), FrameAnswer::accepted(3, 1));
     assert_eq!(logged(&h, "coalition").await, vec![(1, "A3".to_string())]);
 }
 
@@ -272,7 +263,7 @@ async fn one_party_cannot_take_every_stream() {
         .await
         .unwrap();
     other.send_payload(&payload(&h, &["R1"])).await.unwrap();
-    assert_eq!(other.answer().await.unwrap(), accepted(1, 1));
+    assert_eq!(other.answer().await.unwrap(), FrameAnswer::accepted(1, 1));
     held.pop().unwrap().close().await.unwrap();
     // The service lets the place go once it has seen the close.
     let mut reopened = None;

@@ -261,6 +261,38 @@ pub struct FrameAnswer {
     pub error: Option<ErrorBody>,
 }
 
+impl FrameAnswer {
+    /// Frame `frame`'s `n` reports are durable.
+    pub fn accepted(frame: u64, n: usize) -> FrameAnswer {
+        FrameAnswer {
+            frame,
+            accepted: Some(n),
+            refused: None,
+            error: None,
+        }
+    }
+
+    /// Frame `frame`'s reports were refused as a batch's would be, for `why`.
+    pub fn refused(frame: u64, why: ErrorBody) -> FrameAnswer {
+        FrameAnswer {
+            frame,
+            accepted: None,
+            refused: Some(why),
+            error: None,
+        }
+    }
+
+    /// Frame `frame` failed its integrity, for `why`; the stream closes after it.
+    pub fn error(frame: u64, why: ErrorBody) -> FrameAnswer {
+        FrameAnswer {
+            frame,
+            accepted: None,
+            refused: None,
+            error: Some(why),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,12 +515,7 @@ mod tests {
 
     #[test]
     fn answers_serialise_as_the_spec_shows() {
-        let accepted = FrameAnswer {
-            frame: 3,
-            accepted: Some(12),
-            refused: None,
-            error: None,
-        };
+        let accepted = FrameAnswer::accepted(3, 12);
         assert_eq!(
             serde_json::to_string(&accepted).unwrap(),
             r#"{"frame":3,"accepted":12}"#
