@@ -116,7 +116,7 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Live track counts to measure at.
-    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
     pub tracks: Vec<usize>,
     /// Seconds of pushing at each count.
     #[arg(long, default_value_t = 5)]
