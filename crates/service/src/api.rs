@@ -518,6 +518,7 @@ async fn track_stream(
     AxState(state): AxState<St>,
     Extension(c): Extension<Caller>,
     nonce: Option<Extension<crate::request::SignedNonce>>,
+    body_limits: Option<Extension<crate::limits::BodyLimits>>,
     ws: Result<
         axum::extract::ws::WebSocketUpgrade,
         axum::extract::ws::rejection::WebSocketUpgradeRejection,
@@ -541,8 +542,11 @@ async fn track_stream(
         )
     })?;
     let held = crate::track_stream::Held::take(&state, &c.party)?;
+    let limits = body_limits
+        .map(|Extension(l)| l)
+        .unwrap_or_else(|| state.default_body_limits.clone());
     Ok(crate::track_stream::upgrade(
-        state, c.party, nonce.0, ws, held,
+        state, c.party, nonce.0, ws, held, limits,
     ))
 }
 

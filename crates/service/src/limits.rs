@@ -178,6 +178,31 @@ impl BodyLimits {
     }
 }
 
+impl BodyLimits {
+    /// Holds `n` bytes of a track stream frame already read against the process's budget,
+    /// waiting while the budget is full (the stream's reader stops reading meanwhile, so TCP
+    /// pushes back on the party); [`BodyError::OverBudget`] only when `n` could never fit.
+    pub async fn hold_frame(&self, n: u64) -> Result<Held, BodyError> {
+        if n > self.0.held_max {
+            self.0
+                .counts
+                .bodies_over_budget
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(BodyError::OverBudget);
+        }
+        while !self.reserve(n) {
+            tokio::time::sleep(Duration::from_millis(FRAME_BUDGET_WAIT_MS)).await;
+        }
+        Ok(Held {
+            limits: self.clone(),
+            bytes: n,
+        })
+    }
+}
+
+/// How long a track stream's reader waits before it asks the body budget again.
+const FRAME_BUDGET_WAIT_MS: u64 = 5;
+
 /// Body bytes held for a request; released when dropped (after the handler has run).
 #[derive(Debug)]
 pub struct Held {
@@ -263,6 +288,37 @@ pub async fn read_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A frame waits for room in the budget rather than being refused, and is refused only
+    /// when it could never fit.
+    #[tokio::test]
+    async fn a_frame_waits_for_room_in_the_body_budget() {
+        let counts = Arc::new(ServerMetrics::default());
+        let limits = BodyLimits::new(
+            &Limits {
+                body_bytes_buffered_max: 10,
+                ..Limits::default()
+            },
+            counts.clone(),
+        );
+        let first = limits.hold_frame(8).await.unwrap();
+        let second = limits.hold_frame(8);
+        tokio::pin!(second);
+        let waited = tokio::time::timeout(Duration::from_millis(50), second.as_mut()).await;
+        assert!(waited.is_err(), "a frame past the budget was held at once");
+        drop(first);
+        let second = tokio::time::timeout(Duration::from_secs(5), second)
+            .await
+            .expect("room given back")
+            .unwrap();
+        assert_eq!(counts.body_bytes_held.load(Ordering::Relaxed), 8);
+        assert_eq!(
+            limits.hold_frame(11).await.unwrap_err(),
+            BodyError::OverBudget
+        );
+        drop(second);
+        assert_eq!(counts.body_bytes_held.load(Ordering::Relaxed), 0);
+    }
 
     #[test]
     fn the_gate_caps_connections_in_total_and_per_address() {

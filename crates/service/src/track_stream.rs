@@ -8,9 +8,10 @@
 //! reordered, repeated or altered fails, and no frame is taken from anyone but the party.
 //!
 //! Two tasks per stream, joined by a bounded queue:
-//! - the reader takes messages off the socket, checks each frame (structure, number, signature)
-//!   and parses its reports; it holds at most [`STREAM_FRAMES_AHEAD_MAX`] frames read and not
-//!   yet answered, and then stops reading, so TCP pushes back on the party;
+//! - the reader takes messages off the socket, holds each frame's bytes against the process's
+//!   body budget (waiting while it is full), checks each frame (structure, number, signature)
+//!   and parses its reports; at most [`STREAM_FRAMES_AHEAD_MAX`] frames are read and not yet
+//!   answered, and then it stops reading, so TCP pushes back on the party;
 //! - the answerer stores each frame's reports as one run ([`Pushed::Frame`]: all or none, as a
 //!   batch, durable before the answer), hands them to the desk, and answers in frame order.
 //!
@@ -29,6 +30,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::error::{ApiError, ErrorBody, parse_json};
+use crate::limits::{BodyLimits, Held as BodyHeld};
 use crate::state::{Pushed, State};
 use deconflict_client::wire::TrackBatchIn;
 use deconflict_client::wire::frame::{
@@ -119,12 +121,13 @@ pub fn upgrade(
     nonce: String,
     ws: WebSocketUpgrade,
     held: Held,
+    limits: BodyLimits,
 ) -> Response {
     ws.max_message_size(STREAM_MESSAGE_BYTES_MAX + STREAM_MESSAGE_SLACK_BYTES)
         .max_frame_size(STREAM_MESSAGE_BYTES_MAX + STREAM_MESSAGE_SLACK_BYTES)
         .on_upgrade(move |socket| async move {
             let _held = held;
-            run(state, party, nonce, socket).await;
+            run(state, party, nonce, socket, limits).await;
         })
 }
 
@@ -134,6 +137,8 @@ enum Read {
     Reports {
         number: u64,
         reports: Result<Vec<deconflict_client::wire::TrackReportIn>, ApiError>,
+        /// The frame's bytes against the process's body budget, until it is answered.
+        _bytes: BodyHeld,
     },
     /// A frame whose integrity failed: answered, then the stream is closed with `close`.
     Broken {
@@ -155,13 +160,21 @@ fn broken(number: u64, code: &str, message: String, close: u16) -> Read {
     }
 }
 
-async fn run(state: Arc<State>, party: String, nonce: String, socket: WebSocket) {
+async fn run(
+    state: Arc<State>,
+    party: String,
+    nonce: String,
+    socket: WebSocket,
+    limits: BodyLimits,
+) {
     let Some(key) = state.terms.party(&party).map(|p| p.key) else {
         return;
     };
     let (mut sink, source) = socket.split();
-    let (tx, mut rx) = mpsc::channel(STREAM_FRAMES_AHEAD_MAX);
-    let reader = tokio::spawn(read_frames(source, tx, key, party.clone(), nonce));
+    // Frames read and not yet answered: one the answerer works on, one the reader holds while
+    // the queue is full, and the queue's: STREAM_FRAMES_AHEAD_MAX in all.
+    let (tx, mut rx) = mpsc::channel(STREAM_FRAMES_AHEAD_MAX - 2);
+    let reader = tokio::spawn(read_frames(source, tx, key, party.clone(), nonce, limits));
     let mut shutdown = state.shutdown_signal();
     if *shutdown.borrow_and_update() {
         let _ = sink
@@ -185,7 +198,9 @@ async fn run(state: Arc<State>, party: String, nonce: String, socket: WebSocket)
             break;
         };
         let (answer, closing) = match item {
-            Read::Reports { number, reports } => {
+            Read::Reports {
+                number, reports, ..
+            } => {
                 let outcome = match reports {
                     Ok(reports) => {
                         // The cycle goes first, as for a batch.
@@ -246,11 +261,20 @@ async fn read_frames(
     key: ed25519_dalek::VerifyingKey,
     party: String,
     nonce: String,
+    limits: BodyLimits,
 ) {
     let mut expected = 1u64;
     while let Some(message) = source.next().await {
         let item = match message {
-            Ok(Message::Binary(bytes)) => check(&bytes, expected, &key, &party, &nonce),
+            Ok(Message::Binary(bytes)) => match limits.hold_frame(bytes.len() as u64).await {
+                Ok(held) => check(&bytes, expected, &key, &party, &nonce, held),
+                Err(e) => broken(
+                    expected,
+                    "busy",
+                    format!("frame {expected}: {e}"),
+                    CLOSE_TOO_BIG,
+                ),
+            },
             Ok(Message::Text(_)) => broken(
                 expected,
                 "frame_not_binary",
@@ -279,6 +303,7 @@ fn check(
     key: &ed25519_dalek::VerifyingKey,
     party: &str,
     nonce: &str,
+    held: BodyHeld,
 ) -> Read {
     let frame = match decode_frame(bytes, FRAME_PAYLOAD_BYTES_MAX) {
         Ok(f) => f,
@@ -308,6 +333,7 @@ fn check(
     Read::Reports {
         number: expected,
         reports: parse_json::<TrackBatchIn>(frame.payload).map(|b| b.reports),
+        _bytes: held,
     }
 }
 
