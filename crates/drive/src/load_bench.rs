@@ -495,23 +495,25 @@ fn spawn_pushers(
             continue;
         }
         let c = clients[pi].clone();
+        let clock = clock.clone();
+        if o.via == FeedPath::Stream {
+            pushers.push(tokio::spawn(stream_pusher(
+                c,
+                clock,
+                counts.clone(),
+                pi,
+                first,
+                last,
+                period,
+                stop_at,
+            )));
+            continue;
+        }
         let Counts {
             accepted,
             refused,
             failed,
         } = counts.clone();
-        let clock = clock.clone();
-        if o.via == FeedPath::Stream {
-            let counts = Counts {
-                accepted,
-                refused,
-                failed,
-            };
-            pushers.push(tokio::spawn(stream_pusher(
-                c, clock, counts, pi, first, last, period, stop_at,
-            )));
-            continue;
-        }
         pushers.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
