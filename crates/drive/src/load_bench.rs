@@ -313,8 +313,21 @@ async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
     let started = Instant::now();
     let pushers = spawn_pushers(o, &clients, &clock, &counts, stop_at);
     let held = tokio::spawn(held_pairs(clients.clone(), clock.clone(), held_rx, stop_at));
+    // Memory, once a second, on a task of its own: a timed pair does not delay a sample.
+    let memory = tokio::spawn(async move {
+        let mut samples = Vec::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        while Instant::now() < stop_at {
+            tick.tick().await;
+            if let Some(m) = rss_mib() {
+                samples.push((started.elapsed().as_secs(), m));
+            }
+        }
+        samples
+    });
 
-    // Timed collision pairs, and memory, until the end.
+    // Timed collision pairs until the end.
     let mut outcome = LoadOutcome {
         options: Some(o.clone()),
         ..LoadOutcome::default()
@@ -322,9 +335,6 @@ async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
     let mut s = 0u64;
     let mut pair = 0usize;
     while Instant::now() < stop_at {
-        if let Some(m) = rss_mib() {
-            outcome.rss_mib.push((s, m));
-        }
         if s.is_multiple_of(PAIR_EVERY_S) && s > 0 {
             pause_to_phase(pair).await;
             let timing = timed_pair(&clients, &clock, pair, &mut alerts_rx).await?;
@@ -342,6 +352,7 @@ async fn run_async(o: &LoadOptions) -> Result<LoadOutcome, BenchError> {
     for p in pushers {
         let _ = p.await;
     }
+    outcome.rss_mib = memory.await.unwrap_or_default();
     if let Ok((latency, lost)) = held.await {
         outcome.held_latency_ms = latency;
         outcome.held_lost = lost;
