@@ -12,7 +12,7 @@
 //!   body budget (waiting while it is full), checks each frame (structure, number, signature)
 //!   and parses its reports; at most [`STREAM_FRAMES_AHEAD_MAX`] frames are read and not yet
 //!   answered, and then it stops reading, so TCP pushes back on the party;
-//! - the answerer stores each frame's reports as one run ([`Pushed::Frame`]: all or none, as a
+//! - the answerer stores each frame's reports as one run ([`Pushed::Batch`]: all or none, as a
 //!   batch, durable before the answer), hands them to the desk, and answers in frame order.
 //!
 //! A frame whose reports are refused (out of range, the agreement not in force) is answered
@@ -205,7 +205,7 @@ async fn run(
                     Ok(reports) => {
                         // The cycle goes first, as for a batch.
                         state.after_the_cycle().await;
-                        state.push_reports(&party, reports, Pushed::Frame).await
+                        state.push_reports(&party, reports, Pushed::Batch).await
                     }
                     Err(e) => Err(e),
                 };

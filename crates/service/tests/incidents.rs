@@ -700,7 +700,7 @@ fn a_swapped_report_is_refused(h: &Harness, bundle: &serde_json::Value) {
     assert!(e.0.contains("report 0"), "{e}");
 }
 
-/// Reports that came as track stream frames (each stored as a run) are found for the incident,
+/// Reports that came in batches, as track stream frames do (each stored as a run), are found for the incident,
 /// committed to the record in the cycle's batches, and proved in its evidence as any others.
 /// Russia's account is missing and the record's tree head (signed on the system clock, years
 /// after this scenario's) is past its deadline: the bundle shows Russia overdue, and the
@@ -710,7 +710,7 @@ async fn an_evidence_bundle_of_streamed_reports_verifies_offline() {
     use deconflict_service::evidence::verify;
     let h = harness_with_terms(deconflict_service::Config::default(), terms_with_members());
     let _dir = attach_log(&h);
-    fly_reports_as(&h, 0..=20, Some(deconflict_service::state::Pushed::Frame)).await;
+    fly_reports_as(&h, 0..=20, Some(deconflict_service::state::Pushed::Batch)).await;
     h.clock.set_ms(T0_MS + 90_000);
     let (expected_m, _) = expected_approach();
     filed_by_coalition(&h, "inc-s").await;

@@ -17,12 +17,12 @@ use super::{State, to_json};
 /// How a push's reports came, which names them in errors and decides how they are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {
-    /// One report (`POST /v1/tracks`): errors name its fields.
+    /// One report (`POST /v1/tracks`): errors name its fields; stored as a row.
     One,
-    /// A batch (`POST /v1/tracks/batch`): errors name `reports[i]`; a row per report.
+    /// A batch (`POST /v1/tracks/batch`, a track stream frame ([`crate::track_stream`]), a
+    /// replayed second): errors name `reports[i]`; stored as one run, a row for all its
+    /// reports, each still numbered in the party's report log.
     Batch,
-    /// A track stream frame ([`crate::track_stream`]): as a batch, stored as one run.
-    Frame,
 }
 
 impl State {
@@ -164,7 +164,7 @@ impl State {
             .is_some()
             .then(|| stored.iter().map(|t| t.body.clone()).collect());
         let writes = match how {
-            Pushed::Frame if !stored.is_empty() => vec![Write::ReportRun(stored)],
+            Pushed::Batch if !stored.is_empty() => vec![Write::ReportRun(stored)],
             _ => stored.into_iter().map(Write::TrackReport).collect(),
         };
         let seqs = self.commit_reports(writes).await?;
