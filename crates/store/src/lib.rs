@@ -140,6 +140,9 @@ pub struct Notification {
     pub recorded_ms: i64,
 }
 
+/// Logged reports per (party, track id) ([`Store::reports_of_tracks_between`]).
+pub type TrackReports = std::collections::BTreeMap<(String, String), Vec<LoggedReport>>;
+
 /// A report as the report log keeps it: every report accepted, numbered per party in the order
 /// accepted, kept for as long as the store is (see [`Write::TrackReport`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -394,6 +397,33 @@ pub trait Store: Send + 'static {
         _limit: usize,
     ) -> Result<Vec<LoggedReport>, StoreError> {
         Ok(Vec::new())
+    }
+    /// The logged reports of each of `tracks` (party, track id) observed within
+    /// `[from_ms, to_ms]`, each track's by time then sequence number; a track with none is
+    /// absent. Reading stops once more than `limit` are found in all: an answer holding more
+    /// than `limit` reports is not complete, and the caller refuses it. Runs are read once for
+    /// all the tracks, not once per track.
+    fn reports_of_tracks_between(
+        &self,
+        tracks: &[(String, String)],
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<TrackReports, StoreError> {
+        let mut out = TrackReports::new();
+        let mut found = 0;
+        for (party, track) in tracks {
+            if found > limit {
+                break;
+            }
+            let rows =
+                self.track_reports_between(party, track, from_ms, to_ms, limit + 1 - found)?;
+            found += rows.len();
+            if !rows.is_empty() {
+                out.insert((party.clone(), track.clone()), rows);
+            }
+        }
+        Ok(out)
     }
     /// The batch that holds report `seq` of `party`, once committed.
     fn report_batch_of(&self, _party: &str, _seq: u64) -> Result<Option<ReportBatch>, StoreError> {

@@ -9,7 +9,7 @@ use crate::{
     AgreementSignature, AgreementVersion, Alert, Binding, Committed, EVENTS_PAGE_MAX, Event,
     KEY_BYTES_MAX, LINE_PAGE_MAX, LineEntry, LoggedReport, NewEvent, Notification,
     NotificationStatus, RUN_REPORTS_MAX, RUNS_RESTORED_MS, ReportBatch, Store, StoreError,
-    TRACK_HISTORY_REPORTS_MAX, TrackReport, Write, check_body, check_key,
+    TRACK_HISTORY_REPORTS_MAX, TrackReport, TrackReports, Write, check_body, check_key,
 };
 
 mod rows;
@@ -887,6 +887,80 @@ impl Store for SqliteStore {
         found.sort_unstable_by_key(|r| (r.time_ms, r.seq));
         found.truncate(limit);
         Ok(found)
+    }
+
+    fn reports_of_tracks_between(
+        &self,
+        tracks: &[(String, String)],
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<TrackReports, StoreError> {
+        let mut out = TrackReports::new();
+        let mut found = 0;
+        // Reports written one by one: each track's chain, walked back from its last report.
+        for (party, track_id) in tracks {
+            if found > limit {
+                return Ok(out);
+            }
+            let mut rows = Vec::new();
+            walk_track(&self.conn, party, track_id, |row| {
+                if row.time_max < from_ms || found > limit {
+                    return false;
+                }
+                if (from_ms..=to_ms).contains(&row.time_ms) {
+                    found += 1;
+                    rows.push(LoggedReport {
+                        party: party.clone(),
+                        seq: row.seq,
+                        track_id: track_id.clone(),
+                        time_ms: row.time_ms,
+                        body: row.body.clone(),
+                    });
+                }
+                true
+            })?;
+            if !rows.is_empty() {
+                out.insert((party.clone(), track_id.clone()), rows);
+            }
+        }
+        // Runs: each one overlapping the window unpacked once, for every track asked.
+        let mut wanted: HashMap<&str, HashMap<&str, &(String, String)>> = HashMap::new();
+        for key in tracks {
+            wanted.entry(&key.0).or_default().insert(&key.1, key);
+        }
+        let only = (wanted.len() == 1).then(|| tracks[0].0.as_str());
+        if !wanted.is_empty() && found <= limit {
+            runs::runs_overlapping(&self.conn, only, from_ms, to_ms, |run| {
+                let Some(of_party) = wanted.get(run.party.as_str()) else {
+                    return Ok(());
+                };
+                if found > limit {
+                    return Ok(());
+                }
+                let packed = runs::unpack(&run.party, run.first_seq, run.count, &run.reports)?;
+                for (k, p) in packed.into_iter().enumerate() {
+                    if !(from_ms..=to_ms).contains(&p.time_ms) {
+                        continue;
+                    }
+                    if let Some(key) = of_party.get(p.track_id) {
+                        found += 1;
+                        out.entry((*key).clone()).or_default().push(LoggedReport {
+                            party: run.party.clone(),
+                            seq: run.first_seq + k as u64,
+                            track_id: p.track_id.to_string(),
+                            time_ms: p.time_ms,
+                            body: p.body.to_string(),
+                        });
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        for rows in out.values_mut() {
+            rows.sort_unstable_by_key(|r| (r.time_ms, r.seq));
+        }
+        Ok(out)
     }
 
     fn report_batch_of(&self, party: &str, seq: u64) -> Result<Option<ReportBatch>, StoreError> {

@@ -6,6 +6,7 @@ use deconflict_store::{
     Write,
 };
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 
 fn event(party: &str, body: &str) -> Write {
     Write::Event(NewEvent {
@@ -938,6 +939,40 @@ proptest! {
                     .find(|r| r.party == party && r.track_id == track)
                     .map(|r| (r.time_ms, r.body));
                 prop_assert_eq!(held, newest, "latest of {}/{}", party, track);
+            }
+        }
+        // Several tracks of both parties at once (one track left out of the asking), against
+        // the model; and a limit below the window's reports stops the read past it.
+        let asked: Vec<(String, String)> = parties
+            .iter()
+            .flat_map(|p| tracks[..2].iter().map(move |t| (p.to_string(), t.to_string())))
+            .chain([("q".to_string(), "C".to_string())])
+            .collect();
+        for &(from_s, len_s, _) in &windows {
+            let (from, to) = (from_s * 1000, (from_s + len_s) * 1000);
+            let mut want: BTreeMap<(String, String), Vec<(i64, u64)>> = BTreeMap::new();
+            for m in model.iter().filter(|m| (from..=to).contains(&m.3)) {
+                if asked.contains(&(m.0.clone(), m.2.clone())) {
+                    want.entry((m.0.clone(), m.2.clone())).or_default().push((m.3, m.1));
+                }
+            }
+            for rows in want.values_mut() {
+                rows.sort();
+            }
+            let total: usize = want.values().map(Vec::len).sum();
+            let got: BTreeMap<(String, String), Vec<(i64, u64)>> = store
+                .reports_of_tracks_between(&asked, from, to, total)
+                .unwrap()
+                .into_iter()
+                .map(|(k, rows)| (k, rows.iter().map(|r| (r.time_ms, r.seq)).collect()))
+                .collect();
+            prop_assert_eq!(&got, &want, "the asked tracks in [{}, {}]", from, to);
+            if total > 0 {
+                let cut = store.reports_of_tracks_between(&asked, from, to, total - 1).unwrap();
+                prop_assert!(
+                    cut.values().map(Vec::len).sum::<usize>() > total - 1,
+                    "{} reports in [{}, {}] read with a limit of {}: the answer must show more", total, from, to, total - 1
+                );
             }
         }
         for &(from_s, len_s, _) in &windows {

@@ -70,25 +70,23 @@ pub(crate) fn tracks_in(
     }
     let mut through: BTreeMap<String, u64> = BTreeMap::new();
     let mut tracks = Tracks::new();
-    let mut read = 0;
-    for (party, track) in candidates {
-        let rows = store
-            .track_reports_between(
-                &party,
-                &track,
-                f.from_unix_ms,
-                f.to_unix_ms,
-                FILING_REPORTS_MAX + 1 - read,
-            )
-            .map_err(store_err)?;
-        read += rows.len();
-        if read > FILING_REPORTS_MAX {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "too_many_reports",
-                format!("more than {FILING_REPORTS_MAX} reports in the window: shorten it"),
-            ));
-        }
+    // One read for every candidate: the runs overlapping the window are unpacked once.
+    let found = store
+        .reports_of_tracks_between(
+            &candidates,
+            f.from_unix_ms,
+            f.to_unix_ms,
+            FILING_REPORTS_MAX,
+        )
+        .map_err(store_err)?;
+    if found.values().map(Vec::len).sum::<usize>() > FILING_REPORTS_MAX {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_reports",
+            format!("more than {FILING_REPORTS_MAX} reports in the window: shorten it"),
+        ));
+    }
+    for ((party, track), rows) in found {
         if let Some(last) = rows.iter().map(|r| r.seq).max() {
             let t = through.entry(party.clone()).or_default();
             *t = (*t).max(last);
