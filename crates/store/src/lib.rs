@@ -405,25 +405,12 @@ pub trait Store: Send + 'static {
     /// all the tracks, not once per track.
     fn reports_of_tracks_between(
         &self,
-        tracks: &[(String, String)],
-        from_ms: i64,
-        to_ms: i64,
-        limit: usize,
+        _tracks: &[(String, String)],
+        _from_ms: i64,
+        _to_ms: i64,
+        _limit: usize,
     ) -> Result<TrackReports, StoreError> {
-        let mut out = TrackReports::new();
-        let mut found = 0;
-        for (party, track) in tracks {
-            if found > limit {
-                break;
-            }
-            let rows =
-                self.track_reports_between(party, track, from_ms, to_ms, limit + 1 - found)?;
-            found += rows.len();
-            if !rows.is_empty() {
-                out.insert((party.clone(), track.clone()), rows);
-            }
-        }
-        Ok(out)
+        Ok(TrackReports::new())
     }
     /// The batch that holds report `seq` of `party`, once committed.
     fn report_batch_of(&self, _party: &str, _seq: u64) -> Result<Option<ReportBatch>, StoreError> {
