@@ -366,7 +366,10 @@ impl State {
         };
         let setup = crate::desk_wire::setup(terms, alerter).map_err(StartError::Engine)?;
         let mut desk = desk::Desk::new(setup).map_err(|e| StartError::Engine(e.to_string()))?;
-        for r in store.latest_reports()? {
+        // Only what the picture still keeps: a track silent longer than it keeps tracks is
+        // not live, and the runs of a long full-rate feed before it are not read.
+        let since_ms = now_ms.saturating_sub((desk::desk::TRACK_AGE_S_MAX * 1000.0) as i64);
+        for r in store.latest_reports_since(since_ms)? {
             let Ok(report) = serde_json::from_str::<TrackReportIn>(&r.body) else {
                 continue;
             };

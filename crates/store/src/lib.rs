@@ -35,9 +35,8 @@ pub const BODY_BYTES_MAX: usize = 1 << 20;
 /// Most reports in one [`Write::ReportRun`] (a track stream frame holds at most as many).
 pub const RUN_REPORTS_MAX: usize = 10_000;
 /// How far back in observation time, from the newest run, [`Store::latest_reports`] reads
-/// runs: a track reported only in runs and silent for longer is not in it. The picture drops
-/// a track after 30 s by default (`track_age_s_max`), so a start loses nothing live unless
-/// the picture is configured to keep tracks longer than this.
+/// runs: a track reported only in runs and silent for longer is not in it. A service starting
+/// reads [`Store::latest_reports_since`] instead, from as far back as its picture keeps tracks.
 pub const RUNS_RESTORED_MS: i64 = 2 * 60 * 1000;
 /// Reports kept per track besides the latest one; older ones are overwritten in a ring.
 pub const TRACK_HISTORY_REPORTS_MAX: u64 = 32;
@@ -314,6 +313,14 @@ pub trait Store: Send + 'static {
     /// reports written one by one, and every track of the runs observed within
     /// [`RUNS_RESTORED_MS`] of the newest run ([`Write::ReportRun`]).
     fn latest_reports(&self) -> Result<Vec<TrackReport>, StoreError>;
+    /// The latest report of every track whose latest was observed at or after `since_ms`,
+    /// ordered by party then track id: what a picture that keeps tracks back to `since_ms`
+    /// holds. Only the runs observed from `since_ms` on are read, however long the feed ran.
+    fn latest_reports_since(&self, since_ms: i64) -> Result<Vec<TrackReport>, StoreError> {
+        let mut all = self.latest_reports()?;
+        all.retain(|r| r.time_ms >= since_ms);
+        Ok(all)
+    }
     /// Every (party, track id) with a report observed within `[from_ms, to_ms]`, ordered; and
     /// perhaps more: a track whose latest report written one by one is at or after `from_ms`.
     /// The default reads [`Store::latest_reports`]: a store without runs loses nothing by it.

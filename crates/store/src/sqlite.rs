@@ -1,6 +1,6 @@
 //! The embedded default: one SQLite database file in WAL mode.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -697,51 +697,16 @@ impl Store for SqliteStore {
     }
 
     fn latest_reports(&self) -> Result<Vec<TrackReport>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT h.party, h.track_id, r.time_ms, r.body, h.newest_seq
-             FROM track_heads h JOIN report_log r ON r.party = h.party AND r.seq = h.newest_seq
-             ORDER BY h.party, h.track_id",
-        )?;
-        let logged = stmt.query_map([], |r| Ok((report_row(r)?, to_u64(r.get(4)?))))?;
-        // Per track, the newest by observation time, the later accepted at an equal time.
-        let mut latest: BTreeMap<(String, String), (i64, u64, TrackReport)> = BTreeMap::new();
-        let mut keep = |seq: u64, r: TrackReport| {
-            let key = (r.party.clone(), r.track_id.clone());
-            if latest
-                .get(&key)
-                .is_none_or(|(t, s, _)| (r.time_ms, seq) > (*t, *s))
-            {
-                latest.insert(key, (r.time_ms, seq, r));
-            }
-        };
-        for row in logged {
-            let (r, seq) = row?;
-            keep(seq, r);
-        }
-        if let Some(newest) = runs::newest_run_ms(&self.conn)? {
-            runs::runs_overlapping(
-                &self.conn,
-                None,
-                newest.saturating_sub(RUNS_RESTORED_MS),
-                i64::MAX,
-                |run| {
-                    let packed = runs::unpack(&run.party, run.first_seq, run.count, &run.reports)?;
-                    for (k, p) in packed.into_iter().enumerate() {
-                        keep(
-                            run.first_seq + k as u64,
-                            TrackReport {
-                                party: run.party.clone(),
-                                track_id: p.track_id.to_string(),
-                                time_ms: p.time_ms,
-                                body: p.body.to_string(),
-                            },
-                        );
-                    }
-                    Ok(())
-                },
-            )?;
-        }
-        Ok(latest.into_values().map(|(_, _, r)| r).collect())
+        let runs_from =
+            runs::newest_run_ms(&self.conn)?.map(|n| n.saturating_sub(RUNS_RESTORED_MS));
+        self.latest_of(runs_from)
+    }
+
+    fn latest_reports_since(&self, since_ms: i64) -> Result<Vec<TrackReport>, StoreError> {
+        let mut out = self.latest_of(Some(since_ms))?;
+        // A run reaching into the window may hold a track's last report from before it.
+        out.retain(|r| r.time_ms >= since_ms);
+        Ok(out)
     }
 
     fn tracks_between(
@@ -1149,5 +1114,71 @@ impl SqliteStore {
             .prepare_cached("SELECT party FROM alert_parties WHERE alert_id = ?1 ORDER BY party")?;
         let rows = stmt.query_map([id], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The latest report of every track written one by one, and of every track of the runs
+    /// observed from `runs_from` on (none when `None`), by party then track id.
+    fn latest_of(&self, runs_from: Option<i64>) -> Result<Vec<TrackReport>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT h.party, h.track_id, r.time_ms, r.body, h.newest_seq
+             FROM track_heads h JOIN report_log r ON r.party = h.party AND r.seq = h.newest_seq
+             ORDER BY h.party, h.track_id",
+        )?;
+        let logged = stmt.query_map([], |r| Ok((report_row(r)?, to_u64(r.get(4)?))))?;
+        // Per party and track, the newest by observation time, the later accepted at an equal
+        // time. Looked up by the reports' own text: a run of the last minutes holds millions of
+        // reports at full feed, most of them older than one already held, so a report is
+        // copied only when it is newer, and then into the buffers of the one it replaces.
+        let mut latest: HashMap<String, HashMap<String, (i64, u64, TrackReport)>> = HashMap::new();
+        for row in logged {
+            let (r, seq) = row?;
+            let mine = latest.entry(r.party.clone()).or_default();
+            mine.insert(r.track_id.clone(), (r.time_ms, seq, r));
+        }
+        if let Some(runs_from) = runs_from {
+            runs::runs_overlapping(&self.conn, None, runs_from, i64::MAX, |run| {
+                let packed = runs::unpack(&run.party, run.first_seq, run.count, &run.reports)?;
+                let mine = match latest.get_mut(run.party.as_str()) {
+                    Some(m) => m,
+                    None => latest.entry(run.party.clone()).or_default(),
+                };
+                for (k, p) in packed.into_iter().enumerate() {
+                    let seq = run.first_seq + k as u64;
+                    match mine.get_mut(p.track_id) {
+                        Some((t, s, held)) => {
+                            if (p.time_ms, seq) > (*t, *s) {
+                                (*t, *s) = (p.time_ms, seq);
+                                held.time_ms = p.time_ms;
+                                held.body.clear();
+                                held.body.push_str(p.body);
+                            }
+                        }
+                        None => {
+                            mine.insert(
+                                p.track_id.to_string(),
+                                (
+                                    p.time_ms,
+                                    seq,
+                                    TrackReport {
+                                        party: run.party.clone(),
+                                        track_id: p.track_id.to_string(),
+                                        time_ms: p.time_ms,
+                                        body: p.body.to_string(),
+                                    },
+                                ),
+                            );
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        // By party, then track id, as before.
+        let mut out: Vec<TrackReport> = latest
+            .into_values()
+            .flat_map(|m| m.into_values().map(|(_, _, r)| r))
+            .collect();
+        out.sort_unstable_by(|a, b| (&a.party, &a.track_id).cmp(&(&b.party, &b.track_id)));
+        Ok(out)
     }
 }

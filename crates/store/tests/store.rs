@@ -932,6 +932,17 @@ proptest! {
                     prop_assert_eq!(got, want, "{}/{} in [{}, {}]", party, track, from, to);
                 }
                 let newest = all.last().map(|m| (m.3, m.4.clone()));
+                for &(from_s, _, _) in &windows {
+                    let since = from_s * 1000;
+                    let held = store
+                        .latest_reports_since(since)
+                        .unwrap()
+                        .into_iter()
+                        .find(|r| r.party == party && r.track_id == track)
+                        .map(|r| (r.time_ms, r.body));
+                    let want = newest.clone().filter(|n| n.0 >= since);
+                    prop_assert_eq!(held, want, "latest of {}/{} since {}", party, track, since);
+                }
                 let held = store
                     .latest_reports()
                     .unwrap()
