@@ -1126,9 +1126,9 @@ impl SqliteStore {
         )?;
         let logged = stmt.query_map([], |r| Ok((report_row(r)?, to_u64(r.get(4)?))))?;
         // Per party and track, the newest by observation time, the later accepted at an equal
-        // time. Looked up by the reports' own text: a run of the last minutes holds millions of
-        // reports at full feed, most of them older than one already held, so a report is
-        // copied only when it is newer, and then into the buffers of the one it replaces.
+        // time. Looked up by the packed report's borrowed track id: runs at full feed hold
+        // millions of reports, most older than one already held, so a report is copied only
+        // when it is newer, and then into the buffers of the one it replaces.
         let mut latest: HashMap<String, HashMap<String, (i64, u64, TrackReport)>> = HashMap::new();
         for row in logged {
             let (r, seq) = row?;
@@ -1173,7 +1173,7 @@ impl SqliteStore {
                 Ok(())
             })?;
         }
-        // By party, then track id, as before.
+        // Ordered by party, then track id.
         let mut out: Vec<TrackReport> = latest
             .into_values()
             .flat_map(|m| m.into_values().map(|(_, _, r)| r))
