@@ -289,18 +289,24 @@ pub async fn read_body(
 mod tests {
     use super::*;
 
-    /// A frame waits for room in the budget rather than being refused, and is refused only
-    /// when it could never fit.
-    #[tokio::test]
-    async fn a_frame_waits_for_room_in_the_body_budget() {
+    /// Body limits of a budget of `bytes`, and the metrics they count in.
+    fn budget_of(bytes: u64) -> (Arc<ServerMetrics>, BodyLimits) {
         let counts = Arc::new(ServerMetrics::default());
         let limits = BodyLimits::new(
             &Limits {
-                body_bytes_buffered_max: 10,
+                body_bytes_buffered_max: bytes,
                 ..Limits::default()
             },
             counts.clone(),
         );
+        (counts, limits)
+    }
+
+    /// A frame waits for room in the budget rather than being refused, and is refused only
+    /// when it could never fit.
+    #[tokio::test]
+    async fn a_frame_waits_for_room_in_the_body_budget() {
+        let (counts, limits) = budget_of(10);
         let first = limits.hold_frame(8).await.unwrap();
         let second = limits.hold_frame(8);
         tokio::pin!(second);
@@ -349,14 +355,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_is_read_against_its_digest_within_the_budget() {
-        let counts = Arc::new(ServerMetrics::default());
-        let limits = BodyLimits::new(
-            &Limits {
-                body_bytes_buffered_max: 10,
-                ..Limits::default()
-            },
-            counts.clone(),
-        );
+        let (counts, limits) = budget_of(10);
         let digest: [u8; 32] = Sha256::digest(b"hello").into();
         let (bytes, held) = read_body(Body::from("hello"), &digest, &limits)
             .await
