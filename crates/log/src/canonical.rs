@@ -65,17 +65,50 @@ pub fn from_canonical<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T
         column: e.column(),
         message: e.to_string(),
     })?;
-    // The compact form equals the canonical one for this crate's types (see `to_canonical`).
-    let again = compact(&value);
-    if again != bytes {
-        let offset = again
-            .iter()
-            .zip(bytes)
-            .position(|(a, b)| a != b)
-            .unwrap_or(again.len().min(bytes.len()));
+    // The compact form equals the canonical one for this crate's types (see `to_canonical`):
+    // written against the input as it is produced, without building it.
+    let mut against = Against {
+        expected: bytes,
+        at: 0,
+        differs_at: None,
+    };
+    if let Err(e) = serde_json::to_writer(&mut against, &value) {
+        panic!("encoding of an in-crate type failed: {e}");
+    }
+    let differs_at = against
+        .differs_at
+        .or((against.at != bytes.len()).then_some(against.at.min(bytes.len())));
+    if let Some(offset) = differs_at {
         return Err(CanonicalError::NotCanonical { offset });
     }
     Ok(value)
+}
+
+/// A writer that compares what is written with `expected`, noting the first byte that differs.
+struct Against<'a> {
+    expected: &'a [u8],
+    /// Bytes written so far.
+    at: usize,
+    differs_at: Option<usize>,
+}
+
+impl std::io::Write for Against<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.differs_at.is_none() {
+            let rest = self.expected.get(self.at..).unwrap_or_default();
+            let n = buf.len().min(rest.len());
+            if n < buf.len() || buf[..n] != rest[..n] {
+                let same = buf.iter().zip(rest).take_while(|(a, b)| a == b).count();
+                self.differs_at = Some(self.at + same);
+            }
+        }
+        self.at += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -97,6 +130,28 @@ mod tests {
         ] {
             assert!(
                 from_canonical::<M>(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn names_the_first_byte_that_differs() {
+        type M = BTreeMap<String, i64>;
+        for (bad, offset) in [
+            // The space after the colon.
+            (&br#"{"a": 1,"b":2}"#[..], 5),
+            // Key order: `"b"` where `"a"` belongs.
+            (br#"{"b":2,"a":1}"#, 2),
+            // A trailing space JSON allows: the canonical form ends before it.
+            (br#"{"a":1} "#, 7),
+            // A leading one: the first byte.
+            (br#" {"a":1}"#, 0),
+        ] {
+            assert_eq!(
+                from_canonical::<M>(bad),
+                Err(CanonicalError::NotCanonical { offset }),
                 "{}",
                 String::from_utf8_lossy(bad)
             );

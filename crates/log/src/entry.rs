@@ -338,9 +338,7 @@ impl EntryBody {
 /// without being shown), separated by single newlines.
 pub fn report_leaf_hash(party: &str, seq: u64, core: &str, rest: &Hash) -> Hash {
     // `party \n seq \n core \n hex(rest)`, hashed as it is written.
-    let mut digits = [0u8; 64];
-    // 32 bytes fill exactly 64 digits: the sizes match, so this cannot fail.
-    let _ = hex::encode_to_slice(rest.0, &mut digits);
+    let digits = crate::hash::hex_lower(&rest.0);
     Hash::leaf_of_parts(&[
         party.as_bytes(),
         b"\n",
@@ -348,7 +346,7 @@ pub fn report_leaf_hash(party: &str, seq: u64, core: &str, rest: &Hash) -> Hash 
         b"\n",
         core.as_bytes(),
         b"\n",
-        &digits,
+        digits.as_str().as_bytes(),
     ])
 }
 

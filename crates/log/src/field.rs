@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::canonical::{INT_ABS_MAX, to_canonical};
-use crate::hash::{Hash, hex_lower_decode};
+use crate::hash::{Hash, hex_lower, hex_lower_decode};
 
 /// Longest text value, in bytes.
 pub const TEXT_BYTES_MAX: usize = 4096;
@@ -210,16 +210,15 @@ pub struct Salt(pub [u8; 32]);
 impl TryFrom<String> for Salt {
     type Error = FieldError;
     fn try_from(s: String) -> Result<Salt, FieldError> {
-        let bytes = hex_lower_decode(&s, 32).map_err(|_| FieldError::BadSalt)?;
-        let mut arr = [0u8; 32];
-        arr.copy_from_slice(&bytes);
-        Ok(Salt(arr))
+        hex_lower_decode(&s)
+            .map(Salt)
+            .map_err(|_| FieldError::BadSalt)
     }
 }
 
 impl From<Salt> for String {
     fn from(s: Salt) -> String {
-        hex::encode(s.0)
+        hex_lower(&s.0).as_str().to_owned()
     }
 }
 

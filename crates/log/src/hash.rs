@@ -66,21 +66,12 @@ impl Hash {
 
     /// Lower-case hexadecimal.
     pub fn to_hex(&self) -> String {
-        // Into a fixed buffer, not through `hex::encode`'s character iterator: a report's leaf
-        // writes one for every report accepted.
-        let mut digits = [0u8; 64];
-        // 32 bytes fill exactly 64 digits: the sizes match, so this cannot fail.
-        let _ = hex::encode_to_slice(self.0, &mut digits);
-        // Hexadecimal digits are ASCII: always UTF-8.
-        std::str::from_utf8(&digits).unwrap_or_default().to_owned()
+        hex_lower(&self.0).as_str().to_owned()
     }
 
     /// Parses exactly 64 lower-case hexadecimal digits.
     pub fn from_hex(text: &str) -> Result<Hash, HexError> {
-        let bytes = hex_lower_decode(text, 32)?;
-        let mut out = [0u8; 32];
-        out.copy_from_slice(&bytes);
-        Ok(Hash(out))
+        hex_lower_decode(text).map(Hash)
     }
 }
 
@@ -98,7 +89,7 @@ impl fmt::Display for Hash {
 
 impl serde::Serialize for Hash {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        s.serialize_str(hex_lower(&self.0).as_str())
     }
 }
 
@@ -119,23 +110,70 @@ pub struct HexError {
     pub found: String,
 }
 
-/// Decodes lower-case hexadecimal of exactly `bytes_len` bytes. Upper case is refused so that
-/// every value has exactly one spelling in the canonical encoding.
-pub(crate) fn hex_lower_decode(text: &str, bytes_len: usize) -> Result<Vec<u8>, HexError> {
+/// Decodes lower-case hexadecimal of exactly `N` bytes. Upper case is refused so that every
+/// value has exactly one spelling in the canonical encoding. One pass, no allocation: every
+/// signature and hash of an export goes through it.
+pub(crate) fn hex_lower_decode<const N: usize>(text: &str) -> Result<[u8; N], HexError> {
     let bad = |found: String| HexError {
-        expected_len: bytes_len * 2,
+        expected_len: N * 2,
         found,
     };
-    if text.len() != bytes_len * 2 {
-        return Err(bad(format!("{} characters", text.len())));
+    let digits = text.as_bytes();
+    if digits.len() != N * 2 {
+        return Err(bad(format!("{} characters", text.chars().count())));
     }
-    if let Some((i, c)) = text
-        .char_indices()
-        .find(|(_, c)| !matches!(c, '0'..='9' | 'a'..='f'))
-    {
-        return Err(bad(format!("{c:?} at position {i}")));
+    let mut out = [0u8; N];
+    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        match (nibble(pair[0]), nibble(pair[1])) {
+            (Some(high), Some(low)) => *o = high << 4 | low,
+            _ => {
+                // Only on the way out: which character, where.
+                let (i, c) = text
+                    .char_indices()
+                    .find(|(_, c)| !matches!(c, '0'..='9' | 'a'..='f'))
+                    .unwrap_or((0, '?'));
+                return Err(bad(format!("{c:?} at position {i}")));
+            }
+        }
     }
-    hex::decode(text).map_err(|e| bad(e.to_string()))
+    Ok(out)
+}
+
+/// The value of one lower-case hexadecimal digit.
+fn nibble(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Most bytes [`hex_lower`] writes: a signature's 64.
+const HEX_BYTES_MAX: usize = 64;
+
+/// Lower-case hexadecimal digits of a hash, key or signature, on the stack: what their
+/// serialisers write, without an allocation per value.
+pub(crate) struct HexDigits {
+    digits: [u8; 2 * HEX_BYTES_MAX],
+    len: usize,
+}
+
+impl HexDigits {
+    pub(crate) fn as_str(&self) -> &str {
+        // Hexadecimal digits are ASCII, always UTF-8.
+        std::str::from_utf8(&self.digits[..self.len]).unwrap_or_default()
+    }
+}
+
+/// The lower-case hexadecimal of `bytes`, of at most [`HEX_BYTES_MAX`] bytes (only the first
+/// that many are written).
+pub(crate) fn hex_lower(bytes: &[u8]) -> HexDigits {
+    let bytes = &bytes[..bytes.len().min(HEX_BYTES_MAX)];
+    let len = 2 * bytes.len();
+    let mut digits = [0u8; 2 * HEX_BYTES_MAX];
+    // The slice is exactly twice the input: this cannot fail.
+    let _ = hex::encode_to_slice(bytes, &mut digits[..len]);
+    HexDigits { digits, len }
 }
 
 #[cfg(test)]
@@ -158,5 +196,32 @@ mod tests {
         assert!(Hash::from_hex(&h.to_hex().to_uppercase()).is_err());
         assert!(Hash::from_hex(&h.to_hex()[1..]).is_err());
         assert!(Hash::from_hex("").is_err());
+    }
+
+    #[test]
+    fn hex_errors_name_the_character_and_its_position() {
+        let digits = Hash::leaf(b"x").to_hex();
+        let found = |text: &str| Hash::from_hex(text).unwrap_err().found;
+        assert_eq!(
+            found(&format!("{}G{}", &digits[..9], &digits[10..])),
+            "'G' at position 9"
+        );
+        // A two-byte character keeps the byte length right; it is named at its character.
+        assert_eq!(
+            found(&format!("{}é{}", &digits[..3], &digits[5..])),
+            "'é' at position 3"
+        );
+        assert_eq!(found(&format!("{}é", &digits[..62])), "'é' at position 62");
+        assert_eq!(found(&format!("{}é", &digits[..63])), "64 characters");
+        assert_eq!(found(&digits[..10]), "10 characters");
+    }
+
+    #[test]
+    fn hex_digits_spell_every_byte() {
+        let bytes: Vec<u8> = (0..=63).map(|i| i * 4 + 1).collect();
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex_lower(&bytes).as_str(), expected);
+        let back: [u8; 64] = hex_lower_decode(&expected).unwrap();
+        assert_eq!(&back[..], &bytes[..]);
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::hash::{HexError, hex_lower_decode};
+use crate::hash::{HexError, hex_lower, hex_lower_decode};
 
 /// Longest key id, in bytes.
 pub const KEY_ID_BYTES_MAX: usize = 64;
@@ -90,40 +90,37 @@ impl fmt::Debug for KeyId {
 }
 
 /// An Ed25519 public key, written as 64 lower-case hexadecimal digits.
-#[derive(Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PublicKey(pub VerifyingKey);
 
 impl PublicKey {
     /// Parses 64 lower-case hexadecimal digits.
     pub fn from_hex(text: &str) -> Result<PublicKey, KeyError> {
-        let bytes = hex_lower_decode(text, 32).map_err(|source| KeyError::Hex {
+        let bytes = hex_lower_decode(text).map_err(|source| KeyError::Hex {
             what: "public key",
             source,
         })?;
-        let mut arr = [0u8; 32];
-        arr.copy_from_slice(&bytes);
-        VerifyingKey::from_bytes(&arr)
+        VerifyingKey::from_bytes(&bytes)
             .map(PublicKey)
             .map_err(|_| KeyError::BadPoint)
     }
 
     /// Lower-case hexadecimal.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0.as_bytes())
+        hex_lower(self.0.as_bytes()).as_str().to_owned()
     }
 }
 
-impl TryFrom<String> for PublicKey {
-    type Error = KeyError;
-    fn try_from(s: String) -> Result<Self, KeyError> {
-        PublicKey::from_hex(&s)
+impl serde::Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(hex_lower(self.0.as_bytes()).as_str())
     }
 }
 
-impl From<PublicKey> for String {
-    fn from(k: PublicKey) -> String {
-        k.to_hex()
+impl<'de> serde::Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        PublicKey::from_hex(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -134,20 +131,17 @@ impl fmt::Debug for PublicKey {
 }
 
 /// An Ed25519 signature, written as 128 lower-case hexadecimal digits.
-#[derive(Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Sig(pub [u8; 64]);
 
 impl Sig {
     /// Parses 128 lower-case hexadecimal digits.
     pub fn from_hex(text: &str) -> Result<Sig, KeyError> {
-        let bytes = hex_lower_decode(text, 64).map_err(|source| KeyError::Hex {
+        let bytes = hex_lower_decode(text).map_err(|source| KeyError::Hex {
             what: "signature",
             source,
         })?;
-        let mut arr = [0u8; 64];
-        arr.copy_from_slice(&bytes);
-        Ok(Sig(arr))
+        Ok(Sig(bytes))
     }
 
     /// The dalek signature value.
@@ -156,16 +150,16 @@ impl Sig {
     }
 }
 
-impl TryFrom<String> for Sig {
-    type Error = KeyError;
-    fn try_from(s: String) -> Result<Self, KeyError> {
-        Sig::from_hex(&s)
+impl serde::Serialize for Sig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(hex_lower(&self.0).as_str())
     }
 }
 
-impl From<Sig> for String {
-    fn from(s: Sig) -> String {
-        hex::encode(s.0)
+impl<'de> serde::Deserialize<'de> for Sig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Sig::from_hex(&text).map_err(serde::de::Error::custom)
     }
 }
 

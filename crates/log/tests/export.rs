@@ -562,3 +562,68 @@ fn many_seeded_mutations_are_all_refused() {
         }
     }
 }
+
+/// The signature of entry line `i` (0-based) spoiled: one hex digit of its `s` half changed, so
+/// the line still parses and only the signature check can refuse it.
+fn spoil_signature(lines: &mut [Vec<u8>], i: usize) {
+    let text = String::from_utf8(lines[i].clone()).unwrap();
+    let at = text.rfind("\"sig\":\"").unwrap() + "\"sig\":\"".len() + 100;
+    let mut bytes = text.into_bytes();
+    bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+    lines[i] = bytes;
+}
+
+#[test]
+fn an_export_of_several_signature_batches_names_its_first_bad_signature() {
+    use deconflict_log::export::SIGNATURE_BATCH_LEN;
+    let f = fixture(40, 2_600);
+    assert!(
+        f.tree.len() > 2 * SIGNATURE_BATCH_LEN as u64,
+        "{} entries: the fixture must span three batches",
+        f.tree.len()
+    );
+    verify_export(&f.bytes, VerifyOptions::default()).unwrap();
+    let mut lines = lines_of(&f.bytes);
+    let entry_lines: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with(br#"{"entry":"#))
+        .map(|(i, _)| i)
+        .collect();
+    // One bad signature in the second batch, one in the third: the second's is named.
+    let second = entry_lines[SIGNATURE_BATCH_LEN + 7];
+    let third = entry_lines[2 * SIGNATURE_BATCH_LEN + 3];
+    spoil_signature(&mut lines, third);
+    spoil_signature(&mut lines, second);
+    let e = verify_export(&join(&lines), VerifyOptions::default()).unwrap_err();
+    assert_eq!(e.line, second as u64 + 1, "{e}");
+    assert_eq!(e.entry, Some(SIGNATURE_BATCH_LEN as u64 + 7), "{e}");
+    assert!(
+        matches!(e.kind, VerifyErrorKind::EntrySignature { .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_signature_batch_closes_at_its_byte_limit() {
+    use deconflict_log::Verifier;
+    use deconflict_log::entry::ENTRY_BYTES_MAX;
+    use deconflict_log::export::{SIGNATURE_BATCH_BYTES_MAX, SIGNATURE_BATCH_LEN};
+    let mut v = Verifier::new(VerifyOptions::default());
+    let header = f_header();
+    v.push_line(&header[..header.len() - 1]).unwrap();
+    // Entry lines near the largest an entry may be: the verifier hands them out unparsed.
+    let mut line = br#"{"entry":"#.to_vec();
+    line.resize(ENTRY_BYTES_MAX - 1, b'x');
+    let per_batch = SIGNATURE_BATCH_BYTES_MAX.div_ceil(line.len());
+    assert!(per_batch < SIGNATURE_BATCH_LEN);
+    for n in 1..=per_batch {
+        v.push_line(&line).unwrap();
+        let batch = v.take_batch();
+        if n < per_batch {
+            assert!(batch.is_none(), "a batch closed after {n} lines");
+        } else {
+            assert_eq!(batch.map(|b| b.len()), Some(per_batch));
+        }
+    }
+}
