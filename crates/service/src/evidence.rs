@@ -900,15 +900,25 @@ fn window_rows(
             ]
         })
         .collect();
-    let mut rows = Vec::new();
-    for (party, track) in &pair_tracks {
-        rows.extend(s.track_reports_between(party, track, from, to, TRACK_REPORTS_MAX + 1)?);
-    }
-    let used: Vec<LoggedReport> =
-        used_reports(&ev.pairs, &ev.reports_through, from, to, rows.iter())
-            .into_iter()
-            .cloned()
-            .collect();
+    // Every pair's tracks in one pass over the window's runs. More than the per-track limit in
+    // all means some track has more than the limit: the bundle is then refused.
+    let pair_tracks: Vec<(String, String)> = pair_tracks.into_iter().collect();
+    let rows = s.reports_of_tracks_between(
+        &pair_tracks,
+        from,
+        to,
+        pair_tracks.len() * (TRACK_REPORTS_MAX + 1),
+    )?;
+    let used: Vec<LoggedReport> = used_reports(
+        &ev.pairs,
+        &ev.reports_through,
+        from,
+        to,
+        rows.values().flatten(),
+    )
+    .into_iter()
+    .cloned()
+    .collect();
     Ok(WindowRows {
         alerts,
         lines,

@@ -1299,13 +1299,6 @@ impl Store for Flaky {
     ) -> Result<Vec<deconflict_store::TrackReport>, deconflict_store::StoreError> {
         self.inner.latest_reports()
     }
-    fn track_history(
-        &self,
-        party: &str,
-        track_id: &str,
-    ) -> Result<Vec<deconflict_store::TrackReport>, deconflict_store::StoreError> {
-        self.inner.track_history(party, track_id)
-    }
     fn alert(
         &self,
         id: &str,

@@ -38,8 +38,6 @@ pub const RUN_REPORTS_MAX: usize = 10_000;
 /// runs: a track reported only in runs and silent for longer is not in it. A service starting
 /// reads [`Store::latest_reports_since`] instead, from as far back as its picture keeps tracks.
 pub const RUNS_RESTORED_MS: i64 = 2 * 60 * 1000;
-/// Reports kept per track besides the latest one; older ones are overwritten in a ring.
-pub const TRACK_HISTORY_REPORTS_MAX: u64 = 32;
 /// Most events returned by one [`Store::events_after`] call, whatever the caller asks.
 pub const EVENTS_PAGE_MAX: usize = 1024;
 /// Most line log entries returned by one [`Store::line_entries_after`] call.
@@ -336,10 +334,6 @@ pub trait Store: Send + 'static {
             .map(|r| (r.party, r.track_id))
             .collect())
     }
-    /// Up to [`TRACK_HISTORY_REPORTS_MAX`] most recent reports of one track by observation
-    /// time, oldest first (from the reports written one by one, not from runs).
-    fn track_history(&self, party: &str, track_id: &str) -> Result<Vec<TrackReport>, StoreError>;
-
     /// One alert by id.
     fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError>;
     /// The most recent alerts addressed to `party`, newest first, at most `limit`.

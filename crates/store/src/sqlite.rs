@@ -9,7 +9,7 @@ use crate::{
     AgreementSignature, AgreementVersion, Alert, Binding, Committed, EVENTS_PAGE_MAX, Event,
     KEY_BYTES_MAX, LINE_PAGE_MAX, LineEntry, LoggedReport, NewEvent, Notification,
     NotificationStatus, RUN_REPORTS_MAX, RUNS_RESTORED_MS, ReportBatch, Store, StoreError,
-    TRACK_HISTORY_REPORTS_MAX, TrackReport, TrackReports, Write, check_body, check_key,
+    TrackReport, TrackReports, Write, check_body, check_key,
 };
 
 mod rows;
@@ -730,36 +730,6 @@ impl Store for SqliteStore {
             Ok(())
         })?;
         Ok(tracks.into_iter().collect())
-    }
-
-    fn track_history(&self, party: &str, track_id: &str) -> Result<Vec<TrackReport>, StoreError> {
-        let most = TRACK_HISTORY_REPORTS_MAX as usize;
-        // The most recent by (time, seq), found walking back from the track's last report: once
-        // `most` are held, a report whose `time_max` is no newer than the oldest held ends the
-        // walk (it and every earlier one are older: not newer in time, and lower in sequence).
-        let mut held: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u64, String)>> =
-            std::collections::BinaryHeap::new();
-        walk_track(&self.conn, party, track_id, |row| {
-            if held.len() == most && held.peek().is_some_and(|m| row.time_max <= m.0.0) {
-                return false;
-            }
-            held.push(std::cmp::Reverse((row.time_ms, row.seq, row.body.clone())));
-            if held.len() > most {
-                held.pop();
-            }
-            true
-        })?;
-        let mut out: Vec<(i64, u64, String)> = held.into_iter().map(|r| r.0).collect();
-        out.sort_unstable_by_key(|(t, seq, _)| (*t, *seq));
-        Ok(out
-            .into_iter()
-            .map(|(time_ms, _, body)| TrackReport {
-                party: party.to_string(),
-                track_id: track_id.to_string(),
-                time_ms,
-                body,
-            })
-            .collect())
     }
 
     fn reports_after(

@@ -2,8 +2,7 @@
 
 use deconflict_store::{
     AgreementSignature, AgreementVersion, Alert, LineEntry, MIGRATIONS, NewEvent, Notification,
-    NotificationStatus, SqliteStore, Store, StoreError, TRACK_HISTORY_REPORTS_MAX, TrackReport,
-    Write,
+    NotificationStatus, SqliteStore, Store, StoreError, TrackReport, Write,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -304,24 +303,27 @@ fn agreement_versions_are_consecutive_and_signatures_unique() {
 }
 
 #[test]
-fn track_history_is_bounded_and_latest_is_the_newest() {
+fn late_reports_are_logged_and_latest_is_the_newest() {
     let mut store = SqliteStore::open_in_memory().unwrap();
-    let n = TRACK_HISTORY_REPORTS_MAX as i64 + 10;
+    let n = 42;
     let writes: Vec<Write> = (1..=n).map(|t| report("p", "T", t)).collect();
     store.commit(&writes).unwrap();
-    // A late report is logged but does not replace the latest; the history is the most
-    // recent by observation time.
+    // A late report is logged but does not replace the latest.
     store.commit(&[report("p", "T", n - 5)]).unwrap();
     store.commit(&[report("p", "T", 3)]).unwrap();
     let latest = store.latest_reports().unwrap();
     assert_eq!(latest.len(), 1);
     assert_eq!(latest[0].time_ms, n);
     assert_eq!(latest[0].body, format!("{{\"t\":{n}}}"));
-    let history = store.track_history("p", "T").unwrap();
-    assert_eq!(history.len() as u64, TRACK_HISTORY_REPORTS_MAX);
-    let times: Vec<i64> = history.iter().map(|r| r.time_ms).collect();
-    let mut expect: Vec<i64> = (n - TRACK_HISTORY_REPORTS_MAX as i64 + 2..=n).collect();
-    expect.insert(expect.iter().position(|t| *t == n - 5).unwrap(), n - 5);
+    // The last ten by observation time: the late report among them, after its equal.
+    let times: Vec<i64> = store
+        .track_reports_between("p", "T", n - 8, n, 100)
+        .unwrap()
+        .iter()
+        .map(|r| r.time_ms)
+        .collect();
+    let mut expect: Vec<i64> = (n - 8..=n).collect();
+    expect.insert(expect.iter().position(|t| *t == n - 5).unwrap() + 1, n - 5);
     assert_eq!(times, expect);
     // Every report is in the report log, numbered in the order accepted; one track's window.
     let logged = store.reports_after("p", 0, 1000).unwrap();
@@ -383,10 +385,7 @@ fn a_refused_commit_moves_no_track_head_and_the_next_report_links_to_the_last_ke
             .map(|r| r.body)
             .collect::<Vec<_>>()
     };
-    assert_eq!(
-        bodies(store.track_history("p", "T").unwrap()),
-        ["first", "third"]
-    );
+    assert_eq!(between(&store, i64::MIN, i64::MAX), ["first", "third"]);
     assert_eq!(between(&store, 11, 20), ["third"]);
     assert_eq!(bodies(store.latest_reports().unwrap()), ["third"]);
     // A later report links to "third", whether the head comes from memory or, reopened, from
@@ -396,7 +395,7 @@ fn a_refused_commit_moves_no_track_head_and_the_next_report_links_to_the_last_ke
     let mut store = SqliteStore::open(&path).unwrap();
     store.commit(&[with_body(30, "fifth")]).unwrap();
     assert_eq!(
-        bodies(store.track_history("p", "T").unwrap()),
+        between(&store, i64::MIN, i64::MAX),
         ["first", "fourth", "third", "fifth"]
     );
     assert_eq!(between(&store, 11, 29), ["fourth", "third"]);
@@ -702,7 +701,7 @@ fn logged_by_time(store: &SqliteStore, party: &str, track: &str) -> Vec<(i64, u6
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
-    /// A track's history, its reports in a window and its latest report, read by walking its
+    /// A track's reports, in all and in a window, and its latest report, read by walking its
     /// chain back from the head, are exactly what sorting all of its logged reports gives, with
     /// late reports, equal times and other tracks interleaved.
     #[test]
@@ -736,16 +735,13 @@ proptest! {
         for track in tracks {
             let all = logged_by_time(&store, "p", track);
             let history: Vec<(i64, String)> = store
-                .track_history("p", track)
+                .track_reports_between("p", track, i64::MIN, i64::MAX, usize::MAX)
                 .unwrap()
                 .into_iter()
                 .map(|r| (r.time_ms, r.body))
                 .collect();
-            let most = TRACK_HISTORY_REPORTS_MAX as usize;
-            let expect: Vec<(i64, String)> = all[all.len().saturating_sub(most)..]
-                .iter()
-                .map(|(t, _, b)| (*t, b.clone()))
-                .collect();
+            let expect: Vec<(i64, String)> =
+                all.iter().map(|(t, _, b)| (*t, b.clone())).collect();
             prop_assert_eq!(&history, &expect, "history of {}", track);
             let newest = all.last().map(|(t, _, b)| (*t, b.clone()));
             let held = latest
@@ -819,7 +815,7 @@ fn reports_stored_before_the_chains_are_chained_by_the_migration() {
     );
     let history = |store: &SqliteStore| -> Vec<String> {
         store
-            .track_history("p", "A")
+            .track_reports_between("p", "A", i64::MIN, i64::MAX, 100)
             .unwrap()
             .into_iter()
             .map(|r| r.body)
