@@ -95,9 +95,31 @@ impl serde::Serialize for Hash {
 
 impl<'de> serde::Deserialize<'de> for Hash {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Hash::from_hex(&text).map_err(serde::de::Error::custom)
+        deserialize_hex(d, Hash::from_hex)
     }
+}
+
+/// Deserialises hexadecimal text with `parse`, read where the deserialiser holds it: no copy of
+/// the text for each hash, key and signature.
+pub(crate) fn deserialize_hex<'de, D, T, E>(
+    d: D,
+    parse: fn(&str) -> Result<T, E>,
+) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    E: fmt::Display,
+{
+    struct Digits<T, E>(fn(&str) -> Result<T, E>);
+    impl<T, E: fmt::Display> serde::de::Visitor<'_> for Digits<T, E> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string of lower-case hexadecimal digits")
+        }
+        fn visit_str<Er: serde::de::Error>(self, text: &str) -> Result<T, Er> {
+            (self.0)(text).map_err(Er::custom)
+        }
+    }
+    d.deserialize_str(Digits(parse))
 }
 
 /// Hexadecimal text that is not exactly the expected number of lower-case digits.

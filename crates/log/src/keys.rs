@@ -6,7 +6,7 @@ use std::fmt;
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::hash::{HexError, hex_lower, hex_lower_decode};
+use crate::hash::{HexError, deserialize_hex, hex_lower, hex_lower_decode};
 
 /// Longest key id, in bytes.
 pub const KEY_ID_BYTES_MAX: usize = 64;
@@ -119,8 +119,7 @@ impl serde::Serialize for PublicKey {
 
 impl<'de> serde::Deserialize<'de> for PublicKey {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        PublicKey::from_hex(&text).map_err(serde::de::Error::custom)
+        deserialize_hex(d, PublicKey::from_hex)
     }
 }
 
@@ -158,8 +157,7 @@ impl serde::Serialize for Sig {
 
 impl<'de> serde::Deserialize<'de> for Sig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Sig::from_hex(&text).map_err(serde::de::Error::custom)
+        deserialize_hex(d, Sig::from_hex)
     }
 }
 
