@@ -705,12 +705,22 @@ pub(crate) async fn build(
         lines: line_since,
         notifications,
         reports: proved,
+        cut_short,
     } = state
         .with_store(move |s| window_rows(s, &ev, &alert_ids, from, to))
         .await?
         .map_err(|e| internal(&e))?;
     let line_entries =
         line_entries_of(log_file, &line_since, &message_ids).map_err(|e| internal(&e))?;
+    if let Some(((p, t), n)) = cut_short {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bundle_too_large",
+            format!(
+                "{p}'s track {t} has at least {n} reports in the window, more than the {TRACK_REPORTS_MAX} a bundle carries per track"
+            ),
+        ));
+    }
     let mut per_track: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &proved {
         *per_track.entry((&r.party, &r.track_id)).or_default() += 1;
@@ -833,6 +843,9 @@ struct WindowRows {
     notifications: Vec<u64>,
     /// The reports the evidence's computation used.
     reports: Vec<LoggedReport>,
+    /// When the read of the pairs' reports stopped at its limit: the track with the most found
+    /// (it has more in the window than a bundle carries) and how many.
+    cut_short: Option<((String, String), usize)>,
 }
 
 /// Line log rows read at a time when looking for the window's line entries.
@@ -903,12 +916,9 @@ fn window_rows(
     // Every pair's tracks in one pass over the window's runs. More than the per-track limit in
     // all means some track has more than the limit: the bundle is then refused.
     let pair_tracks: Vec<(String, String)> = pair_tracks.into_iter().collect();
-    let rows = s.reports_of_tracks_between(
-        &pair_tracks,
-        from,
-        to,
-        pair_tracks.len() * (TRACK_REPORTS_MAX + 1),
-    )?;
+    let limit = pair_tracks.len() * (TRACK_REPORTS_MAX + 1);
+    let rows = s.reports_of_tracks_between(&pair_tracks, from, to, limit)?;
+    let cut_short = cut_short(&rows, limit);
     let used: Vec<LoggedReport> = used_reports(
         &ev.pairs,
         &ev.reports_through,
@@ -924,7 +934,24 @@ fn window_rows(
         lines,
         notifications,
         reports: used,
+        cut_short,
     })
+}
+
+/// When a read of reports stopped at `limit` (it found more in all), the track with the most
+/// found, and how many: with more in all than the tracks' limits together, that track has more
+/// than its own. Filtering what was found to the evidence's reports could then bring a track
+/// under the limit while missing some of them; the bundle is refused instead.
+fn cut_short(
+    rows: &deconflict_store::TrackReports,
+    limit: usize,
+) -> Option<((String, String), usize)> {
+    if rows.values().map(Vec::len).sum::<usize>() <= limit {
+        return None;
+    }
+    rows.iter()
+        .map(|(track, found)| (track.clone(), found.len()))
+        .max_by_key(|(_, n)| *n)
 }
 
 /// Of the line entries at `indexes`, those of the messages `message_ids` and of their
@@ -985,4 +1012,39 @@ fn folded(
         .view(id)
         .ok_or_else(|| "the record files no such incident".to_string())?;
     Ok((members, incident))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(counts: &[(&str, usize)]) -> deconflict_store::TrackReports {
+        counts
+            .iter()
+            .map(|&(track, n)| {
+                let reports = (0..n as u64)
+                    .map(|seq| LoggedReport {
+                        party: "p".into(),
+                        seq,
+                        track_id: track.into(),
+                        time_ms: 0,
+                        body: String::new(),
+                    })
+                    .collect();
+                (("p".to_string(), track.to_string()), reports)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_read_stopped_at_its_limit_names_the_track_with_the_most() {
+        // Within the limit: complete, whatever one track holds.
+        assert_eq!(cut_short(&found(&[("A", 3), ("B", 2)]), 5), None);
+        assert_eq!(cut_short(&found(&[("A", 5)]), 5), None);
+        // Past it: the read stopped, and the fullest track is named.
+        assert_eq!(
+            cut_short(&found(&[("A", 2), ("B", 4)]), 5),
+            Some((("p".to_string(), "B".to_string()), 4))
+        );
+    }
 }
