@@ -699,11 +699,11 @@ impl Store for SqliteStore {
     fn latest_reports(&self) -> Result<Vec<TrackReport>, StoreError> {
         let runs_from =
             runs::newest_run_ms(&self.conn)?.map(|n| n.saturating_sub(RUNS_RESTORED_MS));
-        self.latest_of(runs_from)
+        self.latest_of(i64::MIN, runs_from)
     }
 
     fn latest_reports_since(&self, since_ms: i64) -> Result<Vec<TrackReport>, StoreError> {
-        let mut out = self.latest_of(Some(since_ms))?;
+        let mut out = self.latest_of(since_ms, Some(since_ms))?;
         // A run reaching into the window may hold a track's last report from before it.
         out.retain(|r| r.time_ms >= since_ms);
         Ok(out)
@@ -1086,24 +1086,29 @@ impl SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The latest report of every track written one by one, and of every track of the runs
-    /// observed from `runs_from` on (none when `None`), by party then track id.
-    fn latest_of(&self, runs_from: Option<i64>) -> Result<Vec<TrackReport>, StoreError> {
+    /// The latest report of every track written one by one whose latest was observed from
+    /// `heads_from` on, and of every track of the runs observed from `runs_from` on (none when
+    /// `None`), by party then track id.
+    fn latest_of(
+        &self,
+        heads_from: i64,
+        runs_from: Option<i64>,
+    ) -> Result<Vec<TrackReport>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT h.party, h.track_id, r.time_ms, r.body, h.newest_seq
              FROM track_heads h JOIN report_log r ON r.party = h.party AND r.seq = h.newest_seq
-             ORDER BY h.party, h.track_id",
+             WHERE r.time_ms >= ?1",
         )?;
-        let logged = stmt.query_map([], |r| Ok((report_row(r)?, to_u64(r.get(4)?))))?;
+        let logged = stmt.query_map([heads_from], |r| Ok((report_row(r)?, to_u64(r.get(4)?))))?;
         // Per party and track, the newest by observation time, the later accepted at an equal
         // time. Looked up by the packed report's borrowed track id: runs at full feed hold
         // millions of reports, most older than one already held, so a report is copied only
         // when it is newer, and then into the buffers of the one it replaces.
-        let mut latest: HashMap<String, HashMap<String, (i64, u64, TrackReport)>> = HashMap::new();
+        let mut latest: HashMap<String, HashMap<String, (u64, TrackReport)>> = HashMap::new();
         for row in logged {
             let (r, seq) = row?;
             let mine = latest.entry(r.party.clone()).or_default();
-            mine.insert(r.track_id.clone(), (r.time_ms, seq, r));
+            mine.insert(r.track_id.clone(), (seq, r));
         }
         if let Some(runs_from) = runs_from {
             runs::runs_overlapping(&self.conn, None, runs_from, i64::MAX, |run| {
@@ -1115,9 +1120,9 @@ impl SqliteStore {
                 for (k, p) in packed.into_iter().enumerate() {
                     let seq = run.first_seq + k as u64;
                     match mine.get_mut(p.track_id) {
-                        Some((t, s, held)) => {
-                            if (p.time_ms, seq) > (*t, *s) {
-                                (*t, *s) = (p.time_ms, seq);
+                        Some((s, held)) => {
+                            if (p.time_ms, seq) > (held.time_ms, *s) {
+                                *s = seq;
                                 held.time_ms = p.time_ms;
                                 held.body.clear();
                                 held.body.push_str(p.body);
@@ -1127,7 +1132,6 @@ impl SqliteStore {
                             mine.insert(
                                 p.track_id.to_string(),
                                 (
-                                    p.time_ms,
                                     seq,
                                     TrackReport {
                                         party: run.party.clone(),
@@ -1146,7 +1150,7 @@ impl SqliteStore {
         // Ordered by party, then track id.
         let mut out: Vec<TrackReport> = latest
             .into_values()
-            .flat_map(|m| m.into_values().map(|(_, _, r)| r))
+            .flat_map(|m| m.into_values().map(|(_, r)| r))
             .collect();
         out.sort_unstable_by(|a, b| (&a.party, &a.track_id).cmp(&(&b.party, &b.track_id)));
         Ok(out)
