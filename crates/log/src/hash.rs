@@ -190,6 +190,11 @@ impl HexDigits {
 /// The lower-case hexadecimal of `bytes`, of at most [`HEX_BYTES_MAX`] bytes (only the first
 /// that many are written).
 pub(crate) fn hex_lower(bytes: &[u8]) -> HexDigits {
+    debug_assert!(
+        bytes.len() <= HEX_BYTES_MAX,
+        "{} bytes to spell",
+        bytes.len()
+    );
     let bytes = &bytes[..bytes.len().min(HEX_BYTES_MAX)];
     let len = 2 * bytes.len();
     let mut digits = [0u8; 2 * HEX_BYTES_MAX];

@@ -710,8 +710,6 @@ pub(crate) async fn build(
         .with_store(move |s| window_rows(s, &ev, &alert_ids, from, to))
         .await?
         .map_err(|e| internal(&e))?;
-    let line_entries =
-        line_entries_of(log_file, &line_since, &message_ids).map_err(|e| internal(&e))?;
     if let Some(((p, t), n)) = cut_short {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -721,6 +719,8 @@ pub(crate) async fn build(
             ),
         ));
     }
+    let line_entries =
+        line_entries_of(log_file, &line_since, &message_ids).map_err(|e| internal(&e))?;
     let mut per_track: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &proved {
         *per_track.entry((&r.party, &r.track_id)).or_default() += 1;
