@@ -100,7 +100,11 @@ function checkDisclosure(o, party) {
   let tracksSeen = 0;
   for (const t of o.traffic) {
     for (const secret of cfg.secrets[party]) {
-      if (t.text.includes(secret)) throw new Error(`${o.name}: undisclosed value ${secret} in ${t.url}`);
+      // As a token of its own: a squawk's four digits also occur inside millisecond times.
+      const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      if (new RegExp(`(?<![0-9A-Za-z])${escaped}(?![0-9A-Za-z])`).test(t.text)) {
+        throw new Error(`${o.name}: undisclosed value ${secret} in ${t.url}`);
+      }
     }
     let doc;
     try { doc = JSON.parse(t.text); } catch { continue; }
